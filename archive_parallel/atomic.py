@@ -1,0 +1,59 @@
+"""Atomic file creation: write beside the target under a temporary name, rename when complete."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+TEMP_MARKER = ".ap-tmp-"
+
+
+@contextlib.contextmanager
+def atomic_output(target: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, Path]]:
+    """Yield ``(handle, temp_path)`` for a temporary file beside ``target``.
+
+    On normal exit the file is flushed and renamed onto ``target``; on any exception,
+    KeyboardInterrupt included, the temporary file is removed and the exception re-raised.
+    The caller may rename ``temp_path`` itself by setting nothing special: the rename happens
+    after the ``with`` body, so everything written inside it is complete.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARKER}", dir=target.parent)
+    temp_path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle, temp_path
+            handle.flush()
+        os.chmod(temp_path, 0o644 & ~_umask())
+        os.replace(temp_path, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp_path.unlink()
+        raise
+
+
+def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> None:
+    with atomic_output(target) as (handle, _):
+        handle.write(data)
+
+
+def remove_quietly(path: str | os.PathLike[str]) -> None:
+    with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+        os.unlink(path)
+
+
+_UMASK: int | None = None
+
+
+def _umask() -> int:
+    global _UMASK
+    if _UMASK is None:
+        current = os.umask(0)
+        os.umask(current)
+        _UMASK = current
+    return _UMASK

@@ -1,0 +1,142 @@
+"""ArchiveConfig: every setting of an archive operation, old fields first, new ones after.
+
+Old fields keep their old names, order and defaults. New fields default to behaviour that is
+safe for code written against the old class. ``ArchiveConfig.tuned()`` starts from the defaults
+that ``archive-bench tune`` wrote for this platform; explicit arguments always win.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+ProgressCallback = Callable[[int, int], None]
+
+DEFAULT_EXCLUDE_PATTERNS = (".DS_Store", "Thumbs.db")
+COMPRESSION_BACKENDS = ("zlib", "zlib-ng", "auto")
+TUNED_PROFILE_ENV = "ARCHIVE_PARALLEL_TUNED_PROFILE"
+TUNABLE_FIELDS = ("thread_pool_size", "parallel_batch_size", "parallel_threshold", "block_size")
+
+
+@dataclass
+class ArchiveConfig:
+    """Settings of one create, extract or verify call (see README, "Configuration")."""
+
+    # --- the old class's fields, in its order ---
+    compression_level: int = 6
+    preserve_permissions: bool = True
+    preserve_timestamps: bool = True
+    follow_symlinks: bool = False
+    create_checksums: bool = True
+    include_metadata: bool = True
+    progress_callback: ProgressCallback | None = None
+    exclude_patterns: list[str] = field(default_factory=lambda: list(DEFAULT_EXCLUDE_PATTERNS))
+    max_file_size: int = 100 * MiB
+    thread_pool_size: int = 4
+    enable_parallel_processing: bool = True
+    parallel_batch_size: int = 50
+    parallel_threshold: int = 20
+    # --- new fields ---
+    #: deflate implementation: "zlib" (stdlib), "zlib-ng" (needs the zlib-ng package) or
+    #: "auto" (zlib-ng when installed). Output is standard gzip/zip either way.
+    compression_backend: str = "zlib"
+    #: bytes of input per compression block; the tar output's bytes depend on it (not on threads)
+    block_size: int = 1 * MiB
+    #: blocks (or file batches) in flight at once; None means two per thread
+    max_blocks_in_flight: int | None = None
+    #: sorted members, fixed mtime (``reproducible_mtime``), uid/gid 0 and no owner names
+    reproducible: bool = False
+    reproducible_mtime: int = 0
+    #: record each file's SHA-256 in the .meta side file, and check it after extraction
+    per_file_checksums: bool = True
+    #: extraction limits against archive bombs
+    max_extract_size: int = 64 * GiB
+    max_member_count: int = 1_000_000
+    max_compression_ratio: float = 1000.0
+    #: the ratio limit applies only once this many bytes have been declared or written
+    ratio_check_threshold: int = 64 * MiB
+
+    def __post_init__(self) -> None:
+        if not 0 <= int(self.compression_level) <= 9:
+            raise ValueError(f"compression_level must be 0-9, got {self.compression_level}")
+        if int(self.thread_pool_size) < 1:
+            raise ValueError(f"thread_pool_size must be at least 1, got {self.thread_pool_size}")
+        if int(self.parallel_batch_size) < 1:
+            raise ValueError(
+                f"parallel_batch_size must be at least 1, got {self.parallel_batch_size}"
+            )
+        if self.compression_backend not in COMPRESSION_BACKENDS:
+            raise ValueError(
+                f"compression_backend must be one of {COMPRESSION_BACKENDS}, "
+                f"got {self.compression_backend!r}"
+            )
+        if self.block_size < 64 * 1024:
+            raise ValueError(f"block_size must be at least 64 KiB, got {self.block_size}")
+        if self.exclude_patterns is None:
+            self.exclude_patterns = []
+
+    @property
+    def blocks_in_flight(self) -> int:
+        """How many blocks or batches may be queued or running at once."""
+        if self.max_blocks_in_flight:
+            return max(1, int(self.max_blocks_in_flight))
+        return 2 * max(1, int(self.thread_pool_size))
+
+    def uses_parallel(self, item_count: int) -> bool:
+        """True when an operation over ``item_count`` items should take the parallel path."""
+        return bool(self.enable_parallel_processing) and item_count >= self.parallel_threshold
+
+    @classmethod
+    def tuned(
+        cls, profile: str | os.PathLike[str] | None = None, **overrides: Any
+    ) -> ArchiveConfig:
+        """A config that starts from this platform's tuned defaults; ``overrides`` win.
+
+        The profile is the JSON file written by ``archive-bench tune``: ``profile`` when given,
+        else ``$ARCHIVE_PARALLEL_TUNED_PROFILE``, else
+        ``~/.config/archive-parallel/tuned/<platform key>.json``. A missing or unreadable
+        profile leaves the built-in defaults (and logs why at debug level).
+        """
+        values = load_tuned_defaults(profile)
+        values.update(overrides)
+        return cls(**values)
+
+
+def tuned_profile_path(profile: str | os.PathLike[str] | None = None) -> Path:
+    if profile is not None:
+        return Path(profile)
+    env = os.environ.get(TUNED_PROFILE_ENV)
+    if env:
+        return Path(env)
+    from .platform_info import detect_platform
+
+    key = detect_platform().key
+    return Path.home() / ".config" / "archive-parallel" / "tuned" / f"{key}.json"
+
+
+def load_tuned_defaults(profile: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The tunable fields found in a tuned profile file (empty when there is none)."""
+    path = tuned_profile_path(profile)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        logger.debug("no tuned profile at %s; using built-in defaults", path)
+        return {}
+    except (OSError, ValueError) as exc:
+        logger.warning("ignoring unreadable tuned profile %s: %s", path, exc)
+        return {}
+    settings = data.get("settings", data) if isinstance(data, dict) else {}
+    known = {f.name for f in fields(ArchiveConfig)}
+    values = {k: v for k, v in settings.items() if k in TUNABLE_FIELDS and k in known}
+    logger.debug("tuned defaults from %s: %s", path, values)
+    return values

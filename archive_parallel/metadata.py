@@ -1,0 +1,111 @@
+"""ArchiveMetadata and its ``.meta`` JSON side file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write_bytes
+from .formats import CompressionFormat
+
+logger = logging.getLogger(__name__)
+
+META_SUFFIX = ".meta"
+CREATOR = "archive_parallel"
+METADATA_VERSION = "2.0"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class ArchiveMetadata:
+    """What is known about one archive; saved beside it as ``<archive>.meta``."""
+
+    filename: str
+    format: CompressionFormat
+    created_at: str
+    file_count: int
+    uncompressed_size: int
+    compressed_size: int
+    checksum_sha256: str | None = None
+    checksum_md5: str | None = None
+    files: list[str] = field(default_factory=list)
+    creator: str = CREATOR
+    version: str = METADATA_VERSION
+    #: new: member name -> SHA-256 of its content (regular files only); optional in the file
+    file_checksums: dict[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "filename": self.filename,
+            "format": self.format.name,
+            "created_at": self.created_at,
+            "file_count": self.file_count,
+            "uncompressed_size": self.uncompressed_size,
+            "compressed_size": self.compressed_size,
+            "checksum_sha256": self.checksum_sha256,
+            "checksum_md5": self.checksum_md5,
+            "files": list(self.files),
+            "creator": self.creator,
+            "version": self.version,
+        }
+        if self.file_checksums is not None:
+            data["file_checksums"] = dict(self.file_checksums)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArchiveMetadata:
+        fmt = data["format"]
+        fmt = CompressionFormat[fmt] if isinstance(fmt, str) else CompressionFormat(fmt)
+        checksums = data.get("file_checksums")
+        return cls(
+            filename=data["filename"],
+            format=fmt,
+            created_at=data["created_at"],
+            file_count=int(data["file_count"]),
+            uncompressed_size=int(data["uncompressed_size"]),
+            compressed_size=int(data["compressed_size"]),
+            checksum_sha256=data.get("checksum_sha256"),
+            checksum_md5=data.get("checksum_md5"),
+            files=list(data.get("files") or []),
+            creator=data.get("creator", CREATOR),
+            version=data.get("version", METADATA_VERSION),
+            file_checksums=dict(checksums) if isinstance(checksums, dict) else None,
+        )
+
+
+def meta_path_for(archive_path: str | os.PathLike[str]) -> Path:
+    """``pkg.tar.gz`` -> ``pkg.tar.gz.meta``."""
+    path = Path(archive_path)
+    return path.with_name(path.name + META_SUFFIX)
+
+
+def encode_metadata(metadata: ArchiveMetadata) -> bytes:
+    return (json.dumps(metadata.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def save_metadata(metadata: ArchiveMetadata, archive_path: str | os.PathLike[str]) -> Path:
+    """Write the side file atomically and return its path."""
+    target = meta_path_for(archive_path)
+    atomic_write_bytes(target, encode_metadata(metadata))
+    return target
+
+
+def load_metadata(archive_path: str | os.PathLike[str]) -> ArchiveMetadata | None:
+    """The side file's metadata, or None when there is none or it cannot be read."""
+    target = meta_path_for(archive_path)
+    try:
+        data = json.loads(target.read_text(encoding="utf-8"))
+        return ArchiveMetadata.from_dict(data)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("ignoring unreadable metadata file %s: %s", target, exc)
+        return None
