@@ -63,20 +63,82 @@ _TYPES = {
 }
 
 
+_MAX7 = 8**7
+_MAX11 = 8**11
+_DEV_AND_PREFIX = bytes(8 + 8 + 155 + 12)
+_USTAR_MAGIC = tarfile.POSIX_MAGIC
+
+
+def fast_ustar_header(
+    name: str,
+    mode: int,
+    uid: int,
+    gid: int,
+    size: int,
+    mtime: int,
+    type_byte: bytes,
+    linkname: str,
+    uname: str,
+    gname: str,
+) -> bytes | None:
+    """The ustar block ``TarInfo.tobuf(PAX_FORMAT)`` makes when no PAX record is needed, built
+    in one pass (most members of real trees); None when the entry needs the general path."""
+    try:
+        bname = name.encode("ascii")
+        blink = linkname.encode("ascii")
+        buname = uname.encode("ascii")
+        bgname = gname.encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if len(bname) > 100 or len(blink) > 100 or len(buname) > 32 or len(bgname) > 32:
+        return None
+    if not (0 <= uid < _MAX7 and 0 <= gid < _MAX7 and 0 <= size < _MAX11 and 0 <= mtime < _MAX11):
+        return None
+    block = b"".join(
+        (
+            bname.ljust(100, b"\0"),
+            b"%07o\0%07o\0%07o\0%011o\0%011o\0        " % (mode & 0o7777, uid, gid, size, mtime),
+            type_byte,
+            blink.ljust(100, b"\0"),
+            _USTAR_MAGIC,
+            buname.ljust(32, b"\0"),
+            bgname.ljust(32, b"\0"),
+            _DEV_AND_PREFIX,
+        )
+    )
+    return b"%s%06o\0%s" % (block[:148], sum(block), block[155:])
+
+
 def tar_header(entry: FileEntry, reproducible: bool = False, fixed_mtime: int = 0) -> bytes:
+    """The header block(s) of one member: the fast ustar path when it applies, else tarfile's
+    general PAX encoder (long or non-ASCII names, huge sizes)."""
+    if reproducible:
+        mtime, uid, gid, uname, gname = fixed_mtime, 0, 0, "", ""
+    else:
+        mtime, uid, gid = int(entry.mtime), entry.uid, entry.gid
+        uname, gname = user_name(uid), group_name(gid)
+    kind = entry.kind
+    name = entry.name + "/" if kind is EntryKind.DIR else entry.name
+    fast = fast_ustar_header(
+        name,
+        entry.mode,
+        uid,
+        gid,
+        entry.size if kind is EntryKind.FILE else 0,
+        mtime,
+        _TYPES[kind],
+        entry.linkname,
+        uname,
+        gname,
+    )
+    if fast is not None:
+        return fast
     info = tarfile.TarInfo(entry.name)
     info.type = _TYPES[entry.kind]
     info.size = entry.size if entry.kind is EntryKind.FILE else 0
     info.mode = entry.mode
     info.linkname = entry.linkname
-    if reproducible:
-        info.mtime = fixed_mtime
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
-    else:
-        info.mtime = int(entry.mtime)
-        info.uid, info.gid = entry.uid, entry.gid
-        info.uname, info.gname = user_name(entry.uid), group_name(entry.gid)
+    info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, uid, gid, uname, gname
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
