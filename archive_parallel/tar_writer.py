@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import tarfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -152,7 +152,6 @@ def write_tar(
     items: Iterable[tuple[FileEntry, Content]],
     reproducible: bool = False,
     fixed_mtime: int = 0,
-    on_bytes: Callable[[int], None] | None = None,
 ) -> TarResult:
     """Write every item as a tar member into ``sink``, then the end-of-archive blocks."""
     result = TarResult()
@@ -171,8 +170,6 @@ def write_tar(
             elif isinstance(content, StreamedFile):
                 for chunk in content.chunks():
                     sink.write(chunk)
-                    if on_bytes is not None:
-                        on_bytes(len(chunk))
                 sha = content.sha256 or ""
             else:  # pragma: no cover - the reader always gives content for files
                 raise TypeError(f"no content for {entry.name}")
@@ -181,8 +178,6 @@ def write_tar(
             if pad:
                 sink.write(pad)
             written += entry.size + len(pad)
-            if on_bytes is not None and isinstance(content, LoadedFile):
-                on_bytes(entry.size)
         elif entry.kind is EntryKind.SYMLINK:
             result.file_count += 1
     written += 2 * BLOCK
