@@ -49,7 +49,8 @@ STYLE = {
     "legend.fontsize": 8,
     "axes.grid": True,
     "grid.alpha": 0.3,
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
+    "font.family": ["DejaVu Sans", "sans-serif"],
 }
 
 
@@ -304,7 +305,7 @@ def tradeoff_chart(label: str, rows: pd.DataFrame) -> Chart | None:
     ax.set_xlabel("peak memory over sequential (MiB)")
     ax.set_ylabel("speedup vs sequential (x)")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     title = f"{label}: speed against memory, every valid parallel cell"
     ax.set_title(title, fontweight="bold")
     cheapest = cells[cells["speedup"] >= TARGETS[0]]

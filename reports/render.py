@@ -52,6 +52,7 @@ def _write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        os.chmod(temp, 0o644)  # mkstemp makes it private; a report is for sharing
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
