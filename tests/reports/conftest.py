@@ -261,3 +261,43 @@ def two_platform_root(tmp_path: Path) -> Path:
     write_run(root, sweep_rows("macos-arm64", 10, seed=2), "macos-arm64", "20261130-101500-quick")
     write_tuned(root, "raspberry-pi-4", 4, 32)
     return root
+
+
+@pytest.fixture(scope="session")
+def built_report(tmp_path_factory) -> Path:
+    """The two-platform sweep rendered once (charts are the slow part), shared by tests."""
+    from reports import build_report
+
+    root = tmp_path_factory.mktemp("sweep") / "results"
+    write_run(root, sweep_rows("raspberry-pi-4", 4), "raspberry-pi-4")
+    mac = write_run(
+        root, sweep_rows("macos-arm64", 10, seed=2), "macos-arm64", "20261130-101500-quick"
+    )
+    write_run(root, verdict_rows("linux-x86_64"), "linux-x86_64", "20261130-120000-quick")
+    write_tuned(root, "raspberry-pi-4", 4, 32)
+    (mac / "pyperf").mkdir()
+    (mac / "pyperf" / "cell.json").write_text("{}")
+    (mac / "memray").mkdir()
+    (mac / "memray" / "cell.html").write_text("<html></html>")
+    table = pd.read_csv(mac / "results.csv", keep_default_na=False)
+    table["pyperf_json"] = "pyperf/cell.json"
+    table["flamegraph"] = "memray/cell.html"
+    table.to_csv(mac / "results.csv", index=False)
+    return build_report([root], root.parent / "out" / "report.html")
+
+
+class Synthetic:
+    """The helpers above, handed to tests as a fixture (conftest is not importable by name)."""
+
+    make_row = staticmethod(make_row)
+    write_run = staticmethod(write_run)
+    write_tuned = staticmethod(write_tuned)
+    verdict_rows = staticmethod(verdict_rows)
+    sweep_rows = staticmethod(sweep_rows)
+    fingerprint_for = staticmethod(fingerprint_for)
+    columns = COLUMNS
+
+
+@pytest.fixture
+def synth() -> type[Synthetic]:
+    return Synthetic
