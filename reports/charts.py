@@ -155,8 +155,9 @@ def scaling_chart(
         _target_band(ax)
         ideal = sorted({t for t in all_threads if t > 0})
         if ideal:
-            ax.plot(ideal, ideal, color="#555555", linestyle=":", linewidth=1,
-                    label="ideal (linear)")  # fmt: skip
+            ax.plot(
+                ideal, ideal, color="#555555", linestyle=":", linewidth=1, label="ideal (linear)"
+            )
         for verdict, curve in curves:
             if verdict.workload != workload:
                 continue
@@ -165,9 +166,16 @@ def scaling_chart(
             high = (curve["speedup_ci_high"] - curve["speedup"]).clip(lower=0).fillna(0)
             config = f"batch {_int(verdict.batch_size)}, {verdict.backend or 'n/a'}"
             ax.errorbar(
-                curve["threads"], curve["speedup"], yerr=[low, high], color=style.colour,
-                marker=style.marker, linestyle=style.linestyle, capsize=3, linewidth=1.5,
-                markersize=5, label=f"{series_label(verdict.format)} ({config})",
+                curve["threads"],
+                curve["speedup"],
+                yerr=[low, high],
+                color=style.colour,
+                marker=style.marker,
+                linestyle=style.linestyle,
+                capsize=3,
+                linewidth=1.5,
+                markersize=5,
+                label=f"{series_label(verdict.format)} ({config})",
             )
         _thread_axis(ax, all_threads)
         ax.set_ylim(0, top)
@@ -210,8 +218,9 @@ def heatmap_chart(label: str, operation: str, fmt: str, rows: pd.DataFrame) -> C
         grid = group[group["workload"] == workload].pivot_table(
             index="threads", columns="batch_size", values="speedup", aggfunc="max"
         )
-        image = ax.imshow(grid.to_numpy(), cmap="cividis", vmin=0, vmax=vmax, origin="lower",
-                          aspect="auto")  # fmt: skip
+        image = ax.imshow(
+            grid.to_numpy(), cmap="cividis", vmin=0, vmax=vmax, origin="lower", aspect="auto"
+        )
         for (i, j), value in np.ndenumerate(grid.to_numpy()):
             if value == value:
                 ink = "black" if value > vmax * 0.55 else "white"
@@ -228,10 +237,11 @@ def heatmap_chart(label: str, operation: str, fmt: str, rows: pd.DataFrame) -> C
             f"batch {_int(top[1])}"
         )
     fig.colorbar(image, ax=axes, label="speedup vs sequential (x)", shrink=0.9)
-    title = f"{label}: {operation} {series_label(fmt)} speedup over threads x batch size"
+    what = f"{operation} {fmt}" if fmt else operation
+    title = f"{label}: {what} speedup over threads x batch size"
     fig.suptitle(title, fontweight="bold")
     alt = (
-        f"Heatmap of {operation} {series_label(fmt)} speedup on {label}, threads on the "
+        f"Heatmap of {what} speedup on {label}, threads on the "
         f"vertical axis, batch size on the horizontal, values printed in each cell. "
         + "; ".join(best_text)
         + "."
@@ -256,8 +266,13 @@ def memory_chart(label: str, rows: pd.DataFrame, verdicts: list[Verdict]) -> Cha
         name = series_label(verdict.format, verdict.workload)
         style = style_for(series.index(name))
         axes[verdict.operation].plot(
-            curve["threads"], curve["memory_delta_bytes"] / MIB, color=style.colour,
-            marker=style.marker, linestyle=style.linestyle, label=name, markersize=5,
+            curve["threads"],
+            curve["memory_delta_bytes"] / MIB,
+            color=style.colour,
+            marker=style.marker,
+            linestyle=style.linestyle,
+            label=name,
+            markersize=5,
         )
     for operation, ax in axes.items():
         ax.axhline(0, color="#555555", linewidth=0.8)
@@ -291,8 +306,15 @@ def tradeoff_chart(label: str, rows: pd.DataFrame) -> Chart | None:
     for index, operation in enumerate(operations):
         style = style_for(index)
         part = cells[cells["operation"] == operation]
-        ax.scatter(part["memory_delta_bytes"] / MIB, part["speedup"], color=style.colour,
-                   marker=style.marker, s=22, alpha=0.8, label=operation)  # fmt: skip
+        ax.scatter(
+            part["memory_delta_bytes"] / MIB,
+            part["speedup"],
+            color=style.colour,
+            marker=style.marker,
+            s=22,
+            alpha=0.8,
+            label=operation,
+        )
     ordered = cells.sort_values(["memory_delta_bytes", "speedup"], ascending=[True, False])
     front_x, front_y, best = [], [], -math.inf
     for x, y in zip(ordered["memory_delta_bytes"] / MIB, ordered["speedup"]):
@@ -300,8 +322,15 @@ def tradeoff_chart(label: str, rows: pd.DataFrame) -> Chart | None:
             front_x.append(x)
             front_y.append(y)
             best = y
-    ax.step(front_x, front_y, where="post", color="#000000", linewidth=1, linestyle="--",
-            label="best speedup for the memory")  # fmt: skip
+    ax.step(
+        front_x,
+        front_y,
+        where="post",
+        color="#000000",
+        linewidth=1,
+        linestyle="--",
+        label="best speedup for the memory",
+    )
     ax.set_xlabel("peak memory over sequential (MiB)")
     ax.set_ylabel("speedup vs sequential (x)")
     ax.set_ylim(bottom=0)
@@ -350,11 +379,27 @@ def platform_bars_chart(verdicts: list[Verdict], labels: dict[str, str]) -> Char
                 continue
             ys.append(position + (index - (len(platforms) - 1) / 2) * bar)
             xs.append(verdict.speedup)
-            lows.append(max(0.0, verdict.speedup - verdict.ci_low) if verdict.ci_low == verdict.ci_low else 0.0)  # noqa: E501
-            highs.append(max(0.0, verdict.ci_high - verdict.speedup) if verdict.ci_high == verdict.ci_high else 0.0)  # noqa: E501
-        ax.barh(ys, xs, height=bar * 0.9, xerr=[lows, highs], color=style.colour,
-                hatch=hatches[index % len(hatches)], edgecolor="white", capsize=2,
-                label=labels.get(platform, platform))  # fmt: skip
+            lows.append(
+                max(0.0, verdict.speedup - verdict.ci_low)
+                if verdict.ci_low == verdict.ci_low
+                else 0.0
+            )
+            highs.append(
+                max(0.0, verdict.ci_high - verdict.speedup)
+                if verdict.ci_high == verdict.ci_high
+                else 0.0
+            )
+        ax.barh(
+            ys,
+            xs,
+            height=bar * 0.9,
+            xerr=[lows, highs],
+            color=style.colour,
+            hatch=hatches[index % len(hatches)],
+            edgecolor="white",
+            capsize=2,
+            label=labels.get(platform, platform),
+        )
     ax.set_yticks(range(len(groups)), [f"{o} {series_label(f, w)}" for o, f, w in groups])
     ax.invert_yaxis()
     ax.set_xlabel("best speedup vs sequential (x), with 95% interval")
@@ -406,8 +451,14 @@ def relative_scaling_chart(
                 continue
             merged = pd.concat(parts).groupby("share")["eff"].median()
             style = style_for(index)
-            ax.plot(merged.index, merged.to_numpy(), color=style.colour, marker=style.marker,
-                    linestyle=style.linestyle, label=labels.get(platform, platform))  # fmt: skip
+            ax.plot(
+                merged.index,
+                merged.to_numpy(),
+                color=style.colour,
+                marker=style.marker,
+                linestyle=style.linestyle,
+                label=labels.get(platform, platform),
+            )
         ax.axhline(1.0, color="#555555", linestyle=":", linewidth=1, label="ideal (linear)")
         ax.axvline(1.0, color="#999999", linewidth=0.8)
         ax.set_ylim(0, 1.15)
@@ -420,7 +471,8 @@ def relative_scaling_chart(
     alt = (
         "Line charts, one per operation, of parallel efficiency (speedup divided by threads, "
         "1.0 is ideal) against the thread count as a share of each machine's logical cores "
-        f"(1.0 = all cores), one line per platform: {', '.join(labels.get(p, p) for p in platforms)}"
+        "(1.0 = all cores), one line per platform: "
+        f"{', '.join(labels.get(p, p) for p in platforms)}"
         ". Median over formats and workloads at each best configuration."
     )
     return _to_chart(fig, title, alt, "relative")

@@ -31,16 +31,32 @@ def parser(prog: str = "python -m reports") -> argparse.ArgumentParser:
         description="Render one self-contained HTML report from benchmark results folders.",
     )
     p.add_argument(
-        "results", nargs="*", type=Path,
-        help=f"results folders or results.csv files, searched recursively (default: {DEFAULT_RESULTS}/)",
-    )  # fmt: skip
-    p.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT,
-                   help=f"HTML file to write (default: {DEFAULT_OUTPUT})")  # fmt: skip
+        "results",
+        nargs="*",
+        type=Path,
+        help="results folders or results.csv files, searched recursively "
+        f"(default: {DEFAULT_RESULTS}/)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"HTML file to write (default: {DEFAULT_OUTPUT})",
+    )
     p.add_argument("--title", default=None, help="title shown at the top of the report")
-    p.add_argument("--summary-md", type=Path, default=None,
-                   help="also write the Markdown verdict summary to this file")  # fmt: skip
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="print only the report's path, not the verdict summary")  # fmt: skip
+    p.add_argument(
+        "--summary-md",
+        type=Path,
+        default=None,
+        help="also write the Markdown verdict summary to this file",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only the report's path, not the verdict summary",
+    )
     return p
 
 

@@ -91,11 +91,34 @@ def _link(run_dir: str, relative: str, output_dir: Path) -> str:
 
 
 RESULT_COLUMNS = (
-    "Run", "Operation", "Format", "Workload", "Scale", "Variant", "Threads", "Batch",
-    "Backend", "Samples", "Median", "Stdev", "Speedup", "95% interval", "vs reference",
-    "Efficiency", "2x", "4x", "Peak heap", "Peak RSS", "Memory delta", "Throughput (MB/s)",
-    "Valid", "Noisy", "Throttled", "pyperf JSON", "Flamegraph",
-)  # fmt: skip
+    "Run",
+    "Operation",
+    "Format",
+    "Workload",
+    "Scale",
+    "Variant",
+    "Threads",
+    "Batch",
+    "Backend",
+    "Samples",
+    "Median",
+    "Stdev",
+    "Speedup",
+    "95% interval",
+    "vs reference",
+    "Efficiency",
+    "2x",
+    "4x",
+    "Peak heap",
+    "Peak RSS",
+    "Memory delta",
+    "Throughput (MB/s)",
+    "Valid",
+    "Noisy",
+    "Throttled",
+    "pyperf JSON",
+    "Flamegraph",
+)
 
 
 def _verdict_cell(value: str) -> Cell:
@@ -120,8 +143,9 @@ def _result_row(row: pd.Series, output_dir: Path) -> list[Cell]:
         Cell(seconds(row["median_s"]), sort_key(row["median_s"])),
         Cell(seconds(row["stdev_s"]), sort_key(row["stdev_s"])),
         Cell(ratio(row["speedup"]), sort_key(row["speedup"])),
-        Cell(interval(row["speedup_ci_low"], row["speedup_ci_high"]),
-             sort_key(row["speedup_ci_low"])),  # fmt: skip
+        Cell(
+            interval(row["speedup_ci_low"], row["speedup_ci_high"]), sort_key(row["speedup_ci_low"])
+        ),
         Cell(ratio(row["speedup_vs_reference"]), sort_key(row["speedup_vs_reference"])),
         Cell(number(row["efficiency"]), sort_key(row["efficiency"])),
         _verdict_cell(row["verdict_2x"]),
@@ -130,34 +154,51 @@ def _result_row(row: pd.Series, output_dir: Path) -> list[Cell]:
         Cell(size(row["peak_rss_bytes"]), sort_key(row["peak_rss_bytes"])),
         Cell(size(row["memory_delta_bytes"]), sort_key(row["memory_delta_bytes"])),
         Cell(number(row["throughput_mb_s"], 1), sort_key(row["throughput_mb_s"])),
-        Cell("yes" if valid else f"no: {row['invalid_reason'] or 'no reason'}",
-             "1" if valid else "0", "" if valid else "bad"),  # fmt: skip
-        Cell("yes" if row["noisy"] else "no", "1" if row["noisy"] else "0",
-             "warn" if row["noisy"] else ""),  # fmt: skip
-        Cell("yes" if row["throttled"] else "no", "1" if row["throttled"] else "0",
-             "bad" if row["throttled"] else ""),  # fmt: skip
+        Cell(
+            "yes" if valid else f"no: {row['invalid_reason'] or 'no reason'}",
+            "1" if valid else "0",
+            "" if valid else "bad",
+        ),
+        Cell(
+            "yes" if row["noisy"] else "no",
+            "1" if row["noisy"] else "0",
+            "warn" if row["noisy"] else "",
+        ),
+        Cell(
+            "yes" if row["throttled"] else "no",
+            "1" if row["throttled"] else "0",
+            "bad" if row["throttled"] else "",
+        ),
         Cell("pyperf" if pyperf else "", pyperf, "link", pyperf),
         Cell("flamegraph" if flame else "", flame, "link", flame),
     ]
 
 
 def _platform_section(
-    key: str, label: str, table: pd.DataFrame, rows: pd.DataFrame, verdicts: list[Verdict],
+    key: str,
+    label: str,
+    table: pd.DataFrame,
+    rows: pd.DataFrame,
+    verdicts: list[Verdict],
     output_dir: Path,
-) -> PlatformSection:  # fmt: skip
+) -> PlatformSection:
     mine = [v for v in verdicts if v.platform_key == key]
     section = PlatformSection(key, label, tally(mine, "2x"), tally(mine, "4x"), mine)
     mine_rows = rows[rows["platform_key"] == key]
     for operation in dict.fromkeys(v.operation for v in mine):
-        chart = charts.scaling_chart(label, operation, mine_rows,
-                                     [v for v in mine if v.operation == operation])  # fmt: skip
+        chart = charts.scaling_chart(
+            label, operation, mine_rows, [v for v in mine if v.operation == operation]
+        )
         if chart:
             section.scaling.append(chart)
     for operation, fmt in dict.fromkeys((v.operation, v.format) for v in mine):
         chart = charts.heatmap_chart(label, operation, fmt, mine_rows)
         if chart:
             section.heatmaps.append(chart)
-    for chart in (charts.memory_chart(label, mine_rows, mine), charts.tradeoff_chart(label, mine_rows)):  # noqa: E501
+    for chart in (
+        charts.memory_chart(label, mine_rows, mine),
+        charts.tradeoff_chart(label, mine_rows),
+    ):
         if chart:
             section.memory.append(chart)
     platform_table = table[table["platform_key"] == key]
@@ -173,10 +214,14 @@ def _comparison(verdicts: list[Verdict], platforms: list[str]) -> list[dict[str,
     lookup = {(v.platform_key, v.operation, v.format, v.workload): v for v in verdicts}
     groups = dict.fromkeys((v.operation, v.format, v.workload) for v in verdicts)
     return [
-        {"operation": o, "format": f, "workload": w,
-         "cells": [lookup.get((p, o, f, w)) for p in platforms]}
+        {
+            "operation": o,
+            "format": f,
+            "workload": w,
+            "cells": [lookup.get((p, o, f, w)) for p in platforms],
+        }
         for o, f, w in sorted(groups)
-    ]  # fmt: skip
+    ]
 
 
 def _cores(result_set: ResultSet, platform: str) -> int | None:
@@ -208,17 +253,24 @@ def build_context(result_set: ResultSet, output: Path, title: str | None) -> dic
         if c
     ]
     fingerprints = [
-        {"label": name, "values": [_fingerprint_value(k, result_set.fingerprint(p).get(k))
-                                   for p in platforms]}
+        {
+            "label": name,
+            "values": [_fingerprint_value(k, result_set.fingerprint(p).get(k)) for p in platforms],
+        }
         for k, name in FINGERPRINT_FIELDS
-    ]  # fmt: skip
+    ]
     runs = [
-        {"platform": r.platform_key, "run_id": r.run_id, "folder": str(r.folder),
-         "preset": r.run.get("preset") or "n/a",
-         "complete": {True: "yes", False: "no", None: "unknown"}[r.complete],
-         "started": r.run.get("started_at") or "n/a", "finished": r.run.get("finished_at") or "n/a"}
+        {
+            "platform": r.platform_key,
+            "run_id": r.run_id,
+            "folder": str(r.folder),
+            "preset": r.run.get("preset") or "n/a",
+            "complete": {True: "yes", False: "no", None: "unknown"}[r.complete],
+            "started": r.run.get("started_at") or "n/a",
+            "finished": r.run.get("finished_at") or "n/a",
+        }
         for r in result_set.runs
-    ]  # fmt: skip
+    ]
     warnings = quality.collect(result_set, verdicts)
     return {
         "title": title or "archive-parallel: did we hit 2-4x, and what did it cost?",

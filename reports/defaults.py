@@ -68,8 +68,16 @@ def derived(platform_key: str, label: str, rows: pd.DataFrame) -> Recommendation
     mine = rows[(rows["platform_key"] == platform_key)].dropna(subset=["speedup", "threads"])
     mine = mine[mine["speedup"] > 0]
     if mine.empty:
-        return Recommendation(platform_key, label, "none", None, None, None, math.nan,
-                              "no valid parallel cell with a speedup to choose from")  # fmt: skip
+        return Recommendation(
+            platform_key,
+            label,
+            "none",
+            None,
+            None,
+            None,
+            math.nan,
+            "no valid parallel cell with a speedup to choose from",
+        )
     keys = ["threads", "batch_size"]
     stats = mine.groupby(keys, dropna=False)["speedup"].agg(
         cells="count", geomean=lambda s: float(np.exp(np.log(s).mean()))

@@ -151,7 +151,8 @@ def load_results(paths: Sequence[Path | str]) -> ResultSet:
     csv_files = _results_files(paths, problems)
     if not csv_files and not problems:
         problems.append(
-            "no results.csv found below " + ", ".join(str(p) for p in paths)
+            "no results.csv found below "
+            + ", ".join(str(p) for p in paths)
             + " (run a sweep first: archive-bench run)"
         )
     for csv_path in csv_files:

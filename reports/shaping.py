@@ -16,9 +16,16 @@ from reports.verdicts import Verdict, parallel_rows
 logger = logging.getLogger(__name__)
 
 CONFIG_KEYS = [
-    "platform_key", "operation", "format", "workload", "scale", "variant", "threads",
-    "batch_size", "backend",
-]  # fmt: skip
+    "platform_key",
+    "operation",
+    "format",
+    "workload",
+    "scale",
+    "variant",
+    "threads",
+    "batch_size",
+    "backend",
+]
 MIB = 2**20
 
 

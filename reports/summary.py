@@ -48,14 +48,25 @@ def text_summary(result_set_or_paths: ResultSet | Sequence[Path | str] | Path | 
             f"{target}: " + ", ".join(f"{n} {name}" for name, n in tally(mine, target).items() if n)
             for target in ("2x", "4x")
         )
-        lines.append(f"- **{_escape(result_set.label(platform))}** ({platform}): {counts or 'no cells'}")
+        lines.append(
+            f"- **{_escape(result_set.label(platform))}** ({platform}): {counts or 'no cells'}"
+        )
     lines += ["", HEADER, RULE]
     for v in verdicts:
         cells = [
-            v.platform_key, v.operation, v.format or "-", v.workload, ratio(v.speedup),
-            interval(v.ci_low, v.ci_high), integer(v.threads), integer(v.batch_size),
-            v.backend or "-", size(v.memory_delta_bytes), v.verdict_2x, v.verdict_4x,
-        ]  # fmt: skip
+            v.platform_key,
+            v.operation,
+            v.format or "-",
+            v.workload,
+            ratio(v.speedup),
+            interval(v.ci_low, v.ci_high),
+            integer(v.threads),
+            integer(v.batch_size),
+            v.backend or "-",
+            size(v.memory_delta_bytes),
+            v.verdict_2x,
+            v.verdict_4x,
+        ]
         lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
     warnings = quality.collect(result_set, verdicts)
     if warnings:

@@ -81,8 +81,21 @@ def _verdict_for_group(key: tuple, group: pd.DataFrame) -> Verdict:
     invalid_count = len(group) - len(valid)
     if valid.empty:
         return Verdict(
-            platform, operation, fmt, workload, math.nan, math.nan, math.nan, math.nan,
-            math.nan, "", NO_DATA, NO_DATA, 0, invalid_count, math.nan,
+            platform,
+            operation,
+            fmt,
+            workload,
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            "",
+            NO_DATA,
+            NO_DATA,
+            0,
+            invalid_count,
+            math.nan,
             note=f"all {invalid_count} cell(s) invalid",
         )
     measured = valid.dropna(subset=["speedup"])
@@ -98,10 +111,22 @@ def _verdict_for_group(key: tuple, group: pd.DataFrame) -> Verdict:
         if math.isnan(best["speedup_ci_low"]) or math.isnan(best["speedup_ci_high"]):
             note = "no confidence interval"
     return Verdict(
-        platform, operation, fmt, workload,
-        float(best["speedup"]), float(best["speedup_ci_low"]), float(best["speedup_ci_high"]),
-        float(best["threads"]), float(best["batch_size"]), str(best["backend"]),
-        v2, v4, len(valid), invalid_count, float(best["memory_delta_bytes"]), note,
+        platform,
+        operation,
+        fmt,
+        workload,
+        float(best["speedup"]),
+        float(best["speedup_ci_low"]),
+        float(best["speedup_ci_high"]),
+        float(best["threads"]),
+        float(best["batch_size"]),
+        str(best["backend"]),
+        v2,
+        v4,
+        len(valid),
+        invalid_count,
+        float(best["memory_delta_bytes"]),
+        note,
     )
 
 

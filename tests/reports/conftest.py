@@ -15,15 +15,49 @@ import pandas as pd
 import pytest
 
 COLUMNS = [
-    "run_id", "platform_key", "platform_label", "cell_id", "operation", "format", "workload",
-    "scale", "variant", "threads", "batch_size", "backend", "samples", "median_s", "mean_s",
-    "stdev_s", "min_s", "max_s", "speedup", "speedup_ci_low", "speedup_ci_high",
-    "speedup_vs_reference", "speedup_vs_reference_ci_low", "speedup_vs_reference_ci_high",
-    "efficiency", "verdict_2x", "verdict_4x", "peak_rss_bytes", "peak_heap_bytes",
-    "memory_delta_bytes", "memory_source", "bytes_processed", "files_processed",
-    "throughput_mb_s", "valid", "invalid_reason", "noisy", "noise_note", "throttled",
-    "serial_fraction", "pyperf_json", "flamegraph",
-]  # fmt: skip
+    "run_id",
+    "platform_key",
+    "platform_label",
+    "cell_id",
+    "operation",
+    "format",
+    "workload",
+    "scale",
+    "variant",
+    "threads",
+    "batch_size",
+    "backend",
+    "samples",
+    "median_s",
+    "mean_s",
+    "stdev_s",
+    "min_s",
+    "max_s",
+    "speedup",
+    "speedup_ci_low",
+    "speedup_ci_high",
+    "speedup_vs_reference",
+    "speedup_vs_reference_ci_low",
+    "speedup_vs_reference_ci_high",
+    "efficiency",
+    "verdict_2x",
+    "verdict_4x",
+    "peak_rss_bytes",
+    "peak_heap_bytes",
+    "memory_delta_bytes",
+    "memory_source",
+    "bytes_processed",
+    "files_processed",
+    "throughput_mb_s",
+    "valid",
+    "invalid_reason",
+    "noisy",
+    "noise_note",
+    "throttled",
+    "serial_fraction",
+    "pyperf_json",
+    "flamegraph",
+]
 
 LABELS = {
     "raspberry-pi-4": "Raspberry Pi 4 Model B Rev 1.4",
@@ -218,8 +252,12 @@ def sweep_rows(platform_key: str, cores: int, seed: int = 1) -> list[dict]:
     """A plausible full sweep: Amdahl-shaped scaling over threads and batch sizes."""
     rng = random.Random(seed)
     serial = {"create": 0.12, "extract": 0.35, "verify": 0.3, "checksum": 0.2}
-    formats = {"create": ["tar.gz", "zip"], "extract": ["tar.gz", "zip"], "verify": ["tar.gz"],
-               "checksum": [""]}  # fmt: skip
+    formats = {
+        "create": ["tar.gz", "zip"],
+        "extract": ["tar.gz", "zip"],
+        "verify": ["tar.gz"],
+        "checksum": [""],
+    }
     thread_counts = [t for t in (1, 2, 4, 8) if t <= max(cores, 4)]
     rows = []
     for operation, fmts in formats.items():
@@ -237,8 +275,14 @@ def sweep_rows(platform_key: str, cores: int, seed: int = 1) -> list[dict]:
                         spread = rng.uniform(0.04, 0.15)
                         rows.append(
                             make_row(
-                                platform_key, operation, fmt, workload, "parallel", threads,
-                                batch, speedup=speedup,
+                                platform_key,
+                                operation,
+                                fmt,
+                                workload,
+                                "parallel",
+                                threads,
+                                batch,
+                                speedup=speedup,
                                 ci=(speedup * (1 - spread), speedup * (1 + spread)),
                                 noisy=spread > 0.13,
                                 noise_note="relative stdev 14%" if spread > 0.13 else "",

@@ -12,8 +12,9 @@ from reports.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_writes_report_and_summary_and_prints_path(verdict_root: Path, tmp_path: Path,
-                                                   capsys) -> None:  # fmt: skip
+def test_writes_report_and_summary_and_prints_path(
+    verdict_root: Path, tmp_path: Path, capsys
+) -> None:
     output = tmp_path / "out" / "report.html"
     summary = tmp_path / "summary.md"
     assert main([str(verdict_root), "-o", str(output), "--summary-md", str(summary)]) == 0
@@ -42,14 +43,22 @@ def test_python_dash_m_reports(verdict_root: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "reports", str(verdict_root), "-o", str(tmp_path / "r.html")],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1].endswith("r.html")
 
     empty = subprocess.run(
         [sys.executable, "-m", "reports", str(tmp_path / "missing")],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert empty.returncode == 1
     assert "does not exist" in empty.stderr and "Traceback" not in empty.stderr

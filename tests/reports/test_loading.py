@@ -67,8 +67,14 @@ def test_header_only_and_garbage_files_are_reported(tmp_path: Path, synth) -> No
 
 
 def test_partial_columns_become_nan_with_a_note(tmp_path: Path, synth) -> None:
-    dropped = ["peak_heap_bytes", "peak_rss_bytes", "memory_delta_bytes", "verdict_2x",
-               "verdict_4x", "noisy"]  # fmt: skip
+    dropped = [
+        "peak_heap_bytes",
+        "peak_rss_bytes",
+        "memory_delta_bytes",
+        "verdict_2x",
+        "verdict_4x",
+        "noisy",
+    ]
     columns = [c for c in synth.columns if c not in dropped]
     synth.write_run(tmp_path, synth.verdict_rows(), columns=columns)
 

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+
 from reports import best_verdicts, classify, load_results
 from reports.verdicts import INCONCLUSIVE, MEETS, MISSES, NO_DATA
 
@@ -32,8 +33,12 @@ def _by_group(root: Path) -> dict:
 
 def test_meets_misses_and_straddles(verdict_root: Path) -> None:
     verdicts = _by_group(verdict_root)
-    assert set(verdicts) == {("create", "tar.gz"), ("extract", "zip"), ("checksum", ""),
-                             ("verify", "tar.xz")}  # fmt: skip
+    assert set(verdicts) == {
+        ("create", "tar.gz"),
+        ("extract", "zip"),
+        ("checksum", ""),
+        ("verify", "tar.xz"),
+    }
 
     create = verdicts[("create", "tar.gz")]
     assert (create.verdict_2x, create.verdict_4x) == (MEETS, MISSES)
