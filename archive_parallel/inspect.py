@@ -22,6 +22,7 @@ from .errors import ArchiveError, CorruptArchiveError
 from .extract import archive_size_of
 from .extract.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
 from .extract.tar_stream import TarStream
+from .extract.zip_extra import member_name
 from .extract.zip_layout import (
     ThreadLocalZip,
     central_directory_offset,
@@ -153,4 +154,6 @@ def _zip_member(info: zipfile.ZipInfo) -> MemberInfo:
         kind = "file"
     else:
         kind = "other"
-    return MemberInfo(info.filename, kind, info.file_size, mode & 0o7777, zip_mtime(info) or 0.0)
+    return MemberInfo(
+        member_name(info), kind, info.file_size, mode & 0o7777, zip_mtime(info) or 0.0
+    )

@@ -186,7 +186,7 @@ class StagedTree:
 
     def _mkdir(self, raw_name: str, name: str) -> None:
         try:
-            os.mkdir(self.path(name), 0o700)
+            os.mkdir(self.path(name), 0o777)  # umask applies, as for mkdir
         except OSError as exc:
             raise write_failure(raw_name, exc) from exc
 
