@@ -41,7 +41,7 @@ def _build_source(root: Path) -> Path:
     (src / "docs" / "ünïcödé 名前" / "файл.txt").write_text("unicode content")
     (src / "empty.txt").write_bytes(b"")
     (src / "deep" / ("d" * 120) / "more" / LONG_NAME).write_text("long name")
-    (src / "big.bin").write_bytes(os.urandom(2_500_000))
+    (src / "big.bin").write_bytes(os.urandom(1_200_000))
     (src / "run.sh").write_text("#!/bin/sh\necho hi\n")
     (src / "run.sh").chmod(0o755)
     (src / "private.txt").write_text("secret")
