@@ -191,8 +191,18 @@ def test_nested_bombs_extract_only_the_outer_level(bombs, tmp_path, executor):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", BOMB_FORMATS, ids=lambda f: f.value)
-def test_verify_reads_a_bomb_in_bounded_memory(bombs, fmt, executor):
+def test_verify_reads_a_bomb_in_bounded_memory(tmp_path, fmt, executor):
+    builder = bomb_tar_gz if fmt is CompressionFormat.TAR_GZ else bomb_zip
+    archive = builder(tmp_path / f"bomb{SUFFIX[fmt]}", 256 * MiB)
     result = []
-    peak = _peak_while(lambda: result.append(verify_archive(bombs[fmt], fmt, executor)))
+    peak = _peak_while(lambda: result.append(verify_archive(archive, fmt, executor)))
     assert result == [True]
     assert peak < 32 * MiB
+
+
+@pytest.mark.parametrize("fmt", BOMB_FORMATS, ids=lambda f: f.value)
+def test_verify_with_limits_refuses_a_bomb_from_its_headers(bombs, fmt):
+    from archive_parallel.config import ArchiveConfig
+
+    config = ArchiveConfig(max_extract_size=100 * MiB)
+    assert verify_archive(bombs[fmt], fmt, None, config) is False
