@@ -438,7 +438,7 @@ class ArchiveManager:
                     self.logger.warning("%s", exc)
                     ok = False
             if ok:
-                ok = verify_archive(archive, fmt, self._executor(config, parallel))
+                ok = verify_archive(archive, fmt, self._executor(config, parallel), config)
         self._stats.record_operation(
             "verify",
             parallel,
