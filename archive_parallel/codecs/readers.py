@@ -81,10 +81,12 @@ class DecompressedStream(io.BufferedIOBase):
 
     def _fill(self) -> bool:
         """Make unread bytes available in ``_current``; False at the end of the data."""
+        if self.closed:
+            raise ValueError("I/O operation on a closed decompressed stream")
         while self._offset >= len(self._current):
             if self._error is not None:
                 raise self._error
-            if self._eof or self.closed:
+            if self._eof:
                 return False
             try:
                 chunk = next(self._chunks)
