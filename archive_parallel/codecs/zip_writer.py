@@ -255,6 +255,8 @@ class _ZipWriter:
 
     # -- small members ------------------------------------------------------------------
     def submit(self, entry: FileEntry, content: Content) -> None:
+        if entry.kind is EntryKind.FILE and not isinstance(content, LoadedFile):
+            raise ValueError(f"{entry.name}: a regular file needs its content, got {content!r}")
         name = member_name(entry).encode("utf-8", "surrogateescape")
         for prepared in self.window.submit(_prepare, entry, content, self.level, self.module, name):
             self._write_prepared(prepared)
