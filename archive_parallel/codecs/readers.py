@@ -36,7 +36,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from ..errors import CorruptArchiveError
+from ..errors import ArchiveError, CorruptArchiveError
 from ..formats import CompressionFormat
 from ..pool import OrderedWindow
 
@@ -48,7 +48,7 @@ GZIP_READ_SIZE = 256 * 1024
 GZIP_OUTPUT_STEP = 1024 * 1024
 #: a stream piece that decompresses to more than this is read sequentially instead
 SEGMENT_OUTPUT_LIMIT = 64 * 1024 * 1024
-#: bz2/xz pieces decompressing at once (queued or running) when an executor is given
+#: bz2/xz pieces decompressing at once (queued or running) when the executor's size is unknown
 SEGMENTS_IN_FLIGHT = 4
 SEQUENTIAL_READ_SIZE = 1024 * 1024
 _SCAN_CHUNK = 4 * 1024 * 1024
@@ -81,10 +81,12 @@ class DecompressedStream(io.BufferedIOBase):
 
     def _fill(self) -> bool:
         """Make unread bytes available in ``_current``; False at the end of the data."""
+        if self.closed:
+            raise ValueError("I/O operation on a closed decompressed stream")
         while self._offset >= len(self._current):
             if self._error is not None:
                 raise self._error
-            if self._eof or self.closed:
+            if self._eof:
                 return False
             try:
                 chunk = next(self._chunks)
@@ -386,11 +388,15 @@ def _sequential_chunks(path: str, fmt: CompressionFormat, offset: int = 0) -> It
 
 
 def _segmented_chunks(
-    path: str, fmt: CompressionFormat, executor: Executor, segments: list[Segment]
+    path: str,
+    fmt: CompressionFormat,
+    executor: Executor,
+    segments: list[Segment],
+    max_in_flight: int,
 ) -> Iterator[bytes]:
     """Pieces decompressed in parallel, yielded in order; the first piece that does not
     decompress cleanly on its own switches to sequential reading from its offset."""
-    window: OrderedWindow[bytes | None] = OrderedWindow(executor, SEGMENTS_IN_FLIGHT)
+    window: OrderedWindow[bytes | None] = OrderedWindow(executor, max_in_flight)
     queued: collections.deque[Segment] = collections.deque()
     try:
         for segment in segments:
@@ -414,7 +420,9 @@ def _segmented_chunks(
         window.cancel()
 
 
-def _stream_chunks(path: str, fmt: CompressionFormat, executor: Executor | None) -> Iterator[bytes]:
+def _stream_chunks(
+    path: str, fmt: CompressionFormat, executor: Executor | None, max_in_flight: int | None
+) -> Iterator[bytes]:
     if executor is not None:
         size = os.path.getsize(path)
         with open(path, "rb") as handle:
@@ -424,7 +432,10 @@ def _stream_chunks(path: str, fmt: CompressionFormat, executor: Executor | None)
                 segments = find_xz_segments(handle, size)
         if segments is not None and len(segments) > 1:
             logger.debug("%s: %d streams, decompressing in parallel", path, len(segments))
-            yield from _segmented_chunks(path, fmt, executor, segments)
+            if max_in_flight is None:
+                workers = getattr(executor, "_max_workers", None)
+                max_in_flight = 2 * workers if workers else SEGMENTS_IN_FLIGHT
+            yield from _segmented_chunks(path, fmt, executor, segments, max_in_flight)
             return
     yield from _sequential_chunks(path, fmt)
 
@@ -433,19 +444,33 @@ def _stream_chunks(path: str, fmt: CompressionFormat, executor: Executor | None)
 
 
 def open_decompressed(
-    path: str | os.PathLike[str], fmt: CompressionFormat, executor: Executor | None = None
+    path: str | os.PathLike[str],
+    fmt: CompressionFormat,
+    executor: Executor | None = None,
+    *,
+    max_in_flight: int | None = None,
 ) -> BinaryIO:
-    """A readable stream over the uncompressed bytes of a tar archive in format ``fmt``."""
+    """A readable stream over the uncompressed bytes of a tar archive in format ``fmt``.
+
+    ``max_in_flight`` bounds the bz2/xz pieces queued or running (default: two per worker of
+    ``executor``); each holds one decompressed stream piece (about 1-8 MiB for our files).
+    Do not read from the stream inside a worker of a one-thread ``executor``: the reader
+    waits for tasks it queued on that same executor.
+    """
     path = os.fspath(path)
-    if fmt is CompressionFormat.TAR:
-        return open(path, "rb")
+    try:
+        size = os.path.getsize(path)
+        if fmt is CompressionFormat.TAR:
+            return open(path, "rb")
+    except OSError as exc:
+        raise ArchiveError(f"cannot open archive {path}: {exc.strerror or exc}") from exc
     description = f"{os.path.basename(path)} ({fmt.value})"
     if fmt is CompressionFormat.TAR_GZ:
         chunks = _gzip_chunks(path, executor, description)
     elif fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
-        if os.path.getsize(path) == 0:
+        if size == 0:
             raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
-        chunks = _stream_chunks(path, fmt, executor)
+        chunks = _stream_chunks(path, fmt, executor, max_in_flight)
     else:
         raise ValueError(f"{fmt} is not a tar format")
     return DecompressedStream(chunks, description)  # type: ignore[return-value]
