@@ -105,10 +105,11 @@ class _CentralRecord:
     zip64_sizes: bool
 
 
-def dos_date_time(mtime: float) -> tuple[int, int]:
-    """``(dos_time, dos_date)`` of ``mtime`` in local time, clamped to 1980..2107."""
+def dos_date_time(mtime: float, utc: bool = False) -> tuple[int, int]:
+    """``(dos_time, dos_date)`` of ``mtime`` in local time (UTC with ``utc``, for output that
+    must not depend on the machine's time zone), clamped to 1980..2107."""
     try:
-        t = time.localtime(mtime)
+        t = time.gmtime(mtime) if utc else time.localtime(mtime)
         parts = (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
     except (OverflowError, OSError, ValueError):
         parts = (1980, 1, 1, 0, 0, 0) if mtime < 0 else (2107, 12, 31, 23, 59, 58)
@@ -246,7 +247,7 @@ class _ZipWriter:
 
     def _record(self, entry: FileEntry, name: bytes, **facts: int | bool) -> _CentralRecord:
         mtime = self._mtime(entry)
-        dos_time, dos_date = dos_date_time(mtime)
+        dos_time, dos_date = dos_date_time(mtime, utc=self.fixed_mtime is not None)
         return _CentralRecord(
             name=name,
             flags=0 if name.isascii() else _UTF8_FLAG,

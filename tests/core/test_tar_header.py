@@ -13,8 +13,11 @@ from archive_parallel.tar_writer import tar_header
 
 def _reference(entry: FileEntry, uname: str, gname: str) -> bytes:
     info = tarfile.TarInfo(entry.name)
-    info.type = {EntryKind.FILE: tarfile.REGTYPE, EntryKind.DIR: tarfile.DIRTYPE,
-                 EntryKind.SYMLINK: tarfile.SYMTYPE}[entry.kind]
+    info.type = {
+        EntryKind.FILE: tarfile.REGTYPE,
+        EntryKind.DIR: tarfile.DIRTYPE,
+        EntryKind.SYMLINK: tarfile.SYMTYPE,
+    }[entry.kind]
     info.size = entry.size if entry.kind is EntryKind.FILE else 0
     info.mode, info.mtime, info.uid, info.gid = entry.mode, int(entry.mtime), entry.uid, entry.gid
     info.linkname, info.uname, info.gname = entry.linkname, uname, gname
@@ -23,8 +26,11 @@ def _reference(entry: FileEntry, uname: str, gname: str) -> bytes:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    name=st.text(st.characters(min_codepoint=33, max_codepoint=0x3000, exclude_characters="/"),
-                 min_size=1, max_size=120),
+    name=st.text(
+        st.characters(min_codepoint=33, max_codepoint=0x3000, exclude_characters="/"),
+        min_size=1,
+        max_size=120,
+    ),
     kind=st.sampled_from(list(EntryKind)),
     size=st.one_of(st.integers(0, 10**6), st.integers(8**11 - 2, 8**11 + 5)),
     mode=st.integers(0, 0o7777),
@@ -33,8 +39,17 @@ def _reference(entry: FileEntry, uname: str, gname: str) -> bytes:
     link=st.text(min_size=0, max_size=110),
 )
 def test_fast_header_matches_tarfile(name, kind, size, mode, mtime, uid, link):
-    entry = FileEntry("/x", name, kind, size if kind is EntryKind.FILE else 0, mode, mtime,
-                      uid, uid, link if kind is EntryKind.SYMLINK else "")
+    entry = FileEntry(
+        "/x",
+        name,
+        kind,
+        size if kind is EntryKind.FILE else 0,
+        mode,
+        mtime,
+        uid,
+        uid,
+        link if kind is EntryKind.SYMLINK else "",
+    )
     from archive_parallel.tar_writer import group_name, user_name
 
     assert tar_header(entry) == _reference(entry, user_name(uid), group_name(uid))
