@@ -179,7 +179,8 @@ def test_reproducible_zip_does_not_depend_on_time_zone(sample_tree, tmp_path):
     code = (
         "import sys; from archive_parallel import ArchiveManager, ArchiveConfig;"
         "m = ArchiveManager().create_archive(sys.argv[1], sys.argv[2],"
-        " ArchiveConfig(reproducible=True, reproducible_mtime=1700000000)); print(m.checksum_sha256)"
+        " ArchiveConfig(reproducible=True, reproducible_mtime=1700000000));"
+        "print(m.checksum_sha256)"
     )
     digests = set()
     for tz in ("UTC", "America/New_York", "Asia/Tokyo"):
