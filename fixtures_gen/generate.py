@@ -16,6 +16,7 @@ Order of work, chosen so no interrupted run ever looks complete:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -156,10 +157,8 @@ def _check_room(
         existing = existing.parent
     free = probe(existing)
     if manifest_path.is_file():  # the old tree will be removed first
-        try:
+        with contextlib.suppress(FixturesError):
             free += load_manifest(out_dir).total_bytes
-        except FixturesError:
-            pass
     needed = required_bytes(profile, scale)
     if needed > free:
         raise InsufficientSpaceError(str(existing), needed, free)

@@ -12,18 +12,27 @@ import posixpath
 import random
 import unicodedata
 
-DIR_WORDS = """
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+DIR_WORDS = _words(
+    """
 core utils models views static lib common api handlers services plugins tools internal vendor
 helpers widgets assets config schemas tasks jobs io net storage cache auth admin reports locale
 examples tests fixtures migrations templates scripts build dist docs data extras
-""".split()
+"""
+)
 
-FILE_WORDS = """
+FILE_WORDS = _words(
+    """
 main app base client server config settings router model view form field widget parser
 reader writer loader index table record entry manager worker task queue event signal hook
 backend frontend session token user account profile order invoice payment product cart item
 search filter sort page layout theme style image icon font color chart graph report summary
-""".split()
+"""
+)
 
 UNICODE_STEMS = (
     "café",

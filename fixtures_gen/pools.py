@@ -15,10 +15,16 @@ import threading
 
 from .seeds import rng_for
 
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
 POOL_VERSION = 1
 POOL_SIZE = 4 * 1024 * 1024
 
-_WORDS = """
+_WORDS = _words(
+    """
 the of and to in is was that for it with as his on be at by had are but from or have an they
 which one you were her all she there would their we him been has when who will more no if out so
 said what up its about into than them can only other new some could time these two may then do
@@ -37,18 +43,23 @@ need four within felt along children saw best church ever least power developmen
 seemed family interest want members mind country area others done turned although open problem
 sense service certain kind began thus help means perhaps line field data report value result
 process level support table model action account package archive file folder build release
-""".split()
+"""
+)
 
-_IDENTIFIERS = """
+_IDENTIFIERS = _words(
+    """
 config path name value items result data buffer count index size total offset handle stream
 manager archive entry record options logger cache queue worker task future lock event reader
 writer parser token node parent child source target block chunk header footer checksum digest
-""".split()
+"""
+)
 
-_VERBS = """
+_VERBS = _words(
+    """
 get set load save build parse read write open close create update delete find check make run
 apply merge split format compute resolve validate collect extract compress encode decode
-""".split()
+"""
+)
 
 _LOG_MESSAGES = [
     "request completed",
