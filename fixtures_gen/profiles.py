@@ -168,6 +168,19 @@ def estimate_bytes(profile: str | Profile, scale: float = 1.0) -> int:
     )
 
 
+def nominal_gzip_ratio(profile: str | Profile, scale: float = 1.0) -> float:
+    """The gzip -6 ratio the recipe aims at: bytes over the sum of each group's compressed bytes."""
+    profile = resolve_profile(profile)
+    counts = profile.group_counts(scale)
+    total = 0
+    compressed = 0.0
+    for group in profile.groups:
+        size = planned_total(group.scaled_size(scale), counts[group.name])
+        total += size
+        compressed += size / parse_content(group.content).nominal_ratio
+    return total / compressed if compressed else 1.0
+
+
 def resolve_profile(profile: str | Profile) -> Profile:
     return profile if isinstance(profile, Profile) else get_profile(profile)
 
