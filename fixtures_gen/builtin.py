@@ -154,7 +154,7 @@ PACKAGE = Profile(
         ),
         Group("unicode", 12, _lognormal(3_000), "text", "docs/international", names="unicode"),
         Group(
-            "long", 6, _lognormal(2_000), "text", "docs/long-names", 6, 1, (".txt",), names="long"
+            "long", 6, _lognormal(2_000), "text", "docs/long-names", 16, 1, (".txt",), names="long"
         ),
         Group("empty", 8, _fixed(0), "text", "data/placeholders", 1, 2, (".keep", ".dat")),
         Group("ds-store", 8, _uniform(6_148, 14_340), "binary", fixed_name=".DS_Store"),

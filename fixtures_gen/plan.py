@@ -112,7 +112,8 @@ def plan_tree(profile: Profile, scale: float, seed: int) -> TreePlan:
 
 def _new_path(group: Group, index: int, rng, registry: NameRegistry) -> str:
     parts = [group.root] if group.root else []
-    for level in range(rng.randint(0, group.depth)):
+    levels = group.depth if group.names == "long" else rng.randint(0, group.depth)
+    for level in range(levels):
         parts.append(dir_component(rng, level, group.fanout))
     folder = "/".join(parts)
     if not registry.can_be_dir(folder):
