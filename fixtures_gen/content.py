@@ -97,31 +97,45 @@ def _mix_for_ratio(target: float) -> tuple[tuple[str, float], ...]:
 
 
 def iter_content(spec: ContentSpec, size: int, seed: int) -> Iterator[bytes]:
-    """Yield the bytes of one file: ``size`` bytes in segments of at most SEGMENT_MAX."""
+    """Yield the bytes of one file: ``size`` bytes in segments of at most SEGMENT_MAX.
+
+    Each model gets exactly its share of the file (largest-remainder rounding), interleaved by
+    always extending the model that is proportionally furthest behind.
+    """
     rng = random.Random(seed)
-    produced = dict.fromkeys((model for model, _ in spec.components), 0)
-    done = 0
+    targets = _split_exactly(size, spec.components)
+    remaining = dict(targets)
     first = True
-    while done < size:
-        length = min(size - done, rng.randrange(SEGMENT_MIN, SEGMENT_MAX + 1))
-        model = _most_behind(spec.components, produced, done + length)
+    while True:
+        model = _most_behind(targets, remaining)
+        if model is None:
+            return
+        length = min(remaining[model], rng.randrange(SEGMENT_MIN, SEGMENT_MAX + 1))
         yield _segment(model, length, rng, align_to_line=first)
-        produced[model] += length
-        done += length
+        remaining[model] -= length
         first = False
 
 
-def _most_behind(
-    components: tuple[tuple[str, float], ...], produced: dict[str, int], upto: int
-) -> str:
-    """The model furthest below its share (error diffusion keeps every file near its mix)."""
-    if len(components) == 1:
-        return components[0][0]
-    best_model, best_deficit = components[0][0], float("-inf")
-    for model, share in components:
-        deficit = share * upto - produced[model]
-        if deficit > best_deficit:
-            best_model, best_deficit = model, deficit
+def _split_exactly(size: int, components: tuple[tuple[str, float], ...]) -> dict[str, int]:
+    floors = {model: int(size * share) for model, share in components}
+    leftover = size - sum(floors.values())
+    by_remainder = sorted(
+        range(len(components)),
+        key=lambda index: (-(size * components[index][1] - floors[components[index][0]]), index),
+    )
+    for index in by_remainder[:leftover]:
+        floors[components[index][0]] += 1
+    return floors
+
+
+def _most_behind(targets: dict[str, int], remaining: dict[str, int]) -> str | None:
+    """The unfinished model with the smallest fraction done (ties: the first listed)."""
+    best_model, best_done = None, 2.0
+    for model, target in targets.items():
+        if remaining[model] > 0:
+            done = (target - remaining[model]) / target
+            if done < best_done:
+                best_model, best_done = model, done
     return best_model
 
 

@@ -49,7 +49,8 @@ def _digest_in_subprocess(out: Path, hash_seed: str) -> str:
 
 def test_same_digest_across_processes_with_different_hash_seeds(tmp_path: Path) -> None:
     digests = {
-        _digest_in_subprocess(tmp_path / f"t{hash_seed}", hash_seed) for hash_seed in ("0", "1", "4242")
+        _digest_in_subprocess(tmp_path / f"t{hash_seed}", hash_seed)
+        for hash_seed in ("0", "1", "4242")
     }
     in_process = fg.make_tree("many-tiny", tmp_path / "here", scale=0.01, seed=5).digest
     assert digests == {in_process}

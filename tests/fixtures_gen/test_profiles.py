@@ -1,4 +1,4 @@
-"""Profiles: documented counts and sizes at scale 1 (by recipe arithmetic), scaling, custom files."""
+"""Profiles: documented counts and sizes at scale 1 (recipe arithmetic), scaling, custom files."""
 
 from __future__ import annotations
 
@@ -63,8 +63,10 @@ def test_scale_arithmetic(scale: float) -> None:
     for profile in fg.PROFILES.values():
         counts = profile.group_counts(scale)
         for group in profile.groups:
-            expected = group.count if group.scale_by == "size" else max(
-                group.min_count, round(group.count * scale)
+            expected = (
+                group.count
+                if group.scale_by == "size"
+                else max(group.min_count, round(group.count * scale))
             )
             if group.mirror:
                 expected = min(expected, counts[group.mirror])
@@ -100,8 +102,9 @@ def test_package_has_the_realistic_oddities(package_tree) -> None:
     links = [e for e in manifest.files if e.kind == "symlink"]
     assert links and all((out / e.path).is_symlink() and (out / e.path).is_file() for e in links)
     dirs = {e.path for e in manifest.files if e.kind == "dir"}
-    assert any(not any(p.startswith(d + "/") for p in (e.path for e in manifest.files))
-               for d in dirs), "an empty folder"
+    assert any(
+        not any(p.startswith(d + "/") for p in (e.path for e in manifest.files)) for d in dirs
+    ), "an empty folder"
     assert any(not e.path.isascii() for e in files), "a unicode name"
     assert any(len(posixpath.basename(e.path)) > 100 for e in files), "a long name"
     assert any(len(e.path) > 255 for e in files), "a long path"
@@ -124,10 +127,15 @@ CUSTOM = {
     "description": "a custom profile",
     "symlinks": 1,
     "groups": [
-        {"name": "notes", "count": 10, "size": {"dist": "uniform", "min": 100, "max": 300},
-         "content": "text", "root": "notes", "depth": 2},
-        {"name": "blobs", "count": 3, "size": 5000, "content": "ratio:2.5",
-         "extensions": [".bin"]},
+        {
+            "name": "notes",
+            "count": 10,
+            "size": {"dist": "uniform", "min": 100, "max": 300},
+            "content": "text",
+            "root": "notes",
+            "depth": 2,
+        },
+        {"name": "blobs", "count": 3, "size": 5000, "content": "ratio:2.5", "extensions": [".bin"]},
     ],
 }
 
@@ -158,7 +166,8 @@ def test_invalid_custom_profile_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"name": "x", "groups": [{"name": "a", "count": 1, "colour": 2}]}))
     with pytest.raises(fg.FixturesError, match="unknown keys"):
         fg.load_profile_file(bad)
-    bad.write_text(json.dumps({"name": "x", "groups": [{"name": "a", "count": 1,
-                                                        "content": "plasma"}]}))
+    bad.write_text(
+        json.dumps({"name": "x", "groups": [{"name": "a", "count": 1, "content": "plasma"}]})
+    )
     with pytest.raises(fg.FixturesError, match="plasma"):
         fg.load_profile_file(bad)
