@@ -112,6 +112,7 @@ def measure_against_dd(
     plain_seconds: list[float] = []
     generate_seconds: list[float] = []
     files = 0
+    _settle(sync)
     try:
         for _ in range(rounds):
             started = time.perf_counter()
@@ -120,6 +121,7 @@ def measure_against_dd(
                 os.sync()
             dd_seconds.append(time.perf_counter() - started)
             dd_target.unlink()
+            _settle(sync)
 
             started = time.perf_counter()
             _plain_write(plan, plain_dir)
@@ -127,6 +129,7 @@ def measure_against_dd(
                 os.sync()
             plain_seconds.append(time.perf_counter() - started)
             shutil.rmtree(plain_dir)
+            _settle(sync)
 
             started = time.perf_counter()
             manifest = make_tree(resolved, tree_dir, scale=scale, seed=seed, reuse=False)
@@ -135,6 +138,7 @@ def measure_against_dd(
             generate_seconds.append(time.perf_counter() - started)
             files = manifest.file_count
             _remove_tree(tree_dir)
+            _settle(sync)
     finally:
         dd_target.unlink(missing_ok=True)
         shutil.rmtree(plain_dir, ignore_errors=True)
@@ -152,6 +156,12 @@ def measure_against_dd(
         generate_seconds=generate_seconds,
         dd_command=" ".join(dd_command[:1] + ["if=/dev/zero", "of=FILE"] + dd_command[3:]),
     )
+
+
+def _settle(sync: bool) -> None:
+    """Flush the previous step's deletions outside every timing, so no step pays for another."""
+    if sync:
+        os.sync()
 
 
 def _plain_write(plan: TreePlan, root: Path) -> None:

@@ -209,9 +209,12 @@ def _write_plan(
             futures = [
                 executor.submit(_write_file, planned, root, stop, advance) for planned in plan.files
             ]
-            wait(futures, return_when=FIRST_EXCEPTION)
-            for future in futures:
-                entries.append(future.result())
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in done:
+                error = future.exception()
+                if error is not None:
+                    raise error
+            entries.extend(future.result() for future in futures)
         except BaseException:
             stop.set()
             executor.shutdown(wait=True, cancel_futures=True)

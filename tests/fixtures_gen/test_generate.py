@@ -123,3 +123,25 @@ def test_files_have_fixed_mtimes(small_tree) -> None:
     out, manifest = small_tree
     mtimes = {(out / e.path).stat().st_mtime for e in manifest.files if e.kind != "symlink"}
     assert mtimes == {generate_module.FIXED_MTIME}
+
+
+def test_a_failing_write_cleans_up_and_reports_the_error(tmp_path: Path, monkeypatch) -> None:
+    real = generate_module.iter_content
+    calls = {"n": 0}
+
+    def disk_full(spec, size, seed):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(28, "No space left on device")
+        return real(spec, size, seed)
+
+    monkeypatch.setattr(generate_module, "iter_content", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        fg.make_tree("small", tmp_path / "t", scale=0.5, max_workers=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_bar_path_generates_the_same_tree(tmp_path: Path, capsys) -> None:
+    quiet = fg.make_tree("small", tmp_path / "a", scale=0.1, seed=2)
+    shown = fg.make_tree("small", tmp_path / "b", scale=0.1, seed=2, progress=True)
+    assert shown.digest == quiet.digest
