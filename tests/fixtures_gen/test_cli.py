@@ -67,3 +67,14 @@ def test_python_dash_m_runs_the_same_command() -> None:
         check=True,
     )
     assert "package" in result.stdout
+
+
+def test_bench_disk_runs_and_cleans_up(tmp_path: Path, capsys) -> None:
+    scratch = tmp_path / "scratch"
+    args = ["bench-disk", "--profile", "small", "--scale", "0.05", "--rounds", "1"]
+    assert main([*args, "--dir", str(scratch), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["tree_bytes"] == fg.estimate_bytes("small", 0.05)
+    assert result["dd_command"].startswith("dd if=/dev/zero")
+    assert {"ratio", "ratio_to_plain", "dd_mb_per_s", "generate_mb_per_s"} <= set(result)
+    assert list(scratch.iterdir()) == []
