@@ -1,0 +1,98 @@
+"""Memory of one cell, run as ``python -m bench.memory_worker SPEC RESULT_JSON [--memray BIN]``.
+
+A process of its own, apart from timing (a tracker slows what it watches). With memray the
+operation runs once inside ``memray.Tracker`` (Python allocators, no native traces, no fork
+following) and the capture's peak heap and allocation count are read back; peak RSS comes
+from ``getrusage`` either way (KiB on Linux, bytes on macOS). Where memray cannot be imported
+(32-bit Raspberry Pi OS has no wheels), or ``ARCHIVE_BENCH_FORCE_RUSAGE=1`` asks for it, only
+RSS is measured and ``memory_source`` says ``rusage``. The output is verified afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+FORCE_RUSAGE_ENV = "ARCHIVE_BENCH_FORCE_RUSAGE"
+
+
+def rusage_peak_bytes(maxrss: int | None = None, platform: str = sys.platform) -> int:
+    """ru_maxrss in bytes: the kernel reports KiB on Linux and bytes on macOS."""
+    if maxrss is None:
+        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(maxrss) if platform == "darwin" else int(maxrss) * 1024
+
+
+def load_memray(force_rusage: bool = False) -> Any | None:
+    """The memray module, or None when it is unavailable or the fallback is forced."""
+    if force_rusage or os.environ.get(FORCE_RUSAGE_ENV) == "1":
+        return None
+    try:
+        import memray
+    except ImportError:
+        return None
+    return memray
+
+
+def measure(spec: dict[str, Any], capture: Path | None, force_rusage: bool = False) -> dict:
+    from bench.cases import Case
+
+    memray = load_memray(force_rusage)
+    case = Case(spec)
+    case.reset()
+    rss_before = rusage_peak_bytes()
+    start = time.perf_counter()
+    result: dict[str, Any] = {"memory_source": "memray" if memray and capture else "rusage"}
+    if memray is not None and capture is not None:
+        capture.parent.mkdir(parents=True, exist_ok=True)
+        capture.unlink(missing_ok=True)
+        with memray.Tracker(capture, native_traces=False, follow_fork=False):
+            case.run()
+    else:
+        case.run()
+    result["elapsed_s"] = time.perf_counter() - start
+    result["peak_rss_bytes"] = rusage_peak_bytes()
+    result["rss_before_bytes"] = rss_before
+    if memray is not None and capture is not None:
+        meta = memray.FileReader(capture).metadata
+        result["peak_heap_bytes"] = int(meta.peak_memory)
+        result["total_allocations"] = int(meta.total_allocations)
+    else:
+        result["peak_heap_bytes"] = None
+        result["memory_note"] = (
+            "memray unavailable (or ARCHIVE_BENCH_FORCE_RUSAGE=1): peak RSS from getrusage only"
+        )
+    result["output_bytes"] = case.output_bytes()
+    result["invalid_reason"] = case.verify() or ""
+    case.close()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.memory_worker")
+    parser.add_argument("spec")
+    parser.add_argument("result")
+    parser.add_argument("--memray", type=Path, default=None, help="capture file to write")
+    parser.add_argument("--force-rusage", action="store_true")
+    args = parser.parse_args(argv)
+    spec = json.loads(args.spec)
+    try:
+        result = measure(spec, args.memray, args.force_rusage)
+    except Exception as exc:  # the operation itself failed: an invalid cell, not a crash
+        logger.exception("memory run failed")
+        result = {"invalid_reason": f"operation failed: {type(exc).__name__}: {exc}"}
+    Path(args.result).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
