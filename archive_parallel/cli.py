@@ -1,0 +1,256 @@
+"""The ``archive-parallel`` command: create, extract, verify, list and checksum.
+
+Exit codes: 0 success; 1 verification failed, unsafe or damaged archive, or the operation
+failed; 2 usage error (bad arguments, a path that does not exist); 130 interrupted.
+Errors are one line on stderr; ``-v`` adds debug logs naming the thread, and tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import COMPRESSION_BACKENDS, ArchiveConfig
+from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
+from .terminal_progress import progress_for
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    pass
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--threads", type=int, metavar="N", help="worker threads (default 4)")
+    common.add_argument("--batch-size", type=int, metavar="N", help="files per parallel task")
+    common.add_argument("--sequential", action="store_true", help="disable parallel processing")
+    common.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logs with thread names")
+    common.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+
+    parser = argparse.ArgumentParser(
+        prog="archive-parallel",
+        description="Create, extract, verify and list tar.gz/tar.bz2/tar.xz/tar/zip archives "
+        "in parallel.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    create = sub.add_parser("create", parents=[common], help="archive a folder")
+    create.add_argument("source", type=Path, help="folder to archive")
+    create.add_argument("output", type=Path, help="archive to write; format from its name")
+    create.add_argument(
+        "--level", type=int, choices=range(10), metavar="0-9", help="compression level (default 6)"
+    )
+    create.add_argument(
+        "--exclude",
+        action="append",
+        default=None,
+        metavar="PATTERN",
+        help="exclusion pattern (repeatable; replaces the defaults)",
+    )
+    create.add_argument("--backend", choices=COMPRESSION_BACKENDS, help="deflate backend")
+    create.add_argument(
+        "--reproducible", action="store_true", help="same tree, same bytes: fixed mtimes and owners"
+    )
+    create.add_argument("--no-meta", action="store_true", help="do not write the .meta file")
+
+    extract = sub.add_parser("extract", parents=[common], help="extract an archive safely")
+    extract.add_argument("archive", type=Path)
+    extract.add_argument("dest", type=Path)
+    extract.add_argument(
+        "--no-verify", action="store_true", help="skip the archive and per-file checksum checks"
+    )
+
+    verify = sub.add_parser("verify", parents=[common], help="read every member and check it")
+    verify.add_argument("archive", type=Path)
+
+    listing = sub.add_parser("list", parents=[common], help="list members without extracting")
+    listing.add_argument("archive", type=Path)
+
+    checksum = sub.add_parser("checksum", parents=[common], help="SHA-256 and MD5 of files")
+    checksum.add_argument("paths", type=Path, nargs="+")
+    return parser
+
+
+def _config(args: argparse.Namespace, progress: Any = None) -> ArchiveConfig:
+    values: dict[str, Any] = {}
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError("--threads must be at least 1")
+        values["thread_pool_size"] = args.threads
+    if args.batch_size is not None:
+        if args.batch_size < 1:
+            raise UsageError("--batch-size must be at least 1")
+        values["parallel_batch_size"] = args.batch_size
+    if args.sequential:
+        values["enable_parallel_processing"] = False
+    if getattr(args, "level", None) is not None:
+        values["compression_level"] = args.level
+    if getattr(args, "exclude", None) is not None:
+        values["exclude_patterns"] = list(args.exclude)
+    if getattr(args, "backend", None):
+        values["compression_backend"] = args.backend
+    if getattr(args, "reproducible", False):
+        values["reproducible"] = True
+    if getattr(args, "no_meta", False):
+        values["include_metadata"] = False
+    if progress is not None:
+        values["progress_callback"] = progress
+    return ArchiveConfig.tuned(**values)
+
+
+def _require(path: Path, what: str) -> None:
+    if not path.exists():
+        raise UsageError(f"{what} does not exist: {path}")
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+    elif text:
+        print(text)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .manager import ArchiveManager
+
+    show_progress = not args.no_progress and not args.json
+    with ArchiveManager() as manager:
+        if args.command == "create":
+            _require(args.source, "source folder")
+            with progress_for(show_progress, "create", unit="B") as bar:
+                meta = manager.create_archive(args.source, args.output, _config(args, bar))
+            _emit(
+                args,
+                {"archive": str(args.output), **meta.to_dict(), "stats": manager.get_stats()},
+                f"{args.output}: {meta.file_count} files, {meta.uncompressed_size} -> "
+                f"{meta.compressed_size} bytes, sha256 {meta.checksum_sha256 or '-'}",
+            )
+            return EXIT_OK
+        if args.command == "extract":
+            _require(args.archive, "archive")
+            with progress_for(show_progress, "extract") as bar:
+                meta = manager.extract_archive(
+                    args.archive, args.dest, _config(args, bar), verify_integrity=not args.no_verify
+                )
+            _emit(
+                args,
+                {
+                    "archive": str(args.archive),
+                    "dest": str(args.dest),
+                    **meta.to_dict(),
+                    "stats": manager.get_stats(),
+                },
+                f"{args.archive} -> {args.dest}: {meta.file_count} files",
+            )
+            return EXIT_OK
+        if args.command == "verify":
+            _require(args.archive, "archive")
+            manager.default_config = _config(args)
+            ok = manager.verify_archive_integrity(args.archive)
+            _emit(
+                args,
+                {"archive": str(args.archive), "ok": ok},
+                f"{args.archive}: {'OK' if ok else 'FAILED'}",
+            )
+            return EXIT_OK if ok else EXIT_FAILED
+        if args.command == "list":
+            _require(args.archive, "archive")
+            members = manager.list_archive(args.archive)
+            rows = [_member_dict(m) for m in members]
+            _emit(
+                args,
+                {"archive": str(args.archive), "members": rows},
+                "\n".join(_member_line(r) for r in rows),
+            )
+            return EXIT_OK
+        if args.command == "checksum":
+            for path in args.paths:
+                _require(path, "path")
+            result = manager.calculate_checksums(args.paths, _config(args))
+            missing = [str(p) for p in args.paths if p not in result]
+            _emit(
+                args,
+                {
+                    "files": {str(p): {"sha256": s, "md5": m} for p, (s, m) in result.items()},
+                    "unreadable": missing,
+                },
+                "\n".join(f"{s}  {m}  {p}" for p, (s, m) in result.items()),
+            )
+            if missing:
+                print(f"archive-parallel: cannot checksum: {', '.join(missing)}", file=sys.stderr)
+                return EXIT_FAILED
+            return EXIT_OK
+    raise UsageError(f"unknown command {args.command}")  # pragma: no cover
+
+
+def _member_dict(member: Any) -> dict[str, Any]:
+    if hasattr(member, "_asdict"):
+        data = member._asdict()
+    elif hasattr(member, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        data = asdict(member)
+    else:
+        data = dict(vars(member))
+    return {k: (v.value if hasattr(v, "value") else v) for k, v in data.items()}
+
+
+def _member_line(row: dict[str, Any]) -> str:
+    link = f" -> {row['linkname']}" if row.get("linkname") else ""
+    mode = row.get("mode") or 0
+    return f"{row.get('kind', ''):8} {mode:04o} {row.get('size', 0):>12}  {row['name']}{link}"
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter(
+            "%(asctime)s %(levelname)s [%(threadName)s] %(name)s: %(message)s"
+            if verbose
+            else "archive-parallel: %(levelname)s: %(message)s"
+        )
+    )
+    root = logging.getLogger("archive_parallel")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    _setup_logging(args.verbose)
+    try:
+        return _run(args)
+    except UsageError as exc:
+        print(f"archive-parallel: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("archive-parallel: interrupted; nothing partial was left behind", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (UnsafeArchiveError, CorruptArchiveError, ArchiveError, ValueError, OSError) as exc:
+        if args.verbose:
+            logger.exception("failed")
+        kind = {UnsafeArchiveError: "unsafe archive", CorruptArchiveError: "damaged archive"}
+        label = next((v for k, v in kind.items() if isinstance(exc, k)), "error")
+        print(f"archive-parallel: {label}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

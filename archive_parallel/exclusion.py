@@ -1,0 +1,48 @@
+"""Exclusion patterns, matched against a member's name and its path relative to the source.
+
+A pattern with ``*``, ``?`` or ``[`` is a glob matched against the file name and against the
+relative path; a plain pattern matches the file name or any folder name of the relative path.
+Nothing about where the source folder itself lives can exclude a file (the old class matched
+plain patterns as substrings of the absolute path; that is deliberately not repeated).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+from collections.abc import Sequence
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def is_glob(pattern: str) -> bool:
+    return any(ch in _GLOB_CHARS for ch in pattern)
+
+
+class Excluder:
+    """Compiled patterns; ``excludes(relative_posix_path)`` answers for one entry."""
+
+    def __init__(self, patterns: Sequence[str] | None) -> None:
+        patterns = [p for p in (patterns or []) if p]
+        self._plain = frozenset(p.strip("/") for p in patterns if not is_glob(p))
+        globs = [p for p in patterns if is_glob(p)]
+        self._glob = (
+            re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in globs)) if globs else None
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self._plain) or self._glob is not None
+
+    def excludes(self, relative: str) -> bool:
+        name = relative.rsplit("/", 1)[-1]
+        if self._plain and (name in self._plain or not self._plain.isdisjoint(relative.split("/"))):
+            return True
+        if self._glob is not None:
+            return bool(self._glob.match(name) or self._glob.match(relative))
+        return False
+
+
+@functools.lru_cache(maxsize=64)
+def excluder_for(patterns: tuple[str, ...]) -> Excluder:
+    return Excluder(patterns)

@@ -1,0 +1,519 @@
+"""ArchiveManager: the public facade, API-compatible with the old sequential class.
+
+It composes the engines (walker, source reader, tar builder and compressors, zip writer,
+extraction, verification, checksums) and owns what they share: one ``WorkerPool`` per
+instance (created on first parallel use, shut down by ``cleanup_thread_pool()``, ``close()``,
+``with`` and at interpreter exit) and one ``Stats``. Each operation decides once whether it
+takes the parallel path (``enable_parallel_processing`` and at least ``parallel_threshold``
+items); the sequential path runs the same engines with no executor, so both give the same
+output. Archives and side files are written under temporary names and renamed into place
+only when complete; any failure removes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .atomic import atomic_output, remove_quietly
+from .checksums import checksum_files
+from .config import ArchiveConfig
+from .entries import EntryKind, FileEntry
+from .errors import ArchiveError, CorruptArchiveError
+from .exclusion import Excluder
+from .formats import CompressionFormat, resolve_format
+from .metadata import (
+    ArchiveMetadata,
+    load_metadata,
+    meta_path_for,
+    now_iso,
+    save_metadata,
+)
+from .platform_info import PlatformInfo, detect_platform
+from .pool import WorkerPool
+from .progress import ProgressReporter
+from .source_reader import file_digests, iter_contents
+from .stats import Stats
+from .walker import WalkOptions, WalkResult, walk_tree
+
+MODULE_LOGGER = logging.getLogger(__name__)
+
+
+class _HashingWriter:
+    """Passes bytes to ``out`` and hashes them on the way (SHA-256 and MD5 of the archive)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self.sha256 = hashlib.sha256()
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.md5.update(data)
+        self.size += len(data)
+        return self._out.write(data)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+
+class ArchiveManager:
+    """Create, extract, verify and list archives; see README and shared API contract."""
+
+    def __init__(self, config: ArchiveConfig | None = None) -> None:
+        self.default_config = config if config is not None else ArchiveConfig()
+        self.logger = MODULE_LOGGER
+        self.platform: PlatformInfo = detect_platform()
+        self._stats = Stats()
+        self._pool = WorkerPool()
+        self._finalizer = weakref.finalize(self, WorkerPool.shutdown, self._pool, False)
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> ArchiveManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut the worker threads down (the manager stays usable; a new pool starts on use)."""
+        self.cleanup_thread_pool()
+
+    def cleanup_thread_pool(self) -> None:
+        self._pool.shutdown(wait_for_workers=True)
+
+    @property
+    def _operation_count(self) -> int:
+        return self._stats.operation_count
+
+    def _executor(self, config: ArchiveConfig, parallel: bool) -> Executor | None:
+        return self._pool.get(config.thread_pool_size) if parallel else None
+
+    # ------------------------------------------------------------------ collection
+    def _walk(
+        self, source: Path, config: ArchiveConfig, exclude: Sequence[Path] = ()
+    ) -> WalkResult:
+        options = WalkOptions(
+            exclude_patterns=tuple(config.exclude_patterns or ()),
+            max_file_size=config.max_file_size,
+            follow_symlinks=config.follow_symlinks,
+        )
+        executor = (
+            self._pool.get(config.thread_pool_size)
+            if self._wants_parallel_walk(source, config)
+            else None
+        )
+        with self._stats.timed("file_collection"):
+            result = walk_tree(source, options, executor)
+        if exclude:
+            skip = {os.path.abspath(p) for p in exclude}
+            result.entries = [e for e in result.entries if os.path.abspath(e.path) not in skip]
+        return result
+
+    @staticmethod
+    def _wants_parallel_walk(source: Path, config: ArchiveConfig) -> bool:
+        """Fan the walk out only when parallel is on and the top level has many folders."""
+        if not config.enable_parallel_processing:
+            return False
+        try:
+            with os.scandir(source) as it:
+                dirs = sum(1 for e in it if e.is_dir(follow_symlinks=False))
+        except OSError:
+            return False
+        return dirs >= 16
+
+    def _collect_files(
+        self, source_dir: str | os.PathLike[str], config: ArchiveConfig | None = None
+    ) -> list[Path]:
+        """The files ``create_archive`` would archive (regular files and links, no folders)."""
+        config = config or self.default_config
+        source = self._require_dir(source_dir)
+        start = time.perf_counter()
+        result = self._walk(source, config)
+        files = [Path(e.path) for e in result.entries if e.kind is not EntryKind.DIR]
+        parallel = config.uses_parallel(len(files))
+        if parallel:
+            self._pool.get(config.thread_pool_size)
+        self._stats.record_operation(
+            "collect", parallel, config.thread_pool_size, 0, time.perf_counter() - start
+        )
+        reporter = ProgressReporter(config.progress_callback, len(files))
+        reporter.finish()
+        return files
+
+    @staticmethod
+    def _require_dir(source_dir: str | os.PathLike[str]) -> Path:
+        source = Path(source_dir)
+        if not source.exists():
+            raise ArchiveError(f"source folder does not exist: {source}")
+        if not source.is_dir():
+            raise ArchiveError(f"source is not a folder: {source}")
+        return source
+
+    # ------------------------------------------------------------------ create
+    def create_archive(
+        self,
+        source_dir: str | os.PathLike[str],
+        archive_path: str | os.PathLike[str],
+        config: ArchiveConfig | None = None,
+    ) -> ArchiveMetadata:
+        """Archive every file under ``source_dir`` into ``archive_path`` (format from its name)."""
+        config = config or self.default_config
+        source = self._require_dir(source_dir)
+        archive = Path(archive_path)
+        fmt = CompressionFormat.from_extension(archive)
+        start = time.perf_counter()
+        try:
+            walk = self._walk(source, config, exclude=(archive, meta_path_for(archive)))
+            entries = walk.entries
+            file_count = sum(1 for e in entries if e.kind is not EntryKind.DIR)
+            parallel = config.uses_parallel(file_count)
+            executor = self._executor(config, parallel)
+            self.logger.debug(
+                "creating %s (%s) from %d entries, %s",
+                archive,
+                fmt.value,
+                len(entries),
+                f"parallel x{config.thread_pool_size}" if parallel else "sequential",
+            )
+            with self._stats.timed("archive_creation"):
+                metadata, peak = self._write_archive(archive, fmt, entries, config, executor)
+        except BaseException:
+            self._stats.record_failure()
+            raise
+        self._stats.record_operation(
+            "create",
+            parallel,
+            config.thread_pool_size,
+            metadata.uncompressed_size,
+            time.perf_counter() - start,
+            peak,
+        )
+        self.logger.info(
+            "created %s: %d files, %d -> %d bytes",
+            archive,
+            metadata.file_count,
+            metadata.uncompressed_size,
+            metadata.compressed_size,
+        )
+        return metadata
+
+    def _write_archive(
+        self,
+        archive: Path,
+        fmt: CompressionFormat,
+        entries: list[FileEntry],
+        config: ArchiveConfig,
+        executor: Executor | None,
+    ) -> tuple[ArchiveMetadata, int]:
+        total_bytes = sum(e.size for e in entries)
+        reporter = ProgressReporter(config.progress_callback, total_bytes)
+        reporter.start()
+        fixed_mtime = int(config.reproducible_mtime)
+        try:
+            with atomic_output(archive) as (handle, temp_path):
+                items = iter_contents(
+                    entries, executor, config.parallel_batch_size, config.blocks_in_flight
+                )
+                with contextlib.closing(items):
+                    if fmt.is_tar:
+                        members, file_count, size, file_sha, peak, digests = self._write_tar(
+                            handle, fmt, items, config, executor, reporter, fixed_mtime
+                        )
+                    else:
+                        members, file_count, size, file_sha, peak = self._write_zip(
+                            handle, items, config, executor, reporter, fixed_mtime
+                        )
+                        digests = None
+                handle.flush()
+                compressed_size = handle.tell()
+                sha = md5 = None
+                if config.create_checksums:
+                    with self._stats.timed("checksum_calculation"):
+                        sha, md5 = digests if digests else file_digests(temp_path)
+                metadata = ArchiveMetadata(
+                    filename=archive.name,
+                    format=fmt,
+                    created_at=now_iso(),
+                    file_count=file_count,
+                    uncompressed_size=size,
+                    compressed_size=compressed_size,
+                    checksum_sha256=sha,
+                    checksum_md5=md5,
+                    files=members,
+                    file_checksums=file_sha if config.per_file_checksums else None,
+                )
+            if config.include_metadata:
+                try:
+                    save_metadata(metadata, archive)
+                except BaseException:
+                    remove_quietly(archive)
+                    raise
+        except OSError as exc:
+            raise ArchiveError(f"cannot write {archive}: {exc.strerror or exc}") from exc
+        reporter.finish()
+        return metadata, peak
+
+    def _write_tar(self, handle, fmt, items, config, executor, reporter, fixed_mtime):
+        from .compressors import open_sink
+        from .tar_writer import write_tar
+
+        hashing = _HashingWriter(handle)
+        sink = open_sink(hashing, fmt, config, executor)  # type: ignore[arg-type]
+        try:
+            result = write_tar(sink, items, config.reproducible, fixed_mtime, reporter.add)
+            sink.finish()
+        except BaseException:
+            sink.abort()
+            raise
+        members = [n for n in result.members]
+        digests = (hashing.sha256.hexdigest(), hashing.md5.hexdigest())
+        return (
+            members,
+            result.file_count,
+            result.uncompressed_size,
+            result.file_sha256,
+            sink.peak_in_flight,
+            digests,
+        )
+
+    def _write_zip(self, handle, items, config, executor, reporter, fixed_mtime):
+        from .codecs.zip_writer import write_zip
+
+        def counted(source):
+            for entry, content in source:
+                yield entry, content
+                reporter.add(entry.size)
+
+        result = write_zip(
+            handle,
+            counted(items),
+            config.compression_level,
+            executor,
+            config.blocks_in_flight,
+            config.block_size,
+            self._backend(config),
+            fixed_mtime=fixed_mtime if config.reproducible else None,
+        )
+        return (
+            result.members,
+            result.file_count,
+            result.uncompressed_size,
+            result.file_sha256,
+            result.peak_in_flight,
+        )
+
+    @staticmethod
+    def _backend(config: ArchiveConfig) -> str:
+        return config.compression_backend
+
+    # ------------------------------------------------------------------ extract
+    def extract_archive(
+        self,
+        archive_path: str | os.PathLike[str],
+        dest_dir: str | os.PathLike[str],
+        config: ArchiveConfig | None = None,
+        verify_integrity: bool = True,
+    ) -> ArchiveMetadata:
+        """Extract every member safely into ``dest_dir``; see README, "Safety"."""
+        from .extract import extract
+
+        config = config or self.default_config
+        archive = self._require_archive(archive_path)
+        fmt = resolve_format(archive)
+        metadata = load_metadata(archive)
+        start = time.perf_counter()
+        try:
+            if verify_integrity and metadata is not None and metadata.checksum_sha256:
+                self._check_archive_checksum(archive, metadata)
+            expected = (
+                metadata.file_checksums
+                if verify_integrity and config.per_file_checksums and metadata
+                else None
+            )
+            parallel = config.uses_parallel(self._member_estimate(archive, fmt, metadata, config))
+            executor = self._executor(config, parallel)
+            with self._stats.timed("archive_extraction"):
+                result = extract(
+                    archive,
+                    Path(dest_dir),
+                    fmt,
+                    config,
+                    executor,
+                    expected,
+                    config.progress_callback,
+                )
+        except BaseException:
+            self._stats.record_failure()
+            raise
+        self._stats.record_operation(
+            "extract",
+            parallel,
+            config.thread_pool_size,
+            result.total_bytes,
+            time.perf_counter() - start,
+        )
+        if metadata is not None:
+            return metadata
+        return ArchiveMetadata(
+            filename=archive.name,
+            format=fmt,
+            created_at=now_iso(),
+            file_count=result.file_count,
+            uncompressed_size=result.total_bytes,
+            compressed_size=archive.stat().st_size,
+            files=list(result.files),
+            file_checksums=dict(result.file_sha256) or None,
+        )
+
+    @staticmethod
+    def _require_archive(archive_path: str | os.PathLike[str]) -> Path:
+        archive = Path(archive_path)
+        if not archive.exists():
+            raise ArchiveError(f"archive not found: {archive}")
+        if archive.is_dir():
+            raise CorruptArchiveError(f"not an archive, a folder: {archive}")
+        return archive
+
+    def _check_archive_checksum(self, archive: Path, metadata: ArchiveMetadata) -> None:
+        with self._stats.timed("checksum_calculation"):
+            sha, _ = file_digests(archive)
+        if sha != metadata.checksum_sha256:
+            raise CorruptArchiveError(
+                f"{archive.name}: SHA-256 {sha} does not match the side file's "
+                f"{metadata.checksum_sha256}; the archive is damaged or was replaced"
+            )
+
+    @staticmethod
+    def _member_estimate(
+        archive: Path,
+        fmt: CompressionFormat,
+        metadata: ArchiveMetadata | None,
+        config: ArchiveConfig,
+    ) -> int:
+        if metadata is not None:
+            return metadata.file_count
+        if fmt is CompressionFormat.ZIP:
+            import zipfile
+
+            try:
+                with zipfile.ZipFile(archive) as zf:
+                    return len(zf.infolist())
+            except (zipfile.BadZipFile, OSError, ValueError):
+                return 0
+        return config.parallel_threshold  # unknown without reading: assume worth it
+
+    # ------------------------------------------------------------------ verify / list
+    def verify_archive_integrity(self, archive_path: str | os.PathLike[str]) -> bool:
+        """True for a sound archive (every member's data read and checked), else False."""
+        from .inspect import verify_archive
+
+        archive = Path(archive_path)
+        if not archive.exists():
+            raise ArchiveError(f"archive not found: {archive}")
+        config = self.default_config
+        start = time.perf_counter()
+        if archive.is_dir():
+            ok = False
+            parallel = False
+        else:
+            metadata = load_metadata(archive)
+            fmt = resolve_format(archive)
+            parallel = config.uses_parallel(self._member_estimate(archive, fmt, metadata, config))
+            ok = True
+            if metadata is not None and metadata.checksum_sha256:
+                try:
+                    self._check_archive_checksum(archive, metadata)
+                except CorruptArchiveError as exc:
+                    self.logger.warning("%s", exc)
+                    ok = False
+            if ok:
+                ok = verify_archive(archive, fmt, self._executor(config, parallel))
+        self._stats.record_operation(
+            "verify",
+            parallel,
+            config.thread_pool_size,
+            archive.stat().st_size if archive.is_file() else 0,
+            time.perf_counter() - start,
+        )
+        return ok
+
+    def list_archive(self, archive_path: str | os.PathLike[str]) -> list[Any]:
+        """The members of an archive (name, kind, size, mode, mtime, link target), unextracted."""
+        from .inspect import list_members
+
+        archive = self._require_archive(archive_path)
+        return list_members(archive, resolve_format(archive))
+
+    # ------------------------------------------------------------------ checksums
+    def calculate_checksums(
+        self, paths: Iterable[str | os.PathLike[str]], config: ArchiveConfig | None = None
+    ) -> dict[Path, tuple[str, str]]:
+        """``{path: (sha256_hex, md5_hex)}`` for each readable file, in parallel when enabled."""
+        config = config or self.default_config
+        files = [Path(p) for p in paths]
+        parallel = config.uses_parallel(len(files))
+        start = time.perf_counter()
+        with self._stats.timed("checksum_calculation"):
+            result = checksum_files(
+                files,
+                self._executor(config, parallel),
+                config.parallel_batch_size,
+                config.blocks_in_flight,
+            )
+        nbytes = 0
+        for path in result:
+            with contextlib.suppress(OSError):
+                nbytes += path.stat().st_size
+        self._stats.add_files_checksummed(len(result))
+        self._stats.record_operation(
+            "checksum", parallel, config.thread_pool_size, nbytes, time.perf_counter() - start
+        )
+        reporter = ProgressReporter(config.progress_callback, len(files))
+        reporter.finish()
+        return result
+
+    def _calculate_multiple_checksums_parallel(
+        self, paths: Iterable[str | os.PathLike[str]], config: ArchiveConfig | None = None
+    ) -> dict[Path, tuple[str, str]]:
+        return self.calculate_checksums(paths, config)
+
+    # ------------------------------------------------------------------ legacy helpers
+    def _should_exclude_file(
+        self,
+        path: str | os.PathLike[str],
+        patterns: Sequence[str],
+        source_dir: str | os.PathLike[str] | None = None,
+    ) -> bool:
+        path = Path(path)
+        if source_dir is not None:
+            with contextlib.suppress(ValueError):
+                path = path.relative_to(source_dir)
+        relative = path.name if path.is_absolute() else path.as_posix()
+        return Excluder(list(patterns or ())).excludes(relative)
+
+    def _is_safe_path(self, name: str) -> bool:
+        from .safety import is_safe_path
+
+        return is_safe_path(name)
+
+    def _load_metadata(self, archive_path: str | os.PathLike[str]) -> ArchiveMetadata | None:
+        return load_metadata(archive_path)
+
+    # ------------------------------------------------------------------ stats
+    def get_stats(self) -> dict[str, Any]:
+        stats = self._stats.snapshot()
+        stats["platform"] = self.platform.name
+        stats["platform_key"] = self.platform.key
+        stats["thread_pool_active"] = self._pool.active
+        stats["worker_threads"] = self._pool.thread_count
+        return stats

@@ -1,0 +1,150 @@
+"""The worker pool owner and the bounded, ordered submission window every engine uses.
+
+``WorkerPool`` creates ``ThreadPoolExecutor`` instances lazily, one per requested size, and
+shuts them all down on ``shutdown()`` (a new one is created on next use). ``OrderedWindow``
+keeps at most ``limit`` futures in flight and hands results back in submission order, so a
+pipeline's memory is bounded by ``limit`` units of work whatever the input size. Leaving a
+window early (error, Ctrl-C) cancels what has not started and waits for what has, so no
+worker is left writing after the caller has cleaned up.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from typing import Any, Generic, TypeVar
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+THREAD_NAME_PREFIX = "archive-parallel"
+
+
+class WorkerPool:
+    """Owns the thread pools of one ArchiveManager; safe to use from many threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executors: dict[int, ThreadPoolExecutor] = {}
+
+    def get(self, size: int) -> ThreadPoolExecutor:
+        size = max(1, int(size))
+        with self._lock:
+            executor = self._executors.get(size)
+            if executor is None:
+                logger.debug("starting a pool of %d worker threads", size)
+                executor = ThreadPoolExecutor(
+                    max_workers=size, thread_name_prefix=f"{THREAD_NAME_PREFIX}-{size}"
+                )
+                self._executors[size] = executor
+            return executor
+
+    @property
+    def active(self) -> bool:
+        with self._lock:
+            return bool(self._executors)
+
+    @property
+    def thread_count(self) -> int:
+        with self._lock:
+            return sum(len(getattr(ex, "_threads", ())) for ex in self._executors.values())
+
+    def shutdown(self, wait_for_workers: bool = True) -> None:
+        with self._lock:
+            executors = list(self._executors.values())
+            self._executors.clear()
+        for executor in executors:
+            executor.shutdown(wait=wait_for_workers, cancel_futures=True)
+        if executors:
+            logger.debug("worker pools shut down")
+
+
+class OrderedWindow(Generic[R]):
+    """At most ``limit`` tasks in flight; results come back in submission order.
+
+    With ``executor=None`` each task runs at once in the caller's thread, so the sequential
+    path runs the very same code and produces the very same output.
+    """
+
+    def __init__(self, executor: Executor | None, limit: int) -> None:
+        self._executor = executor
+        self._limit = max(1, int(limit))
+        self._pending: collections.deque[Future[R]] = collections.deque()
+        self.peak_in_flight = 0
+
+    def __enter__(self) -> OrderedWindow[R]:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.cancel()
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> list[R]:
+        """Queue ``fn(*args)``; return the results that had to be collected to make room."""
+        ready: list[R] = []
+        while len(self._pending) >= self._limit:
+            ready.append(self._pending.popleft().result())
+        if self._executor is None:
+            future: Future[R] = Future()
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # re-raised by result(), in order
+                if not isinstance(exc, Exception):
+                    raise
+                future.set_exception(exc)
+        else:
+            future = self._executor.submit(fn, *args)
+        self._pending.append(future)
+        self.peak_in_flight = max(self.peak_in_flight, len(self._pending))
+        return ready
+
+    def ready(self) -> list[R]:
+        """Results at the head of the queue that are already done (never blocks)."""
+        out: list[R] = []
+        while self._pending and self._pending[0].done():
+            out.append(self._pending.popleft().result())
+        return out
+
+    def drain(self) -> Iterator[R]:
+        """Every remaining result, in order."""
+        while self._pending:
+            yield self._pending.popleft().result()
+
+    def cancel(self) -> None:
+        """Cancel what has not started and wait for what has."""
+        pending = list(self._pending)
+        self._pending.clear()
+        for future in pending:
+            future.cancel()
+        running = [f for f in pending if not f.cancelled()]
+        if running:
+            wait(running)
+
+
+def ordered_map(
+    executor: Executor | None, fn: Callable[[T], R], items: Iterable[T], limit: int
+) -> Iterator[R]:
+    """Like ``map(fn, items)`` with at most ``limit`` calls in flight, results in order."""
+    window: OrderedWindow[R] = OrderedWindow(executor, limit)
+    try:
+        for item in items:
+            yield from window.submit(fn, item)
+        yield from window.drain()
+    finally:
+        window.cancel()
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,161 @@
+"""Reading source files for archiving: small files in parallel batches, large ones streamed.
+
+Small files (up to ``SMALL_FILE_LIMIT``) are read whole by worker threads, a batch of
+``parallel_batch_size`` files per task, and hashed there (SHA-256) from the same buffer that
+will be compressed, so each byte is read once. Large files are streamed by the consumer in
+``CHUNK_SIZE`` pieces, hashed as they go. Either way a file whose size differs from the size
+its ``stat`` gave (it grew, shrank or vanished while being archived) raises
+``SourceChangedError``: an archive never silently holds a truncated or padded file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from .entries import EntryKind, FileEntry
+from .errors import ArchiveError, SourceChangedError
+from .pool import batched, ordered_map
+
+logger = logging.getLogger(__name__)
+
+SMALL_FILE_LIMIT = 256 * 1024
+CHUNK_SIZE = 1024 * 1024
+#: a batch stops growing past this many bytes so memory stays bounded
+BATCH_BYTE_LIMIT = 4 * 1024 * 1024
+
+
+class StreamedFile:
+    """A large file read chunk by chunk; ``sha256`` is known once ``chunks()`` is exhausted."""
+
+    def __init__(self, entry: FileEntry, chunk_size: int = CHUNK_SIZE) -> None:
+        self.entry = entry
+        self.chunk_size = chunk_size
+        self.sha256: str | None = None
+
+    def chunks(self) -> Iterator[bytes]:
+        entry = self.entry
+        digest = hashlib.sha256()
+        remaining = entry.size
+        try:
+            with open(entry.path, "rb") as handle:
+                while remaining > 0:
+                    chunk = handle.read(min(self.chunk_size, remaining))
+                    if not chunk:
+                        raise SourceChangedError(
+                            f"{entry.name}: file shrank while being archived "
+                            f"({entry.size - remaining} of {entry.size} bytes read)"
+                        )
+                    remaining -= len(chunk)
+                    digest.update(chunk)
+                    yield chunk
+                if handle.read(1):
+                    raise SourceChangedError(
+                        f"{entry.name}: file grew while being archived (beyond {entry.size} bytes)"
+                    )
+        except FileNotFoundError as exc:
+            raise SourceChangedError(f"{entry.name}: file vanished while being archived") from exc
+        except OSError as exc:
+            raise ArchiveError(f"cannot read {entry.path}: {exc.strerror or exc}") from exc
+        self.sha256 = digest.hexdigest()
+
+
+@dataclass(slots=True)
+class LoadedFile:
+    """A small file's whole content and its SHA-256."""
+
+    data: bytes
+    sha256: str
+
+
+Content = LoadedFile | StreamedFile | None
+
+
+def read_small_file(entry: FileEntry) -> LoadedFile:
+    """Read a whole (small) file, checking that its size did not change."""
+    try:
+        with open(entry.path, "rb") as handle:
+            data = handle.read(entry.size + 1)
+    except FileNotFoundError as exc:
+        raise SourceChangedError(f"{entry.name}: file vanished while being archived") from exc
+    except OSError as exc:
+        raise ArchiveError(f"cannot read {entry.path}: {exc.strerror or exc}") from exc
+    if len(data) != entry.size:
+        change = "grew" if len(data) > entry.size else "shrank"
+        raise SourceChangedError(
+            f"{entry.name}: file {change} while being archived "
+            f"(stat said {entry.size} bytes, read {len(data)})"
+        )
+    return LoadedFile(data, hashlib.sha256(data).hexdigest())
+
+
+def _load_batch(batch: list[FileEntry]) -> list[tuple[FileEntry, Content]]:
+    out: list[tuple[FileEntry, Content]] = []
+    for entry in batch:
+        if entry.kind is EntryKind.FILE and entry.size <= SMALL_FILE_LIMIT:
+            out.append((entry, read_small_file(entry)))
+        elif entry.kind is EntryKind.FILE:
+            out.append((entry, StreamedFile(entry)))
+        else:
+            out.append((entry, None))
+    return out
+
+
+def _batches(entries: Iterable[FileEntry], batch_size: int) -> Iterator[list[FileEntry]]:
+    """Batches of at most ``batch_size`` entries and about ``BATCH_BYTE_LIMIT`` bytes; a large
+    file closes the batch it ends (it is streamed by the consumer, not loaded)."""
+    batch: list[FileEntry] = []
+    loaded = 0
+    for entry in entries:
+        batch.append(entry)
+        if entry.kind is EntryKind.FILE and entry.size <= SMALL_FILE_LIMIT:
+            loaded += entry.size
+        large = entry.kind is EntryKind.FILE and entry.size > SMALL_FILE_LIMIT
+        if len(batch) >= batch_size or loaded >= BATCH_BYTE_LIMIT or large:
+            yield batch
+            batch, loaded = [], 0
+    if batch:
+        yield batch
+
+
+def iter_contents(
+    entries: Iterable[FileEntry],
+    executor: Executor | None,
+    batch_size: int,
+    batches_in_flight: int,
+) -> Iterator[tuple[FileEntry, Content]]:
+    """``(entry, content)`` in entry order: LoadedFile for small files, StreamedFile for large
+    ones (to be consumed before the next item is asked for), None for folders and links."""
+    for loaded in ordered_map(
+        executor, _load_batch, _batches(entries, batch_size), batches_in_flight
+    ):
+        yield from loaded
+
+
+def file_digests(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> tuple[str, str]:
+    """``(sha256_hex, md5_hex)`` of a file, read once in large chunks."""
+    sha = hashlib.sha256()
+    md5 = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            sha.update(chunk)
+            md5.update(chunk)
+    return sha.hexdigest(), md5.hexdigest()
+
+
+__all__ = [
+    "BATCH_BYTE_LIMIT",
+    "CHUNK_SIZE",
+    "Content",
+    "LoadedFile",
+    "SMALL_FILE_LIMIT",
+    "StreamedFile",
+    "batched",
+    "file_digests",
+    "iter_contents",
+    "read_small_file",
+]
