@@ -86,6 +86,9 @@ class TimingSettings:
     warmups: int = 1
     loops: int = 1  # 0 lets pyperf calibrate (for short operations)
     min_time: float = 0.1
+    #: choose loops per cell from the memory run's duration (no calibration process):
+    #: enough loops for one value to last ``min_time``
+    auto_loops: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,9 @@ PRESETS: dict[str, Preset] = {
             batch_sizes=(10, 50, 200),
             batch_operations=("checksum",),
         ),
-        timing=TimingSettings(processes=2, values=3, warmups=1, loops=1, min_time=0.05),
+        timing=TimingSettings(
+            processes=2, values=3, warmups=1, loops=1, min_time=0.05, auto_loops=True
+        ),
         budget_min=8.5,
         notes="small scales, batch sizes swept for checksums only; a few minutes on 2 cores",
     ),

@@ -15,7 +15,9 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -121,6 +123,20 @@ def child_env() -> dict[str, str]:
     return env
 
 
+_ERROR_LINE = re.compile(r"^\s*([\w.]+(Error|Exception|Exit)\b.*)$", re.MULTILINE)
+
+
+def failure_reason(output: str) -> str:
+    """The first exception line of a child's output (the worker's root cause, not the
+    pyperf manager's "worker failed"), else the output's last line."""
+    found = [m.group(1) for m in _ERROR_LINE.finditer(output)]
+    root = [line for line in found if "failed with exit code" not in line]
+    if root:
+        return root[0][:500]
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    return lines[-1][:500] if lines else "no output"
+
+
 def run_child(cmd: list[str], timeout: float) -> tuple[int, str]:
     """Run a child in its own process group; (returncode, output tail). Kills the group on
     timeout or interruption."""
@@ -139,7 +155,15 @@ def run_child(cmd: list[str], timeout: float) -> tuple[int, str]:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         raise
-    return proc.returncode, (out or "")[-2000:]
+    return proc.returncode, (out or "")[-8000:]
+
+
+def auto_loops(timing: TimingSettings, estimate_s: float | None) -> int:
+    """Loops per value so one value lasts about ``min_time`` (the estimate comes from the
+    memory run, which is slower than a timed run, so this errs toward fewer loops)."""
+    if not estimate_s or estimate_s <= 0:
+        return max(1, timing.loops)
+    return max(1, min(1000, math.ceil(timing.min_time / estimate_s)))
 
 
 def pyperf_args(timing: TimingSettings, output: Path) -> list[str]:
@@ -182,7 +206,7 @@ def measure_cell(
     timeout: float,
     is_pi: bool,
 ) -> dict[str, Any]:
-    """Time, then measure memory, then verify one cell; the record for cells.jsonl."""
+    """Measure memory, then time, verifying both outputs; the record for cells.jsonl."""
     cid = cell.cell_id
     scratch = run_dir / ".work" / "scratch" / cid
     _rmtree(scratch)
@@ -192,23 +216,26 @@ def measure_cell(
     before = fp_mod.pi_thermal_state() if is_pi else {}
     problems: list[str] = []
 
+    memory = measure_memory(cell, spec_json, scratch, run_dir, opts, timeout)
+    if memory.get("invalid_reason"):
+        problems.append("memory run output: " + memory["invalid_reason"])
+
+    timing = opts.timing
+    if timing.auto_loops:
+        timing = dataclasses.replace(timing, loops=auto_loops(timing, memory.get("elapsed_s")))
     pyperf_path = run_dir / "pyperf" / f"{cid}.json"
     pyperf_path.parent.mkdir(exist_ok=True)
     pyperf_path.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "bench.timing_worker", spec_json]
-    code, tail = run_child(cmd + pyperf_args(opts.timing, pyperf_path), timeout)
+    code, tail = run_child(cmd + pyperf_args(timing, pyperf_path), timeout)
     values: list[float] = []
     warnings: list[str] = []
     if code != 0 or not pyperf_path.exists():
-        problems.append(f"timing run failed (exit {code}): {tail.strip()[-600:]}")
+        problems.append(f"timing run failed (exit {code}): {failure_reason(tail)}")
     else:
         values, warnings = read_pyperf(pyperf_path)
     for marker in sorted(scratch.glob("invalid-*.txt")):
         problems.append("timing output: " + marker.read_text(encoding="utf-8"))
-
-    memory = measure_memory(cell, spec_json, scratch, run_dir, opts, timeout)
-    if memory.get("invalid_reason"):
-        problems.append("memory run output: " + memory["invalid_reason"])
     after = fp_mod.pi_thermal_state() if is_pi else {}
     _rmtree(scratch)
 
@@ -230,12 +257,30 @@ def measure_cell(
         "memory_note": memory.get("memory_note", ""),
         "flamegraph": memory.get("flamegraph", ""),
         "output_bytes": memory.get("output_bytes"),
+        "loops": timing.loops,
         "temperature_c_before": before.get("temperature_c"),
         "temperature_c_after": after.get("temperature_c"),
         "throttled_before": before.get("throttled"),
         "throttled_after": after.get("throttled"),
         "throttled": fp_mod.throttled_during(before.get("throttled"), after.get("throttled")),
         "wall_s": round(time.perf_counter() - started, 3),
+        "measured_at": now_iso(),
+    }
+
+
+def unmeasured_record(cell: Cell, prepared: PreparedWorkload, reason: str) -> dict[str, Any]:
+    """The record of a cell that could not be measured at all (invalid, no values)."""
+    return {
+        **cell.to_dict(),
+        "values": [],
+        "pyperf_warnings": [],
+        "pyperf_json": "",
+        "valid": False,
+        "invalid_reason": reason[:2000],
+        "bytes_processed": prepared.total_bytes,
+        "files_processed": prepared.file_count,
+        "memory_source": "",
+        "throttled": False,
         "measured_at": now_iso(),
     }
 
@@ -255,7 +300,7 @@ def measure_memory(
     code, tail = run_child(cmd, timeout)
     memory = read_json(result_path)
     if code != 0 or not memory:
-        return {"invalid_reason": f"memory run failed (exit {code}): {tail.strip()[-600:]}"}
+        return {"invalid_reason": f"memory run failed (exit {code}): {failure_reason(tail)}"}
     if memory.get("memory_source") == "memray" and opts.flamegraphs and capture.exists():
         html = capture.with_suffix(".html")
         code, tail = run_child(
@@ -378,7 +423,7 @@ def prepare_workloads(
         wl = prepare_tree(root, Workload(profile, scale))
         inputs = run_dir / ".work" / "inputs"
         build_input_archives(wl, sorted(formats | {"tar.gz"}), inputs)
-        check = gzip6_size_check(wl.archives["tar.gz"])
+        check = gzip6_size_check(wl.archives["tar.gz"]) if "tar.gz" in wl.archives else None
         if check is not None:
             sizes[f"{profile}-s{scale:g}"] = check
         prepared[(profile, scale)] = wl
@@ -423,9 +468,12 @@ def sweep_cells(
                 return True
             bar.set_postfix_str(cell.cell_id, refresh=True)
             timeout = max(MIN_CHILD_TIMEOUT_S, budget_s - elapsed)
-            record = measure_cell(
-                cell, prepared[(cell.workload, cell.scale)], run_dir, opts, timeout, is_pi
-            )
+            workload = prepared[(cell.workload, cell.scale)]
+            missing = workload.input_errors.get(cell.format)
+            if missing and cell.operation in ("extract", "verify"):
+                record = unmeasured_record(cell, workload, f"no input archive: {missing}")
+            else:
+                record = measure_cell(cell, workload, run_dir, opts, timeout, is_pi)
             append_record(run_dir, record)
             if not record["valid"]:
                 logger.warning("cell %s invalid: %s", cell.cell_id, record["invalid_reason"])

@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ class PreparedWorkload:
     total_bytes: int
     digest: str
     archives: dict[str, Path]
+    #: format -> why its input archive could not be built (its cells are invalid)
+    input_errors: dict[str, str] = field(default_factory=dict)
 
 
 def fixtures_root(results_root: Path) -> Path:
@@ -70,8 +72,13 @@ def build_input_archives(prepared: PreparedWorkload, formats: list[str], work: P
         for fmt in formats:
             name = f"{prepared.workload.profile}-s{prepared.workload.scale:g}.{fmt}"
             target = work / name
-            if not target.exists():
-                manager.create_archive(prepared.tree, target, config)
+            try:
+                if not target.exists():
+                    manager.create_archive(prepared.tree, target, config)
+            except Exception as exc:  # that format's extract cells become invalid, not the run
+                logger.error("cannot build the %s input archive: %s", fmt, exc)
+                prepared.input_errors[fmt] = f"{type(exc).__name__}: {exc}"
+                continue
             prepared.archives[fmt] = target
 
 
