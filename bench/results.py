@@ -72,6 +72,25 @@ COLUMNS: dict[str, str] = {
 }
 
 BASELINE_VARIANTS = ("sequential", "reference")
+#: columns read back as strings, with '' kept as ''
+TEXT_COLUMNS = (
+    "run_id",
+    "platform_key",
+    "platform_label",
+    "cell_id",
+    "operation",
+    "format",
+    "workload",
+    "variant",
+    "backend",
+    "verdict_2x",
+    "verdict_4x",
+    "memory_source",
+    "invalid_reason",
+    "noise_note",
+    "pyperf_json",
+    "flamegraph",
+)
 GROUP_KEYS = ["operation", "format", "workload", "scale"]
 
 
@@ -225,10 +244,13 @@ def load_results(paths: Iterable[Path]) -> pd.DataFrame:
     """All tables found under ``paths``, concatenated (empty frame when none)."""
     frames = []
     for csv in find_result_files(paths):
-        frame = pd.read_csv(csv, keep_default_na=False, na_values=[""])
-        for col in ("format", "invalid_reason", "noise_note", "verdict_2x", "verdict_4x"):
-            if col in frame:
-                frame[col] = frame[col].fillna("")
+        text_columns = (*TEXT_COLUMNS,)
+        frame = pd.read_csv(
+            csv,
+            keep_default_na=False,
+            na_values={c: [""] for c in COLUMNS if c not in text_columns},
+            dtype={c: str for c in text_columns},
+        )
         frame["_run_dir"] = str(csv.parent)
         frames.append(frame)
     if not frames:
