@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -36,6 +36,8 @@ class StreamedFile:
         self.entry = entry
         self.chunk_size = chunk_size
         self.sha256: str | None = None
+        #: called with each chunk's length as it is read (progress reporting)
+        self.on_chunk: Callable[[int], None] | None = None
 
     def chunks(self) -> Iterator[bytes]:
         entry = self.entry
@@ -52,6 +54,8 @@ class StreamedFile:
                         )
                     remaining -= len(chunk)
                     digest.update(chunk)
+                    if self.on_chunk is not None:
+                        self.on_chunk(len(chunk))
                     yield chunk
                 if handle.read(1):
                     raise SourceChangedError(
@@ -136,6 +140,21 @@ def iter_contents(
         yield from loaded
 
 
+def with_progress(
+    items: Iterable[tuple[FileEntry, Content]], add: Callable[[int], None]
+) -> Iterator[tuple[FileEntry, Content]]:
+    """Pass items through, reporting content bytes to ``add``: a streamed file chunk by chunk
+    as it is read, a loaded file once its consumer asks for the next item."""
+    for entry, content in items:
+        if isinstance(content, StreamedFile):
+            content.on_chunk = add
+            yield entry, content
+        else:
+            yield entry, content
+            if entry.kind is EntryKind.FILE:
+                add(entry.size)
+
+
 def file_digests(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> tuple[str, str]:
     """``(sha256_hex, md5_hex)`` of a file, read once in large chunks."""
     sha = hashlib.sha256()
@@ -158,4 +177,5 @@ __all__ = [
     "file_digests",
     "iter_contents",
     "read_small_file",
+    "with_progress",
 ]
