@@ -132,13 +132,13 @@ PRESETS: dict[str, Preset] = {
         grid=GridSpec(
             operations=("create", "extract", "checksum", "walk"),
             formats=("tar.gz", "zip", "tar.bz2"),
-            workloads=(Workload("medium", 0.1), Workload("many-tiny", 0.1)),
+            workloads=(Workload("medium", 0.05), Workload("many-tiny", 0.05)),
             threads=(1, 2, 4, 8),
             batch_sizes=(10, 50, 200),
             batch_operations=("checksum",),
         ),
         timing=TimingSettings(
-            processes=2, values=3, warmups=1, loops=1, min_time=0.05, auto_loops=True
+            processes=2, values=2, warmups=1, loops=1, min_time=0.05, auto_loops=True
         ),
         budget_min=8.5,
         notes="small scales, batch sizes swept for checksums only; a few minutes on 2 cores",

@@ -222,7 +222,7 @@ def measure_cell(
 
     timing = opts.timing
     if timing.auto_loops:
-        timing = dataclasses.replace(timing, loops=auto_loops(timing, memory.get("elapsed_s")))
+        timing = dataclasses.replace(timing, loops=auto_loops(timing, memory.get("estimate_s")))
     pyperf_path = run_dir / "pyperf" / f"{cid}.json"
     pyperf_path.parent.mkdir(exist_ok=True)
     pyperf_path.unlink(missing_ok=True)
