@@ -187,8 +187,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from reports.cli import main as reports_main
-
+    try:
+        from reports.cli import main as reports_main
+    except ImportError as exc:
+        print(f"archive-bench report needs the reports package: {exc}", file=sys.stderr)
+        return 1
     return int(reports_main(list(args.args)) or 0)
 
 
@@ -226,7 +229,6 @@ def cmd_info() -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["report"]:  # everything after "report" belongs to reports.cli
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
         return cmd_report(argparse.Namespace(args=argv[1:]))
     args = build_parser().parse_args(argv)
     logging.basicConfig(

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 FORCE_RUSAGE_ENV = "ARCHIVE_BENCH_FORCE_RUSAGE"
 #: below this tracked duration, one untracked run estimates the operation's real duration
 ESTIMATE_RERUN_BELOW_S = 1.0
+#: variants whose work runs in another program
+EXTERNAL_VARIANTS = ("pigz",)
 
 
 def rusage_peak_bytes(maxrss: int | None = None, platform: str = sys.platform) -> int:
@@ -95,6 +97,14 @@ def measure(spec: dict[str, Any], capture: Path | None, force_rusage: bool = Fal
         result["peak_heap_bytes"] = None
         result["memory_note"] = (
             "memray unavailable (or ARCHIVE_BENCH_FORCE_RUSAGE=1): peak RSS from getrusage only"
+        )
+    if case.variant in EXTERNAL_VARIANTS:
+        # the work happens in another program: this process's heap and RSS say nothing
+        result.update(
+            memory_source="",
+            peak_rss_bytes=None,
+            peak_heap_bytes=None,
+            memory_note=f"{case.variant} runs as an external program: memory not measured",
         )
     result["output_bytes"] = case.output_bytes()
     result["invalid_reason"] = case.verify() or ""

@@ -56,7 +56,8 @@ COLUMNS: dict[str, str] = {
     "peak_rss_bytes": "peak RSS of the memory run's process (NaN if not measured)",
     "peak_heap_bytes": "memray peak heap (NaN when memray is unavailable)",
     "memory_delta_bytes": "peak (heap, or RSS in fallback) minus the sequential cell's peak",
-    "memory_source": "memray, or rusage when memray could not run",
+    "memory_source": "memray, or rusage when memray could not run; '' when not measured "
+    "(pigz runs as an external program)",
     "bytes_processed": "uncompressed bytes of the workload",
     "files_processed": "files of the workload",
     "throughput_mb_s": "bytes_processed / median_s / 1e6",

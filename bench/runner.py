@@ -495,7 +495,9 @@ def finish_run(
     info["complete"] = all(c.cell_id in done for c in cells)
     info["cells_done"] = len(done)
     info["finished_at"] = now_iso()
-    notes = {r.get("memory_note") for r in records if r.get("memory_note")}
+    notes = {
+        r.get("memory_note") for r in records if r.get("memory_note") and r["variant"] != "pigz"
+    }
     if notes:
         info["memory_note"] = "; ".join(sorted(notes))
     saved = read_json(run_dir / FINGERPRINT_FILE) or fingerprint

@@ -48,3 +48,16 @@ def test_classify():
     assert classify(0.98, 0.999, 0.99, 0.03) == "same"  # significant but tiny
     assert classify(1.1, 1.3, 1.2, 0.03) == "slower"
     assert classify(float("nan"), 1, 1, 0.03) == "unknown"
+
+
+def test_report_is_a_thin_call_into_reports(monkeypatch):
+    import sys
+    import types
+
+    calls = []
+    fake = types.ModuleType("reports.cli")
+    fake.main = lambda argv: calls.append(argv) or 0
+    monkeypatch.setitem(sys.modules, "reports", types.ModuleType("reports"))
+    monkeypatch.setitem(sys.modules, "reports.cli", fake)
+    assert main(["report", "results/pi", "-o", "out.html"]) == 0
+    assert calls == [["results/pi", "-o", "out.html"]]
