@@ -4,7 +4,8 @@ For each platform in the results: the thread count is the smallest whose speedup
 mean over the operation/format/workload groups measured at every candidate thread count) is
 within ``tolerance`` of the best, among configurations whose peak memory fits the budget;
 the batch size is chosen the same way at that thread count; the parallel threshold is the
-file count of the smallest workload from which parallel never loses to sequential. Every
+smallest one within tolerance of the best overall speedup when every workload with fewer
+files runs sequentially. Every
 choice is explained in words. ``write_profile`` saves ``results/<platform_key>/tuned.json``,
 which ``ArchiveConfig.tuned()`` reads once installed (``--install``).
 """
@@ -28,8 +29,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TOLERANCE = 0.05
 DEFAULT_THRESHOLD = 20
-#: parallel must be at least this fast relative to sequential to be "not losing"
-NOT_LOSING = 0.98
 
 
 @dataclass
@@ -124,30 +123,42 @@ def _pick(scores: pd.DataFrame, by: str, tolerance: float, budget: int | None) -
     return int(chosen[by]), float(chosen["score"]), best, fits
 
 
-def choose_threshold(table: pd.DataFrame, threads: int) -> tuple[int, str]:
-    """Smallest workload file count from which parallel (at ``threads``) never loses."""
+def choose_threshold(
+    table: pd.DataFrame, threads: int, tolerance: float = DEFAULT_TOLERANCE
+) -> tuple[int, str]:
+    """The smallest ``parallel_threshold`` within ``tolerance`` of the best overall speedup.
+
+    Each workload's speedup at ``threads`` (best batch size per operation group, geometric
+    mean over groups) counts when its file count reaches the threshold, else 1.0 (it would
+    run sequentially). Candidates: the default (or the smallest workload's file count, when
+    smaller: nothing below it was measured) and one more than each workload's file count.
+    """
     rows = usable_rows(table)
     rows = rows[rows["threads"] == threads]
     if rows.empty:
         return DEFAULT_THRESHOLD, "no parallel cells at the chosen thread count; default kept"
-    per_workload = rows.groupby("files_processed")["speedup"].apply(
-        lambda s: stats.geometric_mean(s.tolist())
-    )
-    per_workload = per_workload.sort_index()
-    threshold = None
-    for files, speedup in per_workload[::-1].items():
-        if speedup >= NOT_LOSING:
-            threshold = int(files)
-        else:
-            break
-    detail = ", ".join(f"{int(f)} files: {s:.2f}x" for f, s in per_workload.items())
-    if threshold is None:
-        biggest = int(per_workload.index.max())
-        return biggest + 1, f"parallel lost on every workload ({detail}); threshold above them"
-    value = (
-        min(DEFAULT_THRESHOLD, threshold) if threshold == per_workload.index.min() else threshold
-    )
-    return max(1, value), f"parallel does not lose from {threshold} files on ({detail})"
+    best_per_group = rows.groupby(["files_processed", "_group"])["speedup"].max()
+    per_workload = best_per_group.groupby(level=0).apply(lambda s: stats.geometric_mean(s.tolist()))
+    files = [int(f) for f in per_workload.index]
+    candidates = sorted({min(DEFAULT_THRESHOLD, min(files))} | {f + 1 for f in files})
+
+    def overall(threshold: int) -> float:
+        return stats.geometric_mean(
+            [per_workload[f] if f >= threshold else 1.0 for f in per_workload.index]
+        )
+
+    scores = {t: overall(t) for t in candidates}
+    best = max(scores.values())
+    chosen = min(t for t, v in scores.items() if v >= best * (1.0 - tolerance))
+    detail = ", ".join(f"{f} files: {s:.2f}x" for f, s in zip(files, per_workload))
+    if chosen > max(files):
+        why = f"parallel does not pay on any measured workload ({detail})"
+    else:
+        why = (
+            f"smallest threshold within {tolerance:.0%} of the best overall speedup "
+            f"{best:.2f}x when smaller trees run sequentially ({detail})"
+        )
+    return chosen, why
 
 
 def tune_platform(
@@ -173,7 +184,7 @@ def tune_platform(
     batch, b_score, _b_best, _ = _pick(batch_scores, "batch_size", tolerance, memory_budget_bytes)
     if batch <= 0:
         batch = DEFAULT_BATCH_SIZE
-    threshold, why_threshold = choose_threshold(table, threads)
+    threshold, why_threshold = choose_threshold(table, threads, tolerance)
     budget_text = (
         f" under a memory budget of {memory_budget_bytes / 2**20:.0f} MiB"
         if memory_budget_bytes
@@ -205,7 +216,7 @@ def tune_platform(
             "parallel_threshold": threshold,
         },
         best_speedup=t_best,
-        chosen_speedup=min(t_score, b_score) if math.isfinite(b_score) else t_score,
+        chosen_speedup=t_score,
         explanation=explanation,
         source_runs=runs,
         memory_budget_bytes=memory_budget_bytes,

@@ -64,8 +64,16 @@ def test_batch_size_and_threshold(record, fingerprint):
     result = tune_platform(table)
     assert result.settings["thread_pool_size"] == 2
     assert result.settings["parallel_batch_size"] == 50
-    assert result.settings["parallel_threshold"] == 100  # parallel only wins from 100 files
-    assert "100 files" in result.explanation
+    # sequential below 7 files (the 6-file tree loses), parallel from there on
+    assert result.settings["parallel_threshold"] == 7
+    assert "6 files: 0.70x" in result.explanation
+
+
+def test_threshold_default_when_every_workload_gains(record, fingerprint):
+    recs = scaling_records(record, speedups={1: 1.0, 2: 1.8})
+    recs += scaling_records(record, workload="many-tiny", files=1000, speedups={1: 1.0, 2: 1.5})
+    result = tune_platform(build_table(recs, "run-1", fingerprint))
+    assert result.settings["parallel_threshold"] == 20
 
 
 def test_invalid_cells_do_not_influence_tuning(record, fingerprint):
