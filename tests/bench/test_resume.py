@@ -48,6 +48,20 @@ def expected_cells():
     return {c.cell_id for c in expand_grid(grid)}
 
 
+def processes_mentioning(text):
+    """pids of processes whose command line contains ``text`` (Linux /proc)."""
+    from pathlib import Path
+
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
 def wait_for_first_cell(results, proc, deadline_s=90):
     start = time.monotonic()
     while time.monotonic() - start < deadline_s:
@@ -101,3 +115,34 @@ def test_killed_sweep_resumes_without_measuring_a_cell_twice(tmp_path, subproces
     assert len(table) == len(expected) and table["valid"].all()
     assert (table["memory_source"] == "rusage").all()
     assert all((run_dir / p).exists() for p in table["pyperf_json"])
+
+
+def test_sigterm_stops_cleanly_and_keeps_partial_results(tmp_path, subprocess_env):
+    results = tmp_path / "results"
+    env = {**subprocess_env, "ARCHIVE_BENCH_FIXTURES": str(tmp_path / "fixtures")}
+    cmd = [sys.executable, "-m", "bench", "run", "--results", str(results), *GRID_ARGS]
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        cells_file = wait_for_first_cell(results, proc)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, output
+    assert "rerun to resume" in output
+    assert not processes_mentioning(str(results)), "a pyperf or memory child was left behind"
+    run_dir = cells_file.parent
+    assert not json.loads((run_dir / "run.json").read_text())["complete"]
+    import pandas as pd
+
+    table = pd.read_csv(run_dir / "results.csv")
+    assert 1 <= len(table) < len(expected_cells())
