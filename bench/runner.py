@@ -361,6 +361,11 @@ def run_sweep(opts: RunOptions) -> Path:
     if resumed and info.get("grid_digest") not in (None, digest):
         raise ValueError(f"{run_dir} was run with another grid; start a new run (--new)")
     seed = int(info.get("seed", opts.seed))
+    if resumed and info.get("timing"):
+        saved_timing = TimingSettings(**info["timing"])
+        if saved_timing != opts.timing:
+            logger.warning("resuming with the run's own pyperf settings %s", saved_timing)
+        opts.timing = saved_timing
     info.update(
         {
             "run_id": run_dir.name,
@@ -392,7 +397,9 @@ def run_sweep(opts: RunOptions) -> Path:
     try:
         prepared = prepare_workloads(opts, todo, run_dir, info)
         write_json(run_json, info)
-        interrupted = sweep_cells(opts, todo, prepared, run_dir, fingerprint, started, budget_s)
+        out_of_budget = sweep_cells(opts, todo, prepared, run_dir, fingerprint, started, budget_s)
+        if out_of_budget:
+            info["stopped_by_budget"] = True
     except KeyboardInterrupt:
         interrupted = True
         logger.warning("interrupted; rerun the same command to resume %s", run_dir)
@@ -443,7 +450,7 @@ def sweep_cells(
     started: float,
     budget_s: float,
 ) -> bool:
-    """Measure ``todo`` in order; True when stopped early by the budget."""
+    """Measure ``todo`` in order; True when the time budget stopped it early."""
     from tqdm import tqdm
 
     is_pi = bool(fingerprint.get("is_raspberry_pi"))
