@@ -73,7 +73,8 @@ class OrderedWindow(Generic[R]):
 
     def __init__(self, executor: Executor | None, limit: int) -> None:
         self._executor = executor
-        self._limit = max(1, int(limit))
+        # inline tasks are done at once: holding their results back would only cost memory
+        self._limit = max(1, int(limit)) if executor is not None else 1
         self._pending: collections.deque[Future[R]] = collections.deque()
         self.peak_in_flight = 0
 

@@ -1,7 +1,7 @@
 """Reading source files for archiving: small files in parallel batches, large ones streamed.
 
 Small files (up to ``SMALL_FILE_LIMIT``) are read whole by worker threads, a batch of
-``parallel_batch_size`` files per task, and hashed there (SHA-256) from the same buffer that
+``parallel_batch_size`` files (at most about ``BATCH_BYTE_LIMIT`` bytes) per task, and hashed there (SHA-256) from the same buffer that
 will be compressed, so each byte is read once. Large files are streamed by the consumer in
 ``CHUNK_SIZE`` pieces, hashed as they go. Either way a file whose size differs from the size
 its ``stat`` gave (it grew, shrank or vanished while being archived) raises
@@ -23,7 +23,10 @@ from .pool import batched, ordered_map
 
 logger = logging.getLogger(__name__)
 
-SMALL_FILE_LIMIT = 256 * 1024
+#: files up to this size are loaded whole by workers (a zip member of this size is then
+#: compressed as one task); larger ones are streamed. Memory in flight stays below about
+#: ``batches in flight x (BATCH_BYTE_LIMIT + SMALL_FILE_LIMIT)``.
+SMALL_FILE_LIMIT = 2 * 1024 * 1024
 CHUNK_SIZE = 1024 * 1024
 #: a batch stops growing past this many bytes so memory stays bounded
 BATCH_BYTE_LIMIT = 4 * 1024 * 1024
