@@ -134,8 +134,9 @@ class ArchiveManager:
 
     @staticmethod
     def _wants_parallel_walk(source: Path, config: ArchiveConfig) -> bool:
-        """Fan the walk out only when parallel is on and the top level has many folders."""
-        if not config.enable_parallel_processing:
+        """Fan the walk out only when asked to, parallel is on and the top level has many
+        folders."""
+        if not (config.enable_parallel_processing and config.parallel_walk):
             return False
         try:
             with os.scandir(source) as it:

@@ -1,11 +1,13 @@
 """Reading source files for archiving: small files in parallel batches, large ones streamed.
 
 Small files (up to ``SMALL_FILE_LIMIT``) are read whole by worker threads, a batch of
-``parallel_batch_size`` files (at most about ``BATCH_BYTE_LIMIT`` bytes) per task, and hashed there (SHA-256) from the same buffer that
-will be compressed, so each byte is read once. Large files are streamed by the consumer in
-``CHUNK_SIZE`` pieces, hashed as they go. Either way a file whose size differs from the size
-its ``stat`` gave (it grew, shrank or vanished while being archived) raises
-``SourceChangedError``: an archive never silently holds a truncated or padded file.
+``parallel_batch_size`` files (about ``BATCH_BYTE_LIMIT`` bytes at most) per task, and hashed
+there (SHA-256) from the same buffer that will be compressed, so each byte is read once.
+Batches of tiny files are read by the caller instead (see ``INLINE_MEAN_FILE_SIZE``). Large
+files are streamed by the consumer in ``CHUNK_SIZE`` pieces, hashed as they go. Either way a
+file whose size differs from the size its ``stat`` gave (it grew, shrank or vanished while
+being archived) raises ``SourceChangedError``: an archive never silently holds a truncated or
+padded file.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 
 from .entries import EntryKind, FileEntry
 from .errors import ArchiveError, SourceChangedError
-from .pool import batched, ordered_map
+from .pool import OrderedWindow, batched
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,9 @@ SMALL_FILE_LIMIT = 2 * 1024 * 1024
 CHUNK_SIZE = 1024 * 1024
 #: a batch stops growing past this many bytes so memory stays bounded
 BATCH_BYTE_LIMIT = 4 * 1024 * 1024
+#: batches whose files average less than this are read by the caller: reading a tiny file is
+#: mostly Python work under the GIL, so a worker would only slow the caller down
+INLINE_MEAN_FILE_SIZE = 16 * 1024
 
 
 class StreamedFile:
@@ -129,6 +134,11 @@ def _batches(entries: Iterable[FileEntry], batch_size: int) -> Iterator[list[Fil
         yield batch
 
 
+def is_tiny_batch(total_bytes: int, count: int) -> bool:
+    """True when files average under ``INLINE_MEAN_FILE_SIZE``: not worth a worker."""
+    return total_bytes < INLINE_MEAN_FILE_SIZE * count
+
+
 def iter_contents(
     entries: Iterable[FileEntry],
     executor: Executor | None,
@@ -137,10 +147,21 @@ def iter_contents(
 ) -> Iterator[tuple[FileEntry, Content]]:
     """``(entry, content)`` in entry order: LoadedFile for small files, StreamedFile for large
     ones (to be consumed before the next item is asked for), None for folders and links."""
-    for loaded in ordered_map(
-        executor, _load_batch, _batches(entries, batch_size), batches_in_flight
-    ):
-        yield from loaded
+    window: OrderedWindow[list[tuple[FileEntry, Content]]] = OrderedWindow(
+        executor, batches_in_flight
+    )
+    try:
+        for batch in _batches(entries, batch_size):
+            if is_tiny_batch(sum(e.size for e in batch), len(batch)):
+                done = window.submit_inline(_load_batch, batch)
+            else:
+                done = window.submit(_load_batch, batch)
+            for loaded in done:
+                yield from loaded
+        for loaded in window.drain():
+            yield from loaded
+    finally:
+        window.cancel()
 
 
 def with_progress(

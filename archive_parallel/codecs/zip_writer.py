@@ -32,7 +32,7 @@ from typing import BinaryIO
 from ..entries import EntryKind, FileEntry
 from ..errors import ArchiveError, SourceChangedError
 from ..pool import OrderedWindow
-from ..source_reader import Content, LoadedFile, StreamedFile
+from ..source_reader import Content, LoadedFile, StreamedFile, is_tiny_batch
 from .backend import deflate_module
 from .deflate_blocks import ParallelDeflater
 from .zip_extra import extended_timestamp, zip64_extra
@@ -141,8 +141,8 @@ def _needs_zip64_sizes(size: int) -> bool:
 
 
 def _deflate_whole(module: object, level: int, data: bytes) -> bytes:
-    compressor = module.compressobj(level, zlib.DEFLATED, -15)  # type: ignore[attr-defined]
-    return compressor.compress(data) + compressor.flush()
+    """Raw deflate of a whole member in one call (no compressor object per member)."""
+    return module.compress(data, level, -15)  # type: ignore[attr-defined]
 
 
 def _prepare(
@@ -281,8 +281,10 @@ class _ZipWriter:
 
     def _submit_batch(self) -> None:
         if self.batch:
+            tiny = is_tiny_batch(self.batch_bytes, len(self.batch))
             batch, self.batch, self.batch_bytes = self.batch, [], 0
-            for prepared in self.window.submit(_prepare_batch, batch, self.level, self.module):
+            submit = self.window.submit_inline if tiny else self.window.submit
+            for prepared in submit(_prepare_batch, batch, self.level, self.module):
                 self._write_batch(prepared)
 
     def drain(self) -> None:
