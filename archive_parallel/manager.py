@@ -41,7 +41,7 @@ from .metadata import (
 from .platform_info import PlatformInfo, detect_platform
 from .pool import WorkerPool
 from .progress import ProgressReporter
-from .source_reader import file_digests, iter_contents, with_progress
+from .source_reader import file_digests, file_sha256, iter_contents, with_progress
 from .stats import Stats
 from .walker import WalkOptions, WalkResult, walk_tree
 
@@ -388,7 +388,7 @@ class ArchiveManager:
 
     def _check_archive_checksum(self, archive: Path, metadata: ArchiveMetadata) -> None:
         with self._stats.timed("checksum_calculation"):
-            sha, _ = file_digests(archive)
+            sha = file_sha256(archive)
         if sha != metadata.checksum_sha256:
             raise CorruptArchiveError(
                 f"{archive.name}: SHA-256 {sha} does not match the side file's "

@@ -179,6 +179,15 @@ def with_progress(
                 add(entry.size)
 
 
+def file_sha256(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> str:
+    """SHA-256 of a file, read in large chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def file_digests(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> tuple[str, str]:
     """``(sha256_hex, md5_hex)`` of a file, read once in large chunks."""
     sha = hashlib.sha256()
@@ -199,6 +208,7 @@ __all__ = [
     "StreamedFile",
     "batched",
     "file_digests",
+    "file_sha256",
     "iter_contents",
     "read_small_file",
     "with_progress",
