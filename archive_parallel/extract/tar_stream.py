@@ -24,6 +24,9 @@ from ..formats import CompressionFormat
 
 logger = logging.getLogger(__name__)
 
+#: bytes tarfile asks the decompressed stream for at a time
+STREAM_BUFFER = 1024 * 1024
+
 MAX_TRAILING_BYTES = 16 * 1024 * 1024
 _DRAIN_CHUNK = 1024 * 1024
 
@@ -81,7 +84,10 @@ class TarStream:
         self._reader = _CountingReader(self._raw)
         self.tar: tarfile.TarFile | None = None
         try:
-            self.tar = tarfile.open(fileobj=self._reader, mode="r|")  # noqa: SIM115
+            # a large buffer: tarfile reads streams in bufsize pieces, 10 KiB by default
+            self.tar = tarfile.open(  # noqa: SIM115
+                fileobj=self._reader, mode="r|", bufsize=STREAM_BUFFER
+            )
         except BaseException:
             self.close()
             raise
