@@ -1,0 +1,167 @@
+"""Safe, parallel extraction of tar (gz, bz2, xz, plain) and zip archives.
+
+Design:
+
+* Everything is extracted into a fresh staging folder, ``dest/.ap-staging-<random>``, so the
+  final renames stay on one file system. On ANY failure (unsafe member, damage, limit,
+  checksum mismatch, disk full, KeyboardInterrupt) the staging folder is removed and the
+  exception re-raised: no partial tree is left and ``dest_dir`` is as it was (when the call
+  created ``dest_dir``, it is removed too).
+* On success the staged tree is merged into ``dest_dir``: a validation pass first refuses,
+  before anything moves, a staged folder whose destination counterpart is a symlink (a write
+  through it, also across two archives extracted into one folder) and a file replacing a
+  folder or the reverse; then ``os.replace`` moves entries (files overwrite files, folders
+  merge), and folder modes and mtimes are applied deepest first.
+* Names are checked by ``archive_parallel.safety`` (absolute, ``..``, backslashes, control
+  characters, length); duplicates, device files, FIFOs and other kinds are refused; symlinks
+  must stay inside, hardlinks must name an earlier regular file; links are created last, after
+  the files, and each symlink is resolved on disk to prove it stays inside.
+* tar: the stream from ``codecs.readers.open_decompressed`` is read in order in the calling
+  thread (``tarfile`` ``r|``); file data is written by pool workers through a bounded
+  ``OrderedWindow`` (small files in batches, large ones in 1 MiB ``pwrite`` chunks), each
+  opened ``O_EXCL | O_NOFOLLOW`` and hashed while written. The end-of-archive block and the
+  rest of the stream (trailer, CRC) are checked too.
+* zip: every name, kind, declared size and data range (overlapping entries) is checked before
+  anything is written; then members are decompressed in parallel in batches of
+  ``parallel_batch_size``, each worker thread with its own ``ZipFile`` handle.
+* Bytes and members are charged to an ``ExtractionBudget`` as declared (before writing) and as
+  written, so bombs stop at ``max_extract_size`` / ``max_compression_ratio`` /
+  ``max_member_count`` with ``ArchiveLimitError`` and memory stays bounded.
+* ``expected_checksums`` (member name -> SHA-256, from the side file): every listed file's
+  hash, computed while writing, must match, else ``ChecksumMismatchError``.
+* ``progress(current, total)``: tar reports compressed bytes consumed of the archive's size,
+  zip reports members; the last call always has ``current == total``.
+* ``executor=None`` runs the very same code with every task inline (the sequential path).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+from ..config import ArchiveConfig
+from ..errors import ArchiveError, ChecksumMismatchError, CorruptArchiveError
+from ..formats import CompressionFormat
+from ..safety import ExtractionBudget, normalise_member_name
+from .damage import MemberCursor, damage_guard
+from .staging import STAGING_PREFIX, Staging
+from .tar_source import TarExtraction
+from .tree import StagedTree
+from .zip_source import ZipExtraction
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["STAGING_PREFIX", "ExtractResult", "extract"]
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class ExtractResult:
+    """What one extraction produced. ``files``: regular files and links, archive order."""
+
+    files: list[str] = field(default_factory=list)
+    file_count: int = 0
+    total_bytes: int = 0
+    file_sha256: dict[str, str] = field(default_factory=dict)
+    members: int = 0
+
+
+class _Progress:
+    """Calls the user's callback with clamped ints; remembers the last total."""
+
+    def __init__(self, callback: ProgressCallback | None, total: int) -> None:
+        self.callback = callback
+        self.total = max(0, int(total))
+        self.current = 0
+
+    def __call__(self, current: int, total: int | None = None) -> None:
+        if total is not None:
+            self.total = max(0, int(total))
+        self.current = min(max(self.current, int(current)), self.total)
+        if self.callback is not None:
+            self.callback(self.current, self.total)
+
+    def done(self) -> None:
+        self.current = self.total
+        if self.callback is not None:
+            self.callback(self.total, self.total)
+
+
+def archive_size_of(archive_path: str) -> int:
+    """The archive's size; ``ArchiveError`` when missing, ``CorruptArchiveError`` for a folder."""
+    try:
+        info = os.stat(archive_path)
+    except FileNotFoundError:
+        raise ArchiveError(f"archive not found: {archive_path}") from None
+    except OSError as exc:
+        raise ArchiveError(f"cannot read archive {archive_path}: {exc.strerror}") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise CorruptArchiveError(f"{archive_path} is a folder, not an archive")
+    if info.st_size == 0:
+        raise CorruptArchiveError(f"{archive_path} is empty (zero bytes)")
+    return info.st_size
+
+
+def extract(
+    archive_path: str | os.PathLike[str],
+    dest_dir: str | os.PathLike[str],
+    fmt: CompressionFormat,
+    config: ArchiveConfig,
+    executor: Executor | None,
+    expected_checksums: dict[str, str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> ExtractResult:
+    """Extract ``archive_path`` into ``dest_dir`` safely (see the module docstring)."""
+    archive = os.fspath(archive_path)
+    size = archive_size_of(archive)
+    budget = ExtractionBudget(config, size)
+    cursor = MemberCursor()
+    with Staging(dest_dir) as staging:
+        tree = StagedTree(
+            staging.path, budget, config.preserve_permissions, config.preserve_timestamps
+        )
+        with damage_guard(archive, cursor):
+            if fmt is CompressionFormat.ZIP:
+                reporter = _Progress(progress, 0)
+                ZipExtraction(archive, size, tree, config, executor, cursor, reporter).run()
+            else:
+                reporter = _Progress(progress, size)
+                TarExtraction(archive, fmt, tree, config, executor, cursor, reporter).run()
+        tree.create_links()
+        _check_checksums(tree, expected_checksums)
+        staging.merge(tree)
+    reporter.done()
+    logger.debug(
+        "extracted %d members (%d bytes) from %s", budget.members, tree.total_bytes, archive
+    )
+    return ExtractResult(
+        files=list(tree.files),
+        file_count=len(tree.files),
+        total_bytes=tree.total_bytes,
+        file_sha256=dict(tree.sha256),
+        members=budget.members,
+    )
+
+
+def _check_checksums(tree: StagedTree, expected: dict[str, str] | None) -> None:
+    if not expected:
+        return
+    for raw_name, digest in expected.items():
+        try:
+            name = normalise_member_name(raw_name)
+        except ArchiveError:
+            name = raw_name
+        actual = tree.sha256.get(name)
+        if actual is None:
+            raise ChecksumMismatchError(
+                "listed in the side file's checksums but not extracted", raw_name
+            )
+        if actual.lower() != str(digest).lower():
+            raise ChecksumMismatchError(
+                f"SHA-256 mismatch: expected {digest}, extracted {actual}", raw_name
+            )

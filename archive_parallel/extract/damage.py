@@ -1,0 +1,61 @@
+"""Turning low-level decoder errors into ``CorruptArchiveError`` naming the member.
+
+zlib, bz2, lzma, tarfile, zipfile and struct each report damage their own way (and zipfile
+reports an encrypted member with a bare ``RuntimeError``). ``damage_guard`` catches that family
+and re-raises it as one clear ``CorruptArchiveError``; errors this package raises on purpose
+(``ArchiveError`` and subclasses) pass through untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import lzma
+import struct
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+
+from ..errors import ArchiveError, CorruptArchiveError
+
+logger = logging.getLogger(__name__)
+
+LOW_LEVEL_ERRORS: tuple[type[BaseException], ...] = (
+    zlib.error,
+    lzma.LZMAError,
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    struct.error,
+    UnicodeError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    OverflowError,
+    IndexError,
+    KeyError,
+    RuntimeError,  # zipfile: "File ... is encrypted, password required"
+)
+
+
+class MemberCursor:
+    """Remembers which member is being read, so a damage report can name it."""
+
+    def __init__(self) -> None:
+        self.member: str | None = None
+
+
+@contextlib.contextmanager
+def damage_guard(what: str, cursor: MemberCursor | None = None) -> Iterator[None]:
+    """Re-raise decoder errors met inside the block as ``CorruptArchiveError``."""
+    try:
+        yield
+    except ArchiveError:
+        raise
+    except LOW_LEVEL_ERRORS as exc:
+        member = cursor.member if cursor is not None else None
+        logger.debug("damage in %s at member %r: %r", what, member, exc)
+        raise CorruptArchiveError(
+            f"{what} is damaged or not a valid archive: {type(exc).__name__}: {exc}", member
+        ) from exc

@@ -1,0 +1,199 @@
+"""Extracting a tar stream (gz, bz2, xz or plain) into the staged tree.
+
+Members are read in order in the calling thread (the stream inflates in order only); writing
+overlaps with it in pool workers through a bounded ``OrderedWindow``. Small files travel in
+batches (``parallel_batch_size`` files or about 1 MiB per task); a large member is opened in the
+calling thread and its 1 MiB chunks are written with ``pwrite`` by workers while the calling
+thread hashes them in order, so no member is ever held whole in memory. A large member's
+descriptor is closed when its last chunk's result comes back in order (every earlier chunk is
+then done). Links are only recorded here and created last by the tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tarfile
+from collections.abc import Callable
+from concurrent.futures import Executor
+
+from ..config import ArchiveConfig
+from ..errors import CorruptArchiveError, UnsafeArchiveError
+from ..formats import CompressionFormat
+from ..pool import OrderedWindow
+from ..safety import ExtractionBudget, check_link_target
+from .damage import MemberCursor
+from .tar_stream import TarStream
+from .tree import (
+    CHUNK_SIZE,
+    FILE,
+    HARDLINK,
+    LARGE_MEMBER,
+    SYMLINK,
+    SmallFile,
+    StagedTree,
+    Written,
+    finish_file,
+    open_new_file,
+    pwrite_chunk,
+    write_batch,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _read_exact(source: object, size: int, name: str) -> bytes:
+    data = source.read(size)  # type: ignore[attr-defined]
+    if len(data) != size:
+        raise CorruptArchiveError("member data is truncated", name)
+    return data
+
+
+class _LargeFile:
+    def __init__(self, name: str, fd: int, mode: int | None, mtime: float | None) -> None:
+        self.name, self.fd, self.mode, self.mtime = name, fd, mode, mtime
+        self.hasher = hashlib.sha256()
+        self.size = 0
+
+
+class TarExtraction:
+    def __init__(
+        self,
+        archive_path: str,
+        fmt: CompressionFormat,
+        tree: StagedTree,
+        config: ArchiveConfig,
+        executor: Executor | None,
+        cursor: MemberCursor,
+        report: Callable[[int], None],
+    ) -> None:
+        self.archive_path = archive_path
+        self.fmt = fmt
+        self.tree = tree
+        self.budget: ExtractionBudget = tree.budget
+        self.executor = executor
+        self.cursor = cursor
+        self.report = report
+        self.batch_size = max(1, int(config.parallel_batch_size))
+        self.window_limit = config.blocks_in_flight
+        self._batch: list[SmallFile] = []
+        self._batch_bytes = 0
+        self._open: dict[int, _LargeFile] = {}  # fd -> large file being written
+
+    def run(self) -> None:
+        try:
+            with TarStream(self.archive_path, self.fmt, self.executor) as stream:
+                with OrderedWindow(self.executor, self.window_limit) as window:
+                    self.window = window
+                    for member in stream.members():
+                        self.cursor.member = member.name
+                        self._member(stream, member)
+                        self._collect(window.ready())
+                        position = stream.position()
+                        if position is not None:
+                            self.report(position)
+                    self._flush_batch()
+                    self._collect(list(window.drain()))
+                self.cursor.member = None
+                self.budget.wrote("(end of archive)", stream.finish())
+        finally:
+            for large in self._open.values():
+                os.close(large.fd)
+            self._open.clear()
+
+    # --- members ---
+    def _member(self, stream: TarStream, member: tarfile.TarInfo) -> None:
+        self.budget.add_member(member.name)
+        tree = self.tree
+        if member.isdir():
+            tree.add_dir(member.name, member.mode, member.mtime)
+        elif member.issparse():
+            raise UnsafeArchiveError(member.name, "sparse files are not supported")
+        elif member.isreg():
+            self.budget.declare(member.name, member.size)
+            name = tree.register(member.name, FILE)
+            source = stream.extractfile(member)
+            mode, mtime = tree.mode_of(member.mode), tree.mtime_of(member.mtime)
+            if member.size <= LARGE_MEMBER:
+                self._small(
+                    SmallFile(
+                        name,
+                        tree.path(name),
+                        _read_exact(source, member.size, member.name),
+                        mode,
+                        mtime,
+                    )
+                )
+            else:
+                self._large(source, member, name, mode, mtime)
+        elif member.issym():
+            target = member.linkname
+            check_link_target(member.name, target, "symlink")
+            name = tree.register(member.name, SYMLINK)
+            tree.symlinks.append((name, target, tree.mtime_of(member.mtime)))
+        elif member.islnk():
+            target = check_link_target(member.name, member.linkname, "hardlink", tree.regular_files)
+            name = tree.register(member.name, HARDLINK)
+            tree.hardlinks.append((name, target))
+        else:
+            raise UnsafeArchiveError(member.name, _kind_refusal(member))
+
+    def _small(self, item: SmallFile) -> None:
+        self.budget.wrote(item.name, len(item.data))
+        self._batch.append(item)
+        self._batch_bytes += len(item.data)
+        if len(self._batch) >= self.batch_size or self._batch_bytes >= CHUNK_SIZE:
+            self._flush_batch()
+
+    def _flush_batch(self) -> None:
+        if self._batch:
+            batch, self._batch, self._batch_bytes = self._batch, [], 0
+            self._collect(self.window.submit(write_batch, batch))
+
+    def _large(
+        self,
+        source: object,
+        member: tarfile.TarInfo,
+        name: str,
+        mode: int | None,
+        mtime: float | None,
+    ) -> None:
+        self._flush_batch()
+        large = _LargeFile(name, open_new_file(name, self.tree.path(name), mode), mode, mtime)
+        self._open[large.fd] = large
+        remaining = member.size
+        while remaining:
+            data = _read_exact(source, min(CHUNK_SIZE, remaining), member.name)
+            self.budget.wrote(member.name, len(data))
+            large.hasher.update(data)
+            offset = large.size
+            large.size += len(data)
+            remaining -= len(data)
+            if remaining:
+                results = self.window.submit(pwrite_chunk, name, large.fd, data, offset)
+            else:
+                results = self.window.submit(_last_chunk, large, data, offset)
+            self._collect(results)
+
+    def _collect(self, results: list[list[Written] | _LargeFile]) -> None:
+        for result in results:
+            if isinstance(result, _LargeFile):
+                self._open.pop(result.fd, None)
+                finish_file(result.fd, result.name, result.mode, result.mtime)
+                self.tree.record([Written(result.name, result.hasher.hexdigest(), result.size)])
+            else:
+                self.tree.record(result)
+
+
+def _last_chunk(large: _LargeFile, data: bytes, offset: int) -> _LargeFile:
+    pwrite_chunk(large.name, large.fd, data, offset)
+    return large
+
+
+def _kind_refusal(member: tarfile.TarInfo) -> str:
+    if member.ischr() or member.isblk():
+        return "device files are not allowed"
+    if member.isfifo():
+        return "FIFOs are not allowed"
+    return f"member type {member.type!r} is not allowed"

@@ -1,0 +1,114 @@
+"""Reading a tar archive as one forward stream, with its end checked.
+
+``TarStream`` opens the decompressed stream (``codecs.readers.open_decompressed``), counts
+the bytes it delivers and iterates members with ``tarfile`` in ``r|`` mode. ``finish()`` checks
+what ``tarfile`` does not: that the archive ended with its end-of-archive block rather than
+being cut off at a member boundary, and it reads the rest of the stream (padding, then the
+compressed format's own trailer and CRC) so damage there is noticed too. Trailing data past
+``MAX_TRAILING_BYTES`` is refused rather than inflated without bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tarfile
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from typing import Any, BinaryIO
+
+from ..codecs.readers import open_decompressed
+from ..errors import CorruptArchiveError
+from ..formats import CompressionFormat
+
+logger = logging.getLogger(__name__)
+
+MAX_TRAILING_BYTES = 16 * 1024 * 1024
+_DRAIN_CHUNK = 1024 * 1024
+
+
+class _CountingReader:
+    """A read-only file object over the decompressed stream that counts delivered bytes."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.delivered = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.delivered += len(data)
+        return data
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def compressed_position(raw: Any) -> int | None:
+    """How far into the compressed file the reader is, when it can tell."""
+    probe = getattr(raw, "compressed_position", None)
+    try:
+        if callable(probe):
+            return int(probe())
+        for attribute in ("fileobj", "_fp"):
+            inner = getattr(raw, attribute, None)
+            if inner is not None and hasattr(inner, "tell"):
+                return int(inner.tell())
+        if hasattr(raw, "tell"):
+            return int(raw.tell())
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+    return None
+
+
+class TarStream:
+    def __init__(
+        self, path: str | os.PathLike[str], fmt: CompressionFormat, executor: Executor | None
+    ) -> None:
+        self._raw = open_decompressed(path, fmt, executor)
+        self._reader = _CountingReader(self._raw)
+        self.tar: tarfile.TarFile | None = None
+        try:
+            self.tar = tarfile.open(fileobj=self._reader, mode="r|")  # noqa: SIM115
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> TarStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def members(self) -> Iterator[tarfile.TarInfo]:
+        assert self.tar is not None
+        yield from self.tar
+
+    def extractfile(self, member: tarfile.TarInfo) -> Any:
+        assert self.tar is not None
+        return self.tar.extractfile(member)
+
+    def position(self) -> int | None:
+        return compressed_position(self._raw)
+
+    def finish(self) -> int:
+        """Check the end-of-archive block and read the stream to its end; return extra bytes."""
+        assert self.tar is not None
+        if self._reader.delivered < self.tar.offset + tarfile.BLOCKSIZE:
+            raise CorruptArchiveError("tar archive is truncated (no end-of-archive block)")
+        trailing = 0
+        while True:
+            data = self._raw.read(_DRAIN_CHUNK)
+            if not data:
+                return trailing
+            trailing += len(data)
+            if trailing > MAX_TRAILING_BYTES:
+                raise CorruptArchiveError(
+                    f"more than {MAX_TRAILING_BYTES} bytes of data after the tar archive's end"
+                )
+
+    def close(self) -> None:
+        try:
+            if self.tar is not None:
+                self.tar.close()
+        finally:
+            self._raw.close()

@@ -1,0 +1,233 @@
+"""The staged tree: what one extraction has written into its staging folder so far.
+
+``StagedTree`` registers every member under its normalised name and refuses duplicates, a
+file replacing a folder (or the reverse) and anything below a member that is not a folder.
+Folders are created at once; regular files are written by small task functions that run in
+pool workers (``write_batch`` for small files, ``pwrite_chunk`` for the chunks of a large one),
+each opening its file with ``O_EXCL | O_NOFOLLOW``, hashing the bytes it writes and applying
+mode and mtime through the open descriptor. No link exists in the staging folder while files
+are written: hardlinks and symlinks are created last (``create_links``), and every symlink is
+then resolved on disk to prove it stays inside. Folder modes and mtimes are applied by the
+merge, after the files have moved in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+
+from ..errors import ArchiveError, UnsafeArchiveError
+from ..safety import ExtractionBudget, check_member_name, is_within, posix_dirname
+
+logger = logging.getLogger(__name__)
+
+#: members up to this size are read whole and written by one task; larger ones in chunks
+LARGE_MEMBER = 1024 * 1024
+CHUNK_SIZE = 1024 * 1024
+
+DIR, IMPLICIT_DIR, FILE, SYMLINK, HARDLINK = "dir", "implicit-dir", "file", "symlink", "hardlink"
+_DIRS = (DIR, IMPLICIT_DIR)
+
+_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+_OPEN_FLAGS |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class SmallFile:
+    name: str
+    path: str
+    data: bytes
+    mode: int | None
+    mtime: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A finished regular file: its member name, SHA-256 and size."""
+
+    name: str
+    sha256: str
+    size: int
+
+
+def write_failure(name: str, exc: OSError) -> ArchiveError:
+    reason = exc.strerror or str(exc)
+    return ArchiveError(f"cannot write member {name!r} into the destination: {reason}")
+
+
+def open_new_file(name: str, path: str, mode: int | None) -> int:
+    try:
+        return os.open(path, _OPEN_FLAGS, 0o600 if mode is not None else 0o666)
+    except FileExistsError:
+        raise UnsafeArchiveError(name, "file already exists in the staging tree") from None
+    except OSError as exc:
+        raise write_failure(name, exc) from exc
+
+
+def finish_file(fd: int, name: str, mode: int | None, mtime: float | None) -> None:
+    """Apply mode and mtime through the descriptor, then close it."""
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        if mtime is not None:
+            try:
+                os.utime(fd, (mtime, mtime))
+            except (OverflowError, ValueError, OSError) as exc:
+                logger.debug("cannot set mtime %r of %r: %s", mtime, name, exc)
+    except OSError as exc:
+        raise write_failure(name, exc) from exc
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes | memoryview, offset: int | None = None) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view) if offset is None else os.pwrite(fd, view, offset)
+        if offset is not None:
+            offset += written
+        view = view[written:]
+
+
+def write_batch(files: list[SmallFile]) -> list[Written]:
+    """Pool task: write, hash and close a batch of small files."""
+    done: list[Written] = []
+    for item in files:
+        fd = open_new_file(item.name, item.path, item.mode)
+        try:
+            _write_all(fd, item.data)
+        except OSError as exc:
+            os.close(fd)
+            raise write_failure(item.name, exc) from exc
+        finish_file(fd, item.name, item.mode, item.mtime)
+        done.append(Written(item.name, hashlib.sha256(item.data).hexdigest(), len(item.data)))
+    return done
+
+
+def pwrite_chunk(name: str, fd: int, data: bytes, offset: int) -> list[Written]:
+    """Pool task: write one chunk of a large member at its offset (order-independent)."""
+    try:
+        _write_all(fd, data, offset)
+    except OSError as exc:
+        raise write_failure(name, exc) from exc
+    return []
+
+
+class StagedTree:
+    """Names, kinds and results of the members extracted into ``root`` (the staging folder)."""
+
+    def __init__(
+        self,
+        root: str,
+        budget: ExtractionBudget,
+        preserve_permissions: bool,
+        preserve_timestamps: bool,
+    ) -> None:
+        self.root = root
+        self.budget = budget
+        self.preserve_permissions = preserve_permissions
+        self.preserve_timestamps = preserve_timestamps
+        self.kinds: dict[str, str] = {}
+        self.files: list[str] = []  # regular files and links, in archive order
+        self.regular_files: set[str] = set()
+        self.sha256: dict[str, str] = {}
+        self.total_bytes = 0
+        self.dir_attrs: list[tuple[str, int | None, float | None]] = []
+        self.symlinks: list[tuple[str, str, float | None]] = []
+        self.hardlinks: list[tuple[str, str]] = []
+
+    # --- attributes the config says to keep ---
+    def mode_of(self, mode: int | None) -> int | None:
+        return (mode & 0o777) if (self.preserve_permissions and mode is not None) else None
+
+    def mtime_of(self, mtime: float | None) -> float | None:
+        return mtime if self.preserve_timestamps else None
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.root, *name.split("/"))
+
+    # --- registration ---
+    def register(self, raw_name: str, kind: str) -> str:
+        """Check and record a member; create its parent folders. Returns its normalised name."""
+        name = check_member_name(raw_name)
+        existing = self.kinds.get(name)
+        if existing is not None:
+            if kind == DIR and existing == IMPLICIT_DIR:
+                self.kinds[name] = DIR
+                return name
+            if existing in _DIRS and kind != DIR:
+                raise UnsafeArchiveError(raw_name, "a file or link would replace a folder")
+            if kind == DIR and existing not in _DIRS:
+                raise UnsafeArchiveError(raw_name, f"a folder would replace a {existing}")
+            raise UnsafeArchiveError(raw_name, "duplicate member name")
+        self._ensure_parents(raw_name, posix_dirname(name))
+        self.kinds[name] = kind
+        if kind == DIR:
+            self._mkdir(raw_name, name)
+        if kind in (FILE, SYMLINK, HARDLINK):
+            self.files.append(name)
+        if kind == FILE:
+            self.regular_files.add(name)
+        return name
+
+    def _ensure_parents(self, raw_name: str, parent: str) -> None:
+        missing: list[str] = []
+        while parent and self.kinds.get(parent) not in _DIRS:
+            kind = self.kinds.get(parent)
+            if kind is not None:
+                raise UnsafeArchiveError(raw_name, f"its folder {parent!r} is a {kind}")
+            missing.append(parent)
+            parent = posix_dirname(parent)
+        for folder in reversed(missing):
+            self.kinds[folder] = IMPLICIT_DIR
+            self._mkdir(raw_name, folder)
+
+    def _mkdir(self, raw_name: str, name: str) -> None:
+        try:
+            os.mkdir(self.path(name), 0o700)
+        except OSError as exc:
+            raise write_failure(raw_name, exc) from exc
+
+    def add_dir(self, raw_name: str, mode: int | None, mtime: float | None) -> str | None:
+        """Register a folder member; the archive root (``.``) is accepted and ignored."""
+        from ..safety import normalise_member_name
+
+        if not normalise_member_name(raw_name):
+            return None
+        name = self.register(raw_name, DIR)
+        self.dir_attrs.append((name, self.mode_of(mode), self.mtime_of(mtime)))
+        return name
+
+    def record(self, results: list[Written]) -> None:
+        for item in results:
+            self.sha256[item.name] = item.sha256
+            self.total_bytes += item.size
+
+    # --- links, last ---
+    def create_links(self) -> None:
+        for name, target in self.hardlinks:
+            try:
+                os.link(self.path(target), self.path(name), follow_symlinks=False)
+            except OSError as exc:
+                raise write_failure(name, exc) from exc
+            if target in self.sha256:
+                self.sha256[name] = self.sha256[target]
+        for name, target, _ in self.symlinks:
+            try:
+                os.symlink(target, self.path(name))
+            except OSError as exc:
+                raise write_failure(name, exc) from exc
+        real_root = os.path.realpath(self.root)
+        for name, target, mtime in self.symlinks:
+            resolved = os.path.realpath(self.path(name))
+            if not is_within(resolved, real_root):
+                raise UnsafeArchiveError(
+                    name, f"symlink target {target!r} resolves outside the destination"
+                )
+            if mtime is not None:
+                try:
+                    os.utime(self.path(name), (mtime, mtime), follow_symlinks=False)
+                except (OverflowError, ValueError, OSError, NotImplementedError):
+                    logger.debug("cannot set the mtime of symlink %r", name)

@@ -1,0 +1,156 @@
+"""Reading an archive without extracting it: full verification and a member listing.
+
+``verify_archive`` reads every member's data to its end: a tar's whole stream is inflated
+and walked (end-of-archive block and the compressed trailer checked too); a zip's members are
+read and their CRCs checked, in parallel over members when an executor is given, each worker
+with its own handle. Damage of any kind gives False, never an exception; only a missing file
+raises ``ArchiveError`` (the caller's concern). ``list_members`` describes members from their
+headers and raises ``CorruptArchiveError`` on damage.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import tarfile
+import zipfile
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from .errors import ArchiveError, CorruptArchiveError
+from .extract import archive_size_of
+from .extract.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
+from .extract.tar_stream import TarStream
+from .extract.zip_layout import (
+    ThreadLocalZip,
+    central_directory_offset,
+    check_data_ranges,
+    open_zip,
+    unix_mode,
+)
+from .extract.zip_source import zip_mtime
+from .formats import CompressionFormat
+from .pool import batched, ordered_map
+
+logger = logging.getLogger(__name__)
+
+_READ_CHUNK = 1024 * 1024
+_MEMBERS_PER_TASK = 16
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    """One archive member. ``kind``: file, dir, symlink, hardlink or other."""
+
+    name: str
+    kind: str
+    size: int
+    mode: int
+    mtime: float
+    linkname: str = ""
+
+
+def verify_archive(
+    path: str | os.PathLike[str], fmt: CompressionFormat, executor: Executor | None = None
+) -> bool:
+    """True when every member of the archive reads back intact; False for any damage."""
+    archive = os.fspath(path)
+    try:
+        size = archive_size_of(archive)
+    except CorruptArchiveError as exc:
+        logger.info("verify %s: %s", archive, exc)
+        return False
+    try:
+        with damage_guard(archive):
+            if fmt is CompressionFormat.ZIP:
+                _verify_zip(archive, size, executor)
+            else:
+                _verify_tar(archive, fmt, executor)
+    except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
+        logger.info("verify %s failed: %s", archive, exc)
+        return False
+    return True
+
+
+def _verify_tar(archive: str, fmt: CompressionFormat, executor: Executor | None) -> None:
+    with TarStream(archive, fmt, executor) as stream:
+        for member in stream.members():
+            if member.isreg():
+                source = stream.extractfile(member)
+                remaining = member.size
+                while remaining:
+                    data = source.read(min(_READ_CHUNK, remaining))
+                    if not data:
+                        raise CorruptArchiveError("member data is truncated", member.name)
+                    remaining -= len(data)
+        stream.finish()
+
+
+def _read_zip_members(handles: ThreadLocalZip, infos: list[zipfile.ZipInfo]) -> int:
+    handle = handles.get()
+    for info in infos:
+        cursor = MemberCursor()
+        cursor.member = info.filename
+        with damage_guard(str(handles.path), cursor), handle.open(info) as source:
+            while source.read(_READ_CHUNK):
+                pass
+    return len(infos)
+
+
+def _verify_zip(archive: str, size: int, executor: Executor | None) -> None:
+    with open_zip(archive) as handle:
+        infos = handle.infolist()
+        check_data_ranges(archive, infos, central_directory_offset(handle, size))
+    handles = ThreadLocalZip(archive)
+    try:
+        work = batched((info for info in infos if not info.is_dir()), _MEMBERS_PER_TASK)
+        limit = 2 * max(1, getattr(executor, "_max_workers", 1))
+        for _ in ordered_map(
+            executor, lambda chunk: _read_zip_members(handles, chunk), work, limit
+        ):
+            pass
+    finally:
+        handles.close()
+
+
+def list_members(path: str | os.PathLike[str], fmt: CompressionFormat) -> list[MemberInfo]:
+    """Every member's description, in archive order; ``CorruptArchiveError`` on damage."""
+    archive = os.fspath(path)
+    archive_size_of(archive)
+    with damage_guard(archive):
+        if fmt is CompressionFormat.ZIP:
+            with open_zip(archive) as handle:
+                return [_zip_member(info) for info in handle.infolist()]
+        with TarStream(archive, fmt, None) as stream:
+            return [_tar_member(member) for member in stream.members()]
+
+
+def _tar_member(member: tarfile.TarInfo) -> MemberInfo:
+    if member.isdir():
+        kind = "dir"
+    elif member.issym():
+        kind = "symlink"
+    elif member.islnk():
+        kind = "hardlink"
+    elif member.isreg():
+        kind = "file"
+    else:
+        kind = "other"
+    return MemberInfo(
+        member.name, kind, member.size, member.mode, float(member.mtime), member.linkname
+    )
+
+
+def _zip_member(info: zipfile.ZipInfo) -> MemberInfo:
+    mode = unix_mode(info) or 0
+    file_type = stat.S_IFMT(mode)
+    if info.is_dir() or file_type == stat.S_IFDIR:
+        kind = "dir"
+    elif file_type == stat.S_IFLNK:
+        kind = "symlink"
+    elif file_type in (0, stat.S_IFREG):
+        kind = "file"
+    else:
+        kind = "other"
+    return MemberInfo(info.filename, kind, info.file_size, mode & 0o7777, zip_mtime(info) or 0.0)

@@ -1,0 +1,194 @@
+"""Safety checks of archive member names and link targets, and the extraction budget.
+
+Names are judged lexically, before anything touches the disk: a name is normalised to a
+relative posix path (``\\`` counts as a separator, ``.`` parts vanish, ``..`` pops a part)
+and refused when it is empty, absolute (``/x``, ``\\x``, ``C:\\x``, ``C:x``), climbs above the
+destination, holds NUL or control characters, or is too long (over 4096 bytes, or a part
+over 255 bytes). Link targets get the same treatment relative to the link's folder (symlinks)
+or the archive root (hardlinks). ``ExtractionBudget`` counts members and bytes, declared by
+headers and actually written, and raises ``ArchiveLimitError`` past the configured limits, so
+a bomb is stopped by its declared size before writing, or by the bytes it really produces.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Container
+
+from .config import ArchiveConfig
+from .errors import ArchiveLimitError, UnsafeArchiveError
+
+logger = logging.getLogger(__name__)
+
+MAX_NAME_BYTES = 4096
+MAX_COMPONENT_BYTES = 255
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _encoded_len(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
+def _normalise(name: str) -> str:
+    """The normalised relative posix form of ``name``; raises ValueError with the reason."""
+    if not isinstance(name, str) or name == "":
+        raise ValueError("empty name")
+    if _CONTROL.search(name):
+        raise ValueError("name contains NUL or control characters")
+    if _encoded_len(name) > MAX_NAME_BYTES:
+        raise ValueError(f"name longer than {MAX_NAME_BYTES} bytes")
+    if name.startswith(("/", "\\")) or _DRIVE.match(name):
+        raise ValueError("absolute path")
+    parts: list[str] = []
+    for part in name.replace("\\", "/").split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise ValueError("path climbs out of the destination with '..'")
+            parts.pop()
+            continue
+        if _encoded_len(part) > MAX_COMPONENT_BYTES:
+            raise ValueError(f"path component longer than {MAX_COMPONENT_BYTES} bytes")
+        parts.append(part)
+    return "/".join(parts)
+
+
+def normalise_member_name(name: str) -> str:
+    """Like ``check_member_name`` but returns ``""`` for the archive root (``.``, ``./``)."""
+    try:
+        return _normalise(name)
+    except ValueError as exc:
+        raise UnsafeArchiveError(str(name), str(exc)) from None
+
+
+def is_safe_path(name: str) -> bool:
+    """True for an ordinary relative member name that stays inside the destination."""
+    try:
+        _normalise(name)
+    except ValueError:
+        return False
+    return True
+
+
+def check_member_name(name: str) -> str:
+    """The normalised relative posix path of ``name``, or ``UnsafeArchiveError``."""
+    normalised = normalise_member_name(name)
+    if not normalised:
+        raise UnsafeArchiveError(str(name), "name refers to the destination folder itself")
+    return normalised
+
+
+def check_link_target(
+    member_name: str,
+    target: str,
+    kind: str,
+    earlier_files: Container[str] | None = None,
+) -> str:
+    """Check a link member's target; return it normalised relative to the destination.
+
+    ``kind="symlink"``: the target must be relative and, resolved against the member's
+    folder, stay inside the destination. ``kind="hardlink"``: the target is an archive member
+    name that must be an earlier regular file (``earlier_files``, when given).
+    """
+    if kind == "symlink":
+        if not target:
+            raise UnsafeArchiveError(member_name, "symlink with an empty target")
+        if _CONTROL.search(target):
+            raise UnsafeArchiveError(member_name, "symlink target contains control characters")
+        if target.startswith(("/", "\\")) or _DRIVE.match(target):
+            raise UnsafeArchiveError(member_name, f"symlink to an absolute path {target!r}")
+        folder = posix_dirname(check_member_name(member_name))
+        joined = f"{folder}/{target}" if folder else target
+        try:
+            resolved = _normalise(joined)
+        except ValueError:
+            raise UnsafeArchiveError(
+                member_name, f"symlink target {target!r} points outside the destination"
+            ) from None
+        return resolved
+    if kind == "hardlink":
+        try:
+            resolved = check_member_name(target)
+        except UnsafeArchiveError as exc:
+            raise UnsafeArchiveError(
+                member_name, f"hardlink target {target!r}: {exc.reason}"
+            ) from None
+        if earlier_files is not None and resolved not in earlier_files:
+            raise UnsafeArchiveError(
+                member_name, f"hardlink target {target!r} is not an earlier regular file"
+            )
+        return resolved
+    raise UnsafeArchiveError(member_name, f"unknown link kind {kind!r}")
+
+
+def posix_dirname(name: str) -> str:
+    return name.rpartition("/")[0]
+
+
+def is_within(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:
+    """True when ``path`` (already resolved) lies inside ``root`` (already resolved)."""
+    path, root = os.fspath(path), os.fspath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+class ExtractionBudget:
+    """Counts members and bytes of one extraction; raises ``ArchiveLimitError`` past limits.
+
+    Bytes are charged twice: as declared by a member's header (before writing, so a huge
+    declared size is refused at once) and as actually written (so a member that lies about its
+    size is stopped too). The ratio limit compares the larger of the two totals with the
+    archive's size, once that total is past ``ratio_check_threshold``. Safe to use from many
+    threads.
+    """
+
+    def __init__(self, config: ArchiveConfig, archive_size: int) -> None:
+        self.max_bytes = int(config.max_extract_size)
+        self.max_members = int(config.max_member_count)
+        self.max_ratio = float(config.max_compression_ratio)
+        self.ratio_threshold = int(config.ratio_check_threshold)
+        self.archive_size = max(1, int(archive_size))
+        self.members = 0
+        self.declared_bytes = 0
+        self.written_bytes = 0
+        self._lock = threading.Lock()
+
+    def add_member(self, name: str) -> None:
+        with self._lock:
+            self.members += 1
+            if self.members > self.max_members:
+                raise ArchiveLimitError(
+                    name, f"more than {self.max_members} members (max_member_count)"
+                )
+
+    def declare(self, name: str, size: int) -> None:
+        if size < 0:
+            raise UnsafeArchiveError(name, f"negative declared size {size}")
+        with self._lock:
+            self.declared_bytes += int(size)
+            self._check(name, self.declared_bytes, "declared")
+
+    def wrote(self, name: str, nbytes: int) -> None:
+        with self._lock:
+            self.written_bytes += int(nbytes)
+            self._check(name, self.written_bytes, "written")
+
+    def _check(self, name: str, total: int, how: str) -> None:
+        if total > self.max_bytes:
+            raise ArchiveLimitError(
+                name,
+                f"{how} size {total} bytes exceeds max_extract_size {self.max_bytes}",
+            )
+        if total > self.ratio_threshold:
+            ratio = total / self.archive_size
+            if ratio > self.max_ratio:
+                raise ArchiveLimitError(
+                    name,
+                    f"{how} size {total} bytes is {ratio:.0f} times the archive's "
+                    f"{self.archive_size} bytes (max_compression_ratio {self.max_ratio:g})",
+                )
