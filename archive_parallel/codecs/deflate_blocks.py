@@ -1,0 +1,188 @@
+"""One raw deflate stream compressed in parallel blocks, the way pigz does it.
+
+Input is cut into ``block_size`` pieces by position (never by how ``write`` was called). Each
+piece is compressed by a worker as raw deflate (wbits -15) primed with the previous piece's
+last 32 KiB (``zdict``) and ended with ``Z_SYNC_FLUSH`` (byte-aligned, so pieces simply
+concatenate); the final piece ends with ``Z_FINISH``. The worker also takes the piece's
+CRC-32, and the writer joins those in order with ``crc32_combine``. Pieces travel through an
+``OrderedWindow``: at most ``max_in_flight`` are queued or running, and finished ones are
+written to ``out`` in input order as soon as they are ready. The output bytes therefore
+depend on the data, level, block size and backend only, never on threads or window size.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from concurrent.futures import Executor
+from typing import BinaryIO
+
+from ..errors import ArchiveError
+from ..pool import OrderedWindow
+from .backend import deflate_module
+from .crc32 import crc32_combine
+
+logger = logging.getLogger(__name__)
+
+#: deflate's window: how much of the previous block primes the next one
+DICTIONARY_SIZE = 32 * 1024
+MIN_BLOCK_SIZE = DICTIONARY_SIZE
+
+Buffer = bytes | bytearray | memoryview
+BlockResult = tuple[bytes, int, int]  # (compressed, crc32 of input, input length)
+
+
+def compress_block(
+    module: object, level: int, block: Buffer, dictionary: Buffer | None, final: bool
+) -> BlockResult:
+    """Compress one block as raw deflate; runs in a worker (zlib and crc32 release the GIL)."""
+    if dictionary is not None and len(dictionary):
+        compressor = module.compressobj(  # type: ignore[attr-defined]
+            level, zlib.DEFLATED, -15, zdict=dictionary
+        )
+    else:
+        compressor = module.compressobj(level, zlib.DEFLATED, -15)  # type: ignore[attr-defined]
+    flush_mode = zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH
+    compressed = compressor.compress(block) + compressor.flush(flush_mode)
+    return compressed, zlib.crc32(block), len(block)
+
+
+class ParallelDeflater:
+    """Writes one raw deflate stream to ``out``; see the module docstring."""
+
+    def __init__(
+        self,
+        out: BinaryIO,
+        level: int,
+        block_size: int,
+        executor: Executor | None,
+        max_in_flight: int,
+        backend: str = "zlib",
+    ) -> None:
+        if not 0 <= int(level) <= 9:
+            raise ValueError(f"deflate level must be 0-9, got {level}")
+        self._out = out
+        self._level = int(level)
+        self._block_size = max(MIN_BLOCK_SIZE, int(block_size))
+        self._module = deflate_module(backend)
+        self._window: OrderedWindow[BlockResult] = OrderedWindow(executor, max_in_flight)
+        self._buffer = bytearray()
+        self._dictionary: Buffer | None = None
+        self._crc = 0
+        self._input_size = 0
+        self._output_size = 0
+        self._finished = False
+        self._aborted = False
+
+    # -- results -----------------------------------------------------------------------
+    @property
+    def crc32(self) -> int:
+        """CRC-32 of all input whose block has been written so far (all of it after finish)."""
+        return self._crc
+
+    @property
+    def input_size(self) -> int:
+        """Bytes given to ``write`` so far."""
+        return self._input_size
+
+    @property
+    def output_size(self) -> int:
+        """Compressed bytes written to ``out`` so far."""
+        return self._output_size
+
+    @property
+    def peak_in_flight(self) -> int:
+        return self._window.peak_in_flight
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    # -- writing -----------------------------------------------------------------------
+    def write(self, data: Buffer) -> None:
+        """Add input; every full block is handed to a worker.
+
+        Whole blocks of an immutable ``bytes`` argument are passed to workers without a copy;
+        anything else is copied once into a block buffer that no one mutates afterwards.
+        """
+        self._check_open()
+        view = memoryview(data).cast("B")
+        size = len(view)
+        if not size:
+            return
+        self._input_size += size
+        block_size = self._block_size
+        start = 0
+        if self._buffer:
+            start = min(size, block_size - len(self._buffer))
+            self._buffer += view[:start]
+            if len(self._buffer) < block_size:
+                return
+            self._submit_buffer(final=False)
+        if size - start >= block_size and isinstance(view.obj, bytes):
+            while size - start >= block_size:
+                self._submit(view[start : start + block_size], final=False)
+                start += block_size
+        while size - start >= block_size:
+            self._buffer += view[start : start + block_size]
+            start += block_size
+            self._submit_buffer(final=False)
+        if start < size:
+            self._buffer += view[start:]
+        self._write_ready()
+
+    def finish(self) -> None:
+        """Compress what is buffered as the final block and write every pending block."""
+        self._check_open()
+        self._submit_buffer(final=True)
+        for result in self._window.drain():
+            self._write_result(result)
+        self._finished = True
+
+    def abort(self) -> None:
+        """Drop pending work: cancel what has not started, wait for what has."""
+        self._aborted = True
+        self._buffer = bytearray()
+        self._window.cancel()
+
+    # -- internals ---------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._finished:
+            raise ArchiveError("deflate stream already finished")
+        if self._aborted:
+            raise ArchiveError("deflate stream was aborted")
+
+    def _submit_buffer(self, final: bool) -> None:
+        """Hand the buffer itself to a worker (no copy) and start a fresh one."""
+        block, self._buffer = self._buffer, bytearray()
+        self._submit(block, final)
+
+    def _submit(self, block: Buffer, final: bool) -> None:
+        dictionary = self._dictionary
+        try:
+            ready = self._window.submit(
+                compress_block, self._module, self._level, block, dictionary, final
+            )
+        except BaseException:
+            self.abort()
+            raise
+        if len(block) >= DICTIONARY_SIZE:
+            self._dictionary = bytes(block[-DICTIONARY_SIZE:])
+        elif len(block):
+            previous = bytes(self._dictionary or b"")
+            self._dictionary = (previous + bytes(block))[-DICTIONARY_SIZE:]
+        for result in ready:
+            self._write_result(result)
+
+    def _write_ready(self) -> None:
+        for result in self._window.ready():
+            self._write_result(result)
+
+    def _write_result(self, result: BlockResult) -> None:
+        compressed, crc, length = result
+        self._out.write(compressed)
+        self._output_size += len(compressed)
+        self._crc = crc32_combine(self._crc, crc, length)
+
+
+__all__ = ["DICTIONARY_SIZE", "ParallelDeflater", "compress_block"]

@@ -1,0 +1,58 @@
+"""Zip extra fields: the Info-ZIP extended timestamp (0x5455) and the zip64 sizes (0x0001).
+
+The writer puts a 1-second Unix mtime in every local and central header (the DOS time has
+2-second steps and no time zone); ``read_unix_mtime`` reads it back from a
+``zipfile.ZipInfo`` so extraction can restore exact mtimes.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+EXTENDED_TIMESTAMP_ID = 0x5455
+ZIP64_EXTRA_ID = 0x0001
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+
+def extended_timestamp(mtime: float) -> bytes:
+    """The 0x5455 field with only the modification time (flags bit 0), 9 bytes in all."""
+    seconds = min(_INT32_MAX, max(_INT32_MIN, int(mtime)))
+    return struct.pack("<HHBi", EXTENDED_TIMESTAMP_ID, 5, 1, seconds)
+
+
+def zip64_extra(*values: int) -> bytes:
+    """The zip64 field holding ``values`` (in spec order: size, compressed size, offset)."""
+    return struct.pack(f"<HH{len(values)}Q", ZIP64_EXTRA_ID, 8 * len(values), *values)
+
+
+def iter_extra_fields(extra: bytes) -> list[tuple[int, bytes]]:
+    """``(header id, data)`` of each well-formed field in an extra block."""
+    fields = []
+    pos = 0
+    while pos + 4 <= len(extra):
+        field_id, size = struct.unpack_from("<HH", extra, pos)
+        pos += 4
+        if pos + size > len(extra):
+            break
+        fields.append((field_id, extra[pos : pos + size]))
+        pos += size
+    return fields
+
+
+def read_unix_mtime(zipinfo: Any) -> float | None:
+    """The 1-second mtime from a ``ZipInfo``'s extended timestamp field, or None."""
+    for field_id, data in iter_extra_fields(bytes(getattr(zipinfo, "extra", b"") or b"")):
+        if field_id == EXTENDED_TIMESTAMP_ID and len(data) >= 5 and data[0] & 1:
+            return float(struct.unpack_from("<i", data, 1)[0])
+    return None
+
+
+__all__ = [
+    "EXTENDED_TIMESTAMP_ID",
+    "ZIP64_EXTRA_ID",
+    "extended_timestamp",
+    "iter_extra_fields",
+    "read_unix_mtime",
+    "zip64_extra",
+]

@@ -1,0 +1,512 @@
+"""A zip writer whose members are compressed in parallel and written in input order.
+
+``zipfile`` cannot write data that was compressed elsewhere, so this writes the format
+itself (local headers, data, central directory, end records). Small files (``LoadedFile``)
+are compressed whole by workers, CRC-32 included, through an ``OrderedWindow``; a member is
+STORED when deflate would not shrink it. A large file (``StreamedFile``) is streamed by the
+calling thread after the window has been drained: its local header is written with blank
+CRC and sizes, its chunks go through a ``ParallelDeflater`` (the zip member is the same
+sync-flushed raw deflate block stream as our gzip body) or straight through when a 64 KiB
+sample shows it does not compress, and the header is patched afterwards (``out`` must be
+seekable). zip64 fields are used for a member whose size could reach 4 GiB (decided from
+the entry size up front), for offsets past 4 GiB and for more than 65,534 entries. Members
+carry Unix modes (``create_system`` 3), the Info-ZIP 1-second timestamp and a local DOS time
+clamped to 1980-2107; ``fixed_mtime`` makes the output reproducible. The bytes depend on the
+items, level, block size and backend, never on threads or window size.
+"""
+
+from __future__ import annotations
+
+import logging
+import stat
+import struct
+import time
+import zlib
+from collections.abc import Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from ..entries import EntryKind, FileEntry
+from ..errors import ArchiveError, SourceChangedError
+from ..pool import OrderedWindow
+from ..source_reader import Content, LoadedFile, StreamedFile
+from .backend import deflate_module
+from .deflate_blocks import ParallelDeflater
+from .zip_extra import extended_timestamp, zip64_extra
+
+logger = logging.getLogger(__name__)
+
+#: a size or offset at or past this needs zip64 fields (lowered by tests)
+ZIP64_LIMIT = 0xFFFFFFFF
+#: this many entries or more need the zip64 end records (lowered by tests)
+ZIP64_ENTRY_LIMIT = 0xFFFF
+#: bytes of a streamed member compressed to decide between DEFLATED and STORED
+STORE_SAMPLE_SIZE = 64 * 1024
+#: a sample that compresses to more than this fraction of itself is stored
+STORE_RATIO = 0.97
+
+STORED, DEFLATED = 0, 8
+_UTF8_FLAG = 0x800
+_UNIX = 3
+_VERSION_DEFAULT, _VERSION_ZIP64 = 20, 45
+_MSDOS_DIRECTORY = 0x10
+
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+_CENTRAL_HEADER = struct.Struct("<4sHHHHHHIIIHHHHHII")
+_END_RECORD = struct.Struct("<4sHHHHIIH")
+_ZIP64_END_RECORD = struct.Struct("<4sQHHIIQQQQ")
+_ZIP64_LOCATOR = struct.Struct("<4sIQI")
+_CRC_OFFSET_IN_LOCAL = 14  # signature, version, flags, method, time, date precede it
+
+
+@dataclass
+class ZipResult:
+    """What ``write_zip`` wrote: every member name (folders end in ``/``), the number and
+    total size of regular files, and each regular file's SHA-256."""
+
+    members: list[str] = field(default_factory=list)
+    file_count: int = 0
+    uncompressed_size: int = 0
+    file_sha256: dict[str, str] = field(default_factory=dict)
+    peak_in_flight: int = 0
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A member ready to be written: header facts plus its (compressed) data."""
+
+    entry: FileEntry
+    name: bytes
+    method: int
+    crc: int
+    data: bytes
+    size: int
+    sha256: str | None
+
+
+@dataclass(slots=True)
+class _CentralRecord:
+    name: bytes
+    flags: int
+    method: int
+    dos_time: int
+    dos_date: int
+    crc: int
+    compressed_size: int
+    size: int
+    external_attr: int
+    offset: int
+    mtime: float
+    zip64_sizes: bool
+
+
+def dos_date_time(mtime: float) -> tuple[int, int]:
+    """``(dos_time, dos_date)`` of ``mtime`` in local time, clamped to 1980..2107."""
+    try:
+        t = time.localtime(mtime)
+        parts = (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+    except (OverflowError, OSError, ValueError):
+        parts = (1980, 1, 1, 0, 0, 0) if mtime < 0 else (2107, 12, 31, 23, 59, 58)
+    if parts[0] < 1980:
+        parts = (1980, 1, 1, 0, 0, 0)
+    elif parts[0] > 2107:
+        parts = (2107, 12, 31, 23, 59, 58)
+    year, month, day, hour, minute, second = parts
+    dos_time = (hour << 11) | (minute << 5) | (min(second, 59) // 2)
+    dos_date = ((year - 1980) << 9) | (month << 5) | day
+    return dos_time, dos_date
+
+
+def member_name(entry: FileEntry) -> str:
+    return entry.name + "/" if entry.kind is EntryKind.DIR else entry.name
+
+
+def external_attributes(entry: FileEntry) -> int:
+    if entry.kind is EntryKind.DIR:
+        return ((stat.S_IFDIR | entry.mode) << 16) | _MSDOS_DIRECTORY
+    if entry.kind is EntryKind.SYMLINK:
+        return (stat.S_IFLNK | 0o777) << 16
+    return (stat.S_IFREG | entry.mode) << 16
+
+
+def _needs_zip64_sizes(size: int) -> bool:
+    """True when a member of ``size`` bytes might reach the limit (deflate can grow data)."""
+    return size + size // 16 + 1024 >= ZIP64_LIMIT
+
+
+def _deflate_whole(module: object, level: int, data: bytes) -> bytes:
+    compressor = module.compressobj(level, zlib.DEFLATED, -15)  # type: ignore[attr-defined]
+    return compressor.compress(data) + compressor.flush()
+
+
+def _prepare(
+    entry: FileEntry, content: Content, level: int, module: object, name: bytes
+) -> _Prepared:
+    """Compress one small member (runs in a worker: zlib and crc32 release the GIL)."""
+    if entry.kind is EntryKind.SYMLINK:
+        data = entry.linkname.encode("utf-8", "surrogateescape")
+        return _Prepared(entry, name, STORED, zlib.crc32(data), data, len(data), None)
+    if entry.kind is EntryKind.DIR or content is None:
+        return _Prepared(entry, name, STORED, 0, b"", 0, None)
+    assert isinstance(content, LoadedFile)
+    data = content.data
+    crc = zlib.crc32(data)
+    if level > 0 and data:
+        compressed = _deflate_whole(module, level, data)
+        if len(compressed) < len(data):
+            return _Prepared(entry, name, DEFLATED, crc, compressed, len(data), content.sha256)
+    return _Prepared(entry, name, STORED, crc, data, len(data), content.sha256)
+
+
+class _ZipWriter:
+    def __init__(
+        self,
+        out: BinaryIO,
+        level: int,
+        executor: Executor | None,
+        max_in_flight: int,
+        block_size: int,
+        backend: str,
+        fixed_mtime: float | None,
+    ) -> None:
+        if not 0 <= int(level) <= 9:
+            raise ValueError(f"zip compression level must be 0-9, got {level}")
+        self.out = out
+        self.level = int(level)
+        self.executor = executor
+        self.max_in_flight = max(1, int(max_in_flight))
+        self.block_size = block_size
+        self.backend = backend
+        self.module = deflate_module(backend)
+        self.fixed_mtime = fixed_mtime
+        self.position = out.tell()
+        self.records: list[_CentralRecord] = []
+        self.result = ZipResult()
+        self.window: OrderedWindow[_Prepared] = OrderedWindow(executor, self.max_in_flight)
+        self.deflater: ParallelDeflater | None = None
+
+    # -- helpers ------------------------------------------------------------------------
+    def _mtime(self, entry: FileEntry) -> float:
+        return entry.mtime if self.fixed_mtime is None else self.fixed_mtime
+
+    def _emit(self, data: bytes | memoryview) -> None:
+        self.out.write(data)
+        self.position += len(data)
+
+    def _local_header(
+        self,
+        name: bytes,
+        flags: int,
+        method: int,
+        dos: tuple[int, int],
+        crc: int,
+        compressed_size: int,
+        size: int,
+        mtime: float,
+        zip64_sizes: bool,
+    ) -> bytes:
+        if zip64_sizes:
+            extra = zip64_extra(size, compressed_size) + extended_timestamp(mtime)
+            header_sizes = (0xFFFFFFFF, 0xFFFFFFFF)
+            version = _VERSION_ZIP64
+        else:
+            extra = extended_timestamp(mtime)
+            header_sizes = (compressed_size, size)
+            version = _VERSION_DEFAULT
+        return (
+            _LOCAL_HEADER.pack(
+                b"PK\x03\x04",
+                version,
+                flags,
+                method,
+                dos[0],
+                dos[1],
+                crc,
+                *header_sizes,
+                len(name),
+                len(extra),
+            )
+            + name
+            + extra
+        )
+
+    def _record(self, entry: FileEntry, name: bytes, **facts: int | bool) -> _CentralRecord:
+        mtime = self._mtime(entry)
+        dos_time, dos_date = dos_date_time(mtime)
+        return _CentralRecord(
+            name=name,
+            flags=0 if name.isascii() else _UTF8_FLAG,
+            dos_time=dos_time,
+            dos_date=dos_date,
+            external_attr=external_attributes(entry),
+            offset=self.position,
+            mtime=mtime,
+            **facts,  # type: ignore[arg-type]
+        )
+
+    def _account(self, entry: FileEntry, sha256: str | None) -> None:
+        self.result.members.append(member_name(entry))
+        if entry.kind is EntryKind.FILE:
+            self.result.file_count += 1
+            self.result.uncompressed_size += entry.size
+            if sha256 is not None:
+                self.result.file_sha256[entry.name] = sha256
+
+    # -- small members ------------------------------------------------------------------
+    def submit(self, entry: FileEntry, content: Content) -> None:
+        name = member_name(entry).encode("utf-8", "surrogateescape")
+        for prepared in self.window.submit(_prepare, entry, content, self.level, self.module, name):
+            self._write_prepared(prepared)
+        for prepared in self.window.ready():
+            self._write_prepared(prepared)
+
+    def drain(self) -> None:
+        for prepared in self.window.drain():
+            self._write_prepared(prepared)
+
+    def _write_prepared(self, prepared: _Prepared) -> None:
+        compressed_size = len(prepared.data)
+        zip64 = prepared.size >= ZIP64_LIMIT or compressed_size >= ZIP64_LIMIT
+        record = self._record(
+            prepared.entry,
+            prepared.name,
+            method=prepared.method,
+            crc=prepared.crc,
+            compressed_size=compressed_size,
+            size=prepared.size,
+            zip64_sizes=zip64,
+        )
+        self._emit(
+            self._local_header(
+                record.name,
+                record.flags,
+                record.method,
+                (record.dos_time, record.dos_date),
+                record.crc,
+                compressed_size,
+                prepared.size,
+                record.mtime,
+                zip64,
+            )
+        )
+        self._emit(prepared.data)
+        self.records.append(record)
+        self._account(prepared.entry, prepared.sha256)
+
+    # -- large members ------------------------------------------------------------------
+    def write_streamed(self, entry: FileEntry, content: StreamedFile) -> None:
+        self.drain()  # earlier members first: output stays in input order
+        chunks = iter(content.chunks())
+        first = next(chunks, b"")
+        method = self._streamed_method(first)
+        zip64 = _needs_zip64_sizes(entry.size)
+        name = member_name(entry).encode("utf-8", "surrogateescape")
+        record = self._record(
+            entry, name, method=method, crc=0, compressed_size=0, size=0, zip64_sizes=zip64
+        )
+        header = self._local_header(
+            name,
+            record.flags,
+            method,
+            (record.dos_time, record.dos_date),
+            0,
+            0,
+            0,
+            record.mtime,
+            zip64,
+        )
+        header_offset = self.position
+        self._emit(header)
+        data_start = self.position
+        size = 0
+        if method == STORED:
+            crc = 0
+            for chunk in _chain(first, chunks):
+                crc = zlib.crc32(chunk, crc)
+                size += len(chunk)
+                self._emit(chunk)
+        else:
+            self.deflater = ParallelDeflater(
+                self.out,
+                self.level,
+                self.block_size,
+                self.executor,
+                self.max_in_flight,
+                backend=self.backend,
+            )
+            for chunk in _chain(first, chunks):
+                self.deflater.write(chunk)
+                size += len(chunk)
+            self.deflater.finish()
+            crc = self.deflater.crc32
+            self.position += self.deflater.output_size
+            self.result.peak_in_flight = max(
+                self.result.peak_in_flight, self.deflater.peak_in_flight
+            )
+            self.deflater = None
+        compressed_size = self.position - data_start
+        if size != entry.size:
+            raise SourceChangedError(
+                f"{entry.name}: read {size} bytes where stat said {entry.size}"
+            )
+        if not zip64 and (compressed_size >= ZIP64_LIMIT or size >= ZIP64_LIMIT):
+            raise ArchiveError(f"{entry.name}: member grew past the 4 GiB limit of its header")
+        record.crc, record.compressed_size, record.size = crc, compressed_size, size
+        self._patch_local_header(header_offset, name, crc, compressed_size, size, zip64)
+        self.records.append(record)
+        self._account(entry, content.sha256)
+
+    def _streamed_method(self, first: bytes) -> int:
+        if self.level == 0:
+            return STORED
+        sample = first[:STORE_SAMPLE_SIZE]
+        if not sample:
+            return STORED
+        compressed = _deflate_whole(self.module, self.level, sample)
+        return STORED if len(compressed) > STORE_RATIO * len(sample) else DEFLATED
+
+    def _patch_local_header(
+        self, offset: int, name: bytes, crc: int, compressed_size: int, size: int, zip64: bool
+    ) -> None:
+        end = self.out.tell()
+        self.out.seek(offset + _CRC_OFFSET_IN_LOCAL)
+        if zip64:
+            self.out.write(struct.pack("<I", crc))
+            # the zip64 extra field is the first one: after its 4-byte id and length
+            self.out.seek(offset + _LOCAL_HEADER.size + len(name) + 4)
+            self.out.write(struct.pack("<QQ", size, compressed_size))
+        else:
+            self.out.write(struct.pack("<III", crc, compressed_size, size))
+        self.out.seek(end)
+
+    # -- the end ------------------------------------------------------------------------
+    def finish(self) -> ZipResult:
+        self.drain()
+        directory_offset = self.position
+        for record in self.records:
+            self._emit(self._central_header(record))
+        directory_size = self.position - directory_offset
+        count = len(self.records)
+        needs_zip64 = (
+            count >= ZIP64_ENTRY_LIMIT
+            or directory_offset >= ZIP64_LIMIT
+            or directory_size >= ZIP64_LIMIT
+        )
+        if needs_zip64:
+            zip64_end_offset = self.position
+            self._emit(
+                _ZIP64_END_RECORD.pack(
+                    b"PK\x06\x06",
+                    _ZIP64_END_RECORD.size - 12,
+                    (_UNIX << 8) | _VERSION_ZIP64,
+                    _VERSION_ZIP64,
+                    0,
+                    0,
+                    count,
+                    count,
+                    directory_size,
+                    directory_offset,
+                )
+            )
+            self._emit(_ZIP64_LOCATOR.pack(b"PK\x06\x07", 0, zip64_end_offset, 1))
+        self._emit(
+            _END_RECORD.pack(
+                b"PK\x05\x06",
+                0,
+                0,
+                0xFFFF if count >= ZIP64_ENTRY_LIMIT else count,
+                0xFFFF if count >= ZIP64_ENTRY_LIMIT else count,
+                0xFFFFFFFF if directory_size >= ZIP64_LIMIT else directory_size,
+                0xFFFFFFFF if directory_offset >= ZIP64_LIMIT else directory_offset,
+                0,
+            )
+        )
+        self.result.peak_in_flight = max(self.result.peak_in_flight, self.window.peak_in_flight)
+        return self.result
+
+    def _central_header(self, record: _CentralRecord) -> bytes:
+        zip64_values: list[int] = []
+        sizes = (record.compressed_size, record.size)
+        if record.zip64_sizes:
+            zip64_values += [record.size, record.compressed_size]
+            sizes = (0xFFFFFFFF, 0xFFFFFFFF)
+        offset = record.offset
+        if offset >= ZIP64_LIMIT:
+            zip64_values.append(offset)
+            offset = 0xFFFFFFFF
+        extra = (zip64_extra(*zip64_values) if zip64_values else b"") + extended_timestamp(
+            record.mtime
+        )
+        version = _VERSION_ZIP64 if zip64_values else _VERSION_DEFAULT
+        return (
+            _CENTRAL_HEADER.pack(
+                b"PK\x01\x02",
+                (_UNIX << 8) | version,
+                version,
+                record.flags,
+                record.method,
+                record.dos_time,
+                record.dos_date,
+                record.crc,
+                *sizes,
+                len(record.name),
+                len(extra),
+                0,
+                0,
+                0,
+                record.external_attr,
+                offset,
+            )
+            + record.name
+            + extra
+        )
+
+    def abort(self) -> None:
+        if self.deflater is not None:
+            self.deflater.abort()
+        self.window.cancel()
+
+
+def _chain(first: bytes, rest: Iterable[bytes]) -> Iterable[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def write_zip(
+    out: BinaryIO,
+    items: Iterable[tuple[FileEntry, Content]],
+    level: int,
+    executor: Executor | None,
+    max_in_flight: int,
+    block_size: int,
+    backend: str = "zlib",
+    fixed_mtime: float | None = None,
+) -> ZipResult:
+    """Write a whole zip archive of ``items`` (as ``source_reader.iter_contents`` yields them)
+    to the seekable ``out``; see the module docstring."""
+    writer = _ZipWriter(out, level, executor, max_in_flight, block_size, backend, fixed_mtime)
+    try:
+        for entry, content in items:
+            if isinstance(content, StreamedFile):
+                writer.write_streamed(entry, content)
+            else:
+                writer.submit(entry, content)
+        return writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+__all__ = [
+    "DEFLATED",
+    "STORED",
+    "ZIP64_ENTRY_LIMIT",
+    "ZIP64_LIMIT",
+    "ZipResult",
+    "dos_date_time",
+    "external_attributes",
+    "member_name",
+    "write_zip",
+]
