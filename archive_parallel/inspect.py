@@ -18,10 +18,12 @@ import zipfile
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from .config import ArchiveConfig
 from .errors import ArchiveError, CorruptArchiveError
 from .extract import archive_size_of
 from .extract.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
 from .extract.tar_stream import TarStream
+from .extract.zip_extra import member_name
 from .extract.zip_layout import (
     ThreadLocalZip,
     central_directory_offset,
@@ -32,11 +34,14 @@ from .extract.zip_layout import (
 from .extract.zip_source import zip_mtime
 from .formats import CompressionFormat
 from .pool import batched, ordered_map
+from .safety import ExtractionBudget
 
 logger = logging.getLogger(__name__)
 
 _READ_CHUNK = 1024 * 1024
 _MEMBERS_PER_TASK = 16
+
+Budget = ExtractionBudget | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,30 +57,43 @@ class MemberInfo:
 
 
 def verify_archive(
-    path: str | os.PathLike[str], fmt: CompressionFormat, executor: Executor | None = None
+    path: str | os.PathLike[str],
+    fmt: CompressionFormat,
+    executor: Executor | None = None,
+    config: ArchiveConfig | None = None,
 ) -> bool:
-    """True when every member of the archive reads back intact; False for any damage."""
+    """True when every member of the archive reads back intact; False for any damage.
+
+    With ``config``, its extraction limits apply too (a bomb past them gives False, found from
+    the declared sizes before it is inflated); without, every byte is read whatever its size.
+    """
     archive = os.fspath(path)
     try:
         size = archive_size_of(archive)
     except CorruptArchiveError as exc:
         logger.info("verify %s: %s", archive, exc)
         return False
+    budget = ExtractionBudget(config, size) if config is not None else None
     try:
         with damage_guard(archive):
             if fmt is CompressionFormat.ZIP:
-                _verify_zip(archive, size, executor)
+                _verify_zip(archive, size, executor, budget)
             else:
-                _verify_tar(archive, fmt, executor)
+                _verify_tar(archive, fmt, executor, budget)
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
         return False
     return True
 
 
-def _verify_tar(archive: str, fmt: CompressionFormat, executor: Executor | None) -> None:
+def _verify_tar(
+    archive: str, fmt: CompressionFormat, executor: Executor | None, budget: Budget
+) -> None:
     with TarStream(archive, fmt, executor) as stream:
         for member in stream.members():
+            if budget is not None:
+                budget.add_member(member.name)
+                budget.declare(member.name, member.size if member.isreg() else 0)
             if member.isreg():
                 source = stream.extractfile(member)
                 remaining = member.size
@@ -98,9 +116,12 @@ def _read_zip_members(handles: ThreadLocalZip, infos: list[zipfile.ZipInfo]) -> 
     return len(infos)
 
 
-def _verify_zip(archive: str, size: int, executor: Executor | None) -> None:
+def _verify_zip(archive: str, size: int, executor: Executor | None, budget: Budget) -> None:
     with open_zip(archive) as handle:
         infos = handle.infolist()
+        for info in infos if budget is not None else ():
+            budget.add_member(info.filename)
+            budget.declare(info.filename, info.file_size)
         check_data_ranges(archive, infos, central_directory_offset(handle, size))
     handles = ThreadLocalZip(archive)
     try:
@@ -153,4 +174,6 @@ def _zip_member(info: zipfile.ZipInfo) -> MemberInfo:
         kind = "file"
     else:
         kind = "other"
-    return MemberInfo(info.filename, kind, info.file_size, mode & 0o7777, zip_mtime(info) or 0.0)
+    return MemberInfo(
+        member_name(info), kind, info.file_size, mode & 0o7777, zip_mtime(info) or 0.0
+    )

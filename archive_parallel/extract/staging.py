@@ -3,8 +3,9 @@
 ``Staging`` creates the destination when missing (remembering the outermost folder it
 created) and a fresh hidden folder ``.ap-staging-<random>`` inside it, so the final renames
 stay on one file system. Leaving the ``with`` block with any exception, KeyboardInterrupt
-included, removes the staging folder (and the destination when this call created it) and
-re-raises. ``merge`` first checks the whole staged tree against the destination and refuses,
+included, removes the staging folder (and the destination when this call created it, else
+restores the destination's own times) and re-raises. ``merge`` first checks the whole
+staged tree against the destination and refuses,
 before anything moves, a staged folder whose counterpart is a symlink (that would write
 through the link) and a file replacing a folder or the reverse; then it renames entries into
 place with ``os.replace`` (a new folder moves whole, an existing one is merged into) and
@@ -34,9 +35,14 @@ class Staging:
         self.dest = os.path.abspath(os.fspath(dest_dir))
         self.path = ""
         self._created_root: str | None = None
+        self._dest_times: tuple[int, int] | None = None
 
     def __enter__(self) -> Staging:
         self._created_root = self._make_destination()
+        if self._created_root is None:
+            with contextlib.suppress(OSError):
+                info = os.stat(self.dest)
+                self._dest_times = (info.st_atime_ns, info.st_mtime_ns)
         try:
             self.path = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.dest)
         except OSError as exc:
@@ -55,6 +61,9 @@ class Staging:
         if exc_type is not None:
             self.discard()
             self._remove_created_root()
+            if self._dest_times is not None:  # the staging folder's coming and going
+                with contextlib.suppress(OSError):
+                    os.utime(self.dest, ns=self._dest_times)
         elif self.path:
             shutil.rmtree(self.path, ignore_errors=True)
 

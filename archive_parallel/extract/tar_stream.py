@@ -10,6 +10,7 @@ compressed format's own trailer and CRC) so damage there is noticed too. Trailin
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import tarfile
@@ -33,11 +34,23 @@ class _CountingReader:
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
         self.delivered = 0
+        self._recent: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=4)
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)
+        if data:
+            self._recent.append((self.delivered, data))
         self.delivered += len(data)
         return data
+
+    def recent_block(self, offset: int, size: int) -> bytes | None:
+        """Bytes ``offset:offset+size`` of the stream if still among the last reads."""
+        if not self._recent or self._recent[0][0] > offset:
+            return None
+        start = self._recent[0][0]
+        joined = b"".join(chunk for _, chunk in self._recent)
+        block = joined[offset - start : offset - start + size]
+        return block if len(block) == size else None
 
     def close(self) -> None:
         self.raw.close()
@@ -95,6 +108,13 @@ class TarStream:
         assert self.tar is not None
         if self._reader.delivered < self.tar.offset + tarfile.BLOCKSIZE:
             raise CorruptArchiveError("tar archive is truncated (no end-of-archive block)")
+        # tarfile also stops quietly at an invalid header after the first: make sure it
+        # stopped at the zero block that ends an archive.
+        block = self._reader.recent_block(self.tar.offset, tarfile.BLOCKSIZE)
+        if block is None or block.count(0) != tarfile.BLOCKSIZE:
+            raise CorruptArchiveError(
+                f"invalid tar header at offset {self.tar.offset} (damaged archive)"
+            )
         trailing = 0
         while True:
             data = self._raw.read(_DRAIN_CHUNK)

@@ -19,7 +19,13 @@ import os
 from dataclasses import dataclass
 
 from ..errors import ArchiveError, UnsafeArchiveError
-from ..safety import ExtractionBudget, check_member_name, is_within, posix_dirname
+from ..safety import (
+    ExtractionBudget,
+    check_member_name,
+    is_within,
+    normalise_member_name,
+    posix_dirname,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -186,14 +192,12 @@ class StagedTree:
 
     def _mkdir(self, raw_name: str, name: str) -> None:
         try:
-            os.mkdir(self.path(name), 0o700)
+            os.mkdir(self.path(name), 0o777)  # umask applies, as for mkdir
         except OSError as exc:
             raise write_failure(raw_name, exc) from exc
 
     def add_dir(self, raw_name: str, mode: int | None, mtime: float | None) -> str | None:
         """Register a folder member; the archive root (``.``) is accepted and ignored."""
-        from ..safety import normalise_member_name
-
         if not normalise_member_name(raw_name):
             return None
         name = self.register(raw_name, DIR)

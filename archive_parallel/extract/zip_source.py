@@ -35,7 +35,7 @@ from .tree import (
     open_new_file,
     write_failure,
 )
-from .zip_extra import read_unix_mtime
+from .zip_extra import member_name, read_unix_mtime
 from .zip_layout import (
     DIR,
     ThreadLocalZip,
@@ -148,22 +148,23 @@ class ZipExtraction:
         )
         jobs: list[ZipFileJob] = []
         for info in infos:
-            self.cursor.member = info.filename
+            member = member_name(info)
+            self.cursor.member = member
             kind = zip_kind(info)
             mode, mtime = tree.mode_of(unix_mode(info)), tree.mtime_of(zip_mtime(info))
             if kind == DIR:
-                tree.add_dir(info.filename, unix_mode(info), zip_mtime(info))
+                tree.add_dir(member, unix_mode(info), zip_mtime(info))
             elif kind == ZIP_SYMLINK:
                 if info.file_size > MAX_SYMLINK_TARGET:
-                    raise UnsafeArchiveError(info.filename, "symlink target is too long")
-                name = tree.register(info.filename, SYMLINK)
+                    raise UnsafeArchiveError(member, "symlink target is too long")
+                name = tree.register(member, SYMLINK)
                 raw = archive.read(info)
-                self.budget.wrote(info.filename, len(raw))
+                self.budget.wrote(member, len(raw))
                 target = raw.decode("utf-8", "surrogateescape")
-                check_link_target(info.filename, target, "symlink")
+                check_link_target(member, target, "symlink")
                 tree.symlinks.append((name, target, mtime))
             else:
-                name = tree.register(info.filename, FILE)
+                name = tree.register(member, FILE)
                 jobs.append(ZipFileJob(info, name, tree.path(name), mode, mtime))
         self.cursor.member = None
         return jobs

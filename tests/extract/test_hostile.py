@@ -1,0 +1,210 @@
+"""Issue 7, item 1: a hostile corpus, for every tar format and zip.
+
+Each archive is refused with UnsafeArchiveError naming the member; the sentinel folder
+beside the destination and the destination itself are exactly as they were, and no staging
+folder is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from extract_helpers import (
+    ALL_FORMATS,
+    TAR_FORMATS,
+    Entry,
+    Workspace,
+    fmt_id,
+    raw_zip,
+    run_extract,
+    snapshot,
+    staging_leftovers,
+)
+
+from archive_parallel.errors import UnsafeArchiveError
+from archive_parallel.formats import CompressionFormat
+
+
+def _cases(sentinel: Path) -> dict[str, tuple[list[Entry], str]]:
+    """name -> (entries, a substring of the member the error must name)."""
+    return {
+        "absolute": (
+            [Entry("ok.txt", data=b"ok"), Entry(str(sentinel / "abs.txt"), data=b"x")],
+            "abs.txt",
+        ),
+        "dotdot": ([Entry("../sentinel/secret.txt", data=b"pwned")], "../sentinel"),
+        "dotdot-deep": ([Entry("ok/../../sentinel/secret.txt", data=b"pwned")], "ok/../.."),
+        "backslash": ([Entry("..\\sentinel\\secret.txt", data=b"pwned")], "..\\sentinel"),
+        "drive": ([Entry("C:\\sentinel\\x.txt", data=b"pwned")], "C:"),
+        "symlink-out-then-write": (
+            [
+                Entry("escape", "symlink", linkname="../sentinel"),
+                Entry("escape/pwned.txt", data=b"pwned"),
+            ],
+            "escape",
+        ),
+        "symlink-absolute": ([Entry("abs", "symlink", linkname=str(sentinel))], "abs"),
+        "write-through-inner-link": (
+            [
+                Entry("sub", "dir", mode=0o755),
+                Entry("lnk", "symlink", linkname="sub"),
+                Entry("lnk/x.txt", data=b"through"),
+            ],
+            "lnk/x.txt",
+        ),
+        "symlink-chain-escape": (
+            [
+                Entry("d", "dir", mode=0o755),
+                Entry("d/up", "symlink", linkname=".."),
+                Entry("l3", "symlink", linkname="d/up/.."),
+            ],
+            "l3",
+        ),
+        "duplicate": ([Entry("a.txt", data=b"1"), Entry("a.txt", data=b"2")], "a.txt"),
+        "file-replaces-folder": ([Entry("d", "dir", mode=0o755), Entry("d", data=b"x")], "d"),
+        "file-under-file": ([Entry("f", data=b"x"), Entry("f/x", data=b"y")], "f/x"),
+        "control-chars": ([Entry("bad\x1b[31mname", data=b"x")], "bad"),
+        "newline": ([Entry("line\nbreak", data=b"x")], "line"),
+        "long-component": ([Entry("x" * 300, data=b"x")], "xxxx"),
+        "long-name": ([Entry("a/" * 2100 + "b", data=b"x")], "a/a/"),
+        "fifo": ([Entry("pipe", "fifo")], "pipe"),
+        "char-device": ([Entry("null", "chr")], "null"),
+        "block-device": ([Entry("sda", "blk")], "sda"),
+    }
+
+
+TAR_ONLY_CASES = {
+    "hardlink-outside": ([Entry("h", "hardlink", linkname="../sentinel/secret.txt")], "h"),
+    "hardlink-absolute": ([Entry("h", "hardlink", linkname="/etc/passwd")], "h"),
+    "hardlink-not-earlier": (
+        [Entry("h", "hardlink", linkname="later.txt"), Entry("later.txt", data=b"x")],
+        "h",
+    ),
+    "nul-in-name": ([Entry("evil\x00name", data=b"x")], "evil"),
+}
+CASE_NAMES = list(_cases(Path("/s")))
+
+
+def _prepare(workspace: Workspace) -> dict[str, dict]:
+    workspace.dest.mkdir()
+    (workspace.dest / "existing.txt").write_text("already here")
+    return {"sentinel": snapshot(workspace.sentinel), "dest": snapshot(workspace.dest)}
+
+
+def _assert_untouched(workspace: Workspace, before: dict[str, dict]) -> None:
+    assert snapshot(workspace.sentinel) == before["sentinel"]
+    assert snapshot(workspace.dest) == before["dest"]
+    assert staging_leftovers(workspace.dest) == []
+
+
+@pytest.fixture(params=["threads", "inline"])
+def maybe_executor(request, executor):
+    return executor if request.param == "threads" else None
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS, ids=fmt_id)
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_hostile_member_refused(workspace, fmt, case, maybe_executor):
+    entries, member = _cases(workspace.sentinel)[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        archive = workspace.archive(fmt, entries)
+    before = _prepare(workspace)
+    with pytest.raises(UnsafeArchiveError) as info:
+        run_extract(archive, workspace.dest, fmt, maybe_executor)
+    assert member in info.value.member
+    assert info.value.reason
+    _assert_untouched(workspace, before)
+
+
+@pytest.mark.parametrize("fmt", TAR_FORMATS, ids=fmt_id)
+@pytest.mark.parametrize("case", list(TAR_ONLY_CASES))
+def test_hostile_tar_only(workspace, fmt, case, executor):
+    entries, member = TAR_ONLY_CASES[case]
+    archive = workspace.archive(fmt, entries)
+    before = _prepare(workspace)
+    with pytest.raises(UnsafeArchiveError) as info:
+        run_extract(archive, workspace.dest, fmt, executor)
+    assert member in info.value.member
+    _assert_untouched(workspace, before)
+
+
+def test_zip_nul_in_name_is_neutralised(workspace, executor):
+    """zipfile cuts a name at its first NUL, so the member lands inside under a safe name."""
+    archive = workspace.archive(CompressionFormat.ZIP, [Entry("evil\x00/../../x", data=b"z")])
+    before = snapshot(workspace.sentinel)
+    result = run_extract(archive, workspace.dest, CompressionFormat.ZIP, executor)
+    assert result.files == ["evil"]
+    assert (workspace.dest / "evil").read_bytes() == b"z"
+    assert snapshot(workspace.sentinel) == before
+
+
+def _zip_pair(path: Path, overlap: bool) -> Path:
+    data = zlib.compress(b"A" * 100_000)[2:-4]
+    crc = zlib.crc32(b"A" * 100_000)
+    members = [
+        (b"first.bin", data, 100_000, crc, zipfile.ZIP_DEFLATED),
+        (b"second.bin", data, 100_000, crc, zipfile.ZIP_DEFLATED),
+    ]
+    return raw_zip(path, members, offsets_override={1: 0} if overlap else None)
+
+
+def test_overlapping_zip_entries_refused(workspace, executor):
+    good = _zip_pair(workspace.root / "good.zip", overlap=False)
+    assert run_extract(good, workspace.root / "good", CompressionFormat.ZIP).file_count == 2
+    archive = _zip_pair(workspace.root / "overlap.zip", overlap=True)
+    before = _prepare(workspace)
+    with pytest.raises(UnsafeArchiveError) as info:
+        run_extract(archive, workspace.dest, CompressionFormat.ZIP, executor)
+    assert info.value.member in ("first.bin", "second.bin")
+    assert "overlap" in info.value.reason
+    _assert_untouched(workspace, before)
+
+
+@pytest.mark.parametrize("fmt", [CompressionFormat.TAR_GZ, CompressionFormat.ZIP], ids=fmt_id)
+def test_symlink_then_write_across_two_archives(workspace, fmt, executor):
+    """A link left in the destination (by a user or a first archive) is never written through."""
+    first = workspace.archive(
+        fmt,
+        [Entry("sub", "dir", mode=0o755), Entry("lnk", "symlink", linkname="sub")],
+        name="first",
+    )
+    run_extract(first, workspace.dest, fmt, executor)
+    assert os.readlink(workspace.dest / "lnk") == "sub"
+    os.symlink(workspace.sentinel, workspace.dest / "escape")  # planted outside link
+    before = {"sentinel": snapshot(workspace.sentinel), "dest": snapshot(workspace.dest)}
+    for name, member in (("second", "lnk"), ("third", "escape")):
+        archive = workspace.archive(
+            fmt, [Entry("fine.txt", data=b"ok"), Entry(f"{member}/pwned.txt", data=b"x")], name=name
+        )
+        with pytest.raises(UnsafeArchiveError) as info:
+            run_extract(archive, workspace.dest, fmt, executor)
+        assert info.value.member == member
+        _assert_untouched(workspace, before)
+        assert not (workspace.dest / "fine.txt").exists()
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS, ids=fmt_id)
+def test_file_against_existing_folder_refused(workspace, fmt):
+    (workspace.dest / "thing").mkdir(parents=True)
+    archive = workspace.archive(fmt, [Entry("thing", data=b"x")])
+    before = {"sentinel": snapshot(workspace.sentinel), "dest": snapshot(workspace.dest)}
+    with pytest.raises(UnsafeArchiveError) as info:
+        run_extract(archive, workspace.dest, fmt)
+    assert info.value.member == "thing"
+    _assert_untouched(workspace, before)
+
+
+def test_missing_destination_removed_on_refusal(workspace):
+    archive = workspace.archive(
+        CompressionFormat.TAR_GZ, [Entry("ok.txt", data=b"x"), Entry("../x", data=b"y")]
+    )
+    dest = workspace.root / "new" / "deeper"
+    with pytest.raises(UnsafeArchiveError):
+        run_extract(archive, dest, CompressionFormat.TAR_GZ)
+    assert not (workspace.root / "new").exists()

@@ -1,0 +1,117 @@
+"""Unit tests of the name, link and budget checks in archive_parallel.safety."""
+
+from __future__ import annotations
+
+import pytest
+
+from archive_parallel.config import ArchiveConfig
+from archive_parallel.errors import ArchiveLimitError, UnsafeArchiveError
+from archive_parallel.safety import (
+    ExtractionBudget,
+    check_link_target,
+    check_member_name,
+    is_safe_path,
+)
+
+UNSAFE = [
+    "",
+    "/etc/passwd",
+    "\\windows\\system32",
+    "C:\\evil.txt",
+    "c:evil.txt",
+    "../x",
+    "a/../../x",
+    "..\\x",
+    "a\\..\\..\\x",
+    "..",
+    "a\x00b",
+    "a\nb",
+    "esc\x1b[31m",
+    "x" * 256,
+    "a/" * 2100 + "b",
+]
+SAFE = [
+    "a.txt",
+    "dir/file",
+    "./a",
+    "a/./b",
+    "a/../b",
+    "ünïcödé/名前.txt",
+    "x" * 255,
+    ".hidden",
+    "a b/c",
+]
+
+
+@pytest.mark.parametrize("name", UNSAFE)
+def test_unsafe_names(name):
+    assert not is_safe_path(name)
+    with pytest.raises(UnsafeArchiveError) as info:
+        check_member_name(name)
+    assert info.value.member == name
+
+
+@pytest.mark.parametrize("name", SAFE)
+def test_safe_names(name):
+    assert is_safe_path(name)
+    normalised = check_member_name(name)
+    assert not normalised.startswith("/") and ".." not in normalised.split("/")
+
+
+def test_normalised_forms():
+    assert check_member_name("./a//b/./c") == "a/b/c"
+    assert check_member_name("a\\b") == "a/b"
+    assert check_member_name("a/../b") == "b"
+    with pytest.raises(UnsafeArchiveError):
+        check_member_name("./")
+
+
+def test_symlink_targets():
+    assert check_link_target("d/link", "../f", "symlink") == "f"
+    assert check_link_target("link", "sub/x", "symlink") == "sub/x"
+    for target in ["/etc", "../x", "d/../../x", "C:\\x", "", "a\x00"]:
+        with pytest.raises(UnsafeArchiveError) as info:
+            check_link_target("link", target, "symlink")
+        assert info.value.member == "link"
+    with pytest.raises(UnsafeArchiveError):
+        check_link_target("d/link", "../../x", "symlink")
+
+
+def test_hardlink_targets():
+    assert check_link_target("h", "./a", "hardlink", {"a"}) == "a"
+    with pytest.raises(UnsafeArchiveError):
+        check_link_target("h", "b", "hardlink", {"a"})
+    with pytest.raises(UnsafeArchiveError):
+        check_link_target("h", "../outside", "hardlink", {"a"})
+    with pytest.raises(UnsafeArchiveError):
+        check_link_target("h", "/etc/passwd", "hardlink")
+
+
+def test_budget_limits():
+    config = ArchiveConfig(
+        max_member_count=2,
+        max_extract_size=1000,
+        max_compression_ratio=10,
+        ratio_check_threshold=100,
+    )
+    budget = ExtractionBudget(config, archive_size=20)
+    budget.add_member("a")
+    budget.add_member("b")
+    with pytest.raises(ArchiveLimitError) as info:
+        budget.add_member("c")
+    assert info.value.member == "c"
+    budget.declare("a", 150)  # ratio 7.5 < 10
+    with pytest.raises(ArchiveLimitError, match="times"):
+        budget.declare("b", 100)  # 250 / 20 > 10
+    fresh = ExtractionBudget(config, archive_size=10_000)
+    with pytest.raises(ArchiveLimitError, match="max_extract_size"):
+        fresh.wrote("big", 1001)
+
+
+def test_budget_ratio_waits_for_threshold():
+    config = ArchiveConfig(max_compression_ratio=2, ratio_check_threshold=1000)
+    budget = ExtractionBudget(config, archive_size=1)
+    budget.declare("small", 1000)  # not past the threshold yet
+    with pytest.raises(ArchiveLimitError):
+        budget.declare("more", 1)
+    assert isinstance(ArchiveLimitError("m", "r"), UnsafeArchiveError)
