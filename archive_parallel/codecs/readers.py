@@ -36,7 +36,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from ..errors import CorruptArchiveError
+from ..errors import ArchiveError, CorruptArchiveError
 from ..formats import CompressionFormat
 from ..pool import OrderedWindow
 
@@ -439,13 +439,17 @@ def open_decompressed(
 ) -> BinaryIO:
     """A readable stream over the uncompressed bytes of a tar archive in format ``fmt``."""
     path = os.fspath(path)
-    if fmt is CompressionFormat.TAR:
-        return open(path, "rb")
+    try:
+        size = os.path.getsize(path)
+        if fmt is CompressionFormat.TAR:
+            return open(path, "rb")
+    except OSError as exc:
+        raise ArchiveError(f"cannot open archive {path}: {exc.strerror or exc}") from exc
     description = f"{os.path.basename(path)} ({fmt.value})"
     if fmt is CompressionFormat.TAR_GZ:
         chunks = _gzip_chunks(path, executor, description)
     elif fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
-        if os.path.getsize(path) == 0:
+        if size == 0:
             raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
         chunks = _stream_chunks(path, fmt, executor)
     else:

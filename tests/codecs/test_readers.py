@@ -9,7 +9,7 @@ from codecs_testdata import mixed_bytes, require_tool, write_tar_member
 from archive_parallel.codecs import readers
 from archive_parallel.codecs.gzip_writer import ParallelGzipWriter
 from archive_parallel.codecs.multistream import ParallelStreamWriter, stream_piece_size
-from archive_parallel.errors import CorruptArchiveError
+from archive_parallel.errors import ArchiveError, CorruptArchiveError
 from archive_parallel.formats import CompressionFormat as Fmt
 
 DATA = mixed_bytes(2_500_000)
@@ -201,3 +201,10 @@ def test_readinto_and_read1(ours, pools):
         piece = stream.read1(50)
         assert piece == DATA[100_000 : 100_000 + len(piece)]
         assert stream.tell() == 100_000 + len(piece)
+
+
+@pytest.mark.parametrize("fmt", [*COMPRESSED, Fmt.TAR], ids=lambda f: f.value)
+def test_missing_file_is_an_archive_error_not_corruption(tmp_path, fmt):
+    with pytest.raises(ArchiveError) as caught:
+        readers.open_decompressed(tmp_path / "missing", fmt)
+    assert not isinstance(caught.value, CorruptArchiveError)
