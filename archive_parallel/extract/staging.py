@@ -99,7 +99,12 @@ class Staging:
     # --- merge ---
     def merge(self, tree: StagedTree) -> None:
         moves: list[tuple[str, str]] = []
-        self._plan(self.path, self.dest, "", moves)
+        try:
+            self._plan(self.path, self.dest, "", moves)
+        except OSError as exc:
+            raise ArchiveError(
+                f"cannot compare the extracted tree with {self.dest}: {exc.strerror or exc}"
+            ) from exc
         for source, target in moves:
             try:
                 os.replace(source, target)

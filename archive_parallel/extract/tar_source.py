@@ -89,6 +89,7 @@ class TarExtraction:
                     for member in stream.members():
                         self.cursor.member = member.name
                         self._member(stream, member)
+                        self.cursor.member = None  # header damage is nobody's member
                         self._collect(window.ready())
                         position = stream.position()
                         if position is not None:
