@@ -48,7 +48,7 @@ GZIP_READ_SIZE = 256 * 1024
 GZIP_OUTPUT_STEP = 1024 * 1024
 #: a stream piece that decompresses to more than this is read sequentially instead
 SEGMENT_OUTPUT_LIMIT = 64 * 1024 * 1024
-#: bz2/xz pieces decompressing at once (queued or running) when an executor is given
+#: bz2/xz pieces decompressing at once (queued or running) when the executor's size is unknown
 SEGMENTS_IN_FLIGHT = 4
 SEQUENTIAL_READ_SIZE = 1024 * 1024
 _SCAN_CHUNK = 4 * 1024 * 1024
@@ -388,11 +388,15 @@ def _sequential_chunks(path: str, fmt: CompressionFormat, offset: int = 0) -> It
 
 
 def _segmented_chunks(
-    path: str, fmt: CompressionFormat, executor: Executor, segments: list[Segment]
+    path: str,
+    fmt: CompressionFormat,
+    executor: Executor,
+    segments: list[Segment],
+    max_in_flight: int,
 ) -> Iterator[bytes]:
     """Pieces decompressed in parallel, yielded in order; the first piece that does not
     decompress cleanly on its own switches to sequential reading from its offset."""
-    window: OrderedWindow[bytes | None] = OrderedWindow(executor, SEGMENTS_IN_FLIGHT)
+    window: OrderedWindow[bytes | None] = OrderedWindow(executor, max_in_flight)
     queued: collections.deque[Segment] = collections.deque()
     try:
         for segment in segments:
@@ -416,7 +420,9 @@ def _segmented_chunks(
         window.cancel()
 
 
-def _stream_chunks(path: str, fmt: CompressionFormat, executor: Executor | None) -> Iterator[bytes]:
+def _stream_chunks(
+    path: str, fmt: CompressionFormat, executor: Executor | None, max_in_flight: int | None
+) -> Iterator[bytes]:
     if executor is not None:
         size = os.path.getsize(path)
         with open(path, "rb") as handle:
@@ -426,7 +432,10 @@ def _stream_chunks(path: str, fmt: CompressionFormat, executor: Executor | None)
                 segments = find_xz_segments(handle, size)
         if segments is not None and len(segments) > 1:
             logger.debug("%s: %d streams, decompressing in parallel", path, len(segments))
-            yield from _segmented_chunks(path, fmt, executor, segments)
+            if max_in_flight is None:
+                workers = getattr(executor, "_max_workers", None)
+                max_in_flight = 2 * workers if workers else SEGMENTS_IN_FLIGHT
+            yield from _segmented_chunks(path, fmt, executor, segments, max_in_flight)
             return
     yield from _sequential_chunks(path, fmt)
 
@@ -435,9 +444,19 @@ def _stream_chunks(path: str, fmt: CompressionFormat, executor: Executor | None)
 
 
 def open_decompressed(
-    path: str | os.PathLike[str], fmt: CompressionFormat, executor: Executor | None = None
+    path: str | os.PathLike[str],
+    fmt: CompressionFormat,
+    executor: Executor | None = None,
+    *,
+    max_in_flight: int | None = None,
 ) -> BinaryIO:
-    """A readable stream over the uncompressed bytes of a tar archive in format ``fmt``."""
+    """A readable stream over the uncompressed bytes of a tar archive in format ``fmt``.
+
+    ``max_in_flight`` bounds the bz2/xz pieces queued or running (default: two per worker of
+    ``executor``); each holds one decompressed stream piece (about 1-8 MiB for our files).
+    Do not read from the stream inside a worker of a one-thread ``executor``: the reader
+    waits for tasks it queued on that same executor.
+    """
     path = os.fspath(path)
     try:
         size = os.path.getsize(path)
@@ -451,7 +470,7 @@ def open_decompressed(
     elif fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
         if size == 0:
             raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
-        chunks = _stream_chunks(path, fmt, executor)
+        chunks = _stream_chunks(path, fmt, executor, max_in_flight)
     else:
         raise ValueError(f"{fmt} is not a tar format")
     return DecompressedStream(chunks, description)  # type: ignore[return-value]

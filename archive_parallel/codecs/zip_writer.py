@@ -2,7 +2,9 @@
 
 ``zipfile`` cannot write data that was compressed elsewhere, so this writes the format
 itself (local headers, data, central directory, end records). Small files (``LoadedFile``)
-are compressed whole by workers, CRC-32 included, through an ``OrderedWindow``; a member is
+are compressed whole by workers, CRC-32 included, in batches of up to ``BATCH_MEMBERS``
+members or ``block_size`` bytes per task (so tiny files do not pay one thread handoff each),
+through an ``OrderedWindow`` of at most ``max_in_flight`` batches; a member is
 STORED when deflate would not shrink it. A large file (``StreamedFile``) is streamed by the
 calling thread after the window has been drained: its local header is written with blank
 CRC and sizes, its chunks go through a ``ParallelDeflater`` (the zip member is the same
@@ -41,6 +43,8 @@ logger = logging.getLogger(__name__)
 ZIP64_LIMIT = 0xFFFFFFFF
 #: this many entries or more need the zip64 end records (lowered by tests)
 ZIP64_ENTRY_LIMIT = 0xFFFF
+#: small members compressed per task at most (a task also stops at ``block_size`` bytes)
+BATCH_MEMBERS = 64
 #: bytes of a streamed member compressed to decide between DEFLATED and STORED
 STORE_SAMPLE_SIZE = 64 * 1024
 #: a sample that compresses to more than this fraction of itself is stored
@@ -159,6 +163,13 @@ def _prepare(
     return _Prepared(entry, name, STORED, crc, data, len(data), content.sha256)
 
 
+def _prepare_batch(
+    batch: list[tuple[FileEntry, Content, bytes]], level: int, module: object
+) -> list[_Prepared]:
+    """Compress a batch of small members in one task (cheap handoff for tiny files)."""
+    return [_prepare(entry, content, level, module, name) for entry, content, name in batch]
+
+
 class _ZipWriter:
     def __init__(
         self,
@@ -183,7 +194,9 @@ class _ZipWriter:
         self.position = out.tell()
         self.records: list[_CentralRecord] = []
         self.result = ZipResult()
-        self.window: OrderedWindow[_Prepared] = OrderedWindow(executor, self.max_in_flight)
+        self.window: OrderedWindow[list[_Prepared]] = OrderedWindow(executor, self.max_in_flight)
+        self.batch: list[tuple[FileEntry, Content, bytes]] = []
+        self.batch_bytes = 0
         self.deflater: ParallelDeflater | None = None
 
     # -- helpers ------------------------------------------------------------------------
@@ -255,14 +268,29 @@ class _ZipWriter:
 
     # -- small members ------------------------------------------------------------------
     def submit(self, entry: FileEntry, content: Content) -> None:
+        if entry.kind is EntryKind.FILE and not isinstance(content, LoadedFile):
+            raise ValueError(f"{entry.name}: a regular file needs its content, got {content!r}")
         name = member_name(entry).encode("utf-8", "surrogateescape")
-        for prepared in self.window.submit(_prepare, entry, content, self.level, self.module, name):
-            self._write_prepared(prepared)
+        self.batch.append((entry, content, name))
+        self.batch_bytes += entry.size
+        if self.batch_bytes >= self.block_size or len(self.batch) >= BATCH_MEMBERS:
+            self._submit_batch()
         for prepared in self.window.ready():
-            self._write_prepared(prepared)
+            self._write_batch(prepared)
+
+    def _submit_batch(self) -> None:
+        if self.batch:
+            batch, self.batch, self.batch_bytes = self.batch, [], 0
+            for prepared in self.window.submit(_prepare_batch, batch, self.level, self.module):
+                self._write_batch(prepared)
 
     def drain(self) -> None:
+        self._submit_batch()
         for prepared in self.window.drain():
+            self._write_batch(prepared)
+
+    def _write_batch(self, batch: list[_Prepared]) -> None:
+        for prepared in batch:
             self._write_prepared(prepared)
 
     def _write_prepared(self, prepared: _Prepared) -> None:

@@ -193,3 +193,10 @@ def test_source_change_during_streaming_aborts(tmp_path, pools, monkeypatch):
 
     with pytest.raises(SourceChangedError):
         write_zip(io.BytesIO(), iter_contents([entry], pools[2], 2, 2), 6, pools[2], 3, 65536)
+
+
+def test_batching_of_small_members_does_not_change_bytes(tree, pools, monkeypatch):
+    entries, _ = tree
+    reference, _ = build(entries, pools[2])
+    monkeypatch.setattr(zip_writer, "BATCH_MEMBERS", 1)
+    assert build(entries, pools[2])[0] == reference
