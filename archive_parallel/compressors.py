@@ -1,23 +1,26 @@
 """Choosing the compressed sink a tar stream is written into, per format.
 
-Every sink has ``write(data)``, ``finish()`` (ends the compressed stream without closing the
-underlying file), ``abort()`` (stops in-flight work after an error) and ``peak_in_flight``.
+tar.gz goes through the pigz-style ``ParallelGzipWriter`` (one standard gzip member), tar.bz2
+and tar.xz through ``ParallelStreamWriter`` (concatenated streams), plain tar straight to the
+file. With ``executor=None`` the same writers run inline, so the sequential path produces the
+same bytes. Every sink has ``write``, ``finish`` (ends the stream, leaves the file open),
+``abort`` and ``peak_in_flight``.
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import lzma
 from concurrent.futures import Executor
 from typing import BinaryIO, Protocol
 
+from .codecs.gzip_writer import ParallelGzipWriter
+from .codecs.multistream import ParallelStreamWriter
 from .config import ArchiveConfig
 from .formats import CompressionFormat
 
 
 class CompressedSink(Protocol):
-    peak_in_flight: int
+    @property
+    def peak_in_flight(self) -> int: ...
 
     def write(self, data: bytes, /) -> object: ...
 
@@ -44,32 +47,24 @@ class _PassThrough:
         pass
 
 
-class _StdlibSink:
-    peak_in_flight = 0
-
-    def __init__(self, stream) -> None:
-        self._stream = stream
-
-    def write(self, data: bytes) -> int:
-        return self._stream.write(data)
-
-    def finish(self) -> None:
-        self._stream.close()
-
-    def abort(self) -> None:
-        pass
-
-
 def open_sink(
     out: BinaryIO, fmt: CompressionFormat, config: ArchiveConfig, executor: Executor | None
 ) -> CompressedSink:
     level = config.compression_level
+    in_flight = config.blocks_in_flight
     if fmt is CompressionFormat.TAR:
         return _PassThrough(out)
     if fmt is CompressionFormat.TAR_GZ:
-        return _StdlibSink(gzip.GzipFile(fileobj=out, mode="wb", compresslevel=level, mtime=0))
-    if fmt is CompressionFormat.TAR_BZ2:
-        return _StdlibSink(bz2.BZ2File(out, "wb", compresslevel=max(1, level)))
-    if fmt is CompressionFormat.TAR_XZ:
-        return _StdlibSink(lzma.LZMAFile(out, "wb", preset=level))
+        return ParallelGzipWriter(
+            out,
+            level,
+            config.block_size,
+            executor,
+            in_flight,
+            backend=config.compression_backend,
+            mtime=0,
+        )
+    if fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
+        codec = "bz2" if fmt is CompressionFormat.TAR_BZ2 else "xz"
+        return ParallelStreamWriter(out, codec, level, config.block_size, executor, in_flight)
     raise ValueError(f"{fmt} has no tar sink")

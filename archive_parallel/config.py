@@ -50,6 +50,9 @@ class ArchiveConfig:
     #: deflate implementation: "zlib" (stdlib), "zlib-ng" (needs the zlib-ng package) or
     #: "auto" (zlib-ng when installed). Output is standard gzip/zip either way.
     compression_backend: str = "zlib"
+    #: fan the tree walk out over the pool (helps only where each ``stat`` waits on slow
+    #: storage; on a warm cache the walk is Python work and threads slow it down)
+    parallel_walk: bool = False
     #: bytes of input per compression block; the tar output's bytes depend on it (not on threads)
     block_size: int = 1 * MiB
     #: blocks (or file batches) in flight at once; None means two per thread

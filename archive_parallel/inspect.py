@@ -18,12 +18,12 @@ import zipfile
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from .codecs.zip_extra import member_name
 from .config import ArchiveConfig
 from .errors import ArchiveError, CorruptArchiveError
 from .extract import archive_size_of
 from .extract.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
 from .extract.tar_stream import TarStream
-from .extract.zip_extra import member_name
 from .extract.zip_layout import (
     ThreadLocalZip,
     central_directory_offset,

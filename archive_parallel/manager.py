@@ -20,6 +20,7 @@ import time
 import weakref
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -40,7 +41,7 @@ from .metadata import (
 from .platform_info import PlatformInfo, detect_platform
 from .pool import WorkerPool
 from .progress import ProgressReporter
-from .source_reader import file_digests, iter_contents
+from .source_reader import file_digests, file_sha256, iter_contents, with_progress
 from .stats import Stats
 from .walker import WalkOptions, WalkResult, walk_tree
 
@@ -64,6 +65,18 @@ class _HashingWriter:
 
     def flush(self) -> None:
         self._out.flush()
+
+
+@dataclass
+class _Written:
+    """What writing an archive's body produced."""
+
+    members: list[str]
+    file_count: int
+    uncompressed_size: int
+    file_sha256: dict[str, str]
+    peak_in_flight: int
+    digests: tuple[str, str] | None  # archive SHA-256 and MD5 when hashed on the way
 
 
 class ArchiveManager:
@@ -121,8 +134,9 @@ class ArchiveManager:
 
     @staticmethod
     def _wants_parallel_walk(source: Path, config: ArchiveConfig) -> bool:
-        """Fan the walk out only when parallel is on and the top level has many folders."""
-        if not config.enable_parallel_processing:
+        """Fan the walk out only when asked to, parallel is on and the top level has many
+        folders."""
+        if not (config.enable_parallel_processing and config.parallel_walk):
             return False
         try:
             with os.scandir(source) as it:
@@ -221,36 +235,32 @@ class ArchiveManager:
         fixed_mtime = int(config.reproducible_mtime)
         try:
             with atomic_output(archive) as (handle, temp_path):
-                items = iter_contents(
+                contents = iter_contents(
                     entries, executor, config.parallel_batch_size, config.blocks_in_flight
                 )
-                with contextlib.closing(items):
+                items = with_progress(contents, reporter.add)
+                with contextlib.closing(contents):
                     if fmt.is_tar:
-                        members, file_count, size, file_sha, peak, digests = self._write_tar(
-                            handle, fmt, items, config, executor, reporter, fixed_mtime
-                        )
+                        written = self._write_tar(handle, fmt, items, config, executor, fixed_mtime)
                     else:
-                        members, file_count, size, file_sha, peak = self._write_zip(
-                            handle, items, config, executor, reporter, fixed_mtime
-                        )
-                        digests = None
+                        written = self._write_zip(handle, items, config, executor, fixed_mtime)
                 handle.flush()
                 compressed_size = handle.tell()
                 sha = md5 = None
                 if config.create_checksums:
                     with self._stats.timed("checksum_calculation"):
-                        sha, md5 = digests if digests else file_digests(temp_path)
+                        sha, md5 = written.digests or file_digests(temp_path)
                 metadata = ArchiveMetadata(
                     filename=archive.name,
                     format=fmt,
                     created_at=now_iso(),
-                    file_count=file_count,
-                    uncompressed_size=size,
+                    file_count=written.file_count,
+                    uncompressed_size=written.uncompressed_size,
                     compressed_size=compressed_size,
                     checksum_sha256=sha,
                     checksum_md5=md5,
-                    files=members,
-                    file_checksums=file_sha if config.per_file_checksums else None,
+                    files=written.members,
+                    file_checksums=written.file_sha256 if config.per_file_checksums else None,
                 )
             if config.include_metadata:
                 try:
@@ -261,60 +271,52 @@ class ArchiveManager:
         except OSError as exc:
             raise ArchiveError(f"cannot write {archive}: {exc.strerror or exc}") from exc
         reporter.finish()
-        return metadata, peak
+        return metadata, written.peak_in_flight
 
-    def _write_tar(self, handle, fmt, items, config, executor, reporter, fixed_mtime):
+    @staticmethod
+    def _write_tar(handle, fmt, items, config, executor, fixed_mtime) -> _Written:
         from .compressors import open_sink
         from .tar_writer import write_tar
 
         hashing = _HashingWriter(handle)
         sink = open_sink(hashing, fmt, config, executor)  # type: ignore[arg-type]
         try:
-            result = write_tar(sink, items, config.reproducible, fixed_mtime, reporter.add)
+            result = write_tar(sink, items, config.reproducible, fixed_mtime)
             sink.finish()
         except BaseException:
             sink.abort()
             raise
-        members = [n for n in result.members]
-        digests = (hashing.sha256.hexdigest(), hashing.md5.hexdigest())
-        return (
-            members,
+        return _Written(
+            result.members,
             result.file_count,
             result.uncompressed_size,
             result.file_sha256,
             sink.peak_in_flight,
-            digests,
+            (hashing.sha256.hexdigest(), hashing.md5.hexdigest()),
         )
 
-    def _write_zip(self, handle, items, config, executor, reporter, fixed_mtime):
+    @staticmethod
+    def _write_zip(handle, items, config, executor, fixed_mtime) -> _Written:
         from .codecs.zip_writer import write_zip
-
-        def counted(source):
-            for entry, content in source:
-                yield entry, content
-                reporter.add(entry.size)
 
         result = write_zip(
             handle,
-            counted(items),
+            items,
             config.compression_level,
             executor,
             config.blocks_in_flight,
             config.block_size,
-            self._backend(config),
+            config.compression_backend,
             fixed_mtime=fixed_mtime if config.reproducible else None,
         )
-        return (
+        return _Written(
             result.members,
             result.file_count,
             result.uncompressed_size,
             result.file_sha256,
             result.peak_in_flight,
+            None,
         )
-
-    @staticmethod
-    def _backend(config: ArchiveConfig) -> str:
-        return config.compression_backend
 
     # ------------------------------------------------------------------ extract
     def extract_archive(
@@ -386,7 +388,7 @@ class ArchiveManager:
 
     def _check_archive_checksum(self, archive: Path, metadata: ArchiveMetadata) -> None:
         with self._stats.timed("checksum_calculation"):
-            sha, _ = file_digests(archive)
+            sha = file_sha256(archive)
         if sha != metadata.checksum_sha256:
             raise CorruptArchiveError(
                 f"{archive.name}: SHA-256 {sha} does not match the side file's "
@@ -437,7 +439,7 @@ class ArchiveManager:
                     self.logger.warning("%s", exc)
                     ok = False
             if ok:
-                ok = verify_archive(archive, fmt, self._executor(config, parallel))
+                ok = verify_archive(archive, fmt, self._executor(config, parallel), config)
         self._stats.record_operation(
             "verify",
             parallel,

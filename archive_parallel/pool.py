@@ -73,7 +73,8 @@ class OrderedWindow(Generic[R]):
 
     def __init__(self, executor: Executor | None, limit: int) -> None:
         self._executor = executor
-        self._limit = max(1, int(limit))
+        # inline tasks are done at once: holding their results back would only cost memory
+        self._limit = max(1, int(limit)) if executor is not None else 1
         self._pending: collections.deque[Future[R]] = collections.deque()
         self.peak_in_flight = 0
 
@@ -86,18 +87,25 @@ class OrderedWindow(Generic[R]):
 
     def submit(self, fn: Callable[..., R], *args: Any) -> list[R]:
         """Queue ``fn(*args)``; return the results that had to be collected to make room."""
+        return self._add(fn, args, self._executor is None)
+
+    def submit_inline(self, fn: Callable[..., R], *args: Any) -> list[R]:
+        """Run ``fn(*args)`` now in the caller's thread, keeping its place in the order (for
+        work too small to be worth a hand-off: it would only contend for the GIL)."""
+        return self._add(fn, args, True)
+
+    def _add(self, fn: Callable[..., R], args: tuple[Any, ...], inline: bool) -> list[R]:
         ready: list[R] = []
         while len(self._pending) >= self._limit:
             ready.append(self._pending.popleft().result())
-        if self._executor is None:
+        if inline:
             future: Future[R] = Future()
             try:
                 future.set_result(fn(*args))
-            except BaseException as exc:  # re-raised by result(), in order
-                if not isinstance(exc, Exception):
-                    raise
+            except Exception as exc:  # re-raised by result(), in order
                 future.set_exception(exc)
         else:
+            assert self._executor is not None
             future = self._executor.submit(fn, *args)
         self._pending.append(future)
         self.peak_in_flight = max(self.peak_in_flight, len(self._pending))

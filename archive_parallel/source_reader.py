@@ -1,11 +1,13 @@
 """Reading source files for archiving: small files in parallel batches, large ones streamed.
 
 Small files (up to ``SMALL_FILE_LIMIT``) are read whole by worker threads, a batch of
-``parallel_batch_size`` files per task, and hashed there (SHA-256) from the same buffer that
-will be compressed, so each byte is read once. Large files are streamed by the consumer in
-``CHUNK_SIZE`` pieces, hashed as they go. Either way a file whose size differs from the size
-its ``stat`` gave (it grew, shrank or vanished while being archived) raises
-``SourceChangedError``: an archive never silently holds a truncated or padded file.
+``parallel_batch_size`` files (about ``BATCH_BYTE_LIMIT`` bytes at most) per task, and hashed
+there (SHA-256) from the same buffer that will be compressed, so each byte is read once.
+Batches of tiny files are read by the caller instead (see ``INLINE_MEAN_FILE_SIZE``). Large
+files are streamed by the consumer in ``CHUNK_SIZE`` pieces, hashed as they go. Either way a
+file whose size differs from the size its ``stat`` gave (it grew, shrank or vanished while
+being archived) raises ``SourceChangedError``: an archive never silently holds a truncated or
+padded file.
 """
 
 from __future__ import annotations
@@ -13,20 +15,26 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from .entries import EntryKind, FileEntry
 from .errors import ArchiveError, SourceChangedError
-from .pool import batched, ordered_map
+from .pool import OrderedWindow, batched
 
 logger = logging.getLogger(__name__)
 
-SMALL_FILE_LIMIT = 256 * 1024
+#: files up to this size are loaded whole by workers (a zip member of this size is then
+#: compressed as one task); larger ones are streamed. Memory in flight stays below about
+#: ``batches in flight x (BATCH_BYTE_LIMIT + SMALL_FILE_LIMIT)``.
+SMALL_FILE_LIMIT = 2 * 1024 * 1024
 CHUNK_SIZE = 1024 * 1024
 #: a batch stops growing past this many bytes so memory stays bounded
 BATCH_BYTE_LIMIT = 4 * 1024 * 1024
+#: batches whose files average less than this are read by the caller: reading a tiny file is
+#: mostly Python work under the GIL, so a worker would only slow the caller down
+INLINE_MEAN_FILE_SIZE = 16 * 1024
 
 
 class StreamedFile:
@@ -36,6 +44,8 @@ class StreamedFile:
         self.entry = entry
         self.chunk_size = chunk_size
         self.sha256: str | None = None
+        #: called with each chunk's length as it is read (progress reporting)
+        self.on_chunk: Callable[[int], None] | None = None
 
     def chunks(self) -> Iterator[bytes]:
         entry = self.entry
@@ -52,6 +62,8 @@ class StreamedFile:
                         )
                     remaining -= len(chunk)
                     digest.update(chunk)
+                    if self.on_chunk is not None:
+                        self.on_chunk(len(chunk))
                     yield chunk
                 if handle.read(1):
                     raise SourceChangedError(
@@ -122,6 +134,11 @@ def _batches(entries: Iterable[FileEntry], batch_size: int) -> Iterator[list[Fil
         yield batch
 
 
+def is_tiny_batch(total_bytes: int, count: int) -> bool:
+    """True when files average under ``INLINE_MEAN_FILE_SIZE``: not worth a worker."""
+    return total_bytes < INLINE_MEAN_FILE_SIZE * count
+
+
 def iter_contents(
     entries: Iterable[FileEntry],
     executor: Executor | None,
@@ -130,10 +147,45 @@ def iter_contents(
 ) -> Iterator[tuple[FileEntry, Content]]:
     """``(entry, content)`` in entry order: LoadedFile for small files, StreamedFile for large
     ones (to be consumed before the next item is asked for), None for folders and links."""
-    for loaded in ordered_map(
-        executor, _load_batch, _batches(entries, batch_size), batches_in_flight
-    ):
-        yield from loaded
+    window: OrderedWindow[list[tuple[FileEntry, Content]]] = OrderedWindow(
+        executor, batches_in_flight
+    )
+    try:
+        for batch in _batches(entries, batch_size):
+            if is_tiny_batch(sum(e.size for e in batch), len(batch)):
+                done = window.submit_inline(_load_batch, batch)
+            else:
+                done = window.submit(_load_batch, batch)
+            for loaded in done:
+                yield from loaded
+        for loaded in window.drain():
+            yield from loaded
+    finally:
+        window.cancel()
+
+
+def with_progress(
+    items: Iterable[tuple[FileEntry, Content]], add: Callable[[int], None]
+) -> Iterator[tuple[FileEntry, Content]]:
+    """Pass items through, reporting content bytes to ``add``: a streamed file chunk by chunk
+    as it is read, a loaded file once its consumer asks for the next item."""
+    for entry, content in items:
+        if isinstance(content, StreamedFile):
+            content.on_chunk = add
+            yield entry, content
+        else:
+            yield entry, content
+            if entry.kind is EntryKind.FILE:
+                add(entry.size)
+
+
+def file_sha256(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> str:
+    """SHA-256 of a file, read in large chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def file_digests(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> tuple[str, str]:
@@ -156,6 +208,8 @@ __all__ = [
     "StreamedFile",
     "batched",
     "file_digests",
+    "file_sha256",
     "iter_contents",
     "read_small_file",
+    "with_progress",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import tarfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -63,20 +63,82 @@ _TYPES = {
 }
 
 
+_MAX7 = 8**7
+_MAX11 = 8**11
+_DEV_AND_PREFIX = bytes(8 + 8 + 155 + 12)
+_USTAR_MAGIC = tarfile.POSIX_MAGIC
+
+
+def fast_ustar_header(
+    name: str,
+    mode: int,
+    uid: int,
+    gid: int,
+    size: int,
+    mtime: int,
+    type_byte: bytes,
+    linkname: str,
+    uname: str,
+    gname: str,
+) -> bytes | None:
+    """The ustar block ``TarInfo.tobuf(PAX_FORMAT)`` makes when no PAX record is needed, built
+    in one pass (most members of real trees); None when the entry needs the general path."""
+    try:
+        bname = name.encode("ascii")
+        blink = linkname.encode("ascii")
+        buname = uname.encode("ascii")
+        bgname = gname.encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if len(bname) > 100 or len(blink) > 100 or len(buname) > 32 or len(bgname) > 32:
+        return None
+    if not (0 <= uid < _MAX7 and 0 <= gid < _MAX7 and 0 <= size < _MAX11 and 0 <= mtime < _MAX11):
+        return None
+    block = b"".join(
+        (
+            bname.ljust(100, b"\0"),
+            b"%07o\0%07o\0%07o\0%011o\0%011o\0        " % (mode & 0o7777, uid, gid, size, mtime),
+            type_byte,
+            blink.ljust(100, b"\0"),
+            _USTAR_MAGIC,
+            buname.ljust(32, b"\0"),
+            bgname.ljust(32, b"\0"),
+            _DEV_AND_PREFIX,
+        )
+    )
+    return b"%s%06o\0%s" % (block[:148], sum(block), block[155:])
+
+
 def tar_header(entry: FileEntry, reproducible: bool = False, fixed_mtime: int = 0) -> bytes:
+    """The header block(s) of one member: the fast ustar path when it applies, else tarfile's
+    general PAX encoder (long or non-ASCII names, huge sizes)."""
+    if reproducible:
+        mtime, uid, gid, uname, gname = fixed_mtime, 0, 0, "", ""
+    else:
+        mtime, uid, gid = int(entry.mtime), entry.uid, entry.gid
+        uname, gname = user_name(uid), group_name(gid)
+    kind = entry.kind
+    name = entry.name + "/" if kind is EntryKind.DIR else entry.name
+    fast = fast_ustar_header(
+        name,
+        entry.mode,
+        uid,
+        gid,
+        entry.size if kind is EntryKind.FILE else 0,
+        mtime,
+        _TYPES[kind],
+        entry.linkname,
+        uname,
+        gname,
+    )
+    if fast is not None:
+        return fast
     info = tarfile.TarInfo(entry.name)
     info.type = _TYPES[entry.kind]
     info.size = entry.size if entry.kind is EntryKind.FILE else 0
     info.mode = entry.mode
     info.linkname = entry.linkname
-    if reproducible:
-        info.mtime = fixed_mtime
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
-    else:
-        info.mtime = int(entry.mtime)
-        info.uid, info.gid = entry.uid, entry.gid
-        info.uname, info.gname = user_name(entry.uid), group_name(entry.gid)
+    info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, uid, gid, uname, gname
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
@@ -90,7 +152,6 @@ def write_tar(
     items: Iterable[tuple[FileEntry, Content]],
     reproducible: bool = False,
     fixed_mtime: int = 0,
-    on_bytes: Callable[[int], None] | None = None,
 ) -> TarResult:
     """Write every item as a tar member into ``sink``, then the end-of-archive blocks."""
     result = TarResult()
@@ -109,8 +170,6 @@ def write_tar(
             elif isinstance(content, StreamedFile):
                 for chunk in content.chunks():
                     sink.write(chunk)
-                    if on_bytes is not None:
-                        on_bytes(len(chunk))
                 sha = content.sha256 or ""
             else:  # pragma: no cover - the reader always gives content for files
                 raise TypeError(f"no content for {entry.name}")
@@ -119,8 +178,6 @@ def write_tar(
             if pad:
                 sink.write(pad)
             written += entry.size + len(pad)
-            if on_bytes is not None and isinstance(content, LoadedFile):
-                on_bytes(entry.size)
         elif entry.kind is EntryKind.SYMLINK:
             result.file_count += 1
     written += 2 * BLOCK

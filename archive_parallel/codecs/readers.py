@@ -60,11 +60,23 @@ _DECOMPRESSION_ERRORS = (zlib.error, lzma.LZMAError, EOFError, OSError, ValueErr
 # the stream handed to the caller
 
 
+class CompressedPosition:
+    """How far into the compressed file the producer of a stream has read (for progress)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
 class DecompressedStream(io.BufferedIOBase):
     """A read-only, non-seekable stream over a generator of decompressed chunks."""
 
-    def __init__(self, chunks: Iterator[bytes], description: str) -> None:
+    def __init__(
+        self, chunks: Iterator[bytes], description: str, position: CompressedPosition | None = None
+    ) -> None:
         super().__init__()
+        self._compressed = position
         self._chunks = chunks
         self._description = description
         self._current: bytes = b""
@@ -78,6 +90,10 @@ class DecompressedStream(io.BufferedIOBase):
 
     def tell(self) -> int:
         return self._position
+
+    def compressed_position(self) -> int:
+        """Compressed bytes consumed so far (0 when unknown)."""
+        return self._compressed.value if self._compressed is not None else 0
 
     def _fill(self) -> bool:
         """Make unread bytes available in ``_current``; False at the end of the data."""
@@ -160,16 +176,21 @@ class _GzipInflater:
     """Inflates a (multi-member) gzip file one bounded step at a time; not thread-safe, but
     only ever run by one task at a time."""
 
-    def __init__(self, handle: BinaryIO, description: str) -> None:
+    def __init__(
+        self, handle: BinaryIO, description: str, position: CompressedPosition | None = None
+    ) -> None:
         self._handle = handle
         self._description = description
+        self._position = position or CompressedPosition()
         self._input = b""
         self._decompressor: Any = None
         self._members = 0
         self._done = False
 
     def _read(self) -> bytes:
-        return self._handle.read(GZIP_READ_SIZE)
+        data = self._handle.read(GZIP_READ_SIZE)
+        self._position.value += len(data)
+        return data
 
     def _start_member(self) -> bool:
         """Position at the next member; False when only zero padding (or nothing) is left."""
@@ -220,11 +241,13 @@ class _GzipInflater:
         return None
 
 
-def _gzip_chunks(path: str, executor: Executor | None, description: str) -> Iterator[bytes]:
+def _gzip_chunks(
+    path: str, executor: Executor | None, description: str, position: CompressedPosition
+) -> Iterator[bytes]:
     handle = open(path, "rb")  # noqa: SIM115 - closed in finally, after workers stop
     window: OrderedWindow[bytes | None] = OrderedWindow(executor, 1)
     try:
-        inflater = _GzipInflater(handle, description)
+        inflater = _GzipInflater(handle, description, position)
         window.submit(inflater.step)
         while True:
             (chunk,) = window.submit(inflater.step)  # the finished step; the next one starts
@@ -377,13 +400,17 @@ def decompress_segment(path: str, fmt: CompressionFormat, segment: Segment) -> b
     return out
 
 
-def _sequential_chunks(path: str, fmt: CompressionFormat, offset: int = 0) -> Iterator[bytes]:
+def _sequential_chunks(
+    path: str, fmt: CompressionFormat, offset: int = 0, position: CompressedPosition | None = None
+) -> Iterator[bytes]:
     """Decompress from ``offset`` to the end with the standard library's multi-stream reader."""
+    position = position or CompressedPosition()
     with open(path, "rb") as raw:
         raw.seek(offset)
         opener = bz2.BZ2File if fmt is CompressionFormat.TAR_BZ2 else lzma.LZMAFile
         with opener(raw, "rb") as reader:
             while chunk := reader.read(SEQUENTIAL_READ_SIZE):
+                position.value = raw.tell()
                 yield chunk
 
 
@@ -393,6 +420,7 @@ def _segmented_chunks(
     executor: Executor,
     segments: list[Segment],
     max_in_flight: int,
+    position: CompressedPosition,
 ) -> Iterator[bytes]:
     """Pieces decompressed in parallel, yielded in order; the first piece that does not
     decompress cleanly on its own switches to sequential reading from its offset."""
@@ -406,22 +434,28 @@ def _segmented_chunks(
                 done = queued.popleft()
                 if out is None:
                     window.cancel()
-                    yield from _sequential_chunks(path, fmt, done.offset)
+                    yield from _sequential_chunks(path, fmt, done.offset, position)
                     return
+                position.value = done.offset + done.length
                 yield out
         for out in window.drain():
             done = queued.popleft()
             if out is None:
                 window.cancel()
-                yield from _sequential_chunks(path, fmt, done.offset)
+                yield from _sequential_chunks(path, fmt, done.offset, position)
                 return
+            position.value = done.offset + done.length
             yield out
     finally:
         window.cancel()
 
 
 def _stream_chunks(
-    path: str, fmt: CompressionFormat, executor: Executor | None, max_in_flight: int | None
+    path: str,
+    fmt: CompressionFormat,
+    executor: Executor | None,
+    max_in_flight: int | None,
+    position: CompressedPosition,
 ) -> Iterator[bytes]:
     if executor is not None:
         size = os.path.getsize(path)
@@ -435,9 +469,9 @@ def _stream_chunks(
             if max_in_flight is None:
                 workers = getattr(executor, "_max_workers", None)
                 max_in_flight = 2 * workers if workers else SEGMENTS_IN_FLIGHT
-            yield from _segmented_chunks(path, fmt, executor, segments, max_in_flight)
+            yield from _segmented_chunks(path, fmt, executor, segments, max_in_flight, position)
             return
-    yield from _sequential_chunks(path, fmt)
+    yield from _sequential_chunks(path, fmt, 0, position)
 
 
 # --------------------------------------------------------------------------------------
@@ -465,15 +499,16 @@ def open_decompressed(
     except OSError as exc:
         raise ArchiveError(f"cannot open archive {path}: {exc.strerror or exc}") from exc
     description = f"{os.path.basename(path)} ({fmt.value})"
+    position = CompressedPosition()
     if fmt is CompressionFormat.TAR_GZ:
-        chunks = _gzip_chunks(path, executor, description)
+        chunks = _gzip_chunks(path, executor, description, position)
     elif fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
         if size == 0:
             raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
-        chunks = _stream_chunks(path, fmt, executor, max_in_flight)
+        chunks = _stream_chunks(path, fmt, executor, max_in_flight, position)
     else:
         raise ValueError(f"{fmt} is not a tar format")
-    return DecompressedStream(chunks, description)  # type: ignore[return-value]
+    return DecompressedStream(chunks, description, position)  # type: ignore[return-value]
 
 
 __all__ = [

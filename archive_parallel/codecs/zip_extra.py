@@ -8,6 +8,7 @@ The writer puts a 1-second Unix mtime in every local and central header (the DOS
 from __future__ import annotations
 
 import struct
+import zlib
 from typing import Any
 
 EXTENDED_TIMESTAMP_ID = 0x5455
@@ -48,7 +49,49 @@ def read_unix_mtime(zipinfo: Any) -> float | None:
     return None
 
 
+UNICODE_PATH_ID = 0x7075
+UTF8_FLAG = 0x800
+
+
+def _unicode_path(zipinfo: Any, raw_name: bytes) -> str | None:
+    """The UTF-8 name from an Info-ZIP Unicode Path field (0x7075) still matching the name."""
+    for field_id, data in iter_extra_fields(bytes(getattr(zipinfo, "extra", b"") or b"")):
+        if field_id != UNICODE_PATH_ID or len(data) < 5 or data[0] != 1:
+            continue
+        if struct.unpack_from("<I", data, 1)[0] != zlib.crc32(raw_name):
+            continue  # stale: the plain name was changed after the field was written
+        try:
+            return data[5:].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def member_name(zipinfo: Any) -> str:
+    """A member's name as its writer meant it.
+
+    ``zipfile`` decodes names without the UTF-8 flag as cp437, but Info-ZIP's ``zip`` writes
+    UTF-8 names without that flag (adding a Unicode Path field). So: the Unicode Path field's
+    name when present and current, else the raw bytes as UTF-8 when valid, else cp437.
+    """
+    name = zipinfo.filename
+    if zipinfo.flag_bits & UTF8_FLAG or name.isascii():
+        return name
+    try:
+        raw = zipinfo.orig_filename.encode("cp437")
+    except UnicodeEncodeError:
+        return name
+    from_field = _unicode_path(zipinfo, raw)
+    if from_field is not None:
+        return from_field
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return name
+
+
 __all__ = [
+    "member_name",
     "EXTENDED_TIMESTAMP_ID",
     "ZIP64_EXTRA_ID",
     "extended_timestamp",

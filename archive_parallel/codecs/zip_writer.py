@@ -32,7 +32,7 @@ from typing import BinaryIO
 from ..entries import EntryKind, FileEntry
 from ..errors import ArchiveError, SourceChangedError
 from ..pool import OrderedWindow
-from ..source_reader import Content, LoadedFile, StreamedFile
+from ..source_reader import Content, LoadedFile, StreamedFile, is_tiny_batch
 from .backend import deflate_module
 from .deflate_blocks import ParallelDeflater
 from .zip_extra import extended_timestamp, zip64_extra
@@ -105,10 +105,11 @@ class _CentralRecord:
     zip64_sizes: bool
 
 
-def dos_date_time(mtime: float) -> tuple[int, int]:
-    """``(dos_time, dos_date)`` of ``mtime`` in local time, clamped to 1980..2107."""
+def dos_date_time(mtime: float, utc: bool = False) -> tuple[int, int]:
+    """``(dos_time, dos_date)`` of ``mtime`` in local time (UTC with ``utc``, for output that
+    must not depend on the machine's time zone), clamped to 1980..2107."""
     try:
-        t = time.localtime(mtime)
+        t = time.gmtime(mtime) if utc else time.localtime(mtime)
         parts = (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
     except (OverflowError, OSError, ValueError):
         parts = (1980, 1, 1, 0, 0, 0) if mtime < 0 else (2107, 12, 31, 23, 59, 58)
@@ -140,8 +141,8 @@ def _needs_zip64_sizes(size: int) -> bool:
 
 
 def _deflate_whole(module: object, level: int, data: bytes) -> bytes:
-    compressor = module.compressobj(level, zlib.DEFLATED, -15)  # type: ignore[attr-defined]
-    return compressor.compress(data) + compressor.flush()
+    """Raw deflate of a whole member in one call (no compressor object per member)."""
+    return module.compress(data, level, -15)  # type: ignore[attr-defined]
 
 
 def _prepare(
@@ -246,7 +247,7 @@ class _ZipWriter:
 
     def _record(self, entry: FileEntry, name: bytes, **facts: int | bool) -> _CentralRecord:
         mtime = self._mtime(entry)
-        dos_time, dos_date = dos_date_time(mtime)
+        dos_time, dos_date = dos_date_time(mtime, utc=self.fixed_mtime is not None)
         return _CentralRecord(
             name=name,
             flags=0 if name.isascii() else _UTF8_FLAG,
@@ -280,8 +281,10 @@ class _ZipWriter:
 
     def _submit_batch(self) -> None:
         if self.batch:
+            tiny = is_tiny_batch(self.batch_bytes, len(self.batch))
             batch, self.batch, self.batch_bytes = self.batch, [], 0
-            for prepared in self.window.submit(_prepare_batch, batch, self.level, self.module):
+            submit = self.window.submit_inline if tiny else self.window.submit
+            for prepared in submit(_prepare_batch, batch, self.level, self.module):
                 self._write_batch(prepared)
 
     def drain(self) -> None:

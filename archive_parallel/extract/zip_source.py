@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from ..codecs.zip_extra import member_name, read_unix_mtime
 from ..config import ArchiveConfig
 from ..errors import UnsafeArchiveError
 from ..pool import OrderedWindow, batched
@@ -35,7 +36,6 @@ from .tree import (
     open_new_file,
     write_failure,
 )
-from .zip_extra import member_name, read_unix_mtime
 from .zip_layout import (
     DIR,
     ThreadLocalZip,

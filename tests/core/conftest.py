@@ -35,7 +35,7 @@ def build_sample_tree(root: Path, files: int = 30, seed: int = 1) -> Path:
     long_dir.mkdir(exist_ok=True)
     (long_dir / ("name-" + "x" * 90 + ".txt")).write_bytes(b"long name\n")
     big = root / "big.bin"
-    big.write_bytes(rng.randbytes(300_000) + b"z" * 700_000)  # streamed (> 256 KiB)
+    big.write_bytes(rng.randbytes(300_000) + b"z" * 2_300_000)  # streamed (> SMALL_FILE_LIMIT)
     os.chmod(root / "dir0" / "file0.dat", 0o600)
     exe = root / "run.sh"
     exe.write_text("#!/bin/sh\necho hi\n")

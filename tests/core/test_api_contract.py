@@ -380,3 +380,15 @@ def test_one_instance_many_threads(manager, sample_tree, tmp_path):
 def test_errors_exported():
     assert issubclass(UnsafeArchiveError, ArchiveError)
     assert issubclass(CorruptArchiveError, ArchiveError)
+
+
+def test_parallel_walk_gives_the_same_files(manager, tmp_path):
+    src = tmp_path / "src"
+    for i in range(40):
+        (src / f"d{i}" / "sub").mkdir(parents=True)
+        (src / f"d{i}" / "sub" / f"f{i}.txt").write_text(str(i))
+        (src / f"d{i}" / "x.pyc").write_text("x")
+    cfg = dict(exclude_patterns=["*.pyc"], parallel_threshold=1)
+    walked = manager._collect_files(src, ArchiveConfig(parallel_walk=True, **cfg))
+    plain = manager._collect_files(src, ArchiveConfig(**cfg))
+    assert walked == plain and len(walked) == 40

@@ -170,3 +170,33 @@ def test_property_round_trip(tmp_path_factory, snapshot, layout, suffix, paralle
         m.create_archive(src, out, cfg)
         m.extract_archive(out, base / "dest", cfg)
     assert snapshot(base / "dest") == snapshot(src)
+
+
+def test_reproducible_zip_does_not_depend_on_time_zone(sample_tree, tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from archive_parallel import ArchiveManager, ArchiveConfig;"
+        "m = ArchiveManager().create_archive(sys.argv[1], sys.argv[2],"
+        " ArchiveConfig(reproducible=True, reproducible_mtime=1700000000));"
+        "print(m.checksum_sha256)"
+    )
+    digests = set()
+    for tz in ("UTC", "America/New_York", "Asia/Tokyo"):
+        env = dict(os.environ, TZ=tz, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                str(sample_tree),
+                str(tmp_path / f"{tz.replace('/', '_')}.zip"),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1

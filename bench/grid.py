@@ -1,0 +1,219 @@
+"""The sweep grid: which cells a run measures, and the presets that bound it.
+
+A cell is one (operation, format, workload, scale, variant, threads, batch size, backend)
+combination; its ``cell_id`` is stable across runs and safe as a file name, so results of
+two runs (or two machines) join on it. ``expand_grid`` turns a ``GridSpec`` into cells with
+the baselines of every group included once: the library's sequential path, the plain
+reference loop, and pigz for tar.gz creation when pigz and tar exist. Batch sizes are swept
+only for the operations in ``batch_operations`` (others use the library default), which keeps
+the grid small enough for a quick sweep on two cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import shutil
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from archive_parallel.platform_info import usable_cpu_count
+
+logger = logging.getLogger(__name__)
+
+ARCHIVE_OPERATIONS = ("create", "extract", "verify")
+TREE_OPERATIONS = ("checksum", "walk")
+ALL_OPERATIONS = ARCHIVE_OPERATIONS + TREE_OPERATIONS
+ALL_FORMATS = ("tar.gz", "tar.bz2", "tar.xz", "tar", "zip")
+#: formats whose deflate implementation the ``compression_backend`` setting changes
+DEFLATE_FORMATS = ("tar.gz", "zip")
+DEFAULT_BATCH_SIZE = 50
+#: batch_size written for rows where it does not apply (sequential, reference, pigz)
+NO_BATCH = 0
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    operation: str
+    format: str
+    workload: str
+    scale: float
+    variant: str
+    threads: int
+    batch_size: int
+    backend: str
+
+    @property
+    def cell_id(self) -> str:
+        fmt = self.format.replace(".", "") or "tree"
+        scale = f"{self.scale:g}".replace(".", "p")
+        return (
+            f"{self.operation}-{fmt}-{self.workload}-s{scale}-{self.variant}"
+            f"-t{self.threads}-b{self.batch_size}-{self.backend}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "cell_id": self.cell_id}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Cell:
+        return cls(
+            operation=data["operation"],
+            format=data["format"],
+            workload=data["workload"],
+            scale=float(data["scale"]),
+            variant=data["variant"],
+            threads=int(data["threads"]),
+            batch_size=int(data["batch_size"]),
+            backend=data["backend"],
+        )
+
+
+@dataclass(frozen=True)
+class Workload:
+    profile: str
+    scale: float
+
+
+@dataclass(frozen=True)
+class TimingSettings:
+    """pyperf settings per cell: worker processes, values per process, warmups, loops."""
+
+    processes: int = 3
+    values: int = 3
+    warmups: int = 1
+    loops: int = 1  # 0 lets pyperf calibrate (for short operations)
+    min_time: float = 0.1
+    #: choose loops per cell from the memory run's duration (no calibration process):
+    #: enough loops for one value to last ``min_time``
+    auto_loops: bool = False
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    operations: tuple[str, ...] = ALL_OPERATIONS
+    formats: tuple[str, ...] = ("tar.gz", "tar.bz2", "tar.xz", "zip")
+    workloads: tuple[Workload, ...] = (Workload("medium", 1.0), Workload("many-tiny", 1.0))
+    threads: tuple[int, ...] = (1, 2, 4, 8)
+    batch_sizes: tuple[int, ...] = (10, 50, 200)
+    batch_operations: tuple[str, ...] = ALL_OPERATIONS
+    backends: tuple[str, ...] = ("zlib",)
+    include_sequential: bool = True
+    include_reference: bool = True
+    include_pigz: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["workloads"] = [asdict(w) for w in self.workloads]
+        return data
+
+    def digest(self) -> str:
+        """Short hash of the spec: a run only resumes a run with the same grid."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    grid: GridSpec
+    timing: TimingSettings
+    budget_min: float
+    flamegraphs: bool = False
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+PRESETS: dict[str, Preset] = {
+    "quick": Preset(
+        name="quick",
+        grid=GridSpec(
+            operations=("create", "extract", "checksum", "walk"),
+            formats=("tar.gz", "zip", "tar.bz2"),
+            workloads=(Workload("medium", 0.05), Workload("many-tiny", 0.05)),
+            threads=(1, 2, 4, 8),
+            batch_sizes=(10, 50, 200),
+            batch_operations=("checksum",),
+        ),
+        timing=TimingSettings(
+            processes=2, values=2, warmups=1, loops=1, min_time=0.05, auto_loops=True
+        ),
+        budget_min=8.5,
+        notes="small scales, batch sizes swept for checksums only; a few minutes on 2 cores",
+    ),
+    "full": Preset(
+        name="full",
+        grid=GridSpec(
+            operations=ALL_OPERATIONS,
+            formats=("tar.gz", "tar.bz2", "tar.xz", "zip"),
+            workloads=(
+                Workload("small", 1.0),
+                Workload("medium", 1.0),
+                Workload("many-tiny", 1.0),
+                Workload("few-huge", 0.5),
+                Workload("package", 1.0),
+            ),
+        ),
+        timing=TimingSettings(processes=5, values=3, warmups=1, loops=0, min_time=0.1),
+        budget_min=240.0,
+        flamegraphs=True,
+        notes="every operation and format, batch sizes swept everywhere",
+    ),
+}
+
+
+def cap_threads(threads: tuple[int, ...], cpu_count: int | None = None) -> tuple[int, ...]:
+    """Thread counts up to twice the usable CPUs (always keeping 1 and 2)."""
+    cpus = cpu_count or usable_cpu_count()
+    limit = max(2, 2 * cpus)
+    kept = tuple(sorted({t for t in threads if 1 <= t <= limit}))
+    return kept or (1,)
+
+
+def pigz_available() -> bool:
+    return shutil.which("pigz") is not None and shutil.which("tar") is not None
+
+
+def expand_grid(spec: GridSpec, *, pigz: bool | None = None) -> list[Cell]:
+    """Every cell of ``spec`` in a stable order (baselines included once per group)."""
+    use_pigz = spec.include_pigz and (pigz_available() if pigz is None else pigz)
+    cells: list[Cell] = []
+    for op in spec.operations:
+        formats = spec.formats if op in ARCHIVE_OPERATIONS else ("",)
+        batches = spec.batch_sizes if op in spec.batch_operations else (DEFAULT_BATCH_SIZE,)
+        for fmt in formats:
+            backends = spec.backends if fmt in DEFLATE_FORMATS else spec.backends[:1]
+            for wl in spec.workloads:
+                base = Cell(op, fmt, wl.profile, float(wl.scale), "", 1, NO_BATCH, "zlib")
+                if spec.include_reference:
+                    cells.append(replace(base, variant="reference"))
+                if use_pigz and op == "create" and fmt == "tar.gz":
+                    cells.extend(replace(base, variant="pigz", threads=t) for t in spec.threads)
+                for backend in backends:
+                    if spec.include_sequential:
+                        cells.append(replace(base, variant="sequential", backend=backend))
+                    for threads in spec.threads:
+                        for batch in batches:
+                            cells.append(
+                                replace(
+                                    base,
+                                    variant="parallel",
+                                    threads=threads,
+                                    batch_size=batch,
+                                    backend=backend,
+                                )
+                            )
+    ids = [c.cell_id for c in cells]
+    if len(set(ids)) != len(ids):
+        raise ValueError("grid produced duplicate cell ids")
+    return cells
+
+
+def shuffled(cells: list[Cell], seed: int) -> list[Cell]:
+    """The measuring order: randomized, so slow drift (heat, background load) hits every
+    configuration alike instead of one block of cells."""
+    order = sorted(cells)
+    random.Random(seed).shuffle(order)
+    return order

@@ -1,0 +1,513 @@
+"""The sweep runner: measure every cell of a grid once, in random order, resumably.
+
+For each cell the runner starts a pyperf timing process (which spawns pyperf's own worker
+processes) and then a separate memory process (memray, or getrusage as fallback), reads what
+they wrote, and appends one record to ``cells.jsonl`` (flushed and fsynced) before the next
+cell: an interrupted sweep loses at most the cell in flight, and a rerun skips every cell id
+already recorded. Children run in their own process group so a timeout or Ctrl-C ends the
+whole pyperf tree. The table (results.csv/json) is rebuilt from ``cells.jsonl`` at the end,
+whether the sweep completed or stopped at its time budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import fingerprint as fp_mod
+from bench import results as results_mod
+from bench.grid import Cell, GridSpec, Preset, TimingSettings, expand_grid, shuffled
+from bench.workloads import (
+    PreparedWorkload,
+    build_input_archives,
+    cell_spec,
+    fixtures_root,
+    gzip6_size_check,
+    prepare_tree,
+)
+
+logger = logging.getLogger(__name__)
+
+CELLS_FILE = "cells.jsonl"
+RUN_FILE = "run.json"
+FINGERPRINT_FILE = "fingerprint.json"
+#: a child that runs this long past the budget is killed and its cell marked invalid
+MIN_CHILD_TIMEOUT_S = 300.0
+
+
+@dataclass
+class RunOptions:
+    preset: Preset
+    grid: GridSpec
+    timing: TimingSettings
+    results_root: Path = Path("results")
+    budget_min: float | None = None
+    seed: int = 0
+    resume: Path | None = None
+    new_run: bool = False
+    memory: str = "memray"  # or "rusage"
+    flamegraphs: bool = False
+    progress: bool = True
+    argv: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------ run folders
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def find_resumable(platform_dir: Path, preset: str, digest: str) -> Path | None:
+    """The newest incomplete run of the same preset and grid, if any."""
+    if not platform_dir.is_dir():
+        return None
+    candidates = []
+    for run_json in platform_dir.glob(f"*/{RUN_FILE}"):
+        info = read_json(run_json)
+        if (
+            info.get("preset") == preset
+            and info.get("grid_digest") == digest
+            and not info.get("complete")
+        ):
+            candidates.append(run_json.parent)
+    return max(candidates, key=lambda p: p.name) if candidates else None
+
+
+def completed_ids(run_dir: Path) -> set[str]:
+    return {r["cell_id"] for r in results_mod.read_records(run_dir / CELLS_FILE)}
+
+
+def append_record(run_dir: Path, record: dict[str, Any]) -> None:
+    """One line per completed cell, on disk before the next cell starts."""
+    with open(run_dir / CELLS_FILE, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record, default=str) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+# -------------------------------------------------------------------------- children
+
+
+def child_env() -> dict[str, str]:
+    """The environment of worker processes: this checkout importable, output unbuffered."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+_ERROR_LINE = re.compile(r"^\s*([\w.]+(Error|Exception|Exit)\b.*)$", re.MULTILINE)
+
+
+def failure_reason(output: str) -> str:
+    """The first exception line of a child's output (the worker's root cause, not the
+    pyperf manager's "worker failed"), else the output's last line."""
+    found = [m.group(1) for m in _ERROR_LINE.finditer(output)]
+    root = [line for line in found if "failed with exit code" not in line]
+    if root:
+        return root[0][:500]
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    return lines[-1][:500] if lines else "no output"
+
+
+def run_child(cmd: list[str], timeout: float) -> tuple[int, str]:
+    """Run a child in its own process group; (returncode, output tail). Kills the group on
+    timeout or interruption."""
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=child_env(),
+        start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return proc.returncode, (out or "")[-8000:]
+
+
+def auto_loops(timing: TimingSettings, estimate_s: float | None) -> int:
+    """Loops per value so one value lasts about ``min_time`` (the estimate comes from the
+    memory run, which is slower than a timed run, so this errs toward fewer loops)."""
+    if not estimate_s or estimate_s <= 0:
+        return max(1, timing.loops)
+    return max(1, min(1000, math.ceil(timing.min_time / estimate_s)))
+
+
+def pyperf_args(timing: TimingSettings, output: Path) -> list[str]:
+    return [
+        "-o",
+        str(output),
+        "--quiet",
+        "--processes",
+        str(timing.processes),
+        "--values",
+        str(timing.values),
+        "--warmups",
+        str(timing.warmups),
+        "--loops",
+        str(timing.loops),
+        "--min-time",
+        str(timing.min_time),
+    ]
+
+
+def read_pyperf(path: Path) -> tuple[list[float], list[str]]:
+    """Raw values (seconds per operation) and pyperf's stability warnings."""
+    import pyperf
+    from pyperf._cli import format_checks  # pyperf's own stability checks
+
+    bench = pyperf.Benchmark.load(str(path))
+    values = [float(v) for v in bench.get_values()]
+    warnings = [line[2:] for line in format_checks(bench) if line.startswith("* ")]
+    return values, warnings
+
+
+# ----------------------------------------------------------------------------- cells
+
+
+def measure_cell(
+    cell: Cell,
+    prepared: PreparedWorkload,
+    run_dir: Path,
+    opts: RunOptions,
+    timeout: float,
+    is_pi: bool,
+) -> dict[str, Any]:
+    """Measure memory, then time, verifying both outputs; the record for cells.jsonl."""
+    cid = cell.cell_id
+    scratch = run_dir / ".work" / "scratch" / cid
+    _rmtree(scratch)
+    scratch.mkdir(parents=True)
+    spec_json = json.dumps(cell_spec(cell, prepared, scratch))
+    started = time.perf_counter()
+    before = fp_mod.pi_thermal_state() if is_pi else {}
+    problems: list[str] = []
+
+    memory = measure_memory(cell, spec_json, scratch, run_dir, opts, timeout)
+    if memory.get("invalid_reason"):
+        problems.append("memory run output: " + memory["invalid_reason"])
+
+    timing = opts.timing
+    if timing.auto_loops:
+        timing = dataclasses.replace(timing, loops=auto_loops(timing, memory.get("estimate_s")))
+    pyperf_path = run_dir / "pyperf" / f"{cid}.json"
+    pyperf_path.parent.mkdir(exist_ok=True)
+    pyperf_path.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "bench.timing_worker", spec_json]
+    code, tail = run_child(cmd + pyperf_args(timing, pyperf_path), timeout)
+    values: list[float] = []
+    warnings: list[str] = []
+    if code != 0 or not pyperf_path.exists():
+        problems.append(f"timing run failed (exit {code}): {failure_reason(tail)}")
+    else:
+        values, warnings = read_pyperf(pyperf_path)
+    for marker in sorted(scratch.glob("invalid-*.txt")):
+        problems.append("timing output: " + marker.read_text(encoding="utf-8"))
+    after = fp_mod.pi_thermal_state() if is_pi else {}
+    _rmtree(scratch)
+
+    return {
+        **cell.to_dict(),
+        "values": values,
+        "pyperf_warnings": warnings,
+        "pyperf_json": f"pyperf/{cid}.json" if pyperf_path.exists() else "",
+        "valid": not problems and bool(values),
+        "invalid_reason": "; ".join(problems)[:2000]
+        if problems
+        else ("" if values else "no timing values"),
+        "bytes_processed": prepared.total_bytes,
+        "files_processed": prepared.file_count,
+        "memory_source": memory.get("memory_source", ""),
+        "peak_rss_bytes": memory.get("peak_rss_bytes"),
+        "peak_heap_bytes": memory.get("peak_heap_bytes"),
+        "total_allocations": memory.get("total_allocations"),
+        "memory_note": memory.get("memory_note", ""),
+        "flamegraph": memory.get("flamegraph", ""),
+        "output_bytes": memory.get("output_bytes"),
+        "loops": timing.loops,
+        "temperature_c_before": before.get("temperature_c"),
+        "temperature_c_after": after.get("temperature_c"),
+        "throttled_before": before.get("throttled"),
+        "throttled_after": after.get("throttled"),
+        "throttled": fp_mod.throttled_during(before.get("throttled"), after.get("throttled")),
+        "wall_s": round(time.perf_counter() - started, 3),
+        "measured_at": now_iso(),
+    }
+
+
+def unmeasured_record(cell: Cell, prepared: PreparedWorkload, reason: str) -> dict[str, Any]:
+    """The record of a cell that could not be measured at all (invalid, no values)."""
+    return {
+        **cell.to_dict(),
+        "values": [],
+        "pyperf_warnings": [],
+        "pyperf_json": "",
+        "valid": False,
+        "invalid_reason": reason[:2000],
+        "bytes_processed": prepared.total_bytes,
+        "files_processed": prepared.file_count,
+        "memory_source": "",
+        "throttled": False,
+        "measured_at": now_iso(),
+    }
+
+
+def measure_memory(
+    cell: Cell, spec_json: str, scratch: Path, run_dir: Path, opts: RunOptions, timeout: float
+) -> dict[str, Any]:
+    cid = cell.cell_id
+    result_path = scratch / "memory.json"
+    cmd = [sys.executable, "-m", "bench.memory_worker", spec_json, str(result_path)]
+    capture = run_dir / "memray" / f"{cid}.bin"
+    if opts.memory == "memray":
+        capture.parent.mkdir(exist_ok=True)
+        cmd += ["--memray", str(capture)]
+    else:
+        cmd += ["--force-rusage"]
+    code, tail = run_child(cmd, timeout)
+    memory = read_json(result_path)
+    if code != 0 or not memory:
+        return {"invalid_reason": f"memory run failed (exit {code}): {failure_reason(tail)}"}
+    if memory.get("memory_source") == "memray" and opts.flamegraphs and capture.exists():
+        html = capture.with_suffix(".html")
+        code, tail = run_child(
+            [sys.executable, "-m", "memray", "flamegraph", "-f", "-o", str(html), str(capture)],
+            timeout,
+        )
+        if code == 0 and html.exists():
+            memory["flamegraph"] = f"memray/{html.name}"
+        else:
+            logger.warning("flamegraph for %s failed: %s", cid, tail[-300:])
+    return memory
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- sweep
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def resolve_run_dir(opts: RunOptions, platform_dir: Path, digest: str) -> tuple[Path, bool]:
+    """(run folder, resumed?)"""
+    if opts.resume is not None:
+        if not (opts.resume / RUN_FILE).exists():
+            raise FileNotFoundError(f"no run to resume at {opts.resume}")
+        return opts.resume, True
+    if not opts.new_run:
+        found = find_resumable(platform_dir, opts.preset.name, digest)
+        if found is not None:
+            return found, True
+    run_id = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{opts.preset.name}"
+    run_dir = platform_dir / run_id
+    suffix = 1
+    while run_dir.exists():
+        suffix += 1
+        run_dir = platform_dir / f"{run_id}-{suffix}"
+    run_dir.mkdir(parents=True)
+    return run_dir, False
+
+
+def run_sweep(opts: RunOptions) -> Path:
+    """Run (or resume) a sweep; returns the run folder."""
+    started = time.monotonic()
+    opts.results_root.mkdir(parents=True, exist_ok=True)
+    fingerprint = fp_mod.collect_fingerprint(opts.results_root)
+    cells = expand_grid(opts.grid)
+    digest = opts.grid.digest()
+    platform_dir = opts.results_root / fingerprint["platform_key"]
+    run_dir, resumed = resolve_run_dir(opts, platform_dir, digest)
+    run_json = run_dir / RUN_FILE
+    info = read_json(run_json) if resumed else {}
+    if resumed and info.get("grid_digest") not in (None, digest):
+        raise ValueError(f"{run_dir} was run with another grid; start a new run (--new)")
+    seed = int(info.get("seed", opts.seed))
+    if resumed and info.get("timing"):
+        saved_timing = TimingSettings(**info["timing"])
+        if saved_timing != opts.timing:
+            logger.warning("resuming with the run's own pyperf settings %s", saved_timing)
+        opts.timing = saved_timing
+    info.update(
+        {
+            "run_id": run_dir.name,
+            "preset": opts.preset.name,
+            "started_at": info.get("started_at", now_iso()),
+            "finished_at": None,
+            "argv": info.get("argv", opts.argv),
+            "complete": False,
+            "grid": opts.grid.to_dict(),
+            "grid_digest": digest,
+            "timing": dataclasses.asdict(opts.timing),
+            "seed": seed,
+            "cell_count": len(cells),
+            "memory": opts.memory,
+        }
+    )
+    if resumed:
+        info.setdefault("resumed_at", []).append(now_iso())
+        logger.info("resuming %s", run_dir)
+    else:
+        write_json(run_dir / FINGERPRINT_FILE, fingerprint)
+    write_json(run_json, info)
+
+    done = completed_ids(run_dir)
+    todo = [c for c in shuffled(cells, seed) if c.cell_id not in done]
+    budget_s = 60.0 * (opts.budget_min if opts.budget_min is not None else opts.preset.budget_min)
+    previous_handler = signal.signal(signal.SIGTERM, _on_sigterm)
+    interrupted = False
+    try:
+        prepared = prepare_workloads(opts, todo, run_dir, info)
+        write_json(run_json, info)
+        out_of_budget = sweep_cells(opts, todo, prepared, run_dir, fingerprint, started, budget_s)
+        if out_of_budget:
+            info["stopped_by_budget"] = True
+    except KeyboardInterrupt:
+        interrupted = True
+        logger.warning("interrupted; rerun the same command to resume %s", run_dir)
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+        finish_run(run_dir, cells, info, fingerprint, resumed)
+    if interrupted:
+        raise KeyboardInterrupt(str(run_dir))
+    return run_dir
+
+
+def prepare_workloads(
+    opts: RunOptions, todo: list[Cell], run_dir: Path, info: dict[str, Any]
+) -> dict[tuple[str, float], PreparedWorkload]:
+    """Fixture trees for the cells still to run, and the archives extraction reads."""
+    root = fixtures_root(opts.results_root)
+    needed: dict[tuple[str, float], set[str]] = {}
+    for cell in todo:
+        formats = needed.setdefault((cell.workload, cell.scale), set())
+        if cell.operation in ("extract", "verify"):
+            formats.add(cell.format)
+    prepared = {}
+    from bench.grid import Workload
+
+    sizes = info.setdefault("gzip6_size_check", {})
+    for (profile, scale), formats in sorted(needed.items()):
+        logger.info("preparing workload %s at scale %g", profile, scale)
+        wl = prepare_tree(root, Workload(profile, scale))
+        inputs = run_dir / ".work" / "inputs"
+        build_input_archives(wl, sorted(formats | {"tar.gz"}), inputs)
+        check = gzip6_size_check(wl.archives["tar.gz"]) if "tar.gz" in wl.archives else None
+        if check is not None:
+            sizes[f"{profile}-s{scale:g}"] = check
+        prepared[(profile, scale)] = wl
+    info["workloads"] = {
+        f"{p}-s{s:g}": {"files": w.file_count, "bytes": w.total_bytes, "digest": w.digest}
+        for (p, s), w in prepared.items()
+    } | info.get("workloads", {})
+    return prepared
+
+
+def sweep_cells(
+    opts: RunOptions,
+    todo: list[Cell],
+    prepared: dict[tuple[str, float], PreparedWorkload],
+    run_dir: Path,
+    fingerprint: dict[str, Any],
+    started: float,
+    budget_s: float,
+) -> bool:
+    """Measure ``todo`` in order; True when the time budget stopped it early."""
+    from tqdm import tqdm
+
+    is_pi = bool(fingerprint.get("is_raspberry_pi"))
+    total = len(completed_ids(run_dir)) + len(todo)
+    bar = tqdm(
+        total=total,
+        initial=total - len(todo),
+        unit="cell",
+        disable=not opts.progress,
+        dynamic_ncols=True,
+        file=sys.stderr,
+    )
+    with bar:
+        for cell in todo:
+            elapsed = time.monotonic() - started
+            if elapsed > budget_s:
+                logger.warning(
+                    "time budget of %.1f min reached with %d cells left; rerun to resume",
+                    budget_s / 60,
+                    total - bar.n,
+                )
+                return True
+            bar.set_postfix_str(cell.cell_id, refresh=True)
+            timeout = max(MIN_CHILD_TIMEOUT_S, budget_s - elapsed)
+            workload = prepared[(cell.workload, cell.scale)]
+            missing = workload.input_errors.get(cell.format)
+            if missing and cell.operation in ("extract", "verify"):
+                record = unmeasured_record(cell, workload, f"no input archive: {missing}")
+            else:
+                record = measure_cell(cell, workload, run_dir, opts, timeout, is_pi)
+            append_record(run_dir, record)
+            if not record["valid"]:
+                logger.warning("cell %s invalid: %s", cell.cell_id, record["invalid_reason"])
+            bar.update(1)
+    return False
+
+
+def finish_run(
+    run_dir: Path,
+    cells: list[Cell],
+    info: dict[str, Any],
+    fingerprint: dict[str, Any],
+    resumed: bool,
+) -> None:
+    records = results_mod.read_records(run_dir / CELLS_FILE)
+    table = results_mod.build_table(records, run_dir.name, fingerprint)
+    results_mod.write_table(table, run_dir)
+    done = {r["cell_id"] for r in records}
+    info["complete"] = all(c.cell_id in done for c in cells)
+    info["cells_done"] = len(done)
+    info["finished_at"] = now_iso()
+    notes = {
+        r.get("memory_note") for r in records if r.get("memory_note") and r["variant"] != "pigz"
+    }
+    if notes:
+        info["memory_note"] = "; ".join(sorted(notes))
+    saved = read_json(run_dir / FINGERPRINT_FILE) or fingerprint
+    write_json(run_dir / FINGERPRINT_FILE, fp_mod.finish_fingerprint(saved))
+    write_json(run_dir / RUN_FILE, info)
+    _rmtree(run_dir / ".work" / "scratch")

@@ -1,0 +1,134 @@
+"""Statistics of a sweep: bootstrap speedup intervals, verdicts, noise flags, Amdahl fits.
+
+Pure functions over arrays of raw timing values (seconds per operation, as pyperf keeps them).
+A speedup is the ratio of two medians; its 95% interval comes from resampling the baseline's
+values and the cell's values independently (percentile bootstrap, seeded numpy Generator so
+a table rebuilt from the same raw values is identical). The serial fraction is the Amdahl
+``f`` that best fits the median speedups of one scaling curve by least squares.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BOOTSTRAP = 4000
+DEFAULT_SEED = 20261129
+#: relative standard deviation above which a cell is flagged noisy (pyperf uses the same 10%)
+NOISY_RELATIVE_STDEV = 0.10
+#: pyperf's "not enough samples for 1% precision" warning fires for every short quick sweep;
+#: it is kept in the note but does not make a cell noisy
+_PRECISION_ONLY_WARNING = "Not enough samples"
+
+
+def summarize(values: Sequence[float]) -> dict[str, float]:
+    """median, mean, stdev (sample), min and max of raw values (NaN when empty)."""
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        nan = math.nan
+        return {"median_s": nan, "mean_s": nan, "stdev_s": nan, "min_s": nan, "max_s": nan}
+    return {
+        "median_s": float(np.median(arr)),
+        "mean_s": float(arr.mean()),
+        "stdev_s": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
+        "min_s": float(arr.min()),
+        "max_s": float(arr.max()),
+    }
+
+
+def bootstrap_ratio_ci(
+    baseline: Sequence[float],
+    values: Sequence[float],
+    *,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    confidence: float = 0.95,
+    seed: int = DEFAULT_SEED,
+) -> tuple[float, float, float]:
+    """(point, low, high) of median(baseline) / median(values) with a bootstrap interval.
+
+    The two samples are resampled independently (they come from different processes).
+    Returns NaNs when either sample is empty or a median is not positive.
+    """
+    base = np.asarray(baseline, dtype=float)
+    cell = np.asarray(values, dtype=float)
+    if base.size == 0 or cell.size == 0:
+        return (math.nan, math.nan, math.nan)
+    base_median, cell_median = float(np.median(base)), float(np.median(cell))
+    if base_median <= 0 or cell_median <= 0:
+        return (math.nan, math.nan, math.nan)
+    point = base_median / cell_median
+    rng = np.random.default_rng(seed)
+    base_boot = np.median(rng.choice(base, size=(n_boot, base.size), replace=True), axis=1)
+    cell_boot = np.median(rng.choice(cell, size=(n_boot, cell.size), replace=True), axis=1)
+    ratios = base_boot / cell_boot
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(ratios, [alpha, 1.0 - alpha])
+    return (point, float(low), float(high))
+
+
+def verdict(ci_low: float, ci_high: float, target: float) -> str:
+    """``meets`` (ci_low >= target), ``misses`` (ci_high < target), else ``inconclusive``.
+
+    NaN bounds (no baseline, invalid output) give ``""``.
+    """
+    if math.isnan(ci_low) or math.isnan(ci_high):
+        return ""
+    if ci_low >= target:
+        return "meets"
+    if ci_high < target:
+        return "misses"
+    return "inconclusive"
+
+
+def noise_flags(values: Sequence[float], pyperf_warnings: Sequence[str]) -> tuple[bool, str]:
+    """(noisy, note): pyperf's stability warnings, or a relative stdev over 10%."""
+    notes = [w.strip() for w in pyperf_warnings if w.strip()]
+    noisy = any(_PRECISION_ONLY_WARNING not in w for w in notes)
+    arr = np.asarray(values, dtype=float)
+    if arr.size > 1 and arr.mean() > 0:
+        rel = float(arr.std(ddof=1) / arr.mean())
+        if rel > NOISY_RELATIVE_STDEV:
+            noisy = True
+            if not any("standard deviation" in w for w in notes):
+                notes.append(f"relative stdev {rel:.0%} > {NOISY_RELATIVE_STDEV:.0%}")
+    return noisy, "; ".join(notes)
+
+
+def amdahl_speedup(threads: np.ndarray | float, serial_fraction: float) -> np.ndarray | float:
+    """Amdahl's law: S(n) = 1 / (f + (1 - f) / n)."""
+    return 1.0 / (serial_fraction + (1.0 - serial_fraction) / np.asarray(threads, dtype=float))
+
+
+def fit_serial_fraction(threads: Sequence[float], speedups: Sequence[float]) -> float:
+    """Least-squares Amdahl serial fraction f in [0, 1] for (threads, median speedup) points.
+
+    NaN when fewer than 2 distinct thread counts have a finite speedup. The fit is a dense
+    search over f (then refined), which is exact enough and cannot diverge.
+    """
+    n = np.asarray(threads, dtype=float)
+    s = np.asarray(speedups, dtype=float)
+    keep = np.isfinite(n) & np.isfinite(s) & (n >= 1) & (s > 0)
+    n, s = n[keep], s[keep]
+    if np.unique(n).size < 2:
+        return math.nan
+
+    def sse(grid: np.ndarray) -> np.ndarray:
+        model = 1.0 / (grid[:, None] + (1.0 - grid[:, None]) / n[None, :])
+        return ((model - s[None, :]) ** 2).sum(axis=1)
+
+    grid = np.linspace(0.0, 1.0, 2001)
+    best = float(grid[int(np.argmin(sse(grid)))])
+    fine = np.clip(np.linspace(best - 0.001, best + 0.001, 2001), 0.0, 1.0)
+    return float(fine[int(np.argmin(sse(fine)))])
+
+
+def geometric_mean(values: Sequence[float]) -> float:
+    arr = np.asarray([v for v in values if v is not None and np.isfinite(v) and v > 0], float)
+    if arr.size == 0:
+        return math.nan
+    return float(np.exp(np.log(arr).mean()))

@@ -1,0 +1,267 @@
+"""Tuned defaults per platform, chosen from measured speedups under a memory budget.
+
+For each platform in the results: the thread count is the smallest whose speedup (geometric
+mean over the operation/format/workload groups measured at every candidate thread count) is
+within ``tolerance`` of the best, among configurations whose peak memory fits the budget;
+the batch size is chosen the same way at that thread count; the parallel threshold is the
+smallest one within tolerance of the best overall speedup when every workload with fewer
+files runs sequentially. Every
+choice is explained in words. ``write_profile`` saves ``results/<platform_key>/tuned.json``,
+which ``ArchiveConfig.tuned()`` reads once installed (``--install``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench import stats
+from bench.grid import DEFAULT_BATCH_SIZE
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TOLERANCE = 0.05
+DEFAULT_THRESHOLD = 20
+
+
+@dataclass
+class TuneResult:
+    platform_key: str
+    platform_label: str
+    settings: dict[str, int]
+    best_speedup: float
+    chosen_speedup: float
+    explanation: str
+    source_runs: list[str] = field(default_factory=list)
+    memory_budget_bytes: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "platform_key": self.platform_key,
+            "platform_label": self.platform_label,
+            "settings": self.settings,
+            "best_speedup": _round(self.best_speedup),
+            "chosen_speedup": _round(self.chosen_speedup),
+            "explanation": self.explanation,
+            "source_runs": self.source_runs,
+            "memory_budget_bytes": self.memory_budget_bytes,
+        }
+
+
+def _round(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), 4)
+
+
+def _peak(frame: pd.DataFrame) -> pd.Series:
+    heap = pd.to_numeric(frame["peak_heap_bytes"], errors="coerce")
+    rss = pd.to_numeric(frame["peak_rss_bytes"], errors="coerce")
+    return heap.where(frame["memory_source"] == "memray", rss)
+
+
+def usable_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Valid parallel cells with a finite speedup (throttled cells left out)."""
+    ok = (
+        (table["variant"] == "parallel")
+        & table["valid"].astype(bool)
+        & ~table["throttled"].astype(bool)
+        & pd.to_numeric(table["speedup"], errors="coerce").notna()
+    )
+    rows = table[ok].copy()
+    rows["speedup"] = pd.to_numeric(rows["speedup"])
+    rows["_peak"] = _peak(rows)
+    rows["_group"] = (
+        rows["operation"].astype(str)
+        + "|"
+        + rows["format"].astype(str)
+        + "|"
+        + rows["workload"].astype(str)
+        + "|"
+        + rows["scale"].astype(str)
+        + "|"
+        + rows["backend"].astype(str)
+    )
+    return rows
+
+
+def _score(rows: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Per value of ``by``: geometric-mean speedup over the groups measured at every value,
+    the worst peak memory, and how many groups were used."""
+    values = sorted(rows[by].unique())
+    per_group = rows.groupby(["_group", by])["speedup"].max().unstack(by)
+    complete = per_group.dropna()
+    used = complete if not complete.empty else per_group
+    out = []
+    for v in values:
+        sub = rows[rows[by] == v]
+        out.append(
+            {
+                by: int(v),
+                "score": stats.geometric_mean(used[v].dropna().tolist()),
+                "peak": float(sub["_peak"].max()) if sub["_peak"].notna().any() else math.nan,
+                "groups": int(used[v].notna().sum()),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def _pick(scores: pd.DataFrame, by: str, tolerance: float, budget: int | None) -> tuple:
+    fits = scores
+    if budget:
+        fits = scores[~(scores["peak"] > budget)]
+        if fits.empty:
+            fits = scores.nsmallest(1, "peak")
+    best = float(fits["score"].max())
+    within = fits[fits["score"] >= best * (1.0 - tolerance)].sort_values(by)
+    chosen = within.iloc[0]
+    return int(chosen[by]), float(chosen["score"]), best, fits
+
+
+def choose_threshold(
+    table: pd.DataFrame, threads: int, tolerance: float = DEFAULT_TOLERANCE
+) -> tuple[int, str]:
+    """The smallest ``parallel_threshold`` within ``tolerance`` of the best overall speedup.
+
+    Each workload's speedup at ``threads`` (best batch size per operation group, geometric
+    mean over groups) counts when its file count reaches the threshold, else 1.0 (it would
+    run sequentially). Candidates: the default (or the smallest workload's file count, when
+    smaller: nothing below it was measured) and one more than each workload's file count.
+    """
+    rows = usable_rows(table)
+    rows = rows[rows["threads"] == threads]
+    if rows.empty:
+        return DEFAULT_THRESHOLD, "no parallel cells at the chosen thread count; default kept"
+    best_per_group = rows.groupby(["files_processed", "_group"])["speedup"].max()
+    per_workload = best_per_group.groupby(level=0).apply(lambda s: stats.geometric_mean(s.tolist()))
+    files = [int(f) for f in per_workload.index]
+    candidates = sorted({min(DEFAULT_THRESHOLD, min(files))} | {f + 1 for f in files})
+
+    def overall(threshold: int) -> float:
+        return stats.geometric_mean(
+            [per_workload[f] if f >= threshold else 1.0 for f in per_workload.index]
+        )
+
+    scores = {t: overall(t) for t in candidates}
+    best = max(scores.values())
+    chosen = min(t for t, v in scores.items() if v >= best * (1.0 - tolerance))
+    detail = ", ".join(f"{f} files: {s:.2f}x" for f, s in zip(files, per_workload))
+    if chosen > max(files):
+        why = f"parallel does not pay on any measured workload ({detail})"
+    else:
+        why = (
+            f"smallest threshold within {tolerance:.0%} of the best overall speedup "
+            f"{best:.2f}x when smaller trees run sequentially ({detail})"
+        )
+    return chosen, why
+
+
+def tune_platform(
+    table: pd.DataFrame,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    memory_budget_bytes: int | None = None,
+) -> TuneResult:
+    """Tuned settings for the one platform in ``table``."""
+    keys = table["platform_key"].dropna().unique()
+    if len(keys) != 1:
+        raise ValueError(f"tune_platform needs one platform, got {list(keys)}")
+    key = str(keys[0])
+    label = str(table["platform_label"].dropna().iloc[0]) if "platform_label" in table else key
+    runs = sorted(table["run_id"].dropna().astype(str).unique())
+    rows = usable_rows(table)
+    if rows.empty:
+        raise ValueError(f"no valid parallel cells with a speedup for {key}")
+    thread_scores = _score(rows, "threads")
+    threads, t_score, t_best, _ = _pick(thread_scores, "threads", tolerance, memory_budget_bytes)
+    at_threads = rows[rows["threads"] == threads]
+    batch_scores = _score(at_threads, "batch_size")
+    batch, b_score, _b_best, _ = _pick(batch_scores, "batch_size", tolerance, memory_budget_bytes)
+    if batch <= 0:
+        batch = DEFAULT_BATCH_SIZE
+    threshold, why_threshold = choose_threshold(table, threads, tolerance)
+    budget_text = (
+        f" under a memory budget of {memory_budget_bytes / 2**20:.0f} MiB"
+        if memory_budget_bytes
+        else ""
+    )
+    describe_t = ", ".join(
+        f"{int(r.threads)}: {r.score:.2f}x"
+        for r in thread_scores.itertuples()
+        if r.score == r.score
+    )
+    describe_b = ", ".join(
+        f"{int(r.batch_size)}: {r.score:.2f}x"
+        for r in batch_scores.itertuples()
+        if r.score == r.score
+    )
+    explanation = (
+        f"thread_pool_size={threads}: the smallest thread count within {tolerance:.0%} of the "
+        f"best geometric-mean speedup ({t_best:.2f}x){budget_text}; by threads {describe_t}. "
+        f"parallel_batch_size={batch}: smallest within {tolerance:.0%} at {threads} threads "
+        f"({describe_b or 'one batch size measured'}). "
+        f"parallel_threshold={threshold}: {why_threshold}."
+    )
+    return TuneResult(
+        platform_key=key,
+        platform_label=label,
+        settings={
+            "thread_pool_size": threads,
+            "parallel_batch_size": batch,
+            "parallel_threshold": threshold,
+        },
+        best_speedup=t_best,
+        chosen_speedup=t_score,
+        explanation=explanation,
+        source_runs=runs,
+        memory_budget_bytes=memory_budget_bytes,
+    )
+
+
+def default_memory_budget(results_root: Path, platform_key: str) -> int | None:
+    """A quarter of the machine's memory, from the newest fingerprint of that platform."""
+    fingerprints = sorted((results_root / platform_key).glob("*/fingerprint.json"))
+    for path in reversed(fingerprints):
+        try:
+            memory = json.loads(path.read_text(encoding="utf-8")).get("memory_bytes")
+        except (OSError, ValueError):
+            continue
+        if memory:
+            return int(memory) // 4
+    return None
+
+
+def tune_all(
+    table: pd.DataFrame,
+    results_root: Path,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    memory_budget_bytes: int | None = None,
+) -> list[TuneResult]:
+    out = []
+    for key, part in table.groupby("platform_key"):
+        budget = memory_budget_bytes or default_memory_budget(results_root, str(key))
+        try:
+            out.append(tune_platform(part, tolerance=tolerance, memory_budget_bytes=budget))
+        except ValueError as exc:
+            logger.warning("cannot tune %s: %s", key, exc)
+    return out
+
+
+def write_profile(result: TuneResult, results_root: Path) -> Path:
+    target = results_root / result.platform_key / "tuned.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def install_profile(profile: Path, destination: Path) -> Path:
+    """Copy a tuned.json to where ``ArchiveConfig.tuned()`` looks for this platform."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(profile, destination)
+    return destination

@@ -1,0 +1,117 @@
+"""Workloads of a sweep: fixture trees (cached across runs) and the archives extraction reads.
+
+Trees come from ``fixtures_gen.make_tree`` into a cache folder (``results/.fixtures`` or
+``$ARCHIVE_BENCH_FIXTURES``) and are reused while their manifest still matches. The archives
+that the extract and verify cells read are built once per run with the library's default
+configuration (what a deployment would unpack), so every variant of a group reads the same
+bytes. ``gzip6_size_check`` recompresses the library's tar stream with ``gzip -6`` so the
+size target (within 0.5% of gzip -6) is measured on identical input.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.grid import Cell, Workload
+
+logger = logging.getLogger(__name__)
+
+FIXTURES_ENV = "ARCHIVE_BENCH_FIXTURES"
+
+
+@dataclass
+class PreparedWorkload:
+    workload: Workload
+    tree: Path
+    file_count: int
+    total_bytes: int
+    digest: str
+    archives: dict[str, Path]
+    #: format -> why its input archive could not be built (its cells are invalid)
+    input_errors: dict[str, str] = field(default_factory=dict)
+
+
+def fixtures_root(results_root: Path) -> Path:
+    env = os.environ.get(FIXTURES_ENV)
+    return Path(env) if env else results_root / ".fixtures"
+
+
+def tree_dir(root: Path, wl: Workload) -> Path:
+    return root / f"{wl.profile}-s{wl.scale:g}"
+
+
+def prepare_tree(root: Path, wl: Workload) -> PreparedWorkload:
+    import fixtures_gen
+
+    out = tree_dir(root, wl)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    manifest = fixtures_gen.make_tree(wl.profile, out, scale=wl.scale, seed=0, reuse=True)
+    return PreparedWorkload(
+        workload=wl,
+        tree=out,
+        file_count=int(manifest.file_count),
+        total_bytes=int(manifest.total_bytes),
+        digest=str(manifest.digest),
+        archives={},
+    )
+
+
+def build_input_archives(prepared: PreparedWorkload, formats: list[str], work: Path) -> None:
+    """Archives of the tree in each format, built by the library with default settings."""
+    from archive_parallel import ArchiveConfig, ArchiveManager
+
+    work.mkdir(parents=True, exist_ok=True)
+    config = ArchiveConfig(max_file_size=1 << 50)
+    with ArchiveManager() as manager:
+        for fmt in formats:
+            name = f"{prepared.workload.profile}-s{prepared.workload.scale:g}.{fmt}"
+            target = work / name
+            try:
+                if not target.exists():
+                    manager.create_archive(prepared.tree, target, config)
+            except Exception as exc:  # that format's extract cells become invalid, not the run
+                logger.error("cannot build the %s input archive: %s", fmt, exc)
+                prepared.input_errors[fmt] = f"{type(exc).__name__}: {exc}"
+                continue
+            prepared.archives[fmt] = target
+
+
+def gzip6_size_check(library_targz: Path) -> dict[str, Any] | None:
+    """Sizes of the library's tar.gz and of ``gzip -6`` over the very same tar stream."""
+    if shutil.which("gzip") is None or not library_targz.is_file():
+        return None
+    unpack = subprocess.Popen(["gzip", "-dc", str(library_targz)], stdout=subprocess.PIPE)
+    try:
+        pack = subprocess.run(
+            ["gzip", "-6", "-c"], stdin=unpack.stdout, capture_output=True, check=True
+        )
+    finally:
+        assert unpack.stdout is not None
+        unpack.stdout.close()
+        unpack.wait()
+    library_bytes = library_targz.stat().st_size
+    gzip_bytes = len(pack.stdout)
+    return {
+        "library_bytes": library_bytes,
+        "gzip6_bytes": gzip_bytes,
+        "ratio": library_bytes / gzip_bytes if gzip_bytes else None,
+        "within_0_5_percent": abs(library_bytes / gzip_bytes - 1) <= 0.005 if gzip_bytes else None,
+    }
+
+
+def cell_spec(cell: Cell, prepared: PreparedWorkload, scratch: Path) -> dict[str, Any]:
+    """What a worker needs to rebuild the case: the cell and its paths."""
+    return {
+        "cell": cell.to_dict(),
+        "tree": str(prepared.tree),
+        "input_archive": str(prepared.archives[cell.format])
+        if cell.operation in ("extract", "verify")
+        else None,
+        "scratch": str(scratch),
+    }

@@ -1,0 +1,249 @@
+"""make_tree: plan, check room, write the tree beside its final place, then publish it.
+
+Order of work, chosen so no interrupted run ever looks complete:
+
+1. Reuse: if ``<out>.manifest.json`` records the same recipe, scale, seed and generator version
+   and a quick check (kinds, sizes) passes, return it without writing anything.
+2. Refuse early when the file system lacks room (``InsufficientSpaceError``).
+3. Remove a previous run's leftovers (``<out>.partial``, a stale tree whose manifest we wrote).
+   A non-empty ``out_dir`` without our manifest is never deleted: that is an error.
+4. Write everything into ``<out>.partial``: folders, then files (a thread pool; each file
+   streamed in segments and hashed on the way), then links, then fixed mtimes.
+5. Write the manifest as ``<manifest>.pending``, rename the tree into place, rename the manifest
+   into place. A crash between the two renames leaves ``.pending`` behind, which marks the tree
+   as ours to remove on the next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from .content import iter_content, parse_content
+from .errors import FixturesError, InsufficientSpaceError
+from .manifest import (
+    GENERATOR_VERSION,
+    Manifest,
+    ManifestEntry,
+    load_manifest,
+    manifest_path_for,
+    save_manifest,
+)
+from .plan import PlannedFile, TreePlan, plan_tree
+from .profiles import Profile, estimate_bytes, estimate_file_count, resolve_profile
+from .progress import progress_bar
+from .verify import quick_check
+
+logger = logging.getLogger(__name__)
+
+FIXED_MTIME = 1_704_067_200  # 2024-01-01T00:00:00Z: reproducible archives of the tree
+BLOCK_OVERHEAD = 4096  # per file and folder, for the room estimate
+ROOM_MARGIN = 16 * 1024 * 1024
+
+FreeSpaceProbe = Callable[[Path], int]
+
+
+def make_tree(
+    profile: str | Profile,
+    out_dir: str | os.PathLike[str],
+    scale: float = 1.0,
+    seed: int = 0,
+    progress: bool = False,
+    reuse: bool = True,
+    *,
+    free_space: FreeSpaceProbe | None = None,
+    max_workers: int | None = None,
+) -> Manifest:
+    """Generate ``profile`` at ``scale``/``seed`` into ``out_dir``; return its manifest.
+
+    The manifest is written beside the tree at ``manifest_path_for(out_dir)``. ``free_space``
+    replaces the free-space probe (``shutil.disk_usage``), for tests.
+    """
+    profile = resolve_profile(profile)
+    if not scale > 0:
+        raise FixturesError(f"scale must be positive, not {scale}")
+    out_dir = Path(out_dir)
+    manifest_path = manifest_path_for(out_dir)
+    pending_path = manifest_path.with_name(manifest_path.name + ".pending")
+    partial_dir = out_dir.with_name(out_dir.name + ".partial")
+    recipe = recipe_of(profile)
+
+    if reuse:
+        existing = _reusable(out_dir, manifest_path, recipe, scale, seed)
+        if existing is not None:
+            logger.info("reusing %s (manifest matches)", out_dir)
+            return existing
+
+    _check_room(profile, scale, out_dir, manifest_path, free_space or _disk_free)
+    _clear_previous(out_dir, manifest_path, pending_path, partial_dir)
+    plan = plan_tree(profile, scale, seed)
+    logger.info(
+        "generating %s x%s seed %s: %d files, %d bytes",
+        profile.name,
+        scale,
+        seed,
+        len(plan.files),
+        plan.total_bytes,
+    )
+    partial_dir.mkdir(parents=True)
+    try:
+        entries = _write_plan(plan, partial_dir, progress, max_workers, profile.name)
+        manifest = Manifest(
+            profile=profile.name, scale=float(scale), seed=seed, recipe=recipe, files=entries
+        )
+        save_manifest(manifest, pending_path)
+        partial_dir.rename(out_dir)
+        os.replace(pending_path, manifest_path)
+    except BaseException:
+        shutil.rmtree(partial_dir, ignore_errors=True)
+        pending_path.unlink(missing_ok=True)
+        raise
+    return manifest
+
+
+def recipe_of(profile: Profile) -> dict[str, Any]:
+    """The profile as plain JSON values (what the manifest stores and reuse compares)."""
+    return json.loads(json.dumps(profile.to_dict()))
+
+
+def _reusable(
+    out_dir: Path, manifest_path: Path, recipe: dict[str, Any], scale: float, seed: int
+) -> Manifest | None:
+    if not manifest_path.is_file() or not out_dir.is_dir():
+        return None
+    try:
+        manifest = load_manifest(out_dir)
+    except FixturesError as error:
+        logger.warning("ignoring unreadable manifest: %s", error)
+        return None
+    if (
+        manifest.recipe != recipe
+        or manifest.scale != float(scale)
+        or manifest.seed != seed
+        or manifest.generator_version != GENERATOR_VERSION
+    ):
+        return None
+    problems = quick_check(out_dir, manifest)
+    if problems:
+        logger.info("not reusing %s: %s", out_dir, problems[0])
+        return None
+    return manifest
+
+
+def _disk_free(path: Path) -> int:
+    return shutil.disk_usage(path).free
+
+
+def required_bytes(profile: Profile, scale: float) -> int:
+    """Content bytes plus a block per file and a margin: what the room check asks for."""
+    files = estimate_file_count(profile, scale)
+    return estimate_bytes(profile, scale) + files * BLOCK_OVERHEAD + ROOM_MARGIN
+
+
+def _check_room(
+    profile: Profile, scale: float, out_dir: Path, manifest_path: Path, probe: FreeSpaceProbe
+) -> None:
+    existing = out_dir.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    free = probe(existing)
+    if manifest_path.is_file():  # the old tree will be removed first
+        with contextlib.suppress(FixturesError):
+            free += load_manifest(out_dir).total_bytes
+    needed = required_bytes(profile, scale)
+    if needed > free:
+        raise InsufficientSpaceError(str(existing), needed, free)
+
+
+def _clear_previous(
+    out_dir: Path, manifest_path: Path, pending_path: Path, partial_dir: Path
+) -> None:
+    if partial_dir.exists():
+        logger.info("removing interrupted generation %s", partial_dir)
+        shutil.rmtree(partial_dir)
+    ours = manifest_path.exists() or pending_path.exists()
+    if ours:
+        manifest_path.unlink(missing_ok=True)  # first: a half-removed tree must not look valid
+        if out_dir.exists():
+            logger.info("removing previous tree %s", out_dir)
+            shutil.rmtree(out_dir)
+        pending_path.unlink(missing_ok=True)
+    elif out_dir.exists():
+        if out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        else:
+            raise FixturesError(
+                f"{out_dir} exists and was not made by fixtures-gen (no manifest beside it); "
+                "remove it or choose another output folder"
+            )
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _write_plan(
+    plan: TreePlan, root: Path, progress: bool, max_workers: int | None, label: str
+) -> list[ManifestEntry]:
+    entries = [ManifestEntry(path=folder, kind="dir") for folder in plan.dirs]
+    for folder in plan.dirs:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+
+    stop = threading.Event()
+    lock = threading.Lock()
+    workers = max_workers or min(8, (os.cpu_count() or 1) + 1)
+    with progress_bar(plan.total_bytes, label, progress) as bar:
+
+        def advance(amount: int) -> None:
+            with lock:
+                bar.update(amount)
+
+        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fixtures-gen")
+        try:
+            futures = [
+                executor.submit(_write_file, planned, root, stop, advance) for planned in plan.files
+            ]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in done:
+                error = future.exception()
+                if error is not None:
+                    raise error
+            entries.extend(future.result() for future in futures)
+        except BaseException:
+            stop.set()
+            executor.shutdown(wait=True, cancel_futures=True)
+            raise
+        executor.shutdown(wait=True)
+
+    for link in plan.links:
+        os.symlink(link.target, root / link.path)
+        entries.append(ManifestEntry(path=link.path, kind="symlink", target=link.target))
+        if os.utime in os.supports_follow_symlinks:
+            os.utime(root / link.path, (FIXED_MTIME, FIXED_MTIME), follow_symlinks=False)
+    for folder in [*reversed(plan.dirs), ""]:
+        os.utime(root / folder, (FIXED_MTIME, FIXED_MTIME))
+    return entries
+
+
+def _write_file(
+    planned: PlannedFile, root: Path, stop: threading.Event, advance: Callable[[int], None]
+) -> ManifestEntry:
+    hasher = hashlib.sha256()
+    path = root / planned.path
+    with open(path, "wb") as handle:
+        for chunk in iter_content(parse_content(planned.content), planned.size, planned.seed):
+            if stop.is_set():
+                raise FixturesError("generation cancelled")
+            hasher.update(chunk)
+            handle.write(chunk)
+            advance(len(chunk))
+    os.utime(path, (FIXED_MTIME, FIXED_MTIME))
+    return ManifestEntry(
+        path=planned.path, kind="file", size=planned.size, sha256=hasher.hexdigest()
+    )

@@ -1,0 +1,211 @@
+"""Profiles: named, documented recipes for trees, and custom ones read from TOML or JSON.
+
+A Profile is a list of Groups. A group is "n files of this size distribution and this content,
+under this folder, this deep": the planner (``plan.py``) turns it into concrete paths and sizes.
+``--scale`` multiplies each group's file count (``scale_by = "count"``, the default: the same
+kinds of files, fewer or more of them) or each file's size (``scale_by = "size"``, for profiles
+of a few huge files). Counts are rounded and never drop below ``min_count``, so every kind of
+entry survives small scales. ``documented_files``/``documented_bytes`` are the figures the README
+promises at scale 1; the test suite checks the recipe arithmetic against them.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .content import parse_content
+from .errors import FixturesError
+from .sizes import SizeSpec, planned_total
+
+NAME_STYLES = ("words", "unicode", "long")
+SCALE_MODES = ("count", "size")
+
+
+@dataclass(frozen=True)
+class Group:
+    """One kind of file in a profile (see the README for every field)."""
+
+    name: str
+    count: int
+    size: SizeSpec
+    content: str = "text"
+    root: str = ""
+    depth: int = 0
+    fanout: int = 4
+    extensions: tuple[str, ...] = (".txt",)
+    names: str = "words"
+    fixed_name: str | None = None
+    mirror: str | None = None
+    leaf_dir: str | None = None
+    scale_by: str = "count"
+    min_count: int = 1
+
+    def __post_init__(self) -> None:
+        parse_content(self.content)
+        if self.names not in NAME_STYLES:
+            raise FixturesError(f"group {self.name}: names must be one of {NAME_STYLES}")
+        if self.scale_by not in SCALE_MODES:
+            raise FixturesError(f"group {self.name}: scale_by must be one of {SCALE_MODES}")
+        if self.count < 0 or self.depth < 0 or self.fanout < 1:
+            raise FixturesError(f"group {self.name}: count/depth must be >= 0, fanout >= 1")
+
+    def scaled_count(self, scale: float) -> int:
+        if self.count == 0:
+            return 0
+        if self.scale_by == "size":
+            return self.count
+        return max(self.min_count, round(self.count * scale))
+
+    def scaled_size(self, scale: float) -> SizeSpec:
+        return self.size.scaled(scale) if self.scale_by == "size" else self.size
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        defaults = Group(name="x", count=0, size=SizeSpec())
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name in ("name", "count", "size") or value != getattr(defaults, item.name):
+                data[item.name] = value
+        data["size"] = self.size.to_dict()
+        if "extensions" in data:
+            data["extensions"] = list(self.extensions)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Group:
+        data = dict(data)
+        size = data.pop("size", {"dist": "fixed", "value": 0})
+        if isinstance(size, int):
+            size = {"dist": "fixed", "value": size}
+        if "extensions" in data:
+            data["extensions"] = tuple(data["extensions"])
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise FixturesError(f"group {data.get('name')!r}: unknown keys {unknown}")
+        return cls(size=SizeSpec.from_dict(size), **data)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named recipe: groups of files plus symlinks and empty folders."""
+
+    name: str
+    description: str
+    groups: tuple[Group, ...]
+    symlinks: int = 0
+    empty_dirs: int = 0
+    documented_files: int | None = None
+    documented_bytes: int | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        names = [group.name for group in self.groups]
+        if len(set(names)) != len(names):
+            raise FixturesError(f"profile {self.name}: group names must be unique")
+        for group in self.groups:
+            if group.mirror is not None and group.mirror not in names[: names.index(group.name)]:
+                raise FixturesError(
+                    f"profile {self.name}: group {group.name} mirrors {group.mirror!r}, "
+                    "which must be an earlier group"
+                )
+
+    def group_counts(self, scale: float) -> dict[str, int]:
+        """Files per group at ``scale`` (mirror groups never outnumber their source)."""
+        counts: dict[str, int] = {}
+        for group in self.groups:
+            count = group.scaled_count(scale)
+            if group.mirror is not None:
+                count = min(count, counts[group.mirror])
+            counts[group.name] = count
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "groups": [group.to_dict() for group in self.groups],
+        }
+        for key in ("symlinks", "empty_dirs", "documented_files", "documented_bytes"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        data = dict(data)
+        try:
+            groups = tuple(Group.from_dict(group) for group in data.pop("groups"))
+            return cls(
+                name=str(data.pop("name")),
+                description=str(data.pop("description", "")),
+                groups=groups,
+                symlinks=int(data.pop("symlinks", 0)),
+                empty_dirs=int(data.pop("empty_dirs", 0)),
+                documented_files=data.pop("documented_files", None),
+                documented_bytes=data.pop("documented_bytes", None),
+                notes=tuple(data.pop("notes", ())),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise FixturesError(f"invalid profile: {error}") from error
+
+
+def estimate_file_count(profile: str | Profile, scale: float = 1.0) -> int:
+    """Regular files the profile makes at ``scale`` (exact, the same for every seed)."""
+    return sum(resolve_profile(profile).group_counts(scale).values())
+
+
+def estimate_bytes(profile: str | Profile, scale: float = 1.0) -> int:
+    """Bytes of regular-file content at ``scale`` (exact, the same for every seed)."""
+    profile = resolve_profile(profile)
+    counts = profile.group_counts(scale)
+    return sum(
+        planned_total(group.scaled_size(scale), counts[group.name]) for group in profile.groups
+    )
+
+
+def nominal_gzip_ratio(profile: str | Profile, scale: float = 1.0) -> float:
+    """The gzip -6 ratio the recipe aims at: bytes over the sum of each group's compressed bytes."""
+    profile = resolve_profile(profile)
+    counts = profile.group_counts(scale)
+    total = 0
+    compressed = 0.0
+    for group in profile.groups:
+        size = planned_total(group.scaled_size(scale), counts[group.name])
+        total += size
+        compressed += size / parse_content(group.content).nominal_ratio
+    return total / compressed if compressed else 1.0
+
+
+def resolve_profile(profile: str | Profile) -> Profile:
+    return profile if isinstance(profile, Profile) else get_profile(profile)
+
+
+def get_profile(name: str) -> Profile:
+    """The built-in profile ``name`` (see ``PROFILES``)."""
+    from .builtin import PROFILES
+
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise FixturesError(
+            f"unknown profile {name!r}; known: {', '.join(sorted(PROFILES))}"
+        ) from None
+
+
+def load_profile_file(path: str | Path) -> Profile:
+    """A custom profile from a ``.toml`` or ``.json`` file (same keys as ``Profile.to_dict``)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".toml":
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        else:
+            data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise FixturesError(f"cannot read profile file {path}: {error}") from error
+    return Profile.from_dict(data)

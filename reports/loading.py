@@ -1,0 +1,194 @@
+"""Find and read every results folder below the paths given: one ResultSet for the report.
+
+A results root holds ``<platform_key>/<run_id>/results.csv`` with ``fingerprint.json`` and
+``run.json`` beside it, and ``<platform_key>/tuned.json`` one level up. The reader searches
+recursively, so a root, a platform folder or a single run folder all work. Nothing here
+raises on bad data: unreadable files and odd values become notes in ``ResultSet.problems``,
+which the report shows as warnings. Invalid rows are kept (flagged by ``valid``) so the
+report can list them; the verdicts skip them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from reports.schema import ALL_COLUMNS, normalize
+
+logger = logging.getLogger(__name__)
+
+RESULTS_FILE = "results.csv"
+FINGERPRINT_FILE = "fingerprint.json"
+RUN_FILE = "run.json"
+TUNED_FILE = "tuned.json"
+
+
+@dataclass
+class RunInfo:
+    """One run folder: where it is, what run.json and fingerprint.json said."""
+
+    folder: Path
+    run_id: str
+    platform_key: str
+    run: dict[str, Any] = field(default_factory=dict)
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool | None:
+        value = self.run.get("complete")
+        return value if isinstance(value, bool) else None
+
+
+@dataclass
+class ResultSet:
+    """Everything the report draws from: the tidy table, the machines, tuning, problems."""
+
+    table: pd.DataFrame
+    runs: list[RunInfo] = field(default_factory=list)
+    tuned: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    sources: list[Path] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.table.empty
+
+    @property
+    def platforms(self) -> list[str]:
+        """Platform keys in a stable order (as first seen)."""
+        keys = list(dict.fromkeys(self.table["platform_key"].tolist()))
+        keys += [r.platform_key for r in self.runs if r.platform_key not in keys]
+        return list(dict.fromkeys(k for k in keys if k))
+
+    def fingerprint(self, platform_key: str) -> dict[str, Any]:
+        """The latest fingerprint seen for a platform (runs sort by run_id, a timestamp)."""
+        found = [r for r in self.runs if r.platform_key == platform_key and r.fingerprint]
+        return max(found, key=lambda r: r.run_id).fingerprint if found else {}
+
+    def label(self, platform_key: str) -> str:
+        """The name people know the machine by."""
+        labels = self.table.loc[self.table["platform_key"] == platform_key, "platform_label"]
+        labels = [x for x in labels if x]
+        if labels:
+            return labels[-1]
+        return self.fingerprint(platform_key).get("platform_label") or platform_key
+
+
+def _read_json(path: Path, problems: list[str]) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        problems.append(f"{path}: unreadable ({exc.__class__.__name__}: {exc})")
+        return {}
+    if not isinstance(data, dict):
+        problems.append(f"{path}: expected a JSON object, found {type(data).__name__}")
+        return {}
+    return data
+
+
+def _read_table(path: Path, problems: list[str]) -> pd.DataFrame | None:
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        problems.append(f"{path}: empty file, no rows")
+        return None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        problems.append(f"{path}: unreadable CSV ({exc.__class__.__name__}: {exc})")
+        return None
+    if raw.empty:
+        problems.append(f"{path}: header only, no rows")
+        return None
+    table, notes = normalize(raw, str(path))
+    problems.extend(notes)
+    return table
+
+
+def _results_files(paths: Iterable[Path], problems: list[str]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_file() and path.name == RESULTS_FILE:
+            found.append(path)
+        elif path.is_dir():
+            found.extend(sorted(path.rglob(RESULTS_FILE)))
+        elif path.exists():
+            problems.append(f"{path}: not a folder or a {RESULTS_FILE}")
+        else:
+            problems.append(f"{path}: does not exist")
+    return list(dict.fromkeys(p.resolve() for p in found))
+
+
+def _tuned_files(paths: Iterable[Path], run_folders: Iterable[Path]) -> list[Path]:
+    candidates: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            candidates.extend(sorted(path.rglob(TUNED_FILE)))
+    for folder in run_folders:
+        candidates.append(folder.parent / TUNED_FILE)
+        candidates.append(folder / TUNED_FILE)
+    return list(dict.fromkeys(p.resolve() for p in candidates if p.is_file()))
+
+
+def _platform_key_for(table: pd.DataFrame, fingerprint: dict[str, Any], folder: Path) -> str:
+    keys = [k for k in table["platform_key"].unique() if k]
+    if keys:
+        return keys[0]
+    return str(fingerprint.get("platform_key") or folder.parent.name or "unknown")
+
+
+def load_results(paths: Sequence[Path | str]) -> ResultSet:
+    """Read every ``results.csv`` below ``paths`` with its fingerprint, run and tuned files."""
+    paths = [Path(p) for p in paths]
+    problems: list[str] = []
+    tables: list[pd.DataFrame] = []
+    runs: list[RunInfo] = []
+
+    csv_files = _results_files(paths, problems)
+    if not csv_files and not problems:
+        problems.append(
+            "no results.csv found below "
+            + ", ".join(str(p) for p in paths)
+            + " (run a sweep first: archive-bench run)"
+        )
+    for csv_path in csv_files:
+        folder = csv_path.parent
+        table = _read_table(csv_path, problems)
+        fingerprint_path = folder / FINGERPRINT_FILE
+        if fingerprint_path.is_file():
+            fingerprint = _read_json(fingerprint_path, problems)
+        else:
+            fingerprint = {}
+            problems.append(f"{folder}: no {FINGERPRINT_FILE}; the machine is not described")
+        run_path = folder / RUN_FILE
+        run = _read_json(run_path, problems) if run_path.is_file() else {}
+        if table is None:
+            continue
+        key = _platform_key_for(table, fingerprint, folder)
+        table.loc[table["platform_key"] == "", "platform_key"] = key
+        label = fingerprint.get("platform_label") or ""
+        table.loc[table["platform_label"] == "", "platform_label"] = label
+        run_id = str(run.get("run_id") or folder.name)
+        table.loc[table["run_id"] == "", "run_id"] = run_id
+        table["_run_dir"] = str(folder)
+        tables.append(table)
+        runs.append(RunInfo(folder, run_id, key, run, fingerprint))
+        if run.get("complete") is False:
+            problems.append(f"{folder}: run {run_id} did not finish (run.json complete=false)")
+
+    tuned: dict[str, dict[str, Any]] = {}
+    for tuned_path in _tuned_files(paths, (r.folder for r in runs)):
+        data = _read_json(tuned_path, problems)
+        if data:
+            tuned[str(data.get("platform_key") or tuned_path.parent.name)] = data
+
+    if tables:
+        table = pd.concat(tables, ignore_index=True)
+    else:
+        table = pd.DataFrame(columns=[*ALL_COLUMNS, "_run_dir", "_usable"])
+    logger.info("loaded %d rows from %d results files", len(table), len(tables))
+    return ResultSet(table=table, runs=runs, tuned=tuned, problems=problems, sources=paths)

@@ -1,0 +1,75 @@
+"""The verdicts as a Markdown table, for terminals and CI logs.
+
+Same numbers as the HTML report's verdict table (verdicts.py), plus one line per warning
+heading, so a CI log shows at a glance where 2x and 4x are met, missed or unproven.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from reports import quality
+from reports.formatting import integer, interval, ratio, size
+from reports.loading import ResultSet, load_results
+from reports.verdicts import best_verdicts, tally
+
+logger = logging.getLogger(__name__)
+
+HEADER = (
+    "| platform | operation | format | workload | best speedup | 95% interval | "
+    "threads | batch | backend | memory delta | 2x | 4x |"
+)
+RULE = "|---|---|---|---|--:|--:|--:|--:|---|--:|---|---|"
+
+
+def _escape(text: str) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def text_summary(result_set_or_paths: ResultSet | Sequence[Path | str] | Path | str) -> str:
+    """Markdown: one verdict row per (platform, operation, format, workload), then warnings."""
+    if isinstance(result_set_or_paths, ResultSet):
+        result_set = result_set_or_paths
+    elif isinstance(result_set_or_paths, str | Path):
+        result_set = load_results([result_set_or_paths])
+    else:
+        result_set = load_results(result_set_or_paths)
+    lines = ["# archive-parallel verdicts (target 2x-4x)", ""]
+    if result_set.is_empty:
+        lines.append("No results to summarise.")
+        lines.extend(f"- {p}" for p in result_set.problems)
+        return "\n".join(lines) + "\n"
+    verdicts = best_verdicts(result_set.table)
+    for platform in result_set.platforms:
+        mine = [v for v in verdicts if v.platform_key == platform]
+        counts = "; ".join(
+            f"{target}: " + ", ".join(f"{n} {name}" for name, n in tally(mine, target).items() if n)
+            for target in ("2x", "4x")
+        )
+        lines.append(
+            f"- **{_escape(result_set.label(platform))}** ({platform}): {counts or 'no cells'}"
+        )
+    lines += ["", HEADER, RULE]
+    for v in verdicts:
+        cells = [
+            v.platform_key,
+            v.operation,
+            v.format or "-",
+            v.workload,
+            ratio(v.speedup),
+            interval(v.ci_low, v.ci_high),
+            integer(v.threads),
+            integer(v.batch_size),
+            v.backend or "-",
+            size(v.memory_delta_bytes),
+            v.verdict_2x,
+            v.verdict_4x,
+        ]
+        lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
+    warnings = quality.collect(result_set, verdicts)
+    if warnings:
+        lines += ["", "Warnings:"]
+        lines += [f"- {w.title} ({len(w.items)})" for w in warnings]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,63 @@
+"""compare OLD NEW on two synthetic runs written to disk."""
+
+import json
+
+from bench.cli import main
+from bench.compare import classify, compare_runs
+from bench.results import build_table, write_table
+
+
+def write_run(path, records, fingerprint):
+    path.mkdir(parents=True)
+    with open(path / "cells.jsonl", "w") as handle:
+        for r in records:
+            handle.write(json.dumps(r) + "\n")
+    write_table(build_table(records, path.name, fingerprint), path)
+
+
+def test_compare_two_runs(record, fingerprint, tmp_path, capsys):
+    old = [
+        record(variant="sequential", threads=1, median=2.0),
+        record(threads=2, median=1.0, seed=1),
+        record(threads=4, median=0.8, seed=2),
+        record(operation="walk", fmt="", threads=2, median=0.5, seed=3),
+    ]
+    new = [
+        record(variant="sequential", threads=1, median=2.0, seed=5),  # same
+        record(threads=2, median=0.7, seed=6),  # faster
+        record(threads=4, median=1.0, seed=7),  # slower
+        record(operation="walk", fmt="", threads=2, median=0.5, seed=8, valid=False),
+    ]
+    root = tmp_path / "results" / "linux-x86_64"
+    write_run(root / "20260101-000000-quick", old, fingerprint)
+    write_run(root / "20260102-000000-quick", new, fingerprint)
+    table = compare_runs(root / "20260101-000000-quick", root / "20260102-000000-quick")
+    change = dict(zip(table["threads"].astype(str) + table["variant"], table["change"]))
+    assert change == {"1sequential": "same", "2parallel": "faster", "4parallel": "slower"}
+    faster = table[table["change"] == "faster"].iloc[0]
+    assert faster["time_ratio"] < faster["time_ratio_ci_high"] < 1.0
+
+    # without arguments: the newest two runs under results/
+    assert main(["compare", "--results", str(tmp_path / "results")]) == 0
+    out = capsys.readouterr().out
+    assert "faster: 1 cell(s)" in out and "slower: 1 cell(s)" in out
+
+
+def test_classify():
+    assert classify(0.8, 0.9, 0.85, 0.03) == "faster"
+    assert classify(0.98, 0.999, 0.99, 0.03) == "same"  # significant but tiny
+    assert classify(1.1, 1.3, 1.2, 0.03) == "slower"
+    assert classify(float("nan"), 1, 1, 0.03) == "unknown"
+
+
+def test_report_is_a_thin_call_into_reports(monkeypatch):
+    import sys
+    import types
+
+    calls = []
+    fake = types.ModuleType("reports.cli")
+    fake.main = lambda argv: calls.append(argv) or 0
+    monkeypatch.setitem(sys.modules, "reports", types.ModuleType("reports"))
+    monkeypatch.setitem(sys.modules, "reports.cli", fake)
+    assert main(["report", "results/pi", "-o", "out.html"]) == 0
+    assert calls == [["results/pi", "-o", "out.html"]]

@@ -1,0 +1,148 @@
+"""Kill the real runner mid-sweep, rerun it, and check no cell is measured twice."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("fixtures_gen")
+
+GRID_ARGS = [
+    "--operations",
+    "walk,checksum",
+    "--workloads",
+    "small:0.2",
+    "--threads",
+    "1,2",
+    "--batch-sizes",
+    "50",
+    "--processes",
+    "1",
+    "--values",
+    "1",
+    "--warmups",
+    "0",
+    "--memory",
+    "rusage",
+    "--no-progress",
+]
+
+
+def expected_cells():
+    from bench.grid import PRESETS, Workload, expand_grid
+
+    grid = PRESETS["quick"].grid
+    import dataclasses
+
+    grid = dataclasses.replace(
+        grid,
+        operations=("walk", "checksum"),
+        workloads=(Workload("small", 0.2),),
+        threads=(1, 2),
+        batch_sizes=(50,),
+    )
+    return {c.cell_id for c in expand_grid(grid)}
+
+
+def processes_mentioning(text):
+    """pids of processes whose command line contains ``text`` (Linux /proc)."""
+    from pathlib import Path
+
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def wait_for_first_cell(results, proc, deadline_s=90):
+    start = time.monotonic()
+    while time.monotonic() - start < deadline_s:
+        for path in results.rglob("cells.jsonl"):
+            if path.read_text().count("\n") >= 1:
+                return path
+        if proc.poll() is not None:
+            pytest.fail(f"runner ended before any cell: {proc.stdout.read()}")
+        time.sleep(0.05)
+    pytest.fail("no cell finished in time")
+
+
+def test_killed_sweep_resumes_without_measuring_a_cell_twice(tmp_path, subprocess_env):
+    results = tmp_path / "results"
+    env = {**subprocess_env, "ARCHIVE_BENCH_FIXTURES": str(tmp_path / "fixtures")}
+    cmd = [sys.executable, "-m", "bench", "run", "--results", str(results), *GRID_ARGS]
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        cells_file = wait_for_first_cell(results, proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    run_dir = cells_file.parent
+    done_before = [json.loads(line)["cell_id"] for line in cells_file.read_text().splitlines()]
+    expected = expected_cells()
+    assert 1 <= len(done_before) < len(expected)
+    assert not json.loads((run_dir / "run.json").read_text())["complete"]
+
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout.strip().splitlines()[-1] == str(run_dir)  # resumed the same run
+
+    lines = [json.loads(line) for line in cells_file.read_text().splitlines()]
+    ids = [r["cell_id"] for r in lines]
+    assert len(ids) == len(set(ids)), "a cell was measured twice"
+    assert set(ids) == expected
+    assert ids[: len(done_before)] == done_before
+    assert all(r["valid"] for r in lines), [r["invalid_reason"] for r in lines]
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["complete"] and info["resumed_at"]
+    import pandas as pd
+
+    table = pd.read_csv(run_dir / "results.csv")
+    assert len(table) == len(expected) and table["valid"].all()
+    assert (table["memory_source"] == "rusage").all()
+    assert all((run_dir / p).exists() for p in table["pyperf_json"])
+
+
+def test_sigterm_stops_cleanly_and_keeps_partial_results(tmp_path, subprocess_env):
+    results = tmp_path / "results"
+    env = {**subprocess_env, "ARCHIVE_BENCH_FIXTURES": str(tmp_path / "fixtures")}
+    cmd = [sys.executable, "-m", "bench", "run", "--results", str(results), *GRID_ARGS]
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        cells_file = wait_for_first_cell(results, proc)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, output
+    assert "rerun to resume" in output
+    assert not processes_mentioning(str(results)), "a pyperf or memory child was left behind"
+    run_dir = cells_file.parent
+    assert not json.loads((run_dir / "run.json").read_text())["complete"]
+    import pandas as pd
+
+    table = pd.read_csv(run_dir / "results.csv")
+    assert 1 <= len(table) < len(expected_cells())

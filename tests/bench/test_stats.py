@@ -1,0 +1,76 @@
+"""Bootstrap intervals on data with a known answer, verdicts, noise and Amdahl fits."""
+
+import math
+
+import numpy as np
+import pytest
+
+from bench import stats
+
+
+def test_bootstrap_ratio_contains_true_speedup():
+    rng = np.random.default_rng(1)
+    base = 2.0 * (1 + 0.02 * rng.standard_normal(40))  # true median 2.0
+    cell = 1.0 * (1 + 0.02 * rng.standard_normal(40))  # true median 1.0 -> speedup 2.0
+    point, low, high = stats.bootstrap_ratio_ci(base, cell)
+    assert point == pytest.approx(2.0, rel=0.02)
+    assert low < 2.0 < high
+    assert high - low < 0.1
+
+
+def test_bootstrap_coverage_close_to_95_percent():
+    rng = np.random.default_rng(7)
+    hits = 0
+    trials = 200
+    for i in range(trials):
+        base = rng.lognormal(np.log(3.0), 0.05, 25)
+        cell = rng.lognormal(np.log(1.0), 0.05, 25)
+        _p, low, high = stats.bootstrap_ratio_ci(base, cell, n_boot=1000, seed=i)
+        hits += low <= 3.0 <= high
+    assert 0.85 <= hits / trials <= 1.0
+
+
+def test_bootstrap_is_deterministic_and_handles_empty():
+    a = stats.bootstrap_ratio_ci([1.0, 1.1, 0.9], [0.5, 0.6, 0.55])
+    assert a == stats.bootstrap_ratio_ci([1.0, 1.1, 0.9], [0.5, 0.6, 0.55])
+    assert all(math.isnan(x) for x in stats.bootstrap_ratio_ci([], [1.0]))
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "target", "expected"),
+    [
+        (2.1, 2.5, 2.0, "meets"),
+        (2.0, 2.5, 2.0, "meets"),
+        (1.2, 1.9, 2.0, "misses"),
+        (1.8, 2.2, 2.0, "inconclusive"),
+        (3.5, 4.5, 4.0, "inconclusive"),
+        (float("nan"), 2.0, 2.0, ""),
+    ],
+)
+def test_verdicts(low, high, target, expected):
+    assert stats.verdict(low, high, target) == expected
+
+
+def test_noise_flags():
+    noisy, note = stats.noise_flags([1.0, 1.5, 0.7, 1.2], [])
+    assert noisy and "stdev" in note
+    quiet, note = stats.noise_flags([1.0, 1.01, 0.99], ["Not enough samples to get a stable"])
+    assert not quiet and "Not enough samples" in note
+    flagged, _ = stats.noise_flags([1.0, 1.01], ["the maximum (2 s) is 60% greater"])
+    assert flagged
+
+
+@pytest.mark.parametrize("f", [0.0, 0.1, 0.35, 1.0])
+def test_amdahl_fit_recovers_serial_fraction(f):
+    threads = np.array([1, 2, 4, 8])
+    speedups = stats.amdahl_speedup(threads, f)
+    assert stats.fit_serial_fraction(threads, speedups) == pytest.approx(f, abs=0.002)
+
+
+def test_amdahl_needs_two_thread_counts():
+    assert math.isnan(stats.fit_serial_fraction([2, 2], [1.5, 1.6]))
+    assert math.isnan(stats.fit_serial_fraction([4], [2.0]))
+
+
+def test_geometric_mean_ignores_nan():
+    assert stats.geometric_mean([2.0, 8.0, float("nan")]) == pytest.approx(4.0)

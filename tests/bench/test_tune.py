@@ -1,0 +1,112 @@
+"""Tuning picks on synthetic results with a known best configuration."""
+
+import json
+
+import pytest
+
+from bench.results import build_table, write_table
+from bench.tune import install_profile, tune_all, tune_platform, write_profile
+
+
+def scaling_records(record, workload="medium", files=100, speedups=None, heaps=None, op="create"):
+    speedups = speedups or {1: 1.0, 2: 1.9, 4: 1.95, 8: 1.96}
+    heaps = heaps or {}
+    recs = [record(operation=op, workload=workload, variant="sequential", threads=1, files=files)]
+    for i, (t, s) in enumerate(speedups.items()):
+        recs.append(
+            record(
+                operation=op,
+                workload=workload,
+                threads=t,
+                median=1.0 / s,
+                seed=10 + i,
+                files=files,
+                heap=heaps.get(t, 10_000_000),
+            )
+        )
+    return recs
+
+
+def test_picks_smallest_threads_within_tolerance(record, fingerprint):
+    table = build_table(scaling_records(record), "run-1", fingerprint)
+    result = tune_platform(table, tolerance=0.05)
+    assert result.settings["thread_pool_size"] == 2  # 1.9 is within 5% of 1.96
+    assert result.best_speedup == pytest.approx(1.96, rel=0.03)
+    assert "thread_pool_size=2" in result.explanation
+    strict = tune_platform(table, tolerance=0.001)
+    assert strict.settings["thread_pool_size"] == 8
+
+
+def test_memory_budget_excludes_hungry_configs(record, fingerprint):
+    recs = scaling_records(
+        record,
+        speedups={1: 1.0, 2: 1.5, 4: 2.5},
+        heaps={1: 10_000_000, 2: 20_000_000, 4: 900_000_000},
+    )
+    table = build_table(recs, "run-1", fingerprint)
+    assert tune_platform(table).settings["thread_pool_size"] == 4
+    budget = tune_platform(table, memory_budget_bytes=100_000_000)
+    assert budget.settings["thread_pool_size"] == 2
+    assert "memory budget" in budget.explanation
+
+
+def test_batch_size_and_threshold(record, fingerprint):
+    recs = scaling_records(record, speedups={1: 1.0, 2: 1.8})
+    # checksum swept over batch sizes: 10 is slow, 50 and 200 equal -> 50
+    recs.append(record(operation="checksum", fmt="", variant="sequential", threads=1))
+    for batch, s in ((10, 1.2), (50, 1.8), (200, 1.81)):
+        recs.append(
+            record(operation="checksum", fmt="", threads=2, batch=batch, median=1 / s, seed=batch)
+        )
+    # a tiny workload where parallel loses
+    recs += scaling_records(record, workload="small", files=6, speedups={1: 0.8, 2: 0.7})
+    table = build_table(recs, "run-1", fingerprint)
+    result = tune_platform(table)
+    assert result.settings["thread_pool_size"] == 2
+    assert result.settings["parallel_batch_size"] == 50
+    # sequential below 7 files (the 6-file tree loses), parallel from there on
+    assert result.settings["parallel_threshold"] == 7
+    assert "6 files: 0.70x" in result.explanation
+
+
+def test_threshold_default_when_every_workload_gains(record, fingerprint):
+    recs = scaling_records(record, speedups={1: 1.0, 2: 1.8})
+    recs += scaling_records(record, workload="many-tiny", files=1000, speedups={1: 1.0, 2: 1.5})
+    result = tune_platform(build_table(recs, "run-1", fingerprint))
+    assert result.settings["parallel_threshold"] == 20
+
+
+def test_invalid_cells_do_not_influence_tuning(record, fingerprint):
+    recs = scaling_records(record, speedups={1: 1.0, 2: 1.5})
+    recs.append(record(threads=4, median=0.1, valid=False))  # would win, but output was wrong
+    table = build_table(recs, "run-1", fingerprint)
+    assert tune_platform(table).settings["thread_pool_size"] == 2
+
+
+def test_profile_file_loads_into_archive_config(record, fingerprint, tmp_path, monkeypatch):
+    from archive_parallel.config import ArchiveConfig
+
+    run = tmp_path / "results" / "linux-x86_64" / "run-1"
+    run.mkdir(parents=True)
+    write_table(build_table(scaling_records(record), "run-1", fingerprint), run)
+    from bench.results import load_results
+
+    [result] = tune_all(load_results([tmp_path / "results"]), tmp_path / "results")
+    path = write_profile(result, tmp_path / "results")
+    data = json.loads(path.read_text())
+    assert path == tmp_path / "results" / "linux-x86_64" / "tuned.json"
+    assert set(data) == {
+        "platform_key",
+        "platform_label",
+        "settings",
+        "best_speedup",
+        "chosen_speedup",
+        "explanation",
+        "source_runs",
+        "memory_budget_bytes",
+    }
+    installed = install_profile(path, tmp_path / "home" / "tuned.json")
+    monkeypatch.setenv("ARCHIVE_PARALLEL_TUNED_PROFILE", str(installed))
+    config = ArchiveConfig.tuned(parallel_batch_size=7)
+    assert config.thread_pool_size == data["settings"]["thread_pool_size"]
+    assert config.parallel_batch_size == 7  # explicit arguments win

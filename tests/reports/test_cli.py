@@ -1,0 +1,64 @@
+"""The command line: paths, defaults, exit codes, the path printed last."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from reports.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_writes_report_and_summary_and_prints_path(
+    verdict_root: Path, tmp_path: Path, capsys
+) -> None:
+    output = tmp_path / "out" / "report.html"
+    summary = tmp_path / "summary.md"
+    assert main([str(verdict_root), "-o", str(output), "--summary-md", str(summary)]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == f"Report written to {output.resolve()}"
+    assert output.is_file()
+    assert "| create | tar.gz |" in summary.read_text()
+
+
+def test_defaults_to_results_folder(verdict_root: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(verdict_root.parent)  # holds results/
+    assert main(["-q"]) == 0
+    assert (verdict_root / "report.html").is_file()
+    assert capsys.readouterr().out.strip().endswith("results/report.html")
+
+
+def test_empty_folder_exits_nonzero_with_message(tmp_path: Path, capsys) -> None:
+    assert main([str(tmp_path), "-o", str(tmp_path / "r.html")]) == 1
+    captured = capsys.readouterr()
+    assert "no results.csv found" in captured.err
+    assert "Traceback" not in captured.err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_python_dash_m_reports(verdict_root: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "reports", str(verdict_root), "-o", str(tmp_path / "r.html")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1].endswith("r.html")
+
+    empty = subprocess.run(
+        [sys.executable, "-m", "reports", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert empty.returncode == 1
+    assert "does not exist" in empty.stderr and "Traceback" not in empty.stderr

@@ -1,0 +1,133 @@
+"""Loading: every results folder found, partial and odd data read with notes, not crashes."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reports import NoResultsError, build_report, load_results, text_summary
+
+
+def test_finds_runs_fingerprints_and_tuning_recursively(tmp_path: Path, synth) -> None:
+    synth.write_run(tmp_path, synth.verdict_rows("raspberry-pi-4"), "raspberry-pi-4")
+    synth.write_run(tmp_path, synth.verdict_rows("macos-arm64"), "macos-arm64")
+    synth.write_tuned(tmp_path, "raspberry-pi-4", 4, 32)
+
+    result = load_results([tmp_path])
+
+    assert set(result.platforms) == {"raspberry-pi-4", "macos-arm64"}
+    assert len(result.table) == 2 * len(synth.verdict_rows())
+    assert result.fingerprint("macos-arm64")["cpu_model"] == "Apple M4"
+    assert result.label("raspberry-pi-4") == "Raspberry Pi 4 Model B Rev 1.4"
+    assert result.tuned["raspberry-pi-4"]["settings"]["thread_pool_size"] == 4
+    assert result.problems == []
+
+
+def test_a_single_run_folder_still_finds_its_platforms_tuning(tmp_path: Path, synth) -> None:
+    run = synth.write_run(tmp_path, synth.verdict_rows(), "raspberry-pi-4")
+    synth.write_tuned(tmp_path, "raspberry-pi-4", 2, 64)
+    assert "raspberry-pi-4" in load_results([run]).tuned
+
+
+def test_invalid_rows_are_kept_and_flagged(verdict_root: Path) -> None:
+    table = load_results([verdict_root]).table
+    invalid = table[~table["valid"]]
+    assert len(invalid) == 1
+    assert invalid.iloc[0]["invalid_reason"] == "extracted tree differs from manifest"
+
+
+def test_empty_folder_gives_a_clear_message(tmp_path: Path) -> None:
+    result = load_results([tmp_path])
+    assert result.is_empty
+    assert any("no results.csv found" in p for p in result.problems)
+    with pytest.raises(NoResultsError, match="no results.csv found"):
+        build_report([tmp_path], tmp_path / "report.html")
+    assert not (tmp_path / "report.html").exists()
+    assert "No results to summarise" in text_summary([tmp_path])
+
+
+def test_missing_path_is_named(tmp_path: Path) -> None:
+    result = load_results([tmp_path / "nowhere"])
+    assert result.is_empty
+    assert any("does not exist" in p for p in result.problems)
+
+
+def test_header_only_and_garbage_files_are_reported(tmp_path: Path, synth) -> None:
+    folder = tmp_path / "pi" / "run1"
+    folder.mkdir(parents=True)
+    (folder / "results.csv").write_text(",".join(synth.columns) + "\n")
+    (folder / "fingerprint.json").write_text("{not json")
+    result = load_results([tmp_path])
+    assert result.is_empty
+    assert any("header only" in p for p in result.problems)
+    assert any("fingerprint.json: unreadable" in p for p in result.problems)
+
+
+def test_partial_columns_become_nan_with_a_note(tmp_path: Path, synth) -> None:
+    dropped = [
+        "peak_heap_bytes",
+        "peak_rss_bytes",
+        "memory_delta_bytes",
+        "verdict_2x",
+        "verdict_4x",
+        "noisy",
+    ]
+    columns = [c for c in synth.columns if c not in dropped]
+    synth.write_run(tmp_path, synth.verdict_rows(), columns=columns)
+
+    result = load_results([tmp_path])
+
+    assert result.table["peak_heap_bytes"].isna().all()
+    assert not result.table["noisy"].any()
+    assert any("peak_heap_bytes" in p for p in result.problems)
+    report = build_report(result, tmp_path / "report.html")
+    html = report.read_text()
+    assert "Memory was not measured" in html
+    assert 'id="verdict-table"' in html
+
+
+def test_nan_memory_and_non_numbers(tmp_path: Path, synth) -> None:
+    rows = synth.verdict_rows()
+    rows[3]["peak_heap_bytes"] = math.nan
+    rows[3]["memory_delta_bytes"] = math.nan
+    rows[5]["median_s"] = "fast"
+    rows[7]["valid"] = "maybe"
+    synth.write_run(tmp_path, rows)
+
+    result = load_results([tmp_path])
+
+    assert math.isnan(result.table.loc[3, "memory_delta_bytes"])
+    assert any("non-numeric value(s) in 'median_s'" in p for p in result.problems)
+    assert not result.table.loc[7, "valid"]  # unreadable validity counts as invalid
+    assert result.table.loc[7, "invalid_reason"] == "validity not recorded"
+    build_report(result, tmp_path / "report.html")  # renders, does not crash
+
+
+def test_missing_essential_column_excludes_rows_from_verdicts(tmp_path: Path, synth) -> None:
+    columns = [c for c in synth.columns if c != "speedup"]
+    synth.write_run(tmp_path, synth.verdict_rows(), columns=columns)
+    result = load_results([tmp_path])
+    assert any("essential" in p for p in result.problems)
+    summary = text_summary(result)
+    assert "| raspberry-pi-4 |" not in summary
+
+
+def test_incomplete_run_and_missing_fingerprint_are_noted(tmp_path: Path, synth) -> None:
+    synth.write_run(tmp_path, synth.verdict_rows(), fingerprint=False, complete=False)
+    result = load_results([tmp_path])
+    assert any("did not finish" in p for p in result.problems)
+    assert any("no fingerprint.json" in p for p in result.problems)
+    assert result.label("raspberry-pi-4") == "Raspberry Pi 4 Model B Rev 1.4"  # from the table
+
+
+def test_platform_key_falls_back_to_the_fingerprint(tmp_path: Path, synth) -> None:
+    folder = synth.write_run(tmp_path, synth.verdict_rows("macos-arm64"), "macos-arm64")
+    table = pd.read_csv(folder / "results.csv", keep_default_na=False)
+    table = table.drop(columns=["platform_key", "platform_label"])
+    table.to_csv(folder / "results.csv", index=False)
+    result = load_results([tmp_path])
+    assert result.platforms == ["macos-arm64"]
+    assert result.label("macos-arm64") == "Apple M4 (macOS 15.1)"
