@@ -188,6 +188,7 @@ def test_sixteen_threads_share_one_manager(tmp_path, workloads):
 
     stats = manager.get_stats()
     total = sum(done.values())
+    print(f"load: {dict(done)} in {DURATION:.0f}s by {THREADS} threads; stats {stats}")
     assert stats["archives_created"] == done["create"]
     assert stats["archives_extracted"] == done["extract"]
     assert stats["archives_verified"] == done["verify"]
