@@ -17,9 +17,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import shutil
 import stat
-import tempfile
+import weakref
 from types import TracebackType
 
 from ..errors import ArchiveError, UnsafeArchiveError
@@ -30,26 +31,42 @@ logger = logging.getLogger(__name__)
 STAGING_PREFIX = ".ap-staging-"
 
 
+def _remove_all(paths: list[str]) -> None:
+    """Finalizer of an interrupted ``Staging``: what it created (the destination when it was
+    missing, the staging folder), newest first."""
+    for path in reversed(paths):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 class Staging:
     def __init__(self, dest_dir: str | os.PathLike[str]) -> None:
         self.dest = os.path.abspath(os.fspath(dest_dir))
         self.path = ""
         self._created_root: str | None = None
         self._dest_times: tuple[int, int] | None = None
+        self._created: list[str] = []  # registered before being created
 
     def __enter__(self) -> Staging:
-        self._created_root = self._make_destination()
-        if self._created_root is None:
-            with contextlib.suppress(OSError):
-                info = os.stat(self.dest)
-                self._dest_times = (info.st_atime_ns, info.st_mtime_ns)
+        # A finalizer backs the clean-up up: Ctrl-C lands at the start of a Python function,
+        # so it can strike after a folder was created but before ``__exit__`` runs (or at its
+        # very start). Each folder is registered before it is created; the finalizer runs once
+        # the frames holding this object are released, at the latest at interpreter exit.
+        self._finalizer = weakref.finalize(self, _remove_all, self._created)
         try:
-            self.path = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.dest)
+            self._created_root = self._make_destination()
+            if self._created_root is None:
+                with contextlib.suppress(OSError):
+                    info = os.stat(self.dest)
+                    self._dest_times = (info.st_atime_ns, info.st_mtime_ns)
+            self.path = self._make_staging_folder()
         except OSError as exc:
-            self._remove_created_root()
+            self._finalizer()
             raise ArchiveError(
                 f"cannot create a staging folder in {self.dest}: {exc.strerror or exc}"
             ) from exc
+        except BaseException:
+            self._finalizer()
+            raise
         return self
 
     def __exit__(
@@ -61,11 +78,27 @@ class Staging:
         if exc_type is not None:
             self.discard()
             self._remove_created_root()
+            self._finalizer.detach()
             if self._dest_times is not None:  # the staging folder's coming and going
                 with contextlib.suppress(OSError):
                     os.utime(self.dest, ns=self._dest_times)
-        elif self.path:
-            shutil.rmtree(self.path, ignore_errors=True)
+        else:
+            if self.path:
+                shutil.rmtree(self.path, ignore_errors=True)
+            self._finalizer.detach()
+
+    def _make_staging_folder(self) -> str:
+        """A fresh ``.ap-staging-<random>`` folder; its name is handed to the finalizer
+        before it is created, so no interruption can leave it unknown."""
+        while True:
+            path = os.path.join(self.dest, STAGING_PREFIX + secrets.token_hex(6))
+            self._created.append(path)
+            try:
+                os.mkdir(path, 0o700)
+            except FileExistsError:
+                self._created.remove(path)  # someone else's
+                continue
+            return path
 
     def _make_destination(self) -> str | None:
         """Create the destination when missing; return the outermost folder created."""
@@ -77,9 +110,11 @@ class Staging:
         parent = os.path.dirname(outermost)
         while parent and parent != outermost and not os.path.lexists(parent):
             outermost, parent = parent, os.path.dirname(parent)
+        self._created.append(outermost)
         try:
             os.makedirs(self.dest)
         except OSError as exc:
+            self._created.remove(outermost)  # not (all) ours: another caller may have made it
             raise ArchiveError(
                 f"cannot create destination {self.dest}: {exc.strerror or exc}"
             ) from exc
