@@ -78,7 +78,7 @@ def workloads(tmp_path_factory) -> list[Workload]:
     rng = random.Random(16)
     many = small_files(rng, 40, 3_000, folders=5)
     mixed = small_files(rng, 8, 20_000, prefix="conf/")
-    mixed["data/streamed.bin"] = text_bytes(rng, 400_000)  # over 256 KiB: streamed
+    mixed["data/streamed.bin"] = text_bytes(rng, 2_500_000)  # over SMALL_FILE_LIMIT: streamed
     mixed["empty.txt"] = b""
     nested = {
         f"a{i % 3}/b{i % 2}/c/d/file{i}.txt": text_bytes(rng, rng.randint(0, 9_000))

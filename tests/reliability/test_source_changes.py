@@ -41,7 +41,7 @@ from archive_parallel.errors import ArchiveError, SourceChangedError
 from archive_parallel.source_reader import CHUNK_SIZE, SMALL_FILE_LIMIT
 
 VICTIM = "zz-victim.bin"  # sorts after every other member, so it is read last
-SIZES = {"small": 20_000, "large": 600_000}  # large: over SMALL_FILE_LIMIT, streamed
+SIZES = {"small": 20_000, "large": SMALL_FILE_LIMIT + 300_000}  # large: streamed
 MID_READ_SIZE = 2 * CHUNK_SIZE + 1234
 CHANGES = ["vanish", "unreadable", "grow", "shrink"]
 
@@ -166,7 +166,7 @@ class _FdWatcher(threading.Thread):
 def test_large_file_changing_mid_read_fails_cleanly(tmp_path, fmt, change, parallel):
     is_zip = fmt == "zip"
     # zip: a long, slowly compressed file so the watcher acts long before the reader ends
-    victim_size = 16 * CHUNK_SIZE if is_zip else MID_READ_SIZE
+    victim_size = 16 * CHUNK_SIZE if is_zip else max(MID_READ_SIZE, SMALL_FILE_LIMIT + CHUNK_SIZE)
     source, before = _make_source(tmp_path / "src", victim_size)
     victim = source / VICTIM
     assert victim_size > SMALL_FILE_LIMIT
