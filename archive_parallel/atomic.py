@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 TEMP_MARKER = ".ap-tmp-"
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 @contextlib.contextmanager
@@ -23,15 +24,21 @@ def atomic_output(target: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, Pa
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}{TEMP_MARKER}", dir=target.parent)
-    temp_path = Path(name)
+    # the name is chosen before the file exists, so an interrupt at any point after this line
+    # finds it in the clean-up below
+    temp_path = target.parent / f".{target.name}{TEMP_MARKER}{secrets.token_hex(6)}"
+    fd: int | None = None
     try:
+        fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)
         with os.fdopen(fd, "wb") as handle:
+            fd = None  # the file object owns it now
             yield handle, temp_path
             handle.flush()
         os.chmod(temp_path, 0o644 & ~_umask())
         os.replace(temp_path, target)
     except BaseException:
+        if fd is not None:
+            os.close(fd)
         with contextlib.suppress(OSError):
             temp_path.unlink()
         raise

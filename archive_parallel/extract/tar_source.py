@@ -34,7 +34,7 @@ from .tree import (
     SmallFile,
     StagedTree,
     Written,
-    finish_file,
+    apply_attributes,
     open_new_file,
     pwrite_chunk,
     write_batch,
@@ -177,11 +177,19 @@ class TarExtraction:
                 results = self.window.submit(_last_chunk, large, data, offset)
             self._collect(results)
 
+    def _close_large(self, large: _LargeFile) -> None:
+        """Apply attributes and close; the descriptor leaves ``_open`` only as it is closed, so
+        an interrupt at any point leaves it for ``run``'s clean-up or closes it here."""
+        try:
+            apply_attributes(large.fd, large.name, large.mode, large.mtime)
+        finally:
+            self._open.pop(large.fd, None)
+            os.close(large.fd)
+
     def _collect(self, results: list[list[Written] | _LargeFile]) -> None:
         for result in results:
             if isinstance(result, _LargeFile):
-                self._open.pop(result.fd, None)
-                finish_file(result.fd, result.name, result.mode, result.mtime)
+                self._close_large(result)
                 self.tree.record([Written(result.name, result.hasher.hexdigest(), result.size)])
             else:
                 self.tree.record(result)

@@ -72,8 +72,8 @@ def open_new_file(name: str, path: str, mode: int | None) -> int:
         raise write_failure(name, exc) from exc
 
 
-def finish_file(fd: int, name: str, mode: int | None, mtime: float | None) -> None:
-    """Apply mode and mtime through the descriptor, then close it."""
+def apply_attributes(fd: int, name: str, mode: int | None, mtime: float | None) -> None:
+    """Apply mode and mtime through the descriptor (the caller closes it, in a ``finally``)."""
     try:
         if mode is not None:
             os.fchmod(fd, mode)
@@ -84,8 +84,6 @@ def finish_file(fd: int, name: str, mode: int | None, mtime: float | None) -> No
                 logger.debug("cannot set mtime %r of %r: %s", mtime, name, exc)
     except OSError as exc:
         raise write_failure(name, exc) from exc
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes | memoryview, offset: int | None = None) -> None:
@@ -103,11 +101,13 @@ def write_batch(files: list[SmallFile]) -> list[Written]:
     for item in files:
         fd = open_new_file(item.name, item.path, item.mode)
         try:
-            _write_all(fd, item.data)
-        except OSError as exc:
+            try:
+                _write_all(fd, item.data)
+            except OSError as exc:
+                raise write_failure(item.name, exc) from exc
+            apply_attributes(fd, item.name, item.mode, item.mtime)
+        finally:
             os.close(fd)
-            raise write_failure(item.name, exc) from exc
-        finish_file(fd, item.name, item.mode, item.mtime)
         done.append(Written(item.name, hashlib.sha256(item.data).hexdigest(), len(item.data)))
     return done
 

@@ -32,7 +32,7 @@ from .tree import (
     SYMLINK,
     StagedTree,
     Written,
-    finish_file,
+    apply_attributes,
     open_new_file,
     write_failure,
 )
@@ -98,10 +98,9 @@ def write_zip_batch(
                             view = view[os.write(fd, view) :]
                         except OSError as exc:
                             raise write_failure(job.name, exc) from exc
-        except BaseException:
+            apply_attributes(fd, job.name, job.mode, job.mtime)
+        finally:
             os.close(fd)
-            raise
-        finish_file(fd, job.name, job.mode, job.mtime)
         done.append(Written(job.name, hasher.hexdigest(), size))
     return done
 

@@ -174,8 +174,4 @@ def test_interrupt_anywhere_while_extracting(tmp_path, fmt, parallel, dest_exist
     assert not bad, "\n".join(bad[:10])
     assert_no_workers_after_close(manager)
     leaked = open_fd_count() - fds_before
-    if leaked:
-        # Known, reported to the extract owner: an interrupt at the very start of
-        # extract.tree.finish_file / _write_all, in the thread that writes, skips the
-        # os.close of the staged file being written (the staged file itself is removed).
-        pytest.xfail(f"{leaked} file descriptor(s) leaked by interrupted extractions")
+    assert leaked == 0, f"{leaked} file descriptor(s) leaked by interrupted extractions"
