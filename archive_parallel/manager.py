@@ -71,8 +71,6 @@ class _HashingWriter:
 class _Written:
     """What writing an archive's body produced."""
 
-    members: list[str]
-    file_count: int
     uncompressed_size: int
     file_sha256: dict[str, str]
     peak_in_flight: int
@@ -230,6 +228,8 @@ class ArchiveManager:
         executor: Executor | None,
     ) -> tuple[ArchiveMetadata, int]:
         total_bytes = sum(e.size for e in entries)
+        # every format lists the same thing: files and links, not folders (as the old class)
+        files = [e.name for e in entries if e.kind is not EntryKind.DIR]
         reporter = ProgressReporter(config.progress_callback, total_bytes)
         reporter.start()
         fixed_mtime = int(config.reproducible_mtime)
@@ -254,12 +254,12 @@ class ArchiveManager:
                     filename=archive.name,
                     format=fmt,
                     created_at=now_iso(),
-                    file_count=written.file_count,
+                    file_count=len(files),
                     uncompressed_size=written.uncompressed_size,
                     compressed_size=compressed_size,
                     checksum_sha256=sha,
                     checksum_md5=md5,
-                    files=written.members,
+                    files=files,
                     file_checksums=written.file_sha256 if config.per_file_checksums else None,
                 )
             if config.include_metadata:
@@ -287,8 +287,6 @@ class ArchiveManager:
             sink.abort()
             raise
         return _Written(
-            result.members,
-            result.file_count,
             result.uncompressed_size,
             result.file_sha256,
             sink.peak_in_flight,
@@ -310,8 +308,6 @@ class ArchiveManager:
             fixed_mtime=fixed_mtime if config.reproducible else None,
         )
         return _Written(
-            result.members,
-            result.file_count,
             result.uncompressed_size,
             result.file_sha256,
             result.peak_in_flight,

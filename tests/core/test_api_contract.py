@@ -392,3 +392,16 @@ def test_parallel_walk_gives_the_same_files(manager, tmp_path):
     walked = manager._collect_files(src, ArchiveConfig(parallel_walk=True, **cfg))
     plain = manager._collect_files(src, ArchiveConfig(**cfg))
     assert walked == plain and len(walked) == 40
+
+
+def test_files_and_count_are_the_same_in_every_format(manager, sample_tree, tmp_path):
+    metas = [manager.create_archive(sample_tree, tmp_path / f"a.{s}") for s in FORMATS]
+    expected = sorted(
+        p.relative_to(sample_tree).as_posix() for p in manager._collect_files(sample_tree)
+    )
+    for meta in metas:
+        assert sorted(meta.files) == expected and meta.file_count == len(expected)
+    for suffix in FORMATS:
+        (tmp_path / f"a.{suffix}.meta").unlink()
+        got = manager.extract_archive(tmp_path / f"a.{suffix}", tmp_path / f"d-{suffix}")
+        assert sorted(got.files) == expected and got.file_count == len(expected)
