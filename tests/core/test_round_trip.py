@@ -200,3 +200,25 @@ def test_reproducible_zip_does_not_depend_on_time_zone(sample_tree, tmp_path):
         )
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+@pytest.mark.parametrize(
+    "real,fake",
+    [
+        ("tar.gz", "zip"),
+        ("zip", "tar.gz"),
+        ("tar.xz", "tgz"),
+        ("tar.bz2", "tar"),
+        ("tar", "tar.gz"),
+    ],
+)
+def test_format_from_magic_bytes_when_the_name_lies(
+    manager, sample_tree, tmp_path, snapshot, real, fake
+):
+    made = tmp_path / f"pkg.{real}"
+    manager.create_archive(sample_tree, made, ArchiveConfig(include_metadata=False))
+    liar = made.rename(tmp_path / f"liar.{fake}")
+    assert manager.verify_archive_integrity(liar)
+    assert {m.name.rstrip("/") for m in manager.list_archive(liar)} >= {"dir0/file0.dat"}
+    manager.extract_archive(liar, tmp_path / "dest")
+    assert snapshot(tmp_path / "dest") == snapshot(sample_tree)
