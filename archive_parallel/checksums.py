@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from concurrent.futures import Executor
 from pathlib import Path
 
-from .pool import ordered_map
+from .pool import batched, ordered_map
 from .source_reader import file_digests
 
 logger = logging.getLogger(__name__)
@@ -27,19 +27,6 @@ def _size(path: Path) -> int:
         return os.stat(path).st_size
     except OSError:
         return 0
-
-
-def _tasks(paths: Sequence[Path], batch_size: int) -> Iterator[list[Path]]:
-    batch: list[Path] = []
-    weight = 0
-    for path in paths:
-        batch.append(path)
-        weight += _size(path)
-        if len(batch) >= batch_size or weight >= TASK_BYTES:
-            yield batch
-            batch, weight = [], 0
-    if batch:
-        yield batch
 
 
 def _digest_batch(batch: list[Path]) -> list[tuple[Path, tuple[str, str] | None]]:
@@ -62,7 +49,9 @@ def checksum_files(
     """``{path: (sha256_hex, md5_hex)}`` for every readable regular file of ``paths``."""
     files = [Path(p) for p in paths]
     result: dict[Path, tuple[str, str]] = {}
-    for batch in ordered_map(executor, _digest_batch, _tasks(files, max(1, batch_size)), in_flight):
+    for batch in ordered_map(
+        executor, _digest_batch, batched(files, max(1, batch_size), _size, TASK_BYTES), in_flight
+    ):
         for path, digests in batch:
             if digests is not None:
                 result[path] = digests

@@ -147,12 +147,22 @@ def ordered_map(
         window.cancel()
 
 
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+def batched(
+    items: Iterable[T],
+    size: int,
+    weight: Callable[[T], int] | None = None,
+    max_weight: int | None = None,
+) -> Iterator[list[T]]:
+    """Lists of at most ``size`` items; with ``weight``, a list also ends once its items weigh
+    ``max_weight`` or more (so a few large items still spread over the workers)."""
     batch: list[T] = []
+    total = 0
     for item in items:
         batch.append(item)
-        if len(batch) >= size:
+        if weight is not None:
+            total += weight(item)
+        if len(batch) >= size or (max_weight is not None and total >= max_weight):
             yield batch
-            batch = []
+            batch, total = [], 0
     if batch:
         yield batch

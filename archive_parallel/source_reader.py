@@ -117,21 +117,11 @@ def _load_batch(batch: list[FileEntry]) -> list[tuple[FileEntry, Content]]:
     return out
 
 
-def _batches(entries: Iterable[FileEntry], batch_size: int) -> Iterator[list[FileEntry]]:
-    """Batches of at most ``batch_size`` entries and about ``BATCH_BYTE_LIMIT`` bytes; a large
-    file closes the batch it ends (it is streamed by the consumer, not loaded)."""
-    batch: list[FileEntry] = []
-    loaded = 0
-    for entry in entries:
-        batch.append(entry)
-        if entry.kind is EntryKind.FILE and entry.size <= SMALL_FILE_LIMIT:
-            loaded += entry.size
-        large = entry.kind is EntryKind.FILE and entry.size > SMALL_FILE_LIMIT
-        if len(batch) >= batch_size or loaded >= BATCH_BYTE_LIMIT or large:
-            yield batch
-            batch, loaded = [], 0
-    if batch:
-        yield batch
+def _load_weight(entry: FileEntry) -> int:
+    """Bytes a batch holds for ``entry``; a large (streamed) file ends its batch."""
+    if entry.kind is not EntryKind.FILE:
+        return 0
+    return entry.size if entry.size <= SMALL_FILE_LIMIT else BATCH_BYTE_LIMIT
 
 
 def is_tiny_batch(total_bytes: int, count: int) -> bool:
@@ -151,7 +141,7 @@ def iter_contents(
         executor, batches_in_flight
     )
     try:
-        for batch in _batches(entries, batch_size):
+        for batch in batched(entries, batch_size, _load_weight, BATCH_BYTE_LIMIT):
             if is_tiny_batch(sum(e.size for e in batch), len(batch)):
                 done = window.submit_inline(_load_batch, batch)
             else:

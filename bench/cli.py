@@ -48,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     preset = run.add_mutually_exclusive_group()
     preset.add_argument("--quick", dest="preset", action="store_const", const="quick")
     preset.add_argument("--full", dest="preset", action="store_const", const="full")
+    preset.add_argument(
+        "--targets",
+        dest="preset",
+        action="store_const",
+        const="targets",
+        help="the 2-4x targets at full scale (medium and many-tiny workloads)",
+    )
     run.set_defaults(preset="quick")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results root")
     run.add_argument("--resume", type=Path, help="run folder to resume")

@@ -143,6 +143,23 @@ PRESETS: dict[str, Preset] = {
         budget_min=8.5,
         notes="small scales, batch sizes swept for checksums only; a few minutes on 2 cores",
     ),
+    "targets": Preset(
+        name="targets",
+        grid=GridSpec(
+            operations=("create", "extract", "checksum"),
+            formats=("tar.gz", "zip", "tar.bz2"),
+            workloads=(Workload("medium", 1.0), Workload("many-tiny", 1.0)),
+            threads=(2, 4),
+            batch_sizes=(50,),
+            batch_operations=(),
+            backends=("zlib",),
+        ),
+        timing=TimingSettings(
+            processes=1, values=4, warmups=1, loops=1, min_time=0.05, auto_loops=False
+        ),
+        budget_min=45.0,
+        notes="the issue-4 targets at full scale: medium and many-tiny, 2 and 4 threads",
+    ),
     "full": Preset(
         name="full",
         grid=GridSpec(

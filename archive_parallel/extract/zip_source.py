@@ -72,6 +72,14 @@ class ZipFileJob:
     mtime: float | None
 
 
+#: a task stops growing at about this many uncompressed bytes, so large members spread out
+TASK_BYTES = 4 * 1024 * 1024
+
+
+def _job_bytes(job: ZipFileJob) -> int:
+    return job.info.file_size
+
+
 def write_zip_batch(
     handles: ThreadLocalZip, budget: ExtractionBudget, archive: str, jobs: list[ZipFileJob]
 ) -> list[Written]:
@@ -174,7 +182,7 @@ class ZipExtraction:
         try:
             with OrderedWindow(self.executor, self.config.blocks_in_flight) as window:
                 size = max(1, int(self.config.parallel_batch_size))
-                for batch in batched(jobs, size):
+                for batch in batched(jobs, size, _job_bytes, TASK_BYTES):
                     for result in window.submit(
                         write_zip_batch, handles, self.budget, self.archive_path, batch
                     ):
