@@ -425,21 +425,19 @@ def _segmented_chunks(
     """Pieces decompressed in parallel, yielded in order; the first piece that does not
     decompress cleanly on its own switches to sequential reading from its offset."""
     window: OrderedWindow[bytes | None] = OrderedWindow(executor, max_in_flight)
-    queued: collections.deque[Segment] = collections.deque()
-    try:
+
+    def results() -> Iterator[tuple[Segment, bytes | None]]:
+        queued: collections.deque[Segment] = collections.deque()
         for segment in segments:
             finished = window.submit(decompress_segment, path, fmt, segment)
             queued.append(segment)
             for out in finished + window.ready():
-                done = queued.popleft()
-                if out is None:
-                    window.cancel()
-                    yield from _sequential_chunks(path, fmt, done.offset, position)
-                    return
-                position.value = done.offset + done.length
-                yield out
+                yield queued.popleft(), out
         for out in window.drain():
-            done = queued.popleft()
+            yield queued.popleft(), out
+
+    try:
+        for done, out in results():
             if out is None:
                 window.cancel()
                 yield from _sequential_chunks(path, fmt, done.offset, position)
