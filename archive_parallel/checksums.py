@@ -14,12 +14,16 @@ from collections.abc import Iterable
 from concurrent.futures import Executor
 from pathlib import Path
 
-from .pool import batched, ordered_map
-from .source_reader import file_digests
+from .pool import OrderedWindow, batched, is_tiny_batch
+from .source_reader import file_digests_sized
 
 logger = logging.getLogger(__name__)
 
 TASK_BYTES = 8 * 1024 * 1024
+
+
+def _as_path(item: os.PathLike[str] | str) -> Path:
+    return item if isinstance(item, Path) else Path(item)
 
 
 def _size(path: Path) -> int:
@@ -29,15 +33,22 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _digest_batch(batch: list[Path]) -> list[tuple[Path, tuple[str, str] | None]]:
-    out: list[tuple[Path, tuple[str, str] | None]] = []
-    for path in batch:
+Digested = tuple[Path, tuple[str, str, int] | None]
+
+
+def _digest_batch(batch: list[tuple[Path, int]]) -> list[Digested]:
+    out: list[Digested] = []
+    for path, _ in batch:
         try:
-            out.append((path, file_digests(path)))
+            out.append((path, file_digests_sized(path)))
         except OSError as exc:
             logger.warning("cannot checksum %s: %s", path, exc.strerror or exc)
             out.append((path, None))
     return out
+
+
+def _weight(item: tuple[Path, int]) -> int:
+    return item[1]
 
 
 def checksum_files(
@@ -45,14 +56,28 @@ def checksum_files(
     executor: Executor | None,
     batch_size: int,
     in_flight: int,
-) -> dict[Path, tuple[str, str]]:
-    """``{path: (sha256_hex, md5_hex)}`` for every readable regular file of ``paths``."""
-    files = [Path(p) for p in paths]
+) -> tuple[dict[Path, tuple[str, str]], int]:
+    """``({path: (sha256_hex, md5_hex)}, bytes hashed)`` for every readable regular file of
+    ``paths``. Batches of tiny files are hashed by the caller: handing them to a worker costs
+    more under the GIL than it saves. The sequential path takes no ``stat`` at all."""
+    files = [_as_path(p) for p in paths]
+    sized = [(p, _size(p)) for p in files] if executor is not None else [(p, 0) for p in files]
     result: dict[Path, tuple[str, str]] = {}
-    for batch in ordered_map(
-        executor, _digest_batch, batched(files, max(1, batch_size), _size, TASK_BYTES), in_flight
-    ):
-        for path, digests in batch:
-            if digests is not None:
-                result[path] = digests
-    return result
+    nbytes = 0
+    window: OrderedWindow[list[Digested]] = OrderedWindow(executor, in_flight)
+
+    def collect(done: list[list[Digested]]) -> None:
+        nonlocal nbytes
+        for batch in done:
+            for path, digests in batch:
+                if digests is not None:
+                    result[path] = digests[:2]
+                    nbytes += digests[2]
+
+    with window:
+        for batch in batched(sized, max(1, batch_size), _weight, TASK_BYTES):
+            weight = sum(size for _, size in batch)
+            tiny = executor is None or is_tiny_batch(weight, len(batch))
+            collect((window.submit_inline if tiny else window.submit)(_digest_batch, batch))
+        collect(list(window.drain()))
+    return result, nbytes

@@ -458,20 +458,16 @@ class ArchiveManager:
     ) -> dict[Path, tuple[str, str]]:
         """``{path: (sha256_hex, md5_hex)}`` for each readable file, in parallel when enabled."""
         config = config or self.default_config
-        files = [Path(p) for p in paths]
+        files = list(paths)
         parallel = config.uses_parallel(len(files))
         start = time.perf_counter()
         with self._stats.timed("checksum_calculation"):
-            result = checksum_files(
+            result, nbytes = checksum_files(
                 files,
                 self._executor(config, parallel),
                 config.parallel_batch_size,
                 config.blocks_in_flight,
             )
-        nbytes = 0
-        for path in result:
-            with contextlib.suppress(OSError):
-                nbytes += path.stat().st_size
         self._stats.add_files_checksummed(len(result))
         self._stats.record_operation(
             "checksum", parallel, config.thread_pool_size, nbytes, time.perf_counter() - start

@@ -23,6 +23,14 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 THREAD_NAME_PREFIX = "archive-parallel"
+#: batches whose files average less than this run in the caller: a tiny file costs mostly
+#: Python work under the GIL, so handing it to a worker only slows the caller down
+INLINE_MEAN_FILE_SIZE = 16 * 1024
+
+
+def is_tiny_batch(total_bytes: int, count: int) -> bool:
+    """True when a batch's files average under ``INLINE_MEAN_FILE_SIZE``: not worth a worker."""
+    return total_bytes < INLINE_MEAN_FILE_SIZE * count
 
 
 class WorkerPool:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from .entries import EntryKind, FileEntry
 from .errors import ArchiveError, SourceChangedError
-from .pool import OrderedWindow, batched
+from .pool import OrderedWindow, batched, is_tiny_batch
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +32,6 @@ SMALL_FILE_LIMIT = 2 * 1024 * 1024
 CHUNK_SIZE = 1024 * 1024
 #: a batch stops growing past this many bytes so memory stays bounded
 BATCH_BYTE_LIMIT = 4 * 1024 * 1024
-#: batches whose files average less than this are read by the caller: reading a tiny file is
-#: mostly Python work under the GIL, so a worker would only slow the caller down
-INLINE_MEAN_FILE_SIZE = 16 * 1024
 
 
 class StreamedFile:
@@ -124,11 +121,6 @@ def _load_weight(entry: FileEntry) -> int:
     return entry.size if entry.size <= SMALL_FILE_LIMIT else BATCH_BYTE_LIMIT
 
 
-def is_tiny_batch(total_bytes: int, count: int) -> bool:
-    """True when files average under ``INLINE_MEAN_FILE_SIZE``: not worth a worker."""
-    return total_bytes < INLINE_MEAN_FILE_SIZE * count
-
-
 def iter_contents(
     entries: Iterable[FileEntry],
     executor: Executor | None,
@@ -178,15 +170,25 @@ def file_sha256(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> s
     return digest.hexdigest()
 
 
-def file_digests(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> tuple[str, str]:
-    """``(sha256_hex, md5_hex)`` of a file, read once in large chunks."""
+def file_digests_sized(
+    path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE
+) -> tuple[str, str, int]:
+    """``(sha256_hex, md5_hex, bytes read)`` of a file, read once in large chunks."""
     sha = hashlib.sha256()
     md5 = hashlib.md5(usedforsecurity=False)
+    size = 0
     with open(path, "rb") as handle:
         while chunk := handle.read(chunk_size):
             sha.update(chunk)
             md5.update(chunk)
-    return sha.hexdigest(), md5.hexdigest()
+            size += len(chunk)
+    return sha.hexdigest(), md5.hexdigest(), size
+
+
+def file_digests(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> tuple[str, str]:
+    """``(sha256_hex, md5_hex)`` of a file, read once in large chunks."""
+    sha, md5, _ = file_digests_sized(path, chunk_size)
+    return sha, md5
 
 
 __all__ = [
@@ -198,6 +200,7 @@ __all__ = [
     "StreamedFile",
     "batched",
     "file_digests",
+    "file_digests_sized",
     "file_sha256",
     "iter_contents",
     "read_small_file",

@@ -31,8 +31,8 @@ from typing import BinaryIO
 
 from ..entries import EntryKind, FileEntry
 from ..errors import ArchiveError, SourceChangedError
-from ..pool import OrderedWindow
-from ..source_reader import Content, LoadedFile, StreamedFile, is_tiny_batch
+from ..pool import OrderedWindow, is_tiny_batch
+from ..source_reader import Content, LoadedFile, StreamedFile
 from .backend import deflate_module
 from .deflate_blocks import ParallelDeflater
 from .zip_extra import extended_timestamp, zip64_extra

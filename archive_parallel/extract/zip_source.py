@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from ..codecs.zip_extra import member_name, read_unix_mtime
 from ..config import ArchiveConfig
 from ..errors import UnsafeArchiveError
-from ..pool import OrderedWindow, batched
+from ..pool import OrderedWindow, batched, is_tiny_batch
 from ..safety import ExtractionBudget, check_link_target
 from .damage import MemberCursor, damage_guard
 from .tree import (
@@ -183,7 +183,9 @@ class ZipExtraction:
             with OrderedWindow(self.executor, self.config.blocks_in_flight) as window:
                 size = max(1, int(self.config.parallel_batch_size))
                 for batch in batched(jobs, size, _job_bytes, TASK_BYTES):
-                    for result in window.submit(
+                    tiny = is_tiny_batch(sum(map(_job_bytes, batch)), len(batch))
+                    submit = window.submit_inline if tiny else window.submit
+                    for result in submit(
                         write_zip_batch, handles, self.budget, self.archive_path, batch
                     ):
                         self.tree.record(result)
