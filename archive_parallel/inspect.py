@@ -25,7 +25,7 @@ from .extract import archive_size_of
 from .extract.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
 from .extract.tar_stream import TarStream
 from .extract.zip_layout import (
-    ThreadLocalZip,
+    SharedZip,
     central_directory_offset,
     check_data_ranges,
     open_zip,
@@ -105,12 +105,11 @@ def _verify_tar(
         stream.finish()
 
 
-def _read_zip_members(handles: ThreadLocalZip, infos: list[zipfile.ZipInfo]) -> int:
-    handle = handles.get()
+def _read_zip_members(shared: SharedZip, infos: list[zipfile.ZipInfo]) -> int:
     for info in infos:
         cursor = MemberCursor()
         cursor.member = info.filename
-        with damage_guard(str(handles.path), cursor), handle.open(info) as source:
+        with damage_guard(str(shared.path), cursor), shared.open(info) as source:
             while source.read(_READ_CHUNK):
                 pass
     return len(infos)
@@ -123,16 +122,11 @@ def _verify_zip(archive: str, size: int, executor: Executor | None, budget: Budg
             budget.add_member(info.filename)
             budget.declare(info.filename, info.file_size)
         check_data_ranges(archive, infos, central_directory_offset(handle, size))
-    handles = ThreadLocalZip(archive)
-    try:
+        shared = SharedZip(handle, archive)
         work = batched((info for info in infos if not info.is_dir()), _MEMBERS_PER_TASK)
         limit = 2 * max(1, getattr(executor, "_max_workers", 1))
-        for _ in ordered_map(
-            executor, lambda chunk: _read_zip_members(handles, chunk), work, limit
-        ):
+        for _ in ordered_map(executor, lambda chunk: _read_zip_members(shared, chunk), work, limit):
             pass
-    finally:
-        handles.close()
 
 
 def list_members(path: str | os.PathLike[str], fmt: CompressionFormat) -> list[MemberInfo]:

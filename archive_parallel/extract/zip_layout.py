@@ -4,8 +4,9 @@
 its name and its unix mode (``external_attr >> 16`` when ``create_system == 3``).
 ``check_data_ranges`` reads each entry's local header and refuses entries whose header and
 data overlap another entry's (the overlapping-entries zip bomb) or run past the central
-directory. ``ThreadLocalZip`` gives each worker thread its own ``ZipFile`` handle, since one
-handle's file position cannot be shared between threads.
+directory. ``SharedZip`` lets every worker read members of one parsed ``ZipFile``: each member
+is read through its own file position (``zipfile`` locks only around seek and read), so
+members decompress in parallel without each thread parsing the central directory again.
 """
 
 from __future__ import annotations
@@ -102,26 +103,15 @@ def central_directory_offset(handle: zipfile.ZipFile, archive_size: int) -> int:
     return int(offset) if isinstance(offset, int) else archive_size
 
 
-class ThreadLocalZip:
-    """One ``ZipFile`` handle per thread over the same archive; ``close()`` closes them all."""
+class SharedZip:
+    """One ``ZipFile`` read by many threads. ``ZipFile.open`` keeps a reference count of its
+    file that is not thread-safe, so opening is serialised here; reading is not."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, archive: zipfile.ZipFile, path: str | os.PathLike[str]) -> None:
+        self.archive = archive
         self.path = path
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._handles: list[zipfile.ZipFile] = []
 
-    def get(self) -> zipfile.ZipFile:
-        handle = getattr(self._local, "handle", None)
-        if handle is None:
-            handle = open_zip(self.path)
-            self._local.handle = handle
-            with self._lock:
-                self._handles.append(handle)
-        return handle
-
-    def close(self) -> None:
+    def open(self, info: zipfile.ZipInfo) -> zipfile.ZipExtFile:
         with self._lock:
-            handles, self._handles = self._handles, []
-        for handle in handles:
-            handle.close()
+            return self.archive.open(info)

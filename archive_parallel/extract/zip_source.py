@@ -38,7 +38,7 @@ from .tree import (
 )
 from .zip_layout import (
     DIR,
-    ThreadLocalZip,
+    SharedZip,
     central_directory_offset,
     check_data_ranges,
     check_supported,
@@ -81,10 +81,9 @@ def _job_bytes(job: ZipFileJob) -> int:
 
 
 def write_zip_batch(
-    handles: ThreadLocalZip, budget: ExtractionBudget, archive: str, jobs: list[ZipFileJob]
+    shared: SharedZip, budget: ExtractionBudget, archive: str, jobs: list[ZipFileJob]
 ) -> list[Written]:
     """Pool task: decompress, write, hash and close a batch of zip members."""
-    handle = handles.get()
     done: list[Written] = []
     for job in jobs:
         cursor = MemberCursor()
@@ -92,7 +91,7 @@ def write_zip_batch(
         fd = open_new_file(job.name, job.path, job.mode)
         try:
             hasher, size = hashlib.sha256(), 0
-            with damage_guard(archive, cursor), handle.open(job.info) as source:
+            with damage_guard(archive, cursor), shared.open(job.info) as source:
                 while True:
                     data = source.read(CHUNK_SIZE)
                     if not data:
@@ -139,7 +138,8 @@ class ZipExtraction:
             jobs = self._plan(archive, infos)
             total, done = len(infos), len(infos) - len(jobs)
             self.report(done, total)
-            self._write(jobs, lambda count: self.report(done + count, total))
+            shared = SharedZip(archive, self.archive_path)
+            self._write(shared, jobs, lambda count: self.report(done + count, total))
 
     def _plan(self, archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> list[ZipFileJob]:
         tree = self.tree
@@ -176,24 +176,22 @@ class ZipExtraction:
         self.cursor.member = None
         return jobs
 
-    def _write(self, jobs: list[ZipFileJob], report: Callable[[int], None]) -> None:
-        handles = ThreadLocalZip(self.archive_path)
+    def _write(
+        self, shared: SharedZip, jobs: list[ZipFileJob], report: Callable[[int], None]
+    ) -> None:
         written = 0
-        try:
-            with OrderedWindow(self.executor, self.config.blocks_in_flight) as window:
-                size = max(1, int(self.config.parallel_batch_size))
-                for batch in batched(jobs, size, _job_bytes, TASK_BYTES):
-                    tiny = is_tiny_batch(sum(map(_job_bytes, batch)), len(batch))
-                    submit = window.submit_inline if tiny else window.submit
-                    for result in submit(
-                        write_zip_batch, handles, self.budget, self.archive_path, batch
-                    ):
-                        self.tree.record(result)
-                        written += len(result)
-                        report(written)
-                for result in window.drain():
+        with OrderedWindow(self.executor, self.config.blocks_in_flight) as window:
+            size = max(1, int(self.config.parallel_batch_size))
+            for batch in batched(jobs, size, _job_bytes, TASK_BYTES):
+                tiny = is_tiny_batch(sum(map(_job_bytes, batch)), len(batch))
+                submit = window.submit_inline if tiny else window.submit
+                for result in submit(
+                    write_zip_batch, shared, self.budget, self.archive_path, batch
+                ):
                     self.tree.record(result)
                     written += len(result)
                     report(written)
-        finally:
-            handles.close()
+            for result in window.drain():
+                self.tree.record(result)
+                written += len(result)
+                report(written)
