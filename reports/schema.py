@@ -118,6 +118,12 @@ def normalize(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
         else:
             table[column] = np.nan
 
+    # the same profile at two scales is two workloads: keep their verdicts apart
+    scaled = table["scale"].notna() & (table["scale"] != 1.0) & (table["workload"] != "")
+    table.loc[scaled, "workload"] = (
+        table.loc[scaled, "workload"] + " x" + table.loc[scaled, "scale"].map("{:g}".format)
+    )
+
     if "valid" in table.columns:
         flags, unreadable = _to_flags(table["valid"])
         table["valid"] = flags

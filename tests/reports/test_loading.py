@@ -131,3 +131,31 @@ def test_platform_key_falls_back_to_the_fingerprint(tmp_path: Path, synth) -> No
     result = load_results([tmp_path])
     assert result.platforms == ["macos-arm64"]
     assert result.label("macos-arm64") == "Apple M4 (macOS 15.1)"
+
+
+def test_one_profile_at_two_scales_is_two_workloads(tmp_path):
+    import pandas as pd
+
+    from reports import load_results
+    from reports.schema import ALL_COLUMNS
+
+    rows = []
+    for scale in (1.0, 0.05):
+        row = {c: "" for c in ALL_COLUMNS}
+        row.update(
+            operation="create",
+            format="tar.gz",
+            workload="medium",
+            scale=scale,
+            variant="parallel",
+            threads=2,
+            speedup=1.5,
+            valid=True,
+            platform_key="linux-x86_64",
+        )
+        rows.append(row)
+    folder = tmp_path / "results" / "linux-x86_64" / "run1"
+    folder.mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(folder / "results.csv", index=False)
+    table = load_results([tmp_path / "results"]).table
+    assert sorted(table["workload"]) == ["medium", "medium x0.05"]
