@@ -338,7 +338,7 @@ class ArchiveManager:
                 if verify_integrity and config.per_file_checksums and metadata
                 else None
             )
-            parallel = config.uses_parallel(self._member_estimate(archive, fmt, metadata, config))
+            parallel = config.uses_parallel(self._member_estimate(metadata, config))
             executor = self._executor(config, parallel)
             with self._stats.timed("archive_extraction"):
                 result = extract(
@@ -392,12 +392,8 @@ class ArchiveManager:
             )
 
     @staticmethod
-    def _member_estimate(
-        archive: Path,
-        fmt: CompressionFormat,
-        metadata: ArchiveMetadata | None,
-        config: ArchiveConfig,
-    ) -> int:
+    def _member_estimate(metadata: ArchiveMetadata | None, config: ArchiveConfig) -> int:
+        """Members of an archive, from its side file when there is one."""
         if metadata is not None:
             return metadata.file_count
         # unknown without reading the archive (a zip central directory of 20,000 entries
@@ -420,7 +416,7 @@ class ArchiveManager:
         else:
             metadata = load_metadata(archive)
             fmt = resolve_format(archive)
-            parallel = config.uses_parallel(self._member_estimate(archive, fmt, metadata, config))
+            parallel = config.uses_parallel(self._member_estimate(metadata, config))
             ok = True
             if metadata is not None and metadata.checksum_sha256:
                 try:
@@ -429,7 +425,8 @@ class ArchiveManager:
                     self.logger.warning("%s", exc)
                     ok = False
             if ok:
-                ok = verify_archive(archive, fmt, self._executor(config, parallel), config)
+                with self._stats.timed("archive_verification"):
+                    ok = verify_archive(archive, fmt, self._executor(config, parallel), config)
         self._stats.record_operation(
             "verify",
             parallel,

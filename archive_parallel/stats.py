@@ -123,6 +123,7 @@ class Stats:
                 "peak_blocks_in_flight": self.peak_blocks_in_flight,
                 "threads_used": self.last_threads_used,
                 "timing_stats": {k: v.as_dict() for k, v in self._timings.items()},
+                # stages beyond the four above (archive_verification, ...), same shape
                 "stage_timings": {k: v.as_dict() for k, v in self._extra_timings.items()},
                 "bytes_per_second": {
                     kind: (b / s if s > 0 else 0.0)
