@@ -18,7 +18,7 @@ import logging
 import os
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -331,8 +331,6 @@ class ArchiveManager:
         metadata = load_metadata(archive)
         start = time.perf_counter()
         try:
-            if verify_integrity and metadata is not None and metadata.checksum_sha256:
-                self._check_archive_checksum(archive, metadata)
             expected = (
                 metadata.file_checksums
                 if verify_integrity and config.per_file_checksums and metadata
@@ -340,6 +338,9 @@ class ArchiveManager:
             )
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
             executor = self._executor(config, parallel)
+            archive_check = None
+            if verify_integrity and metadata is not None and metadata.checksum_sha256:
+                archive_check = self._archive_checksum_check(archive, metadata, executor)
             with self._stats.timed("archive_extraction"):
                 result = extract(
                     archive,
@@ -349,6 +350,7 @@ class ArchiveManager:
                     executor,
                     expected,
                     config.progress_callback,
+                    before_commit=archive_check,
                 )
         except BaseException:
             self._stats.record_failure()
@@ -381,6 +383,22 @@ class ArchiveManager:
         if archive.is_dir():
             raise CorruptArchiveError(f"not an archive, a folder: {archive}")
         return archive
+
+    def _archive_checksum_check(
+        self, archive: Path, metadata: ArchiveMetadata, executor: Executor | None
+    ) -> Callable[[], None]:
+        """The side file's archive SHA-256 check: hashed in a worker while the extraction
+        runs (parallel path) or before it starts (sequential path); the returned callable
+        raises ``CorruptArchiveError`` on a mismatch, before anything is committed."""
+        if executor is None:
+            self._check_archive_checksum(archive, metadata)
+            return lambda: None
+        future = executor.submit(self._check_archive_checksum, archive, metadata)
+
+        def check() -> None:
+            future.result()
+
+        return check
 
     def _check_archive_checksum(self, archive: Path, metadata: ArchiveMetadata) -> None:
         with self._stats.timed("checksum_calculation"):

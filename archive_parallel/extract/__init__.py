@@ -115,8 +115,13 @@ def extract(
     executor: Executor | None,
     expected_checksums: dict[str, str] | None = None,
     progress: ProgressCallback | None = None,
+    before_commit: Callable[[], None] | None = None,
 ) -> ExtractResult:
-    """Extract ``archive_path`` into ``dest_dir`` safely (see the module docstring)."""
+    """Extract ``archive_path`` into ``dest_dir`` safely (see the module docstring).
+
+    ``before_commit`` runs once everything is staged and checked, before anything moves into
+    ``dest_dir``; an exception from it discards the staged tree like any other failure (the
+    manager checks the archive's own SHA-256 there, computed while extracting)."""
     archive = os.fspath(archive_path)
     size = archive_size_of(archive)
     budget = ExtractionBudget(config, size)
@@ -134,6 +139,8 @@ def extract(
                 TarExtraction(archive, fmt, tree, config, executor, cursor, reporter).run()
         tree.create_links()
         _check_checksums(tree, expected_checksums)
+        if before_commit is not None:
+            before_commit()
         staging.merge(tree)
     reporter.done()
     logger.debug(

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import archive_parallel
 from archive_parallel import ArchiveConfig, ArchiveManager
 
 FORMATS = ["tar.gz", "tar.bz2", "tar.xz", "tar", "zip"]
@@ -222,3 +223,22 @@ def test_format_from_magic_bytes_when_the_name_lies(
     assert {m.name.rstrip("/") for m in manager.list_archive(liar)} >= {"dir0/file0.dat"}
     manager.extract_archive(liar, tmp_path / "dest")
     assert snapshot(tmp_path / "dest") == snapshot(sample_tree)
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_replaced_archive_is_refused_before_anything_lands(
+    manager, sample_tree, tmp_path, parallel
+):
+    """An archive swapped for another after its side file was written: every member is sound,
+    but the archive's SHA-256 no longer matches, so nothing may reach the destination."""
+    out = tmp_path / "a.tar.gz"
+    manager.create_archive(sample_tree, out)
+    side = out.with_name("a.tar.gz.meta").read_bytes()
+    (sample_tree / "dir0" / "file0.dat").write_bytes(b"changed")
+    manager.create_archive(sample_tree, out)
+    out.with_name("a.tar.gz.meta").write_bytes(side)
+    dest = tmp_path / "dest"
+    cfg = ArchiveConfig(enable_parallel_processing=parallel, parallel_threshold=1)
+    with pytest.raises(archive_parallel.CorruptArchiveError, match="SHA-256"):
+        manager.extract_archive(out, dest, cfg)
+    assert not dest.exists()
