@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .atomic import atomic_output, remove_quietly
 from .checksums import checksum_files
@@ -44,6 +44,9 @@ from .progress import ProgressReporter
 from .source_reader import file_digests, file_sha256, iter_contents, with_progress
 from .stats import Stats
 from .walker import WalkOptions, WalkResult, walk_tree
+
+if TYPE_CHECKING:
+    from .inspect import MemberInfo
 
 MODULE_LOGGER = logging.getLogger(__name__)
 
@@ -454,7 +457,7 @@ class ArchiveManager:
         )
         return ok
 
-    def list_archive(self, archive_path: str | os.PathLike[str]) -> list[Any]:
+    def list_archive(self, archive_path: str | os.PathLike[str]) -> list[MemberInfo]:
         """The members of an archive (name, kind, size, mode, mtime, link target), unextracted."""
         from .inspect import list_members
 
