@@ -28,10 +28,6 @@ class FileEntry:
     gid: int = 0
     linkname: str = ""
 
-    @property
-    def is_file(self) -> bool:
-        return self.kind is EntryKind.FILE
-
     @classmethod
     def from_stat(
         cls, path: str, name: str, st: object, kind: EntryKind, linkname: str = ""

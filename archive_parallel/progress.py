@@ -28,14 +28,6 @@ class ProgressReporter:
             current = self.current
         self._emit(current)
 
-    def update(self, current: int, total: int | None = None) -> None:
-        if total is not None:
-            self.total = max(self.total, int(total))
-        with self._lock:
-            self.current = max(self.current, min(self.total, int(current)))
-            current = self.current
-        self._emit(current)
-
     def finish(self) -> None:
         self.current = self.total
         self._emit(self.total)

@@ -30,8 +30,6 @@ class ByteSink(Protocol):
 
 @dataclass
 class TarResult:
-    members: list[str] = field(default_factory=list)
-    file_count: int = 0
     uncompressed_size: int = 0
     file_sha256: dict[str, str] = field(default_factory=dict)
 
@@ -160,9 +158,7 @@ def write_tar(
         header = tar_header(entry, reproducible, fixed_mtime)
         sink.write(header)
         written += len(header)
-        result.members.append(entry.name)
         if entry.kind is EntryKind.FILE:
-            result.file_count += 1
             result.uncompressed_size += entry.size
             if isinstance(content, LoadedFile):
                 sink.write(content.data)
@@ -178,8 +174,6 @@ def write_tar(
             if pad:
                 sink.write(pad)
             written += entry.size + len(pad)
-        elif entry.kind is EntryKind.SYMLINK:
-            result.file_count += 1
     written += 2 * BLOCK
     tail = 2 * BLOCK + (-written % RECORD)
     sink.write(bytes(tail))

@@ -40,14 +40,6 @@ class WalkResult:
     entries: list[FileEntry] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative name, reason)
 
-    @property
-    def files(self) -> list[FileEntry]:
-        return [e for e in self.entries if e.kind is not EntryKind.DIR]
-
-    @property
-    def total_size(self) -> int:
-        return sum(e.size for e in self.entries)
-
 
 @dataclass
 class _Scan:
