@@ -29,7 +29,7 @@ from .checksums import checksum_files
 from .config import ArchiveConfig
 from .entries import EntryKind, FileEntry
 from .errors import ArchiveError, CorruptArchiveError
-from .exclusion import Excluder
+from .exclusion import excluder_for
 from .formats import CompressionFormat, resolve_format
 from .metadata import (
     ArchiveMetadata,
@@ -505,7 +505,7 @@ class ArchiveManager:
             with contextlib.suppress(ValueError):
                 path = path.relative_to(source_dir)
         relative = path.name if path.is_absolute() else path.as_posix()
-        return Excluder(list(patterns or ())).excludes(relative)
+        return excluder_for(tuple(patterns or ())).excludes(relative)
 
     def _is_safe_path(self, name: str) -> bool:
         from .safety import is_safe_path
