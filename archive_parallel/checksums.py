@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from concurrent.futures import Executor
 from pathlib import Path
 
-from .pool import OrderedWindow, batched, is_tiny_batch
+from .pool import OrderedWindow, batched
 from .source_reader import file_digests_sized
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,6 @@ def checksum_files(
     with window:
         for batch in batched(sized, max(1, batch_size), _weight, TASK_BYTES):
             weight = sum(size for _, size in batch)
-            tiny = executor is None or is_tiny_batch(weight, len(batch))
-            collect((window.submit_inline if tiny else window.submit)(_digest_batch, batch))
+            collect(window.submit_batch(weight, len(batch), _digest_batch, batch))
         collect(list(window.drain()))
     return result, nbytes

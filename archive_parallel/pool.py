@@ -97,10 +97,14 @@ class OrderedWindow(Generic[R]):
         """Queue ``fn(*args)``; return the results that had to be collected to make room."""
         return self._add(fn, args, self._executor is None)
 
-    def submit_inline(self, fn: Callable[..., R], *args: Any) -> list[R]:
-        """Run ``fn(*args)`` now in the caller's thread, keeping its place in the order (for
-        work too small to be worth a hand-off: it would only contend for the GIL)."""
-        return self._add(fn, args, True)
+    def submit_batch(
+        self, total_bytes: int, count: int, fn: Callable[..., R], *args: Any
+    ) -> list[R]:
+        """Queue ``fn(*args)``, the work on a batch of ``count`` files of ``total_bytes``; a
+        batch of tiny files runs now in the caller's thread, keeping its place in the order
+        (handing it to a worker would only contend for the GIL, see ``is_tiny_batch``)."""
+        inline = self._executor is None or is_tiny_batch(total_bytes, count)
+        return self._add(fn, args, inline)
 
     def _add(self, fn: Callable[..., R], args: tuple[Any, ...], inline: bool) -> list[R]:
         ready: list[R] = []

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from .entries import EntryKind, FileEntry
 from .errors import ArchiveError, SourceChangedError
-from .pool import OrderedWindow, batched, is_tiny_batch
+from .pool import OrderedWindow, batched
 
 logger = logging.getLogger(__name__)
 
@@ -134,11 +134,8 @@ def iter_contents(
     )
     try:
         for batch in batched(entries, batch_size, _load_weight, BATCH_BYTE_LIMIT):
-            if is_tiny_batch(sum(e.size for e in batch), len(batch)):
-                done = window.submit_inline(_load_batch, batch)
-            else:
-                done = window.submit(_load_batch, batch)
-            for loaded in done:
+            size = sum(e.size for e in batch)
+            for loaded in window.submit_batch(size, len(batch), _load_batch, batch):
                 yield from loaded
         for loaded in window.drain():
             yield from loaded

@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 from ..entries import EntryKind, FileEntry
 from ..errors import ArchiveError, SourceChangedError
-from ..pool import OrderedWindow, is_tiny_batch
+from ..pool import OrderedWindow
 from ..source_reader import Content, LoadedFile, StreamedFile
 from .backend import deflate_module
 from .deflate_blocks import ParallelDeflater
@@ -281,10 +281,11 @@ class _ZipWriter:
 
     def _submit_batch(self) -> None:
         if self.batch:
-            tiny = is_tiny_batch(self.batch_bytes, len(self.batch))
-            batch, self.batch, self.batch_bytes = self.batch, [], 0
-            submit = self.window.submit_inline if tiny else self.window.submit
-            for prepared in submit(_prepare_batch, batch, self.level, self.module):
+            batch, nbytes, self.batch, self.batch_bytes = self.batch, self.batch_bytes, [], 0
+            done = self.window.submit_batch(
+                nbytes, len(batch), _prepare_batch, batch, self.level, self.module
+            )
+            for prepared in done:
                 self._write_batch(prepared)
 
     def drain(self) -> None:

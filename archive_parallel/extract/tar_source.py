@@ -21,7 +21,7 @@ from concurrent.futures import Executor
 from ..config import ArchiveConfig
 from ..errors import CorruptArchiveError, UnsafeArchiveError
 from ..formats import CompressionFormat
-from ..pool import OrderedWindow, is_tiny_batch
+from ..pool import OrderedWindow
 from ..safety import ExtractionBudget, check_link_target
 from .damage import MemberCursor
 from .tar_stream import TarStream
@@ -149,10 +149,8 @@ class TarExtraction:
 
     def _flush_batch(self) -> None:
         if self._batch:
-            tiny = is_tiny_batch(self._batch_bytes, len(self._batch))
-            batch, self._batch, self._batch_bytes = self._batch, [], 0
-            submit = self.window.submit_inline if tiny else self.window.submit
-            self._collect(submit(write_batch, batch))
+            batch, nbytes, self._batch, self._batch_bytes = self._batch, self._batch_bytes, [], 0
+            self._collect(self.window.submit_batch(nbytes, len(batch), write_batch, batch))
 
     def _large(
         self,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from ..codecs.zip_extra import member_name, read_unix_mtime
 from ..config import ArchiveConfig
 from ..errors import UnsafeArchiveError
-from ..pool import OrderedWindow, batched, is_tiny_batch
+from ..pool import OrderedWindow, batched
 from ..safety import ExtractionBudget, check_link_target
 from .damage import MemberCursor, damage_guard
 from .tree import (
@@ -183,10 +183,15 @@ class ZipExtraction:
         with OrderedWindow(self.executor, self.config.blocks_in_flight) as window:
             size = max(1, int(self.config.parallel_batch_size))
             for batch in batched(jobs, size, _job_bytes, TASK_BYTES):
-                tiny = is_tiny_batch(sum(map(_job_bytes, batch)), len(batch))
-                submit = window.submit_inline if tiny else window.submit
-                for result in submit(
-                    write_zip_batch, shared, self.budget, self.archive_path, batch
+                nbytes = sum(map(_job_bytes, batch))
+                for result in window.submit_batch(
+                    nbytes,
+                    len(batch),
+                    write_zip_batch,
+                    shared,
+                    self.budget,
+                    self.archive_path,
+                    batch,
                 ):
                     self.tree.record(result)
                     written += len(result)
