@@ -62,6 +62,10 @@ class ArchiveConfig:
     reproducible_mtime: int = 0
     #: record each file's SHA-256 in the .meta side file, and check it after extraction
     per_file_checksums: bool = True
+    #: after extraction, also hash every file against those per-file checksums when the
+    #: archive's own SHA-256 (which covers every byte) has already matched the side file;
+    #: without an archive checksum the per-file check always runs
+    recheck_extracted_files: bool = False
     #: extraction limits against archive bombs
     max_extract_size: int = 64 * GiB
     max_member_count: int = 1_000_000

@@ -334,16 +334,14 @@ class ArchiveManager:
         metadata = load_metadata(archive)
         start = time.perf_counter()
         try:
-            expected = (
-                metadata.file_checksums
-                if verify_integrity and config.per_file_checksums and metadata
-                else None
-            )
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
             executor = self._executor(config, parallel)
             archive_check = None
             if verify_integrity and metadata is not None and metadata.checksum_sha256:
                 archive_check = self._archive_checksum_check(archive, metadata, executor)
+            expected = self._expected_file_checksums(
+                metadata, config, verify_integrity, archive_check is not None
+            )
             with self._stats.timed("archive_extraction"):
                 result = extract(
                     archive,
@@ -354,6 +352,7 @@ class ArchiveManager:
                     expected,
                     config.progress_callback,
                     before_commit=archive_check,
+                    hash_files=expected is not None,
                 )
         except BaseException:
             self._stats.record_failure()
@@ -377,6 +376,23 @@ class ArchiveManager:
             files=list(result.files),
             file_checksums=dict(result.file_sha256) or None,
         )
+
+    @staticmethod
+    def _expected_file_checksums(
+        metadata: ArchiveMetadata | None,
+        config: ArchiveConfig,
+        verify_integrity: bool,
+        archive_checked: bool,
+    ) -> dict[str, str] | None:
+        """The side file's per-file SHA-256s to check the extracted files against, if any.
+
+        A matching archive SHA-256 already proves every byte, so the files are hashed again
+        only without one or when ``recheck_extracted_files`` asks for it."""
+        if not (verify_integrity and config.per_file_checksums and metadata is not None):
+            return None
+        if archive_checked and not config.recheck_extracted_files:
+            return None
+        return metadata.file_checksums or None
 
     @staticmethod
     def _require_archive(archive_path: str | os.PathLike[str]) -> Path:

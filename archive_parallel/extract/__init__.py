@@ -28,7 +28,9 @@ Design:
   written, so bombs stop at ``max_extract_size`` / ``max_compression_ratio`` /
   ``max_member_count`` with ``ArchiveLimitError`` and memory stays bounded.
 * ``expected_checksums`` (member name -> SHA-256, from the side file): every listed file's
-  hash, computed while writing, must match, else ``ChecksumMismatchError``.
+  hash, computed while writing, must match, else ``ChecksumMismatchError``. With
+  ``hash_files=False`` nothing is hashed (the manager's choice when the archive's own SHA-256,
+  which covers every byte, is checked instead).
 * ``progress(current, total)``: tar reports compressed bytes consumed of the archive's size,
   zip reports members; the last call always has ``current == total``.
 * ``executor=None`` runs the very same code with every task inline (the sequential path).
@@ -116,19 +118,29 @@ def extract(
     expected_checksums: dict[str, str] | None = None,
     progress: ProgressCallback | None = None,
     before_commit: Callable[[], None] | None = None,
+    hash_files: bool = True,
 ) -> ExtractResult:
     """Extract ``archive_path`` into ``dest_dir`` safely (see the module docstring).
 
     ``before_commit`` runs once everything is staged and checked, before anything moves into
     ``dest_dir``; an exception from it discards the staged tree like any other failure (the
-    manager checks the archive's own SHA-256 there, computed while extracting)."""
+    manager checks the archive's own SHA-256 there, computed while extracting).
+
+    ``hash_files=False`` skips hashing the extracted files (``file_sha256`` stays empty); it
+    cannot be combined with ``expected_checksums``."""
+    if expected_checksums and not hash_files:
+        raise ValueError("expected_checksums need hash_files=True")
     archive = os.fspath(archive_path)
     size = archive_size_of(archive)
     budget = ExtractionBudget(config, size)
     cursor = MemberCursor()
     with Staging(dest_dir) as staging:
         tree = StagedTree(
-            staging.path, budget, config.preserve_permissions, config.preserve_timestamps
+            staging.path,
+            budget,
+            config.preserve_permissions,
+            config.preserve_timestamps,
+            hash_files,
         )
         with damage_guard(archive, cursor):
             if fmt is CompressionFormat.ZIP:

@@ -11,7 +11,6 @@ then done). Links are only recorded here and created last by the tree.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tarfile
@@ -35,6 +34,7 @@ from .tree import (
     StagedTree,
     Written,
     apply_attributes,
+    new_hasher,
     open_new_file,
     pwrite_chunk,
     write_batch,
@@ -51,9 +51,11 @@ def _read_exact(source: object, size: int, name: str) -> bytes:
 
 
 class _LargeFile:
-    def __init__(self, name: str, fd: int, mode: int | None, mtime: float | None) -> None:
+    def __init__(
+        self, name: str, fd: int, mode: int | None, mtime: float | None, hashing: bool
+    ) -> None:
         self.name, self.fd, self.mode, self.mtime = name, fd, mode, mtime
-        self.hasher = hashlib.sha256()
+        self.hasher = new_hasher(hashing)
         self.size = 0
 
 
@@ -150,7 +152,8 @@ class TarExtraction:
     def _flush_batch(self) -> None:
         if self._batch:
             batch, nbytes, self._batch, self._batch_bytes = self._batch, self._batch_bytes, [], 0
-            self._collect(self.window.submit_batch(nbytes, len(batch), write_batch, batch))
+            hashing = self.tree.hash_files
+            self._collect(self.window.submit_batch(nbytes, len(batch), write_batch, batch, hashing))
 
     def _large(
         self,
@@ -161,7 +164,8 @@ class TarExtraction:
         mtime: float | None,
     ) -> None:
         self._flush_batch()
-        large = _LargeFile(name, open_new_file(name, self.tree.path(name), mode), mode, mtime)
+        fd = open_new_file(name, self.tree.path(name), mode)
+        large = _LargeFile(name, fd, mode, mtime, self.tree.hash_files)
         self._open[large.fd] = large
         remaining = member.size
         while remaining:

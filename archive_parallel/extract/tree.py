@@ -4,7 +4,8 @@
 file replacing a folder (or the reverse) and anything below a member that is not a folder.
 Folders are created at once; regular files are written by small task functions that run in
 pool workers (``write_batch`` for small files, ``pwrite_chunk`` for the chunks of a large one),
-each opening its file with ``O_EXCL | O_NOFOLLOW``, hashing the bytes it writes and applying
+each opening its file with ``O_EXCL | O_NOFOLLOW``, hashing the bytes it writes (only when
+``hash_files``: something will compare the digests) and applying
 mode and mtime through the open descriptor. No link exists in the staging folder while files
 are written: hardlinks and symlinks are created last (``create_links``), and every symlink is
 then resolved on disk to prove it stays inside. Folder modes and mtimes are applied by the
@@ -17,6 +18,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..safety import (
@@ -58,6 +60,24 @@ class Written:
     size: int
 
 
+class _NoHash:
+    """Stands in for a hasher when nothing will compare the extracted files' digests."""
+
+    def update(self, data: object) -> None:
+        pass
+
+    def hexdigest(self) -> str:
+        return ""
+
+
+_NO_HASH = _NoHash()
+
+
+def new_hasher(enabled: bool) -> Any:
+    """A SHA-256 hasher, or one that does nothing (its digest is ``""``) when not ``enabled``."""
+    return hashlib.sha256() if enabled else _NO_HASH
+
+
 def write_failure(name: str, exc: OSError) -> ArchiveError:
     reason = exc.strerror or str(exc)
     return ArchiveError(f"cannot write member {name!r} into the destination: {reason}")
@@ -95,8 +115,8 @@ def _write_all(fd: int, data: bytes | memoryview, offset: int | None = None) -> 
         view = view[written:]
 
 
-def write_batch(files: list[SmallFile]) -> list[Written]:
-    """Pool task: write, hash and close a batch of small files."""
+def write_batch(files: list[SmallFile], hashing: bool) -> list[Written]:
+    """Pool task: write, hash (when ``hashing``) and close a batch of small files."""
     done: list[Written] = []
     for item in files:
         fd = open_new_file(item.name, item.path, item.mode)
@@ -108,7 +128,9 @@ def write_batch(files: list[SmallFile]) -> list[Written]:
             apply_attributes(fd, item.name, item.mode, item.mtime)
         finally:
             os.close(fd)
-        done.append(Written(item.name, hashlib.sha256(item.data).hexdigest(), len(item.data)))
+        hasher = new_hasher(hashing)
+        hasher.update(item.data)
+        done.append(Written(item.name, hasher.hexdigest(), len(item.data)))
     return done
 
 
@@ -130,8 +152,11 @@ class StagedTree:
         budget: ExtractionBudget,
         preserve_permissions: bool,
         preserve_timestamps: bool,
+        hash_files: bool = True,
     ) -> None:
         self.root = root
+        #: hash each file as it is written (only worth it when something compares the hashes)
+        self.hash_files = hash_files
         self.budget = budget
         self.preserve_permissions = preserve_permissions
         self.preserve_timestamps = preserve_timestamps
@@ -206,7 +231,8 @@ class StagedTree:
 
     def record(self, results: list[Written]) -> None:
         for item in results:
-            self.sha256[item.name] = item.sha256
+            if item.sha256:
+                self.sha256[item.name] = item.sha256
             self.total_bytes += item.size
 
     # --- links, last ---

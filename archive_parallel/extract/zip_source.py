@@ -11,7 +11,6 @@ tree to create last.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -33,6 +32,7 @@ from .tree import (
     StagedTree,
     Written,
     apply_attributes,
+    new_hasher,
     open_new_file,
     write_failure,
 )
@@ -81,7 +81,11 @@ def _job_bytes(job: ZipFileJob) -> int:
 
 
 def write_zip_batch(
-    shared: SharedZip, budget: ExtractionBudget, archive: str, jobs: list[ZipFileJob]
+    shared: SharedZip,
+    budget: ExtractionBudget,
+    archive: str,
+    jobs: list[ZipFileJob],
+    hashing: bool,
 ) -> list[Written]:
     """Pool task: decompress, write, hash and close a batch of zip members."""
     done: list[Written] = []
@@ -90,7 +94,7 @@ def write_zip_batch(
         cursor.member = job.info.filename
         fd = open_new_file(job.name, job.path, job.mode)
         try:
-            hasher, size = hashlib.sha256(), 0
+            hasher, size = new_hasher(hashing), 0
             with damage_guard(archive, cursor), shared.open(job.info) as source:
                 while True:
                     data = source.read(CHUNK_SIZE)
@@ -192,6 +196,7 @@ class ZipExtraction:
                     self.budget,
                     self.archive_path,
                     batch,
+                    self.tree.hash_files,
                 ):
                     self.tree.record(result)
                     written += len(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import string
@@ -242,3 +243,28 @@ def test_replaced_archive_is_refused_before_anything_lands(
     with pytest.raises(archive_parallel.CorruptArchiveError, match="SHA-256"):
         manager.extract_archive(out, dest, cfg)
     assert not dest.exists()
+
+
+@pytest.mark.parametrize("suffix", ["tar.gz", "zip"])
+def test_per_file_checksums_run_only_when_the_archive_checksum_cannot(
+    manager, sample_tree, tmp_path, suffix
+):
+    """The archive's SHA-256 covers every byte, so a wrong per-file entry in the side file is
+    not re-checked by default; ``recheck_extracted_files`` re-checks, and a side file without
+    an archive checksum falls back to the per-file check."""
+    out = tmp_path / f"a.{suffix}"
+    manager.create_archive(sample_tree, out)
+    side = out.with_name(out.name + ".meta")
+    data = json.loads(side.read_text())
+    data["file_checksums"]["big.bin"] = "0" * 64
+    side.write_text(json.dumps(data))
+    manager.extract_archive(out, tmp_path / "default")
+    assert (tmp_path / "default" / "big.bin").read_bytes() == (sample_tree / "big.bin").read_bytes()
+    for name, cfg, meta in (
+        ("recheck", ArchiveConfig(recheck_extracted_files=True), data),
+        ("no-archive-sum", ArchiveConfig(), {**data, "checksum_sha256": None}),
+    ):
+        side.write_text(json.dumps(meta))
+        with pytest.raises(archive_parallel.ChecksumMismatchError, match="big.bin"):
+            manager.extract_archive(out, tmp_path / name, cfg)
+        assert not (tmp_path / name).exists()
