@@ -63,6 +63,7 @@ def open_sink(
             in_flight,
             backend=config.compression_backend,
             mtime=0,
+            restart_every=config.gzip_restart_blocks,
         )
     if fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
         codec = "bz2" if fmt is CompressionFormat.TAR_BZ2 else "xz"

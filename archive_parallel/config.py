@@ -57,6 +57,10 @@ class ArchiveConfig:
     block_size: int = 1 * MiB
     #: blocks (or file batches) in flight at once; None means two per thread
     max_blocks_in_flight: int | None = None
+    #: tar.gz: uncompressed bytes between restart points (rounded up to whole blocks), where
+    #: an unprimed block lets extraction inflate segments in parallel (the side file keeps
+    #: their offsets); 0 primes every block, as pigz does, and extraction inflates serially
+    gzip_restart_interval: int = 4 * MiB
     #: sorted members, fixed mtime (``reproducible_mtime``), uid/gid 0 and no owner names
     reproducible: bool = False
     reproducible_mtime: int = 0
@@ -89,6 +93,10 @@ class ArchiveConfig:
             )
         if self.block_size < 64 * 1024:
             raise ValueError(f"block_size must be at least 64 KiB, got {self.block_size}")
+        if int(self.gzip_restart_interval) < 0:
+            raise ValueError(
+                f"gzip_restart_interval must be 0 or more, got {self.gzip_restart_interval}"
+            )
         if self.exclude_patterns is None:
             self.exclude_patterns = []
 
@@ -98,6 +106,12 @@ class ArchiveConfig:
         if self.max_blocks_in_flight:
             return max(1, int(self.max_blocks_in_flight))
         return 2 * max(1, int(self.thread_pool_size))
+
+    @property
+    def gzip_restart_blocks(self) -> int:
+        """Blocks per tar.gz restart segment (0: none)."""
+        interval = int(self.gzip_restart_interval)
+        return -(-interval // self.block_size) if interval else 0
 
     def uses_parallel(self, item_count: int) -> bool:
         """True when an operation over ``item_count`` items should take the parallel path."""

@@ -78,6 +78,7 @@ class _Written:
     file_sha256: dict[str, str]
     peak_in_flight: int
     digests: tuple[str, str] | None  # archive SHA-256 and MD5 when hashed on the way
+    gzip_index: dict[str, Any] | None = None  # tar.gz restart segments, for parallel reading
 
 
 class ArchiveManager:
@@ -264,6 +265,7 @@ class ArchiveManager:
                     checksum_md5=md5,
                     files=files,
                     file_checksums=written.file_sha256 if config.per_file_checksums else None,
+                    gzip_index=written.gzip_index,
                 )
             if config.include_metadata:
                 try:
@@ -278,6 +280,7 @@ class ArchiveManager:
 
     @staticmethod
     def _write_tar(handle, fmt, items, config, executor, fixed_mtime) -> _Written:
+        from .codecs.gzip_writer import ParallelGzipWriter
         from .compressors import open_sink
         from .tar_writer import write_tar
 
@@ -289,11 +292,13 @@ class ArchiveManager:
         except BaseException:
             sink.abort()
             raise
+        index = sink.index() if isinstance(sink, ParallelGzipWriter) else None
         return _Written(
             result.uncompressed_size,
             result.file_sha256,
             sink.peak_in_flight,
             (hashing.sha256.hexdigest(), hashing.md5.hexdigest()),
+            index.to_dict() if index is not None else None,
         )
 
     @staticmethod
@@ -353,6 +358,8 @@ class ArchiveManager:
                     config.progress_callback,
                     before_commit=archive_check,
                     hash_files=expected is not None,
+                    gzip_index=metadata.gzip_index if metadata is not None else None,
+                    archive_checksum_checked=archive_check is not None,
                 )
         except BaseException:
             self._stats.record_failure()

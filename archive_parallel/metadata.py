@@ -41,6 +41,9 @@ class ArchiveMetadata:
     version: str = METADATA_VERSION
     #: new: member name -> SHA-256 of its content (regular files only); optional in the file
     file_checksums: dict[str, str] | None = None
+    #: new, tar.gz only: where the restart segments are (``codecs.gzip_index``), so
+    #: extraction can inflate them in parallel; optional in the file
+    gzip_index: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -58,6 +61,8 @@ class ArchiveMetadata:
         }
         if self.file_checksums is not None:
             data["file_checksums"] = dict(self.file_checksums)
+        if self.gzip_index is not None:
+            data["gzip_index"] = dict(self.gzip_index)
         return data
 
     @classmethod
@@ -65,6 +70,7 @@ class ArchiveMetadata:
         fmt = data["format"]
         fmt = CompressionFormat[fmt] if isinstance(fmt, str) else CompressionFormat(fmt)
         checksums = data.get("file_checksums")
+        index = data.get("gzip_index")
         return cls(
             filename=data["filename"],
             format=fmt,
@@ -78,6 +84,7 @@ class ArchiveMetadata:
             creator=data.get("creator", CREATOR),
             version=data.get("version", METADATA_VERSION),
             file_checksums=dict(checksums) if isinstance(checksums, dict) else None,
+            gzip_index=dict(index) if isinstance(index, dict) else None,
         )
 
 

@@ -2,7 +2,8 @@
 
 The header is fixed (no name, the given mtime, OS byte 255 "unknown", XFL from the level), so
 the same input gives the same bytes on every machine and with any thread count. The body is
-a ``ParallelDeflater`` stream and the trailer holds the CRC-32 and the input size modulo
+a ``ParallelDeflater`` stream (with restart points every ``restart_every`` blocks when asked,
+described by ``index()``) and the trailer holds the CRC-32 and the input size modulo
 2^32, exactly as RFC 1952 says: ``gzip -t``, ``gzip -dc``, ``tar``, ``gzip`` and ``tarfile``
 all read it as an ordinary single-member file.
 """
@@ -15,6 +16,7 @@ from concurrent.futures import Executor
 from typing import Any, BinaryIO
 
 from .deflate_blocks import ParallelDeflater
+from .gzip_index import GZIP_HEADER_SIZE, GZIP_TRAILER_SIZE, GzipIndex
 from .stream_base import CompressedStreamWriter
 
 logger = logging.getLogger(__name__)
@@ -44,14 +46,21 @@ class ParallelGzipWriter(CompressedStreamWriter):
         max_in_flight: int,
         backend: str = "zlib",
         mtime: int = 0,
+        restart_every: int = 0,
     ) -> None:
         super().__init__()
         self._out = out
         self._deflater = ParallelDeflater(
-            out, level, block_size, executor, max_in_flight, backend=backend
+            out,
+            level,
+            block_size,
+            executor,
+            max_in_flight,
+            backend=backend,
+            restart_every=restart_every,
         )
         out.write(gzip_header(level, mtime))
-        self._header_size = 10
+        self._header_size = GZIP_HEADER_SIZE
         self._trailer_size = 0
 
     @property
@@ -70,6 +79,22 @@ class ParallelGzipWriter(CompressedStreamWriter):
     @property
     def peak_in_flight(self) -> int:
         return self._deflater.peak_in_flight
+
+    def index(self) -> GzipIndex | None:
+        """After ``finish``: where the restart segments are (for parallel reading), or None
+        when there are fewer than two (``restart_every`` 0 or a short input)."""
+        segments = self._deflater.segments
+        if not self._finished_trailer or len(segments) < 2:
+            return None
+        starts = [
+            (self._header_size + s.compressed_offset, s.uncompressed_offset, s.crc32)
+            for s in segments
+        ]
+        return GzipIndex.from_segments(starts, self.output_size, self.input_size)
+
+    @property
+    def _finished_trailer(self) -> bool:
+        return self._trailer_size == GZIP_TRAILER_SIZE
 
     def _write(self, data: Any) -> None:
         self._deflater.write(data)

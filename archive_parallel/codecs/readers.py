@@ -6,7 +6,9 @@ generator of decompressed chunks:
 
 * gzip inflates in order only, so with an executor one worker inflates the next chunk while
   the caller parses and writes the current one (a window of exactly one task: the inflater is
-  stateful). Multi-member files and zero padding are handled; CRC and size are checked.
+  stateful). Multi-member files and zero padding are handled; CRC and size are checked. Our
+  own files, given the side file's ``gzip_index``, inflate their restart segments in parallel
+  instead (``codecs.gzip_index``).
 * bz2 and xz files that hold several concatenated streams (our writers make them) are cut at
   stream boundaries and the streams decompressed in parallel through an ``OrderedWindow``.
   xz boundaries are found exactly by walking stream footers and indexes back from the end;
@@ -39,6 +41,7 @@ from typing import Any, BinaryIO
 from ..errors import ArchiveError, CorruptArchiveError
 from ..formats import CompressionFormat
 from ..pool import OrderedWindow
+from .gzip_index import GzipIndex, indexed_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -448,6 +451,11 @@ def _segmented_chunks(
         window.cancel()
 
 
+def _default_in_flight(executor: Executor) -> int:
+    workers = getattr(executor, "_max_workers", None)
+    return 2 * workers if workers else SEGMENTS_IN_FLIGHT
+
+
 def _stream_chunks(
     path: str,
     fmt: CompressionFormat,
@@ -465,8 +473,7 @@ def _stream_chunks(
         if segments is not None and len(segments) > 1:
             logger.debug("%s: %d streams, decompressing in parallel", path, len(segments))
             if max_in_flight is None:
-                workers = getattr(executor, "_max_workers", None)
-                max_in_flight = 2 * workers if workers else SEGMENTS_IN_FLIGHT
+                max_in_flight = _default_in_flight(executor)
             yield from _segmented_chunks(path, fmt, executor, segments, max_in_flight, position)
             return
     yield from _sequential_chunks(path, fmt, 0, position)
@@ -481,11 +488,14 @@ def open_decompressed(
     executor: Executor | None = None,
     *,
     max_in_flight: int | None = None,
+    gzip_index: GzipIndex | None = None,
 ) -> BinaryIO:
     """A readable stream over the uncompressed bytes of a tar archive in format ``fmt``.
 
     ``max_in_flight`` bounds the bz2/xz pieces queued or running (default: two per worker of
     ``executor``); each holds one decompressed stream piece (about 1-8 MiB for our files).
+    ``gzip_index`` (from ``codecs.gzip_index.usable_index``) lets a gzip file's restart
+    segments inflate in parallel, ``max_in_flight`` of them at once.
     Do not read from the stream inside a worker of a one-thread ``executor``: the reader
     waits for tasks it queued on that same executor.
     """
@@ -499,7 +509,17 @@ def open_decompressed(
     description = f"{os.path.basename(path)} ({fmt.value})"
     position = CompressedPosition()
     if fmt is CompressionFormat.TAR_GZ:
-        chunks = _gzip_chunks(path, executor, description, position)
+        if gzip_index is not None and executor is not None:
+            chunks = indexed_chunks(
+                path,
+                gzip_index,
+                executor,
+                max_in_flight or _default_in_flight(executor),
+                lambda end: setattr(position, "value", end),
+                lambda: _gzip_chunks(path, executor, description, position),
+            )
+        else:
+            chunks = _gzip_chunks(path, executor, description, position)
     elif fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
         if size == 0:
             raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")

@@ -16,8 +16,9 @@ Design:
   characters, length); duplicates, device files, FIFOs and other kinds are refused; symlinks
   must stay inside, hardlinks must name an earlier regular file; links are created last, after
   the files, and each symlink is resolved on disk to prove it stays inside.
-* tar: the stream from ``codecs.readers.open_decompressed`` is read in order in the calling
-  thread (``tarfile`` ``r|``); file data is written by pool workers through a bounded
+* tar: the stream from ``codecs.readers.open_decompressed`` (our tar.gz files inflate their
+  restart segments in parallel, from the side file's ``gzip_index``) is read in order in the
+  calling thread (``tarfile`` ``r|``); file data is written by pool workers through a bounded
   ``OrderedWindow`` (small files in batches, large ones in 1 MiB ``pwrite`` chunks), each
   opened ``O_EXCL | O_NOFOLLOW`` and hashed while written. The end-of-archive block and the
   rest of the stream (trailer, CRC) are checked too.
@@ -44,7 +45,9 @@ import stat
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import Any
 
+from ..codecs.gzip_index import usable_index
 from ..config import ArchiveConfig
 from ..errors import ArchiveError, ChecksumMismatchError, CorruptArchiveError
 from ..formats import CompressionFormat
@@ -119,6 +122,8 @@ def extract(
     progress: ProgressCallback | None = None,
     before_commit: Callable[[], None] | None = None,
     hash_files: bool = True,
+    gzip_index: dict[str, Any] | None = None,
+    archive_checksum_checked: bool = False,
 ) -> ExtractResult:
     """Extract ``archive_path`` into ``dest_dir`` safely (see the module docstring).
 
@@ -127,7 +132,11 @@ def extract(
     manager checks the archive's own SHA-256 there, computed while extracting).
 
     ``hash_files=False`` skips hashing the extracted files (``file_sha256`` stays empty); it
-    cannot be combined with ``expected_checksums``."""
+    cannot be combined with ``expected_checksums``. ``gzip_index`` is the side file's
+    restart-segment index of a tar.gz (used only when it fits the file, see
+    ``codecs.gzip_index``); ``archive_checksum_checked`` says ``before_commit`` checks the
+    archive's SHA-256 against the same side file, so the index's per-segment CRCs need not
+    be."""
     if expected_checksums and not hash_files:
         raise ValueError("expected_checksums need hash_files=True")
     archive = os.fspath(archive_path)
@@ -148,7 +157,10 @@ def extract(
                 ZipExtraction(archive, size, tree, config, executor, cursor, reporter).run()
             else:
                 reporter = _Progress(progress, size)
-                TarExtraction(archive, fmt, tree, config, executor, cursor, reporter).run()
+                index = None
+                if fmt is CompressionFormat.TAR_GZ and executor is not None:
+                    index = usable_index(archive, gzip_index, not archive_checksum_checked)
+                TarExtraction(archive, fmt, tree, config, executor, cursor, reporter, index).run()
         tree.create_links()
         _check_checksums(tree, expected_checksums)
         if before_commit is not None:

@@ -17,6 +17,7 @@ import tarfile
 from collections.abc import Callable
 from concurrent.futures import Executor
 
+from ..codecs.gzip_index import GzipIndex
 from ..config import ArchiveConfig
 from ..errors import CorruptArchiveError, UnsafeArchiveError
 from ..formats import CompressionFormat
@@ -69,8 +70,10 @@ class TarExtraction:
         executor: Executor | None,
         cursor: MemberCursor,
         report: Callable[[int], None],
+        gzip_index: GzipIndex | None = None,
     ) -> None:
         self.archive_path = archive_path
+        self.gzip_index = gzip_index
         self.fmt = fmt
         self.tree = tree
         self.budget: ExtractionBudget = tree.budget
@@ -85,7 +88,9 @@ class TarExtraction:
 
     def run(self) -> None:
         try:
-            with TarStream(self.archive_path, self.fmt, self.executor) as stream:
+            with TarStream(
+                self.archive_path, self.fmt, self.executor, self.gzip_index, self.window_limit
+            ) as stream:
                 with OrderedWindow(self.executor, self.window_limit) as window:
                     self.window = window
                     for member in stream.members():

@@ -1,16 +1,21 @@
 """Reading a tar archive as one forward stream, with its end checked.
 
-``TarStream`` opens the decompressed stream (``codecs.readers.open_decompressed``), counts
-the bytes it delivers and iterates members with ``tarfile`` in ``r|`` mode. ``finish()`` checks
-what ``tarfile`` does not: that the archive ended with its end-of-archive block rather than
-being cut off at a member boundary, and it reads the rest of the stream (padding, then the
-compressed format's own trailer and CRC) so damage there is noticed too. Trailing data past
-``MAX_TRAILING_BYTES`` is refused rather than inflated without bound.
+``TarStream`` opens the decompressed stream (``codecs.readers.open_decompressed``) and parses
+members with ``tarfile`` in its ordinary ``r`` mode over a reader that can only seek forward
+(skipping bytes): tarfile then reads headers and data straight from the stream's chunks. (Its
+``r|`` stream mode re-joins its whole read buffer on every header read, which made parsing
+the main cost of extracting a tar.gz.) Member data is read in order with ``extractfile``.
+``finish()`` checks what ``tarfile`` does not: that the archive ended with its
+end-of-archive block rather than being cut off at a member boundary, and it reads the rest of
+the stream (padding, then the compressed format's own trailer and CRC) so damage there is
+noticed too. Trailing data past ``MAX_TRAILING_BYTES`` is refused rather than inflated
+without bound.
 """
 
 from __future__ import annotations
 
 import collections
+import io
 import logging
 import os
 import tarfile
@@ -18,21 +23,20 @@ from collections.abc import Iterator
 from concurrent.futures import Executor
 from typing import Any, BinaryIO
 
+from ..codecs.gzip_index import GzipIndex
 from ..codecs.readers import open_decompressed
 from ..errors import CorruptArchiveError
 from ..formats import CompressionFormat
 
 logger = logging.getLogger(__name__)
 
-#: bytes tarfile asks the decompressed stream for at a time
-STREAM_BUFFER = 1024 * 1024
-
 MAX_TRAILING_BYTES = 16 * 1024 * 1024
 _DRAIN_CHUNK = 1024 * 1024
 
 
-class _CountingReader:
-    """A read-only file object over the decompressed stream that counts delivered bytes."""
+class _ForwardReader:
+    """A file object over the decompressed stream that counts delivered bytes and seeks
+    forward only (by reading and dropping); enough for ``tarfile`` reading members in order."""
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
@@ -46,6 +50,20 @@ class _CountingReader:
         self.delivered += len(data)
         return data
 
+    def tell(self) -> int:
+        return self.delivered
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence != os.SEEK_SET or offset < self.delivered:
+            raise io.UnsupportedOperation("a decompressed tar stream only seeks forward")
+        while self.delivered < offset:
+            if not self.read(min(offset - self.delivered, _DRAIN_CHUNK)):
+                break  # past the end: the next read returns b"", tarfile reports it
+        return self.delivered
+
     def recent_block(self, offset: int, size: int) -> bytes | None:
         """Bytes ``offset:offset+size`` of the stream if still among the last reads."""
         if not self._recent or self._recent[0][0] > offset:
@@ -57,6 +75,23 @@ class _CountingReader:
 
     def close(self) -> None:
         self.raw.close()
+
+
+class MemberData:
+    """Reads one member's data, in order, from the shared forward reader."""
+
+    __slots__ = ("_reader", "_position", "_end")
+
+    def __init__(self, reader: _ForwardReader, member: tarfile.TarInfo) -> None:
+        self._reader = reader
+        self._position = member.offset_data
+        self._end = member.offset_data + member.size
+
+    def read(self, size: int) -> bytes:
+        self._reader.seek(self._position)
+        data = self._reader.read(min(size, self._end - self._position))
+        self._position += len(data)
+        return data
 
 
 def compressed_position(raw: Any) -> int | None:
@@ -78,16 +113,20 @@ def compressed_position(raw: Any) -> int | None:
 
 class TarStream:
     def __init__(
-        self, path: str | os.PathLike[str], fmt: CompressionFormat, executor: Executor | None
+        self,
+        path: str | os.PathLike[str],
+        fmt: CompressionFormat,
+        executor: Executor | None,
+        gzip_index: GzipIndex | None = None,
+        max_in_flight: int | None = None,
     ) -> None:
-        self._raw = open_decompressed(path, fmt, executor)
-        self._reader = _CountingReader(self._raw)
+        self._raw = open_decompressed(
+            path, fmt, executor, gzip_index=gzip_index, max_in_flight=max_in_flight
+        )
+        self._reader = _ForwardReader(self._raw)
         self.tar: tarfile.TarFile | None = None
         try:
-            # a large buffer: tarfile reads streams in bufsize pieces, 10 KiB by default
-            self.tar = tarfile.open(  # noqa: SIM115
-                fileobj=self._reader, mode="r|", bufsize=STREAM_BUFFER
-            )
+            self.tar = tarfile.TarFile(fileobj=self._reader, mode="r")  # type: ignore[arg-type]
         except BaseException:
             self.close()
             raise
@@ -102,9 +141,9 @@ class TarStream:
         assert self.tar is not None
         yield from self.tar
 
-    def extractfile(self, member: tarfile.TarInfo) -> Any:
-        assert self.tar is not None
-        return self.tar.extractfile(member)
+    def extractfile(self, member: tarfile.TarInfo) -> MemberData:
+        """The member's data (a regular file's), read in order before the next member."""
+        return MemberData(self._reader, member)
 
     def position(self) -> int | None:
         return compressed_position(self._raw)
