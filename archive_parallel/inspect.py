@@ -17,7 +17,9 @@ import tarfile
 import zipfile
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
+from .codecs.gzip_index import GzipIndex, usable_index
 from .codecs.zip_extra import member_name
 from .config import ArchiveConfig
 from .errors import ArchiveError, CorruptArchiveError
@@ -61,11 +63,16 @@ def verify_archive(
     fmt: CompressionFormat,
     executor: Executor | None = None,
     config: ArchiveConfig | None = None,
+    gzip_index: dict[str, Any] | None = None,
+    archive_checksum_checked: bool = False,
 ) -> bool:
     """True when every member of the archive reads back intact; False for any damage.
 
     With ``config``, its extraction limits apply too (a bomb past them gives False, found from
     the declared sizes before it is inflated); without, every byte is read whatever its size.
+    ``gzip_index`` (the side file's) lets a tar.gz inflate its segments in parallel; with
+    ``archive_checksum_checked`` (its SHA-256 already matched that side file) their CRCs are
+    not re-checked (see ``codecs.gzip_index.usable_index``).
     """
     archive = os.fspath(path)
     try:
@@ -79,7 +86,10 @@ def verify_archive(
             if fmt is CompressionFormat.ZIP:
                 _verify_zip(archive, size, executor, budget)
             else:
-                _verify_tar(archive, fmt, executor, budget)
+                index = None
+                if fmt is CompressionFormat.TAR_GZ and executor is not None:
+                    index = usable_index(archive, gzip_index, not archive_checksum_checked)
+                _verify_tar(archive, fmt, executor, budget, index)
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
         return False
@@ -87,9 +97,13 @@ def verify_archive(
 
 
 def _verify_tar(
-    archive: str, fmt: CompressionFormat, executor: Executor | None, budget: Budget
+    archive: str,
+    fmt: CompressionFormat,
+    executor: Executor | None,
+    budget: Budget,
+    index: GzipIndex | None,
 ) -> None:
-    with TarStream(archive, fmt, executor) as stream:
+    with TarStream(archive, fmt, executor, index) as stream:
         for member in stream.members():
             if budget is not None:
                 budget.add_member(member.name)

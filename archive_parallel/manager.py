@@ -462,15 +462,24 @@ class ArchiveManager:
             fmt = resolve_format(archive)
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
             ok = True
+            checked = False
             if metadata is not None and metadata.checksum_sha256:
                 try:
                     self._check_archive_checksum(archive, metadata)
                 except CorruptArchiveError as exc:
                     self.logger.warning("%s", exc)
                     ok = False
+                checked = ok
             if ok:
                 with self._stats.timed("archive_verification"):
-                    ok = verify_archive(archive, fmt, self._executor(config, parallel), config)
+                    ok = verify_archive(
+                        archive,
+                        fmt,
+                        self._executor(config, parallel),
+                        config,
+                        gzip_index=metadata.gzip_index if metadata is not None else None,
+                        archive_checksum_checked=checked,
+                    )
         self._stats.record_operation(
             "verify",
             parallel,

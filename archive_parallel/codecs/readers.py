@@ -451,9 +451,12 @@ def _segmented_chunks(
         window.cancel()
 
 
+def _workers(executor: Executor) -> int:
+    return int(getattr(executor, "_max_workers", 0) or SEGMENTS_IN_FLIGHT // 2)
+
+
 def _default_in_flight(executor: Executor) -> int:
-    workers = getattr(executor, "_max_workers", None)
-    return 2 * workers if workers else SEGMENTS_IN_FLIGHT
+    return 2 * _workers(executor)
 
 
 def _stream_chunks(
@@ -495,7 +498,8 @@ def open_decompressed(
     ``max_in_flight`` bounds the bz2/xz pieces queued or running (default: two per worker of
     ``executor``); each holds one decompressed stream piece (about 1-8 MiB for our files).
     ``gzip_index`` (from ``codecs.gzip_index.usable_index``) lets a gzip file's restart
-    segments inflate in parallel, ``max_in_flight`` of them at once.
+    segments inflate in parallel, ``max_in_flight`` of them at once (default: one more than
+    the workers; each holds about 4 MiB of output).
     Do not read from the stream inside a worker of a one-thread ``executor``: the reader
     waits for tasks it queued on that same executor.
     """
@@ -514,7 +518,7 @@ def open_decompressed(
                 path,
                 gzip_index,
                 executor,
-                max_in_flight or _default_in_flight(executor),
+                max_in_flight or _workers(executor) + 1,
                 lambda end: setattr(position, "value", end),
                 lambda: _gzip_chunks(path, executor, description, position),
             )

@@ -88,9 +88,7 @@ class TarExtraction:
 
     def run(self) -> None:
         try:
-            with TarStream(
-                self.archive_path, self.fmt, self.executor, self.gzip_index, self.window_limit
-            ) as stream:
+            with TarStream(self.archive_path, self.fmt, self.executor, self.gzip_index) as stream:
                 with OrderedWindow(self.executor, self.window_limit) as window:
                     self.window = window
                     for member in stream.members():

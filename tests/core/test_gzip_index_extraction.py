@@ -83,3 +83,21 @@ def test_stale_index_falls_back_and_extracts_right(manager, tmp_path, snapshot, 
         manager.extract_archive(out, dest, ArchiveConfig(**SMALL), verify_integrity=False)
     assert snapshot(dest) == snapshot(src)
     assert "inflating serially" in caplog.text
+
+
+def test_verify_uses_the_index_and_still_finds_damage(manager, tmp_path, caplog):
+    src = big_tree(tmp_path / "src")
+    out = tmp_path / "a.tar.gz"
+    meta = manager.create_archive(src, out, ArchiveConfig(**SMALL))
+    manager.default_config = ArchiveConfig(**SMALL)
+    with caplog.at_level(logging.DEBUG, logger="archive_parallel"):
+        assert manager.verify_archive_integrity(out)
+    assert "indexed segments in parallel" in caplog.text
+    # without the archive checksum only the segments' CRCs can tell: still found
+    side_path = out.with_name("a.tar.gz.meta")
+    side = json.loads(side_path.read_text())
+    side_path.write_text(json.dumps({**side, "checksum_sha256": None}))
+    data = bytearray(out.read_bytes())
+    data[meta.gzip_index["segments"][3][0] + 100] ^= 0x04
+    out.write_bytes(bytes(data))
+    assert not manager.verify_archive_integrity(out)
