@@ -127,6 +127,8 @@ def usable_index(path: str, data: object, check_crc: bool = True) -> GzipIndex |
         index = GzipIndex.from_dict(data)
         if len(index.segments) < 2:
             return None
+        if max(s.length for s in index.segments) > MAX_SEGMENT_OUTPUT:
+            raise ValueError(f"segments longer than {MAX_SEGMENT_OUTPUT} bytes are read serially")
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if size != index.compressed_size:
@@ -152,8 +154,6 @@ def inflate_segment(
     """Inflate one segment alone (in a worker); None unless it gives exactly the recorded
     length (and CRC-32, when ``check_crc``) and ends where it should (mid-stream, or at the
     end for the last)."""
-    if segment.length > MAX_SEGMENT_OUTPUT:
-        return None
     size = segment.end - segment.offset
     data = os.pread(fd, size, segment.offset)
     if len(data) != size:

@@ -200,3 +200,12 @@ def test_closing_early_stops_the_workers(tmp_path, pools):
     # the file can be removed and re-created at once: no worker still holds or reads it
     path.unlink()
     write_indexed(path)
+
+
+def test_segments_too_long_to_hold_are_not_read_through_the_index(tmp_path, monkeypatch):
+    from archive_parallel.codecs import gzip_index
+
+    path = tmp_path / "a.gz"
+    index = write_indexed(path).to_dict()
+    monkeypatch.setattr(gzip_index, "MAX_SEGMENT_OUTPUT", 3 * BLOCK - 1)
+    assert usable_index(str(path), index) is None
