@@ -247,30 +247,35 @@ class ZipExtraction:
         self, archive: zipfile.ZipFile, source: int, infos: list[zipfile.ZipInfo]
     ) -> list[ZipFileJob]:
         tree = self.tree
+        budget = self.budget
+        kinds: list[str] = []
         for info in infos:
             self.cursor.member = info.filename
-            self.budget.add_member(info.filename)
+            budget.add_member(info.filename)
             check_supported(info)
-            if zip_kind(info) == FILE:
-                self.budget.declare(info.filename, info.file_size)
+            kind = zip_kind(info)
+            kinds.append(kind)
+            if kind == FILE:
+                budget.declare(info.filename, info.file_size)
         self.cursor.member = None
         offsets = check_data_ranges(
             source, infos, central_directory_offset(archive, self.archive_size)
         )
         jobs: list[ZipFileJob] = []
-        for info, offset in zip(infos, offsets):
+        for info, kind, offset in zip(infos, kinds, offsets):
             member = member_name(info)
             self.cursor.member = member
-            kind = zip_kind(info)
-            mode, mtime = tree.mode_of(unix_mode(info)), tree.mtime_of(zip_mtime(info))
+            raw_mode, raw_mtime = unix_mode(info), zip_mtime(info)
             if kind == DIR:
-                tree.add_dir(member, unix_mode(info), zip_mtime(info))
-            elif kind == ZIP_SYMLINK:
+                tree.add_dir(member, raw_mode, raw_mtime)
+                continue
+            mode, mtime = tree.mode_of(raw_mode), tree.mtime_of(raw_mtime)
+            if kind == ZIP_SYMLINK:
                 if info.file_size > MAX_SYMLINK_TARGET:
                     raise UnsafeArchiveError(member, "symlink target is too long")
                 name = tree.register(member, SYMLINK)
                 raw = archive.read(info)
-                self.budget.wrote(member, len(raw))
+                budget.wrote(member, len(raw))
                 target = raw.decode("utf-8", "surrogateescape")
                 check_link_target(member, target, "symlink")
                 tree.symlinks.append((name, target, mtime))
