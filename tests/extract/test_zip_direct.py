@@ -210,3 +210,18 @@ def test_bzip2_member_with_a_wrong_crc_is_refused(tmp_path, maybe_pool):
     struct.pack_into("<I", data, central + 16, crc ^ 0xDEADBEEF)
     archive.write_bytes(bytes(data))
     assert_refused(archive, tmp_path / "out", maybe_pool, "bad.txt", "CRC")
+
+
+def test_output_zlib_still_holds_after_the_last_input_is_written_out(tmp_path, maybe_pool):
+    """1 MiB + 5 zeros: the first piece fills exactly 1 MiB with every input byte consumed and
+    the stream not yet at its end; the rest must be asked for, not taken as truncation."""
+    body = bytes(CHUNK_SIZE + 5)
+    data = deflate(body, 6)
+    probe = zlib.decompressobj(-15)
+    assert len(probe.decompress(data, CHUNK_SIZE)) == CHUNK_SIZE
+    assert not probe.unconsumed_tail and not probe.eof  # the case this test is about
+    member = (b"zeros.bin", data, len(body), zlib.crc32(body), zipfile.ZIP_DEFLATED)
+    archive = raw_zip(tmp_path / "held.zip", [member])
+    dest = tmp_path / "out"
+    run_extract(archive, dest, ZIP, maybe_pool)
+    assert (dest / "zeros.bin").read_bytes() == body
