@@ -28,6 +28,7 @@ from .extract.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
 from .extract.tar_stream import TarStream
 from .extract.zip_layout import (
     SharedZip,
+    archive_fd,
     central_directory_offset,
     check_data_ranges,
     open_zip,
@@ -135,7 +136,7 @@ def _verify_zip(archive: str, size: int, executor: Executor | None, budget: Budg
         for info in infos if budget is not None else ():
             budget.add_member(info.filename)
             budget.declare(info.filename, info.file_size)
-        check_data_ranges(archive, infos, central_directory_offset(handle, size))
+        check_data_ranges(archive_fd(handle), infos, central_directory_offset(handle, size))
         shared = SharedZip(handle, archive)
         work = batched((info for info in infos if not info.is_dir()), _MEMBERS_PER_TASK)
         limit = 2 * max(1, getattr(executor, "_max_workers", 1))

@@ -4,9 +4,12 @@
 its name and its unix mode (``external_attr >> 16`` when ``create_system == 3``).
 ``check_data_ranges`` reads each entry's local header and refuses entries whose header and
 data overlap another entry's (the overlapping-entries zip bomb) or run past the central
-directory. ``SharedZip`` lets every worker read members of one parsed ``ZipFile``: each member
-is read through its own file position (``zipfile`` locks only around seek and read), so
-members decompress in parallel without each thread parsing the central directory again.
+directory, or whose local header names another file; it returns where each entry's data
+starts, so extraction reads it without parsing the header again. ``SharedZip`` lets every
+worker read members of one parsed ``ZipFile`` (verification reads all of them so, extraction
+only bzip2 and lzma ones): each member is read through its own file position (``zipfile``
+locks only around seek and read), so members decompress in parallel without each thread
+parsing the central directory again.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from ..errors import CorruptArchiveError, UnsafeArchiveError
 UNIX_SYSTEM = 3
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 _LOCAL_SIGNATURE = b"PK\x03\x04"
+_UTF8_FLAG = 0x800
+#: bytes read past a local header in the same ``pread``, enough for most names
+_NAME_GUESS = 226
 
 DIR, FILE, SYMLINK = "dir", "file", "symlink"
 
@@ -68,34 +74,65 @@ def check_supported(info: zipfile.ZipInfo) -> None:
         )
 
 
+def _local_name_matches(info: zipfile.ZipInfo, flags: int, raw_name: bytes) -> bool:
+    """The test ``ZipFile.open`` makes: the local header names the central directory's entry."""
+    try:
+        local = raw_name.decode("utf-8" if flags & _UTF8_FLAG else "cp437")
+    except UnicodeDecodeError:
+        return False
+    return local == info.orig_filename
+
+
 def check_data_ranges(
-    path: str | os.PathLike[str], infos: list[zipfile.ZipInfo], central_dir_offset: int
-) -> None:
-    """Refuse overlapping entries and entries whose data runs past the central directory."""
+    source: int, infos: list[zipfile.ZipInfo], central_dir_offset: int
+) -> list[int]:
+    """Refuse overlapping entries and entries whose data runs past the central directory.
+
+    Reads each local header through ``source`` (a descriptor of the archive, with ``os.pread``,
+    so its file position is left alone) and returns each entry's data offset, in ``infos``
+    order: where a worker reads the compressed bytes without parsing the header again.
+    """
     ranges: list[tuple[int, int, str]] = []
-    with open(path, "rb") as handle:
-        for info in infos:
-            handle.seek(info.header_offset)
-            header = handle.read(_LOCAL_HEADER.size)
-            if len(header) != _LOCAL_HEADER.size:
-                raise CorruptArchiveError("local header is truncated", info.filename)
-            fields = _LOCAL_HEADER.unpack(header)
-            if fields[0] != _LOCAL_SIGNATURE:
-                raise CorruptArchiveError("bad local header signature", info.filename)
-            name_length, extra_length = fields[9], fields[10]
-            data_start = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
-            data_end = data_start + info.compress_size
-            if data_end > central_dir_offset:
-                raise CorruptArchiveError(
-                    "member data runs past the central directory", info.filename
-                )
-            ranges.append((info.header_offset, data_end, info.filename))
+    offsets: list[int] = []
+    misnamed: str | None = None  # reported after the overlaps, the more telling refusal
+    for info in infos:
+        header = os.pread(source, _LOCAL_HEADER.size + _NAME_GUESS, info.header_offset)
+        if len(header) < _LOCAL_HEADER.size:
+            raise CorruptArchiveError("local header is truncated", info.filename)
+        fields = _LOCAL_HEADER.unpack_from(header)
+        if fields[0] != _LOCAL_SIGNATURE:
+            raise CorruptArchiveError("bad local header signature", info.filename)
+        flags, name_length, extra_length = fields[2], fields[9], fields[10]
+        name_start = info.header_offset + _LOCAL_HEADER.size
+        raw_name = header[_LOCAL_HEADER.size : _LOCAL_HEADER.size + name_length]
+        if len(raw_name) < name_length:
+            raw_name = os.pread(source, name_length, name_start)
+        if misnamed is None and not _local_name_matches(info, flags, raw_name):
+            misnamed = info.filename
+        data_start = name_start + name_length + extra_length
+        data_end = data_start + info.compress_size
+        if data_end > central_dir_offset:
+            raise CorruptArchiveError("member data runs past the central directory", info.filename)
+        ranges.append((info.header_offset, data_end, info.filename))
+        offsets.append(data_start)
     ranges.sort()
     for (_, end, first), (start, _, second) in zip(ranges, ranges[1:]):
         if start < end:
             raise UnsafeArchiveError(
                 second, f"overlaps the data of entry {first!r} (overlapping zip entries)"
             )
+    if misnamed is not None:
+        raise CorruptArchiveError(
+            "the local header names another file than the central directory", misnamed
+        )
+    return offsets
+
+
+def archive_fd(handle: zipfile.ZipFile) -> int:
+    """The descriptor of the file ``handle`` parsed, for ``os.pread`` (thread-safe, no seek)."""
+    if handle.fp is None:
+        raise ValueError("the zip archive is closed")
+    return handle.fp.fileno()
 
 
 def central_directory_offset(handle: zipfile.ZipFile, archive_size: int) -> int:

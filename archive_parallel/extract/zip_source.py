@@ -3,10 +3,13 @@
 Everything is checked before anything is written: each entry's name, kind, declared size
 (charged to the budget, so a 100 GB claim is refused at once) and data range (overlapping
 entries refused). Then folders are created, and regular files are decompressed and written
-in batches of ``parallel_batch_size`` members per task, each worker thread reading through its
-own ``ZipFile`` handle, hashing as it writes and stopping at the budget. A CRC error names its
-member. Symlinks (unix mode ``S_IFLNK``, data = target) are read, checked and recorded for the
-tree to create last.
+in batches of ``parallel_batch_size`` members per task, hashing as they are written (when
+asked) and stopping at the budget. Stored and deflated members are read with ``os.pread`` from
+the data offset the layout check found and inflated with ``zlib`` in pieces of at most 1 MiB
+(a small member costs one read, one inflate, one CRC and one write); bzip2 and lzma members go
+through ``zipfile``. A CRC error, or a member holding other than its declared size, names it.
+Symlinks (unix mode ``S_IFLNK``, data = target) are read, checked and recorded for the tree to
+create last.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import logging
 import os
 import time
 import zipfile
+import zlib
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
 from ..codecs.zip_extra import member_name, read_unix_mtime
 from ..config import ArchiveConfig
@@ -39,6 +44,7 @@ from .tree import (
 from .zip_layout import (
     DIR,
     SharedZip,
+    archive_fd,
     central_directory_offset,
     check_data_ranges,
     check_supported,
@@ -70,45 +76,136 @@ class ZipFileJob:
     path: str
     mode: int | None
     mtime: float | None
+    #: where the member's compressed bytes start (after its local header), from the layout check
+    offset: int
 
 
 #: a task stops growing at about this many uncompressed bytes, so large members spread out
 TASK_BYTES = 4 * 1024 * 1024
+
+#: compression methods read straight from the archive (``os.pread`` and ``zlib``); members with
+#: any other method, or with a flag ``zipfile`` refuses (bit 5 compressed patch data, bit 6
+#: strong encryption), are read through ``zipfile``
+_DIRECT_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_REFUSED_FLAGS = 0x20 | 0x40
 
 
 def _job_bytes(job: ZipFileJob) -> int:
     return job.info.file_size
 
 
+def _write_out(fd: int, name: str, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except OSError as exc:
+            raise write_failure(name, exc) from exc
+
+
+def _copy_direct(
+    source: int, job: ZipFileJob, fd: int, hasher: Any, budget: ExtractionBudget
+) -> int:
+    """Copy a stored or deflated member from the archive descriptor ``source`` into ``fd``.
+
+    Reads the compressed bytes with ``os.pread`` and inflates them in pieces of at most
+    ``CHUNK_SIZE`` bytes in and out, so a member of up to 1 MiB costs one read, one inflate,
+    one CRC and one write, and memory stays bounded whatever the member's size. Each piece is
+    charged to the budget before it is written. The member is damaged (``zipfile.BadZipFile``,
+    which ``damage_guard`` reports naming it) when its data is cut short, inflates past its
+    declared size, ends early, has bytes after the end of its deflate stream, or fails its CRC.
+    Returns the number of bytes written.
+    """
+    info = job.info
+    member, expected = info.filename, info.file_size
+    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    offset, left = job.offset, info.compress_size
+    crc = size = 0
+    pending, full = b"", False
+    while True:
+        if pending:
+            data = pending
+        elif left:
+            data = os.pread(source, min(left, CHUNK_SIZE), offset)
+            if not data:
+                raise zipfile.BadZipFile(f"the data of {member!r} is truncated")
+            offset += len(data)
+            left -= len(data)
+        elif full and inflater is not None and not inflater.eof:
+            data = b""  # all input is in, but zlib may still hold output: ask for it
+        else:
+            break
+        if inflater is None:
+            out = data
+        else:
+            out = inflater.decompress(data, CHUNK_SIZE)
+            pending = inflater.unconsumed_tail
+            full = len(out) == CHUNK_SIZE
+        if out:
+            size += len(out)
+            if size > expected:
+                raise zipfile.BadZipFile(
+                    f"{member!r} holds more than its declared {expected} bytes"
+                )
+            budget.wrote(member, len(out))
+            crc = zlib.crc32(out, crc)
+            hasher.update(out)
+            _write_out(fd, job.name, out)
+        if inflater is not None and inflater.eof:
+            break
+    if inflater is not None and info.compress_size:  # zipfile accepts an empty member as is
+        if not inflater.eof:
+            raise zipfile.BadZipFile(f"the deflate stream of {member!r} is truncated")
+        if left or inflater.unused_data:
+            raise zipfile.BadZipFile(f"{member!r} has data after the end of its deflate stream")
+    if size != expected:
+        raise zipfile.BadZipFile(f"{member!r} holds {size} bytes, not the declared {expected}")
+    if crc != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
+    return size
+
+
+def _copy_through_zipfile(
+    shared: SharedZip, job: ZipFileJob, fd: int, hasher: Any, budget: ExtractionBudget
+) -> int:
+    """Copy a member compressed some other way (bzip2, lzma) through ``zipfile``."""
+    size = 0
+    with shared.open(job.info) as source:
+        while True:
+            data = source.read(CHUNK_SIZE)
+            if not data:
+                return size
+            budget.wrote(job.info.filename, len(data))
+            hasher.update(data)
+            size += len(data)
+            _write_out(fd, job.name, data)
+
+
 def write_zip_batch(
     shared: SharedZip,
+    source: int,
     budget: ExtractionBudget,
     archive: str,
     jobs: list[ZipFileJob],
     hashing: bool,
 ) -> list[Written]:
-    """Pool task: decompress, write, hash and close a batch of zip members."""
+    """Pool task: decompress, write, hash and close a batch of zip members.
+
+    ``source`` is the descriptor of the archive ``shared`` parsed, read with ``os.pread``.
+    """
     done: list[Written] = []
+    cursor = MemberCursor()
     for job in jobs:
-        cursor = MemberCursor()
-        cursor.member = job.info.filename
+        info = job.info
+        cursor.member = info.filename
         fd = open_new_file(job.name, job.path, job.mode)
         try:
-            hasher, size = new_hasher(hashing), 0
-            with damage_guard(archive, cursor), shared.open(job.info) as source:
-                while True:
-                    data = source.read(CHUNK_SIZE)
-                    if not data:
-                        break
-                    budget.wrote(job.info.filename, len(data))
-                    hasher.update(data)
-                    size += len(data)
-                    view = memoryview(data)
-                    while view:
-                        try:
-                            view = view[os.write(fd, view) :]
-                        except OSError as exc:
-                            raise write_failure(job.name, exc) from exc
+            hasher = new_hasher(hashing)
+            with damage_guard(archive, cursor):
+                if info.compress_type in _DIRECT_METHODS and not info.flag_bits & _REFUSED_FLAGS:
+                    size = _copy_direct(source, job, fd, hasher, budget)
+                else:
+                    size = _copy_through_zipfile(shared, job, fd, hasher, budget)
             apply_attributes(fd, job.name, job.mode, job.mtime)
         finally:
             os.close(fd)
@@ -139,49 +236,61 @@ class ZipExtraction:
     def run(self) -> None:
         with open_zip(self.archive_path) as archive:
             infos = archive.infolist()
-            jobs = self._plan(archive, infos)
+            source = archive_fd(archive)
+            jobs = self._plan(archive, source, infos)
             total, done = len(infos), len(infos) - len(jobs)
             self.report(done, total)
             shared = SharedZip(archive, self.archive_path)
-            self._write(shared, jobs, lambda count: self.report(done + count, total))
+            self._write(shared, source, jobs, lambda count: self.report(done + count, total))
 
-    def _plan(self, archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> list[ZipFileJob]:
+    def _plan(
+        self, archive: zipfile.ZipFile, source: int, infos: list[zipfile.ZipInfo]
+    ) -> list[ZipFileJob]:
         tree = self.tree
+        budget = self.budget
+        kinds: list[str] = []
         for info in infos:
             self.cursor.member = info.filename
-            self.budget.add_member(info.filename)
+            budget.add_member(info.filename)
             check_supported(info)
-            if zip_kind(info) == FILE:
-                self.budget.declare(info.filename, info.file_size)
+            kind = zip_kind(info)
+            kinds.append(kind)
+            if kind == FILE:
+                budget.declare(info.filename, info.file_size)
         self.cursor.member = None
-        check_data_ranges(
-            self.archive_path, infos, central_directory_offset(archive, self.archive_size)
+        offsets = check_data_ranges(
+            source, infos, central_directory_offset(archive, self.archive_size)
         )
         jobs: list[ZipFileJob] = []
-        for info in infos:
+        for info, kind, offset in zip(infos, kinds, offsets):
             member = member_name(info)
             self.cursor.member = member
-            kind = zip_kind(info)
-            mode, mtime = tree.mode_of(unix_mode(info)), tree.mtime_of(zip_mtime(info))
+            raw_mode, raw_mtime = unix_mode(info), zip_mtime(info)
             if kind == DIR:
-                tree.add_dir(member, unix_mode(info), zip_mtime(info))
-            elif kind == ZIP_SYMLINK:
+                tree.add_dir(member, raw_mode, raw_mtime)
+                continue
+            mode, mtime = tree.mode_of(raw_mode), tree.mtime_of(raw_mtime)
+            if kind == ZIP_SYMLINK:
                 if info.file_size > MAX_SYMLINK_TARGET:
                     raise UnsafeArchiveError(member, "symlink target is too long")
                 name = tree.register(member, SYMLINK)
                 raw = archive.read(info)
-                self.budget.wrote(member, len(raw))
+                budget.wrote(member, len(raw))
                 target = raw.decode("utf-8", "surrogateescape")
                 check_link_target(member, target, "symlink")
                 tree.symlinks.append((name, target, mtime))
             else:
                 name = tree.register(member, FILE)
-                jobs.append(ZipFileJob(info, name, tree.path(name), mode, mtime))
+                jobs.append(ZipFileJob(info, name, tree.path(name), mode, mtime, offset))
         self.cursor.member = None
         return jobs
 
     def _write(
-        self, shared: SharedZip, jobs: list[ZipFileJob], report: Callable[[int], None]
+        self,
+        shared: SharedZip,
+        source: int,
+        jobs: list[ZipFileJob],
+        report: Callable[[int], None],
     ) -> None:
         written = 0
         with OrderedWindow(self.executor, self.config.blocks_in_flight) as window:
@@ -193,6 +302,7 @@ class ZipExtraction:
                     len(batch),
                     write_zip_batch,
                     shared,
+                    source,
                     self.budget,
                     self.archive_path,
                     batch,
