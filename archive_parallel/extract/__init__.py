@@ -135,8 +135,8 @@ def extract(
     cannot be combined with ``expected_checksums``. ``gzip_index`` is the side file's
     restart-segment index of a tar.gz (used only when it fits the file, see
     ``codecs.gzip_index``); ``archive_checksum_checked`` says ``before_commit`` checks the
-    archive's SHA-256 against the same side file, so the index's per-segment CRCs need not
-    be."""
+    archive's SHA-256 against the side file, which covers every byte, so the CRC-32s of zip
+    members and of tar.gz index segments need not be checked as well."""
     if expected_checksums and not hash_files:
         raise ValueError("expected_checksums need hash_files=True")
     archive = os.fspath(archive_path)
@@ -154,7 +154,10 @@ def extract(
         with damage_guard(archive, cursor):
             if fmt is CompressionFormat.ZIP:
                 reporter = _Progress(progress, 0)
-                ZipExtraction(archive, size, tree, config, executor, cursor, reporter).run()
+                check_crc = not archive_checksum_checked
+                ZipExtraction(
+                    archive, size, tree, config, executor, cursor, reporter, check_crc
+                ).run()
             else:
                 reporter = _Progress(progress, size)
                 index = None

@@ -104,7 +104,12 @@ def _write_out(fd: int, name: str, data: bytes) -> None:
 
 
 def _copy_direct(
-    source: int, job: ZipFileJob, fd: int, hasher: Any, budget: ExtractionBudget
+    source: int,
+    job: ZipFileJob,
+    fd: int,
+    hasher: Any,
+    budget: ExtractionBudget,
+    check_crc: bool = True,
 ) -> int:
     """Copy a stored or deflated member from the archive descriptor ``source`` into ``fd``.
 
@@ -113,8 +118,9 @@ def _copy_direct(
     one CRC and one write, and memory stays bounded whatever the member's size. Each piece is
     charged to the budget before it is written. The member is damaged (``zipfile.BadZipFile``,
     which ``damage_guard`` reports naming it) when its data is cut short, inflates past its
-    declared size, ends early, has bytes after the end of its deflate stream, or fails its CRC.
-    Returns the number of bytes written.
+    declared size, ends early, has bytes after the end of its deflate stream, or fails its CRC
+    (checked unless ``check_crc`` is False: the caller then checks the whole archive's SHA-256
+    before anything is committed). Returns the number of bytes written.
     """
     info = job.info
     member, expected = info.filename, info.file_size
@@ -148,7 +154,8 @@ def _copy_direct(
                     f"{member!r} holds more than its declared {expected} bytes"
                 )
             budget.wrote(member, len(out))
-            crc = zlib.crc32(out, crc)
+            if check_crc:
+                crc = zlib.crc32(out, crc)
             hasher.update(out)
             _write_out(fd, job.name, out)
         if inflater is not None and inflater.eof:
@@ -160,7 +167,7 @@ def _copy_direct(
             raise zipfile.BadZipFile(f"{member!r} has data after the end of its deflate stream")
     if size != expected:
         raise zipfile.BadZipFile(f"{member!r} holds {size} bytes, not the declared {expected}")
-    if crc != info.CRC:
+    if check_crc and crc != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
     return size
 
@@ -188,6 +195,7 @@ def write_zip_batch(
     archive: str,
     jobs: list[ZipFileJob],
     hashing: bool,
+    check_crc: bool = True,
 ) -> list[Written]:
     """Pool task: decompress, write, hash and close a batch of zip members.
 
@@ -203,7 +211,7 @@ def write_zip_batch(
             hasher = new_hasher(hashing)
             with damage_guard(archive, cursor):
                 if info.compress_type in _DIRECT_METHODS and not info.flag_bits & _REFUSED_FLAGS:
-                    size = _copy_direct(source, job, fd, hasher, budget)
+                    size = _copy_direct(source, job, fd, hasher, budget, check_crc)
                 else:
                     size = _copy_through_zipfile(shared, job, fd, hasher, budget)
             apply_attributes(fd, job.name, job.mode, job.mtime)
@@ -223,9 +231,11 @@ class ZipExtraction:
         executor: Executor | None,
         cursor: MemberCursor,
         report: Callable[[int, int], None],
+        check_crc: bool = True,
     ) -> None:
         self.archive_path = archive_path
         self.archive_size = archive_size
+        self.check_crc = check_crc
         self.tree = tree
         self.budget = tree.budget
         self.config = config
@@ -307,6 +317,7 @@ class ZipExtraction:
                     self.archive_path,
                     batch,
                     self.tree.hash_files,
+                    self.check_crc,
                 ):
                     self.tree.record(result)
                     written += len(result)

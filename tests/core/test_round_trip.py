@@ -268,3 +268,24 @@ def test_per_file_checksums_run_only_when_the_archive_checksum_cannot(
         with pytest.raises(archive_parallel.ChecksumMismatchError, match="big.bin"):
             manager.extract_archive(out, tmp_path / name, cfg)
         assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_damaged_zip_member_is_refused_with_or_without_the_archive_checksum(
+    manager, sample_tree, tmp_path, verify
+):
+    """With the side file's SHA-256 checked, member CRC-32s are skipped (that hash covers
+    every byte); without it, the CRC-32 finds the same damage. Nothing lands either way."""
+    out = tmp_path / "a.zip"
+    manager.create_archive(sample_tree, out)
+    data = bytearray(out.read_bytes())
+    payload = (sample_tree / "big.bin").read_bytes()
+    at = bytes(data).find(payload[:64])  # big.bin is random, so it is stored as is
+    assert at > 0
+    data[at + 1000] ^= 0x10
+    out.write_bytes(bytes(data))
+    dest = tmp_path / "dest"
+    cfg = ArchiveConfig(parallel_threshold=1)
+    with pytest.raises(archive_parallel.CorruptArchiveError):
+        manager.extract_archive(out, dest, cfg, verify_integrity=verify)
+    assert not dest.exists()
