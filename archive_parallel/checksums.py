@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from concurrent.futures import Executor
 from pathlib import Path
 
-from .pool import OrderedWindow, batched
+from .pool import OrderedWindow, is_tiny_batch
 from .source_reader import file_digests_sized
 
 logger = logging.getLogger(__name__)
@@ -47,10 +47,6 @@ def _digest_batch(batch: list[tuple[Path, int]]) -> list[Digested]:
     return out
 
 
-def _weight(item: tuple[Path, int]) -> int:
-    return item[1]
-
-
 def checksum_files(
     paths: Iterable[os.PathLike[str] | str],
     executor: Executor | None,
@@ -58,25 +54,52 @@ def checksum_files(
     in_flight: int,
 ) -> tuple[dict[Path, tuple[str, str]], int]:
     """``({path: (sha256_hex, md5_hex)}, bytes hashed)`` for every readable regular file of
-    ``paths``. Batches of tiny files are hashed by the caller: handing them to a worker costs
-    more under the GIL than it saves. The sequential path takes no ``stat`` at all."""
+    ``paths``.
+
+    Batches of tiny files are hashed by the caller: handing them to a worker costs more under
+    the GIL than it saves. Telling them apart needs sizes, and a ``stat`` per file costs as
+    much as hashing a tiny one, so sizes are taken only while the files seen last were large:
+    once a batch averages under ``INLINE_MEAN_FILE_SIZE``, the next batches are hashed in the
+    caller without a ``stat``, until one of them (by the bytes it hashed) is large again. The
+    sequential path takes no ``stat`` at all."""
     files = [_as_path(p) for p in paths]
-    sized = [(p, _size(p)) for p in files] if executor is not None else [(p, 0) for p in files]
     result: dict[Path, tuple[str, str]] = {}
     nbytes = 0
-    window: OrderedWindow[list[Digested]] = OrderedWindow(executor, in_flight)
+    size = max(1, batch_size)
 
-    def collect(done: list[list[Digested]]) -> None:
+    def collect(done: list[list[Digested]]) -> bool:
+        """Record finished batches; True when the last one averaged a tiny file."""
         nonlocal nbytes
+        tiny = False
         for batch in done:
+            hashed = 0
             for path, digests in batch:
                 if digests is not None:
                     result[path] = digests[:2]
-                    nbytes += digests[2]
+                    hashed += digests[2]
+            nbytes += hashed
+            tiny = is_tiny_batch(hashed, len(batch))
+        return tiny
 
+    if executor is None:
+        collect([_digest_batch([(p, 0) for p in files])])
+        return result, nbytes
+    window: OrderedWindow[list[Digested]] = OrderedWindow(executor, in_flight)
     with window:
-        for batch in batched(sized, max(1, batch_size), _weight, TASK_BYTES):
-            weight = sum(size for _, size in batch)
+        position, tiny = 0, False
+        while position < len(files):
+            if tiny:
+                batch = [(p, 0) for p in files[position : position + size]]
+                position += len(batch)
+                tiny = collect([_digest_batch(batch)])
+                continue
+            batch, weight = [], 0
+            while position < len(files) and len(batch) < size and weight < TASK_BYTES:
+                item = (files[position], _size(files[position]))
+                batch.append(item)
+                weight += item[1]
+                position += 1
+            tiny = is_tiny_batch(weight, len(batch))
             collect(window.submit_batch(weight, len(batch), _digest_batch, batch))
         collect(list(window.drain()))
     return result, nbytes
