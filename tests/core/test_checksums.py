@@ -1,0 +1,90 @@
+"""Checksums of many files: exact digests whatever the mix of sizes and the path taken."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from archive_parallel.checksums import checksum_files
+from archive_parallel.pool import INLINE_MEAN_FILE_SIZE
+from archive_parallel.source_reader import read_chunks
+
+
+def expected(path):
+    data = path.read_bytes()
+    return hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with ThreadPoolExecutor(max_workers=3) as executor:
+        yield executor
+
+
+@pytest.fixture
+def mixed_tree(tmp_path):
+    """Runs of tiny files and of large ones, so the caller switches between hashing tiny
+    batches itself (no stat) and handing sized batches to workers, several times."""
+    rng = random.Random(7)
+    paths = []
+    for run, (count, low, high) in enumerate(
+        [(130, 0, 900), (9, 200_000, 1_500_000), (70, 1, 3_000), (1, 3_000_000, 3_000_000)]
+        + [(45, 10, 2_000), (60, 20_000, 90_000)]
+    ):
+        for i in range(count):
+            path = tmp_path / f"r{run}-{i:03}.bin"
+            path.write_bytes(rng.randbytes(rng.randint(low, high)))
+            paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+@pytest.mark.parametrize("batch_size", [1, 7, 50])
+def test_every_file_gets_its_exact_digests(mixed_tree, pool, parallel, batch_size):
+    result, nbytes = checksum_files(mixed_tree, pool if parallel else None, batch_size, 6)
+    assert result == {p: expected(p) for p in mixed_tree}
+    assert nbytes == sum(p.stat().st_size for p in mixed_tree)
+
+
+def test_unreadable_and_missing_files_are_left_out(tmp_path, pool, caplog):
+    good = tmp_path / "good.txt"
+    good.write_bytes(b"x" * (INLINE_MEAN_FILE_SIZE * 3))
+    missing = tmp_path / "missing.txt"
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for executor in (pool, None):
+        result, _ = checksum_files([good, missing, folder], executor, 2, 4)
+        assert result == {good: expected(good)}
+    assert "cannot checksum" in caplog.text
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 4097, 3 * 4096])
+def test_read_chunks_gives_the_whole_file(tmp_path, size):
+    path = tmp_path / "f"
+    data = os.urandom(size)
+    path.write_bytes(data)
+    chunks = list(read_chunks(path, 4096))
+    assert b"".join(chunks) == data
+    assert all(len(c) <= 4096 for c in chunks)
+
+
+def test_read_chunks_reads_a_pipe_to_its_end(tmp_path):
+    """A short read is a regular file's end only: a FIFO is read until it closes."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    pieces = [b"a" * 100, b"b" * 5000, b"c" * 10]
+
+    def feed():
+        with open(fifo, "wb", buffering=0) as writer:
+            for piece in pieces:
+                writer.write(piece)
+
+    with ThreadPoolExecutor(max_workers=1) as feeder:
+        done = feeder.submit(feed)
+        data = b"".join(read_chunks(fifo, 4096))
+        done.result()
+    assert data == b"".join(pieces)
