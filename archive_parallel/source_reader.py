@@ -34,6 +34,8 @@ CHUNK_SIZE = 1024 * 1024
 #: a batch stops growing past this many bytes so memory stays bounded
 BATCH_BYTE_LIMIT = 4 * 1024 * 1024
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
 
 class StreamedFile:
     """A large file read chunk by chunk; ``sha256`` is known once ``chunks()`` is exhausted."""
@@ -88,8 +90,11 @@ Content = LoadedFile | StreamedFile | None
 def read_small_file(entry: FileEntry) -> LoadedFile:
     """Read a whole (small) file, checking that its size did not change."""
     try:
-        with open(entry.path, "rb") as handle:
-            data = handle.read(entry.size + 1)
+        fd = os.open(entry.path, _READ_FLAGS)
+        try:
+            data = os.read(fd, entry.size + 1)  # a regular file reads short only at its end
+        finally:
+            os.close(fd)
     except FileNotFoundError as exc:
         raise SourceChangedError(f"{entry.name}: file vanished while being archived") from exc
     except OSError as exc:
@@ -157,9 +162,6 @@ def with_progress(
             yield entry, content
             if entry.kind is EntryKind.FILE:
                 add(entry.size)
-
-
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 def read_chunks(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
