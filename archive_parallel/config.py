@@ -108,6 +108,13 @@ class ArchiveConfig:
         return 2 * max(1, int(self.thread_pool_size))
 
     @property
+    def read_ahead_batches(self) -> int:
+        """Batches of loaded source files (up to 4 MiB each) read ahead of the compressor: one
+        per thread and one more keep it fed (measured: two per thread ran no faster and held
+        about 10 MiB more at 4 threads); ``max_blocks_in_flight`` caps it too."""
+        return min(self.blocks_in_flight, max(1, int(self.thread_pool_size)) + 1)
+
+    @property
     def gzip_restart_blocks(self) -> int:
         """Blocks per tar.gz restart segment (0: none)."""
         interval = int(self.gzip_restart_interval)

@@ -240,7 +240,7 @@ class ArchiveManager:
         try:
             with atomic_output(archive) as (handle, temp_path):
                 contents = iter_contents(
-                    entries, executor, config.parallel_batch_size, config.blocks_in_flight
+                    entries, executor, config.parallel_batch_size, config.read_ahead_batches
                 )
                 items = with_progress(contents, reporter.add)
                 with contextlib.closing(contents):
