@@ -39,6 +39,8 @@ GZIP_HEADER_SIZE = 10
 GZIP_TRAILER_SIZE = 8
 #: a segment longer than this once inflated is not read whole (bounds memory per task)
 MAX_SEGMENT_OUTPUT = 64 * 1024 * 1024
+#: compressed bytes inflated per call: each call's output is one piece of the segment
+INPUT_STEP = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,25 +152,39 @@ def usable_index(path: str, data: object, check_crc: bool = True) -> GzipIndex |
 
 def inflate_segment(
     fd: int, segment: IndexSegment, last: bool, check_crc: bool = True
-) -> bytes | None:
-    """Inflate one segment alone (in a worker); None unless it gives exactly the recorded
+) -> list[bytes] | None:
+    """Inflate one segment alone (in a worker), as pieces of about ``INPUT_STEP`` compressed
+    bytes each (never joined into one large buffer); None unless it gives exactly the recorded
     length (and CRC-32, when ``check_crc``) and ends where it should (mid-stream, or at the
-    end for the last)."""
+    end for the last). No call may produce more than the bytes still expected, plus one."""
     size = segment.end - segment.offset
     data = os.pread(fd, size, segment.offset)
     if len(data) != size:
         return None
+    view = memoryview(data)
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    pieces: list[bytes] = []
+    produced = crc = 0
     try:
-        out = inflater.decompress(data, segment.length + 1)
+        for start in range(0, size, INPUT_STEP):
+            out = inflater.decompress(
+                view[start : start + INPUT_STEP], segment.length - produced + 1
+            )
+            if inflater.unconsumed_tail or inflater.unused_data:
+                return None  # more output than recorded, or data past the stream's end
+            if out:
+                produced += len(out)
+                if check_crc:
+                    crc = zlib.crc32(out, crc)
+                pieces.append(out)
     except zlib.error as exc:
         logger.debug("segment at %d does not inflate alone: %s", segment.offset, exc)
         return None
-    if inflater.unconsumed_tail or inflater.unused_data or inflater.eof is not last:
+    if inflater.eof is not last or produced != segment.length:
         return None
-    if len(out) != segment.length or (check_crc and zlib.crc32(out) != segment.crc32):
+    if check_crc and crc != segment.crc32:
         return None
-    return out
+    return pieces
 
 
 def indexed_chunks(
@@ -200,8 +216,8 @@ def indexed_chunks(
             max_in_flight,
         )
         try:
-            for i, out in enumerate(tasks):
-                if out is None:
+            for i, pieces in enumerate(tasks):
+                if pieces is None:
                     logger.warning(
                         "%s: segment %d does not match the side file's gzip index; "
                         "inflating serially",
@@ -209,9 +225,10 @@ def indexed_chunks(
                         i,
                     )
                     break
-                delivered += len(out)
                 on_segment(index.segments[i].end)
-                yield out
+                for piece in pieces:
+                    delivered += len(piece)
+                    yield piece
             else:
                 return
         finally:

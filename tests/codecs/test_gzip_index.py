@@ -180,12 +180,16 @@ def test_inflate_segment_checks_its_end(tmp_path):
     try:
         first, last = index.segments[0], index.segments[-1]
         piece = DATA[: first.length]
-        assert inflate_segment(fd, first, last=False) == piece
+        assert b"".join(inflate_segment(fd, first, last=False)) == piece
         assert inflate_segment(fd, first, last=True) is None  # not the end of the stream
         assert inflate_segment(fd, last, last=False) is None  # it is the end
         longer = dataclasses.replace(first, length=first.length + 1)
         assert inflate_segment(fd, longer, last=False) is None
         assert inflate_segment(fd, longer, last=False, check_crc=False) is None
+        shorter = dataclasses.replace(first, length=first.length - 1)  # output stops there
+        assert inflate_segment(fd, shorter, last=False, check_crc=False) is None
+        pieces = inflate_segment(fd, first, last=False)
+        assert len(pieces) > 1 and all(len(p) < first.length for p in pieces)
     finally:
         os.close(fd)
 
