@@ -188,10 +188,24 @@ def test_inflate_segment_checks_its_end(tmp_path):
         assert inflate_segment(fd, longer, last=False, check_crc=False) is None
         shorter = dataclasses.replace(first, length=first.length - 1)  # output stops there
         assert inflate_segment(fd, shorter, last=False, check_crc=False) is None
-        pieces = inflate_segment(fd, first, last=False)
-        assert len(pieces) > 1 and all(len(p) < first.length for p in pieces)
     finally:
         os.close(fd)
+
+
+def test_a_large_segment_comes_in_pieces(tmp_path):
+    """Each call inflates at most INPUT_STEP compressed bytes: a 3 MiB segment is several
+    pieces, never one buffer holding all of it."""
+    data = mixed_bytes(7_000_000)
+    path = tmp_path / "a.gz"
+    index = write_indexed(path, data=data, block=1024 * 1024)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        first = index.segments[0]
+        pieces = inflate_segment(fd, first, last=False)
+    finally:
+        os.close(fd)
+    assert b"".join(pieces) == data[: first.length]
+    assert len(pieces) > 2 and max(map(len, pieces)) < first.length
 
 
 def test_closing_early_stops_the_workers(tmp_path, pools):
