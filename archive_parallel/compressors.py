@@ -4,7 +4,7 @@ tar.gz goes through the pigz-style ``ParallelGzipWriter`` (one standard gzip mem
 and tar.xz through ``ParallelStreamWriter`` (concatenated streams), plain tar straight to the
 file. With ``executor=None`` the same writers run inline, so the sequential path produces the
 same bytes. Every sink has ``write``, ``finish`` (ends the stream, leaves the file open),
-``abort`` and ``peak_in_flight``.
+``abort``, ``peak_in_flight`` and ``index`` (tar.gz restart segments, else None).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from typing import BinaryIO, Protocol
 
+from .codecs.gzip_index import GzipIndex
 from .codecs.gzip_writer import ParallelGzipWriter
 from .codecs.multistream import ParallelStreamWriter
 from .config import ArchiveConfig
@@ -27,6 +28,8 @@ class CompressedSink(Protocol):
     def finish(self) -> None: ...
 
     def abort(self) -> None: ...
+
+    def index(self) -> GzipIndex | None: ...
 
 
 class _PassThrough:
@@ -45,6 +48,9 @@ class _PassThrough:
 
     def abort(self) -> None:
         pass
+
+    def index(self) -> None:
+        return None
 
 
 def open_sink(

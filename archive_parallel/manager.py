@@ -280,7 +280,6 @@ class ArchiveManager:
 
     @staticmethod
     def _write_tar(handle, fmt, items, config, executor, fixed_mtime) -> _Written:
-        from .codecs.gzip_writer import ParallelGzipWriter
         from .compressors import open_sink
         from .tar_writer import write_tar
 
@@ -292,7 +291,7 @@ class ArchiveManager:
         except BaseException:
             sink.abort()
             raise
-        index = sink.index() if isinstance(sink, ParallelGzipWriter) else None
+        index = sink.index()
         return _Written(
             result.uncompressed_size,
             result.file_sha256,

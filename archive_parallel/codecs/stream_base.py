@@ -65,6 +65,11 @@ class CompressedStreamWriter:
     def flush(self) -> None:
         """Nothing to do: blocks are written as they are ready."""
 
+    def index(self) -> Any:
+        """After ``finish``: where a reader may start inflating in parallel, when the format
+        records it (``ParallelGzipWriter``); None here."""
+        return None
+
     @property
     def closed(self) -> bool:
         return self._closed

@@ -18,9 +18,10 @@ Design:
   the files, and each symlink is resolved on disk to prove it stays inside.
 * tar: the stream from ``codecs.readers.open_decompressed`` (our tar.gz files inflate their
   restart segments in parallel, from the side file's ``gzip_index``) is read in order in the
-  calling thread (``tarfile`` ``r|``); file data is written by pool workers through a bounded
-  ``OrderedWindow`` (small files in batches, large ones in 1 MiB ``pwrite`` chunks), each
-  opened ``O_EXCL | O_NOFOLLOW`` and hashed while written. The end-of-archive block and the
+  calling thread (``tarfile`` over a forward-only reader); file data is written by pool
+  workers through a bounded ``OrderedWindow`` (small files in batches, large ones in 1 MiB
+  ``pwrite`` chunks), each opened ``O_EXCL | O_NOFOLLOW`` and hashed while written when a
+  per-file check needs it. The end-of-archive block and the
   rest of the stream (trailer, CRC) are checked too.
 * zip: every name, kind, declared size and data range (overlapping entries) is checked before
   anything is written; then members are decompressed in parallel in batches of
