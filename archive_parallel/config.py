@@ -64,7 +64,8 @@ class ArchiveConfig:
     #: sorted members, fixed mtime (``reproducible_mtime``), uid/gid 0 and no owner names
     reproducible: bool = False
     reproducible_mtime: int = 0
-    #: record each file's SHA-256 in the .meta side file, and check it after extraction
+    #: record each file's SHA-256 in the .meta side file (extraction checks them when the side
+    #: file has no archive SHA-256, or with ``recheck_extracted_files``)
     per_file_checksums: bool = True
     #: after extraction, also hash every file against those per-file checksums when the
     #: archive's own SHA-256 (which covers every byte) has already matched the side file;
@@ -93,9 +94,10 @@ class ArchiveConfig:
             )
         if self.block_size < 64 * 1024:
             raise ValueError(f"block_size must be at least 64 KiB, got {self.block_size}")
-        if int(self.gzip_restart_interval) < 0:
+        if not 0 <= int(self.gzip_restart_interval) <= 64 * MiB:
+            # a longer segment would be refused by the reader (``gzip_index.MAX_SEGMENT_OUTPUT``)
             raise ValueError(
-                f"gzip_restart_interval must be 0 or more, got {self.gzip_restart_interval}"
+                f"gzip_restart_interval must be 0-64 MiB, got {self.gzip_restart_interval}"
             )
         if self.exclude_patterns is None:
             self.exclude_patterns = []

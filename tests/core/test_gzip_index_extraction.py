@@ -101,3 +101,9 @@ def test_verify_uses_the_index_and_still_finds_damage(manager, tmp_path, caplog)
     data[meta.gzip_index["segments"][3][0] + 100] ^= 0x04
     out.write_bytes(bytes(data))
     assert not manager.verify_archive_integrity(out)
+
+
+@pytest.mark.parametrize("interval", [-1, 64 * 1024 * 1024 + 1])
+def test_restart_interval_out_of_range_is_refused(interval):
+    with pytest.raises(ValueError, match="gzip_restart_interval"):
+        ArchiveConfig(gzip_restart_interval=interval)
