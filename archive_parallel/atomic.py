@@ -1,4 +1,8 @@
-"""Atomic file creation: write beside the target under a temporary name, rename when complete."""
+"""Atomic file creation: write beside the target under a temporary name, rename when complete.
+
+The temporary name carries an owner tag (``leftovers``): a temporary file that a killed run
+left in the target's folder is removed by the next atomic write there.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from .leftovers import owner_tag, remove_stale
 
 TEMP_MARKER = ".ap-tmp-"
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -24,9 +30,10 @@ def atomic_output(target: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, Pa
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(target.parent, TEMP_MARKER)
     # the name is chosen before the file exists, so an interrupt at any point after this line
     # finds it in the clean-up below
-    temp_path = target.parent / f".{target.name}{TEMP_MARKER}{secrets.token_hex(6)}"
+    temp_path = target.parent / f".{target.name}{TEMP_MARKER}{owner_tag()}-{secrets.token_hex(6)}"
     fd: int | None = None
     try:
         fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)

@@ -2,7 +2,8 @@
 
 ``Staging`` creates the destination when missing (remembering the outermost folder it
 created) and a fresh hidden folder ``.ap-staging-<random>`` inside it, so the final renames
-stay on one file system. Leaving the ``with`` block with any exception, KeyboardInterrupt
+stay on one file system (first removing staging folders that a killed run left there, see
+``leftovers``). Leaving the ``with`` block with any exception, KeyboardInterrupt
 included, removes the staging folder (and the destination when this call created it, else
 restores the destination's own times) and re-raises. ``merge`` first checks the whole
 staged tree against the destination and refuses,
@@ -24,6 +25,7 @@ import weakref
 from types import TracebackType
 
 from ..errors import ArchiveError, UnsafeArchiveError
+from ..leftovers import owner_tag, remove_stale
 from .tree import StagedTree
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class Staging:
                 with contextlib.suppress(OSError):
                     info = os.stat(self.dest)
                     self._dest_times = (info.st_atime_ns, info.st_mtime_ns)
+                remove_stale(self.dest, STAGING_PREFIX)
             self.path = self._make_staging_folder()
         except OSError as exc:
             self._finalizer()
@@ -88,10 +91,12 @@ class Staging:
             self._finalizer.detach()
 
     def _make_staging_folder(self) -> str:
-        """A fresh ``.ap-staging-<random>`` folder; its name is handed to the finalizer
-        before it is created, so no interruption can leave it unknown."""
+        """A fresh ``.ap-staging-<owner>-<random>`` folder; its name is handed to the
+        finalizer before it is created, so no interruption can leave it unknown (and a kill
+        that skips every clean-up leaves a name ``leftovers.remove_stale`` recognises)."""
         while True:
-            path = os.path.join(self.dest, STAGING_PREFIX + secrets.token_hex(6))
+            name = f"{STAGING_PREFIX}{owner_tag()}-{secrets.token_hex(6)}"
+            path = os.path.join(self.dest, name)
             self._created.append(path)
             try:
                 os.mkdir(path, 0o700)

@@ -1,0 +1,83 @@
+"""Work files that a killed run left behind, and their removal by a later run.
+
+A temporary archive (``.<name>.ap-tmp-<owner>-<random>``) or staging folder
+(``.ap-staging-<owner>-<random>``) is removed by the run that made it on any exception,
+Ctrl-C included; only a kill that Python never sees (SIGKILL, the OOM killer, power loss)
+leaves one behind. Their names carry an owner tag, a hash of the host name and the process
+id, so a later run working in the same folder removes those whose process is gone from this
+host. Anything else is left alone: another host's (a shared network folder), a live
+process's, or a name without a tag (an older version's). On systems without POSIX signals
+nothing is removed, since ``os.kill(pid, 0)`` cannot probe a process there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import socket
+
+logger = logging.getLogger(__name__)
+
+_HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+_TAGGED = re.compile(r"([0-9a-f]{8})-([0-9a-f]+)-[0-9a-f]+")
+
+
+def owner_tag() -> str:
+    """``<host hash>-<pid in hex>``: who made a work file, for ``remove_stale``."""
+    return f"{_HOST}-{os.getpid():x}"
+
+
+def _process_gone(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: it exists, under another user
+        return False
+    return False
+
+
+def is_stale(name: str, marker: str) -> bool:
+    """True for a work file named with ``marker`` whose owner process is gone from this host."""
+    if os.name != "posix":
+        return False
+    at = name.find(marker)
+    if at < 0:
+        return False
+    match = _TAGGED.fullmatch(name, at + len(marker))
+    if match is None or match.group(1) != _HOST:
+        return False
+    return _process_gone(int(match.group(2), 16))
+
+
+def remove_stale(folder: str | os.PathLike[str], marker: str) -> list[str]:
+    """Remove the stale work files named with ``marker`` directly in ``folder``; their names.
+
+    Never raises: a folder that cannot be listed, or an entry that cannot be removed, is
+    left as it is."""
+    removed: list[str] = []
+    try:
+        with os.scandir(folder) as entries:
+            stale = [e for e in entries if marker in e.name and is_stale(e.name, marker)]
+    except OSError:
+        return removed
+    for entry in stale:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError as exc:
+            logger.debug("cannot remove the leftover %s: %s", entry.path, exc)
+            continue
+        logger.info("removed %s, left by a run that was killed", entry.path)
+        removed.append(entry.name)
+    return removed
+
+
+__all__ = ["is_stale", "owner_tag", "remove_stale"]

@@ -1,0 +1,107 @@
+"""SIGKILL mid-run: what no clean-up can catch is removed by the next run in that folder.
+
+A child process kills itself with SIGKILL from its progress callback, halfway through a real
+create or extract, so its temporary archive or staging folder stays behind exactly as after
+an OOM kill or a power cut. The next operation in the same folder removes it; work files that
+belong to a live process, to another host or to no known owner are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from reliability_support import cli_env, leftovers, text_bytes, tree_snapshot, write_tree
+
+from archive_parallel import ArchiveConfig, ArchiveManager
+from archive_parallel.extract import STAGING_PREFIX
+from archive_parallel.leftovers import is_stale, owner_tag, remove_stale
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+
+KILL_AT_HALF = textwrap.dedent(
+    """
+    import os, signal, sys
+    from archive_parallel import ArchiveConfig, ArchiveManager
+
+    def progress(current, total):
+        if total and current * 2 >= total and current < total:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    config = ArchiveConfig(progress_callback=progress, block_size=64 * 1024, parallel_batch_size=2,
+                           parallel_threshold=1, thread_pool_size=2)
+    manager = ArchiveManager()
+    if sys.argv[1] == "create":
+        manager.create_archive(sys.argv[2], sys.argv[3], config)
+    else:
+        manager.extract_archive(sys.argv[2], sys.argv[3], config)
+    """
+)
+
+
+def _killed(*args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", KILL_AT_HALF, *args], env=cli_env(), capture_output=True
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+
+
+def _source(root: Path) -> Path:
+    rng = random.Random(11)
+    files = {f"d{i % 3}/f{i:02}.txt": text_bytes(rng, 40_000) for i in range(30)}
+    return write_tree(root, files)
+
+
+@pytest.mark.parametrize("fmt", ["tar.gz", "zip"])
+def test_extraction_killed_then_extracted_again(tmp_path, fmt):
+    source = _source(tmp_path / "src")
+    archive = tmp_path / f"pkg.{fmt}"
+    ArchiveManager().create_archive(source, archive)
+    dest = tmp_path / "dest"
+    write_tree(dest, {"keep.txt": b"kept\n"})
+    _killed("extract", str(archive), str(dest))
+    assert [Path(p).name.startswith(STAGING_PREFIX) for p in leftovers(dest)] == [True]
+    ArchiveManager().extract_archive(archive, dest)
+    assert leftovers(dest) == []
+    assert tree_snapshot(dest) == {**tree_snapshot(source), "keep.txt": ("file", b"kept\n")}
+
+
+def test_creation_killed_then_created_again(tmp_path):
+    source = _source(tmp_path / "src")
+    out = tmp_path / "out"
+    _killed("create", str(source), str(out / "pkg.tar.gz"))
+    assert len(leftovers(out)) == 1 and not (out / "pkg.tar.gz").exists()
+    ArchiveManager().create_archive(source, out / "other.tar.gz", ArchiveConfig())
+    assert leftovers(out) == []
+    assert sorted(os.listdir(out)) == ["other.tar.gz", "other.tar.gz.meta"]
+
+
+def test_work_files_of_others_are_left_alone(tmp_path):
+    dead = _dead_pid()
+    host = owner_tag().split("-")[0]
+    names = {
+        f"{STAGING_PREFIX}{host}-{dead:x}-0a1b": True,  # this host, process gone
+        f"{STAGING_PREFIX}{owner_tag()}-0a1b": False,  # this very process
+        f"{STAGING_PREFIX}{host}-1-0a1b": False,  # alive (init), or not ours to probe
+        f"{STAGING_PREFIX}0000beef-{dead:x}-0a1b": False,  # another host
+        f"{STAGING_PREFIX}0a1b2c3d4e5f": False,  # no owner tag (an older version)
+        "unrelated": False,
+    }
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "file").write_bytes(b"x")
+    assert {n: is_stale(n, STAGING_PREFIX) for n in names} == names
+    assert remove_stale(tmp_path, STAGING_PREFIX) == [n for n, stale in names.items() if stale]
+    assert sorted(os.listdir(tmp_path)) == sorted(n for n, stale in names.items() if not stale)
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
