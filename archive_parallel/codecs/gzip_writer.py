@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 from typing import Any, BinaryIO
 
 from .deflate_blocks import ParallelDeflater
-from .gzip_index import GZIP_HEADER_SIZE, GZIP_TRAILER_SIZE, GzipIndex
+from .gzip_index import GZIP_HEADER_SIZE, GzipIndex
 from .stream_base import CompressedStreamWriter
 
 logger = logging.getLogger(__name__)
@@ -84,17 +84,13 @@ class ParallelGzipWriter(CompressedStreamWriter):
         """After ``finish``: where the restart segments are (for parallel reading), or None
         when there are fewer than two (``restart_every`` 0 or a short input)."""
         segments = self._deflater.segments
-        if not self._finished_trailer or len(segments) < 2:
+        if not self._trailer_size or len(segments) < 2:
             return None
         starts = [
             (self._header_size + s.compressed_offset, s.uncompressed_offset, s.crc32)
             for s in segments
         ]
         return GzipIndex.from_segments(starts, self.output_size, self.input_size)
-
-    @property
-    def _finished_trailer(self) -> bool:
-        return self._trailer_size == GZIP_TRAILER_SIZE
 
     def _write(self, data: Any) -> None:
         self._deflater.write(data)

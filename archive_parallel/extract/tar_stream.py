@@ -118,11 +118,8 @@ class TarStream:
         fmt: CompressionFormat,
         executor: Executor | None,
         gzip_index: GzipIndex | None = None,
-        max_in_flight: int | None = None,
     ) -> None:
-        self._raw = open_decompressed(
-            path, fmt, executor, gzip_index=gzip_index, max_in_flight=max_in_flight
-        )
+        self._raw = open_decompressed(path, fmt, executor, gzip_index=gzip_index)
         self._reader = _ForwardReader(self._raw)
         self.tar: tarfile.TarFile | None = None
         try:
