@@ -14,50 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-COLUMNS = [
-    "run_id",
-    "platform_key",
-    "platform_label",
-    "cell_id",
-    "operation",
-    "format",
-    "workload",
-    "scale",
-    "variant",
-    "threads",
-    "batch_size",
-    "backend",
-    "samples",
-    "median_s",
-    "mean_s",
-    "stdev_s",
-    "min_s",
-    "max_s",
-    "speedup",
-    "speedup_ci_low",
-    "speedup_ci_high",
-    "speedup_vs_reference",
-    "speedup_vs_reference_ci_low",
-    "speedup_vs_reference_ci_high",
-    "efficiency",
-    "verdict_2x",
-    "verdict_4x",
-    "peak_rss_bytes",
-    "peak_heap_bytes",
-    "memory_delta_bytes",
-    "memory_source",
-    "bytes_processed",
-    "files_processed",
-    "throughput_mb_s",
-    "valid",
-    "invalid_reason",
-    "noisy",
-    "noise_note",
-    "throttled",
-    "serial_fraction",
-    "pyperf_json",
-    "flamegraph",
-]
+from bench.results import COLUMNS as BENCH_COLUMNS
+
+#: the columns in the order bench writes them (the reports package never imports bench, its
+#: tests may: they then write exactly what bench writes)
+COLUMNS = list(BENCH_COLUMNS)
 
 LABELS = {
     "raspberry-pi-4": "Raspberry Pi 4 Model B Rev 1.4",
