@@ -74,7 +74,8 @@ def wait_for_first_cell(results, proc, deadline_s=90):
     pytest.fail("no cell finished in time")
 
 
-def test_killed_sweep_resumes_without_measuring_a_cell_twice(tmp_path, subprocess_env):
+def start_sweep(tmp_path, subprocess_env):
+    """A real ``bench run`` in its own session: (results root, env, command, process)."""
     results = tmp_path / "results"
     env = {**subprocess_env, "ARCHIVE_BENCH_FIXTURES": str(tmp_path / "fixtures")}
     cmd = [sys.executable, "-m", "bench", "run", "--results", str(results), *GRID_ARGS]
@@ -86,6 +87,11 @@ def test_killed_sweep_resumes_without_measuring_a_cell_twice(tmp_path, subproces
         text=True,
         start_new_session=True,
     )
+    return results, env, cmd, proc
+
+
+def test_killed_sweep_resumes_without_measuring_a_cell_twice(tmp_path, subprocess_env):
+    results, env, cmd, proc = start_sweep(tmp_path, subprocess_env)
     try:
         cells_file = wait_for_first_cell(results, proc)
     finally:
@@ -118,17 +124,7 @@ def test_killed_sweep_resumes_without_measuring_a_cell_twice(tmp_path, subproces
 
 
 def test_sigterm_stops_cleanly_and_keeps_partial_results(tmp_path, subprocess_env):
-    results = tmp_path / "results"
-    env = {**subprocess_env, "ARCHIVE_BENCH_FIXTURES": str(tmp_path / "fixtures")}
-    cmd = [sys.executable, "-m", "bench", "run", "--results", str(results), *GRID_ARGS]
-    proc = subprocess.Popen(
-        cmd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    results, env, cmd, proc = start_sweep(tmp_path, subprocess_env)
     try:
         cells_file = wait_for_first_cell(results, proc)
         proc.send_signal(signal.SIGTERM)
