@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from .interrupts import checkpoint
 from .leftovers import owner_tag, remove_stale
 
 TEMP_MARKER = ".ap-tmp-"
@@ -40,6 +41,7 @@ def atomic_output(target: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, Pa
         with os.fdopen(fd, "wb") as handle:
             fd = None  # the file object owns it now
             yield handle, temp_path
+            checkpoint()  # an interrupt that came while writing: nothing is committed
             handle.flush()
         os.chmod(temp_path, 0o644 & ~_umask())
         os.replace(temp_path, target)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from concurrent.futures import Executor
 from pathlib import Path
 
+from .interrupts import checkpoint
 from .pool import OrderedWindow, is_tiny_batch
 from .source_reader import file_digests_sized
 
@@ -88,6 +89,7 @@ def checksum_files(
     with window:
         position, tiny = 0, False
         while position < len(files):
+            checkpoint()
             if tiny:
                 batch = [(p, 0) for p in files[position : position + size]]
                 position += len(batch)

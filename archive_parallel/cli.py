@@ -19,6 +19,7 @@ from typing import Any
 from . import __version__
 from .config import COMPRESSION_BACKENDS, ArchiveConfig
 from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
+from .interrupts import deferred_interrupts
 from .terminal_progress import progress_for
 
 logger = logging.getLogger(__name__)
@@ -28,10 +29,6 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread so the same clean-up as Ctrl-C runs."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Terminated()
 
 
 class UsageError(Exception):
@@ -244,9 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     _setup_logging(args.verbose)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return _run(args)
+        # SIGTERM takes Ctrl-C's path, raised only where no lock is held (see interrupts)
+        with deferred_interrupts({signal.SIGTERM: Terminated}):
+            return _run(args)
     except UsageError as exc:
         print(f"archive-parallel: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -260,8 +258,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         label = next((v for k, v in kind.items() if isinstance(exc, k)), "error")
         print(f"archive-parallel: {label}: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

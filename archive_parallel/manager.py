@@ -31,6 +31,7 @@ from .entries import EntryKind, FileEntry
 from .errors import ArchiveError, CorruptArchiveError
 from .exclusion import excluder_for
 from .formats import CompressionFormat, resolve_format
+from .interrupts import defers_interrupts
 from .metadata import (
     ArchiveMetadata,
     load_metadata,
@@ -176,6 +177,7 @@ class ArchiveManager:
         return source
 
     # ------------------------------------------------------------------ create
+    @defers_interrupts
     def create_archive(
         self,
         source_dir: str | os.PathLike[str],
@@ -322,6 +324,7 @@ class ArchiveManager:
         )
 
     # ------------------------------------------------------------------ extract
+    @defers_interrupts
     def extract_archive(
         self,
         archive_path: str | os.PathLike[str],
@@ -444,6 +447,7 @@ class ArchiveManager:
         return config.parallel_threshold
 
     # ------------------------------------------------------------------ verify / list
+    @defers_interrupts
     def verify_archive_integrity(self, archive_path: str | os.PathLike[str]) -> bool:
         """True for a sound archive (every member's data read and checked), else False."""
         from .inspect import verify_archive
@@ -488,6 +492,7 @@ class ArchiveManager:
         )
         return ok
 
+    @defers_interrupts
     def list_archive(self, archive_path: str | os.PathLike[str]) -> list[MemberInfo]:
         """The members of an archive (name, kind, size, mode, mtime, link target), unextracted."""
         from .inspect import list_members
@@ -496,6 +501,7 @@ class ArchiveManager:
         return list_members(archive, resolve_format(archive))
 
     # ------------------------------------------------------------------ checksums
+    @defers_interrupts
     def calculate_checksums(
         self, paths: Iterable[str | os.PathLike[str]], config: ArchiveConfig | None = None
     ) -> dict[Path, tuple[str, str]]:
@@ -519,6 +525,7 @@ class ArchiveManager:
         reporter.finish()
         return result
 
+    @defers_interrupts
     def _calculate_multiple_checksums_parallel(
         self, paths: Iterable[str | os.PathLike[str]], config: ArchiveConfig | None = None
     ) -> dict[Path, tuple[str, str]]:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 
+from .interrupts import checkpoint
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -107,6 +109,7 @@ class OrderedWindow(Generic[R]):
         return self._add(fn, args, inline)
 
     def _add(self, fn: Callable[..., R], args: tuple[Any, ...], inline: bool) -> list[R]:
+        checkpoint()
         ready: list[R] = []
         while len(self._pending) >= self._limit:
             ready.append(self._pending.popleft().result())
@@ -125,6 +128,7 @@ class OrderedWindow(Generic[R]):
 
     def ready(self) -> list[R]:
         """Results at the head of the queue that are already done (never blocks)."""
+        checkpoint()
         out: list[R] = []
         while self._pending and self._pending[0].done():
             out.append(self._pending.popleft().result())
@@ -133,6 +137,7 @@ class OrderedWindow(Generic[R]):
     def drain(self) -> Iterator[R]:
         """Every remaining result, in order."""
         while self._pending:
+            checkpoint()
             yield self._pending.popleft().result()
 
     def cancel(self) -> None:

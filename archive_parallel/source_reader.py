@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from .entries import EntryKind, FileEntry
 from .errors import ArchiveError, SourceChangedError
+from .interrupts import checkpoint
 from .pool import OrderedWindow, batched
 
 logger = logging.getLogger(__name__)
@@ -173,7 +174,11 @@ def read_chunks(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> I
     fd = os.open(path, _READ_FLAGS)
     try:
         regular = stat.S_ISREG(os.fstat(fd).st_mode)
-        while chunk := os.read(fd, chunk_size):
+        while True:
+            checkpoint()
+            chunk = os.read(fd, chunk_size)
+            if not chunk:
+                return
             yield chunk
             if regular and len(chunk) < chunk_size:
                 return

@@ -40,6 +40,7 @@ from typing import Any, BinaryIO
 
 from ..errors import ArchiveError, CorruptArchiveError
 from ..formats import CompressionFormat
+from ..interrupts import checkpoint
 from ..pool import OrderedWindow
 from .gzip_index import GzipIndex, indexed_chunks
 
@@ -107,6 +108,7 @@ class DecompressedStream(io.BufferedIOBase):
                 raise self._error
             if self._eof:
                 return False
+            checkpoint()
             try:
                 chunk = next(self._chunks)
             except StopIteration:

@@ -25,6 +25,7 @@ import weakref
 from types import TracebackType
 
 from ..errors import ArchiveError, UnsafeArchiveError
+from ..interrupts import checkpoint
 from ..leftovers import owner_tag, remove_stale
 from .tree import StagedTree
 
@@ -145,6 +146,7 @@ class Staging:
             raise ArchiveError(
                 f"cannot compare the extracted tree with {self.dest}: {exc.strerror or exc}"
             ) from exc
+        checkpoint()  # the last point at which an interrupt leaves the destination as it was
         for source, target in moves:
             try:
                 os.replace(source, target)

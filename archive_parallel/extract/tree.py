@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ArchiveError, UnsafeArchiveError
+from ..interrupts import checkpoint
 from ..safety import (
     ExtractionBudget,
     check_member_name,
@@ -119,6 +120,7 @@ def write_batch(files: list[SmallFile], hashing: bool) -> list[Written]:
     """Pool task: write, hash (when ``hashing``) and close a batch of small files."""
     done: list[Written] = []
     for item in files:
+        checkpoint()
         fd = open_new_file(item.name, item.path, item.mode)
         try:
             try:

@@ -27,6 +27,7 @@ from typing import Any
 from ..codecs.zip_extra import member_name, read_unix_mtime
 from ..config import ArchiveConfig
 from ..errors import UnsafeArchiveError
+from ..interrupts import checkpoint
 from ..pool import OrderedWindow, batched
 from ..safety import ExtractionBudget, check_link_target
 from .damage import MemberCursor, damage_guard
@@ -129,6 +130,7 @@ def _copy_direct(
     crc = size = 0
     pending, full = b"", False
     while True:
+        checkpoint()
         if pending:
             data = pending
         elif left:
@@ -179,6 +181,7 @@ def _copy_through_zipfile(
     size = 0
     with shared.open(job.info) as source:
         while True:
+            checkpoint()
             data = source.read(CHUNK_SIZE)
             if not data:
                 return size

@@ -1,0 +1,117 @@
+"""Ctrl-C delivered where it is safe: at a checkpoint between two units of work.
+
+Python raises ``KeyboardInterrupt`` in the main thread between any two bytecodes, and that
+includes the instant after ``threading.Condition.__enter__`` has taken its lock and before
+the ``with`` block that would release it has begun (CPython gh-74174). The lock then stays
+held for ever: when it belongs to a ``Future`` or to a pool's idle semaphore, the next worker
+that touches it blocks, and the clean-up that waits for the workers hangs instead of exiting.
+
+So while an operation runs in the main thread, ``deferred_interrupts`` swaps the default
+SIGINT handler (and, for the CLI, SIGTERM's) for one that only records the signal. The engines
+call ``checkpoint()`` between units of work (each window submission and result, each chunk
+read, each member written, and just before anything is committed); it raises the recorded
+interrupt there, where no lock is held, and the usual clean-up runs. An interrupt still
+pending when the operation ends is raised on the way out. A second signal before a checkpoint
+is reached raises at once, so a run stuck in a blocking call can still be stopped.
+
+Nothing changes in a thread other than the main one, or when the program has installed its
+own SIGINT handler: that handler keeps running as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+InterruptFactory = Callable[[], BaseException]
+
+
+class _Deferral:
+    """What the one active deferral knows; only the main thread ever changes it."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.owner: int | None = None
+        self.pending: BaseException | None = None
+        self.factories: dict[int, InterruptFactory] = {}
+        self.previous: dict[int, Any] = {}
+
+    def record(self, signum: int, frame: object) -> None:
+        """The signal handler: remember the interrupt, or raise it if one is already waiting."""
+        interrupt = self.factories[signum]()
+        if self.pending is not None:
+            self.pending = None
+            raise interrupt
+        self.pending = interrupt
+
+
+_state = _Deferral()
+
+
+def checkpoint() -> None:
+    """Raise the interrupt recorded since the last checkpoint (only in the thread that
+    deferred it; a worker thread calling this goes on, and the caller stops soon after)."""
+    if _state.pending is not None and threading.get_ident() == _state.owner:
+        interrupt, _state.pending = _state.pending, None
+        raise interrupt
+
+
+def _handlers_to_install(extra: Mapping[int, InterruptFactory]) -> dict[int, InterruptFactory]:
+    wanted: dict[int, InterruptFactory] = {}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        wanted[signal.SIGINT] = KeyboardInterrupt
+    wanted.update(extra)
+    return wanted
+
+
+@contextlib.contextmanager
+def deferred_interrupts(extra: Mapping[int, InterruptFactory] | None = None) -> Iterator[None]:
+    """Within the block, SIGINT (when it has Python's default handler) and the signals of
+    ``extra`` (signal number -> exception factory) are raised only by ``checkpoint()``.
+
+    Re-entrant: a nested block (an operation calling another) changes nothing. Outside the
+    main thread the block does nothing at all.
+    """
+    if threading.current_thread() is not threading.main_thread() or _state.depth:
+        if _state.depth and threading.get_ident() == _state.owner:
+            _state.depth += 1
+            try:
+                yield
+            finally:
+                _state.depth -= 1
+        else:
+            yield
+        return
+    wanted = _handlers_to_install(extra or {})
+    if not wanted:
+        yield
+        return
+    _state.depth, _state.owner, _state.pending = 1, threading.get_ident(), None
+    _state.factories = wanted
+    _state.previous = {signum: signal.signal(signum, _state.record) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, handler in _state.previous.items():
+            signal.signal(signum, handler)
+        pending = _state.pending
+        _state.depth, _state.owner, _state.pending = 0, None, None
+        _state.previous, _state.factories = {}, {}
+        if pending is not None:
+            raise pending
+
+
+def defers_interrupts(method: F) -> F:
+    """Decorator: run ``method`` inside ``deferred_interrupts()``."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with deferred_interrupts():
+            return method(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

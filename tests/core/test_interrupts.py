@@ -1,0 +1,134 @@
+"""``archive_parallel.interrupts``: signals recorded during an operation, raised at checkpoints."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import pytest
+
+from archive_parallel import ArchiveManager
+from archive_parallel.interrupts import checkpoint, deferred_interrupts
+
+
+class Stop(KeyboardInterrupt):
+    pass
+
+
+def test_sigint_waits_for_a_checkpoint():
+    reached = []
+    with pytest.raises(KeyboardInterrupt), deferred_interrupts():
+        signal.raise_signal(signal.SIGINT)
+        reached.append("after the signal")  # the handler only recorded it
+        checkpoint()
+        reached.append("after the checkpoint")
+    assert reached == ["after the signal"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_pending_signal_is_raised_when_the_block_ends():
+    with pytest.raises(KeyboardInterrupt), deferred_interrupts():
+        signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_checkpoint_without_a_signal_does_nothing():
+    with deferred_interrupts():
+        checkpoint()
+    checkpoint()
+
+
+def test_a_second_signal_is_raised_at_once():
+    with pytest.raises(KeyboardInterrupt), deferred_interrupts():
+        signal.raise_signal(signal.SIGINT)
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            checkpoint()  # nothing is left pending: the second raise took it
+            raise
+        pytest.fail("the second signal did not raise")
+
+
+def test_extra_signals_raise_their_own_exception_and_handlers_come_back():
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Stop), deferred_interrupts({signal.SIGTERM: Stop}):
+        signal.raise_signal(signal.SIGTERM)
+        checkpoint()
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_nested_blocks_defer_until_the_outer_one_ends():
+    with pytest.raises(KeyboardInterrupt), deferred_interrupts():
+        with deferred_interrupts():
+            signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        checkpoint()
+
+
+def test_a_program_handler_is_left_alone():
+    seen = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    try:
+        with deferred_interrupts():
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+            signal.raise_signal(signal.SIGINT)
+            checkpoint()
+        assert seen == [signal.SIGINT]
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_checkpoint_in_a_worker_thread_never_raises():
+    errors = []
+
+    def worker() -> None:
+        try:
+            checkpoint()
+        except BaseException as exc:  # noqa: BLE001 - the test records anything
+            errors.append(exc)
+
+    with pytest.raises(KeyboardInterrupt), deferred_interrupts():
+        signal.raise_signal(signal.SIGINT)
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+        assert errors == []
+        checkpoint()
+
+
+def test_outside_the_main_thread_nothing_is_installed():
+    seen = []
+
+    def worker() -> None:
+        with deferred_interrupts():
+            seen.append(signal.getsignal(signal.SIGINT))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen == [signal.default_int_handler]
+
+
+def test_manager_operations_run_deferred(tmp_path):
+    """A signal during an operation stops it with KeyboardInterrupt and nothing written."""
+    source = tmp_path / "src"
+    source.mkdir()
+    for i in range(50):
+        (source / f"f{i}.txt").write_bytes(b"x" * (i * 100))
+    archive = tmp_path / "out" / "pkg.tar.gz"
+    calls = []
+
+    def progress(current: int, total: int) -> None:
+        calls.append(current)
+        if len(calls) == 3:
+            # the handler running now is the library's: it records, and the run stops later
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+            signal.raise_signal(signal.SIGINT)
+
+    from archive_parallel import ArchiveConfig
+
+    config = ArchiveConfig(progress_callback=progress, parallel_threshold=2, parallel_batch_size=4)
+    with ArchiveManager() as manager, pytest.raises(KeyboardInterrupt):
+        manager.create_archive(source, archive, config)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
