@@ -4,9 +4,10 @@ a library function, for every N a full run makes (or an even sample of them).
 CPython handles a pending signal at the start of a Python function (and at loop back-edges),
 in the main thread; so a real Ctrl-C lands at the start of some function call. A trace
 function (``sys.settrace``, main thread only) counts the calls made into ``archive_parallel``
-code during one operation and raises ``KeyboardInterrupt`` at the N-th, once. Stdlib frames
-are not counted: their own windows (a ``threading.Condition`` interrupted in ``__exit__``
-stays locked) are CPython's, and no library can close them.
+code during one operation and raises ``KeyboardInterrupt`` at the N-th, once: what a
+``progress_callback`` raising, or a second Ctrl-C, does. Stdlib frames are not counted: a real
+first Ctrl-C is deferred to the library's checkpoints, and the instant just after a lock was
+taken, where it used to hang a run, is tested in ``test_signal_in_lock``.
 
 After each interrupted run: the output is either untouched or complete (create: no file, or
 the archive with its ``.meta``; extract: the destination as it was, or holding the whole
