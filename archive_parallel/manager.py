@@ -104,6 +104,7 @@ class ArchiveManager:
         """Shut the worker threads down (the manager stays usable; a new pool starts on use)."""
         self.cleanup_thread_pool()
 
+    @defers_interrupts
     def cleanup_thread_pool(self) -> None:
         self._pool.shutdown(wait_for_workers=True)
 

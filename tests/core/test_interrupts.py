@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 
 import pytest
 
-from archive_parallel import ArchiveManager
+from archive_parallel import ArchiveConfig, ArchiveManager
 from archive_parallel.interrupts import checkpoint, deferred_interrupts
 
 
@@ -125,10 +126,36 @@ def test_manager_operations_run_deferred(tmp_path):
             assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
             signal.raise_signal(signal.SIGINT)
 
-    from archive_parallel import ArchiveConfig
-
     config = ArchiveConfig(progress_callback=progress, parallel_threshold=2, parallel_batch_size=4)
     with ArchiveManager() as manager, pytest.raises(KeyboardInterrupt):
         manager.create_archive(source, archive, config)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_close_finishes_shutting_down_before_a_signal_is_raised():
+    """Ctrl-C the instant ``close()`` takes the lock of a queued future it cancels: the
+    signal is raised once every worker has stopped, and no worker is left blocked on it."""
+    manager = ArchiveManager()
+    executor = manager._pool.get(2)
+    release = threading.Event()
+    running = [executor.submit(release.wait) for _ in range(2)]
+    queued = [executor.submit(int) for _ in range(4)]
+    threading.Timer(0.2, release.set).start()
+
+    def hook(frame, event, arg):
+        if event == "c_return" and getattr(arg, "__name__", "") == "__enter__":
+            sys.setprofile(None)
+            signal.raise_signal(signal.SIGINT)
+
+    sys.setprofile(hook)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            manager.close()
+    finally:
+        sys.setprofile(None)
+    assert all(f.done() for f in running) and all(f.cancelled() for f in queued)
+    workers = [t for t in threading.enumerate() if t.name.startswith("archive-parallel")]
+    for thread in workers:
+        thread.join(timeout=10)
+    assert not [t for t in workers if t.is_alive()]
