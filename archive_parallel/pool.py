@@ -5,7 +5,8 @@ shuts them all down on ``shutdown()`` (a new one is created on next use). ``Orde
 keeps at most ``limit`` futures in flight and hands results back in submission order, so a
 pipeline's memory is bounded by ``limit`` units of work whatever the input size. Leaving a
 window early (error, Ctrl-C) cancels what has not started and waits for what has, so no
-worker is left writing after the caller has cleaned up.
+worker is left writing after the caller has cleaned up. Every submission and every result
+collected is an interrupt checkpoint (``interrupts``): a deferred Ctrl-C stops the caller there.
 """
 
 from __future__ import annotations
