@@ -39,7 +39,6 @@ class _Deferral:
         self.owner: int | None = None
         self.pending: BaseException | None = None
         self.factories: dict[int, InterruptFactory] = {}
-        self.previous: dict[int, Any] = {}
 
     def record(self, signum: int, frame: object) -> None:
         """The signal handler: remember the interrupt, or raise it if one is already waiting."""
@@ -91,17 +90,21 @@ def deferred_interrupts(extra: Mapping[int, InterruptFactory] | None = None) -> 
     if not wanted:
         yield
         return
+    previous: dict[int, Any] = {}
     _state.depth, _state.owner, _state.pending = 1, threading.get_ident(), None
     _state.factories = wanted
-    _state.previous = {signum: signal.signal(signum, _state.record) for signum in wanted}
+    # every step from here on sits inside the try, and the clean-up resets the state before
+    # it restores a handler: an interrupt at any point leaves nothing installed or counted
     try:
+        for signum in wanted:
+            previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, _state.record)
         yield
     finally:
-        for signum, handler in _state.previous.items():
+        _state.depth, _state.owner = 0, None
+        for signum, handler in previous.items():
             signal.signal(signum, handler)
-        pending = _state.pending
-        _state.depth, _state.owner, _state.pending = 0, None, None
-        _state.previous, _state.factories = {}, {}
+        pending, _state.pending = _state.pending, None
         if pending is not None:
             raise pending
 

@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from archive_parallel import ArchiveConfig, ArchiveManager
+from archive_parallel import interrupts as interrupts_module
 from archive_parallel.interrupts import checkpoint, deferred_interrupts
 
 
@@ -159,3 +160,48 @@ def test_close_finishes_shutting_down_before_a_signal_is_raised():
     for thread in workers:
         thread.join(timeout=10)
     assert not [t for t in workers if t.is_alive()]
+
+
+def _interrupt_at_call(at: int):
+    """A trace function raising KeyboardInterrupt at the ``at``-th call (or generator resume)
+    of code in ``archive_parallel.interrupts``; returns it with its call counter."""
+    calls = [0]
+
+    def trace(frame, event, arg):
+        if event == "call" and frame.f_code.co_filename == interrupts_module.__file__:
+            calls[0] += 1
+            if calls[0] == at:
+                raise KeyboardInterrupt
+        return None
+
+    return trace, calls
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_an_interrupt_anywhere_in_the_deferral_itself_leaves_nothing_installed(nested):
+    """Ctrl-C at each call the deferral makes (setting up, a checkpoint, tearing down) must
+    leave the default handler back and no deferral counted, so the next one works."""
+    at = 1
+    while True:
+        trace, calls = _interrupt_at_call(at)
+        sys.settrace(trace)
+        try:
+            with deferred_interrupts():
+                if nested:
+                    with deferred_interrupts():
+                        checkpoint()
+                checkpoint()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sys.settrace(None)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, at
+        reached = []
+        with pytest.raises(KeyboardInterrupt), deferred_interrupts():
+            signal.raise_signal(signal.SIGINT)
+            reached.append(at)
+        assert reached == [at]
+        if calls[0] < at:  # this run made fewer calls: every point was tried
+            break
+        at += 1
+    assert at > 3
