@@ -35,8 +35,7 @@ class _Deferral:
     """What the one active deferral knows; only the main thread ever changes it."""
 
     def __init__(self) -> None:
-        self.depth = 0
-        self.owner: int | None = None
+        self.owner: int | None = None  # the main thread while a deferral is active
         self.pending: BaseException | None = None
         self.factories: dict[int, InterruptFactory] = {}
 
@@ -76,22 +75,15 @@ def deferred_interrupts(extra: Mapping[int, InterruptFactory] | None = None) -> 
     Re-entrant: a nested block (an operation calling another) changes nothing. Outside the
     main thread the block does nothing at all.
     """
-    if threading.current_thread() is not threading.main_thread() or _state.depth:
-        if _state.depth and threading.get_ident() == _state.owner:
-            _state.depth += 1
-            try:
-                yield
-            finally:
-                _state.depth -= 1
-        else:
-            yield
+    if _state.owner is not None or threading.current_thread() is not threading.main_thread():
+        yield  # nested in the active deferral, or not the main thread: nothing to change
         return
     wanted = _handlers_to_install(extra or {})
     if not wanted:
         yield
         return
     previous: dict[int, Any] = {}
-    _state.depth, _state.owner, _state.pending = 1, threading.get_ident(), None
+    _state.owner, _state.pending = threading.get_ident(), None
     _state.factories = wanted
     # every step from here on sits inside the try, and the clean-up resets the state before
     # it restores a handler: an interrupt at any point leaves nothing installed or counted
@@ -101,7 +93,7 @@ def deferred_interrupts(extra: Mapping[int, InterruptFactory] | None = None) -> 
             signal.signal(signum, _state.record)
         yield
     finally:
-        _state.depth, _state.owner = 0, None
+        _state.owner = None
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         pending, _state.pending = _state.pending, None
