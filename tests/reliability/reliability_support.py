@@ -94,6 +94,11 @@ def tree_snapshot(root: Path) -> dict[str, tuple]:
     return out
 
 
+#: 64 KiB compression blocks and gzip restart segments: a small tree then runs through many
+#: blocks, segments and windows, so an interrupt can land in each part of every engine
+SMALL_BLOCKS = dict(block_size=64 * 1024, gzip_restart_interval=64 * 1024)
+
+
 def config_for(parallel: bool, **overrides) -> ArchiveConfig:
     """Parallel: 4 workers, small batches and a low threshold so even small trees take the
     parallel path; sequential: the same engines with no executor."""

@@ -28,7 +28,7 @@ import signal
 import sys
 from pathlib import Path
 
-from reliability_support import config_for, leftovers, listing
+from reliability_support import SMALL_BLOCKS, config_for, leftovers, listing
 
 from archive_parallel import ArchiveManager, cli
 
@@ -69,7 +69,7 @@ _THREADING_FILE = sys.modules["threading"].__file__
 
 def _operations(work: Path) -> dict:
     source, archives, out = work / "src", work / "archives", work / "out"
-    config = config_for(True, block_size=64 * 1024, gzip_restart_interval=64 * 1024)
+    config = config_for(True, **SMALL_BLOCKS)
 
     def create(fmt: str):
         return lambda m: m.create_archive(source, out / f"pkg.{fmt}", config)

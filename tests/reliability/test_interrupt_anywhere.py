@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from reliability_support import (
+    SMALL_BLOCKS,
     assert_no_workers_after_close,
     config_for,
     format_param,
@@ -88,9 +89,6 @@ def _points(total: int) -> list[int]:
 
 FORMATS = [format_param("tar.gz"), format_param("zip")]
 MODES = [pytest.param(True, id="parallel"), pytest.param(False, id="sequential")]
-#: 64 KiB blocks and tar.gz restart segments, so the 300 KB tree has several of each
-#: (extraction then goes through the side file's gzip index)
-SMALL_BLOCKS = dict(block_size=64 * 1024, gzip_restart_interval=64 * 1024)
 
 
 @pytest.mark.slow

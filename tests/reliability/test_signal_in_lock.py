@@ -20,12 +20,14 @@ from pathlib import Path
 
 import pytest
 from reliability_support import (
+    SMALL_BLOCKS,
     cli_env,
     config_for,
     small_files,
     text_bytes,
     write_tree,
 )
+from signal_in_lock_child import POINTS
 
 from archive_parallel import ArchiveManager
 
@@ -55,9 +57,7 @@ def workdir(tmp_path_factory) -> Path:
     with ArchiveManager() as manager:
         for fmt in ("zip", "tar.gz"):
             manager.create_archive(
-                work / "src",
-                work / "archives" / f"pkg.{fmt}",
-                config_for(True, block_size=64 * 1024, gzip_restart_interval=64 * 1024),
+                work / "src", work / "archives" / f"pkg.{fmt}", config_for(True, **SMALL_BLOCKS)
             )
     return work
 
@@ -80,7 +80,7 @@ def test_signal_right_after_a_lock_is_taken(workdir, operation):
         pytest.fail(f"{operation}: the child did not finish: {exc.stderr}")
     assert proc.returncode == 0, f"{operation} hung or failed:\n{proc.stderr}"
     points = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert len(points) == 7, proc.stdout
+    assert len(points) == len(POINTS), proc.stdout
     assert points[0]["of"] > 20, "the run took too few locks to test anything"
     expected = "terminated" if operation.endswith("sigterm") else "interrupted"
     source_files = sum(1 for p in (workdir / "src").rglob("*") if p.is_file())
