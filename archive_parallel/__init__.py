@@ -9,7 +9,6 @@ from .errors import (
     ArchiveLimitError,
     ChecksumMismatchError,
     CorruptArchiveError,
-    OperationCancelledError,
     SourceChangedError,
     UnsafeArchiveError,
 )
@@ -27,7 +26,6 @@ __all__ = [
     "ChecksumMismatchError",
     "CompressionFormat",
     "CorruptArchiveError",
-    "OperationCancelledError",
     "SourceChangedError",
     "UnsafeArchiveError",
     "__version__",

@@ -41,7 +41,3 @@ class ChecksumMismatchError(CorruptArchiveError):
 
 class SourceChangedError(ArchiveError):
     """A source file changed size or vanished while it was being archived."""
-
-
-class OperationCancelledError(ArchiveError):
-    """The operation was interrupted; nothing it was writing was left behind."""

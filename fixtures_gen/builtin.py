@@ -1,8 +1,8 @@
 """The built-in profiles: small, medium, large, many-tiny, few-huge and package.
 
 Figures use decimal units (1 MB = 10**6 bytes). Each recipe's group totals are exact at scale 1
-(see ``sizes.py``); ``documented_files``/``documented_bytes`` are the rounded figures the README
-table shows, checked by the tests to within 5%.
+(see ``sizes.py``); ``documented_files``/``documented_bytes`` are the rounded figures the profile
+table of ``docs/fixtures.md`` shows, checked by the tests to within 5%.
 """
 
 from __future__ import annotations

@@ -74,7 +74,13 @@ def _build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="check a tree against its manifest")
     verify.add_argument("tree", type=Path)
     verify.add_argument("--manifest", type=Path, help="default: <tree>.manifest.json")
-    verify.add_argument("--ignore", action="append", default=[], metavar="PATTERN")
+    verify.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="drop entries the archiver's exclude_patterns would exclude (repeatable)",
+    )
     verify.add_argument("--files-only", action="store_true", help="ignore folders and links")
     verify.set_defaults(handler=_cmd_verify)
 

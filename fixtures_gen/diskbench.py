@@ -5,7 +5,8 @@ plain writer (the same folders and files, zeros, one thread, no hashing: the fil
 cost for this tree shape, file creation included); and ``make_tree`` (fresh, no reuse). Each is
 timed until its data is on disk (``os.sync`` inside the timing; ``sync=False`` times page-cache
 writes instead). Rounds alternate so drift hits all three alike; ratios of median throughputs
-are what the README records. A benchmark helper, not a test: tests never assert on durations.
+are what ``docs/performance.md`` records. A benchmark helper, not a test: tests never assert
+on durations.
 """
 
 from __future__ import annotations

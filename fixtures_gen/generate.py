@@ -28,6 +28,9 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from archive_parallel.progress import ProgressReporter
+from archive_parallel.terminal_progress import progress_for
+
 from .content import iter_content, parse_content
 from .errors import FixturesError, InsufficientSpaceError
 from .manifest import (
@@ -40,7 +43,6 @@ from .manifest import (
 )
 from .plan import PlannedFile, TreePlan, plan_tree
 from .profiles import Profile, estimate_bytes, estimate_file_count, resolve_profile
-from .progress import progress_bar
 from .verify import quick_check
 
 logger = logging.getLogger(__name__)
@@ -65,8 +67,10 @@ def make_tree(
 ) -> Manifest:
     """Generate ``profile`` at ``scale``/``seed`` into ``out_dir``; return its manifest.
 
-    The manifest is written beside the tree at ``manifest_path_for(out_dir)``. ``free_space``
-    replaces the free-space probe (``shutil.disk_usage``), for tests.
+    The manifest is written beside the tree at ``manifest_path_for(out_dir)``. ``progress``
+    shows a byte-counting bar on stderr when it is a terminal and tqdm is installed (the
+    archiver's own bar). ``free_space`` replaces the free-space probe (``shutil.disk_usage``),
+    for tests.
     """
     profile = resolve_profile(profile)
     if not scale > 0:
@@ -198,11 +202,12 @@ def _write_plan(
     stop = threading.Event()
     lock = threading.Lock()
     workers = max_workers or min(8, (os.cpu_count() or 1) + 1)
-    with progress_bar(plan.total_bytes, label, progress) as bar:
+    with progress_for(progress, label, unit="B") as bar:
+        reporter = ProgressReporter(bar, plan.total_bytes)
 
         def advance(amount: int) -> None:
-            with lock:
-                bar.update(amount)
+            with lock:  # one update at a time: workers report concurrently
+                reporter.add(amount)
 
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fixtures-gen")
         try:
@@ -220,6 +225,7 @@ def _write_plan(
             executor.shutdown(wait=True, cancel_futures=True)
             raise
         executor.shutdown(wait=True)
+        reporter.finish()
 
     for link in plan.links:
         os.symlink(link.target, root / link.path)

@@ -5,8 +5,9 @@ under this folder, this deep": the planner (``plan.py``) turns it into concrete 
 ``--scale`` multiplies each group's file count (``scale_by = "count"``, the default: the same
 kinds of files, fewer or more of them) or each file's size (``scale_by = "size"``, for profiles
 of a few huge files). Counts are rounded and never drop below ``min_count``, so every kind of
-entry survives small scales. ``documented_files``/``documented_bytes`` are the figures the README
-promises at scale 1; the test suite checks the recipe arithmetic against them.
+entry survives small scales. ``documented_files``/``documented_bytes`` are the figures
+``docs/fixtures.md`` promises at scale 1; the test suite checks the recipe arithmetic against
+them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ SCALE_MODES = ("count", "size")
 
 @dataclass(frozen=True)
 class Group:
-    """One kind of file in a profile (see the README for every field)."""
+    """One kind of file in a profile (see ``docs/fixtures.md`` for every field)."""
 
     name: str
     count: int

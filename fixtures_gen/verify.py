@@ -3,6 +3,9 @@
 Sizes are compared first (free, from the walk); files whose size matches are hashed in a thread
 pool in 1 MiB reads: ``hashlib`` and file reads release the GIL, so hashing 20,000 files keeps
 the disk and the cores busy. ``quick_check`` compares kinds and sizes only (the reuse test).
+Ignore patterns are matched by the archiver's own ``Excluder`` (``archive_parallel.exclusion``,
+standard library only like this package), so a tree extracted from an archive made with
+``exclude_patterns`` is checked against its manifest with the very same rules.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archive_parallel.exclusion import excluder_for
+
 from .manifest import Manifest, ManifestEntry, load_manifest
-from .patterns import is_ignored
 from .walk import WalkedEntry, walk_tree
 
 ALL_KINDS = ("file", "dir", "symlink")
@@ -87,16 +91,16 @@ def quick_check(tree_dir: str | os.PathLike[str], manifest: Manifest) -> list[st
 def _compare_sides(
     tree_dir: Path, manifest: Manifest, ignore_patterns: Sequence[str], kinds: Collection[str]
 ) -> tuple[dict[str, ManifestEntry], dict[str, WalkedEntry]]:
+    ignored = excluder_for(tuple(ignore_patterns)).excludes
     expected = {
         entry.path: entry
         for entry in manifest.files
-        if entry.kind in kinds and not is_ignored(entry.path, ignore_patterns)
+        if entry.kind in kinds and not ignored(entry.path)
     }
     found = {
         entry.path: entry
         for entry in walk_tree(tree_dir)
-        if (entry.kind in kinds or entry.kind == "other")
-        and not is_ignored(entry.path, ignore_patterns)
+        if (entry.kind in kinds or entry.kind == "other") and not ignored(entry.path)
     }
     return expected, found
 

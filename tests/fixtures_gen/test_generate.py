@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,7 +142,9 @@ def test_a_failing_write_cleans_up_and_reports_the_error(tmp_path: Path, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
-def test_progress_bar_path_generates_the_same_tree(tmp_path: Path, capsys) -> None:
+def test_progress_bar_path_generates_the_same_tree(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # the bar shows on terminals only
     quiet = fg.make_tree("small", tmp_path / "a", scale=0.1, seed=2)
     shown = fg.make_tree("small", tmp_path / "b", scale=0.1, seed=2, progress=True)
     assert shown.digest == quiet.digest
+    assert "small" in capsys.readouterr().err  # the bar was drawn

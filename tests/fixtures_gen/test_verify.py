@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import fixtures_gen as fg
-from fixtures_gen.patterns import is_ignored
+from archive_parallel import ArchiveConfig, ArchiveManager
+from archive_parallel.exclusion import Excluder
 
 
 def _first_file(manifest: fg.Manifest, min_size: int = 1) -> fg.ManifestEntry:
@@ -117,7 +118,25 @@ def test_missing_tree_and_missing_manifest(tmp_path: Path, small_tree) -> None:
         ("src/deep/a.txt", ["src/*"], True),
         ("Thumbs.db.txt", ["Thumbs.db"], False),
         ("x/y.log", [], False),
+        ("pkg/__pycache__/x.pyc", ["__pycache__/"], True),
     ],
 )
 def test_ignore_pattern_rules(path: str, patterns: list[str], ignored: bool) -> None:
-    assert is_ignored(path, patterns) is ignored
+    assert Excluder(patterns).excludes(path) is ignored
+
+
+@pytest.mark.parametrize("patterns", [["__pycache__/", "*.pyc"], ["__pycache__", ".DS_Store"]])
+def test_ignore_matches_what_the_archiver_excluded(
+    package_tree, tmp_path: Path, patterns: list[str]
+) -> None:
+    """An archive made with exclude_patterns, extracted, verifies with the same --ignore."""
+    source, manifest = package_tree
+    archive = tmp_path / "package.tar.gz"
+    out = tmp_path / "extracted"
+    with ArchiveManager() as manager:
+        manager.create_archive(source, archive, ArchiveConfig(exclude_patterns=patterns))
+        manager.extract_archive(archive, out)
+    assert any("__pycache__" in entry.path for entry in manifest.files)
+    assert not fg.verify_tree(out, manifest).ok
+    report = fg.verify_tree(out, manifest, ignore_patterns=patterns)
+    assert report.ok, report.problems
