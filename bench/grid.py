@@ -16,7 +16,7 @@ import json
 import logging
 import random
 import shutil
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from archive_parallel.platform_info import usable_cpu_count
@@ -108,6 +108,21 @@ class GridSpec:
         data = asdict(self)
         data["workloads"] = [asdict(w) for w in self.workloads]
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GridSpec:
+        """The spec saved in a run.json (``to_dict``), for resuming it with its own grid."""
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in known:
+                continue
+            if key == "workloads":
+                value = tuple(Workload(w["profile"], float(w["scale"])) for w in value)
+            elif isinstance(value, list):
+                value = tuple(value)
+            values[key] = value
+        return cls(**values)
 
     def digest(self) -> str:
         """Short hash of the spec: a run only resumes a run with the same grid."""

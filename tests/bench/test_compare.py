@@ -56,8 +56,8 @@ def test_report_is_a_thin_call_into_reports(monkeypatch):
 
     calls = []
     fake = types.ModuleType("reports.cli")
-    fake.main = lambda argv: calls.append(argv) or 0
+    fake.main = lambda argv, prog: calls.append((argv, prog)) or 0
     monkeypatch.setitem(sys.modules, "reports", types.ModuleType("reports"))
     monkeypatch.setitem(sys.modules, "reports.cli", fake)
     assert main(["report", "results/pi", "-o", "out.html"]) == 0
-    assert calls == [["results/pi", "-o", "out.html"]]
+    assert calls == [(["results/pi", "-o", "out.html"], "archive-bench report")]

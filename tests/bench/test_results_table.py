@@ -6,51 +6,9 @@ import pandas as pd
 import pytest
 
 from bench.results import COLUMNS, build_table, load_results, read_records, write_table
+from bench.schema import COLUMN_SPECS
 
-SCHEMA_COLUMNS = [
-    "run_id",
-    "platform_key",
-    "platform_label",
-    "cell_id",
-    "operation",
-    "format",
-    "workload",
-    "scale",
-    "variant",
-    "threads",
-    "batch_size",
-    "backend",
-    "samples",
-    "median_s",
-    "mean_s",
-    "stdev_s",
-    "min_s",
-    "max_s",
-    "speedup",
-    "speedup_ci_low",
-    "speedup_ci_high",
-    "speedup_vs_reference",
-    "speedup_vs_reference_ci_low",
-    "speedup_vs_reference_ci_high",
-    "efficiency",
-    "verdict_2x",
-    "verdict_4x",
-    "peak_rss_bytes",
-    "peak_heap_bytes",
-    "memory_delta_bytes",
-    "memory_source",
-    "bytes_processed",
-    "files_processed",
-    "throughput_mb_s",
-    "valid",
-    "invalid_reason",
-    "noisy",
-    "noise_note",
-    "throttled",
-    "serial_fraction",
-    "pyperf_json",
-    "flamegraph",
-]
+SCHEMA_COLUMNS = [name for name, _kind, _meaning in COLUMN_SPECS]
 
 
 def sweep_records(record):

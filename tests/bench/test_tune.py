@@ -94,8 +94,11 @@ def test_profile_file_loads_into_archive_config(record, fingerprint, tmp_path, m
     [result] = tune_all(load_results([tmp_path / "results"]), tmp_path / "results")
     path = write_profile(result, tmp_path / "results")
     data = json.loads(path.read_text())
-    assert path == tmp_path / "results" / "linux-x86_64" / "tuned.json"
+    assert path == tmp_path / "results" / "testbox-4c" / "tuned.json"
     assert set(data) == {
+        "machine_key",
+        "cores_usable",
+        "defaults",
         "platform_key",
         "platform_label",
         "settings",
