@@ -91,9 +91,7 @@ def with_gain(rows: pd.DataFrame) -> pd.DataFrame:
     on_ref = rows["speedup_vs_reference"].notna() & rows["speedup_vs_reference_ci_low"].notna()
     rows["_gain"] = rows["speedup_vs_reference"].where(on_ref, rows["speedup"])
     rows["_gain_low"] = rows["speedup_vs_reference_ci_low"].where(on_ref, rows["speedup_ci_low"])
-    rows["_gain_high"] = rows["speedup_vs_reference_ci_high"].where(
-        on_ref, rows["speedup_ci_high"]
-    )
+    rows["_gain_high"] = rows["speedup_vs_reference_ci_high"].where(on_ref, rows["speedup_ci_high"])
     rows["_baseline"] = on_ref.map({True: "reference", False: "sequential"})
     return rows
 

@@ -43,7 +43,10 @@ def test_one_machine_on_one_and_two_cores_gets_two_keys():
     one = name_fingerprint({**fp, "cores_usable": 1})
     two = name_fingerprint({**fp, "cores_usable": 2})
     assert one["machine"] == two["machine"] == default_name(fp)
-    assert (one["machine_key"], two["machine_key"]) == ("ci-amd-epyc-7b13-1c", "ci-amd-epyc-7b13-2c")
+    assert (one["machine_key"], two["machine_key"]) == (
+        "ci-amd-epyc-7b13-1c",
+        "ci-amd-epyc-7b13-2c",
+    )
     assert machine_key("pi", 4) == "pi-4c"
 
 
