@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 
@@ -11,68 +10,24 @@ from reports import build_report, headline_lines, load_results
 from reports.headline import machine_headlines
 
 
-def machine_rows(synth, key: str, cores: int, platform: str = "macos-arm64", **extra) -> list:
-    """create tar.gz: 1.9x vs the old way at 2 threads, 2.0x at 4; extract zip: sequential
-    path slower than the old way (a regression)."""
-    p = platform
-    common = {"machine_key": key, "machine": key.rsplit("-", 1)[0], "cores_usable": cores}
-    common.update(extra)
-    par = {**common, "verdict_4x": "beyond this machine" if cores < 4 else "misses"}
-    return [
-        synth.make_row(p, "create", "tar.gz", variant="sequential", **common),
-        synth.make_row(p, "create", "tar.gz", variant="reference", **common),
-        synth.make_row(p, "create", "tar.gz", threads=2, speedup=1.9, ci=(1.8, 2.0), **par),
-        synth.make_row(p, "create", "tar.gz", threads=4, speedup=1.95, ci=(1.85, 2.05), **par),
-        synth.make_row(
-            p,
-            "extract",
-            "zip",
-            variant="sequential",
-            vs_ref=(0.49, 0.57),
-            cell_id="extract-zip-medium-sequential",
-            **common,
-        ),  # fmt: skip
-        synth.make_row(p, "extract", "zip", variant="reference", **common),
-        synth.make_row(p, "extract", "zip", threads=2, speedup=1.5, ci=(1.4, 1.6), **par),
-    ]
-
-
-def fingerprint(synth, key: str, cores: int, host: str) -> dict:
-    return {
-        **synth.fingerprint_for("macos-arm64"),
-        "machine": key.rsplit("-", 1)[0],
-        "machine_key": key,
-        "cores_usable": cores,
-        "hostname": host,
-    }
-
-
-def write_machine(synth, root: Path, key: str, cores: int, run_id: str, **extra) -> Path:
-    folder = synth.write_run(root, machine_rows(synth, key, cores, **extra), key, run_id)
-    (folder / "fingerprint.json").write_text(
-        json.dumps(fingerprint(synth, key, cores, key.split("-")[0]))
-    )
-    return folder
-
-
 def test_two_macs_of_one_platform_stay_apart(tmp_path, synth):
-    write_machine(synth, tmp_path, "alice-mac-10c", 10, "20261130-100000-quick")
-    write_machine(synth, tmp_path, "bob-mac-10c", 10, "20261130-110000-quick")
+    synth.write_machine(tmp_path, "alice-mac-10c", 10, "20261130-100000-quick")
+    synth.write_machine(tmp_path, "bob-mac-10c", 10, "20261130-110000-quick")
     result = load_results([tmp_path])
     assert result.platforms == ["alice-mac-10c", "bob-mac-10c"]
     assert result.label("bob-mac-10c") == "bob-mac (Apple M4 (macOS 15.1))"
 
 
 def test_one_and_two_core_runs_of_one_machine_stay_apart(tmp_path, synth):
-    write_machine(synth, tmp_path, "ci-box-1c", 1, "20261130-100000-quick")
-    write_machine(synth, tmp_path, "ci-box-2c", 2, "20261130-110000-quick")
+    synth.write_machine(tmp_path, "ci-box-1c", 1, "20261130-100000-quick")
+    synth.write_machine(tmp_path, "ci-box-2c", 2, "20261130-110000-quick")
     result = load_results([tmp_path])
     assert sorted(result.platforms) == ["ci-box-1c", "ci-box-2c"]
     assert (result.cores("ci-box-1c"), result.cores("ci-box-2c")) == (1, 2)
 
 
 def test_a_renamed_folder_keeps_its_machine(tmp_path, synth):
-    folder = write_machine(synth, tmp_path / "src", "pi4-4c", 4, "20261130-100000-quick")
+    folder = synth.write_machine(tmp_path / "src", "pi4-4c", 4, "20261130-100000-quick")
     copy = tmp_path / "results" / "linux-x86_64" / "copied"
     copy.parent.mkdir(parents=True)
     folder.rename(copy)
@@ -85,7 +40,7 @@ def test_a_renamed_folder_keeps_its_machine(tmp_path, synth):
 
 
 def test_headline_answers_per_machine(tmp_path, synth):
-    write_machine(synth, tmp_path, "ci-box-2c", 2, "20261130-100000-quick")
+    synth.write_machine(tmp_path, "ci-box-2c", 2, "20261130-100000-quick")
     [headline] = machine_headlines(load_results([tmp_path]))
     assert headline.sentence.startswith("On ci-box (Apple M4 (macOS 15.1)) (2 usable cores): ")
     assert "faster than the old way" in headline.sentence
@@ -103,11 +58,11 @@ def test_headline_answers_per_machine(tmp_path, synth):
 
 
 def test_rss_only_run_is_labelled_rss_and_never_shares_an_axis(tmp_path, synth):
-    write_machine(
-        synth, tmp_path, "pi3-4c", 4, "20261130-100000-quick",
+    synth.write_machine(
+        tmp_path, "pi3-4c", 4, "20261130-100000-quick",
         memory_source="rusage", peak_heap_bytes=float("nan"),
     )  # fmt: skip
-    write_machine(synth, tmp_path, "mac-10c", 10, "20261130-110000-quick")
+    synth.write_machine(tmp_path, "mac-10c", 10, "20261130-110000-quick")
     result = load_results([tmp_path])
     memory = {h.key: h.memory for h in machine_headlines(result)}
     assert memory["pi3-4c"][0].startswith("memory (OS peak RSS): ")
@@ -120,7 +75,7 @@ def test_rss_only_run_is_labelled_rss_and_never_shares_an_axis(tmp_path, synth):
 
 
 def test_truncated_table_and_torn_records_are_never_clean(tmp_path, synth):
-    folder = write_machine(synth, tmp_path, "ci-box-2c", 2, "20261130-100000-quick")
+    folder = synth.write_machine(tmp_path, "ci-box-2c", 2, "20261130-100000-quick")
     table = pd.read_csv(folder / "results.csv", keep_default_na=False)
     with open(folder / "cells.jsonl", "w", encoding="utf-8") as handle:
         for cell_id in table["cell_id"]:
@@ -139,6 +94,6 @@ def test_truncated_table_and_torn_records_are_never_clean(tmp_path, synth):
 
 
 def test_unknown_schema_version_is_flagged(tmp_path, synth):
-    write_machine(synth, tmp_path, "ci-box-2c", 2, "20261130-100000-quick", schema_version=99)
+    synth.write_machine(tmp_path, "ci-box-2c", 2, "20261130-100000-quick", schema_version=99)
     result = load_results([tmp_path])
     assert any("unknown schema version 99" in p for p in result.problems)
