@@ -155,7 +155,7 @@ PRESETS: dict[str, Preset] = {
             formats=("tar.gz", "zip"),
             workloads=(
                 Workload("medium", 0.05),
-                Workload("many-tiny", 0.05),
+                Workload("many-tiny", 0.02),
                 Workload("package", 0.05),
             ),
             tree_workloads=(
@@ -163,7 +163,7 @@ PRESETS: dict[str, Preset] = {
                 Workload("many-tiny", 0.25),
                 Workload("package", 0.5),
             ),
-            threads=(1, 2, 4),
+            threads=(2, 4),
             batch_sizes=(DEFAULT_BATCH_SIZE,),
             batch_operations=(),
             include_pigz=False,
@@ -173,7 +173,7 @@ PRESETS: dict[str, Preset] = {
         ),
         budget_min=5.0,
         notes="the realistic package tree among three workloads, scaled so a cell lasts 50 ms "
-        "or more; 1, 2 and 4 threads; about 5 minutes on 2 cores",
+        "or more; 2 and 4 threads; at most 5 minutes of cells on 2 cores",
     ),
     "targets": Preset(
         name="targets",
@@ -262,8 +262,21 @@ def expand_grid(spec: GridSpec, *, pigz: bool | None = None) -> list[Cell]:
 
 
 def shuffled(cells: list[Cell], seed: int) -> list[Cell]:
-    """The measuring order: randomized, so slow drift (heat, background load) hits every
-    configuration alike instead of one block of cells."""
-    order = sorted(cells)
-    random.Random(seed).shuffle(order)
+    """The measuring order: groups (operation, format, workload, scale) in random order, and
+    the cells of each group, its baselines among them, in random order one after the other.
+
+    Random, so slow drift (heat, background load) hits every configuration alike instead of
+    one block of cells; grouped, so a time budget that stops a sweep leaves whole groups
+    measured or not, never parallel cells without the baselines they are judged against."""
+    rng = random.Random(seed)
+    groups: dict[tuple, list[Cell]] = {}
+    for cell in sorted(cells):
+        groups.setdefault((cell.operation, cell.format, cell.workload, cell.scale), []).append(cell)
+    keys = sorted(groups)
+    rng.shuffle(keys)
+    order: list[Cell] = []
+    for key in keys:
+        members = groups[key]
+        rng.shuffle(members)
+        order.extend(members)
     return order

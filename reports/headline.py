@@ -108,7 +108,12 @@ def _regressions(rows: pd.DataFrame) -> list[Regression]:
     out = []
     for _, r in regressions(rows).iterrows():
         what = " ".join(x for x in (r["operation"], r["format"], r["workload"]) if x)
-        config = r["variant"] if r["variant"] != "parallel" else f"{int(r['threads'])} threads"
+        threads = int(r["threads"])
+        config = (
+            r["variant"]
+            if r["variant"] != "parallel"
+            else f"{threads} thread{'s' if threads != 1 else ''}"
+        )
         if r.get("oversubscribed"):
             config += ", oversubscribed"
         out.append(
