@@ -88,7 +88,7 @@ def test_sorting_a_results_table(browser, built_report: Path) -> None:
     page.goto(built_report.resolve().as_uri())
     table = page.locator("table.sortable").first
     speedup_column = [h.strip() for h in table.locator("thead th").all_inner_texts()].index(
-        "Speedup"
+        "vs own sequential"
     )
     table.locator("thead th").nth(speedup_column).click()
     values = table.locator(f"tbody tr td:nth-child({speedup_column + 1})").evaluate_all(
