@@ -59,12 +59,9 @@ def cpu_quota() -> float | None:
 
 def affinity_count() -> int:
     """CPUs in this process's affinity set (every logical CPU where there is no such call)."""
-    if hasattr(os, "sched_getaffinity"):
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except OSError:
-            pass
-    return max(1, os.cpu_count() or 1)
+    from archive_parallel.platform_info import usable_cpu_count
+
+    return usable_cpu_count()
 
 
 def combine(affinity: int, quota: float | None) -> int:
