@@ -97,3 +97,10 @@ def test_unknown_schema_version_is_flagged(tmp_path, synth):
     synth.write_machine(tmp_path, "ci-box-2c", 2, "20261130-100000-quick", schema_version=99)
     result = load_results([tmp_path])
     assert any("unknown schema version 99" in p for p in result.problems)
+
+
+def test_other_scale_is_named_not_called_unmeasured(tmp_path, synth):
+    synth.write_machine(tmp_path, "ci-box-2c", 2, "20261130-100000-quick")
+    synth.write_machine(tmp_path, "pi4-4c", 4, "20261130-110000-quick", scale=0.05)
+    html = build_report(load_results([tmp_path]), tmp_path / "r.html").read_text("utf-8")
+    assert "measured at another scale (small x0.05)" in html
