@@ -318,7 +318,9 @@ def build_context(result_set: ResultSet, output: Path, title: str | None) -> dic
         "verdicts": verdicts,
         "comparison": _comparison(verdicts, platforms),
         "comparison_charts": comparison_charts,
-        "recommendations": defaults.recommendations(platforms, labels, result_set.tuned, rows),
+        "recommendations": defaults.recommendations(
+            platforms, labels, result_set.tuned, rows, cores
+        ),
         "fingerprints": fingerprints,
         "runs": runs,
         "warnings": warnings,

@@ -1,4 +1,4 @@
-"""Recommended defaults per platform: from ``tuned.json`` when tuning ran, else from the data.
+"""Recommended defaults per machine: from ``tuned.json`` when tuning ran, else from the data.
 
 ``archive-bench tune`` writes ``results/<machine_key>/tuned.json`` with the settings to ship
 and why. Where it has not run, the report still suggests a configuration: the threads and
@@ -63,10 +63,15 @@ def from_tuned(machine_key: str, label: str, tuned: dict[str, Any]) -> Recommend
     )
 
 
-def derived(machine_key: str, label: str, rows: pd.DataFrame) -> Recommendation:
-    """Best geometric-mean speedup over (threads, batch size), among configs seen most often."""
+def derived(
+    machine_key: str, label: str, rows: pd.DataFrame, cores: int | None = None
+) -> Recommendation:
+    """Best geometric-mean speedup over (threads, batch size), among configs seen most often,
+    within the usable cores (more threads than cores only when nothing within them exists)."""
     mine = rows[(rows["machine_key"] == machine_key)].dropna(subset=["speedup", "threads"])
     mine = mine[mine["speedup"] > 0]
+    if cores and (mine["threads"] <= cores).any():
+        mine = mine[mine["threads"] <= cores]
     if mine.empty:
         return Recommendation(
             machine_key,
@@ -100,12 +105,16 @@ def derived(machine_key: str, label: str, rows: pd.DataFrame) -> Recommendation:
 
 
 def recommendations(
-    platforms: list[str], labels: dict[str, str], tuned: dict[str, dict], rows: pd.DataFrame
+    platforms: list[str],
+    labels: dict[str, str],
+    tuned: dict[str, dict],
+    rows: pd.DataFrame,
+    cores: dict[str, int] | None = None,
 ) -> list[Recommendation]:
     result = []
     for key in platforms:
         if key in tuned:
             result.append(from_tuned(key, labels.get(key, key), tuned[key]))
         else:
-            result.append(derived(key, labels.get(key, key), rows))
+            result.append(derived(key, labels.get(key, key), rows, (cores or {}).get(key)))
     return result
