@@ -63,7 +63,12 @@ def _sentence(label: str, cores: int | None, mine: list[Verdict]) -> str:
     gains = [v for v in mine if math.isfinite(v.gain)]
     if not gains:
         return f"On {label} ({core_text}): no valid measurement to judge."
-    baseline = "the old way" if all(v.baseline == "reference" for v in gains) else "the baseline"
+    fallback = sum(v.baseline != "reference" for v in gains)
+    baseline = "the old way" + (
+        f" (own sequential for {fallback} group(s) without the old way measured)"
+        if fallback
+        else ""
+    )
     values = [v.gain for v in gains]
     slower = [v for v in gains if v.gain_high < 1.0]
     if not slower and all(v.gain >= 1.0 for v in gains):
