@@ -399,8 +399,8 @@ def run_sweep(opts: RunOptions) -> Path:
         results_mod.repair_torn_tail(run_dir / CELLS_FILE)
     memory_source, memory_line = memory_source_for(opts.memory)
     print(
-        f"machine: {fingerprint['machine_key']} ({fingerprint['cores_usable']} usable cores of "
-        f"{fingerprint.get('cores_logical')}); {memory_line}",
+        f"machine: {fingerprint['machine_key']} ({fingerprint['cores_usable']} usable of "
+        f"{fingerprint.get('cores_logical')} logical cores); {memory_line}",
         file=sys.stderr,
     )
     seed = int(info.get("seed", opts.seed))
