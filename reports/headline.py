@@ -210,7 +210,7 @@ def machine_headlines(result_set: ResultSet) -> list[MachineHeadline]:
         mine = [v for v in verdicts if v.machine_key == key]
         rows = table[table["machine_key"] == key]
         cores = result_set.cores(key)
-        label = result_set.label(key)
+        label = result_set.headline_label(key)
         out.append(
             MachineHeadline(
                 key,

@@ -76,7 +76,20 @@ class ResultSet:
         return max(found, key=lambda r: r.run_id).fingerprint if found else {}
 
     def label(self, machine_key: str) -> str:
-        """The name people know the machine by: its name and model."""
+        """The name people know the machine by: its name and model, and its usable cores
+        when another machine of these results would read the same."""
+        base = self._base_label(machine_key)
+        twins = [k for k in self.platforms if k != machine_key and self._base_label(k) == base]
+        cores = self.cores(machine_key)
+        if twins and cores:
+            return f"{base}, {cores} usable core{'s' if cores != 1 else ''}"
+        return base
+
+    def headline_label(self, machine_key: str) -> str:
+        """The label without the cores (the headline sentence states them itself)."""
+        return self._base_label(machine_key)
+
+    def _base_label(self, machine_key: str) -> str:
         mine = self.table[self.table["machine_key"] == machine_key]
         names = [x for x in mine["machine"] if x] if "machine" in mine else []
         labels = [x for x in mine["platform_label"] if x]

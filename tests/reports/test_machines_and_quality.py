@@ -24,6 +24,8 @@ def test_one_and_two_core_runs_of_one_machine_stay_apart(tmp_path, synth):
     result = load_results([tmp_path])
     assert sorted(result.platforms) == ["ci-box-1c", "ci-box-2c"]
     assert (result.cores("ci-box-1c"), result.cores("ci-box-2c")) == (1, 2)
+    assert result.label("ci-box-1c").endswith(", 1 usable core")
+    assert result.label("ci-box-2c").endswith(", 2 usable cores")
 
 
 def test_a_renamed_folder_keeps_its_machine(tmp_path, synth):
