@@ -68,6 +68,7 @@ class Verdict:
     gain_high: float = math.nan
     baseline: str = "reference"
     noisy_cells: int = 0
+    median_s: float = math.nan  # the best cell's median time
 
     @property
     def verdicts(self) -> dict[str, str]:
@@ -170,6 +171,7 @@ def _verdict_for_group(key: tuple, group: pd.DataFrame) -> Verdict:
         float(best["_gain_high"]),
         str(best["_baseline"]),
         noisy_count,
+        float(best["median_s"]),
     )
 
 
