@@ -35,10 +35,29 @@ class UsageError(Exception):
     pass
 
 
+def _effective_defaults_help() -> tuple[str, str]:
+    """--threads and --batch-size help with the defaults in effect: the tuned profile's
+    values where one is installed (``archive-bench tune --install``), else the built-in ones."""
+    from .config import load_tuned_defaults
+
+    tuned = load_tuned_defaults()
+    effective = ArchiveConfig.tuned()
+    source = "tuned profile" if tuned else "built-in"
+
+    def text(what: str, field: str) -> str:
+        origin = source if field in tuned else "built-in"
+        return f"{what} (default {getattr(effective, field)}, {origin})"
+
+    return text("worker threads", "thread_pool_size"), text(
+        "files per parallel task", "parallel_batch_size"
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
+    threads_help, batch_help = _effective_defaults_help()
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--threads", type=int, metavar="N", help="worker threads (default 4)")
-    common.add_argument("--batch-size", type=int, metavar="N", help="files per parallel task")
+    common.add_argument("--threads", type=int, metavar="N", help=threads_help)
+    common.add_argument("--batch-size", type=int, metavar="N", help=batch_help)
     common.add_argument("--sequential", action="store_true", help="disable parallel processing")
     common.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     common.add_argument("-v", "--verbose", action="store_true", help="debug logs with thread names")

@@ -86,7 +86,9 @@ class ArchiveManager:
     """Create, extract, verify and list archives; see README and shared API contract."""
 
     def __init__(self, config: ArchiveConfig | None = None) -> None:
-        self.default_config = config if config is not None else ArchiveConfig()
+        # no config: this machine's tuned profile (archive-bench tune --install), if any;
+        # an explicit ArchiveConfig() keeps the documented defaults
+        self.default_config = config if config is not None else ArchiveConfig.tuned()
         self.logger = MODULE_LOGGER
         self.platform: PlatformInfo = detect_platform()
         self._stats = Stats()

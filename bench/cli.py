@@ -1,10 +1,12 @@
 """``archive-bench`` (also ``python -m bench``): run, tune, report, compare, info.
 
 ``run`` measures a sweep (``--quick`` by default, or ``--full``) into
-``results/<platform>/<run>/`` and prints that folder; rerunning an interrupted sweep resumes
-it. ``tune``, ``report`` and ``compare`` read what is under ``results/`` unless given paths,
-so copying a Pi's ``results/`` folder next to a Mac's is all a comparison needs. ``report``
-is a thin call into ``reports.cli.main`` with the same arguments.
+``results/<machine key>/<run>/`` and ends with the headline verdict lines and that folder;
+rerunning an interrupted sweep resumes it. Every argument is checked before any work: a bad
+one ends in one line on stderr and exit status 2, with no run folder made. ``tune``,
+``report`` and ``compare`` read what is under ``results/`` unless given paths, so copying a
+Pi's ``results/`` folder next to a Mac's is all a comparison needs (runs join on the machine
+key, never on a folder name). ``report`` is a thin call into ``reports.cli.main``.
 """
 
 from __future__ import annotations
@@ -14,33 +16,134 @@ import dataclasses
 import json
 import logging
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_RESULTS = Path("results")
+#: run flags that shape the grid: a resumed run takes them from its run.json instead
+GRID_FLAGS = (
+    "operations",
+    "formats",
+    "workloads",
+    "threads",
+    "batch_sizes",
+    "batch_operations",
+    "backends",
+    "no_reference",
+    "no_pigz",
+)
+
+
+class UsageError(Exception):
+    """A bad argument found before any work: one line on stderr, exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (``--help`` still shows usage)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
 
 
 def _ints(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in text.split(",") if x.strip())
+    values = []
+    for item in _split(text):
+        if not item.isdigit() or int(item) < 1:
+            raise argparse.ArgumentTypeError(f"{item!r} is not a whole number of at least 1")
+        values.append(int(item))
+    if not values:
+        raise argparse.ArgumentTypeError("give at least one number, e.g. 1,2,4")
+    return tuple(values)
 
 
-def _strs(text: str) -> tuple[str, ...]:
-    return tuple(x.strip() for x in text.split(",") if x.strip())
+def _choices(kind: str, known: Callable[[], Sequence[str]]) -> Callable[[str], tuple[str, ...]]:
+    def parse(text: str) -> tuple[str, ...]:
+        values = _split(text)
+        allowed = tuple(known())
+        unknown = [v for v in values if v not in allowed]
+        if unknown or not values:
+            raise argparse.ArgumentTypeError(
+                f"unknown {kind} {', '.join(unknown) or repr(text)}; known: {', '.join(allowed)}"
+            )
+        return values
+
+    return parse
+
+
+def _known_operations() -> Sequence[str]:
+    from bench.grid import ALL_OPERATIONS
+
+    return ALL_OPERATIONS
+
+
+def _known_formats() -> Sequence[str]:
+    from bench.grid import ALL_FORMATS
+
+    return ALL_FORMATS
+
+
+def _known_backends() -> Sequence[str]:
+    from archive_parallel.config import COMPRESSION_BACKENDS
+
+    return tuple(COMPRESSION_BACKENDS)
+
+
+def _known_profiles() -> Sequence[str]:
+    from fixtures_gen.builtin import PROFILES
+
+    return tuple(sorted(PROFILES))
 
 
 def _workloads(text: str):
     from bench.grid import Workload
 
     out = []
-    for item in _strs(text):
+    known = _known_profiles()
+    for item in _split(text):
         name, _, scale = item.partition(":")
-        out.append(Workload(name, float(scale) if scale else 1.0))
+        if name not in known:
+            raise argparse.ArgumentTypeError(
+                f"unknown workload {name!r}; known: {', '.join(known)}"
+            )
+        try:
+            value = float(scale) if scale else 1.0
+        except ValueError:
+            value = -1.0
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{item!r}: the scale must be a number above 0")
+        out.append(Workload(name, value))
+    if not out:
+        raise argparse.ArgumentTypeError("give at least one workload, e.g. medium:0.2")
     return tuple(out)
 
 
+def _machine(text: str) -> str:
+    from bench.machine import check_name
+
+    try:
+        return check_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage (e.g. 5)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="archive-bench", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="archive-bench", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -57,19 +160,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(preset="quick")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results root")
-    run.add_argument("--resume", type=Path, help="run folder to resume")
+    run.add_argument("--resume", type=Path, help="run folder to resume (with its own grid)")
+    run.add_argument(
+        "--machine",
+        type=_machine,
+        help="name of this machine in the results (default: host name and model)",
+    )
     run.add_argument("--new", action="store_true", help="never resume, start a new run")
     run.add_argument("--budget-min", type=float, help="stop starting cells after this long")
-    run.add_argument("--operations", type=_strs, help="e.g. create,extract,checksum,walk")
-    run.add_argument("--formats", type=_strs, help="e.g. tar.gz,zip,tar.bz2,tar.xz,tar")
+    run.add_argument(
+        "--operations",
+        type=_choices("operation", _known_operations),
+        help="e.g. create,extract,checksum,walk",
+    )
+    run.add_argument(
+        "--formats", type=_choices("format", _known_formats), help="e.g. tar.gz,zip,tar.bz2"
+    )
     run.add_argument("--workloads", type=_workloads, help="profile:scale,... e.g. medium:0.1")
     run.add_argument("--threads", type=_ints, help="thread counts, e.g. 1,2,4,8")
     run.add_argument("--batch-sizes", type=_ints, help="e.g. 10,50,200")
-    run.add_argument("--batch-operations", type=_strs, help="operations that sweep batch size")
-    run.add_argument("--backends", type=_strs, help="zlib,zlib-ng")
+    run.add_argument(
+        "--batch-operations",
+        type=_choices("operation", _known_operations),
+        help="operations that sweep batch size",
+    )
+    run.add_argument(
+        "--backends", type=_choices("backend", _known_backends), help="e.g. zlib,zlib-ng"
+    )
     run.add_argument("--no-reference", action="store_true")
     run.add_argument("--no-pigz", action="store_true")
-    run.add_argument("--no-thread-cap", action="store_true", help="keep threads > 2x CPUs")
+    run.add_argument(
+        "--no-thread-cap",
+        action="store_true",
+        help="keep a preset's thread counts above twice the usable cores",
+    )
     run.add_argument("--processes", type=int, help="pyperf worker processes per cell")
     run.add_argument("--values", type=int, help="pyperf values per process")
     run.add_argument("--warmups", type=int, help="pyperf warmups per process")
@@ -79,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="order of cells")
     run.add_argument("--no-progress", action="store_true")
 
-    tune = sub.add_parser("tune", help="pick tuned defaults per platform")
+    tune = sub.add_parser("tune", help="pick tuned defaults per machine")
     tune.add_argument("results", nargs="*", type=Path, help="results folders (default results/)")
     tune.add_argument("--out-root", type=Path, help="where tuned.json goes (default: the root)")
     tune.add_argument("--tolerance", type=float, default=0.05)
@@ -87,8 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument(
         "--install",
         action="store_true",
-        help="copy this machine's profile to where ArchiveConfig.tuned() reads it",
+        help="install this machine's profile where ArchiveConfig.tuned() and ArchiveManager() "
+        "read it (shows the difference against the installed one first)",
     )
+    tune.add_argument(
+        "--from-machine",
+        metavar="KEY",
+        help="with --install: install the profile of another machine key (e.g. one measured "
+        "on the Pi this code will run on)",
+    )
+    tune.add_argument("--machine", type=_machine, help="this machine's name, as given to run")
 
     report = sub.add_parser("report", help="HTML report (reports/)", add_help=False)
     report.add_argument("args", nargs=argparse.REMAINDER)
@@ -98,35 +230,78 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("new", nargs="?", type=Path)
     compare.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     compare.add_argument("--min-change", type=float, default=0.03)
-    compare.add_argument("-o", "--output", type=Path, help="write the comparison as CSV")
+    compare.add_argument(
+        "--fail-above",
+        type=_percent,
+        metavar="PCT",
+        help="exit 1 when a cell got slower by more than PCT%% with 95%% confidence",
+    )
+    compare.add_argument(
+        "--format", choices=("text", "json", "markdown"), default="text", dest="output_format"
+    )
+    compare.add_argument("-o", "--output", type=Path, help="also write the comparison (CSV)")
 
     sub.add_parser("info", help="print this machine's fingerprint")
     return parser
 
 
-def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
+def _resumed_grid(args: argparse.Namespace):
+    """(preset, grid, timing) of the run folder ``--resume`` names, from its run.json."""
+    from bench.grid import PRESETS, GridSpec, TimingSettings
+
+    given = [f"--{f.replace('_', '-')}" for f in GRID_FLAGS if getattr(args, f)]
+    if given:
+        raise UsageError(f"--resume uses the run's own grid from run.json; drop {given[0]}")
+    run_json = args.resume / "run.json"
+    try:
+        info = json.loads(run_json.read_text(encoding="utf-8"))
+        grid = GridSpec.from_dict(info["grid"])
+        timing = TimingSettings(**info.get("timing") or {})
+        preset = PRESETS[info.get("preset", "quick")]
+    except FileNotFoundError:
+        raise UsageError(f"--resume {args.resume}: no run.json there, not a run folder") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"--resume {args.resume}: unreadable run.json ({exc})") from None
+    return preset, grid, timing
+
+
+def _planned_grid(args: argparse.Namespace):
+    """(preset, grid, timing) from the preset and the flags; say which threads a cap drops."""
+    from bench.cores import usable_cores
     from bench.grid import PRESETS, cap_threads
-    from bench.runner import RunOptions, run_sweep
 
     preset = PRESETS[args.preset]
-    overrides = {
-        "operations": args.operations,
-        "formats": args.formats,
-        "workloads": args.workloads,
-        "threads": args.threads,
-        "batch_sizes": args.batch_sizes,
-        "batch_operations": args.batch_operations,
-        "backends": args.backends,
-    }
-    grid = dataclasses.replace(preset.grid, **{k: v for k, v in overrides.items() if v})
-    if not args.no_thread_cap:
-        grid = dataclasses.replace(grid, threads=cap_threads(grid.threads))
+    overrides = {f: getattr(args, f) for f in GRID_FLAGS[:7] if getattr(args, f)}
+    if args.workloads:
+        overrides["tree_workloads"] = ()  # the workloads asked for serve every operation
+    grid = dataclasses.replace(preset.grid, **overrides)
+    if not args.no_thread_cap and not args.threads:
+        cores = usable_cores()
+        kept = cap_threads(grid.threads, cores)
+        dropped = sorted(set(grid.threads) - set(kept))
+        if dropped:
+            print(
+                f"threads {','.join(map(str, dropped))} left out: more than twice the {cores} "
+                "usable core(s) (ask for them with --threads or --no-thread-cap)",
+                file=sys.stderr,
+            )
+        grid = dataclasses.replace(grid, threads=kept)
     if args.no_reference:
         grid = dataclasses.replace(grid, include_reference=False)
     if args.no_pigz:
         grid = dataclasses.replace(grid, include_pigz=False)
+    return preset, grid, preset.timing
+
+
+def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
+    from bench.runner import RunOptions, run_sweep
+
+    if args.resume is not None:
+        preset, grid, timing = _resumed_grid(args)
+    else:
+        preset, grid, timing = _planned_grid(args)
     timing = dataclasses.replace(
-        preset.timing,
+        timing,
         **{
             k: getattr(args, k)
             for k in ("processes", "values", "warmups", "loops")
@@ -146,12 +321,16 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         flamegraphs=preset.flamegraphs if args.flamegraphs is None else args.flamegraphs,
         progress=not args.no_progress,
         argv=["archive-bench", *argv],
+        machine=args.machine,
     )
     try:
         run_dir = run_sweep(opts)
     except KeyboardInterrupt as exc:
         print(f"interrupted; rerun to resume: {exc}", file=sys.stderr)
         return 130
+    except ValueError as exc:
+        print(f"archive-bench run: {exc}", file=sys.stderr)
+        return 2
     info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     if not info.get("complete"):
         print(
@@ -159,15 +338,28 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
             "rerun the same command to resume",
             file=sys.stderr,
         )
+    print_headline(run_dir)
     print(run_dir)
     return 0
 
 
+def print_headline(run_dir: Path) -> None:
+    """The report's headline lines for one run (when the reports package is installed)."""
+    try:
+        from reports.headline import headline_lines
+        from reports.loading import load_results as load_report
+    except ImportError:
+        return
+    for line in headline_lines(load_report([run_dir])):
+        print(line)
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     from archive_parallel.config import tuned_profile_path
-    from archive_parallel.platform_info import detect_platform
+    from bench import fingerprint as fp_mod
+    from bench.machine import name_fingerprint
     from bench.results import load_results
-    from bench.tune import install_profile, tune_all, write_profile
+    from bench.tune import install_profile, profile_diff, tune_all, write_profile
 
     roots = args.results or [DEFAULT_RESULTS]
     table = load_results(roots)
@@ -180,16 +372,26 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if not results:
         print("nothing to tune: no valid parallel cells with a baseline", file=sys.stderr)
         return 1
-    here = detect_platform().key
+    here = name_fingerprint(fp_mod.collect_fingerprint("."), args.machine)["machine_key"]
+    wanted = args.from_machine or here
+    known = [r.machine_key for r in results]
+    if args.install and wanted not in known:
+        print(
+            f"no profile for {wanted} to install; tuned: {', '.join(known)}"
+            + ("" if args.from_machine else " (name one with --from-machine)"),
+            file=sys.stderr,
+        )
+        return 1
     for result in results:
         path = write_profile(result, out_root)
-        print(f"{result.platform_key}: {result.settings} -> {path}")
+        print(f"{result.machine_key}: {result.settings} -> {path}")
         print(f"  {result.explanation}")
-        if args.install and result.platform_key == here:
-            dest = install_profile(path, tuned_profile_path())
-            print(f"  installed for ArchiveConfig.tuned(): {dest}")
-        elif args.install:
-            print(f"  not installed: this machine is {here}")
+        if args.install and result.machine_key == wanted:
+            dest = tuned_profile_path()
+            for line in profile_diff(dest, result):
+                print(f"  {line}")
+            install_profile(path, dest)
+            print(f"  installed for ArchiveManager() and ArchiveConfig.tuned(): {dest}")
     return 0
 
 
@@ -199,37 +401,58 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"archive-bench report needs the reports package: {exc}", file=sys.stderr)
         return 1
-    return int(reports_main(list(args.args)) or 0)
+    return int(reports_main(list(args.args), prog="archive-bench report") or 0)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from bench.compare import compare_runs, format_comparison, latest_runs
+    from bench.compare import (
+        compare_runs,
+        format_comparison,
+        latest_runs,
+        mismatch_warnings,
+        regressions,
+    )
 
     pairs = []
     if args.old and args.new:
+        for path in (args.old, args.new):
+            if not (path / "results.csv").is_file():
+                raise UsageError(f"{path}: not a run folder (no results.csv)")
         pairs.append((args.old, args.new))
     elif args.old or args.new:
-        print("compare needs OLD and NEW (or neither, for the newest two runs)", file=sys.stderr)
-        return 2
+        raise UsageError("compare needs OLD and NEW (or neither, for the newest two runs)")
     else:
         for key, runs in latest_runs(args.results).items():
             if len(runs) >= 2:
                 pairs.append((runs[-2], runs[-1]))
             else:
                 print(f"{key}: only one run, nothing to compare", file=sys.stderr)
+    failed = False
     for old, new in pairs:
+        for warning in mismatch_warnings(old, new):
+            print(f"warning: {warning}", file=sys.stderr)
         table = compare_runs(old, new, args.min_change)
-        print(f"{old} -> {new}")
-        print(format_comparison(table))
+        slower = regressions(table, args.fail_above) if args.fail_above is not None else []
+        print(format_comparison(table, old, new, args.output_format, args.fail_above))
         if args.output:
             table.to_csv(args.output, index=False)
-    return 0 if pairs else 1
+        if slower:
+            failed = True
+            print(
+                f"{len(slower)} cell(s) slower by more than {args.fail_above:g}% with 95% "
+                f"confidence ({old} -> {new})",
+                file=sys.stderr,
+            )
+    if not pairs:
+        return 1
+    return 1 if failed else 0
 
 
 def cmd_info() -> int:
     from bench.fingerprint import collect_fingerprint
+    from bench.machine import name_fingerprint
 
-    print(json.dumps(collect_fingerprint("."), indent=2))
+    print(json.dumps(name_fingerprint(collect_fingerprint(".")), indent=2))
     return 0
 
 
@@ -241,14 +464,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s"
     )
-    if args.command == "run":
-        return cmd_run(args, argv)
-    if args.command == "tune":
-        return cmd_tune(args)
-    if args.command == "compare":
-        return cmd_compare(args)
-    if args.command == "info":
-        return cmd_info()
+    try:
+        if args.command == "run":
+            return cmd_run(args, argv)
+        if args.command == "tune":
+            return cmd_tune(args)
+        if args.command == "compare":
+            return cmd_compare(args)
+        if args.command == "info":
+            return cmd_info()
+    except UsageError as exc:
+        print(f"archive-bench {args.command}: {exc}", file=sys.stderr)
+        return 2
     return 2
 
 

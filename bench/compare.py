@@ -1,9 +1,12 @@
 """Compare two runs cell by cell: what got faster or slower, and is it significant.
 
-Cells join on ``cell_id`` (same platform). The change of each cell is new median / old
-median with a 95% bootstrap interval over both runs' raw pyperf values; a cell is ``faster``
-or ``slower`` only when the interval excludes 1 and the change exceeds ``min_change``,
-otherwise ``same``. Raw values come from each run's pyperf JSON files (or its cells.jsonl).
+Cells join on ``cell_id``. The change of each cell is new median / old median with a 95%
+bootstrap interval over both runs' raw pyperf values; a cell is ``faster`` or ``slower`` only
+when the interval excludes 1 and the change exceeds ``min_change``, otherwise ``same``. As a
+gate (``--fail-above PCT``, the habit of ``asv continuous`` and ``pyperf compare_to``) a cell
+fails when even the interval's low end is more than PCT% slower. Two runs from different
+machines or core counts are compared all the same, with a warning. Raw values come from each
+run's cells.jsonl (or its pyperf JSON files).
 """
 
 from __future__ import annotations
@@ -54,11 +57,9 @@ def compare_runs(old: Path, new: Path, min_change: float = DEFAULT_MIN_CHANGE) -
     """One row per cell present in both runs, valid in both."""
     old_t, new_t = load_results([old]), load_results([new])
     old_v, new_v = raw_values(Path(old)), raw_values(Path(new))
-    keep = ["cell_id", "platform_key", "operation", "format", "workload", "variant", "threads"]
+    keep = ["cell_id", "operation", "format", "workload", "scale", "variant", "threads"]
     merged = old_t[[*keep, "median_s", "valid"]].merge(
-        new_t[["cell_id", "platform_key", "median_s", "valid"]],
-        on=["cell_id", "platform_key"],
-        suffixes=("_old", "_new"),
+        new_t[["cell_id", "median_s", "valid"]], on=["cell_id"], suffixes=("_old", "_new")
     )
     merged = merged[merged["valid_old"].astype(bool) & merged["valid_new"].astype(bool)]
     rows = []
@@ -82,25 +83,103 @@ def compare_runs(old: Path, new: Path, min_change: float = DEFAULT_MIN_CHANGE) -
 
 
 def latest_runs(results_root: Path) -> dict[str, list[Path]]:
-    """platform_key -> its run folders (with results.csv), oldest first."""
+    """machine key (folder) -> its run folders (with results.csv), oldest first."""
     runs: dict[str, list[Path]] = {}
     for csv in sorted(results_root.glob("*/*/results.csv")):
         runs.setdefault(csv.parent.parent.name, []).append(csv.parent)
     return {k: sorted(v, key=lambda p: p.name) for k, v in runs.items()}
 
 
-def format_comparison(table: pd.DataFrame) -> str:
+def _fingerprint(run_dir: Path) -> dict:
+    try:
+        return json.loads((Path(run_dir) / "fingerprint.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def mismatch_warnings(old: Path, new: Path) -> list[str]:
+    """Why the two runs may not be comparable: other machine, other usable cores, scales."""
+    a, b = _fingerprint(old), _fingerprint(new)
+    notes = []
+    name_a, name_b = (
+        a.get("machine") or a.get("platform_key"),
+        b.get("machine") or b.get("platform_key"),
+    )
+    if name_a != name_b:
+        notes.append(f"different machines: {name_a} -> {name_b}; differences may be the machine")
+    if a.get("cores_usable") != b.get("cores_usable"):
+        notes.append(f"different usable cores: {a.get('cores_usable')} -> {b.get('cores_usable')}")
+    scales_a = set(load_results([old])["scale"].dropna())
+    scales_b = set(load_results([new])["scale"].dropna())
+    if scales_a and scales_b and scales_a != scales_b:
+        notes.append(
+            "different workload scales: "
+            f"{', '.join(f'{x:g}' for x in sorted(scales_a))} -> "
+            f"{', '.join(f'{x:g}' for x in sorted(scales_b))}; only cells at the same scale match"
+        )
+    return notes
+
+
+def regressions(table: pd.DataFrame, fail_above_pct: float) -> list[str]:
+    """Cells slower by more than ``fail_above_pct`` percent with 95% confidence."""
     if table.empty:
-        return "no cell is valid in both runs"
-    lines = []
+        return []
+    limit = 1.0 + fail_above_pct / 100.0
+    return table.loc[table["time_ratio_ci_low"] > limit, "cell_id"].tolist()
+
+
+def _row_text(r) -> str:
+    return (
+        f"{r.cell_id}: {r.old_median_s:.4g}s -> {r.new_median_s:.4g}s "
+        f"(x{r.time_ratio:.3f}, 95% CI {r.time_ratio_ci_low:.3f}-{r.time_ratio_ci_high:.3f})"
+    )
+
+
+def format_comparison(
+    table: pd.DataFrame,
+    old: Path | None = None,
+    new: Path | None = None,
+    fmt: str = "text",
+    fail_above_pct: float | None = None,
+) -> str:
+    """The comparison as text (default), Markdown or JSON."""
+    failing = set(regressions(table, fail_above_pct)) if fail_above_pct is not None else set()
+    if fmt == "json":
+        rows = json.loads(table.to_json(orient="records")) if not table.empty else []
+        for row in rows:
+            row["fails_gate"] = row["cell_id"] in failing
+        return json.dumps(
+            {
+                "old": str(old),
+                "new": str(new),
+                "fail_above_pct": fail_above_pct,
+                "warnings": mismatch_warnings(old, new) if old and new else [],
+                "failing_cells": sorted(failing),
+                "cells": rows,
+            },
+            indent=1,
+        )
+    if table.empty:
+        return "no cell is valid in both runs (different scales or grids?)"
+    if fmt == "markdown":
+        lines = [
+            f"## {old} -> {new}",
+            "",
+            "| cell | old | new | new/old | 95% interval | change |",
+            "|---|--:|--:|--:|--:|---|",
+        ]
+        for r in table.sort_values("time_ratio", ascending=False).itertuples(index=False):
+            flag = " **fails gate**" if r.cell_id in failing else ""
+            lines.append(
+                f"| {r.cell_id} | {r.old_median_s:.4g}s | {r.new_median_s:.4g}s | "
+                f"{r.time_ratio:.3f} | {r.time_ratio_ci_low:.3f}-{r.time_ratio_ci_high:.3f} | "
+                f"{r.change}{flag} |"
+            )
+        return "\n".join(lines)
+    lines = [f"{old} -> {new}"] if old and new else []
     for change in ("faster", "slower", "same", "unknown"):
         part = table[table["change"] == change].sort_values("time_ratio")
         lines.append(f"{change}: {len(part)} cell(s)")
         if change in ("faster", "slower"):
-            for r in part.itertuples(index=False):
-                lines.append(
-                    f"  {r.cell_id}: {r.old_median_s:.4g}s -> {r.new_median_s:.4g}s "
-                    f"(x{r.time_ratio:.3f}, 95% CI {r.time_ratio_ci_low:.3f}-"
-                    f"{r.time_ratio_ci_high:.3f})"
-                )
+            lines += [f"  {_row_text(r)}" for r in part.itertuples(index=False)]
     return "\n".join(lines)

@@ -26,8 +26,8 @@ from archive_parallel.platform_info import (
     identify,
     parse_cpuinfo_model,
     parse_device_tree_model,
-    usable_cpu_count,
 )
+from bench.cores import cores_info
 
 logger = logging.getLogger(__name__)
 
@@ -205,17 +205,22 @@ def pi_thermal_state(probe: ProbeRunner = run_probe) -> dict[str, Any]:
 def collect_fingerprint(
     work_dir: str | os.PathLike[str] = ".", probe: ProbeRunner = run_probe
 ) -> dict[str, Any]:
-    """The fingerprint.json fields for this machine (see RESULTS_SCHEMA / bench/results.py)."""
+    """The fingerprint.json fields for this machine (see docs/results-schema.md).
+
+    ``cores_usable`` is what the process may use (affinity, cgroup quota), not the logical
+    count; ``machine``/``machine_key`` are added by ``bench.machine.name_fingerprint``."""
     system, machine = platform.system(), platform.machine()
     is_linux = sys.platform.startswith("linux")
     dt_model_raw = Path("/proc/device-tree/model").read_bytes() if _exists_dt() else None
     cpuinfo = _read_text("/proc/cpuinfo") if is_linux else None
-    info = identify(system, machine, usable_cpu_count(), dt_model_raw, cpuinfo)
+    cores = cores_info()
+    info = identify(system, machine, cores["cores_usable"], dt_model_raw, cpuinfo)
 
     cpu_model: str | None
-    cores_perf = cores_eff = None
+    cores_perf = cores_eff = hw_model = None
     if system == "Darwin":
         cpu_model = probe(["sysctl", "-n", "machdep.cpu.brand_string"])
+        hw_model = probe(["sysctl", "-n", "hw.model"])
         cores_perf = parse_sysctl_int(probe(["sysctl", "-n", "hw.perflevel0.physicalcpu"]))
         cores_eff = parse_sysctl_int(probe(["sysctl", "-n", "hw.perflevel1.physicalcpu"]))
         memory = parse_sysctl_int(probe(["sysctl", "-n", "hw.memsize"]))
@@ -249,8 +254,8 @@ def collect_fingerprint(
         or (parse_cpuinfo_model(cpuinfo) if cpuinfo else None)
         or platform.processor()
         or None,
-        "cores_logical": os.cpu_count(),
-        "cores_usable": usable_cpu_count(),
+        **cores,
+        "hw_model": hw_model,
         "cores_performance": cores_perf,
         "cores_efficiency": cores_eff,
         "memory_bytes": memory,

@@ -16,7 +16,7 @@ import json
 import logging
 import random
 import shutil
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from archive_parallel.platform_info import usable_cpu_count
@@ -103,11 +103,32 @@ class GridSpec:
     include_sequential: bool = True
     include_reference: bool = True
     include_pigz: bool = True
+    #: workloads of the tree operations (checksum, walk) when not ``workloads``: they read a
+    #: tree and write nothing, so they need bigger trees to last as long as archive work
+    tree_workloads: tuple[Workload, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["workloads"] = [asdict(w) for w in self.workloads]
+        data["tree_workloads"] = [asdict(w) for w in self.tree_workloads]
+        if not self.tree_workloads:
+            del data["tree_workloads"]  # the digest of grids without it stays what it was
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GridSpec:
+        """The spec saved in a run.json (``to_dict``), for resuming it with its own grid."""
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in known:
+                continue
+            if key in ("workloads", "tree_workloads"):
+                value = tuple(Workload(w["profile"], float(w["scale"])) for w in value)
+            elif isinstance(value, list):
+                value = tuple(value)
+            values[key] = value
+        return cls(**values)
 
     def digest(self) -> str:
         """Short hash of the spec: a run only resumes a run with the same grid."""
@@ -130,18 +151,29 @@ PRESETS: dict[str, Preset] = {
     "quick": Preset(
         name="quick",
         grid=GridSpec(
-            operations=("create", "extract", "checksum", "walk"),
-            formats=("tar.gz", "zip", "tar.bz2"),
-            workloads=(Workload("medium", 0.05), Workload("many-tiny", 0.05)),
-            threads=(1, 2, 4, 8),
-            batch_sizes=(10, 50, 200),
-            batch_operations=("checksum",),
+            operations=("create", "extract", "checksum"),
+            formats=("tar.gz", "zip"),
+            workloads=(
+                Workload("medium", 0.05),
+                Workload("many-tiny", 0.02),
+                Workload("package", 0.05),
+            ),
+            tree_workloads=(
+                Workload("medium", 0.25),
+                Workload("many-tiny", 0.25),
+                Workload("package", 0.5),
+            ),
+            threads=(2, 4),
+            batch_sizes=(DEFAULT_BATCH_SIZE,),
+            batch_operations=(),
+            include_pigz=False,
         ),
         timing=TimingSettings(
             processes=2, values=2, warmups=1, loops=1, min_time=0.05, auto_loops=True
         ),
-        budget_min=8.5,
-        notes="small scales, batch sizes swept for checksums only; a few minutes on 2 cores",
+        budget_min=5.0,
+        notes="the realistic package tree among three workloads, scaled so a cell lasts 50 ms "
+        "or more; 2 and 4 threads; at most 5 minutes of cells on 2 cores",
     ),
     "targets": Preset(
         name="targets",
@@ -199,10 +231,11 @@ def expand_grid(spec: GridSpec, *, pigz: bool | None = None) -> list[Cell]:
     cells: list[Cell] = []
     for op in spec.operations:
         formats = spec.formats if op in ARCHIVE_OPERATIONS else ("",)
+        workloads = spec.tree_workloads if op in TREE_OPERATIONS else ()
         batches = spec.batch_sizes if op in spec.batch_operations else (DEFAULT_BATCH_SIZE,)
         for fmt in formats:
             backends = spec.backends if fmt in DEFLATE_FORMATS else spec.backends[:1]
-            for wl in spec.workloads:
+            for wl in workloads or spec.workloads:
                 base = Cell(op, fmt, wl.profile, float(wl.scale), "", 1, NO_BATCH, "zlib")
                 if spec.include_reference:
                     cells.append(replace(base, variant="reference"))
@@ -229,8 +262,21 @@ def expand_grid(spec: GridSpec, *, pigz: bool | None = None) -> list[Cell]:
 
 
 def shuffled(cells: list[Cell], seed: int) -> list[Cell]:
-    """The measuring order: randomized, so slow drift (heat, background load) hits every
-    configuration alike instead of one block of cells."""
-    order = sorted(cells)
-    random.Random(seed).shuffle(order)
+    """The measuring order: groups (operation, format, workload, scale) in random order, and
+    the cells of each group, its baselines among them, in random order one after the other.
+
+    Random, so slow drift (heat, background load) hits every configuration alike instead of
+    one block of cells; grouped, so a time budget that stops a sweep leaves whole groups
+    measured or not, never parallel cells without the baselines they are judged against."""
+    rng = random.Random(seed)
+    groups: dict[tuple, list[Cell]] = {}
+    for cell in sorted(cells):
+        groups.setdefault((cell.operation, cell.format, cell.workload, cell.scale), []).append(cell)
+    keys = sorted(groups)
+    rng.shuffle(keys)
+    order: list[Cell] = []
+    for key in keys:
+        members = groups[key]
+        rng.shuffle(members)
+        order.extend(members)
     return order

@@ -25,7 +25,9 @@ logger = logging.getLogger(__name__)
 
 FORCE_RUSAGE_ENV = "ARCHIVE_BENCH_FORCE_RUSAGE"
 #: below this tracked duration, one untracked run estimates the operation's real duration
-ESTIMATE_RERUN_BELOW_S = 1.0
+#: (above it, even a tracker slowing the work fivefold leaves an operation longer than the
+#: presets' ``min_time``, so pyperf needs one loop and the estimate would change nothing)
+ESTIMATE_RERUN_BELOW_S = 0.5
 #: variants whose work runs in another program
 EXTERNAL_VARIANTS = ("pigz",)
 

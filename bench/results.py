@@ -1,11 +1,12 @@
 """The results table: one tidy row per measured cell, built from a run's ``cells.jsonl``.
 
-``COLUMNS`` below is the documentation of every column (the contract with ``reports/``, see
-RESULTS_SCHEMA.md); ``build_table`` computes them from the raw records the runner appended
-(raw pyperf values, memory, verification), so a table can always be rebuilt, and
-``write_table`` saves ``results.csv`` and ``results.json`` (records). ``load_results`` finds
-every ``results.csv`` under the given folders, so runs from several machines merge by
-``platform_key`` simply by sitting in one results root.
+The columns are ``bench.schema.COLUMNS`` (documented in docs/results-schema.md);
+``build_table`` computes them from the raw records the runner appended (raw pyperf values,
+memory, verification) and the run's fingerprint (machine, usable cores), so a table can
+always be rebuilt, and ``write_table`` saves ``results.csv`` and ``results.json`` (records).
+Verdicts compare with the old way (the reference loop) and know the usable cores: a target
+the cores cannot reach is "beyond this machine", not a miss. ``load_results`` finds every
+``results.csv`` under the given folders; runs join on ``machine_key``, never on a folder name.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,97 +23,61 @@ import numpy as np
 import pandas as pd
 
 from bench import stats
+from bench.schema import (
+    COLUMNS,
+    MEMORY_BUDGET_BYTES,
+    MEMORY_BUDGET_THREADS,
+    SCHEMA_VERSION,
+    TEXT_COLUMNS,
+)
 
 logger = logging.getLogger(__name__)
 
-#: column -> meaning; the order is the order in the files
-COLUMNS: dict[str, str] = {
-    "run_id": "the run folder name, e.g. 20261129-231500-quick",
-    "platform_key": "machine key for files, e.g. raspberry-pi-4, macos-arm64, linux-x86_64",
-    "platform_label": "machine for people, e.g. 'Raspberry Pi 4 Model B Rev 1.4'",
-    "cell_id": "stable id of the cell, safe as a file name (joins runs in compare)",
-    "operation": "create, extract, verify, checksum or walk",
-    "format": "tar.gz, tar.bz2, tar.xz, tar, zip; '' for checksum and walk",
-    "workload": "fixtures_gen profile name",
-    "scale": "fixtures_gen scale",
-    "variant": "parallel, sequential (library, parallel off), reference (old-style loop), pigz",
-    "threads": "thread_pool_size (pigz -p N for pigz; 1 for sequential/reference)",
-    "batch_size": "parallel_batch_size; 0 where it does not apply (baselines, pigz)",
-    "backend": "zlib or zlib-ng (compression_backend)",
-    "samples": "number of timing values (pyperf values over all worker processes)",
-    "median_s": "median seconds per operation",
-    "mean_s": "mean seconds per operation",
-    "stdev_s": "sample standard deviation of the seconds",
-    "min_s": "fastest value",
-    "max_s": "slowest value",
-    "speedup": "sequential median / this median, same operation/format/workload/backend",
-    "speedup_ci_low": "95% bootstrap interval of speedup, low end",
-    "speedup_ci_high": "95% bootstrap interval of speedup, high end",
-    "speedup_vs_reference": "reference median / this median",
-    "speedup_vs_reference_ci_low": "its 95% interval, low end",
-    "speedup_vs_reference_ci_high": "its 95% interval, high end",
-    "efficiency": "speedup / threads",
-    "verdict_2x": "meets (ci_low >= 2), misses (ci_high < 2), inconclusive; '' for baselines",
-    "verdict_4x": "the same against 4",
-    "peak_rss_bytes": "peak RSS of the memory run's process (NaN if not measured)",
-    "peak_heap_bytes": "memray peak heap (NaN when memray is unavailable)",
-    "memory_delta_bytes": "peak (heap, or RSS in fallback) minus the sequential cell's peak",
-    "memory_source": "memray, or rusage when memray could not run; '' when not measured "
-    "(pigz runs as an external program)",
-    "bytes_processed": "uncompressed bytes of the workload",
-    "files_processed": "files of the workload",
-    "throughput_mb_s": "bytes_processed / median_s / 1e6",
-    "valid": "output verified (archive extracted and matched / tree matched the manifest)",
-    "invalid_reason": "why not valid",
-    "noisy": "pyperf stability warnings (besides 'not enough samples'), or rel. stdev > 10%",
-    "noise_note": "the warnings",
-    "throttled": "a Raspberry Pi was throttled during the cell",
-    "serial_fraction": "Amdahl serial fraction of this cell's scaling curve "
-    "(operation, format, workload, batch_size, backend); NaN when not estimable",
-    "pyperf_json": "pyperf's JSON, relative to the run folder, or ''",
-    "flamegraph": "memray flamegraph HTML, relative to the run folder, or ''",
-}
-
 BASELINE_VARIANTS = ("sequential", "reference")
-#: columns read back as strings, with '' kept as ''
-TEXT_COLUMNS = (
-    "run_id",
-    "platform_key",
-    "platform_label",
-    "cell_id",
-    "operation",
-    "format",
-    "workload",
-    "variant",
-    "backend",
-    "verdict_2x",
-    "verdict_4x",
-    "memory_source",
-    "invalid_reason",
-    "noise_note",
-    "pyperf_json",
-    "flamegraph",
-)
 GROUP_KEYS = ["operation", "format", "workload", "scale"]
 
 
 def read_records(cells_jsonl: Path) -> list[dict[str, Any]]:
-    """Records of completed cells; a torn last line (killed mid-write) is ignored."""
+    """Records of completed cells; torn lines (killed mid-write) are skipped."""
+    return scan_records(cells_jsonl)[0]
+
+
+def scan_records(cells_jsonl: Path) -> tuple[list[dict[str, Any]], int]:
+    """(records of completed cells, number of torn or unreadable lines)."""
     records: dict[str, dict[str, Any]] = {}
+    torn = 0
     if not cells_jsonl.exists():
-        return []
-    with open(cells_jsonl, encoding="utf-8") as handle:
+        return [], 0
+    with open(cells_jsonl, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             line = line.strip()
             if not line:
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
-                logger.warning("ignoring a torn line in %s", cells_jsonl)
-                continue
-            records[record["cell_id"]] = record
-    return list(records.values())
+                records[record["cell_id"]] = record
+            except (json.JSONDecodeError, KeyError, TypeError):
+                torn += 1
+    if torn:
+        logger.warning("skipped %d torn line(s) in %s", torn, cells_jsonl)
+    return list(records.values()), torn
+
+
+def repair_torn_tail(cells_jsonl: Path) -> bool:
+    """Cut a last line that lacks its newline (a write killed midway), so the next record
+    appended starts on a line of its own instead of gluing onto the torn one. True if cut."""
+    if not cells_jsonl.exists():
+        return False
+    with open(cells_jsonl, "rb+") as handle:
+        data = handle.read()
+        if not data or data.endswith(b"\n"):
+            return False
+        keep = data.rfind(b"\n") + 1
+        handle.truncate(keep)
+        handle.flush()
+        os.fsync(handle.fileno())
+    logger.warning("cut a torn last line of %s before resuming", cells_jsonl)
+    return True
 
 
 def _ratio(
@@ -123,17 +89,51 @@ def _ratio(
 
 
 def _peak(record: dict[str, Any] | None) -> float:
+    """The peak of the record's own memory source: memray heap, or OS peak RSS."""
     if record is None:
         return math.nan
-    heap = record.get("peak_heap_bytes")
-    if heap is not None and record.get("memory_source") == "memray":
-        return float(heap)
-    rss = record.get("peak_rss_bytes")
-    return float(rss) if rss is not None else math.nan
+    source = record.get("memory_source")
+    value = record.get("peak_heap_bytes" if source == "memray" else "peak_rss_bytes")
+    return float(value) if value is not None and source else math.nan
+
+
+def memory_delta(record: dict[str, Any], seq: dict[str, Any] | None) -> float:
+    """Peak over the sequential cell's peak, only when both come from the same source."""
+    if seq is None or record.get("memory_source") != seq.get("memory_source"):
+        return math.nan
+    return _peak(record) - _peak(seq)
+
+
+def budget_verdict(variant: str, threads: int, delta: float) -> str:
+    """within/over the memory budget for parallel cells up to the budget's thread count."""
+    if variant != "parallel" or threads > MEMORY_BUDGET_THREADS or not math.isfinite(delta):
+        return ""
+    return "within" if delta <= MEMORY_BUDGET_BYTES else "over"
+
+
+def suspect_note(speedup: float, cores: int) -> str:
+    """Why a speedup over own sequential is not believable, or ''."""
+    if math.isfinite(speedup) and speedup > cores * 1.05:
+        return (
+            f"superlinear: {speedup:.2f}x over own sequential with {cores} usable core(s); "
+            "likely a slowed sequential baseline (noise, cold cache) or waits on storage "
+            "overlapping, not more CPU"
+        )
+    return ""
 
 
 def _num(value: Any) -> float:
     return math.nan if value is None else float(value)
+
+
+def _baselines(records: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    by_key: dict[tuple, dict[str, Any]] = {}
+    for r in records:
+        if r["variant"] in BASELINE_VARIANTS:
+            backend = r["backend"] if r["variant"] == "sequential" else ""
+            key = (r["variant"], r["operation"], r["format"], r["workload"], r["scale"], backend)
+            by_key[key] = r
+    return by_key
 
 
 def build_table(
@@ -141,12 +141,8 @@ def build_table(
 ) -> pd.DataFrame:
     """The tidy table of one run (columns exactly ``COLUMNS``)."""
     records = list(records)
-    by_key: dict[tuple, dict[str, Any]] = {}
-    for r in records:
-        if r["variant"] in BASELINE_VARIANTS:
-            backend = r["backend"] if r["variant"] == "sequential" else ""
-            key = (r["variant"], r["operation"], r["format"], r["workload"], r["scale"], backend)
-            by_key[key] = r
+    by_key = _baselines(records)
+    cores = int(fingerprint.get("cores_usable") or 1)
     rows = []
     for i, r in enumerate(sorted(records, key=lambda rec: rec["cell_id"])):
         group = (r["operation"], r["format"], r["workload"], r["scale"])
@@ -157,15 +153,25 @@ def build_table(
         seed = stats.DEFAULT_SEED + i
         speedup, lo, hi = _ratio(seq, r, seed)
         vs_ref, rlo, rhi = _ratio(ref, r, seed + 7919)
+        seq_vs_ref = _ratio(ref, seq, seed + 104729)[0] if seq is not None else math.nan
         summary = stats.summarize(r["values"])
-        noisy, note = stats.noise_flags(r["values"], r.get("pyperf_warnings", []))
+        share = stats.median_interval_share(r["values"], seed=seed)
+        noisy, note = stats.noise_flags(r["values"], r.get("pyperf_warnings", []), share)
         baseline = r["variant"] in BASELINE_VARIANTS
         threads = int(r["threads"])
-        delta = _peak(r) - _peak(seq) if seq is not None else math.nan
+        on_reference = ref is not None and math.isfinite(rlo)
+        # the most the cores allow over the baseline the verdicts use
+        ceiling = cores * (max(1.0, seq_vs_ref) if on_reference and seq_vs_ref == seq_vs_ref else 1)
+        v_lo, v_hi = (rlo, rhi) if on_reference else (lo, hi)
+        delta = memory_delta(r, seq)
         median = summary["median_s"]
         rows.append(
             {
+                "schema_version": SCHEMA_VERSION,
                 "run_id": run_id,
+                "machine": fingerprint.get("machine", ""),
+                "machine_key": fingerprint.get("machine_key", ""),
+                "cores_usable": cores,
                 "platform_key": fingerprint.get("platform_key", ""),
                 "platform_label": fingerprint.get("platform_label", ""),
                 "cell_id": r["cell_id"],
@@ -179,19 +185,27 @@ def build_table(
                 "backend": r["backend"],
                 "samples": len(r["values"]),
                 **summary,
+                "median_interval_share": share,
                 "speedup": speedup,
                 "speedup_ci_low": lo,
                 "speedup_ci_high": hi,
                 "speedup_vs_reference": vs_ref,
                 "speedup_vs_reference_ci_low": rlo,
                 "speedup_vs_reference_ci_high": rhi,
-                "efficiency": speedup / threads if threads else math.nan,
-                "verdict_2x": "" if baseline else stats.verdict(lo, hi, 2.0),
-                "verdict_4x": "" if baseline else stats.verdict(lo, hi, 4.0),
+                "efficiency": speedup / min(threads, cores) if threads else math.nan,
+                "verdict_baseline": ""
+                if baseline
+                else ("reference" if on_reference else "sequential"),
+                "verdict_2x": "" if baseline else stats.verdict(v_lo, v_hi, 2.0, ceiling),
+                "verdict_4x": "" if baseline else stats.verdict(v_lo, v_hi, 4.0, ceiling),
+                "regression": r["variant"] != "reference" and bool(r.get("valid")) and rhi < 1.0,
+                "oversubscribed": r["variant"] in ("parallel", "pigz") and threads > cores,
+                "suspect_note": suspect_note(speedup, cores) if r["variant"] == "parallel" else "",
                 "peak_rss_bytes": _num(r.get("peak_rss_bytes")),
                 "peak_heap_bytes": _num(r.get("peak_heap_bytes")),
                 "memory_delta_bytes": delta,
                 "memory_source": r.get("memory_source", ""),
+                "memory_budget_verdict": budget_verdict(r["variant"], threads, delta),
                 "bytes_processed": int(r.get("bytes_processed", 0)),
                 "files_processed": int(r.get("files_processed", 0)),
                 "throughput_mb_s": r.get("bytes_processed", 0) / median / 1e6
@@ -252,6 +266,9 @@ def load_results(paths: Iterable[Path]) -> pd.DataFrame:
             na_values={c: [""] for c in COLUMNS if c not in text_columns},
             dtype={c: str for c in text_columns},
         )
+        if "machine_key" not in frame or (frame["machine_key"] == "").all():
+            # a table written before machine keys: its platform is the best name it has
+            frame["machine_key"] = frame["platform_key"]
         frame["_run_dir"] = str(csv.parent)
         frames.append(frame)
     if not frames:

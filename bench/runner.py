@@ -60,6 +60,7 @@ class RunOptions:
     new_run: bool = False
     memory: str = "memray"  # or "rusage"
     flamegraphs: bool = False
+    machine: str | None = None  # --machine NAME (default: host name + model)
     progress: bool = True
     argv: list[str] = field(default_factory=list)
 
@@ -102,6 +103,16 @@ def find_resumable(platform_dir: Path, preset: str, digest: str) -> Path | None:
 
 def completed_ids(run_dir: Path) -> set[str]:
     return {r["cell_id"] for r in results_mod.read_records(run_dir / CELLS_FILE)}
+
+
+def memory_source_for(requested: str) -> tuple[str, str]:
+    """(memory_source the cells will record, a line saying so) for ``--memory``."""
+    from bench.memory_worker import load_memray
+
+    if requested == "memray" and load_memray() is not None:
+        return "memray", "memory: memray peak heap (Python allocations), per cell"
+    why = "asked for" if requested != "memray" else "memray is not available here"
+    return "rusage", f"memory: OS peak RSS (getrusage/VmHWM), {why}; not comparable with heap"
 
 
 def append_record(run_dir: Path, record: dict[str, Any]) -> None:
@@ -361,17 +372,37 @@ def resolve_run_dir(opts: RunOptions, platform_dir: Path, digest: str) -> tuple[
 
 def run_sweep(opts: RunOptions) -> Path:
     """Run (or resume) a sweep; returns the run folder."""
+    from bench.machine import name_fingerprint, write_machine_file
+    from bench.schema import SCHEMA_VERSION
+
     started = time.monotonic()
     opts.results_root.mkdir(parents=True, exist_ok=True)
-    fingerprint = fp_mod.collect_fingerprint(opts.results_root)
+    fingerprint = name_fingerprint(fp_mod.collect_fingerprint(opts.results_root), opts.machine)
+    if opts.resume is not None:
+        saved = read_json(opts.resume / FINGERPRINT_FILE)
+        if saved.get("machine_key") and saved["machine_key"] != fingerprint["machine_key"]:
+            raise ValueError(
+                f"{opts.resume} was measured as {saved['machine_key']}; this is "
+                f"{fingerprint['machine_key']} (pass --machine {saved.get('machine')} or "
+                "start a new run)"
+            )
     cells = expand_grid(opts.grid)
     digest = opts.grid.digest()
-    platform_dir = opts.results_root / fingerprint["platform_key"]
-    run_dir, resumed = resolve_run_dir(opts, platform_dir, digest)
+    machine_dir = opts.results_root / fingerprint["machine_key"]
+    run_dir, resumed = resolve_run_dir(opts, machine_dir, digest)
+    write_machine_file(machine_dir if opts.resume is None else run_dir.parent, fingerprint)
     run_json = run_dir / RUN_FILE
     info = read_json(run_json) if resumed else {}
     if resumed and info.get("grid_digest") not in (None, digest):
         raise ValueError(f"{run_dir} was run with another grid; start a new run (--new)")
+    if resumed:
+        results_mod.repair_torn_tail(run_dir / CELLS_FILE)
+    memory_source, memory_line = memory_source_for(opts.memory)
+    print(
+        f"machine: {fingerprint['machine_key']} ({fingerprint['cores_usable']} usable of "
+        f"{fingerprint.get('cores_logical')} logical cores); {memory_line}",
+        file=sys.stderr,
+    )
     seed = int(info.get("seed", opts.seed))
     if resumed and info.get("timing"):
         saved_timing = TimingSettings(**info["timing"])
@@ -380,7 +411,12 @@ def run_sweep(opts: RunOptions) -> Path:
         opts.timing = saved_timing
     info.update(
         {
+            "schema_version": SCHEMA_VERSION,
             "run_id": run_dir.name,
+            "machine": fingerprint["machine"],
+            "machine_key": fingerprint["machine_key"],
+            "cores_usable": fingerprint["cores_usable"],
+            "memory_source": memory_source,
             "preset": opts.preset.name,
             "started_at": info.get("started_at", now_iso()),
             "finished_at": None,

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bench.schema import NOISY_INTERVAL_SHARE
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_BOOTSTRAP = 4000
@@ -71,8 +73,10 @@ def bootstrap_ratio_ci(
     return (point, float(low), float(high))
 
 
-def verdict(ci_low: float, ci_high: float, target: float) -> str:
-    """``meets`` (ci_low >= target), ``misses`` (ci_high < target), else ``inconclusive``.
+def verdict(ci_low: float, ci_high: float, target: float, ceiling: float = math.inf) -> str:
+    """``meets`` (ci_low >= target), ``misses`` (ci_high < target), else ``inconclusive``;
+    ``beyond this machine`` instead of a miss or an open question when ``target`` exceeds
+    ``ceiling``, the most the machine's usable cores allow.
 
     NaN bounds (no baseline, invalid output) give ``""``.
     """
@@ -80,15 +84,44 @@ def verdict(ci_low: float, ci_high: float, target: float) -> str:
         return ""
     if ci_low >= target:
         return "meets"
+    if target > ceiling:
+        return "beyond this machine"
     if ci_high < target:
         return "misses"
     return "inconclusive"
 
 
-def noise_flags(values: Sequence[float], pyperf_warnings: Sequence[str]) -> tuple[bool, str]:
-    """(noisy, note): pyperf's stability warnings, or a relative stdev over 10%."""
+def median_interval_share(
+    values: Sequence[float], *, n_boot: int = 2000, seed: int = DEFAULT_SEED
+) -> float:
+    """Width of the median's 95% bootstrap interval as a share of the median (NaN if empty)."""
+    arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        return math.nan
+    median = float(np.median(arr))
+    if median <= 0:
+        return math.nan
+    if arr.size == 1:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    boot = np.median(rng.choice(arr, size=(n_boot, arr.size), replace=True), axis=1)
+    low, high = np.quantile(boot, [0.025, 0.975])
+    return float((high - low) / median)
+
+
+def noise_flags(
+    values: Sequence[float],
+    pyperf_warnings: Sequence[str],
+    interval_share: float = math.nan,
+    max_share: float = NOISY_INTERVAL_SHARE,
+) -> tuple[bool, str]:
+    """(noisy, note): the median's interval wider than ``max_share`` of it, pyperf's
+    stability warnings, or a relative stdev over 10%."""
     notes = [w.strip() for w in pyperf_warnings if w.strip()]
     noisy = any(_PRECISION_ONLY_WARNING not in w for w in notes)
+    if interval_share == interval_share and interval_share > max_share:
+        noisy = True
+        notes.insert(0, f"median interval {interval_share:.0%} of the median > {max_share:.0%}")
     arr = np.asarray(values, dtype=float)
     if arr.size > 1 and arr.mean() > 0:
         rel = float(arr.std(ddof=1) / arr.mean())

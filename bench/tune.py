@@ -1,13 +1,16 @@
-"""Tuned defaults per platform, chosen from measured speedups under a memory budget.
+"""Tuned defaults per machine, chosen from measured speedups under a memory budget.
 
-For each platform in the results: the thread count is the smallest whose speedup (geometric
-mean over the operation/format/workload groups measured at every candidate thread count) is
-within ``tolerance`` of the best, among configurations whose peak memory fits the budget;
-the batch size is chosen the same way at that thread count; the parallel threshold is the
-smallest one within tolerance of the best overall speedup when every workload with fewer
-files runs sequentially. Every
-choice is explained in words. ``write_profile`` saves ``results/<platform_key>/tuned.json``,
-which ``ArchiveConfig.tuned()`` reads once installed (``--install``).
+For each machine key in the results: the thread count is the smallest whose speedup
+(geometric mean over the operation/format/workload groups measured at every candidate thread
+count) is within ``tolerance`` of the best, among configurations whose peak memory fits the
+budget; thread counts above the machine's usable cores compete only when they were measured
+faster than every count within the cores by more than the tolerance. The batch size is
+chosen the same way at that thread count; the parallel threshold is the smallest one within
+tolerance of the best overall speedup when every workload with fewer files runs
+sequentially. A setting the sweep did not vary (one value measured) is not tuned: it stays
+the library default and the profile says so. Every choice is explained in words.
+``write_profile`` saves ``results/<machine key>/tuned.json``; installed (``--install``), it
+is what ``ArchiveManager()`` and ``ArchiveConfig.tuned()`` start from.
 """
 
 from __future__ import annotations
@@ -35,18 +38,26 @@ DEFAULT_THRESHOLD = 20
 class TuneResult:
     platform_key: str
     platform_label: str
+    #: only the settings the sweep varied and this tuning chose
     settings: dict[str, int]
     best_speedup: float
     chosen_speedup: float
     explanation: str
     source_runs: list[str] = field(default_factory=list)
     memory_budget_bytes: int | None = None
+    machine_key: str = ""
+    cores_usable: int | None = None
+    #: settings left at the library default because the sweep did not vary them
+    defaults: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "machine_key": self.machine_key,
+            "cores_usable": self.cores_usable,
             "platform_key": self.platform_key,
             "platform_label": self.platform_label,
             "settings": self.settings,
+            "defaults": self.defaults,
             "best_speedup": _round(self.best_speedup),
             "chosen_speedup": _round(self.chosen_speedup),
             "explanation": self.explanation,
@@ -111,6 +122,30 @@ def _score(rows: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def within_cores(scores: pd.DataFrame, cores: int | None, tolerance: float) -> pd.DataFrame:
+    """Thread counts up to the usable cores, and above them only those measured faster than
+    every count within the cores by more than ``tolerance``."""
+    if not cores or scores.empty:
+        return scores
+    inside = scores[scores["threads"] <= cores]
+    if inside.empty:
+        return scores
+    best_inside = float(inside["score"].max())
+    faster = scores[(scores["threads"] > cores) & (scores["score"] > best_inside * (1 + tolerance))]
+    return pd.concat([inside, faster])
+
+
+def _library_defaults() -> dict[str, int]:
+    from archive_parallel.config import ArchiveConfig
+
+    config = ArchiveConfig()
+    return {
+        "thread_pool_size": int(config.thread_pool_size),
+        "parallel_batch_size": int(config.parallel_batch_size),
+        "parallel_threshold": int(config.parallel_threshold),
+    }
+
+
 def _pick(scores: pd.DataFrame, by: str, tolerance: float, budget: int | None) -> tuple:
     fits = scores
     if budget:
@@ -167,24 +202,41 @@ def tune_platform(
     tolerance: float = DEFAULT_TOLERANCE,
     memory_budget_bytes: int | None = None,
 ) -> TuneResult:
-    """Tuned settings for the one platform in ``table``."""
-    keys = table["platform_key"].dropna().unique()
+    """Tuned settings for the one machine in ``table``."""
+    group = _machine_column(table)
+    keys = table[group].dropna().unique()
     if len(keys) != 1:
-        raise ValueError(f"tune_platform needs one platform, got {list(keys)}")
-    key = str(keys[0])
+        raise ValueError(f"tune_platform needs one machine, got {list(keys)}")
+    machine = str(keys[0])
+    key = str(table["platform_key"].dropna().iloc[0]) if "platform_key" in table else machine
     label = str(table["platform_label"].dropna().iloc[0]) if "platform_label" in table else key
+    cores = _cores(table)
     runs = sorted(table["run_id"].dropna().astype(str).unique())
     rows = usable_rows(table)
     if rows.empty:
-        raise ValueError(f"no valid parallel cells with a speedup for {key}")
+        raise ValueError(f"no valid parallel cells with a speedup for {machine}")
     thread_scores = _score(rows, "threads")
-    threads, t_score, t_best, _ = _pick(thread_scores, "threads", tolerance, memory_budget_bytes)
+    candidates = within_cores(thread_scores, cores, tolerance)
+    threads, t_score, t_best, _ = _pick(candidates, "threads", tolerance, memory_budget_bytes)
     at_threads = rows[rows["threads"] == threads]
     batch_scores = _score(at_threads, "batch_size")
     batch, b_score, _b_best, _ = _pick(batch_scores, "batch_size", tolerance, memory_budget_bytes)
     if batch <= 0:
         batch = DEFAULT_BATCH_SIZE
     threshold, why_threshold = choose_threshold(table, threads, tolerance)
+    library = _library_defaults()
+    swept = {
+        "thread_pool_size": rows["threads"].nunique() > 1,
+        "parallel_batch_size": rows["batch_size"].nunique() > 1,
+        "parallel_threshold": rows["files_processed"].nunique() > 1,
+    }
+    chosen = {
+        "thread_pool_size": threads,
+        "parallel_batch_size": batch,
+        "parallel_threshold": threshold,
+    }
+    settings = {k: v for k, v in chosen.items() if swept[k]}
+    defaults = {k: library[k] for k in chosen if not swept[k]}
     budget_text = (
         f" under a memory budget of {memory_budget_bytes / 2**20:.0f} MiB"
         if memory_budget_bytes
@@ -200,21 +252,34 @@ def tune_platform(
         for r in batch_scores.itertuples()
         if r.score == r.score
     )
+    over = sorted(set(thread_scores["threads"]) - set(candidates["threads"]))
+    cores_text = (
+        f" ({', '.join(map(str, over))} left out: above the {cores} usable core(s) and not "
+        "measured faster)"
+        if over
+        else ""
+    )
     explanation = (
         f"thread_pool_size={threads}: the smallest thread count within {tolerance:.0%} of the "
-        f"best geometric-mean speedup ({t_best:.2f}x){budget_text}; by threads {describe_t}. "
+        f"best geometric-mean speedup ({t_best:.2f}x){budget_text}; by threads {describe_t}"
+        f"{cores_text}. "
         f"parallel_batch_size={batch}: smallest within {tolerance:.0%} at {threads} threads "
         f"({describe_b or 'one batch size measured'}). "
         f"parallel_threshold={threshold}: {why_threshold}."
     )
+    if defaults:
+        explanation += (
+            " Not swept, left at the library default: "
+            + ", ".join(f"{k}={v}" for k, v in defaults.items())
+            + "."
+        )
     return TuneResult(
         platform_key=key,
         platform_label=label,
-        settings={
-            "thread_pool_size": threads,
-            "parallel_batch_size": batch,
-            "parallel_threshold": threshold,
-        },
+        settings=settings,
+        machine_key=machine,
+        cores_usable=cores,
+        defaults=defaults,
         best_speedup=t_best,
         chosen_speedup=t_score,
         explanation=explanation,
@@ -223,9 +288,22 @@ def tune_platform(
     )
 
 
-def default_memory_budget(results_root: Path, platform_key: str) -> int | None:
-    """A quarter of the machine's memory, from the newest fingerprint of that platform."""
-    fingerprints = sorted((results_root / platform_key).glob("*/fingerprint.json"))
+def _machine_column(table: pd.DataFrame) -> str:
+    if "machine_key" in table and (table["machine_key"].astype(str) != "").all():
+        return "machine_key"
+    return "platform_key"
+
+
+def _cores(table: pd.DataFrame) -> int | None:
+    if "cores_usable" not in table:
+        return None
+    cores = pd.to_numeric(table["cores_usable"], errors="coerce").dropna()
+    return int(cores.min()) if not cores.empty else None
+
+
+def default_memory_budget(results_root: Path, machine_key: str) -> int | None:
+    """A quarter of the machine's memory, from the newest fingerprint of that machine."""
+    fingerprints = sorted((results_root / machine_key).glob("*/fingerprint.json"))
     for path in reversed(fingerprints):
         try:
             memory = json.loads(path.read_text(encoding="utf-8")).get("memory_bytes")
@@ -244,7 +322,7 @@ def tune_all(
     memory_budget_bytes: int | None = None,
 ) -> list[TuneResult]:
     out = []
-    for key, part in table.groupby("platform_key"):
+    for key, part in table.groupby(_machine_column(table)):
         budget = memory_budget_bytes or default_memory_budget(results_root, str(key))
         try:
             out.append(tune_platform(part, tolerance=tolerance, memory_budget_bytes=budget))
@@ -254,7 +332,7 @@ def tune_all(
 
 
 def write_profile(result: TuneResult, results_root: Path) -> Path:
-    target = results_root / result.platform_key / "tuned.json"
+    target = results_root / (result.machine_key or result.platform_key) / "tuned.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
     return target
@@ -265,3 +343,24 @@ def install_profile(profile: Path, destination: Path) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(profile, destination)
     return destination
+
+
+def profile_diff(installed: Path, result: TuneResult) -> list[str]:
+    """What installing ``result`` over the profile at ``installed`` changes, in words."""
+    try:
+        old = json.loads(installed.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [f"no profile installed yet at {installed}"]
+    except (OSError, ValueError) as exc:
+        return [f"replacing an unreadable profile at {installed} ({exc})"]
+    old_settings = old.get("settings") or {}
+    library = _library_defaults()
+    lines = [
+        f"installed profile {installed} (from {old.get('machine_key') or old.get('platform_key')})"
+    ]
+    for name in library:
+        before = old_settings.get(name, f"default {library[name]}")
+        after = result.settings.get(name, f"default {library[name]}")
+        mark = "unchanged" if before == after else "changes"
+        lines.append(f"  {name}: {before} -> {after} ({mark})")
+    return lines

@@ -1,15 +1,18 @@
 """Reports: read benchmark results folders, judge them against the 2-4x target, render HTML.
 
-Reads only the files bench writes (RESULTS_SCHEMA.md), never imports bench. Public API:
+Reads the files bench writes (docs/results-schema.md); the only part of bench it imports is
+the column contract ``bench.schema``. Public API:
 
 - ``load_results(paths) -> ResultSet``: every results.csv below the paths, with fingerprint,
   run and tuned files; invalid rows kept and flagged.
 - ``build_report(paths, output, title=None) -> Path``: one self-contained HTML file.
 - ``text_summary(result_set_or_paths) -> str``: the verdicts as Markdown.
-- ``best_verdicts(table)``: the verdict per (platform, operation, format, workload).
+- ``best_verdicts(table)``: the verdict per (machine, operation, format, workload).
+- ``headline_lines(result_set)``: the answer per machine, as text lines.
 """
 
 from reports.errors import NoResultsError, ReportError
+from reports.headline import headline_lines
 from reports.loading import ResultSet, RunInfo, load_results
 from reports.render import build_report
 from reports.summary import text_summary
@@ -23,6 +26,7 @@ __all__ = [
     "Verdict",
     "best_verdicts",
     "build_report",
+    "headline_lines",
     "classify",
     "load_results",
     "text_summary",

@@ -4,7 +4,10 @@ Each function takes already-shaped rows and returns a Chart: title, alt text wri
 data (so a screen reader hears the finding, not just "a chart"), and the image. Colours come
 from the Okabe-Ito palette, which stays distinct for the common forms of colour blindness, and
 every series also differs by marker and line style, so the charts read in greyscale print too.
-The 2x-4x target band and ideal linear scaling are drawn wherever speedup is plotted.
+The 2x-4x target band and ideal scaling are drawn wherever speedup is plotted; ideal scaling
+stops at the machine's usable cores (the ceiling, drawn as its own line), and efficiency is
+speedup / min(threads, usable cores). Memory charts take one memory source at a time (memray
+heap or OS peak RSS) and name it on the axis: two sources never share an axis.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from bench.schema import MEMORY_BUDGET_BYTES, MEMORY_SOURCE_LABELS  # noqa: E402
 from reports.shaping import MIB, curve_for, series_label  # noqa: E402
 from reports.verdicts import TARGETS, Verdict  # noqa: E402
 
@@ -137,9 +141,14 @@ def _with_style(fig_fn):
 
 @_with_style
 def scaling_chart(
-    label: str, operation: str, rows: pd.DataFrame, verdicts: list[Verdict]
+    label: str,
+    operation: str,
+    rows: pd.DataFrame,
+    verdicts: list[Verdict],
+    cores: int | None = None,
 ) -> Chart | None:
-    """Speedup against threads, one panel per workload, one line per format."""
+    """Speedup over own sequential against threads, one panel per workload, one line per
+    format, with the usable cores' ceiling."""
     workloads = list(dict.fromkeys(v.workload for v in verdicts))
     formats = list(dict.fromkeys(v.format for v in verdicts))
     curves = [(v, curve_for(rows, v)) for v in verdicts if v.speedup == v.speedup]
@@ -155,8 +164,17 @@ def scaling_chart(
         _target_band(ax)
         ideal = sorted({t for t in all_threads if t > 0})
         if ideal:
+            capped = [min(t, cores) if cores else t for t in ideal]
             ax.plot(
-                ideal, ideal, color="#555555", linestyle=":", linewidth=1, label="ideal (linear)"
+                ideal, capped, color="#555555", linestyle=":", linewidth=1, label="ideal scaling"
+            )
+        if cores:
+            ax.axhline(
+                cores,
+                color="#D55E00",
+                linestyle="--",
+                linewidth=1,
+                label=f"ceiling: {cores} usable core{'s' if cores != 1 else ''}",
             )
         for verdict, curve in curves:
             if verdict.workload != workload:
@@ -181,7 +199,7 @@ def scaling_chart(
         ax.set_ylim(0, top)
         ax.set_title(f"workload: {workload}")
         ax.set_xlabel("threads (thread_pool_size)")
-        ax.set_ylabel("speedup vs sequential (x)")
+        ax.set_ylabel("speedup vs own sequential (x)")
         ax.legend(loc="upper left")
     title = f"{label}: {operation} speedup against threads"
     fig.suptitle(title, fontweight="bold")
@@ -189,7 +207,8 @@ def scaling_chart(
     alt = (
         f"Line chart of {operation} speedup against thread count on {label}, one panel per "
         f"workload ({', '.join(workloads)}), one line per format, with 95% interval bars, the "
-        f"2x-4x target band shaded and ideal linear scaling dotted. Highest: "
+        f"2x-4x target band shaded, ideal scaling dotted up to the ceiling of "
+        f"{cores or 'unknown'} usable cores. Highest: "
         f"{series_label(best.format, best.workload)} at {_fmt_x(best.speedup)} with "
         f"{_int(best.threads)} threads."
     )
@@ -250,8 +269,13 @@ def heatmap_chart(label: str, operation: str, fmt: str, rows: pd.DataFrame) -> C
 
 
 @_with_style
-def memory_chart(label: str, rows: pd.DataFrame, verdicts: list[Verdict]) -> Chart | None:
-    """Memory delta (MiB over sequential) against threads, one panel per operation."""
+def memory_chart(
+    label: str, rows: pd.DataFrame, verdicts: list[Verdict], source: str = "memray"
+) -> Chart | None:
+    """Memory delta (MiB over sequential) of one memory source against threads, one panel per
+    operation, with the budget line."""
+    rows = rows[rows["memory_source"] == source]
+    what = MEMORY_SOURCE_LABELS.get(source, source)
     curves = [(v, curve_for(rows, v)) for v in verdicts if v.speedup == v.speedup]
     curves = [(v, c.dropna(subset=["memory_delta_bytes"])) for v, c in curves]
     curves = [(v, c) for v, c in curves if not c.empty]
@@ -276,17 +300,24 @@ def memory_chart(label: str, rows: pd.DataFrame, verdicts: list[Verdict]) -> Cha
         )
     for operation, ax in axes.items():
         ax.axhline(0, color="#555555", linewidth=0.8)
+        ax.axhline(
+            MEMORY_BUDGET_BYTES / MIB,
+            color="#D55E00",
+            linestyle="--",
+            linewidth=1,
+            label=f"budget {MEMORY_BUDGET_BYTES / MIB:.0f} MiB",
+        )
         _thread_axis(ax, all_threads)
         ax.set_title(f"operation: {operation}")
         ax.set_xlabel("threads (thread_pool_size)")
-        ax.set_ylabel("peak memory over sequential (MiB)")
+        ax.set_ylabel(f"{what} over sequential (MiB)")
         ax.legend(loc="upper left")
-    title = f"{label}: extra memory against threads"
+    title = f"{label}: extra memory ({what}) against threads"
     fig.suptitle(title, fontweight="bold")
     worst = max(curves, key=lambda vc: vc[1]["memory_delta_bytes"].max())
     alt = (
-        f"Line chart of peak memory above the sequential run, in MiB, against thread count on "
-        f"{label}, one panel per operation. Largest: "
+        f"Line chart of {what} above the sequential run, in MiB, against thread count on "
+        f"{label}, one panel per operation, budget line dashed. Largest: "
         f"{worst[1]['memory_delta_bytes'].max() / MIB:.1f} MiB for {worst[0].operation} "
         f"{series_label(worst[0].format, worst[0].workload)}."
     )
@@ -294,9 +325,11 @@ def memory_chart(label: str, rows: pd.DataFrame, verdicts: list[Verdict]) -> Cha
 
 
 @_with_style
-def tradeoff_chart(label: str, rows: pd.DataFrame) -> Chart | None:
-    """Every valid parallel cell: speedup against extra memory, with the Pareto front."""
-    cells = rows.dropna(subset=["speedup", "memory_delta_bytes"])
+def tradeoff_chart(label: str, rows: pd.DataFrame, source: str = "memray") -> Chart | None:
+    """Every valid parallel cell of one memory source: speedup against extra memory, with the
+    Pareto front."""
+    cells = rows[rows["memory_source"] == source].dropna(subset=["speedup", "memory_delta_bytes"])
+    what = MEMORY_SOURCE_LABELS.get(source, source)
     if cells.empty:
         return None
     fig = Figure(figsize=(6.4, 4.0), layout="constrained")
@@ -331,11 +364,11 @@ def tradeoff_chart(label: str, rows: pd.DataFrame) -> Chart | None:
         linestyle="--",
         label="best speedup for the memory",
     )
-    ax.set_xlabel("peak memory over sequential (MiB)")
-    ax.set_ylabel("speedup vs sequential (x)")
+    ax.set_xlabel(f"{what} over sequential (MiB)")
+    ax.set_ylabel("speedup vs own sequential (x)")
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    title = f"{label}: speed against memory, every valid parallel cell"
+    title = f"{label}: speed against memory ({what}), every valid parallel cell"
     ax.set_title(title, fontweight="bold")
     cheapest = cells[cells["speedup"] >= TARGETS[0]]
     if cheapest.empty:
@@ -348,7 +381,7 @@ def tradeoff_chart(label: str, rows: pd.DataFrame) -> Chart | None:
             f"{_int(row['threads'])} threads)."
         )
     alt = (
-        f"Scatter chart of speedup against extra peak memory in MiB for {len(cells)} cells on "
+        f"Scatter chart of speedup against extra {what} in MiB for {len(cells)} cells on "
         f"{label}, one marker per operation, with the dashed front of the best speedup for "
         f"each memory cost. {finding}"
     )
@@ -357,13 +390,13 @@ def tradeoff_chart(label: str, rows: pd.DataFrame) -> Chart | None:
 
 @_with_style
 def platform_bars_chart(verdicts: list[Verdict], labels: dict[str, str]) -> Chart | None:
-    """Best speedup per (operation, format, workload), bars side by side per platform."""
-    measured = [v for v in verdicts if v.speedup == v.speedup]
+    """Best gain over the old way per (operation, format, workload), machines side by side."""
+    measured = [v for v in verdicts if v.gain == v.gain]
     if not measured:
         return None
-    platforms = list(dict.fromkeys(v.platform_key for v in measured))
+    platforms = list(dict.fromkeys(v.machine_key for v in measured))
     groups = list(dict.fromkeys((v.operation, v.format, v.workload) for v in measured))
-    lookup = {(v.platform_key, v.operation, v.format, v.workload): v for v in measured}
+    lookup = {(v.machine_key, v.operation, v.format, v.workload): v for v in measured}
     height = max(2.8, 0.32 * len(groups) * max(1, len(platforms) * 0.8) + 1.2)
     fig = Figure(figsize=(7.2, height), layout="constrained")
     ax = fig.subplots()
@@ -378,15 +411,15 @@ def platform_bars_chart(verdicts: list[Verdict], labels: dict[str, str]) -> Char
             if verdict is None:
                 continue
             ys.append(position + (index - (len(platforms) - 1) / 2) * bar)
-            xs.append(verdict.speedup)
+            xs.append(verdict.gain)
             lows.append(
-                max(0.0, verdict.speedup - verdict.ci_low)
-                if verdict.ci_low == verdict.ci_low
+                max(0.0, verdict.gain - verdict.gain_low)
+                if verdict.gain_low == verdict.gain_low
                 else 0.0
             )
             highs.append(
-                max(0.0, verdict.ci_high - verdict.speedup)
-                if verdict.ci_high == verdict.ci_high
+                max(0.0, verdict.gain_high - verdict.gain)
+                if verdict.gain_high == verdict.gain_high
                 else 0.0
             )
         ax.barh(
@@ -402,26 +435,26 @@ def platform_bars_chart(verdicts: list[Verdict], labels: dict[str, str]) -> Char
         )
     ax.set_yticks(range(len(groups)), [f"{o} {series_label(f, w)}" for o, f, w in groups])
     ax.invert_yaxis()
-    ax.set_xlabel("best speedup vs sequential (x), with 95% interval")
+    ax.set_xlabel("best gain vs the old way (x), with 95% interval")
     ax.set_xlim(left=0)
     ax.legend(loc="lower right")
     title = (
-        "Best speedup per cell, platforms side by side"
+        "Best gain over the old way per cell, machines side by side"
         if len(platforms) > 1
-        else f"Best speedup per cell on {labels.get(platforms[0], platforms[0])}"
+        else f"Best gain over the old way per cell on {labels.get(platforms[0], platforms[0])}"
     )
     ax.set_title(title, fontweight="bold")
     parts = []
     for platform in platforms:
-        mine = [v for v in measured if v.platform_key == platform]
-        top = max(mine, key=lambda v: v.speedup)
+        mine = [v for v in measured if v.machine_key == platform]
+        top = max(mine, key=lambda v: v.gain)
         parts.append(
-            f"{labels.get(platform, platform)}: highest {_fmt_x(top.speedup)} "
+            f"{labels.get(platform, platform)}: highest {_fmt_x(top.gain)} "
             f"({top.operation} {series_label(top.format, top.workload)})"
         )
     alt = (
-        f"Horizontal bar chart of the best speedup for {len(groups)} operation, format and "
-        f"workload cells, one bar per platform with 95% interval whiskers and the 2x-4x band "
+        f"Horizontal bar chart of the best gain over the old way for {len(groups)} operation, "
+        f"format and workload cells, one bar per machine, 95% interval whiskers, 2x-4x band "
         f"shaded. " + "; ".join(parts) + "."
     )
     return _to_chart(fig, title, alt, "platforms")
@@ -431,21 +464,25 @@ def platform_bars_chart(verdicts: list[Verdict], labels: dict[str, str]) -> Char
 def relative_scaling_chart(
     rows: pd.DataFrame, verdicts: list[Verdict], labels: dict[str, str], cores: dict[str, int]
 ) -> Chart | None:
-    """Efficiency (speedup / threads) against threads as a share of each machine's cores."""
+    """Efficiency (speedup / min(threads, usable cores)) against threads as a share of each
+    machine's usable cores."""
     curves = [(v, curve_for(rows, v)) for v in verdicts if v.speedup == v.speedup]
-    curves = [(v, c) for v, c in curves if not c.empty and cores.get(v.platform_key)]
+    curves = [(v, c) for v, c in curves if not c.empty and cores.get(v.machine_key)]
     if not curves:
         return None
-    platforms = list(dict.fromkeys(v.platform_key for v, _ in curves))
+    platforms = list(dict.fromkeys(v.machine_key for v, _ in curves))
     operations = list(dict.fromkeys(v.operation for v, _ in curves))
     fig = _new_figure(len(operations))
     axes = dict(zip(operations, _grid(fig, len(operations))))
     for operation, ax in axes.items():
         for index, platform in enumerate(platforms):
             parts = [
-                c.assign(share=c["threads"] / cores[platform], eff=c["speedup"] / c["threads"])
+                c.assign(
+                    share=c["threads"] / cores[platform],
+                    eff=c["speedup"] / c["threads"].clip(upper=cores[platform]),
+                )
                 for v, c in curves
-                if v.platform_key == platform and v.operation == operation
+                if v.machine_key == platform and v.operation == operation
             ]
             if not parts:
                 continue
@@ -463,14 +500,15 @@ def relative_scaling_chart(
         ax.axvline(1.0, color="#999999", linewidth=0.8)
         ax.set_ylim(0, 1.15)
         ax.set_title(f"operation: {operation}")
-        ax.set_xlabel("threads / logical cores")
-        ax.set_ylabel("efficiency (speedup / threads)")
+        ax.set_xlabel("threads / usable cores")
+        ax.set_ylabel("efficiency (speedup / min(threads, cores))")
         ax.legend(loc="lower left")
     title = "Scaling on relative scales: efficiency against share of cores"
     fig.suptitle(title, fontweight="bold")
     alt = (
-        "Line charts, one per operation, of parallel efficiency (speedup divided by threads, "
-        "1.0 is ideal) against the thread count as a share of each machine's logical cores "
+        "Line charts, one per operation, of parallel efficiency (speedup divided by the "
+        "threads the cores can run at once, 1.0 is ideal) against the thread count as a share "
+        "of each machine's usable cores "
         "(1.0 = all cores), one line per platform: "
         f"{', '.join(labels.get(p, p) for p in platforms)}"
         ". Median over formats and workloads at each best configuration."

@@ -15,8 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from bench.schema import MEMORY_SOURCE_LABELS
 from reports import charts, defaults, quality
 from reports.formatting import integer, interval, number, ratio, seconds, size, sort_key
+from reports.headline import machine_headlines
 from reports.loading import ResultSet
 from reports.shaping import latest_valid_parallel
 from reports.verdicts import TARGETS, Verdict, best_verdicts, tally
@@ -24,12 +26,16 @@ from reports.verdicts import TARGETS, Verdict, best_verdicts, tally
 logger = logging.getLogger(__name__)
 
 FINGERPRINT_FIELDS = (
-    ("platform_label", "Machine"),
+    ("machine", "Machine name"),
+    ("machine_key", "Machine key"),
+    ("platform_label", "Model"),
     ("os", "OS"),
     ("os_version", "OS version"),
     ("arch", "Architecture"),
     ("cpu_model", "CPU"),
     ("cores_logical", "Logical cores"),
+    ("cores_usable", "Usable cores"),
+    ("cpu_quota", "cgroup CPU quota"),
     ("cores_performance", "Performance cores"),
     ("cores_efficiency", "Efficiency cores"),
     ("memory_bytes", "Memory"),
@@ -64,6 +70,7 @@ class PlatformSection:
     verdicts: list[Verdict]
     scaling: list[charts.Chart] = field(default_factory=list)
     heatmaps: list[charts.Chart] = field(default_factory=list)
+    cores: int | None = None
     memory: list[charts.Chart] = field(default_factory=list)
     results_rows: list[list[Cell]] = field(default_factory=list)
 
@@ -103,12 +110,16 @@ RESULT_COLUMNS = (
     "Samples",
     "Median",
     "Stdev",
-    "Speedup",
+    "vs own sequential",
     "95% interval",
-    "vs reference",
+    "vs the old way",
+    "95% interval (old way)",
     "Efficiency",
     "2x",
     "4x",
+    "Oversubscribed",
+    "Suspect",
+    "Memory source",
     "Peak heap",
     "Peak RSS",
     "Memory delta",
@@ -146,10 +157,28 @@ def _result_row(row: pd.Series, output_dir: Path) -> list[Cell]:
         Cell(
             interval(row["speedup_ci_low"], row["speedup_ci_high"]), sort_key(row["speedup_ci_low"])
         ),
-        Cell(ratio(row["speedup_vs_reference"]), sort_key(row["speedup_vs_reference"])),
+        Cell(
+            ratio(row["speedup_vs_reference"]),
+            sort_key(row["speedup_vs_reference"]),
+            "bad" if row["regression"] else "",
+        ),
+        Cell(
+            interval(row["speedup_vs_reference_ci_low"], row["speedup_vs_reference_ci_high"]),
+            sort_key(row["speedup_vs_reference_ci_low"]),
+        ),
         Cell(number(row["efficiency"]), sort_key(row["efficiency"])),
         _verdict_cell(row["verdict_2x"]),
         _verdict_cell(row["verdict_4x"]),
+        Cell(
+            "yes" if row["oversubscribed"] else "no",
+            "1" if row["oversubscribed"] else "0",
+            "warn" if row["oversubscribed"] else "",
+        ),
+        Cell(row["suspect_note"] or "", row["suspect_note"], "warn" if row["suspect_note"] else ""),
+        Cell(
+            MEMORY_SOURCE_LABELS.get(row["memory_source"], row["memory_source"] or "-"),
+            row["memory_source"],
+        ),
         Cell(size(row["peak_heap_bytes"]), sort_key(row["peak_heap_bytes"])),
         Cell(size(row["peak_rss_bytes"]), sort_key(row["peak_rss_bytes"])),
         Cell(size(row["memory_delta_bytes"]), sort_key(row["memory_delta_bytes"])),
@@ -181,13 +210,15 @@ def _platform_section(
     rows: pd.DataFrame,
     verdicts: list[Verdict],
     output_dir: Path,
+    cores: int | None = None,
 ) -> PlatformSection:
-    mine = [v for v in verdicts if v.platform_key == key]
+    mine = [v for v in verdicts if v.machine_key == key]
     section = PlatformSection(key, label, tally(mine, "2x"), tally(mine, "4x"), mine)
-    mine_rows = rows[rows["platform_key"] == key]
+    section.cores = cores
+    mine_rows = rows[rows["machine_key"] == key]
     for operation in dict.fromkeys(v.operation for v in mine):
         chart = charts.scaling_chart(
-            label, operation, mine_rows, [v for v in mine if v.operation == operation]
+            label, operation, mine_rows, [v for v in mine if v.operation == operation], cores
         )
         if chart:
             section.scaling.append(chart)
@@ -195,13 +226,14 @@ def _platform_section(
         chart = charts.heatmap_chart(label, operation, fmt, mine_rows)
         if chart:
             section.heatmaps.append(chart)
-    for chart in (
-        charts.memory_chart(label, mine_rows, mine),
-        charts.tradeoff_chart(label, mine_rows),
-    ):
-        if chart:
-            section.memory.append(chart)
-    platform_table = table[table["platform_key"] == key]
+    for source in sorted(s for s in mine_rows["memory_source"].unique() if s):
+        for chart in (
+            charts.memory_chart(label, mine_rows, mine, source),
+            charts.tradeoff_chart(label, mine_rows, source),
+        ):
+            if chart:
+                section.memory.append(chart)
+    platform_table = table[table["machine_key"] == key]
     platform_table = platform_table.sort_values(
         ["operation", "format", "workload", "variant", "threads", "batch_size"], kind="stable"
     )
@@ -210,26 +242,26 @@ def _platform_section(
 
 
 def _comparison(verdicts: list[Verdict], platforms: list[str]) -> list[dict[str, Any]]:
-    """Rows of (operation, format, workload) with one verdict (or None) per platform."""
-    lookup = {(v.platform_key, v.operation, v.format, v.workload): v for v in verdicts}
+    """Rows of (operation, format, workload) with one verdict (or None) per machine, and why
+    a machine has none: measured at another scale, or not measured."""
+    lookup = {(v.machine_key, v.operation, v.format, v.workload): v for v in verdicts}
     groups = dict.fromkeys((v.operation, v.format, v.workload) for v in verdicts)
-    return [
-        {
-            "operation": o,
-            "format": f,
-            "workload": w,
-            "cells": [lookup.get((p, o, f, w)) for p in platforms],
-        }
-        for o, f, w in sorted(groups)
-    ]
-
-
-def _cores(result_set: ResultSet, platform: str) -> int | None:
-    value = result_set.fingerprint(platform).get("cores_logical")
-    try:
-        return int(value) if value else None
-    except (TypeError, ValueError):
-        return None
+    rows = []
+    for o, f, w in sorted(groups):
+        base = w.split(" x")[0]
+        cells = []
+        for p in platforms:
+            found = lookup.get((p, o, f, w))
+            others = [
+                v.workload
+                for v in verdicts
+                if v.machine_key == p and v.operation == o and v.format == f
+                and v.workload != w and v.workload.split(" x")[0] == base
+            ]  # fmt: skip
+            missing = f"measured at another scale ({', '.join(others)})" if others else ""
+            cells.append({"verdict": found, "missing": missing or "not measured"})
+        rows.append({"operation": o, "format": f, "workload": w, "cells": cells})
+    return rows
 
 
 def build_context(result_set: ResultSet, output: Path, title: str | None) -> dict[str, Any]:
@@ -240,10 +272,11 @@ def build_context(result_set: ResultSet, output: Path, title: str | None) -> dic
     platforms = result_set.platforms
     labels = {p: result_set.label(p) for p in platforms}
     output_dir = output.parent.resolve()
+    cores = {p: c for p in platforms if (c := result_set.cores(p))}
     sections = [
-        _platform_section(p, labels[p], table, rows, verdicts, output_dir) for p in platforms
+        _platform_section(p, labels[p], table, rows, verdicts, output_dir, cores.get(p))
+        for p in platforms
     ]
-    cores = {p: c for p in platforms if (c := _cores(result_set, p))}
     comparison_charts = [
         c
         for c in (
@@ -261,7 +294,7 @@ def build_context(result_set: ResultSet, output: Path, title: str | None) -> dic
     ]
     runs = [
         {
-            "platform": r.platform_key,
+            "platform": r.machine_key,
             "run_id": r.run_id,
             "folder": str(r.folder),
             "preset": r.run.get("preset") or "n/a",
@@ -273,7 +306,8 @@ def build_context(result_set: ResultSet, output: Path, title: str | None) -> dic
     ]
     warnings = quality.collect(result_set, verdicts)
     return {
-        "title": title or "archive-parallel: did we hit 2-4x, and what did it cost?",
+        "headlines": machine_headlines(result_set),
+        "title": title or "archive-parallel: how much faster than the old way, at what cost?",
         "generated_at": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "sources": [str(s) for s in result_set.sources],
         "targets": TARGETS,
@@ -284,7 +318,9 @@ def build_context(result_set: ResultSet, output: Path, title: str | None) -> dic
         "verdicts": verdicts,
         "comparison": _comparison(verdicts, platforms),
         "comparison_charts": comparison_charts,
-        "recommendations": defaults.recommendations(platforms, labels, result_set.tuned, rows),
+        "recommendations": defaults.recommendations(
+            platforms, labels, result_set.tuned, rows, cores
+        ),
         "fingerprints": fingerprints,
         "runs": runs,
         "warnings": warnings,

@@ -1,6 +1,6 @@
-"""Recommended defaults per platform: from ``tuned.json`` when tuning ran, else from the data.
+"""Recommended defaults per machine: from ``tuned.json`` when tuning ran, else from the data.
 
-``archive-bench tune`` writes ``results/<platform_key>/tuned.json`` with the settings to ship
+``archive-bench tune`` writes ``results/<machine_key>/tuned.json`` with the settings to ship
 and why. Where it has not run, the report still suggests a configuration: the threads and
 batch size with the highest geometric-mean speedup over every cell that measured them, marked
 as derived so nobody mistakes it for a tuned profile.
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Recommendation:
-    platform_key: str
+    machine_key: str
     label: str
     source: str  # "tuned" or "derived" or "none"
     thread_pool_size: int | None
@@ -39,7 +39,7 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-def from_tuned(platform_key: str, label: str, tuned: dict[str, Any]) -> Recommendation:
+def from_tuned(machine_key: str, label: str, tuned: dict[str, Any]) -> Recommendation:
     settings = tuned.get("settings") or {}
     chosen = tuned.get("chosen_speedup", tuned.get("best_speedup"))
     try:
@@ -51,7 +51,7 @@ def from_tuned(platform_key: str, label: str, tuned: dict[str, Any]) -> Recommen
     except (TypeError, ValueError):
         budget = math.nan
     return Recommendation(
-        platform_key,
+        machine_key,
         str(tuned.get("platform_label") or label),
         "tuned",
         _as_int(settings.get("thread_pool_size")),
@@ -63,13 +63,18 @@ def from_tuned(platform_key: str, label: str, tuned: dict[str, Any]) -> Recommen
     )
 
 
-def derived(platform_key: str, label: str, rows: pd.DataFrame) -> Recommendation:
-    """Best geometric-mean speedup over (threads, batch size), among configs seen most often."""
-    mine = rows[(rows["platform_key"] == platform_key)].dropna(subset=["speedup", "threads"])
+def derived(
+    machine_key: str, label: str, rows: pd.DataFrame, cores: int | None = None
+) -> Recommendation:
+    """Best geometric-mean speedup over (threads, batch size), among configs seen most often,
+    within the usable cores (more threads than cores only when nothing within them exists)."""
+    mine = rows[(rows["machine_key"] == machine_key)].dropna(subset=["speedup", "threads"])
     mine = mine[mine["speedup"] > 0]
+    if cores and (mine["threads"] <= cores).any():
+        mine = mine[mine["threads"] <= cores]
     if mine.empty:
         return Recommendation(
-            platform_key,
+            machine_key,
             label,
             "none",
             None,
@@ -87,7 +92,7 @@ def derived(platform_key: str, label: str, rows: pd.DataFrame) -> Recommendation
     best = stats.loc[best_key]
     threads, batch = best_key
     return Recommendation(
-        platform_key,
+        machine_key,
         label,
         "derived",
         _as_int(threads),
@@ -100,12 +105,16 @@ def derived(platform_key: str, label: str, rows: pd.DataFrame) -> Recommendation
 
 
 def recommendations(
-    platforms: list[str], labels: dict[str, str], tuned: dict[str, dict], rows: pd.DataFrame
+    platforms: list[str],
+    labels: dict[str, str],
+    tuned: dict[str, dict],
+    rows: pd.DataFrame,
+    cores: dict[str, int] | None = None,
 ) -> list[Recommendation]:
     result = []
     for key in platforms:
         if key in tuned:
             result.append(from_tuned(key, labels.get(key, key), tuned[key]))
         else:
-            result.append(derived(key, labels.get(key, key), rows))
+            result.append(derived(key, labels.get(key, key), rows, (cores or {}).get(key)))
     return result

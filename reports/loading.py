@@ -1,11 +1,13 @@
 """Find and read every results folder below the paths given: one ResultSet for the report.
 
-A results root holds ``<platform_key>/<run_id>/results.csv`` with ``fingerprint.json`` and
-``run.json`` beside it, and ``<platform_key>/tuned.json`` one level up. The reader searches
-recursively, so a root, a platform folder or a single run folder all work. Nothing here
-raises on bad data: unreadable files and odd values become notes in ``ResultSet.problems``,
-which the report shows as warnings. Invalid rows are kept (flagged by ``valid``) so the
-report can list them; the verdicts skip them.
+A results root holds ``<machine key>/<run_id>/results.csv`` with ``fingerprint.json``,
+``run.json`` and ``cells.jsonl`` beside it, and ``machine.json`` and ``tuned.json`` one level
+up. The reader searches recursively, so a root, a machine folder or a single run folder all
+work. A run belongs to the machine its own fingerprint names (a folder can be renamed or
+copied anywhere). Nothing here raises on bad data: unreadable files, odd values, tables that
+disagree with their raw records (``reports.integrity``) become notes in
+``ResultSet.problems``, which the report shows as warnings. Invalid rows are kept (flagged by
+``valid``) so the report can list them; the verdicts skip them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from bench.schema import KNOWN_VERSIONS
+from reports.integrity import check_run_folder
 from reports.schema import ALL_COLUMNS, normalize
 
 logger = logging.getLogger(__name__)
@@ -35,7 +39,7 @@ class RunInfo:
 
     folder: Path
     run_id: str
-    platform_key: str
+    machine_key: str
     run: dict[str, Any] = field(default_factory=dict)
     fingerprint: dict[str, Any] = field(default_factory=dict)
 
@@ -61,23 +65,49 @@ class ResultSet:
 
     @property
     def platforms(self) -> list[str]:
-        """Platform keys in a stable order (as first seen)."""
-        keys = list(dict.fromkeys(self.table["platform_key"].tolist()))
-        keys += [r.platform_key for r in self.runs if r.platform_key not in keys]
+        """Machine keys in a stable order (as first seen): one column of the report each."""
+        keys = list(dict.fromkeys(self.table["machine_key"].tolist()))
+        keys += [r.machine_key for r in self.runs if r.machine_key not in keys]
         return list(dict.fromkeys(k for k in keys if k))
 
-    def fingerprint(self, platform_key: str) -> dict[str, Any]:
-        """The latest fingerprint seen for a platform (runs sort by run_id, a timestamp)."""
-        found = [r for r in self.runs if r.platform_key == platform_key and r.fingerprint]
+    def fingerprint(self, machine_key: str) -> dict[str, Any]:
+        """The latest fingerprint seen for a machine (runs sort by run_id, a timestamp)."""
+        found = [r for r in self.runs if r.machine_key == machine_key and r.fingerprint]
         return max(found, key=lambda r: r.run_id).fingerprint if found else {}
 
-    def label(self, platform_key: str) -> str:
-        """The name people know the machine by."""
-        labels = self.table.loc[self.table["platform_key"] == platform_key, "platform_label"]
-        labels = [x for x in labels if x]
-        if labels:
-            return labels[-1]
-        return self.fingerprint(platform_key).get("platform_label") or platform_key
+    def label(self, machine_key: str) -> str:
+        """The name people know the machine by: its name and model, and its usable cores
+        when another machine of these results would read the same."""
+        base = self._base_label(machine_key)
+        twins = [k for k in self.platforms if k != machine_key and self._base_label(k) == base]
+        cores = self.cores(machine_key)
+        if twins and cores:
+            return f"{base}, {cores} usable core{'s' if cores != 1 else ''}"
+        return base
+
+    def headline_label(self, machine_key: str) -> str:
+        """The label without the cores (the headline sentence states them itself)."""
+        return self._base_label(machine_key)
+
+    def _base_label(self, machine_key: str) -> str:
+        mine = self.table[self.table["machine_key"] == machine_key]
+        names = [x for x in mine["machine"] if x] if "machine" in mine else []
+        labels = [x for x in mine["platform_label"] if x]
+        fp = self.fingerprint(machine_key)
+        name = names[-1] if names else fp.get("machine") or ""
+        model = labels[-1] if labels else fp.get("platform_label") or ""
+        if name and model:
+            return f"{name} ({model})"
+        return name or model or machine_key
+
+    def cores(self, machine_key: str) -> int | None:
+        """The machine's usable cores in these runs (None when not recorded)."""
+        mine = self.table.loc[self.table["machine_key"] == machine_key, "cores_usable"]
+        mine = pd.to_numeric(mine, errors="coerce").dropna()
+        if not mine.empty:
+            return int(mine.min())
+        value = self.fingerprint(machine_key).get("cores_usable")
+        return int(value) if isinstance(value, int | float) and value else None
 
 
 def _read_json(path: Path, problems: list[str]) -> dict[str, Any]:
@@ -134,10 +164,21 @@ def _tuned_files(paths: Iterable[Path], run_folders: Iterable[Path]) -> list[Pat
     return list(dict.fromkeys(p.resolve() for p in candidates if p.is_file()))
 
 
-def _platform_key_for(table: pd.DataFrame, fingerprint: dict[str, Any], folder: Path) -> str:
-    keys = [k for k in table["platform_key"].unique() if k]
-    if keys:
-        return keys[0]
+def _machine_key_for(
+    table: pd.DataFrame, fingerprint: dict[str, Any], folder: Path, problems: list[str]
+) -> str:
+    """The run's own record of its machine wins over the table and the folder's name."""
+    in_table = [k for k in table["machine_key"].unique() if k]
+    own = fingerprint.get("machine_key")
+    if own:
+        if in_table and in_table != [own]:
+            problems.append(
+                f"{folder}: results.csv names machine {', '.join(in_table)} but the run's "
+                f"fingerprint.json says {own}; using {own}"
+            )
+        return str(own)
+    if in_table:
+        return in_table[0]
     return str(fingerprint.get("platform_key") or folder.parent.name or "unknown")
 
 
@@ -166,10 +207,17 @@ def load_results(paths: Sequence[Path | str]) -> ResultSet:
             problems.append(f"{folder}: no {FINGERPRINT_FILE}; the machine is not described")
         run_path = folder / RUN_FILE
         run = _read_json(run_path, problems) if run_path.is_file() else {}
+        problems.extend(check_run_folder(folder, table))
         if table is None:
             continue
-        key = _platform_key_for(table, fingerprint, folder)
-        table.loc[table["platform_key"] == "", "platform_key"] = key
+        key = _machine_key_for(table, fingerprint, folder, problems)
+        table["machine_key"] = key
+        table.loc[table["machine"] == "", "machine"] = str(fingerprint.get("machine") or "")
+        if fingerprint.get("cores_usable"):
+            table["cores_usable"] = table["cores_usable"].fillna(float(fingerprint["cores_usable"]))
+        table.loc[table["platform_key"] == "", "platform_key"] = str(
+            fingerprint.get("platform_key") or ""
+        )
         label = fingerprint.get("platform_label") or ""
         table.loc[table["platform_label"] == "", "platform_label"] = label
         run_id = str(run.get("run_id") or folder.name)
@@ -177,6 +225,9 @@ def load_results(paths: Sequence[Path | str]) -> ResultSet:
         table["_run_dir"] = str(folder)
         tables.append(table)
         runs.append(RunInfo(folder, run_id, key, run, fingerprint))
+        version = run.get("schema_version")
+        if version is not None and version not in KNOWN_VERSIONS:
+            problems.append(f"{run_path}: unknown schema version {version}")
         if run.get("complete") is False:
             problems.append(f"{folder}: run {run_id} did not finish (run.json complete=false)")
 
@@ -184,7 +235,8 @@ def load_results(paths: Sequence[Path | str]) -> ResultSet:
     for tuned_path in _tuned_files(paths, (r.folder for r in runs)):
         data = _read_json(tuned_path, problems)
         if data:
-            tuned[str(data.get("platform_key") or tuned_path.parent.name)] = data
+            key = data.get("machine_key") or data.get("platform_key") or tuned_path.parent.name
+            tuned[str(key)] = data
 
     if tables:
         table = pd.concat(tables, ignore_index=True)

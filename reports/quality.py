@@ -32,7 +32,7 @@ def _cell_name(row: pd.Series) -> str:
     fmt = row["format"] or "-"
     threads = "n/a" if row["threads"] != row["threads"] else int(row["threads"])
     return (
-        f"{row['platform_key']}: {row['operation']} {fmt} {row['workload']} "
+        f"{row['machine_key']}: {row['operation']} {fmt} {row['workload']} "
         f"({row['variant']}, {threads} threads, cell {row['cell_id'] or '?'})"
     )
 
@@ -85,18 +85,18 @@ def collect(result_set: ResultSet, verdicts: list[Verdict]) -> list[Warning_]:
         if flag not in THROTTLE_CLEAR:
             flags = run.fingerprint.get("throttled_flags_after") or []
             machine_notes.append(
-                f"{run.platform_key} run {run.run_id}: throttled={flag} after the run "
+                f"{run.machine_key} run {run.run_id}: throttled={flag} after the run "
                 f"{', '.join(map(str, flags))}".rstrip()
             )
     if machine_notes:
         warnings.append(Warning_("error", "Machine throttling reported", machine_notes))
     unmeasured = [
-        f"{v.platform_key}: {v.operation} {v.format or '-'} {v.workload}: {v.note}"
+        f"{v.machine_key}: {v.operation} {v.format or '-'} {v.workload}: {v.note}"
         for v in verdicts
         if v.note and v.verdict_2x != NO_DATA
     ]
     no_data = [
-        f"{v.platform_key}: {v.operation} {v.format or '-'} {v.workload}: {v.note}"
+        f"{v.machine_key}: {v.operation} {v.format or '-'} {v.workload}: {v.note}"
         for v in verdicts
         if v.verdict_2x == NO_DATA
     ]

@@ -1,8 +1,10 @@
-"""The results table's columns (see RESULTS_SCHEMA.md) and how a raw CSV is made tidy.
+"""How a raw results CSV is made tidy, by the column kinds of ``bench.schema``.
 
-bench writes the table; this module is the reader's copy of the contract. Every value is read
-as text first and converted here, so a missing column, a blank cell or a stray word becomes
-NaN plus a note for the warnings section instead of an exception. Columns that the reader adds
+bench writes the table; its column list (``bench.schema``, documented in
+docs/results-schema.md) is the one contract, imported here rather than copied. Every value is
+read as text first and converted here, so a missing column, a blank cell or a stray word
+becomes NaN plus a note for the warnings section instead of an exception. A table of an
+unknown schema version is read as far as it goes and flagged. Columns that the reader adds
 start with an underscore.
 """
 
@@ -13,53 +15,28 @@ import logging
 import numpy as np
 import pandas as pd
 
+from bench.schema import FLAG_COLUMNS, KNOWN_VERSIONS, NUMBER_COLUMNS, TEXT_COLUMNS
+
 logger = logging.getLogger(__name__)
 
-TEXT_COLUMNS = (
-    "run_id",
-    "platform_key",
-    "platform_label",
-    "cell_id",
-    "operation",
-    "format",
-    "workload",
-    "variant",
-    "backend",
-    "verdict_2x",
-    "verdict_4x",
-    "memory_source",
-    "invalid_reason",
-    "noise_note",
-    "pyperf_json",
-    "flamegraph",
-)
-NUMBER_COLUMNS = (
-    "scale",
-    "threads",
-    "batch_size",
-    "samples",
-    "median_s",
-    "mean_s",
-    "stdev_s",
-    "min_s",
-    "max_s",
-    "speedup",
-    "speedup_ci_low",
-    "speedup_ci_high",
-    "speedup_vs_reference",
-    "speedup_vs_reference_ci_low",
-    "speedup_vs_reference_ci_high",
-    "efficiency",
-    "peak_rss_bytes",
-    "peak_heap_bytes",
-    "memory_delta_bytes",
-    "bytes_processed",
-    "files_processed",
-    "throughput_mb_s",
-    "serial_fraction",
-)
-FLAG_COLUMNS = ("valid", "noisy", "throttled")
 ALL_COLUMNS = TEXT_COLUMNS + NUMBER_COLUMNS + FLAG_COLUMNS
+
+#: the columns of tables written before schema versions (version 1)
+V1_COLUMNS = frozenset(
+    set(ALL_COLUMNS)
+    - {
+        "schema_version",
+        "machine",
+        "machine_key",
+        "cores_usable",
+        "median_interval_share",
+        "verdict_baseline",
+        "regression",
+        "oversubscribed",
+        "suspect_note",
+        "memory_budget_verdict",
+    }
+)
 
 # Without these a row cannot be placed in any verdict or chart.
 ESSENTIAL_COLUMNS = ("operation", "variant", "threads", "speedup")
@@ -101,8 +78,22 @@ def normalize(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
             "its rows cannot take part in verdicts"
         )
     optional_missing = [c for c in missing if c not in ESSENTIAL_COLUMNS]
+    version_1 = "schema_version" not in table.columns
+    if version_1:
+        # written before versions: the columns added since are expected to be missing
+        optional_missing = [c for c in optional_missing if c in V1_COLUMNS]
     if optional_missing:
         notes.append(f"{source}: lacks column(s) {', '.join(optional_missing)} (shown as n/a)")
+    if not version_1:
+        versions = set(pd.to_numeric(table["schema_version"], errors="coerce").dropna())
+        unknown = sorted(v for v in versions if v not in KNOWN_VERSIONS) or (
+            [] if versions else ["blank"]
+        )
+        if unknown:
+            notes.append(
+                f"{source}: unknown schema version {', '.join(map(str, unknown))} (this reader "
+                f"knows {', '.join(map(str, KNOWN_VERSIONS))}); values may be misread"
+            )
 
     for column in TEXT_COLUMNS:
         if column in table.columns:
@@ -139,7 +130,9 @@ def normalize(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
     else:
         # Nothing recorded at all: the rows cannot be told apart, so keep them and say so.
         table["valid"] = True
-    for column in ("noisy", "throttled"):
+    if (table["machine_key"] == "").all():
+        table["machine_key"] = table["platform_key"]
+    for column in ("noisy", "throttled", "regression", "oversubscribed"):
         if column in table.columns:
             table[column], _ = _to_flags(table[column])
         else:

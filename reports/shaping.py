@@ -16,7 +16,7 @@ from reports.verdicts import Verdict, parallel_rows
 logger = logging.getLogger(__name__)
 
 CONFIG_KEYS = [
-    "platform_key",
+    "machine_key",
     "operation",
     "format",
     "workload",
@@ -41,7 +41,7 @@ def latest_valid_parallel(table: pd.DataFrame) -> pd.DataFrame:
 def curve_for(rows: pd.DataFrame, verdict: Verdict) -> pd.DataFrame:
     """The scaling curve (speedup over threads) at the verdict's batch size and backend."""
     same_group = (
-        (rows["platform_key"] == verdict.platform_key)
+        (rows["machine_key"] == verdict.machine_key)
         & (rows["operation"] == verdict.operation)
         & (rows["format"] == verdict.format)
         & (rows["workload"] == verdict.workload)

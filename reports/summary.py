@@ -1,7 +1,8 @@
-"""The verdicts as a Markdown table, for terminals and CI logs.
+"""The headline and the verdicts as Markdown, for terminals and CI logs.
 
-Same numbers as the HTML report's verdict table (verdicts.py), plus one line per warning
-heading, so a CI log shows at a glance where 2x and 4x are met, missed or unproven.
+The headline lines first (headline.py: the gain over the old way per machine, regressions,
+targets beyond the machine, memory, trust), then the same verdict table as the HTML report
+(verdicts.py), plus one line per warning heading.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from pathlib import Path
 
 from reports import quality
 from reports.formatting import integer, interval, ratio, size
+from reports.headline import headline_lines
 from reports.loading import ResultSet, load_results
 from reports.verdicts import best_verdicts, tally
 
 logger = logging.getLogger(__name__)
 
 HEADER = (
-    "| platform | operation | format | workload | best speedup | 95% interval | "
-    "threads | batch | backend | memory delta | 2x | 4x |"
+    "| machine | operation | format | workload | best gain | 95% interval | baseline | "
+    "vs own sequential | threads | batch | backend | memory delta | 2x | 4x |"
 )
-RULE = "|---|---|---|---|--:|--:|--:|--:|---|--:|---|---|"
+RULE = "|---|---|---|---|--:|--:|---|--:|--:|--:|---|--:|---|---|"
 
 
 def _escape(text: str) -> str:
@@ -36,14 +38,15 @@ def text_summary(result_set_or_paths: ResultSet | Sequence[Path | str] | Path | 
         result_set = load_results([result_set_or_paths])
     else:
         result_set = load_results(result_set_or_paths)
-    lines = ["# archive-parallel verdicts (target 2x-4x)", ""]
+    lines = ["# archive-parallel: gain over the old way (target 2x-4x)", ""]
     if result_set.is_empty:
         lines.append("No results to summarise.")
         lines.extend(f"- {p}" for p in result_set.problems)
         return "\n".join(lines) + "\n"
     verdicts = best_verdicts(result_set.table)
+    lines += ["```", *headline_lines(result_set), "```", ""]
     for platform in result_set.platforms:
-        mine = [v for v in verdicts if v.platform_key == platform]
+        mine = [v for v in verdicts if v.machine_key == platform]
         counts = "; ".join(
             f"{target}: " + ", ".join(f"{n} {name}" for name, n in tally(mine, target).items() if n)
             for target in ("2x", "4x")
@@ -54,12 +57,14 @@ def text_summary(result_set_or_paths: ResultSet | Sequence[Path | str] | Path | 
     lines += ["", HEADER, RULE]
     for v in verdicts:
         cells = [
-            v.platform_key,
+            v.machine_key,
             v.operation,
             v.format or "-",
             v.workload,
+            ratio(v.gain),
+            interval(v.gain_low, v.gain_high),
+            v.baseline_name,
             ratio(v.speedup),
-            interval(v.ci_low, v.ci_high),
             integer(v.threads),
             integer(v.batch_size),
             v.backend or "-",

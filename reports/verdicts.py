@@ -1,11 +1,14 @@
-"""Verdicts against the 2x and 4x targets: the best valid parallel cell of each group.
+"""Verdicts against the 2x and 4x targets: the best trustworthy parallel cell of each group.
 
-A group is (platform, operation, format, workload). Only rows with ``valid`` True and
-``variant == "parallel"`` count. The best cell is the one with the highest speedup; its 95%
-interval decides: ``meets`` when the low end is at or above the target, ``misses`` when the
-high end is below it, ``inconclusive`` when the interval straddles it or is unknown. bench
-writes the same verdicts as columns; they are used when present, and derived from the interval
-when a column is blank (an older or partial table).
+The targets mean "2-4x faster than the old way", so a verdict compares with the reference
+loop (``speedup_vs_reference``) and falls back to the library's own sequential path only
+where no reference was measured; the baseline is named wherever a verdict is shown. A group is
+(machine, operation, format, workload). Only valid parallel rows that are not noisy decide;
+the best is the one with the highest gain. Its 95% interval decides: ``meets`` when the low
+end is at or above the target, ``misses`` when the high end is below it, ``inconclusive``
+when it straddles it, and ``beyond this machine`` when the target is more than the machine's
+usable cores allow (cores x the sequential path's own gain over the old way). bench writes
+the same verdicts as columns; they are used when present, and derived when blank.
 """
 
 from __future__ import annotations
@@ -16,20 +19,25 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bench.schema import BEYOND, INCONCLUSIVE, MEETS, MISSES
+
 logger = logging.getLogger(__name__)
 
 TARGETS = (2.0, 4.0)
-MEETS, MISSES, INCONCLUSIVE, NO_DATA = "meets", "misses", "inconclusive", "no valid data"
-VERDICTS = (MEETS, MISSES, INCONCLUSIVE)
-GROUP_KEYS = ["platform_key", "operation", "format", "workload"]
+NO_DATA = "no valid data"
+VERDICTS = (MEETS, MISSES, INCONCLUSIVE, BEYOND)
+GROUP_KEYS = ["machine_key", "operation", "format", "workload"]
+BASELINE_NAMES = {"reference": "vs the old way", "sequential": "vs own sequential"}
 
 
-def classify(low: float, high: float, target: float) -> str:
-    """meets / misses / inconclusive for an interval against a target ratio."""
+def classify(low: float, high: float, target: float, ceiling: float = math.inf) -> str:
+    """meets / misses / inconclusive / beyond this machine for an interval and a target."""
     if low is None or high is None or math.isnan(low) or math.isnan(high):
         return INCONCLUSIVE
     if low >= target:
         return MEETS
+    if target > ceiling:
+        return BEYOND
     if high < target:
         return MISSES
     return INCONCLUSIVE
@@ -37,13 +45,13 @@ def classify(low: float, high: float, target: float) -> str:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The best valid parallel cell of one group, and what it says against each target."""
+    """The best trustworthy parallel cell of one group, and what it says per target."""
 
-    platform_key: str
+    machine_key: str
     operation: str
     format: str
     workload: str
-    speedup: float
+    speedup: float  # vs own sequential (the scaling view)
     ci_low: float
     ci_high: float
     threads: float
@@ -55,10 +63,20 @@ class Verdict:
     invalid_cells: int
     memory_delta_bytes: float
     note: str = ""
+    gain: float = math.nan  # vs the baseline the verdicts use (the old way when measured)
+    gain_low: float = math.nan
+    gain_high: float = math.nan
+    baseline: str = "reference"
+    noisy_cells: int = 0
+    median_s: float = math.nan  # the best cell's median time
 
     @property
     def verdicts(self) -> dict[str, str]:
         return {"2x": self.verdict_2x, "4x": self.verdict_4x}
+
+    @property
+    def baseline_name(self) -> str:
+        return BASELINE_NAMES.get(self.baseline, self.baseline)
 
 
 def parallel_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -68,50 +86,71 @@ def parallel_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table[(table["variant"] == "parallel") & table["_usable"].astype(bool)]
 
 
+def with_gain(rows: pd.DataFrame) -> pd.DataFrame:
+    """Add ``_gain``/``_gain_low``/``_gain_high``/``_baseline``: vs the old way where measured."""
+    rows = rows.copy()
+    on_ref = rows["speedup_vs_reference"].notna() & rows["speedup_vs_reference_ci_low"].notna()
+    rows["_gain"] = rows["speedup_vs_reference"].where(on_ref, rows["speedup"])
+    rows["_gain_low"] = rows["speedup_vs_reference_ci_low"].where(on_ref, rows["speedup_ci_low"])
+    rows["_gain_high"] = rows["speedup_vs_reference_ci_high"].where(on_ref, rows["speedup_ci_high"])
+    rows["_baseline"] = on_ref.map({True: "reference", False: "sequential"})
+    return rows
+
+
+def _ceiling(row: pd.Series) -> float:
+    cores = row.get("cores_usable")
+    if cores is None or cores != cores:
+        return math.inf
+    if row["_baseline"] == "reference":
+        speedup, gain = row.get("speedup"), row.get("_gain")
+        if speedup and gain and speedup == speedup and gain == gain and speedup > 0:
+            return float(cores) * max(1.0, gain / speedup)  # sequential's own gain
+    return float(cores)
+
+
 def _stated_or_derived(row: pd.Series, column: str, target: float) -> str:
     stated = str(row.get(column, "") or "").strip().lower()
     if stated in VERDICTS:
         return stated
-    return classify(row["speedup_ci_low"], row["speedup_ci_high"], target)
+    return classify(row["_gain_low"], row["_gain_high"], target, _ceiling(row))
+
+
+def _no_data(key: tuple, invalid_count: int) -> Verdict:
+    machine, operation, fmt, workload = key
+    nan = math.nan
+    return Verdict(
+        machine, operation, fmt, workload, nan, nan, nan, nan, nan, "", NO_DATA, NO_DATA,
+        0, invalid_count, nan, note=f"all {invalid_count} cell(s) invalid",
+    )  # fmt: skip
 
 
 def _verdict_for_group(key: tuple, group: pd.DataFrame) -> Verdict:
-    platform, operation, fmt, workload = key
+    machine, operation, fmt, workload = key
     valid = group[group["valid"]]
     invalid_count = len(group) - len(valid)
     if valid.empty:
-        return Verdict(
-            platform,
-            operation,
-            fmt,
-            workload,
-            math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
-            math.nan,
-            "",
-            NO_DATA,
-            NO_DATA,
-            0,
-            invalid_count,
-            math.nan,
-            note=f"all {invalid_count} cell(s) invalid",
-        )
-    measured = valid.dropna(subset=["speedup"])
+        return _no_data(key, invalid_count)
+    valid = with_gain(valid)
+    measured = valid.dropna(subset=["_gain"])
+    steady = measured[~measured["noisy"].astype(bool)]
+    noisy_count = len(measured) - len(steady)
     if measured.empty:
         best = valid.iloc[0]
-        note = "no sequential baseline, speedup unknown"
+        note = "no baseline, gain unknown"
+        v2 = v4 = INCONCLUSIVE
+    elif steady.empty:
+        best = measured.loc[measured["_gain"].idxmax()]
+        note = f"only noisy cells ({noisy_count}): no verdict"
         v2 = v4 = INCONCLUSIVE
     else:
-        best = measured.loc[measured["speedup"].idxmax()]
-        note = ""
+        best = steady.loc[steady["_gain"].idxmax()]
+        note = f"{noisy_count} noisy cell(s) left out" if noisy_count else ""
         v2 = _stated_or_derived(best, "verdict_2x", TARGETS[0])
         v4 = _stated_or_derived(best, "verdict_4x", TARGETS[1])
-        if math.isnan(best["speedup_ci_low"]) or math.isnan(best["speedup_ci_high"]):
+        if math.isnan(best["_gain_low"]) or math.isnan(best["_gain_high"]):
             note = "no confidence interval"
     return Verdict(
-        platform,
+        machine,
         operation,
         fmt,
         workload,
@@ -127,11 +166,17 @@ def _verdict_for_group(key: tuple, group: pd.DataFrame) -> Verdict:
         invalid_count,
         float(best["memory_delta_bytes"]),
         note,
+        float(best["_gain"]),
+        float(best["_gain_low"]),
+        float(best["_gain_high"]),
+        str(best["_baseline"]),
+        noisy_count,
+        float(best["median_s"]),
     )
 
 
 def best_verdicts(table: pd.DataFrame) -> list[Verdict]:
-    """One Verdict per (platform, operation, format, workload) seen among parallel rows."""
+    """One Verdict per (machine, operation, format, workload) seen among parallel rows."""
     rows = parallel_rows(table)
     if rows.empty:
         return []
@@ -139,13 +184,25 @@ def best_verdicts(table: pd.DataFrame) -> list[Verdict]:
         _verdict_for_group(key, group)
         for key, group in rows.groupby(GROUP_KEYS, sort=False, dropna=False)
     ]
-    order = {k: i for i, k in enumerate(dict.fromkeys(rows["platform_key"]))}
-    verdicts.sort(key=lambda v: (order.get(v.platform_key, 0), v.operation, v.format, v.workload))
+    order = {k: i for i, k in enumerate(dict.fromkeys(rows["machine_key"]))}
+    verdicts.sort(key=lambda v: (order.get(v.machine_key, 0), v.operation, v.format, v.workload))
     return verdicts
 
 
+def regressions(table: pd.DataFrame) -> pd.DataFrame:
+    """Valid configurations slower than the old way (interval high end below 1), worst first."""
+    if table.empty:
+        return table
+    rows = table[
+        table["valid"].astype(bool)
+        & (table["variant"] != "reference")
+        & (table["speedup_vs_reference_ci_high"] < 1.0)
+    ]
+    return rows.sort_values("speedup_vs_reference")
+
+
 def tally(verdicts: list[Verdict], target: str) -> dict[str, int]:
-    """How many groups meet, miss, are inconclusive, or have no valid data for a target."""
+    """How many groups meet, miss, are inconclusive, beyond the machine, or have no data."""
     counts = dict.fromkeys((*VERDICTS, NO_DATA), 0)
     for verdict in verdicts:
         counts[verdict.verdicts[target]] += 1

@@ -57,7 +57,13 @@ def make_record(
     return record
 
 
-FINGERPRINT = {"platform_key": "linux-x86_64", "platform_label": "Test CPU (Linux x86_64)"}
+FINGERPRINT = {
+    "platform_key": "linux-x86_64",
+    "platform_label": "Test CPU (Linux x86_64)",
+    "machine": "testbox",
+    "machine_key": "testbox-4c",
+    "cores_usable": 4,
+}
 
 
 @pytest.fixture

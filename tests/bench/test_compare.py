@@ -56,8 +56,43 @@ def test_report_is_a_thin_call_into_reports(monkeypatch):
 
     calls = []
     fake = types.ModuleType("reports.cli")
-    fake.main = lambda argv: calls.append(argv) or 0
+    fake.main = lambda argv, prog: calls.append((argv, prog)) or 0
     monkeypatch.setitem(sys.modules, "reports", types.ModuleType("reports"))
     monkeypatch.setitem(sys.modules, "reports.cli", fake)
     assert main(["report", "results/pi", "-o", "out.html"]) == 0
-    assert calls == [["results/pi", "-o", "out.html"]]
+    assert calls == [(["results/pi", "-o", "out.html"], "archive-bench report")]
+
+
+def _gate_runs(record, fingerprint, tmp_path, slower_median):
+    root = tmp_path / "results" / "testbox-4c"
+    old = [record(threads=2, median=1.0, seed=1), record(threads=4, median=0.8, seed=2)]
+    new = [record(threads=2, median=1.0, seed=3), record(threads=4, median=slower_median, seed=4)]
+    write_run(root / "20260101-000000-quick", old, fingerprint)
+    write_run(root / "20260102-000000-quick", new, fingerprint)
+    for run in ("20260101-000000-quick", "20260102-000000-quick"):
+        (root / run / "fingerprint.json").write_text(json.dumps(fingerprint))
+    return root / "20260101-000000-quick", root / "20260102-000000-quick"
+
+
+def test_fail_above_exits_1_only_on_a_confident_regression(record, fingerprint, tmp_path, capsys):
+    old, new = _gate_runs(record, fingerprint, tmp_path / "a", slower_median=1.2)  # 50% slower
+    assert main(["compare", str(old), str(new), "--fail-above", "10"]) == 1
+    assert "slower by more than 10%" in capsys.readouterr().err
+    assert main(["compare", str(old), str(new), "--fail-above", "80"]) == 0
+    old, new = _gate_runs(record, fingerprint, tmp_path / "b", slower_median=0.8)  # unchanged
+    assert main(["compare", str(old), str(new), "--fail-above", "5"]) == 0
+
+
+def test_json_and_markdown_and_machine_mismatch_warning(record, fingerprint, tmp_path, capsys):
+    old, new = _gate_runs(record, fingerprint, tmp_path, slower_median=1.2)
+    (new / "fingerprint.json").write_text(
+        json.dumps({**fingerprint, "machine": "other", "cores_usable": 2})
+    )
+    assert main(["compare", str(old), str(new), "--format", "json", "--fail-above", "10"]) == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["failing_cells"] and data["cells"][0]["cell_id"]
+    assert "different machines" in captured.err and "different usable cores" in captured.err
+    assert main(["compare", str(old), str(new), "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "| cell | old | new | new/old | 95% interval | change |" in out

@@ -6,51 +6,9 @@ import pandas as pd
 import pytest
 
 from bench.results import COLUMNS, build_table, load_results, read_records, write_table
+from bench.schema import COLUMN_SPECS
 
-SCHEMA_COLUMNS = [
-    "run_id",
-    "platform_key",
-    "platform_label",
-    "cell_id",
-    "operation",
-    "format",
-    "workload",
-    "scale",
-    "variant",
-    "threads",
-    "batch_size",
-    "backend",
-    "samples",
-    "median_s",
-    "mean_s",
-    "stdev_s",
-    "min_s",
-    "max_s",
-    "speedup",
-    "speedup_ci_low",
-    "speedup_ci_high",
-    "speedup_vs_reference",
-    "speedup_vs_reference_ci_low",
-    "speedup_vs_reference_ci_high",
-    "efficiency",
-    "verdict_2x",
-    "verdict_4x",
-    "peak_rss_bytes",
-    "peak_heap_bytes",
-    "memory_delta_bytes",
-    "memory_source",
-    "bytes_processed",
-    "files_processed",
-    "throughput_mb_s",
-    "valid",
-    "invalid_reason",
-    "noisy",
-    "noise_note",
-    "throttled",
-    "serial_fraction",
-    "pyperf_json",
-    "flamegraph",
-]
+SCHEMA_COLUMNS = [name for name, _kind, _meaning in COLUMN_SPECS]
 
 
 def sweep_records(record):
@@ -122,3 +80,39 @@ def test_torn_last_line_is_ignored(tmp_path, record):
     path = tmp_path / "cells.jsonl"
     path.write_text(json.dumps(record()) + "\n" + '{"cell_id": "half', encoding="utf-8")
     assert len(read_records(path)) == 1
+
+
+def test_two_core_machine_verdicts_against_the_old_way(record):
+    """vs the old way decides; 4x on 2 cores is beyond the machine; 4 threads oversubscribe;
+    a speedup above the cores is suspect; efficiency divides by the threads the cores run."""
+    two = {"platform_key": "linux-x86_64", "machine_key": "ci-2c", "cores_usable": 2}
+    records = [
+        record(variant="reference", threads=1, median=2.0, heap=4_000_000),
+        record(variant="sequential", threads=1, median=2.0, heap=5_000_000),
+        record(threads=2, median=0.9, seed=2),
+        record(threads=4, median=0.6, seed=3, heap=90_000_000),
+        record(operation="extract", fmt="zip", variant="reference", threads=1, median=1.0),
+        record(operation="extract", fmt="zip", variant="sequential", threads=1, median=2.0),
+    ]
+    table = build_table(records, "run-1", two).set_index("cell_id")
+    t2 = table[(table["threads"] == 2) & (table["variant"] == "parallel")].iloc[0]
+    t4 = table[(table["threads"] == 4) & (table["variant"] == "parallel")].iloc[0]
+    assert t2["verdict_baseline"] == "reference" and t2["verdict_2x"] == "meets"
+    assert t2["verdict_4x"] == "beyond this machine"
+    assert not t2["oversubscribed"] and t4["oversubscribed"]
+    assert t4["efficiency"] == pytest.approx(t4["speedup"] / 2)
+    assert t4["suspect_note"].startswith("superlinear: 3.3")
+    assert t4["memory_budget_verdict"] == "over" and t2["memory_budget_verdict"] == "within"
+    slow = table[(table["operation"] == "extract") & (table["variant"] == "sequential")].iloc[0]
+    assert slow["regression"] and slow["speedup_vs_reference"] == pytest.approx(0.5, rel=0.05)
+    assert (table["schema_version"] == 2).all() and (table["machine_key"] == "ci-2c").all()
+
+
+def test_memory_delta_only_within_one_source(record, fingerprint):
+    records = [
+        record(variant="sequential", threads=1, median=2.0, heap=5_000_000),
+        record(threads=2, median=1.0, memory_source="rusage", peak_heap_bytes=None),
+    ]
+    table = build_table(records, "run-1", fingerprint)
+    parallel = table[table["variant"] == "parallel"].iloc[0]
+    assert math.isnan(parallel["memory_delta_bytes"]) and parallel["memory_budget_verdict"] == ""

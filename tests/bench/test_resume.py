@@ -26,8 +26,8 @@ GRID_ARGS = [
     "1",
     "--warmups",
     "0",
-    "--memory",
-    "rusage",
+    "--machine",
+    "resume-box",
     "--no-progress",
 ]
 
@@ -44,6 +44,7 @@ def expected_cells():
         workloads=(Workload("small", 0.2),),
         threads=(1, 2),
         batch_sizes=(50,),
+        tree_workloads=(),
     )
     return {c.cell_id for c in expand_grid(grid)}
 
@@ -77,7 +78,11 @@ def wait_for_first_cell(results, proc, deadline_s=90):
 def start_sweep(tmp_path, subprocess_env):
     """A real ``bench run`` in its own session: (results root, env, command, process)."""
     results = tmp_path / "results"
-    env = {**subprocess_env, "ARCHIVE_BENCH_FIXTURES": str(tmp_path / "fixtures")}
+    env = {
+        **subprocess_env,
+        "ARCHIVE_BENCH_FIXTURES": str(tmp_path / "fixtures"),
+        "ARCHIVE_BENCH_FORCE_RUSAGE": "1",  # as where memray is not installed
+    }
     cmd = [sys.executable, "-m", "bench", "run", "--results", str(results), *GRID_ARGS]
     proc = subprocess.Popen(
         cmd,
@@ -102,10 +107,19 @@ def test_killed_sweep_resumes_without_measuring_a_cell_twice(tmp_path, subproces
     expected = expected_cells()
     assert 1 <= len(done_before) < len(expected)
     assert not json.loads((run_dir / "run.json").read_text())["complete"]
+    assert run_dir.parent.name.startswith("resume-box-") and run_dir.parent.name.endswith("c")
+    assert (run_dir.parent / "machine.json").is_file()
+    with open(cells_file, "a", encoding="utf-8") as handle:
+        handle.write('{"cell_id": "killed mid-wri')  # a write cut by the kill
 
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert rerun.returncode == 0, rerun.stderr
-    assert rerun.stdout.strip().splitlines()[-1] == str(run_dir)  # resumed the same run
+    out = rerun.stdout.strip().splitlines()
+    assert out[-1] == str(run_dir)  # resumed the same run
+    # memray-less: said at the start, recorded per cell, labelled in the closing headline
+    assert "memory: OS peak RSS" in rerun.stderr and "memray is not available" in rerun.stderr
+    assert out[0].startswith("On resume-box") and "usable core" in out[0]
+    assert any(line.strip().startswith("memory (OS peak RSS)") for line in out)
 
     lines = [json.loads(line) for line in cells_file.read_text().splitlines()]
     ids = [r["cell_id"] for r in lines]
@@ -114,7 +128,8 @@ def test_killed_sweep_resumes_without_measuring_a_cell_twice(tmp_path, subproces
     assert ids[: len(done_before)] == done_before
     assert all(r["valid"] for r in lines), [r["invalid_reason"] for r in lines]
     info = json.loads((run_dir / "run.json").read_text())
-    assert info["complete"] and info["resumed_at"]
+    assert info["complete"] and info["resumed_at"] and info["schema_version"] == 2
+    assert info["memory_source"] == "rusage"
     import pandas as pd
 
     table = pd.read_csv(run_dir / "results.csv")

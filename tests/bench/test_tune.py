@@ -94,8 +94,11 @@ def test_profile_file_loads_into_archive_config(record, fingerprint, tmp_path, m
     [result] = tune_all(load_results([tmp_path / "results"]), tmp_path / "results")
     path = write_profile(result, tmp_path / "results")
     data = json.loads(path.read_text())
-    assert path == tmp_path / "results" / "linux-x86_64" / "tuned.json"
+    assert path == tmp_path / "results" / "testbox-4c" / "tuned.json"
     assert set(data) == {
+        "machine_key",
+        "cores_usable",
+        "defaults",
         "platform_key",
         "platform_label",
         "settings",
@@ -110,3 +113,68 @@ def test_profile_file_loads_into_archive_config(record, fingerprint, tmp_path, m
     config = ArchiveConfig.tuned(parallel_batch_size=7)
     assert config.thread_pool_size == data["settings"]["thread_pool_size"]
     assert config.parallel_batch_size == 7  # explicit arguments win
+
+
+def test_two_core_machine_does_not_get_four_threads(record):
+    two_cores = {"platform_key": "linux-x86_64", "machine_key": "ci-2c", "cores_usable": 2}
+    # 4 threads on 2 cores: a hair faster at best, which is noise, not a reason
+    recs = scaling_records(record, speedups={1: 1.0, 2: 1.8, 4: 1.85})
+    result = tune_platform(build_table(recs, "run-1", two_cores), tolerance=0.05)
+    assert result.settings["thread_pool_size"] == 2
+    assert "above the 2 usable core(s)" in result.explanation
+    # ...unless measured clearly faster (storage-bound work can gain from waiting threads)
+    recs = scaling_records(record, speedups={1: 1.0, 2: 1.5, 4: 2.4})
+    result = tune_platform(build_table(recs, "run-1", two_cores), tolerance=0.05)
+    assert result.settings["thread_pool_size"] == 4
+
+
+def test_values_not_swept_stay_library_defaults(record, fingerprint):
+    from archive_parallel.config import ArchiveConfig
+
+    result = tune_platform(build_table(scaling_records(record), "run-1", fingerprint))
+    assert set(result.settings) == {"thread_pool_size"}  # one batch size, one workload
+    assert result.defaults == {
+        "parallel_batch_size": ArchiveConfig().parallel_batch_size,
+        "parallel_threshold": ArchiveConfig().parallel_threshold,
+    }
+    assert "Not swept, left at the library default" in result.explanation
+
+
+def test_profile_diff_before_replacing(record, fingerprint, tmp_path):
+    from bench.tune import profile_diff
+
+    result = tune_platform(build_table(scaling_records(record), "run-1", fingerprint))
+    installed = tmp_path / "tuned.json"
+    assert "no profile installed yet" in profile_diff(installed, result)[0]
+    installed.write_text(json.dumps({"machine_key": "old-4c", "settings": {"thread_pool_size": 8}}))
+    lines = profile_diff(installed, result)
+    assert "from old-4c" in lines[0]
+    assert any("thread_pool_size: 8 -> 2 (changes)" in line for line in lines)
+
+
+def test_manager_without_config_uses_the_installed_profile(tmp_path, monkeypatch):
+    from archive_parallel import ArchiveConfig, ArchiveManager
+
+    profile = tmp_path / "tuned.json"
+    profile.write_text(json.dumps({"settings": {"thread_pool_size": 3}}))
+    monkeypatch.setenv("ARCHIVE_PARALLEL_TUNED_PROFILE", str(profile))
+    with ArchiveManager() as manager:
+        assert manager.default_config.thread_pool_size == 3
+    with ArchiveManager(ArchiveConfig()) as manager:
+        assert manager.default_config.thread_pool_size == ArchiveConfig().thread_pool_size == 4
+
+
+def test_install_names_another_machine_explicitly(record, fingerprint, tmp_path, monkeypatch):
+    from bench.cli import main
+
+    root = tmp_path / "results"
+    pi = {**fingerprint, "machine": "pi", "machine_key": "pi-4c", "platform_key": "rpi-4"}
+    run = root / "pi-4c" / "run-1"
+    run.mkdir(parents=True)
+    write_table(build_table(scaling_records(record), "run-1", pi), run)
+    dest = tmp_path / "home" / "tuned.json"
+    monkeypatch.setenv("ARCHIVE_PARALLEL_TUNED_PROFILE", str(dest))
+    assert main(["tune", str(root), "--install"]) == 1  # this machine is not the Pi
+    assert not dest.exists()
+    assert main(["tune", str(root), "--install", "--from-machine", "pi-4c"]) == 0
+    assert json.loads(dest.read_text())["machine_key"] == "pi-4c"

@@ -1,4 +1,4 @@
-"""Synthetic results folders, written the way bench writes them (RESULTS_SCHEMA.md).
+"""Synthetic results folders, written the way bench writes them (docs/results-schema.md).
 
 Tests build real files on disk (results.csv, fingerprint.json, run.json, tuned.json) and let
 the reader find them, so loading is tested along with everything after it.
@@ -24,6 +24,12 @@ LABELS = {
     "raspberry-pi-4": "Raspberry Pi 4 Model B Rev 1.4",
     "macos-arm64": "Apple M4 (macOS 15.1)",
 }
+#: usable cores of the synthetic machines
+CORES = {"raspberry-pi-4": 4, "macos-arm64": 10}
+
+
+def cores_of(key: str) -> int:
+    return CORES.get(key, CORES.get(key.split("/")[0], 2))
 
 
 def _verdict(low: float, high: float, target: float) -> str:
@@ -52,8 +58,17 @@ def make_row(
     low, high = ci if ci is not None else (speedup * 0.92, speedup * 1.08)
     median = 1.2 / speedup if speedup == speedup else 1.0
     cell_id = f"{operation}-{fmt or 'none'}-{workload}-{variant}-t{threads}-b{batch_size}"
+    cores = overrides.pop("cores_usable", cores_of(platform_key))
+    vs_ref = overrides.pop("vs_ref", None)
+    # by default the old way takes as long as the library's sequential path
+    ref_low, ref_high = (low, high) if vs_ref is None else vs_ref
+    ref_point = speedup if vs_ref is None else (vs_ref[0] + vs_ref[1]) / 2
     row = {
+        "schema_version": 2,
         "run_id": "20261129-231500-quick",
+        "machine": "",
+        "machine_key": platform_key,
+        "cores_usable": cores,
         "platform_key": platform_key,
         "platform_label": LABELS.get(platform_key, platform_key),
         "cell_id": cell_id.replace(".", "_"),
@@ -74,16 +89,22 @@ def make_row(
         "speedup": speedup,
         "speedup_ci_low": low,
         "speedup_ci_high": high,
-        "speedup_vs_reference": speedup * 1.3,
-        "speedup_vs_reference_ci_low": low * 1.3,
-        "speedup_vs_reference_ci_high": high * 1.3,
-        "efficiency": speedup / max(threads, 1),
-        "verdict_2x": _verdict(low, high, 2.0) if variant == "parallel" else "",
-        "verdict_4x": _verdict(low, high, 4.0) if variant == "parallel" else "",
+        "median_interval_share": 0.05,
+        "speedup_vs_reference": ref_point if variant != "reference" else 1.0,
+        "speedup_vs_reference_ci_low": ref_low if variant != "reference" else 1.0,
+        "speedup_vs_reference_ci_high": ref_high if variant != "reference" else 1.0,
+        "efficiency": speedup / max(min(threads, cores), 1),
+        "verdict_baseline": "reference" if variant == "parallel" else "",
+        "verdict_2x": _verdict(ref_low, ref_high, 2.0) if variant == "parallel" else "",
+        "verdict_4x": _verdict(ref_low, ref_high, 4.0) if variant == "parallel" else "",
+        "regression": variant != "reference" and valid and ref_high < 1.0,
+        "oversubscribed": variant == "parallel" and threads > cores,
+        "suspect_note": "",
         "peak_rss_bytes": 40e6 + threads * 2.1e6,
         "peak_heap_bytes": 8e6 + threads * 2e6 * (batch_size / 32),
         "memory_delta_bytes": 0.0 if variant != "parallel" else threads * 2e6 * (batch_size / 32),
         "memory_source": "memray",
+        "memory_budget_verdict": "within" if variant == "parallel" else "",
         "bytes_processed": 50_000_000,
         "files_processed": 120,
         "throughput_mb_s": 50 / median,
@@ -103,6 +124,8 @@ def make_row(
 def fingerprint_for(platform_key: str) -> dict:
     is_pi = platform_key.startswith("raspberry")
     return {
+        "machine_key": platform_key,
+        "cores_usable": cores_of(platform_key),
         "platform_key": platform_key,
         "platform_label": LABELS.get(platform_key, platform_key),
         "os": "Linux" if is_pi else "Darwin",
@@ -252,6 +275,50 @@ def sweep_rows(platform_key: str, cores: int, seed: int = 1) -> list[dict]:
     return rows
 
 
+def machine_rows(key: str, cores: int, platform: str = "macos-arm64", **extra) -> list:
+    """create tar.gz: 1.9x vs the old way at 2 threads, 2.0x at 4; extract zip: sequential
+    path slower than the old way (a regression)."""
+    p = platform
+    common = {"machine_key": key, "machine": key.rsplit("-", 1)[0], "cores_usable": cores}
+    common.update(extra)
+    par = {**common, "verdict_4x": "beyond this machine" if cores < 4 else "misses"}
+    return [
+        make_row(p, "create", "tar.gz", variant="sequential", **common),
+        make_row(p, "create", "tar.gz", variant="reference", **common),
+        make_row(p, "create", "tar.gz", threads=2, speedup=1.9, ci=(1.8, 2.0), **par),
+        make_row(p, "create", "tar.gz", threads=4, speedup=1.95, ci=(1.85, 2.05), **par),
+        make_row(
+            p,
+            "extract",
+            "zip",
+            variant="sequential",
+            vs_ref=(0.49, 0.57),
+            cell_id="extract-zip-medium-sequential",
+            **common,
+        ),  # fmt: skip
+        make_row(p, "extract", "zip", variant="reference", **common),
+        make_row(p, "extract", "zip", threads=2, speedup=1.5, ci=(1.4, 1.6), **par),
+    ]
+
+
+def machine_fingerprint(key: str, cores: int, host: str) -> dict:
+    return {
+        **fingerprint_for("macos-arm64"),
+        "machine": key.rsplit("-", 1)[0],
+        "machine_key": key,
+        "cores_usable": cores,
+        "hostname": host,
+    }
+
+
+def write_machine(root: Path, key: str, cores: int, run_id: str, **extra) -> Path:
+    folder = write_run(root, machine_rows(key, cores, **extra), key, run_id)
+    (folder / "fingerprint.json").write_text(
+        json.dumps(machine_fingerprint(key, cores, key.split("-")[0]))
+    )
+    return folder
+
+
 @pytest.fixture
 def verdict_root(tmp_path: Path) -> Path:
     root = tmp_path / "results"
@@ -300,6 +367,8 @@ class Synthetic:
     verdict_rows = staticmethod(verdict_rows)
     sweep_rows = staticmethod(sweep_rows)
     fingerprint_for = staticmethod(fingerprint_for)
+    machine_rows = staticmethod(machine_rows)
+    write_machine = staticmethod(write_machine)
     columns = COLUMNS
 
 

@@ -88,7 +88,7 @@ def test_sorting_a_results_table(browser, built_report: Path) -> None:
     page.goto(built_report.resolve().as_uri())
     table = page.locator("table.sortable").first
     speedup_column = [h.strip() for h in table.locator("thead th").all_inner_texts()].index(
-        "Speedup"
+        "vs own sequential"
     )
     table.locator("thead th").nth(speedup_column).click()
     values = table.locator(f"tbody tr td:nth-child({speedup_column + 1})").evaluate_all(
@@ -100,4 +100,68 @@ def test_sorting_a_results_table(browser, built_report: Path) -> None:
         "cells => cells.map(c => c.dataset.sort).filter(v => v !== '').map(Number)"
     )
     assert values == sorted(values, reverse=True)
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def two_machine_report(tmp_path_factory, request) -> Path:
+    """A 2-core box (memray heap, a regression, 4x beyond it) and a Pi measured with RSS."""
+    from reports import build_report
+
+    synth = request.getfixturevalue("synth_module")
+    root = tmp_path_factory.mktemp("machines") / "results"
+    synth.write_machine(root, "ci-box-2c", 2, "20261130-100000-quick")
+    synth.write_machine(
+        root,
+        "pi4-4c",
+        4,
+        "20261130-110000-quick",
+        memory_source="rusage",
+        peak_heap_bytes=float("nan"),
+    )
+    return build_report([root], root.parent / "out" / "report.html")
+
+
+@pytest.fixture(scope="module")
+def synth_module():
+    from tests.reports.conftest import Synthetic
+
+    return Synthetic
+
+
+def test_two_machine_report_answers_first(browser, two_machine_report: Path) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(two_machine_report.resolve().as_uri(), wait_until="load")
+    assert errors == []
+
+    cards = page.locator("#headline .headline-card")
+    assert cards.count() == 2
+    box = page.locator('#headline .headline-card[data-machine="ci-box-2c"]')
+    sentence = box.locator("p.headline").inner_text()
+    assert sentence.startswith("On ci-box (Apple M4 (macOS 15.1)) (2 usable cores): ")
+    assert "faster than the old way" in sentence
+    assert "the 4x line needs more than 2 cores" in sentence
+    # the headline is the first thing on the page, above every verdict table
+    headline_top = box.bounding_box()["y"]
+    assert headline_top < page.locator("#verdict-table").bounding_box()["y"]
+
+    regressions = box.locator(".regressions li")
+    assert regressions.count() == 1
+    assert "0.53x of the old way" in regressions.first.inner_text()
+    assert regressions.first.get_attribute("data-cell") == "extract-zip-medium-sequential"
+    colour = box.locator(".regressions").evaluate("e => getComputedStyle(e).color")
+    assert colour == "rgb(160, 0, 0)"  # red
+
+    beyond = page.locator("#verdict-table .verdict.beyond-this-machine")
+    assert beyond.count() >= 2
+    assert "beyond this machine" in box.locator(".beyond-line").first.inner_text()
+
+    pi = page.locator('#headline .headline-card[data-machine="pi4-4c"]')
+    assert pi.locator(".memory-line").first.inner_text().startswith("memory (OS peak RSS): ")
+    assert box.locator(".memory-line").first.inner_text().startswith("memory (memray heap): ")
+    titles = page.locator("#memory img").evaluate_all("imgs => imgs.map(i => i.title)")
+    assert any("(OS peak RSS)" in t for t in titles) and any("(memray heap)" in t for t in titles)
+    assert not any("(OS peak RSS)" in t and "(memray heap)" in t for t in titles)
     page.close()

@@ -55,7 +55,7 @@ def test_two_platforms_side_by_side(built_report: Path) -> None:
     header = re.search(r'<table id="platform-table">.*?</thead>', html, re.S).group(0)
     assert "Raspberry Pi 4 Model B Rev 1.4" in header
     assert "Apple M4 (macOS 15.1)" in header
-    assert 'title="Best speedup per cell, platforms side by side"' in html
+    assert 'title="Best gain over the old way per cell, machines side by side"' in html
 
 
 def test_verdict_table_rows_say_the_right_thing(built_report: Path) -> None:
@@ -97,7 +97,7 @@ def test_text_from_results_is_escaped(tmp_path: Path, synth) -> None:
 
 def test_text_summary_is_a_markdown_verdict_table(verdict_root: Path) -> None:
     summary = text_summary(load_results([verdict_root]))
-    assert "| platform | operation | format | workload |" in summary
+    assert "| machine | operation | format | workload |" in summary
     line = next(x for x in summary.splitlines() if "| create | tar.gz |" in x)
     assert "3.00x" in line and "2.50-3.40" in line and line.endswith("| meets | misses |")
     assert "invalid cell(s)" in summary

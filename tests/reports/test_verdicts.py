@@ -99,5 +99,5 @@ def test_two_platforms_get_their_own_verdicts(tmp_path: Path, synth) -> None:
     write_run(tmp_path, verdict_rows("raspberry-pi-4"), "raspberry-pi-4")
     write_run(tmp_path, verdict_rows("macos-arm64"), "macos-arm64")
     verdicts = best_verdicts(load_results([tmp_path]).table)
-    assert {v.platform_key for v in verdicts} == {"raspberry-pi-4", "macos-arm64"}
+    assert {v.machine_key for v in verdicts} == {"raspberry-pi-4", "macos-arm64"}
     assert len(verdicts) == 8

@@ -1,0 +1,248 @@
+"""The answer first: one sentence per machine, then its regressions, limits, memory and trust.
+
+"On <machine> (2 usable cores): every operation is 1.9-3.1x faster than the old way; 2x met
+by 4 of 12; the 4x line needs more than 2 cores". The gain is the best trustworthy cell of
+each (operation, format, workload) against the old way (the reference loop). Below it: every
+configuration slower than the old way (a regression), the targets beyond what the usable
+cores allow, the memory budget verdict per memory source (never two sources mixed), and how
+much of the data was too noisy to decide. The HTML report, the Markdown summary and the end
+of ``archive-bench run`` all print these same lines.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from bench.schema import (
+    BEYOND,
+    MEETS,
+    MEMORY_BUDGET_BYTES,
+    MEMORY_BUDGET_THREADS,
+    MEMORY_SOURCE_LABELS,
+    NOISY_INTERVAL_SHARE,
+)
+from reports.loading import ResultSet
+from reports.verdicts import TARGETS, Verdict, best_verdicts, regressions
+
+MIB = 2**20
+
+
+@dataclass
+class Regression:
+    text: str
+    cell_id: str
+
+
+@dataclass
+class MachineHeadline:
+    key: str
+    label: str
+    cores: int | None
+    sentence: str
+    operations: list[str] = field(default_factory=list)
+    regressions: list[Regression] = field(default_factory=list)
+    beyond: list[str] = field(default_factory=list)
+    memory: list[str] = field(default_factory=list)
+    trust: list[str] = field(default_factory=list)
+
+
+def _range(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.1f}x" if f"{lo:.1f}" == f"{hi:.1f}" else f"{lo:.1f}-{hi:.1f}x"
+
+
+def _group_name(v: Verdict) -> str:
+    return " ".join(x for x in (v.operation, v.format, v.workload) if x)
+
+
+def _sentence(label: str, cores: int | None, mine: list[Verdict]) -> str:
+    core_text = f"{cores} usable core{'s' if cores != 1 else ''}" if cores else "cores unknown"
+    gains = [v for v in mine if math.isfinite(v.gain)]
+    if not gains:
+        return f"On {label} ({core_text}): no valid measurement to judge."
+    fallback = sum(v.baseline != "reference" for v in gains)
+    baseline = "the old way" + (
+        f" (own sequential for {fallback} group(s) without the old way measured)"
+        if fallback
+        else ""
+    )
+    values = [v.gain for v in gains]
+    slower = [v for v in gains if v.gain_high < 1.0]
+    if not slower and all(v.gain >= 1.0 for v in gains):
+        parts = [f"every operation is {_range(values)} faster than {baseline}"]
+    else:
+        faster = [v for v in gains if v.gain_low > 1.0]
+        parts = [
+            f"{len(faster)} of {len(gains)} operation groups are faster than {baseline} "
+            f"({_range(values)} at best)"
+        ]
+        if slower:
+            parts.append(f"{len(slower)} slower even at best")
+    for target in TARGETS:
+        name = f"{target:g}x"
+        beyond = [v for v in gains if v.verdicts[name] == BEYOND]
+        met = [v for v in gains if v.verdicts[name] == MEETS]
+        if beyond and len(beyond) + len(met) == len(gains) and not met:
+            parts.append(f"the {name} line needs more than {cores} cores")
+        else:
+            text = f"{name} met by {len(met)} of {len(gains)}"
+            if beyond:
+                text += f" ({len(beyond)} beyond this machine)"
+            parts.append(text)
+    return f"On {label} ({core_text}): " + "; ".join(parts)
+
+
+def _operations(mine: list[Verdict]) -> list[str]:
+    lines = []
+    for operation in dict.fromkeys(v.operation for v in mine):
+        group = [v for v in mine if v.operation == operation and math.isfinite(v.gain)]
+        if not group:
+            continue
+        best = max(group, key=lambda v: v.gain)
+        lines.append(
+            f"{operation}: {_range([v.gain for v in group])} {best.baseline_name} "
+            f"(best {_group_name(best)} {best.gain:.2f}x at {best.threads:g} threads)"
+        )
+    return lines
+
+
+def _regressions(rows: pd.DataFrame) -> list[Regression]:
+    out = []
+    for _, r in regressions(rows).iterrows():
+        what = " ".join(x for x in (r["operation"], r["format"], r["workload"]) if x)
+        threads = int(r["threads"])
+        config = (
+            r["variant"]
+            if r["variant"] != "parallel"
+            else f"{threads} thread{'s' if threads != 1 else ''}"
+        )
+        if r.get("oversubscribed"):
+            config += ", oversubscribed"
+        out.append(
+            Regression(
+                f"{what} ({config}): {r['speedup_vs_reference']:.2f}x of the old way "
+                f"[{r['speedup_vs_reference_ci_low']:.2f}-{r['speedup_vs_reference_ci_high']:.2f}]"
+                f" in cell {r['cell_id']}",
+                str(r["cell_id"]),
+            )
+        )
+    return out
+
+
+def _beyond(mine: list[Verdict], cores: int | None) -> list[str]:
+    lines = []
+    for target in TARGETS:
+        name = f"{target:g}x"
+        groups = [_group_name(v) for v in mine if v.verdicts[name] == BEYOND]
+        if groups:
+            lines.append(
+                f"{name} is beyond this machine for {len(groups)} group(s) "
+                f"({', '.join(groups[:6])}{', ...' if len(groups) > 6 else ''}): "
+                f"it needs more than the {cores} usable core(s)"
+            )
+    return lines
+
+
+def memory_lines(rows: pd.DataFrame) -> list[str]:
+    """The memory budget verdict, once per memory source (never mixed)."""
+    budget = f"{MEMORY_BUDGET_BYTES / MIB:.0f} MiB over sequential at up to {MEMORY_BUDGET_THREADS}"
+    lines = []
+    cells = rows[(rows["variant"] == "parallel") & rows["valid"].astype(bool)]
+    for source in sorted(s for s in cells["memory_source"].unique() if s):
+        part = cells[
+            (cells["memory_source"] == source) & (cells["threads"] <= MEMORY_BUDGET_THREADS)
+        ]
+        part = part.dropna(subset=["memory_delta_bytes"])
+        label = MEMORY_SOURCE_LABELS.get(source, source)
+        if part.empty:
+            lines.append(f"memory ({label}): no delta over sequential measured")
+            continue
+        over = part[part["memory_delta_bytes"] > MEMORY_BUDGET_BYTES]
+        worst = part["memory_delta_bytes"].max() / MIB
+        if over.empty:
+            lines.append(
+                f"memory ({label}): within budget ({budget} threads) in all {len(part)} "
+                f"cells; worst +{worst:.1f} MiB"
+            )
+        else:
+            names = ", ".join(over["cell_id"].astype(str).head(5))
+            lines.append(
+                f"memory ({label}): OVER budget ({budget} threads) in {len(over)} of "
+                f"{len(part)} cells, worst +{worst:.1f} MiB: {names}"
+            )
+    return lines
+
+
+def _trust(rows: pd.DataFrame, cores: int | None) -> list[str]:
+    measured = rows[rows["valid"].astype(bool) & (rows["variant"] != "reference")]
+    lines = []
+    noisy = int(measured["noisy"].astype(bool).sum())
+    lines.append(
+        f"trust: {noisy} of {len(measured)} cells noisy (median interval over "
+        f"{NOISY_INTERVAL_SHARE:.0%} of the median or unstable), left out of verdicts"
+    )
+    suspect = measured[measured["suspect_note"].astype(str) != ""]
+    if not suspect.empty:
+        lines.append(
+            f"suspect: {len(suspect)} superlinear result(s) over own sequential (more than "
+            f"{cores} usable cores allow), e.g. {suspect.iloc[0]['cell_id']}: "
+            f"{suspect.iloc[0]['suspect_note']}"
+        )
+    over = sorted(
+        {int(t) for t in measured.loc[measured["oversubscribed"].astype(bool), "threads"]}
+    )
+    if over:
+        lines.append(
+            f"oversubscribed: {', '.join(map(str, over))} threads exceed the {cores} usable "
+            "core(s); measured and marked, not dropped"
+        )
+    return lines
+
+
+def machine_headlines(result_set: ResultSet) -> list[MachineHeadline]:
+    table = result_set.table
+    verdicts = best_verdicts(table)
+    out = []
+    for key in result_set.platforms:
+        mine = [v for v in verdicts if v.machine_key == key]
+        rows = table[table["machine_key"] == key]
+        cores = result_set.cores(key)
+        label = result_set.headline_label(key)
+        out.append(
+            MachineHeadline(
+                key,
+                label,
+                cores,
+                _sentence(label, cores, mine),
+                _operations(mine),
+                _regressions(rows),
+                _beyond(mine, cores),
+                memory_lines(rows),
+                _trust(rows, cores),
+            )
+        )
+    return out
+
+
+def headline_lines(result_set: ResultSet, max_regressions: int = 10) -> list[str]:
+    """The headline as plain text lines (terminal, CI log)."""
+    lines = []
+    for h in machine_headlines(result_set):
+        lines.append(h.sentence)
+        lines += [f"  {line}" for line in h.operations]
+        if h.regressions:
+            lines.append(
+                f"  REGRESSIONS: {len(h.regressions)} configuration(s) slower than the old way"
+            )
+            lines += [f"    {r.text}" for r in h.regressions[:max_regressions]]
+            if len(h.regressions) > max_regressions:
+                lines.append(
+                    f"    ... and {len(h.regressions) - max_regressions} more (see the report)"
+                )
+        else:
+            lines.append("  no regression: no configuration is slower than the old way")
+        lines += [f"  {line}" for line in (*h.beyond, *h.memory, *h.trust)]
+    return lines

@@ -1,0 +1,108 @@
+"""Machines stay apart, results that could lie are caught, the headline answers honestly."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from reports import build_report, headline_lines, load_results
+from reports.headline import machine_headlines
+
+
+def test_two_macs_of_one_platform_stay_apart(tmp_path, synth):
+    synth.write_machine(tmp_path, "alice-mac-10c", 10, "20261130-100000-quick")
+    synth.write_machine(tmp_path, "bob-mac-10c", 10, "20261130-110000-quick")
+    result = load_results([tmp_path])
+    assert result.platforms == ["alice-mac-10c", "bob-mac-10c"]
+    assert result.label("bob-mac-10c") == "bob-mac (Apple M4 (macOS 15.1))"
+
+
+def test_one_and_two_core_runs_of_one_machine_stay_apart(tmp_path, synth):
+    synth.write_machine(tmp_path, "ci-box-1c", 1, "20261130-100000-quick")
+    synth.write_machine(tmp_path, "ci-box-2c", 2, "20261130-110000-quick")
+    result = load_results([tmp_path])
+    assert sorted(result.platforms) == ["ci-box-1c", "ci-box-2c"]
+    assert (result.cores("ci-box-1c"), result.cores("ci-box-2c")) == (1, 2)
+    assert result.label("ci-box-1c").endswith(", 1 usable core")
+    assert result.label("ci-box-2c").endswith(", 2 usable cores")
+
+
+def test_a_renamed_folder_keeps_its_machine(tmp_path, synth):
+    folder = synth.write_machine(tmp_path / "src", "pi4-4c", 4, "20261130-100000-quick")
+    copy = tmp_path / "results" / "linux-x86_64" / "copied"
+    copy.parent.mkdir(parents=True)
+    folder.rename(copy)
+    table = pd.read_csv(copy / "results.csv", keep_default_na=False)
+    table["machine_key"] = "linux-x86_64"  # a table that says otherwise
+    table.to_csv(copy / "results.csv", index=False)
+    result = load_results([tmp_path / "results"])
+    assert result.platforms == ["pi4-4c"]
+    assert any("fingerprint.json says pi4-4c" in p for p in result.problems)
+
+
+def test_headline_answers_per_machine(tmp_path, synth):
+    synth.write_machine(tmp_path, "ci-box-2c", 2, "20261130-100000-quick")
+    [headline] = machine_headlines(load_results([tmp_path]))
+    assert headline.sentence.startswith("On ci-box (Apple M4 (macOS 15.1)) (2 usable cores): ")
+    assert "faster than the old way" in headline.sentence
+    assert "the 4x line needs more than 2 cores" in headline.sentence
+    assert [r.cell_id for r in headline.regressions] == ["extract-zip-medium-sequential"]
+    assert "0.53x of the old way" in headline.regressions[0].text
+    assert any("4x is beyond this machine" in line for line in headline.beyond)
+    assert headline.memory == [
+        "memory (memray heap): within budget (64 MiB over sequential at up to 4 threads) in "
+        "all 3 cells; worst +7.6 MiB"
+    ]
+    lines = headline_lines(load_results([tmp_path]))
+    assert lines[0] == headline.sentence
+    assert any(line.strip().startswith("REGRESSIONS: 1") for line in lines)
+
+
+def test_rss_only_run_is_labelled_rss_and_never_shares_an_axis(tmp_path, synth):
+    synth.write_machine(
+        tmp_path, "pi3-4c", 4, "20261130-100000-quick",
+        memory_source="rusage", peak_heap_bytes=float("nan"),
+    )  # fmt: skip
+    synth.write_machine(tmp_path, "mac-10c", 10, "20261130-110000-quick")
+    result = load_results([tmp_path])
+    memory = {h.key: h.memory for h in machine_headlines(result)}
+    assert memory["pi3-4c"][0].startswith("memory (OS peak RSS): ")
+    assert memory["mac-10c"][0].startswith("memory (memray heap): ")
+    html = build_report(result, tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'title="pi3-4 (Raspberry Pi' not in html  # sanity: labels come from the machine
+    assert "extra memory (OS peak RSS) against threads" in html
+    assert "extra memory (memray heap) against threads" in html
+    assert "OS peak RSS over sequential" in html or "OS peak RSS" in html
+
+
+def test_truncated_table_and_torn_records_are_never_clean(tmp_path, synth):
+    folder = synth.write_machine(tmp_path, "ci-box-2c", 2, "20261130-100000-quick")
+    table = pd.read_csv(folder / "results.csv", keep_default_na=False)
+    with open(folder / "cells.jsonl", "w", encoding="utf-8") as handle:
+        for cell_id in table["cell_id"]:
+            handle.write(json.dumps({"cell_id": cell_id}) + "\n")
+        handle.write(json.dumps({"cell_id": "lost-one"}) + "\n")
+        handle.write('{"cell_id": "torn')
+    text = (folder / "results.csv").read_text(encoding="utf-8")
+    (folder / "results.csv").write_text(text[: len(text) - 120], encoding="utf-8")  # cut mid-row
+    result = load_results([tmp_path])
+    problems = " | ".join(result.problems)
+    assert "1 row(s) cut short" in problems
+    assert "1 torn or unreadable line(s)" in problems
+    assert "have no row in results.csv" in problems
+    html = build_report(result, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "No invalid, throttled or unreadable data" not in html
+
+
+def test_unknown_schema_version_is_flagged(tmp_path, synth):
+    synth.write_machine(tmp_path, "ci-box-2c", 2, "20261130-100000-quick", schema_version=99)
+    result = load_results([tmp_path])
+    assert any("unknown schema version 99" in p for p in result.problems)
+
+
+def test_other_scale_is_named_not_called_unmeasured(tmp_path, synth):
+    synth.write_machine(tmp_path, "ci-box-2c", 2, "20261130-100000-quick")
+    synth.write_machine(tmp_path, "pi4-4c", 4, "20261130-110000-quick", scale=0.05)
+    html = build_report(load_results([tmp_path]), tmp_path / "r.html").read_text("utf-8")
+    assert "measured at another scale (small x0.05)" in html
