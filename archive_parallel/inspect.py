@@ -90,7 +90,8 @@ def verify_archive(
                 index = None
                 if fmt is CompressionFormat.TAR_GZ and executor is not None:
                     index = usable_index(archive, gzip_index, not archive_checksum_checked)
-                _verify_tar(archive, fmt, executor, budget, index)
+                backend = config.decompression_backend if config is not None else "auto"
+                _verify_tar(archive, fmt, executor, budget, index, backend)
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
         return False
@@ -103,8 +104,9 @@ def _verify_tar(
     executor: Executor | None,
     budget: Budget,
     index: GzipIndex | None,
+    inflate_backend: str = "auto",
 ) -> None:
-    with TarStream(archive, fmt, executor, index) as stream:
+    with TarStream(archive, fmt, executor, index, inflate_backend) as stream:
         for member in stream.members():
             if budget is not None:
                 budget.add_member(member.name)

@@ -43,6 +43,7 @@ from ..formats import CompressionFormat
 from ..interrupts import checkpoint
 from ..pool import OrderedWindow
 from .gzip_index import GzipIndex, indexed_chunks
+from .inflate import inflate_errors, inflate_module
 
 logger = logging.getLogger(__name__)
 
@@ -182,9 +183,15 @@ class _GzipInflater:
     only ever run by one task at a time."""
 
     def __init__(
-        self, handle: BinaryIO, description: str, position: CompressedPosition | None = None
+        self,
+        handle: BinaryIO,
+        description: str,
+        position: CompressedPosition | None = None,
+        inflater: Any = zlib,
     ) -> None:
         self._handle = handle
+        self._module = inflater
+        self._errors = inflate_errors(inflater)
         self._description = description
         self._position = position or CompressedPosition()
         self._input = b""
@@ -215,7 +222,7 @@ class _GzipInflater:
         if not self._input.startswith(b"\x1f\x8b"):
             where = "is not gzip data" if self._members == 0 else "has garbage after its data"
             raise CorruptArchiveError(f"{self._description} {where} (bad gzip magic)")
-        self._decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._decompressor = self._module.decompressobj(16 + zlib.MAX_WBITS)
         return True
 
     def step(self) -> bytes | None:
@@ -232,7 +239,7 @@ class _GzipInflater:
                     )
             try:
                 out = self._decompressor.decompress(self._input, GZIP_OUTPUT_STEP)
-            except zlib.error as exc:
+            except self._errors as exc:
                 raise CorruptArchiveError(
                     f"{self._description} has corrupt gzip data: {exc}"
                 ) from exc
@@ -247,12 +254,16 @@ class _GzipInflater:
 
 
 def _gzip_chunks(
-    path: str, executor: Executor | None, description: str, position: CompressedPosition
+    path: str,
+    executor: Executor | None,
+    description: str,
+    position: CompressedPosition,
+    inflater_module: Any = zlib,
 ) -> Iterator[bytes]:
     handle = open(path, "rb")  # noqa: SIM115 - closed in finally, after workers stop
     window: OrderedWindow[bytes | None] = OrderedWindow(executor, 1)
     try:
-        inflater = _GzipInflater(handle, description, position)
+        inflater = _GzipInflater(handle, description, position, inflater_module)
         window.submit(inflater.step)
         while True:
             (chunk,) = window.submit(inflater.step)  # the finished step; the next one starts
@@ -494,6 +505,7 @@ def open_decompressed(
     *,
     max_in_flight: int | None = None,
     gzip_index: GzipIndex | None = None,
+    inflate_backend: str = "auto",
 ) -> BinaryIO:
     """A readable stream over the uncompressed bytes of a tar archive in format ``fmt``.
 
@@ -502,6 +514,7 @@ def open_decompressed(
     ``gzip_index`` (from ``codecs.gzip_index.usable_index``) lets a gzip file's restart
     segments inflate in parallel, ``max_in_flight`` of them at once (default: one more than
     the workers; each holds about 4 MiB of output).
+    ``inflate_backend`` picks the inflate implementation (``codecs.inflate``; same output).
     Do not read from the stream inside a worker of a one-thread ``executor``: the reader
     waits for tasks it queued on that same executor.
     """
@@ -515,6 +528,7 @@ def open_decompressed(
     description = f"{os.path.basename(path)} ({fmt.value})"
     position = CompressedPosition()
     if fmt is CompressionFormat.TAR_GZ:
+        module = inflate_module(inflate_backend)
         if gzip_index is not None and executor is not None:
             chunks = indexed_chunks(
                 path,
@@ -522,10 +536,11 @@ def open_decompressed(
                 executor,
                 max_in_flight or _workers(executor) + 1,
                 lambda end: setattr(position, "value", end),
-                lambda: _gzip_chunks(path, executor, description, position),
+                lambda: _gzip_chunks(path, executor, description, position, module),
+                module,
             )
         else:
-            chunks = _gzip_chunks(path, executor, description, position)
+            chunks = _gzip_chunks(path, executor, description, position, module)
     elif fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
         if size == 0:
             raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
