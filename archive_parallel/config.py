@@ -73,6 +73,9 @@ class ArchiveConfig:
     #: archive's own SHA-256 (which covers every byte) has already matched the side file;
     #: without an archive checksum the per-file check always runs
     recheck_extracted_files: bool = False
+    #: tar.zst: zstd's own level, 1-19; None maps ``compression_level`` onto it (6 -> 3, zstd's
+    #: default; see ``codecs.zstd.LEVEL_FROM_0_9``)
+    zstd_level: int | None = None
     #: inflate implementation for extraction, verification and listing: "auto" (isal, else
     #: zlib-ng, else zlib: whichever is installed; the output is identical) or one of
     #: "zlib", "isal", "zlib-ng" to force it
@@ -98,6 +101,8 @@ class ArchiveConfig:
                 f"compression_backend must be one of {COMPRESSION_BACKENDS}, "
                 f"got {self.compression_backend!r}"
             )
+        if self.zstd_level is not None and not 1 <= int(self.zstd_level) <= 19:
+            raise ValueError(f"zstd_level must be 1-19, got {self.zstd_level}")
         if self.decompression_backend not in DECOMPRESSION_BACKENDS:
             raise ValueError(
                 f"decompression_backend must be one of {DECOMPRESSION_BACKENDS}, "

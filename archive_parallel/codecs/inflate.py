@@ -53,7 +53,7 @@ def inflate_errors(module: ModuleType) -> tuple[type[BaseException], ...]:
 
 
 def inflate_name(module: ModuleType) -> str:
-    """"isal", "zlib-ng" or "zlib": which implementation ``module`` is (for logs and stats)."""
+    """ "isal", "zlib-ng" or "zlib": which implementation ``module`` is (for logs and stats)."""
     name = module.__name__
     if name.startswith("isal"):
         return "isal"

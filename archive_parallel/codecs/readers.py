@@ -9,6 +9,7 @@ generator of decompressed chunks:
   stateful). Multi-member files and zero padding are handled; CRC and size are checked. Our
   own files, given the side file's ``gzip_index``, inflate their restart segments in parallel
   instead (``codecs.gzip_index``).
+* zstd inflates in order only too, one bounded step ahead in a worker (``codecs.zstd``).
 * bz2 and xz files that hold several concatenated streams (our writers make them) are cut at
   stream boundaries and the streams decompressed in parallel through an ``OrderedWindow``.
   xz boundaries are found exactly by walking stream footers and indexes back from the end;
@@ -33,7 +34,7 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -44,6 +45,7 @@ from ..interrupts import checkpoint
 from ..pool import OrderedWindow
 from .gzip_index import GzipIndex, indexed_chunks
 from .inflate import inflate_errors, inflate_module
+from .zstd import ZstdReader
 
 logger = logging.getLogger(__name__)
 
@@ -260,13 +262,37 @@ def _gzip_chunks(
     position: CompressedPosition,
     inflater_module: Any = zlib,
 ) -> Iterator[bytes]:
-    handle = open(path, "rb")  # noqa: SIM115 - closed in finally, after workers stop
-    window: OrderedWindow[bytes | None] = OrderedWindow(executor, 1)
+    handle = open(path, "rb")  # noqa: SIM115 - closed by _chunks_ahead, after workers stop
     try:
         inflater = _GzipInflater(handle, description, position, inflater_module)
-        window.submit(inflater.step)
+    except BaseException:
+        handle.close()
+        raise
+    return _chunks_ahead(handle, inflater.step, executor)
+
+
+def _zstd_chunks(
+    path: str, executor: Executor | None, description: str, position: CompressedPosition
+) -> Iterator[bytes]:
+    handle = open(path, "rb")  # noqa: SIM115 - closed by _chunks_ahead, after workers stop
+    try:
+        reader = ZstdReader(handle, description, position)
+    except BaseException:
+        handle.close()
+        raise
+    return _chunks_ahead(handle, reader.step, executor)
+
+
+def _chunks_ahead(
+    handle: BinaryIO, step: Callable[[], bytes | None], executor: Executor | None
+) -> Iterator[bytes]:
+    """``step()``'s pieces until it returns None, the next one computed in a worker while
+    the caller uses the current one (a window of one task: the decoder is stateful)."""
+    window: OrderedWindow[bytes | None] = OrderedWindow(executor, 1)
+    try:
+        window.submit(step)
         while True:
-            (chunk,) = window.submit(inflater.step)  # the finished step; the next one starts
+            (chunk,) = window.submit(step)  # the finished step; the next one starts
             if chunk is None:
                 break
             yield chunk
@@ -545,6 +571,8 @@ def open_decompressed(
         if size == 0:
             raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
         chunks = _stream_chunks(path, fmt, executor, max_in_flight, position)
+    elif fmt is CompressionFormat.TAR_ZST:
+        chunks = _zstd_chunks(path, executor, description, position)
     else:
         raise ValueError(f"{fmt} is not a tar format")
     return DecompressedStream(chunks, description, position)  # type: ignore[return-value]
