@@ -24,7 +24,7 @@ ProgressCallback = Callable[[int, int], None]
 
 DEFAULT_EXCLUDE_PATTERNS = (".DS_Store", "Thumbs.db")
 COMPRESSION_BACKENDS = ("zlib", "zlib-ng", "isal", "auto")
-DECOMPRESSION_BACKENDS = ("auto", "zlib", "isal", "zlib-ng")
+DECOMPRESSION_BACKENDS = ("auto", "zlib", "isal", "zlib-ng", "rapidgzip")
 TUNED_PROFILE_ENV = "ARCHIVE_PARALLEL_TUNED_PROFILE"
 TUNABLE_FIELDS = ("thread_pool_size", "parallel_batch_size", "parallel_threshold", "block_size")
 
@@ -77,8 +77,9 @@ class ArchiveConfig:
     #: default; see ``codecs.zstd.LEVEL_FROM_0_9``)
     zstd_level: int | None = None
     #: inflate implementation for extraction, verification and listing: "auto" (isal, else
-    #: zlib-ng, else zlib: whichever is installed; the output is identical) or one of
-    #: "zlib", "isal", "zlib-ng" to force it
+    #: zlib-ng, else zlib: whichever is installed; the output is identical; with rapidgzip
+    #: installed, a large tar.gz without a side-file index inflates in parallel through it) or
+    #: one of "zlib", "isal", "zlib-ng", "rapidgzip" to force it
     decompression_backend: str = "auto"
     #: extraction limits against archive bombs
     max_extract_size: int = 64 * GiB

@@ -7,6 +7,8 @@ prefers ``isal.isal_zlib`` (python-isal, about twice zlib's inflate speed), then
 ``zlib_ng.zlib_ng``, then ``zlib``. Naming one (``ArchiveConfig.decompression_backend``)
 forces it, for measurement; naming one that is not installed is a clear ``ArchiveError``.
 Each module raises its own error class on damage; ``inflate_errors`` lists them.
+"rapidgzip" (and "auto" when it is installed) also inflates whole tar.gz files of other tools
+in parallel (``codecs.parallel_gzip``); for everything else it means "auto".
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def inflate_module(backend: str = "auto") -> ModuleType:
     ``error``, and the same ``decompress(data, max_length)``/``unconsumed_tail`` behaviour."""
     if backend == "zlib":
         return zlib
-    if backend == "auto":
+    if backend in ("auto", "rapidgzip"):  # rapidgzip reads whole gzip files, not members
         for importer in (_import_isal, _import_zlib_ng):
             module = importer()
             if module is not None:

@@ -8,7 +8,8 @@ generator of decompressed chunks:
   the caller parses and writes the current one (a window of exactly one task: the inflater is
   stateful). Multi-member files and zero padding are handled; CRC and size are checked. Our
   own files, given the side file's ``gzip_index``, inflate their restart segments in parallel
-  instead (``codecs.gzip_index``).
+  instead (``codecs.gzip_index``); other tools' files inflate in parallel through the optional
+  rapidgzip when installed (``codecs.parallel_gzip``).
 * zstd inflates in order only too, one bounded step ahead in a worker (``codecs.zstd``).
 * bz2 and xz files that hold several concatenated streams (our writers make them) are cut at
   stream boundaries and the streams decompressed in parallel through an ``OrderedWindow``.
@@ -45,6 +46,7 @@ from ..interrupts import checkpoint
 from ..pool import OrderedWindow
 from .gzip_index import GzipIndex, indexed_chunks
 from .inflate import inflate_errors, inflate_module
+from .parallel_gzip import rapidgzip_chunks, wants_rapidgzip
 from .zstd import ZstdReader
 
 logger = logging.getLogger(__name__)
@@ -555,18 +557,22 @@ def open_decompressed(
     position = CompressedPosition()
     if fmt is CompressionFormat.TAR_GZ:
         module = inflate_module(inflate_backend)
+
+        def serial() -> Iterator[bytes]:
+            return _gzip_chunks(path, executor, description, position, module)
+
+        def on_position(end: int) -> None:
+            position.value = end
+
         if gzip_index is not None and executor is not None:
-            chunks = indexed_chunks(
-                path,
-                gzip_index,
-                executor,
-                max_in_flight or _workers(executor) + 1,
-                lambda end: setattr(position, "value", end),
-                lambda: _gzip_chunks(path, executor, description, position, module),
-                module,
-            )
+            window = max_in_flight or _workers(executor) + 1
+            chunks = indexed_chunks(path, gzip_index, executor, window, on_position, serial, module)
+        elif executor is not None and wants_rapidgzip(
+            inflate_backend, size, _workers(executor), module is not zlib
+        ):
+            chunks = rapidgzip_chunks(path, _workers(executor), on_position, serial)
         else:
-            chunks = _gzip_chunks(path, executor, description, position, module)
+            chunks = serial()
     elif fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
         if size == 0:
             raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
