@@ -55,18 +55,27 @@ def build_parser() -> argparse.ArgumentParser:
         const="targets",
         help="the 2-4x targets at full scale (medium and many-tiny workloads)",
     )
+    preset.add_argument(
+        "--codecs",
+        dest="preset",
+        action="store_const",
+        const="codecs",
+        help="codecs and formats: zlib/isal/rapidgzip, tar.zst, archives of other tools",
+    )
     run.set_defaults(preset="quick")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results root")
     run.add_argument("--resume", type=Path, help="run folder to resume")
     run.add_argument("--new", action="store_true", help="never resume, start a new run")
     run.add_argument("--budget-min", type=float, help="stop starting cells after this long")
     run.add_argument("--operations", type=_strs, help="e.g. create,extract,checksum,walk")
-    run.add_argument("--formats", type=_strs, help="e.g. tar.gz,zip,tar.bz2,tar.xz,tar")
+    run.add_argument(
+        "--formats", type=_strs, help="e.g. tar.gz,zip,tar.bz2,tar.xz,tar,tar.zst,tar.gz+tar"
+    )
     run.add_argument("--workloads", type=_workloads, help="profile:scale,... e.g. medium:0.1")
     run.add_argument("--threads", type=_ints, help="thread counts, e.g. 1,2,4,8")
     run.add_argument("--batch-sizes", type=_ints, help="e.g. 10,50,200")
     run.add_argument("--batch-operations", type=_strs, help="operations that sweep batch size")
-    run.add_argument("--backends", type=_strs, help="zlib,zlib-ng")
+    run.add_argument("--backends", type=_strs, help="zlib,zlib-ng,isal,rapidgzip")
     run.add_argument("--no-reference", action="store_true")
     run.add_argument("--no-pigz", action="store_true")
     run.add_argument("--no-thread-cap", action="store_true", help="keep threads > 2x CPUs")

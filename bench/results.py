@@ -31,13 +31,15 @@ COLUMNS: dict[str, str] = {
     "platform_label": "machine for people, e.g. 'Raspberry Pi 4 Model B Rev 1.4'",
     "cell_id": "stable id of the cell, safe as a file name (joins runs in compare)",
     "operation": "create, extract, verify, checksum or walk",
-    "format": "tar.gz, tar.bz2, tar.xz, tar, zip; '' for checksum and walk",
+    "format": "tar.gz, tar.bz2, tar.xz, tar, zip, tar.zst; <format>+<maker> for archives made "
+    "by another tool (tar.gz+tar, zip+zip, tar.gz+tarfile, zip+zipfile); '' for checksum and walk",
     "workload": "fixtures_gen profile name",
     "scale": "fixtures_gen scale",
     "variant": "parallel, sequential (library, parallel off), reference (old-style loop), pigz",
     "threads": "thread_pool_size (pigz -p N for pigz; 1 for sequential/reference)",
     "batch_size": "parallel_batch_size; 0 where it does not apply (baselines, pigz)",
-    "backend": "zlib or zlib-ng (compression_backend)",
+    "backend": "create: compression_backend (zlib, zlib-ng, isal); extract/verify: "
+    "decompression_backend (zlib, zlib-ng, isal, rapidgzip)",
     "samples": "number of timing values (pyperf values over all worker processes)",
     "median_s": "median seconds per operation",
     "mean_s": "mean seconds per operation",
