@@ -43,3 +43,11 @@ def run_without(names: tuple[str, ...], code: str, cwd: str | None = None) -> st
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
+
+
+def verified(config, archive) -> bool:
+    """``verify_archive_integrity`` under ``config`` (its default config), pool shut down."""
+    from archive_parallel import ArchiveManager
+
+    with ArchiveManager(config) as manager:
+        return manager.verify_archive_integrity(archive)

@@ -17,7 +17,7 @@ from archive_parallel.codecs.inflate import inflate_module, inflate_name
 from archive_parallel.errors import ArchiveError
 
 sys.path.insert(0, os.path.dirname(__file__))
-from blocked_imports import block, run_without  # noqa: E402
+from blocked_imports import block, run_without, verified  # noqa: E402
 
 HAVE_ISAL = "isal" in backend.available_backends()
 HAVE_ZLIB_NG = "zlib-ng" in backend.available_backends()
@@ -64,7 +64,7 @@ def test_every_inflater_extracts_the_same_tree(
         dest = tmp_path / f"out-{keep_meta}"
         manager.extract_archive(archive, dest, config)
         assert snapshot(dest) == snapshot(sample_tree)
-        assert ArchiveManager(config).verify_archive_integrity(archive)
+        assert verified(config, archive)
 
 
 @pytest.mark.parametrize("inflater", INFLATERS)
@@ -81,7 +81,7 @@ def test_every_inflater_reports_damage(manager, sample_tree, tmp_path, inflater,
     with pytest.raises(CorruptArchiveError):
         manager.extract_archive(archive, tmp_path / "out", config)
     assert not (tmp_path / "out").exists()
-    assert not ArchiveManager(config).verify_archive_integrity(archive)
+    assert not verified(config, archive)
 
 
 @needs_isal
@@ -176,3 +176,13 @@ def test_everything_works_with_no_optional_package(tmp_path):
         for suffix in ("tar.gz", "zip"):
             meta = manager.create_archive(src, tmp_path / f"b.{suffix}", config)
             assert meta.checksum_sha256 == lines[suffix]
+
+
+def test_small_tar_gz_is_cut_into_several_blocks_whatever_the_threads():
+    from archive_parallel.compressors import MIN_BLOCK_SIZE, gzip_block_size
+
+    config = ArchiveConfig()
+    assert gzip_block_size(config, None) == config.block_size
+    assert gzip_block_size(config, 1_000_000) == 256 * 1024
+    assert gzip_block_size(config, 10) == MIN_BLOCK_SIZE
+    assert gzip_block_size(config, 1 << 30) == config.block_size

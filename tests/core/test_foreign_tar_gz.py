@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from archive_parallel import ArchiveConfig, ArchiveError, ArchiveManager, CorruptArchiveError
+from archive_parallel import ArchiveConfig, ArchiveError, CorruptArchiveError
 from archive_parallel.codecs import parallel_gzip, readers
 
 sys.path.insert(0, os.path.dirname(__file__))
-from blocked_imports import block  # noqa: E402
+from blocked_imports import block, verified  # noqa: E402
 
 HAVE_RAPIDGZIP = parallel_gzip.import_rapidgzip() is not None
 needs_rapidgzip = pytest.mark.skipif(not HAVE_RAPIDGZIP, reason="rapidgzip not installed")
@@ -57,7 +57,7 @@ def test_extract_and_verify(
     config = _config(backend, enable_parallel_processing=parallel)
     manager.extract_archive(foreign, tmp_path / "out", config)
     assert snapshot(tmp_path / "out") == snapshot(sample_tree)
-    assert ArchiveManager(config).verify_archive_integrity(foreign)
+    assert verified(config, foreign)
     assert bool(rapidgzip_calls) == (backend == "rapidgzip" and parallel)
 
 
@@ -107,7 +107,7 @@ def test_damage_is_corrupt_archive_error(manager, foreign, tmp_path, backend, pa
         with pytest.raises(CorruptArchiveError):
             manager.extract_archive(path, dest, config)
         assert not dest.exists(), name
-        assert not ArchiveManager(config).verify_archive_integrity(path), name
+        assert not verified(config, path), name
 
 
 def test_absent_rapidgzip(monkeypatch, manager, foreign, tmp_path, snapshot, sample_tree):
