@@ -17,7 +17,7 @@ from archive_parallel.codecs.inflate import inflate_module, inflate_name
 from archive_parallel.errors import ArchiveError
 
 sys.path.insert(0, os.path.dirname(__file__))
-from blocked_imports import block, run_without, verified  # noqa: E402
+from codec_support import block, run_without, verified  # noqa: E402
 
 HAVE_ISAL = "isal" in backend.available_backends()
 HAVE_ZLIB_NG = "zlib-ng" in backend.available_backends()

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from archive_parallel import ArchiveConfig, ArchiveError, CorruptArchiveError
+from archive_parallel import ArchiveConfig, ArchiveError
 from archive_parallel.codecs import parallel_gzip, readers
 
 sys.path.insert(0, os.path.dirname(__file__))
-from blocked_imports import block, verified  # noqa: E402
+from codec_support import assert_refused, block, verified, write_variants  # noqa: E402
 
 HAVE_RAPIDGZIP = parallel_gzip.import_rapidgzip() is not None
 needs_rapidgzip = pytest.mark.skipif(not HAVE_RAPIDGZIP, reason="rapidgzip not installed")
@@ -90,24 +90,14 @@ def _damaged(foreign: Path, tmp_path: Path) -> dict[str, Path]:
         "garbage-after": data + b"this is not gzip",
         "not-gzip": b"plain text, not gzip" * 50,
     }
-    out = {}
-    for name, content in variants.items():
-        path = tmp_path / f"{name}.tar.gz"
-        path.write_bytes(content)
-        out[name] = path
-    return out
+    return write_variants(tmp_path, "tar.gz", variants)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("parallel", [True, False])
 def test_damage_is_corrupt_archive_error(manager, foreign, tmp_path, backend, parallel):
     config = _config(backend, enable_parallel_processing=parallel)
-    for name, path in _damaged(foreign, tmp_path).items():
-        dest = tmp_path / f"out-{name}"
-        with pytest.raises(CorruptArchiveError):
-            manager.extract_archive(path, dest, config)
-        assert not dest.exists(), name
-        assert not verified(config, path), name
+    assert_refused(manager, _damaged(foreign, tmp_path), config, tmp_path)
 
 
 def test_absent_rapidgzip(monkeypatch, manager, foreign, tmp_path, snapshot, sample_tree):

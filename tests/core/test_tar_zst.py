@@ -17,14 +17,13 @@ from archive_parallel import (
     ArchiveConfig,
     ArchiveError,
     CompressionFormat,
-    CorruptArchiveError,
 )
 from archive_parallel.codecs.zstd import LEVEL_FROM_0_9, effective_level, zstd_available
 from archive_parallel.errors import ArchiveLimitError
 from archive_parallel.formats import detect_format
 
 sys.path.insert(0, os.path.dirname(__file__))
-from blocked_imports import block, verified  # noqa: E402
+from codec_support import assert_refused, block, verified, write_variants  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not zstd_available(), reason="no Zstandard support installed")
 needs_zstd_tool = pytest.mark.skipif(shutil.which("zstd") is None, reason="zstd not installed")
@@ -122,12 +121,7 @@ def _damaged_copies(archive: Path, tmp_path: Path) -> dict[str, Path]:
         "garbage": b"not zstd at all" * 100,
         "garbage-after": data + b"trailing junk",
     }
-    out = {}
-    for name, content in copies.items():
-        path = tmp_path / f"{name}.tar.zst"
-        path.write_bytes(content)
-        out[name] = path
-    return out
+    return write_variants(tmp_path, "tar.zst", copies)
 
 
 @pytest.mark.parametrize("parallel", [True, False])
@@ -135,12 +129,7 @@ def test_damage_is_corrupt_archive_error(manager, sample_tree, tmp_path, paralle
     archive = tmp_path / "a.tar.zst"
     manager.create_archive(sample_tree, archive, _config(include_metadata=False))
     config = _config(enable_parallel_processing=parallel)
-    for name, path in _damaged_copies(archive, tmp_path).items():
-        dest = tmp_path / f"out-{name}"
-        with pytest.raises(CorruptArchiveError):
-            manager.extract_archive(path, dest, config)
-        assert not dest.exists(), name
-        assert not verified(config, path), name
+    assert_refused(manager, _damaged_copies(archive, tmp_path), config, tmp_path)
 
 
 def test_bomb_stops_at_the_extraction_limit(manager, tmp_path):

@@ -1,4 +1,4 @@
-"""Simulating the absence of optional packages: in-process and in a fresh interpreter.
+"""Support of the codec tests: simulating absent optional packages, damaged copies.
 
 ``block(monkeypatch, *names)`` makes ``import name`` raise ImportError for the rest of a test
 (the library imports its accelerators lazily, at each use, so this takes effect at once).
@@ -51,3 +51,26 @@ def verified(config, archive) -> bool:
 
     with ArchiveManager(config) as manager:
         return manager.verify_archive_integrity(archive)
+
+
+def write_variants(tmp_path, suffix: str, variants: dict[str, bytes]) -> dict:
+    """Each variant's bytes written to ``<name>.<suffix>`` in ``tmp_path``: name -> path."""
+    out = {}
+    for name, content in variants.items():
+        path = tmp_path / f"{name}.{suffix}"
+        path.write_bytes(content)
+        out[name] = path
+    return out
+
+
+def assert_refused(manager, paths: dict, config, tmp_path) -> None:
+    """Every archive in ``paths`` raises CorruptArchiveError on extraction (leaving nothing)
+    and fails verification."""
+    from archive_parallel import CorruptArchiveError
+
+    for name, path in paths.items():
+        dest = tmp_path / f"out-{name}"
+        with pytest.raises(CorruptArchiveError):
+            manager.extract_archive(path, dest, config)
+        assert not dest.exists(), name
+        assert not verified(config, path), name
