@@ -182,3 +182,20 @@ def test_cli_levels(sample_tree, tmp_path):
     assert bad.returncode == 2 and "0-9" in bad.stderr and "Traceback" not in bad.stderr
     bad = _cli("create", sample_tree, tmp_path / "b.tar.zst", "--level", "0")
     assert bad.returncode == 2 and "1-19" in bad.stderr
+
+
+def test_hostile_member_refuses_the_archive(manager, tmp_path):
+    from archive_parallel import UnsafeArchiveError
+    from archive_parallel.codecs.zstd import zstd_module
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name in ("ok.txt", "../escape.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 3
+            tar.addfile(info, io.BytesIO(b"abc"))
+    archive = tmp_path / "evil.tar.zst"
+    archive.write_bytes(zstd_module().compress(buffer.getvalue()))
+    with pytest.raises(UnsafeArchiveError):
+        manager.extract_archive(archive, tmp_path / "out", _config())
+    assert not (tmp_path / "out").exists() and not (tmp_path / "escape.txt").exists()
