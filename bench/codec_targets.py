@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,6 +198,39 @@ def sizes(records: list[dict[str, Any]]) -> list[tuple[str, str, str, int]]:
     return sorted(out)
 
 
+def ship_table(records: list[dict[str, Any]], workload: str) -> list[dict[str, Any]]:
+    """What to ship: per own format and create backend, the parallel (2 threads) create
+    median and archive size, the extract median with the default reader (isal when it was
+    measured, else zlib), and the larger peak RSS of the two, on ``workload``."""
+
+    def median(r: dict[str, Any] | None) -> float:
+        return statistics.median(r["values"]) if r and r.get("values") else math.nan
+
+    rows = []
+    where = (workload, 1.0)
+    for fmt in sorted({r["format"] for r in records if r["operation"] == "create"}):
+        extract = _find(records, _par("extract", fmt, "isal"), where) or _find(
+            records, _par("extract", fmt, "zlib"), where
+        )
+        for backend in sorted({r["backend"] for r in records if r["format"] == fmt}):
+            create = _find(records, _par("create", fmt, backend), where)
+            if create is None:
+                continue
+            peaks = [r.get("peak_rss_bytes") or 0 for r in (create, extract) if r]
+            rows.append(
+                {
+                    "format": fmt,
+                    "backend": backend,
+                    "create_s": median(create),
+                    "extract_s": median(extract),
+                    "reader": extract["backend"] if extract else "",
+                    "size_bytes": create.get("output_bytes") or math.nan,
+                    "peak_rss_mib": max(peaks) / 2**20 if any(peaks) else math.nan,
+                }
+            )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.codec_targets", description=__doc__)
     parser.add_argument("run", type=Path, help="a run folder (results/<platform>/<run>)")
@@ -225,6 +259,17 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for workload, op, fmt, backend, rss in sorted(peak):
         print(f"peak  {workload:<8} {op:<8} {fmt:<15} {backend:<9} {rss / 2**20:8.1f} MiB RSS")
+    for workload in ("medium", "package"):
+        print(
+            f"\nwhat to ship ({workload}, 2 threads): format, create backend, create s, "
+            "extract s (reader), size bytes, peak RSS MiB"
+        )
+        for row in ship_table(records, workload):
+            print(
+                f"  {row['format']:<8} {row['backend']:<6} {row['create_s']:7.3f} "
+                f"{row['extract_s']:7.3f} ({row['reader'] or '-':<4}) "
+                f"{row['size_bytes']:>14,.0f} {row['peak_rss_mib']:7.1f}"
+            )
     return 0
 
 
