@@ -1,16 +1,19 @@
 """The codec targets of a ``--codecs`` run: ratios of medians between two cells, side by side.
 
 ``python -m bench.codec_targets RUN_DIR`` reads the run's ``cells.jsonl`` (raw pyperf values,
-archive sizes) and prints one line per target: the ratio of the baseline's median time to
-the measured cell's, its 95% bootstrap interval, and met / missed / inconclusive (the
-interval decides, as everywhere in bench). Targets compare any two cells of the run, so a
-tar.zst creation can be set against the tar.gz reference loop, which the per-group speedup
-columns of ``results.csv`` cannot do. Cells a run did not measure are listed as absent.
+archive sizes); ``python -m bench.codec_targets --measure medium,package,small`` measures the
+cells the targets need now, side by side in alternating rounds (``bench.interleaved``), which
+is what a busy machine needs. Either way it prints one line per target: the ratio of the
+baseline's median time to the measured cell's, its 95% bootstrap interval, and met / missed /
+inconclusive (the interval decides, as everywhere in bench). Targets compare any two cells,
+so a tar.zst creation can be set against the tar.gz reference loop, which the per-group
+speedup columns of ``results.csv`` cannot do. Cells a run did not measure are listed as absent.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import statistics
 import sys
@@ -231,13 +234,41 @@ def ship_table(records: list[dict[str, Any]], workload: str) -> list[dict[str, A
     return rows
 
 
+def picks_by_workload(targets: list[Target], workloads: set[str]) -> dict:
+    """The cells the targets need, per workload (for an interleaved measurement)."""
+    from bench.grid import Workload
+
+    picks: dict[Workload, list[Pick]] = {}
+    for target in targets:
+        if target.workload[0] in workloads:
+            key = Workload(*target.workload)
+            picks.setdefault(key, []).extend([target.measured, target.baseline])
+    return picks
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.codec_targets", description=__doc__)
-    parser.add_argument("run", type=Path, help="a run folder (results/<platform>/<run>)")
+    parser.add_argument("run", type=Path, nargs="?", help="a run folder (results/<platform>/<run>)")
+    parser.add_argument(
+        "--measure",
+        metavar="WORKLOADS",
+        help="measure the targets now, interleaved (bench.interleaved), on these workloads "
+        "(comma-separated: medium,package,small) instead of reading a run",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of --measure")
     args = parser.parse_args(argv)
-    records = read_records(args.run / "cells.jsonl")
+    if args.measure:
+        from bench.interleaved import measure
+
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        wanted = {w.strip() for w in args.measure.split(",") if w.strip()}
+        records = measure(picks_by_workload(default_targets(), wanted), args.rounds)
+    elif args.run is not None:
+        records = read_records(args.run / "cells.jsonl")
+    else:
+        parser.error("give a run folder or --measure")
     if not records:
-        print(f"no cells in {args.run}", file=sys.stderr)
+        print("no cells measured", file=sys.stderr)
         return 2
     for row in evaluate(records, default_targets()):
         interval = (
