@@ -31,9 +31,10 @@ READ_SIZE = 1024 * 1024
 #: below this many compressed bytes the serial inflate is as fast (no threads to start)
 MIN_COMPRESSED_SIZE = 4 * 1024 * 1024
 #: with isal or zlib-ng inflating serially (about twice zlib's speed), "auto" takes rapidgzip
-#: only from this many threads and cores on: measured on 2 busy cores, rapidgzip with 2
-#: threads (79 ms) lost to isal alone (52 ms) but beat zlib alone (111 ms) on a 22 MB tar.gz
-MIN_THREADS_WITH_FAST_SERIAL = 4
+#: only from this many threads and cores on (a Mac, not a 4-core Pi): measured on 2 busy
+#: cores, rapidgzip with 2 threads (79 ms) lost to isal alone (52 ms) but beat zlib alone
+#: (111 ms) on a 22 MB tar.gz, and it peaked at about 230 MiB RSS where isal took 34 MiB
+MIN_THREADS_WITH_FAST_SERIAL = 8
 
 
 def import_rapidgzip() -> ModuleType | None:
