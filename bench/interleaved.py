@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -92,6 +93,7 @@ def measure(
         finally:
             for _, case in cases:
                 case.close()
+            shutil.rmtree(work, ignore_errors=True)
     return records
 
 
