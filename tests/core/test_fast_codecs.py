@@ -134,7 +134,7 @@ def test_isal_level_zero_stores_and_missing_isal_is_clear(monkeypatch):
     assert "isal" not in backend.available_backends()
 
 
-def test_everything_works_with_no_optional_package(tmp_path):
+def test_everything_works_with_no_optional_package(tmp_path, sample_tree):
     """A child interpreter that cannot import any accelerator creates, extracts, verifies
     and lists every format it can, and writes the same bytes as the stdlib path here."""
     out = run_without(
@@ -148,7 +148,7 @@ def test_everything_works_with_no_optional_package(tmp_path):
         from archive_parallel.codecs.inflate import inflate_module
         import zlib
         assert inflate_module() is zlib
-        root = Path({str(tmp_path)!r})
+        root = Path({str(tmp_path / "child")!r})
         src = build_sample_tree(root / "src")
         config = ArchiveConfig(parallel_threshold=1, block_size=64 * 1024, reproducible=True)
         with ArchiveManager() as m:
@@ -169,9 +169,7 @@ def test_everything_works_with_no_optional_package(tmp_path):
     assert "pip install" in lines["zst:"]
     # the same bytes with the accelerators present (stdlib deflate is the default backend)
     with ArchiveManager() as manager:
-        from conftest import build_sample_tree
-
-        src = build_sample_tree(tmp_path / "src2")
+        src = sample_tree
         config = ArchiveConfig(parallel_threshold=1, block_size=64 * 1024, reproducible=True)
         for suffix in ("tar.gz", "zip"):
             meta = manager.create_archive(src, tmp_path / f"b.{suffix}", config)
