@@ -108,13 +108,14 @@ def _write_out(fd: int, name: str, data: bytes) -> None:
 def _copy_direct(
     source: int,
     job: ZipFileJob,
-    fd: int,
+    fd: int | None,
     hasher: Any,
     budget: ExtractionBudget,
     check_crc: bool = True,
     module: Any = zlib,
 ) -> int:
-    """Copy a stored or deflated member from the archive descriptor ``source`` into ``fd``.
+    """Copy a stored or deflated member from the archive descriptor ``source`` into ``fd``
+    (``None``: read and check it only, as verification does).
 
     Reads the compressed bytes with ``os.pread`` and inflates them in pieces of at most
     ``CHUNK_SIZE`` bytes in and out, so a member of up to 1 MiB costs one read, one inflate,
@@ -166,7 +167,8 @@ def _copy_direct(
             if check_crc:
                 crc = module.crc32(out, crc)
             hasher.update(out)
-            _write_out(fd, job.name, out)
+            if fd is not None:
+                _write_out(fd, job.name, out)
         if inflater is not None and inflater.eof:
             break
     if inflater is not None and info.compress_size:  # zipfile accepts an empty member as is
@@ -179,6 +181,19 @@ def _copy_direct(
     if check_crc and crc != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
     return size
+
+
+def reads_directly(info: zipfile.ZipInfo) -> bool:
+    """Whether a member is read with ``os.pread`` and inflated here rather than by zipfile."""
+    return info.compress_type in _DIRECT_METHODS and not info.flag_bits & _REFUSED_FLAGS
+
+
+def check_member_directly(
+    source: int, job: ZipFileJob, budget: Any, module: Any = zlib
+) -> int:
+    """Read a stored or deflated member and check it (size, stream end, CRC-32) without
+    writing it anywhere: verification's path. Damage raises ``zipfile.BadZipFile``."""
+    return _copy_direct(source, job, None, new_hasher(False), budget, True, module)
 
 
 def _copy_through_zipfile(
@@ -221,7 +236,7 @@ def write_zip_batch(
         try:
             hasher = new_hasher(hashing)
             with damage_guard(archive, cursor):
-                if info.compress_type in _DIRECT_METHODS and not info.flag_bits & _REFUSED_FLAGS:
+                if reads_directly(info):
                     size = _copy_direct(source, job, fd, hasher, budget, check_crc, module)
                 else:
                     size = _copy_through_zipfile(shared, job, fd, hasher, budget)
