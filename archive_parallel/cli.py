@@ -19,6 +19,7 @@ from typing import Any
 from . import __version__
 from .config import COMPRESSION_BACKENDS, ArchiveConfig
 from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
+from .formats import CompressionFormat
 from .interrupts import deferred_interrupts
 from .terminal_progress import progress_for
 
@@ -65,8 +66,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="archive-parallel",
-        description="Create, extract, verify and list tar.gz/tar.bz2/tar.xz/tar/zip archives "
-        "in parallel.",
+        description="Create, extract, verify and list tar.gz/tar.bz2/tar.xz/tar.zst/tar/zip "
+        "archives in parallel.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -75,7 +76,11 @@ def _build_parser() -> argparse.ArgumentParser:
     create.add_argument("source", type=Path, help="folder to archive")
     create.add_argument("output", type=Path, help="archive to write; format from its name")
     create.add_argument(
-        "--level", type=int, choices=range(10), metavar="0-9", help="compression level (default 6)"
+        "--level",
+        type=int,
+        choices=range(20),
+        metavar="LEVEL",
+        help="compression level: 0-9 (default 6); for tar.zst zstd's own 1-19 (default 3)",
     )
     create.add_argument(
         "--exclude",
@@ -121,7 +126,7 @@ def _config(args: argparse.Namespace, progress: Any = None) -> ArchiveConfig:
     if args.sequential:
         values["enable_parallel_processing"] = False
     if getattr(args, "level", None) is not None:
-        values["compression_level"] = args.level
+        values.update(_level_setting(args.level, getattr(args, "output", None)))
     if getattr(args, "exclude", None) is not None:
         values["exclude_patterns"] = list(args.exclude)
     if getattr(args, "backend", None):
@@ -133,6 +138,18 @@ def _config(args: argparse.Namespace, progress: Any = None) -> ArchiveConfig:
     if progress is not None:
         values["progress_callback"] = progress
     return ArchiveConfig.tuned(**values)
+
+
+def _level_setting(level: int, output: Path | None) -> dict[str, int]:
+    """``--level``: zstd's own 1-19 for a tar.zst, else the 0-9 scale."""
+    fmt = CompressionFormat.from_extension(output) if output is not None else None
+    if fmt is CompressionFormat.TAR_ZST:
+        if level < 1:
+            raise UsageError("--level for tar.zst must be 1-19")
+        return {"zstd_level": level}
+    if level > 9:
+        raise UsageError("--level must be 0-9 (1-19 only for tar.zst)")
+    return {"compression_level": level}
 
 
 def _require(path: Path, what: str) -> None:

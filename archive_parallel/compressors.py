@@ -1,7 +1,8 @@
 """Choosing the compressed sink a tar stream is written into, per format.
 
 tar.gz goes through the pigz-style ``ParallelGzipWriter`` (one standard gzip member), tar.bz2
-and tar.xz through ``ParallelStreamWriter`` (concatenated streams), plain tar straight to the
+and tar.xz through ``ParallelStreamWriter`` (concatenated streams), tar.zst through
+``ZstdWriter`` (zstd's own worker threads, as many as the pool has), plain tar straight to the
 file. With ``executor=None`` the same writers run inline, so the sequential path produces the
 same bytes. Every sink has ``write``, ``finish`` (ends the stream, leaves the file open),
 ``abort``, ``peak_in_flight`` and ``index`` (tar.gz restart segments, else None).
@@ -15,6 +16,7 @@ from typing import BinaryIO, Protocol
 from .codecs.gzip_index import GzipIndex
 from .codecs.gzip_writer import ParallelGzipWriter
 from .codecs.multistream import ParallelStreamWriter
+from .codecs.zstd import ZstdWriter, effective_level
 from .config import ArchiveConfig
 from .formats import CompressionFormat
 
@@ -53,24 +55,54 @@ class _PassThrough:
         return None
 
 
+#: a small tar.gz is cut into at least this many blocks, so that several workers share it
+MIN_BLOCKS = 4
+MIN_BLOCK_SIZE = 64 * 1024
+
+
+def gzip_block_size(config: ArchiveConfig, input_bytes: int | None) -> int:
+    """The deflate block size for a tar stream of about ``input_bytes``: ``block_size``, or
+    less for a small input (a quarter of it, in 64 KiB steps, at least 64 KiB), so that a
+    1 MB package is not one block compressed by one worker. It depends on the input's size
+    and the config only, never on threads, so the bytes still do not either."""
+    block = int(config.block_size)
+    if input_bytes is None:
+        return block
+    quarter = -(-int(input_bytes) // MIN_BLOCKS)
+    quarter = -(-quarter // MIN_BLOCK_SIZE) * MIN_BLOCK_SIZE
+    return max(MIN_BLOCK_SIZE, min(block, quarter))
+
+
 def open_sink(
-    out: BinaryIO, fmt: CompressionFormat, config: ArchiveConfig, executor: Executor | None
+    out: BinaryIO,
+    fmt: CompressionFormat,
+    config: ArchiveConfig,
+    executor: Executor | None,
+    input_bytes: int | None = None,
 ) -> CompressedSink:
+    """The sink for ``fmt``; ``input_bytes`` (the files' total size, when known) lets a small
+    tar.gz use smaller blocks (``gzip_block_size``)."""
     level = config.compression_level
     in_flight = config.blocks_in_flight
     if fmt is CompressionFormat.TAR:
         return _PassThrough(out)
     if fmt is CompressionFormat.TAR_GZ:
+        block = gzip_block_size(config, input_bytes)
+        interval = int(config.gzip_restart_interval)
         return ParallelGzipWriter(
             out,
             level,
-            config.block_size,
+            block,
             executor,
             in_flight,
             backend=config.compression_backend,
             mtime=0,
-            restart_every=config.gzip_restart_blocks,
+            restart_every=-(-interval // block) if interval else 0,
         )
+    if fmt is CompressionFormat.TAR_ZST:
+        workers = config.thread_pool_size if executor is not None else 1
+        level = effective_level(config.compression_level, config.zstd_level)
+        return ZstdWriter(out, level, workers, config.block_size)
     if fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
         codec = "bz2" if fmt is CompressionFormat.TAR_BZ2 else "xz"
         return ParallelStreamWriter(out, codec, level, config.block_size, executor, in_flight)

@@ -23,7 +23,8 @@ GiB = 1024 * MiB
 ProgressCallback = Callable[[int, int], None]
 
 DEFAULT_EXCLUDE_PATTERNS = (".DS_Store", "Thumbs.db")
-COMPRESSION_BACKENDS = ("zlib", "zlib-ng", "auto")
+COMPRESSION_BACKENDS = ("zlib", "zlib-ng", "isal", "auto")
+DECOMPRESSION_BACKENDS = ("auto", "zlib", "isal", "zlib-ng", "rapidgzip")
 TUNED_PROFILE_ENV = "ARCHIVE_PARALLEL_TUNED_PROFILE"
 TUNABLE_FIELDS = ("thread_pool_size", "parallel_batch_size", "parallel_threshold", "block_size")
 
@@ -47,8 +48,9 @@ class ArchiveConfig:
     parallel_batch_size: int = 50
     parallel_threshold: int = 20
     # --- new fields ---
-    #: deflate implementation: "zlib" (stdlib), "zlib-ng" (needs the zlib-ng package) or
-    #: "auto" (zlib-ng when installed). Output is standard gzip/zip either way.
+    #: deflate implementation: "zlib" (stdlib), "zlib-ng" (needs the zlib-ng package), "isal"
+    #: (needs the isal package; fastest, larger output) or "auto" (zlib-ng when installed).
+    #: Output is standard gzip/zip either way.
     compression_backend: str = "zlib"
     #: fan the tree walk out over the pool (helps only where each ``stat`` waits on slow
     #: storage; on a warm cache the walk is Python work and threads slow it down)
@@ -71,6 +73,14 @@ class ArchiveConfig:
     #: archive's own SHA-256 (which covers every byte) has already matched the side file;
     #: without an archive checksum the per-file check always runs
     recheck_extracted_files: bool = False
+    #: tar.zst: zstd's own level, 1-19; None maps ``compression_level`` onto it (6 -> 3, zstd's
+    #: default; see ``codecs.zstd.LEVEL_FROM_0_9``)
+    zstd_level: int | None = None
+    #: inflate implementation for extraction, verification and listing: "auto" (isal, else
+    #: zlib-ng, else zlib: whichever is installed; the output is identical; with rapidgzip
+    #: installed, a large tar.gz without a side-file index inflates in parallel through it) or
+    #: one of "zlib", "isal", "zlib-ng", "rapidgzip" to force it
+    decompression_backend: str = "auto"
     #: extraction limits against archive bombs
     max_extract_size: int = 64 * GiB
     max_member_count: int = 1_000_000
@@ -91,6 +101,13 @@ class ArchiveConfig:
             raise ValueError(
                 f"compression_backend must be one of {COMPRESSION_BACKENDS}, "
                 f"got {self.compression_backend!r}"
+            )
+        if self.zstd_level is not None and not 1 <= int(self.zstd_level) <= 19:
+            raise ValueError(f"zstd_level must be 1-19, got {self.zstd_level}")
+        if self.decompression_backend not in DECOMPRESSION_BACKENDS:
+            raise ValueError(
+                f"decompression_backend must be one of {DECOMPRESSION_BACKENDS}, "
+                f"got {self.decompression_backend!r}"
             )
         if self.block_size < 64 * 1024:
             raise ValueError(f"block_size must be at least 64 KiB, got {self.block_size}")

@@ -15,6 +15,7 @@ class CompressionFormat(Enum):
     ZIP = "zip"
     TAR_XZ = "tar.xz"
     TAR = "tar"
+    TAR_ZST = "tar.zst"
 
     @classmethod
     def from_extension(cls, filename: str | os.PathLike[str]) -> CompressionFormat:
@@ -31,7 +32,7 @@ class CompressionFormat(Enum):
 
     @property
     def tar_compression(self) -> str:
-        """The ``tarfile`` mode suffix: ``gz``, ``bz2``, ``xz`` or empty."""
+        """The ``tarfile`` mode suffix: ``gz``, ``bz2``, ``xz``, ``zst`` or empty."""
         return _TAR_COMPRESSION[self]
 
 
@@ -40,6 +41,7 @@ _SUFFIXES: tuple[tuple[tuple[str, ...], CompressionFormat], ...] = (
     ((".tar.bz2", ".tbz2", ".tbz"), CompressionFormat.TAR_BZ2),
     ((".tar.xz", ".txz"), CompressionFormat.TAR_XZ),
     ((".zip",), CompressionFormat.ZIP),
+    ((".tar.zst", ".tzst", ".tar.zstd"), CompressionFormat.TAR_ZST),
     ((".tar",), CompressionFormat.TAR),
 )
 
@@ -48,6 +50,7 @@ _TAR_COMPRESSION = {
     CompressionFormat.TAR_BZ2: "bz2",
     CompressionFormat.TAR_XZ: "xz",
     CompressionFormat.TAR: "",
+    CompressionFormat.TAR_ZST: "zst",
     CompressionFormat.ZIP: "",
 }
 
@@ -70,6 +73,8 @@ def detect_format_from_bytes(head: bytes) -> CompressionFormat | None:
         return CompressionFormat.TAR_BZ2
     if head.startswith(b"\xfd7zXZ\x00"):
         return CompressionFormat.TAR_XZ
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        return CompressionFormat.TAR_ZST
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
         return CompressionFormat.ZIP
     if len(head) >= 262 and head[257:262] == b"ustar":

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .codecs.gzip_index import GzipIndex, usable_index
+from .codecs.inflate import inflate_module
 from .codecs.zip_extra import member_name
 from .config import ArchiveConfig
 from .errors import ArchiveError, CorruptArchiveError
@@ -34,7 +35,12 @@ from .extract.zip_layout import (
     open_zip,
     unix_mode,
 )
-from .extract.zip_source import zip_mtime
+from .extract.zip_source import (
+    ZipFileJob,
+    check_member_directly,
+    reads_directly,
+    zip_mtime,
+)
 from .formats import CompressionFormat
 from .pool import batched, ordered_map
 from .safety import ExtractionBudget
@@ -83,14 +89,15 @@ def verify_archive(
         return False
     budget = ExtractionBudget(config, size) if config is not None else None
     try:
+        backend = config.decompression_backend if config is not None else "auto"
         with damage_guard(archive):
             if fmt is CompressionFormat.ZIP:
-                _verify_zip(archive, size, executor, budget)
+                _verify_zip(archive, size, executor, budget, backend)
             else:
                 index = None
                 if fmt is CompressionFormat.TAR_GZ and executor is not None:
                     index = usable_index(archive, gzip_index, not archive_checksum_checked)
-                _verify_tar(archive, fmt, executor, budget, index)
+                _verify_tar(archive, fmt, executor, budget, index, backend)
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
         return False
@@ -103,8 +110,9 @@ def _verify_tar(
     executor: Executor | None,
     budget: Budget,
     index: GzipIndex | None,
+    inflate_backend: str = "auto",
 ) -> None:
-    with TarStream(archive, fmt, executor, index) as stream:
+    with TarStream(archive, fmt, executor, index, inflate_backend) as stream:
         for member in stream.members():
             if budget is not None:
                 budget.add_member(member.name)
@@ -120,27 +128,57 @@ def _verify_tar(
         stream.finish()
 
 
-def _read_zip_members(shared: SharedZip, infos: list[zipfile.ZipInfo]) -> int:
-    for info in infos:
+class _Unlimited:
+    """The budget of a verification without limits: every byte is read whatever its size."""
+
+    def wrote(self, name: str, size: int) -> None:
+        pass
+
+
+def _read_zip_members(
+    shared: SharedZip, source: int, jobs: list[ZipFileJob], budget: Any, module: Any
+) -> int:
+    """Read and check a batch of members (in a worker): stored and deflated ones straight from
+    the archive with the fast inflater (``codecs.inflate``), others through ``zipfile``."""
+    for job in jobs:
+        info = job.info
         cursor = MemberCursor()
         cursor.member = info.filename
-        with damage_guard(str(shared.path), cursor), shared.open(info) as source:
-            while source.read(_READ_CHUNK):
-                pass
-    return len(infos)
+        with damage_guard(str(shared.path), cursor):
+            if reads_directly(info):
+                check_member_directly(source, job, budget, module)
+            else:
+                with shared.open(info) as reader:
+                    while reader.read(_READ_CHUNK):
+                        pass
+    return len(jobs)
 
 
-def _verify_zip(archive: str, size: int, executor: Executor | None, budget: Budget) -> None:
+def _verify_zip(
+    archive: str, size: int, executor: Executor | None, budget: Budget, inflate_backend: str
+) -> None:
     with open_zip(archive) as handle:
         infos = handle.infolist()
         for info in infos if budget is not None else ():
             budget.add_member(info.filename)
             budget.declare(info.filename, info.file_size)
-        check_data_ranges(archive_fd(handle), infos, central_directory_offset(handle, size))
+        source = archive_fd(handle)
+        offsets = check_data_ranges(source, infos, central_directory_offset(handle, size))
         shared = SharedZip(handle, archive)
-        work = batched((info for info in infos if not info.is_dir()), _MEMBERS_PER_TASK)
+        module = inflate_module(inflate_backend)
+        spend = budget if budget is not None else _Unlimited()
+        jobs = (
+            ZipFileJob(info, info.filename, "", None, None, offset)
+            for info, offset in zip(infos, offsets)
+            if not info.is_dir()
+        )
+        work = batched(jobs, _MEMBERS_PER_TASK)
         limit = 2 * max(1, getattr(executor, "_max_workers", 1))
-        for _ in ordered_map(executor, lambda chunk: _read_zip_members(shared, chunk), work, limit):
+
+        def read(chunk: list[ZipFileJob]) -> int:
+            return _read_zip_members(shared, source, chunk, spend, module)
+
+        for _ in ordered_map(executor, read, work, limit):
             pass
 
 

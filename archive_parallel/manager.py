@@ -250,7 +250,9 @@ class ArchiveManager:
                 items = with_progress(contents, reporter.add)
                 with contextlib.closing(contents):
                     if fmt.is_tar:
-                        written = self._write_tar(handle, fmt, items, config, executor, fixed_mtime)
+                        written = self._write_tar(
+                            handle, fmt, items, config, executor, fixed_mtime, total_bytes
+                        )
                     else:
                         written = self._write_zip(handle, items, config, executor, fixed_mtime)
                 handle.flush()
@@ -284,12 +286,12 @@ class ArchiveManager:
         return metadata, written.peak_in_flight
 
     @staticmethod
-    def _write_tar(handle, fmt, items, config, executor, fixed_mtime) -> _Written:
+    def _write_tar(handle, fmt, items, config, executor, fixed_mtime, total_bytes) -> _Written:
         from .compressors import open_sink
         from .tar_writer import write_tar
 
         hashing = _HashingWriter(handle)
-        sink = open_sink(hashing, fmt, config, executor)  # type: ignore[arg-type]
+        sink = open_sink(hashing, fmt, config, executor, total_bytes)  # type: ignore[arg-type]
         try:
             result = write_tar(sink, items, config.reproducible, fixed_mtime)
             sink.finish()

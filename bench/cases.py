@@ -28,13 +28,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from archive_parallel.config import DEFAULT_EXCLUDE_PATTERNS, ArchiveConfig
+from bench.codec_axes import base_format, library_backends, tarfile_for
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 #: the bench archives every fixture file, whatever its size
 NO_SIZE_LIMIT = 1 << 50
-TAR_MODES = {"tar.gz": "w:gz", "tar.bz2": "w:bz2", "tar.xz": "w:xz", "tar": "w"}
+TAR_MODES = {"tar.gz": "w:gz", "tar.bz2": "w:bz2", "tar.xz": "w:xz", "tar": "w", "tar.zst": "w:zst"}
 
 
 def library_config(cell: dict[str, Any]) -> ArchiveConfig:
@@ -45,8 +46,8 @@ def library_config(cell: dict[str, Any]) -> ArchiveConfig:
         parallel_batch_size=max(1, int(cell["batch_size"]) or 50),
         enable_parallel_processing=parallel,
         parallel_threshold=1 if parallel else 20,
-        compression_backend=cell["backend"] if cell["backend"] in ("zlib", "zlib-ng") else "zlib",
         max_file_size=NO_SIZE_LIMIT,
+        **library_backends(cell),
     )
 
 
@@ -77,7 +78,7 @@ def reference_create(src: Path, out: Path, fmt: str, level: int = 6) -> None:
                 zf.write(path, path.relative_to(src).as_posix())
     else:
         kwargs = {"compresslevel": level} if fmt in ("tar.gz", "tar.bz2") else {}
-        with tarfile.open(out, TAR_MODES[fmt], **kwargs) as tar:
+        with tarfile_for(fmt).open(out, TAR_MODES[fmt], **kwargs) as tar:
             for path in files:
                 tar.add(path, path.relative_to(src).as_posix())
     sha, md5 = hash_file(out)
@@ -98,7 +99,7 @@ def reference_extract(archive: Path, dest: Path, fmt: str) -> None:
         with zipfile.ZipFile(archive) as zf:
             zf.extractall(dest)
     else:
-        with tarfile.open(archive, "r:*") as tar:
+        with tarfile_for(fmt).open(archive, "r:*") as tar:
             tar.extractall(dest, filter="data")
 
 
@@ -107,7 +108,7 @@ def reference_verify(archive: Path, fmt: str) -> bool:
     if fmt == "zip":
         with zipfile.ZipFile(archive) as zf:
             return zf.testzip() is None
-    with tarfile.open(archive, "r:*") as tar:
+    with tarfile_for(fmt).open(archive, "r:*") as tar:
         for member in tar:
             if member.isfile():
                 handle = tar.extractfile(member)
@@ -186,7 +187,7 @@ def archive_file_digests(archive: Path, fmt: str) -> dict[str, str]:
                     with zf.open(info) as handle:
                         add(info.filename, handle)
     else:
-        with tarfile.open(archive, "r:*") as tar:
+        with tarfile_for(fmt).open(archive, "r:*") as tar:
             for member in tar:
                 if member.isfile():
                     handle = tar.extractfile(member)
@@ -222,7 +223,7 @@ class Case:
         self.spec = spec
         self.cell = spec["cell"]
         self.op = self.cell["operation"]
-        self.fmt = self.cell["format"]
+        self.fmt = base_format(self.cell["format"])
         self.variant = self.cell["variant"]
         self.tree = Path(spec["tree"])
         self.scratch = Path(spec["scratch"])

@@ -89,9 +89,9 @@ def _known_formats() -> Sequence[str]:
 
 
 def _known_backends() -> Sequence[str]:
-    from archive_parallel.config import COMPRESSION_BACKENDS
+    from bench.codec_axes import CREATE_BACKENDS, READ_BACKENDS
 
-    return tuple(COMPRESSION_BACKENDS)
+    return tuple(dict.fromkeys(CREATE_BACKENDS + READ_BACKENDS))
 
 
 def _known_profiles() -> Sequence[str]:
@@ -158,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
         const="targets",
         help="the 2-4x targets at full scale (medium and many-tiny workloads)",
     )
+    preset.add_argument(
+        "--codecs",
+        dest="preset",
+        action="store_const",
+        const="codecs",
+        help="codecs and formats: zlib/isal/rapidgzip, tar.zst, archives of other tools",
+    )
     run.set_defaults(preset="quick")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results root")
     run.add_argument("--resume", type=Path, help="run folder to resume (with its own grid)")
@@ -174,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="e.g. create,extract,checksum,walk",
     )
     run.add_argument(
-        "--formats", type=_choices("format", _known_formats), help="e.g. tar.gz,zip,tar.bz2"
+        "--formats",
+        type=_choices("format", _known_formats),
+        help="e.g. tar.gz,zip,tar.bz2,tar.zst,tar.gz+tar",
     )
     run.add_argument("--workloads", type=_workloads, help="profile:scale,... e.g. medium:0.1")
     run.add_argument("--threads", type=_ints, help="thread counts, e.g. 1,2,4,8")
@@ -185,7 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="operations that sweep batch size",
     )
     run.add_argument(
-        "--backends", type=_choices("backend", _known_backends), help="e.g. zlib,zlib-ng"
+        "--backends",
+        type=_choices("backend", _known_backends),
+        help="zlib,zlib-ng,isal,rapidgzip",
     )
     run.add_argument("--no-reference", action="store_true")
     run.add_argument("--no-pigz", action="store_true")

@@ -20,15 +20,15 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from archive_parallel.platform_info import usable_cpu_count
+from bench.codec_axes import FOREIGN_FORMATS, backends_for, formats_for
 
 logger = logging.getLogger(__name__)
 
 ARCHIVE_OPERATIONS = ("create", "extract", "verify")
 TREE_OPERATIONS = ("checksum", "walk")
 ALL_OPERATIONS = ARCHIVE_OPERATIONS + TREE_OPERATIONS
-ALL_FORMATS = ("tar.gz", "tar.bz2", "tar.xz", "tar", "zip")
+ALL_FORMATS = ("tar.gz", "tar.bz2", "tar.xz", "tar", "zip", "tar.zst", *FOREIGN_FORMATS)
 #: formats whose deflate implementation the ``compression_backend`` setting changes
-DEFLATE_FORMATS = ("tar.gz", "zip")
 DEFAULT_BATCH_SIZE = 50
 #: batch_size written for rows where it does not apply (sequential, reference, pigz)
 NO_BATCH = 0
@@ -192,6 +192,25 @@ PRESETS: dict[str, Preset] = {
         budget_min=45.0,
         notes="the issue-4 targets at full scale: medium and many-tiny, 2 and 4 threads",
     ),
+    "codecs": Preset(
+        name="codecs",
+        grid=GridSpec(
+            operations=("create", "extract"),
+            formats=("tar.gz", "zip", "tar.zst", *FOREIGN_FORMATS),
+            workloads=(Workload("medium", 1.0), Workload("package", 1.0), Workload("small", 1.0)),
+            threads=(2,),
+            batch_sizes=(50,),
+            batch_operations=(),
+            backends=("zlib", "isal", "rapidgzip"),
+            include_pigz=False,
+        ),
+        timing=TimingSettings(
+            processes=1, values=3, warmups=1, loops=0, min_time=0.05, auto_loops=True
+        ),
+        budget_min=40.0,
+        notes="codecs and formats: zlib/isal/rapidgzip, tar.zst, archives of other tools, "
+        "medium, package and small at 2 threads (python -m bench.codec_targets for the ratios)",
+    ),
     "full": Preset(
         name="full",
         grid=GridSpec(
@@ -230,11 +249,11 @@ def expand_grid(spec: GridSpec, *, pigz: bool | None = None) -> list[Cell]:
     use_pigz = spec.include_pigz and (pigz_available() if pigz is None else pigz)
     cells: list[Cell] = []
     for op in spec.operations:
-        formats = spec.formats if op in ARCHIVE_OPERATIONS else ("",)
+        formats = formats_for(op, spec.formats) if op in ARCHIVE_OPERATIONS else ("",)
         workloads = spec.tree_workloads if op in TREE_OPERATIONS else ()
         batches = spec.batch_sizes if op in spec.batch_operations else (DEFAULT_BATCH_SIZE,)
         for fmt in formats:
-            backends = spec.backends if fmt in DEFLATE_FORMATS else spec.backends[:1]
+            backends = backends_for(op, fmt, spec.backends)
             for wl in workloads or spec.workloads:
                 base = Cell(op, fmt, wl.profile, float(wl.scale), "", 1, NO_BATCH, "zlib")
                 if spec.include_reference:

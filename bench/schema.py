@@ -28,7 +28,12 @@ COLUMN_SPECS: tuple[tuple[str, str, str], ...] = (
     ("platform_label", TEXT, "machine for people, e.g. 'Raspberry Pi 4 Model B Rev 1.4'"),
     ("cell_id", TEXT, "stable id of the cell, safe as a file name (joins runs in compare)"),
     ("operation", TEXT, "create, extract, verify, checksum or walk"),
-    ("format", TEXT, "tar.gz, tar.bz2, tar.xz, tar, zip; '' for checksum and walk"),
+    (
+        "format",
+        TEXT,
+        "tar.gz, tar.bz2, tar.xz, tar, zip, tar.zst; <format>+<maker> for archives made by "
+        "another tool (tar.gz+tar, zip+zip, tar.gz+tarfile, zip+zipfile); '' for checksum and walk",
+    ),
     ("workload", TEXT, "fixtures_gen profile name"),
     ("scale", NUMBER, "fixtures_gen scale"),
     (
@@ -39,7 +44,12 @@ COLUMN_SPECS: tuple[tuple[str, str, str], ...] = (
     ),
     ("threads", NUMBER, "thread_pool_size (pigz -p N for pigz; 1 for sequential/reference)"),
     ("batch_size", NUMBER, "parallel_batch_size; 0 where it does not apply (baselines, pigz)"),
-    ("backend", TEXT, "compression backend, e.g. zlib or zlib-ng"),
+    (
+        "backend",
+        TEXT,
+        "create: compression_backend (zlib, zlib-ng, isal); extract/verify: "
+        "decompression_backend (zlib, zlib-ng, isal, rapidgzip)",
+    ),
     ("samples", NUMBER, "number of timing values (pyperf values over all worker processes)"),
     ("median_s", NUMBER, "median seconds per operation"),
     ("mean_s", NUMBER, "mean seconds per operation"),

@@ -63,17 +63,25 @@ def prepare_tree(root: Path, wl: Workload) -> PreparedWorkload:
 
 
 def build_input_archives(prepared: PreparedWorkload, formats: list[str], work: Path) -> None:
-    """Archives of the tree in each format, built by the library with default settings."""
+    """Archives of the tree in each format, built by the library with default settings, or
+    by another tool for ``<format>+<maker>`` formats (``bench.codec_axes``)."""
     from archive_parallel import ArchiveConfig, ArchiveManager
+    from archive_parallel.config import DEFAULT_EXCLUDE_PATTERNS
+    from bench.codec_axes import base_format, build_foreign, is_foreign
 
     work.mkdir(parents=True, exist_ok=True)
     config = ArchiveConfig(max_file_size=1 << 50)
     with ArchiveManager() as manager:
         for fmt in formats:
-            name = f"{prepared.workload.profile}-s{prepared.workload.scale:g}.{fmt}"
-            target = work / name
+            maker = f"-{fmt.split('+', 1)[1]}" if is_foreign(fmt) else ""
+            name = f"{prepared.workload.profile}-s{prepared.workload.scale:g}{maker}"
+            target = work / f"{name}.{base_format(fmt)}"
             try:
-                if not target.exists():
+                if target.exists():
+                    pass
+                elif is_foreign(fmt):
+                    build_foreign(prepared.tree, fmt, target, DEFAULT_EXCLUDE_PATTERNS)
+                else:
                     manager.create_archive(prepared.tree, target, config)
             except Exception as exc:  # that format's extract cells become invalid, not the run
                 logger.error("cannot build the %s input archive: %s", fmt, exc)

@@ -17,7 +17,7 @@ fi
 [ -n "$PYTHON" ] || { echo "bootstrap: Python 3.11 or newer is needed" >&2; exit 1; }
 
 need=()
-for tool in tar gzip bzip2 xz unzip zip pigz; do
+for tool in tar gzip bzip2 xz zstd unzip zip pigz; do
   command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
 if [ "${WITH_BROWSER:-0}" = 1 ] && [ "$(uname)" = Linux ] &&

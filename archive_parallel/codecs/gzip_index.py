@@ -31,6 +31,7 @@ from typing import Any
 
 from ..pool import ordered_map
 from .crc32 import crc32_combine
+from .inflate import inflate_errors
 
 logger = logging.getLogger(__name__)
 
@@ -151,18 +152,19 @@ def usable_index(path: str, data: object, check_crc: bool = True) -> GzipIndex |
 
 
 def inflate_segment(
-    fd: int, segment: IndexSegment, last: bool, check_crc: bool = True
+    fd: int, segment: IndexSegment, last: bool, check_crc: bool = True, module: Any = zlib
 ) -> list[bytes] | None:
     """Inflate one segment alone (in a worker), as pieces of about ``INPUT_STEP`` compressed
     bytes each (never joined into one large buffer); None unless it gives exactly the recorded
     length (and CRC-32, when ``check_crc``) and ends where it should (mid-stream, or at the
-    end for the last). No call may produce more than the bytes still expected, plus one."""
+    end for the last). No call may produce more than the bytes still expected, plus one.
+    ``module`` inflates (``zlib`` or a faster drop-in, see ``codecs.inflate``)."""
     size = segment.end - segment.offset
     data = os.pread(fd, size, segment.offset)
     if len(data) != size:
         return None
     view = memoryview(data)
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    inflater = module.decompressobj(-zlib.MAX_WBITS)
     pieces: list[bytes] = []
     produced = crc = 0
     try:
@@ -175,9 +177,9 @@ def inflate_segment(
             if out:
                 produced += len(out)
                 if check_crc:
-                    crc = zlib.crc32(out, crc)
+                    crc = module.crc32(out, crc)
                 pieces.append(out)
-    except zlib.error as exc:
+    except inflate_errors(module) as exc:
         logger.debug("segment at %d does not inflate alone: %s", segment.offset, exc)
         return None
     if inflater.eof is not last or produced != segment.length:
@@ -194,6 +196,7 @@ def indexed_chunks(
     max_in_flight: int,
     on_segment: Callable[[int], None],
     serial: Callable[[], Iterator[bytes]],
+    module: Any = zlib,
 ) -> Iterator[bytes]:
     """The file's uncompressed bytes, segments inflated in parallel and yielded in order.
 
@@ -211,7 +214,7 @@ def indexed_chunks(
         last = len(index.segments) - 1
         tasks = ordered_map(
             executor,
-            lambda i: inflate_segment(fd, index.segments[i], i == last, index.check_crc),
+            lambda i: inflate_segment(fd, index.segments[i], i == last, index.check_crc, module),
             range(len(index.segments)),
             max_in_flight,
         )

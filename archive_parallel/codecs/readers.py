@@ -8,7 +8,9 @@ generator of decompressed chunks:
   the caller parses and writes the current one (a window of exactly one task: the inflater is
   stateful). Multi-member files and zero padding are handled; CRC and size are checked. Our
   own files, given the side file's ``gzip_index``, inflate their restart segments in parallel
-  instead (``codecs.gzip_index``).
+  instead (``codecs.gzip_index``); other tools' files inflate in parallel through the optional
+  rapidgzip when installed (``codecs.parallel_gzip``).
+* zstd inflates in order only too, one bounded step ahead in a worker (``codecs.zstd``).
 * bz2 and xz files that hold several concatenated streams (our writers make them) are cut at
   stream boundaries and the streams decompressed in parallel through an ``OrderedWindow``.
   xz boundaries are found exactly by walking stream footers and indexes back from the end;
@@ -33,7 +35,7 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -43,6 +45,9 @@ from ..formats import CompressionFormat
 from ..interrupts import checkpoint
 from ..pool import OrderedWindow
 from .gzip_index import GzipIndex, indexed_chunks
+from .inflate import inflate_errors, inflate_module
+from .parallel_gzip import rapidgzip_chunks, wants_rapidgzip
+from .zstd import ZstdReader
 
 logger = logging.getLogger(__name__)
 
@@ -182,9 +187,15 @@ class _GzipInflater:
     only ever run by one task at a time."""
 
     def __init__(
-        self, handle: BinaryIO, description: str, position: CompressedPosition | None = None
+        self,
+        handle: BinaryIO,
+        description: str,
+        position: CompressedPosition | None = None,
+        inflater: Any = zlib,
     ) -> None:
         self._handle = handle
+        self._module = inflater
+        self._errors = inflate_errors(inflater)
         self._description = description
         self._position = position or CompressedPosition()
         self._input = b""
@@ -215,7 +226,7 @@ class _GzipInflater:
         if not self._input.startswith(b"\x1f\x8b"):
             where = "is not gzip data" if self._members == 0 else "has garbage after its data"
             raise CorruptArchiveError(f"{self._description} {where} (bad gzip magic)")
-        self._decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._decompressor = self._module.decompressobj(16 + zlib.MAX_WBITS)
         return True
 
     def step(self) -> bytes | None:
@@ -232,7 +243,7 @@ class _GzipInflater:
                     )
             try:
                 out = self._decompressor.decompress(self._input, GZIP_OUTPUT_STEP)
-            except zlib.error as exc:
+            except self._errors as exc:
                 raise CorruptArchiveError(
                     f"{self._description} has corrupt gzip data: {exc}"
                 ) from exc
@@ -247,15 +258,43 @@ class _GzipInflater:
 
 
 def _gzip_chunks(
+    path: str,
+    executor: Executor | None,
+    description: str,
+    position: CompressedPosition,
+    inflater_module: Any = zlib,
+) -> Iterator[bytes]:
+    handle = open(path, "rb")  # noqa: SIM115 - closed by _chunks_ahead, after workers stop
+    try:
+        inflater = _GzipInflater(handle, description, position, inflater_module)
+    except BaseException:
+        handle.close()
+        raise
+    return _chunks_ahead(handle, inflater.step, executor)
+
+
+def _zstd_chunks(
     path: str, executor: Executor | None, description: str, position: CompressedPosition
 ) -> Iterator[bytes]:
-    handle = open(path, "rb")  # noqa: SIM115 - closed in finally, after workers stop
+    handle = open(path, "rb")  # noqa: SIM115 - closed by _chunks_ahead, after workers stop
+    try:
+        reader = ZstdReader(handle, description, position)
+    except BaseException:
+        handle.close()
+        raise
+    return _chunks_ahead(handle, reader.step, executor)
+
+
+def _chunks_ahead(
+    handle: BinaryIO, step: Callable[[], bytes | None], executor: Executor | None
+) -> Iterator[bytes]:
+    """``step()``'s pieces until it returns None, the next one computed in a worker while
+    the caller uses the current one (a window of one task: the decoder is stateful)."""
     window: OrderedWindow[bytes | None] = OrderedWindow(executor, 1)
     try:
-        inflater = _GzipInflater(handle, description, position)
-        window.submit(inflater.step)
+        window.submit(step)
         while True:
-            (chunk,) = window.submit(inflater.step)  # the finished step; the next one starts
+            (chunk,) = window.submit(step)  # the finished step; the next one starts
             if chunk is None:
                 break
             yield chunk
@@ -494,6 +533,7 @@ def open_decompressed(
     *,
     max_in_flight: int | None = None,
     gzip_index: GzipIndex | None = None,
+    inflate_backend: str = "auto",
 ) -> BinaryIO:
     """A readable stream over the uncompressed bytes of a tar archive in format ``fmt``.
 
@@ -502,6 +542,7 @@ def open_decompressed(
     ``gzip_index`` (from ``codecs.gzip_index.usable_index``) lets a gzip file's restart
     segments inflate in parallel, ``max_in_flight`` of them at once (default: one more than
     the workers; each holds about 4 MiB of output).
+    ``inflate_backend`` picks the inflate implementation (``codecs.inflate``; same output).
     Do not read from the stream inside a worker of a one-thread ``executor``: the reader
     waits for tasks it queued on that same executor.
     """
@@ -515,21 +556,29 @@ def open_decompressed(
     description = f"{os.path.basename(path)} ({fmt.value})"
     position = CompressedPosition()
     if fmt is CompressionFormat.TAR_GZ:
+        module = inflate_module(inflate_backend)
+
+        def serial() -> Iterator[bytes]:
+            return _gzip_chunks(path, executor, description, position, module)
+
+        def on_position(end: int) -> None:
+            position.value = end
+
         if gzip_index is not None and executor is not None:
-            chunks = indexed_chunks(
-                path,
-                gzip_index,
-                executor,
-                max_in_flight or _workers(executor) + 1,
-                lambda end: setattr(position, "value", end),
-                lambda: _gzip_chunks(path, executor, description, position),
-            )
+            window = max_in_flight or _workers(executor) + 1
+            chunks = indexed_chunks(path, gzip_index, executor, window, on_position, serial, module)
+        elif executor is not None and wants_rapidgzip(
+            inflate_backend, size, _workers(executor), module is not zlib
+        ):
+            chunks = rapidgzip_chunks(path, _workers(executor), on_position, serial)
         else:
-            chunks = _gzip_chunks(path, executor, description, position)
+            chunks = serial()
     elif fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
         if size == 0:
             raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
         chunks = _stream_chunks(path, fmt, executor, max_in_flight, position)
+    elif fmt is CompressionFormat.TAR_ZST:
+        chunks = _zstd_chunks(path, executor, description, position)
     else:
         raise ValueError(f"{fmt} is not a tar format")
     return DecompressedStream(chunks, description, position)  # type: ignore[return-value]

@@ -82,13 +82,16 @@ class TarExtraction:
         self.report = report
         self.batch_size = max(1, int(config.parallel_batch_size))
         self.window_limit = config.blocks_in_flight
+        self.inflate_backend = config.decompression_backend
         self._batch: list[SmallFile] = []
         self._batch_bytes = 0
         self._open: dict[int, _LargeFile] = {}  # fd -> large file being written
 
     def run(self) -> None:
         try:
-            with TarStream(self.archive_path, self.fmt, self.executor, self.gzip_index) as stream:
+            with TarStream(
+                self.archive_path, self.fmt, self.executor, self.gzip_index, self.inflate_backend
+            ) as stream:
                 with OrderedWindow(self.executor, self.window_limit) as window:
                     self.window = window
                     for member in stream.members():

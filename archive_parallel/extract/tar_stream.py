@@ -118,8 +118,11 @@ class TarStream:
         fmt: CompressionFormat,
         executor: Executor | None,
         gzip_index: GzipIndex | None = None,
+        inflate_backend: str = "auto",
     ) -> None:
-        self._raw = open_decompressed(path, fmt, executor, gzip_index=gzip_index)
+        self._raw = open_decompressed(
+            path, fmt, executor, gzip_index=gzip_index, inflate_backend=inflate_backend
+        )
         self._reader = _ForwardReader(self._raw)
         self.tar: tarfile.TarFile | None = None
         try:

@@ -24,6 +24,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from ..codecs.inflate import inflate_errors, inflate_module
 from ..codecs.zip_extra import member_name, read_unix_mtime
 from ..config import ArchiveConfig
 from ..errors import UnsafeArchiveError
@@ -107,12 +108,14 @@ def _write_out(fd: int, name: str, data: bytes) -> None:
 def _copy_direct(
     source: int,
     job: ZipFileJob,
-    fd: int,
+    fd: int | None,
     hasher: Any,
     budget: ExtractionBudget,
     check_crc: bool = True,
+    module: Any = zlib,
 ) -> int:
-    """Copy a stored or deflated member from the archive descriptor ``source`` into ``fd``.
+    """Copy a stored or deflated member from the archive descriptor ``source`` into ``fd``
+    (``None``: read and check it only, as verification does).
 
     Reads the compressed bytes with ``os.pread`` and inflates them in pieces of at most
     ``CHUNK_SIZE`` bytes in and out, so a member of up to 1 MiB costs one read, one inflate,
@@ -121,11 +124,13 @@ def _copy_direct(
     which ``damage_guard`` reports naming it) when its data is cut short, inflates past its
     declared size, ends early, has bytes after the end of its deflate stream, or fails its CRC
     (checked unless ``check_crc`` is False: the caller then checks the whole archive's SHA-256
-    before anything is committed). Returns the number of bytes written.
+    before anything is committed). Returns the number of bytes written. ``module`` inflates
+    and takes CRCs (``zlib`` or a faster drop-in, see ``codecs.inflate``).
     """
     info = job.info
     member, expected = info.filename, info.file_size
-    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    deflated = info.compress_type == zipfile.ZIP_DEFLATED
+    inflater = module.decompressobj(-15) if deflated else None
     offset, left = job.offset, info.compress_size
     crc = size = 0
     pending, full = b"", False
@@ -146,7 +151,10 @@ def _copy_direct(
         if inflater is None:
             out = data
         else:
-            out = inflater.decompress(data, CHUNK_SIZE)
+            try:
+                out = inflater.decompress(data, CHUNK_SIZE)
+            except inflate_errors(module) as exc:
+                raise zipfile.BadZipFile(f"the data of {member!r} is damaged: {exc}") from exc
             pending = inflater.unconsumed_tail
             full = len(out) == CHUNK_SIZE
         if out:
@@ -157,9 +165,10 @@ def _copy_direct(
                 )
             budget.wrote(member, len(out))
             if check_crc:
-                crc = zlib.crc32(out, crc)
+                crc = module.crc32(out, crc)
             hasher.update(out)
-            _write_out(fd, job.name, out)
+            if fd is not None:
+                _write_out(fd, job.name, out)
         if inflater is not None and inflater.eof:
             break
     if inflater is not None and info.compress_size:  # zipfile accepts an empty member as is
@@ -172,6 +181,19 @@ def _copy_direct(
     if check_crc and crc != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
     return size
+
+
+def reads_directly(info: zipfile.ZipInfo) -> bool:
+    """Whether a member is read with ``os.pread`` and inflated here rather than by zipfile."""
+    return info.compress_type in _DIRECT_METHODS and not info.flag_bits & _REFUSED_FLAGS
+
+
+def check_member_directly(
+    source: int, job: ZipFileJob, budget: Any, module: Any = zlib
+) -> int:
+    """Read a stored or deflated member and check it (size, stream end, CRC-32) without
+    writing it anywhere: verification's path. Damage raises ``zipfile.BadZipFile``."""
+    return _copy_direct(source, job, None, new_hasher(False), budget, True, module)
 
 
 def _copy_through_zipfile(
@@ -199,6 +221,7 @@ def write_zip_batch(
     jobs: list[ZipFileJob],
     hashing: bool,
     check_crc: bool = True,
+    module: Any = zlib,
 ) -> list[Written]:
     """Pool task: decompress, write, hash and close a batch of zip members.
 
@@ -213,8 +236,8 @@ def write_zip_batch(
         try:
             hasher = new_hasher(hashing)
             with damage_guard(archive, cursor):
-                if info.compress_type in _DIRECT_METHODS and not info.flag_bits & _REFUSED_FLAGS:
-                    size = _copy_direct(source, job, fd, hasher, budget, check_crc)
+                if reads_directly(info):
+                    size = _copy_direct(source, job, fd, hasher, budget, check_crc, module)
                 else:
                     size = _copy_through_zipfile(shared, job, fd, hasher, budget)
             apply_attributes(fd, job.name, job.mode, job.mtime)
@@ -239,6 +262,7 @@ class ZipExtraction:
         self.archive_path = archive_path
         self.archive_size = archive_size
         self.check_crc = check_crc
+        self.inflater = inflate_module(config.decompression_backend)
         self.tree = tree
         self.budget = tree.budget
         self.config = config
@@ -321,6 +345,7 @@ class ZipExtraction:
                     batch,
                     self.tree.hash_files,
                     self.check_crc,
+                    self.inflater,
                 ):
                     self.tree.record(result)
                     written += len(result)

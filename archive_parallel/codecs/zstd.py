@@ -1,0 +1,167 @@
+"""tar.zst: Zstandard through ``compression.zstd`` (Python 3.14+) or ``backports.zstd``.
+
+Writing: ``ZstdWriter`` is the tar sink. It gathers the tar stream into ``buffer_size`` pieces
+and hands them to one ``ZstdCompressor`` whose own worker threads (``nb_workers``, the pool
+size) compress jobs in parallel; the calling thread only copies input in and output out.
+zstd's multithreaded output is the same for any ``nb_workers >= 1`` (and any piece size), and
+differs from its single-threaded mode (``nb_workers=0``), so the sequential path uses one
+worker too: the bytes never depend on threads. Frames carry their content checksum.
+
+Reading: ``ZstdReader.step`` inflates the next piece of at most ``OUTPUT_STEP`` bytes
+(``ZstdFile``: several frames, skippable frames), so memory stays bounded whatever the
+archive claims; the readers run it one step ahead in a worker. Damage, truncation and a
+wrong format all surface as ``CorruptArchiveError``.
+
+Levels: zstd's own 1-19 (``ArchiveConfig.zstd_level``), or, when that is unset, mapped from
+the 0-9 ``compression_level`` (``LEVEL_FROM_0_9``: 6, the default, gives zstd's default 3).
+"""
+
+from __future__ import annotations
+
+import logging
+from types import ModuleType
+from typing import Any, BinaryIO
+
+from ..errors import ArchiveError, CorruptArchiveError
+
+logger = logging.getLogger(__name__)
+
+MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 19, 3
+#: zstd level for each level of the 0-9 scale the other formats use
+LEVEL_FROM_0_9 = (1, 1, 1, 2, 2, 3, 3, 5, 9, 12)
+#: decompressed bytes per read step at most
+OUTPUT_STEP = 1024 * 1024
+#: input gathered before each hand-over to the compressor
+BUFFER_SIZE = 1024 * 1024
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def zstd_module() -> ModuleType:
+    """``compression.zstd`` or ``backports.zstd``; ``ArchiveError`` saying what to install."""
+    try:
+        from compression import zstd  # type: ignore[import-not-found]
+    except ImportError:
+        try:
+            from backports import zstd  # type: ignore[import-not-found,no-redef]
+        except ImportError:
+            raise ArchiveError(
+                "tar.zst needs Zstandard support: Python 3.14's compression.zstd, or "
+                "pip install backports.zstd (included in archive-parallel[fast])"
+            ) from None
+    return zstd
+
+
+def zstd_available() -> bool:
+    try:
+        zstd_module()
+    except ArchiveError:
+        return False
+    return True
+
+
+def effective_level(compression_level: int, zstd_level: int | None) -> int:
+    """zstd's level: ``zstd_level`` when set, else mapped from the 0-9 ``compression_level``."""
+    if zstd_level is not None:
+        return int(zstd_level)
+    return LEVEL_FROM_0_9[int(compression_level)]
+
+
+class ZstdWriter:
+    """The tar.zst sink: ``write``, ``finish``, ``abort``, ``peak_in_flight``, ``index``."""
+
+    peak_in_flight = 0
+
+    def __init__(
+        self, out: BinaryIO, level: int, workers: int, buffer_size: int = BUFFER_SIZE
+    ) -> None:
+        if not MIN_LEVEL <= level <= MAX_LEVEL:
+            raise ValueError(f"zstd level must be {MIN_LEVEL}-{MAX_LEVEL}, got {level}")
+        zstd = zstd_module()
+        option = zstd.CompressionParameter
+        self._out = out
+        self._flush_frame = zstd.ZstdCompressor.FLUSH_FRAME
+        self._compressor: Any = zstd.ZstdCompressor(
+            options={
+                option.compression_level: level,
+                option.nb_workers: max(1, int(workers)),
+                option.checksum_flag: 1,
+            }
+        )
+        self._buffer = bytearray()
+        self._buffer_size = max(64 * 1024, int(buffer_size))
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self._buffer += data
+        if len(self._buffer) >= self._buffer_size:
+            self._hand_over()
+        return len(data)
+
+    def _hand_over(self) -> None:
+        piece, self._buffer = self._buffer, bytearray()
+        compressed = self._compressor.compress(piece)
+        if compressed:
+            self._out.write(compressed)
+
+    def finish(self) -> None:
+        self._hand_over()
+        self._out.write(self._compressor.flush(self._flush_frame))
+        self._compressor = None  # frees zstd's workers now
+
+    def abort(self) -> None:
+        self._buffer = bytearray()
+        self._compressor = None
+
+    def index(self) -> None:
+        return None
+
+
+class ZstdReader:
+    """Inflates a (multi-frame) zstd file one bounded step at a time; run by one task at a
+    time. ``position`` (an object with ``value``) follows the compressed bytes read."""
+
+    def __init__(self, handle: BinaryIO, description: str, position: Any) -> None:
+        zstd = zstd_module()
+        self._handle = handle
+        self._description = description
+        self._position = position
+        self._errors = (zstd.ZstdError, EOFError, OSError, ValueError)
+        head = handle.read(len(ZSTD_MAGIC))
+        handle.seek(0)
+        if not head:
+            raise CorruptArchiveError(f"{description} is empty, not zstd data")
+        if head != ZSTD_MAGIC and not _is_skippable(head):
+            raise CorruptArchiveError(f"{description} is not zstd data (bad magic)")
+        self._file = zstd.ZstdFile(handle, "rb")
+
+    def step(self) -> bytes | None:
+        """The next piece of output, or None at the end of the file."""
+        try:
+            out = self._file.read(OUTPUT_STEP)
+        except self._errors as exc:
+            raise CorruptArchiveError(
+                f"{self._description} is damaged or truncated zstd data: {exc}"
+            ) from exc
+        self._position.value = self._handle.tell()
+        return out or None
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _is_skippable(head: bytes) -> bool:
+    return len(head) == 4 and head[1:] == b"\x2a\x4d\x18" and 0x50 <= head[0] <= 0x5F
+
+
+__all__ = [
+    "DEFAULT_LEVEL",
+    "LEVEL_FROM_0_9",
+    "MAX_LEVEL",
+    "MIN_LEVEL",
+    "ZSTD_MAGIC",
+    "ZstdReader",
+    "ZstdWriter",
+    "effective_level",
+    "zstd_available",
+    "zstd_module",
+]

@@ -1,0 +1,308 @@
+"""The codec targets of a ``--codecs`` run: ratios of medians between two cells, side by side.
+
+``python -m bench.codec_targets RUN_DIR`` reads the run's ``cells.jsonl`` (raw pyperf values,
+archive sizes); ``python -m bench.codec_targets --measure medium,package,small`` measures the
+cells the targets need now, side by side in alternating rounds (``bench.interleaved``), which
+is what a busy machine needs. Either way it prints one line per target: the ratio of the
+baseline's median time to the measured cell's, its 95% bootstrap interval, and met / missed /
+inconclusive (the interval decides, as everywhere in bench). Targets compare any two cells,
+so a tar.zst creation can be set against the tar.gz reference loop, which the per-group
+speedup columns of ``results.csv`` cannot do. Cells a run did not measure are listed as absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import stats
+from bench.codec_axes import FOREIGN_FORMATS
+from bench.results import read_records
+
+MEDIUM = ("medium", 1.0)
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Which cell: operation, format, variant, backend (threads: 2 for parallel)."""
+
+    operation: str
+    format: str
+    variant: str
+    backend: str = "zlib"
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    measured: Pick
+    baseline: Pick
+    at_least: float
+    workload: tuple[str, float] = MEDIUM
+
+
+def _par(op: str, fmt: str, backend: str = "zlib") -> Pick:
+    return Pick(op, fmt, "parallel", backend)
+
+
+def _ref(op: str, fmt: str) -> Pick:
+    return Pick(op, fmt, "reference", "zlib")
+
+
+def _seq(op: str, fmt: str, backend: str = "zlib") -> Pick:
+    return Pick(op, fmt, "sequential", backend)
+
+
+def default_targets() -> list[Target]:
+    targets = [
+        Target(
+            "extract tar.gz (own), isal inflate, vs tarfile.extractall",
+            _par("extract", "tar.gz", "isal"),
+            _ref("extract", "tar.gz"),
+            2.5,
+        ),
+        Target(
+            "extract zip, isal inflate, integrity on, vs ZipFile.extractall",
+            _par("extract", "zip", "isal"),
+            _ref("extract", "zip"),
+            2.0,
+        ),
+        Target(
+            "create tar.gz with isal vs the reference loop",
+            _par("create", "tar.gz", "isal"),
+            _ref("create", "tar.gz"),
+            4.0,
+        ),
+        Target(
+            "create tar.gz (zlib) vs the reference loop",
+            _par("create", "tar.gz"),
+            _ref("create", "tar.gz"),
+            2.0,
+        ),
+        Target(
+            "create zip (zlib) vs the reference loop",
+            _par("create", "zip"),
+            _ref("create", "zip"),
+            2.0,
+        ),
+        Target(
+            "create tar.zst (level 3) vs the tar.gz reference loop",
+            _par("create", "tar.zst"),
+            _ref("create", "tar.gz"),
+            6.0,
+        ),
+        Target(
+            "extract tar.zst vs tarfile.extractall of the tar.gz",
+            _par("extract", "tar.zst"),
+            _ref("extract", "tar.gz"),
+            3.0,
+        ),
+        Target(
+            "sequential create tar.gz vs the reference loop",
+            _seq("create", "tar.gz"),
+            _ref("create", "tar.gz"),
+            1.0,
+        ),
+    ]
+    for fmt in FOREIGN_FORMATS:
+        base = fmt.split("+", 1)[0]
+        targets += [
+            Target(
+                f"{fmt}: parallel extract vs sequential (no rapidgzip)",
+                _par("extract", fmt, "isal"),
+                _seq("extract", fmt, "isal"),
+                1.0,
+            ),
+            Target(
+                f"{fmt}: parallel extract vs extractall (no rapidgzip)",
+                _par("extract", fmt, "isal"),
+                _ref("extract", fmt),
+                1.0,
+            ),
+        ]
+        if base == "tar.gz":
+            targets.append(
+                Target(
+                    f"{fmt}: extract with rapidgzip vs extractall",
+                    _par("extract", fmt, "rapidgzip"),
+                    _ref("extract", fmt),
+                    1.5,
+                )
+            )
+    for profile in ("package", "small"):
+        workload = (profile, 1.0)
+        for op in ("create", "extract"):
+            for fmt in ("tar.gz", "zip"):
+                backend = "zlib" if op == "create" else "isal"  # the defaults, isal installed
+                floor = {("package", "create", "zip"): 1.8, ("package", "extract", "zip"): 1.5}
+                targets.append(
+                    Target(
+                        f"{profile}: {op} {fmt} vs the reference loop",
+                        _par(op, fmt, backend),
+                        _ref(op, fmt),
+                        floor.get((profile, op, fmt), 1.0),
+                        workload,
+                    )
+                )
+    return targets
+
+
+def _find(records: list[dict[str, Any]], pick: Pick, workload: tuple[str, float]):
+    for r in records:
+        if (
+            r["operation"] == pick.operation
+            and r["format"] == pick.format
+            and r["variant"] == pick.variant
+            and r["workload"] == workload[0]
+            and math.isclose(float(r["scale"]), workload[1])
+            and (pick.variant == "reference" or r["backend"] == pick.backend)
+            and (pick.variant != "parallel" or int(r["threads"]) == 2)
+            and r.get("valid")
+        ):
+            return r
+    return None
+
+
+def evaluate(records: list[dict[str, Any]], targets: list[Target]) -> list[dict[str, Any]]:
+    rows = []
+    for i, target in enumerate(targets):
+        measured = _find(records, target.measured, target.workload)
+        baseline = _find(records, target.baseline, target.workload)
+        row: dict[str, Any] = {
+            "target": target.label,
+            "workload": target.workload[0],
+            "at_least": target.at_least,
+        }
+        if measured is None or baseline is None:
+            row.update(ratio=math.nan, low=math.nan, high=math.nan, verdict="absent")
+        else:
+            ratio, low, high = stats.bootstrap_ratio_ci(
+                baseline["values"], measured["values"], seed=1000 + i
+            )
+            row.update(
+                ratio=ratio, low=low, high=high, verdict=stats.verdict(low, high, target.at_least)
+            )
+        rows.append(row)
+    return rows
+
+
+def sizes(records: list[dict[str, Any]]) -> list[tuple[str, str, str, int]]:
+    """Archive sizes of the create cells (workload, format, backend, bytes), sequential."""
+    out = []
+    for r in records:
+        if r["operation"] == "create" and r["variant"] == "sequential" and r.get("output_bytes"):
+            out.append((r["workload"], r["format"], r["backend"], int(r["output_bytes"])))
+    return sorted(out)
+
+
+def ship_table(records: list[dict[str, Any]], workload: str) -> list[dict[str, Any]]:
+    """What to ship: per own format and create backend, the parallel (2 threads) create
+    median and archive size, the extract median with the default reader (isal when it was
+    measured, else zlib), and the larger peak RSS of the two, on ``workload``."""
+
+    def median(r: dict[str, Any] | None) -> float:
+        return statistics.median(r["values"]) if r and r.get("values") else math.nan
+
+    rows = []
+    where = (workload, 1.0)
+    for fmt in sorted({r["format"] for r in records if r["operation"] == "create"}):
+        extract = _find(records, _par("extract", fmt, "isal"), where) or _find(
+            records, _par("extract", fmt, "zlib"), where
+        )
+        for backend in sorted({r["backend"] for r in records if r["format"] == fmt}):
+            create = _find(records, _par("create", fmt, backend), where)
+            if create is None:
+                continue
+            peaks = [r.get("peak_rss_bytes") or 0 for r in (create, extract) if r]
+            rows.append(
+                {
+                    "format": fmt,
+                    "backend": backend,
+                    "create_s": median(create),
+                    "extract_s": median(extract),
+                    "reader": extract["backend"] if extract else "",
+                    "size_bytes": create.get("output_bytes") or math.nan,
+                    "peak_rss_mib": max(peaks) / 2**20 if any(peaks) else math.nan,
+                }
+            )
+    return rows
+
+
+def picks_by_workload(targets: list[Target], workloads: set[str]) -> dict:
+    """The cells the targets need, per workload (for an interleaved measurement)."""
+    from bench.grid import Workload
+
+    picks: dict[Workload, list[Pick]] = {}
+    for target in targets:
+        if target.workload[0] in workloads:
+            key = Workload(*target.workload)
+            picks.setdefault(key, []).extend([target.measured, target.baseline])
+    return picks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.codec_targets", description=__doc__)
+    parser.add_argument("run", type=Path, nargs="?", help="a run folder (results/<platform>/<run>)")
+    parser.add_argument(
+        "--measure",
+        metavar="WORKLOADS",
+        help="measure the targets now, interleaved (bench.interleaved), on these workloads "
+        "(comma-separated: medium,package,small) instead of reading a run",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of --measure")
+    args = parser.parse_args(argv)
+    if args.measure:
+        from bench.interleaved import measure
+
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        wanted = {w.strip() for w in args.measure.split(",") if w.strip()}
+        records = measure(picks_by_workload(default_targets(), wanted), args.rounds)
+    elif args.run is not None:
+        records = read_records(args.run / "cells.jsonl")
+    else:
+        parser.error("give a run folder or --measure")
+    if not records:
+        print("no cells measured", file=sys.stderr)
+        return 2
+    for row in evaluate(records, default_targets()):
+        interval = (
+            f"{row['ratio']:.2f}x ({row['low']:.2f}-{row['high']:.2f})"
+            if not math.isnan(row["ratio"])
+            else "-"
+        )
+        print(
+            f"{row['verdict']:>12}  >= {row['at_least']:<4g} {interval:<22} "
+            f"[{row['workload']}] {row['target']}"
+        )
+    print()
+    for workload, fmt, backend, size in sizes(records):
+        print(f"size  {workload:<8} {fmt:<8} {backend:<6} {size:>12,d} bytes")
+    peak = [
+        (r["workload"], r["operation"], r["format"], r["backend"], r.get("peak_rss_bytes"))
+        for r in records
+        if r["variant"] == "parallel" and r.get("peak_rss_bytes")
+    ]
+    for workload, op, fmt, backend, rss in sorted(peak):
+        print(f"peak  {workload:<8} {op:<8} {fmt:<15} {backend:<9} {rss / 2**20:8.1f} MiB RSS")
+    for workload in ("medium", "package"):
+        print(
+            f"\nwhat to ship ({workload}, 2 threads): format, create backend, create s, "
+            "extract s (reader), size bytes, peak RSS MiB"
+        )
+        for row in ship_table(records, workload):
+            print(
+                f"  {row['format']:<8} {row['backend']:<6} {row['create_s']:7.3f} "
+                f"{row['extract_s']:7.3f} ({row['reader'] or '-':<4}) "
+                f"{row['size_bytes']:>14,.0f} {row['peak_rss_mib']:7.1f}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""Measuring the codec targets side by side: every case of a workload once per round, in a
+shuffled order, round after round, in one process.
+
+The harness measures one cell after another, so on a busy or drifting machine two cells of a
+ratio can see different loads. Here every case a target needs runs once per round, the order
+shuffled each round, so background load falls on all of them alike and each ratio is of
+medians taken in the same minutes. Cases are ``bench.cases.Case`` (the harness's own: same
+configurations, same reset, same output checks); outputs are checked once, after the last
+round. The records have the fields ``bench.codec_targets`` reads from a harness run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.cases import Case
+from bench.grid import Workload
+from bench.workloads import build_input_archives, fixtures_root, prepare_tree
+
+logger = logging.getLogger(__name__)
+
+
+def _cell(pick: Any, workload: Workload) -> dict[str, Any]:
+    parallel = pick.variant == "parallel"
+    return {
+        "operation": pick.operation,
+        "format": pick.format,
+        "workload": workload.profile,
+        "scale": float(workload.scale),
+        "variant": pick.variant,
+        "threads": 2 if parallel else 1,
+        "batch_size": 50 if parallel else 0,
+        "backend": pick.backend if pick.variant != "reference" else "zlib",
+    }
+
+
+def measure(
+    picks_by_workload: dict[Workload, list[Any]], rounds: int, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Time every pick of each workload ``rounds`` times, interleaved; one record per pick."""
+    records: list[dict[str, Any]] = []
+    root = fixtures_root(Path("results"))
+    scratch_base = os.environ.get("ARCHIVE_BENCH_SCRATCH") or tempfile.gettempdir()
+    rng = random.Random(seed)
+    for workload, picks in picks_by_workload.items():
+        prepared = prepare_tree(root, workload)
+        formats = sorted({p.format for p in picks if p.operation != "create"})
+        work = Path(tempfile.mkdtemp(prefix="ap-interleaved-", dir=scratch_base))
+        build_input_archives(prepared, formats, work / "inputs")
+        cases: list[tuple[dict[str, Any], Case]] = []
+        for i, pick in enumerate(dict.fromkeys(picks)):
+            cell = _cell(pick, workload)
+            spec = {
+                "cell": cell,
+                "tree": str(prepared.tree),
+                "input_archive": str(prepared.archives[pick.format])
+                if pick.operation != "create"
+                else None,
+                "scratch": str(work / f"case{i}"),
+            }
+            cases.append((cell, Case(spec)))
+        values: dict[int, list[float]] = {i: [] for i in range(len(cases))}
+        try:
+            for round_no in range(rounds):
+                order = list(range(len(cases)))
+                rng.shuffle(order)
+                for i in order:
+                    case = cases[i][1]
+                    case.reset()
+                    start = time.perf_counter()
+                    case.run()
+                    values[i].append(time.perf_counter() - start)
+                logger.info("%s: round %d of %d done", workload.profile, round_no + 1, rounds)
+            for i, (cell, case) in enumerate(cases):
+                problem = case.verify()
+                records.append(
+                    {
+                        **cell,
+                        "values": values[i],
+                        "valid": problem is None,
+                        "invalid_reason": problem or "",
+                        "output_bytes": case.output_bytes(),
+                    }
+                )
+                case.reset()
+        finally:
+            for _, case in cases:
+                case.close()
+            shutil.rmtree(work, ignore_errors=True)
+    return records
+
+
+__all__ = ["measure"]

@@ -1,0 +1,201 @@
+"""tar.zst: round trips, bytes independent of threads, system tools, detection, damage,
+limits, the CLI, and a clear error without Zstandard support."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from archive_parallel import (
+    ArchiveConfig,
+    ArchiveError,
+    CompressionFormat,
+)
+from archive_parallel.codecs.zstd import LEVEL_FROM_0_9, effective_level, zstd_available
+from archive_parallel.errors import ArchiveLimitError
+from archive_parallel.formats import detect_format
+
+sys.path.insert(0, os.path.dirname(__file__))
+from codec_support import assert_refused, block, verified, write_variants  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not zstd_available(), reason="no Zstandard support installed")
+needs_zstd_tool = pytest.mark.skipif(shutil.which("zstd") is None, reason="zstd not installed")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _config(**kw) -> ArchiveConfig:
+    return ArchiveConfig(parallel_threshold=1, block_size=64 * 1024, **kw)
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_round_trip(manager, sample_tree, tmp_path, snapshot, parallel):
+    archive = tmp_path / "pkg.tar.zst"
+    config = _config(enable_parallel_processing=parallel, thread_pool_size=2)
+    meta = manager.create_archive(sample_tree, archive, config)
+    assert meta.format is CompressionFormat.TAR_ZST
+    assert manager._load_metadata(archive).format is CompressionFormat.TAR_ZST
+    manager.extract_archive(archive, tmp_path / "out", config)
+    assert snapshot(tmp_path / "out") == snapshot(sample_tree)
+    assert verified(config, archive)
+    names = {m.name for m in manager.list_archive(archive)}
+    assert set(meta.files) <= names
+
+
+def test_bytes_do_not_depend_on_threads(manager, sample_tree, tmp_path):
+    digests = set()
+    for threads, parallel in ((1, False), (1, True), (2, True), (4, True)):
+        config = _config(
+            thread_pool_size=threads, enable_parallel_processing=parallel, reproducible=True
+        )
+        meta = manager.create_archive(
+            sample_tree, tmp_path / f"a{threads}{parallel}.tar.zst", config
+        )
+        digests.add(meta.checksum_sha256)
+    assert len(digests) == 1
+
+
+@needs_zstd_tool
+def test_system_tools_read_ours(manager, sample_tree, tmp_path, snapshot):
+    archive = tmp_path / "a.tar.zst"
+    manager.create_archive(sample_tree, archive, _config(thread_pool_size=2))
+    subprocess.run(["zstd", "-qt", str(archive)], check=True)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    subprocess.run(["tar", "--zstd", "-xf", str(archive), "-C", str(dest)], check=True)
+    assert snapshot(dest) == snapshot(sample_tree)
+
+
+@needs_zstd_tool
+def test_we_read_system_tar_zstd_and_detect_by_magic(manager, sample_tree, tmp_path, snapshot):
+    archive = tmp_path / "theirs.tzst"
+    subprocess.run(["tar", "--zstd", "-cf", str(archive), "-C", str(sample_tree), "."], check=True)
+    assert CompressionFormat.from_extension(archive) is CompressionFormat.TAR_ZST
+    disguised = tmp_path / "theirs.bin"
+    shutil.copy(archive, disguised)
+    assert detect_format(disguised) is CompressionFormat.TAR_ZST
+    for path in (archive, disguised):
+        dest = tmp_path / f"out-{path.name}"
+        manager.extract_archive(path, dest, _config(thread_pool_size=2))
+        assert snapshot(dest) == snapshot(sample_tree)
+        assert manager.verify_archive_integrity(path)
+
+
+def test_names():
+    for name in ("a.tar.zst", "A.TZST", "x.tar.zstd"):
+        assert CompressionFormat.from_extension(name) is CompressionFormat.TAR_ZST
+    assert CompressionFormat.TAR_ZST.is_tar and CompressionFormat.TAR_ZST.tar_compression == "zst"
+
+
+def test_levels(manager, sample_tree, tmp_path):
+    assert effective_level(6, None) == 3 and effective_level(0, None) == 1
+    assert effective_level(6, 19) == 19
+    assert list(LEVEL_FROM_0_9) == sorted(LEVEL_FROM_0_9)
+    sizes = {}
+    for level in (1, 19):
+        meta = manager.create_archive(
+            sample_tree, tmp_path / f"l{level}.tar.zst", _config(zstd_level=level)
+        )
+        sizes[level] = meta.compressed_size
+    assert sizes[19] <= sizes[1]
+    for bad in (0, 20, -1):
+        with pytest.raises(ValueError, match="zstd_level"):
+            ArchiveConfig(zstd_level=bad)
+
+
+def _damaged_copies(archive: Path, tmp_path: Path) -> dict[str, Path]:
+    data = archive.read_bytes()
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x40
+    copies = {
+        "flipped": bytes(flipped),
+        "truncated": data[: len(data) * 2 // 3],
+        "no-end": data[:-4],
+        "garbage": b"not zstd at all" * 100,
+        "garbage-after": data + b"trailing junk",
+    }
+    return write_variants(tmp_path, "tar.zst", copies)
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_damage_is_corrupt_archive_error(manager, sample_tree, tmp_path, parallel):
+    archive = tmp_path / "a.tar.zst"
+    manager.create_archive(sample_tree, archive, _config(include_metadata=False))
+    config = _config(enable_parallel_processing=parallel)
+    assert_refused(manager, _damaged_copies(archive, tmp_path), config, tmp_path)
+
+
+def test_bomb_stops_at_the_extraction_limit(manager, tmp_path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("zeros.bin")
+        info.size = 64 * 1024 * 1024
+        tar.addfile(info, io.BytesIO(bytes(info.size)))
+    from archive_parallel.codecs.zstd import zstd_module
+
+    archive = tmp_path / "bomb.tar.zst"
+    archive.write_bytes(zstd_module().compress(buffer.getvalue(), 19))
+    assert archive.stat().st_size < 100_000
+    config = _config(max_extract_size=8 * 1024 * 1024)
+    with pytest.raises(ArchiveLimitError):
+        manager.extract_archive(archive, tmp_path / "out", config)
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_zstd_support_the_error_is_clear(monkeypatch, manager, sample_tree, tmp_path):
+    archive = tmp_path / "a.tar.zst"
+    manager.create_archive(sample_tree, archive, _config())
+    block(monkeypatch, "backports", "compression")
+    with pytest.raises(ArchiveError, match="pip install backports.zstd"):
+        manager.create_archive(sample_tree, tmp_path / "b.tar.zst", _config())
+    assert not (tmp_path / "b.tar.zst").exists()
+    with pytest.raises(ArchiveError, match="backports.zstd"):
+        manager.extract_archive(archive, tmp_path / "out", _config())
+    assert not manager.verify_archive_integrity(archive)
+
+
+def _cli(*args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "archive_parallel", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_cli_levels(sample_tree, tmp_path):
+    out = tmp_path / "a.tar.zst"
+    done = _cli("create", sample_tree, out, "--level", "15", "--threads", "2")
+    assert done.returncode == 0, done.stderr
+    assert _cli("verify", out).returncode == 0
+    assert _cli("extract", out, tmp_path / "dest").returncode == 0
+    bad = _cli("create", sample_tree, tmp_path / "a.tar.gz", "--level", "15")
+    assert bad.returncode == 2 and "0-9" in bad.stderr and "Traceback" not in bad.stderr
+    bad = _cli("create", sample_tree, tmp_path / "b.tar.zst", "--level", "0")
+    assert bad.returncode == 2 and "1-19" in bad.stderr
+
+
+def test_hostile_member_refuses_the_archive(manager, tmp_path):
+    from archive_parallel import UnsafeArchiveError
+    from archive_parallel.codecs.zstd import zstd_module
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name in ("ok.txt", "../escape.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = 3
+            tar.addfile(info, io.BytesIO(b"abc"))
+    archive = tmp_path / "evil.tar.zst"
+    archive.write_bytes(zstd_module().compress(buffer.getvalue()))
+    with pytest.raises(UnsafeArchiveError):
+        manager.extract_archive(archive, tmp_path / "out", _config())
+    assert not (tmp_path / "out").exists() and not (tmp_path / "escape.txt").exists()
