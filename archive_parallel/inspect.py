@@ -2,14 +2,16 @@
 
 ``verify_archive`` reads every member's data to its end: a tar's whole stream is inflated
 and walked (end-of-archive block and the compressed trailer checked too); a zip's members are
-read and their CRCs checked, in parallel over members when an executor is given, each worker
-with its own handle. Damage of any kind gives False, never an exception; only a missing file
-raises ``ArchiveError`` (the caller's concern). ``list_members`` describes members from their
-headers and raises ``CorruptArchiveError`` on damage.
+read (``extract.zip_inflate``, bounded by each member's declared size) and their CRCs
+checked, in parallel over members when an executor is given. Damage of any kind gives False,
+never an exception; only a missing file raises ``ArchiveError`` (the caller's concern).
+``list_members`` describes members from their headers and raises ``CorruptArchiveError`` on
+damage. Every tar header is parsed within ``extract.tar_headers``' bounds.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import stat
@@ -26,11 +28,12 @@ from .errors import ArchiveError, CorruptArchiveError
 from .extract import archive_size_of
 from .extract.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
 from .extract.tar_stream import TarStream
+from .extract.zip_inflate import member_pieces
 from .extract.zip_layout import (
-    SharedZip,
     archive_fd,
     central_directory_offset,
     check_data_ranges,
+    check_supported,
     open_zip,
     unix_mode,
 )
@@ -120,27 +123,35 @@ def _verify_tar(
         stream.finish()
 
 
-def _read_zip_members(shared: SharedZip, infos: list[zipfile.ZipInfo]) -> int:
-    for info in infos:
+def _read_zip_members(
+    archive: str, fd: int, jobs: list[tuple[zipfile.ZipInfo, int]], check_crc: bool
+) -> int:
+    for info, offset in jobs:
         cursor = MemberCursor()
         cursor.member = info.filename
-        with damage_guard(str(shared.path), cursor), shared.open(info) as source:
-            while source.read(_READ_CHUNK):
+        with damage_guard(archive, cursor):
+            for _ in member_pieces(fd, info, offset, check_crc):
                 pass
-    return len(infos)
+    return len(jobs)
 
 
-def _verify_zip(archive: str, size: int, executor: Executor | None, budget: Budget) -> None:
+def _verify_zip(
+    archive: str, size: int, executor: Executor | None, budget: Budget, check_crc: bool = True
+) -> None:
     with open_zip(archive) as handle:
         infos = handle.infolist()
-        for info in infos if budget is not None else ():
-            budget.add_member(info.filename)
-            budget.declare(info.filename, info.file_size)
-        check_data_ranges(archive_fd(handle), infos, central_directory_offset(handle, size))
-        shared = SharedZip(handle, archive)
-        work = batched((info for info in infos if not info.is_dir()), _MEMBERS_PER_TASK)
+        for info in infos:
+            if budget is not None:
+                budget.add_member(info.filename)
+                budget.declare(info.filename, info.file_size)
+            check_supported(info)
+        fd = archive_fd(handle)
+        offsets = check_data_ranges(fd, infos, central_directory_offset(handle, size))
+        members = ((info, offset) for info, offset in zip(infos, offsets) if not info.is_dir())
+        work = batched(members, _MEMBERS_PER_TASK)
         limit = 2 * max(1, getattr(executor, "_max_workers", 1))
-        for _ in ordered_map(executor, lambda chunk: _read_zip_members(shared, chunk), work, limit):
+        read = functools.partial(_read_zip_members, archive, fd, check_crc=check_crc)
+        for _ in ordered_map(executor, read, work, limit):
             pass
 
 
