@@ -77,6 +77,15 @@ class ArchiveConfig:
     max_compression_ratio: float = 1000.0
     #: the ratio limit applies only once this many bytes have been declared or written
     ratio_check_threshold: int = 64 * MiB
+    #: hostile-input bounds (docs/safety-limits.md): a tar pax, global or GNU long name/link
+    #: record larger than this is refused before it is read
+    max_header_record_size: int = 1 * MiB
+    #: tar header bytes (header blocks, records) per byte of the archive file, checked once
+    #: ``header_check_threshold`` header bytes were read: bounds the work of header floods
+    max_header_ratio: float = 16.0
+    header_check_threshold: int = 8 * MiB
+    #: a ``.meta`` side file larger than this is ignored, with a warning
+    max_side_file_size: int = 64 * MiB
 
     def __post_init__(self) -> None:
         if not 0 <= int(self.compression_level) <= 9:

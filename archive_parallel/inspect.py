@@ -27,6 +27,7 @@ from .config import ArchiveConfig
 from .errors import ArchiveError, CorruptArchiveError
 from .extract import archive_size_of
 from .extract.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
+from .extract.tar_headers import HeaderLimits
 from .extract.tar_stream import TarStream
 from .extract.zip_inflate import member_pieces
 from .extract.zip_layout import (
@@ -93,7 +94,7 @@ def verify_archive(
                 index = None
                 if fmt is CompressionFormat.TAR_GZ and executor is not None:
                     index = usable_index(archive, gzip_index, not archive_checksum_checked)
-                _verify_tar(archive, fmt, executor, budget, index)
+                _verify_tar(archive, fmt, executor, budget, index, HeaderLimits.from_config(config))
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
         return False
@@ -106,8 +107,9 @@ def _verify_tar(
     executor: Executor | None,
     budget: Budget,
     index: GzipIndex | None,
+    limits: HeaderLimits,
 ) -> None:
-    with TarStream(archive, fmt, executor, index) as stream:
+    with TarStream(archive, fmt, executor, index, limits) as stream:
         for member in stream.members():
             if budget is not None:
                 budget.add_member(member.name)
@@ -155,16 +157,29 @@ def _verify_zip(
             pass
 
 
-def list_members(path: str | os.PathLike[str], fmt: CompressionFormat) -> list[MemberInfo]:
-    """Every member's description, in archive order; ``CorruptArchiveError`` on damage."""
+def list_members(
+    path: str | os.PathLike[str], fmt: CompressionFormat, config: ArchiveConfig | None = None
+) -> list[MemberInfo]:
+    """Every member's description, in archive order; ``CorruptArchiveError`` on damage.
+
+    ``config``'s ``max_member_count`` and tar header bounds apply (its defaults without)."""
     archive = os.fspath(path)
-    archive_size_of(archive)
+    size = archive_size_of(archive)
+    config = config or ArchiveConfig()
+    budget = ExtractionBudget(config, size)
     with damage_guard(archive):
         if fmt is CompressionFormat.ZIP:
             with open_zip(archive) as handle:
-                return [_zip_member(info) for info in handle.infolist()]
-        with TarStream(archive, fmt, None) as stream:
-            return [_tar_member(member) for member in stream.members()]
+                infos = handle.infolist()
+                for info in infos:
+                    budget.add_member(info.filename)
+                return [_zip_member(info) for info in infos]
+        members = []
+        with TarStream(archive, fmt, None, limits=HeaderLimits.from_config(config)) as stream:
+            for member in stream.members():
+                budget.add_member(member.name)
+                members.append(_tar_member(member))
+        return members
 
 
 def _tar_member(member: tarfile.TarInfo) -> MemberInfo:

@@ -207,4 +207,3 @@ __all__ = [
     "read_side_file",
     "validate_side_file",
 ]
-

@@ -83,7 +83,6 @@ class ZipFileJob:
 TASK_BYTES = 4 * 1024 * 1024
 
 
-
 def _job_bytes(job: ZipFileJob) -> int:
     return job.info.file_size
 
