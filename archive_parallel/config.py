@@ -83,9 +83,9 @@ class ArchiveConfig:
     #: tar header bytes (header blocks, records) per byte of the archive file, checked once
     #: ``header_check_threshold`` header bytes were read: bounds the work of header floods
     max_header_ratio: float = 16.0
-    header_check_threshold: int = 8 * MiB
+    header_check_threshold: int = 16 * MiB
     #: a ``.meta`` side file larger than this is ignored, with a warning
-    max_side_file_size: int = 64 * MiB
+    max_side_file_size: int = 32 * MiB
 
     def __post_init__(self) -> None:
         if not 0 <= int(self.compression_level) <= 9:

@@ -29,16 +29,16 @@ from typing import Any
 
 MiB = 1024 * 1024
 #: side files larger than this are not read (``ArchiveConfig.max_side_file_size``)
-DEFAULT_MAX_SIDE_FILE_SIZE = 64 * MiB
+DEFAULT_MAX_SIDE_FILE_SIZE = 32 * MiB
 #: no number in a side file is larger than this (a file of 4 EiB)
 MAX_NUMBER = 1 << 62
 _MAX_DIGITS = 19
 _READ_STEP = 1 * MiB
 #: allowances per byte of input, with a fixed floor for small files
 _FLOOR = 1024
-_BYTES_PER_CONTAINER = 64
-_BYTES_PER_STRING = 16
-_BYTES_PER_SEPARATOR = 8
+_BYTES_PER_CONTAINER = 16
+_BYTES_PER_STRING = 8
+_BYTES_PER_SEPARATOR = 4
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
@@ -68,17 +68,19 @@ def read_side_file(path: str | os.PathLike[str], max_size: int) -> bytes | None:
             raise SideFileError(
                 f"{info.st_size} bytes, more than max_side_file_size ({max_size} bytes)"
             )
-        parts: list[bytes] = []
-        total = 0
-        while True:
+        # one read of the size fstat reported (one allocation), then small reads to find
+        # out whether there is more (a file that grew, or one that reports size 0)
+        data = os.read(fd, info.st_size + 1) if info.st_size else b""
+        parts, total = [data], len(data)
+        while total <= max_size:
             part = os.read(fd, min(_READ_STEP, max_size + 1 - total))
             if not part:
                 break
             parts.append(part)
             total += len(part)
-            if total > max_size:
-                raise SideFileError(f"more than max_side_file_size ({max_size} bytes)")
-        return b"".join(parts)
+        if total > max_size:
+            raise SideFileError(f"more than max_side_file_size ({max_size} bytes)")
+        return data if len(parts) == 1 else b"".join(parts)
     except OSError as exc:
         raise SideFileError(f"cannot read it: {exc.strerror or exc}") from None
     finally:

@@ -142,6 +142,8 @@ class GzipIndex:
             if not isinstance(entry, list) or len(entry) != 3:
                 raise ValueError(f"segment {position} is not [offset, output offset, crc32]")
             offset, raw_offset, seg_crc = (_strict_int(value) for value in entry)
+            if seg_crc > 0xFFFFFFFF:
+                raise ValueError(f"segment {position} has an invalid CRC-32")
             if raw_offset < previous or raw_offset - previous > MAX_SEGMENT_OUTPUT:
                 raise ValueError(f"segment {position - 1} is out of order or too long")
             previous = raw_offset
