@@ -122,40 +122,13 @@ def one_member_zip(
     """A zip of one member, written by hand: ``data`` as its compressed bytes, ``declared`` as
     its uncompressed size (central and local), unix ``mode``."""
     raw_name = name.encode()
-    local = struct.pack(
-        "<4sHHHHHIIIHH",
-        b"PK\x03\x04",
-        63,
-        flags,
-        method,
-        0,
-        0x21,
-        crc,
-        len(data),
-        declared,
-        len(raw_name),
-        0,
-    )
+    # version needed, flags, method, time, date, crc, sizes, name length: both headers
+    shared = (63, flags, method, 0, 0x21, crc, len(data), declared, len(raw_name))
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", *shared, 0)
     central_offset = len(local) + len(raw_name) + len(data)
+    unix_made_by = (3 << 8) | 63
     central = struct.pack(
-        "<4sHHHHHHIIIHHHHHII",
-        b"PK\x01\x02",
-        (3 << 8) | 63,
-        63,
-        flags,
-        method,
-        0,
-        0x21,
-        crc,
-        len(data),
-        declared,
-        len(raw_name),
-        0,
-        0,
-        0,
-        0,
-        mode << 16,
-        0,
+        "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", unix_made_by, *shared, 0, 0, 0, 0, mode << 16, 0
     )
     end = struct.pack(
         "<4sHHHHIIH",
