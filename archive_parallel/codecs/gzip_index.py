@@ -192,10 +192,10 @@ def usable_index(path: str, data: object, check_crc: bool = True) -> GzipIndex |
         logger.warning("%s: not using the side file's gzip index: %s", path, exc)
         return None
     if header[:4] != b"\x1f\x8b\x08\x00":  # magic, deflate, no optional header fields
-        logger.debug("%s: the gzip header is not the plain one the index assumes", path)
+        logger.warning("%s: not using the side file's gzip index: not a plain gzip header", path)
         return None
     if crc != index.crc32 or isize != index.uncompressed_size & 0xFFFFFFFF:
-        logger.debug("%s: the gzip trailer does not match the side file's index", path)
+        logger.warning("%s: not using the side file's gzip index: the trailer differs", path)
         return None
     return dataclasses.replace(index, check_crc=check_crc)
 

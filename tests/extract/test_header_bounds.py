@@ -331,3 +331,14 @@ def test_cli_prints_one_line_for_a_header_bomb(tmp_path):
 def test_unsafe_error_types_are_archive_errors():
     assert issubclass(ArchiveLimitError, ArchiveError)
     assert issubclass(UnsafeArchiveError, ArchiveError)
+
+
+@pytest.mark.parametrize("fmt", [Fmt.TAR_GZ, Fmt.ZIP], ids=_fid)
+def test_listing_counts_members_against_max_member_count(tmp_path, fmt):
+    entries = [Entry(f"f{i}") for i in range(30)]
+    suffix = ".zip" if fmt is Fmt.ZIP else SUFFIX[fmt]
+    archive = write_archive(tmp_path / f"a{suffix}", fmt, entries)
+    config = ArchiveConfig(max_member_count=10)
+    with pytest.raises(ArchiveLimitError, match="max_member_count"):
+        ArchiveManager(config).list_archive(archive)
+    assert len(ArchiveManager().list_archive(archive)) == 30
