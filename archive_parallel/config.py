@@ -108,6 +108,13 @@ class ArchiveConfig:
             raise ValueError(
                 f"gzip_restart_interval must be 0-64 MiB, got {self.gzip_restart_interval}"
             )
+        for name in ("max_header_record_size", "max_header_ratio", "max_side_file_size"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if int(self.header_check_threshold) < 0:
+            raise ValueError(
+                f"header_check_threshold must be 0 or more, got {self.header_check_threshold}"
+            )
         if self.exclude_patterns is None:
             self.exclude_patterns = []
 
