@@ -342,3 +342,17 @@ def test_listing_counts_members_against_max_member_count(tmp_path, fmt):
     with pytest.raises(ArchiveLimitError, match="max_member_count"):
         ArchiveManager(config).list_archive(archive)
     assert len(ArchiveManager().list_archive(archive)) == 30
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("max_header_record_size", 0),
+        ("max_header_ratio", -1),
+        ("max_side_file_size", 0),
+        ("header_check_threshold", -5),
+    ],
+)
+def test_bounds_must_be_positive(field, value):
+    with pytest.raises(ValueError, match=field):
+        ArchiveConfig(**{field: value})
