@@ -87,6 +87,15 @@ class ArchiveConfig:
     max_compression_ratio: float = 1000.0
     #: the ratio limit applies only once this many bytes have been declared or written
     ratio_check_threshold: int = 64 * MiB
+    #: hostile-input bounds (docs/safety-limits.md): a tar pax, global or GNU long name/link
+    #: record larger than this is refused before it is read
+    max_header_record_size: int = 1 * MiB
+    #: tar header bytes (header blocks, records) per byte of the archive file, checked once
+    #: ``header_check_threshold`` header bytes were read: bounds the work of header floods
+    max_header_ratio: float = 16.0
+    header_check_threshold: int = 16 * MiB
+    #: a ``.meta`` side file larger than this is ignored, with a warning
+    max_side_file_size: int = 32 * MiB
 
     def __post_init__(self) -> None:
         if not 0 <= int(self.compression_level) <= 9:
@@ -115,6 +124,13 @@ class ArchiveConfig:
             # a longer segment would be refused by the reader (``gzip_index.MAX_SEGMENT_OUTPUT``)
             raise ValueError(
                 f"gzip_restart_interval must be 0-64 MiB, got {self.gzip_restart_interval}"
+            )
+        for name in ("max_header_record_size", "max_header_ratio", "max_side_file_size"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if int(self.header_check_threshold) < 0:
+            raise ValueError(
+                f"header_check_threshold must be 0 or more, got {self.header_check_threshold}"
             )
         if self.exclude_patterns is None:
             self.exclude_patterns = []

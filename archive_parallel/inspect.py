@@ -2,14 +2,16 @@
 
 ``verify_archive`` reads every member's data to its end: a tar's whole stream is inflated
 and walked (end-of-archive block and the compressed trailer checked too); a zip's members are
-read and their CRCs checked, in parallel over members when an executor is given, each worker
-with its own handle. Damage of any kind gives False, never an exception; only a missing file
-raises ``ArchiveError`` (the caller's concern). ``list_members`` describes members from their
-headers and raises ``CorruptArchiveError`` on damage.
+read (``extract.zip_inflate``, bounded by each member's declared size) and their CRCs
+checked, in parallel over members when an executor is given. Damage of any kind gives False,
+never an exception; only a missing file raises ``ArchiveError`` (the caller's concern).
+``list_members`` describes members from their headers and raises ``CorruptArchiveError`` on
+damage. Every tar header is parsed within ``extract.tar_headers``' bounds.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import stat
@@ -26,21 +28,18 @@ from .config import ArchiveConfig
 from .errors import ArchiveError, CorruptArchiveError
 from .extract import archive_size_of
 from .extract.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
+from .extract.tar_headers import HeaderLimits
 from .extract.tar_stream import TarStream
+from .extract.zip_inflate import member_pieces
 from .extract.zip_layout import (
-    SharedZip,
     archive_fd,
     central_directory_offset,
     check_data_ranges,
+    check_supported,
     open_zip,
     unix_mode,
 )
-from .extract.zip_source import (
-    ZipFileJob,
-    check_member_directly,
-    reads_directly,
-    zip_mtime,
-)
+from .extract.zip_source import zip_mtime
 from .formats import CompressionFormat
 from .pool import batched, ordered_map
 from .safety import ExtractionBudget
@@ -97,7 +96,9 @@ def verify_archive(
                 index = None
                 if fmt is CompressionFormat.TAR_GZ and executor is not None:
                     index = usable_index(archive, gzip_index, not archive_checksum_checked)
-                _verify_tar(archive, fmt, executor, budget, index, backend)
+                _verify_tar(
+                    archive, fmt, executor, budget, index, HeaderLimits.from_config(config), backend
+                )
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
         return False
@@ -110,9 +111,10 @@ def _verify_tar(
     executor: Executor | None,
     budget: Budget,
     index: GzipIndex | None,
+    limits: HeaderLimits,
     inflate_backend: str = "auto",
 ) -> None:
-    with TarStream(archive, fmt, executor, index, inflate_backend) as stream:
+    with TarStream(archive, fmt, executor, index, limits, inflate_backend) as stream:
         for member in stream.members():
             if budget is not None:
                 budget.add_member(member.name)
@@ -128,70 +130,78 @@ def _verify_tar(
         stream.finish()
 
 
-class _Unlimited:
-    """The budget of a verification without limits: every byte is read whatever its size."""
-
-    def wrote(self, name: str, size: int) -> None:
-        pass
-
-
 def _read_zip_members(
-    shared: SharedZip, source: int, jobs: list[ZipFileJob], budget: Any, module: Any
+    archive: str,
+    fd: int,
+    jobs: list[tuple[zipfile.ZipInfo, int]],
+    check_crc: bool,
+    module: Any,
 ) -> int:
-    """Read and check a batch of members (in a worker): stored and deflated ones straight from
-    the archive with the fast inflater (``codecs.inflate``), others through ``zipfile``."""
-    for job in jobs:
-        info = job.info
+    """Read and check a batch of members (in a worker) with the bounded reader of
+    ``extract.zip_inflate``, inflating through ``module`` (``codecs.inflate``)."""
+    for info, offset in jobs:
         cursor = MemberCursor()
         cursor.member = info.filename
-        with damage_guard(str(shared.path), cursor):
-            if reads_directly(info):
-                check_member_directly(source, job, budget, module)
-            else:
-                with shared.open(info) as reader:
-                    while reader.read(_READ_CHUNK):
-                        pass
+        with damage_guard(archive, cursor):
+            for _ in member_pieces(fd, info, offset, check_crc, module=module):
+                pass
     return len(jobs)
 
 
 def _verify_zip(
-    archive: str, size: int, executor: Executor | None, budget: Budget, inflate_backend: str
+    archive: str,
+    size: int,
+    executor: Executor | None,
+    budget: Budget,
+    inflate_backend: str = "auto",
+    check_crc: bool = True,
 ) -> None:
     with open_zip(archive) as handle:
         infos = handle.infolist()
-        for info in infos if budget is not None else ():
-            budget.add_member(info.filename)
-            budget.declare(info.filename, info.file_size)
-        source = archive_fd(handle)
-        offsets = check_data_ranges(source, infos, central_directory_offset(handle, size))
-        shared = SharedZip(handle, archive)
-        module = inflate_module(inflate_backend)
-        spend = budget if budget is not None else _Unlimited()
-        jobs = (
-            ZipFileJob(info, info.filename, "", None, None, offset)
-            for info, offset in zip(infos, offsets)
-            if not info.is_dir()
-        )
-        work = batched(jobs, _MEMBERS_PER_TASK)
+        for info in infos:
+            if budget is not None:
+                budget.add_member(info.filename)
+                budget.declare(info.filename, info.file_size)
+            check_supported(info)
+        fd = archive_fd(handle)
+        offsets = check_data_ranges(fd, infos, central_directory_offset(handle, size))
+        members = ((info, offset) for info, offset in zip(infos, offsets) if not info.is_dir())
+        work = batched(members, _MEMBERS_PER_TASK)
         limit = 2 * max(1, getattr(executor, "_max_workers", 1))
-
-        def read(chunk: list[ZipFileJob]) -> int:
-            return _read_zip_members(shared, source, chunk, spend, module)
-
+        read = functools.partial(
+            _read_zip_members,
+            archive,
+            fd,
+            check_crc=check_crc,
+            module=inflate_module(inflate_backend),
+        )
         for _ in ordered_map(executor, read, work, limit):
             pass
 
 
-def list_members(path: str | os.PathLike[str], fmt: CompressionFormat) -> list[MemberInfo]:
-    """Every member's description, in archive order; ``CorruptArchiveError`` on damage."""
+def list_members(
+    path: str | os.PathLike[str], fmt: CompressionFormat, config: ArchiveConfig | None = None
+) -> list[MemberInfo]:
+    """Every member's description, in archive order; ``CorruptArchiveError`` on damage.
+
+    ``config``'s ``max_member_count`` and tar header bounds apply (its defaults without)."""
     archive = os.fspath(path)
-    archive_size_of(archive)
+    size = archive_size_of(archive)
+    config = config or ArchiveConfig()
+    budget = ExtractionBudget(config, size)
     with damage_guard(archive):
         if fmt is CompressionFormat.ZIP:
             with open_zip(archive) as handle:
-                return [_zip_member(info) for info in handle.infolist()]
-        with TarStream(archive, fmt, None) as stream:
-            return [_tar_member(member) for member in stream.members()]
+                infos = handle.infolist()
+                for info in infos:
+                    budget.add_member(info.filename)
+                return [_zip_member(info) for info in infos]
+        members = []
+        with TarStream(archive, fmt, None, limits=HeaderLimits.from_config(config)) as stream:
+            for member in stream.members():
+                budget.add_member(member.name)
+                members.append(_tar_member(member))
+        return members
 
 
 def _tar_member(member: tarfile.TarInfo) -> MemberInfo:

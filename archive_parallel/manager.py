@@ -343,7 +343,7 @@ class ArchiveManager:
         config = config or self.default_config
         archive = self._require_archive(archive_path)
         fmt = resolve_format(archive)
-        metadata = load_metadata(archive)
+        metadata = load_metadata(archive, config.max_side_file_size)
         start = time.perf_counter()
         try:
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
@@ -466,7 +466,7 @@ class ArchiveManager:
             ok = False
             parallel = False
         else:
-            metadata = load_metadata(archive)
+            metadata = load_metadata(archive, config.max_side_file_size)
             fmt = resolve_format(archive)
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
             ok = True
@@ -503,7 +503,7 @@ class ArchiveManager:
         from .inspect import list_members
 
         archive = self._require_archive(archive_path)
-        return list_members(archive, resolve_format(archive))
+        return list_members(archive, resolve_format(archive), self.default_config)
 
     # ------------------------------------------------------------------ checksums
     @defers_interrupts
@@ -556,7 +556,7 @@ class ArchiveManager:
         return is_safe_path(name)
 
     def _load_metadata(self, archive_path: str | os.PathLike[str]) -> ArchiveMetadata | None:
-        return load_metadata(archive_path)
+        return load_metadata(archive_path, self.default_config.max_side_file_size)
 
     # ------------------------------------------------------------------ stats
     def get_stats(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from .atomic import atomic_write_bytes
 from .formats import CompressionFormat
+from .side_file import DEFAULT_MAX_SIDE_FILE_SIZE, SideFileError, load_side_file
 
 logger = logging.getLogger(__name__)
 
@@ -105,14 +106,18 @@ def save_metadata(metadata: ArchiveMetadata, archive_path: str | os.PathLike[str
     return target
 
 
-def load_metadata(archive_path: str | os.PathLike[str]) -> ArchiveMetadata | None:
-    """The side file's metadata, or None when there is none or it cannot be read."""
+def load_metadata(
+    archive_path: str | os.PathLike[str], max_size: int = DEFAULT_MAX_SIDE_FILE_SIZE
+) -> ArchiveMetadata | None:
+    """The side file's metadata, or None when there is none or it cannot be used.
+
+    The side file is untrusted input (``side_file``): only a regular file of at most
+    ``max_size`` bytes is read, and every field is checked before it is used; a side file
+    that fails is ignored with a warning naming the reason."""
     target = meta_path_for(archive_path)
     try:
-        data = json.loads(target.read_text(encoding="utf-8"))
-        return ArchiveMetadata.from_dict(data)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        logger.warning("ignoring unreadable metadata file %s: %s", target, exc)
+        data = load_side_file(target, max_size)
+        return None if data is None else ArchiveMetadata.from_dict(data)
+    except (SideFileError, KeyError, TypeError, ValueError, OverflowError) as exc:
+        logger.warning("ignoring the side file %s: %s", target, exc)
         return None

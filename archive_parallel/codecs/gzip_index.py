@@ -7,14 +7,22 @@ between restart points, where it starts in the file and in the output, and the C
 output. Segments then inflate independently in workers (zlib releases the GIL) and are
 delivered in order.
 
-The index is only a hint, never trusted for content: it is used only when it fits the file
-(sizes, a plain 10-byte header, a trailer whose CRC-32 and length match the index), every
-segment must inflate to exactly its recorded length and CRC-32 and end where the next one
-starts, and the last must end the deflate stream. The segments' CRCs combine to the
-trailer's, so the output is exactly what a serial inflate would give. If a segment fails its
-check (a stale or edited side file, damage), reading falls back to a serial inflate from the
-start of the file that skips what was already delivered, so damage is then reported exactly
-as without an index.
+The index is only a hint and can never change a byte of the output. It is used only when it
+fits the file (sizes, a plain 10-byte header, a trailer whose CRC-32 and length match the
+index) and its numbers are sane (``GzipIndex.from_dict`` checks types, ranges and counts before
+any arithmetic). Every segment must inflate alone (an empty window: a reference to data before
+its start is a zlib error) to exactly its recorded length, and every segment but the last must
+end exactly between two deflate blocks on a byte boundary (``ends_between_blocks``: two
+probes, a final empty stored block and a final empty fixed block, must each end the stream
+with no output and nothing left over). The first segment starts where the deflate stream
+starts, so by induction each segment starts where a serial inflate is between blocks too, and
+inflates to exactly what a serial inflate gives there; the last must end the stream at the
+trailer. The CRC-32 of each segment is checked too, unless the caller checks the archive's
+SHA-256 itself. If a segment fails a check (a stale or forged side file, damage), reading falls
+back to a serial inflate from the start of the file, which skips what was already delivered
+only after checking that those bytes have the same length and CRC-32 as what it inflates
+(a difference is a ``CorruptArchiveError``), so damage is then reported exactly as without an
+index.
 """
 
 from __future__ import annotations
@@ -29,9 +37,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import CorruptArchiveError
 from ..pool import ordered_map
 from .crc32 import crc32_combine
-from .inflate import inflate_errors
+from .inflate import copyable, inflate_errors
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +51,13 @@ GZIP_TRAILER_SIZE = 8
 MAX_SEGMENT_OUTPUT = 64 * 1024 * 1024
 #: compressed bytes inflated per call: each call's output is one piece of the segment
 INPUT_STEP = 256 * 1024
+#: no offset or size in an index may exceed this (a file of 4 EiB)
+MAX_OFFSET = 1 << 62
+#: the smallest compressed segment: a restart block ends with a 5-byte empty stored block
+MIN_SEGMENT_BYTES = 5
+#: a final empty stored block, then a final empty fixed-Huffman block: each ends a deflate
+#: stream with no output only when fed to an inflater that is between two blocks
+_BLOCK_END_PROBES = (b"\x01\x00\x00\xff\xff", b"\x03\x00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,20 +117,58 @@ class GzipIndex:
         return cls(compressed_size, uncompressed_size, crc, tuple(segments))
 
     @classmethod
-    def from_dict(cls, data: object) -> GzipIndex:
-        """Parse the side file's form; ``ValueError`` when it is malformed or inconsistent."""
-        if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
+    def from_dict(cls, data: object, file_size: int | None = None) -> GzipIndex:
+        """Parse the side file's form; ``ValueError`` when it is malformed or inconsistent.
+
+        Every number is checked (a JSON integer, not a bool, float or string, within range),
+        the segment count against the file's size and each segment's length against
+        ``MAX_SEGMENT_OUTPUT`` before any CRC-32 is combined, so a hostile index costs time
+        in proportion to its own size only."""
+        if not isinstance(data, dict) or _strict_int(data.get("version")) != INDEX_VERSION:
             raise ValueError("not a version-1 gzip index")
-        try:
-            starts = [(int(o), int(u), int(c)) for o, u, c in data["segments"]]
-            index = cls.from_segments(
-                starts, int(data["compressed_size"]), int(data["uncompressed_size"])
-            )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed gzip index: {exc}") from exc
-        if index.crc32 != int(data["crc32"]):
+        compressed = _number(data, "compressed_size")
+        uncompressed = _number(data, "uncompressed_size")
+        crc = _number(data, "crc32")
+        if crc > 0xFFFFFFFF:
+            raise ValueError("the index's CRC-32 is out of range")
+        if file_size is not None and compressed != file_size:
+            raise ValueError(f"the file has {file_size} bytes, the index {compressed}")
+        raw = data.get("segments")
+        body = compressed - GZIP_HEADER_SIZE - GZIP_TRAILER_SIZE
+        if not isinstance(raw, list) or not 0 < len(raw) <= max(1, body // MIN_SEGMENT_BYTES):
+            raise ValueError("the segment list is missing or longer than the file allows")
+        starts: list[tuple[int, int, int]] = []
+        previous = 0
+        for position, entry in enumerate(raw):
+            if not isinstance(entry, list) or len(entry) != 3:
+                raise ValueError(f"segment {position} is not [offset, output offset, crc32]")
+            offset, raw_offset, seg_crc = (_strict_int(value) for value in entry)
+            if seg_crc > 0xFFFFFFFF:
+                raise ValueError(f"segment {position} has an invalid CRC-32")
+            if raw_offset < previous or raw_offset - previous > MAX_SEGMENT_OUTPUT:
+                raise ValueError(f"segment {position - 1} is out of order or too long")
+            previous = raw_offset
+            starts.append((offset, raw_offset, seg_crc))
+        if not starts[-1][1] <= uncompressed <= starts[-1][1] + MAX_SEGMENT_OUTPUT:
+            raise ValueError(f"segments longer than {MAX_SEGMENT_OUTPUT} bytes are read serially")
+        index = cls.from_segments(starts, compressed, uncompressed)
+        if index.crc32 != crc:
             raise ValueError("the segments' CRC-32s do not combine to the index's")
         return index
+
+
+def _strict_int(value: object) -> int:
+    """A JSON integer in ``0..MAX_OFFSET``; ``ValueError`` for anything else."""
+    if type(value) is not int or not 0 <= value <= MAX_OFFSET:
+        raise ValueError(f"not a whole number in range (a {type(value).__name__})")
+    return value
+
+
+def _number(data: dict[str, Any], key: str) -> int:
+    try:
+        return _strict_int(data.get(key))
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from None
 
 
 def usable_index(path: str, data: object, check_crc: bool = True) -> GzipIndex | None:
@@ -127,26 +181,22 @@ def usable_index(path: str, data: object, check_crc: bool = True) -> GzipIndex |
     if data is None:
         return None
     try:
-        index = GzipIndex.from_dict(data)
-        if len(index.segments) < 2:
-            return None
-        if max(s.length for s in index.segments) > MAX_SEGMENT_OUTPUT:
-            raise ValueError(f"segments longer than {MAX_SEGMENT_OUTPUT} bytes are read serially")
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
-            if size != index.compressed_size:
-                raise ValueError(f"the file has {size} bytes, the index {index.compressed_size}")
+            index = GzipIndex.from_dict(data, size)
+            if len(index.segments) < 2:
+                return None
             header = handle.read(GZIP_HEADER_SIZE)
             handle.seek(size - GZIP_TRAILER_SIZE)
             crc, isize = struct.unpack("<II", handle.read(GZIP_TRAILER_SIZE))
-    except (ValueError, OSError) as exc:
-        logger.debug("%s: not using the side file's gzip index: %s", path, exc)
+    except (ValueError, OSError, struct.error) as exc:
+        logger.warning("%s: not using the side file's gzip index: %s", path, exc)
         return None
     if header[:4] != b"\x1f\x8b\x08\x00":  # magic, deflate, no optional header fields
-        logger.debug("%s: the gzip header is not the plain one the index assumes", path)
+        logger.warning("%s: not using the side file's gzip index: not a plain gzip header", path)
         return None
     if crc != index.crc32 or isize != index.uncompressed_size & 0xFFFFFFFF:
-        logger.debug("%s: the gzip trailer does not match the side file's index", path)
+        logger.warning("%s: not using the side file's gzip index: the trailer differs", path)
         return None
     return dataclasses.replace(index, check_crc=check_crc)
 
@@ -186,7 +236,31 @@ def inflate_segment(
         return None
     if check_crc and crc != segment.crc32:
         return None
+    if not last and not ends_between_blocks(inflater, inflate_errors(module)):
+        logger.debug("segment at %d does not end between two deflate blocks", segment.offset)
+        return None
     return pieces
+
+
+def ends_between_blocks(
+    inflater: Any, errors: tuple[type[BaseException], ...] = (zlib.error,)
+) -> bool:
+    """True when a raw inflater that consumed all its input stopped exactly between two
+    deflate blocks on a byte boundary, where a new block may start at the next byte.
+
+    Two probes are fed to copies of it: a final empty stored block and a final empty fixed
+    block. Each ends the stream, with no output and no byte left over, only from that state:
+    mid-block, mid-header or off a byte boundary, the probe's bits are read as something
+    else (output, an error, or a stream that does not end exactly at the probe's end)."""
+    for probe in _BLOCK_END_PROBES:
+        trial = inflater.copy()
+        try:
+            out = trial.decompress(probe)
+        except errors:
+            return False
+        if out or not trial.eof or trial.unused_data or trial.unconsumed_tail:
+            return False
+    return True
 
 
 def indexed_chunks(
@@ -203,8 +277,10 @@ def indexed_chunks(
     ``on_segment(end)`` reports the compressed offset each delivered segment ends at. On the
     first segment that fails its check, ``serial()`` (a plain inflate from the start of the
     file) takes over, skipping the bytes already delivered."""
+    module = copyable(module)  # the block-boundary probe copies inflaters
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     delivered = 0
+    delivered_crc: int | None = 0 if index.check_crc else None
     logger.debug(
         "%s: inflating %d indexed segments in parallel",
         os.path.basename(path),
@@ -228,7 +304,10 @@ def indexed_chunks(
                         i,
                     )
                     break
-                on_segment(index.segments[i].end)
+                segment = index.segments[i]
+                on_segment(segment.end)
+                if delivered_crc is not None:  # checked equal to the segment's output
+                    delivered_crc = crc32_combine(delivered_crc, segment.crc32, segment.length)
                 for piece in pieces:
                     delivered += len(piece)
                     yield piece
@@ -238,16 +317,46 @@ def indexed_chunks(
             tasks.close()  # cancels queued segments, waits for running ones
     finally:
         os.close(fd)
-    yield from _skip(serial(), delivered)
+    yield from skip_delivered(serial(), delivered, delivered_crc, os.path.basename(path))
 
 
-def _skip(chunks: Iterator[bytes], count: int) -> Iterator[bytes]:
+def skip_delivered(
+    chunks: Iterator[bytes], count: int, expected_crc: int | None, name: str
+) -> Iterator[bytes]:
+    """``chunks`` without its first ``count`` bytes, which were already delivered: they are
+    compared with what was delivered (their CRC-32, when known; their length always) before
+    anything past them is yielded, and a difference is a ``CorruptArchiveError``."""
+    crc = 0
     for chunk in chunks:
-        if count >= len(chunk):
-            count -= len(chunk)
-            continue
-        yield chunk[count:] if count else chunk
-        count = 0
+        if count:
+            head = chunk[:count]
+            count -= len(head)
+            if expected_crc is not None:
+                crc = zlib.crc32(head, crc)
+            if count:
+                continue
+            if expected_crc is not None and crc != expected_crc:
+                raise CorruptArchiveError(
+                    f"{name}: the bytes inflated through the side file's gzip index differ "
+                    "from the archive's own; refusing them"
+                )
+            chunk = chunk[len(head) :]
+            if not chunk:
+                continue
+        yield chunk
+    if count:
+        raise CorruptArchiveError(
+            f"{name}: the archive inflates to fewer bytes than the side file's gzip index "
+            "delivered; refusing them"
+        )
 
 
-__all__ = ["GzipIndex", "IndexSegment", "indexed_chunks", "inflate_segment", "usable_index"]
+__all__ = [
+    "GzipIndex",
+    "IndexSegment",
+    "ends_between_blocks",
+    "indexed_chunks",
+    "inflate_segment",
+    "skip_delivered",
+    "usable_index",
+]

@@ -48,6 +48,16 @@ def inflate_module(backend: str = "auto") -> ModuleType:
     return module
 
 
+def copyable(module: ModuleType) -> ModuleType:
+    """``module`` when its inflaters can be copied (``decompressobj().copy()``), else the
+    fastest one that can: zlib-ng, then zlib. A gzip index segment is proven to end between
+    two deflate blocks by probing copies of its inflater, and isal's cannot be copied."""
+    if hasattr(module.decompressobj(-zlib.MAX_WBITS), "copy"):
+        return module
+    fallback = _import_zlib_ng()
+    return fallback if fallback is not None else zlib
+
+
 def inflate_errors(module: ModuleType) -> tuple[type[BaseException], ...]:
     """The exceptions ``module`` raises for damaged data (zlib's too, for mixed callers)."""
     error = getattr(module, "error", zlib.error)
@@ -64,4 +74,4 @@ def inflate_name(module: ModuleType) -> str:
     return "zlib"
 
 
-__all__ = ["DECOMPRESSION_BACKENDS", "inflate_errors", "inflate_module", "inflate_name"]
+__all__ = ["DECOMPRESSION_BACKENDS", "copyable", "inflate_errors", "inflate_module", "inflate_name"]

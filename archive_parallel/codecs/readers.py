@@ -26,6 +26,7 @@ running work and closes the file.
 
 from __future__ import annotations
 
+import _compression
 import bz2
 import collections
 import io
@@ -57,6 +58,10 @@ GZIP_READ_SIZE = 256 * 1024
 GZIP_OUTPUT_STEP = 1024 * 1024
 #: a stream piece that decompresses to more than this is read sequentially instead
 SEGMENT_OUTPUT_LIMIT = 64 * 1024 * 1024
+#: a stream piece with more compressed bytes than this is read sequentially (never held whole)
+SEGMENT_INPUT_LIMIT = 64 * 1024 * 1024
+#: memory an xz decoder may use (its dictionary, set by the file): xz -9 needs 65 MiB
+XZ_MEMORY_LIMIT = 256 * 1024 * 1024
 #: bz2/xz pieces decompressing at once (queued or running) when the executor's size is unknown
 SEGMENTS_IN_FLIGHT = 4
 SEQUENTIAL_READ_SIZE = 1024 * 1024
@@ -425,12 +430,15 @@ def find_xz_segments(handle: BinaryIO, size: int) -> list[Segment] | None:
 def _new_decompressor(fmt: CompressionFormat) -> Any:
     if fmt is CompressionFormat.TAR_BZ2:
         return bz2.BZ2Decompressor()
-    return lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+    return lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=XZ_MEMORY_LIMIT)
 
 
 def decompress_segment(path: str, fmt: CompressionFormat, segment: Segment) -> bytes | None:
     """Decompress one whole stream (in a worker); None when it is not exactly one clean
-    stream or decompresses to more than ``SEGMENT_OUTPUT_LIMIT`` bytes."""
+    stream, decompresses to more than ``SEGMENT_OUTPUT_LIMIT`` bytes or has more than
+    ``SEGMENT_INPUT_LIMIT`` compressed bytes."""
+    if segment.length > SEGMENT_INPUT_LIMIT:
+        return None
     with open(path, "rb") as handle:
         data = _read_at(handle, segment.offset, segment.length)
     decompressor = _new_decompressor(fmt)
@@ -447,12 +455,22 @@ def decompress_segment(path: str, fmt: CompressionFormat, segment: Segment) -> b
 def _sequential_chunks(
     path: str, fmt: CompressionFormat, offset: int = 0, position: CompressedPosition | None = None
 ) -> Iterator[bytes]:
-    """Decompress from ``offset`` to the end with the standard library's multi-stream reader."""
+    """Decompress from ``offset`` to the end with the standard library's multi-stream reader
+    (the one ``BZ2File`` and ``LZMAFile`` use; xz with a memory limit), ``max_length`` bounded."""
     position = position or CompressedPosition()
     with open(path, "rb") as raw:
         raw.seek(offset)
-        opener = bz2.BZ2File if fmt is CompressionFormat.TAR_BZ2 else lzma.LZMAFile
-        with opener(raw, "rb") as reader:
+        if fmt is CompressionFormat.TAR_BZ2:
+            reader = _compression.DecompressReader(raw, bz2.BZ2Decompressor, trailing_error=OSError)
+        else:
+            reader = _compression.DecompressReader(
+                raw,
+                lzma.LZMADecompressor,
+                trailing_error=lzma.LZMAError,
+                format=lzma.FORMAT_XZ,
+                memlimit=XZ_MEMORY_LIMIT,
+            )
+        with reader:
             while chunk := reader.read(SEQUENTIAL_READ_SIZE):
                 position.value = raw.tell()
                 yield chunk

@@ -24,6 +24,7 @@ from ..formats import CompressionFormat
 from ..pool import OrderedWindow
 from ..safety import ExtractionBudget, check_link_target
 from .damage import MemberCursor
+from .tar_headers import HeaderLimits
 from .tar_stream import TarStream
 from .tree import (
     CHUNK_SIZE,
@@ -83,6 +84,7 @@ class TarExtraction:
         self.batch_size = max(1, int(config.parallel_batch_size))
         self.window_limit = config.blocks_in_flight
         self.inflate_backend = config.decompression_backend
+        self.header_limits = HeaderLimits.from_config(config)
         self._batch: list[SmallFile] = []
         self._batch_bytes = 0
         self._open: dict[int, _LargeFile] = {}  # fd -> large file being written
@@ -90,7 +92,12 @@ class TarExtraction:
     def run(self) -> None:
         try:
             with TarStream(
-                self.archive_path, self.fmt, self.executor, self.gzip_index, self.inflate_backend
+                self.archive_path,
+                self.fmt,
+                self.executor,
+                self.gzip_index,
+                self.header_limits,
+                self.inflate_backend,
             ) as stream:
                 with OrderedWindow(self.executor, self.window_limit) as window:
                     self.window = window

@@ -9,7 +9,8 @@ the main cost of extracting a tar.gz.) Member data is read in order with ``extra
 end-of-archive block rather than being cut off at a member boundary, and it reads the rest of
 the stream (padding, then the compressed format's own trailer and CRC) so damage there is
 noticed too. Trailing data past ``MAX_TRAILING_BYTES`` is refused rather than inflated
-without bound.
+without bound. Headers are parsed within ``tar_headers``' bounds (record sizes, chains,
+sparse maps, header bytes per archive byte), and parsed members are not kept.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..codecs.gzip_index import GzipIndex
 from ..codecs.readers import open_decompressed
 from ..errors import CorruptArchiveError
 from ..formats import CompressionFormat
+from .tar_headers import BoundedTarInfo, HeaderGuard, HeaderLimits
 
 logger = logging.getLogger(__name__)
 
@@ -36,19 +38,38 @@ _DRAIN_CHUNK = 1024 * 1024
 
 class _ForwardReader:
     """A file object over the decompressed stream that counts delivered bytes and seeks
-    forward only (by reading and dropping); enough for ``tarfile`` reading members in order."""
+    forward only (by reading and dropping); enough for ``tarfile`` reading members in order.
+    ``unread`` gives back the bytes just read (a header record peeked at by
+    ``tar_headers``); ``header_guard`` is the stream's ``HeaderGuard``."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, header_guard: HeaderGuard) -> None:
         self.raw = raw
+        self.header_guard = header_guard
         self.delivered = 0
+        self._pushback = b""
         self._recent: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=4)
 
     def read(self, size: int = -1) -> bytes:
+        if self._pushback:
+            return self._read_pushback(size)
         data = self.raw.read(size)
         if data:
             self._recent.append((self.delivered, data))
         self.delivered += len(data)
         return data
+
+    def _read_pushback(self, size: int) -> bytes:
+        data = self._pushback if size < 0 else self._pushback[:size]
+        self._pushback = self._pushback[len(data) :]
+        self.delivered += len(data)
+        if size < 0 or len(data) < size:
+            data += self.read(size - len(data) if size >= 0 else -1)
+        return data
+
+    def unread(self, data: bytes) -> None:
+        """Give back ``data``, the bytes the last ``read`` returned."""
+        self._pushback = data + self._pushback
+        self.delivered -= len(data)
 
     def tell(self) -> int:
         return self.delivered
@@ -118,15 +139,22 @@ class TarStream:
         fmt: CompressionFormat,
         executor: Executor | None,
         gzip_index: GzipIndex | None = None,
+        limits: HeaderLimits | None = None,
         inflate_backend: str = "auto",
     ) -> None:
         self._raw = open_decompressed(
             path, fmt, executor, gzip_index=gzip_index, inflate_backend=inflate_backend
         )
-        self._reader = _ForwardReader(self._raw)
+        guard = HeaderGuard(limits or HeaderLimits.from_config(None), os.path.getsize(path))
+        self.header_guard = guard
+        self._reader = _ForwardReader(self._raw, guard)
         self.tar: tarfile.TarFile | None = None
         try:
-            self.tar = tarfile.TarFile(fileobj=self._reader, mode="r")  # type: ignore[arg-type]
+            self.tar = tarfile.TarFile(
+                fileobj=self._reader,  # type: ignore[arg-type]
+                mode="r",
+                tarinfo=BoundedTarInfo,
+            )
         except BaseException:
             self.close()
             raise
@@ -138,8 +166,12 @@ class TarStream:
         self.close()
 
     def members(self) -> Iterator[tarfile.TarInfo]:
-        assert self.tar is not None
-        yield from self.tar
+        """Members in order; ``tarfile`` does not keep them (it would, one per member)."""
+        tar = self.tar
+        assert tar is not None
+        while (member := tar.next()) is not None:
+            tar.members.clear()
+            yield member
 
     def extractfile(self, member: tarfile.TarInfo) -> MemberData:
         """The member's data (a regular file's), read in order before the next member."""

@@ -63,6 +63,10 @@ def open_zip(path: str | os.PathLike[str]) -> zipfile.ZipFile:
 def check_supported(info: zipfile.ZipInfo) -> None:
     if info.flag_bits & 0x1:
         raise CorruptArchiveError("encrypted members are not supported", info.filename)
+    if info.flag_bits & (0x20 | 0x40):
+        raise CorruptArchiveError(
+            "patched-data and strongly encrypted members are not supported", info.filename
+        )
     if info.compress_type not in zipfile.compressor_names or info.compress_type not in (
         zipfile.ZIP_STORED,
         zipfile.ZIP_DEFLATED,

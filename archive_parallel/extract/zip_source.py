@@ -4,16 +4,17 @@ Everything is checked before anything is written: each entry's name, kind, decla
 (charged to the budget, so a 100 GB claim is refused at once) and data range (overlapping
 entries refused). Then folders are created, and regular files are decompressed and written
 in batches of ``parallel_batch_size`` members per task, hashing as they are written (when
-asked) and stopping at the budget. Stored and deflated members are read with ``os.pread`` from
-the data offset the layout check found and inflated with ``zlib`` in pieces of at most 1 MiB
-(a small member costs one read, one inflate, one CRC and one write); bzip2 and lzma members go
-through ``zipfile``. A CRC error, or a member holding other than its declared size, names it.
-Symlinks (unix mode ``S_IFLNK``, data = target) are read, checked and recorded for the tree to
-create last.
+asked) and stopping at the budget. Every member (stored, deflate, bzip2, lzma) is read with
+``os.pread`` from the data offset the layout check found and decompressed by
+``zip_inflate.member_pieces`` in pieces of at most 1 MiB, never past its declared size (a small
+member costs one read, one decompress, one CRC and one write). A CRC error, or a member
+holding other than its declared size, names it. Symlinks (unix mode ``S_IFLNK``, data =
+target) are read the same way, checked and recorded for the tree to create last.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -24,16 +25,14 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from ..codecs.inflate import inflate_errors, inflate_module
+from ..codecs.inflate import inflate_module
 from ..codecs.zip_extra import member_name, read_unix_mtime
 from ..config import ArchiveConfig
 from ..errors import UnsafeArchiveError
-from ..interrupts import checkpoint
 from ..pool import OrderedWindow, batched
 from ..safety import ExtractionBudget, check_link_target
 from .damage import MemberCursor, damage_guard
 from .tree import (
-    CHUNK_SIZE,
     FILE,
     SYMLINK,
     StagedTree,
@@ -43,9 +42,9 @@ from .tree import (
     open_new_file,
     write_failure,
 )
+from .zip_inflate import member_pieces, read_member
 from .zip_layout import (
     DIR,
-    SharedZip,
     archive_fd,
     central_directory_offset,
     check_data_ranges,
@@ -85,12 +84,6 @@ class ZipFileJob:
 #: a task stops growing at about this many uncompressed bytes, so large members spread out
 TASK_BYTES = 4 * 1024 * 1024
 
-#: compression methods read straight from the archive (``os.pread`` and ``zlib``); members with
-#: any other method, or with a flag ``zipfile`` refuses (bit 5 compressed patch data, bit 6
-#: strong encryption), are read through ``zipfile``
-_DIRECT_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-_REFUSED_FLAGS = 0x20 | 0x40
-
 
 def _job_bytes(job: ZipFileJob) -> int:
     return job.info.file_size
@@ -105,116 +98,31 @@ def _write_out(fd: int, name: str, data: bytes) -> None:
             raise write_failure(name, exc) from exc
 
 
-def _copy_direct(
+def _copy_member(
     source: int,
     job: ZipFileJob,
-    fd: int | None,
+    fd: int,
     hasher: Any,
     budget: ExtractionBudget,
     check_crc: bool = True,
     module: Any = zlib,
 ) -> int:
-    """Copy a stored or deflated member from the archive descriptor ``source`` into ``fd``
-    (``None``: read and check it only, as verification does).
-
-    Reads the compressed bytes with ``os.pread`` and inflates them in pieces of at most
-    ``CHUNK_SIZE`` bytes in and out, so a member of up to 1 MiB costs one read, one inflate,
-    one CRC and one write, and memory stays bounded whatever the member's size. Each piece is
-    charged to the budget before it is written. The member is damaged (``zipfile.BadZipFile``,
-    which ``damage_guard`` reports naming it) when its data is cut short, inflates past its
-    declared size, ends early, has bytes after the end of its deflate stream, or fails its CRC
-    (checked unless ``check_crc`` is False: the caller then checks the whole archive's SHA-256
-    before anything is committed). Returns the number of bytes written. ``module`` inflates
-    and takes CRCs (``zlib`` or a faster drop-in, see ``codecs.inflate``).
-    """
-    info = job.info
-    member, expected = info.filename, info.file_size
-    deflated = info.compress_type == zipfile.ZIP_DEFLATED
-    inflater = module.decompressobj(-15) if deflated else None
-    offset, left = job.offset, info.compress_size
-    crc = size = 0
-    pending, full = b"", False
-    while True:
-        checkpoint()
-        if pending:
-            data = pending
-        elif left:
-            data = os.pread(source, min(left, CHUNK_SIZE), offset)
-            if not data:
-                raise zipfile.BadZipFile(f"the data of {member!r} is truncated")
-            offset += len(data)
-            left -= len(data)
-        elif full and inflater is not None and not inflater.eof:
-            data = b""  # all input is in, but zlib may still hold output: ask for it
-        else:
-            break
-        if inflater is None:
-            out = data
-        else:
-            try:
-                out = inflater.decompress(data, CHUNK_SIZE)
-            except inflate_errors(module) as exc:
-                raise zipfile.BadZipFile(f"the data of {member!r} is damaged: {exc}") from exc
-            pending = inflater.unconsumed_tail
-            full = len(out) == CHUNK_SIZE
-        if out:
-            size += len(out)
-            if size > expected:
-                raise zipfile.BadZipFile(
-                    f"{member!r} holds more than its declared {expected} bytes"
-                )
-            budget.wrote(member, len(out))
-            if check_crc:
-                crc = module.crc32(out, crc)
-            hasher.update(out)
-            if fd is not None:
-                _write_out(fd, job.name, out)
-        if inflater is not None and inflater.eof:
-            break
-    if inflater is not None and info.compress_size:  # zipfile accepts an empty member as is
-        if not inflater.eof:
-            raise zipfile.BadZipFile(f"the deflate stream of {member!r} is truncated")
-        if left or inflater.unused_data:
-            raise zipfile.BadZipFile(f"{member!r} has data after the end of its deflate stream")
-    if size != expected:
-        raise zipfile.BadZipFile(f"{member!r} holds {size} bytes, not the declared {expected}")
-    if check_crc and crc != info.CRC:
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
+    """Decompress one member from the archive descriptor ``source`` into ``fd``, each piece
+    charged to the budget before it is written (``zip_inflate.member_pieces`` bounds every
+    method by the member's declared size); returns the number of bytes written. ``module``
+    inflates deflated members and takes CRCs (``zlib`` or a faster drop-in, see
+    ``codecs.inflate``)."""
+    member = job.info.filename
+    size = 0
+    charge = functools.partial(budget.wrote, member)
+    for out in member_pieces(source, job.info, job.offset, check_crc, charge, module):
+        hasher.update(out)
+        _write_out(fd, job.name, out)
+        size += len(out)
     return size
 
 
-def reads_directly(info: zipfile.ZipInfo) -> bool:
-    """Whether a member is read with ``os.pread`` and inflated here rather than by zipfile."""
-    return info.compress_type in _DIRECT_METHODS and not info.flag_bits & _REFUSED_FLAGS
-
-
-def check_member_directly(
-    source: int, job: ZipFileJob, budget: Any, module: Any = zlib
-) -> int:
-    """Read a stored or deflated member and check it (size, stream end, CRC-32) without
-    writing it anywhere: verification's path. Damage raises ``zipfile.BadZipFile``."""
-    return _copy_direct(source, job, None, new_hasher(False), budget, True, module)
-
-
-def _copy_through_zipfile(
-    shared: SharedZip, job: ZipFileJob, fd: int, hasher: Any, budget: ExtractionBudget
-) -> int:
-    """Copy a member compressed some other way (bzip2, lzma) through ``zipfile``."""
-    size = 0
-    with shared.open(job.info) as source:
-        while True:
-            checkpoint()
-            data = source.read(CHUNK_SIZE)
-            if not data:
-                return size
-            budget.wrote(job.info.filename, len(data))
-            hasher.update(data)
-            size += len(data)
-            _write_out(fd, job.name, data)
-
-
 def write_zip_batch(
-    shared: SharedZip,
     source: int,
     budget: ExtractionBudget,
     archive: str,
@@ -225,7 +133,7 @@ def write_zip_batch(
 ) -> list[Written]:
     """Pool task: decompress, write, hash and close a batch of zip members.
 
-    ``source`` is the descriptor of the archive ``shared`` parsed, read with ``os.pread``.
+    ``source`` is the descriptor of the parsed archive, read with ``os.pread``.
     """
     done: list[Written] = []
     cursor = MemberCursor()
@@ -236,10 +144,7 @@ def write_zip_batch(
         try:
             hasher = new_hasher(hashing)
             with damage_guard(archive, cursor):
-                if reads_directly(info):
-                    size = _copy_direct(source, job, fd, hasher, budget, check_crc, module)
-                else:
-                    size = _copy_through_zipfile(shared, job, fd, hasher, budget)
+                size = _copy_member(source, job, fd, hasher, budget, check_crc, module)
             apply_attributes(fd, job.name, job.mode, job.mtime)
         finally:
             os.close(fd)
@@ -277,8 +182,7 @@ class ZipExtraction:
             jobs = self._plan(archive, source, infos)
             total, done = len(infos), len(infos) - len(jobs)
             self.report(done, total)
-            shared = SharedZip(archive, self.archive_path)
-            self._write(shared, source, jobs, lambda count: self.report(done + count, total))
+            self._write(source, jobs, lambda count: self.report(done + count, total))
 
     def _plan(
         self, archive: zipfile.ZipFile, source: int, infos: list[zipfile.ZipInfo]
@@ -311,7 +215,7 @@ class ZipExtraction:
                 if info.file_size > MAX_SYMLINK_TARGET:
                     raise UnsafeArchiveError(member, "symlink target is too long")
                 name = tree.register(member, SYMLINK)
-                raw = archive.read(info)
+                raw = read_member(source, info, offset, MAX_SYMLINK_TARGET)
                 budget.wrote(member, len(raw))
                 target = raw.decode("utf-8", "surrogateescape")
                 check_link_target(member, target, "symlink")
@@ -324,7 +228,6 @@ class ZipExtraction:
 
     def _write(
         self,
-        shared: SharedZip,
         source: int,
         jobs: list[ZipFileJob],
         report: Callable[[int], None],
@@ -338,7 +241,6 @@ class ZipExtraction:
                     nbytes,
                     len(batch),
                     write_zip_batch,
-                    shared,
                     source,
                     self.budget,
                     self.archive_path,
