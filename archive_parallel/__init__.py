@@ -11,6 +11,7 @@ from .errors import (
     CorruptArchiveError,
     OperationCancelledError,
     SourceChangedError,
+    UnarchivableNameError,
     UnsafeArchiveError,
 )
 from .formats import CompressionFormat
@@ -29,6 +30,7 @@ __all__ = [
     "CorruptArchiveError",
     "OperationCancelledError",
     "SourceChangedError",
+    "UnarchivableNameError",
     "UnsafeArchiveError",
     "__version__",
 ]

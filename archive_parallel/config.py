@@ -24,6 +24,7 @@ ProgressCallback = Callable[[int, int], None]
 
 DEFAULT_EXCLUDE_PATTERNS = (".DS_Store", "Thumbs.db")
 COMPRESSION_BACKENDS = ("zlib", "zlib-ng", "auto")
+UNARCHIVABLE_NAME_POLICIES = ("error", "skip")
 TUNED_PROFILE_ENV = "ARCHIVE_PARALLEL_TUNED_PROFILE"
 TUNABLE_FIELDS = ("thread_pool_size", "parallel_batch_size", "parallel_threshold", "block_size")
 
@@ -77,6 +78,15 @@ class ArchiveConfig:
     max_compression_ratio: float = 1000.0
     #: the ratio limit applies only once this many bytes have been declared or written
     ratio_check_threshold: int = 64 * MiB
+    #: flush archives, side files and extracted trees to the medium before and after each
+    #: rename (fsync, F_FULLFSYNC on macOS), so a power cut leaves the old or the new version,
+    #: never a torn one; False only for benchmarks and scratch output
+    durable_writes: bool = True
+    #: a source name that extraction would refuse or change (not UTF-8, control characters,
+    #: a backslash, a drive prefix, too long; a symlink target that is absolute or leads
+    #: outside): "error" refuses the creation before anything is written, naming the file;
+    #: "skip" leaves such entries out with a warning
+    unarchivable_names: str = "error"
 
     def __post_init__(self) -> None:
         if not 0 <= int(self.compression_level) <= 9:
@@ -98,6 +108,11 @@ class ArchiveConfig:
             # a longer segment would be refused by the reader (``gzip_index.MAX_SEGMENT_OUTPUT``)
             raise ValueError(
                 f"gzip_restart_interval must be 0-64 MiB, got {self.gzip_restart_interval}"
+            )
+        if self.unarchivable_names not in UNARCHIVABLE_NAME_POLICIES:
+            raise ValueError(
+                f"unarchivable_names must be one of {UNARCHIVABLE_NAME_POLICIES}, "
+                f"got {self.unarchivable_names!r}"
             )
         if self.exclude_patterns is None:
             self.exclude_patterns = []

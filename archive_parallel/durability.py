@@ -1,0 +1,73 @@
+"""Durability: push a file's bytes, or a folder's entries, to the storage medium.
+
+A rename is atomic but not durable: after a power cut the new name can point at an empty or
+torn file unless the file's data reached the medium first, and the rename itself is lost
+unless the folder holding the name is flushed afterwards. So every commit here is: write,
+``sync_file``, rename, ``sync_folder``. On macOS ``fsync`` only hands the data to the drive,
+whose cache may still lose it; ``F_FULLFSYNC`` asks the drive to write it through, and is used
+there (falling back to ``fsync`` on file systems that refuse it). On Linux ``fdatasync`` is
+enough for the data (and the size needed to read it back). Folders that cannot be opened or
+flushed (some network and Windows file systems) are skipped quietly: the rename stays atomic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+_FULLFSYNC = getattr(__import__("fcntl"), "F_FULLFSYNC", None) if os.name == "posix" else None
+_DATASYNC = getattr(os, "fdatasync", None) if sys.platform.startswith("linux") else None
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def sync_file(fd: int) -> None:
+    """Flush one open file's data to the medium (``F_FULLFSYNC`` where it exists)."""
+    if _FULLFSYNC is not None:
+        import fcntl
+
+        try:
+            fcntl.fcntl(fd, _FULLFSYNC)
+            return
+        except OSError:
+            pass  # not supported by this file system: plain fsync below
+    if _DATASYNC is not None:
+        _DATASYNC(fd)
+    else:
+        os.fsync(fd)
+
+
+def sync_folder(path: str | os.PathLike[str]) -> None:
+    """Flush a folder's entries (names created, renamed or removed in it); quiet where a
+    folder cannot be opened or flushed."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(path, _DIR_FLAGS)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            if _FULLFSYNC is not None:
+                import fcntl
+
+                try:
+                    fcntl.fcntl(fd, _FULLFSYNC)
+                    return
+                except OSError:
+                    pass
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_path(path: str | os.PathLike[str]) -> None:
+    """Flush a regular file by name (opened read-only, which is enough for fsync)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        sync_file(fd)
+    finally:
+        os.close(fd)
+
+
+__all__ = ["sync_file", "sync_folder", "sync_path"]
