@@ -150,8 +150,8 @@ class OutputGroup:
                 remove_quietly(pending.backup)
                 pending.backup = None
         if self.durable:
-            folders = dict.fromkeys([*self._changed_folders, *(p.target.parent for p in self._files)])
-            for folder in folders:
+            targets = [pending.target.parent for pending in self._files]
+            for folder in dict.fromkeys([*self._changed_folders, *targets]):
                 sync_folder(folder)
 
     def discard(self) -> None:
@@ -184,9 +184,7 @@ def atomic_output(
         yield group.open(target)
 
 
-def atomic_write_bytes(
-    target: str | os.PathLike[str], data: bytes, durable: bool = True
-) -> None:
+def atomic_write_bytes(target: str | os.PathLike[str], data: bytes, durable: bool = True) -> None:
     with atomic_output(target, durable) as (handle, _):
         handle.write(data)
 
