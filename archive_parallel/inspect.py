@@ -59,6 +59,17 @@ class MemberInfo:
     linkname: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class IntegrityReport:
+    """The outcome of a verification: ``ok``, and when not, ``reason`` (one line, why)."""
+
+    ok: bool
+    reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
 def verify_archive(
     path: str | os.PathLike[str],
     fmt: CompressionFormat,
@@ -75,12 +86,26 @@ def verify_archive(
     ``archive_checksum_checked`` (its SHA-256 already matched that side file) their CRCs are
     not re-checked (see ``codecs.gzip_index.usable_index``).
     """
+    return verify_archive_report(
+        path, fmt, executor, config, gzip_index, archive_checksum_checked
+    ).ok
+
+
+def verify_archive_report(
+    path: str | os.PathLike[str],
+    fmt: CompressionFormat,
+    executor: Executor | None = None,
+    config: ArchiveConfig | None = None,
+    gzip_index: dict[str, Any] | None = None,
+    archive_checksum_checked: bool = False,
+) -> IntegrityReport:
+    """``verify_archive`` with the reason of a failure (the exception's message)."""
     archive = os.fspath(path)
     try:
         size = archive_size_of(archive)
     except CorruptArchiveError as exc:
         logger.info("verify %s: %s", archive, exc)
-        return False
+        return IntegrityReport(False, str(exc))
     budget = ExtractionBudget(config, size) if config is not None else None
     try:
         with damage_guard(archive):
@@ -93,8 +118,8 @@ def verify_archive(
                 _verify_tar(archive, fmt, executor, budget, index)
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
-        return False
-    return True
+        return IntegrityReport(False, str(exc) or type(exc).__name__)
+    return IntegrityReport(True)
 
 
 def _verify_tar(

@@ -49,7 +49,7 @@ from .stats import Stats
 from .walker import WalkOptions, WalkResult, walk_tree
 
 if TYPE_CHECKING:
-    from .inspect import MemberInfo
+    from .inspect import IntegrityReport, MemberInfo
 
 MODULE_LOGGER = logging.getLogger(__name__)
 
@@ -454,32 +454,38 @@ class ArchiveManager:
     @defers_interrupts
     def verify_archive_integrity(self, archive_path: str | os.PathLike[str]) -> bool:
         """True for a sound archive (every member's data read and checked), else False."""
-        from .inspect import verify_archive
+        return self.verify_archive_details(archive_path).ok
+
+    @defers_interrupts
+    def verify_archive_details(self, archive_path: str | os.PathLike[str]) -> IntegrityReport:
+        """``verify_archive_integrity`` with the reason: an ``IntegrityReport`` whose ``ok``
+        is that bool and whose ``reason`` says, in one line, why a damaged archive failed."""
+        from .inspect import IntegrityReport, verify_archive_report
 
         archive = Path(archive_path)
         if not archive.exists():
             raise ArchiveError(f"archive not found: {archive}")
         config = self.default_config
         start = time.perf_counter()
+        parallel = False
         if archive.is_dir():
-            ok = False
-            parallel = False
+            report = IntegrityReport(False, f"{archive} is a folder, not an archive")
         else:
             metadata = load_metadata(archive)
             fmt = resolve_format(archive)
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
-            ok = True
+            report = IntegrityReport(True)
             checked = False
             if metadata is not None and metadata.checksum_sha256:
                 try:
                     self._check_archive_checksum(archive, metadata)
                 except CorruptArchiveError as exc:
-                    self.logger.warning("%s", exc)
-                    ok = False
-                checked = ok
-            if ok:
+                    self.logger.info("%s", exc)
+                    report = IntegrityReport(False, str(exc))
+                checked = report.ok
+            if report.ok:
                 with self._stats.timed("archive_verification"):
-                    ok = verify_archive(
+                    report = verify_archive_report(
                         archive,
                         fmt,
                         self._executor(config, parallel),
@@ -494,7 +500,7 @@ class ArchiveManager:
             archive.stat().st_size if archive.is_file() else 0,
             time.perf_counter() - start,
         )
-        return ok
+        return report
 
     @defers_interrupts
     def list_archive(self, archive_path: str | os.PathLike[str]) -> list[MemberInfo]:
