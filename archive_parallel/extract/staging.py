@@ -32,13 +32,13 @@ import secrets
 import shutil
 import stat
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from types import TracebackType
 
 from ..display import quoted
-from ..durability import sync_folder, sync_path
+from ..durability import sync_folder, sync_tree
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..interrupts import checkpoint
 from ..leftovers import owner_tag, remove_stale
@@ -155,8 +155,6 @@ class Staging:
         folder this call really created (another caller may create some at the same time)."""
         if os.path.isdir(self.dest):
             return
-        if os.path.lexists(self.dest):
-            raise ArchiveError(f"destination {self.dest} exists and is not a folder")
         missing: list[str] = []
         folder = self.dest
         while not os.path.lexists(folder):
@@ -178,6 +176,8 @@ class Staging:
                 raise ArchiveError(
                     f"cannot create destination {self.dest}: {exc.strerror or exc}"
                 ) from exc
+        if not os.path.isdir(self.dest):
+            raise ArchiveError(f"destination {self.dest} exists and is not a folder")
 
     def _remove_work(self) -> None:
         for path in reversed(self._work):
@@ -222,6 +222,7 @@ class Staging:
         recheck = bool(tree.symlinks) or replaces_link[0]
         inside_before = self._links_inside(real_dest) if recheck else set()
         checkpoint()  # the last point at which an interrupt leaves the destination as it was
+        folder_times = _times_of(os.path.dirname(move.target) for move in moves)
         backups = self._make_work_folder() if any(os.path.lexists(m.target) for m in moves) else ""
         try:
             for number, move in enumerate(moves):
@@ -230,6 +231,9 @@ class Staging:
                 self._check_links(tree, real_dest, inside_before)
         except BaseException:
             self._roll_back(moves)
+            for folder, times in folder_times.items():  # entries came and went
+                with contextlib.suppress(OSError):
+                    os.utime(folder, ns=times)
             raise
         self._apply_dir_attrs(tree)
         if self.durable:
@@ -359,15 +363,24 @@ class Staging:
                     os.utime(path, (mtime, mtime))
 
     def _flush_staged(self, tree: StagedTree, executor: Executor | None) -> None:
-        """Every staged file's data, then every staged folder's entries, to the medium (files
-        in parallel on the pool), before any of them is renamed into the destination."""
-        paths = [tree.path(name) for name in tree.regular_files]
+        """Every staged file's data and folder's entries to the medium (``sync_tree``: in
+        one go where the system allows, else file by file on the pool), before any of them
+        is renamed into the destination."""
         limit = 2 * max(1, getattr(executor, "_max_workers", 1))
-        try:
-            for _ in ordered_map(executor, _sync_files, batched(paths, _SYNC_BATCH), limit):
+
+        def run_all(function: Callable[[str], None], paths: Iterable[str]) -> None:
+            def task(batch: list[str]) -> None:
+                for path in batch:
+                    checkpoint()
+                    function(path)
+
+            for _ in ordered_map(executor, task, batched(paths, _SYNC_BATCH), limit):
                 pass
-            for folder, _dirs, _files in os.walk(self.path):
-                sync_folder(folder)
+
+        files = (tree.path(name) for name in tree.regular_files)
+        folders = (folder for folder, _dirs, _files in os.walk(self.path))
+        try:
+            sync_tree(self.path, files, folders, run_all)
         except OSError as exc:
             raise ArchiveError(
                 f"cannot flush the extracted files to disk: {exc.strerror or exc}"
@@ -380,7 +393,11 @@ class Staging:
             sync_folder(folder)
 
 
-def _sync_files(paths: list[str]) -> None:
-    for path in paths:
-        checkpoint()
-        sync_path(path)
+def _times_of(folders: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """``(atime_ns, mtime_ns)`` of each folder, to restore after a rollback."""
+    times: dict[str, tuple[int, int]] = {}
+    for folder in dict.fromkeys(folders):
+        with contextlib.suppress(OSError):
+            info = os.stat(folder)
+            times[folder] = (info.st_atime_ns, info.st_mtime_ns)
+    return times
