@@ -71,24 +71,11 @@ class IntegrityReport:
 
 
 def verify_archive(
-    path: str | os.PathLike[str],
-    fmt: CompressionFormat,
-    executor: Executor | None = None,
-    config: ArchiveConfig | None = None,
-    gzip_index: dict[str, Any] | None = None,
-    archive_checksum_checked: bool = False,
+    path: str | os.PathLike[str], fmt: CompressionFormat, *args: Any, **kwargs: Any
 ) -> bool:
-    """True when every member of the archive reads back intact; False for any damage.
-
-    With ``config``, its extraction limits apply too (a bomb past them gives False, found from
-    the declared sizes before it is inflated); without, every byte is read whatever its size.
-    ``gzip_index`` (the side file's) lets a tar.gz inflate its segments in parallel; with
-    ``archive_checksum_checked`` (its SHA-256 already matched that side file) their CRCs are
-    not re-checked (see ``codecs.gzip_index.usable_index``).
-    """
-    return verify_archive_report(
-        path, fmt, executor, config, gzip_index, archive_checksum_checked
-    ).ok
+    """True when every member of the archive reads back intact; False for any damage (the
+    arguments are ``verify_archive_report``'s)."""
+    return verify_archive_report(path, fmt, *args, **kwargs).ok
 
 
 def verify_archive_report(
@@ -99,7 +86,15 @@ def verify_archive_report(
     gzip_index: dict[str, Any] | None = None,
     archive_checksum_checked: bool = False,
 ) -> IntegrityReport:
-    """``verify_archive`` with the reason of a failure (the exception's message)."""
+    """Read every member to its end: ``IntegrityReport(True)``, or ``False`` with the reason
+    of the damage (the message of the error that found it).
+
+    With ``config``, its extraction limits apply too (a bomb past them fails, found from the
+    declared sizes before it is inflated); without, every byte is read whatever its size.
+    ``gzip_index`` (the side file's) lets a tar.gz inflate its segments in parallel; with
+    ``archive_checksum_checked`` (its SHA-256 already matched that side file) their CRCs are
+    not re-checked (see ``codecs.gzip_index.usable_index``).
+    """
     archive = os.fspath(path)
     try:
         size = archive_size_of(archive)
