@@ -120,7 +120,5 @@ def test_a_rebuild_replaces_both_consistently(tmp_path, suffix):
         assert side["checksum_sha256"] == hashlib.sha256(data).hexdigest()
         assert side["checksum_sha256"] == created.checksum_sha256
         assert sorted(os.listdir(archive.parent)) == sorted([archive.name, meta.name])
-        command = (
-            ["unzip", "-tq", str(archive)] if suffix == "zip" else ["tar", "-tf", str(archive)]
-        )
+        command = ["unzip", "-tq"] if suffix == "zip" else ["tar", "-tf"]
         assert subprocess.run([*command, str(archive)], capture_output=True).returncode == 0
