@@ -22,7 +22,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 _FULLFSYNC = getattr(__import__("fcntl"), "F_FULLFSYNC", None) if os.name == "posix" else None
 _DATASYNC = getattr(os, "fdatasync", None) if sys.platform.startswith("linux") else None
@@ -104,12 +104,12 @@ def _plain_fsync(path: str) -> None:
 
 def sync_tree(
     root: str,
-    files: Iterable[str],
-    folders: Iterable[str],
-    run_all: Callable[[Callable[[str], None], Iterable[str]], None],
+    files: list[str],
+    run_all: Callable[[Callable[[str], None], list[str]], None],
 ) -> None:
-    """Flush the regular ``files`` and the ``folders`` of a tree under ``root`` to the medium;
-    ``run_all(fn, paths)`` calls ``fn`` on each path (on a pool, when the caller has one)."""
+    """Flush the regular ``files`` of the tree under ``root``, and its folders, to the
+    medium; ``run_all(fn, paths)`` calls ``fn`` on each path (on a pool, when the caller has
+    one). The folders are listed only where they are flushed one by one."""
     if _SYNCFS is not None:
         fd = os.open(root, _DIR_FLAGS)
         try:
@@ -117,6 +117,7 @@ def sync_tree(
                 return
         finally:
             os.close(fd)
+    folders = [folder for folder, _dirs, _files in os.walk(root)]
     if _FULLFSYNC is None:  # no drive-cache flush to share: each one for itself
         run_all(sync_path, files)
         for folder in folders:

@@ -368,7 +368,7 @@ class Staging:
         is renamed into the destination."""
         limit = 2 * max(1, getattr(executor, "_max_workers", 1))
 
-        def run_all(function: Callable[[str], None], paths: Iterable[str]) -> None:
+        def run_all(function: Callable[[str], None], paths: list[str]) -> None:
             def task(batch: list[str]) -> None:
                 for path in batch:
                     checkpoint()
@@ -377,10 +377,9 @@ class Staging:
             for _ in ordered_map(executor, task, batched(paths, _SYNC_BATCH), limit):
                 pass
 
-        files = (tree.path(name) for name in tree.regular_files)
-        folders = (folder for folder, _dirs, _files in os.walk(self.path))
+        files = [tree.path(name) for name in tree.regular_files]
         try:
-            sync_tree(self.path, files, folders, run_all)
+            sync_tree(self.path, files, run_all)
         except OSError as exc:
             raise ArchiveError(
                 f"cannot flush the extracted files to disk: {exc.strerror or exc}"

@@ -159,6 +159,6 @@ def test_macos_asks_the_drive_to_write_through(tmp_path, monkeypatch, refuse):
     for i in range(5):
         files.append(str(tmp_path / f"t{i}"))
         Path(files[-1]).write_bytes(b"y")
-    durability.sync_tree(str(tmp_path), files, [str(tmp_path)], lambda fn, ps: [fn(p) for p in ps])
+    durability.sync_tree(str(tmp_path), files, lambda fn, ps: [fn(p) for p in ps])
     assert len(fake.calls) == 1
     assert len(fsyncs) == 6 + (1 if refuse else 0)
