@@ -4,6 +4,8 @@
 makes one ``fixtures_gen`` tree, then runs, round after round, create + extract with the
 flushes on and off in alternating order (so a busy machine disturbs both alike) and prints
 the median time of each and their ratio (on / off), per operation, as text or ``--json``.
+Each round starts with nothing left to write (``os.sync`` first, untimed), so a flush pays
+only for the data of its own round.
 The flushes cost most for many small files on slow storage (an SD card); the ratio measured
 on the target machine is the figure to trust.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -29,6 +32,7 @@ def _one_round(tree: Path, work: Path, fmt: str, durable: bool) -> dict[str, flo
     config = ArchiveConfig(durable_writes=durable)
     archive = work / f"pkg.{fmt}"
     dest = work / "dest"
+    os.sync()  # nothing dirty left by the previous round: a flush pays for its own data only
     with ArchiveManager() as manager:
         start = time.perf_counter()
         manager.create_archive(tree, archive, config)
