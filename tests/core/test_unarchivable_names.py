@@ -201,3 +201,16 @@ def test_the_cli_refuses_in_one_escaped_line(tmp_path):
     assert len(lines) == 1 and "Traceback" not in lines[0]
     assert "\x1b" not in lines[0] and "evil\\x1b[2J.txt" in lines[0]
     assert not (tmp_path / "p.zip").exists()
+
+
+def test_the_zip_writer_itself_never_flags_undecodable_bytes_as_utf8(tmp_path, monkeypatch):
+    """Even with the up-front screen switched off, a name that is not UTF-8 never reaches a
+    zip under the UTF-8 flag: the writer refuses it, naming the file."""
+    from archive_parallel import manager as manager_module
+    from archive_parallel.errors import ArchiveError
+
+    root, path = _tree_with(tmp_path, BAD_NAMES["not UTF-8"], as_link=False, in_folder=True)
+    monkeypatch.setattr(manager_module, "screen_names", lambda entries, policy: entries)
+    with ArchiveManager() as manager, pytest.raises(ArchiveError, match="not valid UTF-8"):
+        manager.create_archive(root, tmp_path / "p.zip")
+    assert not (tmp_path / "p.zip").exists()
