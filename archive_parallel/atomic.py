@@ -119,6 +119,7 @@ class OutputGroup:
         self.durable = durable
         self._files: list[_Pending] = []
         self._changed_folders: list[Path] = []
+        self._obsolete: list[Path] = []
 
     def open(self, target: str | os.PathLike[str]) -> tuple[BinaryIO, Path]:
         """``(handle, temp_path)`` of a new temporary file that will become ``target``."""
@@ -129,6 +130,11 @@ class OutputGroup:
         pending = _Pending(target)
         self._files.append(pending)
         return pending.open(), pending.temp
+
+    def remove_on_commit(self, target: str | os.PathLike[str]) -> None:
+        """Remove ``target`` (when it exists) right after the group's files are renamed:
+        a file that would no longer match them (an old side file of a new archive)."""
+        self._obsolete.append(Path(target))
 
     def commit(self) -> None:
         checkpoint()  # an interrupt that came while writing: nothing is committed
@@ -149,8 +155,10 @@ class OutputGroup:
             if pending.backup is not None:
                 remove_quietly(pending.backup)
                 pending.backup = None
+        for obsolete in self._obsolete:
+            remove_quietly(obsolete)
         if self.durable:
-            targets = [pending.target.parent for pending in self._files]
+            targets = [p.parent for p in (*(f.target for f in self._files), *self._obsolete)]
             for folder in dict.fromkeys([*self._changed_folders, *targets]):
                 sync_folder(folder)
 

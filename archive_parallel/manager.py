@@ -279,6 +279,8 @@ class ArchiveManager:
                     encoded = encode_metadata(metadata)
                     meta_handle, _ = outputs.open(meta_path_for(archive))
                     meta_handle.write(encoded)
+                else:  # a previous archive's side file would not match this one
+                    outputs.remove_on_commit(meta_path_for(archive))
         except OSError as exc:
             raise ArchiveError(f"cannot write {archive}: {exc.strerror or exc}") from exc
         reporter.finish()

@@ -122,3 +122,25 @@ def test_a_rebuild_replaces_both_consistently(tmp_path, suffix):
         assert sorted(os.listdir(archive.parent)) == sorted([archive.name, meta.name])
         command = ["unzip", "-tq"] if suffix == "zip" else ["tar", "-tf"]
         assert subprocess.run([*command, str(archive)], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_a_rebuild_without_a_side_file_removes_the_old_one(tmp_path, suffix):
+    """The old side file would describe another archive (its SHA-256 would refuse the new
+    one at extraction): it goes when the new archive comes, and not before."""
+    archive, meta, _, _ = _old_pair(tmp_path, suffix)
+    with ArchiveManager() as manager:
+        manager.create_archive(
+            _tree(tmp_path / "new", "new"), archive, ArchiveConfig(include_metadata=False)
+        )
+        assert not meta.exists()
+        manager.extract_archive(archive, tmp_path / "dest")
+    assert (tmp_path / "dest" / "d0" / "f0.txt").read_text() == "new 0\n"
+    assert sorted(os.listdir(archive.parent)) == [archive.name]
+    # a failed rebuild without a side file keeps the old pair
+    archive2, meta2, old_archive, old_meta = _old_pair(tmp_path / "again", suffix)
+    with ArchiveManager() as manager, pytest.raises(ArchiveError):
+        manager.create_archive(
+            tmp_path / "missing", archive2, ArchiveConfig(include_metadata=False)
+        )
+    _assert_old_pair_intact(archive2, meta2, old_archive, old_meta)
