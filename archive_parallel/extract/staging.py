@@ -223,7 +223,7 @@ class Staging:
         inside_before = self._links_inside(real_dest) if recheck else set()
         checkpoint()  # the last point at which an interrupt leaves the destination as it was
         folder_times = _times_of(os.path.dirname(move.target) for move in moves)
-        backups = self._make_work_folder() if any(os.path.lexists(m.target) for m in moves) else ""
+        backups: list[str] = []  # the backup folder, made when first needed
         try:
             for number, move in enumerate(moves):
                 self._move(move, backups, number)
@@ -239,10 +239,12 @@ class Staging:
         if self.durable:
             self._flush_destination(moves)
 
-    def _move(self, move: _Move, backups: str, number: int) -> None:
+    def _move(self, move: _Move, backups: list[str], number: int) -> None:
         try:
             if os.path.lexists(move.target):
-                move.backup = os.path.join(backups, str(number))
+                if not backups:
+                    backups.append(self._make_work_folder())
+                move.backup = os.path.join(backups[0], str(number))
                 try:
                     os.link(move.target, move.backup, follow_symlinks=False)
                 except OSError:  # no hard links here: set it aside instead
