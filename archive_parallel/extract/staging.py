@@ -95,7 +95,10 @@ class Staging:
         self._finalizer = weakref.finalize(self, _remove_all, self._work, self._made)
         try:
             for _attempt in range(10):
-                self._make_destination()
+                try:
+                    self._make_destination()
+                except _Retry:
+                    continue
                 if not self._made:
                     with contextlib.suppress(OSError):
                         info = os.stat(self.dest)
@@ -171,6 +174,10 @@ class Staging:
                 self._made.remove(folder)  # another caller's
                 if not os.path.isdir(folder):
                     raise ArchiveError(f"{folder} exists and is not a folder") from None
+            except FileNotFoundError:
+                # a failed extraction that made a parent removed it again: start over
+                self._made.remove(folder)
+                raise _Retry from None
             except OSError as exc:
                 self._made.remove(folder)
                 raise ArchiveError(
