@@ -10,6 +10,7 @@ from .errors import (
     ChecksumMismatchError,
     CorruptArchiveError,
     SourceChangedError,
+    UnarchivableNameError,
     UnsafeArchiveError,
 )
 from .formats import CompressionFormat
@@ -27,6 +28,7 @@ __all__ = [
     "CompressionFormat",
     "CorruptArchiveError",
     "SourceChangedError",
+    "UnarchivableNameError",
     "UnsafeArchiveError",
     "__version__",
 ]

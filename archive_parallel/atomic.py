@@ -1,6 +1,15 @@
-"""Atomic file creation: write beside the target under a temporary name, rename when complete.
+"""Atomic, durable file creation: the one helper every package here writes its outputs with.
 
-The temporary name carries an owner tag (``leftovers``): a temporary file that a killed run
+A file is written beside its target under a temporary name, flushed to the medium
+(``durability.sync_file``), renamed onto the target and its folder flushed: readers see the
+old file or the whole new one, never a part, even after a power cut. ``OutputGroup`` commits
+several files together (an archive and its ``.meta`` side file): every temporary file is
+complete and flushed before the first rename, so a failure while writing any of them (full
+disk, Ctrl-C, an encoding error) leaves every previous file untouched and no temporary file;
+a failure of a later rename puts back the files already renamed (from hard-linked backups).
+``durable=False`` skips the flushes (benchmarks, scratch output); atomicity stays.
+
+The temporary names carry an owner tag (``leftovers``): a temporary file that a killed run
 left in the target's folder is removed by the next atomic write there.
 """
 
@@ -13,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from .durability import sync_file, sync_folder
 from .interrupts import checkpoint
 from .leftovers import owner_tag, remove_stale
 
@@ -20,42 +30,179 @@ TEMP_MARKER = ".ap-tmp-"
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-@contextlib.contextmanager
-def atomic_output(target: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, Path]]:
-    """Yield ``(handle, temp_path)`` for a temporary file beside ``target``.
+def _temp_name(target: Path) -> Path:
+    return target.parent / f".{target.name}{TEMP_MARKER}{owner_tag()}-{secrets.token_hex(6)}"
 
-    On normal exit the file is flushed and renamed onto ``target``; on any exception,
-    KeyboardInterrupt included, the temporary file is removed and the exception re-raised.
-    The caller may rename ``temp_path`` itself by setting nothing special: the rename happens
-    after the ``with`` body, so everything written inside it is complete.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(target.parent, TEMP_MARKER)
-    # the name is chosen before the file exists, so an interrupt at any point after this line
-    # finds it in the clean-up below
-    temp_path = target.parent / f".{target.name}{TEMP_MARKER}{owner_tag()}-{secrets.token_hex(6)}"
-    fd: int | None = None
-    try:
-        fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            fd = None  # the file object owns it now
-            yield handle, temp_path
-            checkpoint()  # an interrupt that came while writing: nothing is committed
-            handle.flush()
-        os.chmod(temp_path, 0o644 & ~_umask())
-        os.replace(temp_path, target)
-    except BaseException:
-        if fd is not None:
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return the folders whose entries changed
+    (each created folder's parent), outermost first."""
+    missing: list[Path] = []
+    probe = folder
+    while not probe.exists() and probe.parent != probe:
+        missing.append(probe)
+        probe = probe.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return [path.parent for path in reversed(missing)]
+
+
+class _Pending:
+    """One temporary file of a group, from creation to rename."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.temp = _temp_name(target)
+        self.handle: BinaryIO | None = None
+        self.backup: Path | None = None
+        self.renamed = False
+
+    def open(self) -> BinaryIO:
+        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)
+        try:
+            self.handle = os.fdopen(fd, "wb")
+        except BaseException:
             os.close(fd)
+            raise
+        return self.handle
+
+    def finish(self, durable: bool) -> None:
+        """Flush (to the medium when ``durable``), close and give the file its final mode."""
+        if self.handle is None:
+            return
+        handle = self.handle
+        self.handle = None
+        try:
+            handle.flush()
+            if durable:
+                sync_file(handle.fileno())
+        finally:
+            handle.close()
+        os.chmod(self.temp, 0o644 & ~_umask())
+
+    def back_up(self) -> None:
+        """Hard-link the file about to be replaced (so a failed group commit can restore
+        it); where links are unsupported there is no backup."""
+        if not os.path.lexists(self.target):
+            return
+        backup = _temp_name(self.target)
+        try:
+            os.link(self.target, backup, follow_symlinks=False)
+        except OSError:
+            return
+        self.backup = backup
+
+    def discard(self) -> None:
+        if self.handle is not None:
+            with contextlib.suppress(OSError):
+                self.handle.close()
+            self.handle = None
+        remove_quietly(self.temp)
+        if self.backup is not None:
+            remove_quietly(self.backup)
+
+    def restore(self) -> None:
+        """Undo this file's rename: the backup goes back, or the new file goes away."""
+        if not self.renamed:
+            return
         with contextlib.suppress(OSError):
-            temp_path.unlink()
+            if self.backup is not None:
+                os.replace(self.backup, self.target)
+                self.backup = None
+            else:
+                os.unlink(self.target)
+
+
+class OutputGroup:
+    """Temporary files committed together by ``atomic_outputs``."""
+
+    def __init__(self, durable: bool) -> None:
+        self.durable = durable
+        self._files: list[_Pending] = []
+        self._changed_folders: list[Path] = []
+        self._obsolete: list[Path] = []
+
+    def open(self, target: str | os.PathLike[str]) -> tuple[BinaryIO, Path]:
+        """``(handle, temp_path)`` of a new temporary file that will become ``target``."""
+        target = Path(target)
+        self._changed_folders.extend(_make_parents(target.parent))
+        remove_stale(target.parent, TEMP_MARKER)
+        # registered before it exists, so an interrupt at any later point finds it in discard()
+        pending = _Pending(target)
+        self._files.append(pending)
+        return pending.open(), pending.temp
+
+    def remove_on_commit(self, target: str | os.PathLike[str]) -> None:
+        """Remove ``target`` (when it exists) right after the group's files are renamed:
+        a file that would no longer match them (an old side file of a new archive)."""
+        self._obsolete.append(Path(target))
+
+    def commit(self) -> None:
+        checkpoint()  # an interrupt that came while writing: nothing is committed
+        for pending in self._files:
+            pending.finish(self.durable)
+        several = len(self._files) > 1
+        try:
+            for pending in self._files:
+                if several:
+                    pending.back_up()
+                os.replace(pending.temp, pending.target)
+                pending.renamed = True
+        except BaseException:
+            for pending in reversed(self._files):
+                pending.restore()
+            raise
+        for pending in self._files:
+            if pending.backup is not None:
+                remove_quietly(pending.backup)
+                pending.backup = None
+        for obsolete in self._obsolete:
+            remove_quietly(obsolete)
+        if self.durable:
+            targets = [p.parent for p in (*(f.target for f in self._files), *self._obsolete)]
+            for folder in dict.fromkeys([*self._changed_folders, *targets]):
+                sync_folder(folder)
+
+    def discard(self) -> None:
+        for pending in self._files:
+            pending.discard()
+
+
+@contextlib.contextmanager
+def atomic_outputs(durable: bool = True) -> Iterator[OutputGroup]:
+    """A group of new files (``group.open(target)``) renamed into place together when the
+    ``with`` body ends normally; on any exception, KeyboardInterrupt included, every
+    temporary file is removed, every target is as it was, and the exception re-raised."""
+    group = OutputGroup(durable)
+    try:
+        yield group
+        group.commit()
+    except BaseException:
+        group.discard()
         raise
 
 
-def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> None:
-    with atomic_output(target) as (handle, _):
+@contextlib.contextmanager
+def atomic_output(
+    target: str | os.PathLike[str], durable: bool = True
+) -> Iterator[tuple[BinaryIO, Path]]:
+    """Yield ``(handle, temp_path)`` for a temporary file beside ``target``, renamed onto
+    ``target`` (after a flush to the medium when ``durable``) when the ``with`` body ends;
+    on any exception the temporary file is removed and ``target`` left as it was."""
+    with atomic_outputs(durable) as group:
+        yield group.open(target)
+
+
+def atomic_write_bytes(target: str | os.PathLike[str], data: bytes, durable: bool = True) -> None:
+    with atomic_output(target, durable) as (handle, _):
         handle.write(data)
+
+
+def atomic_write_text(
+    target: str | os.PathLike[str], text: str, durable: bool = True, encoding: str = "utf-8"
+) -> None:
+    """Write ``text`` atomically; the text is encoded first, so an encoding error leaves
+    ``target`` as it was and creates nothing."""
+    atomic_write_bytes(target, text.encode(encoding), durable)
 
 
 def remove_quietly(path: str | os.PathLike[str]) -> None:

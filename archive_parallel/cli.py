@@ -2,7 +2,9 @@
 
 Exit codes: 0 success; 1 verification failed, unsafe or damaged archive, or the operation
 failed; 2 usage error (bad arguments, a path that does not exist); 130 interrupted.
-Errors are one line on stderr; ``-v`` adds debug logs naming the thread, and tracebacks.
+Errors are one line on stderr (``verify`` adds why a damaged archive failed); ``-v`` adds debug
+logs naming the thread, and tracebacks. Every name and path in human output is escaped
+(``display``): a member name cannot move the cursor, clear the screen or forge a line.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from . import __version__
 from .config import COMPRESSION_BACKENDS, ArchiveConfig
+from .display import escape, one_line
 from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
 from .formats import CompressionFormat
 from .interrupts import deferred_interrupts
@@ -176,7 +179,8 @@ def _run(args: argparse.Namespace) -> int:
             _emit(
                 args,
                 {"archive": str(args.output), **meta.to_dict(), "stats": manager.get_stats()},
-                f"{args.output}: {meta.file_count} files, {meta.uncompressed_size} -> "
+                f"{escape(str(args.output))}: {meta.file_count} files, "
+                f"{meta.uncompressed_size} -> "
                 f"{meta.compressed_size} bytes, sha256 {meta.checksum_sha256 or '-'}",
             )
             return EXIT_OK
@@ -194,19 +198,22 @@ def _run(args: argparse.Namespace) -> int:
                     **meta.to_dict(),
                     "stats": manager.get_stats(),
                 },
-                f"{args.archive} -> {args.dest}: {meta.file_count} files",
+                f"{escape(str(args.archive))} -> {escape(str(args.dest))}: {meta.file_count} files",
             )
             return EXIT_OK
         if args.command == "verify":
             _require(args.archive, "archive")
             manager.default_config = _config(args)
-            ok = manager.verify_archive_integrity(args.archive)
+            report = manager.verify_archive_details(args.archive)
             _emit(
                 args,
-                {"archive": str(args.archive), "ok": ok},
-                f"{args.archive}: {'OK' if ok else 'FAILED'}",
+                {"archive": str(args.archive), "ok": report.ok, "reason": report.reason},
+                f"{escape(str(args.archive))}: {'OK' if report.ok else 'FAILED'}",
             )
-            return EXIT_OK if ok else EXIT_FAILED
+            if not report.ok:
+                reason = report.reason or "the archive is damaged"
+                print(f"archive-parallel: damaged archive: {one_line(reason)}", file=sys.stderr)
+            return EXIT_OK if report.ok else EXIT_FAILED
         if args.command == "list":
             _require(args.archive, "archive")
             members = manager.list_archive(args.archive)
@@ -228,10 +235,11 @@ def _run(args: argparse.Namespace) -> int:
                     "files": {str(p): {"sha256": s, "md5": m} for p, (s, m) in result.items()},
                     "unreadable": missing,
                 },
-                "\n".join(f"{s}  {m}  {p}" for p, (s, m) in result.items()),
+                "\n".join(f"{s}  {m}  {escape(str(p))}" for p, (s, m) in result.items()),
             )
             if missing:
-                print(f"archive-parallel: cannot checksum: {', '.join(missing)}", file=sys.stderr)
+                unreadable = one_line(", ".join(escape(p) for p in missing))
+                print(f"archive-parallel: cannot checksum: {unreadable}", file=sys.stderr)
                 return EXIT_FAILED
             return EXIT_OK
     raise UsageError(f"unknown command {args.command}")  # pragma: no cover
@@ -250,15 +258,26 @@ def _member_dict(member: Any) -> dict[str, Any]:
 
 
 def _member_line(row: dict[str, Any]) -> str:
-    link = f" -> {row['linkname']}" if row.get("linkname") else ""
+    """One listing line; names and link targets escaped (a name is archive data and may
+    hold escape sequences or newlines)."""
+    link = f" -> {escape(row['linkname'])}" if row.get("linkname") else ""
     mode = row.get("mode") or 0
-    return f"{row.get('kind', ''):8} {mode:04o} {row.get('size', 0):>12}  {row['name']}{link}"
+    kind = escape(str(row.get("kind", "")))
+    return f"{kind:8} {mode:04o} {row.get('size', 0):>12}  {escape(row['name'])}{link}"
+
+
+class _EscapingFormatter(logging.Formatter):
+    """Log lines with the message made terminal-safe (names in it may hold anything)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = one_line(record.message)
+        return super().formatMessage(record)
 
 
 def _setup_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        logging.Formatter(
+        _EscapingFormatter(
             "%(asctime)s %(levelname)s [%(threadName)s] %(name)s: %(message)s"
             if verbose
             else "archive-parallel: %(levelname)s: %(message)s"
@@ -282,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with deferred_interrupts({signal.SIGTERM: Terminated}):
             return _run(args)
     except UsageError as exc:
-        print(f"archive-parallel: error: {exc}", file=sys.stderr)
+        print(f"archive-parallel: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
         print("archive-parallel: interrupted; nothing partial was left behind", file=sys.stderr)
@@ -292,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             logger.exception("failed")
         kind = {UnsafeArchiveError: "unsafe archive", CorruptArchiveError: "damaged archive"}
         label = next((v for k, v in kind.items() if isinstance(exc, k)), "error")
-        print(f"archive-parallel: {label}: {exc}", file=sys.stderr)
+        print(f"archive-parallel: {label}: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -25,6 +25,7 @@ ProgressCallback = Callable[[int, int], None]
 DEFAULT_EXCLUDE_PATTERNS = (".DS_Store", "Thumbs.db")
 COMPRESSION_BACKENDS = ("zlib", "zlib-ng", "isal", "auto")
 DECOMPRESSION_BACKENDS = ("auto", "zlib", "isal", "zlib-ng", "rapidgzip")
+UNARCHIVABLE_NAME_POLICIES = ("error", "skip")
 TUNED_PROFILE_ENV = "ARCHIVE_PARALLEL_TUNED_PROFILE"
 TUNABLE_FIELDS = ("thread_pool_size", "parallel_batch_size", "parallel_threshold", "block_size")
 
@@ -96,6 +97,15 @@ class ArchiveConfig:
     header_check_threshold: int = 16 * MiB
     #: a ``.meta`` side file larger than this is ignored, with a warning
     max_side_file_size: int = 32 * MiB
+    #: flush archives, side files and extracted trees to the medium before and after each
+    #: rename (fsync, F_FULLFSYNC on macOS), so a power cut leaves the old or the new version,
+    #: never a torn one; False only for benchmarks and scratch output
+    durable_writes: bool = True
+    #: a source name that extraction would refuse or change (not UTF-8, control characters,
+    #: a backslash, a drive prefix, too long; a symlink target that is absolute or leads
+    #: outside): "error" refuses the creation before anything is written, naming the file;
+    #: "skip" leaves such entries out with a warning
+    unarchivable_names: str = "error"
 
     def __post_init__(self) -> None:
         if not 0 <= int(self.compression_level) <= 9:
@@ -131,6 +141,11 @@ class ArchiveConfig:
         if int(self.header_check_threshold) < 0:
             raise ValueError(
                 f"header_check_threshold must be 0 or more, got {self.header_check_threshold}"
+            )
+        if self.unarchivable_names not in UNARCHIVABLE_NAME_POLICIES:
+            raise ValueError(
+                f"unarchivable_names must be one of {UNARCHIVABLE_NAME_POLICIES}, "
+                f"got {self.unarchivable_names!r}"
             )
         if self.exclude_patterns is None:
             self.exclude_patterns = []

@@ -6,6 +6,8 @@ ArchiveManager, which caught ``RuntimeError``, keeps catching them.
 
 from __future__ import annotations
 
+from .display import quoted
+
 
 class ArchiveError(RuntimeError):
     """Base class of every error this package raises on purpose."""
@@ -14,13 +16,14 @@ class ArchiveError(RuntimeError):
 class UnsafeArchiveError(ArchiveError):
     """An archive member would write outside the destination, or is a forbidden kind.
 
-    ``member`` names the offending member, ``reason`` says why.
+    ``member`` names the offending member, ``reason`` says why; the message shows the name
+    escaped and cut to a sane length (``display.shown``).
     """
 
     def __init__(self, member: str, reason: str) -> None:
         self.member = member
         self.reason = reason
-        super().__init__(f"unsafe archive member {member!r}: {reason}")
+        super().__init__(f"unsafe archive member {quoted(member)}: {reason}")
 
 
 class ArchiveLimitError(UnsafeArchiveError):
@@ -32,7 +35,7 @@ class CorruptArchiveError(ArchiveError):
 
     def __init__(self, message: str, member: str | None = None) -> None:
         self.member = member
-        super().__init__(message if member is None else f"{message} (member {member!r})")
+        super().__init__(message if member is None else f"{message} (member {quoted(member)})")
 
 
 class ChecksumMismatchError(CorruptArchiveError):
@@ -41,3 +44,14 @@ class ChecksumMismatchError(CorruptArchiveError):
 
 class SourceChangedError(ArchiveError):
     """A source file changed size or vanished while it was being archived."""
+
+
+class UnarchivableNameError(ArchiveError):
+    """A source file's name (or link target) cannot be archived so that it reads back the
+    same (see ``ArchiveConfig.unarchivable_names``); ``path`` is the file."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"cannot archive {quoted(path)}: {reason}")
+

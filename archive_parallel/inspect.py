@@ -64,18 +64,38 @@ class MemberInfo:
     linkname: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class IntegrityReport:
+    """The outcome of a verification: ``ok``, and when not, ``reason`` (one line, why)."""
+
+    ok: bool
+    reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
 def verify_archive(
+    path: str | os.PathLike[str], fmt: CompressionFormat, *args: Any, **kwargs: Any
+) -> bool:
+    """True when every member of the archive reads back intact; False for any damage (the
+    arguments are ``verify_archive_report``'s)."""
+    return verify_archive_report(path, fmt, *args, **kwargs).ok
+
+
+def verify_archive_report(
     path: str | os.PathLike[str],
     fmt: CompressionFormat,
     executor: Executor | None = None,
     config: ArchiveConfig | None = None,
     gzip_index: dict[str, Any] | None = None,
     archive_checksum_checked: bool = False,
-) -> bool:
-    """True when every member of the archive reads back intact; False for any damage.
+) -> IntegrityReport:
+    """Read every member to its end: ``IntegrityReport(True)``, or ``False`` with the reason
+    of the damage (the message of the error that found it).
 
-    With ``config``, its extraction limits apply too (a bomb past them gives False, found from
-    the declared sizes before it is inflated); without, every byte is read whatever its size.
+    With ``config``, its extraction limits apply too (a bomb past them fails, found from the
+    declared sizes before it is inflated); without, every byte is read whatever its size.
     ``gzip_index`` (the side file's) lets a tar.gz inflate its segments in parallel; with
     ``archive_checksum_checked`` (its SHA-256 already matched that side file) their CRCs are
     not re-checked (see ``codecs.gzip_index.usable_index``).
@@ -85,7 +105,7 @@ def verify_archive(
         size = archive_size_of(archive)
     except CorruptArchiveError as exc:
         logger.info("verify %s: %s", archive, exc)
-        return False
+        return IntegrityReport(False, str(exc))
     budget = ExtractionBudget(config, size) if config is not None else None
     try:
         backend = config.decompression_backend if config is not None else "auto"
@@ -101,8 +121,8 @@ def verify_archive(
                 )
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
-        return False
-    return True
+        return IntegrityReport(False, str(exc) or type(exc).__name__)
+    return IntegrityReport(True)
 
 
 def _verify_tar(

@@ -6,8 +6,9 @@ instance (created on first parallel use, shut down by ``cleanup_thread_pool()``,
 ``with`` and at interpreter exit) and one ``Stats``. Each operation decides once whether it
 takes the parallel path (``enable_parallel_processing`` and at least ``parallel_threshold``
 items); the sequential path runs the same engines with no executor, so both give the same
-output. Archives and side files are written under temporary names and renamed into place
-only when complete; any failure removes them.
+output. An archive and its side file are written under temporary names, flushed to the
+medium (``durable_writes``) and renamed into place together only when both are complete; any
+failure removes them and leaves the previous pair as it was (``atomic.atomic_outputs``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from .atomic import atomic_output, remove_quietly
+from .atomic import atomic_outputs
 from .checksums import checksum_files
 from .config import ArchiveConfig
 from .entries import EntryKind, FileEntry
@@ -34,20 +35,21 @@ from .formats import CompressionFormat, resolve_format
 from .interrupts import defers_interrupts
 from .metadata import (
     ArchiveMetadata,
+    encode_metadata,
     load_metadata,
     meta_path_for,
     now_iso,
-    save_metadata,
 )
 from .platform_info import PlatformInfo, detect_platform
 from .pool import WorkerPool
 from .progress import ProgressReporter
+from .source_names import screen_names
 from .source_reader import file_digests, file_sha256, iter_contents, with_progress
 from .stats import Stats
 from .walker import WalkOptions, WalkResult, walk_tree
 
 if TYPE_CHECKING:
-    from .inspect import MemberInfo
+    from .inspect import IntegrityReport, MemberInfo
 
 MODULE_LOGGER = logging.getLogger(__name__)
 
@@ -195,7 +197,7 @@ class ArchiveManager:
         start = time.perf_counter()
         try:
             walk = self._walk(source, config, exclude=(archive, meta_path_for(archive)))
-            entries = walk.entries
+            entries = screen_names(walk.entries, config.unarchivable_names)
             file_count = sum(1 for e in entries if e.kind is not EntryKind.DIR)
             parallel = config.uses_parallel(file_count)
             executor = self._executor(config, parallel)
@@ -243,7 +245,10 @@ class ArchiveManager:
         reporter.start()
         fixed_mtime = int(config.reproducible_mtime)
         try:
-            with atomic_output(archive) as (handle, temp_path):
+            # the archive and its side file are committed together: both are complete and
+            # flushed before either is renamed, so a failure leaves the previous pair as it was
+            with atomic_outputs(config.durable_writes) as outputs:
+                handle, temp_path = outputs.open(archive)
                 contents = iter_contents(
                     entries, executor, config.parallel_batch_size, config.read_ahead_batches
                 )
@@ -274,12 +279,12 @@ class ArchiveManager:
                     file_checksums=written.file_sha256 if config.per_file_checksums else None,
                     gzip_index=written.gzip_index,
                 )
-            if config.include_metadata:
-                try:
-                    save_metadata(metadata, archive)
-                except BaseException:
-                    remove_quietly(archive)
-                    raise
+                if config.include_metadata:
+                    encoded = encode_metadata(metadata)
+                    meta_handle, _ = outputs.open(meta_path_for(archive))
+                    meta_handle.write(encoded)
+                else:  # a previous archive's side file would not match this one
+                    outputs.remove_on_commit(meta_path_for(archive))
         except OSError as exc:
             raise ArchiveError(f"cannot write {archive}: {exc.strerror or exc}") from exc
         reporter.finish()
@@ -455,32 +460,38 @@ class ArchiveManager:
     @defers_interrupts
     def verify_archive_integrity(self, archive_path: str | os.PathLike[str]) -> bool:
         """True for a sound archive (every member's data read and checked), else False."""
-        from .inspect import verify_archive
+        return self.verify_archive_details(archive_path).ok
+
+    @defers_interrupts
+    def verify_archive_details(self, archive_path: str | os.PathLike[str]) -> IntegrityReport:
+        """``verify_archive_integrity`` with the reason: an ``IntegrityReport`` whose ``ok``
+        is that bool and whose ``reason`` says, in one line, why a damaged archive failed."""
+        from .inspect import IntegrityReport, verify_archive_report
 
         archive = Path(archive_path)
         if not archive.exists():
             raise ArchiveError(f"archive not found: {archive}")
         config = self.default_config
         start = time.perf_counter()
+        parallel = False
         if archive.is_dir():
-            ok = False
-            parallel = False
+            report = IntegrityReport(False, f"{archive} is a folder, not an archive")
         else:
             metadata = load_metadata(archive, config.max_side_file_size)
             fmt = resolve_format(archive)
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
-            ok = True
+            report = IntegrityReport(True)
             checked = False
             if metadata is not None and metadata.checksum_sha256:
                 try:
                     self._check_archive_checksum(archive, metadata)
                 except CorruptArchiveError as exc:
-                    self.logger.warning("%s", exc)
-                    ok = False
-                checked = ok
-            if ok:
+                    self.logger.info("%s", exc)
+                    report = IntegrityReport(False, str(exc))
+                checked = report.ok
+            if report.ok:
                 with self._stats.timed("archive_verification"):
-                    ok = verify_archive(
+                    report = verify_archive_report(
                         archive,
                         fmt,
                         self._executor(config, parallel),
@@ -495,7 +506,7 @@ class ArchiveManager:
             archive.stat().st_size if archive.is_file() else 0,
             time.perf_counter() - start,
         )
-        return ok
+        return report
 
     @defers_interrupts
     def list_archive(self, archive_path: str | os.PathLike[str]) -> list[MemberInfo]:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write_bytes
+from .display import quoted
+from .errors import ArchiveError
 from .formats import CompressionFormat
 from .side_file import DEFAULT_MAX_SIDE_FILE_SIZE, SideFileError, load_side_file
 
@@ -96,13 +98,33 @@ def meta_path_for(archive_path: str | os.PathLike[str]) -> Path:
 
 
 def encode_metadata(metadata: ArchiveMetadata) -> bytes:
-    return (json.dumps(metadata.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    """The side file's bytes (UTF-8 JSON); ``ArchiveError`` naming the first member name that
+    UTF-8 cannot hold (creation refuses such names before it gets here)."""
+    text = json.dumps(metadata.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        bad = next((n for n in metadata.files if not _is_utf8(n)), None)
+        raise ArchiveError(
+            f"cannot write the side file of {metadata.filename}: member name "
+            f"{quoted(bad) if bad is not None else '?'} is not valid UTF-8"
+        ) from None
 
 
-def save_metadata(metadata: ArchiveMetadata, archive_path: str | os.PathLike[str]) -> Path:
-    """Write the side file atomically and return its path."""
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def save_metadata(
+    metadata: ArchiveMetadata, archive_path: str | os.PathLike[str], durable: bool = True
+) -> Path:
+    """Write the side file atomically (and durably) and return its path."""
     target = meta_path_for(archive_path)
-    atomic_write_bytes(target, encode_metadata(metadata))
+    atomic_write_bytes(target, encode_metadata(metadata), durable)
     return target
 
 

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Container
 
 from .config import ArchiveConfig
+from .display import quoted
 from .errors import ArchiveLimitError, UnsafeArchiveError
 
 logger = logging.getLogger(__name__)
@@ -102,14 +103,14 @@ def check_link_target(
         if _CONTROL.search(target):
             raise UnsafeArchiveError(member_name, "symlink target contains control characters")
         if target.startswith(("/", "\\")) or _DRIVE.match(target):
-            raise UnsafeArchiveError(member_name, f"symlink to an absolute path {target!r}")
+            raise UnsafeArchiveError(member_name, f"symlink to an absolute path {quoted(target)}")
         folder = posix_dirname(check_member_name(member_name))
         joined = f"{folder}/{target}" if folder else target
         try:
             resolved = _normalise(joined)
         except ValueError:
             raise UnsafeArchiveError(
-                member_name, f"symlink target {target!r} points outside the destination"
+                member_name, f"symlink target {quoted(target)} points outside the destination"
             ) from None
         return resolved
     if kind == "hardlink":
@@ -117,11 +118,11 @@ def check_link_target(
             resolved = check_member_name(target)
         except UnsafeArchiveError as exc:
             raise UnsafeArchiveError(
-                member_name, f"hardlink target {target!r}: {exc.reason}"
+                member_name, f"hardlink target {quoted(target)}: {exc.reason}"
             ) from None
         if earlier_files is not None and resolved not in earlier_files:
             raise UnsafeArchiveError(
-                member_name, f"hardlink target {target!r} is not an earlier regular file"
+                member_name, f"hardlink target {quoted(target)} is not an earlier regular file"
             )
         return resolved
     raise UnsafeArchiveError(member_name, f"unknown link kind {kind!r}")

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from archive_parallel.atomic import atomic_write_text
 from bench import fingerprint as fp_mod
 from bench import results as results_mod
 from bench.grid import Cell, GridSpec, Preset, TimingSettings, expand_grid, shuffled
@@ -80,9 +81,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2, default=str))
 
 
 def find_resumable(platform_dir: Path, preset: str, digest: str) -> Path | None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from archive_parallel.atomic import atomic_write_text
 
 from .errors import FixturesError
 
@@ -157,14 +158,4 @@ def load_manifest(out_dir: str | os.PathLike[str]) -> Manifest:
 def save_manifest(manifest: Manifest, path: Path) -> None:
     """Write ``manifest`` to ``path`` atomically (temporary file, fsync, rename)."""
     text = json.dumps(manifest.to_dict(), indent=1, ensure_ascii=False) + "\n"
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)

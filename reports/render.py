@@ -9,13 +9,12 @@ The HTML is written atomically (temporary file, then rename), so a reader never 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from archive_parallel.atomic import atomic_write_text
 from reports.context import build_context
 from reports.errors import NoResultsError, ReportError
 from reports.formatting import FILTERS
@@ -46,19 +45,6 @@ def render_html(result_set: ResultSet, output: Path, title: str | None = None) -
     return environment().get_template(TEMPLATE).render(**context)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temp, 0o644)  # mkstemp makes it private; a report is for sharing
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def build_report(
     paths: Sequence[Path | str] | ResultSet, output: Path | str, title: str | None = None
 ) -> Path:
@@ -70,7 +56,7 @@ def build_report(
     result_set = paths if isinstance(paths, ResultSet) else load_results(paths)
     html = render_html(result_set, output, title)
     try:
-        _write_atomically(output, html)
+        atomic_write_text(output, html)
     except OSError as exc:
         raise ReportError(f"cannot write the report to {output}: {exc}") from exc
     logger.info("report written to %s", output)

@@ -29,6 +29,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from ..display import quoted
 from ..entries import EntryKind, FileEntry
 from ..errors import ArchiveError, SourceChangedError
 from ..pool import OrderedWindow
@@ -125,6 +126,18 @@ def dos_date_time(mtime: float, utc: bool = False) -> tuple[int, int]:
 
 def member_name(entry: FileEntry) -> str:
     return entry.name + "/" if entry.kind is EntryKind.DIR else entry.name
+
+
+def encoded_name(entry: FileEntry) -> bytes:
+    """The member name as zip stores it: UTF-8 (flagged when not ASCII). A name that is not
+    valid UTF-8 would be unreadable under that flag: ``ArchiveError`` (creation screens such
+    names out earlier, see ``source_names``)."""
+    try:
+        return member_name(entry).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ArchiveError(
+            f"cannot archive {quoted(entry.path)}: its name is not valid UTF-8"
+        ) from None
 
 
 def external_attributes(entry: FileEntry) -> int:
@@ -271,7 +284,7 @@ class _ZipWriter:
     def submit(self, entry: FileEntry, content: Content) -> None:
         if entry.kind is EntryKind.FILE and not isinstance(content, LoadedFile):
             raise ValueError(f"{entry.name}: a regular file needs its content, got {content!r}")
-        name = member_name(entry).encode("utf-8", "surrogateescape")
+        name = encoded_name(entry)
         self.batch.append((entry, content, name))
         self.batch_bytes += entry.size
         if self.batch_bytes >= self.block_size or len(self.batch) >= BATCH_MEMBERS:
@@ -333,7 +346,7 @@ class _ZipWriter:
         first = next(chunks, b"")
         method = self._streamed_method(first)
         zip64 = _needs_zip64_sizes(entry.size)
-        name = member_name(entry).encode("utf-8", "surrogateescape")
+        name = encoded_name(entry)
         record = self._record(
             entry, name, method=method, crc=0, compressed_size=0, size=0, zip64_sizes=zip64
         )

@@ -6,12 +6,16 @@ Design:
   final renames stay on one file system. On ANY failure (unsafe member, damage, limit,
   checksum mismatch, disk full, KeyboardInterrupt) the staging folder is removed and the
   exception re-raised: no partial tree is left and ``dest_dir`` is as it was (when the call
-  created ``dest_dir``, it is removed too).
+  created ``dest_dir``, it is removed too, unless another extraction put something in it).
 * On success the staged tree is merged into ``dest_dir``: a validation pass first refuses,
   before anything moves, a staged folder whose destination counterpart is a symlink (a write
   through it, also across two archives extracted into one folder) and a file replacing a
   folder or the reverse; then ``os.replace`` moves entries (files overwrite files, folders
-  merge), and folder modes and mtimes are applied deepest first.
+  merge), and folder modes and mtimes are applied deepest first. The commit holds the
+  destination's lock (concurrent extractions commit one at a time), re-checks every symlink
+  in the destination as it now is, and moves everything back when any step fails; with
+  ``durable_writes`` the files and folders are flushed to the medium first and the changed
+  destination folders after (see ``staging``).
 * Names are checked by ``archive_parallel.safety`` (absolute, ``..``, backslashes, control
   characters, length); duplicates, device files, FIFOs and other kinds are refused; symlinks
   must stay inside, hardlinks must name an earlier regular file; links are created last, after
@@ -144,7 +148,7 @@ def extract(
     size = archive_size_of(archive)
     budget = ExtractionBudget(config, size)
     cursor = MemberCursor()
-    with Staging(dest_dir) as staging:
+    with Staging(dest_dir, config.durable_writes) as staging:
         tree = StagedTree(
             staging.path,
             budget,
@@ -169,7 +173,7 @@ def extract(
         _check_checksums(tree, expected_checksums)
         if before_commit is not None:
             before_commit()
-        staging.merge(tree)
+        staging.merge(tree, executor)
     reporter.done()
     logger.debug(
         "extracted %d members (%d bytes) from %s", budget.members, tree.total_bytes, archive

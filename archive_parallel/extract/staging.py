@@ -1,16 +1,26 @@
-"""The staging folder: extract out of sight, then merge into the destination in one pass.
+"""The staging folder: extract out of sight, then commit into the destination in one pass.
 
-``Staging`` creates the destination when missing (remembering the outermost folder it
-created) and a fresh hidden folder ``.ap-staging-<random>`` inside it, so the final renames
-stay on one file system (first removing staging folders that a killed run left there, see
-``leftovers``). Leaving the ``with`` block with any exception, KeyboardInterrupt
-included, removes the staging folder (and the destination when this call created it, else
-restores the destination's own times) and re-raises. ``merge`` first checks the whole
-staged tree against the destination and refuses,
-before anything moves, a staged folder whose counterpart is a symlink (that would write
-through the link) and a file replacing a folder or the reverse; then it renames entries into
-place with ``os.replace`` (a new folder moves whole, an existing one is merged into) and
-finally applies folder modes and mtimes, deepest first.
+``Staging`` creates the destination when missing (remembering each folder it created) and a
+fresh hidden folder ``.ap-staging-<owner>-<random>`` inside it, so the final renames stay on
+one file system (first removing staging folders that a killed run left there, see
+``leftovers``). Leaving the ``with`` block with any exception, KeyboardInterrupt included,
+removes the staging folder, then the folders this call created, each only while empty
+(another extraction may have filled them meanwhile: its work is never removed), else
+restores the destination's own times, and re-raises.
+
+``merge`` commits under the destination's lock (``dest_lock``: one commit at a time per
+destination, so each sees what the previous one left). It first flushes the staged files and
+folders to the medium (``durable``), then checks the whole staged tree against the
+destination and refuses, before anything moves, a staged folder whose counterpart is a
+symlink (that would write through the link) and a file replacing a folder or the reverse.
+Then it renames entries into place with ``os.replace`` (a new folder moves whole, an existing
+one is merged into), each entry it replaces first hard-linked into a backup folder. Once
+everything is in, every symlink is resolved in the destination as it now is: the ones this
+merge brought and, when it brought or replaced a link, every link already there that used
+to resolve inside. One that now leads outside (a chain through a link from an earlier
+archive, or through one this merge replaced) refuses the archive, and any failure up to
+here moves everything back: the destination is as it was. Finally folder modes and mtimes
+are applied, deepest first, and the destination folders that changed are flushed.
 """
 
 from __future__ import annotations
@@ -22,47 +32,85 @@ import secrets
 import shutil
 import stat
 import weakref
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from types import TracebackType
 
+from ..display import quoted
+from ..durability import sync_folder, sync_tree
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..interrupts import checkpoint
 from ..leftovers import owner_tag, remove_stale
+from ..pool import batched, ordered_map
+from ..safety import is_within
+from .dest_lock import destination_lock
 from .tree import StagedTree
 
 logger = logging.getLogger(__name__)
 
 STAGING_PREFIX = ".ap-staging-"
+#: files flushed per pool task when committing durably
+_SYNC_BATCH = 64
 
 
-def _remove_all(paths: list[str]) -> None:
-    """Finalizer of an interrupted ``Staging``: what it created (the destination when it was
-    missing, the staging folder), newest first."""
-    for path in reversed(paths):
+def _remove_all(work: list[str], made: list[str]) -> None:
+    """Finalizer of an interrupted ``Staging``: its work folders, then the destination
+    folders it created, each only while empty (newest first)."""
+    for path in reversed(work):
         shutil.rmtree(path, ignore_errors=True)
+    for path in reversed(made):
+        try:
+            os.rmdir(path)
+        except OSError:
+            break  # not empty: someone else's files are in it
+
+
+class _Retry(Exception):
+    """The destination vanished between its creation and the staging folder's."""
+
+
+@dataclass
+class _Move:
+    source: str
+    target: str
+    backup: str | None = None
+    moved: bool = False
 
 
 class Staging:
-    def __init__(self, dest_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, dest_dir: str | os.PathLike[str], durable: bool = True) -> None:
         self.dest = os.path.abspath(os.fspath(dest_dir))
+        self.durable = durable
         self.path = ""
-        self._created_root: str | None = None
         self._dest_times: tuple[int, int] | None = None
-        self._created: list[str] = []  # registered before being created
+        self._work: list[str] = []  # staging and backup folders, registered before creation
+        self._made: list[str] = []  # destination folders this call created, outermost first
 
     def __enter__(self) -> Staging:
         # A finalizer backs the clean-up up: Ctrl-C lands at the start of a Python function,
         # so it can strike after a folder was created but before ``__exit__`` runs (or at its
         # very start). Each folder is registered before it is created; the finalizer runs once
         # the frames holding this object are released, at the latest at interpreter exit.
-        self._finalizer = weakref.finalize(self, _remove_all, self._created)
+        self._finalizer = weakref.finalize(self, _remove_all, self._work, self._made)
         try:
-            self._created_root = self._make_destination()
-            if self._created_root is None:
-                with contextlib.suppress(OSError):
-                    info = os.stat(self.dest)
-                    self._dest_times = (info.st_atime_ns, info.st_mtime_ns)
-                remove_stale(self.dest, STAGING_PREFIX)
-            self.path = self._make_staging_folder()
+            for _attempt in range(10):
+                try:
+                    self._make_destination()
+                except _Retry:
+                    continue
+                if not self._made:
+                    with contextlib.suppress(OSError):
+                        info = os.stat(self.dest)
+                        self._dest_times = (info.st_atime_ns, info.st_mtime_ns)
+                    remove_stale(self.dest, STAGING_PREFIX)
+                try:
+                    self.path = self._make_work_folder()
+                    break
+                except _Retry:
+                    continue
+            else:
+                raise ArchiveError(f"destination {self.dest} keeps disappearing")
         except OSError as exc:
             self._finalizer()
             raise ArchiveError(
@@ -79,85 +127,170 @@ class Staging:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._remove_work()
         if exc_type is not None:
-            self.discard()
-            self._remove_created_root()
-            self._finalizer.detach()
+            self._remove_made_if_empty()
             if self._dest_times is not None:  # the staging folder's coming and going
                 with contextlib.suppress(OSError):
                     os.utime(self.dest, ns=self._dest_times)
-        else:
-            if self.path:
-                shutil.rmtree(self.path, ignore_errors=True)
-            self._finalizer.detach()
+        self._finalizer.detach()
 
-    def _make_staging_folder(self) -> str:
+    def _make_work_folder(self) -> str:
         """A fresh ``.ap-staging-<owner>-<random>`` folder; its name is handed to the
         finalizer before it is created, so no interruption can leave it unknown (and a kill
         that skips every clean-up leaves a name ``leftovers.remove_stale`` recognises)."""
         while True:
             name = f"{STAGING_PREFIX}{owner_tag()}-{secrets.token_hex(6)}"
             path = os.path.join(self.dest, name)
-            self._created.append(path)
+            self._work.append(path)
             try:
                 os.mkdir(path, 0o700)
             except FileExistsError:
-                self._created.remove(path)  # someone else's
+                self._work.remove(path)  # someone else's
                 continue
+            except FileNotFoundError:
+                self._work.remove(path)
+                raise _Retry from None
             return path
 
-    def _make_destination(self) -> str | None:
-        """Create the destination when missing; return the outermost folder created."""
+    def _make_destination(self) -> None:
+        """Create the destination and its missing parents one by one, remembering each
+        folder this call really created (another caller may create some at the same time)."""
         if os.path.isdir(self.dest):
-            return None
-        if os.path.lexists(self.dest):
+            return
+        missing: list[str] = []
+        folder = self.dest
+        while not os.path.lexists(folder):
+            missing.append(folder)
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+        for folder in reversed(missing):
+            self._made.append(folder)
+            try:
+                os.mkdir(folder)
+            except FileExistsError:
+                self._made.remove(folder)  # another caller's
+                if not os.path.isdir(folder):
+                    raise ArchiveError(f"{folder} exists and is not a folder") from None
+            except FileNotFoundError:
+                # a failed extraction that made a parent removed it again: start over
+                self._made.remove(folder)
+                raise _Retry from None
+            except OSError as exc:
+                self._made.remove(folder)
+                raise ArchiveError(
+                    f"cannot create destination {self.dest}: {exc.strerror or exc}"
+                ) from exc
+        if not os.path.isdir(self.dest):
             raise ArchiveError(f"destination {self.dest} exists and is not a folder")
-        outermost = self.dest
-        parent = os.path.dirname(outermost)
-        while parent and parent != outermost and not os.path.lexists(parent):
-            outermost, parent = parent, os.path.dirname(parent)
-        self._created.append(outermost)
-        try:
-            os.makedirs(self.dest)
-        except OSError as exc:
-            self._created.remove(outermost)  # not (all) ours: another caller may have made it
-            raise ArchiveError(
-                f"cannot create destination {self.dest}: {exc.strerror or exc}"
-            ) from exc
-        return outermost
 
-    def _remove_created_root(self) -> None:
-        if self._created_root is not None:
-            shutil.rmtree(self._created_root, ignore_errors=True)
-            self._created_root = None
+    def _remove_work(self) -> None:
+        for path in reversed(self._work):
+            shutil.rmtree(path, ignore_errors=True)
+            if os.path.lexists(path):
+                logger.warning("could not remove staging folder %s", path)
+        self._work.clear()
+
+    def _remove_made_if_empty(self) -> None:
+        """Remove the folders this call created, deepest first, while they are empty: one
+        that another extraction filled (or is filling) stays, with everything above it."""
+        while self._made:
+            try:
+                os.rmdir(self._made[-1])
+            except FileNotFoundError:
+                pass
+            except OSError:
+                self._made.clear()
+                return
+            self._made.pop()
 
     def discard(self) -> None:
-        if self.path:
-            shutil.rmtree(self.path, ignore_errors=True)
-            if os.path.lexists(self.path):
-                logger.warning("could not remove staging folder %s", self.path)
+        self._remove_work()
 
     # --- merge ---
-    def merge(self, tree: StagedTree) -> None:
-        moves: list[tuple[str, str]] = []
+    def merge(self, tree: StagedTree, executor: Executor | None = None) -> None:
+        if self.durable:
+            self._flush_staged(tree, executor)
+        with destination_lock(self.dest):
+            self._commit(tree)
+
+    def _commit(self, tree: StagedTree) -> None:
+        moves: list[_Move] = []
+        replaces_link = [False]
         try:
-            self._plan(self.path, self.dest, "", moves)
+            self._plan(self.path, self.dest, "", moves, replaces_link)
         except OSError as exc:
             raise ArchiveError(
                 f"cannot compare the extracted tree with {self.dest}: {exc.strerror or exc}"
             ) from exc
+        real_dest = os.path.realpath(self.dest)
+        recheck = bool(tree.symlinks) or replaces_link[0]
+        inside_before = self._links_inside(real_dest) if recheck else set()
         checkpoint()  # the last point at which an interrupt leaves the destination as it was
-        for source, target in moves:
-            try:
-                os.replace(source, target)
-            except OSError as exc:
-                raise ArchiveError(
-                    f"cannot move {os.path.relpath(target, self.dest)!r} into place: "
-                    f"{exc.strerror or exc}"
-                ) from exc
+        folder_times = _times_of(os.path.dirname(move.target) for move in moves)
+        backups: list[str] = []  # the backup folder, made when first needed
+        try:
+            for number, move in enumerate(moves):
+                self._move(move, backups, number)
+            if recheck:
+                self._check_links(tree, real_dest, inside_before)
+        except BaseException:
+            self._roll_back(moves)
+            for folder, times in folder_times.items():  # entries came and went
+                with contextlib.suppress(OSError):
+                    os.utime(folder, ns=times)
+            raise
         self._apply_dir_attrs(tree)
+        if self.durable:
+            self._flush_destination(moves)
 
-    def _plan(self, staged: str, dest: str, prefix: str, moves: list[tuple[str, str]]) -> None:
+    def _move(self, move: _Move, backups: list[str], number: int) -> None:
+        try:
+            if os.path.lexists(move.target):
+                if not backups:
+                    backups.append(self._make_work_folder())
+                move.backup = os.path.join(backups[0], str(number))
+                try:
+                    os.link(move.target, move.backup, follow_symlinks=False)
+                except OSError:  # no hard links here: set it aside instead
+                    os.rename(move.target, move.backup)
+            os.replace(move.source, move.target)
+            move.moved = True
+        except OSError as exc:
+            if move.backup is not None and not os.path.lexists(move.target):
+                with contextlib.suppress(OSError):
+                    os.rename(move.backup, move.target)
+                move.backup = None
+            name = os.path.relpath(move.target, self.dest)
+            raise ArchiveError(
+                f"cannot move {quoted(name)} into place: {exc.strerror or exc}; "
+                "the destination was left as it was"
+            ) from exc
+
+    def _roll_back(self, moves: list[_Move]) -> None:
+        """Undo the moves done so far, newest first: each new entry goes back into the
+        staging folder and the entry it replaced (from its backup) back into place."""
+        for move in reversed(moves):
+            try:
+                if move.moved:
+                    os.replace(move.target, move.source)
+                if move.backup is not None:
+                    os.replace(move.backup, move.target)
+            except OSError as exc:
+                logger.error(
+                    "could not put %s back as it was: %s", move.target, exc.strerror or exc
+                )
+
+    def _plan(
+        self,
+        staged: str,
+        dest: str,
+        prefix: str,
+        moves: list[_Move],
+        replaces_link: list[bool],
+    ) -> None:
         with os.scandir(staged) as entries:
             for entry in entries:
                 name = f"{prefix}{entry.name}"
@@ -166,27 +299,68 @@ class Staging:
                 try:
                     existing = os.lstat(target).st_mode
                 except FileNotFoundError:
-                    moves.append((entry.path, target))
+                    moves.append(_Move(entry.path, target))
                     continue
                 if stat.S_ISLNK(existing):
                     if staged_is_dir:
                         raise UnsafeArchiveError(
                             name, "the destination holds a symlink where this folder goes"
                         )
-                    moves.append((entry.path, target))  # replaces the link itself
+                    replaces_link[0] = True
+                    moves.append(_Move(entry.path, target))  # replaces the link itself
                 elif stat.S_ISDIR(existing):
                     if not staged_is_dir:
                         raise UnsafeArchiveError(
                             name, "a file or link would replace a folder in the destination"
                         )
-                    self._plan(entry.path, target, f"{name}/", moves)
+                    self._plan(entry.path, target, f"{name}/", moves, replaces_link)
                 elif staged_is_dir:
                     raise UnsafeArchiveError(
                         name, "a folder would replace a file in the destination"
                     )
                 else:
-                    moves.append((entry.path, target))
+                    moves.append(_Move(entry.path, target))
 
+    # --- links in the destination as it will be ---
+    def _destination_links(self) -> Iterable[str]:
+        """Every symlink in the destination (not in work folders), as paths."""
+        for folder, dirs, files in os.walk(self.dest):
+            if folder == self.dest:
+                dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
+            for name in (*dirs, *files):
+                path = os.path.join(folder, name)
+                if os.path.islink(path):
+                    yield path
+
+    def _links_inside(self, real_dest: str) -> set[str]:
+        """The destination's symlinks that resolve inside it now."""
+        return {
+            path
+            for path in self._destination_links()
+            if is_within(os.path.realpath(path), real_dest)
+        }
+
+    def _check_links(self, tree: StagedTree, real_dest: str, inside_before: set[str]) -> None:
+        """After the moves: this merge's symlinks, and links that resolved inside before it,
+        must resolve inside the destination as it now is."""
+        for name, target, _ in tree.symlinks:
+            path = os.path.join(self.dest, *name.split("/"))
+            if not is_within(os.path.realpath(path), real_dest):
+                raise UnsafeArchiveError(
+                    name,
+                    f"symlink target {quoted(target)} resolves outside the destination "
+                    "through what the destination already holds",
+                )
+        for path in inside_before:
+            if os.path.islink(path) and not is_within(os.path.realpath(path), real_dest):
+                name = os.path.relpath(path, self.dest).replace(os.sep, "/")
+                raise UnsafeArchiveError(
+                    name,
+                    "this symlink, already in the destination, would resolve outside it "
+                    "once this archive's links are in place",
+                )
+
+    # --- attributes and durability ---
     def _apply_dir_attrs(self, tree: StagedTree) -> None:
         ordered = sorted(tree.dir_attrs, key=lambda item: item[0].count("/"), reverse=True)
         for name, mode, mtime in ordered:
@@ -196,3 +370,42 @@ class Staging:
                     os.chmod(path, mode)
                 if mtime is not None:
                     os.utime(path, (mtime, mtime))
+
+    def _flush_staged(self, tree: StagedTree, executor: Executor | None) -> None:
+        """Every staged file's data and folder's entries to the medium (``sync_tree``: in
+        one go where the system allows, else file by file on the pool), before any of them
+        is renamed into the destination."""
+        limit = 2 * max(1, getattr(executor, "_max_workers", 1))
+
+        def run_all(function: Callable[[str], None], paths: list[str]) -> None:
+            def task(batch: list[str]) -> None:
+                for path in batch:
+                    checkpoint()
+                    function(path)
+
+            for _ in ordered_map(executor, task, batched(paths, _SYNC_BATCH), limit):
+                pass
+
+        files = [tree.path(name) for name in tree.regular_files]
+        try:
+            sync_tree(self.path, files, run_all)
+        except OSError as exc:
+            raise ArchiveError(
+                f"cannot flush the extracted files to disk: {exc.strerror or exc}"
+            ) from exc
+
+    def _flush_destination(self, moves: list[_Move]) -> None:
+        folders = dict.fromkeys(os.path.dirname(m.target) for m in moves)
+        folders.update(dict.fromkeys(os.path.dirname(path) for path in self._made))
+        for folder in folders:
+            sync_folder(folder)
+
+
+def _times_of(folders: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """``(atime_ns, mtime_ns)`` of each folder, to restore after a rollback."""
+    times: dict[str, tuple[int, int]] = {}
+    for folder in dict.fromkeys(folders):
+        with contextlib.suppress(OSError):
+            info = os.stat(folder)
+            times[folder] = (info.st_atime_ns, info.st_mtime_ns)
+    return times

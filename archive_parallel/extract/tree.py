@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from ..display import quoted
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..interrupts import checkpoint
 from ..safety import (
@@ -81,7 +82,7 @@ def new_hasher(enabled: bool) -> Any:
 
 def write_failure(name: str, exc: OSError) -> ArchiveError:
     reason = exc.strerror or str(exc)
-    return ArchiveError(f"cannot write member {name!r} into the destination: {reason}")
+    return ArchiveError(f"cannot write member {quoted(name)} into the destination: {reason}")
 
 
 def open_new_file(name: str, path: str, mode: int | None) -> int:
@@ -256,7 +257,7 @@ class StagedTree:
             resolved = os.path.realpath(self.path(name))
             if not is_within(resolved, real_root):
                 raise UnsafeArchiveError(
-                    name, f"symlink target {target!r} resolves outside the destination"
+                    name, f"symlink target {quoted(target)} resolves outside the destination"
                 )
             if mtime is not None:
                 try:

@@ -177,3 +177,35 @@ def test_cli_disk_full(tmp_path, tiny_fs):
     assert listing(tiny_fs) == []
     free, total = _free_blocks(tiny_fs)
     assert free == total
+
+
+@pytest.mark.parametrize("fmt", ["tar", "zip"])
+@pytest.mark.parametrize("fill", ["archive", "side file"])
+def test_disk_full_on_a_rebuild_keeps_the_previous_pair(tmp_path, tiny_fs, fmt, fill):
+    """A previous archive and side file are on the small file system; the rebuild runs out
+    of space while writing the new archive, or only its side file: both old files stay, byte
+    for byte, and every block the attempt took is given back."""
+    rng = random.Random(5)
+    old_source = write_tree(tmp_path / "old", {f"o{i}.bin": rng.randbytes(8_000) for i in range(8)})
+    new_source = write_tree(
+        tmp_path / "new", {f"n{i}.bin": rng.randbytes(20_000) for i in range(12)}
+    )
+    config = config_for(False)
+    archive = tiny_fs / f"pkg.{fmt}"
+    meta = tiny_fs / f"pkg.{fmt}.meta"
+    with ArchiveManager() as manager:
+        manager.create_archive(old_source, archive, config)
+        old_archive, old_meta = archive.read_bytes(), meta.read_bytes()
+        probe = manager.create_archive(new_source, tmp_path / "probe" / f"pkg.{fmt}", config)
+    block = os.statvfs(tiny_fs).f_frsize
+    new_blocks = -(-probe.compressed_size // block)
+    room = new_blocks if fill == "side file" else new_blocks // 2
+    free, _ = _free_blocks(tiny_fs)
+    (tiny_fs / "filler").write_bytes(b"\0" * ((free - room) * block))
+    free_before = _free_blocks(tiny_fs)[0]
+    with ArchiveManager() as manager, pytest.raises(ArchiveError, match="No space left"):
+        manager.create_archive(new_source, archive, config)
+    assert archive.read_bytes() == old_archive
+    assert meta.read_bytes() == old_meta
+    assert listing(tiny_fs) == sorted(["filler", archive.name, meta.name])
+    assert _free_blocks(tiny_fs)[0] == free_before

@@ -1,0 +1,133 @@
+"""Durability: push a file's bytes, or a folder's entries, to the storage medium.
+
+A rename is atomic but not durable: after a power cut the new name can point at an empty or
+torn file unless the file's data reached the medium first, and the rename itself is lost
+unless the folder holding the name is flushed afterwards. So every commit here is: write,
+``sync_file``, rename, ``sync_folder``. On macOS ``fsync`` only hands the data to the drive,
+whose cache may still lose it; ``F_FULLFSYNC`` asks the drive to write it through, and is used
+there (falling back to ``fsync`` on file systems that refuse it). On Linux ``fdatasync`` is
+enough for the data (and the size needed to read it back). Folders that cannot be opened or
+flushed (some network and Windows file systems) are skipped quietly: the rename stays atomic.
+
+A whole extracted tree (``sync_tree``) is flushed in one go where the system allows it, since
+one ``fsync`` per small file costs a journal commit each: on Linux one ``syncfs`` of its file
+system; on macOS a cheap ``fsync`` per file and folder, then a single ``F_FULLFSYNC``, which
+empties the drive's whole cache; elsewhere a flush per file and folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import sys
+from collections.abc import Callable
+
+_FULLFSYNC = getattr(__import__("fcntl"), "F_FULLFSYNC", None) if os.name == "posix" else None
+_DATASYNC = getattr(os, "fdatasync", None) if sys.platform.startswith("linux") else None
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def sync_file(fd: int) -> None:
+    """Flush one open file's data to the medium (``F_FULLFSYNC`` where it exists)."""
+    if _FULLFSYNC is not None:
+        import fcntl
+
+        try:
+            fcntl.fcntl(fd, _FULLFSYNC)
+            return
+        except OSError:
+            pass  # not supported by this file system: plain fsync below
+    if _DATASYNC is not None:
+        _DATASYNC(fd)
+    else:
+        os.fsync(fd)
+
+
+def sync_folder(path: str | os.PathLike[str]) -> None:
+    """Flush a folder's entries (names created, renamed or removed in it); quiet where a
+    folder cannot be opened or flushed."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(path, _DIR_FLAGS)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            if _FULLFSYNC is not None:
+                import fcntl
+
+                try:
+                    fcntl.fcntl(fd, _FULLFSYNC)
+                    return
+                except OSError:
+                    pass
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_path(path: str | os.PathLike[str]) -> None:
+    """Flush a regular file by name (opened read-only, which is enough for fsync)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        sync_file(fd)
+    finally:
+        os.close(fd)
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int]
+    function.restype = ctypes.c_int
+    return function
+
+
+_SYNCFS = _load_syncfs()
+
+
+def _plain_fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_tree(
+    root: str,
+    files: list[str],
+    run_all: Callable[[Callable[[str], None], list[str]], None],
+) -> None:
+    """Flush the regular ``files`` of the tree under ``root``, and its folders, to the
+    medium; ``run_all(fn, paths)`` calls ``fn`` on each path (on a pool, when the caller has
+    one). The folders are listed only where they are flushed one by one."""
+    if _SYNCFS is not None:
+        fd = os.open(root, _DIR_FLAGS)
+        try:
+            if _SYNCFS(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    folders = [folder for folder, _dirs, _files in os.walk(root)]
+    if _FULLFSYNC is None:  # no drive-cache flush to share: each one for itself
+        run_all(sync_path, files)
+        for folder in folders:
+            sync_folder(folder)
+        return
+    run_all(_plain_fsync, files)  # to the drive, then one flush of its whole cache
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            _plain_fsync(folder)
+    sync_folder(root)
+
+
+__all__ = ["sync_file", "sync_folder", "sync_path", "sync_tree"]
