@@ -27,6 +27,8 @@ import re
 import stat
 from typing import Any
 
+from .formats import CompressionFormat
+
 MiB = 1024 * 1024
 #: side files larger than this are not read (``ArchiveConfig.max_side_file_size``)
 DEFAULT_MAX_SIDE_FILE_SIZE = 32 * MiB
@@ -42,7 +44,7 @@ _BYTES_PER_SEPARATOR = 4
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
-_FORMAT_NAMES = ("TAR_GZ", "TAR_BZ2", "TAR_XZ", "ZIP", "TAR")
+_FORMAT_NAMES = frozenset(fmt.name for fmt in CompressionFormat)
 
 
 class SideFileError(ValueError):

@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import ArchiveError
-from .gzip_index import _skip
+from .gzip_index import skip_delivered
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,9 @@ def rapidgzip_chunks(
     finally:
         if reader is not None:
             reader.close()  # joins its threads; it must never be left to the finaliser
-    yield from _skip(serial(), delivered)
+    # rapidgzip inflated those bytes from the archive itself (no hint involved): the serial
+    # inflate is only checked to reach at least as far
+    yield from skip_delivered(serial(), delivered, None, os.path.basename(path))
 
 
 __all__ = [
