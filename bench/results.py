@@ -15,12 +15,10 @@ import logging
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-from bench import stats
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +64,8 @@ COLUMNS: dict[str, str] = {
     "noisy": "pyperf stability warnings (besides 'not enough samples'), or rel. stdev > 10%",
     "noise_note": "the warnings",
     "throttled": "a Raspberry Pi was throttled during the cell",
+    "emulated": "measured under an emulator (qemu-user, Rosetta; the fingerprint says which): "
+    "such cells decide no verdict and no tuned profile",
     "serial_fraction": "Amdahl serial fraction of this cell's scaling curve "
     "(operation, format, workload, batch_size, backend); NaN when not estimable",
     "pyperf_json": "pyperf's JSON, relative to the run folder, or ''",
@@ -117,6 +117,8 @@ def read_records(cells_jsonl: Path) -> list[dict[str, Any]]:
 def _ratio(
     base: dict[str, Any] | None, record: dict[str, Any], seed: int
 ) -> tuple[float, float, float]:
+    from bench import stats
+
     if base is None or not base.get("valid") or not record.get("valid"):
         return (math.nan, math.nan, math.nan)
     return stats.bootstrap_ratio_ci(base["values"], record["values"], seed=seed)
@@ -140,6 +142,10 @@ def build_table(
     records: Iterable[dict[str, Any]], run_id: str, fingerprint: dict[str, Any]
 ) -> pd.DataFrame:
     """The tidy table of one run (columns exactly ``COLUMNS``)."""
+    import pandas as pd
+
+    from bench import stats
+
     records = list(records)
     by_key: dict[tuple, dict[str, Any]] = {}
     for r in records:
@@ -160,6 +166,7 @@ def build_table(
         summary = stats.summarize(r["values"])
         noisy, note = stats.noise_flags(r["values"], r.get("pyperf_warnings", []))
         baseline = r["variant"] in BASELINE_VARIANTS
+        emulated = bool(fingerprint.get("emulated"))
         threads = int(r["threads"])
         delta = _peak(r) - _peak(seq) if seq is not None else math.nan
         median = summary["median_s"]
@@ -186,8 +193,8 @@ def build_table(
                 "speedup_vs_reference_ci_low": rlo,
                 "speedup_vs_reference_ci_high": rhi,
                 "efficiency": speedup / threads if threads else math.nan,
-                "verdict_2x": "" if baseline else stats.verdict(lo, hi, 2.0),
-                "verdict_4x": "" if baseline else stats.verdict(lo, hi, 4.0),
+                "verdict_2x": "" if baseline or emulated else stats.verdict(lo, hi, 2.0),
+                "verdict_4x": "" if baseline or emulated else stats.verdict(lo, hi, 4.0),
                 "peak_rss_bytes": _num(r.get("peak_rss_bytes")),
                 "peak_heap_bytes": _num(r.get("peak_heap_bytes")),
                 "memory_delta_bytes": delta,
@@ -202,6 +209,7 @@ def build_table(
                 "noisy": noisy,
                 "noise_note": note,
                 "throttled": bool(r.get("throttled", False)),
+                "emulated": emulated,
                 "serial_fraction": math.nan,
                 "pyperf_json": r.get("pyperf_json", ""),
                 "flamegraph": r.get("flamegraph", ""),
@@ -213,6 +221,8 @@ def build_table(
 
 def add_serial_fractions(table: pd.DataFrame) -> pd.DataFrame:
     """Fill ``serial_fraction`` per scaling curve of valid parallel cells."""
+    from bench import stats
+
     if table.empty:
         return table
     curve_keys = ["operation", "format", "workload", "scale", "batch_size", "backend"]
@@ -229,6 +239,28 @@ def write_table(table: pd.DataFrame, run_dir: Path) -> None:
     (run_dir / "results.json").write_text(json.dumps(records, indent=1), encoding="utf-8")
 
 
+def build_missing_tables(paths: Iterable[Path]) -> list[Path]:
+    """Write ``results.csv`` for every run folder below ``paths`` that has measured cells but
+    no table: a sweep on a machine without the report extra (a 32-bit Pi has no pandas wheels)
+    leaves only ``cells.jsonl``, and the table is built wherever the results are read."""
+    built = []
+    for path in paths:
+        path = Path(path)
+        if not path.is_dir():
+            continue
+        for cells in sorted(path.rglob("cells.jsonl")):
+            run_dir = cells.parent
+            if (run_dir / "results.csv").exists() or ".fixtures" in run_dir.parts:
+                continue
+            try:
+                fingerprint = json.loads((run_dir / "fingerprint.json").read_text("utf-8"))
+            except (OSError, ValueError):
+                fingerprint = {}
+            write_table(build_table(read_records(cells), run_dir.name, fingerprint), run_dir)
+            built.append(run_dir)
+    return built
+
+
 def find_result_files(paths: Iterable[Path]) -> list[Path]:
     """Every results.csv at or below the given files or folders."""
     found: list[Path] = []
@@ -243,6 +275,9 @@ def find_result_files(paths: Iterable[Path]) -> list[Path]:
 
 def load_results(paths: Iterable[Path]) -> pd.DataFrame:
     """All tables found under ``paths``, concatenated (empty frame when none)."""
+    import pandas as pd
+
+    build_missing_tables(paths)
     frames = []
     for csv in find_result_files(paths):
         text_columns = (*TEXT_COLUMNS,)
@@ -261,6 +296,6 @@ def load_results(paths: Iterable[Path]) -> pd.DataFrame:
 
 def finite(value: Any) -> bool:
     try:
-        return bool(np.isfinite(float(value)))
+        return math.isfinite(float(value))
     except (TypeError, ValueError):
         return False

@@ -58,7 +58,7 @@ NUMBER_COLUMNS = (
     "throughput_mb_s",
     "serial_fraction",
 )
-FLAG_COLUMNS = ("valid", "noisy", "throttled")
+FLAG_COLUMNS = ("valid", "noisy", "throttled", "emulated")
 ALL_COLUMNS = TEXT_COLUMNS + NUMBER_COLUMNS + FLAG_COLUMNS
 
 # Without these a row cannot be placed in any verdict or chart.
@@ -139,7 +139,7 @@ def normalize(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
     else:
         # Nothing recorded at all: the rows cannot be told apart, so keep them and say so.
         table["valid"] = True
-    for column in ("noisy", "throttled"):
+    for column in ("noisy", "throttled", "emulated"):
         if column in table.columns:
             table[column], _ = _to_flags(table[column])
         else:

@@ -47,6 +47,7 @@ SCHEMA_COLUMNS = [
     "noisy",
     "noise_note",
     "throttled",
+    "emulated",
     "serial_fraction",
     "pyperf_json",
     "flamegraph",
