@@ -272,9 +272,28 @@ run_arch() {
 
 ensure_host_tools
 ensure_binfmt
+mkdir -p "$CACHE"
 export_apt_proxy
-status=0
+# The architectures run side by side: an emulated run keeps about one core busy. Progress goes
+# to stderr as it comes (each line names its architecture); the summary lines come last.
+pids=()
 for arch in $PI_ARCHES; do
-  if [ "$MODE" = build ]; then build_root "$arch"; else run_arch "$arch" || status=1; fi
+  rm -f "$CACHE/$arch.summary"
+  (
+    trap unmount_guests EXIT
+    if [ "$MODE" = build ]; then
+      build_root "$arch" && echo "test-pi $arch: root ready in $CACHE/$arch" >"$CACHE/$arch.summary"
+    else
+      run_arch "$arch" >"$CACHE/$arch.summary"
+    fi
+  ) &
+  pids+=($!)
+done
+status=0
+for pid in "${pids[@]}"; do
+  wait "$pid" || status=1
+done
+for arch in $PI_ARCHES; do
+  if [ -s "$CACHE/$arch.summary" ]; then cat "$CACHE/$arch.summary"; else echo "test-pi $arch: FAILED (see above)"; status=1; fi
 done
 exit $status

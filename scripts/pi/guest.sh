@@ -17,9 +17,11 @@ cd "$work"   # not the source folder: tests and tools import the installed packa
 say() { echo "test-pi $arch: $*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
 
-# Lean on purpose: emulation runs Python ~10x slower, so these are the round trip, the API
-# contract, the CLI, extraction safety, the codecs' index and zip64 paths, the pinned fixture
-# digests and the 32-bit specifics, not the whole suite.
+# Lean on purpose: emulation runs Python several times slower, so these are the round trip,
+# the CLI, the pinned fixture digests and the 32-bit specifics (smoke, also run by CI), then the
+# API contract, extraction safety and the codecs' gzip index and zip writer. xz and bzip2
+# variants are left out: those codecs are C libraries of the distribution, the same on every
+# platform, and the slowest thing to emulate.
 SMOKE_TESTS=(
   tests/core/test_round_trip.py
   tests/core/test_cli.py
@@ -29,14 +31,11 @@ SMOKE_TESTS=(
 FULL_TESTS=(
   "${SMOKE_TESTS[@]}"
   tests/core/test_api_contract.py
-  tests/core/test_checksums.py
-  tests/core/test_tar_header.py
-  tests/extract/test_roundtrip.py
   tests/extract/test_safety.py
   tests/codecs/test_gzip_index.py
   tests/codecs/test_zip_writer.py
-  tests/fixtures_gen/test_determinism.py::test_same_seed_same_digest_twice
 )
+DESELECT="not xz and not bz2 and not property and not zip64_by_entry_count and not large_segment and not many_threads"
 
 say "python $($PY -c 'import platform, sys; print(platform.python_version(), platform.machine(), f"maxsize=2**{sys.maxsize.bit_length()}-1")')"
 say "pip install . (the library alone, standard library only)"
@@ -48,7 +47,7 @@ if [ "$mode" = smoke ]; then tests=("${SMOKE_TESTS[@]}"); else tests=("${FULL_TE
 say "pytest: ${#tests[@]} groups"
 set +e
 $PY -m pytest -q -p no:cacheprovider -c "$SRC/pyproject.toml" --rootdir "$SRC" -o timeout=900 \
-  "${tests[@]/#/$SRC/}" 2>&1 | tee "$work/pytest.log" | tail -n 25 >&2
+  -k "$DESELECT" "${tests[@]/#/$SRC/}" 2>&1 | tee "$work/pytest.log" | tail -n 25 >&2
 pytest_status=${PIPESTATUS[0]}
 set -e
 counts=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$work/pytest.log" | tail -1 |
