@@ -56,46 +56,14 @@ def _write_zip(path: Path, members: list[tuple[str, bytes, int, int]], start: in
             offset = handle.tell()
             raw_name = name.encode()
             crc = zlib.crc32(data) if declared == len(data) else 0
-            sizes = (0xFFFFFFFF, 0xFFFFFFFF)
-            handle.write(
-                struct.pack(
-                    "<4sHHHHHIIIHH",
-                    b"PK\x03\x04",
-                    45,
-                    0,
-                    method,
-                    DOS_TIME,
-                    DOS_DATE,
-                    crc,
-                    *sizes,
-                    len(raw_name),
-                    20,
-                )
-                + raw_name
-                + _zip64_extra(declared, len(data))
-                + data
-            )
+            # flags, method, time, date, CRC, sizes (in the zip64 extra), name length
+            common = (0, method, DOS_TIME, DOS_DATE, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(raw_name))
+            local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 45, *common, 20)
+            handle.write(local + raw_name + _zip64_extra(declared, len(data)) + data)
             extra = _zip64_extra(declared, len(data), offset)
+            attrs = (len(extra), 0, 0, 0, 0o100644 << 16, 0xFFFFFFFF)
             central += (
-                struct.pack(
-                    "<4sHHHHHHIIIHHHHHII",
-                    b"PK\x01\x02",
-                    45 | 3 << 8,
-                    45,
-                    0,
-                    method,
-                    DOS_TIME,
-                    DOS_DATE,
-                    crc,
-                    *sizes,
-                    len(raw_name),
-                    len(extra),
-                    0,
-                    0,
-                    0,
-                    0o100644 << 16,
-                    0xFFFFFFFF,
-                )
+                struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 45 | 3 << 8, 45, *common, *attrs)
                 + raw_name
                 + extra
             )
