@@ -132,6 +132,8 @@ def test_collisions_are_refused_naming_both_members(
 def test_the_same_archives_extract_on_a_case_sensitive_destination(
     tmp_path: Path, case: str, suffix: str
 ) -> None:
+    if probe_name_semantics(tmp_path).folds:
+        pytest.skip("this machine's temporary folder ignores case (macOS): nothing to compare")
     members, _ = COLLISIONS[case]
     archive = make_archive(tmp_path / f"{case}.{suffix}", members)
     dest = tmp_path / "out"
