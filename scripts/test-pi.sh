@@ -200,6 +200,17 @@ in_guest() {
     "$@"
 }
 
+# Removes a root folder, first unmounting whatever a killed run left mounted inside it (a
+# bind-mounted /dev must never be deleted through), and never crossing into another mount.
+remove_root() {
+  local dir=$1 point
+  [ -e "$dir" ] || return 0
+  awk -v d="$dir/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | while read -r point; do
+    umount -R "$point" 2>/dev/null || umount -lR "$point" 2>/dev/null || true
+  done
+  rm -rf --one-file-system "$dir"
+}
+
 build_root() {
   local arch=$1 root=$CACHE/$1
   if [ -f "$root/.archive-parallel-ready" ] && [ "${PI_REBUILD:-0}" != 1 ]; then
@@ -208,7 +219,7 @@ build_root() {
   local started=$SECONDS mirror
   mirror=$(host_mirror)
   log "$arch: building a Debian $SUITE root from $mirror (once; cached in $root)"
-  rm -rf "$root.partial"
+  remove_root "$root.partial"
   mkdir -p "$CACHE"
   debootstrap --arch="$arch" --variant=minbase --include="$ROOT_PACKAGES" \
     "$SUITE" "$root.partial" "$mirror" >"$CACHE/$arch.debootstrap.log" 2>&1 ||
@@ -220,7 +231,7 @@ build_root() {
   in_guest "$root.partial" "$GUEST_VENV/bin/pip" install -q $GUEST_TOOLS ||
     fail "$arch: pip could not install $GUEST_TOOLS inside the root (is PyPI reachable?)"
   unmount_guests
-  rm -rf "$root"
+  remove_root "$root"
   mv "$root.partial" "$root"
   touch "$root/.archive-parallel-ready"
   log "$arch: root ready in $((SECONDS - started)) s"
