@@ -14,7 +14,7 @@ work=$(mktemp -d /tmp/archive-parallel-pi.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"   # not the source folder: tests and tools import the installed package
 
-say() { echo "test-pi $arch: $*" >&2; }
+say() { echo "test-pi $arch: [$SECONDS s] $*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
 
 # Lean on purpose: emulation runs Python several times slower, so these are the round trip,
@@ -54,6 +54,7 @@ counts=$(grep -E '^[0-9]+ (passed|failed)|^=+ .*(passed|failed)' "$work/pytest.l
   sed -E 's/^=+ //; s/ in [0-9.]+s.*//; s/ =+$//')
 [ "$pytest_status" = 0 ] || fail "pytest: ${counts:-exit $pytest_status}"
 
+say "fixture digests and the x86-64 archives"
 digests=$($PY "$SRC/tests/pi/crosscheck.py" digests "$XFER/digests.json") || fail "$digests"
 cross=$($PY "$SRC/tests/pi/crosscheck.py" check "$XFER/from-host") ||
   fail "x86-64 archives do not extract identically here: $cross"
@@ -72,7 +73,7 @@ if [ "$mode" = full ]; then
   say "bench sweep"
   rm -rf "$XFER/results"
   run_dir=$($PY -m bench run --quick --new --no-progress --results "$XFER/results" \
-    --operations create,extract --formats tar.gz,zip --workloads small:0.02 --threads 1,2 \
+    --operations create,extract --formats tar.gz,zip --workloads small:0.02 --threads 2 \
     --no-reference --no-pigz --processes 1 --values 2 --warmups 0 --loops 1 | tail -1) ||
     fail "the bench sweep failed"
   cells=$($PY - "$run_dir" <<'EOF'
