@@ -408,9 +408,16 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     try:
+        from bench.results import build_missing_tables
         from reports.cli import main as reports_main
+
+        folders = [Path(a) for a in args.args if not a.startswith("-")]
+        build_missing_tables(folders or [DEFAULT_RESULTS])
     except ImportError as exc:
-        print(f"archive-bench report needs the reports package: {exc}", file=sys.stderr)
+        print(
+            f"archive-bench report needs the report extra (pip install '.[report]'): {exc}",
+            file=sys.stderr,
+        )
         return 1
     return int(reports_main(list(args.args), prog="archive-bench report") or 0)
 

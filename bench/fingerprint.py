@@ -28,6 +28,7 @@ from archive_parallel.platform_info import (
     parse_device_tree_model,
 )
 from bench.cores import cores_info
+from bench.emulation import probe_emulation
 
 logger = logging.getLogger(__name__)
 
@@ -242,11 +243,15 @@ def collect_fingerprint(
 
     thermal = pi_thermal_state(probe) if info.is_raspberry_pi else {}
     throttled = thermal.get("throttled")
+    emulation = probe_emulation(machine)
+    label = platform_label(info.name, system, machine, cpu_model, os_version, info.is_raspberry_pi)
     return {
-        "platform_key": info.key,
-        "platform_label": platform_label(
-            info.name, system, machine, cpu_model, os_version, info.is_raspberry_pi
-        ),
+        # an emulated run gets its own key and label: never filed or tuned as the real machine
+        "platform_key": info.key + ("-emulated" if emulation.emulated else ""),
+        "platform_label": label
+        + (f" (emulated: {emulation.emulator})" if emulation.emulated else ""),
+        "emulated": emulation.emulated,
+        "emulation": emulation.reason or None,
         "os": system,
         "os_version": os_version,
         "arch": machine,

@@ -17,12 +17,11 @@ import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from bench import stats
 from bench.schema import (
     COLUMNS,
     MEMORY_BUDGET_BYTES,
@@ -83,6 +82,8 @@ def repair_torn_tail(cells_jsonl: Path) -> bool:
 def _ratio(
     base: dict[str, Any] | None, record: dict[str, Any], seed: int
 ) -> tuple[float, float, float]:
+    from bench import stats
+
     if base is None or not base.get("valid") or not record.get("valid"):
         return (math.nan, math.nan, math.nan)
     return stats.bootstrap_ratio_ci(base["values"], record["values"], seed=seed)
@@ -140,6 +141,10 @@ def build_table(
     records: Iterable[dict[str, Any]], run_id: str, fingerprint: dict[str, Any]
 ) -> pd.DataFrame:
     """The tidy table of one run (columns exactly ``COLUMNS``)."""
+    import pandas as pd
+
+    from bench import stats
+
     records = list(records)
     by_key = _baselines(records)
     cores = int(fingerprint.get("cores_usable") or 1)
@@ -158,6 +163,7 @@ def build_table(
         share = stats.median_interval_share(r["values"], seed=seed)
         noisy, note = stats.noise_flags(r["values"], r.get("pyperf_warnings", []), share)
         baseline = r["variant"] in BASELINE_VARIANTS
+        emulated = bool(fingerprint.get("emulated"))
         threads = int(r["threads"])
         on_reference = ref is not None and math.isfinite(rlo)
         # the most the cores allow over the baseline the verdicts use
@@ -196,8 +202,12 @@ def build_table(
                 "verdict_baseline": ""
                 if baseline
                 else ("reference" if on_reference else "sequential"),
-                "verdict_2x": "" if baseline else stats.verdict(v_lo, v_hi, 2.0, ceiling),
-                "verdict_4x": "" if baseline else stats.verdict(v_lo, v_hi, 4.0, ceiling),
+                "verdict_2x": ""
+                if baseline or emulated
+                else stats.verdict(v_lo, v_hi, 2.0, ceiling),
+                "verdict_4x": ""
+                if baseline or emulated
+                else stats.verdict(v_lo, v_hi, 4.0, ceiling),
                 "regression": r["variant"] != "reference" and bool(r.get("valid")) and rhi < 1.0,
                 "oversubscribed": r["variant"] in ("parallel", "pigz") and threads > cores,
                 "suspect_note": suspect_note(speedup, cores) if r["variant"] == "parallel" else "",
@@ -216,6 +226,7 @@ def build_table(
                 "noisy": noisy,
                 "noise_note": note,
                 "throttled": bool(r.get("throttled", False)),
+                "emulated": emulated,
                 "serial_fraction": math.nan,
                 "pyperf_json": r.get("pyperf_json", ""),
                 "flamegraph": r.get("flamegraph", ""),
@@ -227,6 +238,8 @@ def build_table(
 
 def add_serial_fractions(table: pd.DataFrame) -> pd.DataFrame:
     """Fill ``serial_fraction`` per scaling curve of valid parallel cells."""
+    from bench import stats
+
     if table.empty:
         return table
     curve_keys = ["operation", "format", "workload", "scale", "batch_size", "backend"]
@@ -243,6 +256,28 @@ def write_table(table: pd.DataFrame, run_dir: Path) -> None:
     (run_dir / "results.json").write_text(json.dumps(records, indent=1), encoding="utf-8")
 
 
+def build_missing_tables(paths: Iterable[Path]) -> list[Path]:
+    """Write ``results.csv`` for every run folder below ``paths`` that has measured cells but
+    no table: a sweep on a machine without the report extra (a 32-bit Pi has no pandas wheels)
+    leaves only ``cells.jsonl``, and the table is built wherever the results are read."""
+    built = []
+    for path in paths:
+        path = Path(path)
+        if not path.is_dir():
+            continue
+        for cells in sorted(path.rglob("cells.jsonl")):
+            run_dir = cells.parent
+            if (run_dir / "results.csv").exists() or ".fixtures" in run_dir.parts:
+                continue
+            try:
+                fingerprint = json.loads((run_dir / "fingerprint.json").read_text("utf-8"))
+            except (OSError, ValueError):
+                fingerprint = {}
+            write_table(build_table(read_records(cells), run_dir.name, fingerprint), run_dir)
+            built.append(run_dir)
+    return built
+
+
 def find_result_files(paths: Iterable[Path]) -> list[Path]:
     """Every results.csv at or below the given files or folders."""
     found: list[Path] = []
@@ -257,6 +292,9 @@ def find_result_files(paths: Iterable[Path]) -> list[Path]:
 
 def load_results(paths: Iterable[Path]) -> pd.DataFrame:
     """All tables found under ``paths``, concatenated (empty frame when none)."""
+    import pandas as pd
+
+    build_missing_tables(paths)
     frames = []
     for csv in find_result_files(paths):
         text_columns = (*TEXT_COLUMNS,)
@@ -278,6 +316,6 @@ def load_results(paths: Iterable[Path]) -> pd.DataFrame:
 
 def finite(value: Any) -> bool:
     try:
-        return bool(np.isfinite(float(value)))
+        return math.isfinite(float(value))
     except (TypeError, ValueError):
         return False

@@ -113,6 +113,12 @@ COLUMN_SPECS: tuple[tuple[str, str, str], ...] = (
     ("noise_note", TEXT, "why noisy"),
     ("throttled", FLAG, "a Raspberry Pi was throttled during the cell"),
     (
+        "emulated",
+        FLAG,
+        "measured under an emulator (qemu-user, Rosetta; the fingerprint says which): such "
+        "cells decide no verdict and no tuned profile",
+    ),
+    (
         "serial_fraction",
         NUMBER,
         "Amdahl serial fraction of this cell's scaling curve "

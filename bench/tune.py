@@ -77,11 +77,13 @@ def _peak(frame: pd.DataFrame) -> pd.Series:
 
 
 def usable_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """Valid parallel cells with a finite speedup (throttled cells left out)."""
+    """Valid parallel cells with a finite speedup (throttled and emulated cells left out)."""
+    real = ~table["emulated"].astype(bool) if "emulated" in table else True
     ok = (
         (table["variant"] == "parallel")
         & table["valid"].astype(bool)
         & ~table["throttled"].astype(bool)
+        & real
         & pd.to_numeric(table["speedup"], errors="coerce").notna()
     )
     rows = table[ok].copy()
@@ -212,6 +214,8 @@ def tune_platform(
     label = str(table["platform_label"].dropna().iloc[0]) if "platform_label" in table else key
     cores = _cores(table)
     runs = sorted(table["run_id"].dropna().astype(str).unique())
+    if "emulated" in table and table["emulated"].astype(bool).all():
+        raise ValueError(f"{key} was measured under emulation, which never decides a profile")
     rows = usable_rows(table)
     if rows.empty:
         raise ValueError(f"no valid parallel cells with a speedup for {machine}")

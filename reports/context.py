@@ -44,6 +44,7 @@ FINGERPRINT_FIELDS = (
     ("python_build", "Build"),
     ("storage", "Storage"),
     ("pi_model", "Pi model"),
+    ("emulation", "Emulated (timings decide nothing)"),
     ("temperature_c_before", "Temperature before (°C)"),
     ("temperature_c_after", "Temperature after (°C)"),
     ("throttled_before", "Throttled before"),

@@ -35,6 +35,7 @@ V1_COLUMNS = frozenset(
         "oversubscribed",
         "suspect_note",
         "memory_budget_verdict",
+        "emulated",
     }
 )
 
@@ -132,7 +133,7 @@ def normalize(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
         table["valid"] = True
     if (table["machine_key"] == "").all():
         table["machine_key"] = table["platform_key"]
-    for column in ("noisy", "throttled", "regression", "oversubscribed"):
+    for column in ("noisy", "throttled", "regression", "oversubscribed", "emulated"):
         if column in table.columns:
             table[column], _ = _to_flags(table[column])
         else:

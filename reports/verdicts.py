@@ -80,10 +80,12 @@ class Verdict:
 
 
 def parallel_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows that can take part in a verdict: parallel variant, usable columns."""
+    """Rows that can take part in a verdict: parallel variant, usable columns, real hardware
+    (an emulated run's timings say nothing about the CPU it pretends to be)."""
     if table.empty:
         return table
-    return table[(table["variant"] == "parallel") & table["_usable"].astype(bool)]
+    real = ~table["emulated"].astype(bool) if "emulated" in table else True
+    return table[(table["variant"] == "parallel") & table["_usable"].astype(bool) & real]
 
 
 def with_gain(rows: pd.DataFrame) -> pd.DataFrame:

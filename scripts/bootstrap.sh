@@ -51,7 +51,7 @@ fi
 stamp=.venv/.installed-$(cat pyproject.toml | cksum | cut -d' ' -f1)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[bench,dev,fast]"
+  .venv/bin/python -m pip install -q -e ".[bench,report,dev,fast]"
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -2,6 +2,10 @@
 
 ``StagedTree`` registers every member under its normalised name and refuses duplicates, a
 file replacing a folder (or the reverse) and anything below a member that is not a folder.
+Names are compared the way the destination's file system compares them (probed once, see
+``fs_semantics``): where it ignores case or Unicode normalisation, a member whose name
+collides with an earlier one is taken as that same path, so the rules above apply to it, and
+a refusal names both members.
 Folders are created at once; regular files are written by small task functions that run in
 pool workers (``write_batch`` for small files, ``pwrite_chunk`` for the chunks of a large one),
 each opening its file with ``O_EXCL | O_NOFOLLOW``, hashing the bytes it writes (only when
@@ -22,6 +26,7 @@ from typing import Any
 
 from ..display import quoted
 from ..errors import ArchiveError, UnsafeArchiveError
+from ..fs_semantics import NameSemantics, probe_name_semantics
 from ..interrupts import checkpoint
 from ..safety import (
     ExtractionBudget,
@@ -156,8 +161,13 @@ class StagedTree:
         preserve_permissions: bool,
         preserve_timestamps: bool,
         hash_files: bool = True,
+        names: NameSemantics | None = None,
     ) -> None:
         self.root = root
+        #: how the destination's file system compares names (the staging folder is inside it)
+        self.names = names if names is not None else probe_name_semantics(root)
+        #: folded key -> the spelling registered first, and the member that brought it
+        self._spellings: dict[str, tuple[str, str]] = {}
         #: hash each file as it is written (only worth it when something compares the hashes)
         self.hash_files = hash_files
         self.budget = budget
@@ -184,8 +194,44 @@ class StagedTree:
 
     # --- registration ---
     def register(self, raw_name: str, kind: str) -> str:
-        """Check and record a member; create its parent folders. Returns its normalised name."""
-        name = check_member_name(raw_name)
+        """Check and record a member; create its parent folders. Returns its normalised name
+        (the earlier spelling when the file system takes it for an earlier member's path)."""
+        spelled = check_member_name(raw_name)
+        name, other = self._same_path(spelled)
+        if other is None:
+            return self._register(raw_name, name, kind)
+        try:
+            return self._register(raw_name, name, kind)
+        except UnsafeArchiveError as exc:
+            raise UnsafeArchiveError(
+                raw_name,
+                f"{exc.reason}: it is the same path as member {other!r} on the destination's "
+                f"file system, which {self.names.describe()}",
+            ) from None
+
+    def _same_path(self, name: str) -> tuple[str, str | None]:
+        """``name`` with each leading part that collides with a registered path spelled as that
+        path was; and the member behind the first collision (None when there is none)."""
+        if not self.names.folds:
+            return name, None
+        parts = name.split("/")
+        spelled: list[str] = []
+        first_other = None
+        for i, part in enumerate(parts):
+            candidate = "/".join([*spelled, part])
+            known = self._spellings.get(self.names.key(candidate))
+            if known is None:
+                return "/".join([*spelled, *parts[i:]]), first_other
+            if known[0] != candidate and first_other is None:
+                first_other = known[1]
+            spelled = known[0].split("/")
+        return "/".join(spelled), first_other
+
+    def _remember(self, name: str, member: str) -> None:
+        if self.names.folds:
+            self._spellings.setdefault(self.names.key(name), (name, member))
+
+    def _register(self, raw_name: str, name: str, kind: str) -> str:
         existing = self.kinds.get(name)
         if existing is not None:
             if kind == DIR and existing == IMPLICIT_DIR:
@@ -198,6 +244,7 @@ class StagedTree:
             raise UnsafeArchiveError(raw_name, "duplicate member name")
         self._ensure_parents(raw_name, posix_dirname(name))
         self.kinds[name] = kind
+        self._remember(name, raw_name)
         if kind == DIR:
             self._mkdir(raw_name, name)
         if kind in (FILE, SYMLINK, HARDLINK):
@@ -216,6 +263,7 @@ class StagedTree:
             parent = posix_dirname(parent)
         for folder in reversed(missing):
             self.kinds[folder] = IMPLICIT_DIR
+            self._remember(folder, raw_name)
             self._mkdir(raw_name, folder)
 
     def _mkdir(self, raw_name: str, name: str) -> None:
