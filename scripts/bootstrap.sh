@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up on a fresh machine: system tools, a virtual environment in .venv with the
 # project and its extras. Used by scripts/main.sh and scripts/test.sh; safe to run again.
-#   WITH_BROWSER=1  also install a headless Chromium (the report test opens the report in it)
+#   WITH_BROWSER=1  also install what the tests need: a headless Chromium (the report test opens
+#                   the report in it) and fuse3 (a case-insensitive test file system)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,11 @@ if [ "${WITH_BROWSER:-0}" = 1 ] && [ "$(uname)" = Linux ] &&
    ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
   need+=(chromium)
 fi
+# the tests mount a case- and normalisation-folding FUSE file system (skipped, saying why,
+# without fusermount3)
+if [ "${WITH_BROWSER:-0}" = 1 ] && [ "$(uname)" = Linux ] && ! command -v fusermount3 >/dev/null 2>&1; then
+  need+=(fuse3)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "bootstrap: installing system tools: ${need[*]}"
   if command -v apt-get >/dev/null 2>&1; then
@@ -37,7 +43,7 @@ if [ ${#need[@]} -gt 0 ]; then
   elif command -v brew >/dev/null 2>&1; then
     brew_pkgs=()
     for tool in "${need[@]}"; do
-      case $tool in chromium) ;; *) brew_pkgs+=("$tool") ;; esac
+      case $tool in chromium|fuse3) ;; *) brew_pkgs+=("$tool") ;; esac
     done
     [ ${#brew_pkgs[@]} -eq 0 ] || brew install "${brew_pkgs[@]}"
   else
