@@ -49,7 +49,7 @@ from .stats import Stats
 from .walker import WalkOptions, WalkResult, walk_tree
 
 if TYPE_CHECKING:
-    from .inspect import IntegrityReport, MemberInfo
+    from .verify import IntegrityReport, MemberInfo
 
 MODULE_LOGGER = logging.getLogger(__name__)
 
@@ -466,7 +466,7 @@ class ArchiveManager:
     def verify_archive_details(self, archive_path: str | os.PathLike[str]) -> IntegrityReport:
         """``verify_archive_integrity`` with the reason: an ``IntegrityReport`` whose ``ok``
         is that bool and whose ``reason`` says, in one line, why a damaged archive failed."""
-        from .inspect import IntegrityReport, verify_archive_report
+        from .verify import IntegrityReport, verify_archive_report
 
         archive = Path(archive_path)
         if not archive.exists():
@@ -511,7 +511,7 @@ class ArchiveManager:
     @defers_interrupts
     def list_archive(self, archive_path: str | os.PathLike[str]) -> list[MemberInfo]:
         """The members of an archive (name, kind, size, mode, mtime, link target), unextracted."""
-        from .inspect import list_members
+        from .verify import list_members
 
         archive = self._require_archive(archive_path)
         return list_members(archive, resolve_format(archive), self.default_config)

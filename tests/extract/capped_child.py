@@ -60,7 +60,7 @@ def _child(job: dict[str, Any]) -> dict[str, Any]:
     import resource
 
     import archive_parallel.extract  # noqa: F401 - imported before the cap
-    import archive_parallel.inspect  # noqa: F401
+    import archive_parallel.verify  # noqa: F401
     from archive_parallel import ArchiveConfig, ArchiveManager
     from archive_parallel.errors import ArchiveError
 

@@ -22,7 +22,7 @@ from hostile_builders import MiB, lzma_zip_header, one_member_zip, zeros_stream
 from archive_parallel import ArchiveManager
 from archive_parallel.errors import CorruptArchiveError
 from archive_parallel.formats import CompressionFormat
-from archive_parallel.inspect import verify_archive
+from archive_parallel.verify import verify_archive
 
 BOMB = 256 * MiB
 HEADROOM = 160 * MiB

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from archive_parallel.errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
 from archive_parallel.formats import CompressionFormat
-from archive_parallel.inspect import list_members, verify_archive
+from archive_parallel.verify import list_members, verify_archive
 
 ENTRIES = [
     Entry("d", "dir", mode=0o755),

@@ -25,7 +25,7 @@ from extract_helpers import (
 
 from archive_parallel.errors import ArchiveLimitError, CorruptArchiveError
 from archive_parallel.formats import CompressionFormat
-from archive_parallel.inspect import verify_archive
+from archive_parallel.verify import verify_archive
 
 GiB = 1 << 30
 MiB = 1 << 20

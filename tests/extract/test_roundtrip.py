@@ -27,7 +27,7 @@ from extract_helpers import (
 
 from archive_parallel.errors import ChecksumMismatchError
 from archive_parallel.formats import CompressionFormat
-from archive_parallel.inspect import list_members, verify_archive
+from archive_parallel.verify import list_members, verify_archive
 
 LONG_NAME = "long-" + "n" * 140 + ".txt"
 
