@@ -54,4 +54,3 @@ class UnarchivableNameError(ArchiveError):
         self.path = path
         self.reason = reason
         super().__init__(f"cannot archive {quoted(path)}: {reason}")
-

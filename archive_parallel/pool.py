@@ -1,6 +1,6 @@
 """The worker pool owner and the bounded, ordered submission window every engine uses.
 
-``WorkerPool`` creates ``ThreadPoolExecutor`` instances lazily, one per requested size, and
+``WorkerPool`` creates ``SizedExecutor`` thread pools lazily, one per requested size, and
 shuts them all down on ``shutdown()`` (a new one is created on next use). ``OrderedWindow``
 keeps at most ``limit`` futures in flight and hands results back in submission order, so a
 pipeline's memory is bounded by ``limit`` units of work whatever the input size. Leaving a
@@ -36,22 +36,39 @@ def is_tiny_batch(total_bytes: int, count: int) -> bool:
     return total_bytes < INLINE_MEAN_FILE_SIZE * count
 
 
+class SizedExecutor(ThreadPoolExecutor):
+    """A ``ThreadPoolExecutor`` that knows its own size (``size``) and how many of its threads
+    have started (``started``), so no caller reads the executor's private attributes."""
+
+    def __init__(self, size: int, thread_name_prefix: str = "") -> None:
+        super().__init__(max_workers=size, thread_name_prefix=thread_name_prefix)
+        self.size = size
+
+    @property
+    def started(self) -> int:
+        return len(self._threads)
+
+
+def worker_count(executor: Executor | None, default: int = 1) -> int:
+    """How many workers ``executor`` has: its ``size`` when it is one of ours, else
+    ``default`` (the sequential path passes None; a foreign executor's size is unknown)."""
+    return int(getattr(executor, "size", default) or default)
+
+
 class WorkerPool:
     """Owns the thread pools of one ArchiveManager; safe to use from many threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._executors: dict[int, ThreadPoolExecutor] = {}
+        self._executors: dict[int, SizedExecutor] = {}
 
-    def get(self, size: int) -> ThreadPoolExecutor:
+    def get(self, size: int) -> SizedExecutor:
         size = max(1, int(size))
         with self._lock:
             executor = self._executors.get(size)
             if executor is None:
                 logger.debug("starting a pool of %d worker threads", size)
-                executor = ThreadPoolExecutor(
-                    max_workers=size, thread_name_prefix=f"{THREAD_NAME_PREFIX}-{size}"
-                )
+                executor = SizedExecutor(size, thread_name_prefix=f"{THREAD_NAME_PREFIX}-{size}")
                 self._executors[size] = executor
             return executor
 
@@ -63,7 +80,7 @@ class WorkerPool:
     @property
     def thread_count(self) -> int:
         with self._lock:
-            return sum(len(getattr(ex, "_threads", ())) for ex in self._executors.values())
+            return sum(executor.started for executor in self._executors.values())
 
     def shutdown(self, wait_for_workers: bool = True) -> None:
         with self._lock:

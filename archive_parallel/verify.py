@@ -41,7 +41,7 @@ from .extract.zip_layout import (
 )
 from .extract.zip_source import zip_mtime
 from .formats import CompressionFormat
-from .pool import batched, ordered_map
+from .pool import batched, ordered_map, worker_count
 from .safety import ExtractionBudget
 
 logger = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ def _verify_zip(
         offsets = check_data_ranges(fd, infos, central_directory_offset(handle, size))
         members = ((info, offset) for info, offset in zip(infos, offsets) if not info.is_dir())
         work = batched(members, _MEMBERS_PER_TASK)
-        limit = 2 * max(1, getattr(executor, "_max_workers", 1))
+        limit = 2 * worker_count(executor)
         read = functools.partial(
             _read_zip_members,
             archive,

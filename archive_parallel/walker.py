@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .entries import EntryKind, FileEntry
 from .exclusion import excluder_for
-from .pool import ordered_map
+from .pool import ordered_map, worker_count
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def walk_tree(
     level: list[tuple[str, str, tuple[int, int]]] = [(root, "", (root_st.st_dev, root_st.st_ino))]
     while level:
         batches = [level[i : i + DIRS_PER_TASK] for i in range(0, len(level), DIRS_PER_TASK)]
-        limit = 4 * getattr(executor, "_max_workers", 1)
+        limit = 4 * worker_count(executor)
         scans = ordered_map(
             executor if len(level) > 1 else None,
             lambda b: _scan_many(b, options, excluder),

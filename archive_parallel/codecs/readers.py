@@ -44,7 +44,7 @@ from typing import Any, BinaryIO
 from ..errors import ArchiveError, CorruptArchiveError
 from ..formats import CompressionFormat
 from ..interrupts import checkpoint
-from ..pool import OrderedWindow
+from ..pool import OrderedWindow, worker_count
 from .gzip_index import GzipIndex, indexed_chunks
 from .inflate import inflate_errors, inflate_module
 from .parallel_gzip import rapidgzip_chunks, wants_rapidgzip
@@ -511,7 +511,7 @@ def _segmented_chunks(
 
 
 def _workers(executor: Executor) -> int:
-    return int(getattr(executor, "_max_workers", 0) or SEGMENTS_IN_FLIGHT // 2)
+    return worker_count(executor, SEGMENTS_IN_FLIGHT // 2)
 
 
 def _default_in_flight(executor: Executor) -> int:

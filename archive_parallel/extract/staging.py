@@ -42,7 +42,7 @@ from ..durability import sync_folder, sync_tree
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..interrupts import checkpoint
 from ..leftovers import owner_tag, remove_stale
-from ..pool import batched, ordered_map
+from ..pool import batched, ordered_map, worker_count
 from ..safety import is_within
 from .dest_lock import destination_lock
 from .tree import StagedTree
@@ -375,7 +375,7 @@ class Staging:
         """Every staged file's data and folder's entries to the medium (``sync_tree``: in
         one go where the system allows, else file by file on the pool), before any of them
         is renamed into the destination."""
-        limit = 2 * max(1, getattr(executor, "_max_workers", 1))
+        limit = 2 * worker_count(executor)
 
         def run_all(function: Callable[[str], None], paths: list[str]) -> None:
             def task(batch: list[str]) -> None:
