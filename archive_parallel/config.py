@@ -30,6 +30,12 @@ TUNED_PROFILE_ENV = "ARCHIVE_PARALLEL_TUNED_PROFILE"
 TUNABLE_FIELDS = ("thread_pool_size", "parallel_batch_size", "parallel_threshold", "block_size")
 
 
+def _require_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    """``ValueError`` naming the setting unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
 @dataclass
 class ArchiveConfig:
     """Settings of one create, extract or verify call (see README, "Configuration")."""
@@ -116,18 +122,10 @@ class ArchiveConfig:
             raise ValueError(
                 f"parallel_batch_size must be at least 1, got {self.parallel_batch_size}"
             )
-        if self.compression_backend not in COMPRESSION_BACKENDS:
-            raise ValueError(
-                f"compression_backend must be one of {COMPRESSION_BACKENDS}, "
-                f"got {self.compression_backend!r}"
-            )
+        _require_choice("compression_backend", self.compression_backend, COMPRESSION_BACKENDS)
         if self.zstd_level is not None and not 1 <= int(self.zstd_level) <= 19:
             raise ValueError(f"zstd_level must be 1-19, got {self.zstd_level}")
-        if self.decompression_backend not in DECOMPRESSION_BACKENDS:
-            raise ValueError(
-                f"decompression_backend must be one of {DECOMPRESSION_BACKENDS}, "
-                f"got {self.decompression_backend!r}"
-            )
+        _require_choice("decompression_backend", self.decompression_backend, DECOMPRESSION_BACKENDS)
         if self.block_size < 64 * 1024:
             raise ValueError(f"block_size must be at least 64 KiB, got {self.block_size}")
         if not 0 <= int(self.gzip_restart_interval) <= 64 * MiB:
@@ -142,11 +140,7 @@ class ArchiveConfig:
             raise ValueError(
                 f"header_check_threshold must be 0 or more, got {self.header_check_threshold}"
             )
-        if self.unarchivable_names not in UNARCHIVABLE_NAME_POLICIES:
-            raise ValueError(
-                f"unarchivable_names must be one of {UNARCHIVABLE_NAME_POLICIES}, "
-                f"got {self.unarchivable_names!r}"
-            )
+        _require_choice("unarchivable_names", self.unarchivable_names, UNARCHIVABLE_NAME_POLICIES)
         if self.exclude_patterns is None:
             self.exclude_patterns = []
 

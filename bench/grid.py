@@ -190,7 +190,7 @@ PRESETS: dict[str, Preset] = {
             processes=1, values=4, warmups=1, loops=1, min_time=0.05, auto_loops=False
         ),
         budget_min=45.0,
-        notes="the issue-4 targets at full scale: medium and many-tiny, 2 and 4 threads",
+        notes="the 2-4x targets at full scale: medium and many-tiny, 2 and 4 threads",
     ),
     "codecs": Preset(
         name="codecs",
