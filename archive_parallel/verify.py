@@ -2,11 +2,11 @@
 
 ``verify_archive`` reads every member's data to its end: a tar's whole stream is inflated
 and walked (end-of-archive block and the compressed trailer checked too); a zip's members are
-read (``extract.zip_inflate``, bounded by each member's declared size) and their CRCs
+read (``read.zip_inflate``, bounded by each member's declared size) and their CRCs
 checked, in parallel over members when an executor is given. Damage of any kind gives False,
 never an exception; only a missing file raises ``ArchiveError`` (the caller's concern).
 ``list_members`` describes members from their headers and raises ``CorruptArchiveError`` on
-damage. Every tar header is parsed within ``extract.tar_headers``' bounds.
+damage. Every tar header is parsed within ``read.tar_headers``' bounds.
 """
 
 from __future__ import annotations
@@ -26,22 +26,22 @@ from .codecs.inflate import inflate_module
 from .codecs.zip_extra import member_name
 from .config import ArchiveConfig
 from .errors import ArchiveError, CorruptArchiveError
-from .extract import archive_size_of
-from .extract.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
-from .extract.tar_headers import HeaderLimits
-from .extract.tar_stream import TarStream
-from .extract.zip_inflate import member_pieces
-from .extract.zip_layout import (
+from .formats import CompressionFormat
+from .pool import batched, ordered_map, worker_count
+from .read.archive_file import archive_size_of
+from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
+from .read.tar_headers import HeaderLimits
+from .read.tar_stream import TarStream
+from .read.zip_inflate import member_pieces
+from .read.zip_layout import (
     archive_fd,
     central_directory_offset,
     check_data_ranges,
     check_supported,
     open_zip,
     unix_mode,
+    zip_mtime,
 )
-from .extract.zip_source import zip_mtime
-from .formats import CompressionFormat
-from .pool import batched, ordered_map, worker_count
 from .safety import ExtractionBudget
 
 logger = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def _read_zip_members(
     module: Any,
 ) -> int:
     """Read and check a batch of members (in a worker) with the bounded reader of
-    ``extract.zip_inflate``, inflating through ``module`` (``codecs.inflate``)."""
+    ``read.zip_inflate``, inflating through ``module`` (``codecs.inflate``)."""
     for info, offset in jobs:
         cursor = MemberCursor()
         cursor.member = info.filename

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -54,14 +53,15 @@ from typing import Any
 
 from ..codecs.gzip_index import usable_index
 from ..config import ArchiveConfig
-from ..errors import ArchiveError, ChecksumMismatchError, CorruptArchiveError
+from ..errors import ArchiveError, ChecksumMismatchError
 from ..formats import CompressionFormat
+from ..read.archive_file import archive_size_of
+from ..read.damage import MemberCursor, damage_guard
 from ..safety import ExtractionBudget, normalise_member_name
-from .damage import MemberCursor, damage_guard
+from .staged_tree import StagedTree
 from .staging import STAGING_PREFIX, Staging
-from .tar_source import TarExtraction
-from .tree import StagedTree
-from .zip_source import ZipExtraction
+from .tar_extract import TarExtraction
+from .zip_extract import ZipExtraction
 
 logger = logging.getLogger(__name__)
 
@@ -100,21 +100,6 @@ class _Progress:
         self.current = self.total
         if self.callback is not None:
             self.callback(self.total, self.total)
-
-
-def archive_size_of(archive_path: str) -> int:
-    """The archive's size; ``ArchiveError`` when missing, ``CorruptArchiveError`` for a folder."""
-    try:
-        info = os.stat(archive_path)
-    except FileNotFoundError:
-        raise ArchiveError(f"archive not found: {archive_path}") from None
-    except OSError as exc:
-        raise ArchiveError(f"cannot read archive {archive_path}: {exc.strerror}") from exc
-    if stat.S_ISDIR(info.st_mode):
-        raise CorruptArchiveError(f"{archive_path} is a folder, not an archive")
-    if info.st_size == 0:
-        raise CorruptArchiveError(f"{archive_path} is empty (zero bytes)")
-    return info.st_size
 
 
 def extract(

@@ -45,7 +45,7 @@ from ..leftovers import owner_tag, remove_stale
 from ..pool import batched, ordered_map, worker_count
 from ..safety import is_within
 from .dest_lock import destination_lock
-from .tree import StagedTree
+from .staged_tree import StagedTree
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from archive_parallel.errors import (
     CorruptArchiveError,
     UnsafeArchiveError,
 )
-from archive_parallel.extract import tar_headers
+from archive_parallel.read import tar_headers
 from archive_parallel.formats import CompressionFormat as Fmt
 
 TAR_FORMATS = [Fmt.TAR, Fmt.TAR_GZ, Fmt.TAR_BZ2, Fmt.TAR_XZ]

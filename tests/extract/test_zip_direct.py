@@ -1,5 +1,5 @@
 """Stored and deflated zip members are read with ``os.pread`` and inflated with ``zlib`` directly
-(``zip_source._copy_direct``), other methods through ``zipfile``. These tests pin what could
+(``zip_extract._copy_direct``), other methods through ``zipfile``. These tests pin what could
 differ from ``zipfile``'s reader: damage is refused naming the member (wrong CRC, more or fewer
 bytes than declared, a cut deflate stream, bytes after its end, a local header naming another
 file), members larger than one read piece round-trip byte for byte, and bzip2 and lzma members
@@ -18,7 +18,7 @@ import pytest
 from extract_helpers import raw_zip, run_extract
 
 from archive_parallel.errors import CorruptArchiveError
-from archive_parallel.extract.tree import CHUNK_SIZE
+from archive_parallel.extract.staged_tree import CHUNK_SIZE
 from archive_parallel.formats import CompressionFormat
 
 ZIP = CompressionFormat.ZIP

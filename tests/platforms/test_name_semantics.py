@@ -9,7 +9,7 @@ import pytest
 
 from archive_parallel.config import ArchiveConfig
 from archive_parallel.errors import UnsafeArchiveError
-from archive_parallel.extract.tree import DIR, FILE, SYMLINK, StagedTree
+from archive_parallel.extract.staged_tree import DIR, FILE, SYMLINK, StagedTree
 from archive_parallel.fs_semantics import CASE_SENSITIVE, NameSemantics
 from archive_parallel.safety import ExtractionBudget
 

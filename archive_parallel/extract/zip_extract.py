@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import time
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -26,13 +25,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..codecs.inflate import inflate_module
-from ..codecs.zip_extra import member_name, read_unix_mtime
+from ..codecs.zip_extra import member_name
 from ..config import ArchiveConfig
 from ..errors import UnsafeArchiveError
 from ..pool import OrderedWindow, batched
+from ..read.damage import MemberCursor, damage_guard
+from ..read.zip_inflate import member_pieces, read_member
+from ..read.zip_layout import (
+    DIR,
+    archive_fd,
+    central_directory_offset,
+    check_data_ranges,
+    check_supported,
+    open_zip,
+    unix_mode,
+    zip_kind,
+    zip_mtime,
+)
+from ..read.zip_layout import SYMLINK as ZIP_SYMLINK
 from ..safety import ExtractionBudget, check_link_target
-from .damage import MemberCursor, damage_guard
-from .tree import (
+from .staged_tree import (
     FILE,
     SYMLINK,
     StagedTree,
@@ -42,32 +54,10 @@ from .tree import (
     open_new_file,
     write_failure,
 )
-from .zip_inflate import member_pieces, read_member
-from .zip_layout import (
-    DIR,
-    archive_fd,
-    central_directory_offset,
-    check_data_ranges,
-    check_supported,
-    open_zip,
-    unix_mode,
-    zip_kind,
-)
-from .zip_layout import SYMLINK as ZIP_SYMLINK
 
 logger = logging.getLogger(__name__)
 
 MAX_SYMLINK_TARGET = 4096
-
-
-def zip_mtime(info: zipfile.ZipInfo) -> float | None:
-    exact = read_unix_mtime(info)
-    if exact is not None:
-        return exact
-    try:
-        return time.mktime((*info.date_time, 0, 0, -1))
-    except (OverflowError, ValueError):
-        return None
 
 
 @dataclass(frozen=True, slots=True)

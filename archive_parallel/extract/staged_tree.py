@@ -28,6 +28,7 @@ from ..display import quoted
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..fs_semantics import NameSemantics, probe_name_semantics
 from ..interrupts import checkpoint
+from ..read import CHUNK_SIZE
 from ..safety import (
     ExtractionBudget,
     check_member_name,
@@ -40,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 #: members up to this size are read whole and written by one task; larger ones in chunks
 LARGE_MEMBER = 1024 * 1024
-CHUNK_SIZE = 1024 * 1024
 
 DIR, IMPLICIT_DIR, FILE, SYMLINK, HARDLINK = "dir", "implicit-dir", "file", "symlink", "hardlink"
 _DIRS = (DIR, IMPLICIT_DIR)

@@ -18,8 +18,10 @@ import os
 import stat
 import struct
 import threading
+import time
 import zipfile
 
+from ..codecs.zip_extra import read_unix_mtime
 from ..errors import CorruptArchiveError, UnsafeArchiveError
 
 UNIX_SYSTEM = 3
@@ -156,3 +158,14 @@ class SharedZip:
     def open(self, info: zipfile.ZipInfo) -> zipfile.ZipExtFile:
         with self._lock:
             return self.archive.open(info)
+
+
+def zip_mtime(info: zipfile.ZipInfo) -> float | None:
+    """The member's mtime: the exact unix one from its extra field, else its DOS date."""
+    exact = read_unix_mtime(info)
+    if exact is not None:
+        return exact
+    try:
+        return time.mktime((*info.date_time, 0, 0, -1))
+    except (OverflowError, ValueError):
+        return None

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..codecs.inflate import inflate_errors
 from ..interrupts import checkpoint
-from .tree import CHUNK_SIZE
+from . import CHUNK_SIZE
 
 #: smallest LZMA dictionary the decoder is given
 _MIN_LZMA_DICTIONARY = 4096

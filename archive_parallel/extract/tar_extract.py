@@ -22,11 +22,11 @@ from ..config import ArchiveConfig
 from ..errors import CorruptArchiveError, UnsafeArchiveError
 from ..formats import CompressionFormat
 from ..pool import OrderedWindow
+from ..read.damage import MemberCursor
+from ..read.tar_headers import HeaderLimits
+from ..read.tar_stream import TarStream
 from ..safety import ExtractionBudget, check_link_target
-from .damage import MemberCursor
-from .tar_headers import HeaderLimits
-from .tar_stream import TarStream
-from .tree import (
+from .staged_tree import (
     CHUNK_SIZE,
     FILE,
     HARDLINK,
