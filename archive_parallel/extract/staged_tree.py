@@ -28,7 +28,6 @@ from ..display import quoted
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..fs_semantics import NameSemantics, probe_name_semantics
 from ..interrupts import checkpoint
-from ..read import CHUNK_SIZE
 from ..safety import (
     ExtractionBudget,
     check_member_name,

@@ -22,12 +22,12 @@ from ..config import ArchiveConfig
 from ..errors import CorruptArchiveError, UnsafeArchiveError
 from ..formats import CompressionFormat
 from ..pool import OrderedWindow
+from ..read import CHUNK_SIZE
 from ..read.damage import MemberCursor
 from ..read.tar_headers import HeaderLimits
 from ..read.tar_stream import TarStream
 from ..safety import ExtractionBudget, check_link_target
 from .staged_tree import (
-    CHUNK_SIZE,
     FILE,
     HARDLINK,
     LARGE_MEMBER,

@@ -33,8 +33,8 @@ from archive_parallel.errors import (
     CorruptArchiveError,
     UnsafeArchiveError,
 )
-from archive_parallel.read import tar_headers
 from archive_parallel.formats import CompressionFormat as Fmt
+from archive_parallel.read import tar_headers
 
 TAR_FORMATS = [Fmt.TAR, Fmt.TAR_GZ, Fmt.TAR_BZ2, Fmt.TAR_XZ]
 SUFFIX = {Fmt.TAR: ".tar", Fmt.TAR_GZ: ".tar.gz", Fmt.TAR_BZ2: ".tar.bz2", Fmt.TAR_XZ: ".tar.xz"}

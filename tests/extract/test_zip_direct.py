@@ -18,8 +18,8 @@ import pytest
 from extract_helpers import raw_zip, run_extract
 
 from archive_parallel.errors import CorruptArchiveError
-from archive_parallel.extract.staged_tree import CHUNK_SIZE
 from archive_parallel.formats import CompressionFormat
+from archive_parallel.read import CHUNK_SIZE
 
 ZIP = CompressionFormat.ZIP
 
