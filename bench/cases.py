@@ -267,7 +267,7 @@ class Case:
             return lambda: reference_verify(self.input_archive, self.fmt)
         if op == "checksum":
             if m is not None:
-                return lambda: m._calculate_multiple_checksums_parallel(self.paths, cfg)
+                return lambda: m.calculate_checksums(self.paths, cfg)
             return lambda: {p: hash_file(p) for p in self.paths}
         if op == "walk":
             if m is not None:
