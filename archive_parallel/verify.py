@@ -21,12 +21,13 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from .codecs.gzip_index import GzipIndex, usable_index
+from .codecs.gzip_index import GzipIndex
 from .codecs.inflate import inflate_module
 from .codecs.zip_extra import member_name
 from .config import ArchiveConfig
 from .errors import ArchiveError, CorruptArchiveError
 from .formats import CompressionFormat
+from .integrity import IntegrityPlan
 from .pool import batched, ordered_map, worker_count
 from .read.archive_file import archive_size_of
 from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
@@ -88,20 +89,21 @@ def verify_archive_report(
     fmt: CompressionFormat,
     executor: Executor | None = None,
     config: ArchiveConfig | None = None,
-    gzip_index: dict[str, Any] | None = None,
-    archive_checksum_checked: bool = False,
+    plan: IntegrityPlan | None = None,
 ) -> IntegrityReport:
     """Read every member to its end: ``IntegrityReport(True)``, or ``False`` with the reason
     of the damage (the message of the error that found it).
 
     With ``config``, its extraction limits apply too (a bomb past them fails, found from the
     declared sizes before it is inflated); without, every byte is read whatever its size.
-    ``gzip_index`` (the side file's) lets a tar.gz inflate its segments in parallel; with
-    ``archive_checksum_checked`` (its SHA-256 already matched that side file) their CRCs are
-    not re-checked (see ``codecs.gzip_index.usable_index``).
+    ``plan`` (``integrity.IntegrityPlan``, by default one that checks every CRC) says what
+    is checked: its archive SHA-256 first, then the members, CRCs as it says; its gzip index
+    lets a tar.gz inflate its segments in parallel.
     """
+    plan = plan if plan is not None else IntegrityPlan()
     archive = os.fspath(path)
     try:
+        plan.check_archive(archive)
         size = archive_size_of(archive)
     except CorruptArchiveError as exc:
         logger.info("verify %s: %s", archive, exc)
@@ -111,13 +113,16 @@ def verify_archive_report(
         backend = config.decompression_backend if config is not None else "auto"
         with damage_guard(archive):
             if fmt is CompressionFormat.ZIP:
-                _verify_zip(archive, size, executor, budget, backend)
+                _verify_zip(archive, size, executor, budget, backend, plan.check_crc)
             else:
-                index = None
-                if fmt is CompressionFormat.TAR_GZ and executor is not None:
-                    index = usable_index(archive, gzip_index, not archive_checksum_checked)
                 _verify_tar(
-                    archive, fmt, executor, budget, index, HeaderLimits.from_config(config), backend
+                    archive,
+                    fmt,
+                    executor,
+                    budget,
+                    plan.gzip_index,
+                    HeaderLimits.from_config(config),
+                    backend,
                 )
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)

@@ -9,7 +9,7 @@ a refusal names both members.
 Folders are created at once; regular files are written by small task functions that run in
 pool workers (``write_batch`` for small files, ``pwrite_chunk`` for the chunks of a large one),
 each opening its file with ``O_EXCL | O_NOFOLLOW``, hashing the bytes it writes (only when
-``hash_files``: something will compare the digests) and applying
+the integrity plan says so: something will compare the digests) and applying
 mode and mtime through the open descriptor. No link exists in the staging folder while files
 are written: hardlinks and symlinks are created last (``create_links``), and every symlink is
 then resolved on disk to prove it stays inside. Folder modes and mtimes are applied by the
@@ -27,6 +27,7 @@ from typing import Any
 from ..display import quoted
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..fs_semantics import NameSemantics, probe_name_semantics
+from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
 from ..safety import (
     ExtractionBudget,
@@ -159,7 +160,7 @@ class StagedTree:
         budget: ExtractionBudget,
         preserve_permissions: bool,
         preserve_timestamps: bool,
-        hash_files: bool = True,
+        plan: IntegrityPlan,
         names: NameSemantics | None = None,
     ) -> None:
         self.root = root
@@ -167,8 +168,8 @@ class StagedTree:
         self.names = names if names is not None else probe_name_semantics(root)
         #: folded key -> the spelling registered first, and the member that brought it
         self._spellings: dict[str, tuple[str, str]] = {}
-        #: hash each file as it is written (only worth it when something compares the hashes)
-        self.hash_files = hash_files
+        #: hash each file as it is written (the plan's choice: something compares the hashes)
+        self.hash_files = plan.hash_files
         self.budget = budget
         self.preserve_permissions = preserve_permissions
         self.preserve_timestamps = preserve_timestamps

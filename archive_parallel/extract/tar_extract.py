@@ -17,10 +17,10 @@ import tarfile
 from collections.abc import Callable
 from concurrent.futures import Executor
 
-from ..codecs.gzip_index import GzipIndex
 from ..config import ArchiveConfig
 from ..errors import CorruptArchiveError, UnsafeArchiveError
 from ..formats import CompressionFormat
+from ..integrity import IntegrityPlan
 from ..pool import OrderedWindow
 from ..read import CHUNK_SIZE
 from ..read.damage import MemberCursor
@@ -71,10 +71,10 @@ class TarExtraction:
         executor: Executor | None,
         cursor: MemberCursor,
         report: Callable[[int], None],
-        gzip_index: GzipIndex | None = None,
+        plan: IntegrityPlan,
     ) -> None:
         self.archive_path = archive_path
-        self.gzip_index = gzip_index
+        self.gzip_index = plan.gzip_index
         self.fmt = fmt
         self.tree = tree
         self.budget: ExtractionBudget = tree.budget

@@ -28,6 +28,7 @@ from ..codecs.inflate import inflate_module
 from ..codecs.zip_extra import member_name
 from ..config import ArchiveConfig
 from ..errors import UnsafeArchiveError
+from ..integrity import IntegrityPlan
 from ..pool import OrderedWindow, batched
 from ..read.damage import MemberCursor, damage_guard
 from ..read.zip_inflate import member_pieces, read_member
@@ -117,11 +118,11 @@ def write_zip_batch(
     budget: ExtractionBudget,
     archive: str,
     jobs: list[ZipFileJob],
-    hashing: bool,
-    check_crc: bool = True,
+    plan: IntegrityPlan,
     module: Any = zlib,
 ) -> list[Written]:
-    """Pool task: decompress, write, hash and close a batch of zip members.
+    """Pool task: decompress, write, hash and close a batch of zip members (hashing and
+    CRC checks as ``plan`` says).
 
     ``source`` is the descriptor of the parsed archive, read with ``os.pread``.
     """
@@ -132,9 +133,9 @@ def write_zip_batch(
         cursor.member = info.filename
         fd = open_new_file(job.name, job.path, job.mode)
         try:
-            hasher = new_hasher(hashing)
+            hasher = new_hasher(plan.hash_files)
             with damage_guard(archive, cursor):
-                size = _copy_member(source, job, fd, hasher, budget, check_crc, module)
+                size = _copy_member(source, job, fd, hasher, budget, plan.check_crc, module)
             apply_attributes(fd, job.name, job.mode, job.mtime)
         finally:
             os.close(fd)
@@ -152,11 +153,11 @@ class ZipExtraction:
         executor: Executor | None,
         cursor: MemberCursor,
         report: Callable[[int, int], None],
-        check_crc: bool = True,
+        plan: IntegrityPlan,
     ) -> None:
         self.archive_path = archive_path
         self.archive_size = archive_size
-        self.check_crc = check_crc
+        self.plan = plan
         self.inflater = inflate_module(config.decompression_backend)
         self.tree = tree
         self.budget = tree.budget
@@ -235,8 +236,7 @@ class ZipExtraction:
                     self.budget,
                     self.archive_path,
                     batch,
-                    self.tree.hash_files,
-                    self.check_crc,
+                    self.plan,
                     self.inflater,
                 ):
                     self.tree.record(result)
