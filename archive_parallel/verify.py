@@ -25,6 +25,7 @@ from .codecs.gzip_index import GzipIndex
 from .codecs.inflate import inflate_module
 from .codecs.zip_extra import member_name
 from .config import ArchiveConfig
+from .entries import EntryKind
 from .errors import ArchiveError, CorruptArchiveError
 from .formats import CompressionFormat
 from .integrity import IntegrityPlan
@@ -55,10 +56,11 @@ Budget = ExtractionBudget | None
 
 @dataclass(frozen=True, slots=True)
 class MemberInfo:
-    """One archive member. ``kind``: file, dir, symlink, hardlink or other."""
+    """One archive member. ``kind``: ``EntryKind`` FILE, DIR, SYMLINK, HARDLINK or OTHER,
+    equal to the strings ``"file"``, ``"dir"``, ``"symlink"``, ``"hardlink"``, ``"other"``."""
 
     name: str
-    kind: str
+    kind: EntryKind
     size: int
     mode: int
     mtime: float
@@ -231,15 +233,15 @@ def list_members(
 
 def _tar_member(member: tarfile.TarInfo) -> MemberInfo:
     if member.isdir():
-        kind = "dir"
+        kind = EntryKind.DIR
     elif member.issym():
-        kind = "symlink"
+        kind = EntryKind.SYMLINK
     elif member.islnk():
-        kind = "hardlink"
+        kind = EntryKind.HARDLINK
     elif member.isreg():
-        kind = "file"
+        kind = EntryKind.FILE
     else:
-        kind = "other"
+        kind = EntryKind.OTHER
     return MemberInfo(
         member.name, kind, member.size, member.mode, float(member.mtime), member.linkname
     )
@@ -249,13 +251,13 @@ def _zip_member(info: zipfile.ZipInfo) -> MemberInfo:
     mode = unix_mode(info) or 0
     file_type = stat.S_IFMT(mode)
     if info.is_dir() or file_type == stat.S_IFDIR:
-        kind = "dir"
+        kind = EntryKind.DIR
     elif file_type == stat.S_IFLNK:
-        kind = "symlink"
+        kind = EntryKind.SYMLINK
     elif file_type in (0, stat.S_IFREG):
-        kind = "file"
+        kind = EntryKind.FILE
     else:
-        kind = "other"
+        kind = EntryKind.OTHER
     return MemberInfo(
         member_name(info), kind, info.file_size, mode & 0o7777, zip_mtime(info) or 0.0
     )

@@ -22,6 +22,7 @@ import time
 import zipfile
 
 from ..codecs.zip_extra import read_unix_mtime
+from ..entries import EntryKind
 from ..errors import CorruptArchiveError, UnsafeArchiveError
 
 UNIX_SYSTEM = 3
@@ -31,8 +32,6 @@ _UTF8_FLAG = 0x800
 #: bytes read past a local header in the same ``pread``, enough for most names
 _NAME_GUESS = 226
 
-DIR, FILE, SYMLINK = "dir", "file", "symlink"
-
 
 def unix_mode(info: zipfile.ZipInfo) -> int | None:
     if info.create_system == UNIX_SYSTEM:
@@ -41,16 +40,16 @@ def unix_mode(info: zipfile.ZipInfo) -> int | None:
     return None
 
 
-def zip_kind(info: zipfile.ZipInfo) -> str:
-    """``dir``, ``file`` or ``symlink``; any other unix file type raises UnsafeArchiveError."""
+def zip_kind(info: zipfile.ZipInfo) -> EntryKind:
+    """``DIR``, ``FILE`` or ``SYMLINK``; any other unix file type raises UnsafeArchiveError."""
     mode = unix_mode(info)
     file_type = stat.S_IFMT(mode) if mode is not None else 0
     if info.filename.endswith(("/", "\\")) or file_type == stat.S_IFDIR:
-        return DIR
+        return EntryKind.DIR
     if file_type == stat.S_IFLNK:
-        return SYMLINK
+        return EntryKind.SYMLINK
     if file_type in (0, stat.S_IFREG):
-        return FILE
+        return EntryKind.FILE
     if file_type in (stat.S_IFCHR, stat.S_IFBLK):
         raise UnsafeArchiveError(info.filename, "device files are not allowed")
     if file_type == stat.S_IFIFO:
