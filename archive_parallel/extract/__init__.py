@@ -47,13 +47,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
-from ..config import ArchiveConfig
+from ..config import ArchiveConfig, ProgressCallback
 from ..formats import CompressionFormat
 from ..integrity import IntegrityPlan
+from ..progress import ProgressReporter
 from ..read.archive_file import archive_size_of
 from ..read.damage import MemberCursor, damage_guard
 from ..safety import ExtractionBudget
@@ -66,8 +66,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["STAGING_PREFIX", "ExtractResult", "extract"]
 
-ProgressCallback = Callable[[int, int], None]
-
 
 @dataclass
 class ExtractResult:
@@ -78,27 +76,6 @@ class ExtractResult:
     total_bytes: int = 0
     file_sha256: dict[str, str] = field(default_factory=dict)
     members: int = 0
-
-
-class _Progress:
-    """Calls the user's callback with clamped ints; remembers the last total."""
-
-    def __init__(self, callback: ProgressCallback | None, total: int) -> None:
-        self.callback = callback
-        self.total = max(0, int(total))
-        self.current = 0
-
-    def __call__(self, current: int, total: int | None = None) -> None:
-        if total is not None:
-            self.total = max(0, int(total))
-        self.current = min(max(self.current, int(current)), self.total)
-        if self.callback is not None:
-            self.callback(self.current, self.total)
-
-    def done(self) -> None:
-        self.current = self.total
-        if self.callback is not None:
-            self.callback(self.total, self.total)
 
 
 def extract(
@@ -129,18 +106,23 @@ def extract(
             config.preserve_timestamps,
             plan,
         )
+        zip_archive = fmt is CompressionFormat.ZIP
+        # zip: members extracted, of the count its reader finds; tar: compressed bytes read
+        reporter = ProgressReporter(progress, 0 if zip_archive else size)
         with damage_guard(archive, cursor):
-            if fmt is CompressionFormat.ZIP:
-                reporter = _Progress(progress, 0)
-                ZipExtraction(archive, size, tree, config, executor, cursor, reporter, plan).run()
+            if zip_archive:
+                ZipExtraction(
+                    archive, size, tree, config, executor, cursor, reporter.update, plan
+                ).run()
             else:
-                reporter = _Progress(progress, size)
-                TarExtraction(archive, fmt, tree, config, executor, cursor, reporter, plan).run()
+                TarExtraction(
+                    archive, fmt, tree, config, executor, cursor, reporter.update, plan
+                ).run()
         tree.create_links()
         plan.check_files(tree.sha256)
         archive_check.wait()
         staging.merge(tree, executor)
-    reporter.done()
+    reporter.finish()
     logger.debug(
         "extracted %d members (%d bytes) from %s", budget.members, tree.total_bytes, archive
     )
