@@ -14,6 +14,7 @@ failure removes them and leaves the previous pair as it was (``atomic.atomic_out
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -353,14 +354,8 @@ class ArchiveManager:
         start = time.perf_counter()
         try:
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
-            plan = IntegrityPlan.build(
-                archive,
-                fmt,
-                metadata,
-                config,
-                verify=verify_integrity,
-                parallel=parallel,
-                on_archive_hashed=self._archive_hashed,
+            plan = self._integrity_plan(
+                archive, fmt, metadata, config, parallel, verify=verify_integrity
             )
             with self._stats.timed("archive_extraction"):
                 result = extract(
@@ -404,8 +399,21 @@ class ArchiveManager:
             raise CorruptArchiveError(f"not an archive, a folder: {archive}")
         return archive
 
-    def _archive_hashed(self, seconds: float) -> None:
-        self._stats.record_time("checksum_calculation", seconds)
+    def _integrity_plan(
+        self,
+        archive: Path,
+        fmt: CompressionFormat,
+        metadata: ArchiveMetadata | None,
+        config: ArchiveConfig,
+        parallel: bool,
+        **wish: bool,
+    ) -> IntegrityPlan:
+        """What the operation checks (``IntegrityPlan.build``, ``wish`` its ``verify`` and
+        ``extracting``); hashing the whole archive counts as ``checksum_calculation``."""
+        hashed = functools.partial(self._stats.record_time, "checksum_calculation")
+        return IntegrityPlan.build(
+            archive, fmt, metadata, config, parallel=parallel, on_archive_hashed=hashed, **wish
+        )
 
     @staticmethod
     def _member_estimate(metadata: ArchiveMetadata | None, config: ArchiveConfig) -> int:
@@ -440,15 +448,7 @@ class ArchiveManager:
             metadata = load_metadata(archive, config.max_side_file_size)
             fmt = resolve_format(archive)
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
-            plan = IntegrityPlan.build(
-                archive,
-                fmt,
-                metadata,
-                config,
-                extracting=False,
-                parallel=parallel,
-                on_archive_hashed=self._archive_hashed,
-            )
+            plan = self._integrity_plan(archive, fmt, metadata, config, parallel, extracting=False)
             with self._stats.timed("archive_verification"):
                 report = verify_archive_report(
                     archive, fmt, self._executor(config, parallel), config, plan
