@@ -115,7 +115,7 @@ def verify_archive_report(
         backend = config.decompression_backend if config is not None else "auto"
         with damage_guard(archive):
             if fmt is CompressionFormat.ZIP:
-                _verify_zip(archive, size, executor, budget, backend, plan.check_crc)
+                _verify_zip(archive, size, executor, budget, backend, plan)
             else:
                 _verify_tar(
                     archive,
@@ -161,16 +161,17 @@ def _read_zip_members(
     archive: str,
     fd: int,
     jobs: list[tuple[zipfile.ZipInfo, int]],
-    check_crc: bool,
+    plan: IntegrityPlan,
     module: Any,
 ) -> int:
     """Read and check a batch of members (in a worker) with the bounded reader of
-    ``read.zip_inflate``, inflating through ``module`` (``codecs.inflate``)."""
+    ``read.zip_inflate``, CRCs as ``plan`` says, inflating through ``module``
+    (``codecs.inflate``)."""
     for info, offset in jobs:
         cursor = MemberCursor()
         cursor.member = info.filename
         with damage_guard(archive, cursor):
-            for _ in member_pieces(fd, info, offset, check_crc, module=module):
+            for _ in member_pieces(fd, info, offset, plan.check_crc, module=module):
                 pass
     return len(jobs)
 
@@ -180,8 +181,8 @@ def _verify_zip(
     size: int,
     executor: Executor | None,
     budget: Budget,
-    inflate_backend: str = "auto",
-    check_crc: bool = True,
+    inflate_backend: str,
+    plan: IntegrityPlan,
 ) -> None:
     with open_zip(archive) as handle:
         infos = handle.infolist()
@@ -199,7 +200,7 @@ def _verify_zip(
             _read_zip_members,
             archive,
             fd,
-            check_crc=check_crc,
+            plan=plan,
             module=inflate_module(inflate_backend),
         )
         for _ in ordered_map(executor, read, work, limit):
