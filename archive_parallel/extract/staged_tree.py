@@ -160,7 +160,7 @@ class StagedTree:
         budget: ExtractionBudget,
         preserve_permissions: bool,
         preserve_timestamps: bool,
-        plan: IntegrityPlan,
+        plan: IntegrityPlan | None = None,
         names: NameSemantics | None = None,
     ) -> None:
         self.root = root
@@ -169,7 +169,7 @@ class StagedTree:
         #: folded key -> the spelling registered first, and the member that brought it
         self._spellings: dict[str, tuple[str, str]] = {}
         #: hash each file as it is written (the plan's choice: something compares the hashes)
-        self.hash_files = plan.hash_files
+        self.hash_files = (plan or IntegrityPlan()).hash_files
         self.budget = budget
         self.preserve_permissions = preserve_permissions
         self.preserve_timestamps = preserve_timestamps
