@@ -19,20 +19,13 @@ SMALL = dict(block_size=64 * KIB, gzip_restart_interval=128 * KIB)
 TAR_GZ = CompressionFormat.TAR_GZ
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory):
-    """An indexed tar.gz of a few hundred KiB, with its side file."""
-    from archive_parallel import ArchiveManager
-
-    root = tmp_path_factory.mktemp("plan")
-    src = root / "src"
-    src.mkdir()
-    for i in range(6):
-        (src / f"f{i}.bin").write_bytes(os.urandom(60_000) + b"x" * 60_000)
-    out = root / "a.tar.gz"
-    with ArchiveManager(ArchiveConfig()) as manager:
-        manager.create_archive(src, out, ArchiveConfig(**SMALL))
-    return out
+@pytest.fixture
+def archive(manager, tmp_path):
+    """An indexed tar.gz of a few hundred KiB (several restart segments), with its side file."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "data.bin").write_bytes(os.urandom(300_000))
+    manager.create_archive(tmp_path / "src", tmp_path / "a.tar.gz", ArchiveConfig(**SMALL))
+    return tmp_path / "a.tar.gz"
 
 
 def build(archive, side="load", **options):
