@@ -158,12 +158,6 @@ class ArchiveConfig:
         about 10 MiB more at 4 threads); ``max_blocks_in_flight`` caps it too."""
         return min(self.blocks_in_flight, max(1, int(self.thread_pool_size)) + 1)
 
-    @property
-    def gzip_restart_blocks(self) -> int:
-        """Blocks per tar.gz restart segment (0: none)."""
-        interval = int(self.gzip_restart_interval)
-        return -(-interval // self.block_size) if interval else 0
-
     def uses_parallel(self, item_count: int) -> bool:
         """True when an operation over ``item_count`` items should take the parallel path."""
         return bool(self.enable_parallel_processing) and item_count >= self.parallel_threshold

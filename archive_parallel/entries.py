@@ -1,4 +1,5 @@
-"""FileEntry: one thing to archive, described from a single ``stat``."""
+"""Entry kinds, the one vocabulary of the package, and FileEntry: one thing to archive,
+described from a single ``stat``."""
 
 from __future__ import annotations
 
@@ -8,9 +9,22 @@ from enum import StrEnum
 
 
 class EntryKind(StrEnum):
+    """What an entry is, wherever it is met: a walk of a source tree gives ``FILE``, ``DIR``
+    and ``SYMLINK`` (``WALKED_KINDS``); an archive's members may also be a ``HARDLINK`` or
+    ``OTHER`` (devices, FIFOs: listed, never extracted); ``IMPLICIT_DIR`` is a folder that
+    extraction creates for a member below it and that no member names. The values are the
+    plain strings ``MemberInfo.kind`` compares equal to (``"file"``, ``"dir"``...)."""
+
     FILE = "file"
     DIR = "dir"
     SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+    OTHER = "other"
+    IMPLICIT_DIR = "implicit-dir"
+
+
+#: the kinds a walk of a source tree gives, that is, what ``create_archive`` writes
+WALKED_KINDS = (EntryKind.FILE, EntryKind.DIR, EntryKind.SYMLINK)
 
 
 @dataclass(frozen=True, slots=True)

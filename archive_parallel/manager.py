@@ -14,12 +14,13 @@ failure removes them and leaves the previous pair as it was (``atomic.atomic_out
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from .entries import EntryKind, FileEntry
 from .errors import ArchiveError, CorruptArchiveError
 from .exclusion import excluder_for
 from .formats import CompressionFormat, resolve_format
+from .integrity import IntegrityPlan
 from .interrupts import defers_interrupts
 from .metadata import (
     ArchiveMetadata,
@@ -44,7 +46,7 @@ from .platform_info import PlatformInfo, detect_platform
 from .pool import WorkerPool
 from .progress import ProgressReporter
 from .source_names import screen_names
-from .source_reader import file_digests, file_sha256, iter_contents, with_progress
+from .source_reader import file_digests, iter_contents, with_progress
 from .stats import Stats
 from .walker import WalkOptions, WalkResult, walk_tree
 
@@ -352,12 +354,8 @@ class ArchiveManager:
         start = time.perf_counter()
         try:
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
-            executor = self._executor(config, parallel)
-            archive_check = None
-            if verify_integrity and metadata is not None and metadata.checksum_sha256:
-                archive_check = self._archive_checksum_check(archive, metadata, executor)
-            expected = self._expected_file_checksums(
-                metadata, config, verify_integrity, archive_check is not None
+            plan = self._integrity_plan(
+                archive, fmt, metadata, config, parallel, verify=verify_integrity
             )
             with self._stats.timed("archive_extraction"):
                 result = extract(
@@ -365,13 +363,9 @@ class ArchiveManager:
                     Path(dest_dir),
                     fmt,
                     config,
-                    executor,
-                    expected,
+                    self._executor(config, parallel),
+                    plan,
                     config.progress_callback,
-                    before_commit=archive_check,
-                    hash_files=expected is not None,
-                    gzip_index=metadata.gzip_index if metadata is not None else None,
-                    archive_checksum_checked=archive_check is not None,
                 )
         except BaseException:
             self._stats.record_failure()
@@ -397,23 +391,6 @@ class ArchiveManager:
         )
 
     @staticmethod
-    def _expected_file_checksums(
-        metadata: ArchiveMetadata | None,
-        config: ArchiveConfig,
-        verify_integrity: bool,
-        archive_checked: bool,
-    ) -> dict[str, str] | None:
-        """The side file's per-file SHA-256s to check the extracted files against, if any.
-
-        A matching archive SHA-256 already proves every byte, so the files are hashed again
-        only without one or when ``recheck_extracted_files`` asks for it."""
-        if not (verify_integrity and config.per_file_checksums and metadata is not None):
-            return None
-        if archive_checked and not config.recheck_extracted_files:
-            return None
-        return metadata.file_checksums or None
-
-    @staticmethod
     def _require_archive(archive_path: str | os.PathLike[str]) -> Path:
         archive = Path(archive_path)
         if not archive.exists():
@@ -422,30 +399,21 @@ class ArchiveManager:
             raise CorruptArchiveError(f"not an archive, a folder: {archive}")
         return archive
 
-    def _archive_checksum_check(
-        self, archive: Path, metadata: ArchiveMetadata, executor: Executor | None
-    ) -> Callable[[], None]:
-        """The side file's archive SHA-256 check: hashed in a worker while the extraction
-        runs (parallel path) or before it starts (sequential path); the returned callable
-        raises ``CorruptArchiveError`` on a mismatch, before anything is committed."""
-        if executor is None:
-            self._check_archive_checksum(archive, metadata)
-            return lambda: None
-        future = executor.submit(self._check_archive_checksum, archive, metadata)
-
-        def check() -> None:
-            future.result()
-
-        return check
-
-    def _check_archive_checksum(self, archive: Path, metadata: ArchiveMetadata) -> None:
-        with self._stats.timed("checksum_calculation"):
-            sha = file_sha256(archive)
-        if sha != metadata.checksum_sha256:
-            raise CorruptArchiveError(
-                f"{archive.name}: SHA-256 {sha} does not match the side file's "
-                f"{metadata.checksum_sha256}; the archive is damaged or was replaced"
-            )
+    def _integrity_plan(
+        self,
+        archive: Path,
+        fmt: CompressionFormat,
+        metadata: ArchiveMetadata | None,
+        config: ArchiveConfig,
+        parallel: bool,
+        **wish: bool,
+    ) -> IntegrityPlan:
+        """What the operation checks (``IntegrityPlan.build``, ``wish`` its ``verify`` and
+        ``extracting``); hashing the whole archive counts as ``checksum_calculation``."""
+        hashed = functools.partial(self._stats.record_time, "checksum_calculation")
+        return IntegrityPlan.build(
+            archive, fmt, metadata, config, parallel=parallel, on_archive_hashed=hashed, **wish
+        )
 
     @staticmethod
     def _member_estimate(metadata: ArchiveMetadata | None, config: ArchiveConfig) -> int:
@@ -480,25 +448,11 @@ class ArchiveManager:
             metadata = load_metadata(archive, config.max_side_file_size)
             fmt = resolve_format(archive)
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
-            report = IntegrityReport(True)
-            checked = False
-            if metadata is not None and metadata.checksum_sha256:
-                try:
-                    self._check_archive_checksum(archive, metadata)
-                except CorruptArchiveError as exc:
-                    self.logger.info("%s", exc)
-                    report = IntegrityReport(False, str(exc))
-                checked = report.ok
-            if report.ok:
-                with self._stats.timed("archive_verification"):
-                    report = verify_archive_report(
-                        archive,
-                        fmt,
-                        self._executor(config, parallel),
-                        config,
-                        gzip_index=metadata.gzip_index if metadata is not None else None,
-                        archive_checksum_checked=checked,
-                    )
+            plan = self._integrity_plan(archive, fmt, metadata, config, parallel, extracting=False)
+            with self._stats.timed("archive_verification"):
+                report = verify_archive_report(
+                    archive, fmt, self._executor(config, parallel), config, plan
+                )
         self._stats.record_operation(
             "verify",
             parallel,

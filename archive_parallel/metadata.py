@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write_bytes
 from .display import quoted
 from .errors import ArchiveError
 from .formats import CompressionFormat
@@ -117,15 +116,6 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def save_metadata(
-    metadata: ArchiveMetadata, archive_path: str | os.PathLike[str], durable: bool = True
-) -> Path:
-    """Write the side file atomically (and durably) and return its path."""
-    target = meta_path_for(archive_path)
-    atomic_write_bytes(target, encode_metadata(metadata), durable)
-    return target
 
 
 def load_metadata(

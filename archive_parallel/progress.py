@@ -1,4 +1,11 @@
-"""Progress reporting: clamps and orders ``(current, total)`` calls for a user's callback."""
+"""Progress reporting: clamps and orders ``(current, total)`` calls for a user's callback.
+
+One ``ProgressReporter`` per operation. Work is reported either as amounts done (``add``, from
+any thread: bytes archived, files generated) or as a position (``update``: compressed bytes
+of the archive consumed, members extracted), with a total that may only be known later (a
+zip's member count). Whichever way, the callback sees ints with ``0 <= current <= total``,
+``current`` never goes backwards, and ``finish()`` reports ``(total, total)`` last.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,9 @@ from .config import ProgressCallback
 
 
 class ProgressReporter:
-    """Accumulates work done and calls ``callback(current, total)`` with ints,
-    ``0 <= current <= total``, never going backwards; ``finish()`` reports ``(total, total)``."""
+    """Calls ``callback(current, total)`` with clamped ints that never go backwards."""
 
-    def __init__(self, callback: ProgressCallback | None, total: int) -> None:
+    def __init__(self, callback: ProgressCallback | None, total: int = 0) -> None:
         self._callback = callback
         self.total = max(0, int(total))
         self.current = 0
@@ -21,10 +27,20 @@ class ProgressReporter:
         self._emit(0)
 
     def add(self, amount: int) -> None:
+        """``amount`` more work is done."""
         if self._callback is None:
             return
         with self._lock:
             self.current = min(self.total, self.current + int(amount))
+            current = self.current
+        self._emit(current)
+
+    def update(self, current: int, total: int | None = None) -> None:
+        """The work has reached ``current`` (of ``total``, when it is known now)."""
+        with self._lock:
+            if total is not None:
+                self.total = max(0, int(total))
+            self.current = min(max(self.current, int(current)), self.total)
             current = self.current
         self._emit(current)
 

@@ -20,6 +20,7 @@ from collections.abc import Container
 
 from .config import ArchiveConfig
 from .display import quoted
+from .entries import EntryKind
 from .errors import ArchiveLimitError, UnsafeArchiveError
 
 logger = logging.getLogger(__name__)
@@ -88,16 +89,16 @@ def check_member_name(name: str) -> str:
 def check_link_target(
     member_name: str,
     target: str,
-    kind: str,
+    kind: EntryKind,
     earlier_files: Container[str] | None = None,
 ) -> str:
     """Check a link member's target; return it normalised relative to the destination.
 
-    ``kind="symlink"``: the target must be relative and, resolved against the member's
-    folder, stay inside the destination. ``kind="hardlink"``: the target is an archive member
-    name that must be an earlier regular file (``earlier_files``, when given).
+    ``kind`` ``EntryKind.SYMLINK``: the target must be relative and, resolved against the
+    member's folder, stay inside the destination. ``EntryKind.HARDLINK``: the target is an
+    archive member name that must be an earlier regular file (``earlier_files``, when given).
     """
-    if kind == "symlink":
+    if kind == EntryKind.SYMLINK:
         if not target:
             raise UnsafeArchiveError(member_name, "symlink with an empty target")
         if _CONTROL.search(target):
@@ -113,7 +114,7 @@ def check_link_target(
                 member_name, f"symlink target {quoted(target)} points outside the destination"
             ) from None
         return resolved
-    if kind == "hardlink":
+    if kind == EntryKind.HARDLINK:
         try:
             resolved = check_member_name(target)
         except UnsafeArchiveError as exc:

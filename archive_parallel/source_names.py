@@ -51,7 +51,7 @@ def unarchivable_reason(entry: FileEntry) -> str | None:
         if problem:
             return problem
         try:
-            check_link_target(name, entry.linkname, "symlink")
+            check_link_target(name, entry.linkname, EntryKind.SYMLINK)
         except UnsafeArchiveError as exc:
             return f"extraction would refuse this symlink ({exc.reason})"
     return None

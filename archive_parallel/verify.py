@@ -21,12 +21,14 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from .codecs.gzip_index import GzipIndex, usable_index
+from .codecs.gzip_index import GzipIndex
 from .codecs.inflate import inflate_module
 from .codecs.zip_extra import member_name
 from .config import ArchiveConfig
+from .entries import EntryKind
 from .errors import ArchiveError, CorruptArchiveError
 from .formats import CompressionFormat
+from .integrity import IntegrityPlan
 from .pool import batched, ordered_map, worker_count
 from .read.archive_file import archive_size_of
 from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
@@ -54,10 +56,11 @@ Budget = ExtractionBudget | None
 
 @dataclass(frozen=True, slots=True)
 class MemberInfo:
-    """One archive member. ``kind``: file, dir, symlink, hardlink or other."""
+    """One archive member. ``kind``: ``EntryKind`` FILE, DIR, SYMLINK, HARDLINK or OTHER,
+    equal to the strings ``"file"``, ``"dir"``, ``"symlink"``, ``"hardlink"``, ``"other"``."""
 
     name: str
-    kind: str
+    kind: EntryKind
     size: int
     mode: int
     mtime: float
@@ -88,20 +91,21 @@ def verify_archive_report(
     fmt: CompressionFormat,
     executor: Executor | None = None,
     config: ArchiveConfig | None = None,
-    gzip_index: dict[str, Any] | None = None,
-    archive_checksum_checked: bool = False,
+    plan: IntegrityPlan | None = None,
 ) -> IntegrityReport:
     """Read every member to its end: ``IntegrityReport(True)``, or ``False`` with the reason
     of the damage (the message of the error that found it).
 
     With ``config``, its extraction limits apply too (a bomb past them fails, found from the
     declared sizes before it is inflated); without, every byte is read whatever its size.
-    ``gzip_index`` (the side file's) lets a tar.gz inflate its segments in parallel; with
-    ``archive_checksum_checked`` (its SHA-256 already matched that side file) their CRCs are
-    not re-checked (see ``codecs.gzip_index.usable_index``).
+    ``plan`` (``integrity.IntegrityPlan``, by default one that checks every CRC) says what
+    is checked: its archive SHA-256 first, then the members, CRCs as it says; its gzip index
+    lets a tar.gz inflate its segments in parallel.
     """
+    plan = plan if plan is not None else IntegrityPlan()
     archive = os.fspath(path)
     try:
+        plan.check_archive(archive)
         size = archive_size_of(archive)
     except CorruptArchiveError as exc:
         logger.info("verify %s: %s", archive, exc)
@@ -111,13 +115,16 @@ def verify_archive_report(
         backend = config.decompression_backend if config is not None else "auto"
         with damage_guard(archive):
             if fmt is CompressionFormat.ZIP:
-                _verify_zip(archive, size, executor, budget, backend)
+                _verify_zip(archive, size, executor, budget, backend, plan)
             else:
-                index = None
-                if fmt is CompressionFormat.TAR_GZ and executor is not None:
-                    index = usable_index(archive, gzip_index, not archive_checksum_checked)
                 _verify_tar(
-                    archive, fmt, executor, budget, index, HeaderLimits.from_config(config), backend
+                    archive,
+                    fmt,
+                    executor,
+                    budget,
+                    plan.gzip_index,
+                    HeaderLimits.from_config(config),
+                    backend,
                 )
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
@@ -154,16 +161,17 @@ def _read_zip_members(
     archive: str,
     fd: int,
     jobs: list[tuple[zipfile.ZipInfo, int]],
-    check_crc: bool,
+    plan: IntegrityPlan,
     module: Any,
 ) -> int:
     """Read and check a batch of members (in a worker) with the bounded reader of
-    ``read.zip_inflate``, inflating through ``module`` (``codecs.inflate``)."""
+    ``read.zip_inflate``, CRCs as ``plan`` says, inflating through ``module``
+    (``codecs.inflate``)."""
     for info, offset in jobs:
         cursor = MemberCursor()
         cursor.member = info.filename
         with damage_guard(archive, cursor):
-            for _ in member_pieces(fd, info, offset, check_crc, module=module):
+            for _ in member_pieces(fd, info, offset, plan.check_crc, module=module):
                 pass
     return len(jobs)
 
@@ -173,8 +181,8 @@ def _verify_zip(
     size: int,
     executor: Executor | None,
     budget: Budget,
-    inflate_backend: str = "auto",
-    check_crc: bool = True,
+    inflate_backend: str,
+    plan: IntegrityPlan,
 ) -> None:
     with open_zip(archive) as handle:
         infos = handle.infolist()
@@ -192,7 +200,7 @@ def _verify_zip(
             _read_zip_members,
             archive,
             fd,
-            check_crc=check_crc,
+            plan=plan,
             module=inflate_module(inflate_backend),
         )
         for _ in ordered_map(executor, read, work, limit):
@@ -226,15 +234,15 @@ def list_members(
 
 def _tar_member(member: tarfile.TarInfo) -> MemberInfo:
     if member.isdir():
-        kind = "dir"
+        kind = EntryKind.DIR
     elif member.issym():
-        kind = "symlink"
+        kind = EntryKind.SYMLINK
     elif member.islnk():
-        kind = "hardlink"
+        kind = EntryKind.HARDLINK
     elif member.isreg():
-        kind = "file"
+        kind = EntryKind.FILE
     else:
-        kind = "other"
+        kind = EntryKind.OTHER
     return MemberInfo(
         member.name, kind, member.size, member.mode, float(member.mtime), member.linkname
     )
@@ -244,13 +252,13 @@ def _zip_member(info: zipfile.ZipInfo) -> MemberInfo:
     mode = unix_mode(info) or 0
     file_type = stat.S_IFMT(mode)
     if info.is_dir() or file_type == stat.S_IFDIR:
-        kind = "dir"
+        kind = EntryKind.DIR
     elif file_type == stat.S_IFLNK:
-        kind = "symlink"
+        kind = EntryKind.SYMLINK
     elif file_type in (0, stat.S_IFREG):
-        kind = "file"
+        kind = EntryKind.FILE
     else:
-        kind = "other"
+        kind = EntryKind.OTHER
     return MemberInfo(
         member_name(info), kind, info.file_size, mode & 0o7777, zip_mtime(info) or 0.0
     )

@@ -312,10 +312,3 @@ def load_results(paths: Iterable[Path]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=[*COLUMNS, "_run_dir"])
     return pd.concat(frames, ignore_index=True)
-
-
-def finite(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False

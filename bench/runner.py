@@ -19,6 +19,7 @@ import math
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -197,12 +198,41 @@ def pyperf_args(timing: TimingSettings, output: Path) -> list[str]:
 def read_pyperf(path: Path) -> tuple[list[float], list[str]]:
     """Raw values (seconds per operation) and pyperf's stability warnings."""
     import pyperf
-    from pyperf._cli import format_checks  # pyperf's own stability checks
 
     bench = pyperf.Benchmark.load(str(path))
     values = [float(v) for v in bench.get_values()]
-    warnings = [line[2:] for line in format_checks(bench) if line.startswith("* ")]
-    return values, warnings
+    return values, stability_warnings(bench, values)
+
+
+def stability_warnings(bench: Any, values: list[float]) -> list[str]:
+    """pyperf's own stability checks (``pyperf._cli.format_checks``, not a public API);
+    where a pyperf version lacks them, the two that matter most, computed here."""
+    try:
+        from pyperf._cli import format_checks
+
+        return [line[2:] for line in format_checks(bench) if line.startswith("* ")]
+    except (ImportError, AttributeError, TypeError) as exc:
+        logger.debug("pyperf's stability checks are not available (%s); using ours", exc)
+    return basic_stability_warnings(values)
+
+
+def basic_stability_warnings(values: list[float]) -> list[str]:
+    """A spread of 10% of the mean or more, and a minimum or maximum 50% away from it."""
+    if len(values) < 2:
+        return []
+    mean = statistics.fmean(values)
+    if mean <= 0:
+        return []
+    warnings = []
+    spread = statistics.stdev(values) * 100.0 / mean
+    if spread >= 10.0:
+        warnings.append(f"the standard deviation is {spread:.0f}% of the mean ({mean:.6g} s)")
+    for label, value in (("minimum", min(values)), ("maximum", max(values))):
+        away = (value - mean) * 100.0 / mean
+        if abs(away) >= 50:
+            side = "greater" if away > 0 else "smaller"
+            warnings.append(f"the {label} ({value:.6g} s) is {abs(away):.0f}% {side} than the mean")
+    return warnings
 
 
 # ----------------------------------------------------------------------------- cells

@@ -135,7 +135,6 @@ FLAG_COLUMNS = tuple(name for name, kind, _ in COLUMN_SPECS if kind == FLAG)
 
 #: verdict words
 MEETS, MISSES, INCONCLUSIVE, BEYOND = "meets", "misses", "inconclusive", "beyond this machine"
-VERDICT_WORDS = (MEETS, MISSES, INCONCLUSIVE, BEYOND)
 #: memory budget: extra peak memory over sequential allowed up to this many threads
 MEMORY_BUDGET_BYTES = 64 * 2**20
 MEMORY_BUDGET_THREADS = 4

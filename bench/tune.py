@@ -224,7 +224,7 @@ def tune_platform(
     threads, t_score, t_best, _ = _pick(candidates, "threads", tolerance, memory_budget_bytes)
     at_threads = rows[rows["threads"] == threads]
     batch_scores = _score(at_threads, "batch_size")
-    batch, b_score, _b_best, _ = _pick(batch_scores, "batch_size", tolerance, memory_budget_bytes)
+    batch, _, _, _ = _pick(batch_scores, "batch_size", tolerance, memory_budget_bytes)
     if batch <= 0:
         batch = DEFAULT_BATCH_SIZE
     threshold, why_threshold = choose_threshold(table, threads, tolerance)

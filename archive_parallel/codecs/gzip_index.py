@@ -174,10 +174,11 @@ def _number(data: dict[str, Any], key: str) -> int:
 def usable_index(path: str, data: object, check_crc: bool = True) -> GzipIndex | None:
     """The side file's index when it fits this file (size, header, trailer), else None.
 
-    ``check_crc=False`` skips the CRC-32 of each inflated segment; only for a caller that
-    checks the whole archive's SHA-256 against the same side file before anything is
-    committed (that hash covers every compressed byte; lengths and segment ends are still
-    checked, so an index that does not fit still falls back to a serial inflate)."""
+    ``check_crc=False`` skips the CRC-32 of each inflated segment; the integrity plan
+    (``archive_parallel.integrity``) asks for that only when the whole archive's SHA-256 is
+    checked against the same side file before anything is committed (that hash covers every
+    compressed byte; lengths and segment ends are still checked, so an index that does not
+    fit still falls back to a serial inflate)."""
     if data is None:
         return None
     try:

@@ -33,10 +33,11 @@ Design:
 * Bytes and members are charged to an ``ExtractionBudget`` as declared (before writing) and as
   written, so bombs stop at ``max_extract_size`` / ``max_compression_ratio`` /
   ``max_member_count`` with ``ArchiveLimitError`` and memory stays bounded.
-* ``expected_checksums`` (member name -> SHA-256, from the side file): every listed file's
-  hash, computed while writing, must match, else ``ChecksumMismatchError``. With
-  ``hash_files=False`` nothing is hashed (the manager's choice when the archive's own SHA-256,
-  which covers every byte, is checked instead).
+* What is checked is the caller's ``IntegrityPlan`` (``archive_parallel.integrity``), made
+  once: the archive's own SHA-256 is hashed in a worker while extracting and must match
+  before the commit; the files listed in its ``file_sha256``, hashed while written, must
+  match too (else ``ChecksumMismatchError``); it says whether CRCs are checked and which
+  gzip index the tar reader may use.
 * ``progress(current, total)``: tar reports compressed bytes consumed of the archive's size,
   zip reports members; the last call always has ``current == total``.
 * ``executor=None`` runs the very same code with every task inline (the sequential path).
@@ -46,18 +47,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
 
-from ..codecs.gzip_index import usable_index
-from ..config import ArchiveConfig
-from ..errors import ArchiveError, ChecksumMismatchError
+from ..config import ArchiveConfig, ProgressCallback
 from ..formats import CompressionFormat
+from ..integrity import IntegrityPlan
+from ..progress import ProgressReporter
 from ..read.archive_file import archive_size_of
 from ..read.damage import MemberCursor, damage_guard
-from ..safety import ExtractionBudget, normalise_member_name
+from ..safety import ExtractionBudget
 from .staged_tree import StagedTree
 from .staging import STAGING_PREFIX, Staging
 from .tar_extract import TarExtraction
@@ -66,8 +65,6 @@ from .zip_extract import ZipExtraction
 logger = logging.getLogger(__name__)
 
 __all__ = ["STAGING_PREFIX", "ExtractResult", "extract"]
-
-ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass
@@ -81,55 +78,23 @@ class ExtractResult:
     members: int = 0
 
 
-class _Progress:
-    """Calls the user's callback with clamped ints; remembers the last total."""
-
-    def __init__(self, callback: ProgressCallback | None, total: int) -> None:
-        self.callback = callback
-        self.total = max(0, int(total))
-        self.current = 0
-
-    def __call__(self, current: int, total: int | None = None) -> None:
-        if total is not None:
-            self.total = max(0, int(total))
-        self.current = min(max(self.current, int(current)), self.total)
-        if self.callback is not None:
-            self.callback(self.current, self.total)
-
-    def done(self) -> None:
-        self.current = self.total
-        if self.callback is not None:
-            self.callback(self.total, self.total)
-
-
 def extract(
     archive_path: str | os.PathLike[str],
     dest_dir: str | os.PathLike[str],
     fmt: CompressionFormat,
     config: ArchiveConfig,
     executor: Executor | None,
-    expected_checksums: dict[str, str] | None = None,
+    plan: IntegrityPlan | None = None,
     progress: ProgressCallback | None = None,
-    before_commit: Callable[[], None] | None = None,
-    hash_files: bool = True,
-    gzip_index: dict[str, Any] | None = None,
-    archive_checksum_checked: bool = False,
 ) -> ExtractResult:
-    """Extract ``archive_path`` into ``dest_dir`` safely (see the module docstring).
+    """Extract ``archive_path`` into ``dest_dir`` safely (see the module docstring), checking
+    what ``plan`` says (by default: every CRC, and each file hashed into ``file_sha256``).
 
-    ``before_commit`` runs once everything is staged and checked, before anything moves into
-    ``dest_dir``; an exception from it discards the staged tree like any other failure (the
-    manager checks the archive's own SHA-256 there, computed while extracting).
-
-    ``hash_files=False`` skips hashing the extracted files (``file_sha256`` stays empty); it
-    cannot be combined with ``expected_checksums``. ``gzip_index`` is the side file's
-    restart-segment index of a tar.gz (used only when it fits the file, see
-    ``codecs.gzip_index``); ``archive_checksum_checked`` says ``before_commit`` checks the
-    archive's SHA-256 against the side file, which covers every byte, so the CRC-32s of zip
-    members and of tar.gz index segments need not be checked as well."""
-    if expected_checksums and not hash_files:
-        raise ValueError("expected_checksums need hash_files=True")
+    Everything is staged and checked, the plan's archive SHA-256 included, before anything
+    moves into ``dest_dir``; a failed check discards the staged tree like any other failure."""
+    plan = plan if plan is not None else IntegrityPlan()
     archive = os.fspath(archive_path)
+    archive_check = plan.start_archive_check(archive, executor)
     size = archive_size_of(archive)
     budget = ExtractionBudget(config, size)
     cursor = MemberCursor()
@@ -139,27 +104,25 @@ def extract(
             budget,
             config.preserve_permissions,
             config.preserve_timestamps,
-            hash_files,
+            plan,
         )
+        zip_archive = fmt is CompressionFormat.ZIP
+        # zip: members extracted, of the count its reader finds; tar: compressed bytes read
+        reporter = ProgressReporter(progress, 0 if zip_archive else size)
         with damage_guard(archive, cursor):
-            if fmt is CompressionFormat.ZIP:
-                reporter = _Progress(progress, 0)
-                check_crc = not archive_checksum_checked
+            if zip_archive:
                 ZipExtraction(
-                    archive, size, tree, config, executor, cursor, reporter, check_crc
+                    archive, size, tree, config, executor, cursor, reporter.update, plan
                 ).run()
             else:
-                reporter = _Progress(progress, size)
-                index = None
-                if fmt is CompressionFormat.TAR_GZ and executor is not None:
-                    index = usable_index(archive, gzip_index, not archive_checksum_checked)
-                TarExtraction(archive, fmt, tree, config, executor, cursor, reporter, index).run()
+                TarExtraction(
+                    archive, fmt, tree, config, executor, cursor, reporter.update, plan
+                ).run()
         tree.create_links()
-        _check_checksums(tree, expected_checksums)
-        if before_commit is not None:
-            before_commit()
+        plan.check_files(tree.sha256)
+        archive_check.wait()
         staging.merge(tree, executor)
-    reporter.done()
+    reporter.finish()
     logger.debug(
         "extracted %d members (%d bytes) from %s", budget.members, tree.total_bytes, archive
     )
@@ -170,22 +133,3 @@ def extract(
         file_sha256=dict(tree.sha256),
         members=budget.members,
     )
-
-
-def _check_checksums(tree: StagedTree, expected: dict[str, str] | None) -> None:
-    if not expected:
-        return
-    for raw_name, digest in expected.items():
-        try:
-            name = normalise_member_name(raw_name)
-        except ArchiveError:
-            name = raw_name
-        actual = tree.sha256.get(name)
-        if actual is None:
-            raise ChecksumMismatchError(
-                "listed in the side file's checksums but not extracted", raw_name
-            )
-        if actual.lower() != str(digest).lower():
-            raise ChecksumMismatchError(
-                f"SHA-256 mismatch: expected {digest}, extracted {actual}", raw_name
-            )

@@ -9,7 +9,7 @@ a refusal names both members.
 Folders are created at once; regular files are written by small task functions that run in
 pool workers (``write_batch`` for small files, ``pwrite_chunk`` for the chunks of a large one),
 each opening its file with ``O_EXCL | O_NOFOLLOW``, hashing the bytes it writes (only when
-``hash_files``: something will compare the digests) and applying
+the integrity plan says so: something will compare the digests) and applying
 mode and mtime through the open descriptor. No link exists in the staging folder while files
 are written: hardlinks and symlinks are created last (``create_links``), and every symlink is
 then resolved on disk to prove it stays inside. Folder modes and mtimes are applied by the
@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..display import quoted
+from ..entries import EntryKind
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..fs_semantics import NameSemantics, probe_name_semantics
+from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
 from ..safety import (
     ExtractionBudget,
@@ -41,8 +43,7 @@ logger = logging.getLogger(__name__)
 #: members up to this size are read whole and written by one task; larger ones in chunks
 LARGE_MEMBER = 1024 * 1024
 
-DIR, IMPLICIT_DIR, FILE, SYMLINK, HARDLINK = "dir", "implicit-dir", "file", "symlink", "hardlink"
-_DIRS = (DIR, IMPLICIT_DIR)
+_DIRS = (EntryKind.DIR, EntryKind.IMPLICIT_DIR)
 
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 _OPEN_FLAGS |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -159,7 +160,7 @@ class StagedTree:
         budget: ExtractionBudget,
         preserve_permissions: bool,
         preserve_timestamps: bool,
-        hash_files: bool = True,
+        plan: IntegrityPlan | None = None,
         names: NameSemantics | None = None,
     ) -> None:
         self.root = root
@@ -167,12 +168,12 @@ class StagedTree:
         self.names = names if names is not None else probe_name_semantics(root)
         #: folded key -> the spelling registered first, and the member that brought it
         self._spellings: dict[str, tuple[str, str]] = {}
-        #: hash each file as it is written (only worth it when something compares the hashes)
-        self.hash_files = hash_files
+        #: hash each file as it is written (the plan's choice: something compares the hashes)
+        self.hash_files = (plan or IntegrityPlan()).hash_files
         self.budget = budget
         self.preserve_permissions = preserve_permissions
         self.preserve_timestamps = preserve_timestamps
-        self.kinds: dict[str, str] = {}
+        self.kinds: dict[str, EntryKind] = {}
         self.files: list[str] = []  # regular files and links, in archive order
         self.regular_files: set[str] = set()
         self.sha256: dict[str, str] = {}
@@ -192,7 +193,7 @@ class StagedTree:
         return os.path.join(self.root, *name.split("/"))
 
     # --- registration ---
-    def register(self, raw_name: str, kind: str) -> str:
+    def register(self, raw_name: str, kind: EntryKind) -> str:
         """Check and record a member; create its parent folders. Returns its normalised name
         (the earlier spelling when the file system takes it for an earlier member's path)."""
         spelled = check_member_name(raw_name)
@@ -230,25 +231,25 @@ class StagedTree:
         if self.names.folds:
             self._spellings.setdefault(self.names.key(name), (name, member))
 
-    def _register(self, raw_name: str, name: str, kind: str) -> str:
+    def _register(self, raw_name: str, name: str, kind: EntryKind) -> str:
         existing = self.kinds.get(name)
         if existing is not None:
-            if kind == DIR and existing == IMPLICIT_DIR:
-                self.kinds[name] = DIR
+            if kind is EntryKind.DIR and existing is EntryKind.IMPLICIT_DIR:
+                self.kinds[name] = EntryKind.DIR
                 return name
-            if existing in _DIRS and kind != DIR:
+            if existing in _DIRS and kind is not EntryKind.DIR:
                 raise UnsafeArchiveError(raw_name, "a file or link would replace a folder")
-            if kind == DIR and existing not in _DIRS:
+            if kind is EntryKind.DIR and existing not in _DIRS:
                 raise UnsafeArchiveError(raw_name, f"a folder would replace a {existing}")
             raise UnsafeArchiveError(raw_name, "duplicate member name")
         self._ensure_parents(raw_name, posix_dirname(name))
         self.kinds[name] = kind
         self._remember(name, raw_name)
-        if kind == DIR:
+        if kind is EntryKind.DIR:
             self._mkdir(raw_name, name)
-        if kind in (FILE, SYMLINK, HARDLINK):
+        if kind in (EntryKind.FILE, EntryKind.SYMLINK, EntryKind.HARDLINK):
             self.files.append(name)
-        if kind == FILE:
+        if kind is EntryKind.FILE:
             self.regular_files.add(name)
         return name
 
@@ -261,7 +262,7 @@ class StagedTree:
             missing.append(parent)
             parent = posix_dirname(parent)
         for folder in reversed(missing):
-            self.kinds[folder] = IMPLICIT_DIR
+            self.kinds[folder] = EntryKind.IMPLICIT_DIR
             self._remember(folder, raw_name)
             self._mkdir(raw_name, folder)
 
@@ -275,7 +276,7 @@ class StagedTree:
         """Register a folder member; the archive root (``.``) is accepted and ignored."""
         if not normalise_member_name(raw_name):
             return None
-        name = self.register(raw_name, DIR)
+        name = self.register(raw_name, EntryKind.DIR)
         self.dir_attrs.append((name, self.mode_of(mode), self.mtime_of(mtime)))
         return name
 

@@ -17,10 +17,11 @@ import tarfile
 from collections.abc import Callable
 from concurrent.futures import Executor
 
-from ..codecs.gzip_index import GzipIndex
 from ..config import ArchiveConfig
+from ..entries import EntryKind
 from ..errors import CorruptArchiveError, UnsafeArchiveError
 from ..formats import CompressionFormat
+from ..integrity import IntegrityPlan
 from ..pool import OrderedWindow
 from ..read import CHUNK_SIZE
 from ..read.damage import MemberCursor
@@ -28,10 +29,7 @@ from ..read.tar_headers import HeaderLimits
 from ..read.tar_stream import TarStream
 from ..safety import ExtractionBudget, check_link_target
 from .staged_tree import (
-    FILE,
-    HARDLINK,
     LARGE_MEMBER,
-    SYMLINK,
     SmallFile,
     StagedTree,
     Written,
@@ -71,10 +69,10 @@ class TarExtraction:
         executor: Executor | None,
         cursor: MemberCursor,
         report: Callable[[int], None],
-        gzip_index: GzipIndex | None = None,
+        plan: IntegrityPlan,
     ) -> None:
         self.archive_path = archive_path
-        self.gzip_index = gzip_index
+        self.gzip_index = plan.gzip_index
         self.fmt = fmt
         self.tree = tree
         self.budget: ExtractionBudget = tree.budget
@@ -128,7 +126,7 @@ class TarExtraction:
             raise UnsafeArchiveError(member.name, "sparse files are not supported")
         elif member.isreg():
             self.budget.declare(member.name, member.size)
-            name = tree.register(member.name, FILE)
+            name = tree.register(member.name, EntryKind.FILE)
             source = stream.extractfile(member)
             mode, mtime = tree.mode_of(member.mode), tree.mtime_of(member.mtime)
             if member.size <= LARGE_MEMBER:
@@ -145,12 +143,14 @@ class TarExtraction:
                 self._large(source, member, name, mode, mtime)
         elif member.issym():
             target = member.linkname
-            check_link_target(member.name, target, "symlink")
-            name = tree.register(member.name, SYMLINK)
+            check_link_target(member.name, target, EntryKind.SYMLINK)
+            name = tree.register(member.name, EntryKind.SYMLINK)
             tree.symlinks.append((name, target, tree.mtime_of(member.mtime)))
         elif member.islnk():
-            target = check_link_target(member.name, member.linkname, "hardlink", tree.regular_files)
-            name = tree.register(member.name, HARDLINK)
+            target = check_link_target(
+                member.name, member.linkname, EntryKind.HARDLINK, tree.regular_files
+            )
+            name = tree.register(member.name, EntryKind.HARDLINK)
             tree.hardlinks.append((name, target))
         else:
             raise UnsafeArchiveError(member.name, _kind_refusal(member))

@@ -27,12 +27,13 @@ from typing import Any
 from ..codecs.inflate import inflate_module
 from ..codecs.zip_extra import member_name
 from ..config import ArchiveConfig
+from ..entries import EntryKind
 from ..errors import UnsafeArchiveError
+from ..integrity import IntegrityPlan
 from ..pool import OrderedWindow, batched
 from ..read.damage import MemberCursor, damage_guard
 from ..read.zip_inflate import member_pieces, read_member
 from ..read.zip_layout import (
-    DIR,
     archive_fd,
     central_directory_offset,
     check_data_ranges,
@@ -42,11 +43,8 @@ from ..read.zip_layout import (
     zip_kind,
     zip_mtime,
 )
-from ..read.zip_layout import SYMLINK as ZIP_SYMLINK
 from ..safety import ExtractionBudget, check_link_target
 from .staged_tree import (
-    FILE,
-    SYMLINK,
     StagedTree,
     Written,
     apply_attributes,
@@ -117,11 +115,11 @@ def write_zip_batch(
     budget: ExtractionBudget,
     archive: str,
     jobs: list[ZipFileJob],
-    hashing: bool,
-    check_crc: bool = True,
+    plan: IntegrityPlan,
     module: Any = zlib,
 ) -> list[Written]:
-    """Pool task: decompress, write, hash and close a batch of zip members.
+    """Pool task: decompress, write, hash and close a batch of zip members (hashing and
+    CRC checks as ``plan`` says).
 
     ``source`` is the descriptor of the parsed archive, read with ``os.pread``.
     """
@@ -132,9 +130,9 @@ def write_zip_batch(
         cursor.member = info.filename
         fd = open_new_file(job.name, job.path, job.mode)
         try:
-            hasher = new_hasher(hashing)
+            hasher = new_hasher(plan.hash_files)
             with damage_guard(archive, cursor):
-                size = _copy_member(source, job, fd, hasher, budget, check_crc, module)
+                size = _copy_member(source, job, fd, hasher, budget, plan.check_crc, module)
             apply_attributes(fd, job.name, job.mode, job.mtime)
         finally:
             os.close(fd)
@@ -152,11 +150,11 @@ class ZipExtraction:
         executor: Executor | None,
         cursor: MemberCursor,
         report: Callable[[int, int], None],
-        check_crc: bool = True,
+        plan: IntegrityPlan,
     ) -> None:
         self.archive_path = archive_path
         self.archive_size = archive_size
-        self.check_crc = check_crc
+        self.plan = plan
         self.inflater = inflate_module(config.decompression_backend)
         self.tree = tree
         self.budget = tree.budget
@@ -179,14 +177,14 @@ class ZipExtraction:
     ) -> list[ZipFileJob]:
         tree = self.tree
         budget = self.budget
-        kinds: list[str] = []
+        kinds: list[EntryKind] = []
         for info in infos:
             self.cursor.member = info.filename
             budget.add_member(info.filename)
             check_supported(info)
             kind = zip_kind(info)
             kinds.append(kind)
-            if kind == FILE:
+            if kind is EntryKind.FILE:
                 budget.declare(info.filename, info.file_size)
         self.cursor.member = None
         offsets = check_data_ranges(
@@ -197,21 +195,21 @@ class ZipExtraction:
             member = member_name(info)
             self.cursor.member = member
             raw_mode, raw_mtime = unix_mode(info), zip_mtime(info)
-            if kind == DIR:
+            if kind is EntryKind.DIR:
                 tree.add_dir(member, raw_mode, raw_mtime)
                 continue
             mode, mtime = tree.mode_of(raw_mode), tree.mtime_of(raw_mtime)
-            if kind == ZIP_SYMLINK:
+            if kind is EntryKind.SYMLINK:
                 if info.file_size > MAX_SYMLINK_TARGET:
                     raise UnsafeArchiveError(member, "symlink target is too long")
-                name = tree.register(member, SYMLINK)
+                name = tree.register(member, EntryKind.SYMLINK)
                 raw = read_member(source, info, offset, MAX_SYMLINK_TARGET)
                 budget.wrote(member, len(raw))
                 target = raw.decode("utf-8", "surrogateescape")
-                check_link_target(member, target, "symlink")
+                check_link_target(member, target, EntryKind.SYMLINK)
                 tree.symlinks.append((name, target, mtime))
             else:
-                name = tree.register(member, FILE)
+                name = tree.register(member, EntryKind.FILE)
                 jobs.append(ZipFileJob(info, name, tree.path(name), mode, mtime, offset))
         self.cursor.member = None
         return jobs
@@ -235,8 +233,7 @@ class ZipExtraction:
                     self.budget,
                     self.archive_path,
                     batch,
-                    self.tree.hash_files,
-                    self.check_crc,
+                    self.plan,
                     self.inflater,
                 ):
                     self.tree.record(result)

@@ -10,8 +10,9 @@ dictionary size cannot make the decoder allocate gigabytes). Every decompressor 
 a member declaring 10 bytes that holds a gigabyte of zeros costs one piece of memory and one
 piece of work. The member is also damaged (``zipfile.BadZipFile``, which ``damage_guard``
 reports naming it) when its data is cut short, ends early, has bytes after the end of its
-compressed stream, or fails its CRC (checked unless ``check_crc`` is False: the caller then
-checks the whole archive's SHA-256 before anything is committed).
+compressed stream, or fails its CRC (checked unless ``check_crc`` is False, which the
+integrity plan says only when the whole archive's SHA-256 is checked before anything is
+committed; see ``archive_parallel.integrity``).
 """
 
 from __future__ import annotations

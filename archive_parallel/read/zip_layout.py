@@ -5,11 +5,9 @@ its name and its unix mode (``external_attr >> 16`` when ``create_system == 3``)
 ``check_data_ranges`` reads each entry's local header and refuses entries whose header and
 data overlap another entry's (the overlapping-entries zip bomb) or run past the central
 directory, or whose local header names another file; it returns where each entry's data
-starts, so extraction reads it without parsing the header again. ``SharedZip`` lets every
-worker read members of one parsed ``ZipFile`` (verification reads all of them so, extraction
-only bzip2 and lzma ones): each member is read through its own file position (``zipfile``
-locks only around seek and read), so members decompress in parallel without each thread
-parsing the central directory again.
+starts, so extraction and verification read it (``read.zip_inflate``) with ``os.pread`` at
+that offset, each worker at its own, without parsing the header or the central directory
+again.
 """
 
 from __future__ import annotations
@@ -17,11 +15,11 @@ from __future__ import annotations
 import os
 import stat
 import struct
-import threading
 import time
 import zipfile
 
 from ..codecs.zip_extra import read_unix_mtime
+from ..entries import EntryKind
 from ..errors import CorruptArchiveError, UnsafeArchiveError
 
 UNIX_SYSTEM = 3
@@ -31,8 +29,6 @@ _UTF8_FLAG = 0x800
 #: bytes read past a local header in the same ``pread``, enough for most names
 _NAME_GUESS = 226
 
-DIR, FILE, SYMLINK = "dir", "file", "symlink"
-
 
 def unix_mode(info: zipfile.ZipInfo) -> int | None:
     if info.create_system == UNIX_SYSTEM:
@@ -41,16 +37,16 @@ def unix_mode(info: zipfile.ZipInfo) -> int | None:
     return None
 
 
-def zip_kind(info: zipfile.ZipInfo) -> str:
-    """``dir``, ``file`` or ``symlink``; any other unix file type raises UnsafeArchiveError."""
+def zip_kind(info: zipfile.ZipInfo) -> EntryKind:
+    """``DIR``, ``FILE`` or ``SYMLINK``; any other unix file type raises UnsafeArchiveError."""
     mode = unix_mode(info)
     file_type = stat.S_IFMT(mode) if mode is not None else 0
     if info.filename.endswith(("/", "\\")) or file_type == stat.S_IFDIR:
-        return DIR
+        return EntryKind.DIR
     if file_type == stat.S_IFLNK:
-        return SYMLINK
+        return EntryKind.SYMLINK
     if file_type in (0, stat.S_IFREG):
-        return FILE
+        return EntryKind.FILE
     if file_type in (stat.S_IFCHR, stat.S_IFBLK):
         raise UnsafeArchiveError(info.filename, "device files are not allowed")
     if file_type == stat.S_IFIFO:
@@ -144,20 +140,6 @@ def archive_fd(handle: zipfile.ZipFile) -> int:
 def central_directory_offset(handle: zipfile.ZipFile, archive_size: int) -> int:
     offset = getattr(handle, "start_dir", None)
     return int(offset) if isinstance(offset, int) else archive_size
-
-
-class SharedZip:
-    """One ``ZipFile`` read by many threads. ``ZipFile.open`` keeps a reference count of its
-    file that is not thread-safe, so opening is serialised here; reading is not."""
-
-    def __init__(self, archive: zipfile.ZipFile, path: str | os.PathLike[str]) -> None:
-        self.archive = archive
-        self.path = path
-        self._lock = threading.Lock()
-
-    def open(self, info: zipfile.ZipInfo) -> zipfile.ZipExtFile:
-        with self._lock:
-            return self.archive.open(info)
 
 
 def zip_mtime(info: zipfile.ZipInfo) -> float | None:

@@ -26,6 +26,7 @@ import pytest
 from archive_parallel.config import ArchiveConfig
 from archive_parallel.extract import STAGING_PREFIX, extract
 from archive_parallel.formats import CompressionFormat
+from archive_parallel.integrity import IntegrityPlan
 
 TAR_FORMATS = [
     CompressionFormat.TAR_GZ,
@@ -203,7 +204,7 @@ def run_extract(
         fmt,
         ArchiveConfig(**options),
         executor,
-        expected_checksums=expected_checksums,
+        IntegrityPlan(file_sha256=expected_checksums),
         progress=progress,
     )
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from archive_parallel.config import ArchiveConfig
+from archive_parallel.entries import EntryKind
 from archive_parallel.errors import UnsafeArchiveError
-from archive_parallel.extract.staged_tree import DIR, FILE, SYMLINK, StagedTree
+from archive_parallel.extract.staged_tree import StagedTree
 from archive_parallel.fs_semantics import CASE_SENSITIVE, NameSemantics
 from archive_parallel.safety import ExtractionBudget
 
@@ -38,10 +39,11 @@ def _tree(root: Path, names: NameSemantics) -> StagedTree:
 
 def test_a_colliding_spelling_is_the_earlier_path(tmp_path: Path) -> None:
     tree = _tree(tmp_path / "stage", APFS)
-    assert tree.register("Dir/a.txt", FILE) == "Dir/a.txt"
-    assert tree.register("dir/b.txt", FILE) == "Dir/b.txt"  # same folder, as spelled first
-    assert tree.register(f"DIR/{NFD}/c", FILE) == f"Dir/{NFD}/c"
-    assert tree.register(f"dir/{NFC.upper()}/d", FILE) == f"Dir/{NFD}/d"
+    assert tree.register("Dir/a.txt", EntryKind.FILE) == "Dir/a.txt"
+    # same folder, as spelled first
+    assert tree.register("dir/b.txt", EntryKind.FILE) == "Dir/b.txt"
+    assert tree.register(f"DIR/{NFD}/c", EntryKind.FILE) == f"Dir/{NFD}/c"
+    assert tree.register(f"dir/{NFC.upper()}/d", EntryKind.FILE) == f"Dir/{NFD}/d"
     assert tree.add_dir("dir/", None, None) == "Dir"
     assert sorted(p.name for p in (tmp_path / "stage").iterdir()) == ["Dir"]
 
@@ -49,11 +51,11 @@ def test_a_colliding_spelling_is_the_earlier_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("first", "second", "reason"),
     [
-        (("README", FILE), ("readme", FILE), "duplicate member name"),
-        (("Docs/", DIR), ("docs/", DIR), "duplicate member name"),
-        (("Link", SYMLINK), ("link/x", FILE), "is a symlink"),
-        (("x/y", FILE), ("X", SYMLINK), "would replace a folder"),
-        ((NFC, FILE), (NFD, DIR), "a folder would replace a file"),
+        (("README", EntryKind.FILE), ("readme", EntryKind.FILE), "duplicate member name"),
+        (("Docs/", EntryKind.DIR), ("docs/", EntryKind.DIR), "duplicate member name"),
+        (("Link", EntryKind.SYMLINK), ("link/x", EntryKind.FILE), "is a symlink"),
+        (("x/y", EntryKind.FILE), ("X", EntryKind.SYMLINK), "would replace a folder"),
+        ((NFC, EntryKind.FILE), (NFD, EntryKind.DIR), "a folder would replace a file"),
     ],
 )
 def test_collisions_name_both_members(
@@ -70,10 +72,10 @@ def test_collisions_name_both_members(
 
 def test_a_case_sensitive_destination_keeps_every_spelling(tmp_path: Path) -> None:
     tree = _tree(tmp_path / "stage", CASE_SENSITIVE)
-    assert tree.register("README", FILE) == "README"
-    assert tree.register("readme", FILE) == "readme"
-    assert tree.register("Link", SYMLINK) == "Link"
-    assert tree.register("link/x", FILE) == "link/x"
+    assert tree.register("README", EntryKind.FILE) == "README"
+    assert tree.register("readme", EntryKind.FILE) == "readme"
+    assert tree.register("Link", EntryKind.SYMLINK) == "Link"
+    assert tree.register("link/x", EntryKind.FILE) == "link/x"
     with pytest.raises(UnsafeArchiveError, match="duplicate member name") as caught:
-        tree.register("README", FILE)
+        tree.register("README", EntryKind.FILE)
     assert "same path" not in str(caught.value)
