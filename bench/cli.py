@@ -284,7 +284,9 @@ def _planned_grid(args: argparse.Namespace):
     preset = PRESETS[args.preset]
     overrides = {f: getattr(args, f) for f in GRID_FLAGS[:7] if getattr(args, f)}
     if args.workloads:
-        overrides["tree_workloads"] = ()  # the workloads asked for serve every operation
+        # the workloads asked for serve every operation and format
+        overrides["tree_workloads"] = ()
+        overrides["format_workloads"] = ()
     grid = dataclasses.replace(preset.grid, **overrides)
     if not args.no_thread_cap and not args.threads:
         cores = usable_cores()

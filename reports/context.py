@@ -21,6 +21,7 @@ from reports.formatting import integer, interval, number, ratio, seconds, size, 
 from reports.headline import machine_headlines
 from reports.loading import ResultSet
 from reports.shaping import latest_valid_parallel
+from reports.ship import ship_sections
 from reports.verdicts import TARGETS, Verdict, best_verdicts, tally
 
 logger = logging.getLogger(__name__)
@@ -308,6 +309,7 @@ def build_context(result_set: ResultSet, output: Path, title: str | None) -> dic
     warnings = quality.collect(result_set, verdicts)
     return {
         "headlines": machine_headlines(result_set),
+        "ship": ship_sections(result_set),
         "title": title or "archive-parallel: how much faster than the old way, at what cost?",
         "generated_at": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "sources": [str(s) for s in result_set.sources],
