@@ -250,7 +250,7 @@ def _ship_row(rows: pd.DataFrame, fmt: str, backend: str | None, memory: str) ->
         codec,
         _time(create, create_why),
         _time(extract, extract_why),
-        _bytes(_archive_size(rows, create, fmt, backend), create_why),
+        _bytes(_archive_size(rows, create, fmt, backend), create_why or "size not recorded"),
         _bytes(_number(create, memory), create_why or "memory not measured"),
         _bytes(_number(extract, memory), extract_why or "memory not measured"),
     )

@@ -3,6 +3,8 @@ and the codec target table."""
 
 from __future__ import annotations
 
+import json
+import sys
 import tarfile
 import zipfile
 
@@ -10,7 +12,7 @@ import pytest
 
 from bench import codec_axes, codec_targets
 from bench.cases import library_config
-from bench.grid import PRESETS, expand_grid
+from bench.grid import PRESETS, GridSpec, expand_grid
 
 
 def test_other_tools_archives_are_only_read():
@@ -18,7 +20,42 @@ def test_other_tools_archives_are_only_read():
     assert not [c for c in cells if c.operation == "create" and "+" in c.format]
     foreign = {c.format for c in cells if c.operation == "extract" and "+" in c.format}
     assert foreign == set(codec_axes.FOREIGN_FORMATS)
-    assert {c.format for c in cells if c.operation == "create"} == {"tar.gz", "zip", "tar.zst"}
+    own = {"tar.gz", "zip", "tar.zst", "tar.bz2", "tar.xz"}
+    assert {c.format for c in cells if c.operation == "create"} == own
+
+
+def test_the_codecs_preset_sweeps_every_choice_a_user_has():
+    cells = expand_grid(PRESETS["codecs"].grid, pigz=False)
+    create = {(c.format, c.backend) for c in cells if c.operation == "create"}
+    assert {("tar.gz", b) for b in ("zlib", "zlib-ng", "isal")} <= create
+    assert {("zip", b) for b in ("zlib", "zlib-ng", "isal")} <= create
+    read = {(c.format, c.backend) for c in cells if c.operation == "extract"}
+    assert ("tar.gz+tar", "rapidgzip") in read and ("zip", "rapidgzip") not in read
+    # the slow codecs run on the deploy package and the small tree, not the 150 MB one
+    slow = {(c.format, c.workload) for c in cells if c.format in ("tar.bz2", "tar.xz")}
+    assert {w for _, w in slow} == {"package", "small"}
+    assert ("tar.zst", "medium") in {(c.format, c.workload) for c in cells}
+
+
+def test_format_workloads_survive_a_resume_and_leave_other_digests_alone():
+    grid = PRESETS["codecs"].grid
+    assert GridSpec.from_dict(json.loads(json.dumps(grid.to_dict()))) == grid
+    assert "format_workloads" not in PRESETS["quick"].grid.to_dict()
+
+
+def test_a_missing_optional_package_is_named(monkeypatch):
+    cell = {"operation": "create", "format": "tar.gz", "variant": "parallel", "backend": "isal"}
+    assert codec_axes.missing_package(cell) is None
+    monkeypatch.setitem(sys.modules, "isal", None)  # blocks the import
+    reason = codec_axes.missing_package(cell)
+    assert reason.startswith(codec_axes.NOT_MEASURED) and "pip install isal" in reason
+    # the old way never uses the backend; formats without a backend axis ignore it
+    assert codec_axes.missing_package({**cell, "variant": "reference"}) is None
+    assert codec_axes.missing_package({**cell, "format": "tar.xz"}) is None
+    for name in ("compression.zstd", "compression", "backports.zstd"):
+        monkeypatch.setitem(sys.modules, name, None)
+    zst = codec_axes.missing_package({**cell, "format": "tar.zst", "variant": "reference"})
+    assert "backports.zstd" in zst
 
 
 def test_backends_per_operation():
