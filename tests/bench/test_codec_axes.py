@@ -114,3 +114,29 @@ def test_targets_table_from_records():
     zst = rows["create tar.zst (level 3) vs the tar.gz reference loop"]
     assert zst["ratio"] == pytest.approx(10.0) and zst["verdict"] == "meets"
     assert rows["create tar.gz with isal vs the reference loop"]["verdict"] == "absent"
+
+
+def test_a_side_by_side_measurement_is_filed_for_the_report(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("fixtures_gen")
+    pytest.importorskip("pandas")
+    monkeypatch.setenv("ARCHIVE_BENCH_FIXTURES", str(tmp_path / "fixtures"))
+    monkeypatch.setenv("ARCHIVE_BENCH_SCRATCH", str(tmp_path))
+    results = tmp_path / "results"
+    argv = ["--measure", "small", "--rounds", "1", "--results", str(results), "--machine", "box"]
+    assert codec_targets.main(argv) == 0
+    printed = capsys.readouterr().out
+    (run_dir,) = results.glob("box-*/*-interleaved")
+    assert f"run filed in {run_dir}" in printed
+    assert "[small] small: create tar.gz vs the reference loop" in printed
+
+    from reports.loading import load_results
+    from reports.ship import ship_sections
+
+    result_set = load_results([results])
+    assert result_set.problems == []
+    (section,) = ship_sections(result_set)
+    labels = {t.target for t in section.targets}
+    assert "small: extract zip vs the reference loop" in labels
+    assert all(t.verdict in ("meets", "misses", "inconclusive") for t in section.targets)
+    (table,) = section.tables
+    assert {r.name for r in table.rows if r.create.measured} == {"tar.gz with zlib", "zip with zlib"}
