@@ -13,6 +13,7 @@ from reports import build_report
 from reports.loading import load_results
 from reports.quality import collect, invalid_rows
 from reports.ship import ship_sections
+from reports.summary import text_summary
 from reports.verdicts import best_verdicts
 
 ZLIB_NG_MISSING = "zlib-ng is not installed here (pip install zlib-ng)"
@@ -72,6 +73,8 @@ def test_the_report_shows_the_table(ship_sweep_root, tmp_path):
     assert "Fastest to unpack on this machine:" in html
     assert ZLIB_NG_MISSING in html
     assert 'class="best-mark"' in html
+    summary = text_summary([ship_sweep_root])
+    assert "What to ship" in summary and "Fastest to unpack on this machine: " in summary
 
 
 def test_a_table_without_archive_sizes_still_renders(tmp_path, synth):
