@@ -43,6 +43,10 @@ OPERATIONS = ("create", "extract")
 NOT_IN_SWEEP = "not in this machine's sweep"
 READ_ONLY = "rapidgzip only reads; archives are written with zlib, zlib-ng or isal"
 CELLS_FILE = "cells.jsonl"
+EMULATED = (
+    "Measured under an emulator: the times say nothing about the machine it stands for, so "
+    "no recommendation (sizes still hold)."
+)
 
 
 @dataclass
@@ -287,7 +291,11 @@ def ship_table(
     memory, label = _memory_column(mine[mine["variant"] == "parallel"])
     table_rows = [_ship_row(mine, fmt, backend, memory) for fmt, backend in combos]
     _mark_best(table_rows, ["create", "extract", "size", "create_peak", "extract_peak"])
-    return ShipTable(workload, label, table_rows, recommendation(table_rows, label))
+    if not mine.empty and mine["emulated"].astype(bool).all():
+        sentence = EMULATED
+    else:
+        sentence = recommendation(table_rows, label)
+    return ShipTable(workload, label, table_rows, sentence)
 
 
 def foreign_rows(rows: pd.DataFrame, memory: str) -> list[ForeignRow]:

@@ -88,6 +88,16 @@ def test_a_table_without_archive_sizes_still_renders(tmp_path, synth):
     build_report([root], tmp_path / "report.html")
 
 
+def test_an_emulated_machine_gets_no_recommendation(tmp_path, synth):
+    root = tmp_path / "results"
+    synth.write_run(
+        root, [synth.make_row(operation=op, emulated=True) for op in ("create", "extract")]
+    )
+    (section,) = ship_sections(load_results([root]))
+    (table,) = section.tables
+    assert table.recommendation.startswith("Measured under an emulator")
+
+
 def _record(op, fmt, variant, backend, median, **extra):
     from bench.grid import NO_BATCH, Cell
 
