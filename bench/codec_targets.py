@@ -246,7 +246,7 @@ def picks_by_workload(targets: list[Target], workloads: set[str]) -> dict:
     return picks
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.codec_targets", description=__doc__)
     parser.add_argument("run", type=Path, nargs="?", help="a run folder (results/<platform>/<run>)")
     parser.add_argument(
@@ -264,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
         "archive-bench report shows the targets and what-to-ship table of this measurement",
     )
     parser.add_argument("--machine", help="with --results: this machine's name in the results")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.results is not None and not args.measure:
         parser.error("--results goes with --measure (a run folder already is one)")
