@@ -8,8 +8,7 @@ value of each column is marked best, and one sentence names what this machine un
 fastest. The rows are the same on every machine, so a cell that a machine did not measure
 (an optional package missing, an invalid output, not in its sweep) says so and why instead
 of vanishing. Archives made by other tools get their own small table (extract only), and the
-codec targets (``bench.codec_targets``) are evaluated from the raw values of the runs'
-``cells.jsonl`` when those runs measured the cells a target compares.
+codec targets (``reports.codec_targets``) follow, per machine.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
@@ -30,6 +28,7 @@ from bench.codec_axes import (
     is_foreign,
 )
 from bench.schema import MEMORY_SOURCE_LABELS
+from reports.codec_targets import TargetRow, machine_records, target_rows
 from reports.formatting import interval, ratio, seconds, size
 from reports.loading import ResultSet
 
@@ -42,7 +41,6 @@ WORKLOAD_ORDER = ("package", "medium", "small")
 OPERATIONS = ("create", "extract")
 NOT_IN_SWEEP = "not in this machine's sweep"
 READ_ONLY = "rapidgzip only reads; archives are written with zlib, zlib-ng or isal"
-CELLS_FILE = "cells.jsonl"
 EMULATED = (
     "Measured under an emulator: the times say nothing about the machine it stands for, so "
     "no recommendation (sizes still hold)."
@@ -102,16 +100,6 @@ class ForeignRow:
     extract: Value
     vs_extractall: Value
     peak: Value
-
-
-@dataclass
-class TargetRow:
-    target: str
-    workload: str
-    at_least: float
-    ratio: str
-    interval: str
-    verdict: str
 
 
 @dataclass
@@ -340,50 +328,6 @@ def _workloads(rows: pd.DataFrame, foreign: bool) -> list[str]:
     return sorted(names, key=lambda w: _order(w.split(" x")[0], WORKLOAD_ORDER))
 
 
-def _run_records(result_set: ResultSet, machine_key: str) -> list[dict[str, Any]]:
-    """The raw records of a machine's runs, the latest run's record of each cell winning."""
-    from bench.results import read_records
-
-    by_cell: dict[str, dict[str, Any]] = {}
-    for run in sorted(result_set.runs, key=lambda r: r.run_id):
-        if run.machine_key != machine_key:
-            continue
-        try:
-            records = read_records(run.folder / CELLS_FILE)
-        except OSError as exc:
-            logger.warning("cannot read %s: %s", run.folder / CELLS_FILE, exc)
-            continue
-        for record in records:
-            by_cell[str(record.get("cell_id"))] = record
-    return list(by_cell.values())
-
-
-def target_rows(records: list[dict[str, Any]]) -> tuple[list[TargetRow], int]:
-    """The codec targets these records can decide, and how many they cannot (absent)."""
-    from bench.codec_targets import default_targets, evaluate
-
-    if not records:
-        return [], 0
-    try:
-        evaluated = evaluate(records, default_targets())
-    except (KeyError, TypeError, ValueError) as exc:  # records of another layout
-        logger.warning("codec targets not evaluated: %s", exc)
-        return [], 0
-    rows = [
-        TargetRow(
-            r["target"],
-            r["workload"],
-            r["at_least"],
-            ratio(r["ratio"]),
-            interval(r["low"], r["high"]),
-            r["verdict"] or "inconclusive",
-        )
-        for r in evaluated
-        if r["verdict"] != "absent"
-    ]
-    return rows, len(evaluated) - len(rows)
-
-
 def ship_sections(result_set: ResultSet) -> list[ShipSection]:
     """One section per machine: its what-to-ship tables, other tools' archives, targets."""
     table = result_set.table
@@ -402,7 +346,7 @@ def ship_sections(result_set: ResultSet) -> list[ShipSection]:
             found = foreign_rows(mine, memory)
             if found:
                 section.foreign.append((workload, label, found))
-        section.targets, section.targets_absent = target_rows(_run_records(result_set, key))
+        section.targets, section.targets_absent = target_rows(machine_records(result_set, key))
         sections.append(section)
     return sections
 
@@ -411,9 +355,7 @@ __all__ = [
     "ShipRow",
     "ShipSection",
     "ShipTable",
-    "TargetRow",
     "recommendation",
     "ship_sections",
     "ship_table",
-    "target_rows",
 ]
