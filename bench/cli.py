@@ -163,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="preset",
         action="store_const",
         const="codecs",
-        help="codecs and formats: zlib/isal/rapidgzip, tar.zst, archives of other tools",
+        help="what to ship: tar.gz, zip, tar.zst, tar.bz2, tar.xz with zlib/zlib-ng/isal "
+        "(rapidgzip reading), archives of other tools",
     )
     run.set_defaults(preset="quick")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results root")
