@@ -175,6 +175,14 @@ def _bytes(value: float, why: str) -> Value:
     return Value(size(value), value) if math.isfinite(value) else _absent(why, quiet=True)
 
 
+def _archive(value: float, why: str) -> Value:
+    """An archive's size: two decimals (a few percent decide between backends), the exact
+    bytes in the tooltip."""
+    if not math.isfinite(value):
+        return _absent(why, quiet=True)
+    return Value(size(value, 2), value, detail=f"{value:,.0f} bytes")
+
+
 def _archive_size(rows: pd.DataFrame, create: pd.Series | None, fmt: str, backend) -> float:
     """The archive's size: the chosen create cell's, else any valid library create cell's
     of the same format and backend (the bytes never depend on the thread count)."""
@@ -242,7 +250,7 @@ def _ship_row(rows: pd.DataFrame, fmt: str, backend: str | None, memory: str) ->
         codec,
         _time(create, create_why),
         _time(extract, extract_why),
-        _bytes(_archive_size(rows, create, fmt, backend), create_why or "size not recorded"),
+        _archive(_archive_size(rows, create, fmt, backend), create_why or "size not recorded"),
         _bytes(_number(create, memory), create_why or "memory not measured"),
         _bytes(_number(extract, memory), extract_why or "memory not measured"),
     )
