@@ -23,6 +23,7 @@ from bench.codec_axes import (
     CREATE_BACKENDS,
     DEFLATE_BASES,
     NOT_MEASURED,
+    READ_BACKENDS,
     base_format,
     codec_name,
     is_foreign,
@@ -40,6 +41,8 @@ BACKEND_ORDER = ("zlib", "zlib-ng", "isal", "rapidgzip")
 WORKLOAD_ORDER = ("package", "medium", "small")
 OPERATIONS = ("create", "extract")
 NOT_IN_SWEEP = "not in this machine's sweep"
+#: inflaters that write nothing (rapidgzip)
+READ_ONLY_BACKENDS = tuple(b for b in READ_BACKENDS if b not in CREATE_BACKENDS)
 READ_ONLY = "rapidgzip only reads; archives are written with zlib, zlib-ng or isal"
 EMULATED = (
     "Measured under an emulator: the times say nothing about the machine it stands for, so "
@@ -239,8 +242,8 @@ def _mark_best(rows: list[ShipRow] | list[ForeignRow], columns: list[str]) -> No
 
 
 def _ship_row(rows: pd.DataFrame, fmt: str, backend: str | None, memory: str) -> ShipRow:
-    codec = codec_name(fmt, backend or "")
-    if backend is not None and backend not in CREATE_BACKENDS:
+    codec = codec_name(fmt, backend or "") or "default"  # tables from before backends
+    if backend in READ_ONLY_BACKENDS:
         create, create_why = None, READ_ONLY
     else:
         create, create_why = _pick(rows, "create", fmt, backend)

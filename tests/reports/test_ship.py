@@ -88,6 +88,16 @@ def test_a_table_without_archive_sizes_still_renders(tmp_path, synth):
     build_report([root], tmp_path / "report.html")
 
 
+def test_a_table_from_before_backends_still_renders(tmp_path, synth):
+    root = tmp_path / "results"
+    columns = [c for c in synth.columns if c not in ("backend", "output_bytes")]
+    synth.write_run(root, synth.verdict_rows("raspberry-pi-4"), columns=columns)
+    (section,) = ship_sections(load_results([root]))
+    _, rows = _rows(section, "small")
+    assert rows[("tar.gz", "default")].create.measured
+    build_report([root], tmp_path / "report.html")
+
+
 def test_an_emulated_machine_gets_no_recommendation(tmp_path, synth):
     root = tmp_path / "results"
     synth.write_run(
