@@ -163,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="preset",
         action="store_const",
         const="codecs",
-        help="codecs and formats: zlib/isal/rapidgzip, tar.zst, archives of other tools",
+        help="what to ship: tar.gz, zip, tar.zst, tar.bz2, tar.xz with zlib/zlib-ng/isal "
+        "(rapidgzip reading), archives of other tools",
     )
     run.set_defaults(preset="quick")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results root")
@@ -284,7 +285,9 @@ def _planned_grid(args: argparse.Namespace):
     preset = PRESETS[args.preset]
     overrides = {f: getattr(args, f) for f in GRID_FLAGS[:7] if getattr(args, f)}
     if args.workloads:
-        overrides["tree_workloads"] = ()  # the workloads asked for serve every operation
+        # the workloads asked for serve every operation and format
+        overrides["tree_workloads"] = ()
+        overrides["format_workloads"] = ()
     grid = dataclasses.replace(preset.grid, **overrides)
     if not args.no_thread_cap and not args.threads:
         cores = usable_cores()

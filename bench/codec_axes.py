@@ -8,11 +8,14 @@ verified only (nobody creates them with the library) and report as their own row
 The ``backend`` column is the deflate implementation for create cells
 (``compression_backend``: zlib, zlib-ng, isal) and the inflate implementation for extract and
 verify cells (``decompression_backend``: zlib, zlib-ng, isal, and rapidgzip for tar.gz);
-``backends_for`` keeps only the combinations that mean something.
+``backends_for`` keeps only the combinations that mean something. A cell that needs an
+optional package this machine lacks (isal, zlib-ng, rapidgzip, Zstandard support) is not run:
+``missing_package`` says why, and the sweep records it as not measured.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import tarfile
@@ -25,6 +28,18 @@ CREATE_BACKENDS = ("zlib", "zlib-ng", "isal")
 READ_BACKENDS = ("zlib", "zlib-ng", "isal", "rapidgzip")
 #: formats whose backend axis means something (deflate/inflate)
 DEFLATE_BASES = ("tar.gz", "zip")
+#: the codec of formats without a backend axis (their cells carry the first backend)
+OWN_CODECS = {"tar.zst": "zstd", "tar.bz2": "bzip2", "tar.xz": "xz", "tar": "none"}
+#: backend -> (modules, any one of which provides it; what to pip install)
+BACKEND_PACKAGES = {
+    "zlib-ng": (("zlib_ng",), "zlib-ng"),
+    "isal": (("isal",), "isal"),
+    "rapidgzip": (("rapidgzip",), "rapidgzip"),
+}
+ZSTD_PACKAGE = (("compression.zstd", "backports.zstd"), "backports.zstd")
+#: how the sweep's record of a cell it could not run begins (the report shows these apart
+#: from invalid cells: nothing went wrong, the machine lacks an optional package)
+NOT_MEASURED = "not measured: "
 
 
 def base_format(fmt: str) -> str:
@@ -51,6 +66,38 @@ def backends_for(operation: str, fmt: str, backends: tuple[str, ...]) -> tuple[s
     allowed = CREATE_BACKENDS if operation == "create" else READ_BACKENDS
     kept = tuple(b for b in backends if b in allowed and (b != "rapidgzip" or base == "tar.gz"))
     return kept or backends[:1]
+
+
+def codec_name(fmt: str, backend: str) -> str:
+    """What compresses a cell's archive, for people: the backend for tar.gz and zip, the
+    format's own codec otherwise (``tar.zst`` -> ``zstd``)."""
+    return OWN_CODECS.get(base_format(fmt), backend)
+
+
+def _importable(modules: tuple[str, ...]) -> bool:
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+        return True
+    return False
+
+
+def missing_package(cell: dict) -> str | None:
+    """Why ``cell`` cannot run on this machine (an optional package it needs is not
+    importable), as a record's reason starting with ``NOT_MEASURED``; None when it can."""
+    needs = []
+    base = base_format(cell["format"])
+    if base == "tar.zst":
+        needs.append(ZSTD_PACKAGE)
+    library = cell["variant"] in ("parallel", "sequential")
+    if library and base in DEFLATE_BASES and cell["backend"] in BACKEND_PACKAGES:
+        needs.append(BACKEND_PACKAGES[cell["backend"]])
+    for modules, package in needs:
+        if not _importable(modules):
+            return f"{NOT_MEASURED}{package} is not installed here (pip install {package})"
+    return None
 
 
 def library_backends(cell: dict) -> dict[str, str]:
@@ -123,11 +170,14 @@ def build_foreign(tree: Path, fmt: str, target: Path, exclude: tuple[str, ...]) 
 
 __all__ = [
     "FOREIGN_FORMATS",
+    "NOT_MEASURED",
     "backends_for",
     "base_format",
     "build_foreign",
+    "codec_name",
     "formats_for",
     "is_foreign",
     "library_backends",
+    "missing_package",
     "tarfile_for",
 ]

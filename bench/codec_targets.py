@@ -246,7 +246,7 @@ def picks_by_workload(targets: list[Target], workloads: set[str]) -> dict:
     return picks
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.codec_targets", description=__doc__)
     parser.add_argument("run", type=Path, nargs="?", help="a run folder (results/<platform>/<run>)")
     parser.add_argument(
@@ -256,13 +256,32 @@ def main(argv: list[str] | None = None) -> int:
         "(comma-separated: medium,package,small) instead of reading a run",
     )
     parser.add_argument("--rounds", type=int, default=5, help="rounds of --measure")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        metavar="ROOT",
+        help="with --measure: also file the cells as a run under ROOT (e.g. results), so "
+        "archive-bench report shows the targets and what-to-ship table of this measurement",
+    )
+    parser.add_argument("--machine", help="with --results: this machine's name in the results")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.results is not None and not args.measure:
+        parser.error("--results goes with --measure (a run folder already is one)")
     if args.measure:
-        from bench.interleaved import measure
+        from bench.interleaved import measure, save_run
 
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         wanted = {w.strip() for w in args.measure.split(",") if w.strip()}
         records = measure(picks_by_workload(default_targets(), wanted), args.rounds)
+        if args.results is not None and records:
+            argv_used = ["python", "-m", "bench.codec_targets", *(argv or sys.argv[1:])]
+            run_dir = save_run(records, args.results, argv_used, args.rounds, args.machine)
+            print(f"run filed in {run_dir}")
     elif args.run is not None:
         records = read_records(args.run / "cells.jsonl")
     else:
@@ -290,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for workload, op, fmt, backend, rss in sorted(peak):
         print(f"peak  {workload:<8} {op:<8} {fmt:<15} {backend:<9} {rss / 2**20:8.1f} MiB RSS")
-    for workload in ("medium", "package"):
+    for workload in sorted({r["workload"] for r in records if r["operation"] == "create"}):
         print(
             f"\nwhat to ship ({workload}, 2 threads): format, create backend, create s, "
             "extract s (reader), size bytes, peak RSS MiB"

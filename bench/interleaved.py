@@ -6,7 +6,9 @@ ratio can see different loads. Here every case a target needs runs once per roun
 shuffled each round, so background load falls on all of them alike and each ratio is of
 medians taken in the same minutes. Cases are ``bench.cases.Case`` (the harness's own: same
 configurations, same reset, same output checks); outputs are checked once, after the last
-round. The records have the fields ``bench.codec_targets`` reads from a harness run.
+round. The records have the fields ``bench.codec_targets`` reads from a harness run, and
+``save_run`` files them as a run folder of their own (preset ``interleaved``: times and archive
+sizes, no memory run), so ``archive-bench report`` shows them beside the sweeps.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cases import Case
-from bench.grid import Workload
+from bench.grid import Cell, Workload
 from bench.workloads import build_input_archives, fixtures_root, prepare_tree
 
 logger = logging.getLogger(__name__)
@@ -29,16 +31,16 @@ logger = logging.getLogger(__name__)
 
 def _cell(pick: Any, workload: Workload) -> dict[str, Any]:
     parallel = pick.variant == "parallel"
-    return {
-        "operation": pick.operation,
-        "format": pick.format,
-        "workload": workload.profile,
-        "scale": float(workload.scale),
-        "variant": pick.variant,
-        "threads": 2 if parallel else 1,
-        "batch_size": 50 if parallel else 0,
-        "backend": pick.backend if pick.variant != "reference" else "zlib",
-    }
+    return Cell(
+        operation=pick.operation,
+        format=pick.format,
+        workload=workload.profile,
+        scale=float(workload.scale),
+        variant=pick.variant,
+        threads=2 if parallel else 1,
+        batch_size=50 if parallel else 0,
+        backend=pick.backend if pick.variant != "reference" else "zlib",
+    ).to_dict()
 
 
 def measure(
@@ -97,4 +99,60 @@ def measure(
     return records
 
 
-__all__ = ["measure"]
+def save_run(
+    records: list[dict[str, Any]],
+    results_root: Path,
+    argv: list[str],
+    rounds: int,
+    machine: str | None = None,
+) -> Path:
+    """File ``records`` as a run of this machine (named ``machine``, as ``archive-bench run
+    --machine`` would) under ``results_root``: cells.jsonl, run.json, fingerprint.json, and
+    results.csv where pandas is installed. Returns the run folder."""
+    from datetime import UTC, datetime
+
+    from bench import fingerprint as fp_mod
+    from bench import results as results_mod
+    from bench.machine import name_fingerprint, write_machine_file
+    from bench.runner import CELLS_FILE, FINGERPRINT_FILE, RUN_FILE, append_record, write_json
+    from bench.schema import SCHEMA_VERSION
+
+    results_root.mkdir(parents=True, exist_ok=True)
+    fingerprint = name_fingerprint(fp_mod.collect_fingerprint(results_root), machine)
+    machine_dir = results_root / fingerprint["machine_key"]
+    started = datetime.now(UTC)
+    run_dir = machine_dir / (started.strftime("%Y%m%d-%H%M%S") + "-interleaved")
+    run_dir.mkdir(parents=True)
+    write_machine_file(machine_dir, fingerprint)
+    write_json(run_dir / FINGERPRINT_FILE, fp_mod.finish_fingerprint(fingerprint))
+    for record in records:
+        append_record(run_dir, {"bytes_processed": 0, "memory_source": "", **record})
+    write_json(
+        run_dir / RUN_FILE,
+        {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": run_dir.name,
+            "machine": fingerprint["machine"],
+            "machine_key": fingerprint["machine_key"],
+            "cores_usable": fingerprint["cores_usable"],
+            "preset": "interleaved",
+            "rounds": rounds,
+            "argv": argv,
+            "complete": True,
+            "cell_count": len(records),
+            "cells_done": len(records),
+            "finished_at": started.isoformat(timespec="seconds"),
+        },
+    )
+    try:
+        table = results_mod.build_table(
+            results_mod.read_records(run_dir / CELLS_FILE), run_dir.name, fingerprint
+        )
+    except ImportError as exc:  # no pandas here: the report builds the table where it runs
+        logger.info("results.csv is built where the results are read (%s)", exc)
+    else:
+        results_mod.write_table(table, run_dir)
+    return run_dir
+
+
+__all__ = ["measure", "save_run"]

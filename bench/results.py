@@ -230,6 +230,7 @@ def build_table(
                 "serial_fraction": math.nan,
                 "pyperf_json": r.get("pyperf_json", ""),
                 "flamegraph": r.get("flamegraph", ""),
+                "output_bytes": _num(r.get("output_bytes")),
             }
         )
     table = pd.DataFrame(rows, columns=list(COLUMNS))

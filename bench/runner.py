@@ -31,6 +31,7 @@ from typing import Any
 from archive_parallel.atomic import atomic_write_text
 from bench import fingerprint as fp_mod
 from bench import results as results_mod
+from bench.codec_axes import missing_package
 from bench.grid import Cell, GridSpec, Preset, TimingSettings, expand_grid, shuffled
 from bench.workloads import (
     PreparedWorkload,
@@ -496,7 +497,7 @@ def prepare_workloads(
     needed: dict[tuple[str, float], set[str]] = {}
     for cell in todo:
         formats = needed.setdefault((cell.workload, cell.scale), set())
-        if cell.operation in ("extract", "verify"):
+        if cell.operation in ("extract", "verify") and not missing_package(cell.to_dict()):
             formats.add(cell.format)
     prepared = {}
     from bench.grid import Workload
@@ -554,12 +555,17 @@ def sweep_cells(
             timeout = max(MIN_CHILD_TIMEOUT_S, budget_s - elapsed)
             workload = prepared[(cell.workload, cell.scale)]
             missing = workload.input_errors.get(cell.format)
-            if missing and cell.operation in ("extract", "verify"):
+            lacking = missing_package(cell.to_dict())
+            if lacking:
+                record = unmeasured_record(cell, workload, lacking)
+            elif missing and cell.operation in ("extract", "verify"):
                 record = unmeasured_record(cell, workload, f"no input archive: {missing}")
             else:
                 record = measure_cell(cell, workload, run_dir, opts, timeout, is_pi)
             append_record(run_dir, record)
-            if not record["valid"]:
+            if lacking:
+                logger.info("cell %s %s", cell.cell_id, lacking)
+            elif not record["valid"]:
                 logger.warning("cell %s invalid: %s", cell.cell_id, record["invalid_reason"])
             bar.update(1)
     return False

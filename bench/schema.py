@@ -126,9 +126,16 @@ COLUMN_SPECS: tuple[tuple[str, str, str], ...] = (
     ),
     ("pyperf_json", TEXT, "pyperf's JSON, relative to the run folder, or ''"),
     ("flamegraph", TEXT, "memray flamegraph HTML, relative to the run folder, or ''"),
+    (
+        "output_bytes",
+        NUMBER,
+        "size in bytes of the archive a create cell wrote (NaN for other operations)",
+    ),
 )
 
 COLUMNS: dict[str, str] = {name: meaning for name, _kind, meaning in COLUMN_SPECS}
+#: columns added at the end since version 2 began: a version 2 table may lack them
+ADDED_IN_VERSION_2 = ("output_bytes",)
 TEXT_COLUMNS = tuple(name for name, kind, _ in COLUMN_SPECS if kind == TEXT)
 NUMBER_COLUMNS = tuple(name for name, kind, _ in COLUMN_SPECS if kind == NUMBER)
 FLAG_COLUMNS = tuple(name for name, kind, _ in COLUMN_SPECS if kind == FLAG)

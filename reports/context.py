@@ -15,12 +15,14 @@ from typing import Any
 
 import pandas as pd
 
+from bench.codec_axes import NOT_MEASURED
 from bench.schema import MEMORY_SOURCE_LABELS
 from reports import charts, defaults, quality
 from reports.formatting import integer, interval, number, ratio, seconds, size, sort_key
 from reports.headline import machine_headlines
 from reports.loading import ResultSet
 from reports.shaping import latest_valid_parallel
+from reports.ship import ship_sections
 from reports.verdicts import TARGETS, Verdict, best_verdicts, tally
 
 logger = logging.getLogger(__name__)
@@ -137,6 +139,14 @@ def _verdict_cell(value: str) -> Cell:
     return Cell(value or "-", value, "verdict-cell" if value else "")
 
 
+def _valid_cell(valid: bool, reason: str) -> Cell:
+    if valid:
+        return Cell("yes", "1")
+    if reason.startswith(NOT_MEASURED):  # an optional package is missing: nothing went wrong
+        return Cell(reason, "0", "muted")
+    return Cell(f"no: {reason or 'no reason'}", "0", "bad")
+
+
 def _result_row(row: pd.Series, output_dir: Path) -> list[Cell]:
     pyperf = _link(row["_run_dir"], row["pyperf_json"], output_dir)
     flame = _link(row["_run_dir"], row["flamegraph"], output_dir)
@@ -184,11 +194,7 @@ def _result_row(row: pd.Series, output_dir: Path) -> list[Cell]:
         Cell(size(row["peak_rss_bytes"]), sort_key(row["peak_rss_bytes"])),
         Cell(size(row["memory_delta_bytes"]), sort_key(row["memory_delta_bytes"])),
         Cell(number(row["throughput_mb_s"], 1), sort_key(row["throughput_mb_s"])),
-        Cell(
-            "yes" if valid else f"no: {row['invalid_reason'] or 'no reason'}",
-            "1" if valid else "0",
-            "" if valid else "bad",
-        ),
+        _valid_cell(valid, row["invalid_reason"]),
         Cell(
             "yes" if row["noisy"] else "no",
             "1" if row["noisy"] else "0",
@@ -308,6 +314,7 @@ def build_context(result_set: ResultSet, output: Path, title: str | None) -> dic
     warnings = quality.collect(result_set, verdicts)
     return {
         "headlines": machine_headlines(result_set),
+        "ship": ship_sections(result_set),
         "title": title or "archive-parallel: how much faster than the old way, at what cost?",
         "generated_at": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "sources": [str(s) for s in result_set.sources],

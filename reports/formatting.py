@@ -47,14 +47,14 @@ def seconds(value: Any) -> str:
     return f"{value:.2f} s"
 
 
-def size(value: Any) -> str:
+def size(value: Any, digits: int = 1) -> str:
     """Bytes as MiB/GiB (binary units, signed: a memory delta can be negative)."""
     if _missing(value):
         return "n/a"
     value = float(value)
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if abs(value) >= scale:
-            return f"{value / scale:.1f} {unit}"
+            return f"{value / scale:.{digits}f} {unit}"
     return f"{value:.0f} B"
 
 

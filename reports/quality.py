@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bench.codec_axes import NOT_MEASURED
 from reports.loading import ResultSet
-from reports.verdicts import NO_DATA, Verdict
+from reports.verdicts import NO_DATA, Verdict, not_measured
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +39,18 @@ def _cell_name(row: pd.Series) -> str:
 
 
 def invalid_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Cells whose run failed or whose output was wrong (not those never run for want of an
+    optional package)."""
     if table.empty:
         return table
-    return table[~table["valid"].astype(bool)]
+    return table[~table["valid"].astype(bool) & ~not_measured(table)]
+
+
+def unmeasured_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Cells the sweep did not run: an optional package is not installed on the machine."""
+    if table.empty:
+        return table
+    return table[not_measured(table)]
 
 
 def collect(result_set: ResultSet, verdicts: list[Verdict]) -> list[Warning_]:
@@ -57,6 +67,18 @@ def collect(result_set: ResultSet, verdicts: list[Verdict]) -> list[Warning_]:
                 [
                     f"{_cell_name(r)}: {r['invalid_reason'] or 'no reason recorded'}"
                     for _, r in invalid.iterrows()
+                ],
+            )
+        )
+    skipped = unmeasured_rows(table)
+    if not skipped.empty:
+        warnings.append(
+            Warning_(
+                "note",
+                f"{len(skipped)} cell(s) not measured: an optional package is not installed",
+                [
+                    f"{_cell_name(r)}: {r['invalid_reason'].removeprefix(NOT_MEASURED)}"
+                    for _, r in skipped.iterrows()
                 ],
             )
         )

@@ -15,7 +15,13 @@ import logging
 import numpy as np
 import pandas as pd
 
-from bench.schema import FLAG_COLUMNS, KNOWN_VERSIONS, NUMBER_COLUMNS, TEXT_COLUMNS
+from bench.schema import (
+    ADDED_IN_VERSION_2,
+    FLAG_COLUMNS,
+    KNOWN_VERSIONS,
+    NUMBER_COLUMNS,
+    TEXT_COLUMNS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +84,10 @@ def normalize(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
             f"{source}: lacks essential column(s) {', '.join(essential_missing)}; "
             "its rows cannot take part in verdicts"
         )
-    optional_missing = [c for c in missing if c not in ESSENTIAL_COLUMNS]
+    # columns added since a table was written are expected to be missing from it
+    optional_missing = [
+        c for c in missing if c not in ESSENTIAL_COLUMNS and c not in ADDED_IN_VERSION_2
+    ]
     version_1 = "schema_version" not in table.columns
     if version_1:
         # written before versions: the columns added since are expected to be missing

@@ -1,8 +1,9 @@
 """The headline and the verdicts as Markdown, for terminals and CI logs.
 
 The headline lines first (headline.py: the gain over the old way per machine, regressions,
-targets beyond the machine, memory, trust), then the same verdict table as the HTML report
-(verdicts.py), plus one line per warning heading.
+targets beyond the machine, memory, trust), the what-to-ship sentence of each machine and
+workload (ship.py), then the same verdict table as the HTML report (verdicts.py), plus one
+line per warning heading.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from reports import quality
 from reports.formatting import integer, interval, ratio, size
 from reports.headline import headline_lines
 from reports.loading import ResultSet, load_results
+from reports.ship import ship_sections
 from reports.verdicts import best_verdicts, tally
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,13 @@ def text_summary(result_set_or_paths: ResultSet | Sequence[Path | str] | Path | 
         lines.append(
             f"- **{_escape(result_set.label(platform))}** ({platform}): {counts or 'no cells'}"
         )
+    recommendations = [
+        f"- **{_escape(section.label)}**, {table.workload}: {_escape(table.recommendation)}"
+        for section in ship_sections(result_set)
+        for table in section.tables
+    ]
+    if recommendations:
+        lines += ["", "What to ship (see the report's table):", *recommendations]
     lines += ["", HEADER, RULE]
     for v in verdicts:
         cells = [

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bench.codec_axes import NOT_MEASURED
 from bench.schema import BEYOND, INCONCLUSIVE, MEETS, MISSES
 
 logger = logging.getLogger(__name__)
@@ -79,13 +80,24 @@ class Verdict:
         return BASELINE_NAMES.get(self.baseline, self.baseline)
 
 
+def not_measured(table: pd.DataFrame) -> pd.Series:
+    """Rows of cells the sweep did not run because the machine lacks an optional package
+    (``bench.codec_axes.missing_package``): nothing went wrong, there is nothing to judge."""
+    return table["invalid_reason"].astype(str).str.startswith(NOT_MEASURED)
+
+
 def parallel_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Rows that can take part in a verdict: parallel variant, usable columns, real hardware
-    (an emulated run's timings say nothing about the CPU it pretends to be)."""
+    (an emulated run's timings say nothing about the CPU it pretends to be), measured."""
     if table.empty:
         return table
     real = ~table["emulated"].astype(bool) if "emulated" in table else True
-    return table[(table["variant"] == "parallel") & table["_usable"].astype(bool) & real]
+    return table[
+        (table["variant"] == "parallel")
+        & table["_usable"].astype(bool)
+        & real
+        & ~not_measured(table)
+    ]
 
 
 def with_gain(rows: pd.DataFrame) -> pd.DataFrame:

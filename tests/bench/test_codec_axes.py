@@ -3,6 +3,8 @@ and the codec target table."""
 
 from __future__ import annotations
 
+import json
+import sys
 import tarfile
 import zipfile
 
@@ -10,7 +12,7 @@ import pytest
 
 from bench import codec_axes, codec_targets
 from bench.cases import library_config
-from bench.grid import PRESETS, expand_grid
+from bench.grid import PRESETS, GridSpec, expand_grid
 
 
 def test_other_tools_archives_are_only_read():
@@ -18,7 +20,42 @@ def test_other_tools_archives_are_only_read():
     assert not [c for c in cells if c.operation == "create" and "+" in c.format]
     foreign = {c.format for c in cells if c.operation == "extract" and "+" in c.format}
     assert foreign == set(codec_axes.FOREIGN_FORMATS)
-    assert {c.format for c in cells if c.operation == "create"} == {"tar.gz", "zip", "tar.zst"}
+    own = {"tar.gz", "zip", "tar.zst", "tar.bz2", "tar.xz"}
+    assert {c.format for c in cells if c.operation == "create"} == own
+
+
+def test_the_codecs_preset_sweeps_every_choice_a_user_has():
+    cells = expand_grid(PRESETS["codecs"].grid, pigz=False)
+    create = {(c.format, c.backend) for c in cells if c.operation == "create"}
+    assert {("tar.gz", b) for b in ("zlib", "zlib-ng", "isal")} <= create
+    assert {("zip", b) for b in ("zlib", "zlib-ng", "isal")} <= create
+    read = {(c.format, c.backend) for c in cells if c.operation == "extract"}
+    assert ("tar.gz+tar", "rapidgzip") in read and ("zip", "rapidgzip") not in read
+    # the slow codecs run on the deploy package and the small tree, not the 150 MB one
+    slow = {(c.format, c.workload) for c in cells if c.format in ("tar.bz2", "tar.xz")}
+    assert {w for _, w in slow} == {"package", "small"}
+    assert ("tar.zst", "medium") in {(c.format, c.workload) for c in cells}
+
+
+def test_format_workloads_survive_a_resume_and_leave_other_digests_alone():
+    grid = PRESETS["codecs"].grid
+    assert GridSpec.from_dict(json.loads(json.dumps(grid.to_dict()))) == grid
+    assert "format_workloads" not in PRESETS["quick"].grid.to_dict()
+
+
+def test_a_missing_optional_package_is_named(monkeypatch):
+    cell = {"operation": "create", "format": "tar.gz", "variant": "parallel", "backend": "isal"}
+    assert codec_axes.missing_package(cell) is None
+    monkeypatch.setitem(sys.modules, "isal", None)  # blocks the import
+    reason = codec_axes.missing_package(cell)
+    assert reason.startswith(codec_axes.NOT_MEASURED) and "pip install isal" in reason
+    # the old way never uses the backend; formats without a backend axis ignore it
+    assert codec_axes.missing_package({**cell, "variant": "reference"}) is None
+    assert codec_axes.missing_package({**cell, "format": "tar.xz"}) is None
+    for name in ("compression.zstd", "compression", "backports.zstd"):
+        monkeypatch.setitem(sys.modules, name, None)
+    zst = codec_axes.missing_package({**cell, "format": "tar.zst", "variant": "reference"})
+    assert "backports.zstd" in zst
 
 
 def test_backends_per_operation():
@@ -77,3 +114,30 @@ def test_targets_table_from_records():
     zst = rows["create tar.zst (level 3) vs the tar.gz reference loop"]
     assert zst["ratio"] == pytest.approx(10.0) and zst["verdict"] == "meets"
     assert rows["create tar.gz with isal vs the reference loop"]["verdict"] == "absent"
+
+
+def test_a_side_by_side_measurement_is_filed_for_the_report(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("fixtures_gen")
+    pytest.importorskip("pandas")
+    monkeypatch.setenv("ARCHIVE_BENCH_FIXTURES", str(tmp_path / "fixtures"))
+    monkeypatch.setenv("ARCHIVE_BENCH_SCRATCH", str(tmp_path))
+    results = tmp_path / "results"
+    argv = ["--measure", "small", "--rounds", "1", "--results", str(results), "--machine", "box"]
+    assert codec_targets.main(argv) == 0
+    printed = capsys.readouterr().out
+    (run_dir,) = results.glob("box-*/*-interleaved")
+    assert f"run filed in {run_dir}" in printed
+    assert "[small] small: create tar.gz vs the reference loop" in printed
+
+    from reports.loading import load_results
+    from reports.ship import ship_sections
+
+    result_set = load_results([results])
+    assert result_set.problems == []
+    (section,) = ship_sections(result_set)
+    labels = {t.target for t in section.targets}
+    assert "small: extract zip vs the reference loop" in labels
+    assert all(t.verdict in ("meets", "misses", "inconclusive") for t in section.targets)
+    (table,) = section.tables
+    created = {r.name for r in table.rows if r.create.measured}
+    assert created == {"tar.gz with zlib", "zip with zlib"}

@@ -358,6 +358,45 @@ def built_report(tmp_path_factory) -> Path:
     return build_report([root], root.parent / "out" / "report.html")
 
 
+@pytest.fixture(scope="session")
+def ship_sweep_root(tmp_path_factory) -> Path:
+    """A tiny real ``--codecs``-style sweep (tar.gz, tar.zst and a ``tar czf`` archive, 50 KB
+    of files, one timing value per cell) on a machine where zlib-ng is blocked, as if it were
+    not installed: the what-to-ship table's rows, measured and not measured."""
+    import sys
+
+    pytest.importorskip("fixtures_gen")
+    from bench.grid import PRESETS, GridSpec, TimingSettings, Workload
+    from bench.runner import RunOptions, run_sweep
+
+    base = tmp_path_factory.mktemp("ship-sweep")
+    grid = GridSpec(
+        operations=("create", "extract"),
+        formats=("tar.gz", "tar.zst", "tar.gz+tar"),
+        workloads=(Workload("small", 0.05),),
+        threads=(2,),
+        batch_sizes=(50,),
+        batch_operations=(),
+        backends=("zlib", "zlib-ng"),
+        include_sequential=False,
+        include_pigz=False,
+    )
+    opts = RunOptions(
+        preset=PRESETS["codecs"],
+        grid=grid,
+        timing=TimingSettings(processes=1, values=1, warmups=0, loops=1),
+        results_root=base / "results",
+        memory="rusage",
+        machine="shipbox",
+        progress=False,
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ARCHIVE_BENCH_FIXTURES", str(base / "fixtures"))
+        patch.setitem(sys.modules, "zlib_ng", None)  # blocks the import: "not installed"
+        run_sweep(opts)
+    return base / "results"
+
+
 class Synthetic:
     """The helpers above, handed to tests as a fixture (conftest is not importable by name)."""
 

@@ -165,3 +165,44 @@ def test_two_machine_report_answers_first(browser, two_machine_report: Path) -> 
     assert any("(OS peak RSS)" in t for t in titles) and any("(memray heap)" in t for t in titles)
     assert not any("(OS peak RSS)" in t and "(memray heap)" in t for t in titles)
     page.close()
+
+
+@pytest.mark.parametrize("viewport", [(1280, 900), (390, 844)], ids=["laptop", "phone"])
+def test_what_to_ship_from_a_real_sweep(browser, ship_sweep_root: Path, tmp_path, viewport):
+    """The table built from a tiny real sweep, in the browser: measured cells, the best of
+    each column marked, a blocked backend shown as not measured with its reason."""
+    from reports import build_report
+
+    report = build_report([ship_sweep_root], tmp_path / "report.html")
+    width, height = viewport
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(report.resolve().as_uri(), wait_until="load")
+    assert errors == []
+
+    table = page.locator('#ship table.ship[data-machine="shipbox-2c"]')
+    assert table.count() == 1 and table.is_visible()
+    headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    assert headers[:5] == ["Format", "Backend", "Create", "Extract", "Archive size"]
+    assert all("(OS peak RSS)" in h for h in headers[5:]) and len(headers) == 7
+
+    measured = table.locator('tr[data-format="tar.gz"][data-backend="zlib"] td')
+    assert "not measured" not in measured.nth(2).inner_text()  # create time
+    missing = table.locator('tr[data-format="tar.gz"][data-backend="zlib-ng"] td').nth(2)
+    assert missing.inner_text().startswith("not measured")
+    assert "zlib-ng is not installed here" in missing.inner_text()
+    assert missing.get_attribute("title") == "zlib-ng is not installed here (pip install zlib-ng)"
+
+    best = table.locator("td.best")
+    assert best.count() >= 1
+    colour = best.first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour != "rgba(0, 0, 0, 0)"  # highlighted
+    sentence = page.locator("#ship .recommendation").first.inner_text()
+    assert sentence.startswith("Fastest to unpack on this machine: ")
+    assert page.locator('#ship table.foreign[data-machine="shipbox-2c"]').count() == 1
+
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1
+    page.close()

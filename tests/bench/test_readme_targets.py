@@ -1,0 +1,51 @@
+"""The README's codec targets table says what ``python -m bench.codec_targets`` prints: its
+command parses, and each row is one of the tool's targets with the tool's minimum, number
+format and verdict for that interval."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from bench import stats
+from bench.codec_targets import build_parser, default_targets
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+COMMAND = "python -m bench.codec_targets"
+RATIO = re.compile(r"^(\d+\.\d\d)x \((\d+\.\d\d)-(\d+\.\d\d)\)$")  # as the tool prints it
+
+
+def _command_and_table() -> tuple[list[str], list[list[str]]]:
+    lines = README.read_text(encoding="utf-8").splitlines()
+    (at,) = [i for i, line in enumerate(lines) if COMMAND in line and "--measure" in line]
+    args = shlex.split(lines[at].split(COMMAND, 1)[1].split("#", 1)[0])
+    start = next(i for i in range(at, len(lines)) if lines[i].startswith("| target |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return args, rows
+
+
+def test_the_readme_command_is_one_the_tool_accepts():
+    from fixtures_gen.builtin import PROFILES
+
+    args, _ = _command_and_table()
+    parsed = build_parser().parse_args(args)
+    assert set(parsed.measure.split(",")) <= set(PROFILES)
+    assert parsed.rounds >= 5
+
+
+def test_every_readme_row_is_a_target_as_the_tool_prints_it():
+    _, rows = _command_and_table()
+    targets = {t.label: t for t in default_targets()}
+    assert len(rows) >= 5
+    for label, at_least, measured, verdict in rows:
+        target = targets[label]
+        assert float(at_least) == target.at_least, label
+        assert target.workload[0] == "medium" or label.startswith(f"{target.workload[0]}:")
+        ratio, low, high = map(float, RATIO.match(measured).groups())
+        assert low <= ratio <= high, label
+        assert stats.verdict(low, high, target.at_least) == verdict, label

@@ -1,0 +1,170 @@
+"""The what-to-ship table and the codec targets, from results the harness wrote."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from reports import build_report
+from reports.loading import load_results
+from reports.quality import collect, invalid_rows
+from reports.ship import ship_sections
+from reports.summary import text_summary
+from reports.verdicts import best_verdicts
+
+ZLIB_NG_MISSING = "zlib-ng is not installed here (pip install zlib-ng)"
+
+
+def _rows(section, workload="small x0.05"):
+    (table,) = [t for t in section.tables if t.workload == workload]
+    return table, {(r.format, r.codec): r for r in table.rows}
+
+
+def test_a_real_sweep_fills_the_table_and_names_what_was_not_measured(ship_sweep_root):
+    result_set = load_results([ship_sweep_root])
+    (section,) = ship_sections(result_set)
+    assert section.key == "shipbox-2c"
+    table, rows = _rows(section)
+    assert table.memory_label == "OS peak RSS"
+
+    gz = rows[("tar.gz", "zlib")]
+    assert gz.create.measured and gz.extract.measured
+    written = result_set.table.query("operation == 'create' and format == 'tar.gz'")
+    assert gz.size.value in set(written["output_bytes"].dropna())
+    assert gz.size.value > 0 and gz.create_peak.value > 2**20
+
+    missing = rows[("tar.gz", "zlib-ng")]
+    for value in (missing.create, missing.extract):
+        assert value.text == "not measured" and value.why == ZLIB_NG_MISSING
+    assert not missing.size.measured and missing.size.quiet
+
+    for column in ("create", "extract", "size"):
+        measured = [getattr(r, column) for r in table.rows if getattr(r, column).measured]
+        if len(measured) > 1:
+            best = [v for v in measured if v.best]
+            assert best and all(b.value == min(v.value for v in measured) for b in best)
+    assert table.recommendation.startswith("Fastest to unpack on this machine: ")
+
+    (workload, _, foreign) = section.foreign[0]
+    assert workload == "small x0.05"
+    by_reader = {r.reader: r for r in foreign}
+    assert by_reader["zlib"].extract.measured
+    assert by_reader["zlib-ng"].extract.why == ZLIB_NG_MISSING
+
+
+def test_cells_not_measured_are_a_note_not_an_error(ship_sweep_root):
+    result_set = load_results([ship_sweep_root])
+    table = result_set.table
+    assert invalid_rows(table).empty
+    assert all(v.verdict_2x != "no valid data" for v in best_verdicts(table))
+    warnings = {w.title: w for w in collect(result_set, best_verdicts(table))}
+    (title,) = [t for t in warnings if "not measured" in t]
+    assert warnings[title].level == "note"
+    assert all(ZLIB_NG_MISSING in item for item in warnings[title].items)
+
+
+def test_the_report_shows_the_table(ship_sweep_root, tmp_path):
+    html = build_report([ship_sweep_root], tmp_path / "report.html").read_text()
+    assert 'id="ship"' in html and 'class="ship"' in html
+    assert "Fastest to unpack on this machine:" in html
+    assert ZLIB_NG_MISSING in html
+    assert 'class="best-mark"' in html
+    summary = text_summary([ship_sweep_root])
+    assert "What to ship" in summary and "Fastest to unpack on this machine: " in summary
+
+
+def test_a_table_without_archive_sizes_still_renders(tmp_path, synth):
+    root = tmp_path / "results"
+    synth.write_run(root, synth.verdict_rows("raspberry-pi-4"))
+    (section,) = ship_sections(load_results([root]))
+    _, rows = _rows(section, "small")
+    gz = rows[("tar.gz", "zlib")]
+    assert gz.create.measured and gz.size.text == "not measured"
+    assert gz.extract.why == "not in this machine's sweep"
+    build_report([root], tmp_path / "report.html")
+
+
+def test_a_table_from_before_backends_still_renders(tmp_path, synth):
+    root = tmp_path / "results"
+    columns = [c for c in synth.columns if c not in ("backend", "output_bytes")]
+    synth.write_run(root, synth.verdict_rows("raspberry-pi-4"), columns=columns)
+    (section,) = ship_sections(load_results([root]))
+    _, rows = _rows(section, "small")
+    assert rows[("tar.gz", "default")].create.measured
+    build_report([root], tmp_path / "report.html")
+
+
+def test_an_emulated_machine_gets_no_recommendation(tmp_path, synth):
+    root = tmp_path / "results"
+    synth.write_run(
+        root, [synth.make_row(operation=op, emulated=True) for op in ("create", "extract")]
+    )
+    (section,) = ship_sections(load_results([root]))
+    (table,) = section.tables
+    assert table.recommendation.startswith("Measured under an emulator")
+
+
+def _record(op, fmt, variant, backend, median, **extra):
+    from bench.grid import NO_BATCH, Cell
+
+    parallel = variant == "parallel"
+    cell = Cell(op, fmt, "medium", 1.0, variant, 2 if parallel else 1,
+                50 if parallel else NO_BATCH, backend)  # fmt: skip
+    return {
+        **cell.to_dict(),
+        "values": [median * f for f in (0.98, 1.0, 1.01, 0.99, 1.02)],
+        "pyperf_warnings": [],
+        "valid": True,
+        "invalid_reason": "",
+        "bytes_processed": 150_000_000,
+        "files_processed": 1000,
+        "memory_source": "rusage",
+        "peak_rss_bytes": 60 * 2**20,
+        "output_bytes": 74_000_000 if op == "create" else None,
+        **extra,
+    }
+
+
+@pytest.fixture
+def targets_root(tmp_path, synth) -> Path:
+    """A run folder written by the harness's own writer (bench.results) from raw records."""
+    from bench.results import build_table, write_table
+
+    records = [
+        _record("create", "tar.zst", "parallel", "zlib", 0.10),
+        _record("create", "tar.gz", "reference", "zlib", 1.0),
+        _record("create", "tar.gz", "parallel", "isal", 0.3),
+        _record("extract", "tar.gz", "reference", "zlib", 1.0),
+        _record("extract", "tar.gz", "parallel", "isal", 0.5),
+    ]
+    pi = synth.fingerprint_for("raspberry-pi-4")
+    fingerprint = {**pi, "machine_key": "pi4-4c", "machine": "pi4"}
+    run_dir = tmp_path / "results" / "pi4-4c" / "20261201-010000-codecs"
+    run_dir.mkdir(parents=True)
+    with open(run_dir / "cells.jsonl", "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record) + "\n")
+    (run_dir / "fingerprint.json").write_text(json.dumps(fingerprint))
+    (run_dir / "run.json").write_text(json.dumps({"run_id": run_dir.name, "complete": True}))
+    write_table(build_table(records, run_dir.name, fingerprint), run_dir)
+    return tmp_path / "results"
+
+
+def test_codec_targets_appear_when_a_run_has_their_cells(targets_root, tmp_path):
+    (section,) = ship_sections(load_results([targets_root]))
+    targets = {t.target: t for t in section.targets}
+    zst = targets["create tar.zst (level 3) vs the tar.gz reference loop"]
+    assert zst.ratio == "10.00x" and zst.verdict == "meets"
+    isal = targets["extract tar.gz (own), isal inflate, vs tarfile.extractall"]
+    assert isal.verdict == "misses" and re.fullmatch(r"\d\.\d\d-\d\.\d\d", isal.interval)
+    assert targets["create tar.gz with isal vs the reference loop"].verdict == "misses"
+    assert section.targets_absent > 0 and len(section.targets) == 3
+    _, rows = _rows(section, "medium")
+    assert rows[("tar.zst", "zstd")].size.value == 74_000_000
+    html = build_report([targets_root], tmp_path / "report.html").read_text()
+    assert 'class="codec-targets"' in html and "10.00x" in html
+    assert not math.isnan(rows[("tar.gz", "isal")].extract.value)
