@@ -172,8 +172,25 @@ def memory_lines(rows: pd.DataFrame) -> list[str]:
             lines.append(
                 f"memory ({label}): OVER budget ({budget} threads) in {len(over)} of "
                 f"{len(part)} cells, worst +{worst:.1f} MiB: {names}"
+                + _never_resident_note(over, source)
             )
     return lines
+
+
+def _never_resident_note(over: pd.DataFrame, source: str) -> str:
+    """For memray cells whose whole process never held what the heap figure says (native
+    code reserving buffers it does not touch, as rapidgzip does), the resident truth."""
+    if source != "memray":
+        return ""
+    rss = pd.to_numeric(over["peak_rss_bytes"], errors="coerce")
+    hollow = over[rss < over["memory_delta_bytes"]]
+    if hollow.empty:
+        return ""
+    worst_rss = pd.to_numeric(hollow["peak_rss_bytes"]).max() / MIB
+    return (
+        f"; in {len(hollow)} of them the process's whole OS peak RSS (at most "
+        f"{worst_rss:.0f} MiB) stayed below that growth: memory allocated but never resident"
+    )
 
 
 def _trust(rows: pd.DataFrame, cores: int | None) -> list[str]:

@@ -106,3 +106,21 @@ def test_other_scale_is_named_not_called_unmeasured(tmp_path, synth):
     synth.write_machine(tmp_path, "pi4-4c", 4, "20261130-110000-quick", scale=0.05)
     html = build_report(load_results([tmp_path]), tmp_path / "r.html").read_text("utf-8")
     assert "measured at another scale (small x0.05)" in html
+
+
+def test_heap_allocated_but_never_resident_is_said(synth):
+    from reports.headline import memory_lines
+
+    rows = pd.DataFrame(
+        [
+            synth.make_row(
+                "ci-box-2c", operation="extract", threads=2, memory_delta_bytes=1.8e9,
+                peak_rss_bytes=47 * 2**20, memory_budget_verdict="over",
+            ),
+            synth.make_row("ci-box-2c", operation="create", threads=2),
+        ]
+    )  # fmt: skip
+    [line] = memory_lines(rows)
+    assert "OVER budget" in line and "in 1 of 2 cells" in line
+    assert "OS peak RSS (at most 47 MiB)" in line
+    assert "allocated but never resident" in line
