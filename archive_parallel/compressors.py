@@ -1,11 +1,11 @@
 """Choosing the compressed sink a tar stream is written into, per format.
 
-tar.gz goes through the pigz-style ``ParallelGzipWriter`` (one standard gzip member), tar.bz2,
-tar.xz and tar.zst through ``ParallelStreamWriter`` (concatenated streams; for zstd, frames),
-plain tar straight to the file. With ``executor=None`` the same writers run inline, so the
-sequential path produces the same bytes. Every sink has ``write``, ``finish`` (ends the
-stream, leaves the file open), ``abort``, ``peak_in_flight`` and ``index`` (tar.gz restart
-segments, else None).
+tar.gz goes through the pigz-style ``ParallelGzipWriter`` (one standard gzip member), tar.bz2
+and tar.xz through ``ParallelStreamWriter`` (concatenated streams), tar.zst through
+``ZstdWriter`` (zstd's own worker threads, as many as the pool has), plain tar straight to the
+file. With ``executor=None`` the same writers run inline, so the sequential path produces the
+same bytes. Every sink has ``write``, ``finish`` (ends the stream, leaves the file open),
+``abort``, ``peak_in_flight`` and ``index`` (tar.gz restart segments, else None).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import BinaryIO, Protocol
 from .codecs.gzip_index import GzipIndex
 from .codecs.gzip_writer import ParallelGzipWriter
 from .codecs.multistream import ParallelStreamWriter
-from .codecs.zstd import effective_level
+from .codecs.zstd import ZstdWriter, effective_level
 from .config import ArchiveConfig
 from .formats import CompressionFormat
 
@@ -100,8 +100,9 @@ def open_sink(
             restart_every=-(-interval // block) if interval else 0,
         )
     if fmt is CompressionFormat.TAR_ZST:
+        workers = config.thread_pool_size if executor is not None else 1
         level = effective_level(config.compression_level, config.zstd_level)
-        return ParallelStreamWriter(out, "zst", level, config.block_size, executor, in_flight)
+        return ZstdWriter(out, level, workers, config.block_size)
     if fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
         codec = "bz2" if fmt is CompressionFormat.TAR_BZ2 else "xz"
         return ParallelStreamWriter(out, codec, level, config.block_size, executor, in_flight)

@@ -1,8 +1,7 @@
-"""bzip2, xz and zstd written as independent concatenated streams compressed in parallel.
+"""bzip2 and xz written as independent concatenated streams compressed in parallel.
 
 Input is cut by position into stream-sized pieces; a worker compresses each piece into one
-complete stream (``bz2.compress`` / ``lzma.compress`` / a zstd frame, all release the GIL)
-and the streams
+complete stream (``bz2.compress`` / ``lzma.compress``, both release the GIL) and the streams
 are written in order through an ``OrderedWindow`` (at most ``max_in_flight`` pieces queued or
 running). ``bzip2``, ``xz``, ``tar`` and ``tarfile``'s ``r:bz2``/``r:xz`` modes read
 concatenated streams as one. The piece size is chosen per codec so that splitting costs
@@ -12,9 +11,6 @@ almost nothing in ratio:
   nearest to ``block_size`` (at least one): 900,000 bytes at level 9 with 1 MiB blocks.
 * xz compresses better with more history; a piece is at least the preset's dictionary size
   (8 MiB at presets 5-6), rounded up to a multiple of ``block_size``.
-* zstd: a piece is at least ``zstd.FRAME_INPUT_SIZE`` (8 MiB), rounded up the same way, and
-  ``zstd``, ``tar --zstd`` and ``tarfile`` read the frames as one stream; the level is zstd's
-  own 1-19 (``zstd.effective_level``).
 
 Level 0 means bz2 level 1 and xz preset 0. The bytes depend on data, codec, level and
 ``block_size`` only, never on threads or window size.
@@ -31,11 +27,10 @@ from typing import Any, BinaryIO
 
 from ..pool import OrderedWindow
 from .stream_base import CompressedStreamWriter
-from .zstd import FRAME_INPUT_SIZE, MAX_LEVEL, MIN_LEVEL, compress_frame, zstd_module
 
 logger = logging.getLogger(__name__)
 
-CODECS = ("bz2", "xz", "zst")
+CODECS = ("bz2", "xz")
 BZ2_BLOCK_UNIT = 100_000
 #: LZMA dictionary size of each xz preset 0-9 (from xz's documentation)
 XZ_DICTIONARY_SIZES = (
@@ -53,13 +48,8 @@ XZ_DICTIONARY_SIZES = (
 
 
 def codec_level(codec: str, level: int) -> int:
-    """The bz2 compresslevel (1-9) or xz preset (0-9) for an archive level 0-9; zstd's level
-    (1-19) as it is."""
+    """The bz2 compresslevel (1-9) or xz preset (0-9) for an archive level 0-9."""
     level = int(level)
-    if codec == "zst":
-        if not MIN_LEVEL <= level <= MAX_LEVEL:
-            raise ValueError(f"zstd level must be {MIN_LEVEL}-{MAX_LEVEL}, got {level}")
-        return level
     if not 0 <= level <= 9:
         raise ValueError(f"compression level must be 0-9, got {level}")
     if codec == "bz2":
@@ -76,8 +66,8 @@ def stream_piece_size(codec: str, level: int, block_size: int) -> int:
     if codec == "bz2":
         unit = native * BZ2_BLOCK_UNIT
         return unit * max(1, round(block_size / unit))
-    history = FRAME_INPUT_SIZE if codec == "zst" else XZ_DICTIONARY_SIZES[native]
-    return block_size * max(1, -(-history // block_size))
+    dictionary = XZ_DICTIONARY_SIZES[native]
+    return block_size * max(1, -(-dictionary // block_size))
 
 
 def _compress_bz2(level: int, piece: bytearray) -> bytes:
@@ -105,13 +95,9 @@ class ParallelStreamWriter(CompressedStreamWriter):
         self.codec = codec
         self._native_level = codec_level(codec, level)
         self.piece_size = stream_piece_size(codec, level, block_size)
-        if codec == "zst":
-            zstd_module()  # a clear error before anything is written when zstd is absent
-        self._compress: Callable[[int, bytearray], bytes] = {
-            "bz2": _compress_bz2,
-            "xz": _compress_xz,
-            "zst": compress_frame,
-        }[codec]
+        self._compress: Callable[[int, bytearray], bytes] = (
+            _compress_bz2 if codec == "bz2" else _compress_xz
+        )
         self._window: OrderedWindow[bytes] = OrderedWindow(executor, max_in_flight)
         self._buffer = bytearray()
         self._streams = 0

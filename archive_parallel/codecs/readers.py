@@ -10,10 +10,7 @@ generator of decompressed chunks:
   own files, given the side file's ``gzip_index``, inflate their restart segments in parallel
   instead (``codecs.gzip_index``); other tools' files inflate in parallel through the optional
   rapidgzip when installed (``codecs.parallel_gzip``).
-* zstd files of several frames (our writer makes them) decompress their frames in parallel,
-  found by walking frame and block headers (``codecs.zstd.FrameWalk``), through the same
-  ``OrderedWindow`` as bz2/xz pieces; one big frame (``tar --zstd``) and whatever the walk
-  does not vouch for inflates in order, one bounded step ahead in a worker.
+* zstd inflates in order only too, one bounded step ahead in a worker (``codecs.zstd``).
 * bz2 and xz files that hold several concatenated streams (our writers make them) are cut at
   stream boundaries and the streams decompressed in parallel through an ``OrderedWindow``.
   xz boundaries are found exactly by walking stream footers and indexes back from the end;
@@ -33,14 +30,13 @@ import _compression
 import bz2
 import collections
 import io
-import itertools
 import logging
 import lzma
 import os
 import re
 import struct
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -52,7 +48,7 @@ from ..pool import OrderedWindow, worker_count
 from .gzip_index import GzipIndex, indexed_chunks
 from .inflate import inflate_errors, inflate_module
 from .parallel_gzip import rapidgzip_chunks, wants_rapidgzip
-from .zstd import FrameWalk, ZstdReader, decompress_frame
+from .zstd import ZstdReader
 
 logger = logging.getLogger(__name__)
 
@@ -283,17 +279,10 @@ def _gzip_chunks(
 
 
 def _zstd_chunks(
-    path: str,
-    executor: Executor | None,
-    description: str,
-    position: CompressedPosition,
-    offset: int = 0,
+    path: str, executor: Executor | None, description: str, position: CompressedPosition
 ) -> Iterator[bytes]:
-    """The zstd file from ``offset`` (a frame's start) on, inflated in order."""
     handle = open(path, "rb")  # noqa: SIM115 - closed by _chunks_ahead, after workers stop
     try:
-        handle.seek(offset)
-        position.value = offset
         reader = ZstdReader(handle, description, position)
     except BaseException:
         handle.close()
@@ -452,8 +441,6 @@ def decompress_segment(path: str, fmt: CompressionFormat, segment: Segment) -> b
         return None
     with open(path, "rb") as handle:
         data = _read_at(handle, segment.offset, segment.length)
-    if fmt is CompressionFormat.TAR_ZST:
-        return decompress_frame(data, SEGMENT_OUTPUT_LIMIT)
     decompressor = _new_decompressor(fmt)
     try:
         out = decompressor.decompress(data, SEGMENT_OUTPUT_LIMIT + 1)
@@ -493,15 +480,12 @@ def _segmented_chunks(
     path: str,
     fmt: CompressionFormat,
     executor: Executor,
-    segments: Iterable[Segment],
+    segments: list[Segment],
     max_in_flight: int,
     position: CompressedPosition,
-    sequential: Callable[[int], Iterator[bytes]],
-    rest_from: Callable[[], int | None] = lambda: None,
 ) -> Iterator[bytes]:
     """Pieces decompressed in parallel, yielded in order; the first piece that does not
-    decompress cleanly on its own switches to ``sequential`` reading from its offset, as
-    does the end of ``segments`` when ``rest_from()`` then names an offset."""
+    decompress cleanly on its own switches to sequential reading from its offset."""
     window: OrderedWindow[bytes | None] = OrderedWindow(executor, max_in_flight)
 
     def results() -> Iterator[tuple[Segment, bytes | None]]:
@@ -518,13 +502,10 @@ def _segmented_chunks(
         for done, out in results():
             if out is None:
                 window.cancel()
-                yield from sequential(done.offset)
+                yield from _sequential_chunks(path, fmt, done.offset, position)
                 return
             position.value = done.offset + done.length
             yield out
-        rest = rest_from()
-        if rest is not None:
-            yield from sequential(rest)
     finally:
         window.cancel()
 
@@ -555,54 +536,9 @@ def _stream_chunks(
             logger.debug("%s: %d streams, decompressing in parallel", path, len(segments))
             if max_in_flight is None:
                 max_in_flight = _default_in_flight(executor)
-            yield from _segmented_chunks(
-                path,
-                fmt,
-                executor,
-                segments,
-                max_in_flight,
-                position,
-                lambda offset: _sequential_chunks(path, fmt, offset, position),
-            )
+            yield from _segmented_chunks(path, fmt, executor, segments, max_in_flight, position)
             return
     yield from _sequential_chunks(path, fmt, 0, position)
-
-
-def _zstd_frame_chunks(
-    path: str,
-    executor: Executor | None,
-    max_in_flight: int | None,
-    description: str,
-    position: CompressedPosition,
-) -> Iterator[bytes]:
-    """Frames decompressed in parallel while the walk finds them (two at least), then in
-    order from wherever the walk stopped; the whole file in order otherwise."""
-
-    def sequential(offset: int) -> Iterator[bytes]:
-        return _zstd_chunks(path, executor, description, position, offset)
-
-    if executor is None:
-        yield from sequential(0)
-        return
-    size = os.path.getsize(path)
-    with open(path, "rb") as handle:
-        walk = FrameWalk(handle, size, min(SEGMENT_INPUT_LIMIT, SEGMENT_OUTPUT_LIMIT))
-        frames = (Segment(frame.offset, frame.length) for frame in walk)
-        first = list(itertools.islice(frames, 2))
-        if len(first) < 2:
-            yield from sequential(0)
-            return
-        logger.debug("%s: several zstd frames, decompressing in parallel", path)
-        yield from _segmented_chunks(
-            path,
-            CompressionFormat.TAR_ZST,
-            executor,
-            itertools.chain(first, frames),
-            max_in_flight or _default_in_flight(executor),
-            position,
-            sequential,
-            lambda: walk.stopped_at if walk.stopped_at < size else None,
-        )
 
 
 # --------------------------------------------------------------------------------------
@@ -660,7 +596,7 @@ def open_decompressed(
             raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
         chunks = _stream_chunks(path, fmt, executor, max_in_flight, position)
     elif fmt is CompressionFormat.TAR_ZST:
-        chunks = _zstd_frame_chunks(path, executor, max_in_flight, description, position)
+        chunks = _zstd_chunks(path, executor, description, position)
     else:
         raise ValueError(f"{fmt} is not a tar format")
     return DecompressedStream(chunks, description, position)  # type: ignore[return-value]
