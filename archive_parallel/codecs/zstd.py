@@ -31,6 +31,8 @@ MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 19, 3
 LEVEL_FROM_0_9 = (1, 1, 1, 2, 2, 3, 3, 5, 9, 12)
 #: decompressed bytes per read step at most
 OUTPUT_STEP = 1024 * 1024
+#: compressed bytes read at a time
+INPUT_STEP = 256 * 1024
 #: input gathered before each hand-over to the compressor
 BUFFER_SIZE = 1024 * 1024
 
@@ -118,7 +120,11 @@ class ZstdWriter:
 
 class ZstdReader:
     """Inflates a (multi-frame) zstd file one bounded step at a time; run by one task at a
-    time. ``position`` (an object with ``value``) follows the compressed bytes read."""
+    time. ``position`` (an object with ``value``) follows the compressed bytes read.
+
+    It drives ``ZstdDecompressor`` itself rather than through ``ZstdFile`` (a Python layer of
+    128 KiB reads and buffer copies per step), one decompressor per frame; data after the
+    last frame that is not a zstd or skippable frame is damage, never ignored."""
 
     def __init__(self, handle: BinaryIO, description: str, position: Any) -> None:
         zstd = zstd_module()
@@ -132,21 +138,46 @@ class ZstdReader:
             raise CorruptArchiveError(f"{description} is empty, not zstd data")
         if head != ZSTD_MAGIC and not _is_skippable(head):
             raise CorruptArchiveError(f"{description} is not zstd data (bad magic)")
-        self._file = zstd.ZstdFile(handle, "rb")
+        self._new_decompressor = zstd.ZstdDecompressor
+        self._decompressor: Any = self._new_decompressor()
+        self._done = False
 
     def step(self) -> bytes | None:
         """The next piece of output, or None at the end of the file."""
         try:
-            out = self._file.read(OUTPUT_STEP)
+            return self._step()
         except self._errors as exc:
             raise CorruptArchiveError(
                 f"{self._description} is damaged or truncated zstd data: {exc}"
             ) from exc
-        self._position.value = self._handle.tell()
-        return out or None
+
+    def _step(self) -> bytes | None:
+        while not self._done:
+            decompressor = self._decompressor
+            if decompressor.eof:  # the frame is complete: the next one, if any
+                data = decompressor.unused_data or self._read()
+                if not data:
+                    self._done = True
+                    break
+                self._decompressor = decompressor = self._new_decompressor()
+            elif decompressor.needs_input:
+                data = self._read()
+                if not data:
+                    raise EOFError("the file ends inside a zstd frame")
+            else:
+                data = b""
+            out = decompressor.decompress(data, OUTPUT_STEP)
+            if out:
+                return out
+        return None
+
+    def _read(self) -> bytes:
+        data = self._handle.read(INPUT_STEP)
+        self._position.value += len(data)
+        return data
 
     def close(self) -> None:
-        self._file.close()
+        self._decompressor = None
 
 
 def _is_skippable(head: bytes) -> bool:
