@@ -19,7 +19,7 @@ import logging
 import os
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +30,7 @@ from ..config import ArchiveConfig
 from ..errors import UnsafeArchiveError
 from ..pool import OrderedWindow, batched
 from ..read.damage import MemberCursor, damage_guard
-from ..read.zip_inflate import member_pieces, read_member
+from ..read.zip_inflate import is_whole, member_pieces, read_member, whole_member
 from ..read.zip_layout import (
     DIR,
     archive_fd,
@@ -69,6 +69,8 @@ class ZipFileJob:
     mtime: float | None
     #: where the member's compressed bytes start (after its local header), from the layout check
     offset: int
+    #: small enough to read and inflate in one piece (``zip_inflate.is_whole``)
+    whole: bool
 
 
 #: a task stops growing at about this many uncompressed bytes, so large members spread out
@@ -127,18 +129,26 @@ def write_zip_batch(
     """
     done: list[Written] = []
     cursor = MemberCursor()
-    for job in jobs:
-        info = job.info
-        cursor.member = info.filename
-        fd = open_new_file(job.name, job.path, job.mode)
-        try:
+    with damage_guard(archive, cursor):  # lets ArchiveError through: only reading is guarded
+        for job in jobs:
+            info = job.info
+            cursor.member = info.filename
             hasher = new_hasher(hashing)
-            with damage_guard(archive, cursor):
-                size = _copy_member(source, job, fd, hasher, budget, check_crc, module)
-            apply_attributes(fd, job.name, job.mode, job.mtime)
-        finally:
-            os.close(fd)
-        done.append(Written(job.name, hasher.hexdigest(), size))
+            if job.whole:  # read and checked before its file exists
+                data = whole_member(source, info, job.offset, check_crc, module)
+                budget.wrote(info.filename, len(data))
+                hasher.update(data)
+            fd = open_new_file(job.name, job.path, job.mode)
+            try:
+                if job.whole:
+                    _write_out(fd, job.name, data)
+                    size = len(data)
+                else:
+                    size = _copy_member(source, job, fd, hasher, budget, check_crc, module)
+                apply_attributes(fd, job.name, job.mode, job.mtime)
+            finally:
+                os.close(fd)
+            done.append(Written(job.name, hasher.hexdigest(), size))
     return done
 
 
@@ -169,15 +179,18 @@ class ZipExtraction:
         with open_zip(self.archive_path) as archive:
             infos = archive.infolist()
             source = archive_fd(archive)
-            jobs = self._plan(archive, source, infos)
-            total, done = len(infos), len(infos) - len(jobs)
+            kinds, offsets = self._check(archive, source, infos)
+            total = len(infos)
+            done = total - kinds.count(FILE)
             self.report(done, total)
+            jobs = self._register(source, infos, kinds, offsets)
             self._write(source, jobs, lambda count: self.report(done + count, total))
 
-    def _plan(
+    def _check(
         self, archive: zipfile.ZipFile, source: int, infos: list[zipfile.ZipInfo]
-    ) -> list[ZipFileJob]:
-        tree = self.tree
+    ) -> tuple[list[str], list[int]]:
+        """Every entry's kind, declared size and data range, before anything is written:
+        the entries' kinds and data offsets."""
         budget = self.budget
         kinds: list[str] = []
         for info in infos:
@@ -192,7 +205,15 @@ class ZipExtraction:
         offsets = check_data_ranges(
             source, infos, central_directory_offset(archive, self.archive_size)
         )
-        jobs: list[ZipFileJob] = []
+        return kinds, offsets
+
+    def _register(
+        self, source: int, infos: list[zipfile.ZipInfo], kinds: list[str], offsets: list[int]
+    ) -> Iterator[ZipFileJob]:
+        """Register each entry in the tree (names checked, folders created, symlinks read
+        and checked) and yield the regular files' jobs as it goes, so workers write the
+        first batches while later names are still being checked."""
+        tree = self.tree
         for info, kind, offset in zip(infos, kinds, offsets):
             member = member_name(info)
             self.cursor.member = member
@@ -206,20 +227,20 @@ class ZipExtraction:
                     raise UnsafeArchiveError(member, "symlink target is too long")
                 name = tree.register(member, SYMLINK)
                 raw = read_member(source, info, offset, MAX_SYMLINK_TARGET)
-                budget.wrote(member, len(raw))
+                self.budget.wrote(member, len(raw))
                 target = raw.decode("utf-8", "surrogateescape")
                 check_link_target(member, target, "symlink")
                 tree.symlinks.append((name, target, mtime))
             else:
                 name = tree.register(member, FILE)
-                jobs.append(ZipFileJob(info, name, tree.path(name), mode, mtime, offset))
+                self.cursor.member = None
+                yield ZipFileJob(info, name, tree.path(name), mode, mtime, offset, is_whole(info))
         self.cursor.member = None
-        return jobs
 
     def _write(
         self,
         source: int,
-        jobs: list[ZipFileJob],
+        jobs: Iterable[ZipFileJob],
         report: Callable[[int], None],
     ) -> None:
         written = 0
