@@ -19,7 +19,7 @@ import logging
 import os
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -179,18 +179,15 @@ class ZipExtraction:
         with open_zip(self.archive_path) as archive:
             infos = archive.infolist()
             source = archive_fd(archive)
-            kinds, offsets = self._check(archive, source, infos)
-            total = len(infos)
-            done = total - kinds.count(FILE)
+            jobs = self._plan(archive, source, infos)
+            total, done = len(infos), len(infos) - len(jobs)
             self.report(done, total)
-            jobs = self._register(source, infos, kinds, offsets)
             self._write(source, jobs, lambda count: self.report(done + count, total))
 
-    def _check(
+    def _plan(
         self, archive: zipfile.ZipFile, source: int, infos: list[zipfile.ZipInfo]
-    ) -> tuple[list[str], list[int]]:
-        """Every entry's kind, declared size and data range, before anything is written:
-        the entries' kinds and data offsets."""
+    ) -> list[ZipFileJob]:
+        tree = self.tree
         budget = self.budget
         kinds: list[str] = []
         for info in infos:
@@ -205,15 +202,7 @@ class ZipExtraction:
         offsets = check_data_ranges(
             source, infos, central_directory_offset(archive, self.archive_size)
         )
-        return kinds, offsets
-
-    def _register(
-        self, source: int, infos: list[zipfile.ZipInfo], kinds: list[str], offsets: list[int]
-    ) -> Iterator[ZipFileJob]:
-        """Register each entry in the tree (names checked, folders created, symlinks read
-        and checked) and yield the regular files' jobs as it goes, so workers write the
-        first batches while later names are still being checked."""
-        tree = self.tree
+        jobs: list[ZipFileJob] = []
         for info, kind, offset in zip(infos, kinds, offsets):
             member = member_name(info)
             self.cursor.member = member
@@ -227,30 +216,32 @@ class ZipExtraction:
                     raise UnsafeArchiveError(member, "symlink target is too long")
                 name = tree.register(member, SYMLINK)
                 raw = read_member(source, info, offset, MAX_SYMLINK_TARGET)
-                self.budget.wrote(member, len(raw))
+                budget.wrote(member, len(raw))
                 target = raw.decode("utf-8", "surrogateescape")
                 check_link_target(member, target, "symlink")
                 tree.symlinks.append((name, target, mtime))
             else:
                 name = tree.register(member, FILE)
-                self.cursor.member = None
-                yield ZipFileJob(info, name, tree.path(name), mode, mtime, offset, is_whole(info))
+                path = tree.path(name)
+                jobs.append(ZipFileJob(info, name, path, mode, mtime, offset, is_whole(info)))
         self.cursor.member = None
+        return jobs
 
     def _write(
         self,
         source: int,
-        jobs: Iterable[ZipFileJob],
+        jobs: list[ZipFileJob],
         report: Callable[[int], None],
     ) -> None:
         written = 0
-        with OrderedWindow(self.executor, self.config.blocks_in_flight) as window:
-            size = max(1, int(self.config.parallel_batch_size))
-            for batch in batched(jobs, size, _job_bytes, TASK_BYTES):
-                nbytes = sum(map(_job_bytes, batch))
-                for result in window.submit_batch(
-                    nbytes,
-                    len(batch),
+        size = max(1, int(self.config.parallel_batch_size))
+        batches = list(batched(jobs, size, _job_bytes, TASK_BYTES))
+        # every name is registered: the caller only waits now, so each batch goes to a
+        # worker (tiny files too); one batch cannot be shared, so it runs here, in one pass
+        executor = self.executor if len(batches) > 1 else None
+        with OrderedWindow(executor, self.config.blocks_in_flight) as window:
+            for batch in batches:
+                for result in window.submit(
                     write_zip_batch,
                     source,
                     self.budget,
