@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from .verify import IntegrityReport, MemberInfo
 
 MODULE_LOGGER = logging.getLogger(__name__)
+#: archives smaller than this are hashed in the caller, not handed to a worker
+INLINE_ARCHIVE_HASH = 256 * 1024
 
 
 class _HashingWriter:
@@ -427,8 +429,9 @@ class ArchiveManager:
     ) -> Callable[[], None]:
         """The side file's archive SHA-256 check: hashed in a worker while the extraction
         runs (parallel path) or before it starts (sequential path); the returned callable
-        raises ``CorruptArchiveError`` on a mismatch, before anything is committed."""
-        if executor is None:
+        raises ``CorruptArchiveError`` on a mismatch, before anything is committed. A small
+        archive is hashed in the caller too: waking a worker costs more than hashing it."""
+        if executor is None or os.path.getsize(archive) < INLINE_ARCHIVE_HASH:
             self._check_archive_checksum(archive, metadata)
             return lambda: None
         future = executor.submit(self._check_archive_checksum, archive, metadata)

@@ -303,6 +303,8 @@ class StagedTree:
                 os.symlink(target, self.path(name))
             except OSError as exc:
                 raise write_failure(name, exc) from exc
+        if not self.symlinks:
+            return
         real_root = os.path.realpath(self.root)
         for name, target, mtime in self.symlinks:
             resolved = os.path.realpath(self.path(name))

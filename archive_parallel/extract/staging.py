@@ -188,7 +188,10 @@ class Staging:
 
     def _remove_work(self) -> None:
         for path in reversed(self._work):
-            shutil.rmtree(path, ignore_errors=True)
+            try:
+                os.rmdir(path)  # the usual case: everything moved out
+            except OSError:
+                shutil.rmtree(path, ignore_errors=True)
             if os.path.lexists(path):
                 logger.warning("could not remove staging folder %s", path)
         self._work.clear()
@@ -225,8 +228,8 @@ class Staging:
             raise ArchiveError(
                 f"cannot compare the extracted tree with {self.dest}: {exc.strerror or exc}"
             ) from exc
-        real_dest = os.path.realpath(self.dest)
         recheck = bool(tree.symlinks) or replaces_link[0]
+        real_dest = os.path.realpath(self.dest) if recheck else ""
         inside_before = self._links_inside(real_dest) if recheck else set()
         checkpoint()  # the last point at which an interrupt leaves the destination as it was
         folder_times = _times_of(os.path.dirname(move.target) for move in moves)
