@@ -5,11 +5,18 @@ Everything is checked before anything is written: each entry's name, kind, decla
 entries refused). Then folders are created, and regular files are decompressed and written
 in batches of ``parallel_batch_size`` members per task, hashing as they are written (when
 asked) and stopping at the budget. Every member (stored, deflate, bzip2, lzma) is read with
-``os.pread`` from the data offset the layout check found and decompressed by
-``zip_inflate.member_pieces`` in pieces of at most 1 MiB, never past its declared size (a small
-member costs one read, one decompress, one CRC and one write). A CRC error, or a member
-holding other than its declared size, names it. Symlinks (unix mode ``S_IFLNK``, data =
-target) are read the same way, checked and recorded for the tree to create last.
+``os.pread`` from the data offset the layout check found. A stored or deflated member of at
+most 1 MiB is read, inflated and checked whole before its file is created
+(``zip_inflate.whole_member``: one read, one inflate bounded by its declared size, one CRC, one
+write); others are decompressed by ``zip_inflate.member_pieces`` in pieces of at most 1 MiB,
+never past their declared size. A CRC error, or a member holding other than its declared size,
+names it. Symlinks (unix mode ``S_IFLNK``, data = target) are read the same way, checked and
+recorded for the tree to create last.
+
+Threads only where they pay: once every name is registered the caller has nothing left to do
+but wait, so with a pool every batch goes to a worker (the workers' reads, inflates and
+writes release the GIL); an archive whose files make one batch is written by the caller in
+one pass, since no second worker could share it and a hand-off would only add its cost.
 """
 
 from __future__ import annotations
