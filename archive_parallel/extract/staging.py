@@ -366,13 +366,16 @@ class Staging:
     # --- attributes and durability ---
     def _apply_dir_attrs(self, tree: StagedTree) -> None:
         ordered = sorted(tree.dir_attrs, key=lambda item: item[0].count("/"), reverse=True)
+        dest = self.dest if os.sep == "/" else ""
         for name, mode, mtime in ordered:
-            path = os.path.join(self.dest, *name.split("/"))
-            with contextlib.suppress(OSError, OverflowError, ValueError):
+            path = f"{dest}/{name}" if dest else os.path.join(self.dest, *name.split("/"))
+            try:
                 if mode is not None:
                     os.chmod(path, mode)
                 if mtime is not None:
                     os.utime(path, (mtime, mtime))
+            except (OSError, OverflowError, ValueError):
+                pass
 
     def _flush_staged(self, tree: StagedTree, executor: Executor | None) -> None:
         """Every staged file's data and folder's entries to the medium (``sync_tree``: in
