@@ -13,10 +13,11 @@ never past their declared size. A CRC error, or a member holding other than its 
 names it. Symlinks (unix mode ``S_IFLNK``, data = target) are read the same way, checked and
 recorded for the tree to create last.
 
-Threads only where they pay: once every name is registered the caller has nothing left to do
-but wait, so with a pool every batch goes to a worker (the workers' reads, inflates and
-writes release the GIL); an archive whose files make one batch is written by the caller in
-one pass, since no second worker could share it and a hand-off would only add its cost.
+Threads only where they pay: once every name is registered, the caller writes batches itself
+and the pool's other workers take the next batch whenever they are free (``pool.shared_map``;
+reads, inflates and writes release the GIL). The caller never waits for a worker to be
+scheduled, so on a busy machine the call costs what the sequential path does, and an archive
+whose files make one batch is written by the caller alone, in one pass.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from ..codecs.inflate import inflate_module
 from ..codecs.zip_extra import member_name
 from ..config import ArchiveConfig
 from ..errors import UnsafeArchiveError
-from ..pool import OrderedWindow, batched
+from ..interrupts import checkpoint
+from ..pool import batched, shared_map, worker_count
 from ..read.damage import MemberCursor, damage_guard
 from ..read.zip_inflate import is_whole, member_pieces, read_member, whole_member
 from ..read.zip_layout import (
@@ -138,6 +140,7 @@ def write_zip_batch(
     cursor = MemberCursor()
     with damage_guard(archive, cursor):  # lets ArchiveError through: only reading is guarded
         for job in jobs:
+            checkpoint()
             info = job.info
             cursor.member = info.filename
             hasher = new_hasher(hashing)
@@ -242,26 +245,20 @@ class ZipExtraction:
     ) -> None:
         written = 0
         size = max(1, int(self.config.parallel_batch_size))
-        batches = list(batched(jobs, size, _job_bytes, TASK_BYTES))
-        # every name is registered: the caller only waits now, so each batch goes to a
-        # worker (tiny files too); one batch cannot be shared, so it runs here, in one pass
-        executor = self.executor if len(batches) > 1 else None
-        with OrderedWindow(executor, self.config.blocks_in_flight) as window:
-            for batch in batches:
-                for result in window.submit(
-                    write_zip_batch,
-                    source,
-                    self.budget,
-                    self.archive_path,
-                    batch,
-                    self.tree.hash_files,
-                    self.check_crc,
-                    self.inflater,
-                ):
-                    self.tree.record(result)
-                    written += len(result)
-                    report(written)
-            for result in window.drain():
-                self.tree.record(result)
-                written += len(result)
-                report(written)
+        batches = batched(jobs, size, _job_bytes, TASK_BYTES)
+        # every name is registered: the caller writes batches and so do the other workers,
+        # each taking the next batch when free (an archive of one batch stays in the caller)
+        helpers = worker_count(self.executor) - 1 if self.executor is not None else 0
+        write = functools.partial(
+            write_zip_batch,
+            source,
+            self.budget,
+            self.archive_path,
+            hashing=self.tree.hash_files,
+            check_crc=self.check_crc,
+            module=self.inflater,
+        )
+        for result in shared_map(self.executor, write, batches, max(1, helpers)):
+            self.tree.record(result)
+            written += len(result)
+            report(written)

@@ -1,8 +1,9 @@
 """Small zip members (at most ``CHUNK_SIZE`` bytes, stored or deflated) are read with one
 ``pread`` and inflated in one call bounded by their declared size (``zip_inflate.whole_member``),
-before their file is created; an archive whose files make one batch is written in the calling
-thread even when a pool is given. These tests pin, on both paths (one batch in the caller, many
-batches on a pool): content byte for byte, modes and mtimes, damage refused naming the member
+before their file is created; batches are shared between the calling thread and the pool's
+workers, and an archive whose files make one batch is written in the calling thread alone.
+These tests pin, on both paths (one batch in the caller, many batches shared with a pool):
+content byte for byte, modes and mtimes, damage refused naming the member
 with nothing left behind, and the size bound that keeps a lying member from inflating far."""
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def test_an_archive_of_one_batch_is_written_without_the_pool(tmp_path, counting_
     for name, (data, _, _) in entries.items():
         assert (tmp_path / "out" / name).read_bytes() == data
     run_extract(archive, tmp_path / "out2", ZIP, counting_pool, parallel_batch_size=2)
-    assert counting_pool.submitted == 3  # several batches: every one on the pool
+    assert counting_pool.submitted >= 1  # several batches: a worker shares them
 
 
 def _good(number: int) -> tuple[bytes, bytes, int, int, int]:
@@ -163,7 +164,7 @@ def test_a_damaged_small_member_in_a_late_batch_is_refused_and_nothing_lands(
     assert snapshot(dest) == before
     assert staging_leftovers(dest) == []
     if use_pool:
-        assert counting_pool.submitted > 1
+        assert counting_pool.submitted >= 1
 
 
 @pytest.mark.parametrize("use_pool", [False, True], ids=["caller", "pool"])
