@@ -52,8 +52,9 @@ if TYPE_CHECKING:
     from .verify import IntegrityReport, MemberInfo
 
 MODULE_LOGGER = logging.getLogger(__name__)
-#: archives smaller than this are hashed in the caller, not handed to a worker
-INLINE_ARCHIVE_HASH = 256 * 1024
+#: archives smaller than this are hashed in the caller (under a millisecond), not handed to
+#: a worker that a busy machine may take longer to schedule
+INLINE_ARCHIVE_HASH = 1024 * 1024
 
 
 class _HashingWriter:

@@ -242,15 +242,15 @@ def shared_map(
                 break
             yield fn(item)
             yield from finished()
-        wait(futures)
-        yield from finished()
     finally:
+        # a helper still queued (its worker busy elsewhere) has nothing left to take
         stop.set()
         for future in futures:
             future.cancel()
         running = [future for future in futures if not future.cancelled()]
         if running:
             wait(running)
+    yield from finished()
 
 
 def batched(

@@ -84,3 +84,17 @@ def test_leaving_early_waits_for_the_workers(pool):
     count = len(finished)
     time.sleep(0.05)
     assert len(finished) == count < 100
+
+
+def test_a_helper_queued_behind_a_busy_worker_is_not_waited_for():
+    """The only worker is busy elsewhere: the caller does every item and returns at once."""
+    release = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as single:
+        busy = single.submit(release.wait, 30)
+        try:
+            assert sorted(shared_map(single, lambda n: n + 1, range(20), helpers=1)) == list(
+                range(1, 21)
+            )
+            assert not busy.done()
+        finally:
+            release.set()
