@@ -99,6 +99,13 @@ def _write_out(fd: int, name: str, data: bytes) -> None:
             raise write_failure(name, exc) from exc
 
 
+def _close(fd: int, name: str) -> None:
+    try:
+        os.close(fd)
+    except OSError as exc:
+        raise write_failure(name, exc) from exc
+
+
 def _copy_member(
     source: int,
     job: ZipFileJob,
@@ -138,7 +145,9 @@ def write_zip_batch(
     """
     done: list[Written] = []
     cursor = MemberCursor()
-    with damage_guard(archive, cursor):  # lets ArchiveError through: only reading is guarded
+    # decoder errors become CorruptArchiveError naming the member; writing raises ArchiveError
+    # (``write_failure``), which the guard lets through
+    with damage_guard(archive, cursor):
         for job in jobs:
             checkpoint()
             info = job.info
@@ -157,7 +166,7 @@ def write_zip_batch(
                     size = _copy_member(source, job, fd, hasher, budget, check_crc, module)
                 apply_attributes(fd, job.name, job.mode, job.mtime)
             finally:
-                os.close(fd)
+                _close(fd, job.name)
             done.append(Written(job.name, hasher.hexdigest(), size))
     return done
 
