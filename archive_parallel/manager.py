@@ -432,7 +432,11 @@ class ArchiveManager:
         runs (parallel path) or before it starts (sequential path); the returned callable
         raises ``CorruptArchiveError`` on a mismatch, before anything is committed. A small
         archive is hashed in the caller too: waking a worker costs more than hashing it."""
-        if executor is None or os.path.getsize(archive) < INLINE_ARCHIVE_HASH:
+        try:
+            small = os.path.getsize(archive) < INLINE_ARCHIVE_HASH
+        except OSError:
+            small = True  # hashing it here says what is wrong
+        if executor is None or small:
             self._check_archive_checksum(archive, metadata)
             return lambda: None
         future = executor.submit(self._check_archive_checksum, archive, metadata)
