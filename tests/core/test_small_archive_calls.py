@@ -1,6 +1,7 @@
-"""The side file's archive SHA-256 is checked in the caller for a small archive and in a worker,
-while extracting, for a larger one; either way a replaced archive is refused before anything
-lands, and a sound one extracts."""
+"""Calls on small archives skip what only pays on large ones: the side file's archive SHA-256 is
+checked in the caller for a small archive (in a worker, while extracting, for a larger one),
+and a zip whose files make one batch starts no worker thread. Either way a replaced archive is
+refused before anything lands, and a sound one extracts."""
 
 from __future__ import annotations
 
@@ -37,3 +38,19 @@ def test_a_replaced_archive_is_refused_whichever_thread_hashes_it(tmp_path, nois
         with pytest.raises(archive_parallel.CorruptArchiveError, match="SHA-256"):
             manager.extract_archive(archive, dest)
         assert not dest.exists()
+
+
+def test_a_small_zip_starts_no_worker_thread(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(10):
+        (tree / f"f{i}.txt").write_text(f"file {i}\n" * 50)
+    archive = tmp_path / "small.zip"
+    config = ArchiveConfig(parallel_threshold=1, thread_pool_size=2, parallel_batch_size=50)
+    with ArchiveManager(config) as maker:
+        maker.create_archive(tree, archive)
+    with ArchiveManager(config) as manager:
+        manager.extract_archive(archive, tmp_path / "out")
+        assert manager.get_stats()["worker_threads"] == 0
+    for i in range(10):
+        assert (tmp_path / "out" / f"f{i}.txt").read_text() == f"file {i}\n" * 50
