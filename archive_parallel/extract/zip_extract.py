@@ -99,13 +99,6 @@ def _write_out(fd: int, name: str, data: bytes) -> None:
             raise write_failure(name, exc) from exc
 
 
-def _close(fd: int, name: str) -> None:
-    try:
-        os.close(fd)
-    except OSError as exc:
-        raise write_failure(name, exc) from exc
-
-
 def _copy_member(
     source: int,
     job: ZipFileJob,
@@ -165,8 +158,13 @@ def write_zip_batch(
                 else:
                     size = _copy_member(source, job, fd, hasher, budget, check_crc, module)
                 apply_attributes(fd, job.name, job.mode, job.mtime)
-            finally:
-                _close(fd, job.name)
+            except BaseException:
+                os.close(fd)  # no call in between: an interrupt cannot leak the descriptor
+                raise
+            try:
+                os.close(fd)
+            except OSError as exc:  # a late write error: not damage of the archive
+                raise write_failure(job.name, exc) from exc
             done.append(Written(job.name, hasher.hexdigest(), size))
     return done
 
