@@ -62,7 +62,7 @@ def checksum_files(
     much as hashing a tiny one, so sizes are taken only while the files seen last were large:
     once a batch averages under ``INLINE_MEAN_FILE_SIZE``, the next batches are hashed in the
     caller without a ``stat``, until one of them (by the bytes it hashed) is large again. The
-    sequential path takes no ``stat`` at all."""
+    sequential path, and a call whose files make one batch, take no ``stat`` at all."""
     files = [_as_path(p) for p in paths]
     result: dict[Path, tuple[str, str]] = {}
     nbytes = 0
@@ -82,7 +82,7 @@ def checksum_files(
             tiny = is_tiny_batch(hashed, len(batch))
         return tiny
 
-    if executor is None:
+    if executor is None or len(files) <= size:  # one batch: a worker would only add a hand-off
         collect([_digest_batch([(p, 0) for p in files])])
         return result, nbytes
     window: OrderedWindow[list[Digested]] = OrderedWindow(executor, in_flight)

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ArchiveCheck", "IntegrityPlan"]
 
+#: archives smaller than this are hashed in the caller (under a millisecond), not handed to
+#: a worker that a busy machine may take longer to schedule
+INLINE_ARCHIVE_HASH = 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class IntegrityPlan:
@@ -127,8 +131,14 @@ class IntegrityPlan:
     ) -> ArchiveCheck:
         """Begin ``check_archive`` for an extraction: in a worker of ``executor`` while the
         extraction runs or, without one, now (a mismatch raises before anything is staged).
+        An archive under ``INLINE_ARCHIVE_HASH`` is hashed now too: waking a worker costs
+        more than hashing it (and one that cannot be sized is hashed here, which says why).
         ``ArchiveCheck.wait`` gives the answer, before the commit."""
-        if self.archive_sha256 is None or executor is None:
+        try:
+            small = os.path.getsize(archive) < INLINE_ARCHIVE_HASH
+        except OSError:
+            small = True
+        if self.archive_sha256 is None or executor is None or small:
             self.check_archive(archive)
             return ArchiveCheck(None)
         return ArchiveCheck(executor.submit(self.check_archive, archive))

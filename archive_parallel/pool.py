@@ -7,12 +7,15 @@ pipeline's memory is bounded by ``limit`` units of work whatever the input size.
 window early (error, Ctrl-C) cancels what has not started and waits for what has, so no
 worker is left writing after the caller has cleaned up. Every submission and every result
 collected is an interrupt checkpoint (``interrupts``): a deferred Ctrl-C stops the caller there.
+``shared_map`` is for work whose results need no order: the caller and some workers each take
+the next item when free, so the caller never waits for a worker to be scheduled.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
@@ -180,6 +183,74 @@ def ordered_map(
         yield from window.drain()
     finally:
         window.cancel()
+
+
+def shared_map(
+    executor: Executor | None, fn: Callable[[T], R], items: Iterable[T], helpers: int
+) -> Iterator[R]:
+    """``fn(item)`` for every item, computed by the caller and by up to ``helpers`` workers of
+    ``executor``, each taking the next item as soon as it is free; results come in no set
+    order, all handed out in the caller's thread. The caller never waits for a worker to be
+    scheduled before work can start (on a busy machine it may do it all), and a worker that
+    runs adds its share. The first error stops everyone after their current item and is
+    raised; leaving early (error, interrupt, the iterator closed) waits for the workers."""
+    pending = collections.deque(items)
+    if executor is None or helpers < 1 or len(pending) < 2:
+        for item in pending:
+            checkpoint()
+            yield fn(item)
+        return
+    results: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def take() -> tuple[bool, Any]:
+        if stop.is_set():
+            return False, None
+        try:
+            return True, pending.popleft()  # atomic: each item is taken once
+        except IndexError:
+            return False, None
+
+    def help_out() -> None:
+        while True:
+            found, item = take()
+            if not found:
+                return
+            try:
+                results.put((True, fn(item)))
+            except BaseException as exc:
+                stop.set()
+                results.put((False, exc))
+                return
+
+    def finished() -> Iterator[R]:
+        while True:
+            try:
+                ok, value = results.get_nowait()
+            except queue.Empty:
+                return
+            if not ok:
+                raise value
+            yield value
+
+    futures = [executor.submit(help_out) for _ in range(min(helpers, len(pending) - 1))]
+    try:
+        while True:
+            checkpoint()
+            found, item = take()
+            if not found:
+                break
+            yield fn(item)
+            yield from finished()
+    finally:
+        # a helper still queued (its worker busy elsewhere) has nothing left to take
+        stop.set()
+        for future in futures:
+            future.cancel()
+        running = [future for future in futures if not future.cancelled()]
+        if running:
+            wait(running)
+    yield from finished()
 
 
 def batched(

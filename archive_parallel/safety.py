@@ -42,8 +42,10 @@ def _normalise(name: str) -> str:
         raise ValueError("empty name")
     if _CONTROL.search(name):
         raise ValueError("name contains NUL or control characters")
-    if _encoded_len(name) > MAX_NAME_BYTES:
+    size = _encoded_len(name)
+    if size > MAX_NAME_BYTES:
         raise ValueError(f"name longer than {MAX_NAME_BYTES} bytes")
+    long_parts = size > MAX_COMPONENT_BYTES  # else no part can be too long
     if name.startswith(("/", "\\")) or _DRIVE.match(name):
         raise ValueError("absolute path")
     parts: list[str] = []
@@ -55,7 +57,7 @@ def _normalise(name: str) -> str:
                 raise ValueError("path climbs out of the destination with '..'")
             parts.pop()
             continue
-        if _encoded_len(part) > MAX_COMPONENT_BYTES:
+        if long_parts and _encoded_len(part) > MAX_COMPONENT_BYTES:
             raise ValueError(f"path component longer than {MAX_COMPONENT_BYTES} bytes")
         parts.append(part)
     return "/".join(parts)

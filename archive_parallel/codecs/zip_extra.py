@@ -14,6 +14,8 @@ from typing import Any
 EXTENDED_TIMESTAMP_ID = 0x5455
 ZIP64_EXTRA_ID = 0x0001
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+#: the head of an extended timestamp field holding only the mtime (what the writer puts)
+_MTIME_ONLY_FIELD = struct.pack("<HHB", EXTENDED_TIMESTAMP_ID, 5, 1)
 
 
 def extended_timestamp(mtime: float) -> bytes:
@@ -43,7 +45,10 @@ def iter_extra_fields(extra: bytes) -> list[tuple[int, bytes]]:
 
 def read_unix_mtime(zipinfo: Any) -> float | None:
     """The 1-second mtime from a ``ZipInfo``'s extended timestamp field, or None."""
-    for field_id, data in iter_extra_fields(bytes(getattr(zipinfo, "extra", b"") or b"")):
+    extra = bytes(getattr(zipinfo, "extra", b"") or b"")
+    if extra[:5] == _MTIME_ONLY_FIELD and len(extra) >= 9:  # the writer's field, first
+        return float(struct.unpack_from("<i", extra, 5)[0])
+    for field_id, data in iter_extra_fields(extra):
         if field_id == EXTENDED_TIMESTAMP_ID and len(data) >= 5 and data[0] & 1:
             return float(struct.unpack_from("<i", data, 1)[0])
     return None

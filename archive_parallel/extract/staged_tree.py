@@ -45,6 +45,7 @@ LARGE_MEMBER = 1024 * 1024
 
 _DIRS = (EntryKind.DIR, EntryKind.IMPLICIT_DIR)
 
+_POSIX_SEP = os.sep == "/" and os.altsep is None
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 _OPEN_FLAGS |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
@@ -164,6 +165,7 @@ class StagedTree:
         names: NameSemantics | None = None,
     ) -> None:
         self.root = root
+        self._prefix = root.rstrip("/") + "/"
         #: how the destination's file system compares names (the staging folder is inside it)
         self.names = names if names is not None else probe_name_semantics(root)
         #: folded key -> the spelling registered first, and the member that brought it
@@ -190,6 +192,8 @@ class StagedTree:
         return mtime if self.preserve_timestamps else None
 
     def path(self, name: str) -> str:
+        if _POSIX_SEP:  # a normalised name is already a path below the root
+            return self._prefix + name
         return os.path.join(self.root, *name.split("/"))
 
     # --- registration ---
@@ -300,6 +304,8 @@ class StagedTree:
                 os.symlink(target, self.path(name))
             except OSError as exc:
                 raise write_failure(name, exc) from exc
+        if not self.symlinks:
+            return
         real_root = os.path.realpath(self.root)
         for name, target, mtime in self.symlinks:
             resolved = os.path.realpath(self.path(name))

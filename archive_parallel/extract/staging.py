@@ -188,7 +188,10 @@ class Staging:
 
     def _remove_work(self) -> None:
         for path in reversed(self._work):
-            shutil.rmtree(path, ignore_errors=True)
+            try:
+                os.rmdir(path)  # the usual case: everything moved out
+            except OSError:
+                shutil.rmtree(path, ignore_errors=True)
             if os.path.lexists(path):
                 logger.warning("could not remove staging folder %s", path)
         self._work.clear()
@@ -225,8 +228,8 @@ class Staging:
             raise ArchiveError(
                 f"cannot compare the extracted tree with {self.dest}: {exc.strerror or exc}"
             ) from exc
-        real_dest = os.path.realpath(self.dest)
         recheck = bool(tree.symlinks) or replaces_link[0]
+        real_dest = os.path.realpath(self.dest) if recheck else ""
         inside_before = self._links_inside(real_dest) if recheck else set()
         checkpoint()  # the last point at which an interrupt leaves the destination as it was
         folder_times = _times_of(os.path.dirname(move.target) for move in moves)
@@ -363,13 +366,16 @@ class Staging:
     # --- attributes and durability ---
     def _apply_dir_attrs(self, tree: StagedTree) -> None:
         ordered = sorted(tree.dir_attrs, key=lambda item: item[0].count("/"), reverse=True)
+        dest = self.dest if os.sep == "/" else ""
         for name, mode, mtime in ordered:
-            path = os.path.join(self.dest, *name.split("/"))
-            with contextlib.suppress(OSError, OverflowError, ValueError):
+            path = f"{dest}/{name}" if dest else os.path.join(self.dest, *name.split("/"))
+            try:
                 if mode is not None:
                     os.chmod(path, mode)
                 if mtime is not None:
                     os.utime(path, (mtime, mtime))
+            except (OSError, OverflowError, ValueError):
+                pass
 
     def _flush_staged(self, tree: StagedTree, executor: Executor | None) -> None:
         """Every staged file's data and folder's entries to the medium (``sync_tree``: in

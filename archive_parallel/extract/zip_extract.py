@@ -5,11 +5,19 @@ Everything is checked before anything is written: each entry's name, kind, decla
 entries refused). Then folders are created, and regular files are decompressed and written
 in batches of ``parallel_batch_size`` members per task, hashing as they are written (when
 asked) and stopping at the budget. Every member (stored, deflate, bzip2, lzma) is read with
-``os.pread`` from the data offset the layout check found and decompressed by
-``zip_inflate.member_pieces`` in pieces of at most 1 MiB, never past its declared size (a small
-member costs one read, one decompress, one CRC and one write). A CRC error, or a member
-holding other than its declared size, names it. Symlinks (unix mode ``S_IFLNK``, data =
-target) are read the same way, checked and recorded for the tree to create last.
+``os.pread`` from the data offset the layout check found. A stored or deflated member of at
+most 1 MiB is read, inflated and checked whole before its file is created
+(``zip_inflate.whole_member``: one read, one inflate bounded by its declared size, one CRC, one
+write); others are decompressed by ``zip_inflate.member_pieces`` in pieces of at most 1 MiB,
+never past their declared size. A CRC error, or a member holding other than its declared size,
+names it. Symlinks (unix mode ``S_IFLNK``, data = target) are read the same way, checked and
+recorded for the tree to create last.
+
+Threads only where they pay: once every name is registered, the caller writes batches itself
+and the pool's other workers take the next batch whenever they are free (``pool.shared_map``;
+reads, inflates and writes release the GIL). The caller never waits for a worker to be
+scheduled, so on a busy machine the call costs what the sequential path does, and an archive
+whose files make one batch is written by the caller alone, in one pass.
 """
 
 from __future__ import annotations
@@ -30,9 +38,10 @@ from ..config import ArchiveConfig
 from ..entries import EntryKind
 from ..errors import UnsafeArchiveError
 from ..integrity import IntegrityPlan
-from ..pool import OrderedWindow, batched
+from ..interrupts import checkpoint
+from ..pool import batched, shared_map, worker_count
 from ..read.damage import MemberCursor, damage_guard
-from ..read.zip_inflate import member_pieces, read_member
+from ..read.zip_inflate import is_whole, member_pieces, read_member, whole_member
 from ..read.zip_layout import (
     archive_fd,
     central_directory_offset,
@@ -67,6 +76,8 @@ class ZipFileJob:
     mtime: float | None
     #: where the member's compressed bytes start (after its local header), from the layout check
     offset: int
+    #: small enough to read and inflate in one piece (``zip_inflate.is_whole``)
+    whole: bool
 
 
 #: a task stops growing at about this many uncompressed bytes, so large members spread out
@@ -125,18 +136,34 @@ def write_zip_batch(
     """
     done: list[Written] = []
     cursor = MemberCursor()
-    for job in jobs:
-        info = job.info
-        cursor.member = info.filename
-        fd = open_new_file(job.name, job.path, job.mode)
-        try:
+    # decoder errors become CorruptArchiveError naming the member; writing raises ArchiveError
+    # (``write_failure``), which the guard lets through
+    with damage_guard(archive, cursor):
+        for job in jobs:
+            checkpoint()
+            info = job.info
+            cursor.member = info.filename
             hasher = new_hasher(plan.hash_files)
-            with damage_guard(archive, cursor):
-                size = _copy_member(source, job, fd, hasher, budget, plan.check_crc, module)
-            apply_attributes(fd, job.name, job.mode, job.mtime)
-        finally:
-            os.close(fd)
-        done.append(Written(job.name, hasher.hexdigest(), size))
+            if job.whole:  # read and checked before its file exists
+                data = whole_member(source, info, job.offset, plan.check_crc, module)
+                budget.wrote(info.filename, len(data))
+                hasher.update(data)
+            fd = open_new_file(job.name, job.path, job.mode)
+            try:
+                if job.whole:
+                    _write_out(fd, job.name, data)
+                    size = len(data)
+                else:
+                    size = _copy_member(source, job, fd, hasher, budget, plan.check_crc, module)
+                apply_attributes(fd, job.name, job.mode, job.mtime)
+            except BaseException:
+                os.close(fd)  # no call in between: an interrupt cannot leak the descriptor
+                raise
+            try:
+                os.close(fd)
+            except OSError as exc:  # a late write error: not damage of the archive
+                raise write_failure(job.name, exc) from exc
+            done.append(Written(job.name, hasher.hexdigest(), size))
     return done
 
 
@@ -210,7 +237,8 @@ class ZipExtraction:
                 tree.symlinks.append((name, target, mtime))
             else:
                 name = tree.register(member, EntryKind.FILE)
-                jobs.append(ZipFileJob(info, name, tree.path(name), mode, mtime, offset))
+                path = tree.path(name)
+                jobs.append(ZipFileJob(info, name, path, mode, mtime, offset, is_whole(info)))
         self.cursor.member = None
         return jobs
 
@@ -221,25 +249,20 @@ class ZipExtraction:
         report: Callable[[int], None],
     ) -> None:
         written = 0
-        with OrderedWindow(self.executor, self.config.blocks_in_flight) as window:
-            size = max(1, int(self.config.parallel_batch_size))
-            for batch in batched(jobs, size, _job_bytes, TASK_BYTES):
-                nbytes = sum(map(_job_bytes, batch))
-                for result in window.submit_batch(
-                    nbytes,
-                    len(batch),
-                    write_zip_batch,
-                    source,
-                    self.budget,
-                    self.archive_path,
-                    batch,
-                    self.plan,
-                    self.inflater,
-                ):
-                    self.tree.record(result)
-                    written += len(result)
-                    report(written)
-            for result in window.drain():
-                self.tree.record(result)
-                written += len(result)
-                report(written)
+        size = max(1, int(self.config.parallel_batch_size))
+        batches = batched(jobs, size, _job_bytes, TASK_BYTES)
+        # every name is registered: the caller writes batches and so do the other workers,
+        # each taking the next batch when free (an archive of one batch stays in the caller)
+        helpers = worker_count(self.executor) - 1 if self.executor is not None else 0
+        write = functools.partial(
+            write_zip_batch,
+            source,
+            self.budget,
+            self.archive_path,
+            plan=self.plan,
+            module=self.inflater,
+        )
+        for result in shared_map(self.executor, write, batches, max(1, helpers)):
+            self.tree.record(result)
+            written += len(result)
+            report(written)

@@ -12,7 +12,10 @@ piece of work. The member is also damaged (``zipfile.BadZipFile``, which ``damag
 reports naming it) when its data is cut short, ends early, has bytes after the end of its
 compressed stream, or fails its CRC (checked unless ``check_crc`` is False, which the
 integrity plan says only when the whole archive's SHA-256 is checked before anything is
-committed; see ``archive_parallel.integrity``).
+committed; see ``archive_parallel.integrity``). ``whole_member`` does the same for a small
+stored or deflated member (``is_whole``) in one ``pread`` and one inflate call, bounded by its
+declared size plus one byte, so most members of a package cost one read, one decompress and
+one CRC.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from . import CHUNK_SIZE
 #: smallest LZMA dictionary the decoder is given
 _MIN_LZMA_DICTIONARY = 4096
 _LZMA_PROPERTIES = struct.Struct("<BI")
+_WHOLE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
 class _Input:
@@ -174,6 +178,46 @@ def member_pieces(
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
 
 
+def is_whole(info: zipfile.ZipInfo) -> bool:
+    """True for a stored or deflated member of at most ``CHUNK_SIZE`` bytes, compressed and
+    uncompressed: ``whole_member`` reads it with one ``pread`` and one bounded inflate."""
+    return (
+        info.compress_type in _WHOLE_METHODS
+        and info.file_size <= CHUNK_SIZE
+        and info.compress_size <= CHUNK_SIZE
+    )
+
+
+def whole_member(
+    fd: int, info: zipfile.ZipInfo, offset: int, check_crc: bool = True, module: Any = zlib
+) -> bytes:
+    """The uncompressed bytes of a small member (``is_whole``) in one piece, with the same
+    refusals as ``member_pieces``: inflating is bounded by the declared size (one byte more
+    proves a member holds too much), and a truncated stream, bytes after its end, another
+    size than declared or a bad CRC make it damaged (``zipfile.BadZipFile``)."""
+    member, expected = info.filename, info.file_size
+    data = os.pread(fd, info.compress_size, offset)
+    if len(data) < info.compress_size:
+        raise zipfile.BadZipFile(f"the data of {member!r} is truncated")
+    if info.compress_type == zipfile.ZIP_DEFLATED and data:
+        inflater = module.decompressobj(-15)
+        try:
+            data = inflater.decompress(data, expected + 1)
+        except inflate_errors(module) as exc:
+            raise zipfile.BadZipFile(f"the data of {member!r} is damaged: {exc}") from exc
+        if len(data) <= expected and not inflater.eof:
+            raise zipfile.BadZipFile(f"the deflate stream of {member!r} is truncated")
+        if inflater.unused_data:
+            raise zipfile.BadZipFile(f"{member!r} has data after the end of its stream")
+    if len(data) > expected:
+        raise zipfile.BadZipFile(f"{member!r} holds more than its declared {expected} bytes")
+    if len(data) != expected:
+        raise zipfile.BadZipFile(f"{member!r} holds {len(data)} bytes, not the declared {expected}")
+    if check_crc and module.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
+    return data
+
+
 def read_member(fd: int, info: zipfile.ZipInfo, offset: int, limit: int) -> bytes:
     """A small member whole (a symlink's target); ``zipfile.BadZipFile`` past ``limit``."""
     if info.file_size > limit:
@@ -181,4 +225,4 @@ def read_member(fd: int, info: zipfile.ZipInfo, offset: int, limit: int) -> byte
     return b"".join(member_pieces(fd, info, offset))
 
 
-__all__ = ["member_pieces", "read_member"]
+__all__ = ["is_whole", "member_pieces", "read_member", "whole_member"]

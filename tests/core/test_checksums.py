@@ -50,6 +50,23 @@ def test_every_file_gets_its_exact_digests(mixed_tree, pool, parallel, batch_siz
     assert nbytes == sum(p.stat().st_size for p in mixed_tree)
 
 
+def test_files_that_make_one_batch_are_hashed_without_the_pool(tmp_path):
+    """One batch cannot be shared between workers: the caller hashes it (large files too)."""
+
+    class Refusing(ThreadPoolExecutor):
+        def submit(self, *args, **kwargs):
+            raise AssertionError("one batch went to the pool")
+
+    paths = []
+    for i in range(5):
+        paths.append(tmp_path / f"f{i}.bin")
+        paths[-1].write_bytes(os.urandom(200_000))
+    with Refusing(max_workers=2) as refusing:
+        result, nbytes = checksum_files(paths, refusing, 5, 4)
+    assert result == {p: expected(p) for p in paths}
+    assert nbytes == 5 * 200_000
+
+
 def test_unreadable_and_missing_files_are_left_out(tmp_path, pool, caplog):
     good = tmp_path / "good.txt"
     good.write_bytes(b"x" * (INLINE_MEAN_FILE_SIZE * 3))

@@ -70,7 +70,8 @@ def test_the_plan_is_frozen(archive):
         IntegrityPlan(file_sha256={"a": "0" * 64}, hash_files=False)
 
 
-def test_the_archive_check_runs_in_a_worker_and_reports_its_time(archive):
+def test_the_archive_check_runs_in_a_worker_and_reports_its_time(archive, monkeypatch):
+    monkeypatch.setattr("archive_parallel.integrity.INLINE_ARCHIVE_HASH", 0)  # no inline hash
     times = []
     good = build(archive, on_archive_hashed=times.append)
     bad = dataclasses.replace(good, archive_sha256="0" * 64)
@@ -82,6 +83,12 @@ def test_the_archive_check_runs_in_a_worker_and_reports_its_time(archive):
     with pytest.raises(CorruptArchiveError):
         bad.start_archive_check(archive, None)  # sequential: at once
     assert len(times) == 3 and all(t >= 0 for t in times)
+
+
+def test_a_small_archive_is_hashed_in_the_caller_at_once(archive):
+    bad = dataclasses.replace(build(archive), archive_sha256="0" * 64)
+    with ThreadPoolExecutor(1) as pool, pytest.raises(CorruptArchiveError):
+        bad.start_archive_check(archive, pool)  # under INLINE_ARCHIVE_HASH: no worker
 
 
 def test_file_checks_name_the_member():

@@ -1,0 +1,42 @@
+"""``python -m bench.fixed_cost``: a tiny run measures every case and checks its output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import fixed_cost
+
+
+def test_a_tiny_run_reports_three_medians_and_two_ratios_per_row(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("ARCHIVE_BENCH_SCRATCH", str(tmp_path))
+    argv = ["--files", "1,3", "--formats", "zip", "--rounds", "2", "--json"]
+    assert fixed_cost.main(argv) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["operation"], r["files"]) for r in rows] == [
+        (op, files) for files in (1, 3) for op in ("create", "extract", "verify")
+    ]
+    for row in rows:
+        assert row["problems"] == []
+        assert min(row["reference_s"], row["sequential_s"], row["parallel_s"]) > 0
+        for variant in ("sequential", "parallel"):
+            assert row[variant]["ratio"] == pytest.approx(row["reference_s"] / row[f"{variant}_s"])
+    assert list(tmp_path.iterdir()) == []  # its scratch folder is gone
+
+
+def test_the_tree_has_the_asked_number_of_files(tmp_path):
+    digests = fixed_cost.make_tree(tmp_path, 25)
+    assert len(digests) == 25
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.txt")) == sorted(
+        digests
+    )
+
+
+@pytest.mark.parametrize(
+    "argv", [["--rounds", "0"], ["--files", "0"], ["--formats", "rar"], ["--operations", "x"]]
+)
+def test_bad_arguments_are_a_usage_error(argv):
+    with pytest.raises(SystemExit) as excinfo:
+        fixed_cost.main(argv)
+    assert excinfo.value.code == 2

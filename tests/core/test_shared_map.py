@@ -1,0 +1,100 @@
+"""``pool.shared_map``: the caller and the pool's workers share items, every result once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from archive_parallel.pool import shared_map
+
+
+@pytest.fixture
+def pool():
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="test-shared") as executor:
+        yield executor
+
+
+def test_every_item_gives_one_result_in_the_callers_thread(pool):
+    caller = threading.get_ident()
+    seen_in: set[int] = set()
+
+    def square(n: int) -> tuple[int, int]:
+        time.sleep(0.001)  # leave the workers time to take some
+        return n, n * n
+
+    results = []
+    for result in shared_map(pool, square, range(200), helpers=2):
+        seen_in.add(threading.get_ident())
+        results.append(result)
+    assert sorted(results) == [(n, n * n) for n in range(200)]
+    assert seen_in == {caller}
+
+
+@pytest.mark.parametrize("helpers", [0, 1, 2])
+def test_without_a_pool_or_with_one_item_the_caller_does_it_all(pool, helpers):
+    caller = threading.get_ident()
+    ran_in: list[int] = []
+
+    def record(n: int) -> int:
+        ran_in.append(threading.get_ident())
+        return n
+
+    assert list(shared_map(None, record, range(5), helpers)) == list(range(5))
+    assert list(shared_map(pool, record, [7], helpers)) == [7]
+    assert set(ran_in) == {caller}
+
+
+@pytest.mark.parametrize("failing", [0, 57, 199])
+def test_the_first_error_stops_everyone_and_is_raised(pool, failing):
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def work(n: int) -> int:
+        with lock:
+            started.append(n)
+        if n == failing:
+            raise ValueError(f"item {n} is damaged")
+        time.sleep(0.0005)
+        return n
+
+    with pytest.raises(ValueError, match=f"item {failing} is damaged"):
+        for _ in shared_map(pool, work, range(200), helpers=2):
+            pass
+    done = len(started)
+    time.sleep(0.05)
+    assert len(started) == done  # no worker is still taking items
+    if failing == 0:
+        assert done < 200
+
+
+def test_leaving_early_waits_for_the_workers(pool):
+    finished: list[int] = []
+
+    def slow(n: int) -> int:
+        time.sleep(0.01)
+        finished.append(n)
+        return n
+
+    results = shared_map(pool, slow, range(100), helpers=2)
+    next(results)
+    results.close()  # the caller stops: the workers finish their item and take no more
+    count = len(finished)
+    time.sleep(0.05)
+    assert len(finished) == count < 100
+
+
+def test_a_helper_queued_behind_a_busy_worker_is_not_waited_for():
+    """The only worker is busy elsewhere: the caller does every item and returns at once."""
+    release = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as single:
+        busy = single.submit(release.wait, 30)
+        try:
+            assert sorted(shared_map(single, lambda n: n + 1, range(20), helpers=1)) == list(
+                range(1, 21)
+            )
+            assert not busy.done()
+        finally:
+            release.set()
