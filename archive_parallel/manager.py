@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import os
 import time
@@ -44,7 +45,13 @@ from .platform_info import PlatformInfo, detect_platform
 from .pool import WorkerPool
 from .progress import ProgressReporter
 from .source_names import screen_names
-from .source_reader import file_digests, file_sha256, iter_contents, with_progress
+from .source_reader import (
+    CHUNK_SIZE,
+    file_sha256,
+    iter_contents,
+    unread_contents,
+    with_progress,
+)
 from .stats import Stats
 from .walker import WalkOptions, WalkResult, walk_tree
 
@@ -54,23 +61,65 @@ if TYPE_CHECKING:
 MODULE_LOGGER = logging.getLogger(__name__)
 
 
-class _HashingWriter:
-    """Passes bytes to ``out`` and hashes them on the way (SHA-256 and MD5 of the archive)."""
+#: hash states a rewinding ``_HashingWriter`` keeps at most (fewer: more is read back)
+_MAX_HASH_STATES = 256
 
-    def __init__(self, out: BinaryIO) -> None:
+
+class _HashingWriter:
+    """Passes bytes to ``out`` and hashes them on the way (SHA-256 and MD5 of the archive).
+
+    A writer that goes back to patch what it wrote (a zip member streamed before its CRC was
+    known; ``rewinds=True``) ends the hashing on the way at its first ``seek``: the hashes
+    return to their state before the write that the seek lands in, and ``digests`` reads the
+    rest back from the finished file, so only the bytes from there on are read twice."""
+
+    def __init__(self, out: BinaryIO, rewinds: bool = False) -> None:
         self._out = out
         self.sha256 = hashlib.sha256()
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
+        self._hashing = True
+        #: (offset, sha256, md5) before each write, to return to on a seek
+        self._states: list[tuple[int, Any, Any]] | None = [] if rewinds else None
 
     def write(self, data: bytes) -> int:
-        self.sha256.update(data)
-        self.md5.update(data)
-        self.size += len(data)
+        if self._hashing:
+            if self._states is not None:
+                if len(self._states) >= _MAX_HASH_STATES:  # every other one: memory stays bounded
+                    del self._states[1::2]
+                self._states.append((self.size, self.sha256.copy(), self.md5.copy()))
+            self.sha256.update(data)
+            self.md5.update(data)
+            self.size += len(data)
         return self._out.write(data)
+
+    def tell(self) -> int:
+        return self._out.tell()
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if self._states is None:
+            raise io.UnsupportedOperation("this archive stream is written in order")
+        position = self._out.seek(offset, whence)
+        if self._hashing:
+            self._hashing = False
+            kept = [state for state in self._states if state[0] <= position]
+            if kept:
+                self.size, self.sha256, self.md5 = kept[-1]
+            self._states = []
+        return position
 
     def flush(self) -> None:
         self._out.flush()
+
+    def digests(self, path: Path) -> tuple[str, str]:
+        """Hex SHA-256 and MD5 of the whole file at ``path`` (flushed) that went through."""
+        if not self._hashing:
+            with open(path, "rb") as handle:
+                handle.seek(self.size)
+                while chunk := handle.read(CHUNK_SIZE):
+                    self.sha256.update(chunk)
+                    self.md5.update(chunk)
+        return self.sha256.hexdigest(), self.md5.hexdigest()
 
 
 @dataclass
@@ -80,7 +129,7 @@ class _Written:
     uncompressed_size: int
     file_sha256: dict[str, str]
     peak_in_flight: int
-    digests: tuple[str, str] | None  # archive SHA-256 and MD5 when hashed on the way
+    hashing: _HashingWriter  # the archive's SHA-256 and MD5, taken on the way
     gzip_index: dict[str, Any] | None = None  # tar.gz restart segments, for parallel reading
 
 
@@ -136,8 +185,10 @@ class ArchiveManager:
         with self._stats.timed("file_collection"):
             result = walk_tree(source, options, executor)
         if exclude:
-            skip = {os.path.abspath(p) for p in exclude}
-            result.entries = [e for e in result.entries if os.path.abspath(e.path) not in skip]
+            # by member name: one path computation per excluded path, not one per entry
+            root = os.path.abspath(source)
+            skip = {os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in exclude}
+            result.entries = [e for e in result.entries if e.name not in skip]
         return result
 
     @staticmethod
@@ -249,8 +300,14 @@ class ArchiveManager:
             # flushed before either is renamed, so a failure leaves the previous pair as it was
             with atomic_outputs(config.durable_writes) as outputs:
                 handle, temp_path = outputs.open(archive)
-                contents = iter_contents(
-                    entries, executor, config.parallel_batch_size, config.read_ahead_batches
+                # zip compresses each file on its own: the task that compresses a small
+                # file reads it too (one handoff); a tar stream needs the bytes read ahead
+                contents = (
+                    iter_contents(
+                        entries, executor, config.parallel_batch_size, config.read_ahead_batches
+                    )
+                    if fmt.is_tar
+                    else unread_contents(entries)
                 )
                 items = with_progress(contents, reporter.add)
                 with contextlib.closing(contents):
@@ -265,7 +322,7 @@ class ArchiveManager:
                 sha = md5 = None
                 if config.create_checksums:
                     with self._stats.timed("checksum_calculation"):
-                        sha, md5 = written.digests or file_digests(temp_path)
+                        sha, md5 = written.hashing.digests(temp_path)
                 metadata = ArchiveMetadata(
                     filename=archive.name,
                     format=fmt,
@@ -308,7 +365,7 @@ class ArchiveManager:
             result.uncompressed_size,
             result.file_sha256,
             sink.peak_in_flight,
-            (hashing.sha256.hexdigest(), hashing.md5.hexdigest()),
+            hashing,
             index.to_dict() if index is not None else None,
         )
 
@@ -316,8 +373,9 @@ class ArchiveManager:
     def _write_zip(handle, items, config, executor, fixed_mtime) -> _Written:
         from .codecs.zip_writer import write_zip
 
+        hashing = _HashingWriter(handle, rewinds=True)
         result = write_zip(
-            handle,
+            hashing,  # type: ignore[arg-type]
             items,
             config.compression_level,
             executor,
@@ -330,7 +388,7 @@ class ArchiveManager:
             result.uncompressed_size,
             result.file_sha256,
             result.peak_in_flight,
-            None,
+            hashing,
         )
 
     # ------------------------------------------------------------------ extract
