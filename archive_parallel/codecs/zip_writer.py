@@ -5,18 +5,19 @@ itself (local headers, data, central directory, end records). Small files (``Loa
 or ``PendingFile`` still to be read) are made ready by workers in batches of up to
 ``BATCH_MEMBERS`` members or ``BATCH_BYTES`` bytes per task: read, hashed, CRC'd, compressed
 whole and framed with their local headers into one blob, so the writing thread only appends
-blobs in order and notes the central directory records (tiny files cost no handoff each, and
-a small archive still spreads over the workers). Batches go through an ``OrderedWindow`` of
-at most ``max_in_flight``; a member is STORED when deflate would not shrink it. A large file (``StreamedFile``) is streamed by the
-calling thread after the window has been drained: its local header is written with blank
-CRC and sizes, its chunks go through a ``ParallelDeflater`` (the zip member is the same
-sync-flushed raw deflate block stream as our gzip body) or straight through when a 64 KiB
-sample shows it does not compress, and the header is patched afterwards (``out`` must be
-seekable). zip64 fields are used for a member whose size could reach 4 GiB (decided from
-the entry size up front), for offsets past 4 GiB and for more than 65,534 entries. Members
-carry Unix modes (``create_system`` 3), the Info-ZIP 1-second timestamp and a local DOS time
-clamped to 1980-2107; ``fixed_mtime`` makes the output reproducible. The bytes depend on the
-items, level, block size and backend, never on threads or window size.
+blobs in order and packs their central directory headers (tiny files cost no handoff each,
+and a small archive still spreads over the workers). Batches go through an ``OrderedWindow``
+of at most ``max_in_flight``; a member is STORED when deflate would not shrink it. A large
+file (``StreamedFile``) is streamed by the calling thread after the window has been drained:
+its local header is written with blank CRC and sizes, its chunks go through a
+``ParallelDeflater`` (the zip member is the same sync-flushed raw deflate block stream as our
+gzip body) or straight through when a 64 KiB sample shows it does not compress, and the
+header is patched afterwards (``out`` must be seekable). zip64 fields are used for a member
+whose size could reach 4 GiB (decided from the entry size up front), for offsets past 4 GiB
+and for more than 65,534 entries. Members carry Unix modes (``create_system`` 3), the
+Info-ZIP 1-second timestamp and a local DOS time clamped to 1980-2107; ``fixed_mtime`` makes
+the output reproducible. The bytes depend on the items, level, block size and backend, never
+on threads, batches or window size.
 """
 
 from __future__ import annotations
@@ -218,6 +219,43 @@ def _member_data(
     return STORED, crc, data, len(data), content.sha256
 
 
+def _central_header(record: _CentralRecord) -> bytes:
+    """The central directory header of ``record``'s member (its offset final)."""
+    zip64_values: list[int] = []
+    sizes = (record.compressed_size, record.size)
+    if record.zip64_sizes:
+        zip64_values += [record.size, record.compressed_size]
+        sizes = (0xFFFFFFFF, 0xFFFFFFFF)
+    offset = record.offset
+    if offset >= ZIP64_LIMIT:
+        zip64_values.append(offset)
+        offset = 0xFFFFFFFF
+    extra = (zip64_extra(*zip64_values) if zip64_values else b"") + extended_timestamp(record.mtime)
+    version = _VERSION_ZIP64 if zip64_values else _VERSION_DEFAULT
+    return (
+        _CENTRAL_HEADER.pack(
+            b"PK\x01\x02",
+            (_UNIX << 8) | version,
+            version,
+            record.flags,
+            record.method,
+            record.dos_time,
+            record.dos_date,
+            record.crc,
+            *sizes,
+            len(record.name),
+            len(extra),
+            0,
+            0,
+            0,
+            record.external_attr,
+            offset,
+        )
+        + record.name
+        + extra
+    )
+
+
 @dataclass(slots=True)
 class _Batch:
     """Small members made ready by one task: their local headers and data back to back
@@ -295,7 +333,8 @@ class _ZipWriter:
         self.module = deflate_module(backend)
         self.fixed_mtime = fixed_mtime
         self.position = out.tell()
-        self.records: list[_CentralRecord] = []
+        #: central directory headers, packed as their members are written
+        self.directory: list[bytes] = []
         self.result = ZipResult()
         self.window: OrderedWindow[_Batch] = OrderedWindow(executor, self.max_in_flight)
         self.batch: list[tuple[FileEntry, Content | PendingFile]] = []
@@ -349,7 +388,7 @@ class _ZipWriter:
         self._emit(batch.blob)
         for record in batch.records:
             record.offset += base
-        self.records += batch.records
+            self.directory.append(_central_header(record))
         result = self.result
         result.members += batch.members
         result.file_count += batch.file_count
@@ -414,7 +453,7 @@ class _ZipWriter:
             raise ArchiveError(f"{entry.name}: member grew past the 4 GiB limit of its header")
         record.crc, record.compressed_size, record.size = crc, compressed_size, size
         self._patch_local_header(header_offset, name, crc, compressed_size, size, zip64)
-        self.records.append(record)
+        self.directory.append(_central_header(record))
         self._account(entry, content.sha256)
 
     def _streamed_method(self, first: bytes) -> int:
@@ -444,10 +483,9 @@ class _ZipWriter:
     def finish(self) -> ZipResult:
         self.drain()
         directory_offset = self.position
-        for record in self.records:
-            self._emit(self._central_header(record))
+        self._emit(b"".join(self.directory))
         directory_size = self.position - directory_offset
-        count = len(self.records)
+        count = len(self.directory)
         needs_zip64 = (
             count >= ZIP64_ENTRY_LIMIT
             or directory_offset >= ZIP64_LIMIT
@@ -484,43 +522,6 @@ class _ZipWriter:
         )
         self.result.peak_in_flight = max(self.result.peak_in_flight, self.window.peak_in_flight)
         return self.result
-
-    def _central_header(self, record: _CentralRecord) -> bytes:
-        zip64_values: list[int] = []
-        sizes = (record.compressed_size, record.size)
-        if record.zip64_sizes:
-            zip64_values += [record.size, record.compressed_size]
-            sizes = (0xFFFFFFFF, 0xFFFFFFFF)
-        offset = record.offset
-        if offset >= ZIP64_LIMIT:
-            zip64_values.append(offset)
-            offset = 0xFFFFFFFF
-        extra = (zip64_extra(*zip64_values) if zip64_values else b"") + extended_timestamp(
-            record.mtime
-        )
-        version = _VERSION_ZIP64 if zip64_values else _VERSION_DEFAULT
-        return (
-            _CENTRAL_HEADER.pack(
-                b"PK\x01\x02",
-                (_UNIX << 8) | version,
-                version,
-                record.flags,
-                record.method,
-                record.dos_time,
-                record.dos_date,
-                record.crc,
-                *sizes,
-                len(record.name),
-                len(extra),
-                0,
-                0,
-                0,
-                record.external_attr,
-                offset,
-            )
-            + record.name
-            + extra
-        )
 
     def abort(self) -> None:
         if self.deflater is not None:
