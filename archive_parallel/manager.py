@@ -69,57 +69,79 @@ class _HashingWriter:
     """Passes bytes to ``out`` and hashes them on the way (SHA-256 and MD5 of the archive).
 
     A writer that goes back to patch what it wrote (a zip member streamed before its CRC was
-    known; ``rewinds=True``) ends the hashing on the way at its first ``seek``: the hashes
-    return to their state before the write that the seek lands in, and ``digests`` reads the
-    rest back from the finished file, so only the bytes from there on are read twice."""
+    known) needs ``reread``, the path of the file ``out`` writes: a ``seek`` back returns the
+    hashes to their state before the write it lands in, and when the writer seeks to the end
+    again the bytes from there are read back from the file and hashed, so only the patched
+    member is read twice."""
 
-    def __init__(self, out: BinaryIO, rewinds: bool = False) -> None:
+    def __init__(self, out: BinaryIO, reread: Path | None = None) -> None:
         self._out = out
+        self._reread = reread
         self.sha256 = hashlib.sha256()
         self.md5 = hashlib.md5(usedforsecurity=False)
-        self.size = 0
+        self.size = 0  # bytes hashed, from the start of the file
+        self._position = 0
+        self._end = 0
         self._hashing = True
-        #: (offset, sha256, md5) before each write, to return to on a seek
-        self._states: list[tuple[int, Any, Any]] | None = [] if rewinds else None
+        #: (offset, sha256, md5) before each write, to return to on a seek back
+        self._states: list[tuple[int, Any, Any]] = []
 
     def write(self, data: bytes) -> int:
         if self._hashing:
-            if self._states is not None:
-                if len(self._states) >= _MAX_HASH_STATES:  # every other one: memory stays bounded
+            if self._reread is not None:
+                if len(self._states) >= _MAX_HASH_STATES:  # every other one: memory bounded
                     del self._states[1::2]
                 self._states.append((self.size, self.sha256.copy(), self.md5.copy()))
             self.sha256.update(data)
             self.md5.update(data)
             self.size += len(data)
-        return self._out.write(data)
+        written = self._out.write(data)
+        self._position += len(data)
+        self._end = max(self._end, self._position)
+        return written
 
     def tell(self) -> int:
-        return self._out.tell()
+        return self._position
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if self._states is None:
+        if self._reread is None:
             raise io.UnsupportedOperation("this archive stream is written in order")
-        position = self._out.seek(offset, whence)
-        if self._hashing:
+        self._position = self._out.seek(offset, whence)
+        if self._hashing and self._position < self.size:
             self._hashing = False
-            kept = [state for state in self._states if state[0] <= position]
-            if kept:
-                self.size, self.sha256, self.md5 = kept[-1]
+            kept = [state for state in self._states if state[0] <= self._position]
+            self.size, self.sha256, self.md5 = kept[-1] if kept else self._fresh()
             self._states = []
-        return position
+        elif not self._hashing and self._position == self._end:
+            self._hash_back(self._end)
+            self._hashing = True
+        return self._position
 
     def flush(self) -> None:
         self._out.flush()
 
-    def digests(self, path: Path) -> tuple[str, str]:
-        """Hex SHA-256 and MD5 of the whole file at ``path`` (flushed) that went through."""
+    def digests(self) -> tuple[str, str]:
+        """Hex SHA-256 and MD5 of everything written (``out`` is flushed here)."""
         if not self._hashing:
-            with open(path, "rb") as handle:
-                handle.seek(self.size)
-                while chunk := handle.read(CHUNK_SIZE):
-                    self.sha256.update(chunk)
-                    self.md5.update(chunk)
+            self._hash_back(self._end)
         return self.sha256.hexdigest(), self.md5.hexdigest()
+
+    def _fresh(self) -> tuple[int, Any, Any]:
+        return 0, hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+
+    def _hash_back(self, end: int) -> None:
+        """Hash bytes ``size`` to ``end`` as they are in the file now."""
+        assert self._reread is not None
+        self._out.flush()
+        with open(self._reread, "rb") as handle:
+            handle.seek(self.size)
+            while self.size < end:
+                chunk = handle.read(min(CHUNK_SIZE, end - self.size))
+                if not chunk:
+                    raise ArchiveError(f"{self._reread} is shorter than what was written to it")
+                self.sha256.update(chunk)
+                self.md5.update(chunk)
+                self.size += len(chunk)
 
 
 @dataclass
@@ -316,13 +338,15 @@ class ArchiveManager:
                             handle, fmt, items, config, executor, fixed_mtime, total_bytes
                         )
                     else:
-                        written = self._write_zip(handle, items, config, executor, fixed_mtime)
+                        written = self._write_zip(
+                            handle, temp_path, items, config, executor, fixed_mtime
+                        )
                 handle.flush()
                 compressed_size = handle.tell()
                 sha = md5 = None
                 if config.create_checksums:
                     with self._stats.timed("checksum_calculation"):
-                        sha, md5 = written.hashing.digests(temp_path)
+                        sha, md5 = written.hashing.digests()
                 metadata = ArchiveMetadata(
                     filename=archive.name,
                     format=fmt,
@@ -370,10 +394,10 @@ class ArchiveManager:
         )
 
     @staticmethod
-    def _write_zip(handle, items, config, executor, fixed_mtime) -> _Written:
+    def _write_zip(handle, temp_path, items, config, executor, fixed_mtime) -> _Written:
         from .codecs.zip_writer import write_zip
 
-        hashing = _HashingWriter(handle, rewinds=True)
+        hashing = _HashingWriter(handle, reread=temp_path)
         result = write_zip(
             hashing,  # type: ignore[arg-type]
             items,
