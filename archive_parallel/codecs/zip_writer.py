@@ -537,7 +537,7 @@ def _chain(first: bytes, rest: Iterable[bytes]) -> Iterable[bytes]:
 
 def write_zip(
     out: BinaryIO,
-    items: Iterable[tuple[FileEntry, Content]],
+    items: Iterable[tuple[FileEntry, Content | PendingFile]],
     level: int,
     executor: Executor | None,
     max_in_flight: int,
@@ -545,8 +545,8 @@ def write_zip(
     backend: str = "zlib",
     fixed_mtime: float | None = None,
 ) -> ZipResult:
-    """Write a whole zip archive of ``items`` (as ``source_reader.iter_contents`` yields them)
-    to the seekable ``out``; see the module docstring."""
+    """Write a whole zip archive of ``items`` (as ``source_reader.unread_contents`` or
+    ``iter_contents`` yield them) to the seekable ``out``; see the module docstring."""
     writer = _ZipWriter(out, level, executor, max_in_flight, block_size, backend, fixed_mtime)
     try:
         for entry, content in items:
