@@ -3,10 +3,11 @@
 ``zipfile`` cannot write data that was compressed elsewhere, so this writes the format
 itself (local headers, data, central directory, end records). Small files (``LoadedFile``,
 or ``PendingFile`` still to be read) are made ready by workers in batches of up to
-``BATCH_MEMBERS`` members or ``BATCH_BYTES`` bytes per task: read, hashed, CRC'd, compressed
-whole and framed with their local headers into one blob, so the writing thread only appends
-blobs in order and packs their central directory headers (tiny files cost no handoff each,
-and a small archive still spreads over the workers). Batches go through an ``OrderedWindow``
+``BATCH_MEMBERS`` members or a byte limit per task (``BATCH_BYTES`` at first, doubling up to
+``block_size``): read, hashed, CRC'd, compressed whole and framed with their local headers
+into one blob, so the writing thread only appends blobs in order and packs their central
+directory headers (tiny files cost no handoff each, a small archive is still shared by
+several workers, a large one needs few handoffs). Batches go through an ``OrderedWindow``
 of at most ``max_in_flight``; a member is STORED when deflate would not shrink it. A large
 file (``StreamedFile``) is streamed by the calling thread after the window has been drained:
 its local header is written with blank CRC and sizes, its chunks go through a
@@ -47,11 +48,12 @@ logger = logging.getLogger(__name__)
 ZIP64_LIMIT = 0xFFFFFFFF
 #: this many entries or more need the zip64 end records (lowered by tests)
 ZIP64_ENTRY_LIMIT = 0xFFFF
-#: small members compressed per task at most (a task also stops at ``BATCH_BYTES``)
+#: small members compressed per task at most (a task also stops at its byte limit)
 BATCH_MEMBERS = 64
-#: bytes of small members per task at most (and ``block_size``), so that even a 1 MB
-#: archive is shared by several workers
-BATCH_BYTES = 256 * 1024
+#: bytes of small members in the first task; each next task may hold twice as many, up to
+#: ``block_size``: a 1 MB archive is still shared by several workers, while a large one
+#: needs few handoffs (each costs a thread wake-up, dear on a busy machine)
+BATCH_BYTES = 64 * 1024
 #: bytes of a streamed member compressed to decide between DEFLATED and STORED
 STORE_SAMPLE_SIZE = 64 * 1024
 #: a sample that compresses to more than this fraction of itself is stored
@@ -370,6 +372,7 @@ class _ZipWriter:
         if not self.batch:
             return
         batch, nbytes, self.batch, self.batch_bytes = self.batch, self.batch_bytes, [], 0
+        self.batch_byte_limit = min(2 * self.batch_byte_limit, self.block_size)
         args = (batch, self.level, self.module, self.fixed_mtime)
         if self.level > 0:  # deflate pays for a worker whatever the members' sizes
             done = self.window.submit(_prepare_batch, *args)
