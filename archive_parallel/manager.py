@@ -14,8 +14,6 @@ failure removes them and leaves the previous pair as it was (``atomic.atomic_out
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 import logging
 import os
 import time
@@ -24,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from .atomic import atomic_outputs
 from .checksums import checksum_files
@@ -33,6 +31,7 @@ from .entries import EntryKind, FileEntry
 from .errors import ArchiveError, CorruptArchiveError
 from .exclusion import excluder_for
 from .formats import CompressionFormat, resolve_format
+from .hashing_writer import HashingWriter
 from .interrupts import defers_interrupts
 from .metadata import (
     ArchiveMetadata,
@@ -45,13 +44,7 @@ from .platform_info import PlatformInfo, detect_platform
 from .pool import WorkerPool
 from .progress import ProgressReporter
 from .source_names import screen_names
-from .source_reader import (
-    CHUNK_SIZE,
-    file_sha256,
-    iter_contents,
-    unread_contents,
-    with_progress,
-)
+from .source_reader import file_sha256, iter_contents, unread_contents, with_progress
 from .stats import Stats
 from .walker import WalkOptions, WalkResult, walk_tree
 
@@ -61,89 +54,6 @@ if TYPE_CHECKING:
 MODULE_LOGGER = logging.getLogger(__name__)
 
 
-#: hash states a rewinding ``_HashingWriter`` keeps at most (fewer: more is read back)
-_MAX_HASH_STATES = 256
-
-
-class _HashingWriter:
-    """Passes bytes to ``out`` and hashes them on the way (SHA-256 and MD5 of the archive).
-
-    A writer that goes back to patch what it wrote (a zip member streamed before its CRC was
-    known) needs ``reread``, the path of the file ``out`` writes: a ``seek`` back returns the
-    hashes to their state before the write it lands in, and when the writer seeks to the end
-    again the bytes from there are read back from the file and hashed, so only the patched
-    member is read twice."""
-
-    def __init__(self, out: BinaryIO, reread: Path | None = None) -> None:
-        self._out = out
-        self._reread = reread
-        self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self.size = 0  # bytes hashed, from the start of the file
-        self._position = 0
-        self._end = 0
-        self._hashing = True
-        #: (offset, sha256, md5) before each write, to return to on a seek back
-        self._states: list[tuple[int, Any, Any]] = []
-
-    def write(self, data: bytes) -> int:
-        if self._hashing:
-            if self._reread is not None:
-                if len(self._states) >= _MAX_HASH_STATES:  # every other one: memory bounded
-                    del self._states[1::2]
-                self._states.append((self.size, self.sha256.copy(), self.md5.copy()))
-            self.sha256.update(data)
-            self.md5.update(data)
-            self.size += len(data)
-        written = self._out.write(data)
-        self._position += len(data)
-        self._end = max(self._end, self._position)
-        return written
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if self._reread is None:
-            raise io.UnsupportedOperation("this archive stream is written in order")
-        self._position = self._out.seek(offset, whence)
-        if self._hashing and self._position < self.size:
-            self._hashing = False
-            kept = [state for state in self._states if state[0] <= self._position]
-            self.size, self.sha256, self.md5 = kept[-1] if kept else self._fresh()
-            self._states = []
-        elif not self._hashing and self._position == self._end:
-            self._hash_back(self._end)
-            self._hashing = True
-        return self._position
-
-    def flush(self) -> None:
-        self._out.flush()
-
-    def digests(self) -> tuple[str, str]:
-        """Hex SHA-256 and MD5 of everything written (``out`` is flushed here)."""
-        if not self._hashing:
-            self._hash_back(self._end)
-        return self.sha256.hexdigest(), self.md5.hexdigest()
-
-    def _fresh(self) -> tuple[int, Any, Any]:
-        return 0, hashlib.sha256(), hashlib.md5(usedforsecurity=False)
-
-    def _hash_back(self, end: int) -> None:
-        """Hash bytes ``size`` to ``end`` as they are in the file now."""
-        assert self._reread is not None
-        self._out.flush()
-        with open(self._reread, "rb") as handle:
-            handle.seek(self.size)
-            while self.size < end:
-                chunk = handle.read(min(CHUNK_SIZE, end - self.size))
-                if not chunk:
-                    raise ArchiveError(f"{self._reread} is shorter than what was written to it")
-                self.sha256.update(chunk)
-                self.md5.update(chunk)
-                self.size += len(chunk)
-
-
 @dataclass
 class _Written:
     """What writing an archive's body produced."""
@@ -151,7 +61,7 @@ class _Written:
     uncompressed_size: int
     file_sha256: dict[str, str]
     peak_in_flight: int
-    hashing: _HashingWriter  # the archive's SHA-256 and MD5, taken on the way
+    hashing: HashingWriter  # the archive's SHA-256 and MD5, taken on the way
     gzip_index: dict[str, Any] | None = None  # tar.gz restart segments, for parallel reading
 
 
@@ -376,7 +286,7 @@ class ArchiveManager:
         from .compressors import open_sink
         from .tar_writer import write_tar
 
-        hashing = _HashingWriter(handle)
+        hashing = HashingWriter(handle)
         sink = open_sink(hashing, fmt, config, executor, total_bytes)  # type: ignore[arg-type]
         try:
             result = write_tar(sink, items, config.reproducible, fixed_mtime)
@@ -397,7 +307,7 @@ class ArchiveManager:
     def _write_zip(handle, temp_path, items, config, executor, fixed_mtime) -> _Written:
         from .codecs.zip_writer import write_zip
 
-        hashing = _HashingWriter(handle, reread=temp_path)
+        hashing = HashingWriter(handle, reread=temp_path)
         result = write_zip(
             hashing,  # type: ignore[arg-type]
             items,

@@ -24,7 +24,7 @@ import archive_parallel.source_reader as source_reader
 from archive_parallel import ArchiveConfig, ArchiveManager
 from archive_parallel.codecs import zip_writer
 from archive_parallel.errors import SourceChangedError
-from archive_parallel.manager import _HashingWriter
+from archive_parallel.hashing_writer import HashingWriter
 from archive_parallel.metadata import load_metadata
 
 STREAM_LIMIT = 100_000  # files above this are streamed (lowered from 2 MiB to keep tests fast)
@@ -156,13 +156,13 @@ def test_zip_member_changing_while_a_worker_reads_it(source, tmp_path, threads, 
 def test_hashing_writer_rewound_by_patches(monkeypatch, tmp_path, states):
     """A seek back into what was written (a patched header) and back to the end: the
     digests cover the file as it finally is, whatever was written before and after."""
-    import archive_parallel.manager as manager_module
+    import archive_parallel.hashing_writer as hashing_writer
 
-    monkeypatch.setattr(manager_module, "_MAX_HASH_STATES", states)
+    monkeypatch.setattr(hashing_writer, "MAX_HASH_STATES", states)
     path = tmp_path / "out.bin"
     rng = random.Random(3)
     with open(path, "wb") as raw:
-        writer = _HashingWriter(raw, reread=path)
+        writer = HashingWriter(raw, reread=path)
         for round_no in range(3):
             pieces = [rng.randbytes(rng.randint(1, 5000)) for _ in range(20)]
             for piece in pieces[:12]:
@@ -182,7 +182,7 @@ def test_hashing_writer_rewound_by_patches(monkeypatch, tmp_path, states):
 
 def test_hashing_writer_in_order_needs_no_read_back():
     buffer = io.BytesIO()
-    writer = _HashingWriter(buffer)
+    writer = HashingWriter(buffer)
     writer.write(b"abc")
     writer.write(b"def")
     with pytest.raises(io.UnsupportedOperation):
