@@ -54,6 +54,18 @@ if TYPE_CHECKING:
 MODULE_LOGGER = logging.getLogger(__name__)
 
 
+def _member_name_of(path: Path, source: Path) -> str | None:
+    """The member name ``path`` would have under ``source`` (None when it is outside), so
+    that excluding it costs one comparison per entry rather than one path computation."""
+    try:
+        name = os.path.relpath(os.path.abspath(path), os.path.abspath(source))
+    except ValueError:  # another drive (Windows)
+        return None
+    if name == os.pardir or name.startswith(os.pardir + os.sep):
+        return None
+    return name.replace(os.sep, "/")
+
+
 @dataclass
 class _Written:
     """What writing an archive's body produced."""
@@ -117,9 +129,7 @@ class ArchiveManager:
         with self._stats.timed("file_collection"):
             result = walk_tree(source, options, executor)
         if exclude:
-            # by member name: one path computation per excluded path, not one per entry
-            root = os.path.abspath(source)
-            skip = {os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in exclude}
+            skip = {_member_name_of(Path(p), source) for p in exclude} - {None}
             result.entries = [e for e in result.entries if e.name not in skip]
         return result
 

@@ -191,3 +191,29 @@ def test_hashing_writer_in_order_needs_no_read_back():
         hashlib.sha256(b"abcdef").hexdigest(),
         hashlib.md5(b"abcdef").hexdigest(),
     )
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar.gz"])
+def test_archive_written_inside_its_source_leaves_itself_out(tmp_path, fmt):
+    import tarfile
+    import zipfile
+
+    root = tmp_path / "src"
+    (root / "..not-a-parent").mkdir(parents=True)
+    (root / "..not-a-parent" / "kept.txt").write_text("kept\n")
+    (root / "a.txt").write_text("a\n")
+    archive = root / f"self.{fmt}"
+    with ArchiveManager() as manager:
+        for _ in range(2):  # the second run finds the first archive and its side file
+            manager.create_archive(root, archive, _config(2))
+    if fmt == "zip":
+        with zipfile.ZipFile(archive) as zf:
+            names = set(zf.namelist())
+    else:
+        with tarfile.open(archive) as tf:
+            names = set(tf.getnames())
+    assert names == {"..not-a-parent/", "..not-a-parent/kept.txt", "a.txt"} or names == {
+        "..not-a-parent",
+        "..not-a-parent/kept.txt",
+        "a.txt",
+    }
