@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import logging
 import os
 import time
@@ -24,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from .atomic import atomic_outputs
 from .checksums import checksum_files
@@ -33,6 +32,7 @@ from .entries import EntryKind, FileEntry
 from .errors import ArchiveError, CorruptArchiveError
 from .exclusion import excluder_for
 from .formats import CompressionFormat, resolve_format
+from .hashing_writer import HashingWriter
 from .integrity import IntegrityPlan
 from .interrupts import defers_interrupts
 from .metadata import (
@@ -46,7 +46,7 @@ from .platform_info import PlatformInfo, detect_platform
 from .pool import WorkerPool
 from .progress import ProgressReporter
 from .source_names import screen_names
-from .source_reader import file_digests, iter_contents, with_progress
+from .source_reader import iter_contents, unread_contents, with_progress
 from .stats import Stats
 from .walker import WalkOptions, WalkResult, walk_tree
 
@@ -56,23 +56,16 @@ if TYPE_CHECKING:
 MODULE_LOGGER = logging.getLogger(__name__)
 
 
-class _HashingWriter:
-    """Passes bytes to ``out`` and hashes them on the way (SHA-256 and MD5 of the archive)."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self._out = out
-        self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.sha256.update(data)
-        self.md5.update(data)
-        self.size += len(data)
-        return self._out.write(data)
-
-    def flush(self) -> None:
-        self._out.flush()
+def _member_name_of(path: Path, source: Path) -> str | None:
+    """The member name ``path`` would have under ``source`` (None when it is outside), so
+    that excluding it costs one comparison per entry rather than one path computation."""
+    try:
+        name = os.path.relpath(os.path.abspath(path), os.path.abspath(source))
+    except ValueError:  # another drive (Windows)
+        return None
+    if name == os.pardir or name.startswith(os.pardir + os.sep):
+        return None
+    return name.replace(os.sep, "/")
 
 
 @dataclass
@@ -82,7 +75,7 @@ class _Written:
     uncompressed_size: int
     file_sha256: dict[str, str]
     peak_in_flight: int
-    digests: tuple[str, str] | None  # archive SHA-256 and MD5 when hashed on the way
+    hashing: HashingWriter  # the archive's SHA-256 and MD5, taken on the way
     gzip_index: dict[str, Any] | None = None  # tar.gz restart segments, for parallel reading
 
 
@@ -138,8 +131,8 @@ class ArchiveManager:
         with self._stats.timed("file_collection"):
             result = walk_tree(source, options, executor)
         if exclude:
-            skip = {os.path.abspath(p) for p in exclude}
-            result.entries = [e for e in result.entries if os.path.abspath(e.path) not in skip]
+            skip = {_member_name_of(Path(p), source) for p in exclude} - {None}
+            result.entries = [e for e in result.entries if e.name not in skip]
         return result
 
     @staticmethod
@@ -251,8 +244,14 @@ class ArchiveManager:
             # flushed before either is renamed, so a failure leaves the previous pair as it was
             with atomic_outputs(config.durable_writes) as outputs:
                 handle, temp_path = outputs.open(archive)
-                contents = iter_contents(
-                    entries, executor, config.parallel_batch_size, config.read_ahead_batches
+                # zip compresses each file on its own: the task that compresses a small
+                # file reads it too (one handoff); a tar stream needs the bytes read ahead
+                contents = (
+                    iter_contents(
+                        entries, executor, config.parallel_batch_size, config.read_ahead_batches
+                    )
+                    if fmt.is_tar
+                    else unread_contents(entries)
                 )
                 items = with_progress(contents, reporter.add)
                 with contextlib.closing(contents):
@@ -261,13 +260,15 @@ class ArchiveManager:
                             handle, fmt, items, config, executor, fixed_mtime, total_bytes
                         )
                     else:
-                        written = self._write_zip(handle, items, config, executor, fixed_mtime)
+                        written = self._write_zip(
+                            handle, temp_path, items, config, executor, fixed_mtime
+                        )
                 handle.flush()
                 compressed_size = handle.tell()
                 sha = md5 = None
                 if config.create_checksums:
                     with self._stats.timed("checksum_calculation"):
-                        sha, md5 = written.digests or file_digests(temp_path)
+                        sha, md5 = written.hashing.digests()
                 metadata = ArchiveMetadata(
                     filename=archive.name,
                     format=fmt,
@@ -297,7 +298,7 @@ class ArchiveManager:
         from .compressors import open_sink
         from .tar_writer import write_tar
 
-        hashing = _HashingWriter(handle)
+        hashing = HashingWriter(handle)
         sink = open_sink(hashing, fmt, config, executor, total_bytes)  # type: ignore[arg-type]
         try:
             result = write_tar(sink, items, config.reproducible, fixed_mtime)
@@ -310,16 +311,17 @@ class ArchiveManager:
             result.uncompressed_size,
             result.file_sha256,
             sink.peak_in_flight,
-            (hashing.sha256.hexdigest(), hashing.md5.hexdigest()),
+            hashing,
             index.to_dict() if index is not None else None,
         )
 
     @staticmethod
-    def _write_zip(handle, items, config, executor, fixed_mtime) -> _Written:
+    def _write_zip(handle, temp_path, items, config, executor, fixed_mtime) -> _Written:
         from .codecs.zip_writer import write_zip
 
+        hashing = HashingWriter(handle, reread=temp_path)
         result = write_zip(
-            handle,
+            hashing,  # type: ignore[arg-type]
             items,
             config.compression_level,
             executor,
@@ -332,7 +334,7 @@ class ArchiveManager:
             result.uncompressed_size,
             result.file_sha256,
             result.peak_in_flight,
-            None,
+            hashing,
         )
 
     # ------------------------------------------------------------------ extract

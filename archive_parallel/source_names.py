@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 from .display import quoted
 from .entries import EntryKind, FileEntry
@@ -31,9 +32,23 @@ def _utf8_problem(text: str, what: str) -> str | None:
     return None
 
 
+#: printable ASCII but ``/``, ``:`` and ``\\``: a part of a name no rule can object to
+_PLAIN_PART = r"(?!\.\.?(?:/|$))[\x20-\x2e\x30-\x39\x3b-\x5b\x5d-\x7e]+"
+#: a name extraction reads back unchanged for certain (most names of real trees), checked in
+#: one match; anything else takes the full rules (``safety``)
+_PLAIN_NAME = re.compile(f"{_PLAIN_PART}(?:/{_PLAIN_PART})*")
+_PLAIN_NAME_MAX = 255  # no part, nor the whole name, can then be too long
+
+
 def unarchivable_reason(entry: FileEntry) -> str | None:
     """Why ``entry`` would not read back as it is, or None when it would."""
     name = entry.name
+    if (
+        entry.kind is not EntryKind.SYMLINK
+        and len(name) <= _PLAIN_NAME_MAX
+        and _PLAIN_NAME.fullmatch(name)
+    ):
+        return None
     problem = _utf8_problem(name, "its name")
     if problem:
         return problem

@@ -3,7 +3,9 @@
 Small files (up to ``SMALL_FILE_LIMIT``) are read whole by worker threads, a batch of
 ``parallel_batch_size`` files (about ``BATCH_BYTE_LIMIT`` bytes at most) per task, and hashed
 there (SHA-256) from the same buffer that will be compressed, so each byte is read once.
-Batches of tiny files are read by the caller instead (see ``INLINE_MEAN_FILE_SIZE``). Large
+Batches of tiny files are read by the caller instead (see ``INLINE_MEAN_FILE_SIZE``). A
+consumer that compresses each file on its own (zip) takes them unread instead
+(``unread_contents``, ``PendingFile``) and reads them in the task that compresses them. Large
 files are streamed by the consumer in ``CHUNK_SIZE`` pieces, hashed as they go. Either way a
 file whose size differs from the size its ``stat`` gave (it grew, shrank or vanished while
 being archived) raises ``SourceChangedError``: an archive never silently holds a truncated or
@@ -19,6 +21,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .entries import EntryKind, FileEntry
 from .errors import ArchiveError, SourceChangedError
@@ -34,6 +37,8 @@ SMALL_FILE_LIMIT = 2 * 1024 * 1024
 CHUNK_SIZE = 1024 * 1024
 #: a batch stops growing past this many bytes so memory stays bounded
 BATCH_BYTE_LIMIT = 4 * 1024 * 1024
+
+C = TypeVar("C")
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
@@ -83,6 +88,17 @@ class LoadedFile:
 
     data: bytes
     sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingFile:
+    """A small file not read yet: the worker that compresses it reads and hashes it
+    (``load``), so reading, hashing and compressing are one task and one handoff."""
+
+    entry: FileEntry
+
+    def load(self) -> LoadedFile:
+        return read_small_file(self.entry)
 
 
 Content = LoadedFile | StreamedFile | None
@@ -150,11 +166,26 @@ def iter_contents(
         window.cancel()
 
 
+def unread_contents(
+    entries: Iterable[FileEntry],
+) -> Iterator[tuple[FileEntry, PendingFile | StreamedFile | None]]:
+    """``(entry, content)`` in entry order with nothing read yet: PendingFile for small
+    files (their consumer reads them where it compresses them), StreamedFile for large ones,
+    None for folders and links."""
+    for entry in entries:
+        if entry.kind is not EntryKind.FILE:
+            yield entry, None
+        elif entry.size <= SMALL_FILE_LIMIT:
+            yield entry, PendingFile(entry)
+        else:
+            yield entry, StreamedFile(entry)
+
+
 def with_progress(
-    items: Iterable[tuple[FileEntry, Content]], add: Callable[[int], None]
-) -> Iterator[tuple[FileEntry, Content]]:
+    items: Iterable[tuple[FileEntry, C]], add: Callable[[int], None]
+) -> Iterator[tuple[FileEntry, C]]:
     """Pass items through, reporting content bytes to ``add``: a streamed file chunk by chunk
-    as it is read, a loaded file once its consumer asks for the next item."""
+    as it is read, a loaded or pending file once its consumer asks for the next item."""
     for entry, content in items:
         if isinstance(content, StreamedFile):
             content.on_chunk = add
@@ -219,6 +250,7 @@ __all__ = [
     "CHUNK_SIZE",
     "Content",
     "LoadedFile",
+    "PendingFile",
     "SMALL_FILE_LIMIT",
     "StreamedFile",
     "batched",
@@ -228,5 +260,6 @@ __all__ = [
     "iter_contents",
     "read_chunks",
     "read_small_file",
+    "unread_contents",
     "with_progress",
 ]

@@ -1,20 +1,24 @@
 """A zip writer whose members are compressed in parallel and written in input order.
 
 ``zipfile`` cannot write data that was compressed elsewhere, so this writes the format
-itself (local headers, data, central directory, end records). Small files (``LoadedFile``)
-are compressed whole by workers, CRC-32 included, in batches of up to ``BATCH_MEMBERS``
-members or ``block_size`` bytes per task (so tiny files do not pay one thread handoff each),
-through an ``OrderedWindow`` of at most ``max_in_flight`` batches; a member is
-STORED when deflate would not shrink it. A large file (``StreamedFile``) is streamed by the
-calling thread after the window has been drained: its local header is written with blank
-CRC and sizes, its chunks go through a ``ParallelDeflater`` (the zip member is the same
-sync-flushed raw deflate block stream as our gzip body) or straight through when a 64 KiB
-sample shows it does not compress, and the header is patched afterwards (``out`` must be
-seekable). zip64 fields are used for a member whose size could reach 4 GiB (decided from
-the entry size up front), for offsets past 4 GiB and for more than 65,534 entries. Members
-carry Unix modes (``create_system`` 3), the Info-ZIP 1-second timestamp and a local DOS time
-clamped to 1980-2107; ``fixed_mtime`` makes the output reproducible. The bytes depend on the
-items, level, block size and backend, never on threads or window size.
+itself (local headers, data, central directory, end records). Small files (``LoadedFile``,
+or ``PendingFile`` still to be read) are made ready by workers in batches of up to
+``BATCH_MEMBERS`` members or a byte limit per task (``BATCH_BYTES`` at first, doubling up to
+``block_size``): read, hashed, CRC'd, compressed whole and framed with their local headers
+into one blob, so the writing thread only appends blobs in order and packs their central
+directory headers (tiny files cost no handoff each, a small archive is still shared by
+several workers, a large one needs few handoffs). Batches go through an ``OrderedWindow``
+of at most ``max_in_flight``; a member is STORED when deflate would not shrink it. A large
+file (``StreamedFile``) is streamed by the calling thread after the window has been drained:
+its local header is written with blank CRC and sizes, its chunks go through a
+``ParallelDeflater`` (the zip member is the same sync-flushed raw deflate block stream as our
+gzip body) or straight through when a 64 KiB sample shows it does not compress, and the
+header is patched afterwards (``out`` must be seekable). zip64 fields are used for a member
+whose size could reach 4 GiB (decided from the entry size up front), for offsets past 4 GiB
+and for more than 65,534 entries. Members carry Unix modes (``create_system`` 3), the
+Info-ZIP 1-second timestamp and a local DOS time clamped to 1980-2107; ``fixed_mtime`` makes
+the output reproducible. The bytes depend on the items, level, block size and backend, never
+on threads, batches or window size.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from ..display import quoted
 from ..entries import EntryKind, FileEntry
 from ..errors import ArchiveError, SourceChangedError
 from ..pool import OrderedWindow
-from ..source_reader import Content, LoadedFile, StreamedFile
+from ..source_reader import Content, LoadedFile, PendingFile, StreamedFile
 from .backend import deflate_module
 from .deflate_blocks import ParallelDeflater
 from .zip_extra import extended_timestamp, zip64_extra
@@ -44,8 +48,12 @@ logger = logging.getLogger(__name__)
 ZIP64_LIMIT = 0xFFFFFFFF
 #: this many entries or more need the zip64 end records (lowered by tests)
 ZIP64_ENTRY_LIMIT = 0xFFFF
-#: small members compressed per task at most (a task also stops at ``block_size`` bytes)
+#: small members compressed per task at most (a task also stops at its byte limit)
 BATCH_MEMBERS = 64
+#: bytes of small members in the first task; each next task may hold twice as many, up to
+#: ``block_size``: a 1 MB archive is still shared by several workers, while a large one
+#: needs few handoffs (each costs a thread wake-up, dear on a busy machine)
+BATCH_BYTES = 64 * 1024
 #: bytes of a streamed member compressed to decide between DEFLATED and STORED
 STORE_SAMPLE_SIZE = 64 * 1024
 #: a sample that compresses to more than this fraction of itself is stored
@@ -75,19 +83,6 @@ class ZipResult:
     uncompressed_size: int = 0
     file_sha256: dict[str, str] = field(default_factory=dict)
     peak_in_flight: int = 0
-
-
-@dataclass(slots=True)
-class _Prepared:
-    """A member ready to be written: header facts plus its (compressed) data."""
-
-    entry: FileEntry
-    name: bytes
-    method: int
-    crc: int
-    data: bytes
-    size: int
-    sha256: str | None
 
 
 @dataclass(slots=True)
@@ -158,30 +153,164 @@ def _deflate_whole(module: object, level: int, data: bytes) -> bytes:
     return module.compress(data, level, -15)  # type: ignore[attr-defined]
 
 
-def _prepare(
-    entry: FileEntry, content: Content, level: int, module: object, name: bytes
-) -> _Prepared:
-    """Compress one small member (runs in a worker: zlib and crc32 release the GIL)."""
+def _central_record(
+    entry: FileEntry, name: bytes, fixed_mtime: float | None, offset: int, **facts: int | bool
+) -> _CentralRecord:
+    """The central directory facts of one member whose local header starts at ``offset``."""
+    mtime = entry.mtime if fixed_mtime is None else fixed_mtime
+    dos_time, dos_date = dos_date_time(mtime, utc=fixed_mtime is not None)
+    return _CentralRecord(
+        name=name,
+        flags=0 if name.isascii() else _UTF8_FLAG,
+        dos_time=dos_time,
+        dos_date=dos_date,
+        external_attr=external_attributes(entry),
+        offset=offset,
+        mtime=mtime,
+        **facts,  # type: ignore[arg-type]
+    )
+
+
+def _local_header(record: _CentralRecord, crc: int, compressed_size: int, size: int) -> bytes:
+    """The local header of ``record``'s member with the given CRC and sizes."""
+    if record.zip64_sizes:
+        extra = zip64_extra(size, compressed_size) + extended_timestamp(record.mtime)
+        header_sizes = (0xFFFFFFFF, 0xFFFFFFFF)
+        version = _VERSION_ZIP64
+    else:
+        extra = extended_timestamp(record.mtime)
+        header_sizes = (compressed_size, size)
+        version = _VERSION_DEFAULT
+    return (
+        _LOCAL_HEADER.pack(
+            b"PK\x03\x04",
+            version,
+            record.flags,
+            record.method,
+            record.dos_time,
+            record.dos_date,
+            crc,
+            *header_sizes,
+            len(record.name),
+            len(extra),
+        )
+        + record.name
+        + extra
+    )
+
+
+def _member_data(
+    entry: FileEntry, content: Content | PendingFile, level: int, module: object
+) -> tuple[int, int, bytes, int, str | None]:
+    """``(method, crc, data, size, sha256)`` of one small member, its file read here when it
+    is still pending; runs in a worker (read, zlib and crc32 release the GIL)."""
     if entry.kind is EntryKind.SYMLINK:
         data = entry.linkname.encode("utf-8", "surrogateescape")
-        return _Prepared(entry, name, STORED, zlib.crc32(data), data, len(data), None)
+        return STORED, zlib.crc32(data), data, len(data), None
     if entry.kind is EntryKind.DIR or content is None:
-        return _Prepared(entry, name, STORED, 0, b"", 0, None)
+        return STORED, 0, b"", 0, None
+    if isinstance(content, PendingFile):
+        content = content.load()
     assert isinstance(content, LoadedFile)
     data = content.data
     crc = zlib.crc32(data)
     if level > 0 and data:
         compressed = _deflate_whole(module, level, data)
         if len(compressed) < len(data):
-            return _Prepared(entry, name, DEFLATED, crc, compressed, len(data), content.sha256)
-    return _Prepared(entry, name, STORED, crc, data, len(data), content.sha256)
+            return DEFLATED, crc, compressed, len(data), content.sha256
+    return STORED, crc, data, len(data), content.sha256
+
+
+def _central_header(record: _CentralRecord) -> bytes:
+    """The central directory header of ``record``'s member (its offset final)."""
+    zip64_values: list[int] = []
+    sizes = (record.compressed_size, record.size)
+    if record.zip64_sizes:
+        zip64_values += [record.size, record.compressed_size]
+        sizes = (0xFFFFFFFF, 0xFFFFFFFF)
+    offset = record.offset
+    if offset >= ZIP64_LIMIT:
+        zip64_values.append(offset)
+        offset = 0xFFFFFFFF
+    extra = (zip64_extra(*zip64_values) if zip64_values else b"") + extended_timestamp(record.mtime)
+    version = _VERSION_ZIP64 if zip64_values else _VERSION_DEFAULT
+    return (
+        _CENTRAL_HEADER.pack(
+            b"PK\x01\x02",
+            (_UNIX << 8) | version,
+            version,
+            record.flags,
+            record.method,
+            record.dos_time,
+            record.dos_date,
+            record.crc,
+            *sizes,
+            len(record.name),
+            len(extra),
+            0,
+            0,
+            0,
+            record.external_attr,
+            offset,
+        )
+        + record.name
+        + extra
+    )
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Small members made ready by one task: their local headers and data back to back
+    (``blob``), their central directory facts with offsets relative to the blob's start, and
+    what the result accounts for them."""
+
+    blob: bytes
+    records: list[_CentralRecord]
+    members: list[str]
+    file_sha256: list[tuple[str, str]]
+    file_count: int
+    file_bytes: int
 
 
 def _prepare_batch(
-    batch: list[tuple[FileEntry, Content, bytes]], level: int, module: object
-) -> list[_Prepared]:
-    """Compress a batch of small members in one task (cheap handoff for tiny files)."""
-    return [_prepare(entry, content, level, module, name) for entry, content, name in batch]
+    batch: list[tuple[FileEntry, Content | PendingFile]],
+    level: int,
+    module: object,
+    fixed_mtime: float | None,
+) -> _Batch:
+    """Read, hash, compress and frame a batch of small members in one task, so the writer
+    only appends the blob (a cheap handoff even for tiny files)."""
+    parts: list[bytes] = []
+    records: list[_CentralRecord] = []
+    members: list[str] = []
+    shas: list[tuple[str, str]] = []
+    file_count = file_bytes = offset = 0
+    for entry, content in batch:
+        method, crc, data, size, sha256 = _member_data(entry, content, level, module)
+        name = encoded_name(entry)
+        compressed_size = len(data)
+        record = _central_record(
+            entry,
+            name,
+            fixed_mtime,
+            offset,
+            method=method,
+            crc=crc,
+            compressed_size=compressed_size,
+            size=size,
+            zip64_sizes=size >= ZIP64_LIMIT or compressed_size >= ZIP64_LIMIT,
+        )
+        header = _local_header(record, crc, compressed_size, size)
+        parts += (header, data)
+        offset += len(header) + compressed_size
+        records.append(record)
+        members.append(member_name(entry))
+        if entry.kind is EntryKind.FILE:
+            file_count += 1
+            file_bytes += entry.size
+            if sha256 is not None:
+                shas.append((entry.name, sha256))
+    return _Batch(b"".join(parts), records, members, shas, file_count, file_bytes)
 
 
 class _ZipWriter:
@@ -206,71 +335,19 @@ class _ZipWriter:
         self.module = deflate_module(backend)
         self.fixed_mtime = fixed_mtime
         self.position = out.tell()
-        self.records: list[_CentralRecord] = []
+        #: central directory headers, packed as their members are written
+        self.directory: list[bytes] = []
         self.result = ZipResult()
-        self.window: OrderedWindow[list[_Prepared]] = OrderedWindow(executor, self.max_in_flight)
-        self.batch: list[tuple[FileEntry, Content, bytes]] = []
+        self.window: OrderedWindow[_Batch] = OrderedWindow(executor, self.max_in_flight)
+        self.batch: list[tuple[FileEntry, Content | PendingFile]] = []
         self.batch_bytes = 0
+        self.batch_byte_limit = min(block_size, BATCH_BYTES)
         self.deflater: ParallelDeflater | None = None
 
     # -- helpers ------------------------------------------------------------------------
-    def _mtime(self, entry: FileEntry) -> float:
-        return entry.mtime if self.fixed_mtime is None else self.fixed_mtime
-
     def _emit(self, data: bytes | memoryview) -> None:
         self.out.write(data)
         self.position += len(data)
-
-    def _local_header(
-        self,
-        name: bytes,
-        flags: int,
-        method: int,
-        dos: tuple[int, int],
-        crc: int,
-        compressed_size: int,
-        size: int,
-        mtime: float,
-        zip64_sizes: bool,
-    ) -> bytes:
-        if zip64_sizes:
-            extra = zip64_extra(size, compressed_size) + extended_timestamp(mtime)
-            header_sizes = (0xFFFFFFFF, 0xFFFFFFFF)
-            version = _VERSION_ZIP64
-        else:
-            extra = extended_timestamp(mtime)
-            header_sizes = (compressed_size, size)
-            version = _VERSION_DEFAULT
-        return (
-            _LOCAL_HEADER.pack(
-                b"PK\x03\x04",
-                version,
-                flags,
-                method,
-                dos[0],
-                dos[1],
-                crc,
-                *header_sizes,
-                len(name),
-                len(extra),
-            )
-            + name
-            + extra
-        )
-
-    def _record(self, entry: FileEntry, name: bytes, **facts: int | bool) -> _CentralRecord:
-        mtime = self._mtime(entry)
-        dos_time, dos_date = dos_date_time(mtime, utc=self.fixed_mtime is not None)
-        return _CentralRecord(
-            name=name,
-            flags=0 if name.isascii() else _UTF8_FLAG,
-            dos_time=dos_time,
-            dos_date=dos_date,
-            external_attr=external_attributes(entry),
-            offset=self.position,
-            mtime=mtime,
-            **facts,  # type: ignore[arg-type]
-        )
 
     def _account(self, entry: FileEntry, sha256: str | None) -> None:
         self.result.members.append(member_name(entry))
@@ -281,63 +358,45 @@ class _ZipWriter:
                 self.result.file_sha256[entry.name] = sha256
 
     # -- small members ------------------------------------------------------------------
-    def submit(self, entry: FileEntry, content: Content) -> None:
-        if entry.kind is EntryKind.FILE and not isinstance(content, LoadedFile):
+    def submit(self, entry: FileEntry, content: Content | PendingFile) -> None:
+        if entry.kind is EntryKind.FILE and not isinstance(content, (LoadedFile, PendingFile)):
             raise ValueError(f"{entry.name}: a regular file needs its content, got {content!r}")
-        name = encoded_name(entry)
-        self.batch.append((entry, content, name))
+        self.batch.append((entry, content))
         self.batch_bytes += entry.size
-        if self.batch_bytes >= self.block_size or len(self.batch) >= BATCH_MEMBERS:
+        if self.batch_bytes >= self.batch_byte_limit or len(self.batch) >= BATCH_MEMBERS:
             self._submit_batch()
-        for prepared in self.window.ready():
-            self._write_batch(prepared)
+            for batch in self.window.ready():
+                self._write_batch(batch)
 
     def _submit_batch(self) -> None:
-        if self.batch:
-            batch, nbytes, self.batch, self.batch_bytes = self.batch, self.batch_bytes, [], 0
-            done = self.window.submit_batch(
-                nbytes, len(batch), _prepare_batch, batch, self.level, self.module
-            )
-            for prepared in done:
-                self._write_batch(prepared)
+        if not self.batch:
+            return
+        batch, nbytes, self.batch, self.batch_bytes = self.batch, self.batch_bytes, [], 0
+        self.batch_byte_limit = min(2 * self.batch_byte_limit, self.block_size)
+        args = (batch, self.level, self.module, self.fixed_mtime)
+        if self.level > 0:  # deflate pays for a worker whatever the members' sizes
+            done = self.window.submit(_prepare_batch, *args)
+        else:  # reading only: tiny files stay in this thread (OrderedWindow.submit_batch)
+            done = self.window.submit_batch(nbytes, len(batch), _prepare_batch, *args)
+        for ready in done:
+            self._write_batch(ready)
 
     def drain(self) -> None:
         self._submit_batch()
-        for prepared in self.window.drain():
-            self._write_batch(prepared)
+        for batch in self.window.drain():
+            self._write_batch(batch)
 
-    def _write_batch(self, batch: list[_Prepared]) -> None:
-        for prepared in batch:
-            self._write_prepared(prepared)
-
-    def _write_prepared(self, prepared: _Prepared) -> None:
-        compressed_size = len(prepared.data)
-        zip64 = prepared.size >= ZIP64_LIMIT or compressed_size >= ZIP64_LIMIT
-        record = self._record(
-            prepared.entry,
-            prepared.name,
-            method=prepared.method,
-            crc=prepared.crc,
-            compressed_size=compressed_size,
-            size=prepared.size,
-            zip64_sizes=zip64,
-        )
-        self._emit(
-            self._local_header(
-                record.name,
-                record.flags,
-                record.method,
-                (record.dos_time, record.dos_date),
-                record.crc,
-                compressed_size,
-                prepared.size,
-                record.mtime,
-                zip64,
-            )
-        )
-        self._emit(prepared.data)
-        self.records.append(record)
-        self._account(prepared.entry, prepared.sha256)
+    def _write_batch(self, batch: _Batch) -> None:
+        base = self.position
+        self._emit(batch.blob)
+        for record in batch.records:
+            record.offset += base
+            self.directory.append(_central_header(record))
+        result = self.result
+        result.members += batch.members
+        result.file_count += batch.file_count
+        result.uncompressed_size += batch.file_bytes
+        result.file_sha256.update(batch.file_sha256)
 
     # -- large members ------------------------------------------------------------------
     def write_streamed(self, entry: FileEntry, content: StreamedFile) -> None:
@@ -347,20 +406,18 @@ class _ZipWriter:
         method = self._streamed_method(first)
         zip64 = _needs_zip64_sizes(entry.size)
         name = encoded_name(entry)
-        record = self._record(
-            entry, name, method=method, crc=0, compressed_size=0, size=0, zip64_sizes=zip64
-        )
-        header = self._local_header(
+        record = _central_record(
+            entry,
             name,
-            record.flags,
-            method,
-            (record.dos_time, record.dos_date),
-            0,
-            0,
-            0,
-            record.mtime,
-            zip64,
+            self.fixed_mtime,
+            self.position,
+            method=method,
+            crc=0,
+            compressed_size=0,
+            size=0,
+            zip64_sizes=zip64,
         )
+        header = _local_header(record, 0, 0, 0)
         header_offset = self.position
         self._emit(header)
         data_start = self.position
@@ -399,7 +456,7 @@ class _ZipWriter:
             raise ArchiveError(f"{entry.name}: member grew past the 4 GiB limit of its header")
         record.crc, record.compressed_size, record.size = crc, compressed_size, size
         self._patch_local_header(header_offset, name, crc, compressed_size, size, zip64)
-        self.records.append(record)
+        self.directory.append(_central_header(record))
         self._account(entry, content.sha256)
 
     def _streamed_method(self, first: bytes) -> int:
@@ -429,10 +486,9 @@ class _ZipWriter:
     def finish(self) -> ZipResult:
         self.drain()
         directory_offset = self.position
-        for record in self.records:
-            self._emit(self._central_header(record))
+        self._emit(b"".join(self.directory))
         directory_size = self.position - directory_offset
-        count = len(self.records)
+        count = len(self.directory)
         needs_zip64 = (
             count >= ZIP64_ENTRY_LIMIT
             or directory_offset >= ZIP64_LIMIT
@@ -470,43 +526,6 @@ class _ZipWriter:
         self.result.peak_in_flight = max(self.result.peak_in_flight, self.window.peak_in_flight)
         return self.result
 
-    def _central_header(self, record: _CentralRecord) -> bytes:
-        zip64_values: list[int] = []
-        sizes = (record.compressed_size, record.size)
-        if record.zip64_sizes:
-            zip64_values += [record.size, record.compressed_size]
-            sizes = (0xFFFFFFFF, 0xFFFFFFFF)
-        offset = record.offset
-        if offset >= ZIP64_LIMIT:
-            zip64_values.append(offset)
-            offset = 0xFFFFFFFF
-        extra = (zip64_extra(*zip64_values) if zip64_values else b"") + extended_timestamp(
-            record.mtime
-        )
-        version = _VERSION_ZIP64 if zip64_values else _VERSION_DEFAULT
-        return (
-            _CENTRAL_HEADER.pack(
-                b"PK\x01\x02",
-                (_UNIX << 8) | version,
-                version,
-                record.flags,
-                record.method,
-                record.dos_time,
-                record.dos_date,
-                record.crc,
-                *sizes,
-                len(record.name),
-                len(extra),
-                0,
-                0,
-                0,
-                record.external_attr,
-                offset,
-            )
-            + record.name
-            + extra
-        )
-
     def abort(self) -> None:
         if self.deflater is not None:
             self.deflater.abort()
@@ -521,7 +540,7 @@ def _chain(first: bytes, rest: Iterable[bytes]) -> Iterable[bytes]:
 
 def write_zip(
     out: BinaryIO,
-    items: Iterable[tuple[FileEntry, Content]],
+    items: Iterable[tuple[FileEntry, Content | PendingFile]],
     level: int,
     executor: Executor | None,
     max_in_flight: int,
@@ -529,8 +548,8 @@ def write_zip(
     backend: str = "zlib",
     fixed_mtime: float | None = None,
 ) -> ZipResult:
-    """Write a whole zip archive of ``items`` (as ``source_reader.iter_contents`` yields them)
-    to the seekable ``out``; see the module docstring."""
+    """Write a whole zip archive of ``items`` (as ``source_reader.unread_contents`` or
+    ``iter_contents`` yield them) to the seekable ``out``; see the module docstring."""
     writer = _ZipWriter(out, level, executor, max_in_flight, block_size, backend, fixed_mtime)
     try:
         for entry, content in items:
