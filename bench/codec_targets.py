@@ -137,7 +137,7 @@ def default_targets() -> list[Target]:
             )
     for profile in ("package", "small"):
         workload = (profile, 1.0)
-        for op in ("create", "extract"):
+        for op in ("create", "extract", "verify"):
             for fmt in ("tar.gz", "zip"):
                 backend = "zlib" if op == "create" else "isal"  # the defaults, isal installed
                 floor = {("package", "create", "zip"): 1.8, ("package", "extract", "zip"): 1.5}
@@ -150,6 +150,15 @@ def default_targets() -> list[Target]:
                         workload,
                     )
                 )
+        targets.append(
+            Target(
+                f"{profile}: checksums vs the reference loop",
+                _par("checksum", ""),
+                _ref("checksum", ""),
+                1.0,
+                workload,
+            )
+        )
     return targets
 
 

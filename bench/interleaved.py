@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cases import Case
-from bench.grid import Cell, Workload
+from bench.grid import TREE_OPERATIONS, Cell, Workload
 from bench.workloads import build_input_archives, fixtures_root, prepare_tree
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,10 @@ def _cell(pick: Any, workload: Workload) -> dict[str, Any]:
     ).to_dict()
 
 
+def _reads_archive(operation: str) -> bool:
+    return operation != "create" and operation not in TREE_OPERATIONS
+
+
 def measure(
     picks_by_workload: dict[Workload, list[Any]], rounds: int, seed: int = 0
 ) -> list[dict[str, Any]]:
@@ -53,7 +57,7 @@ def measure(
     rng = random.Random(seed)
     for workload, picks in picks_by_workload.items():
         prepared = prepare_tree(root, workload)
-        formats = sorted({p.format for p in picks if p.operation != "create"})
+        formats = sorted({p.format for p in picks if _reads_archive(p.operation)})
         work = Path(tempfile.mkdtemp(prefix="ap-interleaved-", dir=scratch_base))
         build_input_archives(prepared, formats, work / "inputs")
         cases: list[tuple[dict[str, Any], Case]] = []
@@ -63,7 +67,7 @@ def measure(
                 "cell": cell,
                 "tree": str(prepared.tree),
                 "input_archive": str(prepared.archives[pick.format])
-                if pick.operation != "create"
+                if _reads_archive(pick.operation)
                 else None,
                 "scratch": str(work / f"case{i}"),
             }

@@ -128,6 +128,9 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(tmp_path, monkeypatc
     (run_dir,) = results.glob("box-*/*-interleaved")
     assert f"run filed in {run_dir}" in printed
     assert "[small] small: create tar.gz vs the reference loop" in printed
+    for label in ("verify zip", "checksums"):  # every operation a small package goes through
+        line = next(x for x in printed.splitlines() if f"[small] small: {label} vs" in x)
+        assert "absent" not in line
 
     from reports.loading import load_results
     from reports.ship import ship_sections
