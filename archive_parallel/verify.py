@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import stat
 import tarfile
 import zipfile
 from concurrent.futures import Executor
@@ -40,6 +39,7 @@ from .read.zip_layout import (
     central_directory_offset,
     check_data_ranges,
     check_supported,
+    entry_kind,
     open_zip,
     unix_mode,
     zip_mtime,
@@ -250,15 +250,6 @@ def _tar_member(member: tarfile.TarInfo) -> MemberInfo:
 
 def _zip_member(info: zipfile.ZipInfo) -> MemberInfo:
     mode = unix_mode(info) or 0
-    file_type = stat.S_IFMT(mode)
-    if info.is_dir() or file_type == stat.S_IFDIR:
-        kind = EntryKind.DIR
-    elif file_type == stat.S_IFLNK:
-        kind = EntryKind.SYMLINK
-    elif file_type in (0, stat.S_IFREG):
-        kind = EntryKind.FILE
-    else:
-        kind = EntryKind.OTHER
     return MemberInfo(
-        member_name(info), kind, info.file_size, mode & 0o7777, zip_mtime(info) or 0.0
+        member_name(info), entry_kind(info), info.file_size, mode & 0o7777, zip_mtime(info) or 0.0
     )

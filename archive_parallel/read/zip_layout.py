@@ -37,8 +37,8 @@ def unix_mode(info: zipfile.ZipInfo) -> int | None:
     return None
 
 
-def zip_kind(info: zipfile.ZipInfo) -> EntryKind:
-    """``DIR``, ``FILE`` or ``SYMLINK``; any other unix file type raises UnsafeArchiveError."""
+def entry_kind(info: zipfile.ZipInfo) -> EntryKind:
+    """``DIR``, ``FILE``, ``SYMLINK``, or ``OTHER`` for any other unix file type."""
     mode = unix_mode(info)
     file_type = stat.S_IFMT(mode) if mode is not None else 0
     if info.filename.endswith(("/", "\\")) or file_type == stat.S_IFDIR:
@@ -47,6 +47,15 @@ def zip_kind(info: zipfile.ZipInfo) -> EntryKind:
         return EntryKind.SYMLINK
     if file_type in (0, stat.S_IFREG):
         return EntryKind.FILE
+    return EntryKind.OTHER
+
+
+def zip_kind(info: zipfile.ZipInfo) -> EntryKind:
+    """``DIR``, ``FILE`` or ``SYMLINK``; any other unix file type raises UnsafeArchiveError."""
+    kind = entry_kind(info)
+    if kind is not EntryKind.OTHER:
+        return kind
+    file_type = stat.S_IFMT(unix_mode(info) or 0)
     if file_type in (stat.S_IFCHR, stat.S_IFBLK):
         raise UnsafeArchiveError(info.filename, "device files are not allowed")
     if file_type == stat.S_IFIFO:
