@@ -14,6 +14,7 @@ the next item when free, so the caller never waits for a worker to be scheduled.
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import queue
 import threading
@@ -185,37 +186,47 @@ def ordered_map(
         window.cancel()
 
 
+_END = object()
+
+
 def shared_map(
     executor: Executor | None, fn: Callable[[T], R], items: Iterable[T], helpers: int
 ) -> Iterator[R]:
     """``fn(item)`` for every item, computed by the caller and by up to ``helpers`` workers of
-    ``executor``, each taking the next item as soon as it is free; results come in no set
-    order, all handed out in the caller's thread. The caller never waits for a worker to be
-    scheduled before work can start (on a busy machine it may do it all), and a worker that
-    runs adds its share. The first error stops everyone after their current item and is
-    raised; leaving early (error, interrupt, the iterator closed) waits for the workers."""
-    pending = collections.deque(items)
-    if executor is None or helpers < 1 or len(pending) < 2:
-        for item in pending:
+    ``executor``; results come in no set order, all handed out in the caller's thread.
+
+    ``items`` may be a generator doing the caller's own work (planning what comes next): each
+    item is handed to the workers as soon as it is produced, so they work while the caller
+    plans, and once it has produced the last one the caller takes items too. The caller never
+    waits for a worker to be scheduled (on a busy machine it may do it all, and with fewer than
+    two items no worker is woken). The first error stops everyone after their current item
+    and is raised; leaving early (error, interrupt, the iterator closed) waits for the workers
+    that started."""
+    source = iter(items)
+    first = list(itertools.islice(source, 2))
+    if executor is None or helpers < 1 or len(first) < 2:
+        for item in itertools.chain(first, source):
             checkpoint()
             yield fn(item)
         return
+    pending: queue.SimpleQueue[Any] = queue.SimpleQueue()
     results: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
     stop = threading.Event()
 
-    def take() -> tuple[bool, Any]:
+    def take(block: bool) -> Any:
+        """The next item, ``_END`` when there is none left (or everyone must stop)."""
         if stop.is_set():
-            return False, None
+            return _END
         try:
-            return True, pending.popleft()  # atomic: each item is taken once
-        except IndexError:
-            return False, None
+            item = pending.get(block)
+        except queue.Empty:
+            return _END
+        if item is _END:
+            pending.put(_END)  # for the next one to see
+        return item
 
     def help_out() -> None:
-        while True:
-            found, item = take()
-            if not found:
-                return
+        while (item := take(block=True)) is not _END:
             try:
                 results.put((True, fn(item)))
             except BaseException as exc:
@@ -233,18 +244,23 @@ def shared_map(
                 raise value
             yield value
 
-    futures = [executor.submit(help_out) for _ in range(min(helpers, len(pending) - 1))]
+    for item in first:
+        pending.put(item)
+    futures = [executor.submit(help_out) for _ in range(helpers)]
     try:
-        while True:
+        for item in source:  # the caller's own work, the workers writing meanwhile
             checkpoint()
-            found, item = take()
-            if not found:
-                break
+            pending.put(item)
+            yield from finished()
+        pending.put(_END)
+        while (item := take(block=False)) is not _END:
+            checkpoint()
             yield fn(item)
             yield from finished()
     finally:
         # a helper still queued (its worker busy elsewhere) has nothing left to take
         stop.set()
+        pending.put(_END)
         for future in futures:
             future.cancel()
         running = [future for future in futures if not future.cancelled()]

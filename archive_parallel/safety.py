@@ -30,6 +30,13 @@ MAX_COMPONENT_BYTES = 255
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: a name already in normal form, for a fast path: printable ASCII parts without "\\" or ":"
+#: that do not start with "." (so no "." or ".." part), one "/" between parts and a trailing
+#: "/" at most (a folder entry)
+_PLAIN_FIRST = r"\x20-\x2d\x30-\x39\x3b-\x5b\x5d-\x7e"  # printable ASCII but . / : \\
+_PLAIN_NEXT = r"\x20-\x2e\x30-\x39\x3b-\x5b\x5d-\x7e"  # printable ASCII but / : \\
+_PLAIN_PART = f"[{_PLAIN_FIRST}][{_PLAIN_NEXT}]*"
+_PLAIN = re.compile(f"{_PLAIN_PART}(?:/{_PLAIN_PART})*/?")  # one way to match: no backtracking
 
 
 def _encoded_len(text: str) -> int:
@@ -38,6 +45,14 @@ def _encoded_len(text: str) -> int:
 
 def _normalise(name: str) -> str:
     """The normalised relative posix form of ``name``; raises ValueError with the reason."""
+    # short enough that no part can be too long, and already normal: the common case
+    if isinstance(name, str) and len(name) <= MAX_COMPONENT_BYTES and _PLAIN.fullmatch(name):
+        return name[:-1] if name[-1] == "/" else name
+    return _normalise_any(name)
+
+
+def _normalise_any(name: str) -> str:
+    """``_normalise`` for any name, part by part."""
     if not isinstance(name, str) or name == "":
         raise ValueError("empty name")
     if _CONTROL.search(name):

@@ -27,9 +27,10 @@ Design:
   ``pwrite`` chunks), each opened ``O_EXCL | O_NOFOLLOW`` and hashed while written when a
   per-file check needs it. The end-of-archive block and the
   rest of the stream (trailer, CRC) are checked too.
-* zip: every name, kind, declared size and data range (overlapping entries) is checked before
-  anything is written; then members are decompressed in parallel in batches of
-  ``parallel_batch_size``, each worker thread with its own ``ZipFile`` handle.
+* zip: every kind, declared size and data range (overlapping entries) is checked before
+  anything is written; then names are registered in archive order while workers decompress
+  and write the batches of ``parallel_batch_size`` files already registered (``os.pread``
+  from the one archive descriptor, at offsets the range check found).
 * Bytes and members are charged to an ``ExtractionBudget`` as declared (before writing) and as
   written, so bombs stop at ``max_extract_size`` / ``max_compression_ratio`` /
   ``max_member_count`` with ``ArchiveLimitError`` and memory stays bounded.

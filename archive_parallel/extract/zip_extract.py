@@ -1,23 +1,25 @@
 """Extracting a zip archive into the staged tree, members decompressed in parallel.
 
-Everything is checked before anything is written: each entry's name, kind, declared size
-(charged to the budget, so a 100 GB claim is refused at once) and data range (overlapping
-entries refused). Then folders are created, and regular files are decompressed and written
-in batches of ``parallel_batch_size`` members per task, hashing as they are written (when
-asked) and stopping at the budget. Every member (stored, deflate, bzip2, lzma) is read with
-``os.pread`` from the data offset the layout check found. A stored or deflated member of at
-most 1 MiB is read, inflated and checked whole before its file is created
-(``zip_inflate.whole_member``: one read, one inflate bounded by its declared size, one CRC, one
-write); others are decompressed by ``zip_inflate.member_pieces`` in pieces of at most 1 MiB,
-never past their declared size. A CRC error, or a member holding other than its declared size,
-names it. Symlinks (unix mode ``S_IFLNK``, data = target) are read the same way, checked and
-recorded for the tree to create last.
+Before a byte is written, every entry's kind, method and declared size (charged to the budget,
+so a 100 GB claim is refused at once) and every data range (overlapping entries refused) are
+checked. Then the entries are registered in archive order (each name checked, folders
+created, symlink targets read and checked) and the regular files are written in batches of
+``parallel_batch_size`` members per task, hashing as they are written (when asked) and
+stopping at the budget. A refusal while registering discards what was written, as any
+failure does (everything lands in the private staging folder first). Every member (stored,
+deflate, bzip2, lzma) is read with ``os.pread`` from the data offset the layout check found.
+A stored or deflated member of at most 1 MiB is read, inflated and checked whole before its
+file is created (``zip_inflate.whole_member``: one read, one inflate bounded by its declared
+size, one CRC, one write); others are decompressed by ``zip_inflate.member_pieces`` in
+pieces of at most 1 MiB, never past their declared size. A CRC error, or a member holding
+other than its declared size, names it.
 
-Threads only where they pay: once every name is registered, the caller writes batches itself
-and the pool's other workers take the next batch whenever they are free (``pool.shared_map``;
-reads, inflates and writes release the GIL). The caller never waits for a worker to be
-scheduled, so on a busy machine the call costs what the sequential path does, and an archive
-whose files make one batch is written by the caller alone, in one pass.
+Threads only where they pay: each batch goes to the pool's workers as soon as its names are
+registered, so reads, inflates and writes (which release the GIL) overlap with the caller's
+registering; once every name is registered the caller writes batches too
+(``pool.shared_map``). The caller never waits for a worker to be scheduled, so on a busy
+machine the call costs what the sequential path does, and an archive whose files make one
+batch is written by the caller alone, in one pass.
 """
 
 from __future__ import annotations
@@ -27,10 +29,9 @@ import logging
 import os
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..codecs.inflate import inflate_module
 from ..codecs.zip_extra import member_name
@@ -67,8 +68,9 @@ logger = logging.getLogger(__name__)
 MAX_SYMLINK_TARGET = 4096
 
 
-@dataclass(frozen=True, slots=True)
-class ZipFileJob:
+class ZipFileJob(NamedTuple):
+    """One regular file to write (a tuple: made thousands of times in the planning loop)."""
+
     info: zipfile.ZipInfo
     name: str
     path: str
@@ -194,15 +196,18 @@ class ZipExtraction:
         with open_zip(self.archive_path) as archive:
             infos = archive.infolist()
             source = archive_fd(archive)
-            jobs = self._plan(archive, source, infos)
-            total, done = len(infos), len(infos) - len(jobs)
+            kinds, offsets = self._check(archive, source, infos)
+            total = len(infos)
+            done = total - kinds.count(EntryKind.FILE)  # folders and links: nothing to write
             self.report(done, total)
+            jobs = self._jobs(source, infos, kinds, offsets)
             self._write(source, jobs, lambda count: self.report(done + count, total))
 
-    def _plan(
+    def _check(
         self, archive: zipfile.ZipFile, source: int, infos: list[zipfile.ZipInfo]
-    ) -> list[ZipFileJob]:
-        tree = self.tree
+    ) -> tuple[list[EntryKind], list[int]]:
+        """What is checked before a byte is written: the member count, each entry's method,
+        kind and declared size, and the data ranges; returns the kinds and data offsets."""
         budget = self.budget
         kinds: list[EntryKind] = []
         for info in infos:
@@ -217,7 +222,18 @@ class ZipExtraction:
         offsets = check_data_ranges(
             source, infos, central_directory_offset(archive, self.archive_size)
         )
-        jobs: list[ZipFileJob] = []
+        return kinds, offsets
+
+    def _jobs(
+        self,
+        source: int,
+        infos: list[zipfile.ZipInfo],
+        kinds: list[EntryKind],
+        offsets: list[int],
+    ) -> Iterator[ZipFileJob]:
+        """Registers every entry in archive order (creating folders, reading symlink targets)
+        and yields the regular files to write; the writers take them as they come."""
+        tree = self.tree
         for info, kind, offset in zip(infos, kinds, offsets):
             member = member_name(info)
             self.cursor.member = member
@@ -231,28 +247,27 @@ class ZipExtraction:
                     raise UnsafeArchiveError(member, "symlink target is too long")
                 name = tree.register(member, EntryKind.SYMLINK)
                 raw = read_member(source, info, offset, MAX_SYMLINK_TARGET)
-                budget.wrote(member, len(raw))
+                self.budget.wrote(member, len(raw))
                 target = raw.decode("utf-8", "surrogateescape")
                 check_link_target(member, target, EntryKind.SYMLINK)
                 tree.symlinks.append((name, target, mtime))
             else:
                 name = tree.register(member, EntryKind.FILE)
-                path = tree.path(name)
-                jobs.append(ZipFileJob(info, name, path, mode, mtime, offset, is_whole(info)))
+                self.cursor.member = None
+                yield ZipFileJob(info, name, tree.path(name), mode, mtime, offset, is_whole(info))
         self.cursor.member = None
-        return jobs
 
     def _write(
         self,
         source: int,
-        jobs: list[ZipFileJob],
+        jobs: Iterator[ZipFileJob],
         report: Callable[[int], None],
     ) -> None:
         written = 0
         size = max(1, int(self.config.parallel_batch_size))
         batches = batched(jobs, size, _job_bytes, TASK_BYTES)
-        # every name is registered: the caller writes batches and so do the other workers,
-        # each taking the next batch when free (an archive of one batch stays in the caller)
+        # batches go to the workers as the caller registers them; once every name is
+        # registered the caller writes batches too (an archive of one batch stays in it)
         helpers = worker_count(self.executor) - 1 if self.executor is not None else 0
         write = functools.partial(
             write_zip_batch,

@@ -98,3 +98,35 @@ def test_a_helper_queued_behind_a_busy_worker_is_not_waited_for():
             assert not busy.done()
         finally:
             release.set()
+
+
+def test_workers_take_items_while_the_caller_is_still_producing_them(pool):
+    """Items come from a generator doing the caller's work: workers start on the first ones
+    before the generator has finished."""
+    caller = threading.get_ident()
+    worker_started = threading.Event()
+
+    def work(n: int) -> int:
+        if threading.get_ident() != caller:
+            worker_started.set()
+        return n
+
+    def produce():
+        yield from range(3)
+        # the caller keeps planning; a worker should be writing meanwhile
+        assert worker_started.wait(10), "no worker took an item while the caller produced"
+        yield from range(3, 40)
+
+    assert sorted(shared_map(pool, work, produce(), helpers=2)) == list(range(40))
+
+
+def test_an_error_while_producing_stops_the_waiting_workers(pool):
+    def produce():
+        yield from range(5)
+        raise RuntimeError("a refused name")
+
+    with pytest.raises(RuntimeError, match="a refused name"):
+        for _ in shared_map(pool, lambda n: n, produce(), helpers=2):
+            pass
+    # the workers were released: the pool still runs new work at once
+    assert pool.submit(lambda: 7).result(timeout=5) == 7

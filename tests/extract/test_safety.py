@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archive_parallel.config import ArchiveConfig
 from archive_parallel.errors import ArchiveLimitError, UnsafeArchiveError
 from archive_parallel.safety import (
+    _PLAIN,
     ExtractionBudget,
+    _normalise,
+    _normalise_any,
     check_link_target,
     check_member_name,
     is_safe_path,
@@ -115,3 +120,29 @@ def test_budget_ratio_waits_for_threshold():
     with pytest.raises(ArchiveLimitError):
         budget.declare("more", 1)
     assert isinstance(ArchiveLimitError("m", "r"), UnsafeArchiveError)
+
+
+_NAME_ALPHABET = st.sampled_from(
+    ["a", "B", "7", " ", "-", "~", ".", "..", "/", "\\", ":", "\x00", "\x7f", "é", "x" * 120]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_NAME_ALPHABET, max_size=8).map("".join))
+def test_the_fast_path_for_plain_names_agrees_with_the_full_check(name):
+    """A name the fast path takes as already normal gets the same answer part by part."""
+    try:
+        expected = _normalise_any(name)
+    except ValueError:
+        expected = None
+    try:
+        got = _normalise(name)
+    except ValueError:
+        got = None
+    assert got == expected
+
+
+def test_the_fast_path_has_no_backtracking_blow_up():
+    """The plain-name pattern matches one way only: a long near-miss is refused at once."""
+    assert not _PLAIN.fullmatch("a" * 254 + "\x00")
+    assert not _PLAIN.fullmatch("a/" * 127 + ".")
