@@ -15,12 +15,14 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from .interrupts import checkpoint
-from .pool import OrderedWindow, is_tiny_batch
+from .pool import OrderedWindow, is_tiny_batch, shared_map, worker_count
 from .source_reader import file_digests_sized
 
 logger = logging.getLogger(__name__)
 
 TASK_BYTES = 8 * 1024 * 1024
+#: files of one batch are shared out in pieces of at least this many
+MIN_SHARE = 4
 
 
 def _as_path(item: os.PathLike[str] | str) -> Path:
@@ -62,7 +64,10 @@ def checksum_files(
     much as hashing a tiny one, so sizes are taken only while the files seen last were large:
     once a batch averages under ``INLINE_MEAN_FILE_SIZE``, the next batches are hashed in the
     caller without a ``stat``, until one of them (by the bytes it hashed) is large again. The
-    sequential path, and a call whose files make one batch, take no ``stat`` at all."""
+    sequential path, and a call whose files make one batch, take no ``stat`` at all: such a
+    call hashes a first share of its files in the caller, and only when that share was not
+    tiny are the other shares hashed by the caller and a worker together
+    (``pool.shared_map``)."""
     files = [_as_path(p) for p in paths]
     result: dict[Path, tuple[str, str]] = {}
     nbytes = 0
@@ -82,8 +87,20 @@ def checksum_files(
             tiny = is_tiny_batch(hashed, len(batch))
         return tiny
 
-    if executor is None or len(files) <= size:  # one batch: a worker would only add a hand-off
+    if executor is None or len(files) < 2 * MIN_SHARE:
         collect([_digest_batch([(p, 0) for p in files])])
+        return result, nbytes
+    if len(files) <= size:
+        # one batch: the caller hashes a first share itself, which tells (without a stat) if
+        # the files are worth a worker; if they are, the rest is shared with one
+        share = max(MIN_SHARE, -(-len(files) // (4 * worker_count(executor))))
+        shares = [[(p, 0) for p in files[i : i + share]] for i in range(0, len(files), share)]
+        if collect([_digest_batch(shares[0])]):
+            collect([_digest_batch([item for rest in shares[1:] for item in rest])])
+        else:
+            helpers = max(1, worker_count(executor) - 1)
+            for done in shared_map(executor, _digest_batch, shares[1:], helpers):
+                collect([done])
         return result, nbytes
     window: OrderedWindow[list[Digested]] = OrderedWindow(executor, in_flight)
     with window:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
+from concurrent import futures
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -172,3 +173,9 @@ class ArchiveCheck:
         """Wait for the hash; ``CorruptArchiveError`` when it does not match."""
         if self._pending is not None:
             self._pending.result()
+
+    def abandon(self) -> None:
+        """On a failure path: cancel the hash if it has not started, else wait for it to end
+        (no worker is left reading the archive once the call returns); its answer is moot."""
+        if self._pending is not None and not self._pending.cancel():
+            futures.wait([self._pending])

@@ -28,12 +28,13 @@ from .entries import EntryKind
 from .errors import ArchiveError, CorruptArchiveError
 from .formats import CompressionFormat
 from .integrity import IntegrityPlan
-from .pool import batched, ordered_map, worker_count
+from .interrupts import checkpoint
+from .pool import batched, shared_map, worker_count
 from .read.archive_file import archive_size_of
 from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
 from .read.tar_headers import HeaderLimits
 from .read.tar_stream import TarStream
-from .read.zip_inflate import member_pieces
+from .read.zip_inflate import is_whole, member_pieces, whole_member
 from .read.zip_layout import (
     archive_fd,
     central_directory_offset,
@@ -49,7 +50,9 @@ from .safety import ExtractionBudget
 logger = logging.getLogger(__name__)
 
 _READ_CHUNK = 1024 * 1024
-_MEMBERS_PER_TASK = 16
+_MEMBERS_PER_TASK = 64
+#: a zip task stops growing at about this many uncompressed bytes
+_TASK_BYTES = 4 * 1024 * 1024
 
 Budget = ExtractionBudget | None
 
@@ -105,8 +108,9 @@ def verify_archive_report(
     plan = plan if plan is not None else IntegrityPlan()
     archive = os.fspath(path)
     try:
-        plan.check_archive(archive)
         size = archive_size_of(archive)
+        # hashed in a worker while the members are read (or now, without one)
+        archive_check = plan.start_archive_check(archive, executor)
     except CorruptArchiveError as exc:
         logger.info("verify %s: %s", archive, exc)
         return IntegrityReport(False, str(exc))
@@ -126,9 +130,12 @@ def verify_archive_report(
                     HeaderLimits.from_config(config),
                     backend,
                 )
+        archive_check.wait()
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
         return IntegrityReport(False, str(exc) or type(exc).__name__)
+    finally:
+        archive_check.abandon()  # after a failure: no worker left hashing
     return IntegrityReport(True)
 
 
@@ -164,15 +171,19 @@ def _read_zip_members(
     plan: IntegrityPlan,
     module: Any,
 ) -> int:
-    """Read and check a batch of members (in a worker) with the bounded reader of
-    ``read.zip_inflate``, CRCs as ``plan`` says, inflating through ``module``
-    (``codecs.inflate``)."""
-    for info, offset in jobs:
-        cursor = MemberCursor()
-        cursor.member = info.filename
-        with damage_guard(archive, cursor):
-            for _ in member_pieces(fd, info, offset, plan.check_crc, module=module):
-                pass
+    """Read and check a batch of members (in a worker, or the caller) with the bounded
+    readers of ``read.zip_inflate`` (a small member in one piece), CRCs as ``plan`` says,
+    inflating through ``module`` (``codecs.inflate``)."""
+    cursor = MemberCursor()
+    with damage_guard(archive, cursor):
+        for info, offset in jobs:
+            checkpoint()
+            cursor.member = info.filename
+            if is_whole(info):
+                whole_member(fd, info, offset, plan.check_crc, module)
+            else:
+                for _ in member_pieces(fd, info, offset, plan.check_crc, module=module):
+                    pass
     return len(jobs)
 
 
@@ -194,8 +205,9 @@ def _verify_zip(
         fd = archive_fd(handle)
         offsets = check_data_ranges(fd, infos, central_directory_offset(handle, size))
         members = ((info, offset) for info, offset in zip(infos, offsets) if not info.is_dir())
-        work = batched(members, _MEMBERS_PER_TASK)
-        limit = 2 * worker_count(executor)
+        work = batched(members, _MEMBERS_PER_TASK, _declared_size, _TASK_BYTES)
+        # the caller reads batches too, each thread taking the next when free
+        helpers = max(1, worker_count(executor) - 1)
         read = functools.partial(
             _read_zip_members,
             archive,
@@ -203,8 +215,12 @@ def _verify_zip(
             plan=plan,
             module=inflate_module(inflate_backend),
         )
-        for _ in ordered_map(executor, read, work, limit):
+        for _ in shared_map(executor, read, work, helpers):
             pass
+
+
+def _declared_size(job: tuple[zipfile.ZipInfo, int]) -> int:
+    return job[0].file_size
 
 
 def list_members(

@@ -96,33 +96,36 @@ def extract(
     plan = plan if plan is not None else IntegrityPlan()
     archive = os.fspath(archive_path)
     archive_check = plan.start_archive_check(archive, executor)
-    size = archive_size_of(archive)
-    budget = ExtractionBudget(config, size)
-    cursor = MemberCursor()
-    with Staging(dest_dir, config.durable_writes) as staging:
-        tree = StagedTree(
-            staging.path,
-            budget,
-            config.preserve_permissions,
-            config.preserve_timestamps,
-            plan,
-        )
-        zip_archive = fmt is CompressionFormat.ZIP
-        # zip: members extracted, of the count its reader finds; tar: compressed bytes read
-        reporter = ProgressReporter(progress, 0 if zip_archive else size)
-        with damage_guard(archive, cursor):
-            if zip_archive:
-                ZipExtraction(
-                    archive, size, tree, config, executor, cursor, reporter.update, plan
-                ).run()
-            else:
-                TarExtraction(
-                    archive, fmt, tree, config, executor, cursor, reporter.update, plan
-                ).run()
-        tree.create_links()
-        plan.check_files(tree.sha256)
-        archive_check.wait()
-        staging.merge(tree, executor)
+    try:
+        size = archive_size_of(archive)
+        budget = ExtractionBudget(config, size)
+        cursor = MemberCursor()
+        with Staging(dest_dir, config.durable_writes) as staging:
+            tree = StagedTree(
+                staging.path,
+                budget,
+                config.preserve_permissions,
+                config.preserve_timestamps,
+                plan,
+            )
+            zip_archive = fmt is CompressionFormat.ZIP
+            # zip: members extracted, of the count its reader finds; tar: compressed bytes read
+            reporter = ProgressReporter(progress, 0 if zip_archive else size)
+            with damage_guard(archive, cursor):
+                if zip_archive:
+                    ZipExtraction(
+                        archive, size, tree, config, executor, cursor, reporter.update, plan
+                    ).run()
+                else:
+                    TarExtraction(
+                        archive, fmt, tree, config, executor, cursor, reporter.update, plan
+                    ).run()
+            tree.create_links()
+            plan.check_files(tree.sha256)
+            archive_check.wait()
+            staging.merge(tree, executor)
+    finally:
+        archive_check.abandon()  # after a failure: no worker left hashing
     reporter.finish()
     logger.debug(
         "extracted %d members (%d bytes) from %s", budget.members, tree.total_bytes, archive
