@@ -84,6 +84,8 @@ class ZipFileJob(NamedTuple):
 
 #: a task stops growing at about this many uncompressed bytes, so large members spread out
 TASK_BYTES = 4 * 1024 * 1024
+#: ... or at a share of the archive's bytes, but never below this
+MIN_TASK_BYTES = 128 * 1024
 
 
 def _job_bytes(job: ZipFileJob) -> int:
@@ -201,7 +203,16 @@ class ZipExtraction:
             done = total - kinds.count(EntryKind.FILE)  # folders and links: nothing to write
             self.report(done, total)
             jobs = self._jobs(source, infos, kinds, offsets)
-            self._write(source, jobs, lambda count: self.report(done + count, total))
+            task_bytes = self._task_bytes(infos, kinds)
+            self._write(source, jobs, task_bytes, lambda count: self.report(done + count, total))
+
+    def _task_bytes(self, infos: list[zipfile.ZipInfo], kinds: list[EntryKind]) -> int:
+        """Bytes per task: a few tasks per thread, so an archive of a megabyte spreads over
+        the pool too, but none under ``MIN_TASK_BYTES`` (not worth waking a worker)."""
+        threads = worker_count(self.executor) if self.executor is not None else 1
+        files = (info.file_size for info, kind in zip(infos, kinds) if kind is EntryKind.FILE)
+        share = sum(files) // (2 * threads)
+        return max(MIN_TASK_BYTES, min(TASK_BYTES, share))
 
     def _check(
         self, archive: zipfile.ZipFile, source: int, infos: list[zipfile.ZipInfo]
@@ -261,11 +272,12 @@ class ZipExtraction:
         self,
         source: int,
         jobs: Iterator[ZipFileJob],
+        task_bytes: int,
         report: Callable[[int], None],
     ) -> None:
         written = 0
         size = max(1, int(self.config.parallel_batch_size))
-        batches = batched(jobs, size, _job_bytes, TASK_BYTES)
+        batches = batched(jobs, size, _job_bytes, task_bytes)
         # batches go to the workers as the caller registers them; once every name is
         # registered the caller writes batches too (an archive of one batch stays in it)
         helpers = worker_count(self.executor) - 1 if self.executor is not None else 0
