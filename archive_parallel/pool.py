@@ -42,15 +42,45 @@ def is_tiny_batch(total_bytes: int, count: int) -> bool:
 
 class SizedExecutor(ThreadPoolExecutor):
     """A ``ThreadPoolExecutor`` that knows its own size (``size``) and how many of its threads
-    have started (``started``), so no caller reads the executor's private attributes."""
+    have started (``started``), so no caller reads the executor's private attributes.
+
+    ``lane()`` is its serial lane: one more thread, started on first use and shut down with
+    the pool, for a stateful decoder whose steps must run one after another (inflating a
+    gzip or zstd stream). Steps queued there never wait behind the pool's other tasks (the
+    files being written from what they produce), so the decoder, the one part of reading a
+    stream that cannot be split, keeps going."""
 
     def __init__(self, size: int, thread_name_prefix: str = "") -> None:
         super().__init__(max_workers=size, thread_name_prefix=thread_name_prefix)
         self.size = size
+        self._lane: ThreadPoolExecutor | None = None
+        self._lane_lock = threading.Lock()
 
     @property
     def started(self) -> int:
-        return len(self._threads)
+        lane = 1 if self._lane is not None and self._lane._threads else 0
+        return len(self._threads) + lane
+
+    def lane(self) -> ThreadPoolExecutor:
+        with self._lane_lock:
+            if self._lane is None:
+                prefix = f"{self._thread_name_prefix}-lane" if self._thread_name_prefix else ""
+                self._lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix=prefix)
+            return self._lane
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lane_lock:
+            lane, self._lane = self._lane, None
+        if lane is not None:
+            lane.shutdown(wait=wait, cancel_futures=cancel_futures)
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def serial_lane(executor: Executor | None) -> Executor | None:
+    """Where a stateful decoder's steps run: ``executor``'s serial lane when it has one (see
+    ``SizedExecutor.lane``), else ``executor`` itself (None: inline)."""
+    lane = getattr(executor, "lane", None)
+    return lane() if callable(lane) else executor
 
 
 def worker_count(executor: Executor | None, default: int = 1) -> int:

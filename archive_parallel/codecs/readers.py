@@ -4,13 +4,13 @@
 uncompressed tar bytes (use it with ``tarfile.open(fileobj=..., mode="r|")``). Behind it is a
 generator of decompressed chunks:
 
-* gzip inflates in order only, so with an executor one worker inflates the next chunk while
-  the caller parses and writes the current one (a window of exactly one task: the inflater is
-  stateful). Multi-member files and zero padding are handled; CRC and size are checked. Our
+* gzip inflates in order only, so with an executor the pool's serial lane (one thread, see
+  ``pool.SizedExecutor.lane``) inflates up to ``DECODE_AHEAD`` chunks ahead while the caller
+  parses and writes the current one (the inflater is stateful: its steps run one by one). Multi-member files and zero padding are handled; CRC and size are checked. Our
   own files, given the side file's ``gzip_index``, inflate their restart segments in parallel
   instead (``codecs.gzip_index``); other tools' files inflate in parallel through the optional
   rapidgzip when installed (``codecs.parallel_gzip``).
-* zstd inflates in order only too, one bounded step ahead in a worker (``codecs.zstd``).
+* zstd inflates in order only too, in bounded steps on the serial lane (``codecs.zstd``).
 * bz2 and xz files that hold several concatenated streams (our writers make them) are cut at
   stream boundaries and the streams decompressed in parallel through an ``OrderedWindow``.
   xz boundaries are found exactly by walking stream footers and indexes back from the end;
@@ -44,7 +44,7 @@ from typing import Any, BinaryIO
 from ..errors import ArchiveError, CorruptArchiveError
 from ..formats import CompressionFormat
 from ..interrupts import checkpoint
-from ..pool import OrderedWindow, worker_count
+from ..pool import OrderedWindow, serial_lane, worker_count
 from .gzip_index import GzipIndex, indexed_chunks
 from .inflate import inflate_errors, inflate_module
 from .parallel_gzip import rapidgzip_chunks, wants_rapidgzip
@@ -290,19 +290,27 @@ def _zstd_chunks(
     return _chunks_ahead(handle, reader.step, executor)
 
 
+#: decoder steps computed ahead of the caller on a serial lane (each at most about 1 MiB)
+DECODE_AHEAD = 3
+
+
 def _chunks_ahead(
     handle: BinaryIO, step: Callable[[], bytes | None], executor: Executor | None
 ) -> Iterator[bytes]:
-    """``step()``'s pieces until it returns None, the next one computed in a worker while
-    the caller uses the current one (a window of one task: the decoder is stateful)."""
-    window: OrderedWindow[bytes | None] = OrderedWindow(executor, 1)
+    """``step()``'s pieces until it returns None, computed ahead of the caller while it uses
+    the current one. The decoder is stateful, so its steps run one after another: on the
+    pool's serial lane (``pool.serial_lane``), up to ``DECODE_AHEAD`` of them queued, where
+    they never wait behind the pool's other tasks; on an executor without one, one step at
+    a time."""
+    lane = serial_lane(executor)
+    ahead = DECODE_AHEAD if lane is not executor else 1
+    window: OrderedWindow[bytes | None] = OrderedWindow(lane, ahead)
     try:
-        window.submit(step)
         while True:
-            (chunk,) = window.submit(step)  # the finished step; the next one starts
-            if chunk is None:
-                break
-            yield chunk
+            for chunk in window.submit(step):  # the finished steps; the next one queued
+                if chunk is None:
+                    return
+                yield chunk
     finally:
         window.cancel()
         handle.close()

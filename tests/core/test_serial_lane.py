@@ -1,0 +1,89 @@
+"""The pool's serial lane: a stateful decoder's steps run one at a time, on a thread of their
+own, ahead of the caller, and the lane stops with the pool."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+
+from archive_parallel import ArchiveConfig, ArchiveManager
+from archive_parallel.codecs.readers import DECODE_AHEAD, _chunks_ahead
+from archive_parallel.pool import SizedExecutor, serial_lane
+
+
+class _Decoder:
+    """Counts steps, records where they ran, and notices two running at once."""
+
+    def __init__(self, steps: int) -> None:
+        self.left = steps
+        self.running = 0
+        self.overlapped = False
+        self.threads: set[str] = set()
+        self.lock = threading.Lock()
+
+    def step(self) -> bytes | None:
+        with self.lock:
+            self.running += 1
+            self.overlapped |= self.running > 1
+            self.threads.add(threading.current_thread().name)
+        time.sleep(0.001)
+        with self.lock:
+            self.running -= 1
+            if self.left == 0:
+                return None
+            self.left -= 1
+            return b"x" * 10
+
+
+def test_steps_run_in_order_on_the_lane_never_two_at_once():
+    decoder = _Decoder(50)
+    with SizedExecutor(4, thread_name_prefix="t") as pool:
+        chunks = list(_chunks_ahead(io.BytesIO(), decoder.step, pool))
+    assert len(chunks) == 50
+    assert not decoder.overlapped
+    assert decoder.threads == {"t-lane_0"}
+
+
+def test_the_lane_works_ahead_of_the_caller():
+    decoder = _Decoder(20)
+    with SizedExecutor(2) as pool:
+        chunks = _chunks_ahead(io.BytesIO(), decoder.step, pool)
+        next(chunks)
+        time.sleep(0.1)  # the caller is busy with its first chunk
+        ahead = 20 - 1 - decoder.left
+        chunks.close()
+    assert 1 <= ahead <= DECODE_AHEAD
+
+
+def test_without_a_lane_one_step_at_a_time_in_the_executor():
+    from concurrent.futures import ThreadPoolExecutor
+
+    decoder = _Decoder(30)
+    with ThreadPoolExecutor(4) as pool:
+        assert serial_lane(pool) is pool
+        assert len(list(_chunks_ahead(io.BytesIO(), decoder.step, pool))) == 30
+    assert not decoder.overlapped
+
+
+def test_the_lane_stops_with_the_pool(tmp_path: Path):
+    """A tar.gz of another tool inflates on the lane; cleanup_thread_pool stops it too."""
+    import subprocess
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(30):
+        (src / f"f{i}.txt").write_bytes(b"line %d\n" % i * 2000)
+    archive = tmp_path / "other.tar.gz"
+    subprocess.run(["tar", "czf", str(archive), "-C", str(src), "."], check=True)
+    manager = ArchiveManager()
+    config = ArchiveConfig(thread_pool_size=2, parallel_threshold=1, decompression_backend="zlib")
+    before = set(threading.enumerate())
+    manager.extract_archive(archive, tmp_path / "out", config, verify_integrity=False)
+    lanes = {t for t in set(threading.enumerate()) - before if t.name.endswith("-lane_0")}
+    assert lanes
+    manager.cleanup_thread_pool()
+    assert not any(t.is_alive() for t in lanes)
+    for i in range(30):
+        assert (tmp_path / "out" / f"f{i}.txt").read_bytes() == b"line %d\n" % i * 2000
