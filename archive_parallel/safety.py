@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Container
+from collections.abc import Container, Iterable, Sequence
 
 from .config import ArchiveConfig
 from .display import quoted
@@ -184,6 +184,31 @@ class ExtractionBudget:
                 raise ArchiveLimitError(
                     name, f"more than {self.max_members} members (max_member_count)"
                 )
+
+    def add_members(self, names: Sequence[str]) -> None:
+        """``add_member`` for each of ``names`` at once: one lock, the same refusal."""
+        with self._lock:
+            room = self.max_members - self.members
+            if len(names) > room:
+                self.members = self.max_members + 1
+                raise ArchiveLimitError(
+                    names[max(0, room)], f"more than {self.max_members} members (max_member_count)"
+                )
+            self.members += len(names)
+
+    def declare_all(self, sizes: Iterable[tuple[str, int]]) -> None:
+        """``declare`` for each ``(name, size)`` at once: one lock, the same refusals, naming
+        the member whose size crosses a limit."""
+        with self._lock:
+            total = self.declared_bytes
+            floor = min(self.ratio_threshold, self.max_bytes)  # below both: nothing to check
+            for name, size in sizes:
+                if size < 0:
+                    raise UnsafeArchiveError(name, f"negative declared size {size}")
+                total += size
+                if total > floor:
+                    self._check(name, total, "declared")
+            self.declared_bytes = total
 
     def declare(self, name: str, size: int) -> None:
         if size < 0:

@@ -6,7 +6,8 @@ generator of decompressed chunks:
 
 * gzip inflates in order only, so with an executor the pool's serial lane (one thread, see
   ``pool.SizedExecutor.lane``) inflates up to ``DECODE_AHEAD`` chunks ahead while the caller
-  parses and writes the current one (the inflater is stateful: its steps run one by one). Multi-member files and zero padding are handled; CRC and size are checked. Our
+  parses and writes the current one (the inflater is stateful: its steps run one by one).
+  Multi-member files and zero padding are handled; CRC and size are checked. Our
   own files, given the side file's ``gzip_index``, inflate their restart segments in parallel
   instead (``codecs.gzip_index``); other tools' files inflate in parallel through the optional
   rapidgzip when installed (``codecs.parallel_gzip``).

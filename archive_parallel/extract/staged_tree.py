@@ -22,7 +22,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..display import quoted
 from ..entries import EntryKind
@@ -59,9 +59,9 @@ class SmallFile:
     mtime: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class Written:
-    """A finished regular file: its member name, SHA-256 and size."""
+class Written(NamedTuple):
+    """A finished regular file: its member name, SHA-256 (``""`` when not hashed) and size
+    (a tuple: one is made per file, thousands per call)."""
 
     name: str
     sha256: str

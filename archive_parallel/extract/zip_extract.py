@@ -25,6 +25,7 @@ batch is written by the caller alone, in one pass.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import zipfile
@@ -92,7 +93,7 @@ def _job_bytes(job: ZipFileJob) -> int:
     return job.info.file_size
 
 
-def _write_out(fd: int, name: str, data: bytes) -> None:
+def _write_out(fd: int, name: str, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         try:
@@ -140,6 +141,8 @@ def write_zip_batch(
     """
     done: list[Written] = []
     cursor = MemberCursor()
+    hashing, check_crc = plan.hash_files, plan.check_crc
+    charged = 0  # bytes of whole members, within their declared sizes: charged per batch
     # decoder errors become CorruptArchiveError naming the member; writing raises ArchiveError
     # (``write_failure``), which the guard lets through
     with damage_guard(archive, cursor):
@@ -147,27 +150,40 @@ def write_zip_batch(
             checkpoint()
             info = job.info
             cursor.member = info.filename
-            hasher = new_hasher(plan.hash_files)
             if job.whole:  # read and checked before its file exists
-                data = whole_member(source, info, job.offset, plan.check_crc, module)
-                budget.wrote(info.filename, len(data))
-                hasher.update(data)
-            fd = open_new_file(job.name, job.path, job.mode)
-            try:
-                if job.whole:
-                    _write_out(fd, job.name, data)
-                    size = len(data)
-                else:
-                    size = _copy_member(source, job, fd, hasher, budget, plan.check_crc, module)
-                apply_attributes(fd, job.name, job.mode, job.mtime)
-            except BaseException:
-                os.close(fd)  # no call in between: an interrupt cannot leak the descriptor
-                raise
+                data = whole_member(source, info, job.offset, check_crc, module)
+                charged += len(data)
+                fd = open_new_file(job.name, job.path, job.mode)
+                try:
+                    written = os.write(fd, data)
+                    if written != len(data):  # a short write: the rest
+                        _write_out(fd, job.name, memoryview(data)[written:])
+                    apply_attributes(fd, job.name, job.mode, job.mtime)
+                except OSError as exc:
+                    os.close(fd)
+                    raise write_failure(job.name, exc) from exc
+                except BaseException:
+                    os.close(fd)  # no call in between: an interrupt cannot leak it
+                    raise
+                digest = hashlib.sha256(data).hexdigest() if hashing else ""
+                size = len(data)
+            else:
+                hasher = new_hasher(hashing)
+                fd = open_new_file(job.name, job.path, job.mode)
+                try:
+                    size = _copy_member(source, job, fd, hasher, budget, check_crc, module)
+                    apply_attributes(fd, job.name, job.mode, job.mtime)
+                except BaseException:
+                    os.close(fd)  # no call in between: an interrupt cannot leak it
+                    raise
+                digest = hasher.hexdigest()
             try:
                 os.close(fd)
             except OSError as exc:  # a late write error: not damage of the archive
                 raise write_failure(job.name, exc) from exc
-            done.append(Written(job.name, hasher.hexdigest(), size))
+            done.append(Written(job.name, digest, size))
+    if charged:  # never past the budget: declared sizes were charged, each checked equal
+        budget.wrote(archive, charged)
     return done
 
 
@@ -220,16 +236,18 @@ class ZipExtraction:
         """What is checked before a byte is written: the member count, each entry's method,
         kind and declared size, and the data ranges; returns the kinds and data offsets."""
         budget = self.budget
+        budget.add_members([info.filename for info in infos])
         kinds: list[EntryKind] = []
         for info in infos:
             self.cursor.member = info.filename
-            budget.add_member(info.filename)
             check_supported(info)
-            kind = zip_kind(info)
-            kinds.append(kind)
-            if kind is EntryKind.FILE:
-                budget.declare(info.filename, info.file_size)
+            kinds.append(zip_kind(info))
         self.cursor.member = None
+        budget.declare_all(
+            (info.filename, info.file_size)
+            for info, kind in zip(infos, kinds)
+            if kind is EntryKind.FILE
+        )
         offsets = check_data_ranges(
             source, infos, central_directory_offset(archive, self.archive_size)
         )

@@ -122,6 +122,46 @@ def test_budget_ratio_waits_for_threshold():
     assert isinstance(ArchiveLimitError("m", "r"), UnsafeArchiveError)
 
 
+@pytest.mark.parametrize("how", ["one by one", "at once"])
+def test_budget_counts_and_declares_a_zip_directory_at_once_as_one_by_one(how):
+    """``add_members``/``declare_all`` (one lock for a whole zip directory) refuse at the
+    same member, with the same reason, as ``add_member``/``declare`` called per member."""
+    config = ArchiveConfig(
+        max_member_count=3,
+        max_extract_size=1000,
+        max_compression_ratio=10,
+        ratio_check_threshold=100,
+    )
+
+    def count(names):
+        budget = ExtractionBudget(config, archive_size=20)
+        if how == "at once":
+            budget.add_members(names)
+        else:
+            for name in names:
+                budget.add_member(name)
+
+    def declare(sizes):
+        budget = ExtractionBudget(config, archive_size=20)
+        if how == "at once":
+            budget.declare_all(sizes)
+        else:
+            for name, size in sizes:
+                budget.declare(name, size)
+
+    count(["a", "b", "c"])
+    with pytest.raises(ArchiveLimitError, match="max_member_count") as refused:
+        count(["a", "b", "c", "d", "e"])
+    assert refused.value.member == "d"
+    declare([("a", 100), ("b", 50)])  # ratio 7.5 < 10
+    with pytest.raises(ArchiveLimitError, match="times") as refused:
+        declare([("a", 100), ("b", 50), ("c", 100), ("d", 1)])
+    assert refused.value.member == "c"
+    with pytest.raises(UnsafeArchiveError, match="negative") as refused:
+        declare([("a", 1), ("b", -5)])
+    assert refused.value.member == "b"
+
+
 _NAME_ALPHABET = st.sampled_from(
     ["a", "B", "7", " ", "-", "~", ".", "..", "/", "\\", ":", "\x00", "\x7f", "é", "x" * 120]
 )
