@@ -227,7 +227,9 @@ def shared_map(
 
     ``items`` may be a generator doing the caller's own work (planning what comes next): each
     item is handed to the workers as soon as it is produced, so they work while the caller
-    plans, and once it has produced the last one the caller takes items too. The caller never
+    plans, and once it has produced the last one the caller takes items too (a helper waits
+    for the next item on its worker, so such a generator must not itself wait for tasks of
+    ``executor``). The caller never
     waits for a worker to be scheduled (on a busy machine it may do it all, and with fewer than
     two items no worker is woken). The first error stops everyone after their current item
     and is raised; leaving early (error, interrupt, the iterator closed) waits for the workers
