@@ -290,14 +290,15 @@ def shared_map(
             yield fn(item)
             yield from finished()
     finally:
-        # a helper still queued (its worker busy elsewhere) has nothing left to take
+        # a helper still queued (its worker busy elsewhere) has nothing left to take; no
+        # call into this package here, so nothing can cut the clean-up short
         stop.set()
         pending.put(_END)
+        running = []
         for future in futures:
-            future.cancel()
-        running = [future for future in futures if not future.cancelled()]
-        if running:
-            wait(running)
+            if not future.cancel():
+                running.append(future)
+        wait(running)
     yield from finished()
 
 

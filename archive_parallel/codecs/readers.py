@@ -78,12 +78,17 @@ _DECOMPRESSION_ERRORS = (zlib.error, lzma.LZMAError, EOFError, OSError, ValueErr
 
 
 class CompressedPosition:
-    """How far into the compressed file the producer of a stream has read (for progress)."""
+    """How far into the compressed file the producer of a stream has read (for progress).
 
-    __slots__ = ("value",)
+    A producer that runs ahead of the caller (``_chunks_ahead``) sets ``span`` instead: the
+    compressed bytes behind the chunk the caller is reading, so the stream reports progress
+    within that chunk as it is consumed, not where the producer already is."""
+
+    __slots__ = ("value", "span")
 
     def __init__(self) -> None:
         self.value = 0
+        self.span: tuple[int, int] | None = None
 
 
 class DecompressedStream(io.BufferedIOBase):
@@ -110,7 +115,13 @@ class DecompressedStream(io.BufferedIOBase):
 
     def compressed_position(self) -> int:
         """Compressed bytes consumed so far (0 when unknown)."""
-        return self._compressed.value if self._compressed is not None else 0
+        position = self._compressed
+        if position is None:
+            return 0
+        if position.span is not None and self._current:
+            start, end = position.span
+            return start + (end - start) * self._offset // len(self._current)
+        return position.value
 
     def _fill(self) -> bool:
         """Make unread bytes available in ``_current``; False at the end of the data."""
@@ -273,46 +284,62 @@ def _gzip_chunks(
     inflater_module: Any = zlib,
 ) -> Iterator[bytes]:
     handle = open(path, "rb")  # noqa: SIM115 - closed by _chunks_ahead, after workers stop
+    reading = CompressedPosition()
     try:
-        inflater = _GzipInflater(handle, description, position, inflater_module)
+        inflater = _GzipInflater(handle, description, reading, inflater_module)
     except BaseException:
         handle.close()
         raise
-    return _chunks_ahead(handle, inflater.step, executor)
+    return _chunks_ahead(handle, inflater.step, executor, reading, position)
 
 
 def _zstd_chunks(
     path: str, executor: Executor | None, description: str, position: CompressedPosition
 ) -> Iterator[bytes]:
     handle = open(path, "rb")  # noqa: SIM115 - closed by _chunks_ahead, after workers stop
+    reading = CompressedPosition()
     try:
-        reader = ZstdReader(handle, description, position)
+        reader = ZstdReader(handle, description, reading)
     except BaseException:
         handle.close()
         raise
-    return _chunks_ahead(handle, reader.step, executor)
+    return _chunks_ahead(handle, reader.step, executor, reading, position)
 
 
-#: decoder steps computed ahead of the caller on a serial lane (each at most about 1 MiB)
+#: decoder steps computed ahead of the caller on a serial lane (each at most a few MiB)
 DECODE_AHEAD = 3
 
 
 def _chunks_ahead(
-    handle: BinaryIO, step: Callable[[], bytes | None], executor: Executor | None
+    handle: BinaryIO,
+    step: Callable[[], bytes | None],
+    executor: Executor | None,
+    reading: CompressedPosition,
+    position: CompressedPosition,
 ) -> Iterator[bytes]:
     """``step()``'s pieces until it returns None, computed ahead of the caller while it uses
     the current one. The decoder is stateful, so its steps run one after another: on the
     pool's serial lane (``pool.serial_lane``), up to ``DECODE_AHEAD`` of them queued, where
     they never wait behind the pool's other tasks; on an executor without one, one step at
-    a time."""
+    a time. ``reading`` is where the decoder has read to; ``position`` gets the compressed
+    span of each piece as the caller takes it (``CompressedPosition.span``)."""
+
+    def stamped_step() -> tuple[bytes | None, int]:
+        chunk = step()
+        return chunk, reading.value  # steps run one at a time: this is where it ended
+
     lane = serial_lane(executor)
     ahead = DECODE_AHEAD if lane is not executor else 1
-    window: OrderedWindow[bytes | None] = OrderedWindow(lane, ahead)
+    window: OrderedWindow[tuple[bytes | None, int]] = OrderedWindow(lane, ahead)
+    start = 0
     try:
         while True:
-            for chunk in window.submit(step):  # the finished steps; the next one queued
+            for chunk, end in window.submit(stamped_step):  # finished steps; the next queued
                 if chunk is None:
+                    position.span, position.value = None, end
                     return
+                position.span, position.value = (start, end), end
+                start = end
                 yield chunk
     finally:
         window.cancel()

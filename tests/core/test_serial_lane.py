@@ -9,8 +9,12 @@ import time
 from pathlib import Path
 
 from archive_parallel import ArchiveConfig, ArchiveManager
-from archive_parallel.codecs.readers import DECODE_AHEAD, _chunks_ahead
+from archive_parallel.codecs.readers import DECODE_AHEAD, CompressedPosition, _chunks_ahead
 from archive_parallel.pool import SizedExecutor, serial_lane
+
+
+def _positions() -> tuple[CompressedPosition, CompressedPosition]:
+    return CompressedPosition(), CompressedPosition()
 
 
 class _Decoder:
@@ -40,7 +44,7 @@ class _Decoder:
 def test_steps_run_in_order_on_the_lane_never_two_at_once():
     decoder = _Decoder(50)
     with SizedExecutor(4, thread_name_prefix="t") as pool:
-        chunks = list(_chunks_ahead(io.BytesIO(), decoder.step, pool))
+        chunks = list(_chunks_ahead(io.BytesIO(), decoder.step, pool, *_positions()))
     assert len(chunks) == 50
     assert not decoder.overlapped
     assert decoder.threads == {"t-lane_0"}
@@ -49,7 +53,7 @@ def test_steps_run_in_order_on_the_lane_never_two_at_once():
 def test_the_lane_works_ahead_of_the_caller():
     decoder = _Decoder(20)
     with SizedExecutor(2) as pool:
-        chunks = _chunks_ahead(io.BytesIO(), decoder.step, pool)
+        chunks = _chunks_ahead(io.BytesIO(), decoder.step, pool, *_positions())
         next(chunks)
         time.sleep(0.1)  # the caller is busy with its first chunk
         ahead = 20 - 1 - decoder.left
@@ -63,7 +67,7 @@ def test_without_a_lane_one_step_at_a_time_in_the_executor():
     decoder = _Decoder(30)
     with ThreadPoolExecutor(4) as pool:
         assert serial_lane(pool) is pool
-        assert len(list(_chunks_ahead(io.BytesIO(), decoder.step, pool))) == 30
+        assert len(list(_chunks_ahead(io.BytesIO(), decoder.step, pool, *_positions()))) == 30
     assert not decoder.overlapped
 
 
@@ -87,3 +91,30 @@ def test_the_lane_stops_with_the_pool(tmp_path: Path):
     assert not any(t.is_alive() for t in lanes)
     for i in range(30):
         assert (tmp_path / "out" / f"f{i}.txt").read_bytes() == b"line %d\n" % i * 2000
+
+
+def test_progress_follows_what_the_caller_has_read_not_the_decoder(tmp_path: Path):
+    """The decoder runs steps ahead, in large steps: progress (compressed bytes) still moves
+    within a step as the caller reads it, never backwards, and ends at the archive's size."""
+    import random
+    import subprocess
+
+    src = tmp_path / "src"
+    src.mkdir()
+    rng = random.Random(3)
+    words = [bytes(rng.choice(b"abcdefghij") for _ in range(6)) for _ in range(400)]
+    for i in range(40):
+        text = b" ".join(rng.choice(words) for _ in range(12_000))
+        (src / f"f{i:02}.txt").write_bytes(text)
+    archive = tmp_path / "other.tar.gz"
+    subprocess.run(["tar", "czf", str(archive), "-C", str(src), "."], check=True)
+    size = archive.stat().st_size
+    seen: list[tuple[int, int]] = []
+    config = ArchiveConfig(
+        thread_pool_size=2, parallel_threshold=1, progress_callback=lambda c, t: seen.append((c, t))
+    )
+    ArchiveManager().extract_archive(archive, tmp_path / "out", config, verify_integrity=False)
+    currents = [c for c, _ in seen]
+    assert currents == sorted(currents)
+    assert seen[-1] == (size, size)
+    assert len({c for c in currents if 0 < c < size}) >= 5, seen
