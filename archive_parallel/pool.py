@@ -23,6 +23,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 
 from .interrupts import checkpoint
+from .platform_info import usable_cpu_count
 
 logger = logging.getLogger(__name__)
 
@@ -231,11 +232,15 @@ def shared_map(
     for the next item on its worker, so such a generator must not itself wait for tasks of
     ``executor``). The caller never
     waits for a worker to be scheduled (on a busy machine it may do it all, and with fewer than
-    two items no worker is woken). The first error stops everyone after their current item
+    two items no worker is woken), and it takes no more helpers than the cores it may use
+    have room for beside it. The first error stops everyone after their current item
     and is raised; leaving early (error, interrupt, the iterator closed) waits for the workers
     that started."""
     source = iter(items)
     first = list(itertools.islice(source, 2))
+    # the caller and its helpers never outnumber the cores: per-item Python work only
+    # contends for the GIL beyond them (4 threads on 2 cores were slower than 1)
+    helpers = min(helpers, usable_cpu_count() - 1)
     if executor is None or helpers < 1 or len(first) < 2:
         for item in itertools.chain(first, source):
             checkpoint()

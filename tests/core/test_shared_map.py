@@ -130,3 +130,24 @@ def test_an_error_while_producing_stops_the_waiting_workers(pool):
             pass
     # the workers were released: the pool still runs new work at once
     assert pool.submit(lambda: 7).result(timeout=5) == 7
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_no_more_threads_than_the_cores_the_process_may_use(monkeypatch, cores):
+    """Four workers on a 2-core machine: the caller and one helper do the work (more would
+    only contend for the GIL); on one core the caller does it all."""
+    import archive_parallel.pool as pool_module
+
+    monkeypatch.setattr(pool_module, "usable_cpu_count", lambda: cores)
+    ran_in: set[int] = set()
+    lock = threading.Lock()
+
+    def work(n: int) -> int:
+        with lock:
+            ran_in.add(threading.get_ident())
+        time.sleep(0.002)
+        return n
+
+    with ThreadPoolExecutor(max_workers=4) as four:
+        assert sorted(shared_map(four, work, range(60), helpers=3)) == list(range(60))
+    assert len(ran_in) <= cores
