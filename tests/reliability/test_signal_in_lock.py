@@ -81,7 +81,10 @@ def test_signal_right_after_a_lock_is_taken(workdir, operation):
     assert proc.returncode == 0, f"{operation} hung or failed:\n{proc.stderr}"
     points = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(points) == len(POINTS), proc.stdout
-    assert points[0]["of"] > 20, "the run took too few locks to test anything"
+    # the main thread takes a lock in ``threading`` only at hand-offs (submitting, waiting for
+    # a result; zip extraction hands batches over through a queue): a dozen is enough to spread
+    # the points over the run
+    assert points[0]["of"] > 10, "the run took too few locks to test anything"
     expected = "terminated" if operation.endswith("sigterm") else "interrupted"
     source_files = sum(1 for p in (workdir / "src").rglob("*") if p.is_file())
     sent = [p for p in points if p["outcome"] != "missed"]
