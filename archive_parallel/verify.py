@@ -30,6 +30,7 @@ from .formats import CompressionFormat
 from .integrity import IntegrityPlan
 from .interrupts import checkpoint
 from .pool import batched, shared_map, worker_count
+from .read import ZIP_TASK_BYTES
 from .read.archive_file import archive_size_of
 from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
 from .read.tar_headers import HeaderLimits
@@ -51,8 +52,6 @@ logger = logging.getLogger(__name__)
 
 _READ_CHUNK = 1024 * 1024
 _MEMBERS_PER_TASK = 64
-#: a zip task stops growing at about this many uncompressed bytes
-_TASK_BYTES = 4 * 1024 * 1024
 
 Budget = ExtractionBudget | None
 
@@ -205,7 +204,7 @@ def _verify_zip(
         fd = archive_fd(handle)
         offsets = check_data_ranges(fd, infos, central_directory_offset(handle, size))
         members = ((info, offset) for info, offset in zip(infos, offsets) if not info.is_dir())
-        work = batched(members, _MEMBERS_PER_TASK, _declared_size, _TASK_BYTES)
+        work = batched(members, _MEMBERS_PER_TASK, _declared_size, ZIP_TASK_BYTES)
         # the caller reads batches too, each thread taking the next when free
         helpers = max(1, worker_count(executor) - 1)
         read = functools.partial(

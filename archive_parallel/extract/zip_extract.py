@@ -42,6 +42,7 @@ from ..errors import UnsafeArchiveError
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
 from ..pool import batched, shared_map, worker_count
+from ..read import ZIP_TASK_BYTES
 from ..read.damage import MemberCursor, damage_guard
 from ..read.zip_inflate import is_whole, member_pieces, read_member, whole_member
 from ..read.zip_layout import (
@@ -83,9 +84,8 @@ class ZipFileJob(NamedTuple):
     whole: bool
 
 
-#: a task stops growing at about this many uncompressed bytes, so large members spread out
-TASK_BYTES = 4 * 1024 * 1024
-#: ... or at a share of the archive's bytes, but never below this
+#: a task stops growing at ``ZIP_TASK_BYTES`` or at a share of the archive's bytes, but
+#: never below this
 MIN_TASK_BYTES = 128 * 1024
 
 
@@ -228,7 +228,7 @@ class ZipExtraction:
         threads = worker_count(self.executor) if self.executor is not None else 1
         files = (info.file_size for info, kind in zip(infos, kinds) if kind is EntryKind.FILE)
         share = sum(files) // (2 * threads)
-        return max(MIN_TASK_BYTES, min(TASK_BYTES, share))
+        return max(MIN_TASK_BYTES, min(ZIP_TASK_BYTES, share))
 
     def _check(
         self, archive: zipfile.ZipFile, source: int, infos: list[zipfile.ZipInfo]

@@ -11,3 +11,6 @@ the end and keeps nothing) both sit on these modules.
 
 #: the size of one read, one decompressed piece and one written chunk (1 MiB)
 CHUNK_SIZE = 1024 * 1024
+#: a task of zip members (extracted or verified) stops growing at about this many
+#: uncompressed bytes, so large members spread over the workers
+ZIP_TASK_BYTES = 4 * 1024 * 1024
