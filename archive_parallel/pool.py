@@ -54,19 +54,19 @@ class SizedExecutor(ThreadPoolExecutor):
     def __init__(self, size: int, thread_name_prefix: str = "") -> None:
         super().__init__(max_workers=size, thread_name_prefix=thread_name_prefix)
         self.size = size
-        self._lane: ThreadPoolExecutor | None = None
+        self._prefix = thread_name_prefix
+        self._lane: SizedExecutor | None = None
         self._lane_lock = threading.Lock()
 
     @property
     def started(self) -> int:
-        lane = 1 if self._lane is not None and self._lane._threads else 0
-        return len(self._threads) + lane
+        lane = self._lane
+        return len(self._threads) + (lane.started if lane is not None else 0)
 
-    def lane(self) -> ThreadPoolExecutor:
+    def lane(self) -> SizedExecutor:
         with self._lane_lock:
             if self._lane is None:
-                prefix = f"{self._thread_name_prefix}-lane" if self._thread_name_prefix else ""
-                self._lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix=prefix)
+                self._lane = SizedExecutor(1, f"{self._prefix}-lane" if self._prefix else "")
             return self._lane
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
