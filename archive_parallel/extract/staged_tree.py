@@ -114,13 +114,18 @@ def apply_attributes(fd: int, name: str, mode: int | None, mtime: float | None) 
         raise write_failure(name, exc) from exc
 
 
-def _write_all(fd: int, data: bytes | memoryview, offset: int | None = None) -> None:
+def write_data(name: str, fd: int, data: bytes | memoryview, offset: int | None = None) -> None:
+    """Write all of ``data`` to ``fd`` (at ``offset`` with ``pwrite`` when given), however
+    short the system's writes; a failure is ``write_failure`` naming member ``name``."""
     view = memoryview(data)
-    while view:
-        written = os.write(fd, view) if offset is None else os.pwrite(fd, view, offset)
-        if offset is not None:
-            offset += written
-        view = view[written:]
+    try:
+        while view:
+            written = os.write(fd, view) if offset is None else os.pwrite(fd, view, offset)
+            if offset is not None:
+                offset += written
+            view = view[written:]
+    except OSError as exc:
+        raise write_failure(name, exc) from exc
 
 
 def write_batch(files: list[SmallFile], hashing: bool) -> list[Written]:
@@ -130,10 +135,7 @@ def write_batch(files: list[SmallFile], hashing: bool) -> list[Written]:
         checkpoint()
         fd = open_new_file(item.name, item.path, item.mode)
         try:
-            try:
-                _write_all(fd, item.data)
-            except OSError as exc:
-                raise write_failure(item.name, exc) from exc
+            write_data(item.name, fd, item.data)
             apply_attributes(fd, item.name, item.mode, item.mtime)
         finally:
             os.close(fd)
@@ -145,10 +147,7 @@ def write_batch(files: list[SmallFile], hashing: bool) -> list[Written]:
 
 def pwrite_chunk(name: str, fd: int, data: bytes, offset: int) -> list[Written]:
     """Pool task: write one chunk of a large member at its offset (order-independent)."""
-    try:
-        _write_all(fd, data, offset)
-    except OSError as exc:
-        raise write_failure(name, exc) from exc
+    write_data(name, fd, data, offset)
     return []
 
 

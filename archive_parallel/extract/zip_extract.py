@@ -25,7 +25,6 @@ batch is written by the caller alone, in one pass.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import zipfile
@@ -62,6 +61,7 @@ from .staged_tree import (
     apply_attributes,
     new_hasher,
     open_new_file,
+    write_data,
     write_failure,
 )
 
@@ -93,15 +93,6 @@ def _job_bytes(job: ZipFileJob) -> int:
     return job.info.file_size
 
 
-def _write_out(fd: int, name: str, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            view = view[os.write(fd, view) :]
-        except OSError as exc:
-            raise write_failure(name, exc) from exc
-
-
 def _copy_member(
     source: int,
     job: ZipFileJob,
@@ -121,7 +112,7 @@ def _copy_member(
     charge = functools.partial(budget.wrote, member)
     for out in member_pieces(source, job.info, job.offset, check_crc, charge, module):
         hasher.update(out)
-        _write_out(fd, job.name, out)
+        write_data(job.name, fd, out)
         size += len(out)
     return size
 
@@ -150,38 +141,27 @@ def write_zip_batch(
             checkpoint()
             info = job.info
             cursor.member = info.filename
+            hasher = new_hasher(hashing)
             if job.whole:  # read and checked before its file exists
                 data = whole_member(source, info, job.offset, check_crc, module)
                 charged += len(data)
-                fd = open_new_file(job.name, job.path, job.mode)
-                try:
-                    written = os.write(fd, data)
-                    if written != len(data):  # a short write: the rest
-                        _write_out(fd, job.name, memoryview(data)[written:])
-                    apply_attributes(fd, job.name, job.mode, job.mtime)
-                except OSError as exc:
-                    os.close(fd)
-                    raise write_failure(job.name, exc) from exc
-                except BaseException:
-                    os.close(fd)  # no call in between: an interrupt cannot leak it
-                    raise
-                digest = hashlib.sha256(data).hexdigest() if hashing else ""
-                size = len(data)
-            else:
-                hasher = new_hasher(hashing)
-                fd = open_new_file(job.name, job.path, job.mode)
-                try:
+                hasher.update(data)
+            fd = open_new_file(job.name, job.path, job.mode)
+            try:
+                if job.whole:
+                    write_data(job.name, fd, data)
+                    size = len(data)
+                else:
                     size = _copy_member(source, job, fd, hasher, budget, check_crc, module)
-                    apply_attributes(fd, job.name, job.mode, job.mtime)
-                except BaseException:
-                    os.close(fd)  # no call in between: an interrupt cannot leak it
-                    raise
-                digest = hasher.hexdigest()
+                apply_attributes(fd, job.name, job.mode, job.mtime)
+            except BaseException:
+                os.close(fd)  # no call in between: an interrupt cannot leak the descriptor
+                raise
             try:
                 os.close(fd)
             except OSError as exc:  # a late write error: not damage of the archive
                 raise write_failure(job.name, exc) from exc
-            done.append(Written(job.name, digest, size))
+            done.append(Written(job.name, hasher.hexdigest(), size))
     if charged:  # never past the budget: declared sizes were charged, each checked equal
         budget.wrote(archive, charged)
     return done
