@@ -98,8 +98,7 @@ def checksum_files(
         if collect([_digest_batch(shares[0])]):
             collect([_digest_batch([item for rest in shares[1:] for item in rest])])
         else:
-            helpers = max(1, worker_count(executor) - 1)
-            for done in shared_map(executor, _digest_batch, shares[1:], helpers):
+            for done in shared_map(executor, _digest_batch, shares[1:]):
                 collect([done])
         return result, nbytes
     window: OrderedWindow[list[Digested]] = OrderedWindow(executor, in_flight)

@@ -221,10 +221,14 @@ _END = object()
 
 
 def shared_map(
-    executor: Executor | None, fn: Callable[[T], R], items: Iterable[T], helpers: int
+    executor: Executor | None,
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    helpers: int | None = None,
 ) -> Iterator[R]:
     """``fn(item)`` for every item, computed by the caller and by up to ``helpers`` workers of
-    ``executor``; results come in no set order, all handed out in the caller's thread.
+    ``executor`` (by default all its workers but one: the caller is the other thread);
+    results come in no set order, all handed out in the caller's thread.
 
     ``items`` may be a generator doing the caller's own work (planning what comes next): each
     item is handed to the workers as soon as it is produced, so they work while the caller
@@ -240,6 +244,8 @@ def shared_map(
     first = list(itertools.islice(source, 2))
     # the caller and its helpers never outnumber the cores: per-item Python work only
     # contends for the GIL beyond them (4 threads on 2 cores were slower than 1)
+    if helpers is None:
+        helpers = max(1, worker_count(executor) - 1)
     helpers = min(helpers, usable_cpu_count() - 1)
     if executor is None or helpers < 1 or len(first) < 2:
         for item in itertools.chain(first, source):

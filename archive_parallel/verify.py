@@ -29,7 +29,7 @@ from .errors import ArchiveError, CorruptArchiveError
 from .formats import CompressionFormat
 from .integrity import IntegrityPlan
 from .interrupts import checkpoint
-from .pool import batched, shared_map, worker_count
+from .pool import batched, shared_map
 from .read import ZIP_TASK_BYTES
 from .read.archive_file import archive_size_of
 from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
@@ -206,7 +206,6 @@ def _verify_zip(
         members = ((info, offset) for info, offset in zip(infos, offsets) if not info.is_dir())
         work = batched(members, _MEMBERS_PER_TASK, _declared_size, ZIP_TASK_BYTES)
         # the caller reads batches too, each thread taking the next when free
-        helpers = max(1, worker_count(executor) - 1)
         read = functools.partial(
             _read_zip_members,
             archive,
@@ -214,7 +213,7 @@ def _verify_zip(
             plan=plan,
             module=inflate_module(inflate_backend),
         )
-        for _ in shared_map(executor, read, work, helpers):
+        for _ in shared_map(executor, read, work):
             pass
 
 

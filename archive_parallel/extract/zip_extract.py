@@ -205,7 +205,7 @@ class ZipExtraction:
     def _task_bytes(self, infos: list[zipfile.ZipInfo], kinds: list[EntryKind]) -> int:
         """Bytes per task: a few tasks per thread, so an archive of a megabyte spreads over
         the pool too, but none under ``MIN_TASK_BYTES`` (not worth waking a worker)."""
-        threads = worker_count(self.executor) if self.executor is not None else 1
+        threads = worker_count(self.executor)  # 1 on the sequential path
         files = (info.file_size for info, kind in zip(infos, kinds) if kind is EntryKind.FILE)
         share = sum(files) // (2 * threads)
         return max(MIN_TASK_BYTES, min(ZIP_TASK_BYTES, share))
@@ -278,7 +278,6 @@ class ZipExtraction:
         batches = batched(jobs, size, _job_bytes, task_bytes)
         # batches go to the workers as the caller registers them; once every name is
         # registered the caller writes batches too (an archive of one batch stays in it)
-        helpers = worker_count(self.executor) - 1 if self.executor is not None else 0
         write = functools.partial(
             write_zip_batch,
             source,
@@ -287,7 +286,7 @@ class ZipExtraction:
             plan=self.plan,
             module=self.inflater,
         )
-        for result in shared_map(self.executor, write, batches, max(1, helpers)):
+        for result in shared_map(self.executor, write, batches):
             self.tree.record(result)
             written += len(result)
             report(written)
