@@ -276,34 +276,23 @@ class _GzipInflater:
         return None
 
 
-def _gzip_chunks(
+def _decoded_chunks(
     path: str,
     executor: Executor | None,
-    description: str,
     position: CompressedPosition,
-    inflater_module: Any = zlib,
+    decoder: Callable[[BinaryIO, CompressedPosition], Callable[[], bytes | None]],
 ) -> Iterator[bytes]:
+    """The pieces of a stream that decodes in order only: ``decoder(handle, reading)`` makes
+    the step function over the opened file (``_GzipInflater``, ``ZstdReader``), which
+    ``_chunks_ahead`` runs ahead of the caller."""
     handle = open(path, "rb")  # noqa: SIM115 - closed by _chunks_ahead, after workers stop
     reading = CompressedPosition()
     try:
-        inflater = _GzipInflater(handle, description, reading, inflater_module)
+        step = decoder(handle, reading)
     except BaseException:
         handle.close()
         raise
-    return _chunks_ahead(handle, inflater.step, executor, reading, position)
-
-
-def _zstd_chunks(
-    path: str, executor: Executor | None, description: str, position: CompressedPosition
-) -> Iterator[bytes]:
-    handle = open(path, "rb")  # noqa: SIM115 - closed by _chunks_ahead, after workers stop
-    reading = CompressedPosition()
-    try:
-        reader = ZstdReader(handle, description, reading)
-    except BaseException:
-        handle.close()
-        raise
-    return _chunks_ahead(handle, reader.step, executor, reading, position)
+    return _chunks_ahead(handle, step, executor, reading, position)
 
 
 #: decoder steps computed ahead of the caller on a serial lane (each at most a few MiB)
@@ -615,7 +604,12 @@ def open_decompressed(
         module = inflate_module(inflate_backend)
 
         def serial() -> Iterator[bytes]:
-            return _gzip_chunks(path, executor, description, position, module)
+            return _decoded_chunks(
+                path,
+                executor,
+                position,
+                lambda handle, reading: _GzipInflater(handle, description, reading, module).step,
+            )
 
         def on_position(end: int) -> None:
             position.value = end
@@ -634,7 +628,12 @@ def open_decompressed(
             raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
         chunks = _stream_chunks(path, fmt, executor, max_in_flight, position)
     elif fmt is CompressionFormat.TAR_ZST:
-        chunks = _zstd_chunks(path, executor, description, position)
+        chunks = _decoded_chunks(
+            path,
+            executor,
+            position,
+            lambda handle, reading: ZstdReader(handle, description, reading).step,
+        )
     else:
         raise ValueError(f"{fmt} is not a tar format")
     return DecompressedStream(chunks, description, position)  # type: ignore[return-value]
