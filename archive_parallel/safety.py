@@ -178,15 +178,11 @@ class ExtractionBudget:
         self._lock = threading.Lock()
 
     def add_member(self, name: str) -> None:
-        with self._lock:
-            self.members += 1
-            if self.members > self.max_members:
-                raise ArchiveLimitError(
-                    name, f"more than {self.max_members} members (max_member_count)"
-                )
+        self.add_members((name,))
 
     def add_members(self, names: Sequence[str]) -> None:
-        """``add_member`` for each of ``names`` at once: one lock, the same refusal."""
+        """Count ``names`` as members (a zip's whole directory at once: one lock), refusing
+        the first one past ``max_member_count``."""
         with self._lock:
             room = self.max_members - self.members
             if len(names) > room:
@@ -196,26 +192,23 @@ class ExtractionBudget:
                 )
             self.members += len(names)
 
+    def declare(self, name: str, size: int) -> None:
+        self.declare_all(((name, size),))
+
     def declare_all(self, sizes: Iterable[tuple[str, int]]) -> None:
-        """``declare`` for each ``(name, size)`` at once: one lock, the same refusals, naming
-        the member whose size crosses a limit."""
+        """Charge each ``(name, size)`` as declared by its header (a zip's whole directory at
+        once: one lock), refusing a negative size and naming the member whose size crosses
+        a limit."""
         with self._lock:
             total = self.declared_bytes
             floor = min(self.ratio_threshold, self.max_bytes)  # below both: nothing to check
             for name, size in sizes:
                 if size < 0:
                     raise UnsafeArchiveError(name, f"negative declared size {size}")
-                total += size
+                total += int(size)
                 if total > floor:
                     self._check(name, total, "declared")
             self.declared_bytes = total
-
-    def declare(self, name: str, size: int) -> None:
-        if size < 0:
-            raise UnsafeArchiveError(name, f"negative declared size {size}")
-        with self._lock:
-            self.declared_bytes += int(size)
-            self._check(name, self.declared_bytes, "declared")
 
     def wrote(self, name: str, nbytes: int) -> None:
         with self._lock:
