@@ -7,7 +7,7 @@ and what the caller asked; the engines below read the plan and decide nothing th
 * ``archive_sha256`` (the side file's hash of the whole archive): checked before anything is
   committed. Extraction hashes the archive in a worker while it extracts and waits for the
   answer just before the commit (``start_archive_check``; on the sequential path the hash is
-  checked before extraction starts); verification checks it first (``check_archive``).
+  checked before extraction starts); verification does the same while it reads the members.
 * ``check_crc``: whether zip member CRC-32s and the CRC-32s of a tar.gz's index segments are
   checked. False only when ``archive_sha256`` is checked: that hash covers every byte, so a
   damaged byte is found anyway before anything is committed (lengths, sizes and stream ends
@@ -128,18 +128,15 @@ class IntegrityPlan:
             )
 
     def start_archive_check(
-        self, archive: str | os.PathLike[str], executor: Executor | None
+        self, archive: str | os.PathLike[str], executor: Executor | None, size: int
     ) -> ArchiveCheck:
-        """Begin ``check_archive`` for an extraction: in a worker of ``executor`` while the
-        extraction runs or, without one, now (a mismatch raises before anything is staged).
-        An archive under ``INLINE_ARCHIVE_HASH`` is hashed now too: waking a worker costs
-        more than hashing it (and one that cannot be sized is hashed here, which says why).
-        ``ArchiveCheck.wait`` gives the answer, before the commit."""
-        try:
-            small = os.path.getsize(archive) < INLINE_ARCHIVE_HASH
-        except OSError:
-            small = True
-        if self.archive_sha256 is None or executor is None or small:
+        """Begin ``check_archive`` (``size``: the archive's, already taken by the caller): in
+        a worker of ``executor`` while the extraction or verification reads the archive or,
+        without one, now (a mismatch raises before anything is read or staged). An archive
+        under ``INLINE_ARCHIVE_HASH`` is hashed now too: waking a worker costs more than
+        hashing it. ``ArchiveCheck.wait`` gives the answer, before the commit or the
+        verdict; ``ArchiveCheck.abandon`` waits it out on a failure path."""
+        if self.archive_sha256 is None or executor is None or size < INLINE_ARCHIVE_HASH:
             self.check_archive(archive)
             return ArchiveCheck(None)
         return ArchiveCheck(executor.submit(self.check_archive, archive))

@@ -109,7 +109,7 @@ def verify_archive_report(
     try:
         size = archive_size_of(archive)
         # hashed in a worker while the members are read (or now, without one)
-        archive_check = plan.start_archive_check(archive, executor)
+        archive_check = plan.start_archive_check(archive, executor, size)
     except CorruptArchiveError as exc:
         logger.info("verify %s: %s", archive, exc)
         return IntegrityReport(False, str(exc))

@@ -95,9 +95,9 @@ def extract(
     moves into ``dest_dir``; a failed check discards the staged tree like any other failure."""
     plan = plan if plan is not None else IntegrityPlan()
     archive = os.fspath(archive_path)
-    archive_check = plan.start_archive_check(archive, executor)
+    size = archive_size_of(archive)
+    archive_check = plan.start_archive_check(archive, executor, size)
     try:
-        size = archive_size_of(archive)
         budget = ExtractionBudget(config, size)
         cursor = MemberCursor()
         with Staging(dest_dir, config.durable_writes) as staging:

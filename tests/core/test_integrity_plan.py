@@ -76,19 +76,20 @@ def test_the_archive_check_runs_in_a_worker_and_reports_its_time(archive, monkey
     good = build(archive, on_archive_hashed=times.append)
     bad = dataclasses.replace(good, archive_sha256="0" * 64)
     with ThreadPoolExecutor(1) as pool:
-        good.start_archive_check(archive, pool).wait()
-        pending = bad.start_archive_check(archive, pool)
+        good.start_archive_check(archive, pool, os.path.getsize(archive)).wait()
+        pending = bad.start_archive_check(archive, pool, os.path.getsize(archive))
         with pytest.raises(CorruptArchiveError, match="does not match the side file"):
             pending.wait()
     with pytest.raises(CorruptArchiveError):
-        bad.start_archive_check(archive, None)  # sequential: at once
+        bad.start_archive_check(archive, None, os.path.getsize(archive))  # sequential: at once
     assert len(times) == 3 and all(t >= 0 for t in times)
 
 
 def test_a_small_archive_is_hashed_in_the_caller_at_once(archive):
     bad = dataclasses.replace(build(archive), archive_sha256="0" * 64)
+    size = os.path.getsize(archive)  # under INLINE_ARCHIVE_HASH: no worker
     with ThreadPoolExecutor(1) as pool, pytest.raises(CorruptArchiveError):
-        bad.start_archive_check(archive, pool)  # under INLINE_ARCHIVE_HASH: no worker
+        bad.start_archive_check(archive, pool, size)
 
 
 def test_file_checks_name_the_member():
