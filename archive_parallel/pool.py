@@ -19,7 +19,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 
 from .interrupts import checkpoint
@@ -134,10 +134,14 @@ class OrderedWindow(Generic[R]):
     path runs the very same code and produces the very same output.
     """
 
-    def __init__(self, executor: Executor | None, limit: int) -> None:
+    def __init__(self, executor: Executor | None, limit: int, spare: int = 0) -> None:
         self._executor = executor
         # inline tasks are done at once: holding their results back would only cost memory
         self._limit = max(1, int(limit)) if executor is not None else 1
+        #: results that may wait, done, behind an unfinished head while other tasks start:
+        #: one slow task at the head then stops no worker (the limit counts tasks queued
+        #: or running), at the cost of holding up to ``spare`` results more
+        self._spare = max(0, int(spare)) if executor is not None else 0
         self._pending: collections.deque[Future[R]] = collections.deque()
         self.peak_in_flight = 0
 
@@ -163,9 +167,7 @@ class OrderedWindow(Generic[R]):
 
     def _add(self, fn: Callable[..., R], args: tuple[Any, ...], inline: bool) -> list[R]:
         checkpoint()
-        ready: list[R] = []
-        while len(self._pending) >= self._limit:
-            ready.append(self._pending.popleft().result())
+        ready = self._make_room()
         if inline:
             future: Future[R] = Future()
             try:
@@ -177,6 +179,24 @@ class OrderedWindow(Generic[R]):
             future = self._executor.submit(fn, *args)
         self._pending.append(future)
         self.peak_in_flight = max(self.peak_in_flight, len(self._pending))
+        return ready
+
+    def _make_room(self) -> list[R]:
+        """Wait until fewer than ``limit`` tasks are queued or running and fewer than
+        ``limit + spare`` results are held; return the head results collected meanwhile."""
+        ready: list[R] = []
+        pending = self._pending
+        while len(pending) >= self._limit:
+            if pending[0].done():
+                ready.append(pending.popleft().result())
+                continue
+            unfinished = [f for f in pending if not f.done()]
+            if len(unfinished) < self._limit and len(pending) < self._limit + self._spare:
+                break
+            wait(
+                unfinished if len(pending) < self._limit + self._spare else [pending[0]],
+                return_when=FIRST_COMPLETED,
+            )
         return ready
 
     def ready(self) -> list[R]:

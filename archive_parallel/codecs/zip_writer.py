@@ -338,7 +338,9 @@ class _ZipWriter:
         #: central directory headers, packed as their members are written
         self.directory: list[bytes] = []
         self.result = ZipResult()
-        self.window: OrderedWindow[_Batch] = OrderedWindow(executor, self.max_in_flight)
+        self.window: OrderedWindow[_Batch] = OrderedWindow(
+            executor, self.max_in_flight, spare=self.max_in_flight
+        )
         self.batch: list[tuple[FileEntry, Content | PendingFile]] = []
         self.batch_bytes = 0
         self.batch_byte_limit = min(block_size, BATCH_BYTES)
