@@ -1,11 +1,16 @@
 """The tree walker: ``os.scandir`` with one ``stat`` per entry, exclusion and size limit applied
-on the way, folders fanned out over a thread pool for large trees.
+on the way, folders fanned out over a thread pool for large trees on request.
 
-The walk proceeds level by level: every folder of one depth is scanned (in parallel when an
-executor is given: ``scandir`` and ``stat`` release the GIL), and the sub-folders found form the
-next level. Entries come back sorted by member name so the archive order (and so its bytes)
-never depends on the file system's order or on the thread count. A folder that cannot be read
-is skipped with a warning; so is a file over the size limit or one that cannot be opened.
+Entries come in member-name order (each folder's children sorted, a folder before what it
+holds), so the archive order, and so its bytes, never depends on the file system's order.
+``iter_tree`` walks depth first and yields each entry as soon as its folder has been scanned,
+so a consumer (zip creation) can start on the first files while the walk goes on;
+``walk_tree`` lists them all, the same way or, given an executor, level by level with every
+folder of one depth scanned in parallel (``scandir`` and ``stat`` release the GIL) and the
+whole list sorted at the end. A folder that cannot be read is skipped with a warning; so is a
+file over the size limit or one that cannot be opened, and a folder met again through a
+followed link (a loop): the sequential walk keeps the first one in name order, the level walk
+the shallowest.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import stat as statmod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
@@ -41,10 +46,14 @@ class WalkResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative name, reason)
 
 
+#: a folder still to scan: its path, its member name and its (device, inode)
+_Subdir = tuple[str, str, tuple[int, int]]
+
+
 @dataclass
 class _Scan:
     entries: list[FileEntry] = field(default_factory=list)
-    subdirs: list[tuple[str, str, tuple[int, int]]] = field(default_factory=list)
+    subdirs: list[_Subdir] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -111,6 +120,47 @@ def _scan_many(batch, options, excluder) -> list[_Scan]:
     return [_scan_dir(path, prefix, options, excluder) for path, prefix, _ in batch]
 
 
+def iter_tree(
+    source_dir: str | os.PathLike[str],
+    options: WalkOptions,
+    skipped: list[tuple[str, str]] | None = None,
+) -> Iterator[FileEntry]:
+    """Every entry under ``source_dir`` (folders included) in member-name order, depth first:
+    a folder is scanned when the entry before its first child has been taken. What is left
+    out, with why, is appended to ``skipped``."""
+    root = os.fspath(source_dir)
+    root_st = os.stat(root)
+    excluder = excluder_for(tuple(options.exclude_patterns))
+    seen: set[tuple[int, int]] = {(root_st.st_dev, root_st.st_ino)}
+
+    def children(path: str, prefix: str) -> Iterator[tuple[FileEntry, _Subdir | None]]:
+        scan = _scan_dir(path, prefix, options, excluder)
+        if skipped is not None:
+            skipped.extend(scan.skipped)
+        subdirs = {sub[1]: sub for sub in scan.subdirs}
+        scan.entries.sort(key=_by_name)
+        return iter([(entry, subdirs.get(entry.name)) for entry in scan.entries])
+
+    stack = [children(root, "")]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        entry, subdir = item
+        yield entry
+        if subdir is not None:
+            if subdir[2] in seen:  # a loop through followed symlinks
+                logger.warning("not following %s again: folder loop", subdir[0])
+                continue
+            seen.add(subdir[2])
+            stack.append(children(subdir[0], subdir[1]))
+
+
+def _by_name(entry: FileEntry) -> str:
+    return entry.name
+
+
 def walk_tree(
     source_dir: str | os.PathLike[str],
     options: WalkOptions,
@@ -118,6 +168,12 @@ def walk_tree(
     on_progress: Callable[[int], None] | None = None,
 ) -> WalkResult:
     """Every entry under ``source_dir`` (folders included), sorted by member name."""
+    if executor is None:
+        result = WalkResult()
+        result.entries = list(iter_tree(source_dir, options, result.skipped))
+        if on_progress is not None:
+            on_progress(len(result.entries))
+        return result
     root = os.fspath(source_dir)
     root_st = os.stat(root)
     excluder = excluder_for(tuple(options.exclude_patterns))
