@@ -1,12 +1,12 @@
 """The entries of a walk, taken as they come and tallied on the way.
 
-Zip creation compresses its first files while the walk is still going on (``walker.iter_tree``
+Creation compresses its first files while the walk is still going on (``walker.iter_tree``
 yields each entry as soon as its folder is scanned). What the rest of a creation needs of the
 whole walk (the names of the files, which the side file lists, their count and their total
 size) is tallied as entries pass, and ``peek`` takes entries ahead without losing them, so the
-caller can choose the parallel or the sequential path from the first files, and a creation
-that needs the total up front (a tar.gz sizes its blocks by it, a progress callback is told
-it) can take the whole walk first.
+caller can choose the parallel or the sequential path from the first files, a tar.gz can
+know it has enough input for full-sized blocks, and a creation that needs the total up front
+(a progress callback is told it) can take the whole walk first.
 """
 
 from __future__ import annotations
@@ -33,10 +33,13 @@ class EntryTally:
     def file_count(self) -> int:
         return len(self.files)
 
-    def peek(self, files: int | None = None) -> EntryTally:
-        """Take entries ahead until ``files`` files are tallied (all of them with None) or the
-        walk has ended; they still come first when the tally is iterated."""
-        while not self.complete and (files is None or self.file_count < files):
+    def peek(self, files: int | None = None, total_bytes: int = 0) -> EntryTally:
+        """Take entries ahead until ``files`` files and ``total_bytes`` bytes are tallied (every
+        entry with ``files=None``) or the walk has ended; they still come first when the tally
+        is iterated."""
+        while not self.complete and (
+            files is None or self.file_count < files or self.total_bytes < total_bytes
+        ):
             entry = self._take()
             if entry is not None:
                 self._ahead.append(entry)

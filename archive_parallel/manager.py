@@ -216,11 +216,14 @@ class ArchiveManager:
         try:
             walked = self._walked_entries(source, config, exclude=(archive, meta_path_for(archive)))
             entries = EntryTally(screen_names(walked, config.unarchivable_names))
-            # a zip compresses its first files while the walk goes on, and its first files
-            # choose the path; a tar stream takes the whole walk first (a tar.gz sizes its
-            # blocks by the total), and so does a progress callback (it is told the total)
-            streams = fmt is CompressionFormat.ZIP and config.progress_callback is None
-            entries.peek(config.parallel_threshold if streams else None)
+            # the first files choose the path and the archive is written while the walk
+            # goes on, unless a progress callback must be told the total first
+            if config.progress_callback is None:
+                from .compressors import bytes_before_start
+
+                entries.peek(config.parallel_threshold, bytes_before_start(fmt, config))
+            else:
+                entries.peek()
             parallel = config.uses_parallel(entries.file_count)
             executor = self._executor(config, parallel)
             self.logger.debug(
@@ -261,8 +264,9 @@ class ArchiveManager:
         config: ArchiveConfig,
         executor: Executor | None,
     ) -> tuple[ArchiveMetadata, int]:
-        total_bytes = entries.total_bytes  # known when there is a progress callback or a tar
-        reporter = ProgressReporter(config.progress_callback, total_bytes)
+        # the total, or None while the walk goes on (then past what a tar.gz sizes blocks by)
+        total_bytes = entries.total_bytes if entries.complete else None
+        reporter = ProgressReporter(config.progress_callback, total_bytes or 0)
         reporter.start()
         fixed_mtime = int(config.reproducible_mtime)
         try:
