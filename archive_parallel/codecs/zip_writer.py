@@ -23,6 +23,7 @@ on threads, batches or window size.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import stat
 import struct
@@ -71,6 +72,8 @@ _END_RECORD = struct.Struct("<4sHHHHIIH")
 _ZIP64_END_RECORD = struct.Struct("<4sQHHIIQQQQ")
 _ZIP64_LOCATOR = struct.Struct("<4sIQI")
 _CRC_OFFSET_IN_LOCAL = 14  # signature, version, flags, method, time, date precede it
+_OFFSET_IN_CENTRAL = 42  # the local header's offset ends the fixed part of a central header
+_OFFSET = struct.Struct("<I")
 
 
 @dataclass
@@ -261,11 +264,15 @@ def _central_header(record: _CentralRecord) -> bytes:
 @dataclass(slots=True)
 class _Batch:
     """Small members made ready by one task: their local headers and data back to back
-    (``blob``), their central directory facts with offsets relative to the blob's start, and
-    what the result accounts for them."""
+    (``blob``), their central directory facts with offsets relative to the blob's start and
+    their central directory headers packed with those offsets (``directory``; the writer only
+    adds the blob's position at each ``_OFFSET_IN_CENTRAL``), and what the result accounts
+    for them."""
 
     blob: bytes
     records: list[_CentralRecord]
+    directory: bytearray
+    header_starts: list[int]
     members: list[str]
     file_sha256: list[tuple[str, str]]
     file_count: int
@@ -310,7 +317,18 @@ def _prepare_batch(
             file_bytes += entry.size
             if sha256 is not None:
                 shas.append((entry.name, sha256))
-    return _Batch(b"".join(parts), records, members, shas, file_count, file_bytes)
+    headers = [_central_header(record) for record in records]
+    starts = list(itertools.accumulate((len(h) for h in headers[:-1]), initial=0))
+    return _Batch(
+        b"".join(parts),
+        records,
+        bytearray(b"".join(headers)),
+        starts,
+        members,
+        shas,
+        file_count,
+        file_bytes,
+    )
 
 
 class _ZipWriter:
@@ -335,8 +353,9 @@ class _ZipWriter:
         self.module = deflate_module(backend)
         self.fixed_mtime = fixed_mtime
         self.position = out.tell()
-        #: central directory headers, packed as their members are written
-        self.directory: list[bytes] = []
+        #: central directory headers, packed as their members are written, and their number
+        self.directory: list[bytes | bytearray] = []
+        self.entry_count = 0
         self.result = ZipResult()
         self.window: OrderedWindow[_Batch] = OrderedWindow(
             executor, self.max_in_flight, spare=self.max_in_flight
@@ -391,9 +410,18 @@ class _ZipWriter:
     def _write_batch(self, batch: _Batch) -> None:
         base = self.position
         self._emit(batch.blob)
-        for record in batch.records:
-            record.offset += base
-            self.directory.append(_central_header(record))
+        records = batch.records
+        if self.position < ZIP64_LIMIT:  # every offset still fits its 4-byte field
+            directory = batch.directory
+            for record, start in zip(records, batch.header_starts):
+                record.offset += base
+                _OFFSET.pack_into(directory, start + _OFFSET_IN_CENTRAL, record.offset)
+            self.directory.append(directory)
+        else:  # past 4 GiB: offsets go into zip64 fields, the headers are packed again
+            for record in records:
+                record.offset += base
+                self.directory.append(_central_header(record))
+        self.entry_count += len(records)
         result = self.result
         result.members += batch.members
         result.file_count += batch.file_count
@@ -459,6 +487,7 @@ class _ZipWriter:
         record.crc, record.compressed_size, record.size = crc, compressed_size, size
         self._patch_local_header(header_offset, name, crc, compressed_size, size, zip64)
         self.directory.append(_central_header(record))
+        self.entry_count += 1
         self._account(entry, content.sha256)
 
     def _streamed_method(self, first: bytes) -> int:
@@ -490,7 +519,7 @@ class _ZipWriter:
         directory_offset = self.position
         self._emit(b"".join(self.directory))
         directory_size = self.position - directory_offset
-        count = len(self.directory)
+        count = self.entry_count
         needs_zip64 = (
             count >= ZIP64_ENTRY_LIMIT
             or directory_offset >= ZIP64_LIMIT
