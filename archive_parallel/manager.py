@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .atomic import atomic_outputs
+from .atomic import TEMP_MARKER, atomic_outputs
 from .checksums import checksum_files
 from .config import ArchiveConfig
 from .entries import EntryKind, FileEntry
@@ -67,6 +67,12 @@ def _member_name_of(path: Path, source: Path) -> str | None:
     if name == os.pardir or name.startswith(os.pardir + os.sep):
         return None
     return name.replace(os.sep, "/")
+
+
+def _temporary_prefix(member: str) -> str:
+    """How the member names of ``member``'s temporary files begin (``atomic``)."""
+    folder, _, name = member.rpartition("/")
+    return f"{folder}/" * bool(folder) + f".{name}{TEMP_MARKER}"
 
 
 @dataclass
@@ -146,6 +152,8 @@ class ArchiveManager:
             walked = iter_tree(source, self._walk_options(config))
             timed = True
         skip = {_member_name_of(Path(p), source) for p in exclude} - {None}
+        # their temporary files too: the walk may reach their folder once they exist
+        temporary = tuple(_temporary_prefix(name) for name in skip)
         spent = 0.0
         while True:
             start = time.perf_counter()
@@ -153,7 +161,7 @@ class ArchiveManager:
             spent += time.perf_counter() - start
             if entry is None:
                 break
-            if entry.name not in skip:
+            if entry.name not in skip and not entry.name.startswith(temporary):
                 yield entry
         if timed:
             self._stats.record_time("file_collection", spent)

@@ -186,3 +186,22 @@ def test_a_bad_name_late_in_a_streamed_zip_refuses_it_and_leaves_nothing(tmp_pat
     assert "zz" in str(raised.value)
     assert sorted(os.listdir(out)) == ["app.zip"]
     assert (out / "app.zip").read_bytes() == b"the previous archive"
+
+
+@pytest.mark.parametrize("suffix", ["zip", "tar.gz"])
+def test_an_archive_written_into_a_folder_of_its_source_leaves_its_temporary_file_out(
+    tmp_path, suffix
+):
+    """The walk reaches the archive's folder after the temporary archive was opened there:
+    neither it nor the side file's temporary file (nor a stale one) is archived."""
+    root = _many_folders(tmp_path / "src")
+    (root / "dist").mkdir()
+    (root / "dist" / f".app.{suffix}.ap-tmp-other-0123456789ab").write_bytes(b"stale")
+    (root / "dist" / "notes.txt").write_bytes(b"kept")
+    archive = root / "dist" / f"app.{suffix}"
+    config = ArchiveConfig(thread_pool_size=2, block_size=64 * 1024)
+    with ArchiveManager() as manager:
+        for _ in range(2):  # the second run finds the first archive and its side file
+            meta = manager.create_archive(root, archive, config)
+    assert [name for name in meta.files if name.startswith("dist/")] == ["dist/notes.txt"]
+    assert meta.file_count == 401
