@@ -73,13 +73,6 @@ def gzip_block_size(config: ArchiveConfig, input_bytes: int | None) -> int:
     return max(MIN_BLOCK_SIZE, min(block, quarter))
 
 
-def bytes_before_start(fmt: CompressionFormat, config: ArchiveConfig) -> int:
-    """Input bytes a creation must have found before its sink can start without the total:
-    for a tar.gz, enough that ``gzip_block_size`` is ``block_size`` whatever the total; 0
-    for every other format (their bytes never depend on it)."""
-    return MIN_BLOCKS * int(config.block_size) if fmt is CompressionFormat.TAR_GZ else 0
-
-
 def open_sink(
     out: BinaryIO,
     fmt: CompressionFormat,

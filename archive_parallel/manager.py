@@ -19,7 +19,7 @@ import logging
 import os
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,6 @@ from .atomic import TEMP_MARKER, atomic_outputs
 from .checksums import checksum_files
 from .config import ArchiveConfig
 from .entries import EntryKind, FileEntry
-from .entry_tally import EntryTally
 from .errors import ArchiveError, CorruptArchiveError
 from .exclusion import excluder_for
 from .formats import CompressionFormat, resolve_format
@@ -49,7 +48,7 @@ from .progress import ProgressReporter
 from .source_names import screen_names
 from .source_reader import iter_contents, unread_contents, with_progress
 from .stats import Stats
-from .walker import WalkOptions, WalkResult, iter_tree, walk_tree
+from .walker import WalkOptions, WalkResult, walk_tree
 
 if TYPE_CHECKING:
     from .verify import IntegrityReport, MemberInfo
@@ -122,49 +121,29 @@ class ArchiveManager:
         return self._pool.get(config.thread_pool_size) if parallel else None
 
     # ------------------------------------------------------------------ collection
-    @staticmethod
-    def _walk_options(config: ArchiveConfig) -> WalkOptions:
-        return WalkOptions(
+    def _walk(
+        self, source: Path, config: ArchiveConfig, exclude: Sequence[Path] = ()
+    ) -> WalkResult:
+        options = WalkOptions(
             exclude_patterns=tuple(config.exclude_patterns or ()),
             max_file_size=config.max_file_size,
             follow_symlinks=config.follow_symlinks,
         )
-
-    def _walk(self, source: Path, config: ArchiveConfig) -> WalkResult:
         executor = (
             self._pool.get(config.thread_pool_size)
             if self._wants_parallel_walk(source, config)
             else None
         )
         with self._stats.timed("file_collection"):
-            return walk_tree(source, self._walk_options(config), executor)
-
-    def _walked_entries(
-        self, source: Path, config: ArchiveConfig, exclude: Sequence[Path] = ()
-    ) -> Iterator[FileEntry]:
-        """The walk of ``source`` as it goes (``walker.iter_tree``; the level walk, whole,
-        when ``parallel_walk`` asks for it), the ``exclude`` paths left out; the time spent
-        in the walk itself counts as one ``file_collection``."""
-        if self._wants_parallel_walk(source, config):
-            walked: Iterator[FileEntry] = iter(self._walk(source, config).entries)
-            timed = False
-        else:
-            walked = iter_tree(source, self._walk_options(config))
-            timed = True
-        skip = {_member_name_of(Path(p), source) for p in exclude} - {None}
-        # their temporary files too: the walk may reach their folder once they exist
-        temporary = tuple(_temporary_prefix(name) for name in skip)
-        spent = 0.0
-        while True:
-            start = time.perf_counter()
-            entry = next(walked, None)
-            spent += time.perf_counter() - start
-            if entry is None:
-                break
-            if entry.name not in skip and not entry.name.startswith(temporary):
-                yield entry
-        if timed:
-            self._stats.record_time("file_collection", spent)
+            result = walk_tree(source, options, executor)
+        if exclude:
+            skip = {_member_name_of(Path(p), source) for p in exclude} - {None}
+            # and their temporary files (a stale one left by another writer)
+            temporary = tuple(_temporary_prefix(name) for name in skip)
+            result.entries = [
+                e for e in result.entries if e.name not in skip and not e.name.startswith(temporary)
+            ]
+        return result
 
     @staticmethod
     def _wants_parallel_walk(source: Path, config: ArchiveConfig) -> bool:
@@ -222,24 +201,16 @@ class ArchiveManager:
         fmt = CompressionFormat.from_extension(archive)
         start = time.perf_counter()
         try:
-            walked = self._walked_entries(source, config, exclude=(archive, meta_path_for(archive)))
-            entries = EntryTally(screen_names(walked, config.unarchivable_names))
-            # the first files choose the path and the archive is written while the walk
-            # goes on, unless a progress callback must be told the total first
-            if config.progress_callback is None:
-                from .compressors import bytes_before_start
-
-                entries.peek(config.parallel_threshold, bytes_before_start(fmt, config))
-            else:
-                entries.peek()
-            parallel = config.uses_parallel(entries.file_count)
+            walk = self._walk(source, config, exclude=(archive, meta_path_for(archive)))
+            entries = screen_names(walk.entries, config.unarchivable_names)
+            file_count = sum(1 for e in entries if e.kind is not EntryKind.DIR)
+            parallel = config.uses_parallel(file_count)
             executor = self._executor(config, parallel)
             self.logger.debug(
-                "creating %s (%s) from %s%d files, %s",
+                "creating %s (%s) from %d entries, %s",
                 archive,
                 fmt.value,
-                "" if entries.complete else "at least ",
-                entries.file_count,
+                len(entries),
                 f"parallel x{config.thread_pool_size}" if parallel else "sequential",
             )
             with self._stats.timed("archive_creation"):
@@ -268,13 +239,14 @@ class ArchiveManager:
         self,
         archive: Path,
         fmt: CompressionFormat,
-        entries: EntryTally,
+        entries: list[FileEntry],
         config: ArchiveConfig,
         executor: Executor | None,
     ) -> tuple[ArchiveMetadata, int]:
-        # the total, or None while the walk goes on (then past what a tar.gz sizes blocks by)
-        total_bytes = entries.total_bytes if entries.complete else None
-        reporter = ProgressReporter(config.progress_callback, total_bytes or 0)
+        total_bytes = sum(e.size for e in entries)
+        # every format lists the same thing: files and links, not folders (as the old class)
+        files = [e.name for e in entries if e.kind is not EntryKind.DIR]
+        reporter = ProgressReporter(config.progress_callback, total_bytes)
         reporter.start()
         fixed_mtime = int(config.reproducible_mtime)
         try:
@@ -303,9 +275,6 @@ class ArchiveManager:
                         )
                 handle.flush()
                 compressed_size = handle.tell()
-                # every format lists the same thing: files and links, not folders (as the
-                # old class did)
-                files = entries.files
                 sha = md5 = None
                 if config.create_checksums:
                     with self._stats.timed("checksum_calculation"):

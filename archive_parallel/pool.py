@@ -187,7 +187,7 @@ class OrderedWindow(Generic[R]):
         ready: list[R] = []
         pending = self._pending
         while len(pending) >= self._limit:
-            if pending[0].done():
+            if not self._spare or pending[0].done():
                 ready.append(pending.popleft().result())
                 continue
             unfinished = [f for f in pending if not f.done()]

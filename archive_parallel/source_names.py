@@ -3,12 +3,11 @@
 A name that extraction would refuse or change must not be archived silently: a zip reader
 cannot decode a name that is not UTF-8, the side file cannot hold it, and extraction refuses
 control characters, a drive prefix (``C:x``) and over-long names, and reads a backslash as a
-folder separator. So every entry is checked, as the walk yields it and before it is written,
-with the very rules extraction applies (``safety``), plus strict UTF-8, and so is every
-symlink's target (it must be relative and stay inside the archive, as extraction demands).
-``"error"`` refuses the creation with ``UnarchivableNameError`` naming the first such file
-(the archive being written is discarded: creation commits nothing until it has ended);
-``"skip"`` leaves each out with a warning (a folder with everything below it).
+folder separator. So before anything is written every entry is checked with the very rules
+extraction applies (``safety``), plus strict UTF-8, and so is every symlink's target (it
+must be relative and stay inside the archive, as extraction demands). ``"error"`` refuses the
+creation with ``UnarchivableNameError`` naming the first such file; ``"skip"`` leaves each
+out with a warning (a folder with everything below it).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator
 
 from .display import quoted
 from .entries import EntryKind, FileEntry
@@ -74,23 +72,25 @@ def unarchivable_reason(entry: FileEntry) -> str | None:
     return None
 
 
-def screen_names(entries: Iterable[FileEntry], policy: str) -> Iterator[FileEntry]:
-    """``entries`` whose names read back unchanged, as they come; the others raise
+def screen_names(entries: list[FileEntry], policy: str) -> list[FileEntry]:
+    """``entries`` whose names read back unchanged; the others raise
     ``UnarchivableNameError`` (``policy="error"``) or are left out with a warning
     (``"skip"``, a folder with all it holds)."""
+    kept: list[FileEntry] = []
     skipped_dirs: list[str] = []
     for entry in entries:
         if skipped_dirs and any(entry.name.startswith(d + "/") for d in skipped_dirs):
             continue
         reason = unarchivable_reason(entry)
         if reason is None:
-            yield entry
+            kept.append(entry)
             continue
         if policy != "skip":
             raise UnarchivableNameError(os.fsdecode(entry.path), reason)
         logger.warning("skipping %s: %s", quoted(entry.path), reason)
         if entry.kind is EntryKind.DIR:
             skipped_dirs.append(entry.name)
+    return kept
 
 
 __all__ = ["screen_names", "unarchivable_reason"]

@@ -3,14 +3,13 @@ on the way, folders fanned out over a thread pool for large trees on request.
 
 Entries come in member-name order (each folder's children sorted, a folder before what it
 holds), so the archive order, and so its bytes, never depends on the file system's order.
-``iter_tree`` walks depth first and yields each entry as soon as its folder has been scanned,
-so a consumer (zip creation) can start on the first files while the walk goes on;
-``walk_tree`` lists them all, the same way or, given an executor, level by level with every
-folder of one depth scanned in parallel (``scandir`` and ``stat`` release the GIL) and the
-whole list sorted at the end. A folder that cannot be read is skipped with a warning; so is a
-file over the size limit or one that cannot be opened, and a folder met again through a
-followed link (a loop): the sequential walk keeps the first one in name order, the level walk
-the shallowest.
+``iter_tree`` walks depth first, scanning each folder when it is reached; ``walk_tree`` lists
+its entries, or, given an executor, walks level by level with every folder of one depth
+scanned in parallel (``scandir`` and ``stat`` release the GIL) and sorts the whole list at the
+end. A folder that cannot be read is skipped with a warning; so is a file over the size limit
+or one that cannot be opened, and a folder met again through a followed link (a loop): the
+depth-first walk keeps the first one in name order, the level walk the shallowest (the first
+in name order among folders of one depth).
 """
 
 from __future__ import annotations
@@ -161,6 +160,10 @@ def _by_name(entry: FileEntry) -> str:
     return entry.name
 
 
+def _member_of(subdir: _Subdir) -> str:
+    return subdir[1]
+
+
 def walk_tree(
     source_dir: str | os.PathLike[str],
     options: WalkOptions,
@@ -194,7 +197,7 @@ def walk_tree(
             for scan in batch_scans:
                 result.entries.extend(scan.entries)
                 result.skipped.extend(scan.skipped)
-                for sub in scan.subdirs:
+                for sub in sorted(scan.subdirs, key=_member_of):  # loops: first in name order
                     if sub[2] in seen:  # a loop through followed symlinks
                         logger.warning("not following %s again: folder loop", sub[0])
                         continue

@@ -1,0 +1,90 @@
+"""The walker: the depth-first walk and the level walk give the same entries in member-name
+order, a folder reached twice through followed links is kept once (the same one each time),
+and creation leaves out the archive it writes, its side file and their temporary files."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from archive_parallel import ArchiveConfig, ArchiveManager
+from archive_parallel.entries import EntryKind
+from archive_parallel.pool import WorkerPool
+from archive_parallel.walker import WalkOptions, iter_tree, walk_tree
+
+# names whose order differs between comparing strings and comparing path parts
+TRICKY = ["a/b/x/1", "a/f", "a.b/g", "a-b/c/h", "ab", "a0", "ä/x", "Z/y", "a b", "a/b.c", "a/b-c/d"]
+
+
+def _tree(root: Path, names: list[str]) -> Path:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(name.encode() * 3)
+    return root
+
+
+def _level_walk(root: Path, options: WalkOptions):
+    pool = WorkerPool()
+    try:
+        return walk_tree(root, options, pool.get(2)).entries
+    finally:
+        pool.shutdown()
+
+
+def test_both_walks_give_the_entries_in_member_name_order(tmp_path):
+    root = _tree(tmp_path / "src", TRICKY)
+    (root / "empty").mkdir()
+    (root / "link").symlink_to("a")
+    level = _level_walk(root, WalkOptions())
+    depth_first = list(iter_tree(root, WalkOptions()))
+    assert [e.name for e in depth_first] == [e.name for e in level]
+    names = [e.name for e in depth_first]
+    assert names == sorted(names, key=lambda n: n.split("/"))
+    assert walk_tree(root, WalkOptions()).entries == depth_first
+
+
+def test_a_folder_reached_twice_through_links_is_kept_once_first_in_name_order(tmp_path, caplog):
+    root = _tree(tmp_path / "src", ["real/file.txt"])
+    (root / "alias").symlink_to("real")
+    (root / "real" / "loop").symlink_to("..")
+    with caplog.at_level(logging.WARNING):
+        entries = list(iter_tree(root, WalkOptions(follow_symlinks=True)))
+    names = [e.name for e in entries]
+    # "alias" sorts first, so its contents are kept; "real" is listed, not followed again
+    assert names == ["alias", "alias/file.txt", "alias/loop", "real"]
+    assert all(e.kind is EntryKind.DIR for e in entries if e.name != "alias/file.txt")
+    assert "folder loop" in caplog.text
+    # the level walk keeps the same one: the first in name order among folders of one depth
+    level = _level_walk(root, WalkOptions(follow_symlinks=True))
+    assert [e.name for e in level] == names
+
+
+def _many_folders(root: Path) -> Path:
+    """400 files of about 1.1 KB in four folders."""
+    for d in range(4):
+        (root / f"part{d}").mkdir(parents=True)
+        for i in range(100):
+            (root / f"part{d}" / f"file{i:03}.txt").write_bytes(b"line %d of %d\n" % (i, d) * 80)
+    return root
+
+
+@pytest.mark.parametrize("suffix", ["zip", "tar.gz"])
+def test_an_archive_written_into_a_folder_of_its_source_leaves_temporary_files_out(
+    tmp_path, suffix
+):
+    """Neither the archive being written nor its side file is archived, nor a temporary file
+    another writer left beside them."""
+    root = _many_folders(tmp_path / "src")
+    (root / "dist").mkdir()
+    (root / "dist" / f".app.{suffix}.ap-tmp-other-0123456789ab").write_bytes(b"stale")
+    (root / "dist" / "notes.txt").write_bytes(b"kept")
+    archive = root / "dist" / f"app.{suffix}"
+    config = ArchiveConfig(thread_pool_size=2, block_size=64 * 1024)
+    with ArchiveManager() as manager:
+        for _ in range(2):  # the second run finds the first archive and its side file
+            meta = manager.create_archive(root, archive, config)
+    assert [name for name in meta.files if name.startswith("dist/")] == ["dist/notes.txt"]
+    assert meta.file_count == 401
