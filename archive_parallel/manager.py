@@ -70,8 +70,8 @@ def _member_name_of(path: Path, source: Path) -> str | None:
 
 def _temporary_prefix(member: str) -> str:
     """How the member names of ``member``'s temporary files begin (``atomic``)."""
-    folder, _, name = member.rpartition("/")
-    return f"{folder}/" * bool(folder) + f".{name}{TEMP_MARKER}"
+    folder, slash, name = member.rpartition("/")
+    return f"{folder}{slash}.{name}{TEMP_MARKER}"
 
 
 @dataclass

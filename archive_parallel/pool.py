@@ -2,8 +2,9 @@
 
 ``WorkerPool`` creates ``SizedExecutor`` thread pools lazily, one per requested size, and
 shuts them all down on ``shutdown()`` (a new one is created on next use). ``OrderedWindow``
-keeps at most ``limit`` futures in flight and hands results back in submission order, so a
-pipeline's memory is bounded by ``limit`` units of work whatever the input size. Leaving a
+keeps at most ``limit`` futures in flight (and ``spare`` finished ones more, when asked)
+and hands results back in submission order, so a pipeline's memory is bounded by
+``limit + spare`` units of work whatever the input size. Leaving a
 window early (error, Ctrl-C) cancels what has not started and waits for what has, so no
 worker is left writing after the caller has cleaned up. Every submission and every result
 collected is an interrupt checkpoint (``interrupts``): a deferred Ctrl-C stops the caller there.
@@ -128,7 +129,9 @@ class WorkerPool:
 
 
 class OrderedWindow(Generic[R]):
-    """At most ``limit`` tasks in flight; results come back in submission order.
+    """At most ``limit`` tasks queued or running; results come back in submission order. A
+    finished result waits until those before it are done: with ``spare``, up to that many
+    finished results more may wait behind an unfinished head while other tasks start.
 
     With ``executor=None`` each task runs at once in the caller's thread, so the sequential
     path runs the very same code and produces the very same output.

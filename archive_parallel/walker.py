@@ -22,7 +22,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from .entries import EntryKind, FileEntry
-from .exclusion import excluder_for
+from .exclusion import Excluder, excluder_for
 from .pool import ordered_map, worker_count
 
 logger = logging.getLogger(__name__)
@@ -127,10 +127,8 @@ def iter_tree(
     """Every entry under ``source_dir`` (folders included) in member-name order, depth first:
     a folder is scanned when the entry before its first child has been taken. What is left
     out, with why, is appended to ``skipped``."""
-    root = os.fspath(source_dir)
-    root_st = os.stat(root)
-    excluder = excluder_for(tuple(options.exclude_patterns))
-    seen: set[tuple[int, int]] = {(root_st.st_dev, root_st.st_ino)}
+    root, root_id, excluder = _start(source_dir, options)
+    seen = {root_id}
 
     def children(path: str, prefix: str) -> Iterator[tuple[FileEntry, _Subdir | None]]:
         scan = _scan_dir(path, prefix, options, excluder)
@@ -148,12 +146,27 @@ def iter_tree(
             continue
         entry, subdir = item
         yield entry
-        if subdir is not None:
-            if subdir[2] in seen:  # a loop through followed symlinks
-                logger.warning("not following %s again: folder loop", subdir[0])
-                continue
-            seen.add(subdir[2])
+        if subdir is not None and _first_visit(subdir, seen):
             stack.append(children(subdir[0], subdir[1]))
+
+
+def _start(
+    source_dir: str | os.PathLike[str], options: WalkOptions
+) -> tuple[str, tuple[int, int], Excluder]:
+    """The root's path, its (device, inode) and the compiled exclusions."""
+    root = os.fspath(source_dir)
+    root_st = os.stat(root)
+    return root, (root_st.st_dev, root_st.st_ino), excluder_for(tuple(options.exclude_patterns))
+
+
+def _first_visit(subdir: _Subdir, seen: set[tuple[int, int]]) -> bool:
+    """True the first time a folder is met; met again (a loop through followed symlinks), it
+    is not entered, with a warning."""
+    if subdir[2] in seen:
+        logger.warning("not following %s again: folder loop", subdir[0])
+        return False
+    seen.add(subdir[2])
+    return True
 
 
 def _by_name(entry: FileEntry) -> str:
@@ -177,12 +190,10 @@ def walk_tree(
         if on_progress is not None:
             on_progress(len(result.entries))
         return result
-    root = os.fspath(source_dir)
-    root_st = os.stat(root)
-    excluder = excluder_for(tuple(options.exclude_patterns))
-    seen: set[tuple[int, int]] = {(root_st.st_dev, root_st.st_ino)}
+    root, root_id, excluder = _start(source_dir, options)
+    seen = {root_id}
     result = WalkResult()
-    level: list[tuple[str, str, tuple[int, int]]] = [(root, "", (root_st.st_dev, root_st.st_ino))]
+    level: list[_Subdir] = [(root, "", root_id)]
     while level:
         batches = [level[i : i + DIRS_PER_TASK] for i in range(0, len(level), DIRS_PER_TASK)]
         limit = 4 * worker_count(executor)
@@ -192,17 +203,14 @@ def walk_tree(
             batches,
             limit,
         )
-        next_level: list[tuple[str, str, tuple[int, int]]] = []
+        next_level: list[_Subdir] = []
         for batch_scans in scans:
             for scan in batch_scans:
                 result.entries.extend(scan.entries)
                 result.skipped.extend(scan.skipped)
-                for sub in sorted(scan.subdirs, key=_member_of):  # loops: first in name order
-                    if sub[2] in seen:  # a loop through followed symlinks
-                        logger.warning("not following %s again: folder loop", sub[0])
-                        continue
-                    seen.add(sub[2])
-                    next_level.append(sub)
+                # in name order, so that of two links to one folder the same one is followed
+                subdirs = sorted(scan.subdirs, key=_member_of)
+                next_level += [sub for sub in subdirs if _first_visit(sub, seen)]
         if on_progress is not None:
             on_progress(len(result.entries))
         level = next_level
