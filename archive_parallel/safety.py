@@ -30,24 +30,29 @@ MAX_COMPONENT_BYTES = 255
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-#: a name already in normal form, for a fast path: printable ASCII parts without "\\" or ":"
-#: that do not start with "." (so no "." or ".." part), one "/" between parts and a trailing
-#: "/" at most (a folder entry)
-_PLAIN_FIRST = r"\x20-\x2d\x30-\x39\x3b-\x5b\x5d-\x7e"  # printable ASCII but . / : \\
-_PLAIN_NEXT = r"\x20-\x2e\x30-\x39\x3b-\x5b\x5d-\x7e"  # printable ASCII but / : \\
-_PLAIN_PART = f"[{_PLAIN_FIRST}][{_PLAIN_NEXT}]*"
-_PLAIN = re.compile(f"{_PLAIN_PART}(?:/{_PLAIN_PART})*/?")  # one way to match: no backtracking
+#: a part of a name no rule can object to: printable ASCII but "/", ":" and "\\", not "."
+#: or ".."; a part cannot hold "/", so a name matches one way only (no backtracking)
+_PLAIN_PART = r"(?!\.\.?(?:/|$))[\x20-\x2e\x30-\x39\x3b-\x5b\x5d-\x7e]+"
+_PLAIN = re.compile(f"{_PLAIN_PART}(?:/{_PLAIN_PART})*")
 
 
 def _encoded_len(text: str) -> int:
     return len(text.encode("utf-8", "surrogateescape"))
 
 
+def is_plain_name(name: str) -> bool:
+    """True when ``name`` is certainly in normal form already (most names of real trees and
+    archives), in one match: plain parts (``_PLAIN_PART``) one "/" apart, and short enough
+    that no part can be too long. False says nothing: the full rules decide."""
+    return len(name) <= MAX_COMPONENT_BYTES and _PLAIN.fullmatch(name) is not None
+
+
 def _normalise(name: str) -> str:
     """The normalised relative posix form of ``name``; raises ValueError with the reason."""
-    # short enough that no part can be too long, and already normal: the common case
-    if isinstance(name, str) and len(name) <= MAX_COMPONENT_BYTES and _PLAIN.fullmatch(name):
-        return name[:-1] if name[-1] == "/" else name
+    if isinstance(name, str) and name:  # the common case first: already normal
+        bare = name[:-1] if name[-1] == "/" else name  # a folder entry's trailing "/"
+        if is_plain_name(bare):
+            return bare
     return _normalise_any(name)
 
 

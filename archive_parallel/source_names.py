@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 
 from .display import quoted
 from .entries import EntryKind, FileEntry
 from .errors import UnarchivableNameError, UnsafeArchiveError
-from .safety import check_link_target, normalise_member_name
+from .safety import check_link_target, is_plain_name, normalise_member_name
 
 logger = logging.getLogger(__name__)
 
@@ -32,23 +31,11 @@ def _utf8_problem(text: str, what: str) -> str | None:
     return None
 
 
-#: printable ASCII but ``/``, ``:`` and ``\\``: a part of a name no rule can object to
-_PLAIN_PART = r"(?!\.\.?(?:/|$))[\x20-\x2e\x30-\x39\x3b-\x5b\x5d-\x7e]+"
-#: a name extraction reads back unchanged for certain (most names of real trees), checked in
-#: one match; anything else takes the full rules (``safety``)
-_PLAIN_NAME = re.compile(f"{_PLAIN_PART}(?:/{_PLAIN_PART})*")
-_PLAIN_NAME_MAX = 255  # no part, nor the whole name, can then be too long
-
-
 def unarchivable_reason(entry: FileEntry) -> str | None:
     """Why ``entry`` would not read back as it is, or None when it would."""
     name = entry.name
-    if (
-        entry.kind is not EntryKind.SYMLINK
-        and len(name) <= _PLAIN_NAME_MAX
-        and _PLAIN_NAME.fullmatch(name)
-    ):
-        return None
+    if entry.kind is not EntryKind.SYMLINK and is_plain_name(name):
+        return None  # extraction reads it back unchanged for certain
     problem = _utf8_problem(name, "its name")
     if problem:
         return problem
