@@ -14,12 +14,13 @@ size, one CRC, one write); others are decompressed by ``zip_inflate.member_piece
 pieces of at most 1 MiB, never past their declared size. A CRC error, or a member holding
 other than its declared size, names it.
 
-Threads only where they pay: each batch goes to the pool's workers as soon as its names are
-registered, so reads, inflates and writes (which release the GIL) overlap with the caller's
-registering; once every name is registered the caller writes batches too
-(``pool.shared_map``). The caller never waits for a worker to be scheduled, so on a busy
-machine the call costs what the sequential path does, and an archive whose files make one
-batch is written by the caller alone, in one pass.
+Threads only where they pay: the caller registers every name first (pure Python: a worker
+writing meanwhile would wait for the interpreter lock at each of its system calls, and slow
+the caller down more than it gets done), then the caller and the pool's workers write the
+batches together (``pool.shared_map``), each batch's reads, inflates and writes releasing the
+lock. The caller never waits for a worker to be scheduled, so on a busy machine the call
+costs what the sequential path does, and an archive whose files make one batch is written by
+the caller alone, in one pass.
 """
 
 from __future__ import annotations
@@ -198,16 +199,15 @@ class ZipExtraction:
             total = len(infos)
             done = total - kinds.count(EntryKind.FILE)  # folders and links: nothing to write
             self.report(done, total)
-            jobs = self._jobs(source, infos, kinds, offsets)
-            task_bytes = self._task_bytes(infos, kinds)
+            jobs = list(self._jobs(source, infos, kinds, offsets))
+            task_bytes = self._task_bytes(jobs)
             self._write(source, jobs, task_bytes, lambda count: self.report(done + count, total))
 
-    def _task_bytes(self, infos: list[zipfile.ZipInfo], kinds: list[EntryKind]) -> int:
+    def _task_bytes(self, jobs: list[ZipFileJob]) -> int:
         """Bytes per task: a few tasks per thread, so an archive of a megabyte spreads over
         the pool too, but none under ``MIN_TASK_BYTES`` (not worth waking a worker)."""
         threads = worker_count(self.executor)  # 1 on the sequential path
-        files = (info.file_size for info, kind in zip(infos, kinds) if kind is EntryKind.FILE)
-        share = sum(files) // (2 * threads)
+        share = sum(job.info.file_size for job in jobs) // (2 * threads)
         return max(MIN_TASK_BYTES, min(ZIP_TASK_BYTES, share))
 
     def _check(
@@ -241,7 +241,7 @@ class ZipExtraction:
         offsets: list[int],
     ) -> Iterator[ZipFileJob]:
         """Registers every entry in archive order (creating folders, reading symlink targets)
-        and yields the regular files to write; the writers take them as they come."""
+        and yields the regular files to write."""
         tree = self.tree
         for info, kind, offset in zip(infos, kinds, offsets):
             member = member_name(info)
@@ -269,15 +269,14 @@ class ZipExtraction:
     def _write(
         self,
         source: int,
-        jobs: Iterator[ZipFileJob],
+        jobs: list[ZipFileJob],
         task_bytes: int,
         report: Callable[[int], None],
     ) -> None:
         written = 0
         size = max(1, int(self.config.parallel_batch_size))
         batches = batched(jobs, size, _job_bytes, task_bytes)
-        # batches go to the workers as the caller registers them; once every name is
-        # registered the caller writes batches too (an archive of one batch stays in it)
+        # the caller writes batches too (an archive of one batch stays in it)
         write = functools.partial(
             write_zip_batch,
             source,
