@@ -8,6 +8,7 @@ folder is left behind.
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 import zipfile
 import zlib
@@ -28,6 +29,7 @@ from extract_helpers import (
 
 from archive_parallel.errors import UnsafeArchiveError
 from archive_parallel.formats import CompressionFormat
+from archive_parallel.verify import verify_archive
 
 
 def _cases(sentinel: Path) -> dict[str, tuple[list[Entry], str]]:
@@ -163,6 +165,23 @@ def test_overlapping_zip_entries_refused(workspace, executor):
         run_extract(archive, workspace.dest, CompressionFormat.ZIP, executor)
     assert info.value.member in ("first.bin", "second.bin")
     assert "overlap" in info.value.reason
+    _assert_untouched(workspace, before)
+
+
+def test_zip_local_extra_field_reaching_into_the_next_entry_refused(workspace, executor):
+    """The central directory shows no overlap, but the first local header claims an extra
+    field long enough that its data would run into the second entry's header."""
+    archive = _zip_pair(workspace.root / "reach.zip", overlap=False)
+    data = bytearray(archive.read_bytes())
+    assert data[:4] == b"PK\x03\x04"
+    struct.pack_into("<H", data, 28, 64)  # the first local header's extra field length
+    archive.write_bytes(bytes(data))
+    assert verify_archive(archive, CompressionFormat.ZIP, executor) is False
+    before = _prepare(workspace)
+    with pytest.raises(UnsafeArchiveError) as info:
+        run_extract(archive, workspace.dest, CompressionFormat.ZIP, executor)
+    assert info.value.member in ("first.bin", "second.bin")
+    assert "overlapping" in info.value.reason
     _assert_untouched(workspace, before)
 
 
