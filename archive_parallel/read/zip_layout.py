@@ -87,6 +87,8 @@ def check_supported(info: zipfile.ZipInfo) -> None:
 
 def _local_name_matches(info: zipfile.ZipInfo, flags: int, raw_name: bytes) -> bool:
     """The test ``ZipFile.open`` makes: the local header names the central directory's entry."""
+    if raw_name.isascii():  # both encodings read ASCII as ASCII: the fast codec decides
+        return raw_name.decode("ascii") == info.orig_filename
     try:
         local = raw_name.decode("utf-8" if flags & _UTF8_FLAG else "cp437")
     except UnicodeDecodeError:

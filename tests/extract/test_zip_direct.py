@@ -133,6 +133,21 @@ def test_local_header_naming_another_file_is_refused(tmp_path, maybe_pool):
     assert_refused(archive, tmp_path / "out", maybe_pool, "other.txt", "local header")
 
 
+def test_cp437_names_are_read_and_compared_as_zipfile_reads_them(tmp_path, maybe_pool):
+    """Without the UTF-8 flag a name is cp437: byte 0x82 is "é". The local header must name
+    the same file, non-ASCII bytes included."""
+    body = b"menu" * 50
+    member = (b"caf\x82.txt", body, len(body), zlib.crc32(body), zipfile.ZIP_STORED)
+    archive = raw_zip(tmp_path / "cp437.zip", [good_member(), member])
+    run_extract(archive, tmp_path / "out", ZIP, maybe_pool)
+    assert (tmp_path / "out" / "caf\u00e9.txt").read_bytes() == body
+    data = bytearray(archive.read_bytes())
+    at = data.index(b"caf\x82.txt")  # the local header's copy comes first
+    data[at + 3] = 0x81  # "ü": another name, still not ASCII
+    archive.write_bytes(bytes(data))
+    assert_refused(archive, tmp_path / "out2", maybe_pool, "caf\u00e9.txt", "local header")
+
+
 def _round_trip(tmp_path, executor, members: dict[str, tuple[bytes, int]]) -> None:
     archive = tmp_path / "round.zip"
     with zipfile.ZipFile(archive, "w") as out:
