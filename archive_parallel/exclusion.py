@@ -38,9 +38,16 @@ class Excluder:
         name = relative.rsplit("/", 1)[-1]
         if self._plain and (name in self._plain or not self._plain.isdisjoint(relative.split("/"))):
             return True
-        if self._glob is not None:
-            return bool(self._glob.match(name) or self._glob.match(relative))
-        return False
+        return self._glob_excludes(name, relative)
+
+    def excludes_child(self, name: str, relative: str) -> bool:
+        """``excludes(relative)`` for an entry ``name`` whose folders were not excluded (a
+        walk never enters an excluded folder): only its own name can match a plain pattern."""
+        return name in self._plain or self._glob_excludes(name, relative)
+
+    def _glob_excludes(self, name: str, relative: str) -> bool:
+        glob = self._glob
+        return glob is not None and bool(glob.match(name) or glob.match(relative))
 
 
 @functools.lru_cache(maxsize=64)

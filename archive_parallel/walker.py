@@ -56,10 +56,6 @@ class _Scan:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}/{name}" if prefix else name
-
-
 def _scan_dir(path: str, prefix: str, options: WalkOptions, excluder) -> _Scan:
     out = _Scan()
     try:
@@ -69,49 +65,56 @@ def _scan_dir(path: str, prefix: str, options: WalkOptions, excluder) -> _Scan:
         logger.warning("skipping unreadable folder %s: %s", path, exc.strerror or exc)
         out.skipped.append((prefix or ".", f"unreadable folder: {exc.strerror or exc}"))
         return out
+    # once per folder, not per entry: this loop runs for every file of the tree
+    entries, skipped = out.entries, out.skipped
+    excludes = excluder.excludes_child if excluder else None
+    follow, max_size, check_readable = (
+        options.follow_symlinks,
+        options.max_file_size,
+        options.check_readable,
+    )
+    from_stat = FileEntry.from_stat
     for child in children:
-        rel = _join(prefix, child.name)
-        if excluder and excluder.excludes(rel):
+        name = child.name
+        rel = f"{prefix}/{name}" if prefix else name
+        if excludes is not None and excludes(name, rel):
             continue
         try:
             st = child.stat(follow_symlinks=False)
             is_link = statmod.S_ISLNK(st.st_mode)
-            if is_link and options.follow_symlinks:
+            if is_link and follow:
                 st = os.stat(child.path)
                 is_link = False
         except OSError as exc:
             logger.warning("skipping %s: %s", child.path, exc.strerror or exc)
-            out.skipped.append((rel, exc.strerror or str(exc)))
+            skipped.append((rel, exc.strerror or str(exc)))
             continue
         mode = st.st_mode
-        if is_link:
+        if statmod.S_ISREG(mode):
+            full = child.path
+            if max_size is not None and st.st_size > max_size:
+                logger.warning(
+                    "skipping %s: %d bytes is over the %d-byte limit", full, st.st_size, max_size
+                )
+                skipped.append((rel, "over max_file_size"))
+            elif check_readable and not os.access(full, os.R_OK):
+                logger.warning("skipping unreadable file %s", full)
+                skipped.append((rel, "unreadable"))
+            else:
+                entries.append(from_stat(full, rel, st, EntryKind.FILE))
+        elif is_link:
             try:
                 target = os.readlink(child.path)
             except OSError as exc:
-                out.skipped.append((rel, exc.strerror or str(exc)))
+                skipped.append((rel, exc.strerror or str(exc)))
                 continue
-            out.entries.append(FileEntry.from_stat(child.path, rel, st, EntryKind.SYMLINK, target))
+            entries.append(from_stat(child.path, rel, st, EntryKind.SYMLINK, target))
         elif statmod.S_ISDIR(mode):
-            out.entries.append(FileEntry.from_stat(child.path, rel, st, EntryKind.DIR))
+            entries.append(from_stat(child.path, rel, st, EntryKind.DIR))
             out.subdirs.append((child.path, rel, (st.st_dev, st.st_ino)))
-        elif statmod.S_ISREG(mode):
-            if options.max_file_size is not None and st.st_size > options.max_file_size:
-                logger.warning(
-                    "skipping %s: %d bytes is over the %d-byte limit",
-                    child.path,
-                    st.st_size,
-                    options.max_file_size,
-                )
-                out.skipped.append((rel, "over max_file_size"))
-                continue
-            if options.check_readable and not os.access(child.path, os.R_OK):
-                logger.warning("skipping unreadable file %s", child.path)
-                out.skipped.append((rel, "unreadable"))
-                continue
-            out.entries.append(FileEntry.from_stat(child.path, rel, st, EntryKind.FILE))
         else:
             logger.warning("skipping %s: not a regular file, folder or link", child.path)
-            out.skipped.append((rel, "special file"))
+            skipped.append((rel, "special file"))
     return out
 
 

@@ -8,9 +8,12 @@ import logging
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from archive_parallel import ArchiveConfig, ArchiveManager
 from archive_parallel.entries import EntryKind
+from archive_parallel.exclusion import Excluder
 from archive_parallel.pool import WorkerPool
 from archive_parallel.walker import WalkOptions, iter_tree, walk_tree
 
@@ -88,3 +91,28 @@ def test_an_archive_written_into_a_folder_of_its_source_leaves_temporary_files_o
             meta = manager.create_archive(root, archive, config)
     assert [name for name in meta.files if name.startswith("dist/")] == ["dist/notes.txt"]
     assert meta.file_count == 401
+
+
+_PART = st.sampled_from(["src", "build", "a.pyc", "x.log", "cache", "b", ".DS_Store", "notes.md"])
+_PATTERNS = st.lists(
+    st.sampled_from(["build", "*.pyc", ".DS_Store", "src/*.log", "cache/", "[ab]", "*.md"]),
+    max_size=4,
+)
+
+
+@given(parts=st.lists(_PART, min_size=1, max_size=5), patterns=_PATTERNS)
+def test_a_walk_asks_only_the_entry_name_where_its_folders_passed(parts, patterns):
+    """The walk never enters an excluded folder, so for an entry whose folders all passed,
+    the walk's question (``excludes_child``) has the full rule's answer (``excludes``)."""
+    excluder = Excluder(patterns)
+    folders = ["/".join(parts[: i + 1]) for i in range(len(parts) - 1)]
+    assume(not any(excluder.excludes(folder) for folder in folders))
+    relative = "/".join(parts)
+    assert excluder.excludes_child(parts[-1], relative) == excluder.excludes(relative)
+
+
+def test_the_walk_applies_plain_and_glob_patterns_to_names_and_paths(tmp_path):
+    root = _tree(tmp_path / "src", ["keep/a.txt", "build/x.txt", "keep/build/y.txt", "k/z.pyc"])
+    options = WalkOptions(exclude_patterns=("build", "*.pyc"))
+    names = [entry.name for entry in iter_tree(root, options)]
+    assert names == ["k", "keep", "keep/a.txt"]
