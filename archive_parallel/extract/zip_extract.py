@@ -244,6 +244,7 @@ class ZipExtraction:
         and yields the regular files to write."""
         tree = self.tree
         for info, kind, offset in zip(infos, kinds, offsets):
+            checkpoint()  # Ctrl-C stops a long registration, before any file is written
             member = member_name(info)
             self.cursor.member = member
             raw_mode, raw_mtime = unix_mode(info), zip_mtime(info)

@@ -134,6 +134,47 @@ def test_manager_operations_run_deferred(tmp_path):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+@pytest.mark.parametrize("parallel", [False, True], ids=["sequential", "parallel"])
+def test_ctrl_c_before_zip_registration_stops_before_any_file_is_written(
+    tmp_path, monkeypatch, parallel
+):
+    """Zip extraction registers every name before writing: a signal that arrives as it
+    starts (the first progress report) stops it there, with no member written."""
+    from archive_parallel.extract import zip_extract
+
+    source = tmp_path / "src"
+    for i in range(40):
+        (source / f"d{i % 4}").mkdir(parents=True, exist_ok=True)
+        (source / f"d{i % 4}" / f"f{i}.txt").write_bytes(b"y" * (i * 50))
+    archive = tmp_path / "pkg.zip"
+    with ArchiveManager() as manager:
+        manager.create_archive(source, archive)
+    written = []
+    real_write = zip_extract.write_zip_batch
+    monkeypatch.setattr(
+        zip_extract,
+        "write_zip_batch",
+        lambda *args, **kwargs: written.append(1) or real_write(*args, **kwargs),
+    )
+
+    def progress(current: int, total: int) -> None:
+        if current < total:
+            signal.raise_signal(signal.SIGINT)
+
+    config = ArchiveConfig(
+        progress_callback=progress,
+        enable_parallel_processing=parallel,
+        parallel_threshold=1,
+        parallel_batch_size=4,
+    )
+    dest = tmp_path / "out"
+    with ArchiveManager() as manager, pytest.raises(KeyboardInterrupt):
+        manager.extract_archive(archive, dest, config)
+    assert written == []
+    assert not dest.exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_close_finishes_shutting_down_before_a_signal_is_raised():
     """Ctrl-C the instant ``close()`` takes the lock of a queued future it cancels: the
     signal is raised once every worker has stopped, and no worker is left blocked on it."""
