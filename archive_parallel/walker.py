@@ -15,6 +15,7 @@ in name order among folders of one depth).
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import stat as statmod
 from collections.abc import Callable, Iterator
@@ -172,12 +173,9 @@ def _first_visit(subdir: _Subdir, seen: set[tuple[int, int]]) -> bool:
     return True
 
 
-def _by_name(entry: FileEntry) -> str:
-    return entry.name
-
-
-def _member_of(subdir: _Subdir) -> str:
-    return subdir[1]
+#: sort keys: an entry's member name, a sub-folder's member name
+_by_name = operator.attrgetter("name")
+_member_of = operator.itemgetter(1)
 
 
 def walk_tree(
