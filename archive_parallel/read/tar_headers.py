@@ -30,6 +30,7 @@ from typing import Any
 
 from ..config import ArchiveConfig
 from ..errors import ArchiveLimitError, CorruptArchiveError, UnsafeArchiveError
+from .ustar_block import parse_block
 
 #: extension headers allowed in a row before a member's own header
 MAX_HEADER_CHAIN = 8
@@ -138,7 +139,15 @@ class BoundedTarInfo(tarfile.TarInfo):
     """``TarInfo`` that has ``HeaderGuard`` check each header before ``tarfile`` processes it.
 
     The guard and ``unread`` come from the file object ``tarfile`` reads
-    (``tar_stream._ForwardReader``)."""
+    (``tar_stream._ForwardReader``). Ordinary header blocks are parsed by
+    ``ustar_block.parse_block``, every other block by ``tarfile`` itself."""
+
+    @classmethod
+    def frombuf(cls, buf: bytes, encoding: str, errors: str) -> Any:
+        info = parse_block(cls, buf, encoding, errors)
+        if info is None:
+            return super().frombuf(buf, encoding, errors)
+        return info
 
     def _proc_member(self, tarfile_: Any) -> Any:
         reader = tarfile_.fileobj
