@@ -158,6 +158,20 @@ class DecompressedStream(io.BufferedIOBase):
             return self._current
         return self._current[start:end]
 
+    def read_view(self, size: int) -> bytes | memoryview:
+        """``read(size)`` without a copy when the bytes lie within one decompressed chunk: a
+        memoryview of it (which keeps the chunk alive while it is held). The calling thread
+        holds the GIL while it copies, so a member's data passed on this way to the worker
+        that writes it costs the reader nothing per byte."""
+        if size > 0 and self._fill():
+            start = self._offset
+            current = self._current
+            if len(current) - start >= size and type(current) is bytes:
+                self._offset = start + size
+                self._position += size
+                return memoryview(current)[start : start + size]
+        return self.read(size)
+
     def read1(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             size = 1 << 62

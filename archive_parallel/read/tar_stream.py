@@ -47,12 +47,26 @@ class _ForwardReader:
         self.header_guard = header_guard
         self.delivered = 0
         self._pushback = b""
-        self._recent: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=4)
+        self._recent: collections.deque[tuple[int, bytes | memoryview]] = collections.deque(
+            maxlen=4
+        )
+        self._read_view = getattr(raw, "read_view", None)
 
     def read(self, size: int = -1) -> bytes:
         if self._pushback:
             return self._read_pushback(size)
         data = self.raw.read(size)
+        if data:
+            self._recent.append((self.delivered, data))
+        self.delivered += len(data)
+        return data
+
+    def read_data(self, size: int) -> bytes | memoryview:
+        """``read`` for member data: from a ``DecompressedStream``, a memoryview of its chunk
+        where the bytes lie in one (``read_view``), so they are not copied."""
+        if self._pushback or self._read_view is None:
+            return self.read(size)
+        data = self._read_view(size)
         if data:
             self._recent.append((self.delivered, data))
         self.delivered += len(data)
@@ -108,9 +122,9 @@ class MemberData:
         self._position = member.offset_data
         self._end = member.offset_data + member.size
 
-    def read(self, size: int) -> bytes:
+    def read(self, size: int) -> bytes | memoryview:
         self._reader.seek(self._position)
-        data = self._reader.read(min(size, self._end - self._position))
+        data = self._reader.read_data(min(size, self._end - self._position))
         self._position += len(data)
         return data
 

@@ -1,16 +1,20 @@
 import gzip
+import io
 import subprocess
 import tarfile
 import threading
 
 import pytest
 from codecs_testdata import mixed_bytes, require_tool, write_tar_member
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archive_parallel.codecs import readers
 from archive_parallel.codecs.gzip_writer import ParallelGzipWriter
 from archive_parallel.codecs.multistream import ParallelStreamWriter, stream_piece_size
 from archive_parallel.errors import ArchiveError, CorruptArchiveError
 from archive_parallel.formats import CompressionFormat as Fmt
+from archive_parallel.read.tar_stream import TarStream
 
 DATA = mixed_bytes(2_500_000)
 SUFFIX = {Fmt.TAR_GZ: "gz", Fmt.TAR_BZ2: "bz2", Fmt.TAR_XZ: "xz"}
@@ -208,3 +212,44 @@ def test_missing_file_is_an_archive_error_not_corruption(tmp_path, fmt):
     with pytest.raises(ArchiveError) as caught:
         readers.open_decompressed(tmp_path / "missing", fmt)
     assert not isinstance(caught.value, CorruptArchiveError)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    chunks=st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=8),
+    reads=st.lists(st.tuples(st.booleans(), st.integers(1, 60)), max_size=20),
+)
+def test_read_view_gives_the_same_bytes_as_read(chunks, reads):
+    """``read_view`` and ``read`` mixed in any order deliver the stream's bytes in order, a
+    view only where the bytes lie in one chunk."""
+    whole = b"".join(chunks)
+    stream = readers.DecompressedStream(iter(chunks), "test stream")
+    got = []
+    for as_view, size in reads:
+        part = stream.read_view(size) if as_view else stream.read(size)
+        if isinstance(part, memoryview):
+            assert any(bytes(part) in chunk for chunk in chunks)
+        got.append(bytes(part))
+    got.append(stream.read())
+    assert b"".join(got) == whole
+    assert stream.tell() == len(whole)
+
+
+def test_member_data_comes_as_views_of_the_chunk_it_lies_in(tmp_path):
+    """A tar member's data is handed on without a copy where it lies in one decompressed
+    chunk, and copied (joined) where it crosses into the next; both round-trip."""
+    small, crossing = mixed_bytes(3_000), mixed_bytes(9_000_000)  # past any chunk's end
+    path = tmp_path / "two.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, payload in (("small.bin", small), ("crossing.bin", crossing)):
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    with TarStream(path, Fmt.TAR_GZ, None) as stream:
+        seen = {}
+        for member in stream.members():
+            seen[member.name] = stream.extractfile(member).read(member.size)
+        stream.finish()
+    assert isinstance(seen["small.bin"], memoryview)
+    assert bytes(seen["small.bin"]) == small
+    assert bytes(seen["crossing.bin"]) == crossing
