@@ -10,6 +10,10 @@ end. A folder that cannot be read is skipped with a warning; so is a file over t
 or one that cannot be opened, and a folder met again through a followed link (a loop): the
 depth-first walk keeps the first one in name order, the level walk the shallowest (the first
 in name order among folders of one depth).
+
+Where the system allows it (Linux, macOS), a folder is opened once and scanned through its
+descriptor: each child's ``stat``, ``access`` and ``readlink`` then name the child relative
+to that descriptor, so the kernel does not resolve the whole path again for every entry.
 """
 
 from __future__ import annotations
@@ -30,6 +34,14 @@ logger = logging.getLogger(__name__)
 
 #: folders scanned per task when fanned out
 DIRS_PER_TASK = 8
+#: scan a folder through its descriptor (stat, access and readlink relative to it)
+SCAN_BY_DESCRIPTOR = (
+    os.scandir in os.supports_fd
+    and os.stat in os.supports_dir_fd
+    and os.access in os.supports_dir_fd
+    and os.readlink in os.supports_dir_fd
+)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass
@@ -58,14 +70,38 @@ class _Scan:
 
 
 def _scan_dir(path: str, prefix: str, options: WalkOptions, excluder) -> _Scan:
-    out = _Scan()
     try:
-        with os.scandir(path) as it:
-            children = list(it)
+        dir_fd = os.open(path, _DIR_FLAGS) if SCAN_BY_DESCRIPTOR else None
     except OSError as exc:
-        logger.warning("skipping unreadable folder %s: %s", path, exc.strerror or exc)
-        out.skipped.append((prefix or ".", f"unreadable folder: {exc.strerror or exc}"))
-        return out
+        return _unreadable_folder(path, prefix, exc)
+    try:
+        try:
+            with os.scandir(path if dir_fd is None else dir_fd) as it:
+                children = list(it)
+        except OSError as exc:
+            return _unreadable_folder(path, prefix, exc)
+        return _scan_children(children, path, prefix, options, excluder, dir_fd)
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
+
+
+def _unreadable_folder(path: str, prefix: str, exc: OSError) -> _Scan:
+    logger.warning("skipping unreadable folder %s: %s", path, exc.strerror or exc)
+    return _Scan(skipped=[(prefix or ".", f"unreadable folder: {exc.strerror or exc}")])
+
+
+def _scan_children(
+    children: list[os.DirEntry[str]],
+    path: str,
+    prefix: str,
+    options: WalkOptions,
+    excluder: Excluder | None,
+    dir_fd: int | None,
+) -> _Scan:
+    """The entries of one listed folder; ``dir_fd``, when given, is the folder's descriptor
+    (the children were listed through it, so their own ``path`` is their bare name)."""
+    out = _Scan()
     # once per folder, not per entry: this loop runs for every file of the tree
     entries, skipped = out.entries, out.skipped
     excludes = excluder.excludes_child if excluder else None
@@ -75,46 +111,49 @@ def _scan_dir(path: str, prefix: str, options: WalkOptions, excluder) -> _Scan:
         options.check_readable,
     )
     from_stat = FileEntry.from_stat
+    join = os.path.join  # what DirEntry.path is for a folder scanned by its path
     for child in children:
         name = child.name
         rel = f"{prefix}/{name}" if prefix else name
         if excludes is not None and excludes(name, rel):
             continue
+        # the child as the system calls below name it: relative to dir_fd, or its full path
+        here = name if dir_fd is not None else child.path
+        full = join(path, name) if dir_fd is not None else here
         try:
             st = child.stat(follow_symlinks=False)
             is_link = statmod.S_ISLNK(st.st_mode)
             if is_link and follow:
-                st = os.stat(child.path)
+                st = os.stat(here, dir_fd=dir_fd)
                 is_link = False
         except OSError as exc:
-            logger.warning("skipping %s: %s", child.path, exc.strerror or exc)
+            logger.warning("skipping %s: %s", full, exc.strerror or exc)
             skipped.append((rel, exc.strerror or str(exc)))
             continue
         mode = st.st_mode
         if statmod.S_ISREG(mode):
-            full = child.path
             if max_size is not None and st.st_size > max_size:
                 logger.warning(
                     "skipping %s: %d bytes is over the %d-byte limit", full, st.st_size, max_size
                 )
                 skipped.append((rel, "over max_file_size"))
-            elif check_readable and not os.access(full, os.R_OK):
+            elif check_readable and not os.access(here, os.R_OK, dir_fd=dir_fd):
                 logger.warning("skipping unreadable file %s", full)
                 skipped.append((rel, "unreadable"))
             else:
                 entries.append(from_stat(full, rel, st, EntryKind.FILE))
         elif is_link:
             try:
-                target = os.readlink(child.path)
+                target = os.readlink(here, dir_fd=dir_fd)
             except OSError as exc:
                 skipped.append((rel, exc.strerror or str(exc)))
                 continue
-            entries.append(from_stat(child.path, rel, st, EntryKind.SYMLINK, target))
+            entries.append(from_stat(full, rel, st, EntryKind.SYMLINK, target))
         elif statmod.S_ISDIR(mode):
-            entries.append(from_stat(child.path, rel, st, EntryKind.DIR))
-            out.subdirs.append((child.path, rel, (st.st_dev, st.st_ino)))
+            entries.append(from_stat(full, rel, st, EntryKind.DIR))
+            out.subdirs.append((full, rel, (st.st_dev, st.st_ino)))
         else:
-            logger.warning("skipping %s: not a regular file, folder or link", child.path)
+            logger.warning("skipping %s: not a regular file, folder or link", full)
             skipped.append((rel, "special file"))
     return out
 

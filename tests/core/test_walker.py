@@ -5,17 +5,18 @@ and creation leaves out the archive it writes, its side file and their temporary
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from archive_parallel import ArchiveConfig, ArchiveManager
+from archive_parallel import ArchiveConfig, ArchiveManager, walker
 from archive_parallel.entries import EntryKind
 from archive_parallel.exclusion import Excluder
 from archive_parallel.pool import WorkerPool
-from archive_parallel.walker import WalkOptions, iter_tree, walk_tree
+from archive_parallel.walker import WalkOptions, WalkResult, iter_tree, walk_tree
 
 # names whose order differs between comparing strings and comparing path parts
 TRICKY = ["a/b/x/1", "a/f", "a.b/g", "a-b/c/h", "ab", "a0", "ä/x", "Z/y", "a b", "a/b.c", "a/b-c/d"]
@@ -116,3 +117,36 @@ def test_the_walk_applies_plain_and_glob_patterns_to_names_and_paths(tmp_path):
     options = WalkOptions(exclude_patterns=("build", "*.pyc"))
     names = [entry.name for entry in iter_tree(root, options)]
     assert names == ["k", "keep", "keep/a.txt"]
+
+
+@pytest.mark.parametrize("follow", [False, True])
+def test_scanning_through_folder_descriptors_finds_what_scanning_by_path_finds(
+    tmp_path, monkeypatch, follow
+):
+    """Every kind the walk meets (files, folders, links to files, folders and nowhere, a FIFO,
+    an excluded name, a file over the size limit) comes out the same whether each folder is
+    scanned through its descriptor or by its path, with the same full paths."""
+    if not walker.SCAN_BY_DESCRIPTOR:
+        pytest.skip("this system cannot scan a folder through its descriptor")
+    root = _tree(tmp_path / "src", [*TRICKY, "big/blob", "skip.tmp"])
+    (root / "big" / "blob").write_bytes(b"x" * 5000)
+    (root / "to-file").symlink_to("a/f")
+    (root / "to-folder").symlink_to("a.b")
+    (root / "dangling").symlink_to("nowhere")
+    os.mkfifo(root / "a" / "pipe")
+    options = WalkOptions(exclude_patterns=("*.tmp",), max_file_size=4096, follow_symlinks=follow)
+
+    def walk() -> tuple[list, list]:
+        result = WalkResult()
+        entries = list(iter_tree(root, options, result.skipped))
+        described = [(e.name, e.path, e.kind, e.size, e.mode, e.linkname) for e in entries]
+        return described, sorted(result.skipped)
+
+    by_descriptor = walk()
+    monkeypatch.setattr(walker, "SCAN_BY_DESCRIPTOR", False)
+    by_path = walk()
+    assert by_descriptor == by_path
+    names = {name: kind for name, _, kind, *_ in by_descriptor[0]}
+    assert names["to-file"] is (EntryKind.FILE if follow else EntryKind.SYMLINK)
+    assert "big/blob" not in names and "skip.tmp" not in names and "a/pipe" not in names
+    assert {name for name, _ in by_descriptor[1]} >= {"big/blob", "a/pipe"}
