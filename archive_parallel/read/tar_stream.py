@@ -183,9 +183,14 @@ class TarStream:
         """Members in order; ``tarfile`` does not keep them (it would, one per member)."""
         tar = self.tar
         assert tar is not None
+        reader = self._reader
         while (member := tar.next()) is not None:
             tar.members.clear()
             yield member
+            # skip what is left of the member and its padding in one step (tarfile would seek
+            # to the byte before the next header and read it, two calls through the reader)
+            if reader.delivered < tar.offset:
+                reader.seek(tar.offset)
 
     def extractfile(self, member: tarfile.TarInfo) -> MemberData:
         """The member's data (a regular file's), read in order before the next member."""
