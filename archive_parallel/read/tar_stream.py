@@ -55,18 +55,16 @@ class _ForwardReader:
     def read(self, size: int = -1) -> bytes:
         if self._pushback:
             return self._read_pushback(size)
-        data = self.raw.read(size)
-        if data:
-            self._recent.append((self.delivered, data))
-        self.delivered += len(data)
-        return data
+        return self._deliver(self.raw.read(size))
 
     def read_data(self, size: int) -> bytes | memoryview:
         """``read`` for member data: from a ``DecompressedStream``, a memoryview of its chunk
         where the bytes lie in one (``read_view``), so they are not copied."""
         if self._pushback or self._read_view is None:
             return self.read(size)
-        data = self._read_view(size)
+        return self._deliver(self._read_view(size))
+
+    def _deliver(self, data: Any) -> Any:
         if data:
             self._recent.append((self.delivered, data))
         self.delivered += len(data)
