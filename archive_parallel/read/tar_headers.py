@@ -140,14 +140,31 @@ class BoundedTarInfo(tarfile.TarInfo):
 
     The guard and ``unread`` come from the file object ``tarfile`` reads
     (``tar_stream._ForwardReader``). Ordinary header blocks are parsed by
-    ``ustar_block.parse_block``, every other block by ``tarfile`` itself."""
+    ``ustar_block.parse_block``, every other block by ``tarfile`` itself: through ``_frombuf``
+    where ``tarfile`` has it (releases from mid-2025 on read every header through it), else
+    through ``frombuf``."""
 
-    @classmethod
-    def frombuf(cls, buf: bytes, encoding: str, errors: str) -> Any:
-        info = parse_block(cls, buf, encoding, errors)
-        if info is None:
-            return super().frombuf(buf, encoding, errors)
-        return info
+    if hasattr(tarfile.TarInfo, "_frombuf"):
+
+        @classmethod
+        def _frombuf(
+            cls, buf: bytes, encoding: str, errors: str, *, dircheck: bool = True, **options: Any
+        ) -> Any:
+            info = None if options else parse_block(cls, buf, encoding, errors, dircheck)
+            if info is None:
+                return super()._frombuf(  # type: ignore[misc]
+                    buf, encoding, errors, dircheck=dircheck, **options
+                )
+            return info
+
+    else:
+
+        @classmethod
+        def frombuf(cls, buf: bytes, encoding: str, errors: str) -> Any:
+            info = parse_block(cls, buf, encoding, errors)
+            if info is None:
+                return super().frombuf(buf, encoding, errors)
+            return info
 
     def _proc_member(self, tarfile_: Any) -> Any:
         reader = tarfile_.fileobj

@@ -48,8 +48,12 @@ def _unsigned_checksum(block: bytes) -> int:
     )
 
 
-def parse_block(cls: type[_Info], block: bytes, encoding: str, errors: str) -> _Info | None:
-    """``cls.frombuf``'s answer for an ordinary header block, or None to ask ``tarfile``."""
+def parse_block(
+    cls: type[_Info], block: bytes, encoding: str, errors: str, dircheck: bool = True
+) -> _Info | None:
+    """``cls.frombuf``'s answer for an ordinary header block, or None to ask ``tarfile``.
+    ``dircheck`` is ``tarfile``'s own (releases from mid-2025 on): False for the header that
+    follows an extended one, whose name ending in ``/`` does not make it a folder."""
     try:
         (
             name,
@@ -81,7 +85,7 @@ def parse_block(cls: type[_Info], block: bytes, encoding: str, errors: str) -> _
     info.uname = uname.partition(_NUL)[0].decode(encoding, errors)
     info.gname = gname.partition(_NUL)[0].decode(encoding, errors)
     text = name.partition(_NUL)[0].decode(encoding, errors)
-    if kind == tarfile.AREGTYPE and text.endswith("/"):
+    if dircheck and kind == tarfile.AREGTYPE and text.endswith("/"):
         info.type = tarfile.DIRTYPE  # the old V7 way of writing a directory
     if info.isdir():
         text = text.rstrip("/")

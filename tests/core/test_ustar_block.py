@@ -3,12 +3,18 @@
 ``BoundedTarInfo.frombuf`` (``read.ustar_block.parse_block`` first, ``tarfile`` for what it
 declines) is compared with ``tarfile.TarInfo.frombuf`` on headers written by ``tarfile`` in
 its three formats, on the same headers with bytes changed (checksum fixed or not), and on the
-odd blocks by hand: the result's fields, or the class of the error, must be the same.
+odd blocks by hand: the result's fields, or the class of the error, must be the same. Newer
+``tarfile`` releases read headers through ``_frombuf`` with ``dircheck``; a child process
+gives an older ``tarfile`` that shape to check the parser's other entry.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tarfile
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -185,3 +191,97 @@ ODD_BLOCKS = {
 @pytest.mark.parametrize("block", ODD_BLOCKS.values(), ids=ODD_BLOCKS.keys())
 def test_odd_blocks_parse_or_fail_as_tarfile_does(block):
     _assert_same(block)
+
+
+# tarfile from mid-2025 on reads every header through ``TarInfo._frombuf(..., dircheck=...)``
+# (False for the header after an extended one) and ``frombuf`` only wraps it. Python here may
+# predate that, so a child process gives tarfile that shape first, then imports the library.
+NEWER_TARFILE = """
+import io, sys, tarfile
+
+older = tarfile.TarInfo.frombuf.__func__
+
+def _frombuf(cls, buf, encoding, errors, *, dircheck=True):
+    info = older(cls, buf, encoding, errors)
+    name = tarfile.nts(buf[0:100], encoding, errors) if len(buf) == 512 else ""
+    if not dircheck and buf[156:157] == tarfile.AREGTYPE and name.endswith("/"):
+        prefix = tarfile.nts(buf[345:500], encoding, errors)
+        info.type, info.name = tarfile.AREGTYPE, (prefix + "/" + name if prefix else name)
+    return info
+
+def _fromtarfile(cls, archive, *, dircheck=True):
+    block = archive.fileobj.read(tarfile.BLOCKSIZE)
+    info = cls._frombuf(block, archive.encoding, archive.errors, dircheck=dircheck)
+    info.offset = archive.fileobj.tell() - tarfile.BLOCKSIZE
+    return info._proc_member(archive)
+
+tarfile.TarInfo._frombuf = classmethod(_frombuf)
+tarfile.TarInfo.frombuf = classmethod(lambda cls, b, e, r: cls._frombuf(b, e, r))
+tarfile.TarInfo._fromtarfile = classmethod(_fromtarfile)
+tarfile.TarInfo.fromtarfile = classmethod(lambda cls, archive: cls._fromtarfile(archive))
+
+from archive_parallel.formats import CompressionFormat
+from archive_parallel.read.tar_headers import BoundedTarInfo
+from archive_parallel.read.tar_stream import TarStream
+
+assert "_frombuf" in BoundedTarInfo.__dict__ and "frombuf" not in BoundedTarInfo.__dict__
+FIELDS = ("name", "mode", "size", "mtime", "chksum", "type", "linkname", "uname")
+
+def outcome(parse, block, **options):
+    try:
+        info = parse(block, "utf-8", "surrogateescape", **options)
+    except Exception as exc:
+        return type(exc)
+    return tuple(getattr(info, field, None) for field in FIELDS)
+
+blocks = [b"", bytes(512)]
+for name, kind in (("a/b.txt", tarfile.REGTYPE), ("old/dir/", tarfile.AREGTYPE),
+                   ("d", tarfile.DIRTYPE), ("p" * 120 + "/x/", tarfile.AREGTYPE)):
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    blocks.append(info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape"))
+blocks.append(blocks[2][:300])
+for block in blocks:
+    for dircheck in (True, False):
+        assert outcome(BoundedTarInfo._frombuf, block, dircheck=dircheck) == outcome(
+            tarfile.TarInfo._frombuf, block, dircheck=dircheck), (block[:12], dircheck)
+
+path = sys.argv[1]
+with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as archive:
+    for name, data in (("short.txt", b"hello"), ("L" * 150 + ".txt", b"a long name")):
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+with TarStream(path, CompressionFormat.TAR, None) as stream:
+    read = [(m.name, bytes(stream.extractfile(m).read(m.size))) for m in stream.members()]
+    stream.finish()
+assert read == [("short.txt", b"hello"), ("L" * 150 + ".txt", b"a long name")], read
+print("ok")
+"""
+
+
+def test_newer_tarfile_reads_headers_through_the_fast_parser_too(tmp_path):
+    script = tmp_path / "newer_tarfile.py"
+    script.write_text(NEWER_TARFILE, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "gnu.tar")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_a_header_after_an_extended_one_keeps_its_trailing_slash():
+    """``dircheck=False``: an old-style regular file whose name ends in ``/`` stays a file
+    when it follows an extended header, as newer ``tarfile`` reads it."""
+    info = tarfile.TarInfo("old/dir/")
+    info.type = tarfile.AREGTYPE
+    block = info.tobuf(tarfile.USTAR_FORMAT, ENCODING, ERRORS)
+    as_folder = parse_block(tarfile.TarInfo, block, ENCODING, ERRORS)
+    as_named = parse_block(tarfile.TarInfo, block, ENCODING, ERRORS, dircheck=False)
+    assert (as_folder.type, as_folder.name) == (tarfile.DIRTYPE, "old/dir")
+    assert (as_named.type, as_named.name) == (tarfile.AREGTYPE, "old/dir/")
