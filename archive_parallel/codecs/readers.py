@@ -149,14 +149,18 @@ class DecompressedStream(io.BufferedIOBase):
             self._current, self._offset = chunk, 0
         return True
 
-    def _take(self, size: int) -> bytes:
+    def _advance(self, size: int) -> tuple[int, int]:
+        """Consume up to ``size`` bytes of the current chunk; their span in it."""
         start = self._offset
         end = min(len(self._current), start + size)
         self._offset = end
         self._position += end - start
-        if start == 0 and end == len(self._current):
-            return self._current
-        return self._current[start:end]
+        return start, end
+
+    def _take(self, size: int) -> bytes:
+        start, end = self._advance(size)
+        current = self._current
+        return current if start == 0 and end == len(current) else current[start:end]
 
     def read_view(self, size: int) -> bytes | memoryview:
         """``read(size)`` without a copy when the bytes lie within one decompressed chunk: a
@@ -164,12 +168,10 @@ class DecompressedStream(io.BufferedIOBase):
         holds the GIL while it copies, so a member's data passed on this way to the worker
         that writes it costs the reader nothing per byte."""
         if size > 0 and self._fill():
-            start = self._offset
             current = self._current
-            if len(current) - start >= size and type(current) is bytes:
-                self._offset = start + size
-                self._position += size
-                return memoryview(current)[start : start + size]
+            if len(current) - self._offset >= size and type(current) is bytes:
+                start, end = self._advance(size)
+                return memoryview(current)[start:end]
         return self.read(size)
 
     def read1(self, size: int = -1) -> bytes:

@@ -150,21 +150,16 @@ class BoundedTarInfo(tarfile.TarInfo):
         def _frombuf(
             cls, buf: bytes, encoding: str, errors: str, *, dircheck: bool = True, **options: Any
         ) -> Any:
-            info = None if options else parse_block(cls, buf, encoding, errors, dircheck)
-            if info is None:
-                return super()._frombuf(  # type: ignore[misc]
-                    buf, encoding, errors, dircheck=dircheck, **options
-                )
-            return info
+            fast = None if options else parse_block(cls, buf, encoding, errors, dircheck)
+            return fast or super()._frombuf(  # type: ignore[misc]
+                buf, encoding, errors, dircheck=dircheck, **options
+            )
 
     else:
 
         @classmethod
         def frombuf(cls, buf: bytes, encoding: str, errors: str) -> Any:
-            info = parse_block(cls, buf, encoding, errors)
-            if info is None:
-                return super().frombuf(buf, encoding, errors)
-            return info
+            return parse_block(cls, buf, encoding, errors) or super().frombuf(buf, encoding, errors)
 
     def _proc_member(self, tarfile_: Any) -> Any:
         reader = tarfile_.fileobj
