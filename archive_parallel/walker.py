@@ -117,9 +117,9 @@ def _scan_children(
         rel = f"{prefix}/{name}" if prefix else name
         if excludes is not None and excludes(name, rel):
             continue
-        # the child as the system calls below name it: relative to dir_fd, or its full path
-        here = name if dir_fd is not None else child.path
-        full = join(path, name) if dir_fd is not None else here
+        # the child as the system calls below name it (relative to dir_fd, or by its full
+        # path), and its full path
+        here, full = (name, join(path, name)) if dir_fd is not None else (child.path,) * 2
         try:
             st = child.stat(follow_symlinks=False)
             is_link = statmod.S_ISLNK(st.st_mode)
