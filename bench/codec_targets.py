@@ -92,6 +92,18 @@ def default_targets() -> list[Target]:
             2.0,
         ),
         Target(
+            "create tar.bz2 vs the reference loop",
+            _par("create", "tar.bz2"),
+            _ref("create", "tar.bz2"),
+            2.0,
+        ),
+        Target(
+            "create zip with isal vs the reference loop",
+            _par("create", "zip", "isal"),
+            _ref("create", "zip"),
+            3.5,
+        ),
+        Target(
             "create tar.zst (level 3) vs the tar.gz reference loop",
             _par("create", "tar.zst"),
             _ref("create", "tar.gz"),
@@ -210,6 +222,36 @@ def sizes(records: list[dict[str, Any]]) -> list[tuple[str, str, str, int]]:
     return sorted(out)
 
 
+#: (format, backend) whose archive must be no larger than the other's, on the same workload
+SIZE_TARGETS = ((("tar.zst", "zlib"), ("tar.gz", "zlib")),)
+
+
+def size_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The size targets (``SIZE_TARGETS``) per workload that created both archives: the
+    ratio of the larger-allowed archive's bytes to the checked one's (at least 1 meets; the
+    bytes do not depend on threads or runs, so there is no interval)."""
+    made: dict[tuple[str, str, str], int] = {}
+    for r in records:
+        if r["operation"] == "create" and r.get("output_bytes") and r["variant"] != "reference":
+            made[(r["workload"], r["format"], r["backend"])] = int(r["output_bytes"])
+    rows = []
+    for checked, other in SIZE_TARGETS:
+        for workload in sorted({w for w, _, _ in made}):
+            mine, theirs = made.get((workload, *checked)), made.get((workload, *other))
+            if mine and theirs:
+                rows.append(
+                    {
+                        "target": f"{checked[0]} no larger than {other[0]} (level 6)",
+                        "workload": workload,
+                        "bytes": mine,
+                        "other_bytes": theirs,
+                        "ratio": theirs / mine,
+                        "verdict": "meets" if mine <= theirs else "misses",
+                    }
+                )
+    return rows
+
+
 def ship_table(records: list[dict[str, Any]], workload: str) -> list[dict[str, Any]]:
     """What to ship: per own format and create backend, the parallel (2 threads) create
     median and archive size, the extract median with the default reader (isal when it was
@@ -311,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for workload, fmt, backend, size in sizes(records):
         print(f"size  {workload:<8} {fmt:<8} {backend:<6} {size:>12,d} bytes")
+    for row in size_rows(records):
+        print(
+            f"{row['verdict']:>12}  size {row['bytes']:,} vs {row['other_bytes']:,} bytes "
+            f"({row['ratio']:.4f}x) [{row['workload']}] {row['target']}"
+        )
     peak = [
         (r["workload"], r["operation"], r["format"], r["backend"], r.get("peak_rss_bytes"))
         for r in records

@@ -5,7 +5,8 @@ the ratio of their median times with a 95% bootstrap interval, which needs their
 values: those are in each run's ``cells.jsonl``, not in ``results.csv``. So the records of a
 machine's runs are gathered (the latest run's record of a cell wins) and evaluated exactly as
 ``python -m bench.codec_targets`` evaluates them, with the same labels and verdict words; only
-targets whose two cells were measured are listed.
+targets whose two cells were measured are listed. The size targets (a tar.zst no larger than
+the tar.gz of the same tree) follow, with the two archives' bytes.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def machine_records(result_set: ResultSet, machine_key: str) -> list[dict[str, A
 
 def target_rows(records: list[dict[str, Any]]) -> tuple[list[TargetRow], int]:
     """The codec targets these records can decide, and how many they cannot (absent)."""
-    from bench.codec_targets import default_targets, evaluate
+    from bench.codec_targets import default_targets, evaluate, size_rows
 
     if not records:
         return [], 0
@@ -73,7 +74,19 @@ def target_rows(records: list[dict[str, Any]]) -> tuple[list[TargetRow], int]:
         for r in evaluated
         if r["verdict"] != "absent"
     ]
-    return rows, len(evaluated) - len(rows)
+    decided = len(rows)
+    rows += [  # sizes are exact: the bytes themselves stand where an interval would
+        TargetRow(
+            r["target"],
+            r["workload"],
+            1.0,
+            ratio(r["ratio"]),
+            f"{r['bytes']:,} vs {r['other_bytes']:,} bytes",
+            r["verdict"],
+        )
+        for r in size_rows(records)
+    ]
+    return rows, len(evaluated) - decided
 
 
 __all__ = ["TargetRow", "machine_records", "target_rows"]

@@ -116,6 +116,31 @@ def test_targets_table_from_records():
     assert rows["create tar.gz with isal vs the reference loop"]["verdict"] == "absent"
 
 
+@pytest.mark.parametrize(
+    ("zst_bytes", "verdict"), [(990, "meets"), (1000, "meets"), (1020, "misses")]
+)
+def test_the_tar_zst_size_target_compares_the_created_archives(zst_bytes, verdict):
+    def created(fmt: str, variant: str, size: int) -> dict:
+        return {
+            "operation": "create",
+            "format": fmt,
+            "variant": variant,
+            "backend": "zlib",
+            "workload": "medium",
+            "output_bytes": size,
+        }
+
+    records = [
+        created("tar.zst", "parallel", zst_bytes),
+        created("tar.gz", "sequential", 1000),
+        created("tar.gz", "reference", 900),  # another writer's bytes: never the yardstick
+    ]
+    (row,) = codec_targets.size_rows(records)
+    assert row["workload"] == "medium" and row["verdict"] == verdict
+    assert row["ratio"] == pytest.approx(1000 / zst_bytes)
+    assert codec_targets.size_rows(records[1:]) == []  # no tar.zst made: nothing to judge
+
+
 def test_a_side_by_side_measurement_is_filed_for_the_report(tmp_path, monkeypatch, capsys):
     pytest.importorskip("fixtures_gen")
     pytest.importorskip("pandas")

@@ -168,3 +168,18 @@ def test_codec_targets_appear_when_a_run_has_their_cells(targets_root, tmp_path)
     html = build_report([targets_root], tmp_path / "report.html").read_text()
     assert 'class="codec-targets"' in html and "10.00x" in html
     assert not math.isnan(rows[("tar.gz", "isal")].extract.value)
+
+
+def test_the_size_target_follows_the_timed_ones_with_its_bytes():
+    from reports.codec_targets import target_rows
+
+    records = [
+        _record("create", "tar.zst", "parallel", "zlib", 0.10, output_bytes=75_992_069),
+        _record("create", "tar.gz", "sequential", "zlib", 3.0, output_bytes=74_470_848),
+        _record("create", "tar.gz", "reference", "zlib", 1.0),
+    ]
+    rows, _ = target_rows(records)
+    size = rows[-1]
+    assert size.target == "tar.zst no larger than tar.gz (level 6)"
+    assert size.verdict == "misses" and size.ratio == "0.98x"
+    assert size.interval == "75,992,069 vs 74,470,848 bytes"
