@@ -111,7 +111,10 @@ def _scan_children(
         options.check_readable,
     )
     from_stat = FileEntry.from_stat
-    join = os.path.join  # what DirEntry.path is for a folder scanned by its path
+    # a child's full path is this plus its name: what DirEntry.path is for a folder scanned
+    # by its path, and os.path.join(path, name) gives (a listed name holds no separator),
+    # without a call to it for every file of the tree
+    base = path if path.endswith(os.sep) else path + os.sep
     for child in children:
         name = child.name
         rel = f"{prefix}/{name}" if prefix else name
@@ -119,7 +122,7 @@ def _scan_children(
             continue
         # the child as the system calls below name it (relative to dir_fd, or by its full
         # path), and its full path
-        here, full = (name, join(path, name)) if dir_fd is not None else (child.path,) * 2
+        here, full = (name, base + name) if dir_fd is not None else (child.path,) * 2
         try:
             st = child.stat(follow_symlinks=False)
             is_link = statmod.S_ISLNK(st.st_mode)
