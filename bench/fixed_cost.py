@@ -177,7 +177,7 @@ def _choices(allowed: tuple[str, ...]):
     return parse
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -187,7 +187,7 @@ def _positive(text: str) -> int:
     return value
 
 
-def _ratio_text(cell: dict[str, float]) -> str:
+def ratio_text(cell: dict[str, float]) -> str:
     return f"{cell['ratio']:.2f}x ({cell['low']:.2f}-{cell['high']:.2f})"
 
 
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=_int_list, default=[1, 50], help="file counts (1,50)")
     parser.add_argument("--formats", type=_choices(FORMATS), default=list(FORMATS))
     parser.add_argument("--operations", type=_choices(OPERATIONS), default=list(OPERATIONS))
-    parser.add_argument("--rounds", type=_positive, default=100, help="rounds (100)")
+    parser.add_argument("--rounds", type=positive_int, default=100, help="rounds (100)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     rows = measure(args.files, args.formats, args.operations, args.rounds)
@@ -211,8 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{row['operation']:<8} {row['format']:<7} {row['files']:>5}  "
             f"{row['reference_s'] * 1e3:7.2f}ms {row['sequential_s'] * 1e3:8.2f}ms "
-            f"{row['parallel_s'] * 1e3:7.2f}ms   {_ratio_text(row['sequential']):<22} "
-            f"{_ratio_text(row['parallel'])}"
+            f"{row['parallel_s'] * 1e3:7.2f}ms   {ratio_text(row['sequential']):<22} "
+            f"{ratio_text(row['parallel'])}"
         )
         for problem in row["problems"]:
             print(f"  wrong output, {problem}", file=sys.stderr)

@@ -1,0 +1,54 @@
+"""bench.file_scaling: its loops do what they say, every file is dealt once, and a small
+measurement reports each loop and way, then leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from bench import file_scaling
+
+
+def test_the_loops_write_and_read_each_file_as_extraction_and_creation_do(tmp_path):
+    paths = file_scaling.file_paths(tmp_path, 40)
+    file_scaling.make_folders(tmp_path, 40)
+    data = file_scaling.payload(1000)
+    assert len(data) == 1000
+    assert file_scaling.write_files(paths, data) == 40_000
+    for path in paths:
+        info = os.stat(path)
+        assert stat.S_IMODE(info.st_mode) == 0o644 and info.st_mtime == 1_700_000_000
+        with open(path, "rb") as handle:
+            assert handle.read() == data
+    assert len({os.path.dirname(p) for p in paths}) == 40 // file_scaling.FILES_PER_FOLDER + 1
+    assert file_scaling.read_files(paths, 1000) == 40_000
+    with pytest.raises(FileExistsError):  # created, never overwritten
+        file_scaling.write_files(paths[:1], data)
+
+
+def test_every_file_is_dealt_once_in_batches():
+    paths = [str(number) for number in range(300)]
+    first, second = file_scaling.shares(paths, 2)
+    assert sorted(first + second, key=int) == paths
+    batch = file_scaling.BATCH_FILES
+    assert first[:batch] == paths[:batch] and second[:batch] == paths[batch : 2 * batch]
+
+
+def test_a_small_measurement_reports_each_loop_and_cleans_up(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ARCHIVE_BENCH_SCRATCH", str(tmp_path))
+    argv = ["--files", "40", "--size", "300", "--workers", "2", "--rounds", "2"]
+    assert file_scaling.main([*argv, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["loop"] for row in rows] == ["write", "read"]
+    for row in rows:
+        assert min(row["one_thread_s"], row["threads_s"], row["processes_s"]) > 0
+        for way in ("threads", "processes"):
+            assert row[way]["low"] <= row[way]["ratio"] <= row[way]["high"]
+    assert list(tmp_path.iterdir()) == []
+    assert file_scaling.main([*argv, "--loops", "read"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("40 files of 300 bytes, 2 workers, 2 rounds")
+    assert lines[1].startswith("read") and "processes" in lines[1]
