@@ -12,9 +12,9 @@
 
 The files are dealt to the workers in batches of ``BATCH_FILES``, as the library shares its
 batches, and the folders exist before the clock starts (an extraction makes them while it
-checks the names). Processes are started before the first round. Each round runs the three
-ways in a shuffled order; a line gives their medians and the speedup of the threads and of
-the processes over one thread, with 95% bootstrap intervals.
+checks the names). Processes are spawned (as on macOS) before the first round. Each round
+runs the three ways in a shuffled order; a line gives their medians and the speedup of the
+threads and of the processes over one thread, with 95% bootstrap intervals.
 
 What the two speedups say: processes well below the number of workers mean that the kernel
 and the file system serialize the work, whatever runs it; threads below processes mean that
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -157,7 +158,8 @@ def measure(
     work = Path(tempfile.mkdtemp(prefix="ap-file-scaling-", dir=base))
     rng = random.Random(seed)
     threads = ThreadPoolExecutor(workers, thread_name_prefix="file-scaling")
-    processes = ProcessPoolExecutor(workers)
+    # spawned, as macOS always does: the children share nothing with this process but the loops
+    processes = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     executors: dict[str, Executor | None] = {
         "one thread": None,
         "threads": threads,
