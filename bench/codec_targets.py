@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import stats
+from bench import parallel_probe, stats
 from bench.codec_axes import FOREIGN_FORMATS
 from bench.results import read_records
 
@@ -328,10 +328,16 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         wanted = {w.strip() for w in args.measure.split(",") if w.strip()}
+        probes = {"before": parallel_probe.probe()}
+        print(parallel_probe.describe(probes["before"], "before"), flush=True)
         records = measure(picks_by_workload(default_targets(), wanted), args.rounds)
+        probes["after"] = parallel_probe.probe()
+        print(parallel_probe.describe(probes["after"], "after"))
         if args.results is not None and records:
             argv_used = ["python", "-m", "bench.codec_targets", *(argv or sys.argv[1:])]
-            run_dir = save_run(records, args.results, argv_used, args.rounds, args.machine)
+            run_dir = save_run(
+                records, args.results, argv_used, args.rounds, args.machine, probes=probes
+            )
             print(f"run filed in {run_dir}")
     elif args.run is not None:
         records = read_records(args.run / "cells.jsonl")

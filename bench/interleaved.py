@@ -109,9 +109,11 @@ def save_run(
     argv: list[str],
     rounds: int,
     machine: str | None = None,
+    probes: dict[str, Any] | None = None,
 ) -> Path:
     """File ``records`` as a run of this machine (named ``machine``, as ``archive-bench run
-    --machine`` would) under ``results_root``: cells.jsonl, run.json, fingerprint.json, and
+    --machine`` would) under ``results_root``: cells.jsonl, run.json (with ``probes``, what
+    ``bench.parallel_probe`` found before and after, when given), fingerprint.json, and
     results.csv where pandas is installed. Returns the run folder."""
     from datetime import UTC, datetime
 
@@ -146,6 +148,7 @@ def save_run(
             "cell_count": len(records),
             "cells_done": len(records),
             "finished_at": started.isoformat(timespec="seconds"),
+            **({"parallel_probe": probes} if probes else {}),
         },
     )
     try:

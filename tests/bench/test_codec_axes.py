@@ -152,6 +152,11 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(tmp_path, monkeypatc
     printed = capsys.readouterr().out
     (run_dir,) = results.glob("box-*/*-interleaved")
     assert f"run filed in {run_dir}" in printed
+    # the machine's state around the run: printed, and filed with it
+    assert printed.startswith("machine before: 2 threads of compression did ")
+    assert "\nmachine after: 2 threads of compression did " in printed
+    probes = json.loads((run_dir / "run.json").read_text())["parallel_probe"]
+    assert set(probes) == {"before", "after"} and probes["after"]["threads"] == 2
     assert "[small] small: create tar.gz vs the reference loop" in printed
     for label in ("verify zip", "checksums"):  # every operation a small package goes through
         line = next(x for x in printed.splitlines() if f"[small] small: {label} vs" in x)
