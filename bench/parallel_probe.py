@@ -7,8 +7,8 @@ time (1.9x or more on two free cores). Well below that, something else has the c
 processes, a busy virtual machine host, thermal throttling on a Pi. Every thread-bound ratio
 measured meanwhile is then lower and noisier than the code deserves, so ``python -m
 bench.codec_targets --measure`` probes before its first round and after its last, prints both
-and files them in the run's ``run.json``; the report and the reader can tell a busy run from
-a slow change. ``python -m bench.parallel_probe`` prints one probe.
+and files them in the run's ``run.json``, so that a busy run can be told from a slow change.
+``python -m bench.parallel_probe`` prints one probe.
 """
 
 from __future__ import annotations
