@@ -107,7 +107,6 @@ def _run(executor: Executor | None, task: Callable[..., int], parts: list[list[s
     if executor is None:
         return sum(task(part, *args) for part in parts)
     futures = [executor.submit(task, part, *args) for part in parts]
-    wait(futures)
     return sum(future.result() for future in futures)
 
 
@@ -130,6 +129,7 @@ def _time_loop(
 ) -> dict[str, list[float]]:
     """Seconds of each round of ``loop``, per way (``executors``: one per way, None inline)."""
     paths = file_paths(folder, files)
+    parts = {way: [paths] if way == "one thread" else shares(paths, workers) for way in WAYS}
     task, arg = (write_files, data) if loop == "write" else (read_files, len(data))
     if loop == "read":
         make_folders(folder, files)
@@ -139,11 +139,10 @@ def _time_loop(
         order = list(WAYS)
         rng.shuffle(order)
         for way in order:
-            parts = [paths] if way == "one thread" else shares(paths, workers)
             if loop == "write":
                 make_folders(folder, files)
             start = time.perf_counter()
-            done = _run(executors[way], task, parts, arg)
+            done = _run(executors[way], task, parts[way], arg)
             values[way].append(time.perf_counter() - start)
             if done != files * len(data):
                 raise RuntimeError(f"{loop}, {way}: {done} bytes, not {files * len(data)}")
@@ -168,8 +167,8 @@ def measure(
     rows = []
     try:
         wait([processes.submit(os.getpid) for _ in range(workers)])  # started before timing
+        data = payload(size)
         for loop in loops:
-            data = payload(size)
             values = _time_loop(loop, work / loop, files, data, executors, workers, rounds, rng)
             row: dict[str, Any] = {"loop": loop, "files": files, "size": size, "workers": workers}
             for way in WAYS:
