@@ -1,7 +1,8 @@
 """fixtures_gen: deterministic synthetic file trees that compress like real ones.
 
 The same profile, scale and seed give byte-identical trees on every platform and Python
-version. Bench calls ``make_tree`` and ``verify_tree``; everything here is standard library.
+version. Bench calls ``make_tree`` and ``verify_tree`` (and ``snapshot_tree`` for a
+user's own tree); everything here is standard library.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .profiles import (
     load_profile_file,
 )
 from .sizes import SizeSpec
+from .snapshot import snapshot_tree
 from .verify import VerifyReport, verify_tree
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "SizeSpec",
     "TreePlan",
     "VerifyReport",
+    "snapshot_tree",
     "estimate_bytes",
     "estimate_file_count",
     "get_profile",

@@ -87,8 +87,8 @@ def make_tree(
             logger.info("reusing %s (manifest matches)", out_dir)
             return existing
 
-    _check_room(profile, scale, out_dir, manifest_path, free_space or _disk_free)
-    _clear_previous(out_dir, manifest_path, pending_path, partial_dir)
+    _check_room(profile, scale, out_dir, manifest_path, free_space or disk_free)
+    clear_previous(out_dir, manifest_path, pending_path, partial_dir)
     plan = plan_tree(profile, scale, seed)
     logger.info(
         "generating %s x%s seed %s: %d files, %d bytes",
@@ -143,7 +143,7 @@ def _reusable(
     return manifest
 
 
-def _disk_free(path: Path) -> int:
+def disk_free(path: Path) -> int:
     return shutil.disk_usage(path).free
 
 
@@ -156,6 +156,14 @@ def required_bytes(profile: Profile, scale: float) -> int:
 def _check_room(
     profile: Profile, scale: float, out_dir: Path, manifest_path: Path, probe: FreeSpaceProbe
 ) -> None:
+    check_room(out_dir, manifest_path, required_bytes(profile, scale), probe)
+
+
+def check_room(
+    out_dir: Path, manifest_path: Path, needed: int, probe: FreeSpaceProbe = disk_free
+) -> None:
+    """Refuse (``InsufficientSpaceError``) before anything is written when the file system of
+    ``out_dir`` has less than ``needed`` bytes free, counting those of the tree it replaces."""
     existing = out_dir.absolute()
     while not existing.exists():
         existing = existing.parent
@@ -163,12 +171,11 @@ def _check_room(
     if manifest_path.is_file():  # the old tree will be removed first
         with contextlib.suppress(FixturesError):
             free += load_manifest(out_dir).total_bytes
-    needed = required_bytes(profile, scale)
     if needed > free:
         raise InsufficientSpaceError(str(existing), needed, free)
 
 
-def _clear_previous(
+def clear_previous(
     out_dir: Path, manifest_path: Path, pending_path: Path, partial_dir: Path
 ) -> None:
     if partial_dir.exists():
