@@ -33,6 +33,7 @@ GRID_FLAGS = (
     "backends",
     "no_reference",
     "no_pigz",
+    "tree",
 )
 
 
@@ -187,6 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="e.g. tar.gz,zip,tar.bz2,tar.zst,tar.gz+tar",
     )
     run.add_argument("--workloads", type=_workloads, help="profile:scale,... e.g. medium:0.1")
+    run.add_argument(
+        "--tree",
+        type=Path,
+        action="append",
+        metavar="FOLDER",
+        help="a real tree to measure (repeatable): a snapshot of it becomes the workload "
+        "own-<folder name>, in place of the preset's generated trees (beside them with "
+        "--workloads)",
+    )
     run.add_argument("--threads", type=_ints, help="thread counts, e.g. 1,2,4,8")
     run.add_argument("--batch-sizes", type=_ints, help="e.g. 10,50,200")
     run.add_argument(
@@ -277,6 +287,24 @@ def _resumed_grid(args: argparse.Namespace):
     return preset, grid, timing
 
 
+def _own_trees(args: argparse.Namespace) -> list:
+    """The workloads of ``--tree`` folders: snapshots taken (or reused) now, before the run."""
+    from bench.workloads import fixtures_root, own_tree_name, own_tree_workload
+    from fixtures_gen import FixturesError
+
+    names = [own_tree_name(folder) for folder in args.tree]
+    for folder, name in zip(args.tree, names):
+        if names.count(name) > 1:
+            raise UsageError(f"--tree {folder}: another folder gives the same workload {name}")
+    workloads = []
+    for folder in args.tree:
+        try:
+            workloads.append(own_tree_workload(fixtures_root(args.results), folder))
+        except FixturesError as exc:
+            raise UsageError(f"--tree {folder}: {exc}") from None
+    return workloads
+
+
 def _planned_grid(args: argparse.Namespace):
     """(preset, grid, timing) from the preset and the flags; say which threads a cap drops."""
     from bench.cores import usable_cores
@@ -284,7 +312,9 @@ def _planned_grid(args: argparse.Namespace):
 
     preset = PRESETS[args.preset]
     overrides = {f: getattr(args, f) for f in GRID_FLAGS[:7] if getattr(args, f)}
-    if args.workloads:
+    if args.tree:
+        overrides["workloads"] = (*_own_trees(args), *(args.workloads or ()))
+    if args.workloads or args.tree:
         # the workloads asked for serve every operation and format
         overrides["tree_workloads"] = ()
         overrides["format_workloads"] = ()

@@ -1,17 +1,19 @@
 """Workloads of a sweep: fixture trees (cached across runs) and the archives extraction reads.
 
 Trees come from ``fixtures_gen.make_tree`` into a cache folder (``results/.fixtures`` or
-``$ARCHIVE_BENCH_FIXTURES``) and are reused while their manifest still matches. The archives
-that the extract and verify cells read are built once per run with the library's default
-configuration (what a deployment would unpack), so every variant of a group reads the same
-bytes. ``gzip6_size_check`` recompresses the library's tar stream with ``gzip -6`` so the
-size target (within 0.5% of gzip -6) is measured on identical input.
+``$ARCHIVE_BENCH_FIXTURES``) and are reused while their manifest still matches; a user's
+own tree (``--tree``) is a snapshot copied into the same cache, the workload
+``own-<folder>``. The archives that the extract and verify cells read are built once per run
+with the library's default configuration (what a deployment would unpack), so every variant
+of a group reads the same bytes. ``gzip6_size_check`` recompresses the library's tar stream
+with ``gzip -6`` so the size target (within 0.5% of gzip -6) is measured on identical input.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -46,12 +48,79 @@ def tree_dir(root: Path, wl: Workload) -> Path:
     return root / f"{wl.profile}-s{wl.scale:g}"
 
 
+#: the profile name of a workload that is a snapshot of a real tree (``own_tree_workload``)
+OWN_PREFIX = "own-"
+
+
+def own_tree_name(source: Path) -> str:
+    """``own-<folder name>``, with what is not a letter, digit, dot, dash or underscore
+    replaced by dashes (the name appears in folder names and in the report)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", source.absolute().name).strip("-.") or "root"
+    return OWN_PREFIX + stem
+
+
+def own_tree_workload(root: Path, source: Path) -> Workload:
+    """A workload of the real tree at ``source``: a snapshot of it in the fixture cache
+    (``fixtures_gen.snapshot_tree``: taken once, reused while the tree is unchanged)."""
+    from fixtures_gen.snapshot import snapshot_tree
+
+    _check_archivable(source)
+    wl = Workload(own_tree_name(source), 1.0)
+    manifest = snapshot_tree(source, tree_dir(root, wl), wl.profile)
+    logger.info(
+        "workload %s: %d files, %d bytes from %s",
+        wl.profile,
+        manifest.file_count,
+        manifest.total_bytes,
+        source,
+    )
+    return wl
+
+
+def _check_archivable(source: Path) -> None:
+    """The library's own walk of ``source``, as a sweep's cells do it: a tree it refuses (a
+    link pointing out of the tree, a name extraction would read otherwise) would make every
+    cell invalid, so it is refused before anything is copied (``FixturesError``)."""
+    from archive_parallel import ArchiveConfig, ArchiveError, ArchiveManager
+    from archive_parallel.source_names import screen_names
+    from bench.cases import NO_SIZE_LIMIT
+    from fixtures_gen import FixturesError
+
+    if not source.is_dir():
+        return  # snapshot_tree says so
+    config = ArchiveConfig(max_file_size=NO_SIZE_LIMIT)
+    try:
+        with ArchiveManager() as manager:  # the walk and name check create_archive makes
+            screen_names(manager._walk(source, config).entries, config.unarchivable_names)
+    except ArchiveError as exc:
+        raise FixturesError(f"the library cannot archive this tree: {exc}") from None
+
+
+def _own_tree_manifest(out: Path, wl: Workload):
+    import fixtures_gen
+    from fixtures_gen.verify import quick_check
+
+    try:
+        manifest = fixtures_gen.load_manifest(out)
+    except fixtures_gen.FixturesError:
+        manifest = None
+    if manifest is None or not out.is_dir() or quick_check(out, manifest):
+        raise fixtures_gen.FixturesError(
+            f"workload {wl.profile}: its snapshot in {out} is missing or was changed; "
+            "take it again with --tree <folder>"
+        )
+    return manifest
+
+
 def prepare_tree(root: Path, wl: Workload) -> PreparedWorkload:
     import fixtures_gen
 
     out = tree_dir(root, wl)
     out.parent.mkdir(parents=True, exist_ok=True)
-    manifest = fixtures_gen.make_tree(wl.profile, out, scale=wl.scale, seed=0, reuse=True)
+    if wl.profile.startswith(OWN_PREFIX):
+        manifest = _own_tree_manifest(out, wl)
+    else:
+        manifest = fixtures_gen.make_tree(wl.profile, out, scale=wl.scale, seed=0, reuse=True)
     return PreparedWorkload(
         workload=wl,
         tree=out,
