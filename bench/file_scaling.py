@@ -1,14 +1,19 @@
 """How far threads can take the per-file work of many small files on this machine.
 
 ``python -m bench.file_scaling [--files 4000] [--size 6144] [--workers N] [--rounds 15]
-[--json]`` times two loops over ``--files`` small files in a scratch folder
+[--loops write,read,inflate] [--json]`` times three loops over ``--files`` small files in a
+scratch folder
 (``ARCHIVE_BENCH_SCRATCH`` or the temporary folder), each way in turn: in one thread, in
 ``--workers`` threads (default: the cores this process may use) and in as many processes:
 
 * ``write``: create each file (``O_CREAT | O_EXCL``), write it, set its mode and mtime through
   the descriptor and close it: the system calls an extraction makes for each small file;
 * ``read``: open, read and close each file and take its SHA-256: what creating an archive
-  does with each small file before compressing it.
+  does with each small file before compressing it;
+* ``inflate``: inflate one small raw-deflate member of generated source code per file and
+  take its CRC-32, in memory, no file touched: what extracting a zip does with each small
+  member before writing it. Each inflate gives the interpreter lock up as a system call does,
+  for about ten microseconds of work, so this loop shows what the hand-overs alone cost.
 
 The files are dealt to the workers in batches of ``BATCH_FILES``, as the library shares its
 batches, and the folders exist before the clock starts (an extraction makes them while it
@@ -16,7 +21,7 @@ checks the names). Processes are spawned (as on macOS) before the first round. E
 runs the three ways in a shuffled order; a line gives their medians and the speedup of the
 threads and of the processes over one thread, with 95% bootstrap intervals.
 
-What the two speedups say: processes well below the number of workers mean that the kernel
+What the speedups say: processes well below the number of workers mean that the kernel
 and the file system serialize the work, whatever runs it; threads below processes mean that
 the interpreter lock costs the difference (every one of these system calls gives the lock up
 and takes it back, and with two threads each hand-over wakes the other). Together they bound
@@ -36,6 +41,7 @@ import shutil
 import statistics
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -45,7 +51,7 @@ from bench import stats
 from bench.cores import usable_cores
 from bench.fixed_cost import positive_int, ratio_text
 
-LOOPS = ("write", "read")
+LOOPS = ("write", "read", "inflate")
 WAYS = ("one thread", "threads", "processes")
 BATCH_FILES = 64
 FILES_PER_FOLDER = 16
@@ -94,6 +100,32 @@ def read_files(paths: list[str], size: int) -> int:
     return total
 
 
+def member_payload(size: int) -> bytes:
+    """``size`` bytes of generated source code (``fixtures_gen``'s ``code`` model, which
+    deflates about as well as real code): the repeated line of ``payload`` would inflate
+    several times faster than a real member."""
+    from fixtures_gen import parse_content
+    from fixtures_gen.content import iter_content
+
+    return b"".join(iter_content(parse_content("code"), size, seed=size))
+
+
+def raw_deflate(data: bytes) -> bytes:
+    """``data`` as a zip member stores it: raw deflate, level 6."""
+    return zlib.compress(data, 6, -15)
+
+
+def inflate_members(paths: list[str], member: bytes) -> int:
+    """The ``inflate`` loop: one member inflated (bounded, as the library does) and its CRC-32
+    taken per path; returns the bytes inflated."""
+    total = 0
+    for _ in paths:
+        data = zlib.decompressobj(-15).decompress(member, 1 << 20)
+        zlib.crc32(data)
+        total += len(data)
+    return total
+
+
 def shares(paths: list[str], workers: int) -> list[list[str]]:
     """``paths`` in batches of ``BATCH_FILES``, dealt round-robin to ``workers``."""
     out: list[list[str]] = [[] for _ in range(workers)]
@@ -130,7 +162,11 @@ def _time_loop(
     """Seconds of each round of ``loop``, per way (``executors``: one per way, None inline)."""
     paths = file_paths(folder, files)
     parts = {way: [paths] if way == "one thread" else shares(paths, workers) for way in WAYS}
-    task, arg = (write_files, data) if loop == "write" else (read_files, len(data))
+    task, arg = {
+        "write": (write_files, data),
+        "read": (read_files, len(data)),
+        "inflate": (inflate_members, raw_deflate(member_payload(len(data)))),
+    }[loop]
     if loop == "read":
         make_folders(folder, files)
         write_files(paths, data)
@@ -184,6 +220,14 @@ def measure(
     return rows
 
 
+def _loop_names(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in LOOPS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"loops are {', '.join(LOOPS)}, not {text!r}")
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.file_scaling", description=__doc__)
     parser.add_argument("--files", type=positive_int, default=4000, help="files (4000)")
@@ -192,12 +236,13 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=positive_int, help="threads and processes (default: usable cores)"
     )
     parser.add_argument("--rounds", type=positive_int, default=15, help="rounds (15)")
-    parser.add_argument("--loops", choices=[*LOOPS, "both"], default="both")
+    parser.add_argument(
+        "--loops", type=_loop_names, default=LOOPS, help="comma-separated (write,read,inflate)"
+    )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     workers = args.workers or max(2, usable_cores())
-    loops = LOOPS if args.loops == "both" else (args.loops,)
-    rows = measure(args.files, args.size, workers, args.rounds, loops)
+    rows = measure(args.files, args.size, workers, args.rounds, args.loops)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -207,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for row in rows:
         print(
-            f"{row['loop']:<6} one thread {row['one_thread_s'] * 1e3:7.1f} ms   "
+            f"{row['loop']:<7} one thread {row['one_thread_s'] * 1e3:7.1f} ms   "
             f"threads {row['threads_s'] * 1e3:7.1f} ms {ratio_text(row['threads']):<22} "
             f"processes {row['processes_s'] * 1e3:7.1f} ms {ratio_text(row['processes'])}"
         )

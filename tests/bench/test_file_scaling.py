@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import zlib
 
 import pytest
 
@@ -42,13 +43,30 @@ def test_a_small_measurement_reports_each_loop_and_cleans_up(tmp_path, monkeypat
     argv = ["--files", "40", "--size", "300", "--workers", "2", "--rounds", "2"]
     assert file_scaling.main([*argv, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [row["loop"] for row in rows] == ["write", "read"]
+    assert [row["loop"] for row in rows] == ["write", "read", "inflate"]
     for row in rows:
         assert min(row["one_thread_s"], row["threads_s"], row["processes_s"]) > 0
         for way in ("threads", "processes"):
             assert row[way]["low"] <= row[way]["ratio"] <= row[way]["high"]
     assert list(tmp_path.iterdir()) == []
-    assert file_scaling.main([*argv, "--loops", "read"]) == 0
+    assert file_scaling.main([*argv, "--loops", "read,inflate"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("40 files of 300 bytes, 2 workers, 2 rounds")
     assert lines[1].startswith("read") and "processes" in lines[1]
+    assert lines[2].startswith("inflate") and len(lines) == 3
+
+
+def test_the_inflate_loop_inflates_a_real_member_per_path():
+    data = file_scaling.member_payload(5000)
+    assert len(data) == 5000 and data == file_scaling.member_payload(5000)
+    member = file_scaling.raw_deflate(data)
+    assert len(data) / 8 < len(member) < len(data) / 2  # compresses like code, not like a loop
+    assert zlib.decompress(member, -15) == data
+    assert file_scaling.inflate_members(["a", "b", "c"], member) == 15_000
+
+
+def test_an_unknown_loop_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as caught:
+        file_scaling.main(["--loops", "write,compress"])
+    assert caught.value.code == 2
+    assert "loops are write, read, inflate" in capsys.readouterr().err
