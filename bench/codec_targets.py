@@ -162,6 +162,25 @@ def default_targets() -> list[Target]:
                         workload,
                     )
                 )
+                if op == "verify":  # one path: verification has no sequential variant cell
+                    continue
+                # the sequential path never below the old way, the parallel never below it
+                targets += [
+                    Target(
+                        f"{profile}: sequential {op} {fmt} vs the reference loop",
+                        _seq(op, fmt, backend),
+                        _ref(op, fmt),
+                        1.0,
+                        workload,
+                    ),
+                    Target(
+                        f"{profile}: {op} {fmt} vs the sequential path",
+                        _par(op, fmt, backend),
+                        _seq(op, fmt, backend),
+                        1.0,
+                        workload,
+                    ),
+                ]
         targets.append(
             Target(
                 f"{profile}: checksums vs the reference loop",

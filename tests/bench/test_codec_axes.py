@@ -116,6 +116,42 @@ def test_targets_table_from_records():
     assert rows["create tar.gz with isal vs the reference loop"]["verdict"] == "absent"
 
 
+def test_small_packages_judge_the_sequential_path_and_the_parallel_one_against_it():
+    def record(variant, backend, values):
+        return {
+            "operation": "extract",
+            "format": "zip",
+            "variant": variant,
+            "backend": backend,
+            "workload": "package",
+            "scale": 1.0,
+            "threads": 2 if variant == "parallel" else 1,
+            "valid": True,
+            "values": values,
+        }
+
+    records = [
+        record("parallel", "isal", [0.30, 0.31, 0.29]),
+        record("sequential", "isal", [0.27, 0.28, 0.27]),
+        record("sequential", "zlib", [9.0, 9.0, 9.0]),  # another inflater: never compared
+        record("reference", "zlib", [0.36, 0.35, 0.34]),
+    ]
+    rows = {
+        r["target"]: r for r in codec_targets.evaluate(records, codec_targets.default_targets())
+    }
+    sequential = rows["package: sequential extract zip vs the reference loop"]
+    assert sequential["ratio"] == pytest.approx(0.35 / 0.27) and sequential["at_least"] == 1.0
+    against = rows["package: extract zip vs the sequential path"]
+    assert against["ratio"] == pytest.approx(0.27 / 0.30) and against["verdict"] == "misses"
+    labels = set(rows)
+    for profile in ("package", "small"):
+        for op in ("create", "extract"):
+            for fmt in ("tar.gz", "zip"):
+                assert f"{profile}: sequential {op} {fmt} vs the reference loop" in labels
+                assert f"{profile}: {op} {fmt} vs the sequential path" in labels
+    assert not any("sequential verify" in label for label in labels)
+
+
 @pytest.mark.parametrize(
     ("zst_bytes", "verdict"), [(990, "meets"), (1000, "meets"), (1020, "misses")]
 )
