@@ -112,6 +112,11 @@ class ArchiveConfig:
     #: outside): "error" refuses the creation before anything is written, naming the file;
     #: "skip" leaves such entries out with a warning
     unarchivable_names: str = "error"
+    #: an archive smaller than this (bytes on disk) is extracted by the calling thread alone,
+    #: whatever its member count: its whole extraction takes a few milliseconds, less than
+    #: waking the pool's threads costs (0 extracts every archive of ``parallel_threshold``
+    #: members or more in parallel)
+    parallel_min_archive_bytes: int = 1 * MiB
 
     def __post_init__(self) -> None:
         if not 0 <= int(self.compression_level) <= 9:
@@ -136,6 +141,11 @@ class ArchiveConfig:
         for name in ("max_header_record_size", "max_header_ratio", "max_side_file_size"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if int(self.parallel_min_archive_bytes) < 0:
+            raise ValueError(
+                "parallel_min_archive_bytes must be 0 or more, "
+                f"got {self.parallel_min_archive_bytes}"
+            )
         if int(self.header_check_threshold) < 0:
             raise ValueError(
                 f"header_check_threshold must be 0 or more, got {self.header_check_threshold}"

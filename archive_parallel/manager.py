@@ -365,7 +365,9 @@ class ArchiveManager:
         metadata = load_metadata(archive, config.max_side_file_size)
         start = time.perf_counter()
         try:
-            parallel = config.uses_parallel(self._member_estimate(metadata, config))
+            parallel = config.uses_parallel(
+                self._member_estimate(metadata, config)
+            ) and archive.stat().st_size >= int(config.parallel_min_archive_bytes)
             plan = self._integrity_plan(
                 archive, fmt, metadata, config, parallel, verify=verify_integrity
             )

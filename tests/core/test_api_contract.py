@@ -233,7 +233,11 @@ def test_stats_and_pool_lifecycle(manager, sample_tree, tmp_path):
     stats = manager.get_stats()
     assert stats["sequential_operations"] == 1 and stats["parallel_operations"] == 0
     assert stats["thread_pool_active"] is False
-    manager.create_archive(sample_tree, tmp_path / "p.tar.gz", ArchiveConfig(parallel_threshold=5))
+    manager.create_archive(
+        sample_tree,
+        tmp_path / "p.tar.gz",
+        ArchiveConfig(parallel_threshold=5, parallel_min_archive_bytes=0),
+    )
     stats = manager.get_stats()
     assert stats["parallel_operations"] == 1 and stats["thread_pool_active"] is True
     assert stats["archives_created"] == 2 and stats["operation_count"] == 2
@@ -241,12 +245,18 @@ def test_stats_and_pool_lifecycle(manager, sample_tree, tmp_path):
     assert stats["bytes_processed"] > 0
     manager.cleanup_thread_pool()
     assert manager.get_stats()["thread_pool_active"] is False
-    manager.create_archive(sample_tree, tmp_path / "q.tar.gz", ArchiveConfig(parallel_threshold=5))
+    manager.create_archive(
+        sample_tree,
+        tmp_path / "q.tar.gz",
+        ArchiveConfig(parallel_threshold=5, parallel_min_archive_bytes=0),
+    )
     assert manager.get_stats()["thread_pool_active"] is True
 
 
 def test_collect_files_counts_one_operation(manager, sample_tree):
-    files = manager._collect_files(sample_tree, ArchiveConfig(parallel_threshold=5))
+    files = manager._collect_files(
+        sample_tree, ArchiveConfig(parallel_threshold=5, parallel_min_archive_bytes=0)
+    )
     assert all(isinstance(p, Path) for p in files)
     assert not any(p.is_dir() and not p.is_symlink() for p in files)
     stats = manager.get_stats()
@@ -334,7 +344,12 @@ def test_multiple_checksums(manager, sample_tree, tmp_path):
     files.append(tmp_path / "does-not-exist")
     for parallel in (True, False):
         result = manager._calculate_multiple_checksums_parallel(
-            files, ArchiveConfig(enable_parallel_processing=parallel, parallel_threshold=2)
+            files,
+            ArchiveConfig(
+                enable_parallel_processing=parallel,
+                parallel_threshold=2,
+                parallel_min_archive_bytes=0,
+            ),
         )
         assert set(result) == set(files[:-1])
         for path, (sha, md5) in result.items():
@@ -358,7 +373,9 @@ def test_one_instance_many_threads(manager, sample_tree, tmp_path):
             meta = manager.create_archive(
                 sample_tree,
                 tmp_path / f"t{i}.{fmt}",
-                ArchiveConfig(parallel_threshold=5, thread_pool_size=2),
+                ArchiveConfig(
+                    parallel_threshold=5, parallel_min_archive_bytes=0, thread_pool_size=2
+                ),
             )
             assert manager.verify_archive_integrity(tmp_path / f"t{i}.{fmt}")
             assert meta.file_count > 0
@@ -388,7 +405,7 @@ def test_parallel_walk_gives_the_same_files(manager, tmp_path):
         (src / f"d{i}" / "sub").mkdir(parents=True)
         (src / f"d{i}" / "sub" / f"f{i}.txt").write_text(str(i))
         (src / f"d{i}" / "x.pyc").write_text("x")
-    cfg = dict(exclude_patterns=["*.pyc"], parallel_threshold=1)
+    cfg = dict(exclude_patterns=["*.pyc"], parallel_threshold=1, parallel_min_archive_bytes=0)
     walked = manager._collect_files(src, ArchiveConfig(parallel_walk=True, **cfg))
     plain = manager._collect_files(src, ArchiveConfig(**cfg))
     assert walked == plain and len(walked) == 40

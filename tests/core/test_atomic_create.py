@@ -35,6 +35,7 @@ def test_interrupt_from_progress_leaves_nothing(sample_tree, tmp_path, suffix, p
         progress_callback=interrupt,
         enable_parallel_processing=parallel,
         parallel_threshold=1,
+        parallel_min_archive_bytes=0,
         parallel_batch_size=2,
     )
     with pytest.raises(KeyboardInterrupt):

@@ -65,6 +65,7 @@ def _config(threads: int | None) -> ArchiveConfig:
         thread_pool_size=threads or 1,
         enable_parallel_processing=threads is not None,
         parallel_threshold=1,
+        parallel_min_archive_bytes=0,
         durable_writes=False,
     )
 

@@ -27,7 +27,9 @@ INFLATERS = ["zlib"] + (["isal"] if HAVE_ISAL else []) + (["zlib-ng"] if HAVE_ZL
 
 
 def _config(**kw) -> ArchiveConfig:
-    return ArchiveConfig(parallel_threshold=1, block_size=64 * 1024, **kw)
+    return ArchiveConfig(
+        parallel_threshold=1, parallel_min_archive_bytes=0, block_size=64 * 1024, **kw
+    )
 
 
 def test_auto_inflate_prefers_isal_then_zlib_ng_then_zlib(monkeypatch):
@@ -170,7 +172,12 @@ def test_everything_works_with_no_optional_package(tmp_path, sample_tree):
     # the same bytes with the accelerators present (stdlib deflate is the default backend)
     with ArchiveManager() as manager:
         src = sample_tree
-        config = ArchiveConfig(parallel_threshold=1, block_size=64 * 1024, reproducible=True)
+        config = ArchiveConfig(
+            parallel_threshold=1,
+            parallel_min_archive_bytes=0,
+            block_size=64 * 1024,
+            reproducible=True,
+        )
         for suffix in ("tar.gz", "zip"):
             meta = manager.create_archive(src, tmp_path / f"b.{suffix}", config)
             assert meta.checksum_sha256 == lines[suffix]

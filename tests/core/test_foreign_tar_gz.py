@@ -45,7 +45,11 @@ def rapidgzip_calls(monkeypatch) -> list[str]:
 
 def _config(backend: str, **kw) -> ArchiveConfig:
     return ArchiveConfig(
-        thread_pool_size=2, parallel_threshold=1, decompression_backend=backend, **kw
+        thread_pool_size=2,
+        parallel_threshold=1,
+        parallel_min_archive_bytes=0,
+        decompression_backend=backend,
+        **kw,
     )
 
 
@@ -126,6 +130,8 @@ def test_when_auto_takes_rapidgzip(monkeypatch):
 
 def test_gzip_t_reads_what_we_write(manager, sample_tree, tmp_path):
     archive = tmp_path / "ours.tar.gz"
-    manager.create_archive(sample_tree, archive, ArchiveConfig(parallel_threshold=1))
+    manager.create_archive(
+        sample_tree, archive, ArchiveConfig(parallel_threshold=1, parallel_min_archive_bytes=0)
+    )
     subprocess.run(["gzip", "-t", str(archive)], check=True)
     assert gzip.decompress(archive.read_bytes())[257:262] == b"ustar"

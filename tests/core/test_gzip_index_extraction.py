@@ -14,7 +14,12 @@ from archive_parallel import ArchiveConfig
 
 KIB = 1024
 #: small blocks and restarts, so the small sample tree still has many segments
-SMALL = dict(block_size=64 * KIB, gzip_restart_interval=128 * KIB, parallel_threshold=1)
+SMALL = dict(
+    block_size=64 * KIB,
+    gzip_restart_interval=128 * KIB,
+    parallel_threshold=1,
+    parallel_min_archive_bytes=0,
+)
 
 
 def big_tree(root):

@@ -127,7 +127,12 @@ def test_manager_operations_run_deferred(tmp_path):
             assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
             signal.raise_signal(signal.SIGINT)
 
-    config = ArchiveConfig(progress_callback=progress, parallel_threshold=2, parallel_batch_size=4)
+    config = ArchiveConfig(
+        progress_callback=progress,
+        parallel_threshold=2,
+        parallel_min_archive_bytes=0,
+        parallel_batch_size=4,
+    )
     with ArchiveManager() as manager, pytest.raises(KeyboardInterrupt):
         manager.create_archive(source, archive, config)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
@@ -165,6 +170,7 @@ def test_ctrl_c_before_zip_registration_stops_before_any_file_is_written(
         progress_callback=progress,
         enable_parallel_processing=parallel,
         parallel_threshold=1,
+        parallel_min_archive_bytes=0,
         parallel_batch_size=4,
     )
     dest = tmp_path / "out"

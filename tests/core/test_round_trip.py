@@ -24,6 +24,7 @@ def test_round_trip_sample_tree(manager, sample_tree, tmp_path, snapshot, suffix
     cfg = ArchiveConfig(
         enable_parallel_processing=parallel,
         parallel_threshold=2,
+        parallel_min_archive_bytes=0,
         thread_pool_size=3,
         parallel_batch_size=4,
     )
@@ -54,7 +55,7 @@ def test_sequential_and_parallel_give_same_members(manager, sample_tree, tmp_pat
         b = manager.create_archive(
             sample_tree,
             tmp_path / f"p.{suffix}",
-            ArchiveConfig(parallel_threshold=1, thread_pool_size=4),
+            ArchiveConfig(parallel_threshold=1, parallel_min_archive_bytes=0, thread_pool_size=4),
         )
         assert a.files == b.files and a.file_checksums == b.file_checksums
         assert a.uncompressed_size == b.uncompressed_size
@@ -69,6 +70,7 @@ def test_bytes_identical_across_threads_and_batches(manager, sample_tree, tmp_pa
             parallel_batch_size=batch,
             enable_parallel_processing=parallel,
             parallel_threshold=1,
+            parallel_min_archive_bytes=0,
             block_size=128 * 1024,
             reproducible=True,
         )
@@ -164,6 +166,7 @@ def test_property_round_trip(tmp_path_factory, snapshot, layout, suffix, paralle
     cfg = ArchiveConfig(
         enable_parallel_processing=parallel,
         parallel_threshold=1,
+        parallel_min_archive_bytes=0,
         thread_pool_size=2,
         parallel_batch_size=3,
     )
@@ -239,7 +242,9 @@ def test_replaced_archive_is_refused_before_anything_lands(
     manager.create_archive(sample_tree, out)
     out.with_name("a.tar.gz.meta").write_bytes(side)
     dest = tmp_path / "dest"
-    cfg = ArchiveConfig(enable_parallel_processing=parallel, parallel_threshold=1)
+    cfg = ArchiveConfig(
+        enable_parallel_processing=parallel, parallel_threshold=1, parallel_min_archive_bytes=0
+    )
     with pytest.raises(archive_parallel.CorruptArchiveError, match="SHA-256"):
         manager.extract_archive(out, dest, cfg)
     assert not dest.exists()
@@ -285,7 +290,7 @@ def test_damaged_zip_member_is_refused_with_or_without_the_archive_checksum(
     data[at + 1000] ^= 0x10
     out.write_bytes(bytes(data))
     dest = tmp_path / "dest"
-    cfg = ArchiveConfig(parallel_threshold=1)
+    cfg = ArchiveConfig(parallel_threshold=1, parallel_min_archive_bytes=0)
     with pytest.raises(archive_parallel.CorruptArchiveError):
         manager.extract_archive(out, dest, cfg, verify_integrity=verify)
     assert not dest.exists()

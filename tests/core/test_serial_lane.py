@@ -82,7 +82,12 @@ def test_the_lane_stops_with_the_pool(tmp_path: Path):
     archive = tmp_path / "other.tar.gz"
     subprocess.run(["tar", "czf", str(archive), "-C", str(src), "."], check=True)
     manager = ArchiveManager()
-    config = ArchiveConfig(thread_pool_size=2, parallel_threshold=1, decompression_backend="zlib")
+    config = ArchiveConfig(
+        thread_pool_size=2,
+        parallel_threshold=1,
+        parallel_min_archive_bytes=0,
+        decompression_backend="zlib",
+    )
     before = set(threading.enumerate())
     manager.extract_archive(archive, tmp_path / "out", config, verify_integrity=False)
     lanes = {t for t in set(threading.enumerate()) - before if t.name.endswith("-lane_0")}
@@ -111,7 +116,10 @@ def test_progress_follows_what_the_caller_has_read_not_the_decoder(tmp_path: Pat
     size = archive.stat().st_size
     seen: list[tuple[int, int]] = []
     config = ArchiveConfig(
-        thread_pool_size=2, parallel_threshold=1, progress_callback=lambda c, t: seen.append((c, t))
+        thread_pool_size=2,
+        parallel_threshold=1,
+        parallel_min_archive_bytes=0,
+        progress_callback=lambda c, t: seen.append((c, t)),
     )
     ArchiveManager().extract_archive(archive, tmp_path / "out", config, verify_integrity=False)
     currents = [c for c, _ in seen]

@@ -23,7 +23,12 @@ def test_a_replaced_archive_is_refused_whichever_thread_hashes_it(tmp_path, nois
     for i in range(30):
         (tree / "sub" / f"f{i}.txt").write_text(f"file {i}\n" * 20)
     archive = tmp_path / f"a.{suffix}"
-    config = ArchiveConfig(parallel_threshold=1, thread_pool_size=2, parallel_batch_size=4)
+    config = ArchiveConfig(
+        parallel_threshold=1,
+        parallel_min_archive_bytes=0,
+        thread_pool_size=2,
+        parallel_batch_size=4,
+    )
     with ArchiveManager(config) as manager:
         manager.create_archive(tree, archive)
         size = archive.stat().st_size
@@ -46,7 +51,12 @@ def test_a_small_zip_starts_no_worker_thread(tmp_path):
     for i in range(10):
         (tree / f"f{i}.txt").write_text(f"file {i}\n" * 50)
     archive = tmp_path / "small.zip"
-    config = ArchiveConfig(parallel_threshold=1, thread_pool_size=2, parallel_batch_size=50)
+    config = ArchiveConfig(
+        parallel_threshold=1,
+        parallel_min_archive_bytes=0,
+        thread_pool_size=2,
+        parallel_batch_size=50,
+    )
     with ArchiveManager(config) as maker:
         maker.create_archive(tree, archive)
     with ArchiveManager(config) as manager:
@@ -54,3 +64,32 @@ def test_a_small_zip_starts_no_worker_thread(tmp_path):
         assert manager.get_stats()["worker_threads"] == 0
     for i in range(10):
         assert (tmp_path / "out" / f"f{i}.txt").read_text() == f"file {i}\n" * 50
+
+
+@pytest.mark.parametrize("suffix", ["tar.gz", "zip"])
+def test_an_archive_under_parallel_min_archive_bytes_is_extracted_in_the_caller(tmp_path, suffix):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(60):  # well over parallel_threshold, well under a mebibyte
+        (tree / f"f{i}.txt").write_text(f"file {i}\n" * 100)
+    archive = tmp_path / f"small.{suffix}"
+    with ArchiveManager() as maker:
+        maker.create_archive(tree, archive)
+    assert archive.stat().st_size < ArchiveConfig().parallel_min_archive_bytes
+    with ArchiveManager(ArchiveConfig(thread_pool_size=2)) as manager:
+        manager.extract_archive(archive, tmp_path / "out")
+        stats = manager.get_stats()
+        assert stats["sequential_operations"] == 1 and stats["parallel_operations"] == 0
+        assert stats["worker_threads"] == 0  # the pool never started
+        # the same archive over a lower limit takes the parallel path
+        lower = ArchiveConfig(thread_pool_size=2, parallel_min_archive_bytes=1024)
+        manager.extract_archive(archive, tmp_path / "again", lower)
+        assert manager.get_stats()["parallel_operations"] == 1
+    for out in ("out", "again"):
+        for i in range(60):
+            assert (tmp_path / out / f"f{i}.txt").read_text() == f"file {i}\n" * 100
+
+
+def test_parallel_min_archive_bytes_cannot_be_negative():
+    with pytest.raises(ValueError, match="parallel_min_archive_bytes"):
+        ArchiveConfig(parallel_min_archive_bytes=-1)

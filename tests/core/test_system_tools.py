@@ -24,7 +24,10 @@ def test_system_tar_reads_ours(manager, sample_tree, tmp_path, snapshot, suffix,
         sample_tree,
         out,
         ArchiveConfig(
-            enable_parallel_processing=parallel, parallel_threshold=1, block_size=64 * 1024
+            enable_parallel_processing=parallel,
+            parallel_threshold=1,
+            parallel_min_archive_bytes=0,
+            block_size=64 * 1024,
         ),
     )
     if suffix in TOOLS:
@@ -39,7 +42,11 @@ def test_system_tar_reads_ours(manager, sample_tree, tmp_path, snapshot, suffix,
 def test_unzip_reads_ours(manager, sample_tree, tmp_path, snapshot, parallel):
     out = tmp_path / "a.zip"
     manager.create_archive(
-        sample_tree, out, ArchiveConfig(enable_parallel_processing=parallel, parallel_threshold=1)
+        sample_tree,
+        out,
+        ArchiveConfig(
+            enable_parallel_processing=parallel, parallel_threshold=1, parallel_min_archive_bytes=0
+        ),
     )
     _run(["unzip", "-t", str(out)])
     dest = tmp_path / "dest"
@@ -51,7 +58,9 @@ def test_unzip_reads_ours(manager, sample_tree, tmp_path, snapshot, parallel):
 @pytest.mark.skipif(shutil.which("pigz") is None, reason="pigz not installed")
 def test_pigz_reads_ours(manager, sample_tree, tmp_path):
     out = tmp_path / "a.tar.gz"
-    manager.create_archive(sample_tree, out, ArchiveConfig(parallel_threshold=1))
+    manager.create_archive(
+        sample_tree, out, ArchiveConfig(parallel_threshold=1, parallel_min_archive_bytes=0)
+    )
     _run(["pigz", "-t", str(out)])
 
 

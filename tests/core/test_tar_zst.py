@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(**kw) -> ArchiveConfig:
-    return ArchiveConfig(parallel_threshold=1, block_size=64 * 1024, **kw)
+    return ArchiveConfig(
+        parallel_threshold=1, parallel_min_archive_bytes=0, block_size=64 * 1024, **kw
+    )
 
 
 @pytest.mark.parametrize("parallel", [True, False])

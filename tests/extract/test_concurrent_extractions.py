@@ -58,7 +58,7 @@ def _check_overlapping_result(dest: Path) -> None:
 
 def _race_threads(jobs: list[tuple[Path, Path]], manager: ArchiveManager | None) -> list[str]:
     barrier = threading.Barrier(len(jobs))
-    config = ArchiveConfig(parallel_threshold=1, thread_pool_size=2)
+    config = ArchiveConfig(parallel_threshold=1, parallel_min_archive_bytes=0, thread_pool_size=2)
 
     def run(job: tuple[Path, Path]) -> str:
         own = manager or ArchiveManager()

@@ -37,7 +37,12 @@ from archive_parallel.formats import CompressionFormat as Fmt
 from archive_parallel.metadata import meta_path_for
 
 KIB = 1024
-SMALL = dict(block_size=64 * KIB, gzip_restart_interval=128 * KIB, parallel_threshold=1)
+SMALL = dict(
+    block_size=64 * KIB,
+    gzip_restart_interval=128 * KIB,
+    parallel_threshold=1,
+    parallel_min_archive_bytes=0,
+)
 
 
 def _gzip(body: bytes, data: bytes) -> bytes:
@@ -140,7 +145,9 @@ def test_a_hidden_stream_in_a_stored_block_cannot_reach_the_output(
 ):
     archive, index, raw, content = _hidden_stream_archive(tmp_path, variant)
     _write_side_file(archive, index, checksum)
-    config = ArchiveConfig(thread_pool_size=threads, parallel_threshold=1)
+    config = ArchiveConfig(
+        thread_pool_size=threads, parallel_threshold=1, parallel_min_archive_bytes=0
+    )
     manager = ArchiveManager(config)
     dest = tmp_path / "out"
     manager.extract_archive(archive, dest, config)

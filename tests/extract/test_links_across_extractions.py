@@ -37,7 +37,10 @@ def L(name: str, target: str) -> Entry:  # noqa: N802
 @pytest.fixture(params=[True, False], ids=["parallel", "sequential"])
 def config(request) -> ArchiveConfig:
     return ArchiveConfig(
-        enable_parallel_processing=request.param, parallel_threshold=1, thread_pool_size=2
+        enable_parallel_processing=request.param,
+        parallel_threshold=1,
+        parallel_min_archive_bytes=0,
+        thread_pool_size=2,
     )
 
 

@@ -25,7 +25,12 @@ from archive_parallel.side_file import SideFileError, parse_side_file, read_side
 
 MiB = 1 << 20
 KIB = 1024
-SMALL = dict(block_size=64 * KIB, gzip_restart_interval=128 * KIB, parallel_threshold=1)
+SMALL = dict(
+    block_size=64 * KIB,
+    gzip_restart_interval=128 * KIB,
+    parallel_threshold=1,
+    parallel_min_archive_bytes=0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +77,7 @@ _CHILD = """
 import sys, json
 from archive_parallel import ArchiveManager, ArchiveConfig
 archive, dest = sys.argv[1], sys.argv[2]
-manager = ArchiveManager(ArchiveConfig(parallel_threshold=1))
+manager = ArchiveManager(ArchiveConfig(parallel_threshold=1, parallel_min_archive_bytes=0))
 manager.extract_archive(archive, dest)
 print(json.dumps([manager.verify_archive_integrity(archive), len(manager.list_archive(archive))]))
 """

@@ -107,6 +107,7 @@ def config_for(parallel: bool, **overrides) -> ArchiveConfig:
         thread_pool_size=4,
         parallel_batch_size=4,
         parallel_threshold=2,
+        parallel_min_archive_bytes=0,
         enable_parallel_processing=parallel,
     )
     values.update(overrides)

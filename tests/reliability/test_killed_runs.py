@@ -35,7 +35,7 @@ KILL_AT_HALF = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
 
     config = ArchiveConfig(progress_callback=progress, block_size=64 * 1024, parallel_batch_size=2,
-                           parallel_threshold=1, thread_pool_size=2)
+                           parallel_threshold=1, parallel_min_archive_bytes=0, thread_pool_size=2)
     manager = ArchiveManager()
     if sys.argv[1] == "create":
         manager.create_archive(sys.argv[2], sys.argv[3], config)

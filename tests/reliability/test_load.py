@@ -47,8 +47,20 @@ MAX_ITERATIONS = 40  # per thread
 WATCHDOG_GRACE = 90.0  # seconds past the deadline before the run counts as deadlocked
 
 CONFIGS = {
-    "parallel-4": config_for(True, thread_pool_size=4, parallel_batch_size=6, parallel_threshold=5),
-    "parallel-2": config_for(True, thread_pool_size=2, parallel_batch_size=3, parallel_threshold=5),
+    "parallel-4": config_for(
+        True,
+        thread_pool_size=4,
+        parallel_batch_size=6,
+        parallel_threshold=5,
+        parallel_min_archive_bytes=0,
+    ),
+    "parallel-2": config_for(
+        True,
+        thread_pool_size=2,
+        parallel_batch_size=3,
+        parallel_threshold=5,
+        parallel_min_archive_bytes=0,
+    ),
     "sequential": config_for(False),
 }
 
