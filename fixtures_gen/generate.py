@@ -77,18 +77,23 @@ def make_tree(
         raise FixturesError(f"scale must be positive, not {scale}")
     out_dir = Path(out_dir)
     manifest_path = manifest_path_for(out_dir)
-    pending_path = manifest_path.with_name(manifest_path.name + ".pending")
-    partial_dir = out_dir.with_name(out_dir.name + ".partial")
     recipe = recipe_of(profile)
 
     if reuse:
-        existing = _reusable(out_dir, manifest_path, recipe, scale, seed)
+        existing = reusable_manifest(
+            out_dir,
+            lambda manifest: (
+                manifest.recipe == recipe
+                and manifest.scale == float(scale)
+                and manifest.seed == seed
+                and manifest.generator_version == GENERATOR_VERSION
+            ),
+        )
         if existing is not None:
             logger.info("reusing %s (manifest matches)", out_dir)
             return existing
 
     _check_room(profile, scale, out_dir, manifest_path, free_space or disk_free)
-    clear_previous(out_dir, manifest_path, pending_path, partial_dir)
     plan = plan_tree(profile, scale, seed)
     logger.info(
         "generating %s x%s seed %s: %d files, %d bytes",
@@ -98,12 +103,28 @@ def make_tree(
         len(plan.files),
         plan.total_bytes,
     )
-    partial_dir.mkdir(parents=True)
-    try:
+
+    def build(partial_dir: Path) -> Manifest:
         entries = _write_plan(plan, partial_dir, progress, max_workers, profile.name)
-        manifest = Manifest(
+        return Manifest(
             profile=profile.name, scale=float(scale), seed=seed, recipe=recipe, files=entries
         )
+
+    return publish_tree(out_dir, build)
+
+
+def publish_tree(out_dir: Path, build: Callable[[Path], Manifest]) -> Manifest:
+    """Make a tree at ``out_dir``: what was there before is removed (``clear_previous``),
+    ``build`` fills ``<out_dir>.partial`` and returns its manifest, and the tree is put in
+    place with its manifest written last, so an interrupted build never looks complete and a
+    failed one leaves nothing behind."""
+    manifest_path = manifest_path_for(out_dir)
+    pending_path = manifest_path.with_name(manifest_path.name + ".pending")
+    partial_dir = out_dir.with_name(out_dir.name + ".partial")
+    clear_previous(out_dir, manifest_path, pending_path, partial_dir)
+    partial_dir.mkdir(parents=True)
+    try:
+        manifest = build(partial_dir)
         save_manifest(manifest, pending_path)
         partial_dir.rename(out_dir)
         os.replace(pending_path, manifest_path)
@@ -119,22 +140,17 @@ def recipe_of(profile: Profile) -> dict[str, Any]:
     return json.loads(json.dumps(profile.to_dict()))
 
 
-def _reusable(
-    out_dir: Path, manifest_path: Path, recipe: dict[str, Any], scale: float, seed: int
-) -> Manifest | None:
-    if not manifest_path.is_file() or not out_dir.is_dir():
+def reusable_manifest(out_dir: Path, matches: Callable[[Manifest], bool]) -> Manifest | None:
+    """The manifest of the tree at ``out_dir`` when it ``matches`` and the tree still has its
+    kinds, sizes and link targets (``quick_check``); None when the tree must be made anew."""
+    if not manifest_path_for(out_dir).is_file() or not out_dir.is_dir():
         return None
     try:
         manifest = load_manifest(out_dir)
     except FixturesError as error:
         logger.warning("ignoring unreadable manifest: %s", error)
         return None
-    if (
-        manifest.recipe != recipe
-        or manifest.scale != float(scale)
-        or manifest.seed != seed
-        or manifest.generator_version != GENERATOR_VERSION
-    ):
+    if not matches(manifest):
         return None
     problems = quick_check(out_dir, manifest)
     if problems:

@@ -26,11 +26,11 @@ from .generate import (
     ROOM_MARGIN,
     FreeSpaceProbe,
     check_room,
-    clear_previous,
     disk_free,
+    publish_tree,
+    reusable_manifest,
 )
-from .manifest import Manifest, ManifestEntry, load_manifest, manifest_path_for, save_manifest
-from .verify import quick_check
+from .manifest import Manifest, ManifestEntry, manifest_path_for
 from .walk import WalkedEntry, walk_tree
 
 logger = logging.getLogger(__name__)
@@ -76,26 +76,28 @@ def snapshot_tree(
         )
     if not any(entry.kind == "file" for entry in entries):
         raise FixturesError(f"{source}: no regular file to archive")
-    manifest_path = manifest_path_for(out_dir)
-    existing = _reusable(out_dir, source, listing)
+    existing = reusable_manifest(
+        out_dir,
+        lambda manifest: (
+            manifest.extra.get("source") == str(source)
+            and manifest.extra.get("source_listing") == listing
+        ),
+    )
     if existing is not None:
         logger.info("reusing the snapshot %s of %s (unchanged)", out_dir, source)
         return existing
     needed = sum(e.size for e in entries) + len(entries) * BLOCK_OVERHEAD + ROOM_MARGIN
-    check_room(out_dir, manifest_path, needed, free_space or disk_free)
-    pending_path = manifest_path.with_name(manifest_path.name + ".pending")
-    partial_dir = out_dir.with_name(out_dir.name + ".partial")
-    clear_previous(out_dir, manifest_path, pending_path, partial_dir)
+    check_room(out_dir, manifest_path_for(out_dir), needed, free_space or disk_free)
     logger.info("copying %s into %s", source, out_dir)
-    partial_dir.mkdir(parents=True)
-    try:
+
+    def build(partial_dir: Path) -> Manifest:
         try:
             files = _copy_entries(entries, partial_dir)
         except OSError as exc:  # a full disk, an unreadable file
             raise FixturesError(f"cannot copy {source}: {exc}") from exc
         if source_listing(source)[1] != listing:
             raise FixturesError(f"{source} changed while it was copied; take the snapshot again")
-        manifest = Manifest(
+        return Manifest(
             profile=name,
             scale=1.0,
             seed=0,
@@ -103,32 +105,8 @@ def snapshot_tree(
             files=files,
             extra={"source": str(source), "source_listing": listing},
         )
-        save_manifest(manifest, pending_path)
-        partial_dir.rename(out_dir)
-        os.replace(pending_path, manifest_path)
-    except BaseException:
-        shutil.rmtree(partial_dir, ignore_errors=True)
-        pending_path.unlink(missing_ok=True)
-        raise
-    return manifest
 
-
-def _reusable(out_dir: Path, source: Path, listing: str) -> Manifest | None:
-    if not manifest_path_for(out_dir).is_file() or not out_dir.is_dir():
-        return None
-    try:
-        manifest = load_manifest(out_dir)
-    except FixturesError as error:
-        logger.warning("ignoring unreadable manifest: %s", error)
-        return None
-    if (
-        manifest.extra.get("source") != str(source)
-        or manifest.extra.get("source_listing") != listing
-    ):
-        return None
-    if quick_check(out_dir, manifest):
-        return None
-    return manifest
+    return publish_tree(out_dir, build)
 
 
 def _copy_entries(entries: list[WalkedEntry], into: Path) -> list[ManifestEntry]:
