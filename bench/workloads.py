@@ -97,15 +97,13 @@ def _check_archivable(source: Path) -> None:
 
 
 def _own_tree_manifest(out: Path, wl: Workload):
-    import fixtures_gen
-    from fixtures_gen.verify import quick_check
+    """The manifest of an own tree's snapshot, which only ``--tree`` takes."""
+    from fixtures_gen import FixturesError
+    from fixtures_gen.generate import reusable_manifest
 
-    try:
-        manifest = fixtures_gen.load_manifest(out)
-    except fixtures_gen.FixturesError:
-        manifest = None
-    if manifest is None or not out.is_dir() or quick_check(out, manifest):
-        raise fixtures_gen.FixturesError(
+    manifest = reusable_manifest(out, lambda _manifest: True)
+    if manifest is None:
+        raise FixturesError(
             f"workload {wl.profile}: its snapshot in {out} is missing or was changed; "
             "take it again with --tree <folder>"
         )
