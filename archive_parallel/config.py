@@ -168,8 +168,12 @@ class ArchiveConfig:
         about 10 MiB more at 4 threads); ``max_blocks_in_flight`` caps it too."""
         return min(self.blocks_in_flight, max(1, int(self.thread_pool_size)) + 1)
 
-    def uses_parallel(self, item_count: int) -> bool:
-        """True when an operation over ``item_count`` items should take the parallel path."""
+    def uses_parallel(self, item_count: int, archive_bytes: int | None = None) -> bool:
+        """True when an operation over ``item_count`` items should take the parallel path;
+        an extraction also gives ``archive_bytes``, its archive's size on disk, which must
+        reach ``parallel_min_archive_bytes``."""
+        if archive_bytes is not None and archive_bytes < int(self.parallel_min_archive_bytes):
+            return False
         return bool(self.enable_parallel_processing) and item_count >= self.parallel_threshold
 
     @classmethod

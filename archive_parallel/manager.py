@@ -366,8 +366,8 @@ class ArchiveManager:
         start = time.perf_counter()
         try:
             parallel = config.uses_parallel(
-                self._member_estimate(metadata, config)
-            ) and archive.stat().st_size >= int(config.parallel_min_archive_bytes)
+                self._member_estimate(metadata, config), archive.stat().st_size
+            )
             plan = self._integrity_plan(
                 archive, fmt, metadata, config, parallel, verify=verify_integrity
             )
