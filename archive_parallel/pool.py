@@ -78,9 +78,20 @@ class SizedExecutor(ThreadPoolExecutor):
         super().shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
+#: a stateful decoder gets a thread of its own only on a machine with at least this many
+#: cores: one each for the caller, the decoder and a worker writing what they produce
+MIN_CORES_FOR_LANE = 3
+
+
 def serial_lane(executor: Executor | None) -> Executor | None:
     """Where a stateful decoder's steps run: ``executor``'s serial lane when it has one (see
-    ``SizedExecutor.lane``), else ``executor`` itself (None: inline)."""
+    ``SizedExecutor.lane``), else ``executor`` itself; None (in the caller) without an
+    executor or on fewer than ``MIN_CORES_FOR_LANE`` cores. On two cores the decoder's
+    thread only takes turns with the caller and the writers, and handing every decoded piece
+    from one thread to the other cost more than the overlap gave back (extracting a tar.zst
+    took a tenth longer with it)."""
+    if executor is None or usable_cpu_count() < MIN_CORES_FOR_LANE:
+        return None
     lane = getattr(executor, "lane", None)
     return lane() if callable(lane) else executor
 

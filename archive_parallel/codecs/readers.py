@@ -40,7 +40,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from ..errors import ArchiveError, CorruptArchiveError
 from ..formats import CompressionFormat
@@ -52,6 +52,8 @@ from .parallel_gzip import rapidgzip_chunks, wants_rapidgzip
 from .zstd import ZstdReader
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: compressed bytes read per inflate step
 GZIP_READ_SIZE = 1024 * 1024
@@ -326,29 +328,44 @@ def _chunks_ahead(
     the current one. The decoder is stateful, so its steps run one after another: on the
     pool's serial lane (``pool.serial_lane``), up to ``DECODE_AHEAD`` of them queued, where
     they never wait behind the pool's other tasks; on an executor without one, one step at
-    a time. ``reading`` is where the decoder has read to; ``position`` gets the compressed
+    a time; in the caller, as it needs them, where ``serial_lane`` finds no core for a
+    decoder thread. ``reading`` is where the decoder has read to; ``position`` gets the compressed
     span of each piece as the caller takes it (``CompressedPosition.span``)."""
 
     def stamped_step() -> tuple[bytes | None, int]:
         chunk = step()
         return chunk, reading.value  # steps run one at a time: this is where it ended
 
-    lane = serial_lane(executor)
-    ahead = DECODE_AHEAD if lane is not executor else 1
-    window: OrderedWindow[tuple[bytes | None, int]] = OrderedWindow(lane, ahead)
+    steps = _steps_in_order(stamped_step, serial_lane(executor), executor)
     start = 0
     try:
+        for chunk, end in steps:
+            if chunk is None:
+                position.span, position.value = None, end
+                return
+            position.span, position.value = (start, end), end
+            start = end
+            yield chunk
+    finally:
+        steps.close()  # cancels queued steps and waits for a running one
+        handle.close()
+
+
+def _steps_in_order(
+    step: Callable[[], T], lane: Executor | None, executor: Executor | None
+) -> Iterator[T]:
+    """``step()``'s results, one after another, without end: run in the caller as they are
+    asked for when ``lane`` is None; else queued on ``lane``, ``DECODE_AHEAD`` of them when it
+    is a lane of its own and one at a time when it is ``executor`` itself."""
+    if lane is None:
         while True:
-            for chunk, end in window.submit(stamped_step):  # finished steps; the next queued
-                if chunk is None:
-                    position.span, position.value = None, end
-                    return
-                position.span, position.value = (start, end), end
-                start = end
-                yield chunk
+            yield step()
+    window: OrderedWindow[T] = OrderedWindow(lane, DECODE_AHEAD if lane is not executor else 1)
+    try:
+        while True:
+            yield from window.submit(step)  # finished steps; the next one queued
     finally:
         window.cancel()
-        handle.close()
 
 
 # --------------------------------------------------------------------------------------

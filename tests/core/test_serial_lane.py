@@ -1,5 +1,6 @@
 """The pool's serial lane: a stateful decoder's steps run one at a time, on a thread of their
-own, ahead of the caller, and the lane stops with the pool."""
+own, ahead of the caller, and the lane stops with the pool; on a machine of fewer than three
+cores the steps run in the caller instead."""
 
 from __future__ import annotations
 
@@ -8,9 +9,23 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from archive_parallel import ArchiveConfig, ArchiveManager
+from archive_parallel import pool as pool_module
 from archive_parallel.codecs.readers import DECODE_AHEAD, CompressedPosition, _chunks_ahead
-from archive_parallel.pool import SizedExecutor, serial_lane
+from archive_parallel.pool import MIN_CORES_FOR_LANE, SizedExecutor, serial_lane
+
+
+@pytest.fixture
+def cores_to_spare(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine with a core for the decoder beside the caller and a writer."""
+    monkeypatch.setattr(pool_module, "usable_cpu_count", lambda: MIN_CORES_FOR_LANE + 1)
+
+
+@pytest.fixture
+def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool_module, "usable_cpu_count", lambda: 2)
 
 
 def _positions() -> tuple[CompressedPosition, CompressedPosition]:
@@ -41,6 +56,7 @@ class _Decoder:
             return b"x" * 10
 
 
+@pytest.mark.usefixtures("cores_to_spare")
 def test_steps_run_in_order_on_the_lane_never_two_at_once():
     decoder = _Decoder(50)
     with SizedExecutor(4, thread_name_prefix="t") as pool:
@@ -50,6 +66,7 @@ def test_steps_run_in_order_on_the_lane_never_two_at_once():
     assert decoder.threads == {"t-lane_0"}
 
 
+@pytest.mark.usefixtures("cores_to_spare")
 def test_the_lane_works_ahead_of_the_caller():
     decoder = _Decoder(20)
     with SizedExecutor(2) as pool:
@@ -61,6 +78,7 @@ def test_the_lane_works_ahead_of_the_caller():
     assert 1 <= ahead <= DECODE_AHEAD
 
 
+@pytest.mark.usefixtures("cores_to_spare")
 def test_without_a_lane_one_step_at_a_time_in_the_executor():
     from concurrent.futures import ThreadPoolExecutor
 
@@ -71,8 +89,20 @@ def test_without_a_lane_one_step_at_a_time_in_the_executor():
     assert not decoder.overlapped
 
 
-def test_the_lane_stops_with_the_pool(tmp_path: Path):
-    """A tar.gz of another tool inflates on the lane; cleanup_thread_pool stops it too."""
+@pytest.mark.usefixtures("two_cores")
+def test_on_two_cores_the_steps_run_in_the_caller_one_at_a_time():
+    decoder = _Decoder(30)
+    with SizedExecutor(2, thread_name_prefix="t") as pool:
+        assert serial_lane(pool) is None
+        chunks = _chunks_ahead(io.BytesIO(), decoder.step, pool, *_positions())
+        next(chunks)
+        assert decoder.left == 29  # nothing decoded ahead of the caller
+        assert len(list(chunks)) == 29
+        assert pool.started == 0
+    assert decoder.threads == {threading.current_thread().name}
+
+
+def _other_tools_tar_gz(tmp_path: Path) -> Path:
     import subprocess
 
     src = tmp_path / "src"
@@ -81,21 +111,44 @@ def test_the_lane_stops_with_the_pool(tmp_path: Path):
         (src / f"f{i}.txt").write_bytes(b"line %d\n" % i * 2000)
     archive = tmp_path / "other.tar.gz"
     subprocess.run(["tar", "czf", str(archive), "-C", str(src), "."], check=True)
+    return archive
+
+
+_INFLATE_IN_ORDER = ArchiveConfig(
+    thread_pool_size=2,
+    parallel_threshold=1,
+    parallel_min_archive_bytes=0,
+    decompression_backend="zlib",
+)
+
+
+def _extracted_whole(out: Path) -> bool:
+    return all((out / f"f{i}.txt").read_bytes() == b"line %d\n" % i * 2000 for i in range(30))
+
+
+@pytest.mark.usefixtures("two_cores")
+def test_on_two_cores_a_tar_gz_of_another_tool_inflates_without_a_lane(tmp_path: Path):
+    archive = _other_tools_tar_gz(tmp_path)
     manager = ArchiveManager()
-    config = ArchiveConfig(
-        thread_pool_size=2,
-        parallel_threshold=1,
-        parallel_min_archive_bytes=0,
-        decompression_backend="zlib",
-    )
     before = set(threading.enumerate())
-    manager.extract_archive(archive, tmp_path / "out", config, verify_integrity=False)
+    manager.extract_archive(archive, tmp_path / "out", _INFLATE_IN_ORDER, verify_integrity=False)
+    assert not {t for t in set(threading.enumerate()) - before if t.name.endswith("-lane_0")}
+    manager.cleanup_thread_pool()
+    assert _extracted_whole(tmp_path / "out")
+
+
+@pytest.mark.usefixtures("cores_to_spare")
+def test_the_lane_stops_with_the_pool(tmp_path: Path):
+    """A tar.gz of another tool inflates on the lane; cleanup_thread_pool stops it too."""
+    archive = _other_tools_tar_gz(tmp_path)
+    manager = ArchiveManager()
+    before = set(threading.enumerate())
+    manager.extract_archive(archive, tmp_path / "out", _INFLATE_IN_ORDER, verify_integrity=False)
     lanes = {t for t in set(threading.enumerate()) - before if t.name.endswith("-lane_0")}
     assert lanes
     manager.cleanup_thread_pool()
     assert not any(t.is_alive() for t in lanes)
-    for i in range(30):
-        assert (tmp_path / "out" / f"f{i}.txt").read_bytes() == b"line %d\n" % i * 2000
+    assert _extracted_whole(tmp_path / "out")
 
 
 def test_progress_follows_what_the_caller_has_read_not_the_decoder(tmp_path: Path):
