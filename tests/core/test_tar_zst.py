@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from archive_parallel import (
     ArchiveError,
     CompressionFormat,
 )
+from archive_parallel import pool as pool_module
 from archive_parallel.codecs.zstd import LEVEL_FROM_0_9, effective_level, zstd_available
 from archive_parallel.errors import ArchiveLimitError
 from archive_parallel.formats import detect_format
@@ -37,15 +39,29 @@ def _config(**kw) -> ArchiveConfig:
     )
 
 
-@pytest.mark.parametrize("parallel", [True, False])
+#: how the stream is read: by the calling thread alone, by it on a machine of two cores
+#: (decoded in the caller), or on one with cores to spare (decoded on the pool's serial lane)
+READINGS = {"sequential": (False, 2), "parallel-2-cores": (True, 2), "parallel-lane": (True, 4)}
+
+
+@pytest.fixture(params=list(READINGS))
+def parallel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    enabled, cores = READINGS[request.param]
+    monkeypatch.setattr(pool_module, "usable_cpu_count", lambda: cores)
+    return enabled
+
+
 def test_round_trip(manager, sample_tree, tmp_path, snapshot, parallel):
     archive = tmp_path / "pkg.tar.zst"
     config = _config(enable_parallel_processing=parallel, thread_pool_size=2)
+    before = set(threading.enumerate())
     meta = manager.create_archive(sample_tree, archive, config)
     assert meta.format is CompressionFormat.TAR_ZST
     assert manager._load_metadata(archive).format is CompressionFormat.TAR_ZST
     manager.extract_archive(archive, tmp_path / "out", config)
     assert snapshot(tmp_path / "out") == snapshot(sample_tree)
+    lanes = [t for t in set(threading.enumerate()) - before if t.name.endswith("-lane_0")]
+    assert bool(lanes) is (parallel and pool_module.usable_cpu_count() >= 3)
     assert verified(config, archive)
     names = {m.name for m in manager.list_archive(archive)}
     assert set(meta.files) <= names
@@ -126,7 +142,6 @@ def _damaged_copies(archive: Path, tmp_path: Path) -> dict[str, Path]:
     return write_variants(tmp_path, "tar.zst", copies)
 
 
-@pytest.mark.parametrize("parallel", [True, False])
 def test_damage_is_corrupt_archive_error(manager, sample_tree, tmp_path, parallel):
     archive = tmp_path / "a.tar.zst"
     manager.create_archive(sample_tree, archive, _config(include_metadata=False))
