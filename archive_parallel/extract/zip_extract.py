@@ -18,9 +18,12 @@ Threads only where they pay: the caller registers every name first (pure Python:
 writing meanwhile would wait for the interpreter lock at each of its system calls, and slow
 the caller down more than it gets done), then the caller and the pool's workers write the
 batches together (``pool.shared_map``), each batch's reads, inflates and writes releasing the
-lock. The caller never waits for a worker to be scheduled, so on a busy machine the call
-costs what the sequential path does, and an archive whose files make one batch is written by
-the caller alone, in one pass.
+lock. A batch of tiny members (``pool.is_tiny_batch``: under 16 KiB on average) is written by
+the caller as it comes, while the workers take the others: such a batch is mostly interpreter
+work, and a second thread writing one only contends for the lock (a package of 3,702 files
+averaging 8.6 KiB took as long with a worker, and a third more CPU). The caller never waits
+for a worker to be scheduled, so on a busy machine the call costs what the sequential path
+does, and an archive whose files make one batch is written by the caller alone, in one pass.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from ..entries import EntryKind
 from ..errors import UnsafeArchiveError
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
-from ..pool import batched, shared_map, worker_count
+from ..pool import batched, is_tiny_batch, shared_map, worker_count
 from ..read import ZIP_TASK_BYTES
 from ..read.damage import MemberCursor, damage_guard
 from ..read.zip_inflate import is_whole, member_pieces, read_member, whole_member
@@ -276,8 +279,6 @@ class ZipExtraction:
     ) -> None:
         written = 0
         size = max(1, int(self.config.parallel_batch_size))
-        batches = batched(jobs, size, _job_bytes, task_bytes)
-        # the caller writes batches too (an archive of one batch stays in it)
         write = functools.partial(
             write_zip_batch,
             source,
@@ -286,7 +287,22 @@ class ZipExtraction:
             plan=self.plan,
             module=self.inflater,
         )
-        for result in shared_map(self.executor, write, batches):
+
+        def record(result: list[Written]) -> None:
+            nonlocal written
             self.tree.record(result)
             written += len(result)
             report(written)
+
+        def batches_for_the_pool() -> Iterator[list[ZipFileJob]]:
+            """The batches worth sharing; a batch of tiny members (``pool.is_tiny_batch``)
+            is written by the caller as it comes, while the workers take the others."""
+            for batch in batched(jobs, size, _job_bytes, task_bytes):
+                if is_tiny_batch(sum(map(_job_bytes, batch)), len(batch)):
+                    record(write(batch))
+                else:
+                    yield batch
+
+        # the caller writes shared batches too (an archive of one batch stays in it)
+        for result in shared_map(self.executor, write, batches_for_the_pool()):
+            record(result)

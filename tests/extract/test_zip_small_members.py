@@ -1,7 +1,8 @@
 """Small zip members (at most ``CHUNK_SIZE`` bytes, stored or deflated) are read with one
 ``pread`` and inflated in one call bounded by their declared size (``zip_inflate.whole_member``),
 before their file is created; batches are shared between the calling thread and the pool's
-workers, and an archive whose files make one batch is written in the calling thread alone.
+workers, while an archive whose files make one batch, and a batch of tiny members, are written
+in the calling thread alone.
 These tests pin, on both paths (one batch in the caller, many batches shared with a pool):
 content byte for byte, modes and mtimes, damage refused naming the member
 with nothing left behind, and the size bound that keeps a lying member from inflating far."""
@@ -19,6 +20,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 import pytest
 from extract_helpers import raw_zip, run_extract, snapshot, staging_leftovers
 
+from archive_parallel import pool as pool_module
 from archive_parallel.errors import CorruptArchiveError
 from archive_parallel.formats import CompressionFormat
 from archive_parallel.read import CHUNK_SIZE
@@ -48,6 +50,13 @@ def counting_pool():
     pool = CountingExecutor()
     yield pool
     pool.shutdown()
+
+
+@pytest.fixture
+def sharing_pool(counting_pool, monkeypatch):
+    """The counting pool, with every batch worth a worker (tiny members too)."""
+    monkeypatch.setattr(pool_module, "INLINE_MEAN_FILE_SIZE", 0)
+    return counting_pool
 
 
 def deflate(data: bytes) -> bytes:
@@ -87,12 +96,12 @@ def write_zip(path, entries: dict[str, tuple[bytes, int, int]]):
 @pytest.mark.parametrize("batch_size", [3, 1000], ids=["many-batches", "one-batch"])
 @pytest.mark.parametrize("use_pool", [False, True], ids=["caller", "pool"])
 def test_small_members_round_trip_with_modes_and_mtimes(
-    tmp_path, counting_pool, batch_size, use_pool
+    tmp_path, sharing_pool, batch_size, use_pool
 ):
     entries = members(40)
     archive = write_zip(tmp_path / "small.zip", entries)
     dest = tmp_path / "out"
-    pool = counting_pool if use_pool else None
+    pool = sharing_pool if use_pool else None
     result = run_extract(archive, dest, ZIP, pool, parallel_batch_size=batch_size)
     expected_mtime = time.mktime((*MTIME, 0, 0, -1))
     for name, (data, _, mode) in entries.items():
@@ -112,8 +121,27 @@ def test_an_archive_of_one_batch_is_written_without_the_pool(tmp_path, counting_
     assert counting_pool.submitted == 0
     for name, (data, _, _) in entries.items():
         assert (tmp_path / "out" / name).read_bytes() == data
+
+
+def test_batches_of_tiny_members_stay_in_the_caller_others_are_shared(tmp_path, counting_pool):
+    """A batch whose members average under ``pool.INLINE_MEAN_FILE_SIZE`` costs mostly
+    interpreter work: the caller writes it as it comes, while workers take the others."""
+    rng = random.Random(5)
+    tiny = {f"tiny{i}.txt": (b"small\n" * i, zipfile.ZIP_DEFLATED, 0o644) for i in range(6)}
+    archive = write_zip(tmp_path / "tiny.zip", tiny)
+    run_extract(archive, tmp_path / "out", ZIP, counting_pool, parallel_batch_size=2)
+    assert counting_pool.submitted == 0
+    larger = {
+        f"larger{i}.bin": (rng.randbytes(2 * pool_module.INLINE_MEAN_FILE_SIZE), 0, 0o644)
+        for i in range(6)
+    }
+    archive = write_zip(tmp_path / "mixed.zip", {**tiny, **larger})
     run_extract(archive, tmp_path / "out2", ZIP, counting_pool, parallel_batch_size=2)
-    assert counting_pool.submitted >= 1  # several batches: a worker shares them
+    assert counting_pool.submitted >= 1  # several batches worth a worker: one shares them
+    for name, (data, _, _) in tiny.items():
+        assert (tmp_path / "out" / name).read_bytes() == data
+    for name, (data, _, _) in {**tiny, **larger}.items():
+        assert (tmp_path / "out2" / name).read_bytes() == data
 
 
 def _good(number: int) -> tuple[bytes, bytes, int, int, int]:
@@ -147,7 +175,7 @@ DAMAGE = ["crc", "truncated", "more", "fewer", "trailing", "stored-short", "not-
 @pytest.mark.parametrize("kind", DAMAGE)
 @pytest.mark.parametrize("use_pool", [False, True], ids=["caller", "pool"])
 def test_a_damaged_small_member_in_a_late_batch_is_refused_and_nothing_lands(
-    tmp_path, counting_pool, kind, use_pool
+    tmp_path, sharing_pool, kind, use_pool
 ):
     """The damaged member comes after several batches of good ones (on the pool, they are
     already written into the staging folder): the call fails naming it, and the destination,
@@ -157,14 +185,14 @@ def test_a_damaged_small_member_in_a_late_batch_is_refused_and_nothing_lands(
     dest.mkdir()
     (dest / "mine.txt").write_text("the user's own file\n")
     before = snapshot(dest)
-    pool = counting_pool if use_pool else None
+    pool = sharing_pool if use_pool else None
     with pytest.raises(CorruptArchiveError) as caught:
         run_extract(archive, dest, ZIP, pool, parallel_batch_size=2)
     assert caught.value.member == "bad.bin"
     assert snapshot(dest) == before
     assert staging_leftovers(dest) == []
     if use_pool:
-        assert counting_pool.submitted >= 1
+        assert sharing_pool.submitted >= 1
 
 
 @pytest.mark.parametrize("use_pool", [False, True], ids=["caller", "pool"])
