@@ -21,9 +21,10 @@ batches together (``pool.shared_map``), each batch's reads, inflates and writes 
 lock. A batch of tiny members (``pool.is_tiny_batch``: under 16 KiB on average) is written by
 the caller as it comes, while the workers take the others: such a batch is mostly interpreter
 work, and a second thread writing one only contends for the lock (a package of 3,702 files
-averaging 8.6 KiB took as long with a worker, and a third more CPU). The caller never waits
-for a worker to be scheduled, so on a busy machine the call costs what the sequential path
-does, and an archive whose files make one batch is written by the caller alone, in one pass.
+averaging 8.6 KiB took as long or longer with a worker, and a quarter more CPU). The caller
+never waits for a worker to be scheduled, so on a busy machine the call costs what the
+sequential path does, and an archive whose files make one batch is written by the caller
+alone, in one pass.
 """
 
 from __future__ import annotations

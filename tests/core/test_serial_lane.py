@@ -126,13 +126,20 @@ def _extracted_whole(out: Path) -> bool:
     return all((out / f"f{i}.txt").read_bytes() == b"line %d\n" % i * 2000 for i in range(30))
 
 
-@pytest.mark.usefixtures("two_cores")
-def test_on_two_cores_a_tar_gz_of_another_tool_inflates_without_a_lane(tmp_path: Path):
+def _extract_watching_lanes(tmp_path: Path) -> tuple[ArchiveManager, set[threading.Thread]]:
+    """Extract another tool's tar.gz (inflated in order); the manager, and the lane threads
+    the extraction started."""
     archive = _other_tools_tar_gz(tmp_path)
     manager = ArchiveManager()
     before = set(threading.enumerate())
     manager.extract_archive(archive, tmp_path / "out", _INFLATE_IN_ORDER, verify_integrity=False)
-    assert not {t for t in set(threading.enumerate()) - before if t.name.endswith("-lane_0")}
+    return manager, {t for t in set(threading.enumerate()) - before if t.name.endswith("-lane_0")}
+
+
+@pytest.mark.usefixtures("two_cores")
+def test_on_two_cores_a_tar_gz_of_another_tool_inflates_without_a_lane(tmp_path: Path):
+    manager, lanes = _extract_watching_lanes(tmp_path)
+    assert not lanes
     manager.cleanup_thread_pool()
     assert _extracted_whole(tmp_path / "out")
 
@@ -140,11 +147,7 @@ def test_on_two_cores_a_tar_gz_of_another_tool_inflates_without_a_lane(tmp_path:
 @pytest.mark.usefixtures("cores_to_spare")
 def test_the_lane_stops_with_the_pool(tmp_path: Path):
     """A tar.gz of another tool inflates on the lane; cleanup_thread_pool stops it too."""
-    archive = _other_tools_tar_gz(tmp_path)
-    manager = ArchiveManager()
-    before = set(threading.enumerate())
-    manager.extract_archive(archive, tmp_path / "out", _INFLATE_IN_ORDER, verify_integrity=False)
-    lanes = {t for t in set(threading.enumerate()) - before if t.name.endswith("-lane_0")}
+    manager, lanes = _extract_watching_lanes(tmp_path)
     assert lanes
     manager.cleanup_thread_pool()
     assert not any(t.is_alive() for t in lanes)
