@@ -1,0 +1,188 @@
+"""Whether a decoder thread of its own pays on this machine, measured side by side.
+
+``python -m bench.decode_lane [--workload medium] [--scale 1] [--threads 2] [--rounds 15]
+[--json]`` extracts and verifies two archives that decode in order only, a tar.zst made by
+the library and a tar.gz made by ``tarfile`` (no side file, so no restart index), each two
+ways in one process:
+
+* ``lane``: the decoder runs on the pool's serial lane, a thread beside the workers, up to
+  three steps ahead of the calling thread that parses the tar stream;
+* ``caller``: the calling thread decodes each step itself as it needs it.
+
+The library takes the lane only on a machine of ``pool.MIN_CORES_FOR_LANE`` usable cores or
+more; the tool forces each way by telling the library how many cores it has, so both run on
+any machine. Each round runs the ways in a shuffled order; a line gives their medians and
+the ratio lane time / caller time with a 95% bootstrap interval: above 1 the lane costs more
+than it overlaps here, below 1 it pays. The last line says which way the library takes on
+this machine. Every extraction is checked against the tree's manifest. Outputs go under
+``ARCHIVE_BENCH_SCRATCH`` (or the temporary folder); a RAM disk keeps the disk out of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench import stats
+from bench.cases import verify_tree_against_manifest
+from bench.fixed_cost import positive_int, ratio_text
+from bench.grid import Workload
+from bench.workloads import build_input_archives, fixtures_root, prepare_tree
+
+ARCHIVES = ("tar.zst", "tar.gz+tarfile")
+OPERATIONS = ("extract", "verify")
+WAYS = ("lane", "caller")
+
+
+@contextmanager
+def decoding_on(way: str) -> Iterator[None]:
+    """Make the library take ``way``: report enough usable cores for the lane, or two."""
+    from archive_parallel import pool
+
+    real = pool.usable_cpu_count
+    cores = max(pool.MIN_CORES_FOR_LANE, real()) if way == "lane" else 2
+    pool.usable_cpu_count = lambda: cores  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        pool.usable_cpu_count = real  # type: ignore[assignment]
+
+
+def library_way() -> str:
+    """The way the library takes on this machine."""
+    from archive_parallel import pool
+
+    return "lane" if pool.usable_cpu_count() >= pool.MIN_CORES_FOR_LANE else "caller"
+
+
+def _operation(manager: Any, config: Any, op: str, archive: Path, dest: Path) -> Callable[[], None]:
+    if op == "extract":
+
+        def extract() -> None:
+            shutil.rmtree(dest, ignore_errors=True)
+            manager.extract_archive(archive, dest, config)
+
+        return extract
+
+    def verify() -> None:
+        if not manager.verify_archive_integrity(archive):
+            raise RuntimeError(f"{archive.name} did not verify")
+
+    return verify
+
+
+def _check_extraction(dest: Path, tree: Path, what: str) -> None:
+    wrong = verify_tree_against_manifest(dest, tree)
+    if wrong:
+        raise RuntimeError(f"{what}: wrong extraction: {wrong}")
+
+
+def measure(workload: Workload, threads: int, rounds: int, seed: int = 0) -> list[dict[str, Any]]:
+    """One row per archive and operation: the median seconds of each way and the ratio."""
+    from archive_parallel import ArchiveConfig, ArchiveManager
+
+    prepared = prepare_tree(fixtures_root(Path("results")), workload)
+    base = os.environ.get("ARCHIVE_BENCH_SCRATCH") or tempfile.gettempdir()
+    work = Path(tempfile.mkdtemp(prefix="ap-decode-lane-", dir=base))
+    rng = random.Random(seed)
+    config = ArchiveConfig(thread_pool_size=threads, max_file_size=1 << 50)
+    rows = []
+    try:
+        build_input_archives(prepared, list(ARCHIVES), work / "inputs")
+        missing = [fmt for fmt in ARCHIVES if fmt not in prepared.archives]
+        if missing:
+            raise RuntimeError(f"cannot build {', '.join(missing)}: {prepared.input_errors}")
+        with ArchiveManager(config) as manager:
+            for fmt in ARCHIVES:
+                for op in OPERATIONS:
+                    dest = work / "out"
+                    run = _operation(manager, config, op, prepared.archives[fmt], dest)
+                    values: dict[str, list[float]] = {way: [] for way in WAYS}
+                    for _ in range(rounds):
+                        order = list(WAYS)
+                        rng.shuffle(order)
+                        for way in order:
+                            with decoding_on(way):
+                                start = time.perf_counter()
+                                run()
+                                values[way].append(time.perf_counter() - start)
+                            if op == "extract":
+                                _check_extraction(dest, prepared.tree, f"{fmt}, {way}")
+                    # lane time / caller time: median(lane) / median(caller)
+                    ratio, low, high = stats.bootstrap_ratio_ci(values["lane"], values["caller"])
+                    rows.append(
+                        {
+                            "archive": fmt,
+                            "operation": op,
+                            "threads": threads,
+                            "lane_s": statistics.median(values["lane"]),
+                            "caller_s": statistics.median(values["caller"]),
+                            "lane_over_caller": {"ratio": ratio, "low": low, "high": high},
+                        }
+                    )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def _workload(text: str) -> str:
+    from fixtures_gen import PROFILES
+
+    if text not in PROFILES:
+        raise argparse.ArgumentTypeError(f"workloads are {', '.join(PROFILES)}, not {text!r}")
+    return text
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a number above 0")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.decode_lane", description=__doc__)
+    parser.add_argument("--workload", type=_workload, default="medium", help="profile (medium)")
+    parser.add_argument("--scale", type=_scale, default=1.0, help="workload scale (1)")
+    parser.add_argument("--threads", type=positive_int, default=2, help="pool size (2)")
+    parser.add_argument("--rounds", type=positive_int, default=15, help="rounds (15)")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    args = parser.parse_args(argv)
+    rows = measure(Workload(args.workload, args.scale), args.threads, args.rounds)
+    if args.json:
+        print(json.dumps({"library_way": library_way(), "rows": rows}, indent=2))
+        return 0
+    print(
+        f"{args.workload} (scale {args.scale:g}), {args.threads} threads, {args.rounds} rounds; "
+        "lane time / caller time (95% interval): above 1, the lane costs more than it overlaps"
+    )
+    for row in rows:
+        print(
+            f"{row['operation']:<8} {row['archive']:<15} lane {row['lane_s'] * 1e3:7.1f} ms   "
+            f"caller {row['caller_s'] * 1e3:7.1f} ms   {ratio_text(row['lane_over_caller'])}"
+        )
+    from archive_parallel import pool
+
+    where = "on the lane" if library_way() == "lane" else "in the calling thread"
+    print(
+        f"this machine: {pool.usable_cpu_count()} usable cores; the library decodes {where} "
+        f"(on the lane from {pool.MIN_CORES_FOR_LANE} cores)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""bench.decode_lane: both ways of decoding are forced on any machine, every extraction is
+checked, and a small run reports each archive and operation and cleans up."""
+
+from __future__ import annotations
+
+import json
+
+from archive_parallel import pool
+from archive_parallel.pool import SizedExecutor, serial_lane
+from bench import decode_lane
+
+
+def test_each_way_is_forced_whatever_the_machine():
+    real = pool.usable_cpu_count
+    with SizedExecutor(2) as executor:
+        with decode_lane.decoding_on("lane"):
+            assert serial_lane(executor) is not None
+        with decode_lane.decoding_on("caller"):
+            assert serial_lane(executor) is None
+    assert pool.usable_cpu_count is real
+
+
+def test_a_small_run_reports_every_case_and_cleans_up(tmp_path, monkeypatch, capsys):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("ARCHIVE_BENCH_SCRATCH", str(scratch))
+    monkeypatch.chdir(tmp_path)  # the fixture cache goes under ./results
+    argv = ["--workload", "small", "--scale", "4", "--rounds", "2"]
+    assert decode_lane.main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["library_way"] == decode_lane.library_way()
+    cases = [(row["archive"], row["operation"]) for row in out["rows"]]
+    assert cases == [
+        ("tar.zst", "extract"),
+        ("tar.zst", "verify"),
+        ("tar.gz+tarfile", "extract"),
+        ("tar.gz+tarfile", "verify"),
+    ]
+    for row in out["rows"]:
+        assert min(row["lane_s"], row["caller_s"]) > 0
+        ratio = row["lane_over_caller"]
+        assert ratio["low"] <= ratio["ratio"] <= ratio["high"]
+    assert list(scratch.iterdir()) == []
+    assert decode_lane.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("small (scale 4), 2 threads, 2 rounds")
+    assert len(lines) == 6 and lines[-1].startswith("this machine:")
