@@ -1,6 +1,6 @@
 """Whether a decoder thread of its own pays on this machine, measured side by side.
 
-``python -m bench.decode_lane [--workload medium] [--scale 1] [--threads 2] [--rounds 15]
+``python -m bench.decode_lane [--workload medium[:scale]] [--threads 2] [--rounds 15]
 [--json]`` extracts and verifies two archives that decode in order only, a tar.zst made by
 the library and a tar.gz made by ``tarfile`` (no side file, so no restart index), each two
 ways in one process:
@@ -135,38 +135,33 @@ def measure(workload: Workload, threads: int, rounds: int, seed: int = 0) -> lis
     return rows
 
 
-def _workload(text: str) -> str:
-    from fixtures_gen import PROFILES
+def _one_workload(text: str) -> Workload:
+    """``profile[:scale]``, as ``archive-bench run --workloads`` takes it, one of them."""
+    from bench.cli import _workloads
 
-    if text not in PROFILES:
-        raise argparse.ArgumentTypeError(f"workloads are {', '.join(PROFILES)}, not {text!r}")
-    return text
-
-
-def _scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be a number above 0")
-    return value
+    workloads = _workloads(text)
+    if len(workloads) != 1:
+        raise argparse.ArgumentTypeError("give one workload, e.g. medium or package:0.5")
+    return workloads[0]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.decode_lane", description=__doc__)
-    parser.add_argument("--workload", type=_workload, default="medium", help="profile (medium)")
-    parser.add_argument("--scale", type=_scale, default=1.0, help="workload scale (1)")
+    parser.add_argument(
+        "--workload", type=_one_workload, default=Workload("medium", 1.0), help="profile[:scale]"
+    )
     parser.add_argument("--threads", type=positive_int, default=2, help="pool size (2)")
     parser.add_argument("--rounds", type=positive_int, default=15, help="rounds (15)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
-    rows = measure(Workload(args.workload, args.scale), args.threads, args.rounds)
+    workload = args.workload
+    rows = measure(workload, args.threads, args.rounds)
     if args.json:
         print(json.dumps({"library_way": library_way(), "rows": rows}, indent=2))
         return 0
     print(
-        f"{args.workload} (scale {args.scale:g}), {args.threads} threads, {args.rounds} rounds; "
+        f"{workload.profile} (scale {workload.scale:g}), {args.threads} threads, "
+        f"{args.rounds} rounds; "
         "lane time / caller time (95% interval): above 1, the lane costs more than it overlaps"
     )
     for row in rows:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from archive_parallel import pool
 from archive_parallel.pool import SizedExecutor, serial_lane
 from bench import decode_lane
@@ -25,7 +27,7 @@ def test_a_small_run_reports_every_case_and_cleans_up(tmp_path, monkeypatch, cap
     scratch.mkdir()
     monkeypatch.setenv("ARCHIVE_BENCH_SCRATCH", str(scratch))
     monkeypatch.chdir(tmp_path)  # the fixture cache goes under ./results
-    argv = ["--workload", "small", "--scale", "4", "--rounds", "2"]
+    argv = ["--workload", "small:4", "--rounds", "2"]
     assert decode_lane.main([*argv, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["library_way"] == decode_lane.library_way()
@@ -45,3 +47,10 @@ def test_a_small_run_reports_every_case_and_cleans_up(tmp_path, monkeypatch, cap
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("small (scale 4), 2 threads, 2 rounds")
     assert len(lines) == 6 and lines[-1].startswith("this machine:")
+
+
+def test_one_workload_is_taken_as_archive_bench_run_takes_it(capsys):
+    for bad in ("nosuch", "medium:0", "medium,small"):
+        with pytest.raises(SystemExit):
+            decode_lane.main(["--workload", bad])
+    assert "one workload" in capsys.readouterr().err
