@@ -83,6 +83,12 @@ class SizedExecutor(ThreadPoolExecutor):
 MIN_CORES_FOR_LANE = 3
 
 
+def decoder_gets_lane() -> bool:
+    """Whether this machine's usable cores leave one for a decoder thread of its own
+    (``MIN_CORES_FOR_LANE``); ``serial_lane`` follows it."""
+    return usable_cpu_count() >= MIN_CORES_FOR_LANE
+
+
 def serial_lane(executor: Executor | None) -> Executor | None:
     """Where a stateful decoder's steps run: ``executor``'s serial lane when it has one (see
     ``SizedExecutor.lane``), else ``executor`` itself; None (in the caller) without an
@@ -90,7 +96,7 @@ def serial_lane(executor: Executor | None) -> Executor | None:
     thread only takes turns with the caller and the writers, and handing every decoded piece
     from one thread to the other cost more than the overlap gave back (extracting a tar.zst
     took 2-8% longer with it, verifying one 16%)."""
-    if executor is None or usable_cpu_count() < MIN_CORES_FOR_LANE:
+    if executor is None or not decoder_gets_lane():
         return None
     lane = getattr(executor, "lane", None)
     return lane() if callable(lane) else executor

@@ -62,7 +62,7 @@ def library_way() -> str:
     """The way the library takes on this machine."""
     from archive_parallel import pool
 
-    return "lane" if pool.usable_cpu_count() >= pool.MIN_CORES_FOR_LANE else "caller"
+    return "lane" if pool.decoder_gets_lane() else "caller"
 
 
 def _operation(manager: Any, config: Any, op: str, archive: Path, dest: Path) -> Callable[[], None]:

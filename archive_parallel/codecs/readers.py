@@ -336,7 +336,7 @@ def _chunks_ahead(
         chunk = step()
         return chunk, reading.value  # steps run one at a time: this is where it ended
 
-    steps = _steps_in_order(stamped_step, serial_lane(executor), executor)
+    steps = _steps_in_order(stamped_step, executor)
     start = 0
     try:
         for chunk, end in steps:
@@ -351,12 +351,12 @@ def _chunks_ahead(
         handle.close()
 
 
-def _steps_in_order(
-    step: Callable[[], T], lane: Executor | None, executor: Executor | None
-) -> Iterator[T]:
-    """``step()``'s results, one after another, without end: run in the caller as they are
-    asked for when ``lane`` is None; else queued on ``lane``, ``DECODE_AHEAD`` of them when it
-    is a lane of its own and one at a time when it is ``executor`` itself."""
+def _steps_in_order(step: Callable[[], T], executor: Executor | None) -> Iterator[T]:
+    """``step()``'s results, one after another, without end, where ``serial_lane(executor)``
+    says: in the caller as they are asked for (None); else queued on the lane,
+    ``DECODE_AHEAD`` of them when it is a thread of its own and one at a time when it is
+    ``executor`` itself."""
+    lane = serial_lane(executor)
     if lane is None:
         while True:
             yield step()
