@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +35,7 @@ from bench import stats
 from bench.cases import verify_tree_against_manifest
 from bench.fixed_cost import positive_int, ratio_text
 from bench.grid import Workload
+from bench.scratch import scratch_folder
 from bench.workloads import build_input_archives, fixtures_root, prepare_tree
 
 ARCHIVES = ("tar.zst", "tar.gz+tarfile")
@@ -92,8 +91,7 @@ def measure(workload: Workload, threads: int, rounds: int, seed: int = 0) -> lis
     from archive_parallel import ArchiveConfig, ArchiveManager
 
     prepared = prepare_tree(fixtures_root(Path("results")), workload)
-    base = os.environ.get("ARCHIVE_BENCH_SCRATCH") or tempfile.gettempdir()
-    work = Path(tempfile.mkdtemp(prefix="ap-decode-lane-", dir=base))
+    work = scratch_folder("decode-lane")
     rng = random.Random(seed)
     config = ArchiveConfig(thread_pool_size=threads, max_file_size=1 << 50)
     rows = []

@@ -39,7 +39,6 @@ import os
 import random
 import shutil
 import statistics
-import tempfile
 import time
 import zlib
 from collections.abc import Callable
@@ -50,6 +49,7 @@ from typing import Any
 from bench import stats
 from bench.cores import usable_cores
 from bench.fixed_cost import positive_int, ratio_text
+from bench.scratch import scratch_folder
 
 LOOPS = ("write", "read", "inflate")
 WAYS = ("one thread", "threads", "processes")
@@ -189,8 +189,7 @@ def measure(
     files: int, size: int, workers: int, rounds: int, loops: tuple[str, ...] = LOOPS, seed: int = 0
 ) -> list[dict[str, Any]]:
     """One row per loop: the median seconds of each way and the speedups over one thread."""
-    base = os.environ.get("ARCHIVE_BENCH_SCRATCH") or tempfile.gettempdir()
-    work = Path(tempfile.mkdtemp(prefix="ap-file-scaling-", dir=base))
+    work = scratch_folder("file-scaling")
     rng = random.Random(seed)
     threads = ThreadPoolExecutor(workers, thread_name_prefix="file-scaling")
     # spawned, as macOS always does: the children share nothing with this process but the loops

@@ -19,18 +19,17 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import random
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from bench import stats
 from bench.cases import Case
+from bench.scratch import scratch_folder
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +97,7 @@ def measure(
     from archive_parallel import ArchiveConfig, ArchiveManager
 
     rows: list[dict[str, Any]] = []
-    base = os.environ.get("ARCHIVE_BENCH_SCRATCH") or tempfile.gettempdir()
-    work = Path(tempfile.mkdtemp(prefix="ap-fixed-cost-", dir=base))
+    work = scratch_folder("fixed-cost")
     rng = random.Random(seed)
     cases: dict[tuple[str, str, int, str], Case] = {}
     try:

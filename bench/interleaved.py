@@ -14,16 +14,15 @@ sizes, no memory run), so ``archive-bench report`` shows them beside the sweeps.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.cases import Case
 from bench.grid import TREE_OPERATIONS, Cell, Workload
+from bench.scratch import scratch_folder
 from bench.workloads import build_input_archives, fixtures_root, prepare_tree
 
 logger = logging.getLogger(__name__)
@@ -53,12 +52,11 @@ def measure(
     """Time every pick of each workload ``rounds`` times, interleaved; one record per pick."""
     records: list[dict[str, Any]] = []
     root = fixtures_root(Path("results"))
-    scratch_base = os.environ.get("ARCHIVE_BENCH_SCRATCH") or tempfile.gettempdir()
     rng = random.Random(seed)
     for workload, picks in picks_by_workload.items():
         prepared = prepare_tree(root, workload)
         formats = sorted({p.format for p in picks if _reads_archive(p.operation)})
-        work = Path(tempfile.mkdtemp(prefix="ap-interleaved-", dir=scratch_base))
+        work = scratch_folder("interleaved")
         build_input_archives(prepared, formats, work / "inputs")
         cases: list[tuple[dict[str, Any], Case]] = []
         for i, pick in enumerate(dict.fromkeys(picks)):

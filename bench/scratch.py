@@ -1,0 +1,16 @@
+"""Where the side tools (``bench.interleaved``, ``fixed_cost``, ``file_scaling``,
+``decode_lane``) write their outputs: a fresh folder under ``$ARCHIVE_BENCH_SCRATCH`` (a RAM
+disk keeps the storage out of the timings) or else the system's temporary folder. Each tool
+removes its folder when it is done."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def scratch_folder(tool: str) -> Path:
+    """A new, empty folder ``ap-<tool>-*`` in the scratch place."""
+    base = os.environ.get("ARCHIVE_BENCH_SCRATCH") or tempfile.gettempdir()
+    return Path(tempfile.mkdtemp(prefix=f"ap-{tool}-", dir=base))
