@@ -23,7 +23,7 @@ from typing import Any
 
 from bench import parallel_probe, stats
 from bench.codec_axes import FOREIGN_FORMATS
-from bench.results import read_records
+from bench.results import read_records, record_ratio
 
 MEDIUM = ("medium", 1.0)
 
@@ -222,9 +222,7 @@ def evaluate(records: list[dict[str, Any]], targets: list[Target]) -> list[dict[
         if measured is None or baseline is None:
             row.update(ratio=math.nan, low=math.nan, high=math.nan, verdict="absent")
         else:
-            ratio, low, high = stats.bootstrap_ratio_ci(
-                baseline["values"], measured["values"], seed=1000 + i
-            )
+            ratio, low, high = record_ratio(baseline, measured, seed=1000 + i)
             row.update(
                 ratio=ratio, low=low, high=high, verdict=stats.verdict(low, high, target.at_least)
             )

@@ -117,7 +117,9 @@ def measure(workload: Workload, threads: int, rounds: int, seed: int = 0) -> lis
                             if op == "extract":
                                 _check_extraction(dest, prepared.tree, f"{fmt}, {way}")
                     # lane time / caller time: median(lane) / median(caller)
-                    ratio, low, high = stats.bootstrap_ratio_ci(values["lane"], values["caller"])
+                    ratio, low, high = stats.bootstrap_ratio_ci(
+                        values["lane"], values["caller"], paired=True
+                    )
                     rows.append(
                         {
                             "archive": fmt,

@@ -209,7 +209,9 @@ def measure(
             for way in WAYS:
                 row[f"{way.replace(' ', '_')}_s"] = statistics.median(values[way])
             for way in ("threads", "processes"):
-                ratio, low, high = stats.bootstrap_ratio_ci(values["one thread"], values[way])
+                ratio, low, high = stats.bootstrap_ratio_ci(
+                    values["one thread"], values[way], paired=True
+                )
                 row[way] = {"ratio": ratio, "low": low, "high": high}
             rows.append(row)
     finally:

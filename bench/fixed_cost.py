@@ -143,7 +143,9 @@ def measure(
                         if problem is not None:
                             problems.append(f"{variant}: {problem}")
                         if variant != "reference":
-                            ratio, low, high = stats.bootstrap_ratio_ci(reference, values[key])
+                            ratio, low, high = stats.bootstrap_ratio_ci(
+                                reference, values[key], paired=True
+                            )
                             row[variant] = {"ratio": ratio, "low": low, "high": high}
                     row["problems"] = problems
                     rows.append(row)

@@ -3,12 +3,14 @@ shuffled order, round after round, in one process.
 
 The harness measures one cell after another, so on a busy or drifting machine two cells of a
 ratio can see different loads. Here every case a target needs runs once per round, the order
-shuffled each round, so background load falls on all of them alike and each ratio is of
-medians taken in the same minutes. Cases are ``bench.cases.Case`` (the harness's own: same
-configurations, same reset, same output checks); outputs are checked once, after the last
-round. The records have the fields ``bench.codec_targets`` reads from a harness run, and
-``save_run`` files them as a run folder of their own (preset ``interleaved``: times and archive
-sizes, no memory run), so ``archive-bench report`` shows them beside the sweeps.
+shuffled each round, so background load falls on all of them alike and each ratio is of medians
+taken in the same minutes; the records of a workload share a ``round_group``, so their
+intervals resample whole rounds (``bench.results.record_ratio``). Cases are
+``bench.cases.Case`` (the harness's own: same configurations, same reset, same output checks);
+outputs are checked once, after the last round. The records have the fields
+``bench.codec_targets`` reads from a harness run, and ``save_run`` files them as a run folder
+of their own (preset ``interleaved``: times and archive sizes, no memory run), so ``archive-
+bench report`` shows them beside the sweeps.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def measure(
     records: list[dict[str, Any]] = []
     root = fixtures_root(Path("results"))
     rng = random.Random(seed)
+    started = time.strftime("%Y%m%dT%H%M%S")
     for workload, picks in picks_by_workload.items():
         prepared = prepare_tree(root, workload)
         formats = sorted({p.format for p in picks if _reads_archive(p.operation)})
@@ -91,6 +94,7 @@ def measure(
                         "valid": problem is None,
                         "invalid_reason": problem or "",
                         "output_bytes": case.output_bytes(),
+                        "round_group": f"{workload.profile}-{workload.scale}-{started}",
                     }
                 )
                 case.reset()

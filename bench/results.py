@@ -79,14 +79,29 @@ def repair_torn_tail(cells_jsonl: Path) -> bool:
     return True
 
 
-def _ratio(
+def timed_side_by_side(base: dict[str, Any], record: dict[str, Any]) -> bool:
+    """Whether two records' values were timed round by round in one process (both carry the
+    same ``round_group``, as ``bench.interleaved`` writes it), so their intervals pair rounds."""
+    group = base.get("round_group")
+    return (
+        bool(group)
+        and group == record.get("round_group")
+        and len(base["values"]) == len(record["values"])
+    )
+
+
+def record_ratio(
     base: dict[str, Any] | None, record: dict[str, Any], seed: int
 ) -> tuple[float, float, float]:
+    """median(base) / median(record) with its 95% interval, rounds paired where both records
+    were timed side by side; NaNs when either is missing or invalid."""
     from bench import stats
 
     if base is None or not base.get("valid") or not record.get("valid"):
         return (math.nan, math.nan, math.nan)
-    return stats.bootstrap_ratio_ci(base["values"], record["values"], seed=seed)
+    return stats.bootstrap_ratio_ci(
+        base["values"], record["values"], paired=timed_side_by_side(base, record), seed=seed
+    )
 
 
 def _peak(record: dict[str, Any] | None) -> float:
@@ -156,9 +171,9 @@ def build_table(
         )
         ref = by_key.get(("reference", *group, ""))
         seed = stats.DEFAULT_SEED + i
-        speedup, lo, hi = _ratio(seq, r, seed)
-        vs_ref, rlo, rhi = _ratio(ref, r, seed + 7919)
-        seq_vs_ref = _ratio(ref, seq, seed + 104729)[0] if seq is not None else math.nan
+        speedup, lo, hi = record_ratio(seq, r, seed)
+        vs_ref, rlo, rhi = record_ratio(ref, r, seed + 7919)
+        seq_vs_ref = record_ratio(ref, seq, seed + 104729)[0] if seq is not None else math.nan
         summary = stats.summarize(r["values"])
         share = stats.median_interval_share(r["values"], seed=seed)
         noisy, note = stats.noise_flags(r["values"], r.get("pyperf_warnings", []), share)

@@ -2,9 +2,12 @@
 
 Pure functions over arrays of raw timing values (seconds per operation, as pyperf keeps them).
 A speedup is the ratio of two medians; its 95% interval comes from resampling the baseline's
-values and the cell's values independently (percentile bootstrap, seeded numpy Generator so
-a table rebuilt from the same raw values is identical). The serial fraction is the Amdahl
-``f`` that best fits the median speedups of one scaling curve by least squares.
+values and the cell's values (percentile bootstrap, seeded numpy Generator so a table rebuilt
+from the same raw values is identical): independently when they come from different processes
+(a sweep's cells), by whole rounds when they were taken side by side, round after round, in one
+process (the interleaved tools), so that load both ways saw in a round stays in both. The
+serial fraction is the Amdahl ``f`` that best fits the median speedups of one scaling curve by
+least squares.
 """
 
 from __future__ import annotations
@@ -47,26 +50,38 @@ def bootstrap_ratio_ci(
     baseline: Sequence[float],
     values: Sequence[float],
     *,
+    paired: bool = False,
     n_boot: int = DEFAULT_BOOTSTRAP,
     confidence: float = 0.95,
     seed: int = DEFAULT_SEED,
 ) -> tuple[float, float, float]:
     """(point, low, high) of median(baseline) / median(values) with a bootstrap interval.
 
-    The two samples are resampled independently (they come from different processes).
+    By default the two samples are resampled independently (they come from different
+    processes). ``paired``: the i-th values of both were timed in the same round, side by side
+    in one process, so rounds are resampled whole: a round slowed by other work slows both
+    values of it and no longer widens the interval as if it had struck one side only. The
+    point is the same either way. Paired samples must be of the same length.
     Returns NaNs when either sample is empty or a median is not positive.
     """
     base = np.asarray(baseline, dtype=float)
     cell = np.asarray(values, dtype=float)
     if base.size == 0 or cell.size == 0:
         return (math.nan, math.nan, math.nan)
+    if paired and base.size != cell.size:
+        raise ValueError(f"paired samples differ in length: {base.size} and {cell.size}")
     base_median, cell_median = float(np.median(base)), float(np.median(cell))
     if base_median <= 0 or cell_median <= 0:
         return (math.nan, math.nan, math.nan)
     point = base_median / cell_median
     rng = np.random.default_rng(seed)
-    base_boot = np.median(rng.choice(base, size=(n_boot, base.size), replace=True), axis=1)
-    cell_boot = np.median(rng.choice(cell, size=(n_boot, cell.size), replace=True), axis=1)
+    if paired:
+        rounds = rng.integers(0, base.size, size=(n_boot, base.size))
+        base_boot = np.median(base[rounds], axis=1)
+        cell_boot = np.median(cell[rounds], axis=1)
+    else:
+        base_boot = np.median(rng.choice(base, size=(n_boot, base.size), replace=True), axis=1)
+        cell_boot = np.median(rng.choice(cell, size=(n_boot, cell.size), replace=True), axis=1)
     ratios = base_boot / cell_boot
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(ratios, [alpha, 1.0 - alpha])

@@ -193,6 +193,10 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(tmp_path, monkeypatc
     assert "\nmachine after: 2 threads of compression did " in printed
     probes = json.loads((run_dir / "run.json").read_text())["parallel_probe"]
     assert set(probes) == {"before", "after"} and probes["after"]["threads"] == 2
+    # timed round by round together: one round group, so their intervals pair rounds
+    cells = [json.loads(line) for line in (run_dir / "cells.jsonl").read_text().splitlines()]
+    (group,) = {cell["round_group"] for cell in cells}
+    assert group.startswith("small-")
     assert "[small] small: create tar.gz vs the reference loop" in printed
     for label in ("verify zip", "checksums"):  # every operation a small package goes through
         line = next(x for x in printed.splitlines() if f"[small] small: {label} vs" in x)

@@ -116,3 +116,31 @@ def test_memory_delta_only_within_one_source(record, fingerprint):
     table = build_table(records, "run-1", fingerprint)
     parallel = table[table["variant"] == "parallel"].iloc[0]
     assert math.isnan(parallel["memory_delta_bytes"]) and parallel["memory_budget_verdict"] == ""
+
+
+def test_records_timed_side_by_side_pair_their_rounds(record, fingerprint):
+    """Rounds of one interleaved measurement share their load: the speedup's interval pairs
+    them, so a machine busy in some rounds no longer blurs a clear 2x; records of different
+    groups, or of none, are resampled independently as before."""
+    load = [1.0, 1.6, 1.1, 1.5, 1.2, 1.7, 1.0, 1.4, 1.3, 1.55, 1.05]
+    sequential = record(variant="sequential", threads=1, median=2.0)
+    parallel = record(threads=2, median=1.0, seed=2)
+    sequential["values"] = [2.0 * x for x in load]
+    parallel["values"] = [1.0 * x * (1.01 if i % 2 else 0.99) for i, x in enumerate(load)]
+
+    def interval(group_a: str | None, group_b: str | None) -> tuple[float, float, float]:
+        for rec, group in ((sequential, group_a), (parallel, group_b)):
+            rec.pop("round_group", None)
+            if group:
+                rec["round_group"] = group
+        table = build_table([sequential, parallel], "run-1", fingerprint)
+        row = table[table["variant"] == "parallel"].iloc[0]
+        return row["speedup"], row["speedup_ci_low"], row["speedup_ci_high"]
+
+    point, low, high = interval("medium-1.0-x", "medium-1.0-x")
+    assert point == pytest.approx(2.0, rel=0.02) and low <= point <= high
+    assert high - low < 0.1
+    for groups in ((None, None), ("medium-1.0-x", "medium-1.0-y"), ("medium-1.0-x", None)):
+        same_point, wide_low, wide_high = interval(*groups)
+        assert same_point == point
+        assert wide_high - wide_low > 3 * (high - low)
