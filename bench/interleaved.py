@@ -9,8 +9,8 @@ intervals resample whole rounds (``bench.results.record_ratio``). Cases are
 ``bench.cases.Case`` (the harness's own: same configurations, same reset, same output checks);
 outputs are checked once, after the last round. The records have the fields
 ``bench.codec_targets`` reads from a harness run, and ``save_run`` files them as a run folder
-of their own (preset ``interleaved``: times and archive sizes, no memory run), so ``archive-
-bench report`` shows them beside the sweeps.
+of their own (preset ``interleaved``: times and archive sizes, no memory run), so
+``archive-bench report`` shows them beside the sweeps.
 """
 
 from __future__ import annotations
