@@ -8,6 +8,10 @@ baseline's median time to the measured cell's, its 95% bootstrap interval, and m
 inconclusive (the interval decides, as everywhere in bench). Targets compare any two cells,
 so a tar.zst creation can be set against the tar.gz reference loop, which the per-group
 speedup columns of ``results.csv`` cannot do. Cells a run did not measure are listed as absent.
+A side-by-side measurement also reads, round by round, how much of the CPUs other work took
+(``bench.contention``) and prints it per workload; ``--max-contention 0.1`` judges every ratio
+from the rounds at or under that share only, both sides from the same rounds, and says how many
+rounds each verdict rests on.
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import parallel_probe, stats
+from bench import contention, parallel_probe, stats
 from bench.codec_axes import FOREIGN_FORMATS
-from bench.results import read_records, record_ratio
+from bench.results import free_round_indices, read_records, record_ratio
 
 MEDIUM = ("medium", 1.0)
 
@@ -209,7 +213,11 @@ def _find(records: list[dict[str, Any]], pick: Pick, workload: tuple[str, float]
     return None
 
 
-def evaluate(records: list[dict[str, Any]], targets: list[Target]) -> list[dict[str, Any]]:
+def evaluate(
+    records: list[dict[str, Any]], targets: list[Target], max_contention: float | None = None
+) -> list[dict[str, Any]]:
+    """One row per target: ratio, interval and verdict, and the rounds they rest on (with
+    ``max_contention``, only the rounds other work left the CPUs free enough in)."""
     rows = []
     for i, target in enumerate(targets):
         measured = _find(records, target.measured, target.workload)
@@ -220,14 +228,38 @@ def evaluate(records: list[dict[str, Any]], targets: list[Target]) -> list[dict[
             "at_least": target.at_least,
         }
         if measured is None or baseline is None:
-            row.update(ratio=math.nan, low=math.nan, high=math.nan, verdict="absent")
+            row.update(ratio=math.nan, low=math.nan, high=math.nan, verdict="absent", rounds=0)
         else:
-            ratio, low, high = record_ratio(baseline, measured, seed=1000 + i)
+            ratio, low, high = record_ratio(baseline, measured, 1000 + i, max_contention)
+            kept = (
+                free_round_indices(baseline, measured, max_contention)
+                if max_contention is not None
+                else None
+            )
+            verdict = stats.verdict(low, high, target.at_least)
+            if kept is not None and not kept:
+                verdict = "no free round"
             row.update(
-                ratio=ratio, low=low, high=high, verdict=stats.verdict(low, high, target.at_least)
+                ratio=ratio,
+                low=low,
+                high=high,
+                verdict=verdict,
+                rounds=len(kept) if kept is not None else len(measured["values"]),
             )
         rows.append(row)
     return rows
+
+
+def contention_lines(records: list[dict[str, Any]], max_contention: float | None) -> list[str]:
+    """Per workload measured side by side: how busy the machine was, round by round."""
+    lines = []
+    seen: set[str] = set()
+    for r in records:
+        group, shares = r.get("round_group"), r.get("round_contention")
+        if group and shares and group not in seen:
+            seen.add(group)
+            lines.append(f"[{r['workload']}] {contention.summary(shares, max_contention)}")
+    return lines
 
 
 def sizes(records: list[dict[str, Any]]) -> list[tuple[str, str, str, int]]:
@@ -314,6 +346,13 @@ def picks_by_workload(targets: list[Target], workloads: set[str]) -> dict:
     return picks
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a share of the CPUs is between 0 and 1, not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.codec_targets", description=__doc__)
     parser.add_argument("run", type=Path, nargs="?", help="a run folder (results/<platform>/<run>)")
@@ -332,6 +371,14 @@ def build_parser() -> argparse.ArgumentParser:
         "archive-bench report shows the targets and what-to-ship table of this measurement",
     )
     parser.add_argument("--machine", help="with --results: this machine's name in the results")
+    parser.add_argument(
+        "--max-contention",
+        type=_fraction,
+        metavar="SHARE",
+        help="judge each ratio from the rounds in which other work (other processes, a "
+        "virtual machine's host) took at most this share of the CPUs, e.g. 0.1; both sides of "
+        "a ratio from the same rounds (default: every round)",
+    )
     return parser
 
 
@@ -363,15 +410,23 @@ def main(argv: list[str] | None = None) -> int:
     if not records:
         print("no cells measured", file=sys.stderr)
         return 2
-    for row in evaluate(records, default_targets()):
+    for line in contention_lines(records, args.max_contention):
+        print(line)
+    for row in evaluate(records, default_targets(), args.max_contention):
         interval = (
             f"{row['ratio']:.2f}x ({row['low']:.2f}-{row['high']:.2f})"
             if not math.isnan(row["ratio"])
             else "-"
         )
+        count = row["rounds"]
+        rounds = (
+            f" ({count} round{'' if count == 1 else 's'})"
+            if args.max_contention is not None
+            else ""
+        )
         print(
             f"{row['verdict']:>12}  >= {row['at_least']:<4g} {interval:<22} "
-            f"[{row['workload']}] {row['target']}"
+            f"[{row['workload']}] {row['target']}{rounds}"
         )
     print()
     for workload, fmt, backend, size in sizes(records):

@@ -5,7 +5,9 @@ The harness measures one cell after another, so on a busy or drifting machine tw
 ratio can see different loads. Here every case a target needs runs once per round, the order
 shuffled each round, so background load falls on all of them alike and each ratio is of medians
 taken in the same minutes; the records of a workload share a ``round_group``, so their
-intervals resample whole rounds (``bench.results.record_ratio``). Cases are
+intervals resample whole rounds (``bench.results.record_ratio``), and they carry the share of
+the CPUs other work took in each round (``round_contention``, ``bench.contention``), so a
+ratio can be judged from the rounds the machine was free for. Cases are
 ``bench.cases.Case`` (the harness's own: same configurations, same reset, same output checks);
 outputs are checked once, after the last round. The records have the fields
 ``bench.codec_targets`` reads from a harness run, and ``save_run`` files them as a run folder
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import contention
 from bench.cases import Case
 from bench.grid import TREE_OPERATIONS, Cell, Workload
 from bench.scratch import scratch_folder
@@ -74,16 +77,19 @@ def measure(
             }
             cases.append((cell, Case(spec)))
         values: dict[int, list[float]] = {i: [] for i in range(len(cases))}
+        busy: list[float] = []  # per round: the share of the CPUs other work took
         try:
             for round_no in range(rounds):
                 order = list(range(len(cases)))
                 rng.shuffle(order)
+                before = contention.snapshot()
                 for i in order:
                     case = cases[i][1]
                     case.reset()
                     start = time.perf_counter()
                     case.run()
                     values[i].append(time.perf_counter() - start)
+                busy.append(contention.share(before, contention.snapshot()))
                 logger.info("%s: round %d of %d done", workload.profile, round_no + 1, rounds)
             for i, (cell, case) in enumerate(cases):
                 problem = case.verify()
@@ -95,6 +101,7 @@ def measure(
                         "invalid_reason": problem or "",
                         "output_bytes": case.output_bytes(),
                         "round_group": f"{workload.profile}-{workload.scale}-{started}",
+                        "round_contention": busy,
                     }
                 )
                 case.reset()

@@ -90,17 +90,42 @@ def timed_side_by_side(base: dict[str, Any], record: dict[str, Any]) -> bool:
     )
 
 
+def free_round_indices(
+    base: dict[str, Any], record: dict[str, Any], max_contention: float
+) -> list[int] | None:
+    """The rounds of two side-by-side records in which other work took at most
+    ``max_contention`` of the CPUs (``round_contention``, ``bench.contention``); None when
+    the records were not timed side by side or carry no such readings (all rounds count)."""
+    if not timed_side_by_side(base, record):
+        return None
+    shares = base.get("round_contention")
+    if not shares or len(shares) != len(base["values"]):
+        return None
+    return [i for i, share in enumerate(shares) if share <= max_contention]
+
+
 def record_ratio(
-    base: dict[str, Any] | None, record: dict[str, Any], seed: int
+    base: dict[str, Any] | None,
+    record: dict[str, Any],
+    seed: int,
+    max_contention: float | None = None,
 ) -> tuple[float, float, float]:
     """median(base) / median(record) with its 95% interval, rounds paired where both records
-    were timed side by side; NaNs when either is missing or invalid."""
+    were timed side by side; NaNs when either is missing or invalid. With ``max_contention``,
+    side-by-side records are judged from their free rounds only (``free_round_indices``), both
+    sides from the same rounds; NaNs when none is left."""
     from bench import stats
 
     if base is None or not base.get("valid") or not record.get("valid"):
         return (math.nan, math.nan, math.nan)
+    base_values, values = base["values"], record["values"]
+    if max_contention is not None:
+        kept = free_round_indices(base, record, max_contention)
+        if kept is not None:
+            base_values = [base_values[i] for i in kept]
+            values = [values[i] for i in kept]
     return stats.bootstrap_ratio_ci(
-        base["values"], record["values"], paired=timed_side_by_side(base, record), seed=seed
+        base_values, values, paired=timed_side_by_side(base, record), seed=seed
     )
 
 

@@ -197,6 +197,13 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(tmp_path, monkeypatc
     cells = [json.loads(line) for line in (run_dir / "cells.jsonl").read_text().splitlines()]
     (group,) = {cell["round_group"] for cell in cells}
     assert group.startswith("small-")
+    # and how busy the machine was in its one round, judged from when asked
+    (busy,) = {tuple(cell["round_contention"]) for cell in cells}
+    assert len(busy) == 1 and 0 <= busy[0] <= 1
+    assert "[small] other work took " in printed
+    assert codec_targets.main([str(run_dir), "--max-contention", "1"]) == 0
+    judged = capsys.readouterr().out
+    assert "[small] small: create tar.gz vs the reference loop (1 round)" in judged
     assert "[small] small: create tar.gz vs the reference loop" in printed
     for label in ("verify zip", "checksums"):  # every operation a small package goes through
         line = next(x for x in printed.splitlines() if f"[small] small: {label} vs" in x)

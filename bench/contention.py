@@ -1,0 +1,81 @@
+"""How much of the machine other work took while a side-by-side round ran.
+
+A thread-bound ratio is only as good as the cores the run was given. ``snapshot()`` reads the
+machine's CPU times (psutil: user, system, interrupts, and on a virtual machine the time its
+hypervisor ran other guests instead, *steal*) and this process's own (``os.times``: every
+thread, and children once waited for); ``share(before, after)`` is what the machine's logical
+CPUs spent on anything but this process between the two readings, plus what was stolen, over
+the CPUs' wall-clock time: 0 on a free machine, about 0.5 with one core of two busy elsewhere,
+up to 1. ``bench.interleaved`` reads it around every round, so ``bench.codec_targets
+--measure --max-contention`` can judge from the rounds the machine was free for, whole rounds
+on both sides of every ratio. The readings tick in hundredths of a second: a round of a few
+seconds reads to within a few per cent.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import dataclass
+
+import psutil
+
+#: machine CPU-time fields that are work (Linux adds ``guest`` to ``user`` already; iowait is
+#: idle time)
+_BUSY_FIELDS = ("user", "nice", "system", "irq", "softirq")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """CPU seconds at one moment: the machine's busy and stolen time, this process's own."""
+
+    wall: float
+    machine_busy: float
+    stolen: float
+    own: float
+
+
+def snapshot() -> Snapshot:
+    machine = psutil.cpu_times()
+    own = os.times()
+    return Snapshot(
+        wall=time.perf_counter(),
+        machine_busy=sum(getattr(machine, name, 0.0) for name in _BUSY_FIELDS),
+        stolen=getattr(machine, "steal", 0.0),
+        own=own.user + own.system + own.children_user + own.children_system,
+    )
+
+
+def share(before: Snapshot, after: Snapshot, cpus: int | None = None) -> float:
+    """The share of the machine's CPUs (0 to 1) that other processes and the hypervisor took
+    between ``before`` and ``after``."""
+    cpus = cpus or psutil.cpu_count() or 1
+    capacity = (after.wall - before.wall) * cpus
+    if capacity <= 0:
+        return 0.0
+    others = (after.machine_busy - before.machine_busy) - (after.own - before.own)
+    taken = max(0.0, others) + max(0.0, after.stolen - before.stolen)
+    return round(min(1.0, taken / capacity), 4)
+
+
+def free_rounds(shares: list[float], at_most: float) -> list[int]:
+    """Indices of the rounds whose share is at most ``at_most``."""
+    return [i for i, value in enumerate(shares) if value <= at_most]
+
+
+def summary(shares: list[float], at_most: float | None = None) -> str:
+    """One line for people: how busy the machine was over the rounds."""
+    if not shares:
+        return "no rounds"
+    line = (
+        f"other work took {statistics.median(shares):.0%} of the CPUs in the median round "
+        f"(most: {max(shares):.0%}) over {len(shares)} rounds"
+    )
+    if at_most is not None:
+        kept = len(free_rounds(shares, at_most))
+        line += f"; {kept} of {len(shares)} rounds at or under {at_most:.0%} are judged"
+    return line
+
+
+__all__ = ["Snapshot", "free_rounds", "share", "snapshot", "summary"]
