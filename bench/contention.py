@@ -19,8 +19,6 @@ import statistics
 import time
 from dataclasses import dataclass
 
-import psutil
-
 #: machine CPU-time fields that are work (Linux adds ``guest`` to ``user`` already; iowait is
 #: idle time)
 _BUSY_FIELDS = ("user", "nice", "system", "irq", "softirq")
@@ -37,6 +35,8 @@ class Snapshot:
 
 
 def snapshot() -> Snapshot:
+    import psutil  # here: reading records back (the report) needs no psutil
+
     machine = psutil.cpu_times()
     own = os.times()
     return Snapshot(
@@ -50,7 +50,10 @@ def snapshot() -> Snapshot:
 def share(before: Snapshot, after: Snapshot, cpus: int | None = None) -> float:
     """The share of the machine's CPUs (0 to 1) that other processes and the hypervisor took
     between ``before`` and ``after``."""
-    cpus = cpus or psutil.cpu_count() or 1
+    if cpus is None:
+        import psutil
+
+        cpus = psutil.cpu_count() or 1
     capacity = (after.wall - before.wall) * cpus
     if capacity <= 0:
         return 0.0

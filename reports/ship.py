@@ -28,6 +28,7 @@ from bench.codec_axes import (
     codec_name,
     is_foreign,
 )
+from bench.codec_targets import contention_lines
 from bench.schema import MEMORY_SOURCE_LABELS
 from reports.codec_targets import TargetRow, machine_records, target_rows
 from reports.formatting import interval, ratio, seconds, size
@@ -113,6 +114,8 @@ class ShipSection:
     foreign: list[tuple[str, str, list[ForeignRow]]] = field(default_factory=list)
     targets: list[TargetRow] = field(default_factory=list)
     targets_absent: int = 0
+    #: per workload measured side by side: how much of the CPUs other work took in its rounds
+    contention: list[str] = field(default_factory=list)
 
 
 def _order(value: str, order: tuple[str, ...]) -> tuple[int, str]:
@@ -357,7 +360,9 @@ def ship_sections(result_set: ResultSet) -> list[ShipSection]:
             found = foreign_rows(mine, memory)
             if found:
                 section.foreign.append((workload, label, found))
-        section.targets, section.targets_absent = target_rows(machine_records(result_set, key))
+        records = machine_records(result_set, key)
+        section.targets, section.targets_absent = target_rows(records)
+        section.contention = contention_lines(records, None)
         sections.append(section)
     return sections
 

@@ -215,6 +215,8 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(tmp_path, monkeypatc
     result_set = load_results([results])
     assert result_set.problems == []
     (section,) = ship_sections(result_set)
+    (busy_line,) = section.contention
+    assert busy_line.startswith("[small] other work took ")
     labels = {t.target for t in section.targets}
     assert "small: extract zip vs the reference loop" in labels
     assert all(t.verdict in ("meets", "misses", "inconclusive") for t in section.targets)

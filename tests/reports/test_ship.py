@@ -141,6 +141,8 @@ def targets_root(tmp_path, synth) -> Path:
         _record("extract", "tar.gz", "reference", "zlib", 1.0),
         _record("extract", "tar.gz", "parallel", "isal", 0.5),
     ]
+    for record in records:  # timed side by side, the machine busy in one round of five
+        record.update(round_group="medium-1.0-x", round_contention=[0.0, 0.02, 0.4, 0.01, 0.0])
     pi = synth.fingerprint_for("raspberry-pi-4")
     fingerprint = {**pi, "machine_key": "pi4-4c", "machine": "pi4"}
     run_dir = tmp_path / "results" / "pi4-4c" / "20261201-010000-codecs"
@@ -167,6 +169,9 @@ def test_codec_targets_appear_when_a_run_has_their_cells(targets_root, tmp_path)
     assert rows[("tar.zst", "zstd")].size.value == 74_000_000
     html = build_report([targets_root], tmp_path / "report.html").read_text()
     assert 'class="codec-targets"' in html and "10.00x" in html
+    # how busy the machine was while the targets were measured, under their table
+    busy = "[medium] other work took 1% of the CPUs in the median round (most: 40%) over 5 rounds"
+    assert section.contention == [busy] and busy in html
     assert not math.isnan(rows[("tar.gz", "isal")].extract.value)
 
 
