@@ -23,6 +23,10 @@ logger = logging.getLogger(__name__)
 TASK_BYTES = 8 * 1024 * 1024
 #: files of one batch are shared out in pieces of at least this many
 MIN_SHARE = 4
+#: a one-batch call projected to hash less than this stays in the caller: around 1 MB, waking
+#: a worker and sharing the GIL with it cost about what the second core gives back, and the
+#: projection (from the first eighth of the files, sizes skewed) can be twice the truth
+MIN_SHARED_BYTES = 2 * 1024 * 1024
 
 
 def _as_path(item: os.PathLike[str] | str) -> Path:
@@ -66,8 +70,8 @@ def checksum_files(
     caller without a ``stat``, until one of them (by the bytes it hashed) is large again. The
     sequential path, and a call whose files make one batch, take no ``stat`` at all: such a
     call hashes a first share of its files in the caller, and only when that share was not
-    tiny are the other shares hashed by the caller and a worker together
-    (``pool.shared_map``)."""
+    tiny, and the whole call projected from it comes to ``MIN_SHARED_BYTES`` or more, are the
+    other shares hashed by the caller and a worker together (``pool.shared_map``)."""
     files = [_as_path(p) for p in paths]
     result: dict[Path, tuple[str, str]] = {}
     nbytes = 0
@@ -95,7 +99,8 @@ def checksum_files(
         # the files are worth a worker; if they are, the rest is shared with one
         share = max(MIN_SHARE, -(-len(files) // (4 * worker_count(executor))))
         shares = [[(p, 0) for p in files[i : i + share]] for i in range(0, len(files), share)]
-        if collect([_digest_batch(shares[0])]):
+        tiny = collect([_digest_batch(shares[0])])
+        if tiny or nbytes * len(files) < MIN_SHARED_BYTES * len(shares[0]):
             collect([_digest_batch([item for rest in shares[1:] for item in rest])])
         else:
             for done in shared_map(executor, _digest_batch, shares[1:]):

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from archive_parallel.checksums import checksum_files
+from archive_parallel.checksums import MIN_SHARED_BYTES, checksum_files
 from archive_parallel.pool import INLINE_MEAN_FILE_SIZE
 from archive_parallel.source_reader import read_chunks
 
@@ -65,6 +65,40 @@ def test_files_that_make_one_batch_are_hashed_without_the_pool(tmp_path):
         result, nbytes = checksum_files(paths, refusing, 5, 4)
     assert result == {p: expected(p) for p in paths}
     assert nbytes == 5 * 200_000
+
+
+class Counting(ThreadPoolExecutor):
+    """A pool that counts the tasks handed to it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tasks = 0
+
+    def submit(self, *args, **kwargs):
+        self.tasks += 1
+        return super().submit(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("file_size", "shared"),
+    [(MIN_SHARED_BYTES // 60, False), (4 * MIN_SHARED_BYTES // 40, True)],
+    ids=["small-call", "large-call"],
+)
+def test_a_one_batch_call_shares_its_files_only_when_there_is_enough_to_hash(
+    tmp_path, file_size, shared
+):
+    """40 files of one batch, none tiny: under ``MIN_SHARED_BYTES`` in all the caller hashes
+    them alone (a worker costs about what it saves there); well over it, a worker helps."""
+    paths = []
+    for i in range(40):
+        paths.append(tmp_path / f"f{i:02}.bin")
+        paths[-1].write_bytes(os.urandom(file_size))
+    assert file_size >= INLINE_MEAN_FILE_SIZE
+    with Counting(max_workers=2) as counting:
+        result, nbytes = checksum_files(paths, counting, 50, 4)
+    assert result == {p: expected(p) for p in paths}
+    assert nbytes == 40 * file_size
+    assert (counting.tasks > 0) is shared
 
 
 def test_unreadable_and_missing_files_are_left_out(tmp_path, pool, caplog):
