@@ -6,10 +6,12 @@ hypervisor ran other guests instead, *steal*) and this process's own (``os.times
 thread, and children once waited for); ``share(before, after)`` is what the machine's logical
 CPUs spent on anything but this process between the two readings, plus what was stolen, over
 the CPUs' wall-clock time: 0 on a free machine, about 0.5 with one core of two busy elsewhere,
-up to 1. ``bench.interleaved`` reads it around every round, so ``bench.codec_targets
---measure --max-contention`` can judge from the rounds the machine was free for, whole rounds
-on both sides of every ratio. The readings tick in hundredths of a second: a round of a few
-seconds reads to within a few per cent.
+up to 1. ``bench.interleaved`` reads it around every round and every timing, so
+``bench.codec_targets --measure --max-contention`` can judge from the rounds the machine was
+free for, whole rounds on both sides of every ratio: a burst of other work during one
+parallel timing weighs little in a round's reading but halves that timing's cores. The
+readings tick in hundredths of a second: a timing is read on its own only from
+``MIN_READ_SECONDS``, where a tick is a hundredth of two CPUs' time.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
+
+#: timings shorter than this are judged by their round's reading alone: the counters tick in
+#: hundredths of a second, so a shorter reading is mostly rounding
+MIN_READ_SECONDS = 0.5
 
 #: machine CPU-time fields that are work (Linux adds ``guest`` to ``user`` already; iowait is
 #: idle time)
@@ -67,6 +73,15 @@ def free_rounds(shares: list[float], at_most: float) -> list[int]:
     return [i for i, value in enumerate(shares) if value <= at_most]
 
 
+def busy_timing(record: dict, index: int, at_most: float) -> bool:
+    """True when other work took more than ``at_most`` of the CPUs during ``record``'s timing
+    ``index``, read on its own (``value_contention``; timings of ``MIN_READ_SECONDS`` or more)."""
+    readings, values = record.get("value_contention"), record.get("values") or []
+    if not readings or len(readings) != len(values):
+        return False
+    return values[index] >= MIN_READ_SECONDS and readings[index] > at_most
+
+
 def summary(shares: list[float], at_most: float | None = None) -> str:
     """One line for people: how busy the machine was over the rounds."""
     if not shares:
@@ -77,8 +92,19 @@ def summary(shares: list[float], at_most: float | None = None) -> str:
     )
     if at_most is not None:
         kept = len(free_rounds(shares, at_most))
-        line += f"; {kept} of {len(shares)} rounds at or under {at_most:.0%} are judged"
+        line += (
+            f"; {kept} of {len(shares)} rounds at or under {at_most:.0%}, each ratio judged "
+            "from those its own timings were free in too"
+        )
     return line
 
 
-__all__ = ["Snapshot", "free_rounds", "share", "snapshot", "summary"]
+__all__ = [
+    "MIN_READ_SECONDS",
+    "Snapshot",
+    "busy_timing",
+    "free_rounds",
+    "share",
+    "snapshot",
+    "summary",
+]

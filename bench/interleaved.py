@@ -6,8 +6,9 @@ ratio can see different loads. Here every case a target needs runs once per roun
 shuffled each round, so background load falls on all of them alike and each ratio is of medians
 taken in the same minutes; the records of a workload share a ``round_group``, so their
 intervals resample whole rounds (``bench.results.record_ratio``), and they carry the share of
-the CPUs other work took in each round (``round_contention``, ``bench.contention``), so a
-ratio can be judged from the rounds the machine was free for. Cases are
+the CPUs other work took in each round and during each timing (``round_contention``,
+``value_contention``, ``bench.contention``), so a ratio can be judged from the rounds the
+machine was free for. Cases are
 ``bench.cases.Case`` (the harness's own: same configurations, same reset, same output checks);
 outputs are checked once, after the last round. The records have the fields
 ``bench.codec_targets`` reads from a harness run, and ``save_run`` files them as a run folder
@@ -77,7 +78,9 @@ def measure(
             }
             cases.append((cell, Case(spec)))
         values: dict[int, list[float]] = {i: [] for i in range(len(cases))}
-        busy: list[float] = []  # per round: the share of the CPUs other work took
+        # the share of the CPUs other work took: per timing, and per round
+        readings: dict[int, list[float]] = {i: [] for i in range(len(cases))}
+        busy: list[float] = []
         try:
             for round_no in range(rounds):
                 order = list(range(len(cases)))
@@ -86,9 +89,11 @@ def measure(
                 for i in order:
                     case = cases[i][1]
                     case.reset()
+                    ahead = contention.snapshot()
                     start = time.perf_counter()
                     case.run()
                     values[i].append(time.perf_counter() - start)
+                    readings[i].append(contention.share(ahead, contention.snapshot()))
                 busy.append(contention.share(before, contention.snapshot()))
                 logger.info("%s: round %d of %d done", workload.profile, round_no + 1, rounds)
             for i, (cell, case) in enumerate(cases):
@@ -102,6 +107,7 @@ def measure(
                         "output_bytes": case.output_bytes(),
                         "round_group": f"{workload.profile}-{workload.scale}-{started}",
                         "round_contention": busy,
+                        "value_contention": readings[i],
                     }
                 )
                 case.reset()

@@ -94,14 +94,24 @@ def free_round_indices(
     base: dict[str, Any], record: dict[str, Any], max_contention: float
 ) -> list[int] | None:
     """The rounds of two side-by-side records in which other work took at most
-    ``max_contention`` of the CPUs (``round_contention``, ``bench.contention``); None when
-    the records were not timed side by side or carry no such readings (all rounds count)."""
+    ``max_contention`` of the CPUs, over the round (``round_contention``) and during each of
+    the two timings long enough to be read on their own (``value_contention``,
+    ``bench.contention.busy_timing``); None when the records were not timed side by side or
+    carry no round readings (all rounds count)."""
+    from bench.contention import busy_timing
+
     if not timed_side_by_side(base, record):
         return None
     shares = base.get("round_contention")
     if not shares or len(shares) != len(base["values"]):
         return None
-    return [i for i, share in enumerate(shares) if share <= max_contention]
+    return [
+        i
+        for i, share in enumerate(shares)
+        if share <= max_contention
+        and not busy_timing(base, i, max_contention)
+        and not busy_timing(record, i, max_contention)
+    ]
 
 
 def record_ratio(

@@ -200,6 +200,8 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(tmp_path, monkeypatc
     # and how busy the machine was in its one round, judged from when asked
     (busy,) = {tuple(cell["round_contention"]) for cell in cells}
     assert len(busy) == 1 and 0 <= busy[0] <= 1
+    for cell in cells:  # and during each timing
+        assert len(cell["value_contention"]) == 1 and 0 <= cell["value_contention"][0] <= 1
     assert "[small] other work took " in printed
     assert codec_targets.main([str(run_dir), "--max-contention", "1"]) == 0
     judged = capsys.readouterr().out

@@ -72,7 +72,7 @@ def test_the_summary_names_the_median_the_worst_and_the_rounds_judged():
     assert contention.free_rounds(shares, 0.1) == [0, 1, 3]
     line = contention.summary(shares, 0.1)
     assert line.startswith("other work took 5% of the CPUs in the median round (most: 40%)")
-    assert line.endswith("3 of 5 rounds at or under 10% are judged")
+    assert "; 3 of 5 rounds at or under 10%, each ratio judged from those" in line
     assert "judged" not in contention.summary(shares)
 
 
@@ -93,6 +93,23 @@ def test_a_ratio_is_judged_from_the_free_rounds_both_sides_alike():
     assert everything[0] == pytest.approx(2.05 / 1.5)
     assert free[0] == pytest.approx(2.0) and free[1] == pytest.approx(2.0)
     assert all(x != x for x in record_ratio(base, par, seed=1, max_contention=0.005))  # none left
+
+
+def test_a_round_is_left_out_when_a_long_timing_of_its_ratio_ran_busy():
+    """A burst of other work during one parallel timing weighs little in its round's reading
+    but halves that timing's cores: read on its own, the timing leaves the round out. A
+    timing too short to be read on its own (ticks of 10 ms) never does."""
+    base, par = _pair([0.01, 0.02, 0.02, 0.03])
+    base["value_contention"] = [0.0, 0.0, 0.0, 0.0]
+    par["value_contention"] = [0.0, 0.45, 0.02, 0.5]
+    assert free_round_indices(base, par, 0.1) == [0, 2]
+    assert free_round_indices(par, base, 0.1) == [0, 2]  # either side's timing counts
+    assert record_ratio(base, par, seed=1, max_contention=0.1)[0] == pytest.approx(2.0)
+    short = {**par, "values": [v / 100 for v in par["values"]]}
+    assert max(short["values"]) < contention.MIN_READ_SECONDS
+    assert free_round_indices(base, short, 0.1) == [0, 1, 2, 3]
+    # readings that do not line up with the values are not trusted
+    assert free_round_indices(base, {**par, "value_contention": [0.9]}, 0.1) == [0, 1, 2, 3]
 
 
 @pytest.mark.parametrize(("shares", "group_b"), [(None, "g"), ([0.0, 0.5, 0.0, 0.5], "other")])
@@ -134,7 +151,8 @@ def test_the_targets_say_how_many_rounds_each_verdict_rests_on():
     assert none_free[label]["verdict"] == "no free round"
     assert codec_targets.contention_lines(records, 0.1) == [
         "[medium] other work took 2% of the CPUs in the median round (most: 60%) over 3 "
-        "rounds; 2 of 3 rounds at or under 10% are judged"
+        "rounds; 2 of 3 rounds at or under 10%, each ratio judged from those its own timings "
+        "were free in too"
     ]
 
 
