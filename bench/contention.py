@@ -20,6 +20,7 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
+from typing import Any
 
 #: timings shorter than this are judged by their round's reading alone: the counters tick in
 #: hundredths of a second, so a shorter reading is mostly rounding
@@ -73,7 +74,7 @@ def free_rounds(shares: list[float], at_most: float) -> list[int]:
     return [i for i, value in enumerate(shares) if value <= at_most]
 
 
-def busy_timing(record: dict, index: int, at_most: float) -> bool:
+def busy_timing(record: dict[str, Any], index: int, at_most: float) -> bool:
     """True when other work took more than ``at_most`` of the CPUs during ``record``'s timing
     ``index``, read on its own (``value_contention``; timings of ``MIN_READ_SECONDS`` or more)."""
     readings, values = record.get("value_contention"), record.get("values") or []
