@@ -16,6 +16,7 @@ readings tick in hundredths of a second: a timing is read on its own only from
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import time
@@ -54,13 +55,19 @@ def snapshot() -> Snapshot:
     )
 
 
+@functools.cache
+def _logical_cpus() -> int:
+    """The machine's logical CPUs, asked once: ``share`` runs around every timing."""
+    import psutil
+
+    return psutil.cpu_count() or 1
+
+
 def share(before: Snapshot, after: Snapshot, cpus: int | None = None) -> float:
     """The share of the machine's CPUs (0 to 1) that other processes and the hypervisor took
     between ``before`` and ``after``."""
     if cpus is None:
-        import psutil
-
-        cpus = psutil.cpu_count() or 1
+        cpus = _logical_cpus()
     capacity = (after.wall - before.wall) * cpus
     if capacity <= 0:
         return 0.0
