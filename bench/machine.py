@@ -66,7 +66,10 @@ def default_name(fingerprint: dict[str, Any]) -> str:
 
 
 def machine_key(name: str, cores_usable: int) -> str:
-    return f"{name}-{int(cores_usable)}c"
+    """``<name>-<cores>c``; a name that already ends in that core count keeps it once
+    (``--machine lab-vm-2c`` on two cores is ``lab-vm-2c``, not ``lab-vm-2c-2c``)."""
+    suffix = f"-{int(cores_usable)}c"
+    return name if name.endswith(suffix) else f"{name}{suffix}"
 
 
 def name_fingerprint(fingerprint: dict[str, Any], name: str | None = None) -> dict[str, Any]:

@@ -55,3 +55,11 @@ def test_a_chosen_name_wins_and_is_checked():
     for bad in ("", "../up", "a b", "-dash"):
         with pytest.raises(ValueError):
             check_name(bad)
+
+
+def test_a_chosen_name_that_already_states_the_cores_is_not_suffixed_twice():
+    assert name_fingerprint({**MAC, "hostname": "x"}, "lab-mac-12c")["machine_key"] == "lab-mac-12c"
+    # a name that states another core count still gets the usable one
+    assert name_fingerprint({**MAC, "hostname": "x"}, "lab-mac-8c")["machine_key"] == (
+        "lab-mac-8c-12c"
+    )
