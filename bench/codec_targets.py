@@ -346,13 +346,6 @@ def picks_by_workload(targets: list[Target], workloads: set[str]) -> dict:
     return picks
 
 
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"a share of the CPUs is between 0 and 1, not {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.codec_targets", description=__doc__)
     parser.add_argument("run", type=Path, nargs="?", help="a run folder (results/<platform>/<run>)")
@@ -373,11 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--machine", help="with --results: this machine's name in the results")
     parser.add_argument(
         "--max-contention",
-        type=_fraction,
+        type=contention.share_argument,
         metavar="SHARE",
-        help="judge each ratio from the rounds in which other work (other processes, a "
-        "virtual machine's host) took at most this share of the CPUs, e.g. 0.1; both sides of "
-        "a ratio from the same rounds (default: every round)",
+        help=contention.MAX_CONTENTION_HELP,
     )
     return parser
 

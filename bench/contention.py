@@ -11,16 +11,24 @@ up to 1. ``bench.interleaved`` reads it around every round and every timing, so
 free for, whole rounds on both sides of every ratio: a burst of other work during one
 parallel timing weighs little in a round's reading but halves that timing's cores. The
 readings tick in hundredths of a second: a timing is read on its own only from
-``MIN_READ_SECONDS``, where a tick is a hundredth of two CPUs' time.
+``MIN_READ_SECONDS``, where a tick is a hundredth of two CPUs' time. The smaller side-by-side
+tools (``bench.fixed_cost``, ``bench.decode_lane``, ``bench.file_scaling``) read each round
+through ``RoundReadings`` and take ``--max-contention`` (``share_argument``) the same way.
+A process pool's children are this process's own work: their CPU time is counted while they
+live (``os.times`` counts a child only once it has been waited for).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import functools
+import math
 import os
 import statistics
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 #: timings shorter than this are judged by their round's reading alone: the counters tick in
@@ -51,8 +59,25 @@ def snapshot() -> Snapshot:
         wall=time.perf_counter(),
         machine_busy=sum(getattr(machine, name, 0.0) for name in _BUSY_FIELDS),
         stolen=getattr(machine, "steal", 0.0),
-        own=own.user + own.system + own.children_user + own.children_system,
+        own=own.user
+        + own.system
+        + own.children_user
+        + own.children_system
+        + _live_children_seconds(psutil),
     )
+
+
+def _live_children_seconds(psutil: Any) -> float:
+    """CPU seconds of this process's children still running (a process pool's workers):
+    ``os.times`` counts a child only once it has been waited for."""
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:  # it ended meanwhile
+            continue
+        total += times.user + times.system
+    return total
 
 
 @functools.cache
@@ -90,6 +115,54 @@ def busy_timing(record: dict[str, Any], index: int, at_most: float) -> bool:
     return values[index] >= MIN_READ_SECONDS and readings[index] > at_most
 
 
+@dataclass
+class RoundReadings:
+    """One reading per round of a side-by-side loop: ``with readings.round(): ...`` around
+    each round; ``kept(at_most)`` the rounds to judge from (every round when None)."""
+
+    shares: list[float] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def round(self) -> Iterator[None]:
+        before = snapshot()
+        yield
+        self.shares.append(share(before, snapshot()))
+
+    def kept(self, at_most: float | None) -> list[int]:
+        if at_most is None:
+            return list(range(len(self.shares)))
+        return free_rounds(self.shares, at_most)
+
+
+def picked(values: Sequence[float], rounds: Sequence[int]) -> list[float]:
+    """The values of the given rounds (``RoundReadings.kept``), in order."""
+    return [values[i] for i in rounds]
+
+
+def median_or_nan(values: Sequence[float]) -> float:
+    """The median, or NaN when no round was kept."""
+    return statistics.median(values) if values else math.nan
+
+
+def share_argument(text: str) -> float:
+    """``--max-contention``'s type: a share of the CPUs, 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a share of the CPUs is between 0 and 1, not {text}")
+    return value
+
+
+#: ``--max-contention``'s help, shared by the side-by-side tools
+MAX_CONTENTION_HELP = (
+    "judge each ratio from the rounds in which other work (other processes, a virtual "
+    "machine's host) took at most this share of the CPUs, e.g. 0.1; both sides of a ratio "
+    "from the same rounds (default: every round)"
+)
+
+
 def summary(shares: list[float], at_most: float | None = None) -> str:
     """One line for people: how busy the machine was over the rounds."""
     if not shares:
@@ -108,11 +181,16 @@ def summary(shares: list[float], at_most: float | None = None) -> str:
 
 
 __all__ = [
+    "MAX_CONTENTION_HELP",
     "MIN_READ_SECONDS",
+    "RoundReadings",
     "Snapshot",
     "busy_timing",
     "free_rounds",
+    "median_or_nan",
+    "picked",
     "share",
+    "share_argument",
     "snapshot",
     "summary",
 ]

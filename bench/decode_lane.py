@@ -1,9 +1,9 @@
 """Whether a decoder thread of its own pays on this machine, measured side by side.
 
 ``python -m bench.decode_lane [--workload medium[:scale]] [--threads 2] [--rounds 15]
-[--json]`` extracts and verifies two archives that decode in order only, a tar.zst made by
-the library and a tar.gz made by ``tarfile`` (no side file, so no restart index), each two
-ways in one process:
+[--max-contention SHARE] [--json]`` extracts and verifies two archives that decode in order
+only, a tar.zst made by the library and a tar.gz made by ``tarfile`` (no side file, so no
+restart index), each two ways in one process:
 
 * ``lane``: the decoder runs on the pool's serial lane, a thread beside the workers, up to
   three steps ahead of the calling thread that parses the tar stream;
@@ -14,7 +14,9 @@ more; the tool forces each way by telling the library how many cores it has, so 
 any machine. Each round runs the ways in a shuffled order; a line gives their medians and
 the ratio lane time / caller time with a 95% bootstrap interval: above 1 the lane costs more
 than it overlaps here, below 1 it pays. The last line says which way the library takes on
-this machine. Every extraction is checked against the tree's manifest. Outputs go under
+this machine. Each round is read for other work (``bench.contention``);
+``--max-contention`` judges from the rounds it left free. Every extraction is checked
+against the tree's manifest. Outputs go under
 ``ARCHIVE_BENCH_SCRATCH`` (or the temporary folder); a RAM disk keeps the disk out of it.
 """
 
@@ -24,16 +26,22 @@ import argparse
 import json
 import random
 import shutil
-import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench import stats
+from bench import contention
 from bench.cases import verify_tree_against_manifest
-from bench.fixed_cost import positive_int, ratio_text
+from bench.fixed_cost import (
+    add_contention_argument,
+    contention_line,
+    kept_text,
+    paired_cell,
+    positive_int,
+    ratio_text,
+)
 from bench.grid import Workload
 from bench.scratch import scratch_folder
 from bench.workloads import build_input_archives, fixtures_root, prepare_tree
@@ -86,8 +94,15 @@ def _check_extraction(dest: Path, tree: Path, what: str) -> None:
         raise RuntimeError(f"{what}: wrong extraction: {wrong}")
 
 
-def measure(workload: Workload, threads: int, rounds: int, seed: int = 0) -> list[dict[str, Any]]:
-    """One row per archive and operation: the median seconds of each way and the ratio."""
+def measure(
+    workload: Workload,
+    threads: int,
+    rounds: int,
+    seed: int = 0,
+    max_contention: float | None = None,
+) -> list[dict[str, Any]]:
+    """One row per archive and operation: the median seconds of each way and the ratio, from
+    the rounds other work left free (every round when ``max_contention`` is None)."""
     from archive_parallel import ArchiveConfig, ArchiveManager
 
     prepared = prepare_tree(fixtures_root(Path("results")), workload)
@@ -106,28 +121,34 @@ def measure(workload: Workload, threads: int, rounds: int, seed: int = 0) -> lis
                     dest = work / "out"
                     run = _operation(manager, config, op, prepared.archives[fmt], dest)
                     values: dict[str, list[float]] = {way: [] for way in WAYS}
+                    readings = contention.RoundReadings()
                     for _ in range(rounds):
                         order = list(WAYS)
                         rng.shuffle(order)
-                        for way in order:
-                            with decoding_on(way):
-                                start = time.perf_counter()
-                                run()
-                                values[way].append(time.perf_counter() - start)
-                            if op == "extract":
-                                _check_extraction(dest, prepared.tree, f"{fmt}, {way}")
-                    # lane time / caller time: median(lane) / median(caller)
-                    ratio, low, high = stats.bootstrap_ratio_ci(
-                        values["lane"], values["caller"], paired=True
-                    )
+                        with readings.round():
+                            for way in order:
+                                with decoding_on(way):
+                                    start = time.perf_counter()
+                                    run()
+                                    values[way].append(time.perf_counter() - start)
+                                if op == "extract":
+                                    _check_extraction(dest, prepared.tree, f"{fmt}, {way}")
+                    kept = readings.kept(max_contention)
                     rows.append(
                         {
                             "archive": fmt,
                             "operation": op,
                             "threads": threads,
-                            "lane_s": statistics.median(values["lane"]),
-                            "caller_s": statistics.median(values["caller"]),
-                            "lane_over_caller": {"ratio": ratio, "low": low, "high": high},
+                            "lane_s": contention.median_or_nan(
+                                contention.picked(values["lane"], kept)
+                            ),
+                            "caller_s": contention.median_or_nan(
+                                contention.picked(values["caller"], kept)
+                            ),
+                            # lane time / caller time: median(lane) / median(caller)
+                            "lane_over_caller": paired_cell(values["lane"], values["caller"], kept),
+                            "round_contention": readings.shares,
+                            "rounds_kept": len(kept),
                         }
                     )
     finally:
@@ -152,10 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--threads", type=positive_int, default=2, help="pool size (2)")
     parser.add_argument("--rounds", type=positive_int, default=15, help="rounds (15)")
+    add_contention_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     workload = args.workload
-    rows = measure(workload, args.threads, args.rounds)
+    rows = measure(workload, args.threads, args.rounds, max_contention=args.max_contention)
     if args.json:
         print(json.dumps({"library_way": library_way(), "rows": rows}, indent=2))
         return 0
@@ -168,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{row['operation']:<8} {row['archive']:<15} lane {row['lane_s'] * 1e3:7.1f} ms   "
             f"caller {row['caller_s'] * 1e3:7.1f} ms   {ratio_text(row['lane_over_caller'])}"
+            f"{kept_text(row, args.max_contention)}"
         )
+    print(contention_line(rows, args.max_contention))
     from archive_parallel import pool
 
     where = "on the lane" if library_way() == "lane" else "in the calling thread"

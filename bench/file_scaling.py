@@ -1,10 +1,10 @@
 """How far threads can take the per-file work of many small files on this machine.
 
 ``python -m bench.file_scaling [--files 4000] [--size 6144] [--workers N] [--rounds 15]
-[--loops write,read,inflate] [--json]`` times three loops over ``--files`` small files in a
-scratch folder
-(``ARCHIVE_BENCH_SCRATCH`` or the temporary folder), each way in turn: in one thread, in
-``--workers`` threads (default: the cores this process may use) and in as many processes:
+[--loops write,read,inflate] [--max-contention SHARE] [--json]`` times three loops over
+``--files`` small files in a scratch folder (``ARCHIVE_BENCH_SCRATCH`` or the temporary
+folder), each way in turn: in one thread, in ``--workers`` threads (default: the cores this
+process may use) and in as many processes:
 
 * ``write``: create each file (``O_CREAT | O_EXCL``), write it, set its mode and mtime through
   the descriptor and close it: the system calls an extraction makes for each small file;
@@ -19,7 +19,9 @@ The files are dealt to the workers in batches of ``BATCH_FILES``, as the library
 batches, and the folders exist before the clock starts (an extraction makes them while it
 checks the names). Processes are spawned (as on macOS) before the first round. Each round
 runs the three ways in a shuffled order; a line gives their medians and the speedup of the
-threads and of the processes over one thread, with 95% bootstrap intervals.
+threads and of the processes over one thread, with 95% bootstrap intervals. Each round is
+read for other work (``bench.contention``, the processes' CPU time counted as this run's
+own); ``--max-contention`` judges from the rounds it left free.
 
 What the speedups say: processes well below the number of workers mean that the kernel
 and the file system serialize the work, whatever runs it; threads below processes mean that
@@ -38,7 +40,6 @@ import multiprocessing
 import os
 import random
 import shutil
-import statistics
 import time
 import zlib
 from collections.abc import Callable
@@ -46,9 +47,16 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench import stats
+from bench import contention
 from bench.cores import usable_cores
-from bench.fixed_cost import positive_int, ratio_text
+from bench.fixed_cost import (
+    add_contention_argument,
+    contention_line,
+    kept_text,
+    paired_cell,
+    positive_int,
+    ratio_text,
+)
 from bench.scratch import scratch_folder
 
 LOOPS = ("write", "read", "inflate")
@@ -158,8 +166,10 @@ def _time_loop(
     workers: int,
     rounds: int,
     rng: random.Random,
+    readings: contention.RoundReadings,
 ) -> dict[str, list[float]]:
-    """Seconds of each round of ``loop``, per way (``executors``: one per way, None inline)."""
+    """Seconds of each round of ``loop``, per way (``executors``: one per way, None inline);
+    each round read into ``readings``."""
     paths = file_paths(folder, files)
     parts = {way: [paths] if way == "one thread" else shares(paths, workers) for way in WAYS}
     task, arg = {
@@ -174,21 +184,29 @@ def _time_loop(
     for _ in range(rounds):
         order = list(WAYS)
         rng.shuffle(order)
-        for way in order:
-            if loop == "write":
-                make_folders(folder, files)
-            start = time.perf_counter()
-            done = _run(executors[way], task, parts[way], arg)
-            values[way].append(time.perf_counter() - start)
-            if done != files * len(data):
-                raise RuntimeError(f"{loop}, {way}: {done} bytes, not {files * len(data)}")
+        with readings.round():
+            for way in order:
+                if loop == "write":
+                    make_folders(folder, files)
+                start = time.perf_counter()
+                done = _run(executors[way], task, parts[way], arg)
+                values[way].append(time.perf_counter() - start)
+                if done != files * len(data):
+                    raise RuntimeError(f"{loop}, {way}: {done} bytes, not {files * len(data)}")
     return values
 
 
 def measure(
-    files: int, size: int, workers: int, rounds: int, loops: tuple[str, ...] = LOOPS, seed: int = 0
+    files: int,
+    size: int,
+    workers: int,
+    rounds: int,
+    loops: tuple[str, ...] = LOOPS,
+    seed: int = 0,
+    max_contention: float | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per loop: the median seconds of each way and the speedups over one thread."""
+    """One row per loop: the median seconds of each way and the speedups over one thread,
+    from the rounds other work left free (every round when ``max_contention`` is None)."""
     work = scratch_folder("file-scaling")
     rng = random.Random(seed)
     threads = ThreadPoolExecutor(workers, thread_name_prefix="file-scaling")
@@ -204,15 +222,25 @@ def measure(
         wait([processes.submit(os.getpid) for _ in range(workers)])  # started before timing
         data = payload(size)
         for loop in loops:
-            values = _time_loop(loop, work / loop, files, data, executors, workers, rounds, rng)
-            row: dict[str, Any] = {"loop": loop, "files": files, "size": size, "workers": workers}
+            readings = contention.RoundReadings()
+            values = _time_loop(
+                loop, work / loop, files, data, executors, workers, rounds, rng, readings
+            )
+            kept = readings.kept(max_contention)
+            row: dict[str, Any] = {
+                "loop": loop,
+                "files": files,
+                "size": size,
+                "workers": workers,
+                "round_contention": readings.shares,
+                "rounds_kept": len(kept),
+            }
             for way in WAYS:
-                row[f"{way.replace(' ', '_')}_s"] = statistics.median(values[way])
-            for way in ("threads", "processes"):
-                ratio, low, high = stats.bootstrap_ratio_ci(
-                    values["one thread"], values[way], paired=True
+                row[f"{way.replace(' ', '_')}_s"] = contention.median_or_nan(
+                    contention.picked(values[way], kept)
                 )
-                row[way] = {"ratio": ratio, "low": low, "high": high}
+            for way in ("threads", "processes"):
+                row[way] = paired_cell(values["one thread"], values[way], kept)
             rows.append(row)
     finally:
         threads.shutdown(cancel_futures=True)
@@ -240,10 +268,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--loops", type=_loop_names, default=LOOPS, help="comma-separated (write,read,inflate)"
     )
+    add_contention_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     workers = args.workers or max(2, usable_cores())
-    rows = measure(args.files, args.size, workers, args.rounds, args.loops)
+    rows = measure(
+        args.files,
+        args.size,
+        workers,
+        args.rounds,
+        args.loops,
+        max_contention=args.max_contention,
+    )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -256,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['loop']:<7} one thread {row['one_thread_s'] * 1e3:7.1f} ms   "
             f"threads {row['threads_s'] * 1e3:7.1f} ms {ratio_text(row['threads']):<22} "
             f"processes {row['processes_s'] * 1e3:7.1f} ms {ratio_text(row['processes'])}"
+            f"{kept_text(row, args.max_contention)}"
         )
+    print(contention_line(rows, args.max_contention))
     return 0
 
 

@@ -1,17 +1,18 @@
 """What one call costs before any real work: tiny archives, the library against the old way.
 
 ``python -m bench.fixed_cost [--files 1,50] [--formats zip,tar.gz] [--operations
-create,extract,verify] [--rounds 100] [--json]`` makes a tree of 1 file and one of 50 small
-files (1 KiB each, in a few folders), archives each with the library's defaults (side file
-included, as a deployment would unpack it), then times every case once per round, in a
-shuffled order, round after round, in one process: the reference (the old class's way, see
-``bench.cases``), the library's sequential path and its parallel path (2 threads). On archives
-this small nearly all of a call is its fixed cost (opening, checking, staging, committing,
-the side file), so the medians and their ratios say what a call costs a user who packs or
-unpacks many small archives. Each line gives the three medians and the ratio of the
-reference's median to each library path's, with a 95% bootstrap interval (above 1: the
-library is faster). Outputs are checked once, after the last round.
-"""
+create,extract,verify] [--rounds 100] [--max-contention SHARE] [--json]`` makes a tree of 1
+file and one of 50 small files (1 KiB each, in a few folders), archives each with the library's
+defaults (side file included, as a deployment would unpack it), then times every case once per
+round, in a shuffled order, round after round, in one process: the reference (the old class's
+way, see ``bench.cases``), the library's sequential path and its parallel path (2 threads). On
+archives this small nearly all of a call is its fixed cost (opening, checking, staging,
+committing, the side file), so the medians and their ratios say what a call costs a user who
+packs or unpacks many small archives. Each line gives the three medians and the ratio of the
+reference's median to each library path's, with a 95% bootstrap interval (above 1: the library
+is faster). Outputs are checked once, after the last round. Each round is read for other work
+(``bench.contention``); ``--max-contention SHARE`` judges every ratio from the rounds other
+work took at most that share of the CPUs in."""
 
 from __future__ import annotations
 
@@ -19,15 +20,16 @@ import argparse
 import hashlib
 import json
 import logging
+import math
 import random
 import shutil
-import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import stats
+from bench import contention, stats
 from bench.cases import Case
 from bench.scratch import scratch_folder
 
@@ -89,11 +91,28 @@ def _problem(case: Case, operation: str, digests: dict[str, str]) -> str | None:
     return None if case.out.is_file() else "no archive written"
 
 
+def paired_cell(
+    baseline: Sequence[float], values: Sequence[float], rounds: Sequence[int]
+) -> dict[str, float]:
+    """median(baseline) / median(values) over the given rounds, with its 95% bootstrap
+    interval (rounds resampled whole); NaNs when no round is given."""
+    ratio, low, high = stats.bootstrap_ratio_ci(
+        contention.picked(baseline, rounds), contention.picked(values, rounds), paired=True
+    )
+    return {"ratio": ratio, "low": low, "high": high}
+
+
 def measure(
-    file_counts: list[int], formats: list[str], operations: list[str], rounds: int, seed: int = 0
+    file_counts: list[int],
+    formats: list[str],
+    operations: list[str],
+    rounds: int,
+    seed: int = 0,
+    max_contention: float | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (operation, format, file count): the median seconds of each variant and
-    the reference's median over each library path's, with a 95% bootstrap interval."""
+    the reference's median over each library path's, with a 95% bootstrap interval, from
+    the rounds other work left free (every round when ``max_contention`` is None)."""
     from archive_parallel import ArchiveConfig, ArchiveManager
 
     rows: list[dict[str, Any]] = []
@@ -122,31 +141,39 @@ def measure(
                         cases[key] = Case(spec)
         values: dict[tuple[str, str, int, str], list[float]] = {key: [] for key in cases}
         order = list(cases)
+        readings = contention.RoundReadings()
         for _ in range(rounds):
             rng.shuffle(order)
-            for key in order:
-                case = cases[key]
-                case.reset()
-                start = time.perf_counter()
-                case.run()
-                values[key].append(time.perf_counter() - start)
+            with readings.round():
+                for key in order:
+                    case = cases[key]
+                    case.reset()
+                    start = time.perf_counter()
+                    case.run()
+                    values[key].append(time.perf_counter() - start)
+        kept = readings.kept(max_contention)
         for count in file_counts:
             for fmt in formats:
                 for operation in operations:
-                    row: dict[str, Any] = {"operation": operation, "format": fmt, "files": count}
+                    row: dict[str, Any] = {
+                        "operation": operation,
+                        "format": fmt,
+                        "files": count,
+                        "round_contention": readings.shares,
+                        "rounds_kept": len(kept),
+                    }
                     reference = values[(operation, fmt, count, "reference")]
                     problems = []
                     for variant in VARIANTS:
                         key = (operation, fmt, count, variant)
-                        row[f"{variant}_s"] = statistics.median(values[key])
+                        row[f"{variant}_s"] = contention.median_or_nan(
+                            contention.picked(values[key], kept)
+                        )
                         problem = _problem(cases[key], operation, trees[count][1])
                         if problem is not None:
                             problems.append(f"{variant}: {problem}")
                         if variant != "reference":
-                            ratio, low, high = stats.bootstrap_ratio_ci(
-                                reference, values[key], paired=True
-                            )
-                            row[variant] = {"ratio": ratio, "low": low, "high": high}
+                            row[variant] = paired_cell(reference, values[key], kept)
                     row["problems"] = problems
                     rows.append(row)
     finally:
@@ -188,7 +215,36 @@ def positive_int(text: str) -> int:
 
 
 def ratio_text(cell: dict[str, float]) -> str:
+    if math.isnan(cell["ratio"]):
+        return "no free round"
     return f"{cell['ratio']:.2f}x ({cell['low']:.2f}-{cell['high']:.2f})"
+
+
+def add_contention_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-contention",
+        type=contention.share_argument,
+        metavar="SHARE",
+        help=contention.MAX_CONTENTION_HELP,
+    )
+
+
+def contention_line(rows: list[dict[str, Any]], at_most: float | None) -> str:
+    """How busy the machine was over the rounds of ``rows`` (rows timed in the same loop of
+    rounds share their readings), and with ``at_most`` how many rounds were kept."""
+    # one loop's rows hold the very same list of readings
+    loops = {id(row["round_contention"]): row["round_contention"] for row in rows}
+    shares = [value for loop in loops.values() for value in loop]
+    line = contention.summary(shares)
+    if at_most is not None:
+        kept = len(contention.free_rounds(shares, at_most))
+        line += f"; {kept} of {len(shares)} at or under {at_most:.0%}, each ratio judged from those"
+    return line
+
+
+def kept_text(row: dict[str, Any], at_most: float | None) -> str:
+    """`` (N rounds)`` after a row judged from the free rounds only."""
+    return "" if at_most is None else f" ({row['rounds_kept']} rounds)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,9 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", type=_choices(FORMATS), default=list(FORMATS))
     parser.add_argument("--operations", type=_choices(OPERATIONS), default=list(OPERATIONS))
     parser.add_argument("--rounds", type=positive_int, default=100, help="rounds (100)")
+    add_contention_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
-    rows = measure(args.files, args.formats, args.operations, args.rounds)
+    rows = measure(
+        args.files, args.formats, args.operations, args.rounds, max_contention=args.max_contention
+    )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0 if not any(row["problems"] for row in rows) else 1
@@ -216,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for problem in row["problems"]:
             print(f"  wrong output, {problem}", file=sys.stderr)
+    if rows:
+        print(contention_line(rows, args.max_contention))
     return 0 if not any(row["problems"] for row in rows) else 1
 
 

@@ -3,6 +3,8 @@ side-by-side ratios from the rounds the machine was free for."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -30,27 +32,53 @@ def _share_while(work) -> float:
     return contention.share(before, contention.snapshot())
 
 
+def _share_while_spinning(spinner_pid: int) -> float:
+    try:
+        time.sleep(0.3)  # the interpreter has started and spins
+        before = contention.snapshot()
+        time.sleep(0.8)
+        return contention.share(before, contention.snapshot())
+    finally:
+        os.kill(spinner_pid, signal.SIGKILL)
+
+
 def test_a_busy_process_beside_the_run_is_counted_and_the_runs_own_work_is_not():
-    """A process spinning one CPU while the run waits reads about one CPU's share; the same
-    spinning in the run's own thread reads as its own work, not contention."""
-
-    def beside() -> None:
-        child = subprocess.Popen([sys.executable, "-c", SPIN.format(seconds=3)])
-        try:
-            time.sleep(0.3)  # the interpreter has started and spins
-            before = contention.snapshot()
-            time.sleep(0.8)
-            beside.share = contention.share(before, contention.snapshot())  # type: ignore[attr-defined]
-        finally:
-            child.kill()
-            child.wait()
-
-    beside()
-    other = beside.share  # type: ignore[attr-defined]
+    """A process spinning one CPU while the run waits reads about one CPU's share when it is
+    not the run's own (started through a shell that exits at once, so it is nobody's child
+    here); the same spinning in the run's own thread, or in a child process of the run (a
+    process pool's worker), reads as the run's own work, not contention."""
+    spin = SPIN.format(seconds=3)
+    shell = subprocess.run(
+        ["sh", "-c", '"$0" -c "$1" >/dev/null 2>&1 & echo $!', sys.executable, spin],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    other = _share_while_spinning(int(shell.stdout))
+    child = subprocess.Popen([sys.executable, "-c", spin])
+    try:
+        own_child = _share_while_spinning(child.pid)
+    finally:
+        child.wait()
     thread = threading.Thread(target=_spin, args=(0.8,))
     own = _share_while(lambda: (thread.start(), thread.join()))
     assert other >= 0.6 / CPUS
     assert other - own >= 0.4 / CPUS
+    assert other - own_child >= 0.4 / CPUS
+
+
+def test_round_readings_keep_the_free_rounds_and_the_tools_take_a_share():
+    readings = contention.RoundReadings([0.0, 0.3, 0.05])
+    assert readings.kept(None) == [0, 1, 2] and readings.kept(0.1) == [0, 2]
+    with readings.round():
+        pass
+    assert len(readings.shares) == 4 and 0 <= readings.shares[-1] <= 1
+    assert contention.picked([1.0, 2.0, 3.0], [0, 2]) == [1.0, 3.0]
+    assert contention.median_or_nan([]) != contention.median_or_nan([])  # NaN
+    assert contention.share_argument("0.1") == 0.1
+    for bad in ("1.5", "-0.1", "lots"):
+        with pytest.raises(Exception, match="between 0 and 1"):
+            contention.share_argument(bad)
 
 
 def _at(wall: float, busy: float, stolen: float, own: float) -> contention.Snapshot:

@@ -46,7 +46,8 @@ def test_a_small_run_reports_every_case_and_cleans_up(tmp_path, monkeypatch, cap
     assert decode_lane.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("small (scale 4), 2 threads, 2 rounds")
-    assert len(lines) == 6 and lines[-1].startswith("this machine:")
+    assert len(lines) == 7 and lines[-1].startswith("this machine:")
+    assert lines[-2].startswith("other work took ") and lines[-2].endswith("over 8 rounds")
 
 
 def test_one_workload_is_taken_as_archive_bench_run_takes_it(capsys):

@@ -53,7 +53,8 @@ def test_a_small_measurement_reports_each_loop_and_cleans_up(tmp_path, monkeypat
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("40 files of 300 bytes, 2 workers, 2 rounds")
     assert lines[1].startswith("read") and "processes" in lines[1]
-    assert lines[2].startswith("inflate") and len(lines) == 3
+    assert lines[2].startswith("inflate") and len(lines) == 4
+    assert lines[3].startswith("other work took ") and lines[3].endswith("over 4 rounds")
 
 
 def test_the_inflate_loop_inflates_a_real_member_per_path():

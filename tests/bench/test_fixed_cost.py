@@ -40,3 +40,24 @@ def test_bad_arguments_are_a_usage_error(argv):
     with pytest.raises(SystemExit) as excinfo:
         fixed_cost.main(argv)
     assert excinfo.value.code == 2
+
+
+def test_rounds_are_read_for_other_work_and_judged_from_the_free_ones(
+    capsys, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("ARCHIVE_BENCH_SCRATCH", str(tmp_path))
+    argv = ["--files", "1", "--formats", "zip", "--operations", "verify", "--rounds", "3"]
+    assert fixed_cost.main([*argv, "--max-contention", "1", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["rounds_kept"] == 3 and len(row["round_contention"]) == 3
+    assert fixed_cost.main([*argv, "--max-contention", "1"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("other work took ")
+    assert last.endswith("; 3 of 3 at or under 100%, each ratio judged from those")
+
+
+def test_a_ratio_with_no_free_round_says_so():
+    cell = fixed_cost.paired_cell([1.0, 2.0], [0.5, 1.0], [])
+    assert fixed_cost.ratio_text(cell) == "no free round"
+    cell = fixed_cost.paired_cell([1.0, 2.0, 9.0], [0.5, 1.0, 1.0], [0, 1])
+    assert cell["ratio"] == pytest.approx(2.0)
