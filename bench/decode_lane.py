@@ -32,16 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench import contention
+from bench import contention, side_by_side
 from bench.cases import verify_tree_against_manifest
-from bench.fixed_cost import (
-    add_contention_argument,
-    contention_line,
-    kept_text,
-    paired_cell,
-    positive_int,
-    ratio_text,
-)
 from bench.grid import Workload
 from bench.scratch import scratch_folder
 from bench.workloads import build_input_archives, fixtures_root, prepare_tree
@@ -146,7 +138,9 @@ def measure(
                                 contention.picked(values["caller"], kept)
                             ),
                             # lane time / caller time: median(lane) / median(caller)
-                            "lane_over_caller": paired_cell(values["lane"], values["caller"], kept),
+                            "lane_over_caller": side_by_side.paired_cell(
+                                values["lane"], values["caller"], kept
+                            ),
                             "round_contention": readings.shares,
                             "rounds_kept": len(kept),
                         }
@@ -171,9 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workload", type=_one_workload, default=Workload("medium", 1.0), help="profile[:scale]"
     )
-    parser.add_argument("--threads", type=positive_int, default=2, help="pool size (2)")
-    parser.add_argument("--rounds", type=positive_int, default=15, help="rounds (15)")
-    add_contention_argument(parser)
+    parser.add_argument(
+        "--threads", type=side_by_side.positive_int, default=2, help="pool size (2)"
+    )
+    parser.add_argument("--rounds", type=side_by_side.positive_int, default=15, help="rounds (15)")
+    side_by_side.add_contention_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     workload = args.workload
@@ -189,10 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(
             f"{row['operation']:<8} {row['archive']:<15} lane {row['lane_s'] * 1e3:7.1f} ms   "
-            f"caller {row['caller_s'] * 1e3:7.1f} ms   {ratio_text(row['lane_over_caller'])}"
-            f"{kept_text(row, args.max_contention)}"
+            f"caller {row['caller_s'] * 1e3:7.1f} ms   "
+            f"{side_by_side.ratio_text(row['lane_over_caller'])}"
+            f"{side_by_side.kept_text(row, args.max_contention)}"
         )
-    print(contention_line(rows, args.max_contention))
+    print(side_by_side.contention_line(rows, args.max_contention))
     from archive_parallel import pool
 
     where = "on the lane" if library_way() == "lane" else "in the calling thread"

@@ -47,16 +47,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench import contention
+from bench import contention, side_by_side
 from bench.cores import usable_cores
-from bench.fixed_cost import (
-    add_contention_argument,
-    contention_line,
-    kept_text,
-    paired_cell,
-    positive_int,
-    ratio_text,
-)
 from bench.scratch import scratch_folder
 
 LOOPS = ("write", "read", "inflate")
@@ -240,7 +232,7 @@ def measure(
                     contention.picked(values[way], kept)
                 )
             for way in ("threads", "processes"):
-                row[way] = paired_cell(values["one thread"], values[way], kept)
+                row[way] = side_by_side.paired_cell(values["one thread"], values[way], kept)
             rows.append(row)
     finally:
         threads.shutdown(cancel_futures=True)
@@ -259,16 +251,22 @@ def _loop_names(text: str) -> tuple[str, ...]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.file_scaling", description=__doc__)
-    parser.add_argument("--files", type=positive_int, default=4000, help="files (4000)")
-    parser.add_argument("--size", type=positive_int, default=6144, help="bytes a file (6144)")
     parser.add_argument(
-        "--workers", type=positive_int, help="threads and processes (default: usable cores)"
+        "--files", type=side_by_side.positive_int, default=4000, help="files (4000)"
     )
-    parser.add_argument("--rounds", type=positive_int, default=15, help="rounds (15)")
+    parser.add_argument(
+        "--size", type=side_by_side.positive_int, default=6144, help="bytes a file (6144)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=side_by_side.positive_int,
+        help="threads and processes (default: usable cores)",
+    )
+    parser.add_argument("--rounds", type=side_by_side.positive_int, default=15, help="rounds (15)")
     parser.add_argument(
         "--loops", type=_loop_names, default=LOOPS, help="comma-separated (write,read,inflate)"
     )
-    add_contention_argument(parser)
+    side_by_side.add_contention_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     workers = args.workers or max(2, usable_cores())
@@ -290,11 +288,13 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(
             f"{row['loop']:<7} one thread {row['one_thread_s'] * 1e3:7.1f} ms   "
-            f"threads {row['threads_s'] * 1e3:7.1f} ms {ratio_text(row['threads']):<22} "
-            f"processes {row['processes_s'] * 1e3:7.1f} ms {ratio_text(row['processes'])}"
-            f"{kept_text(row, args.max_contention)}"
+            f"threads {row['threads_s'] * 1e3:7.1f} ms "
+            f"{side_by_side.ratio_text(row['threads']):<22} "
+            f"processes {row['processes_s'] * 1e3:7.1f} ms "
+            f"{side_by_side.ratio_text(row['processes'])}"
+            f"{side_by_side.kept_text(row, args.max_contention)}"
         )
-    print(contention_line(rows, args.max_contention))
+    print(side_by_side.contention_line(rows, args.max_contention))
     return 0
 
 

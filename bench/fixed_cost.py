@@ -20,18 +20,23 @@ import argparse
 import hashlib
 import json
 import logging
-import math
 import random
 import shutil
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import contention, stats
+from bench import contention
 from bench.cases import Case
 from bench.scratch import scratch_folder
+from bench.side_by_side import (
+    add_contention_argument,
+    contention_line,
+    paired_cell,
+    positive_int,
+    ratio_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,17 +94,6 @@ def _problem(case: Case, operation: str, digests: dict[str, str]) -> str | None:
     if operation == "verify":
         return None if case.result else "a sound archive was rejected"
     return None if case.out.is_file() else "no archive written"
-
-
-def paired_cell(
-    baseline: Sequence[float], values: Sequence[float], rounds: Sequence[int]
-) -> dict[str, float]:
-    """median(baseline) / median(values) over the given rounds, with its 95% bootstrap
-    interval (rounds resampled whole); NaNs when no round is given."""
-    ratio, low, high = stats.bootstrap_ratio_ci(
-        contention.picked(baseline, rounds), contention.picked(values, rounds), paired=True
-    )
-    return {"ratio": ratio, "low": low, "high": high}
 
 
 def measure(
@@ -202,49 +196,6 @@ def _choices(allowed: tuple[str, ...]):
         return values
 
     return parse
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a whole number, 1 or more")
-    return value
-
-
-def ratio_text(cell: dict[str, float]) -> str:
-    if math.isnan(cell["ratio"]):
-        return "no free round"
-    return f"{cell['ratio']:.2f}x ({cell['low']:.2f}-{cell['high']:.2f})"
-
-
-def add_contention_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--max-contention",
-        type=contention.share_argument,
-        metavar="SHARE",
-        help=contention.MAX_CONTENTION_HELP,
-    )
-
-
-def contention_line(rows: list[dict[str, Any]], at_most: float | None) -> str:
-    """How busy the machine was over the rounds of ``rows`` (rows timed in the same loop of
-    rounds share their readings), and with ``at_most`` how many rounds were kept."""
-    # one loop's rows hold the very same list of readings
-    loops = {id(row["round_contention"]): row["round_contention"] for row in rows}
-    shares = [value for loop in loops.values() for value in loop]
-    line = contention.summary(shares)
-    if at_most is not None:
-        kept = len(contention.free_rounds(shares, at_most))
-        line += f"; {kept} of {len(shares)} at or under {at_most:.0%}, each ratio judged from those"
-    return line
-
-
-def kept_text(row: dict[str, Any], at_most: float | None) -> str:
-    """`` (N rounds)`` after a row judged from the free rounds only."""
-    return "" if at_most is None else f" ({row['rounds_kept']} rounds)"
 
 
 def main(argv: list[str] | None = None) -> int:

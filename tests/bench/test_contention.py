@@ -67,12 +67,28 @@ def test_a_busy_process_beside_the_run_is_counted_and_the_runs_own_work_is_not()
     assert other - own_child >= 0.4 / CPUS
 
 
+def test_a_round_long_enough_to_read_is_read_alone(monkeypatch):
+    monkeypatch.setattr(contention, "MIN_READ_SECONDS", 0.05)
+    readings = contention.RoundReadings()
+    with readings.round():
+        _spin(0.06)
+    assert len(readings.shares) == 1  # read at once
+    with readings.round():
+        pass
+    with readings.round():
+        _spin(0.06)
+    assert len(readings.shares) == 3  # the short round and the next one, as one block
+    assert readings.shares[1] == readings.shares[2]
+
+
 def test_round_readings_keep_the_free_rounds_and_the_tools_take_a_share():
     readings = contention.RoundReadings([0.0, 0.3, 0.05])
     assert readings.kept(None) == [0, 1, 2] and readings.kept(0.1) == [0, 2]
-    with readings.round():
-        pass
-    assert len(readings.shares) == 4 and 0 <= readings.shares[-1] <= 1
+    for _ in range(5):  # rounds far shorter than a reading: read as one block
+        with readings.round():
+            pass
+    assert len(readings.kept(None)) == 8
+    assert len(set(readings.shares[3:])) == 1 and 0 <= readings.shares[-1] <= 1
     assert contention.picked([1.0, 2.0, 3.0], [0, 2]) == [1.0, 3.0]
     assert contention.median_or_nan([]) != contention.median_or_nan([])  # NaN
     assert contention.share_argument("0.1") == 0.1

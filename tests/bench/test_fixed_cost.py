@@ -54,10 +54,3 @@ def test_rounds_are_read_for_other_work_and_judged_from_the_free_ones(
     last = capsys.readouterr().out.splitlines()[-1]
     assert last.startswith("other work took ")
     assert last.endswith("; 3 of 3 at or under 100%, each ratio judged from those")
-
-
-def test_a_ratio_with_no_free_round_says_so():
-    cell = fixed_cost.paired_cell([1.0, 2.0], [0.5, 1.0], [])
-    assert fixed_cost.ratio_text(cell) == "no free round"
-    cell = fixed_cost.paired_cell([1.0, 2.0, 9.0], [0.5, 1.0, 1.0], [0, 1])
-    assert cell["ratio"] == pytest.approx(2.0)

@@ -1,0 +1,69 @@
+"""What the side-by-side tools share (``bench.fixed_cost``, ``bench.decode_lane``,
+``bench.file_scaling``): their argument types, a paired ratio judged from the rounds other
+work left free, and how they print ratios and the machine's contention."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from bench import contention, stats
+
+
+def paired_cell(
+    baseline: Sequence[float], values: Sequence[float], rounds: Sequence[int]
+) -> dict[str, float]:
+    """median(baseline) / median(values) over the given rounds, with its 95% bootstrap
+    interval (rounds resampled whole); NaNs when no round is given."""
+    ratio, low, high = stats.bootstrap_ratio_ci(
+        contention.picked(baseline, rounds), contention.picked(values, rounds), paired=True
+    )
+    return {"ratio": ratio, "low": low, "high": high}
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a whole number, 1 or more")
+    return value
+
+
+def ratio_text(cell: dict[str, float]) -> str:
+    if math.isnan(cell["ratio"]):
+        return "no free round"
+    return f"{cell['ratio']:.2f}x ({cell['low']:.2f}-{cell['high']:.2f})"
+
+
+def add_contention_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-contention",
+        type=contention.share_argument,
+        metavar="SHARE",
+        help=contention.MAX_CONTENTION_HELP,
+    )
+
+
+def contention_line(rows: list[dict[str, Any]], at_most: float | None) -> str:
+    """How busy the machine was over the rounds of ``rows`` (rows timed in the same loop of
+    rounds share their readings), and with ``at_most`` how many rounds were kept."""
+    # one loop's rows hold the very same list of readings
+    loops = {id(row["round_contention"]): row["round_contention"] for row in rows}
+    shares = [value for loop in loops.values() for value in loop]
+    line = contention.summary(shares)
+    if at_most is not None:
+        kept = len(contention.free_rounds(shares, at_most))
+        line += f"; {kept} of {len(shares)} at or under {at_most:.0%}, each ratio judged from those"
+    return line
+
+
+def kept_text(row: dict[str, Any], at_most: float | None) -> str:
+    """`` (N rounds)`` after a row judged from the free rounds only."""
+    if at_most is None:
+        return ""
+    kept = row["rounds_kept"]
+    return f" ({kept} round{'' if kept == 1 else 's'})"
