@@ -151,16 +151,6 @@ class RoundReadings:
         return free_rounds(self.shares, at_most)
 
 
-def picked(values: Sequence[float], rounds: Sequence[int]) -> list[float]:
-    """The values of the given rounds (``RoundReadings.kept``), in order."""
-    return [values[i] for i in rounds]
-
-
-def median_or_nan(values: Sequence[float]) -> float:
-    """The median, or NaN when no round was kept."""
-    return statistics.median(values) if values else math.nan
-
-
 def share_argument(text: str) -> float:
     """``--max-contention``'s type: a share of the CPUs, 0 to 1."""
     try:
@@ -204,8 +194,6 @@ __all__ = [
     "Snapshot",
     "busy_timing",
     "free_rounds",
-    "median_or_nan",
-    "picked",
     "share",
     "share_argument",
     "snapshot",

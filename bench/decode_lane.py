@@ -16,8 +16,8 @@ the ratio lane time / caller time with a 95% bootstrap interval: above 1 the lan
 than it overlaps here, below 1 it pays. The last line says which way the library takes on
 this machine. Each round is read for other work (``bench.contention``);
 ``--max-contention`` judges from the rounds it left free. Every extraction is checked
-against the tree's manifest. Outputs go under
-``ARCHIVE_BENCH_SCRATCH`` (or the temporary folder); a RAM disk keeps the disk out of it.
+against the tree's manifest. Outputs go under ``ARCHIVE_BENCH_SCRATCH`` (or the temporary
+folder); a RAM disk keeps the disk out of it.
 """
 
 from __future__ import annotations
@@ -131,12 +131,8 @@ def measure(
                             "archive": fmt,
                             "operation": op,
                             "threads": threads,
-                            "lane_s": contention.median_or_nan(
-                                contention.picked(values["lane"], kept)
-                            ),
-                            "caller_s": contention.median_or_nan(
-                                contention.picked(values["caller"], kept)
-                            ),
+                            "lane_s": side_by_side.kept_median(values["lane"], kept),
+                            "caller_s": side_by_side.kept_median(values["caller"], kept),
                             # lane time / caller time: median(lane) / median(caller)
                             "lane_over_caller": side_by_side.paired_cell(
                                 values["lane"], values["caller"], kept

@@ -228,9 +228,7 @@ def measure(
                 "rounds_kept": len(kept),
             }
             for way in WAYS:
-                row[f"{way.replace(' ', '_')}_s"] = contention.median_or_nan(
-                    contention.picked(values[way], kept)
-                )
+                row[f"{way.replace(' ', '_')}_s"] = side_by_side.kept_median(values[way], kept)
             for way in ("threads", "processes"):
                 row[way] = side_by_side.paired_cell(values["one thread"], values[way], kept)
             rows.append(row)

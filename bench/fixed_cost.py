@@ -33,6 +33,7 @@ from bench.scratch import scratch_folder
 from bench.side_by_side import (
     add_contention_argument,
     contention_line,
+    kept_median,
     paired_cell,
     positive_int,
     ratio_text,
@@ -160,9 +161,7 @@ def measure(
                     problems = []
                     for variant in VARIANTS:
                         key = (operation, fmt, count, variant)
-                        row[f"{variant}_s"] = contention.median_or_nan(
-                            contention.picked(values[key], kept)
-                        )
+                        row[f"{variant}_s"] = kept_median(values[key], kept)
                         problem = _problem(cases[key], operation, trees[count][1])
                         if problem is not None:
                             problems.append(f"{variant}: {problem}")

@@ -6,10 +6,21 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
 from bench import contention, stats
+
+
+def _picked(values: Sequence[float], rounds: Sequence[int]) -> list[float]:
+    return [values[i] for i in rounds]
+
+
+def kept_median(values: Sequence[float], rounds: Sequence[int]) -> float:
+    """The median of the given rounds' values (``RoundReadings.kept``), NaN when none."""
+    kept = _picked(values, rounds)
+    return statistics.median(kept) if kept else math.nan
 
 
 def paired_cell(
@@ -18,7 +29,7 @@ def paired_cell(
     """median(baseline) / median(values) over the given rounds, with its 95% bootstrap
     interval (rounds resampled whole); NaNs when no round is given."""
     ratio, low, high = stats.bootstrap_ratio_ci(
-        contention.picked(baseline, rounds), contention.picked(values, rounds), paired=True
+        _picked(baseline, rounds), _picked(values, rounds), paired=True
     )
     return {"ratio": ratio, "low": low, "high": high}
 

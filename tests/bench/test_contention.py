@@ -89,8 +89,6 @@ def test_round_readings_keep_the_free_rounds_and_the_tools_take_a_share():
             pass
     assert len(readings.kept(None)) == 8
     assert len(set(readings.shares[3:])) == 1 and 0 <= readings.shares[-1] <= 1
-    assert contention.picked([1.0, 2.0, 3.0], [0, 2]) == [1.0, 3.0]
-    assert contention.median_or_nan([]) != contention.median_or_nan([])  # NaN
     assert contention.share_argument("0.1") == 0.1
     for bad in ("1.5", "-0.1", "lots"):
         with pytest.raises(Exception, match="between 0 and 1"):

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from bench import side_by_side
+
+
+def test_the_median_of_the_kept_rounds():
+    assert side_by_side.kept_median([1.0, 9.0, 3.0, 2.0], [0, 2, 3]) == 2.0
+    assert math.isnan(side_by_side.kept_median([1.0, 2.0], []))
 
 
 def test_a_ratio_with_no_free_round_says_so():
