@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import contention, parallel_probe, stats
+from bench import contention, parallel_probe, side_by_side, stats
 from bench.codec_axes import FOREIGN_FORMATS
 from bench.results import free_round_indices, read_records, record_ratio
 
@@ -364,12 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
         "archive-bench report shows the targets and what-to-ship table of this measurement",
     )
     parser.add_argument("--machine", help="with --results: this machine's name in the results")
-    parser.add_argument(
-        "--max-contention",
-        type=contention.share_argument,
-        metavar="SHARE",
-        help=contention.MAX_CONTENTION_HELP,
-    )
+    side_by_side.add_contention_argument(parser)
     return parser
 
 
@@ -409,12 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             if not math.isnan(row["ratio"])
             else "-"
         )
-        count = row["rounds"]
-        rounds = (
-            f" ({count} round{'' if count == 1 else 's'})"
-            if args.max_contention is not None
-            else ""
-        )
+        rounds = side_by_side.rounds_note(row["rounds"], args.max_contention)
         print(
             f"{row['verdict']:>12}  >= {row['at_least']:<4g} {interval:<22} "
             f"[{row['workload']}] {row['target']}{rounds}"

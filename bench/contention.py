@@ -13,17 +13,16 @@ parallel timing weighs little in a round's reading but halves that timing's core
 readings tick in hundredths of a second: a timing is read on its own only from
 ``MIN_READ_SECONDS``, where a tick is a hundredth of two CPUs' time. The smaller side-by-side
 tools (``bench.fixed_cost``, ``bench.decode_lane``, ``bench.file_scaling``) read each round
-through ``RoundReadings`` and take ``--max-contention`` (``share_argument``) the same way.
+through ``RoundReadings`` and take ``--max-contention`` the same way
+(``bench.side_by_side.add_contention_argument``).
 A process pool's children are this process's own work: their CPU time is counted while they
 live (``os.times`` counts a child only once it has been waited for).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
-import math
 import os
 import statistics
 import time
@@ -151,25 +150,6 @@ class RoundReadings:
         return free_rounds(self.shares, at_most)
 
 
-def share_argument(text: str) -> float:
-    """``--max-contention``'s type: a share of the CPUs, 0 to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"a share of the CPUs is between 0 and 1, not {text}")
-    return value
-
-
-#: ``--max-contention``'s help, shared by the side-by-side tools
-MAX_CONTENTION_HELP = (
-    "judge each ratio from the rounds in which other work (other processes, a virtual "
-    "machine's host) took at most this share of the CPUs, e.g. 0.1; both sides of a ratio "
-    "from the same rounds (default: every round)"
-)
-
-
 def summary(shares: list[float], at_most: float | None = None) -> str:
     """One line for people: how busy the machine was over the rounds."""
     if not shares:
@@ -188,14 +168,12 @@ def summary(shares: list[float], at_most: float | None = None) -> str:
 
 
 __all__ = [
-    "MAX_CONTENTION_HELP",
     "MIN_READ_SECONDS",
     "RoundReadings",
     "Snapshot",
     "busy_timing",
     "free_rounds",
     "share",
-    "share_argument",
     "snapshot",
     "summary",
 ]

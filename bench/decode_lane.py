@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['operation']:<8} {row['archive']:<15} lane {row['lane_s'] * 1e3:7.1f} ms   "
             f"caller {row['caller_s'] * 1e3:7.1f} ms   "
             f"{side_by_side.ratio_text(row['lane_over_caller'])}"
-            f"{side_by_side.kept_text(row, args.max_contention)}"
+            f"{side_by_side.rounds_note(row['rounds_kept'], args.max_contention)}"
         )
     print(side_by_side.contention_line(rows, args.max_contention))
     from archive_parallel import pool

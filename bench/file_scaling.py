@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{side_by_side.ratio_text(row['threads']):<22} "
             f"processes {row['processes_s'] * 1e3:7.1f} ms "
             f"{side_by_side.ratio_text(row['processes'])}"
-            f"{side_by_side.kept_text(row, args.max_contention)}"
+            f"{side_by_side.rounds_note(row['rounds_kept'], args.max_contention)}"
         )
     print(side_by_side.contention_line(rows, args.max_contention))
     return 0

@@ -50,12 +50,26 @@ def ratio_text(cell: dict[str, float]) -> str:
     return f"{cell['ratio']:.2f}x ({cell['low']:.2f}-{cell['high']:.2f})"
 
 
+def share_argument(text: str) -> float:
+    """``--max-contention``'s type: a share of the CPUs, 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a share of the CPUs is between 0 and 1, not {text}")
+    return value
+
+
 def add_contention_argument(parser: argparse.ArgumentParser) -> None:
+    """``--max-contention SHARE``, as every side-by-side tool (``codec_targets`` too) takes it."""
     parser.add_argument(
         "--max-contention",
-        type=contention.share_argument,
+        type=share_argument,
         metavar="SHARE",
-        help=contention.MAX_CONTENTION_HELP,
+        help="judge each ratio from the rounds in which other work (other processes, a "
+        "virtual machine's host) took at most this share of the CPUs, e.g. 0.1; both sides of "
+        "a ratio from the same rounds (default: every round)",
     )
 
 
@@ -72,9 +86,8 @@ def contention_line(rows: list[dict[str, Any]], at_most: float | None) -> str:
     return line
 
 
-def kept_text(row: dict[str, Any], at_most: float | None) -> str:
-    """`` (N rounds)`` after a row judged from the free rounds only."""
+def rounds_note(count: int, at_most: float | None) -> str:
+    """`` (N rounds)`` after a row judged from the free rounds only (``at_most`` given)."""
     if at_most is None:
         return ""
-    kept = row["rounds_kept"]
-    return f" ({kept} round{'' if kept == 1 else 's'})"
+    return f" ({count} round{'' if count == 1 else 's'})"

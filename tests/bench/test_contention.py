@@ -81,7 +81,7 @@ def test_a_round_long_enough_to_read_is_read_alone(monkeypatch):
     assert readings.shares[1] == readings.shares[2]
 
 
-def test_round_readings_keep_the_free_rounds_and_the_tools_take_a_share():
+def test_round_readings_keep_the_free_rounds():
     readings = contention.RoundReadings([0.0, 0.3, 0.05])
     assert readings.kept(None) == [0, 1, 2] and readings.kept(0.1) == [0, 2]
     for _ in range(5):  # rounds far shorter than a reading: read as one block
@@ -89,10 +89,6 @@ def test_round_readings_keep_the_free_rounds_and_the_tools_take_a_share():
             pass
     assert len(readings.kept(None)) == 8
     assert len(set(readings.shares[3:])) == 1 and 0 <= readings.shares[-1] <= 1
-    assert contention.share_argument("0.1") == 0.1
-    for bad in ("1.5", "-0.1", "lots"):
-        with pytest.raises(Exception, match="between 0 and 1"):
-            contention.share_argument(bad)
 
 
 def _at(wall: float, busy: float, stolen: float, own: float) -> contention.Snapshot:

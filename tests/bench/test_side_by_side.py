@@ -30,6 +30,13 @@ def test_the_contention_line_counts_each_loop_of_rounds_once():
     line = side_by_side.contention_line(rows, 0.1)
     assert "over 4 rounds" in line
     assert line.endswith("; 2 of 4 at or under 10%, each ratio judged from those")
-    assert side_by_side.kept_text(rows[0], 0.1) == " (1 round)"
-    assert side_by_side.kept_text({"rounds_kept": 3}, 0.1) == " (3 rounds)"
-    assert side_by_side.kept_text(rows[0], None) == ""
+    assert side_by_side.rounds_note(rows[0]["rounds_kept"], 0.1) == " (1 round)"
+    assert side_by_side.rounds_note(3, 0.1) == " (3 rounds)"
+    assert side_by_side.rounds_note(rows[0]["rounds_kept"], None) == ""
+
+
+def test_the_share_of_the_cpus_is_a_number_from_0_to_1():
+    assert side_by_side.share_argument("0.1") == 0.1
+    for bad in ("1.5", "-0.1", "lots"):
+        with pytest.raises(Exception, match="between 0 and 1"):
+            side_by_side.share_argument(bad)
