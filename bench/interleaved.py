@@ -125,25 +125,34 @@ def save_run(
     rounds: int,
     machine: str | None = None,
     probes: dict[str, Any] | None = None,
+    library: dict[str, Any] | None = None,
 ) -> Path:
     """File ``records`` as a run of this machine (named ``machine``, as ``archive-bench run
     --machine`` would) under ``results_root``: cells.jsonl, run.json (with ``probes``, what
-    ``bench.parallel_probe`` found before and after, when given), fingerprint.json, and
-    results.csv where pandas is installed. Returns the run folder."""
+    ``bench.parallel_probe`` found before and after, when given, and ``library``, the code
+    measured: ``bench.provenance.library_identity`` taken before measuring, or now),
+    fingerprint.json, and results.csv where pandas is installed. Returns the run folder."""
     from datetime import UTC, datetime
 
     from bench import fingerprint as fp_mod
+    from bench import provenance
     from bench import results as results_mod
     from bench.machine import name_fingerprint, write_machine_file
-    from bench.runner import CELLS_FILE, FINGERPRINT_FILE, RUN_FILE, append_record, write_json
+    from bench.runner import (
+        CELLS_FILE,
+        FINGERPRINT_FILE,
+        RUN_FILE,
+        append_record,
+        new_run_dir,
+        write_json,
+    )
     from bench.schema import SCHEMA_VERSION
 
     results_root.mkdir(parents=True, exist_ok=True)
     fingerprint = name_fingerprint(fp_mod.collect_fingerprint(results_root), machine)
     machine_dir = results_root / fingerprint["machine_key"]
     started = datetime.now(UTC)
-    run_dir = machine_dir / (started.strftime("%Y%m%d-%H%M%S") + "-interleaved")
-    run_dir.mkdir(parents=True)
+    run_dir = new_run_dir(machine_dir, started.strftime("%Y%m%d-%H%M%S") + "-interleaved")
     write_machine_file(machine_dir, fingerprint)
     write_json(run_dir / FINGERPRINT_FILE, fp_mod.finish_fingerprint(fingerprint))
     for record in records:
@@ -163,6 +172,7 @@ def save_run(
             "cell_count": len(records),
             "cells_done": len(records),
             "finished_at": started.isoformat(timespec="seconds"),
+            "library": library or provenance.library_identity(),
             **({"parallel_probe": probes} if probes else {}),
         },
     )

@@ -30,6 +30,7 @@ from typing import Any
 
 from archive_parallel.atomic import atomic_write_text
 from bench import fingerprint as fp_mod
+from bench import provenance
 from bench import results as results_mod
 from bench.codec_axes import missing_package
 from bench.grid import Cell, GridSpec, Preset, TimingSettings, expand_grid, shuffled
@@ -380,6 +381,20 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def new_run_dir(machine_dir: Path, name: str) -> Path:
+    """A fresh run folder ``name`` (``name-2``, ``-3``... when a run of the same second has
+    it already: a run is never filed into another's folder)."""
+    machine_dir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        run_dir = machine_dir / (name if attempt == 1 else f"{name}-{attempt}")
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            continue
+        return run_dir
+    raise FileExistsError(f"no free run folder named {name} in {machine_dir}")
+
+
 def resolve_run_dir(opts: RunOptions, platform_dir: Path, digest: str) -> tuple[Path, bool]:
     """(run folder, resumed?)"""
     if opts.resume is not None:
@@ -391,13 +406,7 @@ def resolve_run_dir(opts: RunOptions, platform_dir: Path, digest: str) -> tuple[
         if found is not None:
             return found, True
     run_id = datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{opts.preset.name}"
-    run_dir = platform_dir / run_id
-    suffix = 1
-    while run_dir.exists():
-        suffix += 1
-        run_dir = platform_dir / f"{run_id}-{suffix}"
-    run_dir.mkdir(parents=True)
-    return run_dir, False
+    return new_run_dir(platform_dir, run_id), False
 
 
 def run_sweep(opts: RunOptions) -> Path:
@@ -460,10 +469,20 @@ def run_sweep(opts: RunOptions) -> Path:
             "memory": opts.memory,
         }
     )
+    library = provenance.library_identity()
     if resumed:
         info.setdefault("resumed_at", []).append(now_iso())
         logger.info("resuming %s", run_dir)
+        if provenance.pooling_key({"library": library}) != provenance.pooling_key(info):
+            logger.warning(
+                "%s was started with other code (%s); its cells will not be judged together "
+                "with other runs",
+                run_dir,
+                provenance.describe(info),
+            )
+            info["library_changed"] = True
     else:
+        info["library"] = library
         write_json(run_dir / FINGERPRINT_FILE, fingerprint)
     write_json(run_json, info)
 

@@ -130,6 +130,11 @@ def test_killed_sweep_resumes_without_measuring_a_cell_twice(tmp_path, subproces
     info = json.loads((run_dir / "run.json").read_text())
     assert info["complete"] and info["resumed_at"] and info["schema_version"] == 2
     assert info["memory_source"] == "rusage"
+    from bench.provenance import source_digest
+
+    # the same code before and after the kill: the run stays one measurement of it
+    assert info["library"]["source_digest"] == source_digest()
+    assert "library_changed" not in info
     import pandas as pd
 
     table = pd.read_csv(run_dir / "results.csv")
@@ -157,3 +162,16 @@ def test_sigterm_stops_cleanly_and_keeps_partial_results(tmp_path, subprocess_en
 
     table = pd.read_csv(run_dir / "results.csv")
     assert 1 <= len(table) < len(expected_cells())
+
+    # resumed under other code (as after editing the library): finished, but never pooled
+    info = json.loads((run_dir / "run.json").read_text())
+    info["library"]["source_digest"] = "0" * 64
+    (run_dir / "run.json").write_text(json.dumps(info))
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "was started with other code" in rerun.stderr
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["complete"] and info["library_changed"] is True
+    from bench.provenance import pooling_key
+
+    assert pooling_key(info) is None

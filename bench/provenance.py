@@ -1,0 +1,116 @@
+"""Which code a run measured: the library's source, its version and the optional codecs.
+
+A run's ``run.json`` carries ``library`` (``library_identity``): the package version, the
+git commit when the library runs from a checkout (and whether its folder had uncommitted
+changes), the versions of the optional codec packages, and ``source_digest``, a SHA-256 over
+the library's own ``.py`` files (names and contents). The digest is what decides whether two
+runs measured the same code: it needs no git, and a checkout with local edits gets a digest of
+its own. Runs are only ever judged together (``bench.codec_targets RUN RUN``, the report's
+codec targets) when their ``pooling_key`` is equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import archive_parallel
+
+#: distributions whose versions change what a codec cell measures (see ``bench.codec_axes``)
+CODEC_DISTRIBUTIONS = ("isal", "zlib-ng", "rapidgzip", "backports.zstd")
+
+LIBRARY_DIR = Path(archive_parallel.__file__).resolve().parent
+
+
+def source_digest(package_dir: Path = LIBRARY_DIR) -> str:
+    """SHA-256 over the package's ``.py`` files: each one's path (relative, ``/``-separated)
+    and bytes, in sorted order, so the same sources give the same digest on any machine."""
+    digest = hashlib.sha256()
+    for path in sorted(package_dir.rglob("*.py")):
+        digest.update(path.relative_to(package_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _git(args: list[str], where: Path) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(where), *args], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_state(package_dir: Path = LIBRARY_DIR) -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the checkout the package lives in; (None, None) outside one (an
+    installed wheel) or without git. ``dirty``: the package's folder differs from the commit."""
+    commit = _git(["rev-parse", "HEAD"], package_dir)
+    if not commit:
+        return None, None
+    status = _git(["status", "--porcelain", "--", "."], package_dir)
+    return commit, (bool(status) if status is not None else None)
+
+
+def codec_versions() -> dict[str, str | None]:
+    """Installed version of each optional codec distribution (None: not installed)."""
+    versions: dict[str, str | None] = {}
+    for name in CODEC_DISTRIBUTIONS:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def library_identity() -> dict[str, Any]:
+    """The ``library`` field of run.json (see the module docstring)."""
+    commit, dirty = git_state()
+    return {
+        "version": archive_parallel.__version__,
+        "commit": commit,
+        "dirty": dirty,
+        "source_digest": source_digest(),
+        "codecs": codec_versions(),
+    }
+
+
+def pooling_key(run: dict[str, Any]) -> str | None:
+    """What two runs must share to be judged together: the library's source digest and the
+    codec versions; None when the run did not record them (filed before they were recorded,
+    or resumed under other code), so it pools with nothing."""
+    library = run.get("library")
+    if not isinstance(library, dict) or not library.get("source_digest"):
+        return None
+    if run.get("library_changed"):
+        return None
+    codecs = library.get("codecs") or {}
+    pinned = ",".join(f"{name}={codecs[name]}" for name in sorted(codecs))
+    return f"{library['source_digest']}|{pinned}"
+
+
+def describe(run: dict[str, Any]) -> str:
+    """A short human name of the code a run measured, for messages."""
+    library = run.get("library")
+    if not isinstance(library, dict):
+        return "library not recorded"
+    commit = library.get("commit")
+    where = f"commit {commit[:10]}" if commit else "no git checkout"
+    if library.get("dirty"):
+        where += " with local changes"
+    return f"archive-parallel {library.get('version')}, {where}"
+
+
+__all__ = [
+    "CODEC_DISTRIBUTIONS",
+    "codec_versions",
+    "describe",
+    "git_state",
+    "library_identity",
+    "pooling_key",
+    "source_digest",
+]
