@@ -12,6 +12,14 @@ A side-by-side measurement also reads, round by round, how much of the CPUs othe
 (``bench.contention``) and prints it per workload; ``--max-contention 0.1`` judges every ratio
 from the rounds at or under that share only, both sides from the same rounds, and says how many
 rounds each verdict rests on.
+
+``python -m bench.codec_targets RUN RUN ...`` judges several runs of the same code on the same
+machine together (``bench.provenance`` says which code each run measured; runs of other code
+or of another machine are refused): each ratio from all their rounds, every run resampled
+within itself (``stats.pooled_ratio_ci``), with each run's own verdict beside it. Every listing
+ends with what chance alone does to that many verdicts at 95% each: about one in twenty lands on
+the wrong side of its line, so a lone verdict near the line is settled by another run, not by
+the first.
 """
 
 from __future__ import annotations
@@ -25,9 +33,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import contention, parallel_probe, side_by_side, stats
+from bench import contention, parallel_probe, provenance, side_by_side, stats
 from bench.codec_axes import FOREIGN_FORMATS
-from bench.results import free_round_indices, read_records, record_ratio
+from bench.results import (
+    free_round_indices,
+    pooled_record_ratio,
+    read_records,
+    record_ratio,
+)
 
 MEDIUM = ("medium", 1.0)
 
@@ -218,34 +231,91 @@ def evaluate(
 ) -> list[dict[str, Any]]:
     """One row per target: ratio, interval and verdict, and the rounds they rest on (with
     ``max_contention``, only the rounds other work left the CPUs free enough in)."""
+    return evaluate_runs([records], targets, max_contention)
+
+
+def latest_records(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One record per cell: the latest run's (``runs`` oldest first) of each."""
+    by_cell: dict[str, dict[str, Any]] = {}
+    for records in runs:
+        for record in records:
+            by_cell[str(record.get("cell_id"))] = record
+    return list(by_cell.values())
+
+
+def _rounds(baseline: dict[str, Any], measured: dict[str, Any], max_contention: float | None):
+    """The rounds a pair's ratio rests on: all of them, or its free ones (None: not side by
+    side, so every value counts)."""
+    if max_contention is None:
+        return None
+    return free_round_indices(baseline, measured, max_contention)
+
+
+def evaluate_runs(
+    runs: list[list[dict[str, Any]]],
+    targets: list[Target],
+    max_contention: float | None = None,
+    fallback: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """``evaluate`` over several runs of the same code on the same machine (oldest first).
+
+    A target is judged from every run that measured both of its cells, their rounds pooled
+    (``results.pooled_record_ratio``: each run resampled within itself); ``run_verdicts``
+    holds each of those runs' own verdict when there are several. A target whose two cells no
+    single run measured is judged from ``fallback`` (by default the latest record of each
+    cell in ``runs``), as one run's would be."""
+    if fallback is not None:
+        merged = fallback
+    else:
+        merged = latest_records(runs) if len(runs) > 1 else runs[0] if runs else []
     rows = []
     for i, target in enumerate(targets):
-        measured = _find(records, target.measured, target.workload)
-        baseline = _find(records, target.baseline, target.workload)
+        pairs = []
+        for records in runs:
+            measured = _find(records, target.measured, target.workload)
+            baseline = _find(records, target.baseline, target.workload)
+            if measured is not None and baseline is not None:
+                pairs.append((baseline, measured))
+        if not pairs:
+            measured = _find(merged, target.measured, target.workload)
+            baseline = _find(merged, target.baseline, target.workload)
+            if measured is not None and baseline is not None:
+                pairs.append((baseline, measured))
         row: dict[str, Any] = {
             "target": target.label,
             "workload": target.workload[0],
             "at_least": target.at_least,
+            "runs": len(pairs),
+            "run_verdicts": [],
         }
-        if measured is None or baseline is None:
+        if not pairs:
             row.update(ratio=math.nan, low=math.nan, high=math.nan, verdict="absent", rounds=0)
-        else:
-            ratio, low, high = record_ratio(baseline, measured, 1000 + i, max_contention)
-            kept = (
-                free_round_indices(baseline, measured, max_contention)
-                if max_contention is not None
-                else None
-            )
-            verdict = stats.verdict(low, high, target.at_least)
-            if kept is not None and not kept:
-                verdict = "no free round"
-            row.update(
-                ratio=ratio,
-                low=low,
-                high=high,
-                verdict=verdict,
-                rounds=len(kept) if kept is not None else len(measured["values"]),
-            )
+            rows.append(row)
+            continue
+        seed = 1000 + i
+        ratio, low, high = pooled_record_ratio(pairs, seed, max_contention)
+        kept = [_rounds(baseline, measured, max_contention) for baseline, measured in pairs]
+        verdict = stats.verdict(low, high, target.at_least)
+        if all(k is not None and not k for k in kept):
+            verdict = "no free round"
+        if len(pairs) > 1:
+            row["run_verdicts"] = [
+                stats.verdict(
+                    *record_ratio(baseline, measured, seed, max_contention)[1:], target.at_least
+                )
+                or "no free round"
+                for baseline, measured in pairs
+            ]
+        row.update(
+            ratio=ratio,
+            low=low,
+            high=high,
+            verdict=verdict,
+            rounds=sum(
+                len(k) if k is not None else len(measured["values"])
+                for k, (_, measured) in zip(kept, pairs)
+            ),
+        )
         rows.append(row)
     return rows
 
@@ -348,7 +418,13 @@ def picks_by_workload(targets: list[Target], workloads: set[str]) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.codec_targets", description=__doc__)
-    parser.add_argument("run", type=Path, nargs="?", help="a run folder (results/<platform>/<run>)")
+    parser.add_argument(
+        "run",
+        type=Path,
+        nargs="*",
+        help="a run folder (results/<machine>/<run>); several runs of the same code on the "
+        "same machine are judged together, their rounds pooled",
+    )
     parser.add_argument(
         "--measure",
         metavar="WORKLOADS",
@@ -368,16 +444,88 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def read_runs(folders: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str]]:
+    """The records of run folders of one machine and one code (oldest run first), and notes
+    to print; ``ValueError`` naming the runs when they are of different machines or code
+    (``bench.provenance.pooling_key``): those are judged one by one, never together."""
+    from bench.runner import RUN_FILE, read_json
+
+    folders = sorted(folders, key=lambda folder: folder.name)  # run ids are timestamps
+    infos = [read_json(folder / RUN_FILE) for folder in folders]
+    machines = {info.get("machine_key") for info in infos if info.get("machine_key")}
+    if len(machines) > 1:
+        raise ValueError(
+            f"these runs are of different machines ({', '.join(sorted(machines))}): judge "
+            "each machine's runs on their own"
+        )
+    notes = []
+    keys = {provenance.pooling_key(info): folder for folder, info in zip(folders, infos)}
+    known = {key: folder for key, folder in keys.items() if key is not None}
+    if len(known) > 1:
+        described = "; ".join(
+            f"{folder.name}: {provenance.describe(read_json(folder / RUN_FILE))}"
+            for folder in known.values()
+        )
+        raise ValueError(
+            f"these runs measured different code or codec versions ({described}): judge "
+            "each on its own"
+        )
+    if len(folders) > 1 and None in keys:
+        unknown = [
+            f.name for f, info in zip(folders, infos) if provenance.pooling_key(info) is None
+        ]
+        notes.append(
+            f"note: {', '.join(unknown)} did not record the code measured; judged together "
+            "with the others as asked"
+        )
+    return [read_records(folder / "cells.jsonl") for folder in folders], notes
+
+
+def _row_note(row: dict[str, Any], max_contention: float | None) -> str:
+    if row["run_verdicts"]:
+        return (
+            f" ({row['rounds']} rounds of {row['runs']} runs; each alone: "
+            f"{', '.join(row['run_verdicts'])})"
+        )
+    return side_by_side.rounds_note(row["rounds"], max_contention)
+
+
+def print_verdicts(runs: list[list[dict[str, Any]]], max_contention: float | None) -> None:
+    """Each run's contention, then one line per target (pooled over ``runs``), then what
+    chance alone does to that many verdicts."""
+    for records in runs:
+        for line in contention_lines(records, max_contention):
+            print(line)
+    rows = evaluate_runs(runs, default_targets(), max_contention)
+    for row in rows:
+        interval = (
+            f"{row['ratio']:.2f}x ({row['low']:.2f}-{row['high']:.2f})"
+            if not math.isnan(row["ratio"])
+            else "-"
+        )
+        print(
+            f"{row['verdict']:>12}  >= {row['at_least']:<4g} {interval:<22} "
+            f"[{row['workload']}] {row['target']}{_row_note(row, max_contention)}"
+        )
+    judged = sum(row["verdict"] in ("meets", "misses", "inconclusive") for row in rows)
+    note = side_by_side.chance_note(judged)
+    if note:
+        print(f"\n{note}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.results is not None and not args.measure:
         parser.error("--results goes with --measure (a run folder already is one)")
+    if args.measure and args.run:
+        parser.error("give run folders or --measure, not both")
     if args.measure:
         from bench.interleaved import measure, save_run
 
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         wanted = {w.strip() for w in args.measure.split(",") if w.strip()}
+        library = provenance.library_identity()
         probes = {"before": parallel_probe.probe()}
         print(parallel_probe.describe(probes["before"], "before"), flush=True)
         records = measure(picks_by_workload(default_targets(), wanted), args.rounds)
@@ -386,29 +534,30 @@ def main(argv: list[str] | None = None) -> int:
         if args.results is not None and records:
             argv_used = ["python", "-m", "bench.codec_targets", *(argv or sys.argv[1:])]
             run_dir = save_run(
-                records, args.results, argv_used, args.rounds, args.machine, probes=probes
+                records,
+                args.results,
+                argv_used,
+                args.rounds,
+                args.machine,
+                probes=probes,
+                library=library,
             )
             print(f"run filed in {run_dir}")
-    elif args.run is not None:
-        records = read_records(args.run / "cells.jsonl")
+        runs = [records]
+    elif args.run:
+        try:
+            runs, notes = read_runs(args.run)
+        except ValueError as exc:
+            parser.error(str(exc))
+        for note in notes:
+            print(note, file=sys.stderr)
     else:
         parser.error("give a run folder or --measure")
+    records = latest_records(runs)
     if not records:
         print("no cells measured", file=sys.stderr)
         return 2
-    for line in contention_lines(records, args.max_contention):
-        print(line)
-    for row in evaluate(records, default_targets(), args.max_contention):
-        interval = (
-            f"{row['ratio']:.2f}x ({row['low']:.2f}-{row['high']:.2f})"
-            if not math.isnan(row["ratio"])
-            else "-"
-        )
-        rounds = side_by_side.rounds_note(row["rounds"], args.max_contention)
-        print(
-            f"{row['verdict']:>12}  >= {row['at_least']:<4g} {interval:<22} "
-            f"[{row['workload']}] {row['target']}{rounds}"
-        )
+    print_verdicts(runs, args.max_contention)
     print()
     for workload, fmt, backend, size in sizes(records):
         print(f"size  {workload:<8} {fmt:<8} {backend:<6} {size:>12,d} bytes")

@@ -114,6 +114,21 @@ def free_round_indices(
     ]
 
 
+def judged_values(
+    base: dict[str, Any], record: dict[str, Any], max_contention: float | None = None
+) -> tuple[list[float], list[float], bool]:
+    """The values a ratio of two valid records rests on, and whether they are paired (timed
+    side by side): with ``max_contention``, side-by-side records keep their free rounds only
+    (``free_round_indices``), both sides the same rounds."""
+    base_values, values = base["values"], record["values"]
+    if max_contention is not None:
+        kept = free_round_indices(base, record, max_contention)
+        if kept is not None:
+            base_values = [base_values[i] for i in kept]
+            values = [values[i] for i in kept]
+    return base_values, values, timed_side_by_side(base, record)
+
+
 def record_ratio(
     base: dict[str, Any] | None,
     record: dict[str, Any],
@@ -124,19 +139,25 @@ def record_ratio(
     were timed side by side; NaNs when either is missing or invalid. With ``max_contention``,
     side-by-side records are judged from their free rounds only (``free_round_indices``), both
     sides from the same rounds; NaNs when none is left."""
+    if base is None:
+        return (math.nan, math.nan, math.nan)
+    return pooled_record_ratio([(base, record)], seed, max_contention)
+
+
+def pooled_record_ratio(
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]],
+    seed: int,
+    max_contention: float | None = None,
+) -> tuple[float, float, float]:
+    """``record_ratio`` over several runs' (base, record) pairs of the same two cells: the
+    ratio of the medians of all their (free) values, its interval resampled run by run
+    (``stats.pooled_ratio_ci``); NaNs when any record is invalid or nothing is left."""
     from bench import stats
 
-    if base is None or not base.get("valid") or not record.get("valid"):
+    if not pairs or any(not b.get("valid") or not r.get("valid") for b, r in pairs):
         return (math.nan, math.nan, math.nan)
-    base_values, values = base["values"], record["values"]
-    if max_contention is not None:
-        kept = free_round_indices(base, record, max_contention)
-        if kept is not None:
-            base_values = [base_values[i] for i in kept]
-            values = [values[i] for i in kept]
-    return stats.bootstrap_ratio_ci(
-        base_values, values, paired=timed_side_by_side(base, record), seed=seed
-    )
+    samples = [judged_values(base, record, max_contention) for base, record in pairs]
+    return stats.pooled_ratio_ci(samples, seed=seed)
 
 
 def _peak(record: dict[str, Any] | None) -> float:

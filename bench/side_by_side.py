@@ -91,3 +91,17 @@ def rounds_note(count: int, at_most: float | None) -> str:
     if at_most is None:
         return ""
     return f" ({count} round{'' if count == 1 else 's'})"
+
+
+def chance_note(judged: int, confidence: float = 0.95) -> str:
+    """What chance alone does to ``judged`` verdicts at ``confidence`` each: about one in
+    twenty lands on the wrong side of its line, so a lone verdict near the line wants another
+    run before anyone acts on it. Empty under five verdicts."""
+    if judged < 5:
+        return ""
+    expected = stats.chance_misjudgements(judged, confidence)
+    return (
+        f"{judged} ratios judged at {confidence:.0%} each: about {expected:.1f} of them fall "
+        "outside their interval by chance alone, so a lone verdict that another run does not "
+        "repeat is not yet a result (judge runs together: python -m bench.codec_targets RUN RUN)"
+    )

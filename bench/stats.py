@@ -88,6 +88,62 @@ def bootstrap_ratio_ci(
     return (point, float(low), float(high))
 
 
+def pooled_ratio_ci(
+    samples: Sequence[tuple[Sequence[float], Sequence[float], bool]],
+    *,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    confidence: float = 0.95,
+    seed: int = DEFAULT_SEED,
+) -> tuple[float, float, float]:
+    """(point, low, high) of median(every baseline value) / median(every cell value) over
+    several runs, each given as (baseline, values, paired).
+
+    The bootstrap is stratified by run: each replicate resamples every run within itself (whole
+    rounds where it is paired, as ``bootstrap_ratio_ci`` does), so each run keeps its share of
+    the values and a run that was slower throughout cannot be drawn twice in place of another.
+    Runs with an empty side are left out; one run gives exactly ``bootstrap_ratio_ci``.
+    """
+    runs = [
+        (np.asarray(base, dtype=float), np.asarray(cell, dtype=float), paired)
+        for base, cell, paired in samples
+        if len(base) and len(cell)
+    ]
+    if len(runs) == 1:
+        base, cell, paired = runs[0]
+        return bootstrap_ratio_ci(
+            base, cell, paired=paired, n_boot=n_boot, confidence=confidence, seed=seed
+        )
+    if not runs:
+        return (math.nan, math.nan, math.nan)
+    base_median = float(np.median(np.concatenate([base for base, _, _ in runs])))
+    cell_median = float(np.median(np.concatenate([cell for _, cell, _ in runs])))
+    if base_median <= 0 or cell_median <= 0:
+        return (math.nan, math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    base_parts, cell_parts = [], []
+    for base, cell, paired in runs:
+        if paired:
+            if base.size != cell.size:
+                raise ValueError(f"paired samples differ in length: {base.size} and {cell.size}")
+            rounds = rng.integers(0, base.size, size=(n_boot, base.size))
+            base_parts.append(base[rounds])
+            cell_parts.append(cell[rounds])
+        else:
+            base_parts.append(base[rng.integers(0, base.size, size=(n_boot, base.size))])
+            cell_parts.append(cell[rng.integers(0, cell.size, size=(n_boot, cell.size))])
+    base_boot = np.median(np.concatenate(base_parts, axis=1), axis=1)
+    cell_boot = np.median(np.concatenate(cell_parts, axis=1), axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.quantile(base_boot / cell_boot, [alpha, 1.0 - alpha])
+    return (base_median / cell_median, float(low), float(high))
+
+
+def chance_misjudgements(judged: int, confidence: float = 0.95) -> float:
+    """How many of ``judged`` independent verdicts, each from a ``confidence`` interval, are
+    expected to be wrong by chance alone (the interval missed the true ratio)."""
+    return judged * (1.0 - confidence)
+
+
 def verdict(ci_low: float, ci_high: float, target: float, ceiling: float = math.inf) -> str:
     """``meets`` (ci_low >= target), ``misses`` (ci_high < target), else ``inconclusive``;
     ``beyond this machine`` instead of a miss or an open question when ``target`` exceeds
