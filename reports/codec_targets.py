@@ -2,11 +2,14 @@
 
 A target compares two cells (a tar.zst creation against the tar.gz reference loop, say) by
 the ratio of their median times with a 95% bootstrap interval, which needs their raw timing
-values: those are in each run's ``cells.jsonl``, not in ``results.csv``. So the records of a
-machine's runs are gathered (the latest run's record of a cell wins) and evaluated exactly as
-``python -m bench.codec_targets`` evaluates them, with the same labels and verdict words; only
-targets whose two cells were measured are listed. The size targets (a tar.zst no larger than
-the tar.gz of the same tree) follow, with the two archives' bytes.
+values: those are in each run's ``cells.jsonl``, not in ``results.csv``. The machine's newest
+run decides which code is judged: every run of that machine that measured the same code
+(``bench.provenance.pooling_key``) is judged together with it, their rounds pooled, exactly as
+``python -m bench.codec_targets RUN RUN`` does, and each row says how many runs it rests on and
+what each said alone. A target that none of those runs measured falls back to the latest
+record of each of its cells in any run of the machine. Only targets whose two cells were
+measured are listed. The size targets (a tar.zst no larger than the tar.gz of the same tree)
+follow, with the two archives' bytes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reports.formatting import interval, ratio
-from reports.loading import ResultSet
+from reports.loading import ResultSet, RunInfo
 
 logger = logging.getLogger(__name__)
 
@@ -31,34 +34,63 @@ class TargetRow:
     ratio: str
     interval: str
     verdict: str
+    #: how many runs the ratio pools, and each one's own verdict when there are several
+    runs: int = 1
+    run_verdicts: str = ""
+    #: a size target: bytes, exact, no interval and nothing left to chance
+    exact: bool = False
 
 
-def machine_records(result_set: ResultSet, machine_key: str) -> list[dict[str, Any]]:
-    """The raw records of a machine's runs, the latest run's record of each cell winning."""
+@dataclass
+class MachineRuns:
+    """A machine's records for the codec targets: the runs of its newest code, oldest first,
+    and the latest record of every cell in any of its runs (the fallback)."""
+
+    pooled: list[list[dict[str, Any]]]
+    latest: list[dict[str, Any]]
+
+
+def _read(run: RunInfo) -> list[dict[str, Any]] | None:
     from bench.results import read_records
 
-    by_cell: dict[str, dict[str, Any]] = {}
-    for run in sorted(result_set.runs, key=lambda r: r.run_id):
-        if run.machine_key != machine_key:
-            continue
-        try:
-            records = read_records(run.folder / CELLS_FILE)
-        except OSError as exc:
-            logger.warning("cannot read %s: %s", run.folder / CELLS_FILE, exc)
-            continue
-        for record in records:
-            by_cell[str(record.get("cell_id"))] = record
-    return list(by_cell.values())
+    try:
+        return read_records(run.folder / CELLS_FILE)
+    except OSError as exc:
+        logger.warning("cannot read %s: %s", run.folder / CELLS_FILE, exc)
+        return None
 
 
-def target_rows(records: list[dict[str, Any]]) -> tuple[list[TargetRow], int]:
-    """The codec targets these records can decide, and how many they cannot (absent)."""
-    from bench.codec_targets import default_targets, evaluate, size_rows
+def machine_runs(result_set: ResultSet, machine_key: str) -> MachineRuns:
+    """What the codec targets of ``machine_key`` are judged from (see the module docstring)."""
+    from bench.codec_targets import latest_records
+    from bench.provenance import pooling_key
 
-    if not records:
+    runs = sorted(
+        (r for r in result_set.runs if r.machine_key == machine_key), key=lambda r: r.run_id
+    )
+    read = [(run, records) for run in runs if (records := _read(run)) is not None]
+    read = [(run, records) for run, records in read if records]
+    if not read:
+        return MachineRuns([], [])
+    newest_key = pooling_key(read[-1][0].run)
+    if newest_key is None:  # code not recorded: the newest run alone
+        pooled = [read[-1][1]]
+    else:
+        pooled = [records for run, records in read if pooling_key(run.run) == newest_key]
+    return MachineRuns(pooled, latest_records([records for _, records in read]))
+
+
+def target_rows(found: MachineRuns | list[dict[str, Any]]) -> tuple[list[TargetRow], int]:
+    """The codec targets these records (a machine's runs, or one list of records) can
+    decide, and how many they cannot (absent)."""
+    from bench.codec_targets import default_targets, evaluate_runs, size_rows
+
+    if isinstance(found, list):
+        found = MachineRuns([found] if found else [], found)
+    if not found.latest:
         return [], 0
     try:
-        evaluated = evaluate(records, default_targets())
+        evaluated = evaluate_runs(found.pooled, default_targets(), fallback=found.latest)
     except (KeyError, TypeError, ValueError) as exc:  # records of another layout
         logger.warning("codec targets not evaluated: %s", exc)
         return [], 0
@@ -70,6 +102,8 @@ def target_rows(records: list[dict[str, Any]]) -> tuple[list[TargetRow], int]:
             ratio(r["ratio"]),
             interval(r["low"], r["high"]),
             r["verdict"] or "inconclusive",
+            r["runs"],
+            ", ".join(r["run_verdicts"]),
         )
         for r in evaluated
         if r["verdict"] != "absent"
@@ -83,10 +117,26 @@ def target_rows(records: list[dict[str, Any]]) -> tuple[list[TargetRow], int]:
             ratio(r["ratio"]),
             f"{r['bytes']:,} vs {r['other_bytes']:,} bytes",
             r["verdict"],
+            exact=True,
         )
-        for r in size_rows(records)
+        for r in size_rows(found.latest)
     ]
     return rows, len(evaluated) - decided
 
 
-__all__ = ["TargetRow", "machine_records", "target_rows"]
+def chance_note(rows: list[TargetRow], confidence: float = 0.95) -> str:
+    """What chance alone does to this many verdicts from intervals (empty under five)."""
+    from bench.stats import chance_misjudgements
+
+    judged = sum(not row.exact for row in rows)
+    if judged < 5:
+        return ""
+    return (
+        f"{judged} ratios are judged here at {confidence:.0%} each, so about "
+        f"{chance_misjudgements(judged, confidence):.1f} of them may land on the wrong side of "
+        "their line by chance alone. Runs of the same code on a machine are pooled: measuring "
+        "again firms up a lone verdict on the line, or shows it was chance."
+    )
+
+
+__all__ = ["MachineRuns", "TargetRow", "chance_note", "machine_runs", "target_rows"]

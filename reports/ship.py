@@ -30,7 +30,7 @@ from bench.codec_axes import (
 )
 from bench.codec_targets import contention_lines
 from bench.schema import MEMORY_SOURCE_LABELS
-from reports.codec_targets import TargetRow, machine_records, target_rows
+from reports.codec_targets import TargetRow, chance_note, machine_runs, target_rows
 from reports.formatting import interval, ratio, seconds, size
 from reports.loading import ResultSet
 
@@ -114,6 +114,8 @@ class ShipSection:
     foreign: list[tuple[str, str, list[ForeignRow]]] = field(default_factory=list)
     targets: list[TargetRow] = field(default_factory=list)
     targets_absent: int = 0
+    #: what chance alone does to that many verdicts (``reports.codec_targets.chance_note``)
+    targets_chance: str = ""
     #: per workload measured side by side: how much of the CPUs other work took in its rounds
     contention: list[str] = field(default_factory=list)
 
@@ -360,9 +362,12 @@ def ship_sections(result_set: ResultSet) -> list[ShipSection]:
             found = foreign_rows(mine, memory)
             if found:
                 section.foreign.append((workload, label, found))
-        records = machine_records(result_set, key)
-        section.targets, section.targets_absent = target_rows(records)
-        section.contention = contention_lines(records, None)
+        found = machine_runs(result_set, key)
+        section.targets, section.targets_absent = target_rows(found)
+        section.targets_chance = chance_note(section.targets)
+        section.contention = [
+            line for records in found.pooled for line in contention_lines(records, None)
+        ]
         sections.append(section)
     return sections
 

@@ -397,6 +397,51 @@ def ship_sweep_root(tmp_path_factory) -> Path:
     return base / "results"
 
 
+def codec_record(op, fmt, variant, backend, median, **extra):
+    """A raw cells.jsonl record of a medium cell whose five values lie around ``median``."""
+    from bench.grid import NO_BATCH, Cell
+
+    parallel = variant == "parallel"
+    cell = Cell(op, fmt, "medium", 1.0, variant, 2 if parallel else 1,
+                50 if parallel else NO_BATCH, backend)  # fmt: skip
+    return {
+        **cell.to_dict(),
+        "values": [median * f for f in (0.98, 1.0, 1.01, 0.99, 1.02)],
+        "pyperf_warnings": [],
+        "valid": True,
+        "invalid_reason": "",
+        "bytes_processed": 150_000_000,
+        "files_processed": 1000,
+        "memory_source": "rusage",
+        "peak_rss_bytes": 60 * 2**20,
+        "output_bytes": 74_000_000 if op == "create" else None,
+        **extra,
+    }
+
+
+def write_targets_run(root: Path, run_id: str, zst_median: float, library) -> Path:
+    """A run of the tar.zst target's two cells, side by side, filed with ``library``."""
+    from bench.results import build_table, write_table
+
+    records = [
+        codec_record("create", "tar.zst", "parallel", "zlib", zst_median),
+        codec_record("create", "tar.gz", "reference", "zlib", 1.0),
+    ]
+    for record in records:
+        record.update(round_group=f"medium-1.0-{run_id}", round_contention=[0.0] * 5)
+    fingerprint = {**fingerprint_for("raspberry-pi-4"), "machine_key": "pi4-4c"}
+    run_dir = root / "pi4-4c" / run_id
+    run_dir.mkdir(parents=True)
+    with open(run_dir / "cells.jsonl", "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record) + "\n")
+    (run_dir / "fingerprint.json").write_text(json.dumps(fingerprint))
+    run = {"run_id": run_id, "complete": True, "library": library}
+    (run_dir / "run.json").write_text(json.dumps(run))
+    write_table(build_table(records, run_id, fingerprint), run_dir)
+    return run_dir
+
+
 class Synthetic:
     """The helpers above, handed to tests as a fixture (conftest is not importable by name)."""
 
@@ -407,6 +452,8 @@ class Synthetic:
     sweep_rows = staticmethod(sweep_rows)
     fingerprint_for = staticmethod(fingerprint_for)
     machine_rows = staticmethod(machine_rows)
+    codec_record = staticmethod(codec_record)
+    write_targets_run = staticmethod(write_targets_run)
     write_machine = staticmethod(write_machine)
     columns = COLUMNS
 

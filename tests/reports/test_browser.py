@@ -206,3 +206,29 @@ def test_what_to_ship_from_a_real_sweep(browser, ship_sweep_root: Path, tmp_path
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1
     page.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["laptop", "phone"])
+def test_pooled_codec_targets_read_in_chromium(browser, tmp_path, synth, width) -> None:
+    """Two runs of the same code judged together: the table says so per row, and the page
+    stays within the screen (the table scrolls inside its wrapper)."""
+    from reports import build_report
+
+    root = tmp_path / "results"
+    code = {"version": "0.1.0", "source_digest": "d" * 64, "codecs": {}}
+    synth.write_targets_run(root, "20261202-010000-interleaved", 1 / 6.5, code)
+    synth.write_targets_run(root, "20261202-020000-interleaved", 1 / 5.5, code)
+    report = build_report([root], tmp_path / "report.html")
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(report.resolve().as_uri(), wait_until="load")
+    row = page.locator("table.codec-targets tbody tr[data-runs='2']")
+    assert row.count() == 1
+    row.scroll_into_view_if_needed()
+    assert row.is_visible()
+    text = row.inner_text()
+    assert "each alone: meets, misses" in text and "inconclusive" in text.split("\t")[5]
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    assert errors == []
+    page.close()

@@ -108,38 +108,17 @@ def test_an_emulated_machine_gets_no_recommendation(tmp_path, synth):
     assert table.recommendation.startswith("Measured under an emulator")
 
 
-def _record(op, fmt, variant, backend, median, **extra):
-    from bench.grid import NO_BATCH, Cell
-
-    parallel = variant == "parallel"
-    cell = Cell(op, fmt, "medium", 1.0, variant, 2 if parallel else 1,
-                50 if parallel else NO_BATCH, backend)  # fmt: skip
-    return {
-        **cell.to_dict(),
-        "values": [median * f for f in (0.98, 1.0, 1.01, 0.99, 1.02)],
-        "pyperf_warnings": [],
-        "valid": True,
-        "invalid_reason": "",
-        "bytes_processed": 150_000_000,
-        "files_processed": 1000,
-        "memory_source": "rusage",
-        "peak_rss_bytes": 60 * 2**20,
-        "output_bytes": 74_000_000 if op == "create" else None,
-        **extra,
-    }
-
-
 @pytest.fixture
 def targets_root(tmp_path, synth) -> Path:
     """A run folder written by the harness's own writer (bench.results) from raw records."""
     from bench.results import build_table, write_table
 
     records = [
-        _record("create", "tar.zst", "parallel", "zlib", 0.10),
-        _record("create", "tar.gz", "reference", "zlib", 1.0),
-        _record("create", "tar.gz", "parallel", "isal", 0.3),
-        _record("extract", "tar.gz", "reference", "zlib", 1.0),
-        _record("extract", "tar.gz", "parallel", "isal", 0.5),
+        synth.codec_record("create", "tar.zst", "parallel", "zlib", 0.10),
+        synth.codec_record("create", "tar.gz", "reference", "zlib", 1.0),
+        synth.codec_record("create", "tar.gz", "parallel", "isal", 0.3),
+        synth.codec_record("extract", "tar.gz", "reference", "zlib", 1.0),
+        synth.codec_record("extract", "tar.gz", "parallel", "isal", 0.5),
     ]
     for record in records:  # timed side by side, the machine busy in one round of five
         record.update(round_group="medium-1.0-x", round_contention=[0.0, 0.02, 0.4, 0.01, 0.0])
@@ -175,16 +154,48 @@ def test_codec_targets_appear_when_a_run_has_their_cells(targets_root, tmp_path)
     assert not math.isnan(rows[("tar.gz", "isal")].extract.value)
 
 
-def test_the_size_target_follows_the_timed_ones_with_its_bytes():
+def test_the_size_target_follows_the_timed_ones_with_its_bytes(synth):
     from reports.codec_targets import target_rows
 
     records = [
-        _record("create", "tar.zst", "parallel", "zlib", 0.10, output_bytes=75_992_069),
-        _record("create", "tar.gz", "sequential", "zlib", 3.0, output_bytes=74_470_848),
-        _record("create", "tar.gz", "reference", "zlib", 1.0),
+        synth.codec_record("create", "tar.zst", "parallel", "zlib", 0.10, output_bytes=75_992_069),
+        synth.codec_record("create", "tar.gz", "sequential", "zlib", 3.0, output_bytes=74_470_848),
+        synth.codec_record("create", "tar.gz", "reference", "zlib", 1.0),
     ]
     rows, _ = target_rows(records)
     size = rows[-1]
     assert size.target == "tar.zst no larger than tar.gz (level 6)"
     assert size.verdict == "misses" and size.ratio == "0.98x"
     assert size.interval == "75,992,069 vs 74,470,848 bytes"
+
+
+def test_runs_of_the_newest_code_are_pooled_and_older_code_is_left_out(tmp_path, synth):
+    root = tmp_path / "results"
+    code = {"version": "0.1.0", "source_digest": "a" * 64, "codecs": {"isal": "1.9.1"}}
+    edited = {**code, "source_digest": "b" * 64}
+    synth.write_targets_run(root, "20261201-010000-interleaved", 1 / 3, edited)  # 3x: misses
+    synth.write_targets_run(root, "20261201-020000-interleaved", 1 / 6.5, code)
+    synth.write_targets_run(root, "20261201-030000-interleaved", 1 / 7.0, code)
+    (section,) = ship_sections(load_results([root]))
+    (zst,) = [t for t in section.targets if t.target.startswith("create tar.zst")]
+    assert zst.runs == 2 and zst.run_verdicts == "meets, meets" and zst.verdict == "meets"
+    assert 6.5 < float(zst.ratio.rstrip("x")) < 7.0
+    assert len(section.contention) == 2  # each pooled run's readings
+    html = build_report([root], tmp_path / "report.html").read_text()
+    assert "each alone: meets, meets" in html and 'data-runs="2"' in html
+
+    # the newest run measured code no other run did: it is judged alone
+    newest = {**code, "source_digest": "c" * 64}
+    synth.write_targets_run(root, "20261201-040000-interleaved", 1 / 3, newest)
+    (section,) = ship_sections(load_results([root]))
+    (zst,) = [t for t in section.targets if t.target.startswith("create tar.zst")]
+    assert zst.runs == 1 and zst.run_verdicts == "" and zst.verdict == "misses"
+
+
+def test_thirty_verdicts_come_with_what_chance_does_to_them():
+    from reports.codec_targets import TargetRow, chance_note
+
+    rows = [TargetRow(f"t{i}", "medium", 1.0, "1.10x", "1.05-1.15", "meets") for i in range(30)]
+    assert "30 ratios" in chance_note(rows) and "about 1.5 of them" in chance_note(rows)
+    sizes = [TargetRow("size", "medium", 1.0, "0.98x", "", "misses", exact=True)] * 30
+    assert chance_note(rows[:4] + sizes) == ""  # exact sizes leave nothing to chance
