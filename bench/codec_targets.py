@@ -39,7 +39,6 @@ from bench.results import (
     free_round_indices,
     pooled_record_ratio,
     read_records,
-    record_ratio,
 )
 
 MEDIUM = ("medium", 1.0)
@@ -243,12 +242,33 @@ def latest_records(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return list(by_cell.values())
 
 
-def _rounds(baseline: dict[str, Any], measured: dict[str, Any], max_contention: float | None):
-    """The rounds a pair's ratio rests on: all of them, or its free ones (None: not side by
-    side, so every value counts)."""
-    if max_contention is None:
-        return None
-    return free_round_indices(baseline, measured, max_contention)
+Pair = tuple[dict[str, Any], dict[str, Any]]  # (baseline record, measured record) of one run
+
+
+def _pair(records: list[dict[str, Any]], target: Target) -> Pair | None:
+    """The (baseline, measured) records of ``target`` in ``records``, None unless both."""
+    measured = _find(records, target.measured, target.workload)
+    baseline = _find(records, target.baseline, target.workload)
+    return (baseline, measured) if measured is not None and baseline is not None else None
+
+
+def _judge(pairs: list[Pair], target: Target, seed: int, max_contention: float | None):
+    """(ratio, low, high, verdict, rounds) of ``target`` over ``pairs``, pooled."""
+    ratio, low, high = pooled_record_ratio(pairs, seed, max_contention)
+    kept = [
+        free_round_indices(baseline, measured, max_contention)
+        if max_contention is not None
+        else None
+        for baseline, measured in pairs
+    ]
+    verdict = stats.verdict(low, high, target.at_least)
+    if kept and all(k is not None and not k for k in kept):
+        verdict = "no free round"
+    rounds = sum(
+        len(k) if k is not None else len(measured["values"])
+        for k, (_, measured) in zip(kept, pairs)
+    )
+    return ratio, low, high, verdict, rounds
 
 
 def evaluate_runs(
@@ -264,23 +284,12 @@ def evaluate_runs(
     holds each of those runs' own verdict when there are several. A target whose two cells no
     single run measured is judged from ``fallback`` (by default the latest record of each
     cell in ``runs``), as one run's would be."""
-    if fallback is not None:
-        merged = fallback
-    else:
-        merged = latest_records(runs) if len(runs) > 1 else runs[0] if runs else []
+    merged = fallback if fallback is not None else latest_records(runs)
     rows = []
     for i, target in enumerate(targets):
-        pairs = []
-        for records in runs:
-            measured = _find(records, target.measured, target.workload)
-            baseline = _find(records, target.baseline, target.workload)
-            if measured is not None and baseline is not None:
-                pairs.append((baseline, measured))
-        if not pairs:
-            measured = _find(merged, target.measured, target.workload)
-            baseline = _find(merged, target.baseline, target.workload)
-            if measured is not None and baseline is not None:
-                pairs.append((baseline, measured))
+        pairs = [pair for records in runs if (pair := _pair(records, target)) is not None]
+        if not pairs and (pair := _pair(merged, target)) is not None:
+            pairs = [pair]
         row: dict[str, Any] = {
             "target": target.label,
             "workload": target.workload[0],
@@ -290,32 +299,13 @@ def evaluate_runs(
         }
         if not pairs:
             row.update(ratio=math.nan, low=math.nan, high=math.nan, verdict="absent", rounds=0)
-            rows.append(row)
-            continue
-        seed = 1000 + i
-        ratio, low, high = pooled_record_ratio(pairs, seed, max_contention)
-        kept = [_rounds(baseline, measured, max_contention) for baseline, measured in pairs]
-        verdict = stats.verdict(low, high, target.at_least)
-        if all(k is not None and not k for k in kept):
-            verdict = "no free round"
-        if len(pairs) > 1:
-            row["run_verdicts"] = [
-                stats.verdict(
-                    *record_ratio(baseline, measured, seed, max_contention)[1:], target.at_least
-                )
-                or "no free round"
-                for baseline, measured in pairs
-            ]
-        row.update(
-            ratio=ratio,
-            low=low,
-            high=high,
-            verdict=verdict,
-            rounds=sum(
-                len(k) if k is not None else len(measured["values"])
-                for k, (_, measured) in zip(kept, pairs)
-            ),
-        )
+        else:
+            ratio, low, high, verdict, rounds = _judge(pairs, target, 1000 + i, max_contention)
+            row.update(ratio=ratio, low=low, high=high, verdict=verdict, rounds=rounds)
+            if len(pairs) > 1:
+                row["run_verdicts"] = [
+                    _judge([pair], target, 1000 + i, max_contention)[3] or "-" for pair in pairs
+                ]
         rows.append(row)
     return rows
 
@@ -444,10 +434,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def read_runs(folders: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str]]:
-    """The records of run folders of one machine and one code (oldest run first), and notes
-    to print; ``ValueError`` naming the runs when they are of different machines or code
-    (``bench.provenance.pooling_key``): those are judged one by one, never together."""
+def read_runs(folders: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str], list[str]]:
+    """The records of run folders of one machine and one code (oldest run first), their
+    names (in the same order), and notes to print; ``ValueError`` naming the runs when they
+    are of different machines or code (``bench.provenance.pooling_key``): those are judged
+    one by one, never together."""
     from bench.runner import RUN_FILE, read_json
 
     folders = sorted(folders, key=lambda folder: folder.name)  # run ids are timestamps
@@ -478,7 +469,8 @@ def read_runs(folders: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str
             f"note: {', '.join(unknown)} did not record the code measured; judged together "
             "with the others as asked"
         )
-    return [read_records(folder / "cells.jsonl") for folder in folders], notes
+    runs = [read_records(folder / "cells.jsonl") for folder in folders]
+    return runs, [folder.name for folder in folders], notes
 
 
 def _row_note(row: dict[str, Any], max_contention: float | None) -> str:
@@ -490,12 +482,18 @@ def _row_note(row: dict[str, Any], max_contention: float | None) -> str:
     return side_by_side.rounds_note(row["rounds"], max_contention)
 
 
-def print_verdicts(runs: list[list[dict[str, Any]]], max_contention: float | None) -> None:
-    """Each run's contention, then one line per target (pooled over ``runs``), then what
-    chance alone does to that many verdicts."""
-    for records in runs:
+def print_verdicts(
+    runs: list[list[dict[str, Any]]],
+    max_contention: float | None,
+    names: list[str] | None = None,
+) -> None:
+    """Each run's contention (after its name, from ``names``, when there are several), then
+    one line per target (pooled over ``runs``), then what chance alone does to that many
+    verdicts."""
+    for i, records in enumerate(runs):
+        prefix = f"{names[i]} " if names and len(runs) > 1 else ""
         for line in contention_lines(records, max_contention):
-            print(line)
+            print(prefix + line)
     rows = evaluate_runs(runs, default_targets(), max_contention)
     for row in rows:
         interval = (
@@ -543,10 +541,10 @@ def main(argv: list[str] | None = None) -> int:
                 library=library,
             )
             print(f"run filed in {run_dir}")
-        runs = [records]
+        runs, names = [records], []
     elif args.run:
         try:
-            runs, notes = read_runs(args.run)
+            runs, names, notes = read_runs(args.run)
         except ValueError as exc:
             parser.error(str(exc))
         for note in notes:
@@ -557,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     if not records:
         print("no cells measured", file=sys.stderr)
         return 2
-    print_verdicts(runs, args.max_contention)
+    print_verdicts(runs, args.max_contention, names)
     print()
     for workload, fmt, backend, size in sizes(records):
         print(f"size  {workload:<8} {fmt:<8} {backend:<6} {size:>12,d} bytes")

@@ -111,6 +111,8 @@ def test_two_runs_are_judged_together_and_each_verdict_is_shown(tmp_path, capsys
     assert line.split()[0] == "meets"
     assert "(18 rounds of 2 runs; each alone: meets, meets)" in line
     assert "about" not in out  # one ratio judged: too few for the chance line
+    busy = [line for line in out.splitlines() if "other work took" in line]
+    assert [line.split()[0] for line in busy] == [first.name, second.name]  # oldest first
 
     rows = codec_targets.evaluate_runs(
         [_run_records(6.1, "g1"), _run_records(6.3, "g2")], codec_targets.default_targets()
