@@ -1,7 +1,7 @@
 """The README's codec targets table says what ``python -m bench.codec_targets`` prints: its
-commands parse, and each row is one of the tool's targets with the tool's minimum, and for
-each run shown (a ratio column and a verdict column) the tool's number format and verdict for
-that interval."""
+commands parse, and each row is one of the tool's targets with the tool's minimum, the runs
+judged together (a ratio column and a verdict column) in the tool's number format with the
+verdict of that interval, and each run's verdict alone as the tool lists them."""
 
 from __future__ import annotations
 
@@ -18,13 +18,16 @@ RATIO = re.compile(r"^(\d+\.\d\d)x \((\d+\.\d\d)-(\d+\.\d\d)\)$")  # as the tool
 
 
 def _commands_and_table() -> tuple[list[list[str]], list[list[str]]]:
-    """The arguments of each ``codec_targets --measure`` command shown before the table (one
-    per workload group), and the table's rows."""
+    """The arguments of each ``codec_targets`` command shown before the table (the
+    measurements, then the judging of their runs together), and the table's rows."""
     lines = README.read_text(encoding="utf-8").splitlines()
-    found = [i for i, line in enumerate(lines) if COMMAND in line and "--measure" in line]
-    assert found, "the README shows no codec_targets command"
-    commands = [shlex.split(lines[at].split(COMMAND, 1)[1].split("#", 1)[0]) for at in found]
-    start = next(i for i in range(found[-1], len(lines)) if lines[i].startswith("| target |"))
+    first = next(i for i, line in enumerate(lines) if COMMAND in line and "--measure" in line)
+    start = next(i for i in range(first, len(lines)) if lines[i].startswith("| target |"))
+    commands = [
+        shlex.split(line.split(COMMAND, 1)[1].split("#", 1)[0])
+        for line in lines[first:start]
+        if COMMAND in line
+    ]
     rows = []
     for line in lines[start + 2 :]:
         if not line.startswith("|"):
@@ -37,25 +40,30 @@ def test_the_readme_commands_are_ones_the_tool_accepts():
     from fixtures_gen.builtin import PROFILES
 
     commands, _ = _commands_and_table()
-    for args in commands:
-        parsed = build_parser().parse_args(args)
+    measuring = [build_parser().parse_args(args) for args in commands if "--measure" in args]
+    judging = [build_parser().parse_args(args) for args in commands if "--measure" not in args]
+    assert measuring and judging
+    for parsed in measuring:
         assert set(parsed.measure.split(",")) <= set(PROFILES)
-        assert parsed.rounds >= 5
+        assert parsed.rounds >= 5 and parsed.results is not None  # filed, to judge together
+    for parsed in judging:
+        assert len(parsed.run) >= 2 and parsed.max_contention is not None
 
 
 def test_every_readme_row_is_a_target_as_the_tool_prints_it():
     _, rows = _commands_and_table()
     targets = {t.label: t for t in default_targets()}
     assert len(rows) >= 5
-    for label, at_least, *runs in rows:
+    verdicts = {"meets", "misses", "inconclusive"}
+    for label, at_least, measured, verdict, alone in rows:
         target = targets[label]
         assert float(at_least) == target.at_least, label
         assert target.workload[0] == "medium" or label.startswith(f"{target.workload[0]}:")
-        assert runs and len(runs) % 2 == 0, label
-        for measured, verdict in zip(runs[::2], runs[1::2]):
-            ratio, low, high = map(float, RATIO.match(measured).groups())
-            assert low <= ratio <= high, label
-            assert verdict in _verdicts_of_printed(low, high, target.at_least), label
+        ratio, low, high = map(float, RATIO.match(measured).groups())
+        assert low <= ratio <= high, label
+        assert verdict in _verdicts_of_printed(low, high, target.at_least), label
+        each = alone.split(", ")
+        assert len(each) >= 2 and set(each) <= verdicts, label
 
 
 def _verdicts_of_printed(low: float, high: float, at_least: float) -> set[str]:
