@@ -35,11 +35,7 @@ from typing import Any
 
 from bench import contention, parallel_probe, provenance, side_by_side, stats
 from bench.codec_axes import FOREIGN_FORMATS
-from bench.results import (
-    free_round_indices,
-    pooled_record_ratio,
-    read_records,
-)
+from bench.results import free_round_indices, pooled_record_ratio, read_records
 
 MEDIUM = ("medium", 1.0)
 
@@ -449,22 +445,19 @@ def read_runs(folders: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str
             f"these runs are of different machines ({', '.join(sorted(machines))}): judge "
             "each machine's runs on their own"
         )
-    notes = []
-    keys = {provenance.pooling_key(info): folder for folder, info in zip(folders, infos)}
-    known = {key: folder for key, folder in keys.items() if key is not None}
+    keys = [provenance.pooling_key(info) for info in infos]
+    known = {key: (folder, info) for folder, info, key in zip(folders, infos, keys) if key}
     if len(known) > 1:
         described = "; ".join(
-            f"{folder.name}: {provenance.describe(read_json(folder / RUN_FILE))}"
-            for folder in known.values()
+            f"{folder.name}: {provenance.describe(info)}" for folder, info in known.values()
         )
         raise ValueError(
             f"these runs measured different code or codec versions ({described}): judge "
             "each on its own"
         )
-    if len(folders) > 1 and None in keys:
-        unknown = [
-            f.name for f, info in zip(folders, infos) if provenance.pooling_key(info) is None
-        ]
+    notes = []
+    unknown = [folder.name for folder, key in zip(folders, keys) if key is None]
+    if len(folders) > 1 and unknown:
         notes.append(
             f"note: {', '.join(unknown)} did not record the code measured; judged together "
             "with the others as asked"

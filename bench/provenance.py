@@ -29,9 +29,10 @@ def source_digest(package_dir: Path = LIBRARY_DIR) -> str:
     """SHA-256 over the package's ``.py`` files: each one's path (relative, ``/``-separated)
     and bytes, in sorted order, so the same sources give the same digest on any machine."""
     digest = hashlib.sha256()
-    for path in sorted(package_dir.rglob("*.py")):
-        digest.update(path.relative_to(package_dir).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
+    names = {path.relative_to(package_dir).as_posix(): path for path in package_dir.rglob("*.py")}
+    for name in sorted(names):
+        digest.update(name.encode() + b"\0")
+        digest.update(names[name].read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()
 

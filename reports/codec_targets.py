@@ -68,8 +68,7 @@ def machine_runs(result_set: ResultSet, machine_key: str) -> MachineRuns:
     runs = sorted(
         (r for r in result_set.runs if r.machine_key == machine_key), key=lambda r: r.run_id
     )
-    read = [(run, records) for run in runs if (records := _read(run)) is not None]
-    read = [(run, records) for run, records in read if records]
+    read = [(run, records) for run in runs if (records := _read(run))]
     if not read:
         return MachineRuns([], [])
     newest_key = pooling_key(read[-1][0].run)
@@ -80,13 +79,10 @@ def machine_runs(result_set: ResultSet, machine_key: str) -> MachineRuns:
     return MachineRuns(pooled, latest_records([records for _, records in read]))
 
 
-def target_rows(found: MachineRuns | list[dict[str, Any]]) -> tuple[list[TargetRow], int]:
-    """The codec targets these records (a machine's runs, or one list of records) can
-    decide, and how many they cannot (absent)."""
+def target_rows(found: MachineRuns) -> tuple[list[TargetRow], int]:
+    """The codec targets a machine's runs can decide, and how many they cannot (absent)."""
     from bench.codec_targets import default_targets, evaluate_runs, size_rows
 
-    if isinstance(found, list):
-        found = MachineRuns([found] if found else [], found)
     if not found.latest:
         return [], 0
     try:

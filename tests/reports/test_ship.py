@@ -155,14 +155,14 @@ def test_codec_targets_appear_when_a_run_has_their_cells(targets_root, tmp_path)
 
 
 def test_the_size_target_follows_the_timed_ones_with_its_bytes(synth):
-    from reports.codec_targets import target_rows
+    from reports.codec_targets import MachineRuns, target_rows
 
     records = [
         synth.codec_record("create", "tar.zst", "parallel", "zlib", 0.10, output_bytes=75_992_069),
         synth.codec_record("create", "tar.gz", "sequential", "zlib", 3.0, output_bytes=74_470_848),
         synth.codec_record("create", "tar.gz", "reference", "zlib", 1.0),
     ]
-    rows, _ = target_rows(records)
+    rows, _ = target_rows(MachineRuns([records], records))
     size = rows[-1]
     assert size.target == "tar.zst no larger than tar.gz (level 6)"
     assert size.verdict == "misses" and size.ratio == "0.98x"
