@@ -16,7 +16,9 @@ rounds each verdict rests on.
 ``python -m bench.codec_targets RUN RUN ...`` judges several runs of the same code on the same
 machine together (``bench.provenance`` says which code each run measured; runs of other code
 or of another machine are refused): each ratio from all their rounds, every run resampled
-within itself (``stats.pooled_ratio_ci``), with each run's own verdict beside it. Every listing
+within itself (``stats.pooled_ratio_ci``), with each run's own verdict beside it. A machine's
+folder (``results/<machine>``) stands for its runs of the code its newest run measured, the
+runs the report pools. Every listing
 ends with what chance alone does to that many verdicts at 95% each: about one in twenty lands on
 the wrong side of its line, so a lone verdict near the line is settled by another run, not by
 the first.
@@ -408,8 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         type=Path,
         nargs="*",
-        help="a run folder (results/<machine>/<run>); several runs of the same code on the "
-        "same machine are judged together, their rounds pooled",
+        help="a run folder (results/<machine>/<run>), or a machine's folder "
+        "(results/<machine>) for its runs of the code its newest run measured; several runs "
+        "of the same code on the same machine are judged together, their rounds pooled",
     )
     parser.add_argument(
         "--measure",
@@ -430,14 +433,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def read_runs(folders: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str], list[str]]:
-    """The records of run folders of one machine and one code (oldest run first), their
-    names (in the same order), and notes to print; ``ValueError`` naming the runs when they
-    are of different machines or code (``bench.provenance.pooling_key``): those are judged
-    one by one, never together."""
+def run_folders(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """The run folders ``paths`` name, and notes to print: a run folder (it holds
+    cells.jsonl) as it is; a machine's folder (``results/<machine>``) as its runs that
+    measured the code of its newest run (``provenance.newest_code_runs``), as the report
+    pools them. ``ValueError`` for a path that holds no run."""
+    from bench.runner import CELLS_FILE, RUN_FILE, read_json
+
+    folders: list[Path] = []
+    notes = []
+    for path in paths:
+        if (path / CELLS_FILE).is_file():
+            folders.append(path)
+            continue
+        runs = sorted((cells.parent for cells in path.glob(f"*/{CELLS_FILE}")), key=_run_id)
+        if not runs:
+            raise ValueError(f"{path} holds no run: no {CELLS_FILE} in it or in its folders")
+        infos = [read_json(run / RUN_FILE) for run in runs]
+        picked = [runs[i] for i in provenance.newest_code_runs(infos)]
+        notes.append(
+            f"{path}: {len(picked)} of its {len(runs)} runs measured the code of its newest "
+            f"({', '.join(run.name for run in picked)})"
+        )
+        folders.extend(picked)
+    return list(dict.fromkeys(folders)), notes
+
+
+def _run_id(folder: Path) -> str:
+    return folder.name  # run ids begin with their start time, so they sort in time order
+
+
+def read_runs(paths: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str], list[str]]:
+    """The records of the runs ``paths`` name (``run_folders``), of one machine and one code,
+    oldest first; their names, in the same order; and notes to print. ``ValueError`` naming
+    the runs when they are of different machines or code (``bench.provenance.pooling_key``):
+    those are judged one by one, never together."""
     from bench.runner import RUN_FILE, read_json
 
-    folders = sorted(folders, key=lambda folder: folder.name)  # run ids are timestamps
+    folders, notes = run_folders(paths)
+    folders = sorted(folders, key=_run_id)
     infos = [read_json(folder / RUN_FILE) for folder in folders]
     machines = {info.get("machine_key") for info in infos if info.get("machine_key")}
     if len(machines) > 1:
@@ -455,7 +489,6 @@ def read_runs(folders: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str
             f"these runs measured different code or codec versions ({described}): judge "
             "each on its own"
         )
-    notes = []
     unknown = [folder.name for folder, key in zip(folders, keys) if key is None]
     if len(folders) > 1 and unknown:
         notes.append(

@@ -94,6 +94,18 @@ def pooling_key(run: dict[str, Any]) -> str | None:
     return f"{library['source_digest']}|{pinned}"
 
 
+def newest_code_runs(runs: list[dict[str, Any]]) -> list[int]:
+    """Which of a machine's runs (their run.json, oldest first) measured the code of the
+    newest: the indices of every run whose ``pooling_key`` equals the newest run's, or the
+    newest alone when it did not record its code. Empty for no runs."""
+    if not runs:
+        return []
+    newest = pooling_key(runs[-1])
+    if newest is None:
+        return [len(runs) - 1]
+    return [i for i, run in enumerate(runs) if pooling_key(run) == newest]
+
+
 def describe(run: dict[str, Any]) -> str:
     """A short human name of the code a run measured, for messages."""
     library = run.get("library")
@@ -112,6 +124,7 @@ __all__ = [
     "describe",
     "git_state",
     "library_identity",
+    "newest_code_runs",
     "pooling_key",
     "source_digest",
 ]

@@ -63,7 +63,7 @@ def _read(run: RunInfo) -> list[dict[str, Any]] | None:
 def machine_runs(result_set: ResultSet, machine_key: str) -> MachineRuns:
     """What the codec targets of ``machine_key`` are judged from (see the module docstring)."""
     from bench.codec_targets import latest_records
-    from bench.provenance import pooling_key
+    from bench.provenance import newest_code_runs
 
     runs = sorted(
         (r for r in result_set.runs if r.machine_key == machine_key), key=lambda r: r.run_id
@@ -71,11 +71,7 @@ def machine_runs(result_set: ResultSet, machine_key: str) -> MachineRuns:
     read = [(run, records) for run in runs if (records := _read(run))]
     if not read:
         return MachineRuns([], [])
-    newest_key = pooling_key(read[-1][0].run)
-    if newest_key is None:  # code not recorded: the newest run alone
-        pooled = [read[-1][1]]
-    else:
-        pooled = [records for run, records in read if pooling_key(run.run) == newest_key]
+    pooled = [read[i][1] for i in newest_code_runs([run.run for run, _ in read])]
     return MachineRuns(pooled, latest_records([records for _, records in read]))
 
 

@@ -151,3 +151,27 @@ def test_a_target_no_run_measured_whole_falls_back_to_the_latest_cells():
     (row,) = [r for r in rows if r["target"] == TARGET]
     assert row["runs"] == 1 and row["run_verdicts"] == []
     assert row["ratio"] == pytest.approx(6.5)
+
+
+def test_a_machine_folder_stands_for_its_runs_of_the_newest_code(tmp_path, capsys):
+    root = tmp_path / "results"
+    _file(root, _run_records(3.0, "g0"), "box", _library(digest="e" * 64))  # older code
+    first = _file(root, _run_records(6.4, "g1"), "box", _library())
+    second = _file(root, _run_records(6.6, "g2"), "box", _library())
+    assert codec_targets.main([str(first.parent)]) == 0
+    captured = capsys.readouterr()
+    assert f"2 of its 3 runs measured the code of its newest ({first.name}, {second.name})" in (
+        captured.err
+    )
+    (line,) = [line for line in captured.out.splitlines() if TARGET in line]
+    assert line.split()[0] == "meets" and "of 2 runs; each alone: meets, meets" in line
+    # a folder and one of its runs named twice: each run counts once
+    assert codec_targets.main([str(first.parent), str(second)]) == 0
+    assert "of 2 runs" in capsys.readouterr().out
+
+
+def test_a_path_holding_no_run_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        codec_targets.main([str(tmp_path / "nothing-here")])
+    assert stop.value.code == 2
+    assert "holds no run: no cells.jsonl in it or in its folders" in capsys.readouterr().err

@@ -103,3 +103,12 @@ def test_runs_filed_in_the_same_second_get_folders_of_their_own(tmp_path):
     assert sorted([second.name, first.name]) == [first.name, second.name]  # filing order
     runs = [save_run(_run_records(7.0, f"g{i}"), tmp_path, ["t"], 9, "box") for i in range(3)]
     assert len({run.name for run in runs}) == 3
+
+
+def test_the_newest_runs_code_picks_the_runs_pooled_with_it():
+    mine, other = {"library": _library()}, {"library": _library(digest="f" * 64)}
+    assert provenance.newest_code_runs([mine, other, mine, mine]) == [0, 2, 3]
+    assert provenance.newest_code_runs([mine, other]) == [1]
+    assert provenance.newest_code_runs([mine, {}]) == [1]  # newest recorded no code: alone
+    assert provenance.newest_code_runs([{}, mine]) == [1]
+    assert provenance.newest_code_runs([]) == []
