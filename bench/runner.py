@@ -474,11 +474,15 @@ def run_sweep(opts: RunOptions) -> Path:
         info.setdefault("resumed_at", []).append(now_iso())
         logger.info("resuming %s", run_dir)
         if provenance.pooling_key({"library": library}) != provenance.pooling_key(info):
+            started_with = (
+                f"was started with other code ({provenance.describe(info)})"
+                if info.get("library")
+                else "does not record the code it was started with"
+            )
             logger.warning(
-                "%s was started with other code (%s); its cells will not be judged together "
-                "with other runs",
+                "%s %s; its cells will not be judged together with other runs",
                 run_dir,
-                provenance.describe(info),
+                started_with,
             )
             info["library_changed"] = True
     else:
