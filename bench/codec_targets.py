@@ -18,10 +18,9 @@ machine together (``bench.provenance`` says which code each run measured; runs o
 or of another machine are refused): each ratio from all their rounds, every run resampled
 within itself (``stats.pooled_ratio_ci``), with each run's own verdict beside it. A machine's
 folder (``results/<machine>``) stands for its runs of the code its newest run measured, the
-runs the report pools. Every listing
-ends with what chance alone does to that many verdicts at 95% each: about one in twenty lands on
-the wrong side of its line, so a lone verdict near the line is settled by another run, not by
-the first.
+runs the report pools. Every listing ends with what chance alone does to that many verdicts
+at 95% each: about one in twenty lands on the wrong side of its line, so a lone verdict near
+the line is settled by another run, not by the first.
 """
 
 from __future__ import annotations
