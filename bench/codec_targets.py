@@ -432,30 +432,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_folders(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """The run folders ``paths`` name, and notes to print: a run folder (it holds
-    cells.jsonl) as it is; a machine's folder (``results/<machine>``) as its runs that
-    measured the code of its newest run (``provenance.newest_code_runs``), as the report
-    pools them. ``ValueError`` for a path that holds no run."""
+def run_folders(paths: list[Path]) -> tuple[dict[Path, dict[str, Any]], list[str]]:
+    """The run folders ``paths`` name, each with its run.json, and notes to print: a run
+    folder (it holds cells.jsonl) as it is; a machine's folder (``results/<machine>``) as its
+    runs that measured the code of its newest run (``provenance.newest_code_runs``), as the
+    report pools them. ``ValueError`` for a path that holds no run."""
     from bench.runner import CELLS_FILE, RUN_FILE, read_json
 
-    folders: list[Path] = []
+    found: dict[Path, dict[str, Any]] = {}
     notes = []
     for path in paths:
         if (path / CELLS_FILE).is_file():
-            folders.append(path)
+            found.setdefault(path, read_json(path / RUN_FILE))
             continue
         runs = sorted((cells.parent for cells in path.glob(f"*/{CELLS_FILE}")), key=_run_id)
         if not runs:
             raise ValueError(f"{path} holds no run: no {CELLS_FILE} in it or in its folders")
         infos = [read_json(run / RUN_FILE) for run in runs]
-        picked = [runs[i] for i in provenance.newest_code_runs(infos)]
+        picked = provenance.newest_code_runs(infos)
         notes.append(
             f"{path}: {len(picked)} of its {len(runs)} runs measured the code of its newest "
-            f"({', '.join(run.name for run in picked)})"
+            f"({', '.join(runs[i].name for i in picked)})"
         )
-        folders.extend(picked)
-    return list(dict.fromkeys(folders)), notes
+        for i in picked:
+            found.setdefault(runs[i], infos[i])
+    return found, notes
 
 
 def _run_id(folder: Path) -> str:
@@ -467,11 +468,11 @@ def read_runs(paths: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str],
     oldest first; their names, in the same order; and notes to print. ``ValueError`` naming
     the runs when they are of different machines or code (``bench.provenance.pooling_key``):
     those are judged one by one, never together."""
-    from bench.runner import RUN_FILE, read_json
+    from bench.runner import CELLS_FILE
 
-    folders, notes = run_folders(paths)
-    folders = sorted(folders, key=_run_id)
-    infos = [read_json(folder / RUN_FILE) for folder in folders]
+    found, notes = run_folders(paths)
+    folders = sorted(found, key=_run_id)
+    infos = [found[folder] for folder in folders]
     machines = {info.get("machine_key") for info in infos if info.get("machine_key")}
     if len(machines) > 1:
         raise ValueError(
@@ -494,7 +495,7 @@ def read_runs(paths: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str],
             f"note: {', '.join(unknown)} did not record the code measured; judged together "
             "with the others as asked"
         )
-    runs = [read_records(folder / "cells.jsonl") for folder in folders]
+    runs = [read_records(folder / CELLS_FILE) for folder in folders]
     return runs, [folder.name for folder in folders], notes
 
 
