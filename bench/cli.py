@@ -19,6 +19,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bench.schema import RESULTS_FILE, RUN_FILE
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_RESULTS = Path("results")
@@ -274,7 +276,7 @@ def _resumed_grid(args: argparse.Namespace):
     given = [f"--{f.replace('_', '-')}" for f in GRID_FLAGS if getattr(args, f)]
     if given:
         raise UsageError(f"--resume uses the run's own grid from run.json; drop {given[0]}")
-    run_json = args.resume / "run.json"
+    run_json = args.resume / RUN_FILE
     try:
         info = json.loads(run_json.read_text(encoding="utf-8"))
         grid = GridSpec.from_dict(info["grid"])
@@ -375,7 +377,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     except ValueError as exc:
         print(f"archive-bench run: {exc}", file=sys.stderr)
         return 2
-    info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    info = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
     if not info.get("complete"):
         print(
             f"incomplete ({info.get('cells_done')}/{info.get('cell_count')} cells, time budget); "
@@ -467,7 +469,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     pairs = []
     if args.old and args.new:
         for path in (args.old, args.new):
-            if not (path / "results.csv").is_file():
+            if not (path / RESULTS_FILE).is_file():
                 raise UsageError(f"{path}: not a run folder (no results.csv)")
         pairs.append((args.old, args.new))
     elif args.old or args.new:

@@ -437,7 +437,8 @@ def run_folders(paths: list[Path]) -> tuple[dict[Path, dict[str, Any]], list[str
     folder (it holds cells.jsonl) as it is; a machine's folder (``results/<machine>``) as its
     runs that measured the code of its newest run (``provenance.newest_code_runs``), as the
     report pools them. ``ValueError`` for a path that holds no run."""
-    from bench.runner import CELLS_FILE, RUN_FILE, read_json
+    from bench.runner import read_json
+    from bench.schema import CELLS_FILE, RUN_FILE
 
     found: dict[Path, dict[str, Any]] = {}
     notes = []
@@ -468,7 +469,7 @@ def read_runs(paths: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str],
     oldest first; their names, in the same order; and notes to print. ``ValueError`` naming
     the runs when they are of different machines or code (``bench.provenance.pooling_key``):
     those are judged one by one, never together."""
-    from bench.runner import CELLS_FILE
+    from bench.schema import CELLS_FILE
 
     found, notes = run_folders(paths)
     folders = sorted(found, key=_run_id)

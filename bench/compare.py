@@ -20,6 +20,7 @@ import pandas as pd
 
 from bench import stats
 from bench.results import load_results, read_records
+from bench.schema import CELLS_FILE, FINGERPRINT_FILE, RESULTS_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +29,7 @@ DEFAULT_MIN_CHANGE = 0.03
 
 def raw_values(run_dir: Path) -> dict[str, list[float]]:
     """cell_id -> raw values of a run (cells.jsonl, else pyperf JSON files)."""
-    values = {
-        r["cell_id"]: list(r.get("values", [])) for r in read_records(run_dir / "cells.jsonl")
-    }
+    values = {r["cell_id"]: list(r.get("values", [])) for r in read_records(run_dir / CELLS_FILE)}
     if values:
         return values
     for path in sorted((run_dir / "pyperf").glob("*.json")):
@@ -85,14 +84,14 @@ def compare_runs(old: Path, new: Path, min_change: float = DEFAULT_MIN_CHANGE) -
 def latest_runs(results_root: Path) -> dict[str, list[Path]]:
     """machine key (folder) -> its run folders (with results.csv), oldest first."""
     runs: dict[str, list[Path]] = {}
-    for csv in sorted(results_root.glob("*/*/results.csv")):
+    for csv in sorted(results_root.glob(f"*/*/{RESULTS_FILE}")):
         runs.setdefault(csv.parent.parent.name, []).append(csv.parent)
     return {k: sorted(v, key=lambda p: p.name) for k, v in runs.items()}
 
 
 def _fingerprint(run_dir: Path) -> dict:
     try:
-        return json.loads((Path(run_dir) / "fingerprint.json").read_text(encoding="utf-8"))
+        return json.loads((Path(run_dir) / FINGERPRINT_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 

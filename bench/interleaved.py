@@ -138,15 +138,8 @@ def save_run(
     from bench import provenance
     from bench import results as results_mod
     from bench.machine import name_fingerprint, write_machine_file
-    from bench.runner import (
-        CELLS_FILE,
-        FINGERPRINT_FILE,
-        RUN_FILE,
-        append_record,
-        new_run_dir,
-        write_json,
-    )
-    from bench.schema import SCHEMA_VERSION
+    from bench.runner import append_record, new_run_dir, write_json
+    from bench.schema import CELLS_FILE, FINGERPRINT_FILE, RUN_FILE, SCHEMA_VERSION
 
     results_root.mkdir(parents=True, exist_ok=True)
     fingerprint = name_fingerprint(fp_mod.collect_fingerprint(results_root), machine)

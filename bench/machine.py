@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-MACHINE_FILE = "machine.json"
+from bench.schema import MACHINE_FILE
+
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 #: fingerprint fields copied into machine.json
 MACHINE_FIELDS = (

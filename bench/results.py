@@ -23,9 +23,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from bench.schema import (
+    CELLS_FILE,
     COLUMNS,
+    FINGERPRINT_FILE,
     MEMORY_BUDGET_BYTES,
     MEMORY_BUDGET_THREADS,
+    RESULTS_FILE,
+    RESULTS_JSON_FILE,
     SCHEMA_VERSION,
     TEXT_COLUMNS,
 )
@@ -323,9 +327,9 @@ def add_serial_fractions(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_table(table: pd.DataFrame, run_dir: Path) -> None:
-    table.to_csv(run_dir / "results.csv", index=False)
+    table.to_csv(run_dir / RESULTS_FILE, index=False)
     records = json.loads(table.to_json(orient="records"))
-    (run_dir / "results.json").write_text(json.dumps(records, indent=1), encoding="utf-8")
+    (run_dir / RESULTS_JSON_FILE).write_text(json.dumps(records, indent=1), encoding="utf-8")
 
 
 def build_missing_tables(paths: Iterable[Path]) -> list[Path]:
@@ -337,12 +341,12 @@ def build_missing_tables(paths: Iterable[Path]) -> list[Path]:
         path = Path(path)
         if not path.is_dir():
             continue
-        for cells in sorted(path.rglob("cells.jsonl")):
+        for cells in sorted(path.rglob(CELLS_FILE)):
             run_dir = cells.parent
-            if (run_dir / "results.csv").exists() or ".fixtures" in run_dir.parts:
+            if (run_dir / RESULTS_FILE).exists() or ".fixtures" in run_dir.parts:
                 continue
             try:
-                fingerprint = json.loads((run_dir / "fingerprint.json").read_text("utf-8"))
+                fingerprint = json.loads((run_dir / FINGERPRINT_FILE).read_text("utf-8"))
             except (OSError, ValueError):
                 fingerprint = {}
             write_table(build_table(read_records(cells), run_dir.name, fingerprint), run_dir)
@@ -355,10 +359,10 @@ def find_result_files(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         path = Path(path)
-        if path.is_file() and path.name == "results.csv":
+        if path.is_file() and path.name == RESULTS_FILE:
             found.append(path)
         elif path.is_dir():
-            found.extend(sorted(p for p in path.rglob("results.csv") if ".fixtures" not in p.parts))
+            found.extend(sorted(p for p in path.rglob(RESULTS_FILE) if ".fixtures" not in p.parts))
     return found
 
 

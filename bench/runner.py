@@ -34,6 +34,7 @@ from bench import provenance
 from bench import results as results_mod
 from bench.codec_axes import missing_package
 from bench.grid import Cell, GridSpec, Preset, TimingSettings, expand_grid, shuffled
+from bench.schema import CELLS_FILE, FINGERPRINT_FILE, RUN_FILE
 from bench.workloads import (
     PreparedWorkload,
     build_input_archives,
@@ -45,9 +46,6 @@ from bench.workloads import (
 
 logger = logging.getLogger(__name__)
 
-CELLS_FILE = "cells.jsonl"
-RUN_FILE = "run.json"
-FINGERPRINT_FILE = "fingerprint.json"
 #: a child that runs this long past the budget is killed and its cell marked invalid
 MIN_CHILD_TIMEOUT_S = 300.0
 

@@ -15,6 +15,16 @@ SCHEMA_VERSION = 2
 KNOWN_VERSIONS = (1, 2)
 SCHEMA_DOC = "docs/results-schema.md"
 
+# The files of a results folder (``<root>/<machine key>/<run id>/`` and, one level up, the
+# machine's own), named once here for the writers in ``bench`` and the readers in ``reports``.
+RESULTS_FILE = "results.csv"
+RESULTS_JSON_FILE = "results.json"
+CELLS_FILE = "cells.jsonl"
+RUN_FILE = "run.json"
+FINGERPRINT_FILE = "fingerprint.json"
+MACHINE_FILE = "machine.json"
+TUNED_FILE = "tuned.json"
+
 TEXT, NUMBER, FLAG = "text", "number", "flag"
 
 #: (column, kind, meaning), in file order

@@ -27,6 +27,7 @@ import pandas as pd
 
 from bench import stats
 from bench.grid import DEFAULT_BATCH_SIZE
+from bench.schema import FINGERPRINT_FILE, TUNED_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -307,7 +308,7 @@ def _cores(table: pd.DataFrame) -> int | None:
 
 def default_memory_budget(results_root: Path, machine_key: str) -> int | None:
     """A quarter of the machine's memory, from the newest fingerprint of that machine."""
-    fingerprints = sorted((results_root / machine_key).glob("*/fingerprint.json"))
+    fingerprints = sorted((results_root / machine_key).glob(f"*/{FINGERPRINT_FILE}"))
     for path in reversed(fingerprints):
         try:
             memory = json.loads(path.read_text(encoding="utf-8")).get("memory_bytes")
@@ -336,7 +337,7 @@ def tune_all(
 
 
 def write_profile(result: TuneResult, results_root: Path) -> Path:
-    target = results_root / (result.machine_key or result.platform_key) / "tuned.json"
+    target = results_root / (result.machine_key or result.platform_key) / TUNED_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
     return target

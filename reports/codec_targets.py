@@ -18,12 +18,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bench.schema import CELLS_FILE
 from reports.formatting import interval, ratio
 from reports.loading import ResultSet, RunInfo
 
 logger = logging.getLogger(__name__)
-
-CELLS_FILE = "cells.jsonl"
 
 
 @dataclass

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-logger = logging.getLogger(__name__)
+from bench.schema import CELLS_FILE, RESULTS_FILE
 
-CELLS_FILE = "cells.jsonl"
+logger = logging.getLogger(__name__)
 
 
 def short_rows(csv_path: Path) -> int:
@@ -49,7 +49,7 @@ def record_ids(cells_jsonl: Path) -> tuple[set[str], int]:
 def check_run_folder(folder: Path, table: pd.DataFrame | None) -> list[str]:
     """Problems of one run folder: cut rows, torn records, records without a row."""
     problems: list[str] = []
-    csv_path = folder / "results.csv"
+    csv_path = folder / RESULTS_FILE
     cut = short_rows(csv_path) if csv_path.is_file() else 0
     if cut:
         problems.append(f"{csv_path}: {cut} row(s) cut short (file truncated?); read as invalid")

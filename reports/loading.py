@@ -21,16 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from bench.schema import KNOWN_VERSIONS
+from bench.schema import FINGERPRINT_FILE, KNOWN_VERSIONS, RESULTS_FILE, RUN_FILE, TUNED_FILE
 from reports.integrity import check_run_folder
 from reports.schema import ALL_COLUMNS, normalize
 
 logger = logging.getLogger(__name__)
-
-RESULTS_FILE = "results.csv"
-FINGERPRINT_FILE = "fingerprint.json"
-RUN_FILE = "run.json"
-TUNED_FILE = "tuned.json"
 
 
 @dataclass
