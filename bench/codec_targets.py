@@ -16,7 +16,9 @@ rounds each verdict rests on.
 ``python -m bench.codec_targets RUN RUN ...`` judges several runs of the same code on the same
 machine together (``bench.provenance`` says which code each run measured; runs of other code
 or of another machine are refused): each ratio from all their rounds, every run resampled
-within itself (``stats.pooled_ratio_ci``), with each run's own verdict beside it. A machine's
+within itself (``stats.pooled_ratio_ci``), with each run's own verdict beside it. Runs whose
+own intervals do not overlap measured something that changed between them, so their pooled
+verdict stands only where every run alone gives it, and the line says so. A machine's
 folder (``results/<machine>``) stands for its runs of the code its newest run measured, the
 runs the report pools. Every listing ends with what chance alone does to that many verdicts
 at 95% each: about one in twenty lands on the wrong side of its line, so a lone verdict near
@@ -37,6 +39,7 @@ from typing import Any
 from bench import contention, parallel_probe, provenance, side_by_side, stats
 from bench.codec_axes import FOREIGN_FORMATS
 from bench.results import free_round_indices, pooled_record_ratio, read_records
+from bench.schema import INCONCLUSIVE
 
 MEDIUM = ("medium", 1.0)
 
@@ -277,10 +280,13 @@ def evaluate_runs(
     """``evaluate`` over several runs of the same code on the same machine (oldest first).
 
     A target is judged from every run that measured both of its cells, their rounds pooled
-    (``results.pooled_record_ratio``: each run resampled within itself); ``run_verdicts``
-    holds each of those runs' own verdict when there are several. A target whose two cells no
-    single run measured is judged from ``fallback`` (by default the latest record of each
-    cell in ``runs``), as one run's would be."""
+    (``results.pooled_record_ratio``: each run resampled within itself); ``run_verdicts`` and
+    ``run_ratios`` hold each of those runs' own verdict and (ratio, low, high) when there are
+    several. Pooling assumes the runs measured the same thing: where two runs' own intervals
+    do not overlap (``runs_disagree``), something differed between them, and a pooled verdict
+    that not every run gives alone is ``inconclusive``. A target whose two cells no single
+    run measured is judged from ``fallback`` (by default the latest record of each cell in
+    ``runs``), as one run's would be."""
     merged = fallback if fallback is not None else latest_records(runs)
     rows = []
     for i, target in enumerate(targets):
@@ -293,18 +299,33 @@ def evaluate_runs(
             "at_least": target.at_least,
             "runs": len(pairs),
             "run_verdicts": [],
+            "run_ratios": [],
+            "runs_disagree": False,
         }
         if not pairs:
             row.update(ratio=math.nan, low=math.nan, high=math.nan, verdict="absent", rounds=0)
         else:
             ratio, low, high, verdict, rounds = _judge(pairs, target, 1000 + i, max_contention)
-            row.update(ratio=ratio, low=low, high=high, verdict=verdict, rounds=rounds)
             if len(pairs) > 1:
-                row["run_verdicts"] = [
-                    _judge([pair], target, 1000 + i, max_contention)[3] or "-" for pair in pairs
-                ]
+                alone = [_judge([pair], target, 1000 + i, max_contention) for pair in pairs]
+                row["run_verdicts"] = [judged[3] or "-" for judged in alone]
+                row["run_ratios"] = [judged[:3] for judged in alone]
+                row["runs_disagree"] = runs_disagree(row["run_ratios"])
+                if row["runs_disagree"] and any(v != verdict for v in row["run_verdicts"]):
+                    verdict = INCONCLUSIVE
+            row.update(ratio=ratio, low=low, high=high, verdict=verdict, rounds=rounds)
         rows.append(row)
     return rows
+
+
+def runs_disagree(intervals: list[tuple[float, float, float]]) -> bool:
+    """Whether some two runs' own intervals ((ratio, low, high) each) do not overlap: the
+    runs differ by more than their rounds' spread explains (runs without an interval are
+    left out)."""
+    bounded = [
+        (low, high) for _, low, high in intervals if not (math.isnan(low) or math.isnan(high))
+    ]
+    return len(bounded) > 1 and max(low for low, _ in bounded) > min(high for _, high in bounded)
 
 
 def contention_lines(records: list[dict[str, Any]], max_contention: float | None) -> list[str]:
@@ -502,11 +523,19 @@ def read_runs(paths: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str],
 
 def _row_note(row: dict[str, Any], max_contention: float | None) -> str:
     if row["run_verdicts"]:
-        return (
+        note = (
             f" ({row['rounds']} rounds of {row['runs']} runs; each alone: "
             f"{', '.join(row['run_verdicts'])})"
         )
+        if row["runs_disagree"]:
+            note += f"; the runs disagree: {disagreement(row['run_ratios'])}"
+        return note
     return side_by_side.rounds_note(row["rounds"], max_contention)
+
+
+def disagreement(intervals: list[tuple[float, float, float]]) -> str:
+    """Each run's own ratio and interval, for a target whose runs disagree."""
+    return ", ".join(f"{ratio:.2f}x ({low:.2f}-{high:.2f})" for ratio, low, high in intervals)
 
 
 def print_verdicts(

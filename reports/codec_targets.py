@@ -6,10 +6,11 @@ values: those are in each run's ``cells.jsonl``, not in ``results.csv``. The mac
 run decides which code is judged: every run of that machine that measured the same code
 (``bench.provenance.pooling_key``) is judged together with it, their rounds pooled, exactly as
 ``python -m bench.codec_targets RUN RUN`` does, and each row says how many runs it rests on and
-what each said alone. A target that none of those runs measured falls back to the latest
-record of each of its cells in any run of the machine. Only targets whose two cells were
-measured are listed. The size targets (a tar.zst no larger than the tar.gz of the same tree)
-follow, with the two archives' bytes.
+what each said alone (and each run's ratio where two runs' intervals do not overlap: then the
+pooled verdict stands only if every run gives it alone). A target that none of those runs
+measured falls back to the latest record of each of its cells in any run of the machine. Only
+targets whose two cells were measured are listed. The size targets (a tar.zst no larger than
+the tar.gz of the same tree) follow, with the two archives' bytes.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class TargetRow:
     #: how many runs the ratio pools, and each one's own verdict when there are several
     runs: int = 1
     run_verdicts: str = ""
+    #: each run's own ratio and interval, where two runs' intervals do not overlap
+    disagreement: str = ""
     #: a size target: bytes, exact, no interval and nothing left to chance
     exact: bool = False
 
@@ -76,7 +79,7 @@ def machine_runs(result_set: ResultSet, machine_key: str) -> MachineRuns:
 
 def target_rows(found: MachineRuns) -> tuple[list[TargetRow], int]:
     """The codec targets a machine's runs can decide, and how many they cannot (absent)."""
-    from bench.codec_targets import default_targets, evaluate_runs, size_rows
+    from bench.codec_targets import default_targets, disagreement, evaluate_runs, size_rows
 
     if not found.latest:
         return [], 0
@@ -95,6 +98,7 @@ def target_rows(found: MachineRuns) -> tuple[list[TargetRow], int]:
             r["verdict"] or "inconclusive",
             r["runs"],
             ", ".join(r["run_verdicts"]),
+            disagreement(r["run_ratios"]) if r["runs_disagree"] else "",
         )
         for r in evaluated
         if r["verdict"] != "absent"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bench import codec_targets, stats
 from bench.interleaved import save_run
-from tests.bench.test_run_provenance import _library, _run_records
+from tests.bench.test_run_provenance import _library, _record, _run_records
 
 TARGET = "create tar.zst (level 3) vs the tar.gz reference loop"  # at least 6x
 
@@ -120,6 +120,64 @@ def test_two_runs_are_judged_together_and_each_verdict_is_shown(tmp_path, capsys
     (row,) = [r for r in rows if r["target"] == TARGET]
     assert row["runs"] == 2 and row["rounds"] == 18
     assert 6.1 < row["ratio"] < 6.3
+
+
+def _noisy_run(ratio: float, group: str, seed: int, rounds: int = 15) -> list[dict]:
+    """A tar.zst creation ``ratio`` times as fast as the reference loop, each side with its
+    own 3% of noise, so that the run's interval has a width."""
+    rng = np.random.default_rng(seed)
+    base = list(1.0 + 0.03 * rng.standard_normal(rounds))
+    cell = list((1.0 + 0.03 * rng.standard_normal(rounds)) / ratio)
+    return [
+        _record("reference", "tar.gz", base, group),
+        _record("parallel", "tar.zst", cell, group),
+    ]
+
+
+def _row(runs: list[list[dict]]) -> dict:
+    rows = codec_targets.evaluate_runs(runs, codec_targets.default_targets())
+    (row,) = [r for r in rows if r["target"] == TARGET]
+    return row
+
+
+def test_runs_whose_intervals_overlap_agree():
+    row = _row([_noisy_run(6.4, "g1", 1), _noisy_run(6.6, "g2", 2)])
+    (a_low, a_high), (b_low, b_high) = [(low, high) for _, low, high in row["run_ratios"]]
+    assert max(a_low, b_low) <= min(a_high, b_high)
+    assert not row["runs_disagree"] and row["verdict"] == "meets"
+
+
+def test_runs_that_disagree_keep_only_a_verdict_every_run_gives():
+    """A run at 5.5x (a miss alone) beside one at 9x: pooled, the rounds would read above 6x,
+    but the two runs measured something that changed between them, so it is an open
+    question; two runs that both meet, however far apart, still meet."""
+    row = _row([_run_records(5.5, "g1"), _run_records(9.0, "g2")])
+    assert row["run_verdicts"] == ["misses", "meets"] and row["runs_disagree"]
+    assert row["low"] >= 6 and row["verdict"] == "inconclusive"
+    row = _row([_run_records(6.5, "g1"), _run_records(12.0, "g2")])
+    assert row["runs_disagree"] and row["verdict"] == "meets"
+    assert [round(r, 2) for r, _, _ in row["run_ratios"]] == [6.5, 12.0]
+
+
+def test_what_makes_runs_disagree():
+    nan = math.nan
+    assert codec_targets.runs_disagree([(2.0, 1.9, 2.1), (2.3, 2.2, 2.4)])
+    assert not codec_targets.runs_disagree([(2.0, 1.9, 2.2), (2.3, 2.2, 2.4)])  # touching
+    assert not codec_targets.runs_disagree([(2.0, 1.9, 2.1)])
+    assert not codec_targets.runs_disagree([(2.0, 1.9, 2.1), (nan, nan, nan)])
+    assert codec_targets.runs_disagree([(2.0, 1.9, 2.3), (2.2, 2.0, 2.4), (2.5, 2.35, 2.6)])
+
+
+def test_the_listing_names_each_run_ratio_where_runs_disagree(tmp_path, capsys):
+    root = tmp_path / "results"
+    first = _file(root, _run_records(5.5, "g1"), "box", _library())
+    second = _file(root, _run_records(9.0, "g2"), "box", _library())
+    assert codec_targets.main([str(first), str(second)]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if TARGET in line]
+    assert line.split()[0] == "inconclusive"
+    assert line.endswith(
+        "each alone: misses, meets); the runs disagree: 5.50x (5.50-5.50), 9.00x (9.00-9.00)"
+    )
 
 
 def test_runs_of_other_code_or_another_machine_are_refused(tmp_path, capsys):

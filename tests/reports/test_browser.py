@@ -229,6 +229,7 @@ def test_pooled_codec_targets_read_in_chromium(browser, tmp_path, synth, width) 
     assert row.is_visible()
     text = row.inner_text()
     assert "each alone: meets, misses" in text and "inconclusive" in text.split("\t")[5]
+    assert "The runs disagree: 6.50x (6.50-6.50), 5.50x (5.50-5.50)." in text
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
     assert errors == []
     page.close()

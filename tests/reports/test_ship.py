@@ -183,6 +183,10 @@ def test_runs_of_the_newest_code_are_pooled_and_older_code_is_left_out(tmp_path,
     assert len(section.contention) == 2  # each pooled run's readings
     html = build_report([root], tmp_path / "report.html").read_text()
     assert "each alone: meets, meets" in html and 'data-runs="2"' in html
+    # every value of these synthetic runs lies in the same place around its median, so each
+    # run's interval is its ratio alone, and 6.5x and 7x cannot both be the same thing measured
+    assert zst.disagreement == "6.50x (6.50-6.50), 7.00x (7.00-7.00)"
+    assert "The runs disagree: 6.50x (6.50-6.50), 7.00x (7.00-7.00)." in html
 
     # the newest run measured code no other run did: it is judged alone
     newest = {**code, "source_digest": "c" * 64}
