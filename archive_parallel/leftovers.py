@@ -21,6 +21,9 @@ import socket
 
 logger = logging.getLogger(__name__)
 
+#: the name of an extraction's staging folder in its destination starts with this
+STAGING_PREFIX = ".ap-staging-"
+
 _HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
 _TAGGED = re.compile(r"([0-9a-f]{8})-([0-9a-f]+)-[0-9a-f]+")
 
@@ -72,12 +75,12 @@ def remove_stale(folder: str | os.PathLike[str], marker: str) -> list[str]:
                 shutil.rmtree(entry.path)
             else:
                 os.unlink(entry.path)
-        except OSError as exc:
-            logger.debug("cannot remove the leftover %s: %s", entry.path, exc)
+        except (OSError, RecursionError) as exc:  # RecursionError: a tree too deep to walk
+            logger.debug("cannot remove the leftover %s: %r", entry.path, exc)
             continue
         logger.info("removed %s, left by a run that was killed", entry.path)
         removed.append(entry.name)
     return removed
 
 
-__all__ = ["is_stale", "owner_tag", "remove_stale"]
+__all__ = ["STAGING_PREFIX", "is_stale", "owner_tag", "remove_stale"]

@@ -4,10 +4,12 @@ Names are judged lexically, before anything touches the disk: a name is normalis
 relative posix path (``\\`` counts as a separator, ``.`` parts vanish, ``..`` pops a part)
 and refused when it is empty, absolute (``/x``, ``\\x``, ``C:\\x``, ``C:x``), climbs above the
 destination, holds NUL or control characters, or is too long (over 4096 bytes, or a part
-over 255 bytes). Link targets get the same treatment relative to the link's folder (symlinks)
-or the archive root (hardlinks). ``ExtractionBudget`` counts members and bytes, declared by
-headers and actually written, and raises ``ArchiveLimitError`` past the configured limits, so
-a bomb is stopped by its declared size before writing, or by the bytes it really produces.
+over 255 bytes); extraction also refuses a name nested more than 256 folders deep and a name
+taken by its own work folders. Link targets get the same treatment relative to the link's
+folder (symlinks) or the archive root (hardlinks). ``ExtractionBudget`` counts members and
+bytes, declared by headers and actually written, and raises ``ArchiveLimitError`` past the
+configured limits, so a bomb is stopped by its declared size before writing, or by the bytes
+it really produces.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 MAX_NAME_BYTES = 4096
 MAX_COMPONENT_BYTES = 255
+#: folders a member may sit in, one inside the other: far more than any real tree needs, and
+#: few enough that every walk of the staged tree (and its removal) stays well within Python's
+#: recursion limit
+MAX_NAME_DEPTH = 256
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -106,6 +112,31 @@ def check_member_name(name: str) -> str:
     if not normalised:
         raise UnsafeArchiveError(str(name), "name refers to the destination folder itself")
     return normalised
+
+
+def check_extracted_name(raw_name: str, name: str, reserved_prefix: str) -> None:
+    """Rules for a normalised member ``name`` that only extraction needs: no more than
+    ``MAX_NAME_DEPTH`` folders deep, and not starting with ``reserved_prefix`` (the name of
+    extraction's own work folders in a destination, which the checks of a destination's
+    links and the removal of stale work folders leave to extraction itself)."""
+    if name.count("/") >= MAX_NAME_DEPTH:
+        raise UnsafeArchiveError(raw_name, f"nested more than {MAX_NAME_DEPTH} folders deep")
+    if name.startswith(reserved_prefix):
+        raise UnsafeArchiveError(
+            raw_name,
+            f"names starting with {reserved_prefix!r} are reserved for extraction's "
+            "own work folders",
+        )
+
+
+def resolve_link(path: str, member: str) -> str:
+    """``os.path.realpath(path)``; a chain of symlinks too long to follow (Python's resolver
+    recurses once per link, the system itself follows at most 40) is ``UnsafeArchiveError``
+    naming ``member``."""
+    try:
+        return os.path.realpath(path)
+    except RecursionError:
+        raise UnsafeArchiveError(member, "a chain of symlinks too long to follow") from None
 
 
 def check_link_target(

@@ -516,17 +516,21 @@ def _sequential_chunks(
     path: str, fmt: CompressionFormat, offset: int = 0, position: CompressedPosition | None = None
 ) -> Iterator[bytes]:
     """Decompress from ``offset`` to the end with the standard library's multi-stream reader
-    (the one ``BZ2File`` and ``LZMAFile`` use; xz with a memory limit), ``max_length`` bounded."""
+    (the one ``BZ2File`` and ``LZMAFile`` use; xz with a memory limit), ``max_length`` bounded.
+
+    Unlike ``BZ2File`` and ``LZMAFile``, bytes after the last stream that do not decode as
+    another stream are an error, not ignored: appended junk is damage, as a gzip reader says
+    of a tar.gz (``trailing_error`` catches nothing)."""
     position = position or CompressedPosition()
     with open(path, "rb") as raw:
         raw.seek(offset)
         if fmt is CompressionFormat.TAR_BZ2:
-            reader = _compression.DecompressReader(raw, bz2.BZ2Decompressor, trailing_error=OSError)
+            reader = _compression.DecompressReader(raw, bz2.BZ2Decompressor, trailing_error=())
         else:
             reader = _compression.DecompressReader(
                 raw,
                 lzma.LZMADecompressor,
-                trailing_error=lzma.LZMAError,
+                trailing_error=(),
                 format=lzma.FORMAT_XZ,
                 memlimit=XZ_MEMORY_LIMIT,
             )

@@ -78,7 +78,11 @@ def member_name(zipinfo: Any) -> str:
     ``zipfile`` decodes names without the UTF-8 flag as cp437, but Info-ZIP's ``zip`` writes
     UTF-8 names without that flag (adding a Unicode Path field). So: the Unicode Path field's
     name when present and current, else the raw bytes as UTF-8 when valid, else cp437.
+    ``zipfile`` also cuts a name at its first NUL byte; such a name is returned whole, NUL
+    included, for the name checks to refuse (a tar name with a NUL is refused the same way).
     """
+    if "\x00" in getattr(zipinfo, "orig_filename", ""):
+        return zipinfo.orig_filename
     name = zipinfo.filename
     if zipinfo.flag_bits & UTF8_FLAG or name.isascii():
         return name

@@ -30,12 +30,15 @@ from ..errors import ArchiveError, UnsafeArchiveError
 from ..fs_semantics import NameSemantics, probe_name_semantics
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
+from ..leftovers import STAGING_PREFIX
 from ..safety import (
     ExtractionBudget,
+    check_extracted_name,
     check_member_name,
     is_within,
     normalise_member_name,
     posix_dirname,
+    resolve_link,
 )
 
 logger = logging.getLogger(__name__)
@@ -200,6 +203,7 @@ class StagedTree:
         """Check and record a member; create its parent folders. Returns its normalised name
         (the earlier spelling when the file system takes it for an earlier member's path)."""
         spelled = check_member_name(raw_name)
+        check_extracted_name(raw_name, spelled, STAGING_PREFIX)
         name, other = self._same_path(spelled)
         if other is None:
             return self._register(raw_name, name, kind)
@@ -307,7 +311,7 @@ class StagedTree:
             return
         real_root = os.path.realpath(self.root)
         for name, target, mtime in self.symlinks:
-            resolved = os.path.realpath(self.path(name))
+            resolved = resolve_link(self.path(name), name)
             if not is_within(resolved, real_root):
                 raise UnsafeArchiveError(
                     name, f"symlink target {quoted(target)} resolves outside the destination"

@@ -8,7 +8,7 @@ removes the staging folder, then the folders this call created, each only while 
 (another extraction may have filled them meanwhile: its work is never removed), else
 restores the destination's own times, and re-raises.
 
-``merge`` commits under the destination's lock (``dest_lock``: one commit at a time per
+``merge`` commits under the destination's lock (``folder_lock``: one commit at a time per
 destination, so each sees what the previous one left). It first flushes the staged files and
 folders to the medium (``durable``), then checks the whole staged tree against the
 destination and refuses, before anything moves, a staged folder whose counterpart is a
@@ -40,16 +40,15 @@ from types import TracebackType
 from ..display import quoted
 from ..durability import sync_folder, sync_tree
 from ..errors import ArchiveError, UnsafeArchiveError
+from ..folder_lock import folder_lock
 from ..interrupts import checkpoint
-from ..leftovers import owner_tag, remove_stale
+from ..leftovers import STAGING_PREFIX, owner_tag, remove_stale
 from ..pool import batched, ordered_map, worker_count
-from ..safety import is_within
-from .dest_lock import destination_lock
+from ..safety import is_within, resolve_link
 from .staged_tree import StagedTree
 
 logger = logging.getLogger(__name__)
 
-STAGING_PREFIX = ".ap-staging-"
 #: files flushed per pool task when committing durably
 _SYNC_BATCH = 64
 
@@ -216,7 +215,7 @@ class Staging:
     def merge(self, tree: StagedTree, executor: Executor | None = None) -> None:
         if self.durable:
             self._flush_staged(tree, executor)
-        with destination_lock(self.dest):
+        with folder_lock(self.dest):
             self._commit(tree)
 
     def _commit(self, tree: StagedTree) -> None:
@@ -340,23 +339,27 @@ class Staging:
         return {
             path
             for path in self._destination_links()
-            if is_within(os.path.realpath(path), real_dest)
+            if is_within(resolve_link(path, self._member(path)), real_dest)
         }
+
+    def _member(self, path: str) -> str:
+        """A destination path as a member name (relative, ``/``-separated)."""
+        return os.path.relpath(path, self.dest).replace(os.sep, "/")
 
     def _check_links(self, tree: StagedTree, real_dest: str, inside_before: set[str]) -> None:
         """After the moves: this merge's symlinks, and links that resolved inside before it,
         must resolve inside the destination as it now is."""
         for name, target, _ in tree.symlinks:
             path = os.path.join(self.dest, *name.split("/"))
-            if not is_within(os.path.realpath(path), real_dest):
+            if not is_within(resolve_link(path, name), real_dest):
                 raise UnsafeArchiveError(
                     name,
                     f"symlink target {quoted(target)} resolves outside the destination "
                     "through what the destination already holds",
                 )
         for path in inside_before:
-            if os.path.islink(path) and not is_within(os.path.realpath(path), real_dest):
-                name = os.path.relpath(path, self.dest).replace(os.sep, "/")
+            name = self._member(path)
+            if os.path.islink(path) and not is_within(resolve_link(path, name), real_dest):
                 raise UnsafeArchiveError(
                     name,
                     "this symlink, already in the destination, would resolve outside it "

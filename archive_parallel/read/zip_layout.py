@@ -64,7 +64,34 @@ def zip_kind(info: zipfile.ZipInfo) -> EntryKind:
 
 
 def open_zip(path: str | os.PathLike[str]) -> zipfile.ZipFile:
-    return zipfile.ZipFile(path)
+    """The archive, its central directory read and its entry count checked
+    (``check_entry_count``)."""
+    handle = zipfile.ZipFile(path)
+    try:
+        check_entry_count(handle)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def check_entry_count(handle: zipfile.ZipFile) -> None:
+    """Refuse a central directory that holds another number of entries than its end record
+    says. ``zipfile`` reads entries until it has read the directory's size in bytes, so one
+    damaged length field makes it stop early, and the entries after it would silently
+    vanish. (A count kept modulo 65,536, as some old writers did, is accepted.)"""
+    end_record = getattr(zipfile, "_EndRecData", None)
+    if end_record is None or handle.fp is None:  # pragma: no cover - another zipfile
+        return
+    record = end_record(handle.fp)
+    if not record:
+        return
+    declared, found = int(record[zipfile._ECD_ENTRIES_TOTAL]), len(handle.infolist())
+    if found != declared and found % 0x10000 != declared:
+        raise CorruptArchiveError(
+            f"{handle.filename}: the central directory holds {found} entries where its end "
+            f"record says {declared}: the archive is damaged"
+        )
 
 
 def check_supported(info: zipfile.ZipInfo) -> None:

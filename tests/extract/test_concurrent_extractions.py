@@ -1,6 +1,6 @@
 """Concurrent extractions into one destination, with threads and with processes.
 
-What they do (``extract.dest_lock``): each extracts into its own staging folder, commits one
+What they do (``folder_lock``): each extracts into its own staging folder, commits one
 at a time under the destination's lock, and a commit is all or nothing. So after a race the
 destination holds every archive's own files, the files several archives share come all from
 one archive (the last to commit), a conflicting archive is refused as a whole, and an
