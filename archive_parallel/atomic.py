@@ -7,7 +7,10 @@ several files together (an archive and its ``.meta`` side file): every temporary
 complete and flushed before the first rename, so a failure while writing any of them (full
 disk, Ctrl-C, an encoding error) leaves every previous file untouched and no temporary file;
 a failure of a later rename puts back the files already renamed (from hard-linked backups).
-``durable=False`` skips the flushes (benchmarks, scratch output); atomicity stays.
+A group's renames run under its folder's lock (``folder_lock``), so two groups writing the
+same targets at once leave one group's files, never a mix. Folders a group created for its
+files are removed again when it is discarded (those still empty). ``durable=False`` skips
+the flushes (benchmarks, scratch output); atomicity stays.
 
 The temporary names carry an owner tag (``leftovers``): a temporary file that a killed run
 left in the target's folder is removed by the next atomic write there.
@@ -16,6 +19,7 @@ left in the target's folder is removed by the next atomic write there.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from collections.abc import Iterator
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .durability import sync_file, sync_folder
+from .folder_lock import folder_lock
 from .interrupts import checkpoint
 from .leftovers import owner_tag, remove_stale
 
@@ -34,16 +39,20 @@ def _temp_name(target: Path) -> Path:
     return target.parent / f".{target.name}{TEMP_MARKER}{owner_tag()}-{secrets.token_hex(6)}"
 
 
-def _make_parents(folder: Path) -> list[Path]:
-    """Create ``folder`` and its missing parents; return the folders whose entries changed
-    (each created folder's parent), outermost first."""
+def _make_parents(folder: Path, created: list[Path]) -> None:
+    """Create ``folder`` and its missing parents, appending each folder created to
+    ``created`` (outermost first) as soon as it exists. A parent that exists and is not a
+    folder is ``NotADirectoryError`` naming it."""
     missing: list[Path] = []
     probe = folder
-    while not probe.exists() and probe.parent != probe:
+    while not os.path.lexists(probe) and probe.parent != probe:
         missing.append(probe)
         probe = probe.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    return [path.parent for path in reversed(missing)]
+    if not probe.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{probe} is not a folder", os.fspath(probe))
+    for path in reversed(missing):
+        path.mkdir()
+        created.append(path)
 
 
 class _Pending:
@@ -118,13 +127,14 @@ class OutputGroup:
     def __init__(self, durable: bool) -> None:
         self.durable = durable
         self._files: list[_Pending] = []
-        self._changed_folders: list[Path] = []
+        #: folders this group created for its files, outermost first
+        self._created_folders: list[Path] = []
         self._obsolete: list[Path] = []
 
     def open(self, target: str | os.PathLike[str]) -> tuple[BinaryIO, Path]:
         """``(handle, temp_path)`` of a new temporary file that will become ``target``."""
         target = Path(target)
-        self._changed_folders.extend(_make_parents(target.parent))
+        _make_parents(target.parent, self._created_folders)
         remove_stale(target.parent, TEMP_MARKER)
         # registered before it exists, so an interrupt at any later point finds it in discard()
         pending = _Pending(target)
@@ -141,30 +151,51 @@ class OutputGroup:
         for pending in self._files:
             pending.finish(self.durable)
         several = len(self._files) > 1
-        try:
+        # a lone file's rename is atomic by itself; a pair (or a file and a removal) must
+        # not interleave with another writer's pair
+        with self._locked() if several or self._obsolete else contextlib.nullcontext():
+            try:
+                for pending in self._files:
+                    if several:
+                        pending.back_up()
+                    os.replace(pending.temp, pending.target)
+                    pending.renamed = True
+            except BaseException:
+                for pending in reversed(self._files):
+                    pending.restore()
+                raise
             for pending in self._files:
-                if several:
-                    pending.back_up()
-                os.replace(pending.temp, pending.target)
-                pending.renamed = True
-        except BaseException:
-            for pending in reversed(self._files):
-                pending.restore()
-            raise
-        for pending in self._files:
-            if pending.backup is not None:
-                remove_quietly(pending.backup)
-                pending.backup = None
-        for obsolete in self._obsolete:
-            remove_quietly(obsolete)
+                if pending.backup is not None:
+                    remove_quietly(pending.backup)
+                    pending.backup = None
+            for obsolete in self._obsolete:
+                remove_quietly(obsolete)
+        # the folders created hold the files now: a later discard leaves them
+        created, self._created_folders = self._created_folders, []
         if self.durable:
             targets = [p.parent for p in (*(f.target for f in self._files), *self._obsolete)]
-            for folder in dict.fromkeys([*self._changed_folders, *targets]):
+            for folder in dict.fromkeys([*(c.parent for c in created), *targets]):
                 sync_folder(folder)
+
+    def _locked(self) -> contextlib.ExitStack:
+        """The commit locks of the folders the group writes into, taken in a fixed order."""
+        folders = {p.parent for p in (*(f.target for f in self._files), *self._obsolete)}
+        stack = contextlib.ExitStack()
+        try:
+            for folder in sorted(folders):
+                stack.enter_context(folder_lock(folder, "folder"))
+        except BaseException:
+            stack.close()
+            raise
+        return stack
 
     def discard(self) -> None:
         for pending in self._files:
             pending.discard()
+        for folder in reversed(self._created_folders):  # innermost first, only when empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        self._created_folders.clear()
 
 
 @contextlib.contextmanager

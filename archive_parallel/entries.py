@@ -43,6 +43,11 @@ class FileEntry(NamedTuple):
     uid: int = 0
     gid: int = 0
     linkname: str = ""
+    #: the file the walk saw (``st_dev``, ``st_ino``); 0 where unknown. A reader checks the
+    #: file it opens against them, so a file swapped after the walk (for a link to a file
+    #: outside the tree, say) is never archived in its place
+    dev: int = 0
+    ino: int = 0
 
     @classmethod
     def from_stat(
@@ -58,4 +63,6 @@ class FileEntry(NamedTuple):
             st.st_uid,
             st.st_gid,
             linkname,
+            st.st_dev,
+            st.st_ino,
         )

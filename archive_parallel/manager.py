@@ -19,11 +19,11 @@ import logging
 import os
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .atomic import TEMP_MARKER, atomic_outputs
 from .checksums import checksum_files
@@ -34,7 +34,7 @@ from .exclusion import excluder_for
 from .formats import CompressionFormat, resolve_format
 from .hashing_writer import HashingWriter
 from .integrity import IntegrityPlan
-from .interrupts import defers_interrupts
+from .interrupts import deferred_interrupts, defers_interrupts
 from .metadata import (
     ArchiveMetadata,
     encode_metadata,
@@ -44,7 +44,8 @@ from .metadata import (
 )
 from .platform_info import PlatformInfo, detect_platform
 from .pool import WorkerPool
-from .progress import ProgressReporter
+from .progress import ProgressReporter, reraise_callback_errors
+from .read.archive_file import archive_stat, not_a_file
 from .source_names import screen_names
 from .source_reader import iter_contents, unread_contents, with_progress
 from .stats import Stats
@@ -83,6 +84,24 @@ class _Written:
     peak_in_flight: int
     hashing: HashingWriter  # the archive's SHA-256 and MD5, taken on the way
     gzip_index: dict[str, Any] | None = None  # tar.gz restart segments, for parallel reading
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _operation(method: F) -> F:
+    """Decorator of ArchiveManager's operations: Ctrl-C is deferred to a safe point
+    (``interrupts.deferred_interrupts``), the worker pools are marked in use, so that
+    ``cleanup_thread_pool()`` from another thread waits for this operation to end before
+    stopping the threads it runs on (``WorkerPool.in_use``), and an exception raised by the
+    caller's progress callback comes out as it was raised (``reraise_callback_errors``)."""
+
+    @functools.wraps(method)
+    def wrapper(self: ArchiveManager, *args: Any, **kwargs: Any) -> Any:
+        with deferred_interrupts(), self._pool.in_use(), reraise_callback_errors():
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 class ArchiveManager:
@@ -161,20 +180,24 @@ class ArchiveManager:
     def _collect_files(
         self, source_dir: str | os.PathLike[str], config: ArchiveConfig | None = None
     ) -> list[Path]:
-        """The files ``create_archive`` would archive (regular files and links, no folders)."""
+        """The files ``create_archive`` would archive (regular files and links, no folders).
+
+        Not an ``_operation``: the walk has no safe point to take a deferred Ctrl-C at, so an
+        interrupt stops it where it is (it writes nothing)."""
         config = config or self.default_config
         source = self._require_dir(source_dir)
         start = time.perf_counter()
-        result = self._walk(source, config)
-        files = [Path(e.path) for e in result.entries if e.kind is not EntryKind.DIR]
-        parallel = config.uses_parallel(len(files))
-        if parallel:
-            self._pool.get(config.thread_pool_size)
-        self._stats.record_operation(
-            "collect", parallel, config.thread_pool_size, 0, time.perf_counter() - start
-        )
-        reporter = ProgressReporter(config.progress_callback, len(files))
-        reporter.finish()
+        with self._pool.in_use(), reraise_callback_errors():
+            result = self._walk(source, config)
+            files = [Path(e.path) for e in result.entries if e.kind is not EntryKind.DIR]
+            parallel = config.uses_parallel(len(files))
+            if parallel:
+                self._pool.get(config.thread_pool_size)
+            self._stats.record_operation(
+                "collect", parallel, config.thread_pool_size, 0, time.perf_counter() - start
+            )
+            reporter = ProgressReporter(config.progress_callback, len(files))
+            reporter.finish()
         return files
 
     @staticmethod
@@ -187,7 +210,7 @@ class ArchiveManager:
         return source
 
     # ------------------------------------------------------------------ create
-    @defers_interrupts
+    @_operation
     def create_archive(
         self,
         source_dir: str | os.PathLike[str],
@@ -298,9 +321,11 @@ class ArchiveManager:
                     meta_handle.write(encoded)
                 else:  # a previous archive's side file would not match this one
                     outputs.remove_on_commit(meta_path_for(archive))
+                # the last report comes before the commit: a callback that raises there
+                # leaves the previous archive and side file as they were
+                reporter.finish()
         except OSError as exc:
             raise ArchiveError(f"cannot write {archive}: {exc.strerror or exc}") from exc
-        reporter.finish()
         return metadata, written.peak_in_flight
 
     @staticmethod
@@ -348,7 +373,7 @@ class ArchiveManager:
         )
 
     # ------------------------------------------------------------------ extract
-    @defers_interrupts
+    @_operation
     def extract_archive(
         self,
         archive_path: str | os.PathLike[str],
@@ -407,10 +432,8 @@ class ArchiveManager:
     @staticmethod
     def _require_archive(archive_path: str | os.PathLike[str]) -> Path:
         archive = Path(archive_path)
-        if not archive.exists():
-            raise ArchiveError(f"archive not found: {archive}")
-        if archive.is_dir():
-            raise CorruptArchiveError(f"not an archive, a folder: {archive}")
+        if kind := not_a_file(archive_stat(archive)):
+            raise CorruptArchiveError(f"{archive} is {kind}, not an archive")
         return archive
 
     def _integrity_plan(
@@ -439,25 +462,24 @@ class ArchiveManager:
         return config.parallel_threshold
 
     # ------------------------------------------------------------------ verify / list
-    @defers_interrupts
+    @_operation
     def verify_archive_integrity(self, archive_path: str | os.PathLike[str]) -> bool:
         """True for a sound archive (every member's data read and checked), else False."""
         return self.verify_archive_details(archive_path).ok
 
-    @defers_interrupts
+    @_operation
     def verify_archive_details(self, archive_path: str | os.PathLike[str]) -> IntegrityReport:
         """``verify_archive_integrity`` with the reason: an ``IntegrityReport`` whose ``ok``
         is that bool and whose ``reason`` says, in one line, why a damaged archive failed."""
         from .verify import IntegrityReport, verify_archive_report
 
         archive = Path(archive_path)
-        if not archive.exists():
-            raise ArchiveError(f"archive not found: {archive}")
+        kind = not_a_file(archive_stat(archive))
         config = self.default_config
         start = time.perf_counter()
         parallel = False
-        if archive.is_dir():
-            report = IntegrityReport(False, f"{archive} is a folder, not an archive")
+        if kind:
+            report = IntegrityReport(False, f"{archive} is {kind}, not an archive")
         else:
             metadata = load_metadata(archive, config.max_side_file_size)
             fmt = resolve_format(archive)
@@ -476,7 +498,7 @@ class ArchiveManager:
         )
         return report
 
-    @defers_interrupts
+    @_operation
     def list_archive(self, archive_path: str | os.PathLike[str]) -> list[MemberInfo]:
         """The members of an archive (name, kind, size, mode, mtime, link target), unextracted."""
         from .verify import list_members
@@ -485,7 +507,7 @@ class ArchiveManager:
         return list_members(archive, resolve_format(archive), self.default_config)
 
     # ------------------------------------------------------------------ checksums
-    @defers_interrupts
+    @_operation
     def calculate_checksums(
         self, paths: Iterable[str | os.PathLike[str]], config: ArchiveConfig | None = None
     ) -> dict[Path, tuple[str, str]]:
@@ -509,7 +531,7 @@ class ArchiveManager:
         reporter.finish()
         return result
 
-    @defers_interrupts
+    @_operation
     def _calculate_multiple_checksums_parallel(
         self, paths: Iterable[str | os.PathLike[str]], config: ArchiveConfig | None = None
     ) -> dict[Path, tuple[str, str]]:

@@ -15,6 +15,7 @@ the next item when free, so the caller never waits for a worker to be scheduled.
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import logging
 import queue
@@ -109,11 +110,36 @@ def worker_count(executor: Executor | None, default: int = 1) -> int:
 
 
 class WorkerPool:
-    """Owns the thread pools of one ArchiveManager; safe to use from many threads."""
+    """Owns the thread pools of one ArchiveManager; safe to use from many threads.
+
+    Operations run inside ``in_use()``. ``shutdown()`` retires the pools: the next operation
+    starts new ones, and a pool that operations still run on is shut down when the last of
+    them ends, so shutting down from one thread never breaks another thread's operation."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._executors: dict[int, SizedExecutor] = {}
+        #: operations running now, and the pools retired while they ran
+        self._users = 0
+        self._retired: list[SizedExecutor] = []
+
+    @contextlib.contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Mark an operation as running for the ``with`` body (see the class docstring)."""
+        with self._lock:
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                retired = self._retired if self._users == 0 else []
+                if retired:
+                    self._retired = []
+            for executor in retired:
+                executor.shutdown(wait=True, cancel_futures=True)
+            if retired:
+                logger.debug("retired worker pools shut down")
 
     def get(self, size: int) -> SizedExecutor:
         size = max(1, int(size))
@@ -136,9 +162,13 @@ class WorkerPool:
             return sum(executor.started for executor in self._executors.values())
 
     def shutdown(self, wait_for_workers: bool = True) -> None:
+        """Shut the pools down now, or, while operations run, when the last one ends."""
         with self._lock:
             executors = list(self._executors.values())
             self._executors.clear()
+            if self._users:
+                self._retired.extend(executors)
+                executors = []
         for executor in executors:
             executor.shutdown(wait=wait_for_workers, cancel_futures=True)
         if executors:

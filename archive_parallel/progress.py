@@ -5,13 +5,39 @@ any thread: bytes archived, files generated) or as a position (``update``: compr
 of the archive consumed, members extracted), with a total that may only be known later (a
 zip's member count). Whichever way, the callback sees ints with ``0 <= current <= total``,
 ``current`` never goes backwards, and ``finish()`` reports ``(total, total)`` last.
+
+An exception the callback raises is the caller's, not a sign of damage: it travels inside a
+``CallbackFailed`` (an ``ArchiveError``, which the guards that turn decoder errors into
+``CorruptArchiveError`` let through, and every clean-up runs for) and the operation re-raises
+it as it was (``reraise_callback_errors``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 
 from .config import ProgressCallback
+from .errors import ArchiveError
+
+
+class CallbackFailed(ArchiveError):
+    """The caller's progress callback raised ``original``."""
+
+    def __init__(self, original: Exception) -> None:
+        self.original = original
+        super().__init__(f"the progress callback raised {type(original).__name__}: {original}")
+
+
+@contextlib.contextmanager
+def reraise_callback_errors() -> Iterator[None]:
+    """Re-raise the exception a progress callback raised inside the body, as it was raised."""
+    try:
+        yield
+    except CallbackFailed as failed:
+        original = failed.original
+        raise original from original.__cause__
 
 
 class ProgressReporter:
@@ -50,4 +76,7 @@ class ProgressReporter:
 
     def _emit(self, current: int) -> None:
         if self._callback is not None:
-            self._callback(int(current), int(self.total))
+            try:
+                self._callback(int(current), int(self.total))
+            except Exception as exc:  # KeyboardInterrupt passes as it is
+                raise CallbackFailed(exc) from exc

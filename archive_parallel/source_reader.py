@@ -9,7 +9,10 @@ consumer that compresses each file on its own (zip) takes them unread instead
 files are streamed by the consumer in ``CHUNK_SIZE`` pieces, hashed as they go. Either way a
 file whose size differs from the size its ``stat`` gave (it grew, shrank or vanished while
 being archived) raises ``SourceChangedError``: an archive never silently holds a truncated or
-padded file.
+padded file. So does a file that is no longer the one the walk saw (``open_source``): opened
+without blocking (a FIFO put in its place cannot hang the call), it must still be a regular
+file with the walk's device and inode, so a file swapped for a link to another file is never
+archived under its name.
 """
 
 from __future__ import annotations
@@ -41,6 +44,35 @@ BATCH_BYTE_LIMIT = 4 * 1024 * 1024
 C = TypeVar("C")
 
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+#: a regular file reads the same with O_NONBLOCK; a FIFO opens at once instead of waiting
+_SOURCE_FLAGS = _READ_FLAGS | getattr(os, "O_NONBLOCK", 0)
+
+
+def open_source(entry: FileEntry) -> int:
+    """A descriptor of ``entry``'s file for reading, checked to be the file the walk saw:
+    still a regular file, with the same device and inode (when the walk recorded them).
+    Otherwise ``SourceChangedError``; a file gone is ``SourceChangedError`` too."""
+    try:
+        fd = os.open(entry.path, _SOURCE_FLAGS)
+    except FileNotFoundError as exc:
+        raise SourceChangedError(f"{entry.name}: file vanished while being archived") from exc
+    except OSError as exc:
+        raise ArchiveError(f"cannot read {entry.path}: {exc.strerror or exc}") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SourceChangedError(
+                f"{entry.name}: replaced by something that is not a regular file "
+                "while being archived"
+            )
+        if entry.ino and (st.st_dev, st.st_ino) != (entry.dev, entry.ino):
+            raise SourceChangedError(
+                f"{entry.name}: replaced by another file (or a link to one) while being archived"
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 class StreamedFile:
@@ -57,8 +89,9 @@ class StreamedFile:
         entry = self.entry
         digest = hashlib.sha256()
         remaining = entry.size
+        fd = open_source(entry)
         try:
-            with open(entry.path, "rb") as handle:
+            with open(fd, "rb") as handle:
                 while remaining > 0:
                     chunk = handle.read(min(self.chunk_size, remaining))
                     if not chunk:
@@ -106,14 +139,12 @@ Content = LoadedFile | StreamedFile | None
 
 def read_small_file(entry: FileEntry) -> LoadedFile:
     """Read a whole (small) file, checking that its size did not change."""
+    fd = open_source(entry)
     try:
-        fd = os.open(entry.path, _READ_FLAGS)
         try:
             data = os.read(fd, entry.size + 1)  # a regular file reads short only at its end
         finally:
             os.close(fd)
-    except FileNotFoundError as exc:
-        raise SourceChangedError(f"{entry.name}: file vanished while being archived") from exc
     except OSError as exc:
         raise ArchiveError(f"cannot read {entry.path}: {exc.strerror or exc}") from exc
     if len(data) != entry.size:

@@ -40,7 +40,8 @@ Design:
   match too (else ``ChecksumMismatchError``); it says whether CRCs are checked and which
   gzip index the tar reader may use.
 * ``progress(current, total)``: tar reports compressed bytes consumed of the archive's size,
-  zip reports members; the last call always has ``current == total``.
+  zip reports members; the last call always has ``current == total`` and comes before the
+  commit, so an exception from the callback leaves the destination as it was.
 * ``executor=None`` runs the very same code with every task inline (the sequential path).
 """
 
@@ -123,10 +124,12 @@ def extract(
             tree.create_links()
             plan.check_files(tree.sha256)
             archive_check.wait()
+            # the last report comes before the commit: a callback that raises there (or a
+            # Ctrl-C taken in it) still leaves the destination as it was
+            reporter.finish()
             staging.merge(tree, executor)
     finally:
         archive_check.abandon()  # after a failure: no worker left hashing
-    reporter.finish()
     logger.debug(
         "extracted %d members (%d bytes) from %s", budget.members, tree.total_bytes, archive
     )
