@@ -51,7 +51,12 @@ def _make_parents(folder: Path, created: list[Path]) -> None:
     if not probe.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, f"{probe} is not a folder", os.fspath(probe))
     for path in reversed(missing):
-        path.mkdir()
+        try:
+            path.mkdir()
+        except FileExistsError:  # another writer made it meanwhile: theirs, not ours
+            if not path.is_dir():
+                raise
+            continue
         created.append(path)
 
 
@@ -139,7 +144,12 @@ class OutputGroup:
         # registered before it exists, so an interrupt at any later point finds it in discard()
         pending = _Pending(target)
         self._files.append(pending)
-        return pending.open(), pending.temp
+        try:
+            handle = pending.open()
+        except FileNotFoundError:  # another writer's failed group removed a folder it made
+            _make_parents(target.parent, self._created_folders)
+            handle = pending.open()
+        return handle, pending.temp
 
     def remove_on_commit(self, target: str | os.PathLike[str]) -> None:
         """Remove ``target`` (when it exists) right after the group's files are renamed:

@@ -285,3 +285,29 @@ def test_a_file_where_a_parent_folder_should_be_is_named(tmp_path):
     with ArchiveManager() as manager, pytest.raises(ArchiveError, match="afile is not a folder"):
         manager.create_archive(source, tmp_path / "afile" / "sub" / "pkg.tar.gz")
     assert (tmp_path / "afile").read_text() == "not a folder"
+
+
+def test_creates_racing_to_make_one_new_folder_all_succeed(tmp_path):
+    """Each creation makes the archive's missing folders; another one making them first is
+    no error, and a folder one of them made is not 'its own' to remove."""
+    source = _tree(tmp_path / "src", files=3, size=300)
+    manager = ArchiveManager()
+    errors: list[BaseException] = []
+
+    def create(index: int, barrier: threading.Barrier, folder: Path) -> None:
+        barrier.wait()
+        try:
+            manager.create_archive(source, folder / f"pkg{index}.zip", config_for(False))
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    for round_ in range(20):
+        folder = tmp_path / f"round{round_}" / "new" / "deep"
+        barrier = threading.Barrier(6)
+        threads = [threading.Thread(target=create, args=(i, barrier, folder)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(listing(folder)) == 12  # six archives and their side files
