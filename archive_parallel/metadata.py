@@ -80,14 +80,24 @@ class ArchiveMetadata:
             file_count=int(data["file_count"]),
             uncompressed_size=int(data["uncompressed_size"]),
             compressed_size=int(data["compressed_size"]),
-            checksum_sha256=data.get("checksum_sha256"),
-            checksum_md5=data.get("checksum_md5"),
+            checksum_sha256=_lower_hex(data.get("checksum_sha256")),
+            checksum_md5=_lower_hex(data.get("checksum_md5")),
             files=list(data.get("files") or []),
             creator=data.get("creator", CREATOR),
             version=data.get("version", METADATA_VERSION),
-            file_checksums=dict(checksums) if isinstance(checksums, dict) else None,
+            file_checksums=(
+                {name: _lower_hex(digest) for name, digest in checksums.items()}
+                if isinstance(checksums, dict)
+                else None
+            ),
             gzip_index=dict(index) if isinstance(index, dict) else None,
         )
+
+
+def _lower_hex(digest: Any) -> Any:
+    """A hex digest as hashlib writes it (lower case: other tools, PowerShell's
+    ``Get-FileHash`` among them, write upper case); anything else as it is."""
+    return digest.lower() if isinstance(digest, str) else digest
 
 
 def meta_path_for(archive_path: str | os.PathLike[str]) -> Path:

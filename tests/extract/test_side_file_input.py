@@ -321,3 +321,27 @@ def test_cli_prints_one_line_for_a_bad_side_file(sound, tmp_path, command):
     assert "Traceback" not in done.stderr
     warnings = [line for line in done.stderr.splitlines() if "side file" in line]
     assert len(warnings) == (0 if command == "list" else 1), done.stderr  # list reads none
+
+
+def test_digests_in_upper_case_match(sound, tmp_path):
+    """Other tools write hex digests in upper case (PowerShell's Get-FileHash): the same
+    digest, so the archive and its files are checked against it and pass."""
+    archive, side, src = _copy(sound, tmp_path)
+    side["checksum_sha256"] = side["checksum_sha256"].upper()
+    side["checksum_md5"] = side["checksum_md5"].upper()
+    side["file_checksums"] = {k: v.upper() for k, v in side["file_checksums"].items()}
+    meta_path_for(archive).write_text(json.dumps(side))
+    assert load_metadata(archive).checksum_sha256 == sound[1]["checksum_sha256"]
+    config = ArchiveConfig(**SMALL, recheck_extracted_files=True)
+    _all_operations_work(archive, src, tmp_path / "dest", config)
+
+
+def test_a_wrong_digest_in_upper_case_is_still_wrong(sound, tmp_path):
+    from archive_parallel import CorruptArchiveError
+
+    archive, side, _ = _copy(sound, tmp_path)
+    side["checksum_sha256"] = ("0" * 64).upper().replace("0", "A", 1)
+    meta_path_for(archive).write_text(json.dumps(side))
+    with pytest.raises(CorruptArchiveError, match="SHA-256"):
+        ArchiveManager().extract_archive(archive, tmp_path / "dest", ArchiveConfig(**SMALL))
+    assert not (tmp_path / "dest").exists()
