@@ -11,7 +11,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from extract_helpers import ALL_FORMATS, Entry, fmt_id, staging_leftovers, write_archive
+from extract_helpers import (
+    ALL_FORMATS,
+    SUFFIX,
+    Entry,
+    fmt_id,
+    staging_leftovers,
+    write_archive,
+)
 
 from archive_parallel import (
     ArchiveConfig,
@@ -23,13 +30,6 @@ from archive_parallel.formats import CompressionFormat
 from archive_parallel.leftovers import STAGING_PREFIX, owner_tag, remove_stale
 from archive_parallel.safety import MAX_NAME_DEPTH
 
-SUFFIX = {
-    CompressionFormat.TAR_GZ: ".tar.gz",
-    CompressionFormat.TAR_BZ2: ".tar.bz2",
-    CompressionFormat.TAR_XZ: ".tar.xz",
-    CompressionFormat.TAR: ".tar",
-    CompressionFormat.ZIP: ".zip",
-}
 PATHS = {
     "sequential": ArchiveConfig(enable_parallel_processing=False),
     "parallel": ArchiveConfig(
