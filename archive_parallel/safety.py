@@ -24,6 +24,7 @@ from .config import ArchiveConfig
 from .display import quoted
 from .entries import EntryKind
 from .errors import ArchiveLimitError, UnsafeArchiveError
+from .link_resolver import MAX_HOPS, LinkResolver, TooManyLinks
 
 logger = logging.getLogger(__name__)
 
@@ -129,14 +130,15 @@ def check_extracted_name(raw_name: str, name: str, reserved_prefix: str) -> None
         )
 
 
-def resolve_link(path: str, member: str) -> str:
-    """``os.path.realpath(path)``; a chain of symlinks too long to follow (Python's resolver
-    recurses once per link, the system itself follows at most 40) is ``UnsafeArchiveError``
-    naming ``member``."""
+def resolve_link(resolver: LinkResolver, path: str, member: str) -> str:
+    """``resolver.resolve(path)``; a path through more symlinks than the system follows
+    (``link_resolver.MAX_HOPS``) is ``UnsafeArchiveError`` naming ``member``."""
     try:
-        return os.path.realpath(path)
-    except RecursionError:
-        raise UnsafeArchiveError(member, "a chain of symlinks too long to follow") from None
+        return resolver.resolve(path)
+    except TooManyLinks:
+        raise UnsafeArchiveError(
+            member, f"goes through more than {MAX_HOPS} symlinks, more than the system follows"
+        ) from None
 
 
 def check_link_target(

@@ -31,6 +31,7 @@ from ..fs_semantics import NameSemantics, probe_name_semantics
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
 from ..leftovers import STAGING_PREFIX
+from ..link_resolver import LinkResolver
 from ..safety import (
     ExtractionBudget,
     check_extracted_name,
@@ -310,8 +311,9 @@ class StagedTree:
         if not self.symlinks:
             return
         real_root = os.path.realpath(self.root)
+        resolver = LinkResolver()  # each link resolved once, however many lead through it
         for name, target, mtime in self.symlinks:
-            resolved = resolve_link(self.path(name), name)
+            resolved = resolve_link(resolver, self.path(name), name)
             if not is_within(resolved, real_root):
                 raise UnsafeArchiveError(
                     name, f"symlink target {quoted(target)} resolves outside the destination"

@@ -43,6 +43,7 @@ from ..errors import ArchiveError, UnsafeArchiveError
 from ..folder_lock import folder_lock
 from ..interrupts import checkpoint
 from ..leftovers import STAGING_PREFIX, owner_tag, remove_stale
+from ..link_resolver import LinkResolver, TooManyLinks
 from ..pool import batched, ordered_map, worker_count
 from ..safety import is_within, resolve_link
 from .staged_tree import StagedTree
@@ -335,12 +336,17 @@ class Staging:
                     yield path
 
     def _links_inside(self, real_dest: str) -> set[str]:
-        """The destination's symlinks that resolve inside it now."""
-        return {
-            path
-            for path in self._destination_links()
-            if is_within(resolve_link(path, self._member(path)), real_dest)
-        }
+        """The destination's symlinks that resolve inside it now (one the system cannot
+        follow, through too many links, leads nowhere)."""
+        resolver = LinkResolver()
+        inside = set()
+        for path in self._destination_links():
+            try:
+                if is_within(resolver.resolve(path), real_dest):
+                    inside.add(path)
+            except TooManyLinks:
+                continue
+        return inside
 
     def _member(self, path: str) -> str:
         """A destination path as a member name (relative, ``/``-separated)."""
@@ -349,9 +355,10 @@ class Staging:
     def _check_links(self, tree: StagedTree, real_dest: str, inside_before: set[str]) -> None:
         """After the moves: this merge's symlinks, and links that resolved inside before it,
         must resolve inside the destination as it now is."""
+        resolver = LinkResolver()
         for name, target, _ in tree.symlinks:
             path = os.path.join(self.dest, *name.split("/"))
-            if not is_within(resolve_link(path, name), real_dest):
+            if not is_within(resolve_link(resolver, path, name), real_dest):
                 raise UnsafeArchiveError(
                     name,
                     f"symlink target {quoted(target)} resolves outside the destination "
@@ -359,7 +366,9 @@ class Staging:
                 )
         for path in inside_before:
             name = self._member(path)
-            if os.path.islink(path) and not is_within(resolve_link(path, name), real_dest):
+            if os.path.islink(path) and not is_within(
+                resolve_link(resolver, path, name), real_dest
+            ):
                 raise UnsafeArchiveError(
                     name,
                     "this symlink, already in the destination, would resolve outside it "

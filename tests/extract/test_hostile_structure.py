@@ -134,9 +134,26 @@ def test_a_chain_of_links_longer_than_the_resolver_follows_is_refused(tmp_path, 
         tmp_path / f"a{SUFFIX[fmt]}", fmt, [*chain, Entry("s1200", data=b"end")]
     )
     dest = tmp_path / "dest"
-    with pytest.raises(UnsafeArchiveError, match="chain of symlinks too long to follow"):
+    with pytest.raises(UnsafeArchiveError, match="more than 40 symlinks"):
         _extract(archive, dest, path)
     assert not dest.exists()
+
+
+@pytest.mark.parametrize("fmt", [CompressionFormat.TAR, CompressionFormat.ZIP], ids=fmt_id)
+def test_links_are_followed_as_far_as_the_system_follows_them(tmp_path, fmt):
+    """40 links deep opens (the system's own limit); a 41st link on the way is refused."""
+
+    def chain(length: int) -> list[Entry]:
+        links = [Entry(f"s{i}", "symlink", linkname=f"s{i + 1}") for i in range(length)]
+        return [*links, Entry(f"s{length}", data=b"end")]
+
+    archive = write_archive(tmp_path / f"a{SUFFIX[fmt]}", fmt, chain(40))
+    _extract(archive, tmp_path / "dest", "parallel")
+    assert (tmp_path / "dest" / "s0").read_bytes() == b"end"  # the system follows it too
+    longer = write_archive(tmp_path / f"b{SUFFIX[fmt]}", fmt, chain(41))
+    with pytest.raises(UnsafeArchiveError, match="more than 40 symlinks") as caught:
+        _extract(longer, tmp_path / "dest2", "parallel")
+    assert caught.value.member == "s0"
 
 
 def _four_member_zip(path: Path) -> Path:
