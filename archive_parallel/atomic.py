@@ -140,7 +140,7 @@ class OutputGroup:
         """``(handle, temp_path)`` of a new temporary file that will become ``target``."""
         target = Path(target)
         _make_parents(target.parent, self._created_folders)
-        remove_stale(target.parent, TEMP_MARKER)
+        remove_stale(target.parent, TEMP_MARKER, folders=False)
         # registered before it exists, so an interrupt at any later point finds it in discard()
         pending = _Pending(target)
         self._files.append(pending)

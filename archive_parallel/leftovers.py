@@ -6,8 +6,11 @@ Ctrl-C included; only a kill that Python never sees (SIGKILL, the OOM killer, po
 leaves one behind. Their names carry an owner tag, a hash of the host name and the process
 id, so a later run working in the same folder removes those whose process is gone from this
 host. Anything else is left alone: another host's (a shared network folder), a live
-process's, or a name without a tag (an older version's). On systems without POSIX signals
-nothing is removed, since ``os.kill(pid, 0)`` cannot probe a process there.
+process's, a name without a tag (an older version's), and anything not exactly of the form
+and kind the library makes (a staging folder at the top of a destination, a temporary file
+beside its target), such as a file an archive extracted whose name holds the marker. On
+systems without POSIX signals nothing is removed, since ``os.kill(pid, 0)`` cannot probe a
+process there.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ logger = logging.getLogger(__name__)
 STAGING_PREFIX = ".ap-staging-"
 
 _HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
-_TAGGED = re.compile(r"([0-9a-f]{8})-([0-9a-f]+)-[0-9a-f]+")
+#: ``<host hash>-<pid>-<random>``; a pid has at most 8 hex digits (32 bits)
+_TAGGED = re.compile(r"([0-9a-f]{8})-([0-9a-f]{1,8})-[0-9a-f]+")
 
 
 def owner_tag() -> str:
@@ -40,7 +44,7 @@ def _process_gone(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    except OSError:  # EPERM: it exists, under another user
+    except (OSError, OverflowError):  # EPERM: it exists, under another user; or no pid at all
         return False
     return False
 
@@ -58,20 +62,25 @@ def is_stale(name: str, marker: str) -> bool:
     return _process_gone(int(match.group(2), 16))
 
 
-def remove_stale(folder: str | os.PathLike[str], marker: str) -> list[str]:
+def remove_stale(folder: str | os.PathLike[str], marker: str, *, folders: bool) -> list[str]:
     """Remove the stale work files named with ``marker`` directly in ``folder``; their names.
 
-    Never raises: a folder that cannot be listed, or an entry that cannot be removed, is
-    left as it is."""
+    Only what the library itself makes is taken: with ``folders``, folders whose name starts
+    with ``marker`` (staging folders, ``.ap-staging-<tag>-<random>``); else regular files
+    named ``.<name><marker><tag>-<random>`` (temporary files). A file or folder that merely
+    holds the marker somewhere in its name, or is of the other kind, is never touched: an
+    archive could have put it there, or a user. Never raises: a folder that cannot be
+    listed, or an entry that cannot be removed, is left as it is."""
     removed: list[str] = []
     try:
         with os.scandir(folder) as entries:
-            stale = [e for e in entries if marker in e.name and is_stale(e.name, marker)]
+            stale = [e for e in entries if _named_like_ours(e.name, marker, folders)]
+            stale = [e for e in stale if _of_kind(e, folders) and is_stale(e.name, marker)]
     except OSError:
         return removed
     for entry in stale:
         try:
-            if entry.is_dir(follow_symlinks=False):
+            if folders:
                 shutil.rmtree(entry.path)
             else:
                 os.unlink(entry.path)
@@ -81,6 +90,21 @@ def remove_stale(folder: str | os.PathLike[str], marker: str) -> list[str]:
         logger.info("removed %s, left by a run that was killed", entry.path)
         removed.append(entry.name)
     return removed
+
+
+def _named_like_ours(name: str, marker: str, folders: bool) -> bool:
+    if folders:
+        return name.startswith(marker)
+    return name.startswith(".") and marker in name[1:]
+
+
+def _of_kind(entry: os.DirEntry[str], folders: bool) -> bool:
+    try:
+        if folders:
+            return entry.is_dir(follow_symlinks=False)
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 __all__ = ["STAGING_PREFIX", "is_stale", "owner_tag", "remove_stale"]

@@ -103,7 +103,7 @@ class Staging:
                     with contextlib.suppress(OSError):
                         info = os.stat(self.dest)
                         self._dest_times = (info.st_atime_ns, info.st_mtime_ns)
-                    remove_stale(self.dest, STAGING_PREFIX)
+                    remove_stale(self.dest, STAGING_PREFIX, folders=True)
                 try:
                     self.path = self._make_work_folder()
                     break

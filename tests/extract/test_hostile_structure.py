@@ -115,7 +115,7 @@ def test_a_stale_staging_folder_too_deep_to_walk_does_not_stop_later_extractions
     for folder in folders:  # one by one: pathlib's mkdir(parents=True) recurses too
         folder.mkdir()
     try:
-        assert remove_stale(dest, STAGING_PREFIX) == []
+        assert remove_stale(dest, STAGING_PREFIX, folders=True) == []
         archive = write_archive(
             tmp_path / "a.zip", CompressionFormat.ZIP, [Entry("fine.txt", data=b"ok")]
         )

@@ -97,7 +97,9 @@ def test_work_files_of_others_are_left_alone(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "file").write_bytes(b"x")
     assert {n: is_stale(n, STAGING_PREFIX) for n in names} == names
-    assert remove_stale(tmp_path, STAGING_PREFIX) == [n for n, stale in names.items() if stale]
+    assert remove_stale(tmp_path, STAGING_PREFIX, folders=True) == [
+        n for n, stale in names.items() if stale
+    ]
     assert sorted(os.listdir(tmp_path)) == sorted(n for n, stale in names.items() if not stale)
 
 
@@ -105,3 +107,34 @@ def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+def test_only_work_files_of_the_librarys_own_form_and_kind_are_removed(tmp_path):
+    """A name that merely holds a marker, or has it but is of the other kind, is not a work
+    file: an archive could have put it there (or a user), and an extraction must not delete
+    it later. A process id too large to be one is no owner either (and no error)."""
+    dead = _dead_pid()
+    host = owner_tag().split("-")[0]
+    tag = f"{host}-{dead:x}-0a1b"
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    kept_files = [f"notes{STAGING_PREFIX}{tag}", f"{STAGING_PREFIX}{tag}"]  # a file, not a folder
+    kept_folders = [f"photos{STAGING_PREFIX}{tag}", f"{STAGING_PREFIX}{host}-100000000-0"]
+    for name in kept_files:
+        (dest / name).write_text("mine")
+    for name in kept_folders:
+        (dest / name).mkdir()
+    stale = dest / f"{STAGING_PREFIX}{host}-{dead:x}-0a1c"
+    stale.mkdir()
+    assert remove_stale(dest, STAGING_PREFIX, folders=True) == [stale.name]
+    out = tmp_path / "out"
+    temp_folder = out / f".pkg.tar.gz.ap-tmp-{tag}"  # the marker of temporary files, a folder
+    temp_folder.mkdir(parents=True)
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.txt").write_text("a")
+    with ArchiveManager() as manager:
+        manager.create_archive(source, out / "pkg.tar.gz")
+        manager.extract_archive(out / "pkg.tar.gz", dest)
+    assert sorted(os.listdir(dest)) == sorted([*kept_files, *kept_folders, "a.txt"])
+    assert temp_folder.is_dir()
