@@ -219,21 +219,28 @@ class StagedTree:
 
     def _same_path(self, name: str) -> tuple[str, str | None]:
         """``name`` with each leading part that collides with a registered path spelled as that
-        path was; and the member behind the first collision (None when there is none)."""
+        path was; and the member behind the first collision (None when there is none).
+
+        The key of a path is the keys of its parts joined by "/" (folding acts on each
+        character, and "/" folds to itself), so each part is folded once and each prefix's
+        key grows by one part: the cost is linear in the name's length, not quadratic."""
         if not self.names.folds:
             return name, None
         parts = name.split("/")
-        spelled: list[str] = []
+        spelled = key = ""
         first_other = None
         for i, part in enumerate(parts):
-            candidate = "/".join([*spelled, part])
-            known = self._spellings.get(self.names.key(candidate))
+            part_key = self.names.key(part)
+            key = f"{key}/{part_key}" if i else part_key
+            known = self._spellings.get(key)
             if known is None:
-                return "/".join([*spelled, *parts[i:]]), first_other
-            if known[0] != candidate and first_other is None:
+                rest = "/".join(parts[i:])
+                return (f"{spelled}/{rest}" if spelled else rest), first_other
+            # the registered spelling of this prefix extends ``spelled``: compare its last part
+            if known[0].rpartition("/")[2] != part and first_other is None:
                 first_other = known[1]
-            spelled = known[0].split("/")
-        return "/".join(spelled), first_other
+            spelled = known[0]
+        return spelled, first_other
 
     def _remember(self, name: str, member: str) -> None:
         if self.names.folds:

@@ -41,6 +41,7 @@ from ..display import quoted
 from ..durability import sync_folder, sync_tree
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..folder_lock import folder_lock
+from ..fs_semantics import NameSemantics
 from ..interrupts import checkpoint
 from ..leftovers import STAGING_PREFIX, owner_tag, remove_stale
 from ..link_resolver import LinkResolver, TooManyLinks
@@ -76,6 +77,9 @@ class _Move:
     target: str
     backup: str | None = None
     moved: bool = False
+    #: where the replaced entry goes back on a rollback, when the file system found it under
+    #: another spelling of ``target`` (``README`` for the archive's ``readme``)
+    restore_as: str | None = None
 
 
 class Staging:
@@ -223,7 +227,7 @@ class Staging:
         moves: list[_Move] = []
         replaces_link = [False]
         try:
-            self._plan(self.path, self.dest, "", moves, replaces_link)
+            self._plan(self.path, self.dest, "", moves, replaces_link, tree.names)
         except OSError as exc:
             raise ArchiveError(
                 f"cannot compare the extracted tree with {self.dest}: {exc.strerror or exc}"
@@ -280,7 +284,7 @@ class Staging:
                 if move.moved:
                     os.replace(move.target, move.source)
                 if move.backup is not None:
-                    os.replace(move.backup, move.target)
+                    os.replace(move.backup, move.restore_as or move.target)
             except OSError as exc:
                 logger.error(
                     "could not put %s back as it was: %s", move.target, exc.strerror or exc
@@ -293,7 +297,9 @@ class Staging:
         prefix: str,
         moves: list[_Move],
         replaces_link: list[bool],
+        names: NameSemantics,
     ) -> None:
+        spellings: dict[str, str] | None = None  # key -> name in ``dest``, listed when needed
         with os.scandir(staged) as entries:
             for entry in entries:
                 name = f"{prefix}{entry.name}"
@@ -304,25 +310,33 @@ class Staging:
                 except FileNotFoundError:
                     moves.append(_Move(entry.path, target))
                     continue
+                restore_as = None
+                if names.folds:  # the entry found may be spelled otherwise on disk
+                    if spellings is None:
+                        spellings = {names.key(n): n for n in os.listdir(dest)}
+                    on_disk = spellings.get(names.key(entry.name), entry.name)
+                    if on_disk != entry.name:
+                        restore_as = os.path.join(dest, on_disk)
                 if stat.S_ISLNK(existing):
                     if staged_is_dir:
                         raise UnsafeArchiveError(
                             name, "the destination holds a symlink where this folder goes"
                         )
                     replaces_link[0] = True
-                    moves.append(_Move(entry.path, target))  # replaces the link itself
+                    # replaces the link itself
+                    moves.append(_Move(entry.path, target, restore_as=restore_as))
                 elif stat.S_ISDIR(existing):
                     if not staged_is_dir:
                         raise UnsafeArchiveError(
                             name, "a file or link would replace a folder in the destination"
                         )
-                    self._plan(entry.path, target, f"{name}/", moves, replaces_link)
+                    self._plan(entry.path, target, f"{name}/", moves, replaces_link, names)
                 elif staged_is_dir:
                     raise UnsafeArchiveError(
                         name, "a folder would replace a file in the destination"
                     )
                 else:
-                    moves.append(_Move(entry.path, target))
+                    moves.append(_Move(entry.path, target, restore_as=restore_as))
 
     # --- links in the destination as it will be ---
     def _destination_links(self) -> Iterable[str]:

@@ -182,3 +182,31 @@ def test_an_ordinary_archive_round_trips_on_the_folding_file_system(
         assert (dest / "sub" / "readme.md").read_text() == "hello"
         assert (dest / f"caf{NFD}.txt").read_text() == "coffee"
         assert (dest / "link").read_text() == "hello"
+
+
+@pytest.mark.parametrize("suffix", [".tar", ".zip"])
+def test_a_refused_archive_leaves_the_destination_spelled_as_it_was(
+    folding_mount: Path, tmp_path: Path, suffix: str
+) -> None:
+    """The archive replaces README and Docs/Guide.txt under other spellings, then one of its
+    links is refused in the destination as it now is: everything goes back, under the
+    destination's own spellings (APFS keeps a renamed entry's new spelling)."""
+    dest = folding_mount / f"respell-{suffix[1:]}"
+    (dest / "Docs").mkdir(parents=True)
+    (dest / "README").write_text("the user's own")
+    (dest / "Docs" / "Guide.txt").write_text("the user's guide")
+    (dest / "Data").symlink_to("/tmp")  # the user's own link: left alone, as documented
+    archive = make_archive(
+        tmp_path / f"respell{suffix}",
+        [
+            ("readme", "file", "new"),
+            ("docs/guide.txt", "file", "new"),
+            ("bad", "symlink", "data/.."),
+        ],
+    )
+    with pytest.raises(UnsafeArchiveError, match="through what the destination already holds"):
+        ArchiveManager().extract_archive(archive, dest)
+    assert sorted(os.listdir(dest)) == ["Data", "Docs", "README"]
+    assert os.listdir(dest / "Docs") == ["Guide.txt"]
+    assert (dest / "README").read_text() == "the user's own"
+    assert (dest / "Docs" / "Guide.txt").read_text() == "the user's guide"
