@@ -29,7 +29,7 @@ from .atomic import TEMP_MARKER, atomic_outputs
 from .checksums import checksum_files
 from .config import ArchiveConfig
 from .entries import EntryKind, FileEntry
-from .errors import ArchiveError, CorruptArchiveError
+from .errors import ArchiveError
 from .exclusion import excluder_for
 from .formats import CompressionFormat, resolve_format
 from .hashing_writer import HashingWriter
@@ -45,7 +45,7 @@ from .metadata import (
 from .platform_info import PlatformInfo, detect_platform
 from .pool import WorkerPool
 from .progress import ProgressReporter, reraise_callback_errors
-from .read.archive_file import archive_stat, not_a_file
+from .read.archive_file import archive_stat, not_a_file, require_archive_file
 from .source_names import screen_names
 from .source_reader import iter_contents, unread_contents, with_progress
 from .stats import Stats
@@ -432,8 +432,7 @@ class ArchiveManager:
     @staticmethod
     def _require_archive(archive_path: str | os.PathLike[str]) -> Path:
         archive = Path(archive_path)
-        if kind := not_a_file(archive_stat(archive)):
-            raise CorruptArchiveError(f"{archive} is {kind}, not an archive")
+        require_archive_file(archive)
         return archive
 
     def _integrity_plan(

@@ -379,10 +379,10 @@ class Staging:
                     "through what the destination already holds",
                 )
         for path in inside_before:
+            if not os.path.islink(path):
+                continue
             name = self._member(path)
-            if os.path.islink(path) and not is_within(
-                resolve_link(resolver, path, name), real_dest
-            ):
+            if not is_within(resolve_link(resolver, path, name), real_dest):
                 raise UnsafeArchiveError(
                     name,
                     "this symlink, already in the destination, would resolve outside it "

@@ -37,12 +37,18 @@ def not_a_file(info: os.stat_result) -> str:
     return next((kind for test, kind in _KINDS if test(info.st_mode)), "a special file")
 
 
-def archive_size_of(archive_path: str) -> int:
-    """The archive's size; ``ArchiveError`` when missing, ``CorruptArchiveError`` for a folder
-    or anything else that is not a regular file."""
+def require_archive_file(archive_path: str | os.PathLike[str]) -> os.stat_result:
+    """The archive's ``stat``; ``ArchiveError`` when missing, ``CorruptArchiveError`` for a
+    folder or anything else that is not a regular file."""
     info = archive_stat(archive_path)
     if kind := not_a_file(info):
-        raise CorruptArchiveError(f"{archive_path} is {kind}, not an archive")
+        raise CorruptArchiveError(f"{os.fspath(archive_path)} is {kind}, not an archive")
+    return info
+
+
+def archive_size_of(archive_path: str) -> int:
+    """The archive's size (``require_archive_file``); ``CorruptArchiveError`` when empty."""
+    info = require_archive_file(archive_path)
     if info.st_size == 0:
         raise CorruptArchiveError(f"{archive_path} is empty (zero bytes)")
     return info.st_size
