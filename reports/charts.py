@@ -435,7 +435,7 @@ def platform_bars_chart(verdicts: list[Verdict], labels: dict[str, str]) -> Char
         )
     ax.set_yticks(range(len(groups)), [f"{o} {series_label(f, w)}" for o, f, w in groups])
     ax.invert_yaxis()
-    ax.set_xlabel("best gain vs the old way (x), with 95% interval")
+    ax.set_xlabel("best gain vs the old way (x), with its interval (95% for the family)")
     ax.set_xlim(left=0)
     ax.legend(loc="lower right")
     title = (
@@ -454,8 +454,8 @@ def platform_bars_chart(verdicts: list[Verdict], labels: dict[str, str]) -> Char
         )
     alt = (
         f"Horizontal bar chart of the best gain over the old way for {len(groups)} operation, "
-        f"format and workload cells, one bar per machine, 95% interval whiskers, 2x-4x band "
-        f"shaded. " + "; ".join(parts) + "."
+        f"format and workload cells, one bar per machine, interval whiskers (95% for all the "
+        f"configurations each best was picked from), 2x-4x band shaded. " + "; ".join(parts) + "."
     )
     return _to_chart(fig, title, alt, "platforms")
 

@@ -22,10 +22,11 @@ from reports.verdicts import best_verdicts, tally
 logger = logging.getLogger(__name__)
 
 HEADER = (
-    "| machine | operation | format | workload | best gain | 95% interval | baseline | "
+    "| machine | operation | format | workload | best gain | interval (95% for the family) | "
+    "configurations | baseline | "
     "vs own sequential | threads | batch | backend | memory delta | 2x | 4x |"
 )
-RULE = "|---|---|---|---|--:|--:|---|--:|--:|--:|---|--:|---|---|"
+RULE = "|---|---|---|---|--:|--:|--:|---|--:|--:|--:|---|--:|---|---|"
 
 
 def _escape(text: str) -> str:
@@ -72,6 +73,7 @@ def text_summary(result_set_or_paths: ResultSet | Sequence[Path | str] | Path | 
             v.workload,
             ratio(v.gain),
             interval(v.gain_low, v.gain_high),
+            str(v.family),
             v.baseline_name,
             ratio(v.speedup),
             integer(v.threads),

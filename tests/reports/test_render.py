@@ -65,7 +65,8 @@ def test_verdict_table_rows_say_the_right_thing(built_report: Path) -> None:
         if r["data-platform"] == "linux-x86_64"
     }
     assert rows[("linux-x86_64", "create", "tar.gz")]["data-verdict-2x"] == "meets"
-    assert rows[("linux-x86_64", "create", "tar.gz")]["data-verdict-4x"] == "misses"
+    # two configurations: judged as a family, with the ceiling of the machine's 2 cores
+    assert rows[("linux-x86_64", "create", "tar.gz")]["data-verdict-4x"] == "beyond this machine"
     assert rows[("linux-x86_64", "extract", "zip")]["data-verdict-2x"] == "misses"
     assert rows[("linux-x86_64", "checksum", "")]["data-verdict-2x"] == "inconclusive"
     assert rows[("linux-x86_64", "verify", "tar.xz")]["data-verdict-4x"] == "meets"
@@ -99,6 +100,7 @@ def test_text_summary_is_a_markdown_verdict_table(verdict_root: Path) -> None:
     summary = text_summary(load_results([verdict_root]))
     assert "| machine | operation | format | workload |" in summary
     line = next(x for x in summary.splitlines() if "| create | tar.gz |" in x)
-    assert "3.00x" in line and "2.50-3.40" in line and line.endswith("| meets | misses |")
+    # the best of two configurations: its 95% interval (2.50-3.40) widened to 97.5%
+    assert "3.00x" in line and "| 2.44-3.46 | 2 |" in line and line.endswith("| meets | misses |")
     assert "invalid cell(s)" in summary
     assert text_summary(verdict_root) == text_summary([verdict_root])
