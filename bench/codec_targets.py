@@ -42,6 +42,8 @@ from bench.results import free_round_indices, pooled_record_ratio, read_records
 from bench.schema import INCONCLUSIVE
 
 MEDIUM = ("medium", 1.0)
+#: the verdict of a ratio judged from fewer than ``stats.MIN_SAMPLES`` rounds (no interval)
+TOO_FEW = "too few"
 
 
 @dataclass(frozen=True)
@@ -261,13 +263,15 @@ def _judge(pairs: list[Pair], target: Target, seed: int, max_contention: float |
         else None
         for baseline, measured in pairs
     ]
-    verdict = stats.verdict(low, high, target.at_least)
-    if kept and all(k is not None and not k for k in kept):
-        verdict = "no free round"
     rounds = sum(
         len(k) if k is not None else len(measured["values"])
         for k, (_, measured) in zip(kept, pairs)
     )
+    verdict = stats.verdict(low, high, target.at_least)
+    if kept and all(k is not None and not k for k in kept):
+        verdict = "no free round"
+    elif 0 < rounds < stats.MIN_SAMPLES:  # no interval: judged from too little
+        verdict = TOO_FEW
     return ratio, low, high, verdict, rounds
 
 
@@ -535,7 +539,16 @@ def _row_note(row: dict[str, Any], max_contention: float | None) -> str:
 
 def disagreement(intervals: list[tuple[float, float, float]]) -> str:
     """Each run's own ratio and interval, for a target whose runs disagree."""
-    return ", ".join(f"{ratio:.2f}x ({low:.2f}-{high:.2f})" for ratio, low, high in intervals)
+    return ", ".join(ratio_text(*interval) for interval in intervals)
+
+
+def ratio_text(ratio: float, low: float, high: float) -> str:
+    """``1.52x (1.42-1.64)``; ``-`` without a ratio; no interval from too few rounds."""
+    if math.isnan(ratio):
+        return "-"
+    if math.isnan(low) or math.isnan(high):
+        return f"{ratio:.2f}x (no interval)"
+    return f"{ratio:.2f}x ({low:.2f}-{high:.2f})"
 
 
 def print_verdicts(
@@ -552,11 +565,7 @@ def print_verdicts(
             print(prefix + line)
     rows = evaluate_runs(runs, default_targets(), max_contention)
     for row in rows:
-        interval = (
-            f"{row['ratio']:.2f}x ({row['low']:.2f}-{row['high']:.2f})"
-            if not math.isnan(row["ratio"])
-            else "-"
-        )
+        interval = ratio_text(row["ratio"], row["low"], row["high"])
         print(
             f"{row['verdict']:>12}  >= {row['at_least']:<4g} {interval:<22} "
             f"[{row['workload']}] {row['target']}{_row_note(row, max_contention)}"

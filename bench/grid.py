@@ -186,7 +186,7 @@ PRESETS: dict[str, Preset] = {
             include_pigz=False,
         ),
         timing=TimingSettings(
-            processes=2, values=2, warmups=1, loops=1, min_time=0.05, auto_loops=True
+            processes=2, values=3, warmups=1, loops=1, min_time=0.05, auto_loops=True
         ),
         budget_min=5.0,
         notes="the realistic package tree among three workloads, scaled so a cell lasts 50 ms "
@@ -204,7 +204,7 @@ PRESETS: dict[str, Preset] = {
             backends=("zlib",),
         ),
         timing=TimingSettings(
-            processes=1, values=4, warmups=1, loops=1, min_time=0.05, auto_loops=False
+            processes=2, values=3, warmups=1, loops=1, min_time=0.05, auto_loops=False
         ),
         budget_min=45.0,
         notes="the 2-4x targets at full scale: medium and many-tiny, 2 and 4 threads",
@@ -223,7 +223,7 @@ PRESETS: dict[str, Preset] = {
             format_workloads=(("tar.bz2", SHIP_PROFILES), ("tar.xz", SHIP_PROFILES)),
         ),
         timing=TimingSettings(
-            processes=1, values=3, warmups=1, loops=0, min_time=0.05, auto_loops=True
+            processes=1, values=5, warmups=1, loops=0, min_time=0.05, auto_loops=True
         ),
         budget_min=75.0,
         notes="what a user chooses between: formats tar.gz, zip, tar.zst, tar.bz2, tar.xz "

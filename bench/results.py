@@ -118,19 +118,30 @@ def free_round_indices(
     ]
 
 
+def value_processes(record: dict[str, Any]) -> list[int] | None:
+    """The pyperf worker process of each of the record's values, or None where the record
+    does not say (records filed before it was kept, interleaved rounds)."""
+    processes = record.get("value_process")
+    return list(processes) if processes and len(processes) == len(record["values"]) else None
+
+
 def judged_values(
     base: dict[str, Any], record: dict[str, Any], max_contention: float | None = None
-) -> tuple[list[float], list[float], bool]:
-    """The values a ratio of two valid records rests on, and whether they are paired (timed
-    side by side): with ``max_contention``, side-by-side records keep their free rounds only
-    (``free_round_indices``), both sides the same rounds."""
+) -> tuple[list[float], list[float], bool, list[int] | None, list[int] | None]:
+    """The values a ratio of two valid records rests on, whether they are paired (timed
+    side by side), and each side's worker processes where known (``value_processes``; for
+    ``stats.pooled_ratio_ci``): with ``max_contention``, side-by-side records keep their free
+    rounds only (``free_round_indices``), both sides the same rounds."""
     base_values, values = base["values"], record["values"]
+    paired = timed_side_by_side(base, record)
     if max_contention is not None:
         kept = free_round_indices(base, record, max_contention)
         if kept is not None:
             base_values = [base_values[i] for i in kept]
             values = [values[i] for i in kept]
-    return base_values, values, timed_side_by_side(base, record)
+    if paired:
+        return base_values, values, True, None, None
+    return base_values, values, False, value_processes(base), value_processes(record)
 
 
 def record_ratio(
@@ -235,7 +246,7 @@ def build_table(
         vs_ref, rlo, rhi = record_ratio(ref, r, seed + 7919)
         seq_vs_ref = record_ratio(ref, seq, seed + 104729)[0] if seq is not None else math.nan
         summary = stats.summarize(r["values"])
-        share = stats.median_interval_share(r["values"], seed=seed)
+        share = stats.median_interval_share(r["values"], groups=value_processes(r), seed=seed)
         noisy, note = stats.noise_flags(r["values"], r.get("pyperf_warnings", []), share)
         baseline = r["variant"] in BASELINE_VARIANTS
         emulated = bool(fingerprint.get("emulated"))

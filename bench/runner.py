@@ -195,13 +195,21 @@ def pyperf_args(timing: TimingSettings, output: Path) -> list[str]:
     ]
 
 
-def read_pyperf(path: Path) -> tuple[list[float], list[str]]:
-    """Raw values (seconds per operation) and pyperf's stability warnings."""
+def read_pyperf(path: Path) -> tuple[list[float], list[str], list[int]]:
+    """Raw values (seconds per operation), pyperf's stability warnings, and the worker
+    process each value came from (0, 1, ... in pyperf's order of runs)."""
     import pyperf
 
     bench = pyperf.Benchmark.load(str(path))
     values = [float(v) for v in bench.get_values()]
-    return values, stability_warnings(bench, values)
+    processes = [
+        index
+        for index, run in enumerate(r for r in bench.get_runs() if r.values)
+        for _ in run.values
+    ]
+    if len(processes) != len(values):  # not as pyperf documents runs: no process structure
+        processes = []
+    return values, stability_warnings(bench, values), processes
 
 
 def stability_warnings(bench: Any, values: list[float]) -> list[str]:
@@ -270,10 +278,11 @@ def measure_cell(
     code, tail = run_child(cmd + pyperf_args(timing, pyperf_path), timeout)
     values: list[float] = []
     warnings: list[str] = []
+    processes: list[int] = []
     if code != 0 or not pyperf_path.exists():
         problems.append(f"timing run failed (exit {code}): {failure_reason(tail)}")
     else:
-        values, warnings = read_pyperf(pyperf_path)
+        values, warnings, processes = read_pyperf(pyperf_path)
     for marker in sorted(scratch.glob("invalid-*.txt")):
         problems.append("timing output: " + marker.read_text(encoding="utf-8"))
     after = fp_mod.pi_thermal_state() if is_pi else {}
@@ -282,6 +291,7 @@ def measure_cell(
     return {
         **cell.to_dict(),
         "values": values,
+        "value_process": processes,
         "pyperf_warnings": warnings,
         "pyperf_json": f"pyperf/{cid}.json" if pyperf_path.exists() else "",
         "valid": not problems and bool(values),

@@ -47,6 +47,8 @@ def positive_int(text: str) -> int:
 def ratio_text(cell: dict[str, float]) -> str:
     if math.isnan(cell["ratio"]):
         return "no free round"
+    if math.isnan(cell["low"]):  # fewer rounds than stats.MIN_SAMPLES: no interval
+        return f"{cell['ratio']:.2f}x (too few rounds for an interval)"
     return f"{cell['ratio']:.2f}x ({cell['low']:.2f}-{cell['high']:.2f})"
 
 

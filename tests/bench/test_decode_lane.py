@@ -4,6 +4,7 @@ checked, and a small run reports each archive and operation and cleans up."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -41,7 +42,8 @@ def test_a_small_run_reports_every_case_and_cleans_up(tmp_path, monkeypatch, cap
     for row in out["rows"]:
         assert min(row["lane_s"], row["caller_s"]) > 0
         ratio = row["lane_over_caller"]
-        assert ratio["low"] <= ratio["ratio"] <= ratio["high"]
+        assert ratio["ratio"] > 0
+        assert math.isnan(ratio["low"]) and math.isnan(ratio["high"])  # 2 rounds: no interval
     assert list(scratch.iterdir()) == []
     assert decode_lane.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()

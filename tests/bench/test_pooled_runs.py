@@ -65,8 +65,9 @@ def test_each_replicate_keeps_every_runs_share():
 
 
 def test_runs_with_an_empty_side_are_left_out_and_nothing_left_is_nan():
-    assert stats.pooled_ratio_ci([([1.0, 1.0], [0.5, 0.5], True), ([], [], True)], seed=1) == (
-        stats.bootstrap_ratio_ci([1.0, 1.0], [0.5, 0.5], paired=True, seed=1)
+    base, cell = [1.0, 1.1, 1.0, 0.9, 1.0], [0.5, 0.6, 0.5, 0.5, 0.4]
+    assert stats.pooled_ratio_ci([(base, cell, True), ([], [], True)], seed=1) == (
+        stats.bootstrap_ratio_ci(base, cell, paired=True, seed=1)
     )
     assert all(math.isnan(x) for x in stats.pooled_ratio_ci([([], [], True)]))
     with pytest.raises(ValueError, match="differ in length"):
@@ -76,7 +77,7 @@ def test_runs_with_an_empty_side_are_left_out_and_nothing_left_is_nan():
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(
-        st.lists(st.floats(0.1, 10.0), min_size=2, max_size=12).flatmap(
+        st.lists(st.floats(0.1, 10.0), min_size=stats.MIN_SAMPLES, max_size=12).flatmap(
             lambda base: st.tuples(
                 st.just(base),
                 st.lists(st.floats(0.1, 10.0), min_size=len(base), max_size=len(base)),  # fmt: skip

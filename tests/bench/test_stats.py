@@ -88,8 +88,12 @@ def test_verdicts(low, high, target, expected):
 def test_noise_flags():
     noisy, note = stats.noise_flags([1.0, 1.5, 0.7, 1.2], [])
     assert noisy and "stdev" in note
-    quiet, note = stats.noise_flags([1.0, 1.01, 0.99], ["Not enough samples to get a stable"])
+    quiet, note = stats.noise_flags(
+        [1.0, 1.01, 0.99, 1.0, 1.01], ["Not enough samples to get a stable"]
+    )
     assert not quiet and "Not enough samples" in note
+    few, note = stats.noise_flags([1.0, 1.01, 0.99], [])
+    assert few and note.startswith("only 3 value(s)")
     flagged, _ = stats.noise_flags([1.0, 1.01], ["the maximum (2 s) is 60% greater"])
     assert flagged
 
@@ -108,3 +112,30 @@ def test_amdahl_needs_two_thread_counts():
 
 def test_geometric_mean_ignores_nan():
     assert stats.geometric_mean([2.0, 8.0, float("nan")]) == pytest.approx(4.0)
+
+
+def test_too_few_values_give_the_ratio_without_an_interval():
+    point, low, high = stats.bootstrap_ratio_ci([1.0, 1.1, 1.0, 0.9], [0.5, 0.5, 0.6, 0.5])
+    assert point == pytest.approx(2.0) and math.isnan(low) and math.isnan(high)
+    one = stats.bootstrap_ratio_ci([1.0], [0.5])  # was (2, 2, 2): certain from one value each
+    assert one[0] == pytest.approx(2.0) and math.isnan(one[1])
+    assert not any(math.isnan(x) for x in stats.bootstrap_ratio_ci([1.0] * 5, [0.5] * 5))
+
+
+def test_processes_that_disagree_widen_the_interval():
+    """Two worker processes per side, each steady within itself, 10% apart: resampling the
+    values alone sees only the within-process spread; resampling processes first sees both."""
+    rng = np.random.default_rng(3)
+    base = np.concatenate([1.00 + rng.normal(0, 0.005, 5), 1.10 + rng.normal(0, 0.005, 5)])
+    cell = np.concatenate([0.50 + rng.normal(0, 0.0025, 5), 0.55 + rng.normal(0, 0.0025, 5)])
+    processes = [0] * 5 + [1] * 5
+    _p, low, high = stats.bootstrap_ratio_ci(base, cell)
+    _p, wide_low, wide_high = stats.bootstrap_ratio_ci(
+        base, cell, base_groups=processes, groups=processes
+    )
+    assert wide_low < low and wide_high > high
+    # one process per side: nothing to resample between, the same interval as without labels
+    one = [0] * 10
+    assert stats.bootstrap_ratio_ci(base, cell, base_groups=one, groups=one) == (
+        stats.bootstrap_ratio_ci(base, cell)
+    )
