@@ -198,11 +198,16 @@ def budget_verdict(variant: str, threads: int, delta: float) -> str:
     return "within" if delta <= MEMORY_BUDGET_BYTES else "over"
 
 
-def suspect_note(speedup: float, cores: int) -> str:
-    """Why a speedup over own sequential is not believable, or ''."""
-    if math.isfinite(speedup) and speedup > cores * 1.05:
+def suspect_note(speedup: float, threads: int, cores: int) -> str:
+    """Why a speedup over own sequential is not believable, or ''.
+
+    More CPU gives at most min(threads, usable cores) times the sequential speed (the
+    denominator of ``efficiency``); a speedup 5% above that is flagged, naming both."""
+    limit = max(1, min(threads, cores))
+    if math.isfinite(speedup) and speedup > limit * 1.05:
         return (
-            f"superlinear: {speedup:.2f}x over own sequential with {cores} usable core(s); "
+            f"superlinear: {speedup:.2f}x over own sequential with {threads} thread(s) on "
+            f"{cores} usable core(s), more than the {limit}x that min(threads, cores) allows; "
             "likely a slowed sequential baseline (noise, cold cache) or waits on storage "
             "overlapping, not more CPU"
         )
@@ -296,7 +301,9 @@ def build_table(
                 else stats.verdict(v_lo, v_hi, 4.0, ceiling),
                 "regression": r["variant"] != "reference" and bool(r.get("valid")) and rhi < 1.0,
                 "oversubscribed": r["variant"] in ("parallel", "pigz") and threads > cores,
-                "suspect_note": suspect_note(speedup, cores) if r["variant"] == "parallel" else "",
+                "suspect_note": suspect_note(speedup, threads, cores)
+                if r["variant"] == "parallel"
+                else "",
                 "peak_rss_bytes": _num(r.get("peak_rss_bytes")),
                 "peak_heap_bytes": _num(r.get("peak_heap_bytes")),
                 "memory_delta_bytes": delta,

@@ -205,7 +205,7 @@ def _trust(rows: pd.DataFrame, cores: int | None) -> list[str]:
     if not suspect.empty:
         lines.append(
             f"suspect: {len(suspect)} superlinear result(s) over own sequential (more than "
-            f"{cores} usable cores allow), e.g. {suspect.iloc[0]['cell_id']}: "
+            f"min(threads, {cores} usable cores) allows), e.g. {suspect.iloc[0]['cell_id']}: "
             f"{suspect.iloc[0]['suspect_note']}"
         )
     over = sorted(

@@ -5,7 +5,14 @@ import math
 import pandas as pd
 import pytest
 
-from bench.results import COLUMNS, build_table, load_results, read_records, write_table
+from bench.results import (
+    COLUMNS,
+    build_table,
+    load_results,
+    read_records,
+    suspect_note,
+    write_table,
+)
 from bench.schema import COLUMN_SPECS
 
 SCHEMA_COLUMNS = [name for name, _kind, _meaning in COLUMN_SPECS]
@@ -106,6 +113,33 @@ def test_two_core_machine_verdicts_against_the_old_way(record):
     slow = table[(table["operation"] == "extract") & (table["variant"] == "sequential")].iloc[0]
     assert slow["regression"] and slow["speedup_vs_reference"] == pytest.approx(0.5, rel=0.05)
     assert (table["schema_version"] == 2).all() and (table["machine_key"] == "ci-2c").all()
+
+
+def test_suspect_compares_with_the_cells_threads_not_the_machines_cores(record):
+    """On a 10-core machine a 2-thread cell 4.5x faster than its own sequential cannot owe it
+    to more CPU (efficiency 2.25): suspect, like a 4-thread cell above 4.2x; 2.0x is not."""
+    ten = {"platform_key": "macos-arm64", "machine_key": "mac-10c", "cores_usable": 10}
+    records = [
+        record(variant="sequential", threads=1, median=9.0, n=20, spread=0.002),
+        record(threads=2, median=2.0, seed=2, n=20, spread=0.002),
+        record(threads=4, median=2.0, seed=3, n=20, spread=0.002, batch=100),
+        record(threads=8, median=4.5, seed=4, n=20, spread=0.002),
+    ]
+    table = build_table(records, "run-1", ten)
+    parallel = table[table["variant"] == "parallel"].set_index("threads")
+    two, four, eight = (parallel.loc[t] for t in (2, 4, 8))
+    assert two["efficiency"] == pytest.approx(2.25, rel=0.01)
+    assert two["suspect_note"].startswith("superlinear: 4.50x over own sequential")
+    assert "2 thread(s) on 10 usable core(s)" in two["suspect_note"]
+    assert "the 2x that min(threads, cores) allows" in two["suspect_note"]
+    assert "the 4x that min(threads, cores) allows" in four["suspect_note"]
+    assert eight["suspect_note"] == ""  # 2.0x with 8 threads: believable
+
+
+def test_suspect_line_is_five_percent_above_min_threads_cores():
+    assert suspect_note(2.09, 2, 10) == "" and suspect_note(2.11, 2, 10) != ""
+    assert suspect_note(2.11, 8, 2) != "" and suspect_note(4.1, 8, 4) == ""
+    assert suspect_note(math.nan, 2, 10) == "" and suspect_note(math.inf, 2, 10) == ""
 
 
 def test_memory_delta_only_within_one_source(record, fingerprint):
