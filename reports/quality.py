@@ -4,22 +4,31 @@ Load problems (missing files, columns, unreadable values), invalid cells (kept i
 left out of verdicts), noisy cells, throttled cells or machines, unfinished runs and groups
 without a sequential baseline. Each warning is a title and a list of lines, for the HTML and
 for the terminal summary alike.
+
+A Raspberry Pi's throttling state before and after the run is judged like each cell's
+(``bench.fingerprint.throttled_during``): limited at either end, or a kind of limit that first
+occurred during the run, is an error; "has occurred since boot" bits already set before the run
+are only a note.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from bench.codec_axes import NOT_MEASURED
-from reports.loading import ResultSet
+from bench.fingerprint import decode_throttled, throttled_during
+from reports.loading import ResultSet, RunInfo
 from reports.verdicts import NO_DATA, Verdict, not_measured
 
 logger = logging.getLogger(__name__)
 
-THROTTLE_CLEAR = {"", "0x0", "0", "none", "null"}
+#: a fingerprint's throttled value that says "no Pi state was read"
+THROTTLE_UNREAD = {"", "none", "null"}
 
 
 @dataclass
@@ -51,6 +60,57 @@ def unmeasured_rows(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return table
     return table[not_measured(table)]
+
+
+def throttle_value(value: Any) -> int | None | str:
+    """A fingerprint's get_throttled value as a number (``"0x50000"``, 327680 -> 327680).
+
+    None where no state was read; the text itself where it is no number."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip().lower()
+    if text in THROTTLE_UNREAD:
+        return None
+    for base in (0, 10):  # "0x50000", "327680"; base 10 also takes "0327680"
+        try:
+            return int(text, base)
+        except ValueError:
+            pass
+    return str(value)
+
+
+def _state(value: int | None) -> str:
+    if value is None:
+        return "not read"
+    flags = ", ".join(decode_throttled(value))
+    return f"0x{value:x}" + (f" ({flags})" if flags else "")
+
+
+def machine_throttling(runs: Iterable[RunInfo]) -> tuple[list[str], list[str]]:
+    """(during, before): a line per run whose Pi was throttled during the run (limited at its
+    start or end, or a kind of limit first occurring in between), and per run whose "has
+    occurred since boot" bits were already set before it, with no new one after it.
+
+    A state that is no number counts as throttled: it cannot be told apart."""
+    during: list[str] = []
+    before: list[str] = []
+    for run in runs:
+        start = throttle_value(run.fingerprint.get("throttled_before"))
+        end = throttle_value(run.fingerprint.get("throttled_after"))
+        name = f"{run.machine_key} run {run.run_id}"
+        if isinstance(start, str) or isinstance(end, str):
+            during.append(f"{name}: throttling state unreadable ({start!r} before, {end!r} after)")
+        elif throttled_during(start, end):
+            during.append(f"{name}: throttled={_state(start)} before, {_state(end)} after the run")
+        elif start or end:
+            seen = _state(start if end is None else end)
+            before.append(
+                f"{name}: throttled={seen} already before the run; no limit active at its "
+                "start or end, and no new kind of limit occurred during it"
+            )
+    return during, before
 
 
 def collect(result_set: ResultSet, verdicts: list[Verdict]) -> list[Warning_]:
@@ -101,17 +161,13 @@ def collect(result_set: ResultSet, verdicts: list[Verdict]) -> list[Warning_]:
                     [_cell_name(r) for _, r in throttled.iterrows()],
                 )
             )
-    machine_notes = []
-    for run in result_set.runs:
-        flag = str(run.fingerprint.get("throttled_after") or "").strip().lower()
-        if flag not in THROTTLE_CLEAR:
-            flags = run.fingerprint.get("throttled_flags_after") or []
-            machine_notes.append(
-                f"{run.machine_key} run {run.run_id}: throttled={flag} after the run "
-                f"{', '.join(map(str, flags))}".rstrip()
-            )
-    if machine_notes:
-        warnings.append(Warning_("error", "Machine throttling reported", machine_notes))
+    during, before = machine_throttling(result_set.runs)
+    if during:
+        warnings.append(Warning_("error", "Machine throttled during the run", during))
+    if before:
+        warnings.append(
+            Warning_("note", "Machine throttling had occurred before the run (since boot)", before)
+        )
     unmeasured = [
         f"{v.machine_key}: {v.operation} {v.format or '-'} {v.workload}: {v.note}"
         for v in verdicts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from reports import build_report, headline_lines, load_results
 from reports.headline import machine_headlines
@@ -124,3 +125,65 @@ def test_heap_allocated_but_never_resident_is_said(synth):
     assert "OVER budget" in line and "in 1 of 2 cells" in line
     assert "OS peak RSS (at most 47 MiB)" in line
     assert "allocated but never resident" in line
+
+
+def _pi_run_throttled(tmp_path, synth, before, after, run_id="20261130-100000-quick"):
+    """A Pi run whose fingerprint records this get_throttled state before and after it."""
+    folder = synth.write_run(tmp_path, synth.verdict_rows(), "raspberry-pi-4", run_id)
+    fp = synth.fingerprint_for("raspberry-pi-4")
+    fp.update(throttled_before=before, throttled_after=after)
+    (folder / "fingerprint.json").write_text(json.dumps(fp))
+
+
+def _throttle_warnings(tmp_path) -> dict:
+    from reports.quality import collect
+    from reports.verdicts import best_verdicts
+
+    result = load_results([tmp_path])
+    return {
+        w.title: w for w in collect(result, best_verdicts(result.table)) if "throttl" in w.title
+    }
+
+
+def test_throttling_from_before_the_run_is_a_note_not_an_error(tmp_path, synth):
+    """A Pi that dipped in voltage once after boot (bits 16 and 18 set before and after, as
+    vcgencmd keeps them) was not throttled during the run: a note, no error box."""
+    _pi_run_throttled(tmp_path, synth, 0x50000, 0x50000)
+    [warning] = _throttle_warnings(tmp_path).values()
+    assert warning.level == "note" and "since boot" in warning.title
+    [item] = warning.items
+    assert item.startswith("raspberry-pi-4 run 20261130-100000-quick: throttled=0x50000")
+    assert "under-voltage-occurred, throttled-occurred" in item and "already before" in item
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "said"),
+    [
+        (0x0, 0x50000, "0x0 before, 0x50000"),  # occurred during the run
+        ("0x10000", "0x50000", "0x10000 (under-voltage-occurred) before"),  # a new kind
+        ("0x50000", "0x50004", "0x50004 (throttled, "),  # still throttled at the end
+        (0x4, 0x40004, "0x4 (throttled) before"),  # throttled at the start
+        (None, "0x50000", "not read before"),  # no start state: cannot tell
+        ("0x0", "garbage", "unreadable"),
+    ],
+)
+def test_throttling_during_the_run_is_an_error(tmp_path, synth, before, after, said):
+    _pi_run_throttled(tmp_path, synth, before, after)
+    [warning] = _throttle_warnings(tmp_path).values()
+    assert warning.level == "error" and warning.title == "Machine throttled during the run"
+    assert said in warning.items[0]
+
+
+def test_a_pi_never_throttled_and_a_mac_give_no_throttling_warning(tmp_path, synth):
+    _pi_run_throttled(tmp_path, synth, "0x0", "0x0")
+    synth.write_machine(tmp_path, "mac-10c", 10, "20261130-110000-quick")  # no Pi state
+    assert _throttle_warnings(tmp_path) == {}
+
+
+def test_throttle_values_are_read_from_ints_and_text():
+    from reports.quality import throttle_value
+
+    assert throttle_value(327680) == throttle_value("0x50000") == throttle_value("327680")
+    assert throttle_value(None) is None and throttle_value("") is None
+    assert throttle_value("None") is None and throttle_value("0x0") == 0
+    assert throttle_value("garbage") == "garbage"
