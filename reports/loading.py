@@ -177,12 +177,33 @@ def _machine_key_for(
     return str(fingerprint.get("platform_key") or folder.parent.name or "unknown")
 
 
+def _build_missing_tables(paths: Sequence[Path], problems: list[str]) -> None:
+    """Build ``results.csv`` for run folders that have measured cells but no table (a sweep
+    on a machine without pandas, or one killed before its table was written), as
+    ``archive-bench report`` does; a folder it cannot write into is named in ``problems``."""
+    from bench.results import build_missing_tables
+
+    for path in paths:
+        try:
+            built = build_missing_tables([path])
+        except OSError as exc:
+            problems.append(
+                f"{path}: a run with measured cells but no {RESULTS_FILE} is left out: "
+                f"its table could not be written ({exc.strerror or exc})"
+            )
+            continue
+        for run_dir in built:
+            logger.info("%s: built %s from its measured cells", run_dir, RESULTS_FILE)
+
+
 def load_results(paths: Sequence[Path | str]) -> ResultSet:
-    """Read every ``results.csv`` below ``paths`` with its fingerprint, run and tuned files."""
+    """Read every ``results.csv`` below ``paths`` with its fingerprint, run and tuned files
+    (building the table first where a run has measured cells but none)."""
     paths = [Path(p) for p in paths]
     problems: list[str] = []
     tables: list[pd.DataFrame] = []
     runs: list[RunInfo] = []
+    _build_missing_tables(paths, problems)
 
     csv_files = _results_files(paths, problems)
     if not csv_files and not problems:

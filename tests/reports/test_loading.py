@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -159,3 +160,42 @@ def test_one_profile_at_two_scales_is_two_workloads(tmp_path):
     pd.DataFrame(rows).to_csv(folder / "results.csv", index=False)
     table = load_results([tmp_path / "results"]).table
     assert sorted(table["workload"]) == ["medium", "medium x0.05"]
+
+
+def _cell(variant: str, threads: int, values: list[float]) -> dict:
+    return {
+        "operation": "create",
+        "format": "tar.gz",
+        "workload": "small",
+        "scale": 1.0,
+        "variant": variant,
+        "threads": threads,
+        "batch_size": 50 if variant == "parallel" else 0,
+        "backend": "zlib",
+        "cell_id": f"create-targz-small-s1-{variant}-t{threads}",
+        "values": values,
+        "value_process": [0] * len(values),
+        "pyperf_warnings": [],
+        "valid": True,
+        "invalid_reason": "",
+    }
+
+
+def test_a_run_with_cells_but_no_table_is_built_and_shown(tmp_path: Path) -> None:
+    """A sweep killed before its table was written (or run without pandas) leaves only
+    cells.jsonl: the report builds the table rather than leave the run out silently."""
+    run_dir = tmp_path / "box-2c" / "20261203-130000-quick"
+    run_dir.mkdir(parents=True)
+    cells = [
+        _cell("sequential", 1, [1.0, 1.02, 0.99, 1.01, 1.0]),
+        _cell("parallel", 2, [0.5, 0.51, 0.5, 0.52, 0.49]),
+    ]
+    (run_dir / "cells.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cells))
+    (run_dir / "fingerprint.json").write_text(
+        json.dumps({"machine_key": "box-2c", "cores_usable": 2, "platform_key": "linux-x86_64"})
+    )
+    (run_dir / "run.json").write_text(json.dumps({"run_id": run_dir.name, "complete": False}))
+    result_set = load_results([tmp_path])
+    assert (run_dir / "results.csv").is_file()
+    assert sorted(result_set.table["cell_id"]) == sorted(c["cell_id"] for c in cells)
+    assert result_set.platforms == ["box-2c"]
