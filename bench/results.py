@@ -214,6 +214,16 @@ def suspect_note(speedup: float, threads: int, cores: int) -> str:
     return ""
 
 
+def throttled_note(record: dict[str, Any], baseline: dict[str, Any] | None) -> str:
+    """Why a cell's ratio cannot be trusted for a verdict because a CPU was throttled (its
+    own timing, or its baseline's, slowed by the clock rather than the code), or ''."""
+    if record.get("throttled"):
+        return "measured while the CPU was throttled"
+    if baseline is not None and baseline is not record and baseline.get("throttled"):
+        return f"its baseline ({baseline['variant']}) was measured while the CPU was throttled"
+    return ""
+
+
 def _num(value: Any) -> float:
     return math.nan if value is None else float(value)
 
@@ -257,6 +267,9 @@ def build_table(
         emulated = bool(fingerprint.get("emulated"))
         threads = int(r["threads"])
         on_reference = ref is not None and math.isfinite(rlo)
+        untrusted = throttled_note(r, ref if on_reference else seq)
+        if untrusted:  # a slowed baseline inflates every ratio against it: no verdict
+            noisy, note = True, "; ".join(x for x in (untrusted, note) if x)
         # the most the cores allow over the baseline the verdicts use
         ceiling = cores * (max(1.0, seq_vs_ref) if on_reference and seq_vs_ref == seq_vs_ref else 1)
         v_lo, v_hi = (rlo, rhi) if on_reference else (lo, hi)

@@ -131,14 +131,17 @@ def not_measured(table: pd.DataFrame) -> pd.Series:
 
 def parallel_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Rows that can take part in a verdict: parallel variant, usable columns, real hardware
-    (an emulated run's timings say nothing about the CPU it pretends to be), measured."""
+    (an emulated run's timings say nothing about the CPU it pretends to be), measured, and not
+    slowed by a throttled CPU (tables written before bench marked such cells noisy)."""
     if table.empty:
         return table
     real = ~table["emulated"].astype(bool) if "emulated" in table else True
+    steady_clock = ~table["throttled"].astype(bool) if "throttled" in table else True
     return table[
         (table["variant"] == "parallel")
         & table["_usable"].astype(bool)
         & real
+        & steady_clock
         & ~not_measured(table)
     ]
 

@@ -178,3 +178,32 @@ def test_records_timed_side_by_side_pair_their_rounds(record, fingerprint):
         same_point, wide_low, wide_high = interval(*groups)
         assert same_point == point
         assert wide_high - wide_low > 3 * (high - low)
+
+
+def test_a_throttled_cell_or_baseline_decides_no_verdict(record, fingerprint):
+    """A CPU that lowered its clock slows whatever it timed: a throttled reference inflates
+    every ratio against it, a throttled cell deflates its own."""
+    records = [
+        {**record(variant="reference", threads=1, median=3.0), "throttled": True},
+        record(variant="sequential", threads=1, median=2.0),
+        record(threads=2, median=1.0, seed=2),
+        record(operation="extract", fmt="zip", variant="reference", threads=1, median=3.0),
+        record(operation="extract", fmt="zip", variant="sequential", threads=1, median=2.0),
+        {
+            **record(operation="extract", fmt="zip", threads=2, median=1.0, seed=3),
+            "throttled": True,
+        },
+        record(operation="verify", fmt="tar.gz", variant="reference", threads=1, median=3.0),
+        record(operation="verify", fmt="tar.gz", variant="sequential", threads=1, median=2.0),
+        record(operation="verify", fmt="tar.gz", threads=2, median=1.0, seed=4),
+    ]
+    table = build_table(records, "run-1", fingerprint)
+    par = table[table["variant"] == "parallel"].set_index("operation")
+    assert par.loc["create", "noisy"]
+    assert (
+        "baseline (reference) was measured while the CPU was throttled"
+        in (par.loc["create", "noise_note"])
+    )
+    assert par.loc["extract", "noisy"] and par.loc["extract", "throttled"]
+    assert "measured while the CPU was throttled" in par.loc["extract", "noise_note"]
+    assert not par.loc["verify", "noisy"]  # nothing throttled: judged as ever

@@ -186,3 +186,14 @@ def test_family_keeps_false_meets_near_the_nominal_rate(tmp_path: Path, synth) -
         family += verdict.verdict_2x == MEETS
     assert naive / trials > 0.15
     assert family / trials < 0.05
+
+
+def test_a_throttled_cell_decides_no_verdict(tmp_path: Path, synth) -> None:
+    """Tables written before bench marked throttled cells noisy still keep them out."""
+    rows = [
+        synth.make_row(threads=2, speedup=1.5, ci=(1.4, 1.6)),
+        synth.make_row(threads=4, speedup=3.0, ci=(2.8, 3.2), throttled=True),
+    ]
+    synth.write_run(tmp_path, rows)
+    (verdict,) = best_verdicts(load_results([tmp_path]).table)
+    assert verdict.gain == pytest.approx(1.5) and verdict.verdict_2x == MISSES
