@@ -7,7 +7,10 @@ is what a busy machine needs. Either way it prints one line per target: the rati
 baseline's median time to the measured cell's, its 95% bootstrap interval, and met / missed /
 inconclusive (the interval decides, as everywhere in bench). Targets compare any two cells,
 so a tar.zst creation can be set against the tar.gz reference loop, which the per-group
-speedup columns of ``results.csv`` cannot do. Cells a run did not measure are listed as absent.
+speedup columns of ``results.csv`` cannot do. Cells a run did not measure are listed as absent
+(so are cells skipped because the machine lacks an optional package). A target whose cell
+failed output verification (its record is not valid) is listed as invalid, with the reason
+shortened: it never counts as met, whatever the timings say.
 A side-by-side measurement also reads, round by round, how much of the CPUs other work took
 (``bench.contention``) and prints it per workload; ``--max-contention 0.1`` judges every ratio
 from the rounds at or under that share only, both sides from the same rounds, and says how many
@@ -18,7 +21,9 @@ machine together (``bench.provenance`` says which code each run measured; runs o
 or of another machine are refused): each ratio from all their rounds, every run resampled
 within itself (``stats.pooled_ratio_ci``), with each run's own verdict beside it. Runs whose
 own intervals do not overlap measured something that changed between them, so their pooled
-verdict stands only where every run alone gives it, and the line says so. A machine's
+verdict stands only where every run alone gives it, and the line says so. A cell that failed
+verification in any of the runs makes its targets invalid, and the line names those runs: a
+valid record of another run never stands in for it. A machine's
 folder (``results/<machine>``) stands for its runs of the code its newest run measured, the
 runs the report pools. Every listing ends with what chance alone does to that many verdicts
 at 95% each: about one in twenty lands on the wrong side of its line, so a lone verdict near
@@ -37,13 +42,17 @@ from pathlib import Path
 from typing import Any
 
 from bench import contention, parallel_probe, provenance, side_by_side, stats
-from bench.codec_axes import FOREIGN_FORMATS
+from bench.codec_axes import FOREIGN_FORMATS, NOT_MEASURED
 from bench.results import free_round_indices, pooled_record_ratio, read_records
 from bench.schema import INCONCLUSIVE
 
 MEDIUM = ("medium", 1.0)
 #: the verdict of a ratio judged from fewer than ``stats.MIN_SAMPLES`` rounds (no interval)
 TOO_FEW = "too few"
+#: the verdict of a target whose cell failed output verification
+INVALID = "invalid"
+#: how much of an invalid cell's reason a listing shows
+REASON_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -211,20 +220,80 @@ def default_targets() -> list[Target]:
     return targets
 
 
+def _matches(record: dict[str, Any], pick: Pick, workload: tuple[str, float]) -> bool:
+    """Whether ``record`` is a cell of ``pick`` on ``workload`` (parallel: at 2 threads)."""
+    return (
+        record["operation"] == pick.operation
+        and record["format"] == pick.format
+        and record["variant"] == pick.variant
+        and record["workload"] == workload[0]
+        and math.isclose(float(record["scale"]), workload[1])
+        and (pick.variant == "reference" or record["backend"] == pick.backend)
+        and (pick.variant != "parallel" or int(record["threads"]) == 2)
+    )
+
+
+def skipped(record: dict[str, Any]) -> bool:
+    """Whether ``record`` is of a cell not run because the machine lacks an optional package
+    (``bench.codec_axes.NOT_MEASURED``): not measured, and nothing went wrong."""
+    return not record.get("valid") and str(record.get("invalid_reason") or "").startswith(
+        NOT_MEASURED
+    )
+
+
 def _find(records: list[dict[str, Any]], pick: Pick, workload: tuple[str, float]):
-    for r in records:
-        if (
-            r["operation"] == pick.operation
-            and r["format"] == pick.format
-            and r["variant"] == pick.variant
-            and r["workload"] == workload[0]
-            and math.isclose(float(r["scale"]), workload[1])
-            and (pick.variant == "reference" or r["backend"] == pick.backend)
-            and (pick.variant != "parallel" or int(r["threads"]) == 2)
-            and r.get("valid")
-        ):
-            return r
-    return None
+    """The record of ``pick`` on ``workload`` in one run, whatever its validity: a valid one
+    where the run holds one (a pick can match cells of several batch sizes), else an invalid
+    one, so that a cell with wrong output reads invalid, not absent. None when the run did not
+    measure it, or skipped it for a missing optional package (``skipped``)."""
+    found = [r for r in records if _matches(r, pick, workload) and not skipped(r)]
+    return next((r for r in found if r.get("valid")), found[0] if found else None)
+
+
+def _find_valid(records: list[dict[str, Any]], pick: Pick, workload: tuple[str, float]):
+    """``_find``, valid records only (None for a cell whose output failed verification)."""
+    record = _find(records, pick, workload)
+    return record if record is not None and record.get("valid") else None
+
+
+def short_reason(reason: str | None, limit: int = REASON_CHARS) -> str:
+    """An invalid record's reason for one line: its first problem, cut to ``limit``."""
+    first = (reason or "").split("; ", 1)[0].strip() or "no reason recorded"
+    return first if len(first) <= limit else first[: limit - 3].rstrip() + "..."
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One side of a target whose record failed output verification."""
+
+    #: the run it is in (an index into the runs judged), None for the fallback records
+    run: int | None
+    side: str  # "measured cell" or "baseline cell"
+    reason: str  # shortened (``short_reason``)
+
+
+def _failures(records: list[dict[str, Any]], target: Target, run: int | None) -> list[Failure]:
+    """The sides of ``target`` whose record in ``records`` (one run) is not valid."""
+    failures = []
+    for side, pick in (("measured cell", target.measured), ("baseline cell", target.baseline)):
+        record = _find(records, pick, target.workload)
+        if record is not None and not record.get("valid"):
+            failures.append(Failure(run, side, short_reason(record.get("invalid_reason"))))
+    return failures
+
+
+def invalid_text(failures: list[Failure], runs: int, names: list[str] | None = None) -> str:
+    """Why a target is invalid: which side failed verification and why (the first reason),
+    and, among ``runs`` runs judged together, in which of them (by ``names`` when given)."""
+    if not failures:
+        return ""
+    sides = " and ".join(dict.fromkeys(f.side for f in failures))
+    failed = sorted({f.run for f in failures if f.run is not None})
+    where = ""
+    if runs > 1 and failed:
+        named = ", ".join(names[k] if names else f"run {k + 1}" for k in failed)
+        where = f" in {len(failed)} of {runs} runs ({named})"
+    return f"{sides} invalid{where}: {failures[0].reason}"
 
 
 def evaluate(
@@ -248,7 +317,8 @@ Pair = tuple[dict[str, Any], dict[str, Any]]  # (baseline record, measured recor
 
 
 def _pair(records: list[dict[str, Any]], target: Target) -> Pair | None:
-    """The (baseline, measured) records of ``target`` in ``records``, None unless both."""
+    """The (baseline, measured) records of ``target`` in ``records``, None unless both
+    (valid or not: ``evaluate_runs`` turns an invalid one into an invalid verdict)."""
     measured = _find(records, target.measured, target.workload)
     baseline = _find(records, target.baseline, target.workload)
     return (baseline, measured) if measured is not None and baseline is not None else None
@@ -280,6 +350,7 @@ def evaluate_runs(
     targets: list[Target],
     max_contention: float | None = None,
     fallback: list[dict[str, Any]] | None = None,
+    names: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """``evaluate`` over several runs of the same code on the same machine (oldest first).
 
@@ -290,13 +361,20 @@ def evaluate_runs(
     do not overlap (``runs_disagree``), something differed between them, and a pooled verdict
     that not every run gives alone is ``inconclusive``. A target whose two cells no single
     run measured is judged from ``fallback`` (by default the latest record of each cell in
-    ``runs``), as one run's would be."""
+    ``runs``), as one run's would be.
+
+    A target one of whose cells failed output verification in any of ``runs`` (or, judged
+    from the fallback, in the records it would be judged from) is ``invalid``, with no ratio:
+    a valid record of another run never stands in for it. ``failures`` holds each such side
+    (``Failure``), and ``invalid`` says it in words, naming the runs by ``names``."""
     merged = fallback if fallback is not None else latest_records(runs)
     rows = []
     for i, target in enumerate(targets):
+        failures = [f for k, records in enumerate(runs) for f in _failures(records, target, k)]
         pairs = [pair for records in runs if (pair := _pair(records, target)) is not None]
-        if not pairs and (pair := _pair(merged, target)) is not None:
-            pairs = [pair]
+        if not pairs:
+            pairs = [pair] if (pair := _pair(merged, target)) is not None else []
+            failures = failures or _failures(merged, target, None)
         row: dict[str, Any] = {
             "target": target.label,
             "workload": target.workload[0],
@@ -305,21 +383,36 @@ def evaluate_runs(
             "run_verdicts": [],
             "run_ratios": [],
             "runs_disagree": False,
+            "failures": failures,
+            "invalid": invalid_text(failures, len(runs), names),
         }
-        if not pairs:
-            row.update(ratio=math.nan, low=math.nan, high=math.nan, verdict="absent", rounds=0)
+        nothing = {"ratio": math.nan, "low": math.nan, "high": math.nan, "rounds": 0}
+        if failures:
+            row.update(nothing, verdict=INVALID)
+        elif not pairs:
+            row.update(nothing, verdict="absent")
         else:
-            ratio, low, high, verdict, rounds = _judge(pairs, target, 1000 + i, max_contention)
-            if len(pairs) > 1:
-                alone = [_judge([pair], target, 1000 + i, max_contention) for pair in pairs]
-                row["run_verdicts"] = [judged[3] or "-" for judged in alone]
-                row["run_ratios"] = [judged[:3] for judged in alone]
-                row["runs_disagree"] = runs_disagree(row["run_ratios"])
-                if row["runs_disagree"] and any(v != verdict for v in row["run_verdicts"]):
-                    verdict = INCONCLUSIVE
-            row.update(ratio=ratio, low=low, high=high, verdict=verdict, rounds=rounds)
+            row.update(_judged(pairs, target, 1000 + i, max_contention))
         rows.append(row)
     return rows
+
+
+def _judged(
+    pairs: list[Pair], target: Target, seed: int, max_contention: float | None
+) -> dict[str, Any]:
+    """A target's ratio, interval, verdict and rounds over ``pairs`` (valid records), and
+    with several runs each one's own verdict and ratio, and whether they disagree."""
+    ratio, low, high, verdict, rounds = _judge(pairs, target, seed, max_contention)
+    row: dict[str, Any] = {}
+    if len(pairs) > 1:
+        alone = [_judge([pair], target, seed, max_contention) for pair in pairs]
+        row["run_verdicts"] = [judged[3] or "-" for judged in alone]
+        row["run_ratios"] = [judged[:3] for judged in alone]
+        row["runs_disagree"] = runs_disagree(row["run_ratios"])
+        if row["runs_disagree"] and any(v != verdict for v in row["run_verdicts"]):
+            verdict = INCONCLUSIVE
+    row.update(ratio=ratio, low=low, high=high, verdict=verdict, rounds=rounds)
+    return row
 
 
 def runs_disagree(intervals: list[tuple[float, float, float]]) -> bool:
@@ -394,11 +487,11 @@ def ship_table(records: list[dict[str, Any]], workload: str) -> list[dict[str, A
     rows = []
     where = (workload, 1.0)
     for fmt in sorted({r["format"] for r in records if r["operation"] == "create"}):
-        extract = _find(records, _par("extract", fmt, "isal"), where) or _find(
+        extract = _find_valid(records, _par("extract", fmt, "isal"), where) or _find_valid(
             records, _par("extract", fmt, "zlib"), where
         )
         for backend in sorted({r["backend"] for r in records if r["format"] == fmt}):
-            create = _find(records, _par("create", fmt, backend), where)
+            create = _find_valid(records, _par("create", fmt, backend), where)
             if create is None:
                 continue
             peaks = [r.get("peak_rss_bytes") or 0 for r in (create, extract) if r]
@@ -526,6 +619,9 @@ def read_runs(paths: list[Path]) -> tuple[list[list[dict[str, Any]]], list[str],
 
 
 def _row_note(row: dict[str, Any], max_contention: float | None) -> str:
+    """What follows a target's line: why it is invalid, or the runs and rounds it rests on."""
+    if row["invalid"]:
+        return f" ({row['invalid']})"
     if row["run_verdicts"]:
         note = (
             f" ({row['rounds']} rounds of {row['runs']} runs; each alone: "
@@ -563,7 +659,7 @@ def print_verdicts(
         prefix = f"{names[i]} " if names and len(runs) > 1 else ""
         for line in contention_lines(records, max_contention):
             print(prefix + line)
-    rows = evaluate_runs(runs, default_targets(), max_contention)
+    rows = evaluate_runs(runs, default_targets(), max_contention, names=names or None)
     for row in rows:
         interval = ratio_text(row["ratio"], row["low"], row["high"])
         print(
