@@ -8,15 +8,18 @@ run decides which code is judged: every run of that machine that measured the sa
 ``python -m bench.codec_targets RUN RUN`` does, and each row says how many runs it rests on and
 what each said alone (and each run's ratio where two runs' intervals do not overlap: then the
 pooled verdict stands only if every run gives it alone). A target that none of those runs
-measured falls back to the latest record of each of its cells in any run of the machine. Only
-targets whose two cells were measured are listed. The size targets (a tar.zst no larger than
-the tar.gz of the same tree) follow, with the two archives' bytes.
+measured falls back to the latest record of each of its cells in any run of the machine.
+Targets whose cells were not measured are counted, not listed. A target whose cell failed
+output verification in any of those runs is listed as invalid, with the reason and the runs
+(a valid record of another run never stands in for it), and never counts as met. The size
+targets (a tar.zst no larger than the tar.gz of the same tree) follow, with the two
+archives' bytes.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.schema import CELLS_FILE
@@ -41,15 +44,19 @@ class TargetRow:
     disagreement: str = ""
     #: a size target: bytes, exact, no interval and nothing left to chance
     exact: bool = False
+    #: why the verdict is invalid: which cell failed output verification, in which runs
+    invalid: str = ""
 
 
 @dataclass
 class MachineRuns:
     """A machine's records for the codec targets: the runs of its newest code, oldest first,
-    and the latest record of every cell in any of its runs (the fallback)."""
+    the latest record of every cell in any of its runs (the fallback), and the pooled runs'
+    ids (to name a run whose cell failed verification)."""
 
     pooled: list[list[dict[str, Any]]]
     latest: list[dict[str, Any]]
+    names: list[str] = field(default_factory=list)
 
 
 def _read(run: RunInfo) -> list[dict[str, Any]] | None:
@@ -73,18 +80,25 @@ def machine_runs(result_set: ResultSet, machine_key: str) -> MachineRuns:
     read = [(run, records) for run in runs if (records := _read(run))]
     if not read:
         return MachineRuns([], [])
-    pooled = [read[i][1] for i in newest_code_runs([run.run for run, _ in read])]
-    return MachineRuns(pooled, latest_records([records for _, records in read]))
+    picked = newest_code_runs([run.run for run, _ in read])
+    return MachineRuns(
+        [read[i][1] for i in picked],
+        latest_records([records for _, records in read]),
+        [read[i][0].run_id for i in picked],
+    )
 
 
 def target_rows(found: MachineRuns) -> tuple[list[TargetRow], int]:
-    """The codec targets a machine's runs can decide, and how many they cannot (absent)."""
+    """The codec targets a machine's runs measured (decided, or invalid for a cell that failed
+    verification), and how many they did not measure (absent)."""
     from bench.codec_targets import default_targets, disagreement, evaluate_runs, size_rows
 
     if not found.latest:
         return [], 0
     try:
-        evaluated = evaluate_runs(found.pooled, default_targets(), fallback=found.latest)
+        evaluated = evaluate_runs(
+            found.pooled, default_targets(), fallback=found.latest, names=found.names or None
+        )
     except (KeyError, TypeError, ValueError) as exc:  # records of another layout
         logger.warning("codec targets not evaluated: %s", exc)
         return [], 0
@@ -99,6 +113,7 @@ def target_rows(found: MachineRuns) -> tuple[list[TargetRow], int]:
             r["runs"],
             ", ".join(r["run_verdicts"]),
             disagreement(r["run_ratios"]) if r["runs_disagree"] else "",
+            invalid=r["invalid"],
         )
         for r in evaluated
         if r["verdict"] != "absent"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.codec_targets import default_targets
 from reports import build_report
 from reports.loading import load_results
 from reports.quality import collect, invalid_rows
@@ -194,6 +195,38 @@ def test_runs_of_the_newest_code_are_pooled_and_older_code_is_left_out(tmp_path,
     (section,) = ship_sections(load_results([root]))
     (zst,) = [t for t in section.targets if t.target.startswith("create tar.zst")]
     assert zst.runs == 1 and zst.run_verdicts == "" and zst.verdict == "misses"
+
+
+WRONG = "timing output: extracted tree differs from the manifest: 3 files"
+
+
+def test_a_target_whose_cell_failed_verification_is_listed_invalid(tmp_path, synth):
+    root = tmp_path / "results"
+    code = {"version": "0.1.0", "source_digest": "a" * 64, "codecs": {"isal": "1.9.1"}}
+    broken = {"valid": False, "invalid_reason": WRONG}
+    synth.write_targets_run(root, "20261201-010000-interleaved", 1 / 10, code, **broken)
+    (section,) = ship_sections(load_results([root]))
+    (zst,) = [t for t in section.targets if t.target.startswith("create tar.zst")]
+    assert zst.verdict == "invalid" and zst.ratio == "n/a"
+    assert zst.invalid == f"measured cell invalid: {WRONG}"
+    absent = len(default_targets()) - sum(not t.exact for t in section.targets)
+    assert section.targets_absent == absent  # invalid is listed, not counted as absent
+    html = build_report([root], tmp_path / "report.html").read_text()
+    assert 'data-verdict="invalid"' in html and f"measured cell invalid: {WRONG}" in html
+
+
+def test_a_valid_run_of_the_same_code_does_not_stand_in_for_an_invalid_one(tmp_path, synth):
+    root = tmp_path / "results"
+    code = {"version": "0.1.0", "source_digest": "a" * 64, "codecs": {"isal": "1.9.1"}}
+    broken = {"valid": False, "invalid_reason": WRONG}
+    synth.write_targets_run(root, "20261201-010000-interleaved", 1 / 10, code, **broken)
+    synth.write_targets_run(root, "20261201-020000-interleaved", 1 / 10, code)
+    (section,) = ship_sections(load_results([root]))
+    (zst,) = [t for t in section.targets if t.target.startswith("create tar.zst")]
+    assert zst.verdict == "invalid" and zst.runs == 2
+    assert zst.invalid == (
+        f"measured cell invalid in 1 of 2 runs (20261201-010000-interleaved): {WRONG}"
+    )
 
 
 def test_thirty_verdicts_come_with_what_chance_does_to_them():
