@@ -7,9 +7,16 @@ holds), so the archive order, and so its bytes, never depends on the file system
 its entries, or, given an executor, walks level by level with every folder of one depth
 scanned in parallel (``scandir`` and ``stat`` release the GIL) and sorts the whole list at the
 end. A folder that cannot be read is skipped with a warning; so is a file over the size limit
-or one that cannot be opened, and a folder met again through a followed link (a loop): the
-depth-first walk keeps the first one in name order, the level walk the shallowest (the first
-in name order among folders of one depth).
+or one that cannot be opened.
+
+A folder reachable under several names (``current -> shared`` with ``follow_symlinks``) is
+archived in full under each of them, as ``tar -h`` does. Only a loop is refused: a folder that
+is one of its own ancestors on the path that reaches it (same device and inode) is archived as
+an empty folder, with a warning. As a guard against links that multiply names exponentially
+(two links to the next folder at every level), one folder's contents are archived under at
+most ``MAX_FOLDER_NAMES`` names; each further name is an empty folder, with a warning. Which
+names those are must not depend on ``parallel_walk``, so with ``follow_symlinks`` both walks
+go level by level (the shallowest names first, in name order within one depth).
 
 Where the system allows it (Linux, macOS), a folder is opened once and scanned through its
 descriptor: each child's ``stat``, ``access`` and ``readlink`` then name the child relative
@@ -34,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 #: folders scanned per task when fanned out
 DIRS_PER_TASK = 8
+#: names under which one folder's contents are archived at most (followed links, bind mounts)
+MAX_FOLDER_NAMES = 64
 #: scan a folder through its descriptor (stat, access and readlink relative to it)
 SCAN_BY_DESCRIPTOR = (
     os.scandir in os.supports_fd
@@ -60,6 +69,8 @@ class WalkResult:
 
 #: a folder still to scan: its path, its member name and its (device, inode)
 _Subdir = tuple[str, str, tuple[int, int]]
+#: a folder of the level walk: the folder, and the (device, inode) of it and its ancestors
+_LevelDir = tuple[_Subdir, frozenset[tuple[int, int]]]
 
 
 @dataclass
@@ -161,8 +172,8 @@ def _scan_children(
     return out
 
 
-def _scan_many(batch, options, excluder) -> list[_Scan]:
-    return [_scan_dir(path, prefix, options, excluder) for path, prefix, _ in batch]
+def _scan_many(batch: list[_LevelDir], options: WalkOptions, excluder) -> list[_Scan]:
+    return [_scan_dir(path, prefix, options, excluder) for (path, prefix, _), _ in batch]
 
 
 def iter_tree(
@@ -172,9 +183,19 @@ def iter_tree(
 ) -> Iterator[FileEntry]:
     """Every entry under ``source_dir`` (folders included) in member-name order, depth first:
     a folder is scanned when the entry before its first child has been taken. What is left
-    out, with why, is appended to ``skipped``."""
+    out, with why, is appended to ``skipped``.
+
+    With ``follow_symlinks`` the entries come from the level walk instead (all at once), so
+    that which names of a much-aliased folder are kept is the same with and without
+    ``parallel_walk`` (see the module's docstring)."""
     root, root_id, excluder = _start(source_dir, options)
-    seen = {root_id}
+    if options.follow_symlinks:
+        result = _level_walk(root, root_id, excluder, options, None, None)
+        if skipped is not None:
+            skipped.extend(result.skipped)
+        yield from result.entries
+        return
+    visits = _Visits(root_id, skipped)
 
     def children(path: str, prefix: str) -> Iterator[tuple[FileEntry, _Subdir | None]]:
         scan = _scan_dir(path, prefix, options, excluder)
@@ -184,16 +205,19 @@ def iter_tree(
         scan.entries.sort(key=_by_name)
         return iter([(entry, subdirs.get(entry.name)) for entry in scan.entries])
 
-    stack = [children(root, "")]
+    # the folders being walked, each with its (device, inode); ``on_path`` holds those ids
+    stack = [(children(root, ""), root_id)]
+    on_path = {root_id}
     while stack:
-        item = next(stack[-1], None)
+        item = next(stack[-1][0], None)
         if item is None:
-            stack.pop()
+            on_path.discard(stack.pop()[1])
             continue
         entry, subdir = item
         yield entry
-        if subdir is not None and _first_visit(subdir, seen):
-            stack.append(children(subdir[0], subdir[1]))
+        if subdir is not None and visits.enter(subdir, on_path):
+            stack.append((children(subdir[0], subdir[1]), subdir[2]))
+            on_path.add(subdir[2])
 
 
 def _start(
@@ -205,14 +229,37 @@ def _start(
     return root, (root_st.st_dev, root_st.st_ino), excluder_for(tuple(options.exclude_patterns))
 
 
-def _first_visit(subdir: _Subdir, seen: set[tuple[int, int]]) -> bool:
-    """True the first time a folder is met; met again (a loop through followed symlinks), it
-    is not entered, with a warning."""
-    if subdir[2] in seen:
-        logger.warning("not following %s again: folder loop", subdir[0])
+class _Visits:
+    """Which folders a walk enters: not a folder that is one of its own ancestors (a loop),
+    and one folder under at most ``MAX_FOLDER_NAMES`` names (in the walk's order). A folder
+    not entered is still listed, so it is archived empty; the walk warns and says why in
+    ``skipped``."""
+
+    def __init__(self, root_id: tuple[int, int], skipped: list[tuple[str, str]] | None) -> None:
+        self._names = {root_id: 1}
+        self._skipped = skipped
+
+    def enter(self, subdir: _Subdir, ancestors: set[tuple[int, int]] | frozenset) -> bool:
+        """True when ``subdir``, reached below the folders ``ancestors``, is to be scanned."""
+        path, rel, folder_id = subdir
+        if folder_id in ancestors:
+            logger.warning("not following %s: folder loop (it is one of its own parents)", path)
+            return self._refuse(rel, "folder loop")
+        names = self._names.get(folder_id, 0)
+        if names >= MAX_FOLDER_NAMES:
+            logger.warning(
+                "not following %s: that folder is already archived under %d names",
+                path,
+                MAX_FOLDER_NAMES,
+            )
+            return self._refuse(rel, f"folder already archived under {MAX_FOLDER_NAMES} names")
+        self._names[folder_id] = names + 1
+        return True
+
+    def _refuse(self, rel: str, reason: str) -> bool:
+        if self._skipped is not None:
+            self._skipped.append((rel, reason))
         return False
-    seen.add(subdir[2])
-    return True
 
 
 #: sort keys: an entry's member name, a sub-folder's member name
@@ -234,9 +281,22 @@ def walk_tree(
             on_progress(len(result.entries))
         return result
     root, root_id, excluder = _start(source_dir, options)
-    seen = {root_id}
+    return _level_walk(root, root_id, excluder, options, executor, on_progress)
+
+
+def _level_walk(
+    root: str,
+    root_id: tuple[int, int],
+    excluder: Excluder,
+    options: WalkOptions,
+    executor: Executor | None,
+    on_progress: Callable[[int], None] | None,
+) -> WalkResult:
+    """Every entry, level by level: the folders of one depth are scanned together (by
+    ``executor``'s workers when given), then the entries are sorted by member name."""
     result = WalkResult()
-    level: list[_Subdir] = [(root, "", root_id)]
+    visits = _Visits(root_id, result.skipped)
+    level: list[_LevelDir] = [((root, "", root_id), frozenset((root_id,)))]
     while level:
         batches = [level[i : i + DIRS_PER_TASK] for i in range(0, len(level), DIRS_PER_TASK)]
         limit = 4 * worker_count(executor)
@@ -246,14 +306,16 @@ def walk_tree(
             batches,
             limit,
         )
-        next_level: list[_Subdir] = []
-        for batch_scans in scans:
-            for scan in batch_scans:
+        next_level: list[_LevelDir] = []
+        for batch, batch_scans in zip(batches, scans):
+            for (_, ancestors), scan in zip(batch, batch_scans):
                 result.entries.extend(scan.entries)
                 result.skipped.extend(scan.skipped)
-                # in name order, so that of two links to one folder the same one is followed
-                subdirs = sorted(scan.subdirs, key=_member_of)
-                next_level += [sub for sub in subdirs if _first_visit(sub, seen)]
+                # in name order: the level is then in member-name order, and of many names of
+                # one folder the same ones are kept whatever the executor
+                for sub in sorted(scan.subdirs, key=_member_of):
+                    if visits.enter(sub, ancestors):
+                        next_level.append((sub, ancestors | {sub[2]}))
         if on_progress is not None:
             on_progress(len(result.entries))
         level = next_level

@@ -1,15 +1,17 @@
 """The walker: the depth-first walk and the level walk give the same entries in member-name
-order, a folder reached twice through followed links is kept once (the same one each time),
-and creation leaves out the archive it writes, its side file and their temporary files."""
+order, a folder reached under two names through followed links is archived under both (only
+a loop is refused, and a folder under at most MAX_FOLDER_NAMES names), and creation leaves
+out the archive it writes, its side file and their temporary files."""
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from archive_parallel import ArchiveConfig, ArchiveManager, walker
@@ -50,20 +52,171 @@ def test_both_walks_give_the_entries_in_member_name_order(tmp_path):
     assert walk_tree(root, WalkOptions()).entries == depth_first
 
 
-def test_a_folder_reached_twice_through_links_is_kept_once_first_in_name_order(tmp_path, caplog):
+def test_a_folder_reached_under_two_names_is_archived_under_both_and_a_loop_is_not_entered(
+    tmp_path, caplog
+):
     root = _tree(tmp_path / "src", ["real/file.txt"])
     (root / "alias").symlink_to("real")
     (root / "real" / "loop").symlink_to("..")
     with caplog.at_level(logging.WARNING):
-        entries = list(iter_tree(root, WalkOptions(follow_symlinks=True)))
+        skipped: list[tuple[str, str]] = []
+        entries = list(iter_tree(root, WalkOptions(follow_symlinks=True), skipped))
     names = [e.name for e in entries]
-    # "alias" sorts first, so its contents are kept; "real" is listed, not followed again
-    assert names == ["alias", "alias/file.txt", "alias/loop", "real"]
-    assert all(e.kind is EntryKind.DIR for e in entries if e.name != "alias/file.txt")
-    assert "folder loop" in caplog.text
-    # the level walk keeps the same one: the first in name order among folders of one depth
-    level = _level_walk(root, WalkOptions(follow_symlinks=True))
-    assert [e.name for e in level] == names
+    # an alias is not a loop: its contents come under both names; "loop" is the root again,
+    # one of its own ancestors, so it is listed (an empty folder) and not entered
+    assert names == ["alias", "alias/file.txt", "alias/loop", "real", "real/file.txt", "real/loop"]
+    assert all(e.kind is EntryKind.DIR for e in entries if not e.name.endswith("file.txt"))
+    assert sorted(skipped) == [("alias/loop", "folder loop"), ("real/loop", "folder loop")]
+    assert caplog.text.count("folder loop") == 2
+    assert [e.name for e in _level_walk(root, WalkOptions(follow_symlinks=True))] == names
+
+
+def test_a_loop_deeper_down_is_refused_where_it_closes(tmp_path):
+    """``a/b/up -> ../..`` is the root again: the walk enters ``a``, ``a/b``, then stops at
+    ``up``; ``a/b/side -> ..`` is ``a``, an ancestor too."""
+    root = _tree(tmp_path / "src", ["a/b/f"])
+    (root / "a" / "b" / "up").symlink_to("../..")
+    (root / "a" / "b" / "side").symlink_to("..")
+    options = WalkOptions(follow_symlinks=True)
+    names = [e.name for e in iter_tree(root, options)]
+    assert names == ["a", "a/b", "a/b/f", "a/b/side", "a/b/up"]
+    assert [e.name for e in _level_walk(root, options)] == names
+
+
+def test_both_names_of_a_followed_alias_are_archived_as_gnu_tar_h_does(tmp_path):
+    """``current -> shared`` beside ``shared`` (a deployment layout): ``tar -h`` archives the
+    contents under both names, and so do we, in every walk."""
+    root = _tree(tmp_path / "src", ["shared/conf.ini", "shared/sub/deep.txt", "top.txt"])
+    (root / "current").symlink_to("shared")
+    (root / "shared" / "sub" / "back").symlink_to("../../shared")  # a loop, for good measure
+    listing = subprocess.run(
+        ["tar", "-chf", "-", "--exclude=back", "."],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    ).stdout
+    expected = sorted(
+        name.removeprefix("./").rstrip("/")
+        for name in subprocess.run(
+            ["tar", "-tf", "-"], input=listing, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .splitlines()
+        if name not in ("./", ".")
+    )
+    config = ArchiveConfig(follow_symlinks=True, exclude_patterns=["back"])
+    with ArchiveManager() as manager:
+        meta = manager.create_archive(root, tmp_path / "a.tar.gz", config)
+        manager.extract_archive(tmp_path / "a.tar.gz", tmp_path / "out")
+    assert sorted(meta.files) == [n for n in expected if (root / n).is_file()]
+    for name in ("shared", "current"):
+        assert (tmp_path / "out" / name / "conf.ini").read_text() == "shared/conf.ini" * 3
+        assert (tmp_path / "out" / name / "sub" / "deep.txt").is_file()
+    unpacked = sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")
+    )
+    assert unpacked == expected
+
+
+def _doubling_chain(root: Path, depth: int) -> Path:
+    """``d0`` .. ``d<depth>``, each ``d<k>`` holding a file and two links, ``a`` and ``b``, to
+    ``d<k+1>``: ``d<k>`` is reachable under 2**k names, none of them a loop."""
+    for k in range(depth + 1):
+        (root / f"d{k}").mkdir(parents=True)
+        (root / f"d{k}" / "f").write_bytes(b"%d" % k)
+    for k in range(depth):
+        for link in "ab":
+            (root / f"d{k}" / link).symlink_to(f"../d{k + 1}")
+    return root
+
+
+def test_links_that_multiply_names_are_cut_at_max_folder_names_the_same_in_every_walk(
+    tmp_path, caplog
+):
+    """2**20 names of ``d20`` would be archived without the guard; with it each folder's
+    contents come under at most MAX_FOLDER_NAMES names (the shallowest, then in name order),
+    each further name is an empty folder, and which names those are does not depend on the
+    walk."""
+    depth = 20
+    root = _doubling_chain(tmp_path / "src", depth)
+    options = WalkOptions(follow_symlinks=True)
+    with caplog.at_level(logging.WARNING):
+        result = walk_tree(root, options)
+    names = [e.name for e in result.entries]
+    assert names == [e.name for e in _level_walk(root, options)]
+    assert names == [e.name for e in iter_tree(root, options)]
+    assert f"already archived under {walker.MAX_FOLDER_NAMES} names" in caplog.text
+    # d<k> has 2**(k+1) - 1 names (``d<k>``, ``d<k-1>/a``, ``d<k-1>/b``, ``d<k-2>/a/a``...)
+    limit = walker.MAX_FOLDER_NAMES
+    names_of = dict.fromkeys(range(depth + 1), 0)
+    for name in names:
+        if name.endswith("/f"):
+            parts = name.split("/")
+            names_of[int(parts[0][1:]) + len(parts) - 2] += 1
+    assert names_of == {k: min(2 ** (k + 1) - 1, limit) for k in range(depth + 1)}
+    assert len(names) < 3 * 2 * walker.MAX_FOLDER_NAMES * (depth + 1)
+
+
+@st.composite
+def _linked_trees(draw):
+    """A few folders, some files, and links to folders (an alias, an ancestor, anything)."""
+    folders = draw(
+        st.lists(st.sampled_from(["a", "b", "a/c", "b/d", "a/c/e"]), unique=True, max_size=5)
+    )
+    folders = sorted({"/".join(f.split("/")[: i + 1]) for f in folders for i in range(3)})
+    folders = [f for f in folders if f]
+    files = draw(st.lists(st.sampled_from(["f", *[f"{d}/f" for d in folders]]), unique=True))
+    places = ["", *folders]
+    links = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(places), st.sampled_from(["l", "m"]), st.sampled_from(places)
+            ),
+            max_size=4,
+            unique_by=lambda t: (t[0], t[1]),
+        )
+    )
+    return folders, files, links
+
+
+def _expected_walk(root: Path) -> list[str]:
+    """What ``tar -h`` would archive, minus the loops: every name reachable without entering
+    a folder that is one of its own ancestors (by real path)."""
+    names: list[str] = []
+
+    def visit(path: Path, rel: str, ancestors: frozenset[str]) -> None:
+        for child in sorted(os.listdir(path)):
+            name = f"{rel}/{child}" if rel else child
+            full = path / child
+            if not full.exists():
+                continue  # a dangling link is skipped
+            names.append(name)
+            if full.is_dir() and os.path.realpath(full) not in ancestors:
+                visit(full, name, ancestors | {os.path.realpath(full)})
+
+    visit(root, "", frozenset({os.path.realpath(root)}))
+    return names
+
+
+@settings(max_examples=100, deadline=None)
+@given(tree=_linked_trees())
+def test_a_followed_walk_archives_every_name_but_loops_in_every_walk(tmp_path_factory, tree):
+    folders, files, links = tree
+    root = tmp_path_factory.mktemp("linked") / "src"
+    root.mkdir()
+    for folder in folders:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    for name in files:
+        (root / name).write_bytes(name.encode())
+    for where, link, target in links:
+        if not (root / where / link).exists():
+            rel_target = os.path.relpath(root / target, root / where)
+            (root / where / link).symlink_to(rel_target)
+    expected = _expected_walk(root)
+    assume(len(expected) < 2000)
+    options = WalkOptions(follow_symlinks=True)
+    assert [e.name for e in iter_tree(root, options)] == expected
+    assert [e.name for e in _level_walk(root, options)] == expected
 
 
 def _many_folders(root: Path) -> Path:
