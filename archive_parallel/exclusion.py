@@ -2,6 +2,7 @@
 
 A pattern with ``*``, ``?`` or ``[`` is a glob matched against the file name and against the
 relative path; a plain pattern matches the file name or any folder name of the relative path.
+A folder that matches is not entered, so what it holds is excluded with it.
 Nothing about where the source folder itself lives can exclude a file (the old class matched
 plain patterns as substrings of the absolute path; that is deliberately not repeated).
 """
@@ -35,10 +36,16 @@ class Excluder:
         return bool(self._plain) or self._glob is not None
 
     def excludes(self, relative: str) -> bool:
-        name = relative.rsplit("/", 1)[-1]
-        if self._plain and (name in self._plain or not self._plain.isdisjoint(relative.split("/"))):
-            return True
-        return self._glob_excludes(name, relative)
+        """Whether a walk leaves ``relative`` out: it, or one of the folders holding it,
+        matches (the walk asks ``excludes_child`` folder by folder, and never enters a folder
+        that matches, so ``logs/old/x.txt`` goes with ``logs/*`` and ``a.egg-info/PKG-INFO``
+        with ``*.egg-info``)."""
+        prefix = ""
+        for name in relative.split("/"):
+            prefix = f"{prefix}/{name}" if prefix else name
+            if self.excludes_child(name, prefix):
+                return True
+        return False
 
     def excludes_child(self, name: str, relative: str) -> bool:
         """``excludes(relative)`` for an entry ``name`` whose folders were not excluded (a

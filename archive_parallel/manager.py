@@ -30,7 +30,7 @@ from .checksums import checksum_files
 from .config import ArchiveConfig
 from .entries import EntryKind, FileEntry
 from .errors import ArchiveError
-from .exclusion import excluder_for
+from .exclusion_helper import WalkedSources, member_name_under, should_exclude
 from .formats import CompressionFormat, resolve_format
 from .hashing_writer import HashingWriter
 from .integrity import IntegrityPlan
@@ -55,18 +55,6 @@ if TYPE_CHECKING:
     from .verify import IntegrityReport, MemberInfo
 
 MODULE_LOGGER = logging.getLogger(__name__)
-
-
-def _member_name_of(path: Path, source: Path) -> str | None:
-    """The member name ``path`` would have under ``source`` (None when it is outside), so
-    that excluding it costs one comparison per entry rather than one path computation."""
-    try:
-        name = os.path.relpath(os.path.abspath(path), os.path.abspath(source))
-    except ValueError:  # another drive (Windows)
-        return None
-    if name == os.pardir or name.startswith(os.pardir + os.sep):
-        return None
-    return name.replace(os.sep, "/")
 
 
 def _temporary_prefix(member: str) -> str:
@@ -115,6 +103,7 @@ class ArchiveManager:
         self.platform: PlatformInfo = detect_platform()
         self._stats = Stats()
         self._pool = WorkerPool()
+        self._walked_sources = WalkedSources()  # for _should_exclude_file's absolute paths
         self._finalizer = weakref.finalize(self, WorkerPool.shutdown, self._pool, False)
 
     # ------------------------------------------------------------------ lifecycle
@@ -155,8 +144,9 @@ class ArchiveManager:
         )
         with self._stats.timed("file_collection"):
             result = walk_tree(source, options, executor)
+        self._walked_sources.add(source)
         if exclude:
-            skip = {_member_name_of(Path(p), source) for p in exclude} - {None}
+            skip = {member_name_under(p, source) for p in exclude} - {None}
             # and their temporary files (a stale one left by another writer)
             temporary = tuple(_temporary_prefix(name) for name in skip)
             result.entries = [
@@ -543,12 +533,11 @@ class ArchiveManager:
         patterns: Sequence[str],
         source_dir: str | os.PathLike[str] | None = None,
     ) -> bool:
-        path = Path(path)
-        if source_dir is not None:
-            with contextlib.suppress(ValueError):
-                path = path.relative_to(source_dir)
-        relative = path.name if path.is_absolute() else path.as_posix()
-        return excluder_for(tuple(patterns or ())).excludes(relative)
+        """Whether ``_collect_files`` leaves ``path`` out under ``patterns``. A relative
+        ``path`` is relative to the source folder; an absolute one is taken relative to
+        ``source_dir``, else to the last source folder this manager walked that holds it,
+        else matched on its name only (see ``exclusion_helper``)."""
+        return should_exclude(path, patterns, source_dir, self._walked_sources)
 
     def _is_safe_path(self, name: str) -> bool:
         from .safety import is_safe_path
