@@ -3,6 +3,13 @@
 The writer puts a 1-second Unix mtime in every local and central header (the DOS time has
 2-second steps and no time zone); ``read_unix_mtime`` reads it back from a
 ``zipfile.ZipInfo`` so extraction can restore exact mtimes.
+
+The field holds 32 bits. Info-ZIP's ``zip`` on a 64-bit system, libarchive and 7-Zip write
+times after 2038-01-19 03:14:07 UTC as unsigned (up to 2106-02-07), earlier ones before 1970
+as negative, and Info-ZIP's ``unzip`` tells the two apart by the member's DOS date (2038 or
+later: unsigned). The writer and ``read_unix_mtime`` do the same. A time the field cannot hold
+(after 2106-02-07, before 1901-12-13) is left out, so readers use the DOS date, which runs to
+2107 (2-second steps, local time).
 """
 
 from __future__ import annotations
@@ -13,15 +20,21 @@ from typing import Any
 
 EXTENDED_TIMESTAMP_ID = 0x5455
 ZIP64_EXTRA_ID = 0x0001
-_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_INT32_MIN, _UINT32_END = -(2**31), 2**32
 #: the head of an extended timestamp field holding only the mtime (what the writer puts)
 _MTIME_ONLY_FIELD = struct.pack("<HHB", EXTENDED_TIMESTAMP_ID, 5, 1)
+#: from this DOS date on, a field value with its top bit set is after 2038, not before 1970
+#: (Info-ZIP unzip's DOSTIME_2038_01_18)
+_DOS_2038 = (2038, 1, 18, 0, 0, 0)
 
 
 def extended_timestamp(mtime: float) -> bytes:
-    """The 0x5455 field with only the modification time (flags bit 0), 9 bytes in all."""
-    seconds = min(_INT32_MAX, max(_INT32_MIN, int(mtime)))
-    return struct.pack("<HHBi", EXTENDED_TIMESTAMP_ID, 5, 1, seconds)
+    """The 0x5455 field with only the modification time (flags bit 0), 9 bytes in all; empty
+    for a time it cannot hold (see the module's docstring)."""
+    seconds = int(mtime)
+    if not _INT32_MIN <= seconds < _UINT32_END:
+        return b""
+    return struct.pack("<HHBI", EXTENDED_TIMESTAMP_ID, 5, 1, seconds % _UINT32_END)
 
 
 def zip64_extra(*values: int) -> bytes:
@@ -44,14 +57,22 @@ def iter_extra_fields(extra: bytes) -> list[tuple[int, bytes]]:
 
 
 def read_unix_mtime(zipinfo: Any) -> float | None:
-    """The 1-second mtime from a ``ZipInfo``'s extended timestamp field, or None."""
+    """The 1-second mtime from a ``ZipInfo``'s extended timestamp field, or None. A value
+    with its top bit set is after 2038 when the member's DOS date is (``date_time``), else
+    before 1970."""
     extra = bytes(getattr(zipinfo, "extra", b"") or b"")
     if extra[:5] == _MTIME_ONLY_FIELD and len(extra) >= 9:  # the writer's field, first
-        return float(struct.unpack_from("<i", extra, 5)[0])
-    for field_id, data in iter_extra_fields(extra):
-        if field_id == EXTENDED_TIMESTAMP_ID and len(data) >= 5 and data[0] & 1:
-            return float(struct.unpack_from("<i", data, 1)[0])
-    return None
+        raw = struct.unpack_from("<I", extra, 5)[0]
+    else:
+        for field_id, data in iter_extra_fields(extra):
+            if field_id == EXTENDED_TIMESTAMP_ID and len(data) >= 5 and data[0] & 1:
+                raw = struct.unpack_from("<I", data, 1)[0]
+                break
+        else:
+            return None
+    if raw >= 2**31 and tuple(getattr(zipinfo, "date_time", ())) < _DOS_2038:
+        raw -= _UINT32_END
+    return float(raw)
 
 
 UNICODE_PATH_ID = 0x7075

@@ -16,7 +16,8 @@ gzip body) or straight through when a 64 KiB sample shows it does not compress, 
 header is patched afterwards (``out`` must be seekable). zip64 fields are used for a member
 whose size could reach 4 GiB (decided from the entry size up front), for offsets past 4 GiB
 and for more than 65,534 entries. Members carry Unix modes (``create_system`` 3), the
-Info-ZIP 1-second timestamp and a local DOS time clamped to 1980-2107; ``fixed_mtime`` makes
+Info-ZIP 1-second timestamp (1901 to 2106, see ``zip_extra``) and a local DOS time clamped to
+1980-2107; ``fixed_mtime`` makes
 the output reproducible. The bytes depend on the items, level, block size and backend, never
 on threads, batches or window size.
 """
