@@ -182,4 +182,31 @@ def collect(result_set: ResultSet, verdicts: list[Verdict]) -> list[Warning_]:
         warnings.append(Warning_("error", "Cells with no valid measurement", no_data))
     if unmeasured:
         warnings.append(Warning_("note", "Verdicts without a full interval", unmeasured))
+    superseded = superseded_runs(table)
+    if superseded:
+        warnings.append(
+            Warning_(
+                "note",
+                "Runs of older code: shown, but a verdict rests on the newest code that "
+                "measured it",
+                superseded,
+            )
+        )
     return warnings
+
+
+def superseded_runs(table: pd.DataFrame) -> list[str]:
+    """Runs none of whose cells decides a verdict or a regression because a newer run of
+    other code measured the same groups (``reports.verdicts.current_rows``)."""
+    if table.empty or "_code" not in table:
+        return []
+    from reports.verdicts import current_rows
+
+    current = set(current_rows(table)["_run_dir"].astype(str))
+    return [
+        f"{key}: run {run_id} ({folder})"
+        for (key, run_id, folder), _rows in table.groupby(
+            ["machine_key", "run_id", "_run_dir"], sort=False
+        )
+        if str(folder) not in current
+    ]

@@ -137,13 +137,27 @@ def parallel_rows(table: pd.DataFrame) -> pd.DataFrame:
         return table
     real = ~table["emulated"].astype(bool) if "emulated" in table else True
     steady_clock = ~table["throttled"].astype(bool) if "throttled" in table else True
-    return table[
-        (table["variant"] == "parallel")
-        & table["_usable"].astype(bool)
-        & real
-        & steady_clock
-        & ~not_measured(table)
-    ]
+    return current_rows(
+        table[
+            (table["variant"] == "parallel")
+            & table["_usable"].astype(bool)
+            & real
+            & steady_clock
+            & ~not_measured(table)
+        ]
+    )
+
+
+def current_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Of each group's rows, those of the code its newest run measured: a run of older code
+    (before a change that made the library slower, say) must not decide what the code says
+    today. Tables loaded without code columns are kept whole."""
+    if rows.empty or "_code" not in rows or "_run_order" not in rows:
+        return rows
+    newest = rows.groupby(GROUP_KEYS, sort=False, dropna=False)["_run_order"].transform("max")
+    newest_code = rows["_code"].where(rows["_run_order"] == newest)
+    code = newest_code.groupby([rows[k] for k in GROUP_KEYS], dropna=False).transform("first")
+    return rows[rows["_code"] == code]
 
 
 def with_gain(rows: pd.DataFrame) -> pd.DataFrame:
@@ -296,10 +310,11 @@ def regressions(table: pd.DataFrame) -> pd.DataFrame:
     """Valid configurations slower than the old way (interval high end below 1), worst first."""
     if table.empty:
         return table
-    rows = table[
-        table["valid"].astype(bool)
-        & (table["variant"] != "reference")
-        & (table["speedup_vs_reference_ci_high"] < 1.0)
+    rows = current_rows(table)
+    rows = rows[
+        rows["valid"].astype(bool)
+        & (rows["variant"] != "reference")
+        & (rows["speedup_vs_reference_ci_high"] < 1.0)
     ]
     return rows.sort_values("speedup_vs_reference")
 

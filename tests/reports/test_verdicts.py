@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from statistics import NormalDist
@@ -197,3 +198,29 @@ def test_a_throttled_cell_decides_no_verdict(tmp_path: Path, synth) -> None:
     synth.write_run(tmp_path, rows)
     (verdict,) = best_verdicts(load_results([tmp_path]).table)
     assert verdict.gain == pytest.approx(1.5) and verdict.verdict_2x == MISSES
+
+
+def test_the_newest_code_decides_over_older_runs(tmp_path: Path, synth) -> None:
+    """A run of older code (3.3x) and a newer run of other code (1.6x) on one machine: the
+    verdict is today's code's, and the older run is named as left out."""
+    from reports.quality import superseded_runs
+
+    def run(run_id: str, digest: str, gain: float) -> None:
+        folder = synth.write_run(
+            tmp_path, [synth.make_row(speedup=gain, run_id=run_id)], run_id=run_id
+        )
+        data = json.loads((folder / "run.json").read_text())
+        data["library"] = {"source_digest": digest, "codecs": {}}
+        (folder / "run.json").write_text(json.dumps(data))
+
+    run("20261201-090000-quick", "old", 3.3)
+    run("20261203-090000-quick", "new", 1.6)
+    table = load_results([tmp_path]).table
+    (verdict,) = best_verdicts(table)
+    assert verdict.gain == pytest.approx(1.6) and verdict.verdict_2x == MISSES
+    (left_out,) = superseded_runs(table)
+    assert "20261201-090000-quick" in left_out
+    # a run of the same code as the newest still counts
+    run("20261202-090000-quick", "new", 2.6)
+    (both,) = best_verdicts(load_results([tmp_path]).table)
+    assert both.gain == pytest.approx(2.6) and both.family == 2
