@@ -140,6 +140,7 @@ def save_run(
     from bench.machine import name_fingerprint, write_machine_file
     from bench.runner import append_record, new_run_dir, write_json
     from bench.schema import CELLS_FILE, FINGERPRINT_FILE, RUN_FILE, SCHEMA_VERSION
+    from bench.scratch import scratch_base
 
     results_root.mkdir(parents=True, exist_ok=True)
     fingerprint = name_fingerprint(fp_mod.collect_fingerprint(results_root), machine)
@@ -166,6 +167,7 @@ def save_run(
             "cells_done": len(records),
             "finished_at": started.isoformat(timespec="seconds"),
             "library": library or provenance.library_identity(),
+            "scratch_place": provenance.scratch_identity(scratch_base()),
             **({"parallel_probe": probes} if probes else {}),
         },
     )

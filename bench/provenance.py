@@ -5,15 +5,22 @@ git commit when the library runs from a checkout (and whether its folder had unc
 changes), the versions of the optional codec packages, and ``source_digest``, a SHA-256 over
 the library's own ``.py`` files (names and contents). The digest is what decides whether two
 runs measured the same code: it needs no git, and a checkout with local edits gets a digest of
-its own. Runs are only ever judged together (``bench.codec_targets RUN RUN``, the report's
-codec targets) when their ``pooling_key`` is equal.
+its own. Beside it: the Python that ran the measurement (tarfile, zipfile and zlib of the
+reference loop come with it) and ``harness_digest``, the same digest over the harness modules
+that do the measured work (``MEASURING_MODULES``: the reference loop among them). A run also
+records where its cells wrote (``scratch_place``: the place and its file system; a RAM disk and an
+SD card measure different things). Runs are only ever judged together (``bench.codec_targets
+RUN RUN``, the report's codec targets and verdicts) when their ``pooling_key`` is equal; a run
+resumed under other code or another scratch place pools with nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import platform
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +30,26 @@ import archive_parallel
 CODEC_DISTRIBUTIONS = ("isal", "zlib-ng", "rapidgzip", "backports.zstd")
 
 LIBRARY_DIR = Path(archive_parallel.__file__).resolve().parent
+HARNESS_DIR = Path(__file__).resolve().parent
+#: the harness modules that run what is timed: the cases (the reference loop among them), the
+#: timing and memory workers, the side-by-side rounds and the workloads
+MEASURING_MODULES = (
+    "cases.py",
+    "interleaved.py",
+    "memory_worker.py",
+    "timing_worker.py",
+    "workloads.py",
+)
 
 
-def source_digest(package_dir: Path = LIBRARY_DIR) -> str:
-    """SHA-256 over the package's ``.py`` files: each one's path (relative, ``/``-separated)
-    and bytes, in sorted order, so the same sources give the same digest on any machine."""
+def source_digest(package_dir: Path = LIBRARY_DIR, only: tuple[str, ...] | None = None) -> str:
+    """SHA-256 over the package's ``.py`` files (or the ``only`` ones): each one's path
+    (relative, ``/``-separated) and bytes, in sorted order, so the same sources give the same
+    digest on any machine."""
     digest = hashlib.sha256()
     names = {path.relative_to(package_dir).as_posix(): path for path in package_dir.rglob("*.py")}
+    if only is not None:
+        names = {name: path for name, path in names.items() if name in only}
     for name in sorted(names):
         digest.update(name.encode() + b"\0")
         digest.update(names[name].read_bytes())
@@ -77,7 +97,23 @@ def library_identity() -> dict[str, Any]:
         "dirty": dirty,
         "source_digest": source_digest(),
         "codecs": codec_versions(),
+        "python": f"{sys.implementation.name} {platform.python_version()}",
+        "harness_digest": source_digest(HARNESS_DIR, MEASURING_MODULES),
     }
+
+
+def scratch_identity(place: Path) -> dict[str, Any]:
+    """The ``scratch`` field of run.json: where the cells write, and its file system (from
+    /proc/mounts where there is one; None elsewhere)."""
+    from bench.fingerprint import parse_proc_mounts
+
+    try:
+        mounts = Path("/proc/mounts").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        filesystem = None
+    else:
+        filesystem = parse_proc_mounts(mounts, str(place.resolve()))["filesystem"]
+    return {"place": str(place), "filesystem": filesystem}
 
 
 def pooling_key(run: dict[str, Any]) -> str | None:
@@ -87,11 +123,14 @@ def pooling_key(run: dict[str, Any]) -> str | None:
     library = run.get("library")
     if not isinstance(library, dict) or not library.get("source_digest"):
         return None
-    if run.get("library_changed"):
+    if run.get("library_changed") or run.get("scratch_changed"):
         return None
     codecs = library.get("codecs") or {}
     pinned = ",".join(f"{name}={codecs[name]}" for name in sorted(codecs))
-    return f"{library['source_digest']}|{pinned}"
+    scratch = run.get("scratch_place")
+    storage = scratch.get("filesystem") if isinstance(scratch, dict) else None
+    parts = [library["source_digest"], pinned, library.get("python"), library.get("harness_digest")]
+    return "|".join(str(part or "") for part in [*parts, storage])
 
 
 def newest_code_runs(runs: list[dict[str, Any]]) -> list[int]:
@@ -126,5 +165,6 @@ __all__ = [
     "library_identity",
     "newest_code_runs",
     "pooling_key",
+    "scratch_identity",
     "source_digest",
 ]

@@ -478,10 +478,25 @@ def run_sweep(opts: RunOptions) -> Path:
         }
     )
     library = provenance.library_identity()
+    scratch = provenance.scratch_identity(scratch_root(run_dir))
     if resumed:
         info.setdefault("resumed_at", []).append(now_iso())
         logger.info("resuming %s", run_dir)
-        if provenance.pooling_key({"library": library}) != provenance.pooling_key(info):
+        started_on = info.get("scratch_place")
+        if isinstance(started_on, dict) and started_on != scratch:
+            logger.warning(
+                "%s was started writing into %s (%s), now into %s (%s): its cells measured two "
+                "storage places and will not be judged together with other runs",
+                run_dir,
+                started_on.get("place"),
+                started_on.get("filesystem"),
+                scratch["place"],
+                scratch["filesystem"],
+            )
+            info["scratch_changed"] = True
+        if provenance.pooling_key({"library": library}) != provenance.pooling_key(
+            {"library": info.get("library")}
+        ):
             started_with = (
                 f"was started with other code ({provenance.describe(info)})"
                 if info.get("library")
@@ -495,6 +510,7 @@ def run_sweep(opts: RunOptions) -> Path:
             info["library_changed"] = True
     else:
         info["library"] = library
+        info["scratch_place"] = scratch
         write_json(run_dir / FINGERPRINT_FILE, fingerprint)
     write_json(run_json, info)
 

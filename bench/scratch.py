@@ -10,7 +10,12 @@ import tempfile
 from pathlib import Path
 
 
+def scratch_base() -> Path:
+    """The scratch place of the side-by-side tools: ``ARCHIVE_BENCH_SCRATCH``, else the
+    system's temporary folder."""
+    return Path(os.environ.get("ARCHIVE_BENCH_SCRATCH") or tempfile.gettempdir())
+
+
 def scratch_folder(tool: str) -> Path:
     """A new, empty folder ``ap-<tool>-*`` in the scratch place."""
-    base = os.environ.get("ARCHIVE_BENCH_SCRATCH") or tempfile.gettempdir()
-    return Path(tempfile.mkdtemp(prefix=f"ap-{tool}-", dir=base))
+    return Path(tempfile.mkdtemp(prefix=f"ap-{tool}-", dir=scratch_base()))

@@ -175,3 +175,30 @@ def test_sigterm_stops_cleanly_and_keeps_partial_results(tmp_path, subprocess_en
     from bench.provenance import pooling_key
 
     assert pooling_key(info) is None
+
+
+def test_a_sweep_resumed_into_another_scratch_place_pools_with_nothing(tmp_path, subprocess_env):
+    """Cells of one run written to a disk and then to a RAM disk measured two things."""
+    results, env, cmd, proc = start_sweep(tmp_path, subprocess_env)
+    try:
+        cells_file = wait_for_first_cell(results, proc)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    run_dir = cells_file.parent
+    started = json.loads((run_dir / "run.json").read_text())["scratch_place"]
+    assert started["place"].startswith(str(run_dir)) and "filesystem" in started
+    other = tmp_path / "ramdisk"
+    other.mkdir()
+    rerun = subprocess.run(
+        cmd, env={**env, "ARCHIVE_BENCH_SCRATCH": str(other)}, capture_output=True,
+        text=True, timeout=240,
+    )  # fmt: skip
+    assert rerun.returncode == 0, rerun.stderr
+    assert "measured two storage places" in rerun.stderr
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["complete"] and info["scratch_changed"] is True
+    assert "library_changed" not in info  # the same code: only the storage changed
+    from bench.provenance import pooling_key
+
+    assert pooling_key(info) is None

@@ -89,9 +89,28 @@ def test_the_pooling_key_needs_the_same_sources_and_codecs():
     )
 
 
+def test_the_pooling_key_needs_the_same_python_harness_and_storage():
+    """Python's tarfile, zipfile and zlib, the reference loop and the scratch file system all
+    change what a cell measures."""
+    base = {**_library(), "python": "cpython 3.11.7", "harness_digest": "h" * 64}
+    key = provenance.pooling_key({"library": base})
+    assert key != provenance.pooling_key({"library": {**base, "python": "cpython 3.13.1"}})
+    assert key != provenance.pooling_key({"library": {**base, "harness_digest": "g" * 64}})
+    on = {"place": "/dev/shm/x", "filesystem": "tmpfs"}
+    ram = provenance.pooling_key({"library": base, "scratch_place": on})
+    assert ram != provenance.pooling_key(
+        {"library": base, "scratch_place": {**on, "filesystem": "ext4"}}
+    )
+    assert provenance.pooling_key({"library": base, "scratch_changed": True}) is None
+    identity = provenance.library_identity()
+    assert identity["python"].startswith("cpython ") and len(identity["harness_digest"]) == 64
+
+
 def test_a_filed_run_records_the_code_measured(tmp_path):
     run_dir = save_run(_run_records(8.0, "g1"), tmp_path / "results", ["test"], 9, "box")
-    library = json.loads((run_dir / "run.json").read_text())["library"]
+    run = json.loads((run_dir / "run.json").read_text())
+    library = run["library"]
+    assert run["scratch_place"]["place"] and "filesystem" in run["scratch_place"]
     assert library["source_digest"] == provenance.source_digest()
     assert library["version"] and set(library["codecs"]) == set(provenance.CODEC_DISTRIBUTIONS)
 
