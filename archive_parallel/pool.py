@@ -112,43 +112,73 @@ def worker_count(executor: Executor | None, default: int = 1) -> int:
 class WorkerPool:
     """Owns the thread pools of one ArchiveManager; safe to use from many threads.
 
-    Operations run inside ``in_use()``. ``shutdown()`` retires the pools: the next operation
-    starts new ones, and a pool that operations still run on is shut down when the last of
-    them ends, so shutting down from one thread never breaks another thread's operation."""
+    Operations run inside ``in_use()``, in their caller's thread. ``shutdown()`` retires the
+    pools: the next operation starts new ones, and a pool that operations still run on is
+    shut down when the last of *them* ends (each pool counts its own operations), so
+    shutting down from one thread never breaks another thread's operation, and under steady
+    use from many threads no more pools are alive than operations are running, plus the
+    current ones."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._executors: dict[int, SizedExecutor] = {}
-        #: operations running now, and the pools retired while they ran
-        self._users = 0
+        #: how many running operations hold each pool (current or retired); a pool no
+        #: operation holds is absent
+        self._users: dict[SizedExecutor, int] = {}
+        #: pools retired by ``shutdown()`` while operations held them, until they are shut down
         self._retired: list[SizedExecutor] = []
+        #: per calling thread, the running operation's lease: the pools it took, by size
+        self._local = threading.local()
 
     @contextlib.contextmanager
     def in_use(self) -> Iterator[None]:
-        """Mark an operation as running for the ``with`` body (see the class docstring)."""
-        with self._lock:
-            self._users += 1
+        """Mark an operation as running for the ``with`` body (see the class docstring); a
+        nested one (an operation calling another) shares the outer one's lease."""
+        if getattr(self._local, "lease", None) is not None:
+            yield
+            return
+        lease: dict[int, SizedExecutor] = {}
+        self._local.lease = lease
         try:
             yield
         finally:
+            # no call into this package until the lease is dropped: an interrupt landing on
+            # one must not leave a pool counted as in use for ever
+            self._local.lease = None
+            done = []
             with self._lock:
-                self._users -= 1
-                retired = self._retired if self._users == 0 else []
-                if retired:
-                    self._retired = []
-            for executor in retired:
+                for executor in lease.values():
+                    users = self._users.pop(executor) - 1
+                    if users:
+                        self._users[executor] = users
+                    elif executor in self._retired:
+                        done.append(executor)
+            # each stays retired until it is shut down: if this is cut short, shutdown() or
+            # close() finds it there, unused, and finishes the job
+            for executor in done:
                 executor.shutdown(wait=True, cancel_futures=True)
-            if retired:
-                logger.debug("retired worker pools shut down")
+                with self._lock:
+                    if executor in self._retired:
+                        self._retired.remove(executor)
+            if done:
+                logger.debug("%d retired worker pool(s) shut down", len(done))
 
     def get(self, size: int) -> SizedExecutor:
+        """The pool of ``size`` threads: inside ``in_use()`` the one this operation took
+        first (retired or not), else the current one, started on first use."""
         size = max(1, int(size))
+        lease: dict[int, SizedExecutor] | None = getattr(self._local, "lease", None)
         with self._lock:
+            if lease is not None and size in lease:
+                return lease[size]
             executor = self._executors.get(size)
             if executor is None:
                 logger.debug("starting a pool of %d worker threads", size)
                 executor = SizedExecutor(size, thread_name_prefix=f"{THREAD_NAME_PREFIX}-{size}")
                 self._executors[size] = executor
+            if lease is not None:
+                lease[size] = executor
+                self._users[executor] = self._users.get(executor, 0) + 1
             return executor
 
     @property
@@ -162,13 +192,19 @@ class WorkerPool:
             return sum(executor.started for executor in self._executors.values())
 
     def shutdown(self, wait_for_workers: bool = True) -> None:
-        """Shut the pools down now, or, while operations run, when the last one ends."""
+        """Shut the pools down now; one that running operations hold, when the last of them
+        ends."""
         with self._lock:
-            executors = list(self._executors.values())
+            executors = []
+            for executor in self._executors.values():
+                if executor in self._users:
+                    self._retired.append(executor)
+                else:
+                    executors.append(executor)
             self._executors.clear()
-            if self._users:
-                self._retired.extend(executors)
-                executors = []
+            # retired ones whose last operation was cut short before shutting them down
+            executors += [e for e in self._retired if e not in self._users]
+            self._retired = [e for e in self._retired if e in self._users]
         for executor in executors:
             executor.shutdown(wait=wait_for_workers, cancel_futures=True)
         if executors:

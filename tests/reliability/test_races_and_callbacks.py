@@ -210,6 +210,59 @@ def test_cleanup_from_another_thread_lets_a_running_operation_finish(tmp_path, o
     manager.close()
 
 
+def test_cleanup_after_each_of_overlapping_operations_keeps_the_threads_bounded(tmp_path):
+    """The old-style ``try: create finally: cleanup_thread_pool()`` in three threads at once.
+    Each round the three creates wait for one another inside their progress callback, so
+    some operation is always running: a retired pool must stop when its own operations end,
+    not when none at all runs. At most one pool per running create is ever alive, and every
+    worker thread ends with the last operation on its pool."""
+    callers, rounds, size = 3, 6, 4
+    source = write_tree(tmp_path / "src", {f"f{i}.bin": os.urandom(64 * 1024) for i in range(12)})
+    manager = ArchiveManager()
+    together = threading.Barrier(callers, timeout=60)
+    lock = threading.Lock()
+    seen: set[threading.Thread] = set()
+    peak = [0]
+
+    def progress(current: int, total: int) -> None:
+        alive = worker_threads()
+        with lock:
+            seen.update(alive)
+            peak[0] = max(peak[0], len(alive))
+        if current == 0:  # every create of this round now holds its pool
+            together.wait()
+
+    config = config_for(True, thread_pool_size=size, progress_callback=progress)
+    errors: list[BaseException] = []
+
+    def caller(k: int) -> None:
+        try:
+            for r in range(rounds):
+                try:
+                    manager.create_archive(source, tmp_path / f"o{k}-{r}.tar.gz", config)
+                finally:
+                    manager.cleanup_thread_pool()
+        except BaseException as exc:  # handed to the test
+            together.abort()
+            errors.append(exc)
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(t.is_alive() for t in threads), "a caller is stuck"
+    assert not errors, errors
+    assert seen, "no worker thread ever started: the test did not exercise the pools"
+    assert peak[0] <= callers * size, f"{peak[0]} worker threads alive at once"
+    for thread in seen:  # every pool, retired or not, has stopped: nothing to close
+        thread.join(30)
+    assert [t.name for t in seen if t.is_alive()] == []
+    assert worker_threads() == []
+    assert manager.verify_archive_integrity(tmp_path / f"o0-{rounds - 1}.tar.gz")
+    manager.close()
+
+
 @pytest.mark.parametrize("suffix", ROUND_TRIP_FORMATS)
 @pytest.mark.parametrize("parallel", PATHS.values(), ids=PATHS.keys())
 def test_a_callback_exception_comes_out_as_raised_not_as_damage(tmp_path, suffix, parallel):
