@@ -156,7 +156,11 @@ def _level_setting(level: int, output: Path | None) -> dict[str, int]:
 
 
 def _require(path: Path, what: str) -> None:
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError:  # it may exist, behind a folder we may not search: the operation says
+        return
+    if not exists:
         raise UsageError(f"{what} does not exist: {path}")
 
 
@@ -212,7 +216,8 @@ def _run(args: argparse.Namespace) -> int:
             )
             if not report.ok:
                 reason = report.reason or "the archive is damaged"
-                print(f"archive-parallel: damaged archive: {one_line(reason)}", file=sys.stderr)
+                what = "error" if report.unreadable else "damaged archive"
+                print(f"archive-parallel: {what}: {one_line(reason)}", file=sys.stderr)
             return EXIT_OK if report.ok else EXIT_FAILED
         if args.command == "list":
             _require(args.archive, "archive")

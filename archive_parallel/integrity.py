@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from .codecs.gzip_index import GzipIndex, usable_index
 from .errors import ArchiveError, ChecksumMismatchError, CorruptArchiveError
 from .formats import CompressionFormat
+from .read.archive_file import read_failure
 from .safety import normalise_member_name
 from .source_reader import file_sha256 as sha256_of_file
 
@@ -112,12 +113,14 @@ class IntegrityPlan:
     # --- the checks ---
     def check_archive(self, archive: str | os.PathLike[str]) -> None:
         """Hash the whole archive; ``CorruptArchiveError`` unless it is ``archive_sha256``
-        (nothing to do without one)."""
+        (nothing to do without one), ``ArchiveError`` when it cannot be read."""
         if self.archive_sha256 is None:
             return
         start = time.perf_counter()
         try:
             sha = sha256_of_file(archive)
+        except OSError as exc:  # the caller's problem (permissions, I/O), not damage
+            raise read_failure(archive, exc) from exc
         finally:
             if self.on_archive_hashed is not None:
                 self.on_archive_hashed(time.perf_counter() - start)

@@ -45,7 +45,7 @@ from .metadata import (
 from .platform_info import PlatformInfo, detect_platform
 from .pool import WorkerPool
 from .progress import ProgressReporter, reraise_callback_errors
-from .read.archive_file import archive_stat, not_a_file, require_archive_file
+from .read.archive_file import archive_stat, not_a_file, read_problem, require_archive_file
 from .source_names import screen_names
 from .source_reader import iter_contents, unread_contents, with_progress
 from .stats import Stats
@@ -453,23 +453,29 @@ class ArchiveManager:
     # ------------------------------------------------------------------ verify / list
     @_operation
     def verify_archive_integrity(self, archive_path: str | os.PathLike[str]) -> bool:
-        """True for a sound archive (every member's data read and checked), else False."""
+        """True for a sound archive (every member's data read and checked), else False (also
+        for one that cannot be read); ``ArchiveError`` only when it does not exist."""
         return self.verify_archive_details(archive_path).ok
 
     @_operation
     def verify_archive_details(self, archive_path: str | os.PathLike[str]) -> IntegrityReport:
         """``verify_archive_integrity`` with the reason: an ``IntegrityReport`` whose ``ok``
-        is that bool and whose ``reason`` says, in one line, why a damaged archive failed."""
+        is that bool and whose ``reason`` says, in one line, why a damaged archive failed
+        (``unreadable``: it was not damage, the archive could not be read)."""
         from .verify import IntegrityReport, verify_archive_report
 
         archive = Path(archive_path)
-        kind = not_a_file(archive_stat(archive))
         config = self.default_config
         start = time.perf_counter()
         parallel = False
-        if kind:
+        size = 0
+        # a missing archive raises (``read_problem``); one that cannot be read is not damage
+        if problem := read_problem(archive):
+            report = IntegrityReport(False, problem, unreadable=True)
+        elif kind := not_a_file(info := archive_stat(archive)):
             report = IntegrityReport(False, f"{archive} is {kind}, not an archive")
         else:
+            size = info.st_size
             metadata = load_metadata(archive, config.max_side_file_size)
             fmt = resolve_format(archive)
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
@@ -482,7 +488,7 @@ class ArchiveManager:
             "verify",
             parallel,
             config.thread_pool_size,
-            archive.stat().st_size if archive.is_file() else 0,
+            size,
             time.perf_counter() - start,
         )
         return report

@@ -4,7 +4,8 @@
 and walked (end-of-archive block and the compressed trailer checked too); a zip's members are
 read (``read.zip_inflate``, bounded by each member's declared size) and their CRCs
 checked, in parallel over members when an executor is given. Damage of any kind gives False,
-never an exception; only a missing file raises ``ArchiveError`` (the caller's concern).
+never an exception, and so does an archive that cannot be read (with that as the reason, not
+damage); only a missing file raises ``ArchiveError`` (the caller's concern).
 ``list_members`` describes members from their headers and raises ``CorruptArchiveError`` on
 damage. Every tar header is parsed within ``read.tar_headers``' bounds.
 """
@@ -31,7 +32,7 @@ from .integrity import IntegrityPlan
 from .interrupts import checkpoint
 from .pool import batched, shared_map
 from .read import ZIP_TASK_BYTES
-from .read.archive_file import archive_size_of
+from .read.archive_file import archive_size_of, read_problem
 from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
 from .read.tar_headers import HeaderLimits
 from .read.tar_stream import TarStream
@@ -71,10 +72,13 @@ class MemberInfo:
 
 @dataclass(frozen=True, slots=True)
 class IntegrityReport:
-    """The outcome of a verification: ``ok``, and when not, ``reason`` (one line, why)."""
+    """The outcome of a verification: ``ok``, and when not, ``reason`` (one line, why) and
+    whether it is because the archive could not be read (``unreadable``)."""
 
     ok: bool
     reason: str | None = None
+    #: the archive could not be read (permissions, I/O): ``reason`` says why; not damage
+    unreadable: bool = False
 
     def __bool__(self) -> bool:
         return self.ok
@@ -106,6 +110,9 @@ def verify_archive_report(
     """
     plan = plan if plan is not None else IntegrityPlan()
     archive = os.fspath(path)
+    if problem := read_problem(archive):  # ArchiveError when it is missing
+        logger.info("verify %s: %s", archive, problem)
+        return IntegrityReport(False, problem, unreadable=True)
     try:
         size = archive_size_of(archive)
         # hashed in a worker while the members are read (or now, without one)
@@ -113,6 +120,9 @@ def verify_archive_report(
     except CorruptArchiveError as exc:
         logger.info("verify %s: %s", archive, exc)
         return IntegrityReport(False, str(exc))
+    except ArchiveError as exc:  # it became unreadable (or vanished) since
+        logger.info("verify %s: %s", archive, exc)
+        return IntegrityReport(False, str(exc), unreadable=True)
     budget = ExtractionBudget(config, size) if config is not None else None
     try:
         backend = config.decompression_backend if config is not None else "auto"

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from archive_parallel import ArchiveConfig
-from archive_parallel.errors import ChecksumMismatchError, CorruptArchiveError
+from archive_parallel.errors import ArchiveError, ChecksumMismatchError, CorruptArchiveError
 from archive_parallel.formats import CompressionFormat
 from archive_parallel.integrity import IntegrityPlan
 from archive_parallel.metadata import load_metadata
@@ -90,6 +90,17 @@ def test_a_small_archive_is_hashed_in_the_caller_at_once(archive):
     size = os.path.getsize(archive)  # under INLINE_ARCHIVE_HASH: no worker
     with ThreadPoolExecutor(1) as pool, pytest.raises(CorruptArchiveError):
         bad.start_archive_check(archive, pool, size)
+
+
+def test_an_archive_that_cannot_be_hashed_is_a_read_error_not_damage(archive, tmp_path):
+    """Reading it fails (here: a folder, which opens but does not read, even for root): an
+    ``ArchiveError`` naming it and the reason, never a bare ``OSError``, never damage."""
+    plan = build(archive)
+    folder = tmp_path / "not-readable"
+    folder.mkdir()
+    with pytest.raises(ArchiveError, match=r"^cannot read archive .*not-readable: ") as caught:
+        plan.check_archive(folder)
+    assert not isinstance(caught.value, CorruptArchiveError)
 
 
 def test_file_checks_name_the_member():
