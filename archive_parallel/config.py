@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import numbers
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -34,6 +35,52 @@ def _require_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
     """``ValueError`` naming the setting unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def _whole(name: str, value: object) -> int:
+    """``int(value)``, for a check; ``ValueError`` naming the setting when that fails (a
+    ``TypeError`` for ``None`` included)."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _float(name: str, value: object) -> float:
+    """``float(value)``, for a check; ``ValueError`` naming the setting when that fails."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+
+
+def _real(name: str, value: object) -> float:
+    """``value``, a real number (``numbers.Real``: int, float, numpy's; no string, which would
+    fail later, in a comparison); ``ValueError`` naming the setting when it is not one."""
+    if not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _pattern_list(value: object) -> list[str]:
+    """``exclude_patterns`` as a list of strings: None is none; a list is kept as it is (the
+    caller's object); a tuple, set or other iterable becomes a list. A single string is
+    refused: iterated, ``"*.pyc"`` would become the patterns ``*``, ``.``, ``p``... and
+    ``*`` excludes every file."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes, bytearray)):
+        raise ValueError(
+            f"exclude_patterns must be a list of patterns, not the single string {value!r} "
+            f"(write [{value!r}])"
+        )
+    try:
+        patterns = value if isinstance(value, list) else list(value)  # type: ignore[call-overload]
+    except TypeError:
+        raise ValueError(f"exclude_patterns must be a list of strings, got {value!r}") from None
+    if wrong := [p for p in patterns if not isinstance(p, str)]:
+        raise ValueError(f"exclude_patterns must hold strings only, got {wrong[0]!r}")
+    return patterns
 
 
 @dataclass
@@ -119,40 +166,64 @@ class ArchiveConfig:
     parallel_min_archive_bytes: int = 1 * MiB
 
     def __post_init__(self) -> None:
-        if not 0 <= int(self.compression_level) <= 9:
-            raise ValueError(f"compression_level must be 0-9, got {self.compression_level}")
-        if int(self.thread_pool_size) < 1:
-            raise ValueError(f"thread_pool_size must be at least 1, got {self.thread_pool_size}")
-        if int(self.parallel_batch_size) < 1:
-            raise ValueError(
-                f"parallel_batch_size must be at least 1, got {self.parallel_batch_size}"
-            )
-        _require_choice("compression_backend", self.compression_backend, COMPRESSION_BACKENDS)
-        if self.zstd_level is not None and not 1 <= int(self.zstd_level) <= 19:
+        self._check_old_fields()
+        if self.zstd_level is not None and not 1 <= _whole("zstd_level", self.zstd_level) <= 19:
             raise ValueError(f"zstd_level must be 1-19, got {self.zstd_level}")
+        _require_choice("compression_backend", self.compression_backend, COMPRESSION_BACKENDS)
         _require_choice("decompression_backend", self.decompression_backend, DECOMPRESSION_BACKENDS)
-        if self.block_size < 64 * 1024:
+        if _real("block_size", self.block_size) < 64 * 1024:
             raise ValueError(f"block_size must be at least 64 KiB, got {self.block_size}")
-        if not 0 <= int(self.gzip_restart_interval) <= 64 * MiB:
+        if self.max_blocks_in_flight is not None:
+            _whole("max_blocks_in_flight", self.max_blocks_in_flight)
+        if not 0 <= _whole("gzip_restart_interval", self.gzip_restart_interval) <= 64 * MiB:
             # a longer segment would be refused by the reader (``gzip_index.MAX_SEGMENT_OUTPUT``)
             raise ValueError(
                 f"gzip_restart_interval must be 0-64 MiB, got {self.gzip_restart_interval}"
             )
-        for name in ("max_header_record_size", "max_header_ratio", "max_side_file_size"):
-            if not float(getattr(self, name)) > 0:
+        for name in (
+            "max_header_record_size",
+            "max_header_ratio",
+            "max_side_file_size",
+            "max_compression_ratio",
+        ):
+            if not _float(name, getattr(self, name)) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if int(self.parallel_min_archive_bytes) < 0:
-            raise ValueError(
-                "parallel_min_archive_bytes must be 0 or more, "
-                f"got {self.parallel_min_archive_bytes}"
-            )
-        if int(self.header_check_threshold) < 0:
-            raise ValueError(
-                f"header_check_threshold must be 0 or more, got {self.header_check_threshold}"
-            )
+        for name in (
+            "parallel_min_archive_bytes",
+            "header_check_threshold",
+            "max_extract_size",
+            "max_member_count",
+            "ratio_check_threshold",
+        ):
+            if _whole(name, getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        _whole("reproducible_mtime", self.reproducible_mtime)
         _require_choice("unarchivable_names", self.unarchivable_names, UNARCHIVABLE_NAME_POLICIES)
-        if self.exclude_patterns is None:
-            self.exclude_patterns = []
+
+    def _check_old_fields(self) -> None:
+        """The old class's fields. It checked none of them; what it accepted and what worked
+        still works (a tuple of patterns, ``max_file_size=None`` for no limit, a negative
+        ``parallel_threshold`` for "always parallel"); what failed later or silently ruined
+        the result is refused here."""
+        if not 0 <= _whole("compression_level", self.compression_level) <= 9:
+            raise ValueError(f"compression_level must be 0-9, got {self.compression_level}")
+        if self.progress_callback is not None and not callable(self.progress_callback):
+            raise ValueError(
+                "progress_callback must be None or a callable(current, total), "
+                f"got {self.progress_callback!r}"
+            )
+        self.exclude_patterns = _pattern_list(self.exclude_patterns)
+        if self.max_file_size is not None and not _real("max_file_size", self.max_file_size) >= 0:
+            raise ValueError(
+                f"max_file_size must be 0 or more (None: no limit), got {self.max_file_size}"
+            )
+        if _whole("thread_pool_size", self.thread_pool_size) < 1:
+            raise ValueError(f"thread_pool_size must be at least 1, got {self.thread_pool_size}")
+        if _whole("parallel_batch_size", self.parallel_batch_size) < 1:
+            raise ValueError(
+                f"parallel_batch_size must be at least 1, got {self.parallel_batch_size}"
+            )
+        _real("parallel_threshold", self.parallel_threshold)
 
     @property
     def blocks_in_flight(self) -> int:
