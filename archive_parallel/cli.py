@@ -19,20 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .cli_support import EXIT_FAILED, EXIT_OK, EXIT_USAGE, interrupt_exit_code
 from .config import COMPRESSION_BACKENDS, ArchiveConfig
 from .display import escape, one_line
 from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
 from .formats import CompressionFormat
-from .interrupts import deferred_interrupts
+from .interrupts import Terminated, deferred_interrupts
 from .terminal_progress import progress_for
 
 logger = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so the same clean-up as Ctrl-C runs."""
 
 
 class UsageError(Exception):
@@ -310,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
         print("archive-parallel: interrupted; nothing partial was left behind", file=sys.stderr)
-        return 128 + signal.SIGTERM if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        return interrupt_exit_code(exc)
     except (UnsafeArchiveError, CorruptArchiveError, ArchiveError, ValueError, OSError) as exc:
         if args.verbose:
             logger.exception("failed")

@@ -15,7 +15,12 @@ pending when the operation ends is raised on the way out. A second signal before
 is reached raises at once, so a run stuck in a blocking call can still be stopped.
 
 Nothing changes in a thread other than the main one, or when the program has installed its
-own SIGINT handler: that handler keeps running as before.
+own SIGINT handler: that handler keeps running as before. A program that routes SIGTERM to
+Ctrl-C's path with ``sigterm_as_interrupt`` has it deferred the same way.
+
+``held_interrupts`` is for a short step that must finish once begun (publishing a result
+with two renames, writing a run's closing table): an interrupt is only recorded there, even
+at a checkpoint, and raised when the step is over.
 """
 
 from __future__ import annotations
@@ -25,10 +30,34 @@ import functools
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 InterruptFactory = Callable[[], BaseException]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so the same clean-up as Ctrl-C runs."""
+
+
+def raise_terminated(signum: int, frame: object) -> NoReturn:
+    """A SIGTERM handler: raise ``Terminated`` (``sigterm_as_interrupt`` installs it)."""
+    raise Terminated(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises ``Terminated`` in the main thread: the clean-up of
+    Ctrl-C runs for it too, and ``deferred_interrupts`` defers it like Ctrl-C. The previous
+    handler is put back at the end. Outside the main thread the block changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Deferral:
@@ -38,6 +67,7 @@ class _Deferral:
         self.owner: int | None = None  # the main thread while a deferral is active
         self.pending: BaseException | None = None
         self.factories: dict[int, InterruptFactory] = {}
+        self.holding = 0  # > 0 inside held_interrupts: checkpoints raise nothing
 
     def record(self, signum: int, frame: object) -> None:
         """The signal handler: remember the interrupt, or raise it if one is already waiting."""
@@ -54,7 +84,7 @@ _state = _Deferral()
 def checkpoint() -> None:
     """Raise the interrupt recorded since the last checkpoint (only in the thread that
     deferred it; a worker thread calling this goes on, and the caller stops soon after)."""
-    if _state.pending is not None and threading.get_ident() == _state.owner:
+    if _state.pending is not None and not _state.holding and threading.get_ident() == _state.owner:
         interrupt, _state.pending = _state.pending, None
         raise interrupt
 
@@ -63,6 +93,8 @@ def _handlers_to_install(extra: Mapping[int, InterruptFactory]) -> dict[int, Int
     wanted: dict[int, InterruptFactory] = {}
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         wanted[signal.SIGINT] = KeyboardInterrupt
+    if signal.getsignal(signal.SIGTERM) is raise_terminated:
+        wanted[signal.SIGTERM] = Terminated
     wanted.update(extra)
     return wanted
 
@@ -99,6 +131,23 @@ def deferred_interrupts(extra: Mapping[int, InterruptFactory] | None = None) -> 
         pending, _state.pending = _state.pending, None
         if pending is not None:
             raise pending
+
+
+@contextlib.contextmanager
+def held_interrupts() -> Iterator[None]:
+    """Within the block, an interrupt (as ``deferred_interrupts`` defers it) is only
+    recorded, checkpoints included, and raised when the block ends: for a short step that
+    must finish once begun. A second signal still raises at once, so a step stuck in a
+    blocking call can be stopped; what the step writes should be atomic all the same."""
+    with deferred_interrupts():
+        held = _state.owner == threading.get_ident()
+        if held:
+            _state.holding += 1
+        try:
+            yield
+        finally:
+            if held:
+                _state.holding -= 1
 
 
 def defers_interrupts(method: F) -> F:

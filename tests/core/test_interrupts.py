@@ -252,3 +252,48 @@ def test_an_interrupt_anywhere_in_the_deferral_itself_leaves_nothing_installed(n
             break
         at += 1
     assert at > 3
+
+
+def test_sigterm_as_interrupt_raises_terminated_and_restores_the_handler():
+    from archive_parallel.interrupts import Terminated, sigterm_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Terminated), sigterm_as_interrupt():
+        signal.raise_signal(signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_sigterm_routed_to_ctrl_c_is_deferred_like_it():
+    from archive_parallel.interrupts import Terminated, sigterm_as_interrupt
+
+    reached = []
+    with pytest.raises(Terminated), sigterm_as_interrupt(), deferred_interrupts():
+        signal.raise_signal(signal.SIGTERM)
+        reached.append("after the signal")
+        checkpoint()
+    assert reached == ["after the signal"]
+
+
+def test_held_interrupts_finish_the_step_and_raise_after_it():
+    from archive_parallel.interrupts import held_interrupts
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt), held_interrupts():
+        steps.append("first rename")
+        signal.raise_signal(signal.SIGINT)
+        checkpoint()  # held: an atomic write's checkpoint inside the step raises nothing
+        steps.append("second rename")
+    assert steps == ["first rename", "second rename"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    checkpoint()  # nothing is left pending
+
+
+def test_held_interrupts_inside_a_deferral_leave_the_interrupt_to_its_checkpoint():
+    from archive_parallel.interrupts import held_interrupts
+
+    with pytest.raises(KeyboardInterrupt), deferred_interrupts():
+        with held_interrupts():
+            signal.raise_signal(signal.SIGINT)
+            checkpoint()
+        checkpoint()
+        pytest.fail("the outer checkpoint did not raise")

@@ -1,0 +1,124 @@
+"""What the command lines of this project share: exit codes, one-line errors, checked numbers.
+
+``archive-parallel``, ``fixtures-gen``, ``archive-bench`` and ``python -m reports`` follow
+one rule: every failure a user can cause ends in one line on stderr with a documented exit
+status (``EXIT_*``: 0 done, 1 failed, 2 usage, 130 Ctrl-C, 143 SIGTERM), and a bad option
+stops the command before any work. ``OneLineParser`` and the argparse types here check
+options; ``os_error_text`` says what an ``OSError`` was about in one line; ``emit`` prints
+results so that a reader that stops reading (``| head``) ends the output quietly. SIGTERM
+takes Ctrl-C's path through ``interrupts.sigterm_as_interrupt`` (or ``Terminated``).
+
+The tools built on this library import it; the library never imports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import sys
+from typing import NoReturn
+
+from .display import one_line, shown
+from .interrupts import Terminated
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line, exit status 2 (``--help`` still
+    shows the usage). Its subcommands' parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)}\n")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    return _whole_number(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number of at least 0."""
+    return _whole_number(text, 0)
+
+
+def _whole_number(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = least - 1
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least {least}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number above 0 (``inf`` and ``nan`` are refused)."""
+    value = finite_float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number of at least 0."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of at least 0")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number (``inf`` and ``nan`` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def interrupt_exit_code(interrupt: BaseException) -> int:
+    """143 for SIGTERM (``Terminated``), 130 for Ctrl-C."""
+    return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
+
+
+def os_error_text(error: OSError) -> str:
+    """One terminal-safe line for an ``OSError``: ``<path>: <reason>`` (both paths of a
+    rename), or the error's own text when it names no path."""
+    reason = error.strerror or str(error)
+    if error.filename is None or not error.strerror:
+        return one_line(reason)
+    path = shown(os.fsdecode(error.filename))
+    if error.filename2 is not None:
+        path += f" -> {shown(os.fsdecode(error.filename2))}"
+    return one_line(f"{path}: {reason}")
+
+
+def emit(text: str = "") -> None:
+    """Print ``text`` on stdout at once. When the reader has gone (``cmd | head -1``), the
+    rest of the output is dropped quietly and the command goes on to its own exit status:
+    a reader that stopped reading is no failure of the command."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        silence_stdout()
+
+
+def silence_stdout() -> None:
+    """Send what is still written to stdout (the interpreter's last flush included) to the
+    null device, so a closed pipe raises no second error on the way out."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # stdout is no file (replaced, closed)
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - kept open
+    finally:
+        os.close(devnull)
