@@ -60,29 +60,26 @@ def _whole_number(text: str, least: int) -> int:
 
 def positive_float(text: str) -> float:
     """argparse type: a finite number above 0 (``inf`` and ``nan`` are refused)."""
-    value = finite_float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
+    value = _number(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number above 0")
     return value
 
 
 def non_negative_float(text: str) -> float:
-    """argparse type: a finite number of at least 0."""
-    value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of at least 0")
+    """argparse type: a finite number of at least 0 (``inf`` and ``nan`` are refused)."""
+    value = _number(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of at least 0")
     return value
 
 
-def finite_float(text: str) -> float:
-    """argparse type: a finite number (``inf`` and ``nan`` are refused)."""
+def _number(text: str) -> float:
+    """``text`` as a float; NaN when it is no number (every check then refuses it)."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
+        return math.nan
 
 
 def interrupt_exit_code(interrupt: BaseException) -> int:

@@ -15,10 +15,18 @@ import argparse
 import dataclasses
 import json
 import logging
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from archive_parallel.cli_support import (
+    OneLineParser,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from bench.schema import RESULTS_FILE, RUN_FILE
 
 logger = logging.getLogger(__name__)
@@ -41,13 +49,6 @@ GRID_FLAGS = (
 
 class UsageError(Exception):
     """A bad argument found before any work: one line on stderr, exit status 2."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line (``--help`` still shows usage)."""
-
-    def error(self, message: str):  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -118,8 +119,8 @@ def _workloads(text: str):
             value = float(scale) if scale else 1.0
         except ValueError:
             value = -1.0
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{item!r}: the scale must be a number above 0")
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"{item!r}: the scale must be a finite number above 0")
         out.append(Workload(name, value))
     if not out:
         raise argparse.ArgumentTypeError("give at least one workload, e.g. medium:0.2")
@@ -140,7 +141,7 @@ def _percent(text: str) -> float:
         value = float(text.rstrip("%"))
     except ValueError:
         value = -1.0
-    if value < 0:
+    if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(f"{text!r} is not a percentage (e.g. 5)")
     return value
 
@@ -178,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="name of this machine in the results (default: host name and model)",
     )
     run.add_argument("--new", action="store_true", help="never resume, start a new run")
-    run.add_argument("--budget-min", type=float, help="stop starting cells after this long")
+    run.add_argument(
+        "--budget-min", type=positive_float, help="stop starting cells after this many minutes"
+    )
     run.add_argument(
         "--operations",
         type=_choices("operation", _known_operations),
@@ -218,10 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep a preset's thread counts above twice the usable cores",
     )
-    run.add_argument("--processes", type=int, help="pyperf worker processes per cell")
-    run.add_argument("--values", type=int, help="pyperf values per process")
-    run.add_argument("--warmups", type=int, help="pyperf warmups per process")
-    run.add_argument("--loops", type=int, help="pyperf loops per value (0: calibrate)")
+    run.add_argument("--processes", type=positive_int, help="pyperf worker processes per cell")
+    run.add_argument("--values", type=positive_int, help="pyperf values per process")
+    run.add_argument("--warmups", type=non_negative_int, help="pyperf warmups per process")
+    run.add_argument("--loops", type=non_negative_int, help="pyperf loops per value (0: calibrate)")
     run.add_argument("--memory", choices=("memray", "rusage"), default="memray")
     run.add_argument("--flamegraphs", action=argparse.BooleanOptionalAction, default=None)
     run.add_argument("--seed", type=int, default=0, help="order of cells")
@@ -230,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune = sub.add_parser("tune", help="pick tuned defaults per machine")
     tune.add_argument("results", nargs="*", type=Path, help="results folders (default results/)")
     tune.add_argument("--out-root", type=Path, help="where tuned.json goes (default: the root)")
-    tune.add_argument("--tolerance", type=float, default=0.05)
-    tune.add_argument("--memory-budget-mb", type=float)
+    tune.add_argument("--tolerance", type=non_negative_float, default=0.05)
+    tune.add_argument("--memory-budget-mb", type=positive_float)
     tune.add_argument(
         "--install",
         action="store_true",
@@ -253,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("old", nargs="?", type=Path)
     compare.add_argument("new", nargs="?", type=Path)
     compare.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
-    compare.add_argument("--min-change", type=float, default=0.03)
+    compare.add_argument("--min-change", type=non_negative_float, default=0.03)
     compare.add_argument(
         "--fail-above",
         type=_percent,

@@ -115,6 +115,21 @@ def memory_source_for(requested: str) -> tuple[str, str]:
     return "rusage", f"memory: OS peak RSS (getrusage/VmHWM), {why}; not comparable with heap"
 
 
+def few_values_warning(timing: TimingSettings) -> str | None:
+    """The warning for pyperf settings that give a cell fewer values than an interval needs
+    (``stats.MIN_SAMPLES``), or None: such a run is only good as a smoke test."""
+    from bench.stats import MIN_SAMPLES
+
+    per_cell = timing.processes * timing.values
+    if per_cell >= MIN_SAMPLES:
+        return None
+    return (
+        f"{timing.processes} process(es) x {timing.values} value(s) = {per_cell} value(s) per "
+        f"cell, fewer than the {MIN_SAMPLES} an interval needs: every cell will be noisy and "
+        "get no verdict (a smoke run; raise --processes or --values to measure)"
+    )
+
+
 def append_record(run_dir: Path, record: dict[str, Any]) -> None:
     """One line per completed cell, on disk before the next cell starts."""
     with open(run_dir / CELLS_FILE, "a", encoding="utf-8") as handle:
@@ -456,6 +471,9 @@ def run_sweep(opts: RunOptions) -> Path:
         if saved_timing != opts.timing:
             logger.warning("resuming with the run's own pyperf settings %s", saved_timing)
         opts.timing = saved_timing
+    few_values = few_values_warning(opts.timing)
+    if few_values:
+        logger.warning("%s", few_values)
     info.update(
         {
             "schema_version": SCHEMA_VERSION,

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from archive_parallel.cli_support import OneLineParser, positive_float, positive_int
+
 from .builtin import PROFILES
 from .describe import describe_tree, format_description
 from .diskbench import measure_against_dd
@@ -51,21 +53,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="fixtures-gen", description="Deterministic synthetic file trees for benchmarks."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     commands = parser.add_subparsers(dest="command", required=True)
 
     listing = commands.add_parser("list", help="the built-in profiles, their sizes and counts")
-    listing.add_argument("--scale", type=float, default=1.0)
+    listing.add_argument("--scale", type=positive_float, default=1.0)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_cmd_list)
 
     make = commands.add_parser("make", help="generate a tree (reuses a matching one)")
     make.add_argument("profile", help="a built-in profile name or a .toml/.json profile file")
     make.add_argument("--out", required=True, type=Path, help="the tree's folder")
-    make.add_argument("--scale", type=float, default=1.0)
+    make.add_argument("--scale", type=positive_float, default=1.0)
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--no-reuse", action="store_true", help="regenerate even if it matches")
     make.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -91,8 +93,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench-disk", help="generation speed vs dd if=/dev/zero")
     bench.add_argument("--profile", default="large")
-    bench.add_argument("--scale", type=float, default=1.0)
-    bench.add_argument("--rounds", type=int, default=2)
+    bench.add_argument("--scale", type=positive_float, default=1.0)
+    bench.add_argument("--rounds", type=positive_int, default=2)
     bench.add_argument("--dir", type=Path, required=True, help="scratch folder (emptied)")
     bench.add_argument("--no-sync", action="store_true", help="time page-cache writes only")
     bench.add_argument("--json", action="store_true")

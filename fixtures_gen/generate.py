@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import threading
@@ -73,8 +74,8 @@ def make_tree(
     for tests.
     """
     profile = resolve_profile(profile)
-    if not scale > 0:
-        raise FixturesError(f"scale must be positive, not {scale}")
+    if not (math.isfinite(scale) and scale > 0):
+        raise FixturesError(f"scale must be a finite number above 0, not {scale}")
     out_dir = Path(out_dir)
     manifest_path = manifest_path_for(out_dir)
     recipe = recipe_of(profile)

@@ -17,6 +17,16 @@ BAD = [
     ["--threads", "a,b"],
     ["--threads", "0"],
     ["--machine", "../elsewhere"],
+    ["--workloads", "small:inf"],
+    ["--workloads", "small:nan"],
+    ["--workloads", "small:0"],
+    ["--workloads", "small:-1"],
+    ["--processes", "0"],
+    ["--values", "-1"],
+    ["--warmups", "-1"],
+    ["--loops", "-1"],
+    ["--budget-min", "-5"],
+    ["--budget-min", "inf"],
 ]
 
 
@@ -66,3 +76,50 @@ def test_report_help_names_archive_bench_report(subprocess_env):
 def test_compare_needs_run_folders(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+BAD_OTHER = [
+    ["tune", "--tolerance", "-0.1"],
+    ["tune", "--memory-budget-mb", "0"],
+    ["compare", "--min-change", "nan"],
+    ["compare", "--fail-above", "inf"],
+]
+
+
+@pytest.mark.parametrize("args", BAD_OTHER, ids=[" ".join(a) for a in BAD_OTHER])
+def test_bad_numbers_of_tune_and_compare_exit_2_with_one_line(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "error" in err
+
+
+def test_a_scale_of_inf_stops_the_real_command_before_any_work(tmp_path, subprocess_env):
+    results = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--results", str(results)]
+        + ["--workloads", "small:inf", "--operations", "create", "--formats", "tar.gz"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "archive-bench run: error: argument --workloads: 'small:inf': the scale must be a "
+        "finite number above 0"
+    ]
+    assert not results.exists()
+
+
+def test_fewer_values_than_an_interval_needs_are_warned_about():
+    from bench.grid import TimingSettings
+    from bench.runner import few_values_warning
+    from bench.stats import MIN_SAMPLES
+
+    assert few_values_warning(TimingSettings(processes=1, values=MIN_SAMPLES)) is None
+    warning = few_values_warning(TimingSettings(processes=1, values=3))
+    assert warning is not None and "3 value(s) per cell" in warning
+    assert "no verdict" in warning

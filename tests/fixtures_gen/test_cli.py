@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import fixtures_gen as fg
 from fixtures_gen.cli import main
 
@@ -78,3 +80,40 @@ def test_bench_disk_runs_and_cleans_up(tmp_path: Path, capsys) -> None:
     assert result["dd_command"].startswith("dd if=/dev/zero")
     assert {"ratio", "ratio_to_plain", "dd_mb_per_s", "generate_mb_per_s"} <= set(result)
     assert list(scratch.iterdir()) == []
+
+
+BAD_SCALES = [
+    ["make", "small", "--scale", "inf"],
+    ["make", "small", "--scale", "nan"],
+    ["make", "small", "--scale", "0"],
+    ["list", "--scale", "-1"],
+    ["list", "--scale", "0"],
+    ["bench-disk", "--scale", "inf"],
+]
+
+
+@pytest.mark.parametrize("args", BAD_SCALES, ids=[" ".join(a) for a in BAD_SCALES])
+def test_a_bad_scale_is_a_one_line_usage_error_before_any_work(
+    args: list[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "t"
+    where = ["--out", str(out)] if args[0] == "make" else []
+    where += ["--dir", str(out)] if args[0] == "bench-disk" else []
+    done = subprocess.run(
+        [sys.executable, "-m", "fixtures_gen", *args, *where],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fixtures-gen ") and "--scale" in lines[0]
+    assert done.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_make_tree_refuses_an_infinite_scale(tmp_path: Path) -> None:
+    with pytest.raises(fg.FixturesError, match="finite"):
+        fg.make_tree("small", tmp_path / "t", scale=float("inf"))
+    assert list(tmp_path.iterdir()) == []
