@@ -21,9 +21,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from archive_parallel.cli_support import (
+    EXIT_FAILED,
+    EXIT_USAGE,
     OneLineParser,
+    emit,
     non_negative_float,
     non_negative_int,
+    os_error_text,
     positive_float,
     positive_int,
 )
@@ -388,7 +392,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
             file=sys.stderr,
         )
     print_headline(run_dir)
-    print(run_dir)
+    emit(str(run_dir))
     return 0
 
 
@@ -400,7 +404,7 @@ def print_headline(run_dir: Path) -> None:
     except ImportError:
         return
     for line in headline_lines(load_report([run_dir])):
-        print(line)
+        emit(line)
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
@@ -433,14 +437,14 @@ def cmd_tune(args: argparse.Namespace) -> int:
         return 1
     for result in results:
         path = write_profile(result, out_root)
-        print(f"{result.machine_key}: {result.settings} -> {path}")
-        print(f"  {result.explanation}")
+        emit(f"{result.machine_key}: {result.settings} -> {path}")
+        emit(f"  {result.explanation}")
         if args.install and result.machine_key == wanted:
             dest = tuned_profile_path()
             for line in profile_diff(dest, result):
-                print(f"  {line}")
+                emit(f"  {line}")
             install_profile(path, dest)
-            print(f"  installed for ArchiveManager() and ArchiveConfig.tuned(): {dest}")
+            emit(f"  installed for ArchiveManager() and ArchiveConfig.tuned(): {dest}")
     return 0
 
 
@@ -461,6 +465,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from archive_parallel.atomic import atomic_write_text
     from bench.compare import (
         compare_runs,
         format_comparison,
@@ -489,9 +494,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(f"warning: {warning}", file=sys.stderr)
         table = compare_runs(old, new, args.min_change)
         slower = regressions(table, args.fail_above) if args.fail_above is not None else []
-        print(format_comparison(table, old, new, args.output_format, args.fail_above))
+        emit(format_comparison(table, old, new, args.output_format, args.fail_above))
         if args.output:
-            table.to_csv(args.output, index=False)
+            atomic_write_text(args.output, table.to_csv(index=False))
         if slower:
             failed = True
             print(
@@ -508,31 +513,48 @@ def cmd_info() -> int:
     from bench.fingerprint import collect_fingerprint
     from bench.machine import name_fingerprint
 
-    print(json.dumps(name_fingerprint(collect_fingerprint(".")), indent=2))
+    emit(json.dumps(name_fingerprint(collect_fingerprint(".")), indent=2))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``archive-bench`` command: its exit status (0 done, 1 failed, 2 usage)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["report"]:  # everything after "report" belongs to reports.cli
-        return cmd_report(argparse.Namespace(args=argv[1:]))
+        return guarded("report", lambda: cmd_report(argparse.Namespace(args=argv[1:])))
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s"
     )
+    return guarded(args.command, lambda: run_command(args, argv), args.verbose)
+
+
+def guarded(command: str, work: Callable[[], int], verbose: bool = False) -> int:
+    """Run ``work``; a usage error or an OS error (a folder that cannot be written, a full
+    disk) becomes one line on stderr and its exit status (``-v`` logs the traceback too)."""
     try:
-        if args.command == "run":
-            return cmd_run(args, argv)
-        if args.command == "tune":
-            return cmd_tune(args)
-        if args.command == "compare":
-            return cmd_compare(args)
-        if args.command == "info":
-            return cmd_info()
+        return work()
     except UsageError as exc:
-        print(f"archive-bench {args.command}: {exc}", file=sys.stderr)
-        return 2
-    return 2
+        print(f"archive-bench {command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        if verbose:
+            logger.exception("failed")
+        print(f"archive-bench {command}: {os_error_text(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def run_command(args: argparse.Namespace, argv: list[str]) -> int:
+    """Run the parsed subcommand; its exit status."""
+    if args.command == "run":
+        return cmd_run(args, argv)
+    if args.command == "tune":
+        return cmd_tune(args)
+    if args.command == "compare":
+        return cmd_compare(args)
+    if args.command == "info":
+        return cmd_info()
+    raise UsageError(f"unknown command {args.command}")  # pragma: no cover
 
 
 if __name__ == "__main__":

@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from archive_parallel.atomic import atomic_write_bytes, atomic_write_text
 from bench import stats
 from bench.grid import DEFAULT_BATCH_SIZE
 from bench.schema import FINGERPRINT_FILE, TUNED_FILE
@@ -337,16 +337,16 @@ def tune_all(
 
 
 def write_profile(result: TuneResult, results_root: Path) -> Path:
+    """Write the machine's ``tuned.json`` under ``results_root`` (atomically); its path."""
     target = results_root / (result.machine_key or result.platform_key) / TUNED_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(target, json.dumps(result.to_dict(), indent=2) + "\n")
     return target
 
 
 def install_profile(profile: Path, destination: Path) -> Path:
-    """Copy a tuned.json to where ``ArchiveConfig.tuned()`` looks for this platform."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(profile, destination)
+    """Copy a tuned.json to where ``ArchiveConfig.tuned()`` looks for this platform; the
+    copy is atomic, so the library never reads a half-written profile."""
+    atomic_write_bytes(destination, profile.read_bytes())
     return destination
 
 

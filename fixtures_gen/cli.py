@@ -2,7 +2,10 @@
 
 A thin layer over the Python API: argument parsing, printing and exit codes live here, nothing
 else. ``make`` accepts a built-in profile name or the path of a custom ``.toml``/``.json``
-profile. Exit codes: 0 success, 1 verification found problems, 2 usage or generation error.
+profile. Exit codes: 0 success; 1 verification found problems, or an OS error (a folder that
+cannot be written, a full disk: one line naming the path and the reason); 2 usage or
+generation error (a bad option, an unknown profile, not enough room); 130 Ctrl-C. Output into
+a closed pipe (``fixtures-gen list | head -1``) ends quietly.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from archive_parallel.cli_support import OneLineParser, positive_float, positive_int
+from archive_parallel.cli_support import (
+    EXIT_FAILED,
+    OneLineParser,
+    emit,
+    os_error_text,
+    positive_float,
+    positive_int,
+)
 
 from .builtin import PROFILES
 from .describe import describe_tree, format_description
@@ -47,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FixturesError as error:
         print(f"fixtures-gen: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a folder that cannot be written, a full disk, ...
+        print(f"fixtures-gen: {os_error_text(error)}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("fixtures-gen: interrupted", file=sys.stderr)
         return 130
@@ -121,13 +134,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
         for profile in PROFILES.values()
     ]
     if args.json:
-        print(json.dumps(rows, indent=1))
+        emit(json.dumps(rows, indent=1))
         return 0
-    print(
-        f"{'profile':<10} {'files':>8} {'size':>12} {'gzip':>6}  description (scale {args.scale})"
-    )
+    emit(f"{'profile':<10} {'files':>8} {'size':>12} {'gzip':>6}  description (scale {args.scale})")
     for row in rows:
-        print(
+        emit(
             f"{row['name']:<10} {row['files']:>8,} {row['bytes'] / 1e6:>9,.1f} MB "
             f"{row['gzip_ratio']:>5.1f}x  {row['description']}"
         )
@@ -144,7 +155,7 @@ def _cmd_make(args: argparse.Namespace) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         reuse=not args.no_reuse,
     )
-    print(
+    emit(
         f"{args.out}: {manifest.file_count:,} files, {manifest.total_bytes:,} bytes, "
         f"digest {manifest.digest}"
     )
@@ -162,17 +173,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         kinds=("file",) if args.files_only else ALL_KINDS,
     )
     for problem in report.problems:
-        print(problem)
-    print(f"{args.tree}: {'OK' if report.ok else f'{len(report.problems)} problem(s)'}")
+        emit(problem)
+    emit(f"{args.tree}: {'OK' if report.ok else f'{len(report.problems)} problem(s)'}")
     return 0 if report.ok else 1
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
     description = describe_tree(args.tree)
     if args.json:
-        print(json.dumps(description.to_dict(), indent=1, ensure_ascii=False))
+        emit(json.dumps(description.to_dict(), indent=1, ensure_ascii=False))
     else:
-        print(format_description(description))
+        emit(format_description(description))
     return 0
 
 
@@ -180,7 +191,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     result = measure_against_dd(
         args.dir, profile=args.profile, scale=args.scale, rounds=args.rounds, sync=not args.no_sync
     )
-    print(json.dumps(result.to_dict(), indent=1) if args.json else result.summary())
+    emit(json.dumps(result.to_dict(), indent=1) if args.json else result.summary())
     return 0
 
 

@@ -17,6 +17,7 @@ Order of work, chosen so no interrupted run ever looks complete:
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -180,16 +181,27 @@ def check_room(
     out_dir: Path, manifest_path: Path, needed: int, probe: FreeSpaceProbe = disk_free
 ) -> None:
     """Refuse (``InsufficientSpaceError``) before anything is written when the file system of
-    ``out_dir`` has less than ``needed`` bytes free, counting those of the tree it replaces."""
-    existing = out_dir.absolute()
-    while not existing.exists():
-        existing = existing.parent
+    ``out_dir`` has less than ``needed`` bytes free, counting those of the tree it replaces
+    (and ``NotADirectoryError`` when ``out_dir`` lies under a file: it can never be made)."""
+    existing = nearest_existing(out_dir)
     free = probe(existing)
     if manifest_path.is_file():  # the old tree will be removed first
         with contextlib.suppress(FixturesError):
             free += load_manifest(out_dir).total_bytes
     if needed > free:
         raise InsufficientSpaceError(str(existing), needed, free)
+
+
+def nearest_existing(path: Path) -> Path:
+    """``path`` or its nearest existing parent; ``NotADirectoryError`` naming ``path`` when
+    that parent is not a folder."""
+    path = path.absolute()
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if existing != path and not existing.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a folder", str(path))
+    return existing
 
 
 def clear_previous(

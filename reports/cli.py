@@ -2,8 +2,9 @@
 
 ``archive-bench report`` calls ``main(argv)`` with the same arguments. With no path it reads
 ``results/`` and writes ``results/report.html``. It prints the Markdown verdict summary, then
-the report's path last, so scripts can take the final line. Bad input ends with a one-line
-message on stderr and exit status 1 (2 for usage errors, from argparse), never a traceback.
+the report's path last, so scripts can take the final line. Bad input, or a file that
+cannot be read or written, ends with a one-line message on stderr and exit status 1 (2 for
+usage errors; 130 and 143 when stopped by Ctrl-C or SIGTERM), never a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +15,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from archive_parallel.atomic import atomic_write_text
+from archive_parallel.cli_support import (
+    EXIT_FAILED,
+    EXIT_OK,
+    OneLineParser,
+    emit,
+    interrupt_exit_code,
+    os_error_text,
+)
+from archive_parallel.interrupts import sigterm_as_interrupt
 from reports.errors import ReportError
 from reports.loading import load_results
 from reports.render import build_report
@@ -26,7 +37,7 @@ DEFAULT_OUTPUT = DEFAULT_RESULTS / "report.html"
 
 
 def parser(prog: str = "python -m reports") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog=prog,
         description="Render one self-contained HTML report from benchmark results folders.",
     )
@@ -61,26 +72,34 @@ def parser(prog: str = "python -m reports") -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m reports") -> int:
+    """The report command: its exit status (0 written, 1 failed, 2 usage, 130/143 stopped)."""
     args = parser(prog).parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    paths = args.results or [DEFAULT_RESULTS]
     try:
-        result_set = load_results(paths)
-        summary = text_summary(result_set)
-        if args.summary_md:
-            args.summary_md.parent.mkdir(parents=True, exist_ok=True)
-            args.summary_md.write_text(summary, encoding="utf-8")
-        output = build_report(result_set, args.output, args.title)
+        with sigterm_as_interrupt():
+            return write_report(args)
     except ReportError as exc:
         print(f"reports: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     except OSError as exc:
-        print(f"reports: {exc}", file=sys.stderr)
-        return 1
+        print(f"reports: {os_error_text(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt as exc:
+        print("reports: interrupted", file=sys.stderr)
+        return interrupt_exit_code(exc)
+
+
+def write_report(args: argparse.Namespace) -> int:
+    """Load the results, write the report (and the summary file), print the summary."""
+    result_set = load_results(args.results or [DEFAULT_RESULTS])
+    summary = text_summary(result_set)
+    if args.summary_md:
+        atomic_write_text(args.summary_md, summary)
+    output = build_report(result_set, args.output, args.title)
     if not args.quiet:
-        print(summary)
-    print(f"Report written to {output.resolve()}")
-    return 0
+        emit(summary)
+    emit(f"Report written to {output.resolve()}")
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

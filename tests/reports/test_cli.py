@@ -62,3 +62,34 @@ def test_python_dash_m_reports(verdict_root: Path, tmp_path: Path) -> None:
     )
     assert empty.returncode == 1
     assert "does not exist" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def test_a_summary_path_under_a_file_is_one_line_and_exit_1(
+    verdict_root: Path, tmp_path: Path, capsys
+) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    summary = tmp_path / "afile" / "summary.md"
+    output = tmp_path / "r.html"
+    assert main([str(verdict_root), "-o", str(output), "--summary-md", str(summary)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("reports: ") and "afile" in err[0]
+    assert not output.exists()
+
+
+def test_a_closed_stdout_ends_the_report_quietly(verdict_root: Path, tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written, as with `| head -0`
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "reports", str(verdict_root), "-o", str(tmp_path / "r.html")],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            cwd=tmp_path,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 0 and done.stderr == ""
+    assert (tmp_path / "r.html").is_file()

@@ -1,0 +1,54 @@
+"""archive-bench on ordinary OS errors: one line naming the path and the reason, exit 1."""
+
+import errno
+import subprocess
+import sys
+
+from bench import cli
+from bench.cli import main
+
+
+def test_results_under_a_file_is_one_line_and_exit_1(tmp_path, subprocess_env):
+    afile = tmp_path / "afile"
+    afile.write_text("a file, not a folder")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--results", str(afile / "res")]
+        + ["--workloads", "small:0.02", "--operations", "create", "--formats", "tar.gz"]
+        + ["--threads", "2", "--no-progress"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0] == f"archive-bench run: {afile / 'res'}: Not a directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_an_os_error_during_a_command_is_one_line_and_exit_1(monkeypatch, capsys):
+    def full_disk(args, argv):
+        raise OSError(errno.ENOSPC, "No space left on device", "/results/run/cells.jsonl")
+
+    monkeypatch.setattr(cli, "run_command", full_disk)
+    assert main(["info"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["archive-bench info: /results/run/cells.jsonl: No space left on device"]
+
+
+def test_compare_output_under_a_file_is_one_line_and_exit_1(record, fingerprint, tmp_path, capsys):
+    from bench.results import build_table, write_table
+
+    root = tmp_path / "results" / "testbox-4c"
+    old, new = root / "20260101-000000-quick", root / "20260102-000000-quick"
+    for seed, run in enumerate((old, new)):
+        records = [record(variant="sequential", threads=1, seed=seed), record(seed=seed + 5)]
+        run.mkdir(parents=True)
+        write_table(build_table(records, run.name, fingerprint), run)
+    (tmp_path / "afile").write_text("not a folder")
+    output = tmp_path / "afile" / "cmp.csv"
+    assert main(["compare", str(old), str(new), "-o", str(output)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("archive-bench compare: ") and "afile" in err[0]
