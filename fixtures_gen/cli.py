@@ -4,7 +4,8 @@ A thin layer over the Python API: argument parsing, printing and exit codes live
 else. ``make`` accepts a built-in profile name or the path of a custom ``.toml``/``.json``
 profile. Exit codes: 0 success; 1 verification found problems, or an OS error (a folder that
 cannot be written, a full disk: one line naming the path and the reason); 2 usage or
-generation error (a bad option, an unknown profile, not enough room); 130 Ctrl-C. Output into
+generation error (a bad option, an unknown profile, not enough room); 130 Ctrl-C, 143 SIGTERM
+(one line, and ``make`` leaves no partial tree). Output into
 a closed pipe (``fixtures-gen list | head -1``) ends quietly.
 """
 
@@ -21,10 +22,12 @@ from archive_parallel.cli_support import (
     EXIT_FAILED,
     OneLineParser,
     emit,
+    interrupt_exit_code,
     os_error_text,
     positive_float,
     positive_int,
 )
+from archive_parallel.interrupts import sigterm_as_interrupt
 
 from .builtin import PROFILES
 from .describe import describe_tree, format_description
@@ -53,16 +56,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.handler(args))
+        with sigterm_as_interrupt():  # SIGTERM takes Ctrl-C's path: the same clean-up
+            return int(args.handler(args))
     except FixturesError as error:
         print(f"fixtures-gen: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # a folder that cannot be written, a full disk, ...
         print(f"fixtures-gen: {os_error_text(error)}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         print("fixtures-gen: interrupted", file=sys.stderr)
-        return 130
+        return interrupt_exit_code(interrupt)
 
 
 def _build_parser() -> argparse.ArgumentParser:

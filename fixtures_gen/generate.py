@@ -10,8 +10,9 @@ Order of work, chosen so no interrupted run ever looks complete:
 4. Write everything into ``<out>.partial``: folders, then files (a thread pool; each file
    streamed in segments and hashed on the way), then links, then fixed mtimes.
 5. Write the manifest as ``<manifest>.pending``, rename the tree into place, rename the manifest
-   into place. A crash between the two renames leaves ``.pending`` behind, which marks the tree
-   as ours to remove on the next run.
+   into place. Ctrl-C or SIGTERM (through ``sigterm_as_interrupt``) waits until both renames
+   are done (``held_interrupts``). A crash between them (a kill, a power cut, a second signal)
+   leaves ``.pending`` behind, which marks the tree as ours to remove on the next run.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from archive_parallel.interrupts import held_interrupts
 from archive_parallel.progress import ProgressReporter
 from archive_parallel.terminal_progress import progress_for
 
@@ -128,11 +130,14 @@ def publish_tree(out_dir: Path, build: Callable[[Path], Manifest]) -> Manifest:
     try:
         manifest = build(partial_dir)
         save_manifest(manifest, pending_path)
-        partial_dir.rename(out_dir)
-        os.replace(pending_path, manifest_path)
+        with held_interrupts():  # an interrupt here comes after both renames
+            partial_dir.rename(out_dir)
+            os.replace(pending_path, manifest_path)
     except BaseException:
-        shutil.rmtree(partial_dir, ignore_errors=True)
-        pending_path.unlink(missing_ok=True)
+        if partial_dir.exists():  # the tree never got into place: nothing of it may stay
+            shutil.rmtree(partial_dir, ignore_errors=True)
+            pending_path.unlink(missing_ok=True)
+        # else the tree is in place: a .pending left beside it marks it as ours to remove
         raise
     return manifest
 
