@@ -7,6 +7,10 @@ one ends in one line on stderr and exit status 2, with no run folder made. ``tun
 ``report`` and ``compare`` read what is under ``results/`` unless given paths, so copying a
 Pi's ``results/`` folder next to a Mac's is all a comparison needs (runs join on the machine
 key, never on a folder name). ``report`` is a thin call into ``reports.cli.main``.
+
+Exit status: 0 done; 1 failed (an OS error: one line naming the path and the reason; a
+``compare --fail-above`` regression); 2 usage; 130 Ctrl-C and 143 SIGTERM, one line each
+(``run`` names the run folder to resume).
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ from archive_parallel.cli_support import (
     EXIT_USAGE,
     OneLineParser,
     emit,
+    interrupt_exit_code,
     non_negative_float,
     non_negative_int,
     os_error_text,
     positive_float,
     positive_int,
 )
+from archive_parallel.interrupts import sigterm_as_interrupt
 from bench.schema import RESULTS_FILE, RUN_FILE
 
 logger = logging.getLogger(__name__)
@@ -347,7 +353,7 @@ def _planned_grid(args: argparse.Namespace):
 
 
 def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
-    from bench.runner import RunOptions, run_sweep
+    from bench.runner import RunOptions, SweepInterrupted, run_sweep
 
     if args.resume is not None:
         preset, grid, timing = _resumed_grid(args)
@@ -378,9 +384,13 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     )
     try:
         run_dir = run_sweep(opts)
-    except KeyboardInterrupt as exc:
-        print(f"interrupted; rerun to resume: {exc}", file=sys.stderr)
-        return 130
+    except SweepInterrupted as stop:
+        print(
+            "archive-bench run: interrupted; resume it with: archive-bench run --resume "
+            f"{stop.run_dir}",
+            file=sys.stderr,
+        )
+        return interrupt_exit_code(stop.interrupt)
     except ValueError as exc:
         print(f"archive-bench run: {exc}", file=sys.stderr)
         return 2
@@ -530,10 +540,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def guarded(command: str, work: Callable[[], int], verbose: bool = False) -> int:
-    """Run ``work``; a usage error or an OS error (a folder that cannot be written, a full
-    disk) becomes one line on stderr and its exit status (``-v`` logs the traceback too)."""
+    """Run ``work``; a usage error, an OS error (a folder that cannot be written, a full
+    disk), Ctrl-C or SIGTERM becomes one line on stderr and its exit status (``-v`` logs
+    an OS error's traceback too)."""
     try:
-        return work()
+        with sigterm_as_interrupt():
+            return work()
+    except KeyboardInterrupt as exc:
+        print(f"archive-bench {command}: interrupted", file=sys.stderr)
+        return interrupt_exit_code(exc)
     except UsageError as exc:
         print(f"archive-bench {command}: {exc}", file=sys.stderr)
         return EXIT_USAGE

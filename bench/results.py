@@ -358,9 +358,16 @@ def add_serial_fractions(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_table(table: pd.DataFrame, run_dir: Path) -> None:
-    table.to_csv(run_dir / RESULTS_FILE, index=False)
+    """Write ``results.csv`` and ``results.json`` of ``run_dir``, replaced together
+    (``atomic_outputs``): an interrupt or a full disk leaves the previous pair, never a part."""
+    from archive_parallel.atomic import atomic_outputs
+
     records = json.loads(table.to_json(orient="records"))
-    (run_dir / RESULTS_JSON_FILE).write_text(json.dumps(records, indent=1), encoding="utf-8")
+    with atomic_outputs() as group:
+        handle, _ = group.open(run_dir / RESULTS_FILE)
+        handle.write(table.to_csv(index=False).encode("utf-8"))
+        handle, _ = group.open(run_dir / RESULTS_JSON_FILE)
+        handle.write(json.dumps(records, indent=1).encode("utf-8"))
 
 
 def build_missing_tables(paths: Iterable[Path]) -> list[Path]:

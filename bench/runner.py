@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from archive_parallel.atomic import atomic_write_text
+from archive_parallel.interrupts import held_interrupts, sigterm_as_interrupt
 from bench import fingerprint as fp_mod
 from bench import provenance
 from bench import results as results_mod
@@ -400,8 +401,14 @@ def _rmtree(path: Path) -> None:
 # ----------------------------------------------------------------------------- sweep
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+class SweepInterrupted(KeyboardInterrupt):
+    """``run_sweep`` stopped by Ctrl-C or SIGTERM (``interrupt``, a ``Terminated`` for
+    SIGTERM): ``run_dir`` holds every finished cell and their table, and resumes."""
+
+    def __init__(self, run_dir: Path, interrupt: KeyboardInterrupt) -> None:
+        super().__init__(str(run_dir))
+        self.run_dir = run_dir
+        self.interrupt = interrupt
 
 
 def new_run_dir(machine_dir: Path, name: str) -> Path:
@@ -535,23 +542,43 @@ def run_sweep(opts: RunOptions) -> Path:
     done = completed_ids(run_dir)
     todo = [c for c in shuffled(cells, seed) if c.cell_id not in done]
     budget_s = 60.0 * (opts.budget_min if opts.budget_min is not None else opts.preset.budget_min)
-    previous_handler = signal.signal(signal.SIGTERM, _on_sigterm)
-    interrupted = False
-    try:
-        prepared = prepare_workloads(opts, todo, run_dir, info)
-        write_json(run_json, info)
-        out_of_budget = sweep_cells(opts, todo, prepared, run_dir, fingerprint, started, budget_s)
-        if out_of_budget:
-            info["stopped_by_budget"] = True
-    except KeyboardInterrupt:
-        interrupted = True
-        logger.warning("interrupted; rerun the same command to resume %s", run_dir)
-    finally:
-        signal.signal(signal.SIGTERM, previous_handler)
-        finish_run(run_dir, cells, info, fingerprint, resumed)
-    if interrupted:
-        raise KeyboardInterrupt(str(run_dir))
+    stop: KeyboardInterrupt | None = None
+    with sigterm_as_interrupt():  # SIGTERM stops the sweep as Ctrl-C does
+        try:
+            prepared = prepare_workloads(opts, todo, run_dir, info)
+            write_json(run_json, info)
+            out_of_budget = sweep_cells(
+                opts, todo, prepared, run_dir, fingerprint, started, budget_s
+            )
+            if out_of_budget:
+                info["stopped_by_budget"] = True
+        except KeyboardInterrupt as interrupt:
+            stop = interrupt
+        finally:
+            late = finish_run_held(run_dir, cells, info, fingerprint, resumed)
+    stop = stop or late
+    if stop is not None:
+        raise SweepInterrupted(run_dir, stop)
     return run_dir
+
+
+def finish_run_held(
+    run_dir: Path,
+    cells: list[Cell],
+    info: dict[str, Any],
+    fingerprint: dict[str, Any],
+    resumed: bool,
+) -> KeyboardInterrupt | None:
+    """``finish_run`` with Ctrl-C and SIGTERM held until the table and run.json are written
+    (``held_interrupts``); the interrupt that came meanwhile, if one did. A signal that
+    cannot wait (a second one) leaves the previous files whole, as every file is replaced
+    atomically, and the next resume writes them again."""
+    try:
+        with held_interrupts():
+            finish_run(run_dir, cells, info, fingerprint, resumed)
+    except KeyboardInterrupt as interrupt:
+        return interrupt
+    return None
 
 
 def prepare_workloads(
@@ -643,6 +670,8 @@ def finish_run(
     fingerprint: dict[str, Any],
     resumed: bool,
 ) -> None:
+    """Rebuild the table from cells.jsonl and record the run's state in run.json (complete
+    or not, cells done), then remove the cells' scratch folder."""
     records = results_mod.read_records(run_dir / CELLS_FILE)
     try:
         table = results_mod.build_table(records, run_dir.name, fingerprint)

@@ -52,3 +52,18 @@ def test_compare_output_under_a_file_is_one_line_and_exit_1(record, fingerprint,
     assert main(["compare", str(old), str(new), "-o", str(output)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("archive-bench compare: ") and "afile" in err[0]
+
+
+def test_ctrl_c_and_sigterm_outside_a_sweep_are_one_line_130_and_143(monkeypatch, capsys):
+    from archive_parallel.interrupts import Terminated
+
+    for interrupt, status in ((KeyboardInterrupt, 130), (Terminated, 143)):
+
+        def stopped(args, argv, interrupt=interrupt):
+            raise interrupt()
+
+        monkeypatch.setattr(cli, "run_command", stopped)
+        assert main(["compare"]) == status
+        assert capsys.readouterr().err.strip().splitlines() == [
+            "archive-bench compare: interrupted"
+        ]

@@ -153,10 +153,14 @@ def test_sigterm_stops_cleanly_and_keeps_partial_results(tmp_path, subprocess_en
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert proc.returncode == 130, output
-    assert "rerun to resume" in output
-    assert not processes_mentioning(str(results)), "a pyperf or memory child was left behind"
     run_dir = cells_file.parent
+    assert proc.returncode == 143, output
+    resume_line = (
+        f"archive-bench run: interrupted; resume it with: archive-bench run --resume {run_dir}"
+    )
+    assert output.strip().splitlines()[-1] == resume_line
+    assert output.count("interrupted") == 1  # one line, not a log line and a message
+    assert not processes_mentioning(str(results)), "a pyperf or memory child was left behind"
     assert not json.loads((run_dir / "run.json").read_text())["complete"]
     import pandas as pd
 
