@@ -6,7 +6,8 @@ they wrote, and appends one record to ``cells.jsonl`` (flushed and fsynced) befo
 cell: an interrupted sweep loses at most the cell in flight, and a rerun skips every cell id
 already recorded. Children run in their own process group so a timeout or Ctrl-C ends the
 whole pyperf tree. The table (results.csv/json) is rebuilt from ``cells.jsonl`` at the end,
-whether the sweep completed or stopped at its time budget.
+whether the sweep completed or stopped at its time budget or an interrupt. The input archives
+of the extraction cells stay in ``<run>/.work/inputs`` for a resume until the run is complete.
 """
 
 from __future__ import annotations
@@ -385,11 +386,18 @@ def measure_memory(
 SCRATCH_ENV = "ARCHIVE_BENCH_SCRATCH"
 
 
+def work_root(run_dir: Path) -> Path:
+    """``<run>/.work``: the input archives extraction reads (``inputs/``, built once per run
+    and reused by a resume) and, by default, the cells' scratch folder. A finished run
+    removes it."""
+    return run_dir / ".work"
+
+
 def scratch_root(run_dir: Path) -> Path:
     base = os.environ.get(SCRATCH_ENV)
     if base:
         return Path(base) / f"archive-bench-{run_dir.name}"
-    return run_dir / ".work" / "scratch"
+    return work_root(run_dir) / "scratch"
 
 
 def _rmtree(path: Path) -> None:
@@ -598,7 +606,7 @@ def prepare_workloads(
     for (profile, scale), formats in sorted(needed.items()):
         logger.info("preparing workload %s at scale %g", profile, scale)
         wl = prepare_tree(root, Workload(profile, scale))
-        inputs = run_dir / ".work" / "inputs"
+        inputs = work_root(run_dir) / "inputs"
         build_input_archives(wl, sorted(formats | {"tar.gz"}), inputs)
         check = gzip6_size_check(wl.archives["tar.gz"]) if "tar.gz" in wl.archives else None
         if check is not None:
@@ -671,7 +679,8 @@ def finish_run(
     resumed: bool,
 ) -> None:
     """Rebuild the table from cells.jsonl and record the run's state in run.json (complete
-    or not, cells done), then remove the cells' scratch folder."""
+    or not, cells done), then remove the cells' scratch folder, and for a complete run its
+    ``.work`` folder too: only a resume reads the input archives there."""
     records = results_mod.read_records(run_dir / CELLS_FILE)
     try:
         table = results_mod.build_table(records, run_dir.name, fingerprint)
@@ -693,3 +702,5 @@ def finish_run(
     write_json(run_dir / FINGERPRINT_FILE, fp_mod.finish_fingerprint(saved))
     write_json(run_dir / RUN_FILE, info)
     _rmtree(scratch_root(run_dir))
+    if info["complete"]:
+        _rmtree(work_root(run_dir))

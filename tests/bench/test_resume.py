@@ -112,10 +112,15 @@ def test_killed_sweep_resumes_without_measuring_a_cell_twice(tmp_path, subproces
     with open(cells_file, "a", encoding="utf-8") as handle:
         handle.write('{"cell_id": "killed mid-wri')  # a write cut by the kill
 
+    assert (run_dir / ".work" / "inputs").is_dir()  # kept for the resume
+
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert rerun.returncode == 0, rerun.stderr
     out = rerun.stdout.strip().splitlines()
     assert out[-1] == str(run_dir)  # resumed the same run
+    assert not (run_dir / ".work").exists()  # a finished run keeps no input archives
+    # --processes 1 --values 1: warned about once, at the start
+    assert rerun.stderr.count("fewer than the 5 an interval needs") == 1
     # memray-less: said at the start, recorded per cell, labelled in the closing headline
     assert "memory: OS peak RSS" in rerun.stderr and "memray is not available" in rerun.stderr
     assert out[0].startswith("On resume-box") and "usable core" in out[0]
