@@ -163,8 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="measure a sweep (resumes an interrupted one)")
     preset = run.add_mutually_exclusive_group()
-    preset.add_argument("--quick", dest="preset", action="store_const", const="quick")
-    preset.add_argument("--full", dest="preset", action="store_const", const="full")
+    preset.add_argument(
+        "--quick",
+        dest="preset",
+        action="store_const",
+        const="quick",
+        help="the answer in minutes: create, extract and checksums at 2 and 4 threads (default)",
+    )
+    preset.add_argument(
+        "--full",
+        dest="preset",
+        action="store_const",
+        const="full",
+        help="every operation, format and workload, batch sizes swept, flame graphs",
+    )
     preset.add_argument(
         "--targets",
         dest="preset",
@@ -181,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(rapidgzip reading), archives of other tools",
     )
     run.set_defaults(preset="quick")
-    run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results root")
+    run.add_argument(
+        "--results", type=Path, default=DEFAULT_RESULTS, help="results root (default results/)"
+    )
     run.add_argument("--resume", type=Path, help="run folder to resume (with its own grid)")
     run.add_argument(
         "--machine",
@@ -217,15 +231,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--batch-operations",
         type=_choices("operation", _known_operations),
-        help="operations that sweep batch size",
+        help="operations whose parallel cells take every --batch-sizes value (the others use "
+        "the library default; none in the quick, targets and codecs presets)",
     )
     run.add_argument(
         "--backends",
         type=_choices("backend", _known_backends),
         help="zlib,zlib-ng,isal,rapidgzip",
     )
-    run.add_argument("--no-reference", action="store_true")
-    run.add_argument("--no-pigz", action="store_true")
+    run.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="leave out the old way's reference loop (verdicts then compare with the "
+        "library's own sequential path)",
+    )
+    run.add_argument(
+        "--no-pigz", action="store_true", help="leave out the pigz cells of tar.gz creation"
+    )
     run.add_argument(
         "--no-thread-cap",
         action="store_true",
@@ -235,16 +257,40 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--values", type=positive_int, help="pyperf values per process")
     run.add_argument("--warmups", type=non_negative_int, help="pyperf warmups per process")
     run.add_argument("--loops", type=non_negative_int, help="pyperf loops per value (0: calibrate)")
-    run.add_argument("--memory", choices=("memray", "rusage"), default="memray")
-    run.add_argument("--flamegraphs", action=argparse.BooleanOptionalAction, default=None)
-    run.add_argument("--seed", type=int, default=0, help="order of cells")
-    run.add_argument("--no-progress", action="store_true")
+    run.add_argument(
+        "--memory",
+        choices=("memray", "rusage"),
+        default="memray",
+        help="peak heap under memray (default, where installed) or the OS peak RSS",
+    )
+    run.add_argument(
+        "--flamegraphs",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a memray flame graph per cell (default: only with --full)",
+    )
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the cells' random order (a resume keeps its own)",
+    )
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     tune = sub.add_parser("tune", help="pick tuned defaults per machine")
     tune.add_argument("results", nargs="*", type=Path, help="results folders (default results/)")
     tune.add_argument("--out-root", type=Path, help="where tuned.json goes (default: the root)")
-    tune.add_argument("--tolerance", type=non_negative_float, default=0.05)
-    tune.add_argument("--memory-budget-mb", type=positive_float)
+    tune.add_argument(
+        "--tolerance",
+        type=non_negative_float,
+        default=0.05,
+        help="pick the smallest setting within this fraction of the best (default 0.05)",
+    )
+    tune.add_argument(
+        "--memory-budget-mb",
+        type=positive_float,
+        help="peak memory a pick may use (default: a quarter of the machine's memory)",
+    )
     tune.add_argument(
         "--install",
         action="store_true",
@@ -257,16 +303,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --install: install the profile of another machine key (e.g. one measured "
         "on the Pi this code will run on)",
     )
-    tune.add_argument("--machine", type=_machine, help="this machine's name, as given to run")
+    tune.add_argument(
+        "--machine",
+        type=_machine,
+        help="this machine's name, as given to run --machine (tells --install which profile "
+        "is this machine's)",
+    )
 
     report = sub.add_parser("report", help="HTML report (reports/)", add_help=False)
     report.add_argument("args", nargs=argparse.REMAINDER)
 
     compare = sub.add_parser("compare", help="what got faster or slower between two runs")
-    compare.add_argument("old", nargs="?", type=Path)
-    compare.add_argument("new", nargs="?", type=Path)
-    compare.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
-    compare.add_argument("--min-change", type=non_negative_float, default=0.03)
+    compare.add_argument("old", nargs="?", type=Path, help="the older run folder")
+    compare.add_argument("new", nargs="?", type=Path, help="the newer run folder")
+    compare.add_argument(
+        "--results",
+        type=Path,
+        default=DEFAULT_RESULTS,
+        help="without OLD and NEW: compare the newest two runs of each machine here "
+        "(default results/)",
+    )
+    compare.add_argument(
+        "--min-change",
+        type=non_negative_float,
+        default=0.03,
+        help="a significant change smaller than this fraction counts as the same (default 0.03)",
+    )
     compare.add_argument(
         "--fail-above",
         type=_percent,
@@ -274,7 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when a cell got slower by more than PCT%% with 95%% confidence",
     )
     compare.add_argument(
-        "--format", choices=("text", "json", "markdown"), default="text", dest="output_format"
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        dest="output_format",
+        help="how the comparison is printed (default text)",
     )
     compare.add_argument("-o", "--output", type=Path, help="also write the comparison (CSV)")
 
