@@ -95,13 +95,20 @@ def start_sweep(tmp_path, subprocess_env):
     return results, env, cmd, proc
 
 
-def test_killed_sweep_resumes_without_measuring_a_cell_twice(tmp_path, subprocess_env):
+def killed_after_first_cell(tmp_path, subprocess_env):
+    """A real sweep killed (SIGKILL) once its first cell is filed: (results root, env,
+    command, its cells.jsonl)."""
     results, env, cmd, proc = start_sweep(tmp_path, subprocess_env)
     try:
         cells_file = wait_for_first_cell(results, proc)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    return results, env, cmd, cells_file
+
+
+def test_killed_sweep_resumes_without_measuring_a_cell_twice(tmp_path, subprocess_env):
+    results, env, cmd, cells_file = killed_after_first_cell(tmp_path, subprocess_env)
     run_dir = cells_file.parent
     done_before = [json.loads(line)["cell_id"] for line in cells_file.read_text().splitlines()]
     expected = expected_cells()
@@ -188,12 +195,7 @@ def test_sigterm_stops_cleanly_and_keeps_partial_results(tmp_path, subprocess_en
 
 def test_a_sweep_resumed_into_another_scratch_place_pools_with_nothing(tmp_path, subprocess_env):
     """Cells of one run written to a disk and then to a RAM disk measured two things."""
-    results, env, cmd, proc = start_sweep(tmp_path, subprocess_env)
-    try:
-        cells_file = wait_for_first_cell(results, proc)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    results, env, cmd, cells_file = killed_after_first_cell(tmp_path, subprocess_env)
     run_dir = cells_file.parent
     started = json.loads((run_dir / "run.json").read_text())["scratch_place"]
     assert started["place"].startswith(str(run_dir)) and "filesystem" in started
