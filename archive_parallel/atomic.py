@@ -89,6 +89,10 @@ class _Pending:
             handle.flush()
             if durable:
                 sync_file(handle.fileno())
+        except OSError as exc:  # a full disk shows here for the last buffered bytes
+            if exc.filename is None:
+                exc.filename = str(self.target)  # name the file, not the group's first
+            raise
         finally:
             handle.close()
         os.chmod(self.temp, 0o644 & ~_umask())

@@ -308,14 +308,22 @@ class ArchiveManager:
                 if config.include_metadata:
                     encoded = encode_metadata(metadata)
                     meta_handle, _ = outputs.open(meta_path_for(archive))
-                    meta_handle.write(encoded)
+                    try:
+                        meta_handle.write(encoded)
+                    except OSError as exc:
+                        if exc.filename is None:
+                            exc.filename = str(meta_path_for(archive))
+                        raise
                 else:  # a previous archive's side file would not match this one
                     outputs.remove_on_commit(meta_path_for(archive))
                 # the last report comes before the commit: a callback that raises there
                 # leaves the previous archive and side file as they were
                 reporter.finish()
         except OSError as exc:
-            raise ArchiveError(f"cannot write {archive}: {exc.strerror or exc}") from exc
+            # the archive, unless the failure named its side file
+            side_file = str(meta_path_for(archive))
+            where = side_file if exc.filename == side_file else archive
+            raise ArchiveError(f"cannot write {where}: {exc.strerror or exc}") from exc
         return metadata, written.peak_in_flight
 
     @staticmethod

@@ -111,8 +111,10 @@ def test_disk_full_while_writing_the_meta_file_removes_the_archive(tmp_path, tin
 
     archive = tiny_fs / "pkg.tar"
     manager = ArchiveManager()
-    with pytest.raises(ArchiveError, match="No space left on device"):
+    with pytest.raises(ArchiveError, match="No space left on device") as excinfo:
         manager.create_archive(source, archive, config)
+    assert f"cannot write {archive}.meta:" in str(excinfo.value)  # the file that did not fit
+    del excinfo
     assert listing(tiny_fs) == ["filler"], "archive or side file left after the .meta failed"
     assert _free_blocks(tiny_fs)[0] == archive_blocks
     # without the side file the very same archive fits
