@@ -48,6 +48,11 @@ class FileEntry(NamedTuple):
     #: outside the tree, say) is never archived in its place
     dev: int = 0
     ino: int = 0
+    #: the walk's ``st_mtime_ns`` and ``st_ctime_ns``; 0 where unknown. A reader compares them
+    #: with the open file's once it has read it, so a file rewritten in place (same size) while
+    #: being archived is refused rather than archived torn
+    mtime_ns: int = 0
+    ctime_ns: int = 0
 
     @classmethod
     def from_stat(
@@ -65,4 +70,6 @@ class FileEntry(NamedTuple):
             linkname,
             st.st_dev,
             st.st_ino,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
         )

@@ -43,7 +43,8 @@ class ChecksumMismatchError(CorruptArchiveError):
 
 
 class SourceChangedError(ArchiveError):
-    """A source file changed size or vanished while it was being archived."""
+    """A source file changed (its size, mtime or ctime), vanished or was replaced while it
+    was being archived."""
 
 
 class UnarchivableNameError(ArchiveError):

@@ -12,7 +12,10 @@ being archived) raises ``SourceChangedError``: an archive never silently holds a
 padded file. So does a file that is no longer the one the walk saw (``open_source``): opened
 without blocking (a FIFO put in its place cannot hang the call), it must still be a regular
 file with the walk's device and inode, so a file swapped for a link to another file is never
-archived under its name.
+archived under its name. And so does a file written to in place, even at the same size: once
+it has been read, the open descriptor's ``fstat`` must still give the walk's size, mtime and
+ctime (``check_unchanged``, as GNU tar's "file changed as we read it"), so a member is never
+a mix of old and new blocks. Reading changes only the atime, which leaves the ctime alone.
 """
 
 from __future__ import annotations
@@ -75,6 +78,22 @@ def open_source(entry: FileEntry) -> int:
     return fd
 
 
+def check_unchanged(after: os.stat_result, entry: FileEntry) -> None:
+    """``SourceChangedError`` unless ``after`` (the ``fstat`` of ``entry``'s open file, taken
+    once it has been read) still has the size, mtime and ctime the walk saw: anything that
+    wrote to the file (or changed its inode: mode, owner, links) since the walk moves its
+    ctime. A time of 0 in ``entry`` is unknown and not compared."""
+    if (
+        after.st_size != entry.size
+        or (entry.mtime_ns and after.st_mtime_ns != entry.mtime_ns)
+        or (entry.ctime_ns and after.st_ctime_ns != entry.ctime_ns)
+    ):
+        raise SourceChangedError(
+            f"{entry.name}: file changed while being archived "
+            "(written to, or its inode changed, after the walk saw it)"
+        )
+
+
 class StreamedFile:
     """A large file read chunk by chunk; ``sha256`` is known once ``chunks()`` is exhausted."""
 
@@ -108,10 +127,12 @@ class StreamedFile:
                     raise SourceChangedError(
                         f"{entry.name}: file grew while being archived (beyond {entry.size} bytes)"
                     )
+                after = os.fstat(handle.fileno())
         except FileNotFoundError as exc:
             raise SourceChangedError(f"{entry.name}: file vanished while being archived") from exc
         except OSError as exc:
             raise ArchiveError(f"cannot read {entry.path}: {exc.strerror or exc}") from exc
+        check_unchanged(after, entry)
         self.sha256 = digest.hexdigest()
 
 
@@ -138,11 +159,12 @@ Content = LoadedFile | StreamedFile | None
 
 
 def read_small_file(entry: FileEntry) -> LoadedFile:
-    """Read a whole (small) file, checking that its size did not change."""
+    """Read a whole (small) file, checking that it did not change (``check_unchanged``)."""
     fd = open_source(entry)
     try:
         try:
             data = os.read(fd, entry.size + 1)  # a regular file reads short only at its end
+            after = os.fstat(fd)
         finally:
             os.close(fd)
     except OSError as exc:
@@ -153,6 +175,7 @@ def read_small_file(entry: FileEntry) -> LoadedFile:
             f"{entry.name}: file {change} while being archived "
             f"(stat said {entry.size} bytes, read {len(data)})"
         )
+    check_unchanged(after, entry)
     return LoadedFile(data, hashlib.sha256(data).hexdigest())
 
 
@@ -285,6 +308,7 @@ __all__ = [
     "SMALL_FILE_LIMIT",
     "StreamedFile",
     "batched",
+    "check_unchanged",
     "file_digests",
     "file_digests_sized",
     "file_sha256",

@@ -1,8 +1,9 @@
 """Issue 7, item 3: source files that change while an archive is being created.
 
 A file can vanish, become unreadable (here: replaced by a folder of the same name, since root
-reads any file whatever its mode), grow or shrink between the walk (which took its ``stat``)
-and the read, or while a large file is being streamed. Every case must end in a clear
+reads any file whatever its mode), grow, shrink or be rewritten in place at the same size
+between the walk (which took its ``stat``) and the read, or while a large file is being
+streamed. Every case must end in a clear
 ``ArchiveError`` naming the file (``SourceChangedError`` for size changes and vanishing), with
 no archive, no ``.meta`` and no ``.ap-tmp-`` file left, no worker thread alive after
 ``close()``, no file descriptor leaked, and the manager still usable.
@@ -37,13 +38,22 @@ from reliability_support import (
 )
 
 from archive_parallel import ArchiveManager
+from archive_parallel.entries import EntryKind, FileEntry
 from archive_parallel.errors import ArchiveError, SourceChangedError
-from archive_parallel.source_reader import CHUNK_SIZE, SMALL_FILE_LIMIT
+from archive_parallel.source_reader import (
+    CHUNK_SIZE,
+    SMALL_FILE_LIMIT,
+    StreamedFile,
+    read_small_file,
+)
 
 VICTIM = "zz-victim.bin"  # sorts after every other member, so it is read last
 SIZES = {"small": 20_000, "large": SMALL_FILE_LIMIT + 300_000}  # large: streamed
 MID_READ_SIZE = 2 * CHUNK_SIZE + 1234
-CHANGES = ["vanish", "unreadable", "grow", "shrink"]
+CHANGES = ["vanish", "unreadable", "grow", "shrink", "rewrite"]
+#: the victim's mtime as the walk sees it: long past, so a write after the walk moves it
+#: whatever the file system's timestamp granularity (no timing involved)
+OLD_MTIME = 1_000_000_000
 
 
 def _make_source(root: Path, victim_size: int, seed: int = 7) -> tuple[Path, int]:
@@ -52,6 +62,7 @@ def _make_source(root: Path, victim_size: int, seed: int = 7) -> tuple[Path, int
     files = small_files(rng, 12, 8_000)
     files[VICTIM] = text_bytes(rng, victim_size)
     write_tree(root, files)
+    os.utime(root / VICTIM, (OLD_MTIME, OLD_MTIME))
     return root, sum(len(v) for k, v in files.items() if k != VICTIM)
 
 
@@ -67,6 +78,12 @@ def _change(path: Path, change: str, keep: int | None = None) -> None:
     elif change == "shrink":
         size = path.stat().st_size
         os.truncate(path, keep if keep is not None else size // 2)
+    elif change == "rewrite":  # in place, same size: only the times tell
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.pwrite(fd, b"#" * 4096, 0)
+        finally:
+            os.close(fd)
     else:  # pragma: no cover
         raise ValueError(change)
 
@@ -78,6 +95,8 @@ def _assert_clean_failure(excinfo, change: str, out_dir: Path) -> None:
         assert isinstance(exc, ArchiveError)
     else:
         assert isinstance(exc, SourceChangedError), repr(exc)
+    if change == "rewrite":
+        assert "changed while being archived" in str(exc)
     assert VICTIM in str(exc), f"message does not name the file: {exc}"
     assert "\n" not in str(exc)
     assert listing(out_dir) == [], "partial archive, .meta or temporary file left behind"
@@ -161,7 +180,7 @@ class _FdWatcher(threading.Thread):
 
 
 @pytest.mark.parametrize("parallel", [True, False], ids=["parallel", "sequential"])
-@pytest.mark.parametrize("change", ["grow", "shrink"])
+@pytest.mark.parametrize("change", ["grow", "shrink", "rewrite"])
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_large_file_changing_mid_read_fails_cleanly(tmp_path, fmt, change, parallel):
     is_zip = fmt == "zip"
@@ -201,7 +220,8 @@ def test_large_file_changing_mid_read_fails_cleanly(tmp_path, fmt, change, paral
         assert watcher.position_at_change < victim_size
     else:
         assert changed, "the callback never saw the large file half-read"
-    assert ("grew" if change == "grow" else "shrank") in str(excinfo.value)
+    expected = {"grow": "grew", "shrink": "shrank", "rewrite": "changed while being archived"}
+    assert expected[change] in str(excinfo.value)
     _assert_clean_failure(excinfo, change, out_dir)
     del excinfo
     assert_no_workers_after_close(manager)
@@ -229,3 +249,28 @@ def test_vanishing_while_many_small_files_are_read_in_parallel(tmp_path, fmt):
     assert victim.name in str(excinfo.value)
     assert listing(out_dir) == []
     assert_no_workers_after_close(manager)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_read_compares_size_mtime_and_ctime_with_the_walk(tmp_path, size):
+    """A change of the ctime alone (a chmod, a write that restored the mtime) is a change; so
+    is a different mtime or size. The ctime cannot be set, so the walk's record is shifted
+    instead of the file; the unshifted record reads the same file twice without complaint,
+    which shows that the reads themselves (atime updates) do not move the ctime."""
+    path = tmp_path / "f.bin"
+    path.write_bytes(text_bytes(random.Random(1), SIZES[size]))
+    entry = FileEntry.from_stat(str(path), "f.bin", path.stat(), EntryKind.FILE)
+    assert entry.mtime_ns and entry.ctime_ns
+
+    def read(record: FileEntry) -> bytes:
+        if record.size <= SMALL_FILE_LIMIT:
+            return read_small_file(record).data
+        return b"".join(StreamedFile(record).chunks())
+
+    assert read(entry) == read(entry) == path.read_bytes()
+    for shifted in (
+        entry._replace(ctime_ns=entry.ctime_ns - 1),
+        entry._replace(mtime_ns=entry.mtime_ns + 1),
+    ):
+        with pytest.raises(SourceChangedError, match="f.bin: file changed while being archived"):
+            read(shifted)
