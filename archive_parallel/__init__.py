@@ -11,6 +11,7 @@ from .errors import (
     CorruptArchiveError,
     SourceChangedError,
     UnarchivableNameError,
+    UnreadableSourceError,
     UnsafeArchiveError,
 )
 from .formats import CompressionFormat
@@ -29,6 +30,7 @@ __all__ = [
     "CorruptArchiveError",
     "SourceChangedError",
     "UnarchivableNameError",
+    "UnreadableSourceError",
     "UnsafeArchiveError",
     "__version__",
 ]

@@ -22,7 +22,12 @@ from . import __version__
 from .cli_support import EXIT_FAILED, EXIT_OK, EXIT_USAGE, interrupt_exit_code
 from .config import COMPRESSION_BACKENDS, ArchiveConfig
 from .display import escape, one_line
-from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
+from .errors import (
+    ArchiveError,
+    CorruptArchiveError,
+    UnreadableSourceError,
+    UnsafeArchiveError,
+)
 from .formats import CompressionFormat
 from .interrupts import Terminated, deferred_interrupts
 from .terminal_progress import progress_for
@@ -92,6 +97,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--reproducible", action="store_true", help="same tree, same bytes: fixed mtimes and owners"
     )
     create.add_argument("--no-meta", action="store_true", help="do not write the .meta file")
+    create.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="leave out source files and folders that cannot be read, each with a warning "
+        "(default: fail, writing nothing)",
+    )
 
     extract = sub.add_parser("extract", parents=[common], help="extract an archive safely")
     extract.add_argument("archive", type=Path)
@@ -133,6 +144,8 @@ def _config(args: argparse.Namespace, progress: Any = None) -> ArchiveConfig:
         values["reproducible"] = True
     if getattr(args, "no_meta", False):
         values["include_metadata"] = False
+    if args.command == "create":  # unlike the library, fail on what cannot be read
+        values["unreadable_entries"] = "skip" if args.skip_unreadable else "error"
     if progress is not None:
         values["progress_callback"] = progress
     return ArchiveConfig.tuned(**values)
@@ -177,10 +190,16 @@ def _run(args: argparse.Namespace) -> int:
                 meta = manager.create_archive(args.source, args.output, _config(args, bar))
             _emit(
                 args,
-                {"archive": str(args.output), **meta.to_dict(), "stats": manager.get_stats()},
+                {
+                    "archive": str(args.output),
+                    **meta.to_dict(),
+                    "skipped": [{"name": n, "reason": r} for n, r in meta.skipped],
+                    "stats": manager.get_stats(),
+                },
                 f"{escape(str(args.output))}: {meta.file_count} files, "
                 f"{meta.uncompressed_size} -> "
-                f"{meta.compressed_size} bytes, sha256 {meta.checksum_sha256 or '-'}",
+                f"{meta.compressed_size} bytes, sha256 {meta.checksum_sha256 or '-'}"
+                f"{_left_out(meta.skipped)}",
             )
             return EXIT_OK
         if args.command == "extract":
@@ -243,6 +262,25 @@ def _run(args: argparse.Namespace) -> int:
                 return EXIT_FAILED
             return EXIT_OK
     raise UsageError(f"unknown command {args.command}")  # pragma: no cover
+
+
+def _left_out(skipped: list[tuple[str, str]]) -> str:
+    """The summary line's note of what create left out (each was warned about), by kind:
+    ``"; left out 1 unreadable, 2 over the size limit"``; empty when nothing was."""
+    from collections import Counter
+
+    from .walker import OVER_SIZE_LIMIT, is_unreadable
+
+    kinds = Counter(
+        "unreadable"
+        if is_unreadable(reason)
+        else "over the size limit"
+        if reason == OVER_SIZE_LIMIT
+        else "other"
+        for _, reason in skipped
+    )
+    order = ("unreadable", "over the size limit", "other")
+    return "; left out " + ", ".join(f"{kinds[k]} {k}" for k in order if kinds[k]) if kinds else ""
 
 
 def _member_dict(member: Any) -> dict[str, Any]:
@@ -311,7 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             logger.exception("failed")
         kind = {UnsafeArchiveError: "unsafe archive", CorruptArchiveError: "damaged archive"}
         label = next((v for k, v in kind.items() if isinstance(exc, k)), "error")
-        print(f"archive-parallel: {label}: {one_line(str(exc))}", file=sys.stderr)
+        hint = (
+            "; --skip-unreadable leaves them out" if isinstance(exc, UnreadableSourceError) else ""
+        )
+        print(f"archive-parallel: {label}: {one_line(str(exc))}{hint}", file=sys.stderr)
         return EXIT_FAILED
 
 

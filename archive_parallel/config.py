@@ -27,6 +27,7 @@ DEFAULT_EXCLUDE_PATTERNS = (".DS_Store", "Thumbs.db")
 COMPRESSION_BACKENDS = ("zlib", "zlib-ng", "isal", "auto")
 DECOMPRESSION_BACKENDS = ("auto", "zlib", "isal", "zlib-ng", "rapidgzip")
 UNARCHIVABLE_NAME_POLICIES = ("error", "skip")
+UNREADABLE_ENTRY_POLICIES = ("skip", "error")
 TUNED_PROFILE_ENV = "ARCHIVE_PARALLEL_TUNED_PROFILE"
 TUNABLE_FIELDS = ("thread_pool_size", "parallel_batch_size", "parallel_threshold", "block_size")
 
@@ -164,6 +165,12 @@ class ArchiveConfig:
     #: waking the pool's threads costs (0 extracts every archive of ``parallel_threshold``
     #: members or more in parallel)
     parallel_min_archive_bytes: int = 1 * MiB
+    #: a source file or folder the system will not let creation read (no read permission, a
+    #: folder that cannot be listed): "skip" leaves it out with a warning, as the old class
+    #: did (an unreadable folder is archived empty); "error" refuses the creation with
+    #: ``UnreadableSourceError`` naming them, before anything is written (the command line's
+    #: default)
+    unreadable_entries: str = "skip"
 
     def __post_init__(self) -> None:
         self._check_old_fields()
@@ -199,6 +206,7 @@ class ArchiveConfig:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
         _whole("reproducible_mtime", self.reproducible_mtime)
         _require_choice("unarchivable_names", self.unarchivable_names, UNARCHIVABLE_NAME_POLICIES)
+        _require_choice("unreadable_entries", self.unreadable_entries, UNREADABLE_ENTRY_POLICIES)
 
     def _check_old_fields(self) -> None:
         """The old class's fields. It checked none of them; what it accepted and what worked

@@ -6,6 +6,8 @@ ArchiveManager, which caught ``RuntimeError``, keeps catching them.
 
 from __future__ import annotations
 
+import os
+
 from .display import quoted
 
 
@@ -55,3 +57,34 @@ class UnarchivableNameError(ArchiveError):
         self.path = path
         self.reason = reason
         super().__init__(f"cannot archive {quoted(path)}: {reason}")
+
+
+class UnreadableSourceError(ArchiveError):
+    """Source entries the system would not let the walk read (no read permission, a folder
+    that cannot be listed), with ``ArchiveConfig.unreadable_entries="error"``: raised before
+    anything is written. ``entries`` holds each one's ``(member name, reason)``; the message
+    gives their count and the first few paths."""
+
+    #: paths the message names at most
+    SHOWN = 3
+
+    def __init__(self, source: str | os.PathLike[str], entries: list[tuple[str, str]]) -> None:
+        self.source = os.fspath(source)
+        self.entries = list(entries)
+        count = len(self.entries)
+        named = ", ".join(
+            f"{quoted(self._path(name))} ({self._why(reason)})"
+            for name, reason in self.entries[: self.SHOWN]
+        )
+        more = f" and {count - self.SHOWN} more" if count > self.SHOWN else ""
+        noun = "entry" if count == 1 else "entries"
+        super().__init__(f"cannot read {count} source {noun}: {named}{more}")
+
+    def _path(self, name: str) -> str:
+        return self.source if name == "." else os.path.join(self.source, name)
+
+    @staticmethod
+    def _why(reason: str) -> str:
+        """``"unreadable folder: Permission denied"`` -> ``"folder: Permission denied"``."""
+        text = reason.removeprefix("unreadable").lstrip(" :")
+        return text or "unreadable"

@@ -29,7 +29,7 @@ from .atomic import TEMP_MARKER, atomic_outputs
 from .checksums import checksum_files
 from .config import ArchiveConfig
 from .entries import EntryKind, FileEntry
-from .errors import ArchiveError
+from .errors import ArchiveError, UnreadableSourceError
 from .exclusion_helper import WalkedSources, member_name_under, should_exclude
 from .formats import CompressionFormat, resolve_format
 from .hashing_writer import HashingWriter
@@ -49,7 +49,7 @@ from .read.archive_file import archive_stat, not_a_file, read_problem, require_a
 from .source_names import screen_names
 from .source_reader import iter_contents, unread_contents, with_progress
 from .stats import Stats
-from .walker import WalkOptions, WalkResult, walk_tree
+from .walker import WalkOptions, WalkResult, is_unreadable, walk_tree
 
 if TYPE_CHECKING:
     from .verify import IntegrityReport, MemberInfo
@@ -132,10 +132,14 @@ class ArchiveManager:
     def _walk(
         self, source: Path, config: ArchiveConfig, exclude: Sequence[Path] = ()
     ) -> WalkResult:
+        """The walk of ``source``; with ``unreadable_entries="error"``, entries it could not
+        read raise ``UnreadableSourceError`` (one error for all, instead of their warnings)."""
+        refuse_unreadable = config.unreadable_entries == "error"
         options = WalkOptions(
             exclude_patterns=tuple(config.exclude_patterns or ()),
             max_file_size=config.max_file_size,
             follow_symlinks=config.follow_symlinks,
+            warn_unreadable=not refuse_unreadable,
         )
         executor = (
             self._pool.get(config.thread_pool_size)
@@ -144,6 +148,10 @@ class ArchiveManager:
         )
         with self._stats.timed("file_collection"):
             result = walk_tree(source, options, executor)
+        if refuse_unreadable:
+            unreadable = [(name, why) for name, why in result.skipped if is_unreadable(why)]
+            if unreadable:
+                raise UnreadableSourceError(source, unreadable)
         self._walked_sources.add(source)
         if exclude:
             skip = {member_name_under(p, source) for p in exclude} - {None}
@@ -215,7 +223,7 @@ class ArchiveManager:
         start = time.perf_counter()
         try:
             walk = self._walk(source, config, exclude=(archive, meta_path_for(archive)))
-            entries = screen_names(walk.entries, config.unarchivable_names)
+            entries = screen_names(walk.entries, config.unarchivable_names, walk.skipped)
             file_count = sum(1 for e in entries if e.kind is not EntryKind.DIR)
             parallel = config.uses_parallel(file_count)
             executor = self._executor(config, parallel)
@@ -228,6 +236,7 @@ class ArchiveManager:
             )
             with self._stats.timed("archive_creation"):
                 metadata, peak = self._write_archive(archive, fmt, entries, config, executor)
+            metadata.skipped = list(walk.skipped)
         except BaseException:
             self._stats.record_failure()
             raise

@@ -46,6 +46,10 @@ class ArchiveMetadata:
     #: new, tar.gz only: where the restart segments are (``codecs.gzip_index``), so
     #: extraction can inflate them in parallel; optional in the file
     gzip_index: dict[str, Any] | None = None
+    #: new, never saved in the side file: what ``create_archive`` left out, as
+    #: ``(member name, reason)`` (over ``max_file_size``, unreadable with
+    #: ``unreadable_entries="skip"``, special files...); empty for a loaded side file
+    skipped: list[tuple[str, str]] = field(default_factory=list, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

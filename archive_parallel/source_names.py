@@ -59,10 +59,12 @@ def unarchivable_reason(entry: FileEntry) -> str | None:
     return None
 
 
-def screen_names(entries: list[FileEntry], policy: str) -> list[FileEntry]:
+def screen_names(
+    entries: list[FileEntry], policy: str, skipped: list[tuple[str, str]] | None = None
+) -> list[FileEntry]:
     """``entries`` whose names read back unchanged; the others raise
     ``UnarchivableNameError`` (``policy="error"``) or are left out with a warning
-    (``"skip"``, a folder with all it holds)."""
+    (``"skip"``, a folder with all it holds), each appended to ``skipped`` with why."""
     kept: list[FileEntry] = []
     skipped_dirs: list[str] = []
     for entry in entries:
@@ -75,6 +77,8 @@ def screen_names(entries: list[FileEntry], policy: str) -> list[FileEntry]:
         if policy != "skip":
             raise UnarchivableNameError(os.fsdecode(entry.path), reason)
         logger.warning("skipping %s: %s", quoted(entry.path), reason)
+        if skipped is not None:
+            skipped.append((entry.name, reason))
         if entry.kind is EntryKind.DIR:
             skipped_dirs.append(entry.name)
     return kept

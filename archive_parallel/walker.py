@@ -7,7 +7,10 @@ holds), so the archive order, and so its bytes, never depends on the file system
 its entries, or, given an executor, walks level by level with every folder of one depth
 scanned in parallel (``scandir`` and ``stat`` release the GIL) and sorts the whole list at the
 end. A folder that cannot be read is skipped with a warning; so is a file over the size limit
-or one that cannot be opened.
+or one that cannot be opened. Each skipped entry is recorded with why; the reasons of those
+the system would not let the walk read start with ``"unreadable"`` (``is_unreadable``), so a
+caller can refuse the walk over them (``ArchiveConfig.unreadable_entries``), and
+``WalkOptions.warn_unreadable=False`` then leaves their warnings to the caller's one error.
 
 A folder reachable under several names (``current -> shared`` with ``follow_symlinks``) is
 archived in full under each of them, as ``tar -h`` does. Only a loop is refused: a folder that
@@ -25,6 +28,7 @@ to that descriptor, so the kernel does not resolve the whole path again for ever
 
 from __future__ import annotations
 
+import errno
 import logging
 import operator
 import os
@@ -51,6 +55,18 @@ SCAN_BY_DESCRIPTOR = (
     and os.readlink in os.supports_dir_fd
 )
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+#: how the reason of every entry the system would not let the walk read begins
+UNREADABLE = "unreadable"
+#: the reason of a file over ``max_file_size``
+OVER_SIZE_LIMIT = "over max_file_size"
+
+
+def is_unreadable(reason: str) -> bool:
+    """Whether a skipped entry's ``reason`` says the system would not let the walk read it
+    (a file without read permission, a folder that cannot be listed, a ``stat`` or
+    ``readlink`` refused), as opposed to left out by a rule (size limit, special file, loop)
+    or gone (vanished during the walk, a dangling link followed)."""
+    return reason.startswith(UNREADABLE)
 
 
 @dataclass
@@ -59,6 +75,8 @@ class WalkOptions:
     max_file_size: int | None = None
     follow_symlinks: bool = False
     check_readable: bool = True
+    #: warn about each unreadable entry (False: debug only, the caller reports them at once)
+    warn_unreadable: bool = True
 
 
 @dataclass
@@ -84,22 +102,38 @@ def _scan_dir(path: str, prefix: str, options: WalkOptions, excluder) -> _Scan:
     try:
         dir_fd = os.open(path, _DIR_FLAGS) if SCAN_BY_DESCRIPTOR else None
     except OSError as exc:
-        return _unreadable_folder(path, prefix, exc)
+        return _unreadable_folder(path, prefix, exc, options)
     try:
         try:
             with os.scandir(path if dir_fd is None else dir_fd) as it:
                 children = list(it)
         except OSError as exc:
-            return _unreadable_folder(path, prefix, exc)
+            return _unreadable_folder(path, prefix, exc, options)
         return _scan_children(children, path, prefix, options, excluder, dir_fd)
     finally:
         if dir_fd is not None:
             os.close(dir_fd)
 
 
-def _unreadable_folder(path: str, prefix: str, exc: OSError) -> _Scan:
-    logger.warning("skipping unreadable folder %s: %s", path, exc.strerror or exc)
-    return _Scan(skipped=[(prefix or ".", f"unreadable folder: {exc.strerror or exc}")])
+def _unreadable_folder(path: str, prefix: str, exc: OSError, options: WalkOptions) -> _Scan:
+    _log_unreadable(options)("skipping unreadable folder %s: %s", path, exc.strerror or exc)
+    return _Scan(skipped=[(prefix or ".", f"{UNREADABLE} folder: {exc.strerror or exc}")])
+
+
+def _log_unreadable(options: WalkOptions) -> Callable[..., None]:
+    """The logging call for an unreadable entry: a warning, or debug when the caller reports
+    them itself (``warn_unreadable=False``)."""
+    return logger.warning if options.warn_unreadable else logger.debug
+
+
+def _os_reason(exc: OSError, what: str = "") -> str:
+    """The skip reason for ``exc`` from a ``stat`` or ``readlink``: an entry gone (vanished
+    since its folder was listed, or a dangling link followed) says so; any other error is
+    ``unreadable``."""
+    text = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return text
+    return f"{UNREADABLE}{what}: {text}"
 
 
 def _scan_children(
@@ -141,8 +175,10 @@ def _scan_children(
                 st = os.stat(here, dir_fd=dir_fd)
                 is_link = False
         except OSError as exc:
-            logger.warning("skipping %s: %s", full, exc.strerror or exc)
-            skipped.append((rel, exc.strerror or str(exc)))
+            reason = _os_reason(exc)
+            log = _log_unreadable(options) if is_unreadable(reason) else logger.warning
+            log("skipping %s: %s", full, exc.strerror or exc)
+            skipped.append((rel, reason))
             continue
         mode = st.st_mode
         if statmod.S_ISREG(mode):
@@ -150,17 +186,20 @@ def _scan_children(
                 logger.warning(
                     "skipping %s: %d bytes is over the %d-byte limit", full, st.st_size, max_size
                 )
-                skipped.append((rel, "over max_file_size"))
+                skipped.append((rel, OVER_SIZE_LIMIT))
             elif check_readable and not os.access(here, os.R_OK, dir_fd=dir_fd):
-                logger.warning("skipping unreadable file %s", full)
-                skipped.append((rel, "unreadable"))
+                _log_unreadable(options)("skipping unreadable file %s", full)
+                skipped.append((rel, f"{UNREADABLE} file: no read permission"))
             else:
                 entries.append(from_stat(full, rel, st, EntryKind.FILE))
         elif is_link:
             try:
                 target = os.readlink(here, dir_fd=dir_fd)
             except OSError as exc:
-                skipped.append((rel, exc.strerror or str(exc)))
+                reason = _os_reason(exc, " link")
+                log = _log_unreadable(options) if is_unreadable(reason) else logger.warning
+                log("skipping %s: %s", full, exc.strerror or exc)
+                skipped.append((rel, reason))
                 continue
             entries.append(from_stat(full, rel, st, EntryKind.SYMLINK, target))
         elif statmod.S_ISDIR(mode):

@@ -59,7 +59,7 @@ def test_a_side_file_that_cannot_be_encoded_keeps_the_old_pair(tmp_path, suffix,
     archive, meta, old_archive, old_meta = _old_pair(tmp_path, suffix)
     source = _tree(tmp_path / "new", "new")
     (source / os.fsdecode(b"bad-\xff.txt")).write_bytes(b"x")
-    monkeypatch.setattr(manager_module, "screen_names", lambda entries, policy: entries)
+    monkeypatch.setattr(manager_module, "screen_names", lambda entries, *_: entries)
     with ArchiveManager() as manager, pytest.raises(ArchiveError, match="not valid UTF-8"):
         manager.create_archive(source, archive)
     _assert_old_pair_intact(archive, meta, old_archive, old_meta)

@@ -210,7 +210,7 @@ def test_the_zip_writer_itself_never_flags_undecodable_bytes_as_utf8(tmp_path, m
     from archive_parallel.errors import ArchiveError
 
     root, path = _tree_with(tmp_path, BAD_NAMES["not UTF-8"], as_link=False, in_folder=True)
-    monkeypatch.setattr(manager_module, "screen_names", lambda entries, policy: entries)
+    monkeypatch.setattr(manager_module, "screen_names", lambda entries, *_: entries)
     with ArchiveManager() as manager, pytest.raises(ArchiveError, match="not valid UTF-8"):
         manager.create_archive(root, tmp_path / "p.zip")
     assert not (tmp_path / "p.zip").exists()
