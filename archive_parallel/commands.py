@@ -1,0 +1,353 @@
+"""The ``archive-parallel`` commands: arguments, running them, their output and exit codes.
+
+``cli.main`` is the entry point; it imports this module once Ctrl-C is handled (see ``cli``).
+Errors are one line on stderr (``verify`` adds why a damaged archive failed); ``-v`` adds debug
+logs naming the thread, and tracebacks. Every name and path in human output is escaped
+(``display``): a member name cannot move the cursor, clear the screen or forge a line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .cli import EXIT_INTERRUPTED, INTERRUPTED_LINE, Terminated
+from .config import COMPRESSION_BACKENDS, ArchiveConfig
+from .display import escape, one_line
+from .errors import (
+    ArchiveError,
+    CorruptArchiveError,
+    UnreadableSourceError,
+    UnsafeArchiveError,
+)
+from .formats import CompressionFormat
+from .interrupts import deferred_interrupts
+from .terminal_progress import progress_for
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def _effective_defaults_help() -> tuple[str, str]:
+    """--threads and --batch-size help with the defaults in effect: the tuned profile's
+    values where one is installed (``archive-bench tune --install``), else the built-in ones."""
+    from .config import load_tuned_defaults
+
+    tuned = load_tuned_defaults()
+    effective = ArchiveConfig.tuned()
+    source = "tuned profile" if tuned else "built-in"
+
+    def text(what: str, field: str) -> str:
+        origin = source if field in tuned else "built-in"
+        return f"{what} (default {getattr(effective, field)}, {origin})"
+
+    return text("worker threads", "thread_pool_size"), text(
+        "files per parallel task", "parallel_batch_size"
+    )
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    threads_help, batch_help = _effective_defaults_help()
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--threads", type=int, metavar="N", help=threads_help)
+    common.add_argument("--batch-size", type=int, metavar="N", help=batch_help)
+    common.add_argument("--sequential", action="store_true", help="disable parallel processing")
+    common.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logs with thread names")
+    common.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+
+    parser = argparse.ArgumentParser(
+        prog="archive-parallel",
+        description="Create, extract, verify and list tar.gz/tar.bz2/tar.xz/tar.zst/tar/zip "
+        "archives in parallel.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    create = sub.add_parser("create", parents=[common], help="archive a folder")
+    create.add_argument("source", type=Path, help="folder to archive")
+    create.add_argument("output", type=Path, help="archive to write; format from its name")
+    create.add_argument(
+        "--level",
+        type=int,
+        choices=range(20),
+        metavar="LEVEL",
+        help="compression level: 0-9 (default 6); for tar.zst zstd's own 1-19 (default 3)",
+    )
+    create.add_argument(
+        "--exclude",
+        action="append",
+        default=None,
+        metavar="PATTERN",
+        help="exclusion pattern (repeatable; replaces the defaults)",
+    )
+    create.add_argument("--backend", choices=COMPRESSION_BACKENDS, help="deflate backend")
+    create.add_argument(
+        "--reproducible", action="store_true", help="same tree, same bytes: fixed mtimes and owners"
+    )
+    create.add_argument("--no-meta", action="store_true", help="do not write the .meta file")
+    create.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="leave out source files and folders that cannot be read, each with a warning "
+        "(default: fail, writing nothing)",
+    )
+
+    extract = sub.add_parser("extract", parents=[common], help="extract an archive safely")
+    extract.add_argument("archive", type=Path)
+    extract.add_argument("dest", type=Path)
+    extract.add_argument(
+        "--no-verify", action="store_true", help="skip the archive and per-file checksum checks"
+    )
+
+    verify = sub.add_parser("verify", parents=[common], help="read every member and check it")
+    verify.add_argument("archive", type=Path)
+
+    listing = sub.add_parser("list", parents=[common], help="list members without extracting")
+    listing.add_argument("archive", type=Path)
+
+    checksum = sub.add_parser("checksum", parents=[common], help="SHA-256 and MD5 of files")
+    checksum.add_argument("paths", type=Path, nargs="+")
+    return parser
+
+
+def _config(args: argparse.Namespace, progress: Any = None) -> ArchiveConfig:
+    values: dict[str, Any] = {}
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError("--threads must be at least 1")
+        values["thread_pool_size"] = args.threads
+    if args.batch_size is not None:
+        if args.batch_size < 1:
+            raise UsageError("--batch-size must be at least 1")
+        values["parallel_batch_size"] = args.batch_size
+    if args.sequential:
+        values["enable_parallel_processing"] = False
+    if getattr(args, "level", None) is not None:
+        values.update(_level_setting(args.level, getattr(args, "output", None)))
+    if getattr(args, "exclude", None) is not None:
+        values["exclude_patterns"] = list(args.exclude)
+    if getattr(args, "backend", None):
+        values["compression_backend"] = args.backend
+    if getattr(args, "reproducible", False):
+        values["reproducible"] = True
+    if getattr(args, "no_meta", False):
+        values["include_metadata"] = False
+    if args.command == "create":  # unlike the library, fail on what cannot be read
+        values["unreadable_entries"] = "skip" if args.skip_unreadable else "error"
+    if progress is not None:
+        values["progress_callback"] = progress
+    return ArchiveConfig.tuned(**values)
+
+
+def _level_setting(level: int, output: Path | None) -> dict[str, int]:
+    """``--level``: zstd's own 1-19 for a tar.zst, else the 0-9 scale."""
+    fmt = CompressionFormat.from_extension(output) if output is not None else None
+    if fmt is CompressionFormat.TAR_ZST:
+        if level < 1:
+            raise UsageError("--level for tar.zst must be 1-19")
+        return {"zstd_level": level}
+    if level > 9:
+        raise UsageError("--level must be 0-9 (1-19 only for tar.zst)")
+    return {"compression_level": level}
+
+
+def _require(path: Path, what: str) -> None:
+    if not path.exists():
+        raise UsageError(f"{what} does not exist: {path}")
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+    elif text:
+        print(text)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .manager import ArchiveManager
+
+    show_progress = not args.no_progress and not args.json
+    with ArchiveManager() as manager:
+        if args.command == "create":
+            _require(args.source, "source folder")
+            with progress_for(show_progress, "create", unit="B") as bar:
+                meta = manager.create_archive(args.source, args.output, _config(args, bar))
+            _emit(
+                args,
+                {
+                    "archive": str(args.output),
+                    **meta.to_dict(),
+                    "skipped": [{"name": n, "reason": r} for n, r in meta.skipped],
+                    "stats": manager.get_stats(),
+                },
+                f"{escape(str(args.output))}: {meta.file_count} files, "
+                f"{meta.uncompressed_size} -> "
+                f"{meta.compressed_size} bytes, sha256 {meta.checksum_sha256 or '-'}"
+                f"{_left_out(meta.skipped)}",
+            )
+            return EXIT_OK
+        if args.command == "extract":
+            _require(args.archive, "archive")
+            with progress_for(show_progress, "extract") as bar:
+                meta = manager.extract_archive(
+                    args.archive, args.dest, _config(args, bar), verify_integrity=not args.no_verify
+                )
+            _emit(
+                args,
+                {
+                    "archive": str(args.archive),
+                    "dest": str(args.dest),
+                    **meta.to_dict(),
+                    "stats": manager.get_stats(),
+                },
+                f"{escape(str(args.archive))} -> {escape(str(args.dest))}: {meta.file_count} files",
+            )
+            return EXIT_OK
+        if args.command == "verify":
+            _require(args.archive, "archive")
+            manager.default_config = _config(args)
+            report = manager.verify_archive_details(args.archive)
+            _emit(
+                args,
+                {"archive": str(args.archive), "ok": report.ok, "reason": report.reason},
+                f"{escape(str(args.archive))}: {'OK' if report.ok else 'FAILED'}",
+            )
+            if not report.ok:
+                reason = report.reason or "the archive is damaged"
+                print(f"archive-parallel: damaged archive: {one_line(reason)}", file=sys.stderr)
+            return EXIT_OK if report.ok else EXIT_FAILED
+        if args.command == "list":
+            _require(args.archive, "archive")
+            members = manager.list_archive(args.archive)
+            rows = [_member_dict(m) for m in members]
+            _emit(
+                args,
+                {"archive": str(args.archive), "members": rows},
+                "\n".join(_member_line(r) for r in rows),
+            )
+            return EXIT_OK
+        if args.command == "checksum":
+            for path in args.paths:
+                _require(path, "path")
+            result = manager.calculate_checksums(args.paths, _config(args))
+            missing = [str(p) for p in args.paths if p not in result]
+            _emit(
+                args,
+                {
+                    "files": {str(p): {"sha256": s, "md5": m} for p, (s, m) in result.items()},
+                    "unreadable": missing,
+                },
+                "\n".join(f"{s}  {m}  {escape(str(p))}" for p, (s, m) in result.items()),
+            )
+            if missing:
+                unreadable = one_line(", ".join(escape(p) for p in missing))
+                print(f"archive-parallel: cannot checksum: {unreadable}", file=sys.stderr)
+                return EXIT_FAILED
+            return EXIT_OK
+    raise UsageError(f"unknown command {args.command}")  # pragma: no cover
+
+
+def _left_out(skipped: list[tuple[str, str]]) -> str:
+    """The summary line's note of what create left out (each was warned about), by kind:
+    ``"; left out 1 unreadable, 2 over the size limit"``; empty when nothing was."""
+    from collections import Counter
+
+    from .walker import OVER_SIZE_LIMIT, is_unreadable
+
+    kinds = Counter(
+        "unreadable"
+        if is_unreadable(reason)
+        else "over the size limit"
+        if reason == OVER_SIZE_LIMIT
+        else "other"
+        for _, reason in skipped
+    )
+    order = ("unreadable", "over the size limit", "other")
+    return "; left out " + ", ".join(f"{kinds[k]} {k}" for k in order if kinds[k]) if kinds else ""
+
+
+def _member_dict(member: Any) -> dict[str, Any]:
+    if hasattr(member, "_asdict"):
+        data = member._asdict()
+    elif hasattr(member, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        data = asdict(member)
+    else:
+        data = dict(vars(member))
+    return {k: (v.value if hasattr(v, "value") else v) for k, v in data.items()}
+
+
+def _member_line(row: dict[str, Any]) -> str:
+    """One listing line; names and link targets escaped (a name is archive data and may
+    hold escape sequences or newlines)."""
+    link = f" -> {escape(row['linkname'])}" if row.get("linkname") else ""
+    mode = row.get("mode") or 0
+    kind = escape(str(row.get("kind", "")))
+    return f"{kind:8} {mode:04o} {row.get('size', 0):>12}  {escape(row['name'])}{link}"
+
+
+class _EscapingFormatter(logging.Formatter):
+    """Log lines with the message made terminal-safe (names in it may hold anything)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = one_line(record.message)
+        return super().formatMessage(record)
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        _EscapingFormatter(
+            "%(asctime)s %(levelname)s [%(threadName)s] %(name)s: %(message)s"
+            if verbose
+            else "archive-parallel: %(levelname)s: %(message)s"
+        )
+    )
+    root = logging.getLogger("archive_parallel")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    root.propagate = False
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default: the command line), run the command, return the exit code."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    _setup_logging(args.verbose)
+    try:
+        # SIGTERM takes Ctrl-C's path, raised only where no lock is held (see interrupts)
+        with deferred_interrupts({signal.SIGTERM: Terminated}):
+            return _run(args)
+    except UsageError as exc:
+        print(f"archive-parallel: error: {one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt as exc:
+        print(INTERRUPTED_LINE, file=sys.stderr)
+        return 128 + signal.SIGTERM if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    except (UnsafeArchiveError, CorruptArchiveError, ArchiveError, ValueError, OSError) as exc:
+        if args.verbose:
+            logger.exception("failed")
+        kind = {UnsafeArchiveError: "unsafe archive", CorruptArchiveError: "damaged archive"}
+        label = next((v for k, v in kind.items() if isinstance(exc, k)), "error")
+        hint = (
+            "; --skip-unreadable leaves them out" if isinstance(exc, UnreadableSourceError) else ""
+        )
+        print(f"archive-parallel: {label}: {one_line(str(exc))}{hint}", file=sys.stderr)
+        return EXIT_FAILED

@@ -1,0 +1,75 @@
+"""Ctrl-C (SIGINT) or SIGTERM at any moment of ``archive-parallel``, start-up included: one
+line on stderr and exit 130 or 143, never a traceback.
+
+The signal is real, sent by the process to itself, at a chosen moment: when a given module is
+about to be imported (an import hook on ``sys.meta_path``), so no test depends on timing.
+``archive_parallel.commands`` and ``archive_parallel.config`` load before any command is
+running (start-up); ``archive_parallel.manager`` loads once the command runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LINE = "archive-parallel: interrupted; nothing partial was left behind"
+
+CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+
+    class SignalOnImport:
+        def find_spec(self, name, path=None, target=None):
+            if name == sys.argv[1]:
+                sys.meta_path.remove(self)
+                os.kill(os.getpid(), getattr(signal, sys.argv[2]))
+            return None
+
+    sys.meta_path.insert(0, SignalOnImport())
+    from archive_parallel.cli import main
+
+    sys.exit(main(sys.argv[3:]))
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "module", ["archive_parallel.commands", "archive_parallel.config", "archive_parallel.manager"]
+)
+@pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_an_interrupt_while_importing_is_one_line(tmp_path, module, name, code):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "a.txt").write_text("a\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    args = ["create", str(source), str(tmp_path / "a.tar.gz")]
+    r = subprocess.run(
+        [sys.executable, "-c", CHILD, module, name, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert (r.returncode, r.stderr) == (code, LINE + "\n")
+    assert sorted(os.listdir(tmp_path)) == ["src"]
+
+
+def test_main_leaves_the_callers_sigterm_handler_in_place():
+    from archive_parallel.cli import main
+
+    def mine(signum, frame):  # pragma: no cover - never called
+        pass
+
+    previous = signal.signal(signal.SIGTERM, mine)
+    try:
+        assert main(["--version"]) == 0
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, previous)
