@@ -9,16 +9,16 @@ logs naming the thread, and tracebacks. Every name and path in human output is e
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .cli import EXIT_INTERRUPTED, INTERRUPTED_LINE, Terminated
+from .cli_output import CommandOutput
 from .config import COMPRESSION_BACKENDS, ArchiveConfig
 from .display import escape, one_line
 from .errors import (
@@ -38,6 +38,20 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 class UsageError(Exception):
     pass
+
+
+class _ArgumentsRefused(Exception):
+    """argparse refused the arguments (and printed its usage and error lines)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose error (after its usage and error lines on stderr, as usual)
+    raises ``_ArgumentsRefused`` instead of exiting, so ``--json`` can report it too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise _ArgumentsRefused(message)
 
 
 def _effective_defaults_help() -> tuple[str, str]:
@@ -60,7 +74,7 @@ def _effective_defaults_help() -> tuple[str, str]:
 
 def _build_parser() -> argparse.ArgumentParser:
     threads_help, batch_help = _effective_defaults_help()
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--threads", type=int, metavar="N", help=threads_help)
     common.add_argument("--batch-size", type=int, metavar="N", help=batch_help)
     common.add_argument("--sequential", action="store_true", help="disable parallel processing")
@@ -68,7 +82,7 @@ def _build_parser() -> argparse.ArgumentParser:
     common.add_argument("-v", "--verbose", action="store_true", help="debug logs with thread names")
     common.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="archive-parallel",
         description="Create, extract, verify and list tar.gz/tar.bz2/tar.xz/tar.zst/tar/zip "
         "archives in parallel.",
@@ -169,14 +183,7 @@ def _require(path: Path, what: str) -> None:
         raise UsageError(f"{what} does not exist: {path}")
 
 
-def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    if args.json:
-        print(json.dumps(data, indent=2, default=str))
-    elif text:
-        print(text)
-
-
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, out: CommandOutput) -> int:
     from .manager import ArchiveManager
 
     show_progress = not args.no_progress and not args.json
@@ -185,8 +192,7 @@ def _run(args: argparse.Namespace) -> int:
             _require(args.source, "source folder")
             with progress_for(show_progress, "create", unit="B") as bar:
                 meta = manager.create_archive(args.source, args.output, _config(args, bar))
-            _emit(
-                args,
+            out.result(
                 {
                     "archive": str(args.output),
                     **meta.to_dict(),
@@ -205,8 +211,7 @@ def _run(args: argparse.Namespace) -> int:
                 meta = manager.extract_archive(
                     args.archive, args.dest, _config(args, bar), verify_integrity=not args.no_verify
                 )
-            _emit(
-                args,
+            out.result(
                 {
                     "archive": str(args.archive),
                     "dest": str(args.dest),
@@ -220,21 +225,22 @@ def _run(args: argparse.Namespace) -> int:
             _require(args.archive, "archive")
             manager.default_config = _config(args)
             report = manager.verify_archive_details(args.archive)
-            _emit(
-                args,
-                {"archive": str(args.archive), "ok": report.ok, "reason": report.reason},
-                f"{escape(str(args.archive))}: {'OK' if report.ok else 'FAILED'}",
+            data = {"archive": str(args.archive), "ok": report.ok, "reason": report.reason}
+            if report.ok:
+                out.result(data, f"{escape(str(args.archive))}: OK")
+                return EXIT_OK
+            return out.failure(
+                "damaged archive",
+                report.reason or "the archive is damaged",
+                EXIT_FAILED,
+                data=data,
+                text=f"{escape(str(args.archive))}: FAILED",
             )
-            if not report.ok:
-                reason = report.reason or "the archive is damaged"
-                print(f"archive-parallel: damaged archive: {one_line(reason)}", file=sys.stderr)
-            return EXIT_OK if report.ok else EXIT_FAILED
         if args.command == "list":
             _require(args.archive, "archive")
             members = manager.list_archive(args.archive)
             rows = [_member_dict(m) for m in members]
-            _emit(
-                args,
+            out.result(
                 {"archive": str(args.archive), "members": rows},
                 "\n".join(_member_line(r) for r in rows),
             )
@@ -244,18 +250,15 @@ def _run(args: argparse.Namespace) -> int:
                 _require(path, "path")
             result = manager.calculate_checksums(args.paths, _config(args))
             missing = [str(p) for p in args.paths if p not in result]
-            _emit(
-                args,
-                {
-                    "files": {str(p): {"sha256": s, "md5": m} for p, (s, m) in result.items()},
-                    "unreadable": missing,
-                },
-                "\n".join(f"{s}  {m}  {escape(str(p))}" for p, (s, m) in result.items()),
-            )
+            data = {
+                "files": {str(p): {"sha256": s, "md5": m} for p, (s, m) in result.items()},
+                "unreadable": missing,
+            }
+            text = "\n".join(f"{s}  {m}  {escape(str(p))}" for p, (s, m) in result.items())
             if missing:
-                unreadable = one_line(", ".join(escape(p) for p in missing))
-                print(f"archive-parallel: cannot checksum: {unreadable}", file=sys.stderr)
-                return EXIT_FAILED
+                message = f"cannot checksum: {', '.join(escape(p) for p in missing)}"
+                return out.failure("error", message, EXIT_FAILED, data=data, text=text)
+            out.result(data, text)
             return EXIT_OK
     raise UsageError(f"unknown command {args.command}")  # pragma: no cover
 
@@ -323,24 +326,34 @@ def _setup_logging(verbose: bool) -> None:
     root.propagate = False
 
 
+def _wants_json(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` asks for ``--json`` (argparse also takes a prefix such as ``--js``),
+    for a usage error found before the arguments are parsed."""
+    return any(len(arg) > 2 and "--json".startswith(arg) for arg in argv)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default: the command line), run the command, return the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+    except _ArgumentsRefused as exc:  # argparse printed its usage and error lines
+        return CommandOutput(_wants_json(argv)).failure("usage", str(exc), EXIT_USAGE, line="")
+    except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
     _setup_logging(args.verbose)
+    out = CommandOutput(args.json)
     try:
         # SIGTERM takes Ctrl-C's path, raised only where no lock is held (see interrupts)
         with deferred_interrupts({signal.SIGTERM: Terminated}):
-            return _run(args)
+            return _run(args, out)
     except UsageError as exc:
-        print(f"archive-parallel: error: {one_line(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
+        return out.failure("usage", str(exc), EXIT_USAGE)
     except KeyboardInterrupt as exc:
-        print(INTERRUPTED_LINE, file=sys.stderr)
-        return 128 + signal.SIGTERM if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        code = 128 + signal.SIGTERM if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        message = INTERRUPTED_LINE.removeprefix("archive-parallel: ")
+        return out.failure("interrupted", message, code, line=INTERRUPTED_LINE)
     except (UnsafeArchiveError, CorruptArchiveError, ArchiveError, ValueError, OSError) as exc:
         if args.verbose:
             logger.exception("failed")
@@ -349,5 +362,4 @@ def run(argv: Sequence[str] | None = None) -> int:
         hint = (
             "; --skip-unreadable leaves them out" if isinstance(exc, UnreadableSourceError) else ""
         )
-        print(f"archive-parallel: {label}: {one_line(str(exc))}{hint}", file=sys.stderr)
-        return EXIT_FAILED
+        return out.failure(label, f"{exc}{hint}", EXIT_FAILED)

@@ -9,6 +9,7 @@ running (start-up); ``archive_parallel.manager`` loads once the command runs.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -73,3 +74,20 @@ def test_main_leaves_the_callers_sigterm_handler_in_place():
         assert signal.getsignal(signal.SIGTERM) is mine
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_an_interrupt_with_json_prints_a_json_error(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    args = ["create", str(source), str(tmp_path / "a.zip"), "--json"]
+    r = subprocess.run(
+        [sys.executable, "-c", CHILD, "archive_parallel.manager", "SIGINT", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert (r.returncode, r.stderr) == (130, LINE + "\n")
+    data = json.loads(r.stdout)
+    assert data["exit_code"] == 130 and data["error"]["kind"] == "interrupted"

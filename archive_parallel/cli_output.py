@@ -1,0 +1,60 @@
+"""What ``archive-parallel`` prints: a command's result on stdout (text, or one JSON object with
+``--json``) and a failure as one line on stderr.
+
+With ``--json`` a failure prints a JSON object on stdout too, so a script can always parse
+what it reads: the command's own keys when it got that far (``verify``'s ``ok`` and
+``reason``, ``checksum``'s ``files`` and ``unreadable``), plus ``error`` (``kind``:
+``"usage"``, ``"error"``, ``"damaged archive"``, ``"unsafe archive"`` or ``"interrupted"``;
+``message``) and ``exit_code``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from .display import one_line
+
+#: how the stderr line names each kind of failure (the others by their own name)
+_LABELS = {"usage": "error"}
+
+
+class CommandOutput:
+    """The output of one command run; ``as_json`` is ``--json``."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def result(self, data: dict[str, Any], text: str) -> None:
+        """A command's result: ``data`` as JSON, or ``text`` (nothing when empty)."""
+        if self.as_json:
+            self._print(json.dumps(data, indent=2, default=str))
+        elif text:
+            self._print(text)
+
+    def failure(
+        self,
+        kind: str,
+        message: str,
+        code: int,
+        *,
+        data: dict[str, Any] | None = None,
+        text: str = "",
+        line: str | None = None,
+    ) -> int:
+        """Report a failure and return its exit ``code``: one line on stderr (``line``, or
+        ``archive-parallel: <kind>: <message>``; ``""`` when it was printed already); on
+        stdout, ``data`` with ``error`` and ``exit_code`` as JSON, or ``text`` (a partial
+        result, such as ``ARCHIVE: FAILED``)."""
+        if line is None:
+            line = f"archive-parallel: {_LABELS.get(kind, kind)}: {one_line(message)}"
+        if line:
+            print(line, file=sys.stderr)
+        error = {"error": {"kind": kind, "message": message}, "exit_code": code}
+        self.result({**(data or {}), **error}, text)
+        return code
+
+    def _print(self, text: str) -> None:
+        print(text)
+        sys.stdout.flush()
