@@ -9,10 +9,15 @@ rest of the program (``commands``) and the library are imported, so an interrupt
 start-up ends as one at work does, never in a traceback (nothing has been written yet then).
 Once a command runs, ``interrupts.deferred_interrupts`` takes over: the signal is acted on at
 a safe point, and the operation's clean-up runs first.
+
+A stdout that the reader closed (``archive-parallel list A | head -1``) is not a failure: the
+rest of the output is dropped (``drop_stdout``) and the exit code is the operation's own, so a
+finished ``create`` whose summary found no reader still exits 0.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -38,6 +43,32 @@ def _set_sigterm(handler: object) -> object:
         return None
 
 
+def drop_stdout() -> None:
+    """Send the rest of stdout to the null device: its reader went away (a closed pipe).
+    Python then has nothing to flush into the pipe at exit, so it prints no error either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # pragma: no cover - no null device
+        return
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (an embedding program's)
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _flush_stdout() -> None:
+    """Flush stdout (``--help`` and ``--version`` print without flushing) into a reader that
+    may have gone away."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        drop_stdout()
+    except (OSError, ValueError, AttributeError):  # closed, or replaced by the caller
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``archive-parallel`` with ``argv`` (default: the command line); the exit code."""
     previous = _set_sigterm(_terminate)
@@ -49,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(INTERRUPTED_LINE, file=sys.stderr)
         return 128 + signal.SIGTERM if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     finally:
+        _flush_stdout()
         if previous is not None:
             _set_sigterm(previous)
 

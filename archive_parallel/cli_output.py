@@ -5,7 +5,8 @@ With ``--json`` a failure prints a JSON object on stdout too, so a script can al
 what it reads: the command's own keys when it got that far (``verify``'s ``ok`` and
 ``reason``, ``checksum``'s ``files`` and ``unreadable``), plus ``error`` (``kind``:
 ``"usage"``, ``"error"``, ``"damaged archive"``, ``"unsafe archive"`` or ``"interrupted"``;
-``message``) and ``exit_code``.
+``message``) and ``exit_code``. A reader that closed stdout early (``| head``) is no failure:
+the rest is dropped and the command keeps its own exit code.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import sys
 from typing import Any
 
+from .cli import drop_stdout
 from .display import one_line
 
 #: how the stderr line names each kind of failure (the others by their own name)
@@ -25,6 +27,8 @@ class CommandOutput:
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
+        #: stdout's reader went away: the rest of the output goes nowhere (``cli.drop_stdout``)
+        self.reader_gone = False
 
     def result(self, data: dict[str, Any], text: str) -> None:
         """A command's result: ``data`` as JSON, or ``text`` (nothing when empty)."""
@@ -56,5 +60,13 @@ class CommandOutput:
         return code
 
     def _print(self, text: str) -> None:
-        print(text)
-        sys.stdout.flush()
+        """``text`` on stdout, flushed at once; a closed pipe drops it, and what follows,
+        without turning the command into a failure."""
+        if self.reader_gone:
+            return
+        try:
+            print(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self.reader_gone = True
+            drop_stdout()
