@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -20,14 +21,14 @@ from . import __version__
 from .cli import EXIT_INTERRUPTED, INTERRUPTED_LINE, Terminated
 from .cli_output import CommandOutput
 from .config import COMPRESSION_BACKENDS, ArchiveConfig
-from .display import escape, one_line
+from .display import escape, one_line, quoted
 from .errors import (
     ArchiveError,
     CorruptArchiveError,
     UnreadableSourceError,
     UnsafeArchiveError,
 )
-from .formats import CompressionFormat
+from .formats import KNOWN_EXTENSIONS, CompressionFormat, format_from_name
 from .interrupts import deferred_interrupts
 from .terminal_progress import progress_for
 
@@ -54,13 +55,25 @@ class _Parser(argparse.ArgumentParser):
         raise _ArgumentsRefused(message)
 
 
-def _effective_defaults_help() -> tuple[str, str]:
-    """--threads and --batch-size help with the defaults in effect: the tuned profile's
-    values where one is installed (``archive-bench tune --install``), else the built-in ones."""
-    from .config import load_tuned_defaults
+def _tuned_defaults() -> dict[str, Any]:
+    """This machine's tuned defaults (``archive-bench tune --install``), read once per run so
+    that a bad profile is warned about once; a profile whose values no config accepts is
+    ignored with a warning, like one that cannot be read."""
+    from .config import load_tuned_defaults, tuned_profile_path
 
     tuned = load_tuned_defaults()
-    effective = ArchiveConfig.tuned()
+    try:
+        ArchiveConfig(**tuned)
+    except (TypeError, ValueError) as exc:
+        logger.warning("ignoring tuned profile %s: %s", tuned_profile_path(), exc)
+        return {}
+    return tuned
+
+
+def _effective_defaults_help(tuned: dict[str, Any]) -> tuple[str, str]:
+    """--threads and --batch-size help with the defaults in effect: the tuned profile's
+    values where one is installed, else the built-in ones."""
+    effective = ArchiveConfig(**tuned)
     source = "tuned profile" if tuned else "built-in"
 
     def text(what: str, field: str) -> str:
@@ -72,8 +85,8 @@ def _effective_defaults_help() -> tuple[str, str]:
     )
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    threads_help, batch_help = _effective_defaults_help()
+def _build_parser(tuned: dict[str, Any]) -> argparse.ArgumentParser:
+    threads_help, batch_help = _effective_defaults_help(tuned)
     common = _Parser(add_help=False)
     common.add_argument("--threads", type=int, metavar="N", help=threads_help)
     common.add_argument("--batch-size", type=int, metavar="N", help=batch_help)
@@ -137,8 +150,9 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config(args: argparse.Namespace, progress: Any = None) -> ArchiveConfig:
-    values: dict[str, Any] = {}
+def _config(args: argparse.Namespace, tuned: dict[str, Any], progress: Any = None) -> ArchiveConfig:
+    """The command's settings: the tuned defaults, then the options given."""
+    values: dict[str, Any] = dict(tuned)
     if args.threads is not None:
         if args.threads < 1:
             raise UsageError("--threads must be at least 1")
@@ -163,7 +177,7 @@ def _config(args: argparse.Namespace, progress: Any = None) -> ArchiveConfig:
         values["unreadable_entries"] = "skip" if args.skip_unreadable else "error"
     if progress is not None:
         values["progress_callback"] = progress
-    return ArchiveConfig.tuned(**values)
+    return ArchiveConfig(**values)
 
 
 def _level_setting(level: int, output: Path | None) -> dict[str, int]:
@@ -183,15 +197,26 @@ def _require(path: Path, what: str) -> None:
         raise UsageError(f"{what} does not exist: {path}")
 
 
-def _run(args: argparse.Namespace, out: CommandOutput) -> int:
+def _require_known_format(output: Path) -> None:
+    """A usage error unless ``output``'s name gives its format (the library would write an
+    unknown one, a typo such as ``.tar.bz`` included, as tar.gz, as the old class did)."""
+    if format_from_name(output) is None:
+        raise UsageError(
+            f"cannot tell the archive format from the name {quoted(output.name)}; "
+            f"end it in {', '.join(KNOWN_EXTENSIONS)}"
+        )
+
+
+def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) -> int:
     from .manager import ArchiveManager
 
     show_progress = not args.no_progress and not args.json
-    with ArchiveManager() as manager:
+    with ArchiveManager(ArchiveConfig(**tuned)) as manager:
         if args.command == "create":
             _require(args.source, "source folder")
+            _require_known_format(args.output)
             with progress_for(show_progress, "create", unit="B") as bar:
-                meta = manager.create_archive(args.source, args.output, _config(args, bar))
+                meta = manager.create_archive(args.source, args.output, _config(args, tuned, bar))
             out.result(
                 {
                     "archive": str(args.output),
@@ -209,7 +234,10 @@ def _run(args: argparse.Namespace, out: CommandOutput) -> int:
             _require(args.archive, "archive")
             with progress_for(show_progress, "extract") as bar:
                 meta = manager.extract_archive(
-                    args.archive, args.dest, _config(args, bar), verify_integrity=not args.no_verify
+                    args.archive,
+                    args.dest,
+                    _config(args, tuned, bar),
+                    verify_integrity=not args.no_verify,
                 )
             out.result(
                 {
@@ -223,7 +251,7 @@ def _run(args: argparse.Namespace, out: CommandOutput) -> int:
             return EXIT_OK
         if args.command == "verify":
             _require(args.archive, "archive")
-            manager.default_config = _config(args)
+            manager.default_config = _config(args, tuned)
             report = manager.verify_archive_details(args.archive)
             data = {"archive": str(args.archive), "ok": report.ok, "reason": report.reason}
             if report.ok:
@@ -248,7 +276,7 @@ def _run(args: argparse.Namespace, out: CommandOutput) -> int:
         if args.command == "checksum":
             for path in args.paths:
                 _require(path, "path")
-            result = manager.calculate_checksums(args.paths, _config(args))
+            result = manager.calculate_checksums(args.paths, _config(args, tuned))
             missing = [str(p) for p in args.paths if p not in result]
             data = {
                 "files": {str(p): {"sha256": s, "md5": m} for p, (s, m) in result.items()},
@@ -256,11 +284,33 @@ def _run(args: argparse.Namespace, out: CommandOutput) -> int:
             }
             text = "\n".join(f"{s}  {m}  {escape(str(p))}" for p, (s, m) in result.items())
             if missing:
-                message = f"cannot checksum: {', '.join(escape(p) for p in missing)}"
+                message = _cannot_checksum([p for p in args.paths if p not in result])
                 return out.failure("error", message, EXIT_FAILED, data=data, text=text)
             out.result(data, text)
             return EXIT_OK
     raise UsageError(f"unknown command {args.command}")  # pragma: no cover
+
+
+def _cannot_checksum(paths: list[Path]) -> str:
+    """One line for the paths ``checksum`` could not read, each with why (the library's own
+    warning per path is left to ``-v``, so the failure stays one line)."""
+    reasons = [f"{escape(str(p))}: {_unreadable_reason(p)}" for p in paths]
+    if len(reasons) == 1:
+        return f"cannot checksum {reasons[0]}"
+    return f"cannot checksum {len(reasons)} paths: {'; '.join(reasons)}"
+
+
+def _unreadable_reason(path: Path) -> str:
+    """Why ``path`` cannot be read as a file (``Is a directory``, ``Permission denied``...)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            os.read(fd, 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "it could not be read"
 
 
 def _left_out(skipped: list[tuple[str, str]]) -> str:
@@ -324,6 +374,10 @@ def _setup_logging(verbose: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     root.propagate = False
+    # checksum's one error line says why each path failed; the warning per path is for -v
+    logging.getLogger("archive_parallel.checksums").setLevel(
+        logging.NOTSET if verbose else logging.ERROR
+    )
 
 
 def _wants_json(argv: Sequence[str]) -> bool:
@@ -332,10 +386,18 @@ def _wants_json(argv: Sequence[str]) -> bool:
     return any(len(arg) > 2 and "--json".startswith(arg) for arg in argv)
 
 
+def _wants_verbose(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` asks for ``-v``/``--verbose``: logging is set up before the arguments
+    are parsed (the parser's help reads the tuned profile, which may warn)."""
+    return any(arg == "-v" or (len(arg) > 5 and "--verbose".startswith(arg)) for arg in argv)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default: the command line), run the command, return the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = _build_parser()
+    _setup_logging(_wants_verbose(argv))
+    tuned = _tuned_defaults()
+    parser = _build_parser(tuned)
     try:
         args = parser.parse_args(argv)
     except _ArgumentsRefused as exc:  # argparse printed its usage and error lines
@@ -347,7 +409,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         # SIGTERM takes Ctrl-C's path, raised only where no lock is held (see interrupts)
         with deferred_interrupts({signal.SIGTERM: Terminated}):
-            return _run(args, out)
+            return _run(args, out, tuned)
     except UsageError as exc:
         return out.failure("usage", str(exc), EXIT_USAGE)
     except KeyboardInterrupt as exc:

@@ -263,8 +263,8 @@ class ArchiveConfig:
 
         The profile is the JSON file written by ``archive-bench tune``: ``profile`` when given,
         else ``$ARCHIVE_PARALLEL_TUNED_PROFILE``, else
-        ``~/.config/archive-parallel/tuned/<platform key>.json``. A missing or unreadable
-        profile leaves the built-in defaults (and logs why at debug level).
+        ``~/.config/archive-parallel/tuned/<platform key>.json``. A missing profile leaves the
+        built-in defaults (logged at debug level); so does an unreadable one, with a warning.
         """
         values = load_tuned_defaults(profile)
         values.update(overrides)

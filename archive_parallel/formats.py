@@ -20,11 +20,7 @@ class CompressionFormat(Enum):
     @classmethod
     def from_extension(cls, filename: str | os.PathLike[str]) -> CompressionFormat:
         """Format from a file name, case-insensitive; unknown names give TAR_GZ (old default)."""
-        name = Path(filename).name.lower()
-        for suffixes, fmt in _SUFFIXES:
-            if name.endswith(suffixes):
-                return fmt
-        return cls.TAR_GZ
+        return format_from_name(filename) or cls.TAR_GZ
 
     @property
     def is_tar(self) -> bool:
@@ -44,6 +40,20 @@ _SUFFIXES: tuple[tuple[tuple[str, ...], CompressionFormat], ...] = (
     ((".tar.zst", ".tzst", ".tar.zstd"), CompressionFormat.TAR_ZST),
     ((".tar",), CompressionFormat.TAR),
 )
+
+#: every extension a format is known by, for messages
+KNOWN_EXTENSIONS = tuple(suffix for suffixes, _ in _SUFFIXES for suffix in suffixes)
+
+
+def format_from_name(filename: str | os.PathLike[str]) -> CompressionFormat | None:
+    """The format a file's name gives (case-insensitive), or None for a name that ends in
+    no known extension (``from_extension`` takes those as TAR_GZ; the CLI refuses them)."""
+    name = Path(filename).name.lower()
+    for suffixes, fmt in _SUFFIXES:
+        if name.endswith(suffixes):
+            return fmt
+    return None
+
 
 _TAR_COMPRESSION = {
     CompressionFormat.TAR_GZ: "gz",

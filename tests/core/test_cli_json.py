@@ -70,7 +70,7 @@ def test_a_failure_prints_a_json_error(files, case):
     lines = r.stderr.strip().splitlines()
     if case == "argparse refuses":  # argparse's usage, then its error line
         assert lines[-1].endswith("error: " + data["error"]["message"])
-    elif case != "checksum a folder":  # warns about the folder too, for now
+    else:
         assert len(lines) == 1 and "Traceback" not in r.stderr
     assert not (files["tmp"] / "d").exists() and not (files["tmp"] / "b.tar.gz").exists()
 

@@ -1,0 +1,94 @@
+"""Small command-line mistakes, each answered by one clear line: an archive name whose
+extension gives no format, a tuned profile that cannot be used, a folder given to
+``checksum``."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archive_parallel import ArchiveConfig, ArchiveManager
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: object, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "archive_parallel", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), **env),
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("hello\n")
+    return src
+
+
+@pytest.mark.parametrize("name", ["out.tar.bz", "out.rar", "out", "out.gz"])
+def test_create_refuses_a_name_that_gives_no_format(source, tmp_path, name):
+    out = tmp_path / "new" / name
+    r = cli("create", source, out)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0]
+    assert ".tar.gz" in lines[0] and ".tar.zst" in lines[0] and ".zip" in lines[0]
+    assert not (tmp_path / "new").exists()
+
+
+def test_the_library_still_writes_an_unknown_name_as_tar_gz(source, tmp_path):
+    """API.md: any other name -> TAR_GZ, the old class's default."""
+    out = tmp_path / "out.tar.bz"
+    with ArchiveManager() as manager:
+        manager.create_archive(source, out, ArchiveConfig())
+    assert gzip.decompress(out.read_bytes())[257:262] == b"ustar"
+
+
+@pytest.mark.parametrize(
+    ("content", "warning"),
+    [
+        ("{bad", "ignoring unreadable tuned profile"),
+        ('{"settings": {"thread_pool_size": 0}}', "thread_pool_size must be at least 1"),
+    ],
+    ids=["not JSON", "bad value"],
+)
+def test_a_bad_tuned_profile_is_one_prefixed_warning(source, tmp_path, content, warning):
+    profile = tmp_path / "profile.json"
+    profile.write_text(content)
+    env = {"ARCHIVE_PARALLEL_TUNED_PROFILE": str(profile)}
+    r = cli("create", source, tmp_path / "a.tar.gz", **env)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("archive-parallel: WARNING: ") and warning in lines[0]
+    r = cli("create", "--help", **env)
+    assert r.returncode == 0 and "(default 4, built-in)" in r.stdout
+    assert r.stderr.count("\n") == 1
+
+
+def test_a_good_tuned_profile_is_used_quietly(source, tmp_path):
+    profile = tmp_path / "profile.json"
+    profile.write_text('{"settings": {"thread_pool_size": 3}}')
+    env = {"ARCHIVE_PARALLEL_TUNED_PROFILE": str(profile)}
+    r = cli("create", "--help", **env)
+    assert "(default 3, tuned profile)" in r.stdout and r.stderr == ""
+
+
+def test_checksum_of_a_folder_is_one_line(source, tmp_path):
+    r = cli("checksum", source)
+    assert r.returncode == 1
+    assert r.stderr == f"archive-parallel: error: cannot checksum {source}: Is a directory\n"
+    r = cli("checksum", source, source / "a.txt", tmp_path)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1
+    assert "cannot checksum 2 paths" in r.stderr
+    assert r.stdout.split()[-1] == str(source / "a.txt")
