@@ -90,8 +90,12 @@ def _build_parser(tuned: dict[str, Any]) -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--threads", type=int, metavar="N", help=threads_help)
     common.add_argument("--batch-size", type=int, metavar="N", help=batch_help)
-    common.add_argument("--sequential", action="store_true", help="disable parallel processing")
-    common.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    common.add_argument("--sequential", action="store_true", help="no worker threads (same output)")
+    common.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object on stdout, on failure too; no progress bar",
+    )
     common.add_argument("-v", "--verbose", action="store_true", help="debug logs with thread names")
     common.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
@@ -111,20 +115,28 @@ def _build_parser(tuned: dict[str, Any]) -> argparse.ArgumentParser:
         type=int,
         choices=range(20),
         metavar="LEVEL",
-        help="compression level: 0-9 (default 6); for tar.zst zstd's own 1-19 (default 3)",
+        help="compression level: 0-9 (default 6; for zip 0 stores); for tar.zst zstd's own "
+        "1-19 (default 3)",
     )
     create.add_argument(
         "--exclude",
         action="append",
         default=None,
         metavar="PATTERN",
-        help="exclusion pattern (repeatable; replaces the defaults)",
+        help="exclusion pattern, repeatable; replaces the defaults .DS_Store and Thumbs.db",
     )
-    create.add_argument("--backend", choices=COMPRESSION_BACKENDS, help="deflate backend")
     create.add_argument(
-        "--reproducible", action="store_true", help="same tree, same bytes: fixed mtimes and owners"
+        "--backend",
+        choices=COMPRESSION_BACKENDS,
+        help="deflate implementation for tar.gz and zip (default zlib); zlib-ng and isal need "
+        "their packages, auto takes zlib-ng when installed",
     )
-    create.add_argument("--no-meta", action="store_true", help="do not write the .meta file")
+    create.add_argument(
+        "--reproducible",
+        action="store_true",
+        help="same tree, same bytes: sorted members, fixed mtimes, owner 0",
+    )
+    create.add_argument("--no-meta", action="store_true", help="do not write the .meta side file")
     create.add_argument(
         "--skip-unreadable",
         action="store_true",
@@ -133,20 +145,20 @@ def _build_parser(tuned: dict[str, Any]) -> argparse.ArgumentParser:
     )
 
     extract = sub.add_parser("extract", parents=[common], help="extract an archive safely")
-    extract.add_argument("archive", type=Path)
-    extract.add_argument("dest", type=Path)
+    extract.add_argument("archive", type=Path, help="archive to extract (format from its bytes)")
+    extract.add_argument("dest", type=Path, help="destination folder (created when missing)")
     extract.add_argument(
         "--no-verify", action="store_true", help="skip the archive and per-file checksum checks"
     )
 
     verify = sub.add_parser("verify", parents=[common], help="read every member and check it")
-    verify.add_argument("archive", type=Path)
+    verify.add_argument("archive", type=Path, help="archive to check")
 
     listing = sub.add_parser("list", parents=[common], help="list members without extracting")
-    listing.add_argument("archive", type=Path)
+    listing.add_argument("archive", type=Path, help="archive to list")
 
     checksum = sub.add_parser("checksum", parents=[common], help="SHA-256 and MD5 of files")
-    checksum.add_argument("paths", type=Path, nargs="+")
+    checksum.add_argument("paths", type=Path, nargs="+", help="files to hash")
     return parser
 
 
