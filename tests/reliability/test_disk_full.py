@@ -24,7 +24,6 @@ from reliability_support import (
     cli_command,
     cli_env,
     config_for,
-    format_param,
     listing,
     open_fd_count,
     small_files,
@@ -145,11 +144,11 @@ def _assert_one_clear_error_line(result: subprocess.CompletedProcess, reason: st
 @pytest.mark.parametrize(
     "fmt, extra",
     [
-        (format_param("tar.gz"), []),
-        (format_param("tar.xz"), ["--sequential"]),
-        (format_param("tar"), []),
-        (format_param("zip"), []),
-        (format_param("zip"), ["--sequential"]),
+        ("tar.gz", []),
+        ("tar.xz", ["--sequential"]),
+        ("tar", []),
+        ("zip", []),
+        ("zip", ["--sequential"]),
     ],
     ids=["tar.gz", "tar.xz-sequential", "tar", "zip", "zip-sequential"],
 )
