@@ -7,6 +7,8 @@ failed; 2 usage error (bad arguments, a path that does not exist); 130 interrupt
 This module is only the entry point: ``main`` handles SIGTERM and catches Ctrl-C before the
 rest of the program (``commands``) and the library are imported, so an interrupt during
 start-up ends as one at work does, never in a traceback (nothing has been written yet then).
+So this module imports nothing at its top that Python has not loaded already (``signal``,
+whose enums take a millisecond or two to build, is imported inside ``main``).
 Once a command runs, ``interrupts.deferred_interrupts`` takes over: the signal is acted on at
 a safe point, and the operation's clean-up runs first.
 
@@ -18,11 +20,15 @@ finished ``create`` whose summary found no reader still exits 0.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from collections.abc import Sequence
+
+#: ``typing.TYPE_CHECKING`` without importing typing (type checkers take it as True)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 INTERRUPTED_LINE = "archive-parallel: interrupted; nothing partial was left behind"
 
 
@@ -37,6 +43,8 @@ def _terminate(signum: int, frame: object) -> None:
 def _set_sigterm(handler: object) -> object:
     """Install ``handler`` for SIGTERM and return the previous one (None outside the main
     thread, where Python cannot set handlers: the caller's then stay)."""
+    import signal
+
     try:
         return signal.signal(signal.SIGTERM, handler)  # type: ignore[arg-type]
     except ValueError:
@@ -71,14 +79,15 @@ def _flush_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``archive-parallel`` with ``argv`` (default: the command line); the exit code."""
-    previous = _set_sigterm(_terminate)
+    previous = None
     try:
+        previous = _set_sigterm(_terminate)
         from .commands import run
 
         return run(argv)
     except KeyboardInterrupt as exc:  # during start-up, before ``run`` handles it itself
         print(INTERRUPTED_LINE, file=sys.stderr)
-        return 128 + signal.SIGTERM if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     finally:
         _flush_stdout()
         if previous is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from .cli import EXIT_INTERRUPTED, INTERRUPTED_LINE, Terminated
+from .cli import EXIT_INTERRUPTED, EXIT_TERMINATED, INTERRUPTED_LINE, Terminated
 from .cli_output import CommandOutput
 from .config import COMPRESSION_BACKENDS, ArchiveConfig
 from .display import escape, one_line, quoted
@@ -425,7 +425,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         return out.failure("usage", str(exc), EXIT_USAGE)
     except KeyboardInterrupt as exc:
-        code = 128 + signal.SIGTERM if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
         message = INTERRUPTED_LINE.removeprefix("archive-parallel: ")
         return out.failure("interrupted", message, code, line=INTERRUPTED_LINE)
     except (UnsafeArchiveError, CorruptArchiveError, ArchiveError, ValueError, OSError) as exc:
