@@ -7,8 +7,9 @@ failed; 2 usage error (bad arguments, a path that does not exist); 130 interrupt
 This module is only the entry point: ``main`` handles SIGTERM and catches Ctrl-C before the
 rest of the program (``commands``) and the library are imported, so an interrupt during
 start-up ends as one at work does, never in a traceback (nothing has been written yet then).
-So this module imports nothing at its top that Python has not loaded already (``signal``,
-whose enums take a millisecond or two to build, is imported inside ``main``).
+So this module imports nothing at its top that Python has not loaded already but
+``terminated`` (the one exception class, shared with every tool), and ``signal``, whose enums
+take a millisecond or two to build, only inside ``main``.
 Once a command runs, ``interrupts.deferred_interrupts`` takes over: the signal is acted on at
 a safe point, and the operation's clean-up runs first.
 
@@ -22,18 +23,16 @@ from __future__ import annotations
 import os
 import sys
 
+from .terminated import Terminated  # imports nothing: the class every tool recognises
+
 #: ``typing.TYPE_CHECKING`` without importing typing (type checkers take it as True)
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # the same codes as ``cli_support.EXIT_*``, without loading it
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 INTERRUPTED_LINE = "archive-parallel: interrupted; nothing partial was left behind"
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so the same clean-up as Ctrl-C runs."""
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from .cli import EXIT_INTERRUPTED, EXIT_TERMINATED, INTERRUPTED_LINE, Terminated
+from .cli import INTERRUPTED_LINE
 from .cli_output import CommandOutput
+from .cli_support import EXIT_FAILED, EXIT_OK, EXIT_USAGE, interrupt_exit_code
 from .config import COMPRESSION_BACKENDS, ArchiveConfig
 from .display import escape, one_line, quoted
 from .errors import (
@@ -29,12 +30,10 @@ from .errors import (
     UnsafeArchiveError,
 )
 from .formats import KNOWN_EXTENSIONS, CompressionFormat, format_from_name
-from .interrupts import deferred_interrupts
+from .interrupts import Terminated, deferred_interrupts
 from .terminal_progress import progress_for
 
 logger = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
@@ -205,7 +204,11 @@ def _level_setting(level: int, output: Path | None) -> dict[str, int]:
 
 
 def _require(path: Path, what: str) -> None:
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError:  # it may exist, behind a folder we may not search: the operation says
+        return
+    if not exists:
         raise UsageError(f"{what} does not exist: {path}")
 
 
@@ -270,7 +273,7 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
                 out.result(data, f"{escape(str(args.archive))}: OK")
                 return EXIT_OK
             return out.failure(
-                "damaged archive",
+                "error" if report.unreadable else "damaged archive",
                 report.reason or "the archive is damaged",
                 EXIT_FAILED,
                 data=data,
@@ -425,7 +428,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         return out.failure("usage", str(exc), EXIT_USAGE)
     except KeyboardInterrupt as exc:
-        code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        code = interrupt_exit_code(exc)
         message = INTERRUPTED_LINE.removeprefix("archive-parallel: ")
         return out.failure("interrupted", message, code, line=INTERRUPTED_LINE)
     except (UnsafeArchiveError, CorruptArchiveError, ArchiveError, ValueError, OSError) as exc:

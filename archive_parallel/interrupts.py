@@ -32,12 +32,10 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NoReturn, TypeVar
 
+from .terminated import Terminated
+
 F = TypeVar("F", bound=Callable[..., Any])
 InterruptFactory = Callable[[], BaseException]
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so the same clean-up as Ctrl-C runs."""
 
 
 def raise_terminated(signum: int, frame: object) -> NoReturn:
