@@ -1,10 +1,12 @@
 """Reports: read benchmark results folders, judge them against the 2-4x target, render HTML.
 
-Reads the files bench writes (docs/results-schema.md); the only part of bench it imports is
-the column contract ``bench.schema``. Public API:
+Reads the files bench writes (docs/results-schema.md) through bench's own readers: the column
+contract ``bench.schema``, and the statistics, provenance, fingerprint and codec-target code
+the command line uses, so the report and the CLI judge alike. Public API:
 
-- ``load_results(paths) -> ResultSet``: every results.csv below the paths, with fingerprint,
-  run and tuned files; invalid rows kept and flagged.
+- ``load_results(paths) -> ResultSet``: every results.csv below the paths (built first where a
+  run has measured cells but no table), with fingerprint, run and tuned files; invalid rows
+  kept and flagged.
 - ``build_report(paths, output, title=None) -> Path``: one self-contained HTML file.
 - ``text_summary(result_set_or_paths) -> str``: the verdicts as Markdown.
 - ``best_verdicts(table)``: the verdict per (machine, operation, format, workload).
