@@ -120,7 +120,7 @@ def memory_source_for(requested: str) -> tuple[str, str]:
 def few_values_warning(timing: TimingSettings) -> str | None:
     """The warning for pyperf settings that give a cell fewer values than an interval needs
     (``stats.MIN_SAMPLES``), or None: such a run is only good as a smoke test."""
-    from bench.stats import MIN_SAMPLES
+    from bench.schema import MIN_SAMPLES
 
     per_cell = timing.processes * timing.values
     if per_cell >= MIN_SAMPLES:

@@ -159,3 +159,8 @@ MEMORY_BUDGET_THREADS = 4
 MEMORY_SOURCE_LABELS = {"memray": "memray heap", "rusage": "OS peak RSS"}
 #: a cell whose median's 95% interval is wider than this share of the median is noisy
 NOISY_INTERVAL_SHARE = 0.20
+#: the fewest values on either side of a ratio (or paired rounds) that give an interval:
+#: simulated, independent values cover the true ratio 89-93% of the time at three or four
+#: (73% for three paired rounds), 96-99% from five (``bench.stats``; here so that a sweep
+#: without numpy, on a 32-bit Pi, can warn about it too)
+MIN_SAMPLES = 5

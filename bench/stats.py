@@ -24,15 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from bench.schema import NOISY_INTERVAL_SHARE
+from bench.schema import MIN_SAMPLES, NOISY_INTERVAL_SHARE
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BOOTSTRAP = 4000
-#: the fewest values on either side of a ratio (or paired rounds) that give an interval:
-#: simulated, independent values cover the true ratio 89-93% of the time at three or four
-#: (73% for three paired rounds), 96-99% from five
-MIN_SAMPLES = 5
 DEFAULT_SEED = 20261129
 #: relative standard deviation above which a cell is flagged noisy (pyperf uses the same 10%)
 NOISY_RELATIVE_STDEV = 0.10
