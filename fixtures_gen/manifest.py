@@ -139,9 +139,10 @@ class Manifest:
 
 
 def load_manifest(out_dir: str | os.PathLike[str]) -> Manifest:
-    """The manifest beside ``out_dir`` (or the manifest file itself when given one)."""
+    """The manifest beside ``out_dir`` (or the manifest file itself when given one: a file
+    named ``*.manifest.json``, or any existing file that is not a folder)."""
     path = Path(out_dir)
-    if not path.name.endswith(".manifest.json"):
+    if not path.name.endswith(".manifest.json") and not path.is_file():
         path = manifest_path_for(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -31,6 +31,11 @@ def test_make_verify_describe(tmp_path: Path, capsys) -> None:
     assert fg.load_manifest(out).digest in capsys.readouterr().out
     assert main(["verify", str(out)]) == 0
     assert "OK" in capsys.readouterr().out
+    # a copy of the manifest under any name is read as it is
+    copy = tmp_path / "mine.json"
+    copy.write_bytes(fg.manifest_path_for(out).read_bytes())
+    assert main(["verify", str(out), "--manifest", str(copy)]) == 0
+    assert "OK" in capsys.readouterr().out
 
     assert main(["describe", str(out), "--json"]) == 0
     described = json.loads(capsys.readouterr().out)
