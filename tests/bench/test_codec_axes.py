@@ -91,20 +91,22 @@ def test_build_foreign(tmp_path, fmt):
     assert not list(tmp_path.glob("*.partial*"))
 
 
-def test_targets_table_from_records():
-    def record(op, fmt, variant, backend, values, workload="medium"):
-        return {
-            "operation": op,
-            "format": fmt,
-            "variant": variant,
-            "backend": backend,
-            "workload": workload,
-            "scale": 1.0,
-            "threads": 2 if variant == "parallel" else 1,
-            "valid": True,
-            "values": values,
-        }
+def record(op, fmt, variant, backend, values, workload="medium"):
+    """A valid cells.jsonl record of one cell's timing values."""
+    return {
+        "operation": op,
+        "format": fmt,
+        "variant": variant,
+        "backend": backend,
+        "workload": workload,
+        "scale": 1.0,
+        "threads": 2 if variant == "parallel" else 1,
+        "valid": True,
+        "values": values,
+    }
 
+
+def test_targets_table_from_records():
     records = [
         record("create", "tar.zst", "parallel", "zlib", [0.10, 0.11, 0.10, 0.10, 0.11]),
         record("create", "tar.gz", "reference", "zlib", [1.0, 1.1, 1.0, 1.0, 1.1]),
@@ -121,21 +123,8 @@ def test_a_ratio_of_too_few_rounds_gets_no_verdict():
     """Three rounds cover the true ratio far less often than 95%: the ratio is shown, no
     interval and no verdict."""
     records = [
-        {
-            "operation": "create",
-            "format": fmt,
-            "variant": variant,
-            "backend": "zlib",
-            "workload": "medium",
-            "scale": 1.0,
-            "threads": 2 if variant == "parallel" else 1,
-            "valid": True,
-            "values": values,
-        }
-        for fmt, variant, values in (
-            ("tar.zst", "parallel", [0.10, 0.11, 0.10]),
-            ("tar.gz", "reference", [1.0, 1.1, 1.0]),
-        )
+        record("create", "tar.zst", "parallel", "zlib", [0.10, 0.11, 0.10]),
+        record("create", "tar.gz", "reference", "zlib", [1.0, 1.1, 1.0]),
     ]
     rows = {
         r["target"]: r for r in codec_targets.evaluate(records, codec_targets.default_targets())
@@ -146,24 +135,14 @@ def test_a_ratio_of_too_few_rounds_gets_no_verdict():
 
 
 def test_small_packages_judge_the_sequential_path_and_the_parallel_one_against_it():
-    def record(variant, backend, values):
-        return {
-            "operation": "extract",
-            "format": "zip",
-            "variant": variant,
-            "backend": backend,
-            "workload": "package",
-            "scale": 1.0,
-            "threads": 2 if variant == "parallel" else 1,
-            "valid": True,
-            "values": values,
-        }
+    def unpacked(variant, backend, values):
+        return record("extract", "zip", variant, backend, values, workload="package")
 
     records = [
-        record("parallel", "isal", [0.30, 0.31, 0.29, 0.30, 0.31]),
-        record("sequential", "isal", [0.27, 0.28, 0.27, 0.27, 0.28]),
-        record("sequential", "zlib", [9.0] * 5),  # another inflater: never compared
-        record("reference", "zlib", [0.36, 0.35, 0.34, 0.35, 0.36]),
+        unpacked("parallel", "isal", [0.30, 0.31, 0.29, 0.30, 0.31]),
+        unpacked("sequential", "isal", [0.27, 0.28, 0.27, 0.27, 0.28]),
+        unpacked("sequential", "zlib", [9.0] * 5),  # another inflater: never compared
+        unpacked("reference", "zlib", [0.36, 0.35, 0.34, 0.35, 0.36]),
     ]
     rows = {
         r["target"]: r for r in codec_targets.evaluate(records, codec_targets.default_targets())
