@@ -1,19 +1,20 @@
 """Which machine this is: macOS, a Raspberry Pi model, or generic Linux.
 
 Every probe is optional and parsed defensively; a probe that fails leaves its field empty.
-The library's view is small (a name and a key for tuned defaults); the benchmark harness
-builds its fuller fingerprint on top of the same parsers.
+The library's view is small (a name, a key for tuned defaults and the usable cores, from
+``cores``); the benchmark harness builds its fuller fingerprint on top of the same parsers.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import platform as _platform
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from .cores import usable_cpu_count
 
 DEVICE_TREE_MODEL = Path("/proc/device-tree/model")
 CPUINFO = Path("/proc/cpuinfo")
@@ -54,15 +55,6 @@ def pi_key(model: str) -> str:
     if not match:
         return "raspberry-pi"
     return "raspberry-pi-" + re.sub(r"\s+", "-", match.group(1).strip().lower())
-
-
-def usable_cpu_count() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except OSError:
-            pass
-    return max(1, os.cpu_count() or 1)
 
 
 def _read(path: Path) -> bytes | None:

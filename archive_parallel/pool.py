@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 
+from .cores import usable_cpu_count
 from .interrupts import checkpoint
-from .platform_info import usable_cpu_count
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +85,9 @@ MIN_CORES_FOR_LANE = 3
 
 
 def decoder_gets_lane() -> bool:
-    """Whether this machine's usable cores leave one for a decoder thread of its own
-    (``MIN_CORES_FOR_LANE``); ``serial_lane`` follows it."""
+    """Whether the cores this process may use (``cores.usable_cpu_count``: the affinity set
+    and the cgroup quota) leave one for a decoder thread of its own (``MIN_CORES_FOR_LANE``);
+    ``serial_lane`` follows it."""
     return usable_cpu_count() >= MIN_CORES_FOR_LANE
 
 

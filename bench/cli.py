@@ -388,7 +388,7 @@ def _own_trees(args: argparse.Namespace) -> list:
 
 def _planned_grid(args: argparse.Namespace):
     """(preset, grid, timing) from the preset and the flags; say which threads a cap drops."""
-    from bench.cores import usable_cores
+    from archive_parallel.cores import usable_cpu_count
     from bench.grid import PRESETS, cap_threads
 
     preset = PRESETS[args.preset]
@@ -401,7 +401,7 @@ def _planned_grid(args: argparse.Namespace):
         overrides["format_workloads"] = ()
     grid = dataclasses.replace(preset.grid, **overrides)
     if not args.no_thread_cap and not args.threads:
-        cores = usable_cores()
+        cores = usable_cpu_count()
         kept = cap_threads(grid.threads, cores)
         dropped = sorted(set(grid.threads) - set(kept))
         if dropped:

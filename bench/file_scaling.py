@@ -47,8 +47,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from archive_parallel.cores import usable_cpu_count
 from bench import contention, side_by_side
-from bench.cores import usable_cores
 from bench.scratch import scratch_folder
 
 LOOPS = ("write", "read", "inflate")
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     side_by_side.add_contention_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
-    workers = args.workers or max(2, usable_cores())
+    workers = args.workers or max(2, usable_cpu_count())
     rows = measure(
         args.files,
         args.size,

@@ -1,30 +1,32 @@
-"""Usable cores (affinity, cgroup quota) and machine keys that never merge two machines."""
+"""The fingerprint's usable cores (affinity, cgroup quota) and machine keys that never merge
+two machines."""
+
+import os
 
 import pytest
 
-from bench.cores import combine, parse_cfs, parse_cpu_max
+from archive_parallel import cores
+from bench.cores import cores_info
 from bench.machine import check_name, default_name, machine_key, name_fingerprint
 
 
-def test_cgroup_v2_quota():
-    assert parse_cpu_max("200000 100000") == 2.0
-    assert parse_cpu_max("150000 100000") == 1.5
-    assert parse_cpu_max("max 100000") is None
-    assert parse_cpu_max("") is None and parse_cpu_max("garbage") is None
-
-
-def test_cgroup_v1_quota():
-    assert parse_cfs("50000", "100000") == 0.5
-    assert parse_cfs("-1", "100000") is None
-    assert parse_cfs(None, None) is None
-
-
-def test_usable_is_affinity_capped_by_quota_rounded_up():
-    assert combine(8, None) == 8
-    assert combine(8, 2.0) == 2
-    assert combine(8, 1.5) == 2
-    assert combine(2, 16.0) == 2
-    assert combine(4, 0.5) == 1
+def test_the_fingerprint_shows_each_part_of_the_usable_count(tmp_path, monkeypatch):
+    """The affinity set and the quota, each as read, and the library's count from both."""
+    folder = tmp_path / "cpu" / "probe_quota"
+    folder.mkdir(parents=True)
+    (folder / "cpu.cfs_quota_us").write_text("50000\n")
+    (folder / "cpu.cfs_period_us").write_text("100000\n")
+    (tmp_path / "cgroup").write_text("4:cpu:/probe_quota\n0::/\n")
+    (tmp_path / "mounts").write_text(f"cgroup {tmp_path / 'cpu'} cgroup rw,cpu 0 0\n")
+    monkeypatch.setattr(cores, "PROC_SELF_CGROUP", tmp_path / "cgroup")
+    monkeypatch.setattr(cores, "PROC_MOUNT_TABLES", (tmp_path / "mounts",))
+    monkeypatch.setattr(cores, "affinity_count", lambda: 2)
+    assert cores_info() == {
+        "cores_logical": os.cpu_count(),
+        "cores_affinity": 2,
+        "cpu_quota": 0.5,
+        "cores_usable": 1,
+    }
 
 
 MAC = {"platform_key": "macos-arm64", "hw_model": "Mac14,13", "cores_usable": 12}

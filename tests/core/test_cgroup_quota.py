@@ -1,7 +1,9 @@
-"""The cgroup CPU quota is found where the process is: its own cgroup and every parent.
+"""The cgroup CPU quota is found where the process is: its own cgroup and every parent; the
+usable cores are the affinity set capped by it, read once per process.
 
 Each test writes a fake cgroup tree under tmp_path and the /proc texts that point at it, as
-the kernel would show them for a process in a systemd unit, a child cgroup or a container.
+the kernel would show them for a process in a systemd unit, a child cgroup or a container
+(``test_cores_in_a_cgroup`` runs a process in a real one).
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from bench import cores
-from bench.cores import (
+from archive_parallel import cores
+from archive_parallel.cores import (
     CgroupMount,
     cgroup_cpu_quota,
     cgroup_dirs,
+    combine,
+    parse_cfs,
     parse_cgroup_mounts,
+    parse_cpu_max,
     parse_proc_cgroup,
 )
 
@@ -55,6 +60,27 @@ def cfs(folder: Path, quota: int, period: int = 100_000) -> None:
 
 
 # ----------------------------------------------------------------------------- parsers
+
+
+def test_cgroup_v2_quota():
+    assert parse_cpu_max("200000 100000") == 2.0
+    assert parse_cpu_max("150000 100000") == 1.5
+    assert parse_cpu_max("max 100000") is None
+    assert parse_cpu_max("") is None and parse_cpu_max("garbage") is None
+
+
+def test_cgroup_v1_quota():
+    assert parse_cfs("50000", "100000") == 0.5
+    assert parse_cfs("-1", "100000") is None
+    assert parse_cfs(None, None) is None
+
+
+def test_usable_is_affinity_capped_by_quota_rounded_up():
+    assert combine(8, None) == 8
+    assert combine(8, 2.0) == 2
+    assert combine(8, 1.5) == 2
+    assert combine(2, 16.0) == 2
+    assert combine(4, 0.5) == 1
 
 
 def test_proc_cgroup_lines_v1_and_v2():
@@ -181,8 +207,17 @@ def test_v1_cpuset_or_cpuacct_alone_is_not_the_cpu_controller(tmp_path):
 # ----------------------------------------------------------------------------- this process
 
 
-def test_cores_info_reads_the_process_cgroup_files(tmp_path, monkeypatch):
-    """cores_info end to end from real files: a child cgroup with half a CPU gives 1 core."""
+@pytest.fixture
+def fresh_count():
+    """No usable count cached before the test, nor left cached after it."""
+    cores.usable_cpu_count.cache_clear()
+    yield
+    cores.usable_cpu_count.cache_clear()
+
+
+def test_usable_cpu_count_reads_the_process_cgroup_files_once(tmp_path, monkeypatch, fresh_count):
+    """From real files: a child cgroup with half a CPU gives 1 core, kept until the cache is
+    cleared (the thread pool asks on every call and must not read /proc each time)."""
     mount = tmp_path / "fs" / "cpu"
     cfs(mount / "probe_quota", 50_000)
     (tmp_path / "cgroup").write_text("4:cpu:/probe_quota\n0::/\n")
@@ -190,6 +225,14 @@ def test_cores_info_reads_the_process_cgroup_files(tmp_path, monkeypatch):
     monkeypatch.setattr(cores, "PROC_SELF_CGROUP", tmp_path / "cgroup")
     monkeypatch.setattr(cores, "PROC_MOUNT_TABLES", (tmp_path / "none", tmp_path / "mountinfo"))
     monkeypatch.setattr(cores, "affinity_count", lambda: 2)
-    info = cores.cores_info()
-    assert info["cpu_quota"] == 0.5 and info["cores_usable"] == 1
-    assert cores.usable_cores() == 1
+    assert cores.cpu_quota() == 0.5 and cores.usable_cpu_count() == 1
+    cfs(mount / "probe_quota", 200_000)
+    assert cores.usable_cpu_count() == 1  # not read again
+    cores.usable_cpu_count.cache_clear()
+    assert cores.usable_cpu_count() == 2
+
+
+def test_the_platform_and_the_pool_ask_the_same_count():
+    from archive_parallel import platform_info, pool
+
+    assert platform_info.usable_cpu_count is pool.usable_cpu_count is cores.usable_cpu_count
