@@ -6,26 +6,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def cli(*args: object) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "archive_parallel", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+from tests.cli_runner import run_cli
 
 
 @pytest.fixture
@@ -34,7 +20,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
     src.mkdir()
     (src / "a.txt").write_text("hello\n" * 100)
     good = tmp_path / "good.tar.gz"
-    assert cli("create", src, good).returncode == 0
+    assert run_cli("create", src, good).returncode == 0
     damaged = tmp_path / "damaged.tar.gz"
     damaged.write_bytes(good.read_bytes()[:60])
     hostile = tmp_path / "hostile.tar"
@@ -61,7 +47,7 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_failure_prints_a_json_error(files, case):
     args, code, kind = CASES[case]
-    r = cli(*(a.format(**files) for a in args), "--json")
+    r = run_cli(*(a.format(**files) for a in args), "--json")
     assert r.returncode == code, r.stderr
     data = json.loads(r.stdout)
     assert data["exit_code"] == code
@@ -76,21 +62,21 @@ def test_a_failure_prints_a_json_error(files, case):
 
 
 def test_verify_and_checksum_keep_their_own_keys(files):
-    r = cli("verify", files["damaged"], "--json")
+    r = run_cli("verify", files["damaged"], "--json")
     data = json.loads(r.stdout)
     assert data["ok"] is False and data["reason"] == data["error"]["message"]
-    r = cli("checksum", files["src"] / "a.txt", files["src"], "--json")
+    r = run_cli("checksum", files["src"] / "a.txt", files["src"], "--json")
     data = json.loads(r.stdout)
     assert data["unreadable"] == [str(files["src"])]
     assert list(data["files"]) == [str(files["src"] / "a.txt")]
 
 
 def test_success_has_no_error_key(files):
-    r = cli("list", files["tmp"] / "good.tar.gz", "--json")
+    r = run_cli("list", files["tmp"] / "good.tar.gz", "--json")
     assert r.returncode == 0
     assert "error" not in json.loads(r.stdout)
 
 
 def test_without_json_stdout_stays_empty_on_failure(files):
-    r = cli("list", files["damaged"])
+    r = run_cli("list", files["damaged"])
     assert r.returncode == 1 and r.stdout == ""

@@ -5,26 +5,12 @@ extension gives no format, a tuned profile that cannot be used, a folder given t
 from __future__ import annotations
 
 import gzip
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from archive_parallel import ArchiveConfig, ArchiveManager
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def cli(*args: object, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "archive_parallel", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(ROOT), **env),
-        timeout=120,
-    )
+from tests.cli_runner import run_cli
 
 
 @pytest.fixture
@@ -38,7 +24,7 @@ def source(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("name", ["out.tar.bz", "out.rar", "out", "out.gz"])
 def test_create_refuses_a_name_that_gives_no_format(source, tmp_path, name):
     out = tmp_path / "new" / name
-    r = cli("create", source, out)
+    r = run_cli("create", source, out)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0]
@@ -66,12 +52,12 @@ def test_a_bad_tuned_profile_is_one_prefixed_warning(source, tmp_path, content, 
     profile = tmp_path / "profile.json"
     profile.write_text(content)
     env = {"ARCHIVE_PARALLEL_TUNED_PROFILE": str(profile)}
-    r = cli("create", source, tmp_path / "a.tar.gz", **env)
+    r = run_cli("create", source, tmp_path / "a.tar.gz", env=env)
     assert r.returncode == 0, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("archive-parallel: WARNING: ") and warning in lines[0]
-    r = cli("create", "--help", **env)
+    r = run_cli("create", "--help", env=env)
     assert r.returncode == 0 and "(default 4, built-in)" in r.stdout
     assert r.stderr.count("\n") == 1
 
@@ -80,15 +66,15 @@ def test_a_good_tuned_profile_is_used_quietly(source, tmp_path):
     profile = tmp_path / "profile.json"
     profile.write_text('{"settings": {"thread_pool_size": 3}}')
     env = {"ARCHIVE_PARALLEL_TUNED_PROFILE": str(profile)}
-    r = cli("create", "--help", **env)
+    r = run_cli("create", "--help", env=env)
     assert "(default 3, tuned profile)" in r.stdout and r.stderr == ""
 
 
 def test_checksum_of_a_folder_is_one_line(source, tmp_path):
-    r = cli("checksum", source)
+    r = run_cli("checksum", source)
     assert r.returncode == 1
     assert r.stderr == f"archive-parallel: error: cannot checksum {source}: Is a directory\n"
-    r = cli("checksum", source, source / "a.txt", tmp_path)
+    r = run_cli("checksum", source, source / "a.txt", tmp_path)
     assert r.returncode == 1 and r.stderr.count("\n") == 1
     assert "cannot checksum 2 paths" in r.stderr
     assert r.stdout.split()[-1] == str(source / "a.txt")

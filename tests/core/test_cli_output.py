@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -21,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from archive_parallel import ArchiveManager
+from tests.cli_runner import run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = [
     "clear\x1b[2J\x1b[H.txt",
     "title\x1b]0;pwned\x07.txt",
@@ -35,13 +33,8 @@ HOSTILE = [
 
 
 def cli(*args: object) -> subprocess.CompletedProcess[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), LC_ALL="C.UTF-8")
-    return subprocess.run(
-        [sys.executable, "-m", "archive_parallel", *map(str, args)],
-        capture_output=True,
-        env=env,
-        timeout=120,
-    )
+    """The command with its output as bytes, under a UTF-8 locale."""
+    return run_cli(*args, text=False, env={"LC_ALL": "C.UTF-8"})
 
 
 def _tar(path: Path, names: list[str], link_target: str | None = None) -> Path:

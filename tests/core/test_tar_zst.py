@@ -23,14 +23,13 @@ from archive_parallel import pool as pool_module
 from archive_parallel.codecs.zstd import LEVEL_FROM_0_9, effective_level, zstd_available
 from archive_parallel.errors import ArchiveLimitError
 from archive_parallel.formats import detect_format
+from tests.cli_runner import run_cli
 
 sys.path.insert(0, os.path.dirname(__file__))
 from codec_support import assert_refused, block, verified, write_variants  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not zstd_available(), reason="no Zstandard support installed")
 needs_zstd_tool = pytest.mark.skipif(shutil.which("zstd") is None, reason="zstd not installed")
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(**kw) -> ArchiveConfig:
@@ -178,26 +177,15 @@ def test_without_zstd_support_the_error_is_clear(monkeypatch, manager, sample_tr
     assert not manager.verify_archive_integrity(archive)
 
 
-def _cli(*args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "archive_parallel", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
 def test_cli_levels(sample_tree, tmp_path):
     out = tmp_path / "a.tar.zst"
-    done = _cli("create", sample_tree, out, "--level", "15", "--threads", "2")
+    done = run_cli("create", sample_tree, out, "--level", "15", "--threads", "2")
     assert done.returncode == 0, done.stderr
-    assert _cli("verify", out).returncode == 0
-    assert _cli("extract", out, tmp_path / "dest").returncode == 0
-    bad = _cli("create", sample_tree, tmp_path / "a.tar.gz", "--level", "15")
+    assert run_cli("verify", out).returncode == 0
+    assert run_cli("extract", out, tmp_path / "dest").returncode == 0
+    bad = run_cli("create", sample_tree, tmp_path / "a.tar.gz", "--level", "15")
     assert bad.returncode == 2 and "0-9" in bad.stderr and "Traceback" not in bad.stderr
-    bad = _cli("create", sample_tree, tmp_path / "b.tar.zst", "--level", "0")
+    bad = run_cli("create", sample_tree, tmp_path / "b.tar.zst", "--level", "0")
     assert bad.returncode == 2 and "1-19" in bad.stderr
 
 

@@ -14,15 +14,16 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from archive_parallel import ArchiveConfig, ArchiveManager, UnarchivableNameError
+from tests.cli_runner import run_cli
 
 SUFFIXES = ["tar.gz", "zip", "tar"]
-ENV = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8")
+LOCALE = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+ENV = dict(os.environ, **LOCALE)
 
 BAD_NAMES = {
     "not UTF-8": b"latin1-caf\xe9.txt",
@@ -189,13 +190,7 @@ def test_unusual_but_valid_names_round_trip_through_the_library_and_system_tools
 
 def test_the_cli_refuses_in_one_escaped_line(tmp_path):
     root, _ = _tree_with(tmp_path, BAD_NAMES["escape sequence"], as_link=False, in_folder=False)
-    env = dict(ENV, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    result = subprocess.run(
-        [sys.executable, "-m", "archive_parallel", "create", str(root), str(tmp_path / "p.zip")],
-        capture_output=True,
-        env=env,
-        timeout=120,
-    )
+    result = run_cli("create", root, tmp_path / "p.zip", text=False, env=LOCALE)
     assert result.returncode == 1
     lines = result.stderr.decode("utf-8").splitlines()
     assert len(lines) == 1 and "Traceback" not in lines[0]
