@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import sys
 import tarfile
 
 import pytest
@@ -35,6 +34,7 @@ from archive_parallel.errors import (
 )
 from archive_parallel.formats import CompressionFormat as Fmt
 from archive_parallel.read import tar_headers
+from tests.cli_runner import run_cli
 
 TAR_FORMATS = [Fmt.TAR, Fmt.TAR_GZ, Fmt.TAR_BZ2, Fmt.TAR_XZ]
 SUFFIX = {Fmt.TAR: ".tar", Fmt.TAR_GZ: ".tar.gz", Fmt.TAR_BZ2: ".tar.bz2", Fmt.TAR_XZ: ".tar.xz"}
@@ -316,12 +316,7 @@ def test_system_tar_pax_archives_extract(tmp_path):
 
 def test_cli_prints_one_line_for_a_header_bomb(tmp_path):
     archive = _declared_bomb(tmp_path / "a.tar", Fmt.TAR, tarfile.XHDTYPE, GiB)
-    done = subprocess.run(
-        [sys.executable, "-m", "archive_parallel", "extract", str(archive), str(tmp_path / "o")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli("extract", archive, tmp_path / "o")
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr

@@ -22,6 +22,7 @@ from archive_parallel import ArchiveConfig, ArchiveManager
 from archive_parallel.codecs import gzip_index
 from archive_parallel.metadata import load_metadata, meta_path_for
 from archive_parallel.side_file import SideFileError, parse_side_file, read_side_file
+from tests.cli_runner import run_cli
 
 MiB = 1 << 20
 KIB = 1024
@@ -311,12 +312,7 @@ def test_cli_prints_one_line_for_a_bad_side_file(sound, tmp_path, command):
     archive, side, _ = _copy(sound, tmp_path)
     meta_path_for(archive).write_text(json.dumps(side).replace('"file_count": ', '"file_count": -'))
     args = [str(archive)] + ([str(tmp_path / "out")] if command == "extract" else [])
-    done = subprocess.run(
-        [sys.executable, "-m", "archive_parallel", command, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(command, *args)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     warnings = [line for line in done.stderr.splitlines() if "side file" in line]
