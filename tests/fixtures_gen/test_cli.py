@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import fixtures_gen as fg
 from fixtures_gen.cli import main
+from tests.cli_runner import run_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,13 +65,7 @@ def test_errors_are_reported_not_raised(tmp_path: Path, capsys) -> None:
 
 
 def test_python_dash_m_runs_the_same_command() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "fixtures_gen", "list"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = run_cli("list", module="fixtures_gen", cwd=REPO_ROOT, check=True)
     assert "package" in result.stdout
 
 
@@ -104,13 +97,7 @@ def test_a_bad_scale_is_a_one_line_usage_error_before_any_work(
     out = tmp_path / "t"
     where = ["--out", str(out)] if args[0] == "make" else []
     where += ["--dir", str(out)] if args[0] == "bench-disk" else []
-    done = subprocess.run(
-        [sys.executable, "-m", "fixtures_gen", *args, *where],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli(*args, *where, module="fixtures_gen", cwd=REPO_ROOT)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fixtures-gen ") and "--scale" in lines[0]

@@ -4,33 +4,22 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fixtures_gen import generate
 from fixtures_gen.cli import main
+from tests.cli_runner import run_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    """``python -m fixtures_gen ARGS`` from this checkout."""
-    return subprocess.run(
-        [sys.executable, "-m", "fixtures_gen", *args],
-        cwd=REPO_ROOT,
-        text=True,
-        timeout=120,
-        **{"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kwargs},
-    )
 
 
 def test_an_output_folder_under_a_file_is_one_line_and_exit_1(tmp_path: Path) -> None:
     afile = tmp_path / "afile"
     afile.write_text("a file, not a folder")
-    done = run_cli("make", "small", "--scale", "0.05", "--out", str(afile / "t"), "--no-progress")
+    args = ["make", "small", "--scale", "0.05", "--out", afile / "t", "--no-progress"]
+    done = run_cli(*args, module="fixtures_gen", cwd=REPO_ROOT)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         f"fixtures-gen: {afile / 't'}: {afile} is not a folder"
@@ -56,7 +45,7 @@ def test_a_closed_stdout_pipe_ends_the_listing_quietly() -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader went away before the first line, as `| head -0` does
     try:
-        done = run_cli("list", stdout=write_end)
+        done = run_cli("list", module="fixtures_gen", cwd=REPO_ROOT, stdout=write_end)
     finally:
         os.close(write_end)
     assert done.returncode == 0
