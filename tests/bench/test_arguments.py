@@ -1,12 +1,11 @@
 """Every bad argument of ``archive-bench run`` ends before any work: one line, exit 2, no folder."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from bench.cli import main
+from tests.cli_runner import run_cli
 
 BAD = [
     ["--operations", "create,compress"],
@@ -63,13 +62,7 @@ def test_resume_takes_the_grid_from_run_json_and_refuses_other_grid_flags(tmp_pa
 
 
 def test_report_help_names_archive_bench_report(subprocess_env):
-    out = subprocess.run(
-        [sys.executable, "-m", "bench", "report", "--help"],
-        capture_output=True,
-        text=True,
-        env=subprocess_env,
-        check=True,
-    ).stdout
+    out = run_cli("report", "--help", module="bench", env=subprocess_env, check=True).stdout
     assert out.startswith("usage: archive-bench report")
 
 
@@ -97,15 +90,11 @@ def test_bad_numbers_of_tune_and_compare_exit_2_with_one_line(args, capsys):
 
 def test_a_scale_of_inf_stops_the_real_command_before_any_work(tmp_path, subprocess_env):
     results = tmp_path / "results"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "run", "--results", str(results)]
-        + ["--workloads", "small:inf", "--operations", "create", "--formats", "tar.gz"],
-        capture_output=True,
-        text=True,
-        env=subprocess_env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    done = run_cli(
+        "run", "--results", results,
+        "--workloads", "small:inf", "--operations", "create", "--formats", "tar.gz",
+        module="bench", env=subprocess_env, cwd=tmp_path,
+    )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "archive-bench run: error: argument --workloads: 'small:inf': the scale must be a "

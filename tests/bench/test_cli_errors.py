@@ -1,26 +1,21 @@
 """archive-bench on ordinary OS errors: one line naming the path and the reason, exit 1."""
 
 import errno
-import subprocess
-import sys
 
 from bench import cli
 from bench.cli import main
+from tests.cli_runner import run_cli
 
 
 def test_results_under_a_file_is_one_line_and_exit_1(tmp_path, subprocess_env):
     afile = tmp_path / "afile"
     afile.write_text("a file, not a folder")
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "run", "--results", str(afile / "res")]
-        + ["--workloads", "small:0.02", "--operations", "create", "--formats", "tar.gz"]
-        + ["--threads", "2", "--no-progress"],
-        capture_output=True,
-        text=True,
-        env=subprocess_env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    done = run_cli(
+        "run", "--results", afile / "res",
+        "--workloads", "small:0.02", "--operations", "create", "--formats", "tar.gz",
+        "--threads", "2", "--no-progress",
+        module="bench", env=subprocess_env, cwd=tmp_path,
+    )  # fmt: skip
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
