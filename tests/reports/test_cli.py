@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from reports.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli_runner import run_cli
 
 
 def test_writes_report_and_summary_and_prints_path(
@@ -40,26 +37,11 @@ def test_empty_folder_exits_nonzero_with_message(tmp_path: Path, capsys) -> None
 
 
 def test_python_dash_m_reports(verdict_root: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "reports", str(verdict_root), "-o", str(tmp_path / "r.html")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    done = run_cli(verdict_root, "-o", tmp_path / "r.html", module="reports", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1].endswith("r.html")
 
-    empty = subprocess.run(
-        [sys.executable, "-m", "reports", str(tmp_path / "missing")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    empty = run_cli(tmp_path / "missing", module="reports", cwd=tmp_path)
     assert empty.returncode == 1
     assert "does not exist" in empty.stderr and "Traceback" not in empty.stderr
 
@@ -77,18 +59,11 @@ def test_a_summary_path_under_a_file_is_one_line_and_exit_1(
 
 
 def test_a_closed_stdout_ends_the_report_quietly(verdict_root: Path, tmp_path: Path) -> None:
+    output = tmp_path / "r.html"
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before anything is written, as with `| head -0`
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "reports", str(verdict_root), "-o", str(tmp_path / "r.html")],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            cwd=tmp_path,
-            timeout=120,
-        )
+        done = run_cli(verdict_root, "-o", output, module="reports", cwd=tmp_path, stdout=write_end)
     finally:
         os.close(write_end)
     assert done.returncode == 0 and done.stderr == ""
