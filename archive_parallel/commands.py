@@ -56,17 +56,11 @@ class _Parser(argparse.ArgumentParser):
 
 def _tuned_defaults() -> dict[str, Any]:
     """This machine's tuned defaults (``archive-bench tune --install``), read once per run so
-    that a bad profile is warned about once; a profile whose values no config accepts is
-    ignored with a warning, like one that cannot be read."""
-    from .config import load_tuned_defaults, tuned_profile_path
+    that a bad profile is warned about once: an unreadable profile, and each setting of it
+    that no config accepts, is ignored with a warning (``config.load_tuned_defaults``)."""
+    from .config import load_tuned_defaults
 
-    tuned = load_tuned_defaults()
-    try:
-        ArchiveConfig(**tuned)
-    except (TypeError, ValueError) as exc:
-        logger.warning("ignoring tuned profile %s: %s", tuned_profile_path(), exc)
-        return {}
-    return tuned
+    return load_tuned_defaults()
 
 
 def _effective_defaults_help(tuned: dict[str, Any]) -> tuple[str, str]:

@@ -12,7 +12,7 @@ import logging
 import numbers
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -264,11 +264,25 @@ class ArchiveConfig:
         The profile is the JSON file written by ``archive-bench tune``: ``profile`` when given,
         else ``$ARCHIVE_PARALLEL_TUNED_PROFILE``, else
         ``~/.config/archive-parallel/tuned/<platform key>.json``. A missing profile leaves the
-        built-in defaults (logged at debug level); so does an unreadable one, with a warning.
+        built-in defaults (logged at debug level); so does an unreadable one, with a warning,
+        and each setting of it that no config accepts (``load_tuned_defaults``). A profile
+        never makes this raise: an invalid ``overrides`` value does, as it does in
+        ``ArchiveConfig(...)``.
         """
         values = load_tuned_defaults(profile)
-        values.update(overrides)
-        return cls(**values)
+        try:
+            return cls(**{**values, **overrides})
+        except ValueError as exc:
+            if not values:
+                raise
+            clash = exc
+        own = cls(**overrides)  # raises when the caller's own values are the trouble
+        logger.warning(
+            "ignoring tuned profile %s: its settings do not go with the ones given: %s",
+            tuned_profile_path(profile),
+            clash,
+        )
+        return own
 
 
 def tuned_profile_path(profile: str | os.PathLike[str] | None = None) -> Path:
@@ -283,8 +297,29 @@ def tuned_profile_path(profile: str | os.PathLike[str] | None = None) -> Path:
     return Path.home() / ".config" / "archive-parallel" / "tuned" / f"{key}.json"
 
 
+def tuned_value_problem(name: str, value: object) -> str | None:
+    """Why a tuned profile may not set ``name`` to ``value`` (None when it may): only the
+    ``TUNABLE_FIELDS``, each a whole number (JSON ``4``, not ``"4"`` or ``4.0``) that a config
+    accepts on its own."""
+    if name not in TUNABLE_FIELDS:
+        return f"not a tuned setting (a profile sets {', '.join(TUNABLE_FIELDS)})"
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{name} must be a whole number, got {value!r}"
+    try:
+        ArchiveConfig(**{name: value})
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def load_tuned_defaults(profile: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """The tunable fields found in a tuned profile file (empty when there is none)."""
+    """The settings of a tuned profile file that a config accepts (empty when there is none).
+
+    A file that cannot be read, is not JSON or holds no object of settings is ignored with a
+    warning; so is each setting of it that ``tuned_value_problem`` refuses, one warning each
+    naming the file, the setting and why, the others being kept; and so is the whole profile
+    when the settings kept do not make a valid config together.
+    """
     path = tuned_profile_path(profile)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -294,8 +329,21 @@ def load_tuned_defaults(profile: str | os.PathLike[str] | None = None) -> dict[s
     except (OSError, ValueError) as exc:
         logger.warning("ignoring unreadable tuned profile %s: %s", path, exc)
         return {}
-    settings = data.get("settings", data) if isinstance(data, dict) else {}
-    known = {f.name for f in fields(ArchiveConfig)}
-    values = {k: v for k, v in settings.items() if k in TUNABLE_FIELDS and k in known}
+    settings = data.get("settings", data) if isinstance(data, dict) else data
+    if not isinstance(settings, dict):
+        logger.warning("ignoring tuned profile %s: its settings are not a JSON object", path)
+        return {}
+    values: dict[str, Any] = {}
+    for name, value in settings.items():
+        problem = tuned_value_problem(name, value)
+        if problem:
+            logger.warning("ignoring %s in tuned profile %s: %s", name, path, problem)
+        else:
+            values[name] = value
+    try:
+        ArchiveConfig(**values)
+    except ValueError as exc:
+        logger.warning("ignoring tuned profile %s: its settings do not go together: %s", path, exc)
+        return {}
     logger.debug("tuned defaults from %s: %s", path, values)
     return values

@@ -5,6 +5,7 @@ extension gives no format, a tuned profile that cannot be used, a folder given t
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,24 @@ def test_a_bad_tuned_profile_is_one_prefixed_warning(source, tmp_path, content, 
     assert lines[0].startswith("archive-parallel: WARNING: ") and warning in lines[0]
     r = run_cli("create", "--help", env=env)
     assert r.returncode == 0 and "(default 4, built-in)" in r.stdout
+    assert r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("bad", [0, "4", "many", 2.5], ids=repr)
+def test_a_bad_tuned_setting_is_one_warning_and_the_good_ones_are_kept(source, tmp_path, bad):
+    profile = tmp_path / "profile.json"
+    settings = {"thread_pool_size": bad, "parallel_batch_size": 7}
+    profile.write_text(json.dumps({"settings": settings}))
+    env = {"ARCHIVE_PARALLEL_TUNED_PROFILE": str(profile)}
+    r = run_cli("create", source, tmp_path / "a.tar.gz", env=env)
+    assert r.returncode == 0, r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert line.startswith("archive-parallel: WARNING: ignoring thread_pool_size in tuned ")
+    assert str(profile) in line and repr(bad) in line
+    r = run_cli("extract", tmp_path / "a.tar.gz", tmp_path / "out", env=env)
+    assert r.returncode == 0 and (tmp_path / "out" / "a.txt").read_text() == "hello\n"
+    r = run_cli("create", "--help", env=env)
+    assert "(default 4, built-in)" in r.stdout and "(default 7, tuned profile)" in r.stdout
     assert r.stderr.count("\n") == 1
 
 
