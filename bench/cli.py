@@ -514,6 +514,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     for result in results:
         path = write_profile(result, out_root)
         emit(f"{result.machine_key}: {result.settings} -> {path}")
+        if result.left_out:
+            emit(f"  {result.left_out}")
         emit(f"  {result.explanation}")
         if args.install and result.machine_key == wanted:
             dest = tuned_profile_path()

@@ -30,6 +30,7 @@ from bench.schema import (
     MEMORY_BUDGET_THREADS,
     RESULTS_FILE,
     RESULTS_JSON_FILE,
+    RUN_FILE,
     SCHEMA_VERSION,
     TEXT_COLUMNS,
 )
@@ -405,8 +406,12 @@ def find_result_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_results(paths: Iterable[Path]) -> pd.DataFrame:
-    """All tables found under ``paths``, concatenated (empty frame when none)."""
+    """All tables found under ``paths``, concatenated (empty frame when none), each row with
+    the code its run measured (``bench.newest_code.add_code_columns``)."""
     import pandas as pd
+
+    from bench.newest_code import CODE_COLUMNS, add_code_columns
+    from bench.runner import read_json
 
     build_missing_tables(paths)
     frames = []
@@ -424,5 +429,7 @@ def load_results(paths: Iterable[Path]) -> pd.DataFrame:
         frame["_run_dir"] = str(csv.parent)
         frames.append(frame)
     if not frames:
-        return pd.DataFrame(columns=[*COLUMNS, "_run_dir"])
-    return pd.concat(frames, ignore_index=True)
+        return pd.DataFrame(columns=[*COLUMNS, "_run_dir", *CODE_COLUMNS])
+    table = pd.concat(frames, ignore_index=True)
+    folders = table["_run_dir"].unique()
+    return add_code_columns(table, {f: read_json(Path(f) / RUN_FILE) for f in folders})

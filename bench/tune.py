@@ -1,12 +1,14 @@
 """Tuned defaults per machine, chosen from measured speedups under a memory budget.
 
-For each machine key in the results: the thread count is the smallest whose speedup
-(geometric mean over the operation/format/workload groups measured at every candidate thread
-count) is within ``tolerance`` of the best, among configurations whose peak memory fits the
-budget; thread counts above the machine's usable cores compete only when they were measured
-faster than every count within the cores by more than the tolerance. The batch size is
-chosen the same way at that thread count; the parallel threshold is the smallest one within
-tolerance of the best overall speedup when every workload with fewer files runs
+For each machine key in the results, only the cells of the code the newest run measuring them
+measured count, as in the report (``bench.newest_code.current_rows``); runs of older code are
+left out, and ``TuneResult.left_out`` says so in one line. The thread count is the smallest
+whose speedup (geometric mean over the operation/format/workload groups measured at every
+candidate thread count) is within ``tolerance`` of the best, among configurations whose peak
+memory fits the budget; thread counts above the machine's usable cores compete only when they
+were measured faster than every count within the cores by more than the tolerance. The batch
+size is chosen the same way at that thread count; the parallel threshold is the smallest one
+within tolerance of the best overall speedup when every workload with fewer files runs
 sequentially. A setting the sweep did not vary (one value measured) is not tuned: it stays
 the library default and the profile says so. Every choice is explained in words.
 ``write_profile`` saves ``results/<machine key>/tuned.json``; installed (``--install``), it
@@ -25,9 +27,10 @@ from typing import Any
 import pandas as pd
 
 from archive_parallel.atomic import atomic_write_bytes, atomic_write_text
-from bench import stats
+from bench import provenance, stats
 from bench.grid import DEFAULT_BATCH_SIZE
-from bench.schema import FINGERPRINT_FILE, TUNED_FILE
+from bench.newest_code import current_rows, superseded_run_dirs
+from bench.schema import FINGERPRINT_FILE, RUN_FILE, TUNED_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ class TuneResult:
     cores_usable: int | None = None
     #: settings left at the library default because the sweep did not vary them
     defaults: dict[str, int] = field(default_factory=dict)
+    #: one line naming the runs of other code left out (``left_out_line``), or ""
+    left_out: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -213,6 +218,8 @@ def tune_platform(
     machine = str(keys[0])
     key = str(table["platform_key"].dropna().iloc[0]) if "platform_key" in table else machine
     label = str(table["platform_label"].dropna().iloc[0]) if "platform_label" in table else key
+    left_out = superseded_run_dirs(table)
+    table = current_rows(table)  # the newest code's cells only, as the report judges
     cores = _cores(table)
     runs = sorted(table["run_id"].dropna().astype(str).unique())
     if "emulated" in table and table["emulated"].astype(bool).all():
@@ -290,6 +297,23 @@ def tune_platform(
         explanation=explanation,
         source_runs=runs,
         memory_budget_bytes=memory_budget_bytes,
+        left_out=left_out_line(left_out),
+    )
+
+
+def left_out_line(folders: list[str]) -> str:
+    """One line saying how many runs of other code than the newest run's a tuning left out
+    (``bench.newest_code.superseded_run_dirs``), which code they measured and which they are;
+    "" when none."""
+    if not folders:
+        return ""
+    from bench.runner import read_json
+
+    codes = dict.fromkeys(provenance.describe(read_json(Path(f) / RUN_FILE)) for f in folders)
+    runs = f"{len(folders)} older run{'s' if len(folders) != 1 else ''}"
+    return (
+        f"left out {runs} of other code ({'; '.join(codes)}): "
+        f"{', '.join(Path(f).name for f in folders)}; tuned from the newest code's runs"
     )
 
 

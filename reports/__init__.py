@@ -1,8 +1,9 @@
 """Reports: read benchmark results folders, judge them against the 2-4x target, render HTML.
 
 Reads the files bench writes (docs/results-schema.md) through bench's own readers: the column
-contract ``bench.schema``, and the statistics, provenance, fingerprint and codec-target code
-the command line uses, so the report and the CLI judge alike. Public API:
+contract ``bench.schema``, and the statistics, provenance, newest-code rule
+(``bench.newest_code``), fingerprint and codec-target code the command line uses, so the
+report and the CLI (``archive-bench tune`` among it) judge alike. Public API:
 
 - ``load_results(paths) -> ResultSet``: every results.csv below the paths (built first where a
   run has measured cells but no table), with fingerprint, run and tuned files; invalid rows

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from bench.newest_code import add_code_columns
 from bench.schema import FINGERPRINT_FILE, KNOWN_VERSIONS, RESULTS_FILE, RUN_FILE, TUNED_FILE
 from reports.integrity import check_run_folder
 from reports.schema import ALL_COLUMNS, normalize
@@ -196,21 +197,6 @@ def _build_missing_tables(paths: Sequence[Path], problems: list[str]) -> None:
             logger.info("%s: built %s from its measured cells", run_dir, RESULTS_FILE)
 
 
-def _code_columns(table: pd.DataFrame, runs: list[RunInfo]) -> tuple[list[str], list[int]]:
-    """Per row: the code its run measured (``bench.provenance.pooling_key``; a run that did
-    not record it stands alone under its folder) and its run's place among its machine's runs
-    (run ids start with the time they began), for ``reports.verdicts.current_rows``."""
-    from bench.provenance import pooling_key
-
-    code = {str(run.folder): pooling_key(run.run) or f"run {run.folder}" for run in runs}
-    order: dict[str, int] = {}
-    for machine in dict.fromkeys(run.machine_key for run in runs):
-        mine = sorted((r for r in runs if r.machine_key == machine), key=lambda r: r.run_id)
-        order.update((str(run.folder), index) for index, run in enumerate(mine))
-    folders = table["_run_dir"].astype(str)
-    return [code[f] for f in folders], [order[f] for f in folders]
-
-
 def load_results(paths: Sequence[Path | str]) -> ResultSet:
     """Read every ``results.csv`` below ``paths`` with its fingerprint, run and tuned files
     (building the table first where a run has measured cells but none)."""
@@ -270,8 +256,9 @@ def load_results(paths: Sequence[Path | str]) -> ResultSet:
             tuned[str(key)] = data
 
     if tables:
-        table = pd.concat(tables, ignore_index=True)
-        table["_code"], table["_run_order"] = _code_columns(table, runs)
+        table = add_code_columns(
+            pd.concat(tables, ignore_index=True), {str(run.folder): run.run for run in runs}
+        )
     else:
         table = pd.DataFrame(columns=[*ALL_COLUMNS, "_run_dir", "_usable", "_code", "_run_order"])
     logger.info("loaded %d rows from %d results files", len(table), len(tables))

@@ -197,16 +197,16 @@ def collect(result_set: ResultSet, verdicts: list[Verdict]) -> list[Warning_]:
 
 def superseded_runs(table: pd.DataFrame) -> list[str]:
     """Runs none of whose cells decides a verdict or a regression because a newer run of
-    other code measured the same groups (``reports.verdicts.current_rows``)."""
-    if table.empty or "_code" not in table:
-        return []
-    from reports.verdicts import current_rows
+    other code measured the same groups (``bench.newest_code.superseded_run_dirs``)."""
+    from bench.newest_code import superseded_run_dirs
 
-    current = set(current_rows(table)["_run_dir"].astype(str))
+    left_out = set(superseded_run_dirs(table))
+    if not left_out:
+        return []
     return [
         f"{key}: run {run_id} ({folder})"
         for (key, run_id, folder), _rows in table.groupby(
             ["machine_key", "run_id", "_run_dir"], sort=False
         )
-        if str(folder) not in current
+        if str(folder) in left_out
     ]

@@ -31,6 +31,7 @@ from statistics import NormalDist
 import pandas as pd
 
 from bench.codec_axes import NOT_MEASURED
+from bench.newest_code import ROW_KEYS, current_rows
 from bench.schema import BEYOND, INCONCLUSIVE, MEETS, MISSES
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ logger = logging.getLogger(__name__)
 TARGETS = (2.0, 4.0)
 NO_DATA = "no valid data"
 VERDICTS = (MEETS, MISSES, INCONCLUSIVE, BEYOND)
-GROUP_KEYS = ["machine_key", "operation", "format", "workload"]
+GROUP_KEYS = list(ROW_KEYS)
 BASELINE_NAMES = {"reference": "vs the old way", "sequential": "vs own sequential"}
 #: the confidence of every interval in the results table
 CONFIDENCE = 0.95
@@ -146,18 +147,6 @@ def parallel_rows(table: pd.DataFrame) -> pd.DataFrame:
             & ~not_measured(table)
         ]
     )
-
-
-def current_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Of each group's rows, those of the code its newest run measured: a run of older code
-    (before a change that made the library slower, say) must not decide what the code says
-    today. Tables loaded without code columns are kept whole."""
-    if rows.empty or "_code" not in rows or "_run_order" not in rows:
-        return rows
-    newest = rows.groupby(GROUP_KEYS, sort=False, dropna=False)["_run_order"].transform("max")
-    newest_code = rows["_code"].where(rows["_run_order"] == newest)
-    code = newest_code.groupby([rows[k] for k in GROUP_KEYS], dropna=False).transform("first")
-    return rows[rows["_code"] == code]
 
 
 def with_gain(rows: pd.DataFrame) -> pd.DataFrame:

@@ -178,3 +178,44 @@ def test_install_names_another_machine_explicitly(record, fingerprint, tmp_path,
     assert not dest.exists()
     assert main(["tune", str(root), "--install", "--from-machine", "pi-4c"]) == 0
     assert json.loads(dest.read_text())["machine_key"] == "pi-4c"
+
+
+def file_run(root, record, fingerprint, run_id, digest, speedups, commit="0" * 40):
+    """A run of ``speedups`` filed under ``root`` as measuring the code ``digest``."""
+    run = root / fingerprint["machine_key"] / run_id
+    run.mkdir(parents=True)
+    write_table(build_table(scaling_records(record, speedups=speedups), run_id, fingerprint), run)
+    library = {"source_digest": digest, "codecs": {}, "version": "0.1.0", "commit": commit}
+    (run / "run.json").write_text(json.dumps({"run_id": run_id, "library": library}))
+    return run
+
+
+def test_tune_picks_from_the_newest_code_only(record, fingerprint, tmp_path, capsys):
+    """An older run of other code looks better at 4 threads; today's code is what ships."""
+    from bench.cli import main
+
+    root = tmp_path / "results"
+    old_speedups = {1: 1.0, 2: 1.2, 4: 3.5}
+    file_run(root, record, fingerprint, "20261201-090000-quick", "old", old_speedups, "a" * 40)
+    file_run(root, record, fingerprint, "20261203-090000-quick", "new", {1: 1.0, 2: 1.9, 4: 1.95})
+    assert main(["tune", str(root)]) == 0
+    tuned = json.loads((root / "testbox-4c" / "tuned.json").read_text())
+    assert tuned["settings"]["thread_pool_size"] == 2
+    assert tuned["source_runs"] == ["20261203-090000-quick"]
+    out = capsys.readouterr().out
+    (line,) = [x for x in out.splitlines() if "left out" in x]
+    assert "1 older run of other code" in line and "commit aaaaaaaaaa" in line
+    assert "20261201-090000-quick" in line
+
+
+def test_runs_of_the_newest_code_are_tuned_together(record, fingerprint, tmp_path):
+    from bench.results import load_results
+
+    root = tmp_path / "results"
+    file_run(root, record, fingerprint, "20261201-090000-quick", "new", {1: 1.0, 2: 1.2, 4: 3.5})
+    file_run(root, record, fingerprint, "20261202-090000-quick", "old", {1: 1.0, 2: 1.0, 4: 1.0})
+    file_run(root, record, fingerprint, "20261203-090000-quick", "new", {1: 1.0, 2: 1.9, 4: 1.95})
+    [result] = tune_all(load_results([root]), root)
+    assert result.settings["thread_pool_size"] == 4  # 3.5x at 4 threads, today's code too
+    assert result.source_runs == ["20261201-090000-quick", "20261203-090000-quick"]
+    assert "20261202-090000-quick" in result.left_out and "1 older run" in result.left_out
