@@ -7,6 +7,7 @@ one ends in one line on stderr and exit status 2, with no run folder made. ``tun
 ``report`` and ``compare`` read what is under ``results/`` unless given paths, so copying a
 Pi's ``results/`` folder next to a Mac's is all a comparison needs (runs join on the machine
 key, never on a folder name). ``report`` is a thin call into ``reports.cli.main``.
+``run --dry-run`` lists the cells a run would measure and stops.
 
 Exit status: 0 done; 1 failed (an OS error: one line naming the path and the reason; a
 ``compare --fail-above`` regression); 2 usage; 130 Ctrl-C and 143 SIGTERM, one line each
@@ -23,6 +24,7 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archive_parallel.cli_support import (
     EXIT_FAILED,
@@ -38,6 +40,9 @@ from archive_parallel.cli_support import (
 )
 from archive_parallel.interrupts import sigterm_as_interrupt
 from bench.schema import RESULTS_FILE, RUN_FILE
+
+if TYPE_CHECKING:
+    from bench.grid import GridSpec
 
 logger = logging.getLogger(__name__)
 
@@ -227,12 +232,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--workloads)",
     )
     run.add_argument("--threads", type=_ints, help="thread counts, e.g. 1,2,4,8")
-    run.add_argument("--batch-sizes", type=_ints, help="e.g. 10,50,200")
+    run.add_argument(
+        "--batch-sizes",
+        type=_ints,
+        help="e.g. 10,50,200: the parallel cells of every operation measured take each one "
+        "(of the --batch-operations only, when given)",
+    )
     run.add_argument(
         "--batch-operations",
         type=_choices("operation", _known_operations),
-        help="operations whose parallel cells take every --batch-sizes value (the others use "
-        "the library default; none in the quick, targets and codecs presets)",
+        help="operations whose parallel cells take every batch size (the others use the "
+        "library default; none in the quick, targets and codecs presets unless --batch-sizes "
+        "is given)",
     )
     run.add_argument(
         "--backends",
@@ -276,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed of the cells' random order (a resume keeps its own)",
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the cells the run would measure, one per line, and stop: nothing is "
+        "measured or written",
+    )
 
     tune = sub.add_parser("tune", help="pick tuned defaults per machine")
     tune.add_argument("results", nargs="*", type=Path, help="results folders (default results/)")
@@ -369,7 +386,9 @@ def _resumed_grid(args: argparse.Namespace):
 
 
 def _own_trees(args: argparse.Namespace) -> list:
-    """The workloads of ``--tree`` folders: snapshots taken (or reused) now, before the run."""
+    """The workloads of ``--tree`` folders: snapshots taken (or reused) now, before the run
+    (a dry run only names them)."""
+    from bench.grid import Workload
     from bench.workloads import fixtures_root, own_tree_name, own_tree_workload
     from fixtures_gen import FixturesError
 
@@ -377,6 +396,8 @@ def _own_trees(args: argparse.Namespace) -> list:
     for folder, name in zip(args.tree, names):
         if names.count(name) > 1:
             raise UsageError(f"--tree {folder}: another folder gives the same workload {name}")
+    if args.dry_run:
+        return [Workload(name, 1.0) for name in names]
     workloads = []
     for folder in args.tree:
         try:
@@ -399,6 +420,9 @@ def _planned_grid(args: argparse.Namespace):
         # the workloads asked for serve every operation and format
         overrides["tree_workloads"] = ()
         overrides["format_workloads"] = ()
+    if args.batch_sizes and not args.batch_operations:
+        # sizes asked for, operations not named: every operation measured takes them
+        overrides["batch_operations"] = args.operations or preset.grid.operations
     grid = dataclasses.replace(preset.grid, **overrides)
     if not args.no_thread_cap and not args.threads:
         cores = usable_cpu_count()
@@ -425,6 +449,8 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         preset, grid, timing = _resumed_grid(args)
     else:
         preset, grid, timing = _planned_grid(args)
+    if args.dry_run:
+        return list_cells(preset.name, grid)
     timing = dataclasses.replace(
         timing,
         **{
@@ -469,6 +495,18 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         )
     print_headline(run_dir)
     emit(str(run_dir))
+    return 0
+
+
+def list_cells(preset: str, grid: GridSpec) -> int:
+    """``run --dry-run``: the cells of ``grid`` on stdout, one id a line, and their count on
+    stderr; nothing is measured or written."""
+    from bench.grid import expand_grid
+
+    cells = expand_grid(grid)
+    for cell in cells:
+        emit(cell.cell_id)
+    print(f"{len(cells)} cells ({preset} preset); nothing measured (--dry-run)", file=sys.stderr)
     return 0
 
 

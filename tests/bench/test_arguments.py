@@ -112,3 +112,60 @@ def test_fewer_values_than_an_interval_needs_are_warned_about():
     warning = few_values_warning(TimingSettings(processes=1, values=3))
     assert warning is not None and "3 value(s) per cell" in warning
     assert "no verdict" in warning
+
+
+def planned_cells(tmp_path, subprocess_env, *flags: str) -> list[str]:
+    """The cell ids ``archive-bench run --dry-run`` lists, from the real command, which
+    measures nothing and makes no folder."""
+    results = tmp_path / "results"
+    done = run_cli(
+        "run", "--dry-run", "--results", results, *flags,
+        module="bench", env=subprocess_env, cwd=tmp_path, check=True,
+    )  # fmt: skip
+    assert not results.exists()
+    assert done.stderr.strip().splitlines()[-1].endswith("nothing measured (--dry-run)")
+    return done.stdout.split()
+
+
+def batch_sizes(tmp_path, subprocess_env, *flags: str) -> dict[str, set[int]]:
+    """The batch sizes of each operation's parallel cells in ``planned_cells``."""
+    batches: dict[str, set[int]] = {}
+    for cell_id in planned_cells(tmp_path, subprocess_env, *flags):
+        if "-parallel-" in cell_id:
+            operation, batch = cell_id.split("-")[0], cell_id.split("-b")[-1].split("-")[0]
+            batches.setdefault(operation, set()).add(int(batch))
+    return batches
+
+
+def test_batch_sizes_alone_sweep_every_operation_the_run_measures(tmp_path, subprocess_env):
+    quick = batch_sizes(tmp_path, subprocess_env, "--quick")
+    assert quick == {"create": {50}, "extract": {50}, "checksum": {50}}
+    swept = batch_sizes(tmp_path, subprocess_env, "--quick", "--batch-sizes", "10,200")
+    assert swept == {"create": {10, 200}, "extract": {10, 200}, "checksum": {10, 200}}
+    only = ["--operations", "create,walk", "--batch-sizes", "10,200"]
+    assert batch_sizes(tmp_path, subprocess_env, "--targets", *only) == {
+        "create": {10, 200},
+        "walk": {10, 200},
+    }
+    named = ["--batch-sizes", "10,200", "--batch-operations", "extract"]
+    assert batch_sizes(tmp_path, subprocess_env, "--quick", *named) == {
+        "create": {50},
+        "extract": {10, 200},
+        "checksum": {50},
+    }
+
+
+@pytest.mark.parametrize("preset", ["--quick", "--targets", "--codecs", "--full"])
+def test_the_planned_grid_sweeps_batch_sizes_given_alone(preset):
+    from bench.cli import _planned_grid, build_parser
+
+    args = build_parser().parse_args(["run", preset, "--batch-sizes", "10,200"])
+    _preset, grid, _timing = _planned_grid(args)
+    assert grid.batch_sizes == (10, 200)
+    assert set(grid.operations) <= set(grid.batch_operations)
+
+
+def test_a_dry_run_names_a_tree_without_taking_its_snapshot(tmp_path, subprocess_env, small_tree):
+    flags = ["--tree", str(small_tree), "--operations", "create", "--formats", "zip"]
+    cells = planned_cells(tmp_path, subprocess_env, "--quick", *flags)
+    assert cells and all(cell.startswith("create-zip-own-tree-s1-") for cell in cells)
