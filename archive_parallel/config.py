@@ -40,10 +40,10 @@ def _require_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
 
 def _whole(name: str, value: object) -> int:
     """``int(value)``, for a check; ``ValueError`` naming the setting when that fails (a
-    ``TypeError`` for ``None`` included)."""
+    ``TypeError`` for ``None`` and an ``OverflowError`` for infinity included)."""
     try:
         return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a whole number, got {value!r}") from None
 
 
@@ -86,7 +86,7 @@ def _pattern_list(value: object) -> list[str]:
 
 @dataclass
 class ArchiveConfig:
-    """Settings of one create, extract or verify call (see README, "Configuration")."""
+    """Settings of one create, extract or verify call (see docs/api.md, "Configuration")."""
 
     # --- the old class's fields, in its order ---
     compression_level: int = 6
@@ -178,23 +178,30 @@ class ArchiveConfig:
             raise ValueError(f"zstd_level must be 1-19, got {self.zstd_level}")
         _require_choice("compression_backend", self.compression_backend, COMPRESSION_BACKENDS)
         _require_choice("decompression_backend", self.decompression_backend, DECOMPRESSION_BACKENDS)
-        if _real("block_size", self.block_size) < 64 * 1024:
+        _real("block_size", self.block_size)  # a string would pass ``int()``
+        if _whole("block_size", self.block_size) < 64 * 1024:
             raise ValueError(f"block_size must be at least 64 KiB, got {self.block_size}")
-        if self.max_blocks_in_flight is not None:
-            _whole("max_blocks_in_flight", self.max_blocks_in_flight)
+        if (
+            self.max_blocks_in_flight is not None
+            and _whole("max_blocks_in_flight", self.max_blocks_in_flight) < 0
+        ):
+            raise ValueError(
+                "max_blocks_in_flight must be 0 or more (None or 0: two per thread), "
+                f"got {self.max_blocks_in_flight}"
+            )
         if not 0 <= _whole("gzip_restart_interval", self.gzip_restart_interval) <= 64 * MiB:
             # a longer segment would be refused by the reader (``gzip_index.MAX_SEGMENT_OUTPUT``)
             raise ValueError(
                 f"gzip_restart_interval must be 0-64 MiB, got {self.gzip_restart_interval}"
             )
-        for name in (
-            "max_header_record_size",
-            "max_header_ratio",
-            "max_side_file_size",
-            "max_compression_ratio",
-        ):
+        for name in ("max_header_ratio", "max_side_file_size", "max_compression_ratio"):
             if not _float(name, getattr(self, name)) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        # a byte count the tar reader takes as a whole number (infinity cannot be one)
+        if _whole("max_header_record_size", self.max_header_record_size) < 1:
+            raise ValueError(
+                f"max_header_record_size must be at least 1, got {self.max_header_record_size}"
+            )
         for name in (
             "parallel_min_archive_bytes",
             "header_check_threshold",

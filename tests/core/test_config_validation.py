@@ -66,6 +66,38 @@ def _archived(tmp_path: Path, config: ArchiveConfig) -> list[str]:
         (dict(ratio_check_threshold=-1), "ratio_check_threshold"),
         (dict(max_header_ratio=None), "max_header_ratio"),
         (dict(reproducible_mtime=None), "reproducible_mtime"),
+        # negative, zero or infinite where no such value means anything
+        (dict(max_blocks_in_flight=-3), "max_blocks_in_flight"),
+        (dict(max_blocks_in_flight=-1), "max_blocks_in_flight"),
+        (dict(max_blocks_in_flight=float("inf")), "max_blocks_in_flight"),
+        (dict(compression_level=-1), "compression_level"),
+        (dict(thread_pool_size=0), "thread_pool_size"),
+        (dict(thread_pool_size=-2), "thread_pool_size"),
+        (dict(parallel_batch_size=0), "parallel_batch_size"),
+        (dict(block_size=0), "block_size"),
+        (dict(block_size=-1), "block_size"),
+        (dict(block_size=float("nan")), "block_size"),
+        (dict(block_size=float("inf")), "block_size"),
+        (dict(gzip_restart_interval=-1), "gzip_restart_interval"),
+        (dict(zstd_level=0), "zstd_level"),
+        (dict(zstd_level=-1), "zstd_level"),
+        (dict(max_extract_size=float("inf")), "max_extract_size"),
+        (dict(max_member_count=float("inf")), "max_member_count"),
+        (dict(max_compression_ratio=-1), "max_compression_ratio"),
+        (dict(max_compression_ratio=float("nan")), "max_compression_ratio"),
+        (dict(ratio_check_threshold=float("inf")), "ratio_check_threshold"),
+        (dict(max_header_record_size=0), "max_header_record_size"),
+        (dict(max_header_record_size=-1), "max_header_record_size"),
+        (dict(max_header_record_size=0.5), "max_header_record_size"),
+        (dict(max_header_record_size=float("inf")), "max_header_record_size"),
+        (dict(max_header_ratio=0), "max_header_ratio"),
+        (dict(max_header_ratio=-1), "max_header_ratio"),
+        (dict(header_check_threshold=-1), "header_check_threshold"),
+        (dict(header_check_threshold=float("inf")), "header_check_threshold"),
+        (dict(max_side_file_size=0), "max_side_file_size"),
+        (dict(max_side_file_size=-1), "max_side_file_size"),
+        (dict(parallel_min_archive_bytes=-1), "parallel_min_archive_bytes"),
+        (dict(reproducible_mtime=float("inf")), "reproducible_mtime"),
     ],
 )
 def test_a_bad_value_is_refused_when_the_config_is_built(settings, named):
@@ -139,3 +171,23 @@ def test_old_style_values_that_worked_still_build():
     ArchiveConfig(max_file_size=1.5e9, max_compression_ratio=float("inf"))
     ArchiveConfig(max_file_size=Fraction(10**6), parallel_threshold=Fraction(5))  # any real
     ArchiveConfig(max_blocks_in_flight=0, max_extract_size=0, max_member_count=0)
+
+
+def test_zero_and_negative_values_that_mean_something_still_build():
+    # 0: store (level), no restart points, only empty files or members, check from the start,
+    # the pool for every archive; None or 0 in flight: two per thread
+    assert ArchiveConfig(max_blocks_in_flight=0).blocks_in_flight == 8
+    assert ArchiveConfig(max_blocks_in_flight=None, thread_pool_size=3).blocks_in_flight == 6
+    assert ArchiveConfig(max_blocks_in_flight=1).blocks_in_flight == 1
+    ArchiveConfig(
+        compression_level=0,
+        gzip_restart_interval=0,
+        max_file_size=0,
+        ratio_check_threshold=0,
+        header_check_threshold=0,
+        parallel_min_archive_bytes=0,
+        max_header_record_size=1,
+    )
+    ArchiveConfig(parallel_threshold=-1, reproducible_mtime=-86400)  # always parallel; 1969
+    # infinite limits that are compared, never counted to, stay "no limit"
+    ArchiveConfig(max_side_file_size=float("inf"), max_header_ratio=float("inf"))
