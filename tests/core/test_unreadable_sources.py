@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -22,24 +21,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.unprivileged import unprivileged_prefix
+
 ROOT = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024
-_CAPS = "-dac_override,-dac_read_search"
-
-
-def _unprivileged() -> list[str]:
-    """A command prefix under which file modes bind (empty when not root)."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("root reads any file, and setpriv (to drop that) is not installed")
-    return [setpriv, f"--inh-caps={_CAPS}", f"--bounding-set={_CAPS}"]
 
 
 def _run(*command: str, privileged: bool = False) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    prefix = [] if privileged else _unprivileged()
+    prefix = [] if privileged else unprivileged_prefix()
     return subprocess.run([*prefix, *command], capture_output=True, text=True, env=env, timeout=120)
 
 
