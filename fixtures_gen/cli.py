@@ -112,7 +112,13 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--profile", default="large")
     bench.add_argument("--scale", type=positive_float, default=1.0)
     bench.add_argument("--rounds", type=positive_int, default=2)
-    bench.add_argument("--dir", type=Path, required=True, help="scratch folder (emptied)")
+    bench.add_argument(
+        "--dir",
+        type=Path,
+        required=True,
+        help="where to write scratch data: a new fixtures-gen-bench-disk-* folder, removed at "
+        "the end; nothing else in DIR is touched (DIR is made if missing, and removed again)",
+    )
     bench.add_argument("--no-sync", action="store_true", help="time page-cache writes only")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=_cmd_bench)

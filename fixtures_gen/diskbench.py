@@ -7,6 +7,10 @@ timed until its data is on disk (``os.sync`` inside the timing; ``sync=False`` t
 writes instead). Rounds alternate so drift hits all three alike; ratios of median throughputs
 are what ``docs/performance.md`` records. A benchmark helper, not a test: tests never assert
 on durations.
+
+All of it is written in a private folder ``fixtures-gen-bench-disk-*`` made under the folder
+the caller names, and removed at the end however the run ends (``scratch.private_folder``):
+nothing the user keeps there is touched.
 """
 
 from __future__ import annotations
@@ -21,13 +25,22 @@ from pathlib import Path
 from typing import Any
 
 from .content import parse_content
-from .generate import make_tree
+from .generate import (
+    FreeSpaceProbe,
+    check_room,
+    check_scale,
+    disk_free,
+    make_tree,
+    required_bytes,
+)
 from .manifest import manifest_path_for
 from .plan import TreePlan, plan_tree
 from .pools import pool_for
-from .profiles import estimate_bytes, resolve_profile
+from .profiles import Profile, estimate_bytes, resolve_profile
+from .scratch import private_folder
 
 MIB = 1024 * 1024
+SCRATCH_PREFIX = "fixtures-gen-bench-disk-"
 
 
 @dataclass
@@ -94,56 +107,65 @@ def measure_against_dd(
     seed: int = 0,
     rounds: int = 2,
     sync: bool = True,
+    *,
+    free_space: FreeSpaceProbe | None = None,
 ) -> DiskBenchResult:
-    work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
+    """Time dd, the plain writer and ``make_tree`` in a private folder under ``work_dir``
+    (made, with ``work_dir`` when it is missing, and removed at the end). Refused before
+    anything is made when the profile is unknown, the scale is not above 0, or the file
+    system lacks room for the tree (``free_space`` replaces the probe, as in ``make_tree``)."""
     resolved = resolve_profile(profile)
+    check_scale(scale)
+    check_room(Path(work_dir), None, required_bytes(resolved, scale), free_space or disk_free)
+    with private_folder(work_dir, SCRATCH_PREFIX) as scratch:
+        return _measure(scratch, resolved, scale, seed, rounds, sync)
+
+
+def _measure(
+    scratch: Path, resolved: Profile, scale: float, seed: int, rounds: int, sync: bool
+) -> DiskBenchResult:
     tree_bytes = estimate_bytes(resolved, scale)
     blocks = max(1, round(tree_bytes / MIB))
-    dd_target = work_dir / "dd-zero.bin"
+    dd_target = scratch / "dd-zero.bin"
     dd_command = ["dd", "if=/dev/zero", f"of={dd_target}", f"bs={MIB}", f"count={blocks}"]
-    tree_dir = work_dir / "tree"
+    tree_dir = scratch / "tree"
     plan = plan_tree(resolved, scale, seed)
     for model in {
         m for planned in plan.files for m, _ in parse_content(planned.content).components
     }:
         pool_for(model)  # built once per process (about a second): not part of the throughput
-    plain_dir = work_dir / "plain"
+    plain_dir = scratch / "plain"
     dd_seconds: list[float] = []
     plain_seconds: list[float] = []
     generate_seconds: list[float] = []
     files = 0
     _settle(sync)
-    try:
-        for _ in range(rounds):
-            started = time.perf_counter()
-            subprocess.run(dd_command, check=True, capture_output=True)
-            if sync:
-                os.sync()
-            dd_seconds.append(time.perf_counter() - started)
-            dd_target.unlink()
-            _settle(sync)
+    for _ in range(rounds):  # each step's output is removed outside the timings
+        started = time.perf_counter()
+        _run_dd(dd_command, dd_target)
+        if sync:
+            os.sync()
+        dd_seconds.append(time.perf_counter() - started)
+        dd_target.unlink()
+        _settle(sync)
 
-            started = time.perf_counter()
-            _plain_write(plan, plain_dir)
-            if sync:
-                os.sync()
-            plain_seconds.append(time.perf_counter() - started)
-            shutil.rmtree(plain_dir)
-            _settle(sync)
+        started = time.perf_counter()
+        _plain_write(plan, plain_dir)
+        if sync:
+            os.sync()
+        plain_seconds.append(time.perf_counter() - started)
+        shutil.rmtree(plain_dir)
+        _settle(sync)
 
-            started = time.perf_counter()
-            manifest = make_tree(resolved, tree_dir, scale=scale, seed=seed, reuse=False)
-            if sync:
-                os.sync()
-            generate_seconds.append(time.perf_counter() - started)
-            files = manifest.file_count
-            _remove_tree(tree_dir)
-            _settle(sync)
-    finally:
-        dd_target.unlink(missing_ok=True)
-        shutil.rmtree(plain_dir, ignore_errors=True)
-        _remove_tree(tree_dir)
+        started = time.perf_counter()
+        manifest = make_tree(resolved, tree_dir, scale=scale, seed=seed, reuse=False)
+        if sync:
+            os.sync()
+        generate_seconds.append(time.perf_counter() - started)
+        files = manifest.file_count
+        manifest_path_for(tree_dir).unlink()
+        shutil.rmtree(tree_dir)
+        _settle(sync)
     return DiskBenchResult(
         profile=resolved.name,
         scale=scale,
@@ -178,6 +200,9 @@ def _plain_write(plan: TreePlan, root: Path) -> None:
                 left -= step
 
 
-def _remove_tree(tree_dir: Path) -> None:
-    manifest_path_for(tree_dir).unlink(missing_ok=True)
-    shutil.rmtree(tree_dir, ignore_errors=True)
+def _run_dd(command: list[str], target: Path) -> None:
+    """Run ``dd``; its failure (a full disk, most likely) as an ``OSError`` of one line."""
+    done = subprocess.run(command, capture_output=True, text=True, errors="replace")
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise OSError(f"dd could not write {target}: {reason}")

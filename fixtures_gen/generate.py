@@ -77,8 +77,7 @@ def make_tree(
     for tests.
     """
     profile = resolve_profile(profile)
-    if not (math.isfinite(scale) and scale > 0):
-        raise FixturesError(f"scale must be a finite number above 0, not {scale}")
+    check_scale(scale)
     out_dir = Path(out_dir)
     manifest_path = manifest_path_for(out_dir)
     recipe = recipe_of(profile)
@@ -115,6 +114,12 @@ def make_tree(
         )
 
     return publish_tree(out_dir, build)
+
+
+def check_scale(scale: float) -> None:
+    """Refuse (``FixturesError``) a scale that is not a finite number above 0."""
+    if not (math.isfinite(scale) and scale > 0):
+        raise FixturesError(f"scale must be a finite number above 0, not {scale}")
 
 
 def publish_tree(out_dir: Path, build: Callable[[Path], Manifest]) -> Manifest:
@@ -183,14 +188,15 @@ def _check_room(
 
 
 def check_room(
-    out_dir: Path, manifest_path: Path, needed: int, probe: FreeSpaceProbe = disk_free
+    out_dir: Path, manifest_path: Path | None, needed: int, probe: FreeSpaceProbe = disk_free
 ) -> None:
     """Refuse (``InsufficientSpaceError``) before anything is written when the file system of
     ``out_dir`` has less than ``needed`` bytes free, counting those of the tree it replaces
-    (and ``NotADirectoryError`` when ``out_dir`` lies under a file: it can never be made)."""
+    (the one ``manifest_path`` describes; None: nothing is replaced), and
+    ``NotADirectoryError`` when ``out_dir`` lies under a file: it can never be made."""
     existing = nearest_existing(out_dir)
     free = probe(existing)
-    if manifest_path.is_file():  # the old tree will be removed first
+    if manifest_path is not None and manifest_path.is_file():  # removed first
         with contextlib.suppress(FixturesError):
             free += load_manifest(out_dir).total_bytes
     if needed > free:
