@@ -4,8 +4,9 @@ A thin layer over the Python API: argument parsing, printing and exit codes live
 else. ``make`` accepts a built-in profile name or the path of a custom ``.toml``/``.json``
 profile. Exit codes: 0 success; 1 verification found problems, or an OS error (a folder that
 cannot be written, a full disk: one line naming the path and the reason); 2 usage or
-generation error (a bad option, an unknown profile, not enough room); 130 Ctrl-C, 143 SIGTERM
-(one line, and ``make`` leaves no partial tree). Output into
+generation error (a bad option, an unknown profile, not enough room, a tree or manifest that
+is not there, an output folder that fixtures-gen did not make); 130 Ctrl-C, 143 SIGTERM (one
+line; ``make`` leaves no partial tree, ``bench-disk`` none of its scratch data). Output into
 a closed pipe (``fixtures-gen list | head -1``) ends quietly.
 """
 
