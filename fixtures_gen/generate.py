@@ -5,14 +5,18 @@ Order of work, chosen so no interrupted run ever looks complete:
 1. Reuse: if ``<out>.manifest.json`` records the same recipe, scale, seed and generator version
    and a quick check (kinds, sizes) passes, return it without writing anything.
 2. Refuse early when the file system lacks room (``InsufficientSpaceError``).
-3. Remove a previous run's leftovers (``<out>.partial``, a stale tree whose manifest we wrote).
-   A non-empty ``out_dir`` without our manifest is never deleted: that is an error.
-4. Write everything into ``<out>.partial``: folders, then files (a thread pool; each file
-   streamed in segments and hashed on the way), then links, then fixed mtimes.
-5. Write the manifest as ``<manifest>.pending``, rename the tree into place, rename the manifest
-   into place. Ctrl-C or SIGTERM (through ``sigterm_as_interrupt``) waits until both renames
-   are done (``held_interrupts``). A crash between them (a kill, a power cut, a second signal)
-   leaves ``.pending`` behind, which marks the tree as ours to remove on the next run.
+3. Remove a previous run's leftovers: a tree whose manifest we wrote, and an unfinished build
+   (``<out>.partial``, with ``<manifest>.pending`` beside it). Only what such a file marks as
+   ours is removed: a non-empty ``out_dir`` without our manifest, or a non-empty
+   ``<out>.partial`` without a ``.pending``, is an error, raised before anything is removed.
+4. Claim the build: create an empty ``<manifest>.pending``, then ``<out>.partial``. Write
+   everything into ``<out>.partial``: folders, then files (a thread pool; each file streamed in
+   segments and hashed on the way), then links, then fixed mtimes.
+5. Write the manifest into ``<manifest>.pending``, rename the tree into place, rename the
+   manifest into place. Ctrl-C or SIGTERM (through ``sigterm_as_interrupt``) waits until both
+   renames are done (``held_interrupts``). A crash (a kill, a power cut, a second signal)
+   leaves ``.pending`` behind, which marks ``<out>.partial`` or the tree as ours to remove on
+   the next run.
 """
 
 from __future__ import annotations
@@ -126,22 +130,30 @@ def publish_tree(out_dir: Path, build: Callable[[Path], Manifest]) -> Manifest:
     """Make a tree at ``out_dir``: what was there before is removed (``clear_previous``),
     ``build`` fills ``<out_dir>.partial`` and returns its manifest, and the tree is put in
     place with its manifest written last, so an interrupted build never looks complete and a
-    failed one leaves nothing behind."""
+    failed one leaves nothing behind. ``<manifest>.pending`` is made before ``.partial`` and
+    outlives it: whatever stops the run, what it made stays marked as its own."""
     manifest_path = manifest_path_for(out_dir)
     pending_path = manifest_path.with_name(manifest_path.name + ".pending")
     partial_dir = out_dir.with_name(out_dir.name + ".partial")
     clear_previous(out_dir, manifest_path, pending_path, partial_dir)
-    partial_dir.mkdir(parents=True)
+    claimed = made = False
     try:
+        with held_interrupts():  # the claim and the folder are known to the clean-up below
+            pending_path.open("x").close()
+            claimed = True
+            partial_dir.mkdir(parents=True)
+            made = True
         manifest = build(partial_dir)
         save_manifest(manifest, pending_path)
         with held_interrupts():  # an interrupt here comes after both renames
             partial_dir.rename(out_dir)
             os.replace(pending_path, manifest_path)
     except BaseException:
-        if partial_dir.exists():  # the tree never got into place: nothing of it may stay
-            shutil.rmtree(partial_dir, ignore_errors=True)
-            pending_path.unlink(missing_ok=True)
+        if not made or partial_dir.exists():  # the tree never got into place: nothing stays
+            if made:
+                shutil.rmtree(partial_dir, ignore_errors=True)
+            if claimed:
+                pending_path.unlink(missing_ok=True)
         # else the tree is in place: a .pending left beside it marks it as ours to remove
         raise
     return manifest
@@ -218,25 +230,42 @@ def nearest_existing(path: Path) -> Path:
 def clear_previous(
     out_dir: Path, manifest_path: Path, pending_path: Path, partial_dir: Path
 ) -> None:
+    """Remove what an earlier run left at ``out_dir``: the tree our manifest describes, and
+    ``partial_dir`` and the tree when ``pending_path`` marks a build of ours as unfinished.
+    Empty folders go too. Anything else there is refused (``FixturesError``) before anything
+    is removed, and the folder that will hold the tree is made."""
+    claimed = pending_path.exists()
+    ours = claimed or manifest_path.exists()
+    if not ours:
+        _refuse_foreign(out_dir, "was not made by fixtures-gen (no manifest beside it)")
+    if not claimed:
+        _refuse_foreign(partial_dir, "was not left by an interrupted fixtures-gen run")
     if partial_dir.exists():
         logger.info("removing interrupted generation %s", partial_dir)
-        shutil.rmtree(partial_dir)
-    ours = manifest_path.exists() or pending_path.exists()
+        _remove_any(partial_dir)
     if ours:
         manifest_path.unlink(missing_ok=True)  # first: a half-removed tree must not look valid
         if out_dir.exists():
             logger.info("removing previous tree %s", out_dir)
-            shutil.rmtree(out_dir)
+            _remove_any(out_dir)
         pending_path.unlink(missing_ok=True)
     elif out_dir.exists():
-        if out_dir.is_dir() and not any(out_dir.iterdir()):
-            out_dir.rmdir()
-        else:
-            raise FixturesError(
-                f"{out_dir} exists and was not made by fixtures-gen (no manifest beside it); "
-                "remove it or choose another output folder"
-            )
+        out_dir.rmdir()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _refuse_foreign(path: Path, why: str) -> None:
+    """``FixturesError`` when ``path`` is anything but a missing name or an empty folder."""
+    empty_folder = path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+    if (path.exists() or path.is_symlink()) and not empty_folder:
+        raise FixturesError(f"{path} exists and {why}; remove it or choose another output folder")
+
+
+def _remove_any(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 def _write_plan(

@@ -87,10 +87,13 @@ def test_interrupted_generation_leaves_nothing_that_looks_complete(tmp_path, mon
 def test_leftovers_of_a_killed_run_are_removed_on_rerun(tmp_path: Path) -> None:
     out = tmp_path / "t"
     partial = tmp_path / "t.partial"
+    # killed while building: the empty .pending written before .partial marks it as ours
+    (tmp_path / "t.manifest.json.pending").touch()
     (partial / "half").mkdir(parents=True)
     (partial / "half" / "file.txt").write_text("half written")
     manifest = fg.make_tree("small", out, scale=0.1)
     assert not partial.exists() and fg.verify_tree(out, manifest).ok
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t", "t.manifest.json"]
 
     # killed between publishing the tree and its manifest: .pending marks the tree as ours
     fg.manifest_path_for(out).rename(tmp_path / "t.manifest.json.pending")
@@ -107,6 +110,18 @@ def test_foreign_folder_is_never_deleted(tmp_path: Path) -> None:
     with pytest.raises(fg.FixturesError, match="not made by fixtures-gen"):
         fg.make_tree("small", out, scale=0.1)
     assert (out / "thesis.tex").read_text() == "years of work"
+
+
+def test_a_foreign_partial_folder_is_refused_before_anything_is_removed(tmp_path: Path) -> None:
+    out = tmp_path / "t"
+    fg.make_tree("small", out, scale=0.1)  # a tree of ours, which a new make would replace
+    partial = tmp_path / "t.partial"  # the user's, with no .pending of ours beside it
+    partial.mkdir()
+    (partial / "notes.txt").write_text("mine")
+    with pytest.raises(fg.FixturesError, match="not left by an interrupted fixtures-gen run"):
+        fg.make_tree("small", out, scale=0.2)
+    assert (partial / "notes.txt").read_text() == "mine"
+    assert fg.verify_tree(out).ok  # refused before the old tree was touched
 
 
 def test_empty_existing_folder_is_fine(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""fixtures-gen make under Ctrl-C and SIGTERM: one line, 130/143, no partial or orphaned tree."""
+"""fixtures-gen make under Ctrl-C and SIGTERM: one line, 130/143, no partial or orphaned tree;
+killed outright, it leaves a build the next make recognises as its own and replaces."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MAKE = ["make", "small", "--scale", "0.05", "--no-progress"]
 
 
-def test_sigterm_during_make_is_one_line_exit_143_and_leaves_nothing(tmp_path: Path) -> None:
-    out = tmp_path / "t"
-    partial = tmp_path / "t.partial"
+def _make_and_wait_until_writing(out: Path) -> subprocess.Popen[str]:
+    """``fixtures-gen make`` of about 10,000 tiny files into ``out``, in a child process, once
+    it has written into ``<out>.partial``."""
+    partial = out.with_name(out.name + ".partial")
     proc = subprocess.Popen(
         [sys.executable, "-m", "fixtures_gen", "make", "many-tiny", "--scale", "0.5"]
         + ["--out", str(out), "--no-progress", "--no-reuse"],
@@ -29,12 +31,19 @@ def test_sigterm_during_make_is_one_line_exit_143_and_leaves_nothing(tmp_path: P
         stderr=subprocess.PIPE,
         text=True,
     )
+    deadline = time.monotonic() + 120
+    while not (partial.is_dir() and any(partial.iterdir())):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            _, err_text = proc.communicate()
+            pytest.fail(f"generation never started (exit {proc.returncode}): {err_text}")
+        time.sleep(0.01)
+    return proc
+
+
+def test_sigterm_during_make_is_one_line_exit_143_and_leaves_nothing(tmp_path: Path) -> None:
+    proc = _make_and_wait_until_writing(tmp_path / "t")
     try:
-        deadline = time.monotonic() + 120
-        while not (partial.is_dir() and any(partial.iterdir())):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "generation never started"
-            time.sleep(0.01)
         proc.send_signal(signal.SIGTERM)
         out_text, err_text = proc.communicate(timeout=120)
     finally:
@@ -45,6 +54,20 @@ def test_sigterm_during_make_is_one_line_exit_143_and_leaves_nothing(tmp_path: P
     assert err_text.strip().splitlines() == ["fixtures-gen: interrupted"]
     assert out_text == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_make_killed_outright_leaves_a_build_the_next_make_knows_as_its_own(
+    tmp_path: Path,
+) -> None:
+    proc = _make_and_wait_until_writing(tmp_path / "t")
+    proc.kill()  # SIGKILL: no clean-up runs
+    proc.communicate(timeout=120)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.manifest.json.pending", "t.partial"]
+
+    out = tmp_path / "t"
+    assert main([*MAKE, "--out", str(out)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t", "t.manifest.json"]
+    assert fg.verify_tree(out).ok
 
 
 def test_a_signal_between_the_two_publishing_renames_waits_for_the_second(
