@@ -35,7 +35,7 @@ from .describe import describe_tree, format_description
 from .diskbench import measure_against_dd
 from .errors import FixturesError
 from .generate import make_tree
-from .manifest import load_manifest
+from .manifest import read_manifest_file
 from .profiles import (
     Profile,
     estimate_bytes,
@@ -176,7 +176,7 @@ def _cmd_make(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     manifest = None
     if args.manifest is not None:
-        manifest = load_manifest(args.manifest)
+        manifest = read_manifest_file(args.manifest)
     report = verify_tree(
         args.tree,
         manifest,

@@ -144,6 +144,12 @@ def load_manifest(out_dir: str | os.PathLike[str]) -> Manifest:
     path = Path(out_dir)
     if not path.name.endswith(".manifest.json") and not path.is_file():
         path = manifest_path_for(path)
+    return read_manifest_file(path)
+
+
+def read_manifest_file(path: str | os.PathLike[str]) -> Manifest:
+    """The manifest in the file ``path``, whatever its name."""
+    path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -35,6 +35,9 @@ def test_make_verify_describe(tmp_path: Path, capsys) -> None:
     copy.write_bytes(fg.manifest_path_for(out).read_bytes())
     assert main(["verify", str(out), "--manifest", str(copy)]) == 0
     assert "OK" in capsys.readouterr().out
+    # and a missing one is named as given
+    assert main(["verify", str(out), "--manifest", str(tmp_path / "nosuch.json")]) == 2
+    assert f"no manifest at {tmp_path / 'nosuch.json'}\n" in capsys.readouterr().err
 
     assert main(["describe", str(out), "--json"]) == 0
     described = json.loads(capsys.readouterr().out)
