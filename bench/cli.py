@@ -10,8 +10,9 @@ key, never on a folder name). ``report`` is a thin call into ``reports.cli.main`
 ``run --dry-run`` lists the cells a run would measure and stops.
 
 Exit status: 0 done; 1 failed (an OS error: one line naming the path and the reason; a
-``compare --fail-above`` regression); 2 usage; 130 Ctrl-C and 143 SIGTERM, one line each
-(``run`` names the run folder to resume).
+``compare --fail-above`` regression); 2 usage (``compare`` with nothing to compare too: a
+folder that is no run or does not exist, no machine with two runs); 130 Ctrl-C and 143
+SIGTERM, one line each (``run`` names the run folder to resume).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from archive_parallel.cli_support import (
     positive_int,
 )
 from archive_parallel.interrupts import sigterm_as_interrupt
-from bench.schema import RESULTS_FILE, RUN_FILE
+from bench.schema import RUN_FILE
 
 if TYPE_CHECKING:
     from bench.grid import GridSpec
@@ -585,25 +586,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from bench.compare import (
         compare_runs,
         format_comparison,
-        latest_runs,
         mismatch_warnings,
         regressions,
+        run_pairs,
     )
 
-    pairs = []
-    if args.old and args.new:
-        for path in (args.old, args.new):
-            if not (path / RESULTS_FILE).is_file():
-                raise UsageError(f"{path}: not a run folder (no results.csv)")
-        pairs.append((args.old, args.new))
-    elif args.old or args.new:
+    if bool(args.old) != bool(args.new):
         raise UsageError("compare needs OLD and NEW (or neither, for the newest two runs)")
-    else:
-        for key, runs in latest_runs(args.results).items():
-            if len(runs) >= 2:
-                pairs.append((runs[-2], runs[-1]))
-            else:
-                print(f"{key}: only one run, nothing to compare", file=sys.stderr)
+    try:
+        pairs, notes = run_pairs(args.old, args.new, args.results)
+    except ValueError as exc:  # nothing to compare: a usage problem, never a regression
+        raise UsageError(str(exc)) from None
+    for note in notes:
+        print(note, file=sys.stderr)
     failed = False
     for old, new in pairs:
         for warning in mismatch_warnings(old, new):
@@ -620,8 +615,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 f"confidence ({old} -> {new})",
                 file=sys.stderr,
             )
-    if not pairs:
-        return 1
     return 1 if failed else 0
 
 

@@ -6,7 +6,10 @@ when the interval excludes 1 and the change exceeds ``min_change``, otherwise ``
 gate (``--fail-above PCT``, the habit of ``asv continuous`` and ``pyperf compare_to``) a cell
 fails when even the interval's low end is more than PCT% slower. Two runs from different
 machines or core counts are compared all the same, with a warning. Raw values come from each
-run's cells.jsonl (or its pyperf JSON files).
+run's cells.jsonl (or its pyperf JSON files). A run made without pandas has no
+``results.csv`` yet: its table is built first (``bench.results.build_missing_tables``, as
+``report`` and ``tune`` build it). Nothing to compare (a folder that is no run or does not
+exist, no machine with two runs) is a ``ValueError`` of one line, never an empty comparison.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench import stats
-from bench.results import load_results, read_records
+from bench.results import build_missing_tables, load_results, read_records
 from bench.schema import CELLS_FILE, FINGERPRINT_FILE, RESULTS_FILE
 
 logger = logging.getLogger(__name__)
@@ -87,6 +90,44 @@ def latest_runs(results_root: Path) -> dict[str, list[Path]]:
     for csv in sorted(results_root.glob(f"*/*/{RESULTS_FILE}")):
         runs.setdefault(csv.parent.parent.name, []).append(csv.parent)
     return {k: sorted(v, key=lambda p: p.name) for k, v in runs.items()}
+
+
+def run_table(run_dir: Path) -> Path:
+    """``run_dir``, its ``results.csv`` built from ``cells.jsonl`` first when it has none (a
+    run made without pandas), as ``report`` and ``tune`` build it; ``ValueError`` in one line
+    when it is no run folder."""
+    if not run_dir.is_dir():
+        raise ValueError(f"{run_dir}: no such folder")
+    if (run_dir / CELLS_FILE).is_file():
+        build_missing_tables([run_dir])
+    if not (run_dir / RESULTS_FILE).is_file():
+        raise ValueError(f"{run_dir}: not a run folder (no {RESULTS_FILE} or {CELLS_FILE})")
+    return run_dir
+
+
+def run_pairs(
+    old: Path | None, new: Path | None, results_root: Path
+) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """The (old, new) runs to compare and notes for stderr: ``old`` and ``new`` when given,
+    else each machine's newest two runs under ``results_root`` (tables built where missing).
+    ``ValueError`` in one line when there is nothing to compare: a folder that is not a run
+    or does not exist, or no machine with two runs."""
+    if old is not None and new is not None:
+        return [(run_table(old), run_table(new))], []
+    if not results_root.is_dir():
+        raise ValueError(f"{results_root}: no such folder, nothing to compare (--results DIR)")
+    build_missing_tables([results_root])
+    runs = latest_runs(results_root)
+    pairs = [(found[-2], found[-1]) for found in runs.values() if len(found) >= 2]
+    lonely = [key for key, found in runs.items() if len(found) < 2]
+    if not runs:
+        raise ValueError(f"{results_root}: no runs in it, nothing to compare")
+    if not pairs:
+        raise ValueError(
+            f"{results_root}: nothing to compare, every machine has one run only "
+            f"({', '.join(lonely)}); give OLD and NEW, or measure again"
+        )
+    return pairs, [f"{key}: only one run, nothing to compare" for key in lonely]
 
 
 def _fingerprint(run_dir: Path) -> dict:

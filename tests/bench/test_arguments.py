@@ -68,7 +68,10 @@ def test_report_help_names_archive_bench_report(subprocess_env):
 
 def test_compare_needs_run_folders(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
-    assert "not a run folder" in capsys.readouterr().err
+    assert f"{tmp_path / 'a'}: no such folder" in capsys.readouterr().err
+    (tmp_path / "a").mkdir()
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 2
+    assert f"{tmp_path / 'a'}: not a run folder" in capsys.readouterr().err
 
 
 BAD_OTHER = [

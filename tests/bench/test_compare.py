@@ -5,14 +5,19 @@ import json
 from bench.cli import main
 from bench.compare import classify, compare_runs
 from bench.results import build_table, write_table
+from tests.cli_runner import run_cli
 
 
-def write_run(path, records, fingerprint):
+def write_run(path, records, fingerprint, table=True):
+    """A run folder as a sweep leaves it: cells.jsonl and fingerprint.json, and results.csv
+    unless ``table`` is false (a sweep on a machine without pandas leaves none)."""
     path.mkdir(parents=True)
     with open(path / "cells.jsonl", "w") as handle:
         for r in records:
             handle.write(json.dumps(r) + "\n")
-    write_table(build_table(records, path.name, fingerprint), path)
+    (path / "fingerprint.json").write_text(json.dumps(fingerprint))
+    if table:
+        write_table(build_table(records, path.name, fingerprint), path)
 
 
 def test_compare_two_runs(record, fingerprint, tmp_path, capsys):
@@ -96,3 +101,66 @@ def test_json_and_markdown_and_machine_mismatch_warning(record, fingerprint, tmp
     assert main(["compare", str(old), str(new), "--format", "markdown"]) == 0
     out = capsys.readouterr().out
     assert "| cell | old | new | new/old | 95% interval | change |" in out
+
+
+def _runs_without_tables(record, fingerprint, root):
+    """Two runs of one machine made without pandas: cells.jsonl and fingerprint.json only."""
+    machine = root / "testbox-4c"
+    old = [record(variant="sequential", threads=1, median=2.0), record(median=1.0, seed=1)]
+    new = [record(variant="sequential", threads=1, median=2.0, seed=2), record(median=1.5, seed=3)]
+    write_run(machine / "20260101-000000-quick", old, fingerprint, table=False)
+    write_run(machine / "20260102-000000-quick", new, fingerprint, table=False)
+    return machine / "20260101-000000-quick", machine / "20260102-000000-quick"
+
+
+def test_compare_builds_the_tables_of_runs_made_without_pandas(record, fingerprint, tmp_path):
+    old, new = _runs_without_tables(record, fingerprint, tmp_path / "results")
+    done = run_cli("compare", old, new, "--format", "json", module="bench")
+    assert done.returncode == 0, done.stderr
+    cells = {c["cell_id"]: c["change"] for c in json.loads(done.stdout)["cells"]}
+    assert sorted(cells.values()) == ["same", "slower"]
+    assert (old / "results.csv").is_file() and (new / "results.csv").is_file()
+
+
+def test_compare_finds_runs_made_without_pandas_under_results(record, fingerprint, tmp_path):
+    _runs_without_tables(record, fingerprint, tmp_path / "results")
+    root = tmp_path / "results"
+    done = run_cli("compare", "--results", root, "--fail-above", "5", module="bench")
+    assert done.returncode == 1  # the 50% slower cell: a regression, and said so
+    assert "slower: 1 cell(s)" in done.stdout
+    assert "1 cell(s) slower by more than 5%" in done.stderr
+
+
+def _usage_line(done):
+    """The one stderr line of a usage problem: exit 2, nothing on stdout."""
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("archive-bench compare: ")
+    return lines[0]
+
+
+def test_nothing_to_compare_is_a_usage_error_not_a_regression(record, fingerprint, tmp_path):
+    missing = tmp_path / "nonexistent"
+    gate = ("--fail-above", "5")
+    line = _usage_line(run_cli("compare", "--results", missing, *gate, module="bench"))
+    assert f"{missing}: no such folder" in line
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no runs in it" in _usage_line(run_cli("compare", "--results", empty, module="bench"))
+    root = tmp_path / "results"
+    write_run(root / "testbox-4c" / "20260101-000000-quick", [record()], fingerprint)
+    line = _usage_line(run_cli("compare", "--results", root, *gate, module="bench"))
+    assert "every machine has one run only (testbox-4c)" in line
+
+
+def test_a_folder_that_is_no_run_is_a_usage_error(record, fingerprint, tmp_path):
+    run = tmp_path / "results" / "testbox-4c" / "20260101-000000-quick"
+    write_run(run, [record()], fingerprint)
+    line = _usage_line(run_cli("compare", tmp_path / "results", run, module="bench"))
+    assert "results: not a run folder (no results.csv or cells.jsonl)" in line
+    line = _usage_line(run_cli("compare", tmp_path / "gone", run, module="bench"))
+    assert "gone: no such folder" in line
+    line = _usage_line(run_cli("compare", run, module="bench"))
+    assert "compare needs OLD and NEW" in line
