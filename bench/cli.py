@@ -552,7 +552,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         return 1
     for result in results:
         path = write_profile(result, out_root)
-        emit(f"{result.machine_key}: {result.settings} -> {path}")
+        tuned = ", ".join(f"{k}={v}" for k, v in result.settings.items())
+        emit(f"{result.machine_key}: {tuned or 'nothing tuned, library defaults kept'} -> {path}")
         if result.left_out:
             emit(f"  {result.left_out}")
         emit(f"  {result.explanation}")

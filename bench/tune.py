@@ -9,8 +9,11 @@ memory fits the budget; thread counts above the machine's usable cores compete o
 were measured faster than every count within the cores by more than the tolerance. The batch
 size is chosen the same way at that thread count; the parallel threshold is the smallest one
 within tolerance of the best overall speedup when every workload with fewer files runs
-sequentially. A setting the sweep did not vary (one value measured) is not tuned: it stays
-the library default and the profile says so. Every choice is explained in words.
+sequentially. A setting with one value measured (one thread count; one batch size or one
+workload's file count at the chosen thread count) is not tuned: there is nothing to choose
+between, so it stays the library default and the profile says so. The explanation says in
+words why each setting is what the profile holds: a tuned one by what it was chosen from, a
+default one by the single value measured (``explain``).
 ``write_profile`` saves ``results/<machine key>/tuned.json``; installed (``--install``), it
 is what ``ArchiveManager()`` and ``ArchiveConfig.tuned()`` start from.
 """
@@ -237,18 +240,20 @@ def tune_platform(
         batch = DEFAULT_BATCH_SIZE
     threshold, why_threshold = choose_threshold(table, threads, tolerance)
     library = _library_defaults()
-    swept = {
-        "thread_pool_size": rows["threads"].nunique() > 1,
-        "parallel_batch_size": rows["batch_size"].nunique() > 1,
-        "parallel_threshold": rows["files_processed"].nunique() > 1,
+    # what each choice was made between: the thread counts measured, and at the chosen
+    # count the batch sizes and the workloads' file counts
+    measured = {
+        "thread_pool_size": sorted(int(x) for x in rows["threads"].unique()),
+        "parallel_batch_size": sorted(int(x) for x in at_threads["batch_size"].unique()),
+        "parallel_threshold": sorted(int(x) for x in at_threads["files_processed"].unique()),
     }
     chosen = {
         "thread_pool_size": threads,
         "parallel_batch_size": batch,
         "parallel_threshold": threshold,
     }
-    settings = {k: v for k, v in chosen.items() if swept[k]}
-    defaults = {k: library[k] for k in chosen if not swept[k]}
+    settings = {k: v for k, v in chosen.items() if len(measured[k]) > 1}
+    defaults = {k: library[k] for k in chosen if k not in settings}
     budget_text = (
         f" under a memory budget of {memory_budget_bytes / 2**20:.0f} MiB"
         if memory_budget_bytes
@@ -271,20 +276,15 @@ def tune_platform(
         if over
         else ""
     )
-    explanation = (
-        f"thread_pool_size={threads}: the smallest thread count within {tolerance:.0%} of the "
-        f"best geometric-mean speedup ({t_best:.2f}x){budget_text}; by threads {describe_t}"
-        f"{cores_text}. "
-        f"parallel_batch_size={batch}: smallest within {tolerance:.0%} at {threads} threads "
-        f"({describe_b or 'one batch size measured'}). "
-        f"parallel_threshold={threshold}: {why_threshold}."
-    )
-    if defaults:
-        explanation += (
-            " Not swept, left at the library default: "
-            + ", ".join(f"{k}={v}" for k, v in defaults.items())
-            + "."
-        )
+    reasons = {
+        "thread_pool_size": f"the smallest thread count within {tolerance:.0%} of the best "
+        f"geometric-mean speedup ({t_best:.2f}x){budget_text}; by threads {describe_t}"
+        f"{cores_text}",
+        "parallel_batch_size": f"the smallest batch size within {tolerance:.0%} of the best "
+        f"at {threads} threads ({describe_b})",
+        "parallel_threshold": why_threshold,
+    }
+    explanation = explain(settings, reasons, measured, defaults, threads)
     return TuneResult(
         platform_key=key,
         platform_label=label,
@@ -299,6 +299,38 @@ def tune_platform(
         memory_budget_bytes=memory_budget_bytes,
         left_out=left_out_line(left_out),
     )
+
+
+#: what one measured value of each setting is, for "only one ... was measured"
+MEASURED_WHAT = {
+    "thread_pool_size": ("thread count", ""),
+    "parallel_batch_size": ("batch size", " at {threads} threads"),
+    "parallel_threshold": ("workload size", " at {threads} threads"),
+}
+
+
+def explain(
+    settings: dict[str, int],
+    reasons: dict[str, str],
+    measured: dict[str, list[int]],
+    defaults: dict[str, int],
+    threads: int,
+) -> str:
+    """Why each setting is what the profile says, in the order of ``MEASURED_WHAT``: a tuned
+    one (in ``settings``) by its reason, one left at the library default (in ``defaults``)
+    by what was measured of it: a single value, nothing to choose between."""
+    sentences = [] if settings else ["Nothing tuned: every setting keeps the library default."]
+    for name, (what, where) in MEASURED_WHAT.items():
+        if name in settings:
+            sentences.append(f"{name}={settings[name]}: {reasons[name]}.")
+            continue
+        only = ", ".join(map(str, measured[name])) or "none"
+        unit = " files" if name == "parallel_threshold" and measured[name] else ""
+        sentences.append(
+            f"{name} left at the library default {defaults[name]}: only one {what} was "
+            f"measured{where.format(threads=threads)} ({only}{unit}), nothing to choose between."
+        )
+    return " ".join(sentences)
 
 
 def left_out_line(folders: list[str]) -> str:

@@ -137,7 +137,53 @@ def test_values_not_swept_stay_library_defaults(record, fingerprint):
         "parallel_batch_size": ArchiveConfig().parallel_batch_size,
         "parallel_threshold": ArchiveConfig().parallel_threshold,
     }
-    assert "Not swept, left at the library default" in result.explanation
+    assert "parallel_batch_size left at the library default" in result.explanation
+    assert "only one batch size was measured at 2 threads (50)" in result.explanation
+
+
+def test_one_thread_count_measured_tunes_nothing_and_says_so(record, fingerprint, tmp_path, capsys):
+    """One thread count, one batch size, one workload: nothing was chosen, and the explanation
+    names no pick, only why each setting keeps the library default."""
+    from archive_parallel.config import ArchiveConfig
+    from bench.cli import main
+
+    root = tmp_path / "results"
+    run = root / "testbox-4c" / "run-1"
+    run.mkdir(parents=True)
+    records = scaling_records(record, speedups={2: 1.7})  # one thread count
+    write_table(build_table(records, "run-1", fingerprint), run)
+    assert main(["tune", str(root)]) == 0
+    tuned = json.loads((root / "testbox-4c" / "tuned.json").read_text())
+    defaults = ArchiveConfig()
+    assert tuned["settings"] == {}
+    assert tuned["defaults"] == {
+        "thread_pool_size": defaults.thread_pool_size,
+        "parallel_batch_size": defaults.parallel_batch_size,
+        "parallel_threshold": defaults.parallel_threshold,
+    }
+    explanation = tuned["explanation"]
+    assert "=" not in explanation  # no "thread_pool_size=2: ..." for a pick never made
+    assert explanation.startswith("Nothing tuned")
+    assert (
+        f"thread_pool_size left at the library default {defaults.thread_pool_size}: only one "
+        "thread count was measured (2), nothing to choose between." in explanation
+    )
+    assert "only one workload size was measured at 2 threads (100 files)" in explanation
+    out = capsys.readouterr().out
+    assert "testbox-4c: nothing tuned, library defaults kept ->" in out
+    assert explanation in out
+
+
+def test_the_explanation_names_exactly_the_settings_chosen(record, fingerprint):
+    """Threads and workloads swept, one batch size: two picks explained, one default."""
+    recs = scaling_records(record, speedups={1: 1.0, 2: 1.8, 4: 1.85})
+    recs += scaling_records(record, workload="small", files=6, speedups={1: 0.8, 2: 0.7, 4: 0.6})
+    result = tune_platform(build_table(recs, "run-1", fingerprint))
+    assert set(result.settings) == {"thread_pool_size", "parallel_threshold"}
+    for name, value in result.settings.items():
+        assert f"{name}={value}: " in result.explanation
+    assert "parallel_batch_size=" not in result.explanation
+    assert "parallel_batch_size left at the library default" in result.explanation
 
 
 def test_profile_diff_before_replacing(record, fingerprint, tmp_path):
