@@ -225,6 +225,17 @@ def throttled_note(record: dict[str, Any], baseline: dict[str, Any] | None) -> s
     return ""
 
 
+def verdict_baseline(on_reference: bool, sequential_low: float) -> str:
+    """What a cell's verdicts rest on: ``reference`` (its ratio to the old way has an
+    interval), ``sequential`` (no such interval: no reference measured, or one that failed its
+    output check or has too few values, and the ratio to own sequential has one), or ``none``
+    (neither ratio has an interval, as in a smoke run of fewer than ``MIN_SAMPLES`` values:
+    no verdict)."""
+    if on_reference:
+        return "reference"
+    return "sequential" if math.isfinite(sequential_low) else "none"
+
+
 def _num(value: Any) -> float:
     return math.nan if value is None else float(value)
 
@@ -304,9 +315,7 @@ def build_table(
                 "speedup_vs_reference_ci_low": rlo,
                 "speedup_vs_reference_ci_high": rhi,
                 "efficiency": speedup / min(threads, cores) if threads else math.nan,
-                "verdict_baseline": ""
-                if baseline
-                else ("reference" if on_reference else "sequential"),
+                "verdict_baseline": "" if baseline else verdict_baseline(on_reference, lo),
                 "verdict_2x": ""
                 if baseline or emulated
                 else stats.verdict(v_lo, v_hi, 2.0, ceiling),

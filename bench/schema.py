@@ -77,8 +77,9 @@ COLUMN_SPECS: tuple[tuple[str, str, str], ...] = (
     (
         "verdict_baseline",
         TEXT,
-        "what the verdicts compare with: reference (the old way), or "
-        "sequential when no reference was measured",
+        "what the verdicts compare with: reference (the old way); sequential when no "
+        "reference was measured or its ratio has no interval (too few values, an invalid "
+        "reference); none when neither ratio has an interval (no verdict)",
     ),
     (
         "verdict_2x",

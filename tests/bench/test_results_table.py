@@ -207,3 +207,30 @@ def test_a_throttled_cell_or_baseline_decides_no_verdict(record, fingerprint):
     assert par.loc["extract", "noisy"] and par.loc["extract", "throttled"]
     assert "measured while the CPU was throttled" in par.loc["extract", "noise_note"]
     assert not par.loc["verify", "noisy"]  # nothing throttled: judged as ever
+
+
+def test_verdict_baseline_says_what_the_verdicts_rest_on(record, fingerprint):
+    """reference when its ratio has an interval; sequential when the reference gives none (an
+    invalid one) or was not measured; none when no ratio has one (a smoke run): no verdict."""
+
+    def parallel_row(records):
+        table = build_table(records, "run-1", fingerprint)
+        return table[table["variant"] == "parallel"].iloc[0]
+
+    seq = record(variant="sequential", threads=1, median=2.0)
+    ref = record(variant="reference", threads=1, median=2.0, seed=4)
+    fast = record(threads=2, median=0.8, seed=1)
+    assert parallel_row([ref, seq, fast])["verdict_baseline"] == "reference"
+    assert parallel_row([seq, fast])["verdict_baseline"] == "sequential"
+    broken = record(variant="reference", threads=1, median=2.0, seed=4, valid=False)
+    row = parallel_row([broken, seq, fast])
+    assert row["verdict_baseline"] == "sequential" and row["verdict_2x"] == "meets"
+    smoke = [
+        record(variant="reference", threads=1, median=2.0, n=2),
+        record(variant="sequential", threads=1, median=2.0, n=2),
+        record(threads=2, median=0.8, n=2, seed=1),
+    ]
+    row = parallel_row(smoke)
+    assert row["speedup_vs_reference"] == pytest.approx(2.5, rel=0.05)  # measured, no interval
+    assert row["verdict_baseline"] == "none"
+    assert row["verdict_2x"] == "" and row["verdict_4x"] == ""
