@@ -14,7 +14,9 @@ shortened: it never counts as met, whatever the timings say.
 A side-by-side measurement also reads, round by round, how much of the CPUs other work took
 (``bench.contention``) and prints it per workload; ``--max-contention 0.1`` judges every ratio
 from the rounds at or under that share only, both sides from the same rounds, and says how many
-rounds each verdict rests on.
+rounds each verdict rests on. ``--measure`` writes in a new folder under ``--dir``,
+``ARCHIVE_BENCH_SCRATCH`` or the temporary folder (``bench.scratch``) and names that place and
+its file system before the first round.
 
 ``python -m bench.codec_targets RUN RUN ...`` judges several runs of the same code on the same
 machine together (``bench.provenance`` says which code each run measured; runs of other code
@@ -45,6 +47,7 @@ from bench import contention, parallel_probe, provenance, side_by_side, stats
 from bench.codec_axes import FOREIGN_FORMATS, NOT_MEASURED
 from bench.results import free_round_indices, pooled_record_ratio, read_records
 from bench.schema import INCONCLUSIVE
+from bench.scratch import add_dir_argument, measuring_place
 
 MEDIUM = ("medium", 1.0)
 #: the verdict of a ratio judged from fewer than ``stats.MIN_SAMPLES`` rounds (no interval)
@@ -547,6 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--machine", help="with --results: this machine's name in the results")
     side_by_side.add_contention_argument(parser)
+    add_dir_argument(parser)
     return parser
 
 
@@ -679,15 +683,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--results goes with --measure (a run folder already is one)")
     if args.measure and args.run:
         parser.error("give run folders or --measure, not both")
+    if args.dir is not None and not args.measure:
+        parser.error("--dir goes with --measure (a run folder was measured already)")
     if args.measure:
         from bench.interleaved import measure, save_run
 
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         wanted = {w.strip() for w in args.measure.split(",") if w.strip()}
+        base = measuring_place(parser, args.dir)
         library = provenance.library_identity()
         probes = {"before": parallel_probe.probe()}
         print(parallel_probe.describe(probes["before"], "before"), flush=True)
-        records = measure(picks_by_workload(default_targets(), wanted), args.rounds)
+        records = measure(picks_by_workload(default_targets(), wanted), args.rounds, base=base)
         probes["after"] = parallel_probe.probe()
         print(parallel_probe.describe(probes["after"], "after"))
         if args.results is not None and records:
@@ -700,6 +707,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.machine,
                 probes=probes,
                 library=library,
+                base=base,
             )
             print(f"run filed in {run_dir}")
         runs, names = [records], []

@@ -1,9 +1,9 @@
 """Whether a decoder thread of its own pays on this machine, measured side by side.
 
 ``python -m bench.decode_lane [--workload medium[:scale]] [--threads 2] [--rounds 15]
-[--max-contention SHARE] [--json]`` extracts and verifies two archives that decode in order
-only, a tar.zst made by the library and a tar.gz made by ``tarfile`` (no side file, so no
-restart index), each two ways in one process:
+[--max-contention SHARE] [--dir FOLDER] [--json]`` extracts and verifies two archives that
+decode in order only, a tar.zst made by the library and a tar.gz made by ``tarfile`` (no side
+file, so no restart index), each two ways in one process:
 
 * ``lane``: the decoder runs on the pool's serial lane, a thread beside the workers, up to
   three steps ahead of the calling thread that parses the tar stream;
@@ -16,8 +16,9 @@ the ratio lane time / caller time with a 95% bootstrap interval: above 1 the lan
 than it overlaps here, below 1 it pays. The last line says which way the library takes on
 this machine. Each round is read for other work (``bench.contention``);
 ``--max-contention`` judges from the rounds it left free. Every extraction is checked
-against the tree's manifest. Outputs go under ``ARCHIVE_BENCH_SCRATCH`` (or the temporary
-folder); a RAM disk keeps the disk out of it.
+against the tree's manifest. Outputs go in a new folder under ``--dir``,
+``ARCHIVE_BENCH_SCRATCH`` or the temporary folder (``bench.scratch``), named with its file
+system before the first round; a RAM disk keeps the disk out of it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from typing import Any
 from bench import contention, side_by_side
 from bench.cases import verify_tree_against_manifest
 from bench.grid import Workload
-from bench.scratch import scratch_folder
+from bench.provenance import scratch_identity
+from bench.scratch import add_dir_argument, measuring_place, scratch_base, scratch_folder
 from bench.workloads import build_input_archives, fixtures_root, prepare_tree
 
 ARCHIVES = ("tar.zst", "tar.gz+tarfile")
@@ -92,13 +94,17 @@ def measure(
     rounds: int,
     seed: int = 0,
     max_contention: float | None = None,
+    base: Path | None = None,
 ) -> list[dict[str, Any]]:
     """One row per archive and operation: the median seconds of each way and the ratio, from
-    the rounds other work left free (every round when ``max_contention`` is None)."""
+    the rounds other work left free (every round when ``max_contention`` is None), measured
+    in a new folder under ``base`` (``bench.scratch.scratch_base``), named in each row's
+    ``scratch_place``."""
     from archive_parallel import ArchiveConfig, ArchiveManager
 
     prepared = prepare_tree(fixtures_root(Path("results")), workload)
-    work = scratch_folder("decode-lane")
+    place = scratch_identity(scratch_base(base))
+    work = scratch_folder("decode-lane", base)
     rng = random.Random(seed)
     config = ArchiveConfig(thread_pool_size=threads, max_file_size=1 << 50)
     rows = []
@@ -139,6 +145,7 @@ def measure(
                             ),
                             "round_contention": readings.shares,
                             "rounds_kept": len(kept),
+                            "scratch_place": place,
                         }
                     )
     finally:
@@ -166,10 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=side_by_side.positive_int, default=15, help="rounds (15)")
     side_by_side.add_contention_argument(parser)
+    add_dir_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     workload = args.workload
-    rows = measure(workload, args.threads, args.rounds, max_contention=args.max_contention)
+    base = measuring_place(parser, args.dir, announce=not args.json)
+    rows = measure(
+        workload, args.threads, args.rounds, max_contention=args.max_contention, base=base
+    )
     if args.json:
         print(json.dumps({"library_way": library_way(), "rows": rows}, indent=2))
         return 0

@@ -1,9 +1,10 @@
 """How far threads can take the per-file work of many small files on this machine.
 
 ``python -m bench.file_scaling [--files 4000] [--size 6144] [--workers N] [--rounds 15]
-[--loops write,read,inflate] [--max-contention SHARE] [--json]`` times three loops over
-``--files`` small files in a scratch folder (``ARCHIVE_BENCH_SCRATCH`` or the temporary
-folder), each way in turn: in one thread, in ``--workers`` threads (default: the cores this
+[--loops write,read,inflate] [--max-contention SHARE] [--dir FOLDER] [--json]`` times three
+loops over ``--files`` small files in a new folder under ``--dir``, ``ARCHIVE_BENCH_SCRATCH``
+or the temporary folder (``bench.scratch``; named with its file system before the first
+round), each way in turn: in one thread, in ``--workers`` threads (default: the cores this
 process may use) and in as many processes:
 
 * ``write``: create each file (``O_CREAT | O_EXCL``), write it, set its mode and mtime through
@@ -49,7 +50,8 @@ from typing import Any
 
 from archive_parallel.cores import usable_cpu_count
 from bench import contention, side_by_side
-from bench.scratch import scratch_folder
+from bench.provenance import scratch_identity
+from bench.scratch import add_dir_argument, measuring_place, scratch_base, scratch_folder
 
 LOOPS = ("write", "read", "inflate")
 WAYS = ("one thread", "threads", "processes")
@@ -196,10 +198,14 @@ def measure(
     loops: tuple[str, ...] = LOOPS,
     seed: int = 0,
     max_contention: float | None = None,
+    base: Path | None = None,
 ) -> list[dict[str, Any]]:
     """One row per loop: the median seconds of each way and the speedups over one thread,
-    from the rounds other work left free (every round when ``max_contention`` is None)."""
-    work = scratch_folder("file-scaling")
+    from the rounds other work left free (every round when ``max_contention`` is None),
+    measured in a new folder under ``base`` (``bench.scratch.scratch_base``), named in each
+    row's ``scratch_place``."""
+    place = scratch_identity(scratch_base(base))
+    work = scratch_folder("file-scaling", base)
     rng = random.Random(seed)
     threads = ThreadPoolExecutor(workers, thread_name_prefix="file-scaling")
     # spawned, as macOS always does: the children share nothing with this process but the loops
@@ -226,6 +232,7 @@ def measure(
                 "workers": workers,
                 "round_contention": readings.shares,
                 "rounds_kept": len(kept),
+                "scratch_place": place,
             }
             for way in WAYS:
                 row[f"{way.replace(' ', '_')}_s"] = side_by_side.kept_median(values[way], kept)
@@ -265,9 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         "--loops", type=_loop_names, default=LOOPS, help="comma-separated (write,read,inflate)"
     )
     side_by_side.add_contention_argument(parser)
+    add_dir_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     workers = args.workers or max(2, usable_cpu_count())
+    base = measuring_place(parser, args.dir, announce=not args.json)
     rows = measure(
         args.files,
         args.size,
@@ -275,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds,
         args.loops,
         max_contention=args.max_contention,
+        base=base,
     )
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -1,18 +1,20 @@
 """What one call costs before any real work: tiny archives, the library against the old way.
 
 ``python -m bench.fixed_cost [--files 1,50] [--formats zip,tar.gz] [--operations
-create,extract,verify] [--rounds 100] [--max-contention SHARE] [--json]`` makes a tree of 1
-file and one of 50 small files (1 KiB each, in a few folders), archives each with the library's
-defaults (side file included, as a deployment would unpack it), then times every case once per
-round, in a shuffled order, round after round, in one process: the reference (the old class's
-way, see ``bench.cases``), the library's sequential path and its parallel path (2 threads). On
-archives this small nearly all of a call is its fixed cost (opening, checking, staging,
-committing, the side file), so the medians and their ratios say what a call costs a user who
-packs or unpacks many small archives. Each line gives the three medians and the ratio of the
-reference's median to each library path's, with a 95% bootstrap interval (above 1: the library
-is faster). Outputs are checked once, after the last round. Each round is read for other work
-(``bench.contention``); ``--max-contention SHARE`` judges every ratio from the rounds other
-work took at most that share of the CPUs in."""
+create,extract,verify] [--rounds 100] [--max-contention SHARE] [--dir FOLDER] [--json]`` makes
+a tree of 1 file and one of 50 small files (1 KiB each, in a few folders), archives each with
+the library's defaults (side file included, as a deployment would unpack it), then times every
+case once per round, in a shuffled order, round after round, in one process: the reference (the
+old class's way, see ``bench.cases``), the library's sequential path and its parallel path (2
+threads). On archives this small nearly all of a call is its fixed cost (opening, checking,
+staging, committing, the side file), so the medians and their ratios say what a call costs a
+user who packs or unpacks many small archives. Each line gives the three medians and the ratio
+of the reference's median to each library path's, with a 95% bootstrap interval (above 1: the
+library is faster). Outputs are checked once, after the last round. Each round is read for
+other work (``bench.contention``); ``--max-contention SHARE`` judges every ratio from the
+rounds other work took at most that share of the CPUs in. Everything is written in a new folder
+under ``--dir``, ``$ARCHIVE_BENCH_SCRATCH`` or the temporary folder (``bench.scratch``), named
+with its file system before the first round."""
 
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from typing import Any
 
 from bench import contention
 from bench.cases import Case
-from bench.scratch import scratch_folder
+from bench.provenance import scratch_identity
+from bench.scratch import add_dir_argument, measuring_place, scratch_base, scratch_folder
 from bench.side_by_side import (
     add_contention_argument,
     contention_line,
@@ -104,14 +107,18 @@ def measure(
     rounds: int,
     seed: int = 0,
     max_contention: float | None = None,
+    base: Path | None = None,
 ) -> list[dict[str, Any]]:
     """One row per (operation, format, file count): the median seconds of each variant and
     the reference's median over each library path's, with a 95% bootstrap interval, from
-    the rounds other work left free (every round when ``max_contention`` is None)."""
+    the rounds other work left free (every round when ``max_contention`` is None), measured
+    in a new folder under ``base`` (``bench.scratch.scratch_base``), named in each row's
+    ``scratch_place``."""
     from archive_parallel import ArchiveConfig, ArchiveManager
 
     rows: list[dict[str, Any]] = []
-    work = scratch_folder("fixed-cost")
+    place = scratch_identity(scratch_base(base))
+    work = scratch_folder("fixed-cost", base)
     rng = random.Random(seed)
     cases: dict[tuple[str, str, int, str], Case] = {}
     try:
@@ -156,6 +163,7 @@ def measure(
                         "files": count,
                         "round_contention": readings.shares,
                         "rounds_kept": len(kept),
+                        "scratch_place": place,
                     }
                     reference = values[(operation, fmt, count, "reference")]
                     problems = []
@@ -204,10 +212,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--operations", type=_choices(OPERATIONS), default=list(OPERATIONS))
     parser.add_argument("--rounds", type=positive_int, default=100, help="rounds (100)")
     add_contention_argument(parser)
+    add_dir_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
+    base = measuring_place(parser, args.dir, announce=not args.json)
     rows = measure(
-        args.files, args.formats, args.operations, args.rounds, max_contention=args.max_contention
+        args.files,
+        args.formats,
+        args.operations,
+        args.rounds,
+        max_contention=args.max_contention,
+        base=base,
     )
     if args.json:
         print(json.dumps(rows, indent=2))

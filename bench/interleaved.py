@@ -53,9 +53,13 @@ def _reads_archive(operation: str) -> bool:
 
 
 def measure(
-    picks_by_workload: dict[Workload, list[Any]], rounds: int, seed: int = 0
+    picks_by_workload: dict[Workload, list[Any]],
+    rounds: int,
+    seed: int = 0,
+    base: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Time every pick of each workload ``rounds`` times, interleaved; one record per pick."""
+    """Time every pick of each workload ``rounds`` times, interleaved; one record per pick.
+    Outputs go in a new folder per workload under ``base`` (``bench.scratch.scratch_base``)."""
     records: list[dict[str, Any]] = []
     root = fixtures_root(Path("results"))
     rng = random.Random(seed)
@@ -63,7 +67,7 @@ def measure(
     for workload, picks in picks_by_workload.items():
         prepared = prepare_tree(root, workload)
         formats = sorted({p.format for p in picks if _reads_archive(p.operation)})
-        work = scratch_folder("interleaved")
+        work = scratch_folder("interleaved", base)
         build_input_archives(prepared, formats, work / "inputs")
         cases: list[tuple[dict[str, Any], Case]] = []
         for i, pick in enumerate(dict.fromkeys(picks)):
@@ -126,12 +130,15 @@ def save_run(
     machine: str | None = None,
     probes: dict[str, Any] | None = None,
     library: dict[str, Any] | None = None,
+    base: Path | None = None,
 ) -> Path:
     """File ``records`` as a run of this machine (named ``machine``, as ``archive-bench run
     --machine`` would) under ``results_root``: cells.jsonl, run.json (with ``probes``, what
-    ``bench.parallel_probe`` found before and after, when given, and ``library``, the code
-    measured: ``bench.provenance.library_identity`` taken before measuring, or now),
-    fingerprint.json, and results.csv where pandas is installed. Returns the run folder."""
+    ``bench.parallel_probe`` found before and after, when given, ``library``, the code
+    measured: ``bench.provenance.library_identity`` taken before measuring, or now, and
+    ``scratch_place``, where ``measure`` wrote: ``base``, as ``bench.scratch.scratch_base``
+    takes it), fingerprint.json, and results.csv where pandas is installed. Returns the run
+    folder."""
     from datetime import UTC, datetime
 
     from bench import fingerprint as fp_mod
@@ -167,7 +174,7 @@ def save_run(
             "cells_done": len(records),
             "finished_at": started.isoformat(timespec="seconds"),
             "library": library or provenance.library_identity(),
-            "scratch_place": provenance.scratch_identity(scratch_base()),
+            "scratch_place": provenance.scratch_identity(scratch_base(base)),
             **({"parallel_probe": probes} if probes else {}),
         },
     )

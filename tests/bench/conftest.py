@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +102,11 @@ def small_tree(tmp_path):
         (sub / f"f{i}.txt").write_bytes((f"line {i}\n" * (50 + i * 40)).encode())
     (root / ".DS_Store").write_bytes(b"junk")
     return root
+
+
+@pytest.fixture
+def no_system_temp(tmp_path, monkeypatch):
+    """The system's temporary folder made unusable (and ``ARCHIVE_BENCH_SCRATCH`` unset), so
+    a side tool that writes anywhere but where it was pointed fails."""
+    monkeypatch.delenv("ARCHIVE_BENCH_SCRATCH", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-system-temp"))

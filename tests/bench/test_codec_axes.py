@@ -185,19 +185,26 @@ def test_the_tar_zst_size_target_compares_the_created_archives(zst_bytes, verdic
     assert codec_targets.size_rows(records[1:]) == []  # no tar.zst made: nothing to judge
 
 
-def test_a_side_by_side_measurement_is_filed_for_the_report(tmp_path, monkeypatch, capsys):
+def test_a_side_by_side_measurement_is_filed_for_the_report(
+    tmp_path, monkeypatch, capsys, no_system_temp
+):
     pytest.importorskip("fixtures_gen")
     pytest.importorskip("pandas")
     monkeypatch.setenv("ARCHIVE_BENCH_FIXTURES", str(tmp_path / "fixtures"))
-    monkeypatch.setenv("ARCHIVE_BENCH_SCRATCH", str(tmp_path))
-    results = tmp_path / "results"
+    results, card = tmp_path / "results", tmp_path / "card"
+    card.mkdir()
     argv = ["--measure", "small", "--rounds", "1", "--results", str(results), "--machine", "box"]
-    assert codec_targets.main(argv) == 0
+    assert codec_targets.main([*argv, "--dir", str(card)]) == 0
     printed = capsys.readouterr().out
     (run_dir,) = results.glob("box-*/*-interleaved")
     assert f"run filed in {run_dir}" in printed
+    # measured where --dir points (the system's temporary folder is unusable here), and said
+    place = json.loads((run_dir / "run.json").read_text())["scratch_place"]
+    assert place["place"] == str(card) and list(card.iterdir()) == []
+    first, second = printed.splitlines()[:2]
+    assert first.startswith(f"measured in {card} (")
     # the machine's state around the run: printed, and filed with it
-    assert printed.startswith("machine before: 2 threads of compression did ")
+    assert second.startswith("machine before: 2 threads of compression did ")
     assert "\nmachine after: 2 threads of compression did " in printed
     probes = json.loads((run_dir / "run.json").read_text())["parallel_probe"]
     assert set(probes) == {"before", "after"} and probes["after"]["threads"] == 2
@@ -233,3 +240,10 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(tmp_path, monkeypatc
     (table,) = section.tables
     created = {r.name for r in table.rows if r.create.measured}
     assert created == {"tar.gz with zlib", "zip with zlib"}
+
+
+def test_dir_goes_with_measure_only(tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        codec_targets.main([str(tmp_path), "--dir", str(tmp_path)])
+    assert caught.value.code == 2
+    assert "--dir goes with --measure" in capsys.readouterr().err

@@ -44,11 +44,16 @@ def test_a_small_run_reports_every_case_and_cleans_up(tmp_path, monkeypatch, cap
         ratio = row["lane_over_caller"]
         assert ratio["ratio"] > 0
         assert math.isnan(ratio["low"]) and math.isnan(ratio["high"])  # 2 rounds: no interval
+    assert {row["scratch_place"]["place"] for row in out["rows"]} == {str(scratch)}
     assert list(scratch.iterdir()) == []
-    assert decode_lane.main(argv) == 0
+    card = tmp_path / "card"
+    card.mkdir()
+    assert decode_lane.main([*argv, "--dir", str(card)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("small (scale 4), 2 threads, 2 rounds")
-    assert len(lines) == 7 and lines[-1].startswith("this machine:")
+    assert lines[0].startswith(f"measured in {card} (")
+    assert lines[1].startswith("small (scale 4), 2 threads, 2 rounds")
+    assert len(lines) == 8 and lines[-1].startswith("this machine:")
+    assert list(card.iterdir()) == [] and list(scratch.iterdir()) == []
     assert lines[-2].startswith("other work took ") and lines[-2].endswith("over 8 rounds")
 
 

@@ -45,18 +45,23 @@ def test_a_small_measurement_reports_each_loop_and_cleans_up(tmp_path, monkeypat
     assert file_scaling.main([*argv, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [row["loop"] for row in rows] == ["write", "read", "inflate"]
+    assert {row["scratch_place"]["place"] for row in rows} == {str(tmp_path)}
     for row in rows:
         assert min(row["one_thread_s"], row["threads_s"], row["processes_s"]) > 0
         for way in ("threads", "processes"):
             assert row[way]["ratio"] > 0  # 2 rounds: too few for an interval
             assert math.isnan(row[way]["low"]) and math.isnan(row[way]["high"])
     assert list(tmp_path.iterdir()) == []
-    assert file_scaling.main([*argv, "--loops", "read,inflate"]) == 0
+    card = tmp_path / "card"
+    card.mkdir()
+    assert file_scaling.main([*argv, "--loops", "read,inflate", "--dir", str(card)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("40 files of 300 bytes, 2 workers, 2 rounds")
-    assert lines[1].startswith("read") and "processes" in lines[1]
-    assert lines[2].startswith("inflate") and len(lines) == 4
-    assert lines[3].startswith("other work took ") and lines[3].endswith("over 4 rounds")
+    assert lines[0].startswith(f"measured in {card} (")
+    assert lines[1].startswith("40 files of 300 bytes, 2 workers, 2 rounds")
+    assert lines[2].startswith("read") and "processes" in lines[2]
+    assert lines[3].startswith("inflate") and len(lines) == 5
+    assert lines[4].startswith("other work took ") and lines[4].endswith("over 4 rounds")
+    assert sorted(tmp_path.iterdir()) == [card] and list(card.iterdir()) == []
 
 
 def test_the_inflate_loop_inflates_a_real_member_per_path():

@@ -22,7 +22,17 @@ def test_a_tiny_run_reports_three_medians_and_two_ratios_per_row(capsys, tmp_pat
         assert min(row["reference_s"], row["sequential_s"], row["parallel_s"]) > 0
         for variant in ("sequential", "parallel"):
             assert row[variant]["ratio"] == pytest.approx(row["reference_s"] / row[f"{variant}_s"])
+    assert {row["scratch_place"]["place"] for row in rows} == {str(tmp_path)}
     assert list(tmp_path.iterdir()) == []  # its scratch folder is gone
+
+
+def test_it_measures_in_dir_and_names_it_first(capsys, tmp_path, no_system_temp):
+    argv = ["--files", "1", "--formats", "zip", "--operations", "verify", "--rounds", "1"]
+    assert fixed_cost.main([*argv, "--dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"measured in {tmp_path} (")
+    assert lines[1].startswith("operation format") and len(lines) == 4
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_tree_has_the_asked_number_of_files(tmp_path):
