@@ -567,18 +567,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    try:
-        from bench.results import build_missing_tables
-        from reports.cli import main as reports_main
+    from bench.results import build_missing_tables
+    from reports.cli import main as reports_main
 
-        folders = [Path(a) for a in args.args if not a.startswith("-")]
-        build_missing_tables(folders or [DEFAULT_RESULTS])
-    except ImportError as exc:
-        print(
-            f"archive-bench report needs the report extra (pip install '.[report]'): {exc}",
-            file=sys.stderr,
-        )
-        return 1
+    folders = [Path(a) for a in args.args if not a.startswith("-")]
+    build_missing_tables(folders or [DEFAULT_RESULTS])
     return int(reports_main(list(args.args), prog="archive-bench report") or 0)
 
 
@@ -639,13 +632,34 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(args.command, lambda: run_command(args, argv), args.verbose)
 
 
+#: what the report extra installs; ``report``, ``compare`` and ``tune`` read results with them
+REPORT_EXTRA_MODULES = ("pandas", "numpy", "matplotlib", "jinja2")
+
+
+def missing_report_module(exc: ImportError) -> str | None:
+    """The report extra's module whose import failed with ``exc``, or None for another."""
+    top = (exc.name or "").split(".")[0]
+    for module in REPORT_EXTRA_MODULES:
+        if top == module or f"'{module}" in str(exc):
+            return module
+    return None
+
+
 def guarded(command: str, work: Callable[[], int], verbose: bool = False) -> int:
     """Run ``work``; a usage error, an OS error (a folder that cannot be written, a full
-    disk), Ctrl-C or SIGTERM becomes one line on stderr and its exit status (``-v`` logs
-    an OS error's traceback too)."""
+    disk), a missing package of the report extra, Ctrl-C or SIGTERM becomes one line on
+    stderr and its exit status (``-v`` logs an OS error's traceback too)."""
     try:
         with sigterm_as_interrupt():
             return work()
+    except ImportError as exc:
+        if missing_report_module(exc) is None:
+            raise
+        print(
+            f"archive-bench {command} needs the report extra (pip install '.[report]'): {exc}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     except KeyboardInterrupt as exc:
         print(f"archive-bench {command}: interrupted", file=sys.stderr)
         return interrupt_exit_code(exc)

@@ -1,6 +1,7 @@
 """archive-bench on ordinary OS errors: one line naming the path and the reason, exit 1."""
 
 import errno
+import os
 
 from bench import cli
 from bench.cli import main
@@ -62,3 +63,24 @@ def test_ctrl_c_and_sigterm_outside_a_sweep_are_one_line_130_and_143(monkeypatch
         assert capsys.readouterr().err.strip().splitlines() == [
             "archive-bench compare: interrupted"
         ]
+
+
+def test_reading_results_without_the_report_extra_is_one_line(record, fingerprint, tmp_path):
+    """On a machine with the bench extra alone (a 32-bit Pi: no pandas wheels), the
+    commands that read results say what to install, in one line."""
+    from tests.bench.test_compare import _runs_without_tables
+    from tests.pi.test_bench_extra_alone import BLOCKER, REPO_ROOT
+
+    old, new = _runs_without_tables(record, fingerprint, tmp_path / "results")
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCKER, encoding="utf-8")
+    env = {"PYTHONPATH": os.pathsep.join([str(blocker), str(REPO_ROOT)])}
+    for args in (("compare", old, new), ("tune", tmp_path / "results"), ("report",)):
+        done = run_cli(*args, module="bench", env=env, cwd=tmp_path)
+        assert done.returncode == 1, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith(
+            f"archive-bench {args[0]} needs the report extra (pip install '.[report]'): "
+        ), lines
