@@ -50,13 +50,34 @@ class SourceChangedError(ArchiveError):
 
 
 class UnarchivableNameError(ArchiveError):
-    """A source file's name (or link target) cannot be archived so that it reads back the
-    same (see ``ArchiveConfig.unarchivable_names``); ``path`` is the file."""
+    """Source files whose names (or link targets) cannot be archived so that they read back
+    the same (see ``ArchiveConfig.unarchivable_names``), found before anything is written.
 
-    def __init__(self, path: str, reason: str) -> None:
+    ``entries`` holds every one as ``(member name, reason)``, in walk order, member names
+    relative to ``source``; ``path`` (the file's path) and ``reason`` are the first one's.
+    The message names the one, or gives their count and the first few paths.
+    """
+
+    #: paths the message names at most
+    SHOWN = 3
+
+    def __init__(
+        self,
+        path: str,
+        reason: str,
+        *,
+        source: str | os.PathLike[str] | None = None,
+        entries: list[tuple[str, str]] | None = None,
+    ) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f"cannot archive {quoted(path)}: {reason}")
+        self.source = os.fspath(source) if source is not None else None
+        self.entries = list(entries) if entries else [(path, reason)]
+        if len(self.entries) == 1:
+            super().__init__(f"cannot archive {quoted(path)}: {reason}")
+        else:
+            named = [(_source_path(self.source, n), why) for n, why in self.entries]
+            super().__init__(_count_and_first("cannot archive", named, self.SHOWN))
 
 
 class UnreadableSourceError(ArchiveError):
@@ -71,20 +92,28 @@ class UnreadableSourceError(ArchiveError):
     def __init__(self, source: str | os.PathLike[str], entries: list[tuple[str, str]]) -> None:
         self.source = os.fspath(source)
         self.entries = list(entries)
-        count = len(self.entries)
-        named = ", ".join(
-            f"{quoted(self._path(name))} ({self._why(reason)})"
-            for name, reason in self.entries[: self.SHOWN]
-        )
-        more = f" and {count - self.SHOWN} more" if count > self.SHOWN else ""
-        noun = "entry" if count == 1 else "entries"
-        super().__init__(f"cannot read {count} source {noun}: {named}{more}")
-
-    def _path(self, name: str) -> str:
-        return self.source if name == "." else os.path.join(self.source, name)
+        named = [(_source_path(self.source, n), self._why(why)) for n, why in self.entries]
+        super().__init__(_count_and_first("cannot read", named, self.SHOWN))
 
     @staticmethod
     def _why(reason: str) -> str:
         """``"unreadable folder: Permission denied"`` -> ``"folder: Permission denied"``."""
         text = reason.removeprefix("unreadable").lstrip(" :")
         return text or "unreadable"
+
+
+def _source_path(source: str | None, name: str) -> str:
+    """The path of the member ``name`` under ``source`` (``"."`` is the folder itself)."""
+    if source is None:
+        return name
+    return source if name == "." else os.path.join(source, name)
+
+
+def _count_and_first(action: str, entries: list[tuple[str, str]], shown: int) -> str:
+    """One line for source entries refused together, from their ``(path, why)``:
+    ``"<action> 5 source entries: 'a' (why), 'b' (why), 'c' (why) and 2 more"``."""
+    count = len(entries)
+    named = ", ".join(f"{quoted(path)} ({why})" for path, why in entries[:shown])
+    more = f" and {count - shown} more" if count > shown else ""
+    noun = "entry" if count == 1 else "entries"
+    return f"{action} {count} source {noun}: {named}{more}"

@@ -223,7 +223,7 @@ class ArchiveManager:
         start = time.perf_counter()
         try:
             walk = self._walk(source, config, exclude=(archive, meta_path_for(archive)))
-            entries = screen_names(walk.entries, config.unarchivable_names, walk.skipped)
+            entries = screen_names(walk.entries, config.unarchivable_names, walk.skipped, source)
             file_count = sum(1 for e in entries if e.kind is not EntryKind.DIR)
             parallel = config.uses_parallel(file_count)
             executor = self._executor(config, parallel)

@@ -6,8 +6,9 @@ control characters, a drive prefix (``C:x``) and over-long names, and reads a ba
 folder separator. So before anything is written every entry is checked with the very rules
 extraction applies (``safety``), plus strict UTF-8, and so is every symlink's target (it
 must be relative and stay inside the archive, as extraction demands). ``"error"`` refuses the
-creation with ``UnarchivableNameError`` naming the first such file; ``"skip"`` leaves each
-out with a warning (a folder with everything below it).
+creation with one ``UnarchivableNameError`` naming every such file; ``"skip"`` leaves each
+out with a warning (a folder with everything below it), its reason in the walk's ``skipped``
+starting with ``"unarchivable"`` (``is_unarchivable``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,22 @@ from .errors import UnarchivableNameError, UnsafeArchiveError
 from .safety import check_link_target, is_plain_name, normalise_member_name
 
 logger = logging.getLogger(__name__)
+
+#: how the reason of every name left out by ``"skip"`` begins, in the walk's ``skipped``
+UNARCHIVABLE = "unarchivable"
+#: how a reason about a symlink's target begins (``is_link_problem``)
+_LINK_PROBLEMS = ("its link target", "extraction would refuse this symlink")
+
+
+def is_unarchivable(reason: str) -> bool:
+    """Whether a skipped entry's ``reason`` says its name could not be archived."""
+    return reason.startswith(UNARCHIVABLE)
+
+
+def is_link_problem(reason: str) -> bool:
+    """Whether ``reason`` (``unarchivable_reason``'s) is about a symlink's target, which
+    following links (``follow_symlinks``) would archive instead."""
+    return reason.removeprefix(UNARCHIVABLE + ": ").startswith(_LINK_PROBLEMS)
 
 
 def _utf8_problem(text: str, what: str) -> str | None:
@@ -60,28 +77,48 @@ def unarchivable_reason(entry: FileEntry) -> str | None:
 
 
 def screen_names(
-    entries: list[FileEntry], policy: str, skipped: list[tuple[str, str]] | None = None
+    entries: list[FileEntry],
+    policy: str,
+    skipped: list[tuple[str, str]] | None = None,
+    source: str | os.PathLike[str] | None = None,
 ) -> list[FileEntry]:
-    """``entries`` whose names read back unchanged; the others raise
-    ``UnarchivableNameError`` (``policy="error"``) or are left out with a warning
-    (``"skip"``, a folder with all it holds), each appended to ``skipped`` with why."""
+    """``entries`` whose names read back unchanged. The others, with ``policy="error"``,
+    raise one ``UnarchivableNameError`` naming all of them (member names under ``source``),
+    once every entry has been checked; with ``"skip"`` each is left out with a warning (a
+    folder with all it holds) and appended to ``skipped`` with why."""
     kept: list[FileEntry] = []
-    skipped_dirs: list[str] = []
+    refused: list[FileEntry] = []
+    reasons: list[str] = []
+    refused_dirs: list[str] = []
     for entry in entries:
-        if skipped_dirs and any(entry.name.startswith(d + "/") for d in skipped_dirs):
+        if refused_dirs and any(entry.name.startswith(d + "/") for d in refused_dirs):
             continue
         reason = unarchivable_reason(entry)
         if reason is None:
             kept.append(entry)
             continue
-        if policy != "skip":
-            raise UnarchivableNameError(os.fsdecode(entry.path), reason)
-        logger.warning("skipping %s: %s", quoted(entry.path), reason)
-        if skipped is not None:
-            skipped.append((entry.name, reason))
+        refused.append(entry)
+        reasons.append(reason)
         if entry.kind is EntryKind.DIR:
-            skipped_dirs.append(entry.name)
+            refused_dirs.append(entry.name)
+        if policy == "skip":
+            logger.warning("skipping %s: %s", quoted(entry.path), reason)
+            if skipped is not None:
+                skipped.append((entry.name, f"{UNARCHIVABLE}: {reason}"))
+    if refused and policy != "skip":
+        raise UnarchivableNameError(
+            os.fsdecode(refused[0].path),
+            reasons[0],
+            source=source,
+            entries=[(e.name, why) for e, why in zip(refused, reasons)],
+        )
     return kept
 
 
-__all__ = ["screen_names", "unarchivable_reason"]
+__all__ = [
+    "UNARCHIVABLE",
+    "is_link_problem",
+    "is_unarchivable",
+    "screen_names",
+    "unarchivable_reason",
+]

@@ -209,3 +209,59 @@ def test_the_zip_writer_itself_never_flags_undecodable_bytes_as_utf8(tmp_path, m
     with ArchiveManager() as manager, pytest.raises(ArchiveError, match="not valid UTF-8"):
         manager.create_archive(root, tmp_path / "p.zip")
     assert not (tmp_path / "p.zip").exists()
+
+
+def _venv_like_tree(root: Path) -> Path:
+    """A tree as a virtual environment has it: links to the system's interpreter (absolute),
+    and one bad name besides."""
+    (root / "bin").mkdir(parents=True)
+    (root / "main.py").write_text("print('hi')\n")
+    for name in ("python", "python3", "python3.11"):
+        (root / "bin" / name).symlink_to("/usr/bin/python3")
+    (root / "lib").mkdir()
+    (root / "lib" / "escape\x1b.txt").write_text("x\n")
+    return root
+
+
+def test_every_refused_name_is_named_in_one_error(tmp_path):
+    root = _venv_like_tree(tmp_path / "app")
+    archive = tmp_path / "app.tar.gz"
+    with ArchiveManager() as manager, pytest.raises(UnarchivableNameError) as excinfo:
+        manager.create_archive(root, archive)
+    error = excinfo.value
+    names = [name for name, _ in error.entries]
+    assert sorted(names) == ["bin/python", "bin/python3", "bin/python3.11", "lib/escape\x1b.txt"]
+    assert error.source == str(root)
+    assert (error.path, error.reason) == (str(root / names[0]), error.entries[0][1])
+    message = str(error)
+    assert message.startswith("cannot archive 4 source entries: ") and message.endswith(
+        " and 1 more"
+    )
+    assert message.isprintable() and str(root / "bin") in message
+    assert not archive.exists()
+
+
+def test_one_refused_name_keeps_the_one_name_message(tmp_path):
+    root = _good_tree(tmp_path / "src")
+    (root / "abs").symlink_to("/etc/passwd")
+    with ArchiveManager() as manager, pytest.raises(UnarchivableNameError) as excinfo:
+        manager.create_archive(root, tmp_path / "p.zip")
+    assert excinfo.value.entries == [("abs", excinfo.value.reason)]
+    assert str(excinfo.value) == f"cannot archive '{root / 'abs'}': {excinfo.value.reason}"
+
+
+def test_the_old_constructor_still_works():
+    error = UnarchivableNameError("src/x", "why")
+    assert (error.path, error.reason, error.entries) == ("src/x", "why", [("src/x", "why")])
+    assert str(error) == "cannot archive 'src/x': why" and isinstance(error, RuntimeError)
+
+
+def test_skipped_names_say_they_were_unarchivable(tmp_path):
+    root = _venv_like_tree(tmp_path / "app")
+    with ArchiveManager() as manager:
+        meta = manager.create_archive(
+            root, tmp_path / "app.zip", ArchiveConfig(unarchivable_names="skip")
+        )
+    assert meta.files == ["main.py"]
+    assert len(meta.skipped) == 4
+    assert all(reason.startswith("unarchivable: ") for _, reason in meta.skipped)
