@@ -46,16 +46,17 @@ class CommandOutput:
         data: dict[str, Any] | None = None,
         text: str = "",
         line: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> int:
         """Report a failure and return its exit ``code``: one line on stderr (``line``, or
         ``archive-parallel: <kind>: <message>``; ``""`` when it was printed already); on
-        stdout, ``data`` with ``error`` and ``exit_code`` as JSON, or ``text`` (a partial
-        result, such as ``ARCHIVE: FAILED``)."""
+        stdout, ``data`` with ``error`` (``kind``, ``message``, and ``details``' keys) and
+        ``exit_code`` as JSON, or ``text`` (a partial result, such as ``ARCHIVE: FAILED``)."""
         if line is None:
             line = f"archive-parallel: {_LABELS.get(kind, kind)}: {one_line(message)}"
         if line:
             print(line, file=sys.stderr)
-        error = {"error": {"kind": kind, "message": message}, "exit_code": code}
+        error = {"error": {"kind": kind, "message": message, **(details or {})}, "exit_code": code}
         self.result({**(data or {}), **error}, text)
         return code
 

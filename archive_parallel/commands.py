@@ -19,16 +19,12 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .cli import INTERRUPTED_LINE
+from .cli_create import left_out, refusal_hint, refused_entries
 from .cli_output import CommandOutput
 from .cli_support import EXIT_FAILED, EXIT_OK, EXIT_USAGE, interrupt_exit_code
 from .config import COMPRESSION_BACKENDS, ArchiveConfig
 from .display import escape, one_line, quoted
-from .errors import (
-    ArchiveError,
-    CorruptArchiveError,
-    UnreadableSourceError,
-    UnsafeArchiveError,
-)
+from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
 from .formats import KNOWN_EXTENSIONS, CompressionFormat, format_from_name
 from .interrupts import Terminated, deferred_interrupts
 from .terminal_progress import progress_for
@@ -134,7 +130,19 @@ def _build_parser(tuned: dict[str, Any]) -> argparse.ArgumentParser:
         "--skip-unreadable",
         action="store_true",
         help="leave out source files and folders that cannot be read, each with a warning "
-        "(default: fail, writing nothing)",
+        "(default: fail, naming them, writing nothing)",
+    )
+    create.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="archive what symlinks point at instead of the links, as tar -h does",
+    )
+    create.add_argument(
+        "--skip-unarchivable",
+        action="store_true",
+        help="leave out names that would not extract the same (not UTF-8, control characters, "
+        "a backslash) and symlinks leading outside the tree, each with a warning (default: "
+        "fail, naming them, writing nothing)",
     )
 
     extract = sub.add_parser("extract", parents=[common], help="extract an archive safely")
@@ -180,6 +188,8 @@ def _config(args: argparse.Namespace, tuned: dict[str, Any], progress: Any = Non
         values["include_metadata"] = False
     if args.command == "create":  # unlike the library, fail on what cannot be read
         values["unreadable_entries"] = "skip" if args.skip_unreadable else "error"
+        values["unarchivable_names"] = "skip" if args.skip_unarchivable else "error"
+        values["follow_symlinks"] = args.follow_symlinks
     if progress is not None:
         values["progress_callback"] = progress
     return ArchiveConfig(**values)
@@ -236,7 +246,7 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
                 f"{escape(str(args.output))}: {meta.file_count} files, "
                 f"{meta.uncompressed_size} -> "
                 f"{meta.compressed_size} bytes, sha256 {meta.checksum_sha256 or '-'}"
-                f"{_left_out(meta.skipped)}",
+                f"{left_out(meta.skipped)}",
             )
             return EXIT_OK
         if args.command == "extract":
@@ -320,25 +330,6 @@ def _unreadable_reason(path: Path) -> str:
     except OSError as exc:
         return exc.strerror or str(exc)
     return "it could not be read"
-
-
-def _left_out(skipped: list[tuple[str, str]]) -> str:
-    """The summary line's note of what create left out (each was warned about), by kind:
-    ``"; left out 1 unreadable, 2 over the size limit"``; empty when nothing was."""
-    from collections import Counter
-
-    from .walker import OVER_SIZE_LIMIT, is_unreadable
-
-    kinds = Counter(
-        "unreadable"
-        if is_unreadable(reason)
-        else "over the size limit"
-        if reason == OVER_SIZE_LIMIT
-        else "other"
-        for _, reason in skipped
-    )
-    order = ("unreadable", "over the size limit", "other")
-    return "; left out " + ", ".join(f"{kinds[k]} {k}" for k in order if kinds[k]) if kinds else ""
 
 
 def _member_dict(member: Any) -> dict[str, Any]:
@@ -430,7 +421,5 @@ def run(argv: Sequence[str] | None = None) -> int:
             logger.exception("failed")
         kind = {UnsafeArchiveError: "unsafe archive", CorruptArchiveError: "damaged archive"}
         label = next((v for k, v in kind.items() if isinstance(exc, k)), "error")
-        hint = (
-            "; --skip-unreadable leaves them out" if isinstance(exc, UnreadableSourceError) else ""
-        )
-        return out.failure(label, f"{exc}{hint}", EXIT_FAILED)
+        message = f"{exc}{refusal_hint(exc)}"
+        return out.failure(label, message, EXIT_FAILED, details=refused_entries(exc))

@@ -157,6 +157,14 @@ def test_cli_create_fails_with_one_line_and_writes_nothing(source, tmp_path):
     assert _listing(out_dir) == []
 
 
+def test_cli_json_lists_every_unreadable_entry(source, tmp_path):
+    r = cli("create", source, tmp_path / "out" / "a.tar.gz", "--json")
+    assert r.returncode == 1, r.stderr
+    error = json.loads(r.stdout)["error"]
+    assert sorted(e["name"] for e in error["entries"]) == ["b.txt", "sub"]
+    assert all(e["reason"].startswith("unreadable") for e in error["entries"])
+
+
 def test_cli_skip_unreadable_warns_and_counts_them(source, tmp_path):
     archive = tmp_path / "out" / "a.tar.gz"
     r = cli("create", source, archive, "--skip-unreadable")
