@@ -7,7 +7,10 @@ checked, in parallel over members when an executor is given. Damage of any kind 
 never an exception, and so does an archive that cannot be read (with that as the reason, not
 damage); only a missing file raises ``ArchiveError`` (the caller's concern).
 ``list_members`` describes members from their headers and raises ``CorruptArchiveError`` on
-damage. Every tar header is parsed within ``read.tar_headers``' bounds.
+damage. Every tar header is parsed within ``read.tar_headers``' bounds. A listing reads the
+same whatever the format, in tar's form: a folder's name has no trailing ``/``, and a
+symlink's size is 0 and its ``linkname`` its target (for a zip, read from the member's data
+as extraction reads it, ``read.zip_inflate.link_target``).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from .read.archive_file import archive_size_of, read_problem
 from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
 from .read.tar_headers import HeaderLimits
 from .read.tar_stream import TarStream
-from .read.zip_inflate import is_whole, member_pieces, whole_member
+from .read.zip_inflate import is_whole, link_target, member_pieces, whole_member
 from .read.zip_layout import (
     archive_fd,
     central_directory_offset,
@@ -241,13 +244,14 @@ def list_members(
     size = archive_size_of(archive)
     config = config or ArchiveConfig()
     budget = ExtractionBudget(config, size)
-    with damage_guard(archive):
+    cursor = MemberCursor()  # names a zip symlink whose target is damaged
+    with damage_guard(archive, cursor):
         if fmt is CompressionFormat.ZIP:
             with open_zip(archive) as handle:
                 infos = handle.infolist()
                 for info in infos:
                     budget.add_member(info.filename)
-                return [_zip_member(info) for info in infos]
+                return _zip_members(handle, infos, size, cursor)
         members = []
         with TarStream(archive, fmt, None, limits=HeaderLimits.from_config(config)) as stream:
             for member in stream.members():
@@ -272,8 +276,29 @@ def _tar_member(member: tarfile.TarInfo) -> MemberInfo:
     )
 
 
-def _zip_member(info: zipfile.ZipInfo) -> MemberInfo:
-    mode = unix_mode(info) or 0
-    return MemberInfo(
-        member_name(info), entry_kind(info), info.file_size, mode & 0o7777, zip_mtime(info) or 0.0
-    )
+def _zip_members(
+    handle: zipfile.ZipFile, infos: list[zipfile.ZipInfo], archive_size: int, cursor: MemberCursor
+) -> list[MemberInfo]:
+    """The members of an open zip; only symlinks' data is read (their targets)."""
+    kinds = [entry_kind(info) for info in infos]
+    links = [info for info, kind in zip(infos, kinds) if kind is EntryKind.SYMLINK]
+    targets: dict[int, str] = {}
+    if links:
+        fd = archive_fd(handle)
+        offsets = check_data_ranges(fd, links, central_directory_offset(handle, archive_size))
+        for info, offset in zip(links, offsets):
+            cursor.member = info.filename
+            check_supported(info)
+            targets[id(info)] = link_target(fd, info, offset, member_name(info))
+    return [_zip_member(info, kind, targets.get(id(info))) for info, kind in zip(infos, kinds)]
+
+
+def _zip_member(info: zipfile.ZipInfo, kind: EntryKind, target: str | None) -> MemberInfo:
+    """One member as a tar listing shows it: no trailing ``/``; a symlink sized 0, its
+    target as ``linkname``."""
+    name = member_name(info)
+    if kind is EntryKind.DIR:
+        name = name.rstrip("/")
+    size = 0 if kind is EntryKind.SYMLINK else info.file_size
+    mode = (unix_mode(info) or 0) & 0o7777
+    return MemberInfo(name, kind, size, mode, zip_mtime(info) or 0.0, target or "")

@@ -42,13 +42,12 @@ from ..codecs.inflate import inflate_module
 from ..codecs.zip_extra import member_name
 from ..config import ArchiveConfig
 from ..entries import EntryKind
-from ..errors import UnsafeArchiveError
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
 from ..pool import batched, is_tiny_batch, shared_map, worker_count
 from ..read import ZIP_TASK_BYTES
 from ..read.damage import MemberCursor, damage_guard
-from ..read.zip_inflate import is_whole, member_pieces, read_member, whole_member
+from ..read.zip_inflate import is_whole, link_target, member_pieces, whole_member
 from ..read.zip_layout import (
     archive_fd,
     central_directory_offset,
@@ -71,8 +70,6 @@ from .staged_tree import (
 )
 
 logger = logging.getLogger(__name__)
-
-MAX_SYMLINK_TARGET = 4096
 
 
 class ZipFileJob(NamedTuple):
@@ -257,12 +254,9 @@ class ZipExtraction:
                 continue
             mode, mtime = tree.mode_of(raw_mode), tree.mtime_of(raw_mtime)
             if kind is EntryKind.SYMLINK:
-                if info.file_size > MAX_SYMLINK_TARGET:
-                    raise UnsafeArchiveError(member, "symlink target is too long")
+                target = link_target(source, info, offset, member)  # bounded, read first
                 name = tree.register(member, EntryKind.SYMLINK)
-                raw = read_member(source, info, offset, MAX_SYMLINK_TARGET)
-                self.budget.wrote(member, len(raw))
-                target = raw.decode("utf-8", "surrogateescape")
+                self.budget.wrote(member, info.file_size)  # what it held (its size is checked)
                 check_link_target(member, target, EntryKind.SYMLINK)
                 tree.symlinks.append((name, target, mtime))
             else:

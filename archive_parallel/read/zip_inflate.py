@@ -15,7 +15,8 @@ integrity plan says only when the whole archive's SHA-256 is checked before anyt
 committed; see ``archive_parallel.integrity``). ``whole_member`` does the same for a small
 stored or deflated member (``is_whole``) in one ``pread`` and one inflate call, bounded by its
 declared size plus one byte, so most members of a package cost one read, one decompress and
-one CRC.
+one CRC. ``link_target`` reads a symlink member's target, for extraction and listing alike,
+refusing one longer than ``MAX_SYMLINK_TARGET`` before reading it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..codecs.inflate import inflate_errors
+from ..errors import UnsafeArchiveError
 from ..interrupts import checkpoint
 from . import CHUNK_SIZE
 
@@ -37,6 +39,8 @@ from . import CHUNK_SIZE
 _MIN_LZMA_DICTIONARY = 4096
 _LZMA_PROPERTIES = struct.Struct("<BI")
 _WHOLE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+#: the longest symlink target (bytes) a zip member may hold
+MAX_SYMLINK_TARGET = 4096
 
 
 class _Input:
@@ -225,4 +229,14 @@ def read_member(fd: int, info: zipfile.ZipInfo, offset: int, limit: int) -> byte
     return b"".join(member_pieces(fd, info, offset))
 
 
-__all__ = ["is_whole", "member_pieces", "read_member", "whole_member"]
+def link_target(fd: int, info: zipfile.ZipInfo, offset: int, member: str) -> str:
+    """The target of the symlink ``member`` (``info``, data at ``offset``): its data as UTF-8,
+    undecodable bytes kept (``surrogateescape``) for the checks to refuse. A target longer
+    than ``MAX_SYMLINK_TARGET`` bytes is refused (``UnsafeArchiveError``) before it is read."""
+    if info.file_size > MAX_SYMLINK_TARGET:
+        raise UnsafeArchiveError(member, "symlink target is too long")
+    raw = read_member(fd, info, offset, MAX_SYMLINK_TARGET)
+    return raw.decode("utf-8", "surrogateescape")
+
+
+__all__ = ["MAX_SYMLINK_TARGET", "is_whole", "link_target", "member_pieces", "whole_member"]
