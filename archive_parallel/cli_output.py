@@ -18,7 +18,9 @@ from typing import Any
 from .cli import drop_stdout
 from .display import one_line
 
-#: how the stderr line names each kind of failure (the others by their own name)
+#: how the stderr line names each kind of failure (the others by their own name): a usage
+#: error says ``error:``, as argparse and the project's other tools say it (exit status 2
+#: and the JSON kind tell it apart)
 _LABELS = {"usage": "error"}
 
 

@@ -21,7 +21,7 @@ from . import __version__
 from .cli import INTERRUPTED_LINE
 from .cli_create import left_out, refusal_hint, refused_entries
 from .cli_output import CommandOutput
-from .cli_support import EXIT_FAILED, EXIT_OK, EXIT_USAGE, interrupt_exit_code
+from .cli_support import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OneLineParser, interrupt_exit_code
 from .config import COMPRESSION_BACKENDS, ArchiveConfig
 from .display import escape, one_line, quoted
 from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
@@ -37,16 +37,16 @@ class UsageError(Exception):
 
 
 class _ArgumentsRefused(Exception):
-    """argparse refused the arguments (and printed its usage and error lines)."""
+    """argparse refused the arguments; ``run`` reports it as any usage error."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse's parser, whose error (after its usage and error lines on stderr, as usual)
-    raises ``_ArgumentsRefused`` instead of exiting, so ``--json`` can report it too."""
+class _Parser(OneLineParser):
+    """The project's one-line parser (its subcommands' parsers are of this class too), whose
+    error raises ``_ArgumentsRefused`` instead of printing and exiting: ``run`` reports it as
+    any other usage error, in one ``archive-parallel: error:`` line whatever the
+    subcommand, and as a JSON error with ``--json``."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
         raise _ArgumentsRefused(message)
 
 
@@ -400,8 +400,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser(tuned)
     try:
         args = parser.parse_args(argv)
-    except _ArgumentsRefused as exc:  # argparse printed its usage and error lines
-        return CommandOutput(_wants_json(argv)).failure("usage", str(exc), EXIT_USAGE, line="")
+    except _ArgumentsRefused as exc:
+        return CommandOutput(_wants_json(argv)).failure("usage", str(exc), EXIT_USAGE)
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
     _setup_logging(args.verbose)

@@ -54,10 +54,9 @@ def test_a_failure_prints_a_json_error(files, case):
     assert data["error"]["kind"] == kind
     assert data["error"]["message"] and "\n" not in data["error"]["message"]
     lines = r.stderr.strip().splitlines()
-    if case == "argparse refuses":  # argparse's usage, then its error line
-        assert lines[-1].endswith("error: " + data["error"]["message"])
-    else:
-        assert len(lines) == 1 and "Traceback" not in r.stderr
+    assert len(lines) == 1 and "Traceback" not in r.stderr
+    label = "error" if kind == "usage" else kind
+    assert lines[0] == f"archive-parallel: {label}: {data['error']['message']}"
     assert not (files["tmp"] / "d").exists() and not (files["tmp"] / "b.tar.gz").exists()
 
 

@@ -97,3 +97,39 @@ def test_checksum_of_a_folder_is_one_line(source, tmp_path):
     assert r.returncode == 1 and r.stderr.count("\n") == 1
     assert "cannot checksum 2 paths" in r.stderr
     assert r.stdout.split()[-1] == str(source / "a.txt")
+
+
+USAGE_MISTAKES = {
+    "no command": ([], "the following arguments are required: COMMAND"),
+    "unknown command": (["frobnicate"], "invalid choice: 'frobnicate'"),
+    "unknown option": (["list", "{src}/a.tar.gz", "--frob"], "unrecognized arguments: --frob"),
+    "missing argument": (["create", "{src}"], "the following arguments are required: output"),
+    "value refused by argparse": (["create", "{src}", "x.tar.gz", "--level", "25"], "--level"),
+    "not a number": (["create", "{src}", "x.tar.gz", "--threads", "many"], "invalid int value"),
+    "value refused by the command": (
+        ["create", "{src}", "x.tar.gz", "--threads", "0"],
+        "--threads must be at least 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(USAGE_MISTAKES))
+def test_every_usage_error_is_one_line_that_json_repeats(source, tmp_path, case):
+    args, expected = USAGE_MISTAKES[case]
+    args = [a.format(src=source) for a in args]
+    r = run_cli(*args, cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("archive-parallel: error: ") and expected in lines[0]
+    r = run_cli(*args, "--json", cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
+    error = json.loads(r.stdout)["error"]
+    assert error["kind"] == "usage"
+    assert r.stderr.rstrip("\n") == f"archive-parallel: error: {error['message']}"
+    assert not (tmp_path / "x.tar.gz").exists()
+
+
+def test_help_still_shows_the_usage(source):
+    r = run_cli("create", "--help")
+    assert r.returncode == 0 and r.stdout.startswith("usage: archive-parallel create")
