@@ -32,8 +32,9 @@ class CommandOutput:
         #: stdout's reader went away: the rest of the output goes nowhere (``cli.drop_stdout``)
         self.reader_gone = False
 
-    def result(self, data: dict[str, Any], text: str) -> None:
-        """A command's result: ``data`` as JSON, or ``text`` (nothing when empty)."""
+    def result(self, data: dict[str, Any], text: str | bytes) -> None:
+        """A command's result: ``data`` as JSON, or ``text`` (nothing when empty; bytes are
+        written as they are, for names that are not UTF-8)."""
         if self.as_json:
             self._print(json.dumps(data, indent=2, default=str))
         elif text:
@@ -46,7 +47,7 @@ class CommandOutput:
         code: int,
         *,
         data: dict[str, Any] | None = None,
-        text: str = "",
+        text: str | bytes = "",
         line: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> int:
@@ -62,14 +63,29 @@ class CommandOutput:
         self.result({**(data or {}), **error}, text)
         return code
 
-    def _print(self, text: str) -> None:
-        """``text`` on stdout, flushed at once; a closed pipe drops it, and what follows,
-        without turning the command into a failure."""
+    def _print(self, text: str | bytes) -> None:
+        """``text`` and a newline on stdout, flushed at once; a closed pipe drops it, and
+        what follows, without turning the command into a failure."""
         if self.reader_gone:
             return
         try:
-            print(text)
+            if isinstance(text, bytes):
+                _write_bytes(text + b"\n")
+            else:
+                print(text)
             sys.stdout.flush()
         except BrokenPipeError:
             self.reader_gone = True
             drop_stdout()
+
+
+def _write_bytes(data: bytes) -> None:
+    """``data`` on stdout as it is (through its text layer, escaped, where stdout has no
+    binary buffer, as one an embedding program set may not)."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(data.decode("utf-8", "backslashreplace"))
+    else:
+        buffer.write(data)
+        buffer.flush()

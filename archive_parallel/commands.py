@@ -3,7 +3,9 @@
 ``cli.main`` is the entry point; it imports this module once Ctrl-C is handled (see ``cli``).
 Errors are one line on stderr (``verify`` adds why a damaged archive failed); ``-v`` adds debug
 logs naming the thread, and tracebacks. Every name and path in human output is escaped
-(``display``): a member name cannot move the cursor, clear the screen or forge a line.
+(``display``): a member name cannot move the cursor, clear the screen or forge a line. The
+one exception is ``checksum`` writing to a file or a pipe: its lines are then exactly
+``sha256sum``'s, for ``sha256sum -c`` to read (``sum_lines``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .display import escape, one_line, quoted
 from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
 from .formats import KNOWN_EXTENSIONS, CompressionFormat, format_from_name
 from .interrupts import Terminated, deferred_interrupts
+from .sum_lines import sum_lines
 from .terminal_progress import progress_for
 
 logger = logging.getLogger(__name__)
@@ -159,7 +162,13 @@ def _build_parser(tuned: dict[str, Any]) -> argparse.ArgumentParser:
     listing.add_argument("archive", type=Path, help="archive to list")
 
     checksum = sub.add_parser("checksum", parents=[common], help="SHA-256 and MD5 of files")
-    checksum.add_argument("paths", type=Path, nargs="+", help="files to hash")
+    checksum.add_argument("paths", nargs="+", metavar="PATH", help="files to hash")
+    checksum.add_argument(
+        "--md5",
+        action="store_true",
+        help="print MD5 sums as md5sum does (default: SHA-256 as sha256sum does; "
+        "--json gives both)",
+    )
     return parser
 
 
@@ -293,21 +302,33 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
             )
             return EXIT_OK
         if args.command == "checksum":
-            for path in args.paths:
+            paths = [Path(p) for p in args.paths]
+            for path in paths:
                 _require(path, "path")
-            result = manager.calculate_checksums(args.paths, _config(args, tuned))
-            missing = [str(p) for p in args.paths if p not in result]
+            unique = list(dict.fromkeys(paths))
+            result = manager.calculate_checksums(unique, _config(args, tuned))
+            missing = [p for p in unique if p not in result]
             data = {
                 "files": {str(p): {"sha256": s, "md5": m} for p, (s, m) in result.items()},
-                "unreadable": missing,
+                "unreadable": [str(p) for p in missing],
             }
-            text = "\n".join(f"{s}  {m}  {escape(str(p))}" for p, (s, m) in result.items())
+            # each path as given, in the order given, as sha256sum prints them
+            which = 1 if args.md5 else 0  # result: (sha256, md5)
+            sums = [(result[p][which], a) for a, p in zip(args.paths, paths) if p in result]
+            text = sum_lines(sums, terminal=not args.json and _is_terminal(sys.stdout))
             if missing:
-                message = _cannot_checksum([p for p in args.paths if p not in result])
+                message = _cannot_checksum(missing)
                 return out.failure("error", message, EXIT_FAILED, data=data, text=text)
             out.result(data, text)
             return EXIT_OK
     raise UsageError(f"unknown command {args.command}")  # pragma: no cover
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
 
 
 def _cannot_checksum(paths: list[Path]) -> str:
