@@ -9,12 +9,16 @@ while it is being resolved, a loop, is kept unresolved) for a tree that does not
 meanwhile, remembering for each link where it led and through how many links. A path that
 needs more than ``MAX_HOPS`` links, counted as the system counts them when it opens a path
 (it gives up past 40), raises ``TooManyLinks``: the system could not follow it either.
+Links are read from the disk (``read_disk_link``), or from any ``read_link`` function given:
+a tree of links that exists only as a mapping (an archive's members, before extraction) is
+resolved just as it would be once on disk.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 
 #: links one path may go through, as Linux and macOS allow when opening it
 MAX_HOPS = 40
@@ -24,10 +28,23 @@ class TooManyLinks(Exception):
     """Resolving a path went through more than ``MAX_HOPS`` symlinks."""
 
 
-class LinkResolver:
-    """``resolve(path)`` for many paths of a tree that does not change meanwhile."""
+def read_disk_link(path: str) -> str | None:
+    """Where the symlink ``path`` leads; None when it is not a symlink, is missing or cannot
+    be read (taken as it is, as ``realpath`` does)."""
+    try:
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            return os.readlink(path)
+    except OSError:
+        pass
+    return None
 
-    def __init__(self) -> None:
+
+class LinkResolver:
+    """``resolve(path)`` for many paths of a tree that does not change meanwhile, its links
+    read by ``read_link`` (a path -> its target, or None when the path is not a link)."""
+
+    def __init__(self, read_link: Callable[[str], str | None] = read_disk_link) -> None:
+        self._read_link = read_link
         #: link path -> (where it leads, links followed to get there, itself included)
         self._known: dict[str, tuple[str, int]] = {}
         #: paths met that are not links (or do not exist): looked up once each
@@ -72,12 +89,8 @@ class LinkResolver:
     def _follow(self, folder: str, candidate: str) -> tuple[str, int] | None:
         """Where the link ``candidate`` (in the real folder ``folder``) leads, remembered;
         None when it is not a link."""
-        try:
-            is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
-            target = os.readlink(candidate) if is_link else ""
-        except OSError:  # missing (or unreadable): taken as it is, as realpath does
-            is_link = False
-        if not is_link:
+        target = self._read_link(candidate)
+        if target is None:
             self._plain.add(candidate)
             return None
         if len(self._resolving) >= MAX_HOPS:  # links inside links, deeper than any path may go
@@ -94,4 +107,4 @@ class LinkResolver:
         return known
 
 
-__all__ = ["MAX_HOPS", "LinkResolver", "TooManyLinks"]
+__all__ = ["MAX_HOPS", "LinkResolver", "TooManyLinks", "read_disk_link"]

@@ -38,6 +38,7 @@ from .read import ZIP_TASK_BYTES
 from .read.archive_file import archive_size_of, read_problem
 from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
 from .read.tar_headers import HeaderLimits
+from .read.tar_kind import tar_entry_kind
 from .read.tar_stream import TarStream
 from .read.zip_inflate import is_whole, link_target, member_pieces, whole_member
 from .read.zip_layout import (
@@ -261,18 +262,13 @@ def list_members(
 
 
 def _tar_member(member: tarfile.TarInfo) -> MemberInfo:
-    if member.isdir():
-        kind = EntryKind.DIR
-    elif member.issym():
-        kind = EntryKind.SYMLINK
-    elif member.islnk():
-        kind = EntryKind.HARDLINK
-    elif member.isreg():
-        kind = EntryKind.FILE
-    else:
-        kind = EntryKind.OTHER
     return MemberInfo(
-        member.name, kind, member.size, member.mode, float(member.mtime), member.linkname
+        member.name,
+        tar_entry_kind(member),
+        member.size,
+        member.mode,
+        float(member.mtime),
+        member.linkname,
     )
 
 

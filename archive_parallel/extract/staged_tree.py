@@ -1,11 +1,10 @@
 """The staged tree: what one extraction has written into its staging folder so far.
 
-``StagedTree`` registers every member under its normalised name and refuses duplicates, a
-file replacing a folder (or the reverse) and anything below a member that is not a folder.
-Names are compared the way the destination's file system compares them (probed once, see
-``fs_semantics``): where it ignores case or Unicode normalisation, a member whose name
-collides with an earlier one is taken as that same path, so the rules above apply to it, and
-a refusal names both members.
+``StagedTree`` is a ``member_tree.MemberTree`` (which registers every member under its
+normalised name and refuses what the archive's own names make unsafe: duplicates, a file
+replacing a folder or the reverse, anything below a member that is not a folder, links that
+leave the tree), with names compared the way the destination's file system compares them
+(probed once, see ``fs_semantics``), and with the disk behind it.
 Folders are created at once; regular files are written by small task functions that run in
 pool workers (``write_batch`` for small files, ``pwrite_chunk`` for the chunks of a large one),
 each opening its file with ``O_EXCL | O_NOFOLLOW``, hashing the bytes it writes (only when
@@ -25,29 +24,18 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..display import quoted
-from ..entries import EntryKind
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..fs_semantics import NameSemantics, probe_name_semantics
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
-from ..leftovers import STAGING_PREFIX
 from ..link_resolver import LinkResolver
-from ..safety import (
-    ExtractionBudget,
-    check_extracted_name,
-    check_member_name,
-    is_within,
-    normalise_member_name,
-    posix_dirname,
-    resolve_link,
-)
+from ..member_tree import MemberTree
+from ..safety import ExtractionBudget
 
 logger = logging.getLogger(__name__)
 
 #: members up to this size are read whole and written by one task; larger ones in chunks
 LARGE_MEMBER = 1024 * 1024
-
-_DIRS = (EntryKind.DIR, EntryKind.IMPLICIT_DIR)
 
 _POSIX_SEP = os.sep == "/" and os.altsep is None
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -155,8 +143,9 @@ def pwrite_chunk(name: str, fd: int, data: bytes, offset: int) -> list[Written]:
     return []
 
 
-class StagedTree:
-    """Names, kinds and results of the members extracted into ``root`` (the staging folder)."""
+class StagedTree(MemberTree):
+    """The members extracted into ``root`` (the staging folder): a ``MemberTree`` whose
+    folders are made on disk as they are registered, with the results of what was written."""
 
     def __init__(
         self,
@@ -167,25 +156,18 @@ class StagedTree:
         plan: IntegrityPlan | None = None,
         names: NameSemantics | None = None,
     ) -> None:
+        # names compared as the destination's file system does (the staging folder is in it)
+        super().__init__(names if names is not None else probe_name_semantics(root))
         self.root = root
         self._prefix = root.rstrip("/") + "/"
-        #: how the destination's file system compares names (the staging folder is inside it)
-        self.names = names if names is not None else probe_name_semantics(root)
-        #: folded key -> the spelling registered first, and the member that brought it
-        self._spellings: dict[str, tuple[str, str]] = {}
         #: hash each file as it is written (the plan's choice: something compares the hashes)
         self.hash_files = (plan or IntegrityPlan()).hash_files
         self.budget = budget
         self.preserve_permissions = preserve_permissions
         self.preserve_timestamps = preserve_timestamps
-        self.kinds: dict[str, EntryKind] = {}
-        self.files: list[str] = []  # regular files and links, in archive order
-        self.regular_files: set[str] = set()
         self.sha256: dict[str, str] = {}
         self.total_bytes = 0
         self.dir_attrs: list[tuple[str, int | None, float | None]] = []
-        self.symlinks: list[tuple[str, str, float | None]] = []
-        self.hardlinks: list[tuple[str, str]] = []
 
     # --- attributes the config says to keep ---
     def mode_of(self, mode: int | None) -> int | None:
@@ -200,88 +182,7 @@ class StagedTree:
         return os.path.join(self.root, *name.split("/"))
 
     # --- registration ---
-    def register(self, raw_name: str, kind: EntryKind) -> str:
-        """Check and record a member; create its parent folders. Returns its normalised name
-        (the earlier spelling when the file system takes it for an earlier member's path)."""
-        spelled = check_member_name(raw_name)
-        check_extracted_name(raw_name, spelled, STAGING_PREFIX)
-        name, other = self._same_path(spelled)
-        if other is None:
-            return self._register(raw_name, name, kind)
-        try:
-            return self._register(raw_name, name, kind)
-        except UnsafeArchiveError as exc:
-            raise UnsafeArchiveError(
-                raw_name,
-                f"{exc.reason}: it is the same path as member {other!r} on the destination's "
-                f"file system, which {self.names.describe()}",
-            ) from None
-
-    def _same_path(self, name: str) -> tuple[str, str | None]:
-        """``name`` with each leading part that collides with a registered path spelled as that
-        path was; and the member behind the first collision (None when there is none).
-
-        The key of a path is the keys of its parts joined by "/" (folding acts on each
-        character, and "/" folds to itself), so each part is folded once and each prefix's
-        key grows by one part: the cost is linear in the name's length, not quadratic."""
-        if not self.names.folds:
-            return name, None
-        parts = name.split("/")
-        spelled = key = ""
-        first_other = None
-        for i, part in enumerate(parts):
-            part_key = self.names.key(part)
-            key = f"{key}/{part_key}" if i else part_key
-            known = self._spellings.get(key)
-            if known is None:
-                rest = "/".join(parts[i:])
-                return (f"{spelled}/{rest}" if spelled else rest), first_other
-            # the registered spelling of this prefix extends ``spelled``: compare its last part
-            if known[0].rpartition("/")[2] != part and first_other is None:
-                first_other = known[1]
-            spelled = known[0]
-        return spelled, first_other
-
-    def _remember(self, name: str, member: str) -> None:
-        if self.names.folds:
-            self._spellings.setdefault(self.names.key(name), (name, member))
-
-    def _register(self, raw_name: str, name: str, kind: EntryKind) -> str:
-        existing = self.kinds.get(name)
-        if existing is not None:
-            if kind is EntryKind.DIR and existing is EntryKind.IMPLICIT_DIR:
-                self.kinds[name] = EntryKind.DIR
-                return name
-            if existing in _DIRS and kind is not EntryKind.DIR:
-                raise UnsafeArchiveError(raw_name, "a file or link would replace a folder")
-            if kind is EntryKind.DIR and existing not in _DIRS:
-                raise UnsafeArchiveError(raw_name, f"a folder would replace a {existing}")
-            raise UnsafeArchiveError(raw_name, "duplicate member name")
-        self._ensure_parents(raw_name, posix_dirname(name))
-        self.kinds[name] = kind
-        self._remember(name, raw_name)
-        if kind is EntryKind.DIR:
-            self._mkdir(raw_name, name)
-        if kind in (EntryKind.FILE, EntryKind.SYMLINK, EntryKind.HARDLINK):
-            self.files.append(name)
-        if kind is EntryKind.FILE:
-            self.regular_files.add(name)
-        return name
-
-    def _ensure_parents(self, raw_name: str, parent: str) -> None:
-        missing: list[str] = []
-        while parent and self.kinds.get(parent) not in _DIRS:
-            kind = self.kinds.get(parent)
-            if kind is not None:
-                raise UnsafeArchiveError(raw_name, f"its folder {parent!r} is a {kind}")
-            missing.append(parent)
-            parent = posix_dirname(parent)
-        for folder in reversed(missing):
-            self.kinds[folder] = EntryKind.IMPLICIT_DIR
-            self._remember(folder, raw_name)
-            self._mkdir(raw_name, folder)
-
-    def _mkdir(self, raw_name: str, name: str) -> None:
+    def folder_added(self, raw_name: str, name: str) -> None:
         try:
             os.mkdir(self.path(name), 0o777)  # umask applies, as for mkdir
         except OSError as exc:
@@ -289,10 +190,9 @@ class StagedTree:
 
     def add_dir(self, raw_name: str, mode: int | None, mtime: float | None) -> str | None:
         """Register a folder member; the archive root (``.``) is accepted and ignored."""
-        if not normalise_member_name(raw_name):
-            return None
-        name = self.register(raw_name, EntryKind.DIR)
-        self.dir_attrs.append((name, self.mode_of(mode), self.mtime_of(mtime)))
+        name = self.add_folder(raw_name)
+        if name is not None:
+            self.dir_attrs.append((name, self.mode_of(mode), self.mtime_of(mtime)))
         return name
 
     def record(self, results: list[Written]) -> None:
@@ -317,14 +217,9 @@ class StagedTree:
                 raise write_failure(name, exc) from exc
         if not self.symlinks:
             return
-        real_root = os.path.realpath(self.root)
-        resolver = LinkResolver()  # each link resolved once, however many lead through it
-        for name, target, mtime in self.symlinks:
-            resolved = resolve_link(resolver, self.path(name), name)
-            if not is_within(resolved, real_root):
-                raise UnsafeArchiveError(
-                    name, f"symlink target {quoted(target)} resolves outside the destination"
-                )
+        # each link resolved once, however many lead through it
+        self.check_symlinks_resolve(LinkResolver(), os.path.realpath(self.root))
+        for name, _, mtime in self.symlinks:
             if mtime is not None:
                 try:
                     os.utime(self.path(name), (mtime, mtime), follow_symlinks=False)

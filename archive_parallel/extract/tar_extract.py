@@ -19,15 +19,16 @@ from concurrent.futures import Executor
 
 from ..config import ArchiveConfig
 from ..entries import EntryKind
-from ..errors import CorruptArchiveError, UnsafeArchiveError
+from ..errors import CorruptArchiveError
 from ..formats import CompressionFormat
 from ..integrity import IntegrityPlan
 from ..pool import OrderedWindow
 from ..read import CHUNK_SIZE
 from ..read.damage import MemberCursor
 from ..read.tar_headers import HeaderLimits
+from ..read.tar_kind import tar_kind
 from ..read.tar_stream import TarStream
-from ..safety import ExtractionBudget, check_link_target
+from ..safety import ExtractionBudget
 from .staged_tree import (
     LARGE_MEMBER,
     SmallFile,
@@ -120,11 +121,10 @@ class TarExtraction:
     def _member(self, stream: TarStream, member: tarfile.TarInfo) -> None:
         self.budget.add_member(member.name)
         tree = self.tree
-        if member.isdir():
+        kind = tar_kind(member)  # any other kind is refused
+        if kind is EntryKind.DIR:
             tree.add_dir(member.name, member.mode, member.mtime)
-        elif member.issparse():
-            raise UnsafeArchiveError(member.name, "sparse files are not supported")
-        elif member.isreg():
+        elif kind is EntryKind.FILE:
             self.budget.declare(member.name, member.size)
             name = tree.register(member.name, EntryKind.FILE)
             source = stream.extractfile(member)
@@ -141,19 +141,10 @@ class TarExtraction:
                 )
             else:
                 self._large(source, member, name, mode, mtime)
-        elif member.issym():
-            target = member.linkname
-            check_link_target(member.name, target, EntryKind.SYMLINK)
-            name = tree.register(member.name, EntryKind.SYMLINK)
-            tree.symlinks.append((name, target, tree.mtime_of(member.mtime)))
-        elif member.islnk():
-            target = check_link_target(
-                member.name, member.linkname, EntryKind.HARDLINK, tree.regular_files
-            )
-            name = tree.register(member.name, EntryKind.HARDLINK)
-            tree.hardlinks.append((name, target))
+        elif kind is EntryKind.SYMLINK:
+            tree.add_symlink(member.name, member.linkname, tree.mtime_of(member.mtime))
         else:
-            raise UnsafeArchiveError(member.name, _kind_refusal(member))
+            tree.add_hardlink(member.name, member.linkname)
 
     def _small(self, item: SmallFile) -> None:
         self.budget.wrote(item.name, len(item.data))
@@ -215,11 +206,3 @@ class TarExtraction:
 def _last_chunk(large: _LargeFile, data: bytes, offset: int) -> _LargeFile:
     pwrite_chunk(large.name, large.fd, data, offset)
     return large
-
-
-def _kind_refusal(member: tarfile.TarInfo) -> str:
-    if member.ischr() or member.isblk():
-        return "device files are not allowed"
-    if member.isfifo():
-        return "FIFOs are not allowed"
-    return f"member type {member.type!r} is not allowed"

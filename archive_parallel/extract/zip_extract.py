@@ -58,7 +58,7 @@ from ..read.zip_layout import (
     zip_kind,
     zip_mtime,
 )
-from ..safety import ExtractionBudget, check_link_target
+from ..safety import ExtractionBudget
 from .staged_tree import (
     StagedTree,
     Written,
@@ -255,10 +255,8 @@ class ZipExtraction:
             mode, mtime = tree.mode_of(raw_mode), tree.mtime_of(raw_mtime)
             if kind is EntryKind.SYMLINK:
                 target = link_target(source, info, offset, member)  # bounded, read first
-                name = tree.register(member, EntryKind.SYMLINK)
                 self.budget.wrote(member, info.file_size)  # what it held (its size is checked)
-                check_link_target(member, target, EntryKind.SYMLINK)
-                tree.symlinks.append((name, target, mtime))
+                tree.add_symlink(member, target, mtime)
             else:
                 name = tree.register(member, EntryKind.FILE)
                 self.cursor.member = None

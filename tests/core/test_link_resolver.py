@@ -54,6 +54,31 @@ def test_every_path_the_system_can_follow_resolves_as_realpath_says(tmp_path, se
     assert checked > 0
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_links_read_from_a_mapping_resolve_as_they_do_on_disk(tmp_path, seed):
+    """A tree known only as {link path: target} (an archive's members, before extraction)
+    resolves exactly as the same tree on disk, loops and chains included."""
+    root = tmp_path.resolve()
+    _random_tree(root, random.Random(seed))
+    links = {}
+    paths = []
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            paths += [path + tail for tail in ("", "/x", "/../y")]
+            if os.path.islink(path):
+                links[path] = os.readlink(path)
+    on_disk, mapped = LinkResolver(), LinkResolver(links.get)
+    for path in paths:
+        try:
+            expected = on_disk.resolve(path)
+        except TooManyLinks:
+            with pytest.raises(TooManyLinks):
+                mapped.resolve(path)
+            continue
+        assert mapped.resolve(path) == expected, path
+
+
 def test_each_link_and_each_plain_path_is_looked_up_once(tmp_path, monkeypatch):
     """A chain of 30 links whose targets are padded with 800 'a/../' and 400 links to its
     head: os.path.realpath would look up 30 x 800 names for each of the 430 links."""
