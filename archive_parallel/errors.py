@@ -32,6 +32,12 @@ class ArchiveLimitError(UnsafeArchiveError):
     """An archive exceeds an extraction limit (total size, member count, compression ratio)."""
 
 
+class CodecUnavailableError(ArchiveError):
+    """An archive needs an optional package that is not installed: Zstandard support for a
+    tar.zst, or a compression or decompression backend asked for by name. Not damage: the
+    message says what to install."""
+
+
 class CorruptArchiveError(ArchiveError):
     """An archive is damaged, truncated or not an archive at all."""
 

@@ -471,7 +471,8 @@ class ArchiveManager:
     @_operation
     def verify_archive_integrity(self, archive_path: str | os.PathLike[str]) -> bool:
         """True for a sound archive (every member's data read and checked), else False (also
-        for one that cannot be read); ``ArchiveError`` only when it does not exist."""
+        for one that cannot be read); ``ArchiveError`` when it does not exist, and
+        ``CodecUnavailableError`` when its format needs a package that is not installed."""
         return self.verify_archive_details(archive_path).ok
 
     @_operation
@@ -497,10 +498,14 @@ class ArchiveManager:
             fmt = resolve_format(archive)
             parallel = config.uses_parallel(self._member_estimate(metadata, config))
             plan = self._integrity_plan(archive, fmt, metadata, config, parallel, extracting=False)
-            with self._stats.timed("archive_verification"):
-                report = verify_archive_report(
-                    archive, fmt, self._executor(config, parallel), config, plan
-                )
+            try:
+                with self._stats.timed("archive_verification"):
+                    report = verify_archive_report(
+                        archive, fmt, self._executor(config, parallel), config, plan
+                    )
+            except BaseException:  # a codec to install, an interrupt
+                self._stats.record_failure()
+                raise
         self._stats.record_operation(
             "verify",
             parallel,

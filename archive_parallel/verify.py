@@ -5,7 +5,8 @@ and walked (end-of-archive block and the compressed trailer checked too); a zip'
 read (``read.zip_inflate``, bounded by each member's declared size) and their CRCs
 checked, in parallel over members when an executor is given. Damage of any kind gives False,
 never an exception, and so does an archive that cannot be read (with that as the reason, not
-damage); only a missing file raises ``ArchiveError`` (the caller's concern).
+damage); a missing file raises ``ArchiveError`` (the caller's concern), and so does an archive
+whose format needs a package that is not installed (``CodecUnavailableError``: not damage).
 ``list_members`` describes members from their headers and raises ``CorruptArchiveError`` on
 damage. Every tar header is parsed within ``read.tar_headers``' bounds. A listing reads the
 same whatever the format, in tar's form: a folder's name has no trailing ``/``, and a
@@ -29,7 +30,7 @@ from .codecs.inflate import inflate_module
 from .codecs.zip_extra import member_name
 from .config import ArchiveConfig
 from .entries import EntryKind
-from .errors import ArchiveError, CorruptArchiveError
+from .errors import ArchiveError, CodecUnavailableError, CorruptArchiveError
 from .formats import CompressionFormat
 from .integrity import IntegrityPlan
 from .interrupts import checkpoint
@@ -104,7 +105,8 @@ def verify_archive_report(
     plan: IntegrityPlan | None = None,
 ) -> IntegrityReport:
     """Read every member to its end: ``IntegrityReport(True)``, or ``False`` with the reason
-    of the damage (the message of the error that found it).
+    of the damage (the message of the error that found it). ``CodecUnavailableError`` when
+    the archive's format needs a package that is not installed.
 
     With ``config``, its extraction limits apply too (a bomb past them fails, found from the
     declared sizes before it is inflated); without, every byte is read whatever its size.
@@ -144,6 +146,8 @@ def verify_archive_report(
                     backend,
                 )
         archive_check.wait()
+    except CodecUnavailableError:  # a package to install, not a fault of the archive
+        raise
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
         return IntegrityReport(False, str(exc) or type(exc).__name__)

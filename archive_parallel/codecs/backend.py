@@ -17,7 +17,7 @@ import zlib
 from types import ModuleType
 from typing import Any
 
-from ..errors import ArchiveError
+from ..errors import CodecUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +66,8 @@ class IsalDeflate:
         return self._isal.compress(data, ISAL_LEVELS[level], wbits)
 
 
-def _missing(package: str) -> ArchiveError:
-    return ArchiveError(
+def _missing(package: str) -> CodecUnavailableError:
+    return CodecUnavailableError(
         f"compression_backend {package!r} was asked for but the {package} package is not "
         f"installed (pip install {package}, or use 'zlib' or 'auto')"
     )

@@ -5,7 +5,7 @@ speed, never bytes: readers (tar.gz streams, tar.gz index segments, zip members)
 ``decompressobj`` and ``crc32`` from ``inflate_module()``, which with "auto" (the default)
 prefers ``isal.isal_zlib`` (python-isal, about twice zlib's inflate speed), then
 ``zlib_ng.zlib_ng``, then ``zlib``. Naming one (``ArchiveConfig.decompression_backend``)
-forces it, for measurement; naming one that is not installed is a clear ``ArchiveError``.
+forces it, for measurement; naming one that is not installed is a clear ``CodecUnavailableError``.
 Each module raises its own error class on damage; ``inflate_errors`` lists them.
 "rapidgzip" (and "auto" when it is installed) also inflates whole tar.gz files of other tools
 in parallel (``codecs.parallel_gzip``); for everything else it means "auto".
@@ -17,7 +17,7 @@ import zlib
 from types import ModuleType
 
 from ..config import DECOMPRESSION_BACKENDS
-from ..errors import ArchiveError
+from ..errors import CodecUnavailableError
 from .backend import _import_isal, _import_zlib_ng
 
 _IMPORTERS = {"isal": _import_isal, "zlib-ng": _import_zlib_ng}
@@ -41,7 +41,7 @@ def inflate_module(backend: str = "auto") -> ModuleType:
         )
     module = importer()
     if module is None:
-        raise ArchiveError(
+        raise CodecUnavailableError(
             f"decompression_backend {backend!r} was asked for but the {backend} package is not "
             f"installed (pip install {backend}, or use 'auto' or 'zlib')"
         )

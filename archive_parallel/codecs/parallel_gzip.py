@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
-from ..errors import ArchiveError
+from ..errors import CodecUnavailableError
 from .gzip_index import skip_delivered
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def import_rapidgzip() -> ModuleType | None:
 def require_rapidgzip() -> ModuleType:
     module = import_rapidgzip()
     if module is None:
-        raise ArchiveError(
+        raise CodecUnavailableError(
             "decompression_backend 'rapidgzip' was asked for but the rapidgzip package is not "
             "installed (pip install rapidgzip, or use 'auto')"
         )

@@ -22,7 +22,7 @@ import logging
 from types import ModuleType
 from typing import Any, BinaryIO
 
-from ..errors import ArchiveError, CorruptArchiveError
+from ..errors import CodecUnavailableError, CorruptArchiveError
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +40,15 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 def zstd_module() -> ModuleType:
-    """``compression.zstd`` or ``backports.zstd``; ``ArchiveError`` saying what to install."""
+    """``compression.zstd`` or ``backports.zstd``; ``CodecUnavailableError`` (an
+    ``ArchiveError``) saying what to install."""
     try:
         from compression import zstd  # type: ignore[import-not-found]
     except ImportError:
         try:
             from backports import zstd  # type: ignore[import-not-found,no-redef]
         except ImportError:
-            raise ArchiveError(
+            raise CodecUnavailableError(
                 "tar.zst needs Zstandard support: Python 3.14's compression.zstd, or "
                 "pip install backports.zstd (included in archive-parallel[fast])"
             ) from None
@@ -57,7 +58,7 @@ def zstd_module() -> ModuleType:
 def zstd_available() -> bool:
     try:
         zstd_module()
-    except ArchiveError:
+    except CodecUnavailableError:
         return False
     return True
 

@@ -3,14 +3,17 @@
 ``block(monkeypatch, *names)`` makes ``import name`` raise ImportError for the rest of a test
 (the library imports its accelerators lazily, at each use, so this takes effect at once).
 ``run_without(names, code)`` runs ``code`` in a child interpreter whose meta-path refuses the
-named packages from the start, for checks that must not see them even once.
+named packages from the start, for checks that must not see them even once;
+``env_without(folder, names)`` is the environment in which ``run_cli``'s child refuses them.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +46,16 @@ def run_without(names: tuple[str, ...], code: str, cwd: str | None = None) -> st
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
+
+
+def env_without(folder: Path, names: tuple[str, ...]) -> dict[str, str]:
+    """``run_cli``'s ``env`` for a child that cannot import ``names``: a ``sitecustomize`` in
+    ``folder`` (created) installs the blocker at start-up."""
+    from tests.cli_runner import ROOT
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(_BLOCKER.format(blocked=tuple(names)))
+    return {"PYTHONPATH": os.pathsep.join([str(ROOT), str(folder)])}
 
 
 def verified(config, archive) -> bool:

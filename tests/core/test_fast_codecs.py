@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from archive_parallel import ArchiveConfig, ArchiveManager, CorruptArchiveError
+from archive_parallel import (
+    ArchiveConfig,
+    ArchiveManager,
+    CodecUnavailableError,
+    CorruptArchiveError,
+)
 from archive_parallel.codecs import backend
 from archive_parallel.codecs.inflate import inflate_module, inflate_name
 from archive_parallel.errors import ArchiveError
@@ -134,6 +139,23 @@ def test_isal_level_zero_stores_and_missing_isal_is_clear(monkeypatch):
     with pytest.raises(ArchiveError, match="pip install isal"):
         backend.deflate_module("isal")
     assert "isal" not in backend.available_backends()
+
+
+@pytest.mark.parametrize("suffix", ["zip", "tar.gz"])
+@pytest.mark.parametrize(("inflater", "package"), [("isal", "isal"), ("zlib-ng", "zlib_ng")])
+def test_a_missing_inflater_asked_for_is_the_same_error_for_verify(
+    monkeypatch, manager, sample_tree, tmp_path, suffix, inflater, package
+):
+    """Not damage: verification raises what extraction raises, naming what to install."""
+    archive = tmp_path / f"a.{suffix}"
+    manager.create_archive(sample_tree, archive, _config())
+    block(monkeypatch, package)
+    config = _config(decompression_backend=inflater)
+    with pytest.raises(CodecUnavailableError, match=f"pip install {inflater}") as refused:
+        manager.extract_archive(archive, tmp_path / "out", config)
+    with ArchiveManager(config) as verifier, pytest.raises(CodecUnavailableError) as verifying:
+        verifier.verify_archive_integrity(archive)
+    assert str(verifying.value) == str(refused.value)
 
 
 def test_everything_works_with_no_optional_package(tmp_path, sample_tree):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_parallel import ArchiveConfig, ArchiveError
+from archive_parallel import ArchiveConfig, ArchiveError, ArchiveManager, CodecUnavailableError
 from archive_parallel.codecs import parallel_gzip, readers
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -106,9 +106,13 @@ def test_damage_is_corrupt_archive_error(manager, foreign, tmp_path, backend, pa
 
 def test_absent_rapidgzip(monkeypatch, manager, foreign, tmp_path, snapshot, sample_tree):
     block(monkeypatch, "rapidgzip")
-    with pytest.raises(ArchiveError, match="pip install rapidgzip"):
+    with pytest.raises(ArchiveError, match="pip install rapidgzip") as refused:
         manager.extract_archive(foreign, tmp_path / "a", _config("rapidgzip"))
     assert not (tmp_path / "a").exists()
+    verifier = ArchiveManager(_config("rapidgzip"))
+    with verifier, pytest.raises(CodecUnavailableError) as verifying:  # not damage
+        verifier.verify_archive_integrity(foreign)
+    assert str(verifying.value) == str(refused.value)
     manager.extract_archive(foreign, tmp_path / "b", _config("auto"))
     assert snapshot(tmp_path / "b") == snapshot(sample_tree)
 

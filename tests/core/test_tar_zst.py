@@ -4,6 +4,7 @@ limits, the CLI, and a clear error without Zstandard support."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -21,12 +22,18 @@ from archive_parallel import (
 )
 from archive_parallel import pool as pool_module
 from archive_parallel.codecs.zstd import LEVEL_FROM_0_9, effective_level, zstd_available
-from archive_parallel.errors import ArchiveLimitError
+from archive_parallel.errors import ArchiveLimitError, CodecUnavailableError
 from archive_parallel.formats import detect_format
 from tests.cli_runner import run_cli
 
 sys.path.insert(0, os.path.dirname(__file__))
-from codec_support import assert_refused, block, verified, write_variants  # noqa: E402
+from codec_support import (  # noqa: E402
+    assert_refused,
+    block,
+    env_without,
+    verified,
+    write_variants,
+)
 
 pytestmark = pytest.mark.skipif(not zstd_available(), reason="no Zstandard support installed")
 needs_zstd_tool = pytest.mark.skipif(shutil.which("zstd") is None, reason="zstd not installed")
@@ -172,9 +179,36 @@ def test_without_zstd_support_the_error_is_clear(monkeypatch, manager, sample_tr
     with pytest.raises(ArchiveError, match="pip install backports.zstd"):
         manager.create_archive(sample_tree, tmp_path / "b.tar.zst", _config())
     assert not (tmp_path / "b.tar.zst").exists()
-    with pytest.raises(ArchiveError, match="backports.zstd"):
+    with pytest.raises(ArchiveError, match="backports.zstd") as refused:
         manager.extract_archive(archive, tmp_path / "out", _config())
-    assert not manager.verify_archive_integrity(archive)
+    failed = manager.get_stats()["failed_operations"]
+    # not damage, and not a non-archive: the same error as extraction's
+    with pytest.raises(CodecUnavailableError) as verifying:
+        manager.verify_archive_integrity(archive)
+    assert str(verifying.value) == str(refused.value)
+    with pytest.raises(CodecUnavailableError):
+        manager.verify_archive_details(archive)
+    assert manager.get_stats()["failed_operations"] == failed + 2
+
+
+def test_cli_without_zstd_support_verify_says_what_list_and_extract_say(sample_tree, tmp_path):
+    archive = tmp_path / "a.tar.zst"
+    assert run_cli("create", sample_tree, archive, "--no-progress").returncode == 0
+    env = env_without(tmp_path / "blocker", ("backports", "compression"))
+    runs = {
+        "verify": run_cli("verify", archive, env=env),
+        "list": run_cli("list", archive, env=env),
+        "extract": run_cli("extract", archive, tmp_path / "out", env=env),
+    }
+    lines = {command: done.stderr.strip() for command, done in runs.items()}
+    assert lines["verify"].startswith("archive-parallel: error: tar.zst needs Zstandard support")
+    assert "pip install backports.zstd" in lines["verify"]
+    assert lines["verify"] == lines["list"] == lines["extract"], lines
+    assert {done.returncode for done in runs.values()} == {1}
+    assert "FAILED" not in runs["verify"].stdout  # not a verdict on the archive
+    as_json = run_cli("verify", archive, "--json", env=env)
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["error"]["kind"] == "error"
 
 
 def test_cli_levels(sample_tree, tmp_path):
