@@ -280,13 +280,14 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
         if args.command == "verify":
             _require(args.archive, "archive")
             manager.default_config = _config(args, tuned)
-            report = manager.verify_archive_details(args.archive)
+            # what extract would refuse fails too: "verify OK" means "extract accepts it"
+            report = manager.verify_archive_details(args.archive, check_safety=True)
             data = {"archive": str(args.archive), "ok": report.ok, "reason": report.reason}
             if report.ok:
                 out.result(data, f"{escape(str(args.archive))}: OK")
                 return EXIT_OK
             return out.failure(
-                "error" if report.unreadable else "damaged archive",
+                _verify_failure_kind(report),
                 report.reason or "the archive is damaged",
                 EXIT_FAILED,
                 data=data,
@@ -329,6 +330,13 @@ def _is_terminal(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # replaced or closed
         return False
+
+
+def _verify_failure_kind(report: Any) -> str:
+    """The kind of a failed ``verify``, as ``extract`` names the same failure."""
+    if report.unreadable:
+        return "error"
+    return "unsafe archive" if report.unsafe else "damaged archive"
 
 
 def _cannot_checksum(paths: list[Path]) -> str:

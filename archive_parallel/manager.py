@@ -469,17 +469,24 @@ class ArchiveManager:
 
     # ------------------------------------------------------------------ verify / list
     @_operation
-    def verify_archive_integrity(self, archive_path: str | os.PathLike[str]) -> bool:
+    def verify_archive_integrity(
+        self, archive_path: str | os.PathLike[str], *, check_safety: bool = False
+    ) -> bool:
         """True for a sound archive (every member's data read and checked), else False (also
         for one that cannot be read); ``ArchiveError`` when it does not exist, and
-        ``CodecUnavailableError`` when its format needs a package that is not installed."""
-        return self.verify_archive_details(archive_path).ok
+        ``CodecUnavailableError`` when its format needs a package that is not installed.
+        ``check_safety``: False too for an archive that extraction would refuse (names,
+        kinds, link targets of its members)."""
+        return self.verify_archive_details(archive_path, check_safety=check_safety).ok
 
     @_operation
-    def verify_archive_details(self, archive_path: str | os.PathLike[str]) -> IntegrityReport:
+    def verify_archive_details(
+        self, archive_path: str | os.PathLike[str], *, check_safety: bool = False
+    ) -> IntegrityReport:
         """``verify_archive_integrity`` with the reason: an ``IntegrityReport`` whose ``ok``
         is that bool and whose ``reason`` says, in one line, why a damaged archive failed
-        (``unreadable``: it was not damage, the archive could not be read)."""
+        (``unreadable``: it was not damage, the archive could not be read; ``unsafe``:
+        extraction would refuse it)."""
         from .verify import IntegrityReport, verify_archive_report
 
         archive = Path(archive_path)
@@ -501,7 +508,7 @@ class ArchiveManager:
             try:
                 with self._stats.timed("archive_verification"):
                     report = verify_archive_report(
-                        archive, fmt, self._executor(config, parallel), config, plan
+                        archive, fmt, self._executor(config, parallel), config, plan, check_safety
                     )
             except BaseException:  # a codec to install, an interrupt
                 self._stats.record_failure()

@@ -7,6 +7,10 @@ checked, in parallel over members when an executor is given. Damage of any kind 
 never an exception, and so does an archive that cannot be read (with that as the reason, not
 damage); a missing file raises ``ArchiveError`` (the caller's concern), and so does an archive
 whose format needs a package that is not installed (``CodecUnavailableError``: not damage).
+With ``check_safety`` the members are also judged as extraction judges them, from the archive
+alone: kinds (``read.tar_kind``, ``read.zip_layout.zip_kind``) and the tree their names and
+links make (``member_tree``), so what passes is what extraction accepts (but for what the
+destination holds, and how its file system compares names).
 ``list_members`` describes members from their headers and raises ``CorruptArchiveError`` on
 damage. Every tar header is parsed within ``read.tar_headers``' bounds. A listing reads the
 same whatever the format, in tar's form: a folder's name has no trailing ``/``, and a
@@ -30,16 +34,17 @@ from .codecs.inflate import inflate_module
 from .codecs.zip_extra import member_name
 from .config import ArchiveConfig
 from .entries import EntryKind
-from .errors import ArchiveError, CodecUnavailableError, CorruptArchiveError
+from .errors import ArchiveError, CodecUnavailableError, CorruptArchiveError, UnsafeArchiveError
 from .formats import CompressionFormat
 from .integrity import IntegrityPlan
 from .interrupts import checkpoint
+from .member_tree import MemberTree
 from .pool import batched, shared_map
 from .read import ZIP_TASK_BYTES
 from .read.archive_file import archive_size_of, read_problem
 from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
 from .read.tar_headers import HeaderLimits
-from .read.tar_kind import tar_entry_kind
+from .read.tar_kind import tar_entry_kind, tar_kind
 from .read.tar_stream import TarStream
 from .read.zip_inflate import is_whole, link_target, member_pieces, whole_member
 from .read.zip_layout import (
@@ -50,6 +55,7 @@ from .read.zip_layout import (
     entry_kind,
     open_zip,
     unix_mode,
+    zip_kind,
     zip_mtime,
 )
 from .safety import ExtractionBudget
@@ -78,12 +84,17 @@ class MemberInfo:
 @dataclass(frozen=True, slots=True)
 class IntegrityReport:
     """The outcome of a verification: ``ok``, and when not, ``reason`` (one line, why) and
-    whether it is because the archive could not be read (``unreadable``)."""
+    whether it is because the archive could not be read (``unreadable``) or because
+    extraction would refuse it (``unsafe``)."""
 
     ok: bool
     reason: str | None = None
     #: the archive could not be read (permissions, I/O): ``reason`` says why; not damage
     unreadable: bool = False
+    #: extraction would refuse the archive (``UnsafeArchiveError``): a member's name, kind or
+    #: link target (judged with ``check_safety``), an extraction limit (``ArchiveLimitError``),
+    #: a sparse tar member or overlapping zip entries; ``reason`` names the member and why
+    unsafe: bool = False
 
     def __bool__(self) -> bool:
         return self.ok
@@ -103,6 +114,7 @@ def verify_archive_report(
     executor: Executor | None = None,
     config: ArchiveConfig | None = None,
     plan: IntegrityPlan | None = None,
+    check_safety: bool = False,
 ) -> IntegrityReport:
     """Read every member to its end: ``IntegrityReport(True)``, or ``False`` with the reason
     of the damage (the message of the error that found it). ``CodecUnavailableError`` when
@@ -112,7 +124,8 @@ def verify_archive_report(
     declared sizes before it is inflated); without, every byte is read whatever its size.
     ``plan`` (``integrity.IntegrityPlan``, by default one that checks every CRC) says what
     is checked: its archive SHA-256 first, then the members, CRCs as it says; its gzip index
-    lets a tar.gz inflate its segments in parallel.
+    lets a tar.gz inflate its segments in parallel. With ``check_safety``, what extraction
+    refuses of the members themselves fails too (``unsafe``): names, kinds, link targets.
     """
     plan = plan if plan is not None else IntegrityPlan()
     archive = os.fspath(path)
@@ -130,11 +143,12 @@ def verify_archive_report(
         logger.info("verify %s: %s", archive, exc)
         return IntegrityReport(False, str(exc), unreadable=True)
     budget = ExtractionBudget(config, size) if config is not None else None
+    tree = MemberTree() if check_safety else None
     try:
         backend = config.decompression_backend if config is not None else "auto"
         with damage_guard(archive):
             if fmt is CompressionFormat.ZIP:
-                _verify_zip(archive, size, executor, budget, backend, plan)
+                _verify_zip(archive, size, executor, budget, backend, plan, tree)
             else:
                 _verify_tar(
                     archive,
@@ -144,13 +158,15 @@ def verify_archive_report(
                     plan.gzip_index,
                     HeaderLimits.from_config(config),
                     backend,
+                    tree,
                 )
         archive_check.wait()
     except CodecUnavailableError:  # a package to install, not a fault of the archive
         raise
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
-        return IntegrityReport(False, str(exc) or type(exc).__name__)
+        unsafe = isinstance(exc, UnsafeArchiveError)
+        return IntegrityReport(False, str(exc) or type(exc).__name__, unsafe=unsafe)
     finally:
         archive_check.abandon()  # after a failure: no worker left hashing
     return IntegrityReport(True)
@@ -164,12 +180,15 @@ def _verify_tar(
     index: GzipIndex | None,
     limits: HeaderLimits,
     inflate_backend: str = "auto",
+    tree: MemberTree | None = None,
 ) -> None:
     with TarStream(archive, fmt, executor, index, limits, inflate_backend) as stream:
         for member in stream.members():
             if budget is not None:
                 budget.add_member(member.name)
                 budget.declare(member.name, member.size if member.isreg() else 0)
+            if tree is not None:
+                tree.add(member.name, tar_kind(member), member.linkname)
             if member.isreg():
                 source = stream.extractfile(member)
                 remaining = member.size
@@ -178,7 +197,13 @@ def _verify_tar(
                     if not data:
                         raise CorruptArchiveError("member data is truncated", member.name)
                     remaining -= len(data)
-        stream.finish()
+                if budget is not None:  # as extraction counts what it writes
+                    budget.wrote(member.name, member.size)
+        trailing = stream.finish()
+        if budget is not None:
+            budget.wrote("(end of archive)", trailing)
+    if tree is not None:
+        tree.check_symlinks()
 
 
 def _read_zip_members(
@@ -211,6 +236,7 @@ def _verify_zip(
     budget: Budget,
     inflate_backend: str,
     plan: IntegrityPlan,
+    tree: MemberTree | None = None,
 ) -> None:
     with open_zip(archive) as handle:
         infos = handle.infolist()
@@ -221,6 +247,8 @@ def _verify_zip(
             check_supported(info)
         fd = archive_fd(handle)
         offsets = check_data_ranges(fd, infos, central_directory_offset(handle, size))
+        if tree is not None:  # names and links first, as extraction judges them
+            _check_zip_tree(tree, fd, infos, offsets)
         members = ((info, offset) for info, offset in zip(infos, offsets) if not info.is_dir())
         work = batched(members, _MEMBERS_PER_TASK, _declared_size, ZIP_TASK_BYTES)
         # the caller reads batches too, each thread taking the next when free
@@ -233,6 +261,19 @@ def _verify_zip(
         )
         for _ in shared_map(executor, read, work):
             pass
+
+
+def _check_zip_tree(
+    tree: MemberTree, fd: int, infos: list[zipfile.ZipInfo], offsets: list[int]
+) -> None:
+    """Each entry's kind, name and link target, as extraction judges them."""
+    for info, offset in zip(infos, offsets):
+        checkpoint()
+        kind = zip_kind(info)
+        name = member_name(info)
+        target = link_target(fd, info, offset, name) if kind is EntryKind.SYMLINK else ""
+        tree.add(name, kind, target)
+    tree.check_symlinks()
 
 
 def _declared_size(job: tuple[zipfile.ZipInfo, int]) -> int:

@@ -36,6 +36,7 @@ CASES = {
     "extract damaged": (["extract", "{damaged}", "{tmp}/d"], 1, "damaged archive"),
     "extract hostile": (["extract", "{hostile}", "{tmp}/d"], 1, "unsafe archive"),
     "verify damaged": (["verify", "{damaged}"], 1, "damaged archive"),
+    "verify hostile": (["verify", "{hostile}"], 1, "unsafe archive"),
     "create from nowhere": (["create", "{tmp}/missing", "{tmp}/b.tar.gz"], 2, "usage"),
     "create a file": (["create", "{damaged}", "{tmp}/b.tar.gz"], 1, "error"),
     "checksum a folder": (["checksum", "{src}"], 1, "error"),
