@@ -38,7 +38,12 @@ from .safety import (
     resolve_link,
 )
 
-_DIRS = (EntryKind.DIR, EntryKind.IMPLICIT_DIR)
+# the kinds, looked up once (an enum member's lookup costs more than the rest of a check)
+_FILE, _DIR, _IMPLICIT_DIR = EntryKind.FILE, EntryKind.DIR, EntryKind.IMPLICIT_DIR
+_SYMLINK, _HARDLINK = EntryKind.SYMLINK, EntryKind.HARDLINK
+_DIRS = (_DIR, _IMPLICIT_DIR)
+#: the kinds ``files`` lists
+_LISTED = (_FILE, _SYMLINK, _HARDLINK)
 
 #: where the members of a tree with no disk behind it lie when its links are resolved: a
 #: name no link target can spell (a target holding a control character is refused), so a
@@ -52,6 +57,7 @@ class MemberTree:
     def __init__(self, names: NameSemantics = CASE_SENSITIVE) -> None:
         #: how the destination's file system compares names
         self.names = names
+        self._folds = names.folds
         #: folded key -> the spelling registered first, and the member that brought it
         self._spellings: dict[str, tuple[str, str]] = {}
         self.kinds: dict[str, EntryKind] = {}
@@ -73,11 +79,13 @@ class MemberTree:
         """Check and record a member of ``kind`` (``FILE``, ``DIR``, ``SYMLINK`` or
         ``HARDLINK``; ``linkname``: a link's target; ``mtime``: a symlink's, kept for it).
         Returns its normalised name; None for the archive root (``.``), accepted and ignored."""
-        if kind is EntryKind.DIR:
+        if kind is _FILE:
+            return self.register(raw_name, kind)
+        if kind is _DIR:
             return self.add_folder(raw_name)
-        if kind is EntryKind.SYMLINK:
+        if kind is _SYMLINK:
             return self.add_symlink(raw_name, linkname, mtime)
-        if kind is EntryKind.HARDLINK:
+        if kind is _HARDLINK:
             return self.add_hardlink(raw_name, linkname)
         return self.register(raw_name, kind)
 
@@ -85,19 +93,19 @@ class MemberTree:
         """Register a folder member; the archive root (``.``) is accepted and ignored."""
         if not normalise_member_name(raw_name):
             return None
-        return self.register(raw_name, EntryKind.DIR)
+        return self.register(raw_name, _DIR)
 
     def add_symlink(self, raw_name: str, target: str, mtime: float | None = None) -> str:
         """Register a symlink whose target, seen from its folder, stays inside the tree."""
-        check_link_target(raw_name, target, EntryKind.SYMLINK)
-        name = self.register(raw_name, EntryKind.SYMLINK)
+        check_link_target(raw_name, target, _SYMLINK)
+        name = self.register(raw_name, _SYMLINK)
         self.symlinks.append((name, target, mtime))
         return name
 
     def add_hardlink(self, raw_name: str, target: str) -> str:
         """Register a hardlink to an earlier regular file of the archive."""
-        resolved = check_link_target(raw_name, target, EntryKind.HARDLINK, self.regular_files)
-        name = self.register(raw_name, EntryKind.HARDLINK)
+        resolved = check_link_target(raw_name, target, _HARDLINK, self.regular_files)
+        name = self.register(raw_name, _HARDLINK)
         self.hardlinks.append((name, resolved))
         return name
 
@@ -106,6 +114,8 @@ class MemberTree:
         (the earlier spelling when the file system takes it for an earlier member's path)."""
         spelled = check_member_name(raw_name)
         check_extracted_name(raw_name, spelled, STAGING_PREFIX)
+        if not self._folds:  # the common case, without a call
+            return self._register(raw_name, spelled, kind)
         name, other = self._same_path(spelled)
         if other is None:
             return self._register(raw_name, name, kind)
@@ -129,7 +139,7 @@ class MemberTree:
         The key of a path is the keys of its parts joined by "/" (folding acts on each
         character, and "/" folds to itself), so each part is folded once and each prefix's
         key grows by one part: the cost is linear in the name's length, not quadratic."""
-        if not self.names.folds:
+        if not self._folds:
             return name, None
         parts = name.split("/")
         spelled = key = ""
@@ -148,29 +158,31 @@ class MemberTree:
         return spelled, first_other
 
     def _remember(self, name: str, member: str) -> None:
-        if self.names.folds:
-            self._spellings.setdefault(self.names.key(name), (name, member))
+        self._spellings.setdefault(self.names.key(name), (name, member))
 
     def _register(self, raw_name: str, name: str, kind: EntryKind) -> str:
         existing = self.kinds.get(name)
         if existing is not None:
-            if kind is EntryKind.DIR and existing is EntryKind.IMPLICIT_DIR:
-                self.kinds[name] = EntryKind.DIR
+            if kind is _DIR and existing is _IMPLICIT_DIR:
+                self.kinds[name] = _DIR
                 return name
-            if existing in _DIRS and kind is not EntryKind.DIR:
+            if existing in _DIRS and kind is not _DIR:
                 raise UnsafeArchiveError(raw_name, "a file or link would replace a folder")
-            if kind is EntryKind.DIR and existing not in _DIRS:
+            if kind is _DIR and existing not in _DIRS:
                 raise UnsafeArchiveError(raw_name, f"a folder would replace a {existing}")
             raise UnsafeArchiveError(raw_name, "duplicate member name")
-        self._ensure_parents(raw_name, posix_dirname(name))
+        parent = name.rpartition("/")[0]
+        if parent and self.kinds.get(parent) not in _DIRS:
+            self._ensure_parents(raw_name, parent)
         self.kinds[name] = kind
-        self._remember(name, raw_name)
-        if kind is EntryKind.DIR:
+        if self._folds:
+            self._remember(name, raw_name)
+        if kind is _DIR:
             self.folder_added(raw_name, name)
-        if kind in (EntryKind.FILE, EntryKind.SYMLINK, EntryKind.HARDLINK):
+        elif kind in _LISTED:
             self.files.append(name)
-        if kind is EntryKind.FILE:
-            self.regular_files.add(name)
+            if kind is _FILE:
+                self.regular_files.add(name)
         return name
 
     def _ensure_parents(self, raw_name: str, parent: str) -> None:
@@ -182,8 +194,9 @@ class MemberTree:
             missing.append(parent)
             parent = posix_dirname(parent)
         for folder in reversed(missing):
-            self.kinds[folder] = EntryKind.IMPLICIT_DIR
-            self._remember(folder, raw_name)
+            self.kinds[folder] = _IMPLICIT_DIR
+            if self._folds:
+                self._remember(folder, raw_name)
             self.folder_added(raw_name, folder)
 
     # --- links ---

@@ -13,18 +13,19 @@ import tarfile
 from ..entries import EntryKind
 from ..errors import UnsafeArchiveError
 
+#: each tar member type and its kind (``tarfile.REGULAR_TYPES`` are files, sparse ones too)
+_KINDS = {
+    **dict.fromkeys(tarfile.REGULAR_TYPES, EntryKind.FILE),
+    tarfile.DIRTYPE: EntryKind.DIR,
+    tarfile.SYMTYPE: EntryKind.SYMLINK,
+    tarfile.LNKTYPE: EntryKind.HARDLINK,
+}
+_OTHER = EntryKind.OTHER
+
 
 def tar_entry_kind(member: tarfile.TarInfo) -> EntryKind:
     """``DIR``, ``FILE``, ``SYMLINK``, ``HARDLINK``, or ``OTHER`` for any other type."""
-    if member.isdir():
-        return EntryKind.DIR
-    if member.issym():
-        return EntryKind.SYMLINK
-    if member.islnk():
-        return EntryKind.HARDLINK
-    if member.isreg():
-        return EntryKind.FILE
-    return EntryKind.OTHER
+    return _KINDS.get(member.type, _OTHER)
 
 
 def tar_kind(member: tarfile.TarInfo) -> EntryKind:
@@ -32,8 +33,8 @@ def tar_kind(member: tarfile.TarInfo) -> EntryKind:
     file, a device, a FIFO or any other type."""
     if member.issparse():  # tarfile counts a sparse file as regular
         raise UnsafeArchiveError(member.name, "sparse files are not supported")
-    kind = tar_entry_kind(member)
-    if kind is not EntryKind.OTHER:
+    kind = _KINDS.get(member.type, _OTHER)
+    if kind is not _OTHER:
         return kind
     if member.ischr() or member.isblk():
         raise UnsafeArchiveError(member.name, "device files are not allowed")
