@@ -60,12 +60,22 @@ def _group_name(v: Verdict) -> str:
 
 def _sentence(label: str, cores: int | None, mine: list[Verdict]) -> str:
     core_text = f"{cores} usable core{'s' if cores != 1 else ''}" if cores else "cores unknown"
-    gains = [v for v in mine if math.isfinite(v.gain)]
-    if not gains:
+    measured = [v for v in mine if math.isfinite(v.gain)]
+    if not measured:
         return f"On {label} ({core_text}): no valid measurement to judge."
+    # a gain without an interval (too few values, as in a smoke run) judges nothing
+    gains = [v for v in measured if math.isfinite(v.gain_low) and math.isfinite(v.gain_high)]
+    unjudged = len(measured) - len(gains)
+    if not gains:
+        return (
+            f"On {label} ({core_text}): too few values for an interval in all "
+            f"{unjudged} measured group(s); nothing judged (measure more values than a smoke "
+            "run takes)."
+        )
     fallback = sum(v.baseline != "reference" for v in gains)
     baseline = "the old way" + (
-        f" (own sequential for {fallback} group(s) without the old way measured)"
+        f" (own sequential for {fallback} group(s) where the old way has no interval: not "
+        "measured, or too few values of it)"
         if fallback
         else ""
     )
@@ -92,6 +102,8 @@ def _sentence(label: str, cores: int | None, mine: list[Verdict]) -> str:
             if beyond:
                 text += f" ({len(beyond)} beyond this machine)"
             parts.append(text)
+    if unjudged:
+        parts.append(f"{unjudged} group(s) without an interval (too few values) not judged")
     return f"On {label} ({core_text}): " + "; ".join(parts)
 
 

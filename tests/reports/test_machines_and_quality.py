@@ -60,6 +60,36 @@ def test_headline_answers_per_machine(tmp_path, synth):
     assert any(line.strip().startswith("REGRESSIONS: 1") for line in lines)
 
 
+def _without_intervals(row: dict) -> dict:
+    """A row of a smoke run: too few values for any interval."""
+    nan = float("nan")
+    for column in ("speedup_ci", "speedup_vs_reference_ci"):
+        row[f"{column}_low"] = row[f"{column}_high"] = nan
+    row["verdict_2x"] = row["verdict_4x"] = ""
+    return row
+
+
+def test_headline_judges_nothing_without_intervals(tmp_path, synth):
+    rows = [_without_intervals(r) for r in synth.machine_rows("ci-box-2c", 2)]
+    synth.write_run(tmp_path, rows, "ci-box-2c", "20261130-100000-quick")
+    [headline] = machine_headlines(load_results([tmp_path]))
+    assert "faster than" not in headline.sentence
+    assert headline.sentence.endswith(
+        "too few values for an interval in all 2 measured group(s); nothing judged "
+        "(measure more values than a smoke run takes)."
+    )
+
+
+def test_headline_leaves_out_groups_without_an_interval(tmp_path, synth):
+    rows = synth.machine_rows("ci-box-2c", 2)
+    rows = [_without_intervals(r) if r["operation"] == "extract" else r for r in rows]
+    synth.write_run(tmp_path, rows, "ci-box-2c", "20261130-100000-quick")
+    [headline] = machine_headlines(load_results([tmp_path]))
+    assert "every operation is 1.9x faster than the old way;" in headline.sentence
+    assert "own sequential" not in headline.sentence
+    assert headline.sentence.endswith("1 group(s) without an interval (too few values) not judged")
+
+
 def test_rss_only_run_is_labelled_rss_and_never_shares_an_axis(tmp_path, synth):
     synth.write_machine(
         tmp_path, "pi3-4c", 4, "20261130-100000-quick",
