@@ -425,6 +425,13 @@ def _planned_grid(args: argparse.Namespace):
         # sizes asked for, operations not named: every operation measured takes them
         overrides["batch_operations"] = args.operations or preset.grid.operations
     grid = dataclasses.replace(preset.grid, **overrides)
+    if args.batch_operations and len(grid.batch_sizes) < 2:
+        print(
+            f"--batch-operations without --batch-sizes sweeps nothing: the {args.preset} "
+            f"preset measures one batch size ({grid.batch_sizes[0]}); name the sizes with "
+            "--batch-sizes",
+            file=sys.stderr,
+        )
     if not args.no_thread_cap and not args.threads:
         cores = usable_cpu_count()
         kept = cap_threads(grid.threads, cores)

@@ -168,6 +168,22 @@ def test_the_planned_grid_sweeps_batch_sizes_given_alone(preset):
     assert set(grid.operations) <= set(grid.batch_operations)
 
 
+def test_batch_operations_without_sizes_say_they_sweep_nothing(capsys):
+    from bench.cli import _planned_grid, build_parser
+
+    args = build_parser().parse_args(["run", "--quick", "--batch-operations", "extract"])
+    _planned_grid(args)
+    assert (
+        "--batch-operations without --batch-sizes sweeps nothing: the quick preset measures "
+        "one batch size (50); name the sizes with --batch-sizes"
+    ) in capsys.readouterr().err
+    args = build_parser().parse_args(
+        ["run", "--quick", "--batch-operations", "extract", "--batch-sizes", "10,50"]
+    )
+    _planned_grid(args)
+    assert "sweeps nothing" not in capsys.readouterr().err
+
+
 def test_a_dry_run_names_a_tree_without_taking_its_snapshot(tmp_path, subprocess_env, small_tree):
     flags = ["--tree", str(small_tree), "--operations", "create", "--formats", "zip"]
     cells = planned_cells(tmp_path, subprocess_env, "--quick", *flags)
