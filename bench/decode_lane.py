@@ -104,11 +104,10 @@ def measure(
 
     prepared = prepare_tree(fixtures_root(Path("results")), workload)
     place = scratch_identity(scratch_base(base))
-    work = scratch_folder("decode-lane", base)
     rng = random.Random(seed)
     config = ArchiveConfig(thread_pool_size=threads, max_file_size=1 << 50)
     rows = []
-    try:
+    with scratch_folder("decode-lane", base) as work:
         build_input_archives(prepared, list(ARCHIVES), work / "inputs")
         missing = [fmt for fmt in ARCHIVES if fmt not in prepared.archives]
         if missing:
@@ -148,8 +147,6 @@ def measure(
                             "scratch_place": place,
                         }
                     )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return rows
 
 

@@ -54,8 +54,7 @@ def measure(
     """Median seconds with flushes on and off, and the ratio, per operation, measured in a
     new folder under ``base`` (``bench.scratch.scratch_base``: ``ARCHIVE_BENCH_SCRATCH`` or
     the temporary folder when None), which is removed afterwards."""
-    root = scratch_folder("durability", base)
-    try:
+    with scratch_folder("durability", base) as root:
         manifest = fg.make_tree(profile, root / "tree", scale=scale, seed=0, progress=False)
         work = root / "work"
         work.mkdir()
@@ -65,8 +64,6 @@ def measure(
             order = (True, False) if number % 2 == 0 else (False, True)
             for durable in order:
                 times[durable].append(_one_round(root / "tree", work, fmt, durable))
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
     result: dict[str, Any] = {
         "profile": profile,
         "scale": scale,

@@ -205,44 +205,43 @@ def measure(
     measured in a new folder under ``base`` (``bench.scratch.scratch_base``), named in each
     row's ``scratch_place``."""
     place = scratch_identity(scratch_base(base))
-    work = scratch_folder("file-scaling", base)
-    rng = random.Random(seed)
-    threads = ThreadPoolExecutor(workers, thread_name_prefix="file-scaling")
-    # spawned, as macOS always does: the children share nothing with this process but the loops
-    processes = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    executors: dict[str, Executor | None] = {
-        "one thread": None,
-        "threads": threads,
-        "processes": processes,
-    }
-    rows = []
-    try:
-        wait([processes.submit(os.getpid) for _ in range(workers)])  # started before timing
-        data = payload(size)
-        for loop in loops:
-            readings = contention.RoundReadings()
-            values = _time_loop(
-                loop, work / loop, files, data, executors, workers, rounds, rng, readings
-            )
-            kept = readings.kept(max_contention)
-            row: dict[str, Any] = {
-                "loop": loop,
-                "files": files,
-                "size": size,
-                "workers": workers,
-                "round_contention": readings.shares,
-                "rounds_kept": len(kept),
-                "scratch_place": place,
-            }
-            for way in WAYS:
-                row[f"{way.replace(' ', '_')}_s"] = side_by_side.kept_median(values[way], kept)
-            for way in ("threads", "processes"):
-                row[way] = side_by_side.paired_cell(values["one thread"], values[way], kept)
-            rows.append(row)
-    finally:
-        threads.shutdown(cancel_futures=True)
-        processes.shutdown(cancel_futures=True)
-        shutil.rmtree(work, ignore_errors=True)
+    with scratch_folder("file-scaling", base) as work:
+        rng = random.Random(seed)
+        threads = ThreadPoolExecutor(workers, thread_name_prefix="file-scaling")
+        # spawned, as macOS always does: the children share nothing with this process but the loops
+        processes = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        executors: dict[str, Executor | None] = {
+            "one thread": None,
+            "threads": threads,
+            "processes": processes,
+        }
+        rows = []
+        try:
+            wait([processes.submit(os.getpid) for _ in range(workers)])  # started before timing
+            data = payload(size)
+            for loop in loops:
+                readings = contention.RoundReadings()
+                values = _time_loop(
+                    loop, work / loop, files, data, executors, workers, rounds, rng, readings
+                )
+                kept = readings.kept(max_contention)
+                row: dict[str, Any] = {
+                    "loop": loop,
+                    "files": files,
+                    "size": size,
+                    "workers": workers,
+                    "round_contention": readings.shares,
+                    "rounds_kept": len(kept),
+                    "scratch_place": place,
+                }
+                for way in WAYS:
+                    row[f"{way.replace(' ', '_')}_s"] = side_by_side.kept_median(values[way], kept)
+                for way in ("threads", "processes"):
+                    row[way] = side_by_side.paired_cell(values["one thread"], values[way], kept)
+                rows.append(row)
+        finally:
+            threads.shutdown(cancel_futures=True)
+            processes.shutdown(cancel_futures=True)
     return rows
 
 

@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import random
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -118,69 +117,68 @@ def measure(
 
     rows: list[dict[str, Any]] = []
     place = scratch_identity(scratch_base(base))
-    work = scratch_folder("fixed-cost", base)
     rng = random.Random(seed)
     cases: dict[tuple[str, str, int, str], Case] = {}
-    try:
-        trees: dict[int, tuple[Path, dict[str, str]]] = {}
-        with ArchiveManager(ArchiveConfig()) as manager:
+    with scratch_folder("fixed-cost", base) as work:
+        try:
+            trees: dict[int, tuple[Path, dict[str, str]]] = {}
+            with ArchiveManager(ArchiveConfig()) as manager:
+                for count in file_counts:
+                    tree = work / f"tree{count}"
+                    trees[count] = (tree, make_tree(tree, count))
+                    for fmt in formats:
+                        manager.create_archive(tree, work / f"input{count}.{fmt}")
             for count in file_counts:
-                tree = work / f"tree{count}"
-                trees[count] = (tree, make_tree(tree, count))
                 for fmt in formats:
-                    manager.create_archive(tree, work / f"input{count}.{fmt}")
-        for count in file_counts:
-            for fmt in formats:
-                for operation in operations:
-                    for variant in VARIANTS:
-                        key = (operation, fmt, count, variant)
-                        spec = {
-                            "cell": _cell(operation, fmt, count, variant),
-                            "tree": str(trees[count][0]),
-                            "input_archive": str(work / f"input{count}.{fmt}"),
-                            "scratch": str(work / "-".join(map(str, key))),
+                    for operation in operations:
+                        for variant in VARIANTS:
+                            key = (operation, fmt, count, variant)
+                            spec = {
+                                "cell": _cell(operation, fmt, count, variant),
+                                "tree": str(trees[count][0]),
+                                "input_archive": str(work / f"input{count}.{fmt}"),
+                                "scratch": str(work / "-".join(map(str, key))),
+                            }
+                            cases[key] = Case(spec)
+            values: dict[tuple[str, str, int, str], list[float]] = {key: [] for key in cases}
+            order = list(cases)
+            readings = contention.RoundReadings()
+            for _ in range(rounds):
+                rng.shuffle(order)
+                with readings.round():
+                    for key in order:
+                        case = cases[key]
+                        case.reset()
+                        start = time.perf_counter()
+                        case.run()
+                        values[key].append(time.perf_counter() - start)
+            kept = readings.kept(max_contention)
+            for count in file_counts:
+                for fmt in formats:
+                    for operation in operations:
+                        row: dict[str, Any] = {
+                            "operation": operation,
+                            "format": fmt,
+                            "files": count,
+                            "round_contention": readings.shares,
+                            "rounds_kept": len(kept),
+                            "scratch_place": place,
                         }
-                        cases[key] = Case(spec)
-        values: dict[tuple[str, str, int, str], list[float]] = {key: [] for key in cases}
-        order = list(cases)
-        readings = contention.RoundReadings()
-        for _ in range(rounds):
-            rng.shuffle(order)
-            with readings.round():
-                for key in order:
-                    case = cases[key]
-                    case.reset()
-                    start = time.perf_counter()
-                    case.run()
-                    values[key].append(time.perf_counter() - start)
-        kept = readings.kept(max_contention)
-        for count in file_counts:
-            for fmt in formats:
-                for operation in operations:
-                    row: dict[str, Any] = {
-                        "operation": operation,
-                        "format": fmt,
-                        "files": count,
-                        "round_contention": readings.shares,
-                        "rounds_kept": len(kept),
-                        "scratch_place": place,
-                    }
-                    reference = values[(operation, fmt, count, "reference")]
-                    problems = []
-                    for variant in VARIANTS:
-                        key = (operation, fmt, count, variant)
-                        row[f"{variant}_s"] = kept_median(values[key], kept)
-                        problem = _problem(cases[key], operation, trees[count][1])
-                        if problem is not None:
-                            problems.append(f"{variant}: {problem}")
-                        if variant != "reference":
-                            row[variant] = paired_cell(reference, values[key], kept)
-                    row["problems"] = problems
-                    rows.append(row)
-    finally:
-        for case in cases.values():
-            case.close()
-        shutil.rmtree(work, ignore_errors=True)
+                        reference = values[(operation, fmt, count, "reference")]
+                        problems = []
+                        for variant in VARIANTS:
+                            key = (operation, fmt, count, variant)
+                            row[f"{variant}_s"] = kept_median(values[key], kept)
+                            problem = _problem(cases[key], operation, trees[count][1])
+                            if problem is not None:
+                                problems.append(f"{variant}: {problem}")
+                            if variant != "reference":
+                                row[variant] = paired_cell(reference, values[key], kept)
+                        row["problems"] = problems
+                        rows.append(row)
+        finally:
+            for case in cases.values():
+                case.close()
     return rows
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import random
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -67,58 +66,57 @@ def measure(
     for workload, picks in picks_by_workload.items():
         prepared = prepare_tree(root, workload)
         formats = sorted({p.format for p in picks if _reads_archive(p.operation)})
-        work = scratch_folder("interleaved", base)
-        build_input_archives(prepared, formats, work / "inputs")
-        cases: list[tuple[dict[str, Any], Case]] = []
-        for i, pick in enumerate(dict.fromkeys(picks)):
-            cell = _cell(pick, workload)
-            spec = {
-                "cell": cell,
-                "tree": str(prepared.tree),
-                "input_archive": str(prepared.archives[pick.format])
-                if _reads_archive(pick.operation)
-                else None,
-                "scratch": str(work / f"case{i}"),
-            }
-            cases.append((cell, Case(spec)))
-        values: dict[int, list[float]] = {i: [] for i in range(len(cases))}
-        # the share of the CPUs other work took: per timing, and per round
-        readings: dict[int, list[float]] = {i: [] for i in range(len(cases))}
-        busy: list[float] = []
-        try:
-            for round_no in range(rounds):
-                order = list(range(len(cases)))
-                rng.shuffle(order)
-                before = contention.snapshot()
-                for i in order:
-                    case = cases[i][1]
+        with scratch_folder("interleaved", base) as work:
+            build_input_archives(prepared, formats, work / "inputs")
+            cases: list[tuple[dict[str, Any], Case]] = []
+            for i, pick in enumerate(dict.fromkeys(picks)):
+                cell = _cell(pick, workload)
+                spec = {
+                    "cell": cell,
+                    "tree": str(prepared.tree),
+                    "input_archive": str(prepared.archives[pick.format])
+                    if _reads_archive(pick.operation)
+                    else None,
+                    "scratch": str(work / f"case{i}"),
+                }
+                cases.append((cell, Case(spec)))
+            values: dict[int, list[float]] = {i: [] for i in range(len(cases))}
+            # the share of the CPUs other work took: per timing, and per round
+            readings: dict[int, list[float]] = {i: [] for i in range(len(cases))}
+            busy: list[float] = []
+            try:
+                for round_no in range(rounds):
+                    order = list(range(len(cases)))
+                    rng.shuffle(order)
+                    before = contention.snapshot()
+                    for i in order:
+                        case = cases[i][1]
+                        case.reset()
+                        ahead = contention.snapshot()
+                        start = time.perf_counter()
+                        case.run()
+                        values[i].append(time.perf_counter() - start)
+                        readings[i].append(contention.share(ahead, contention.snapshot()))
+                    busy.append(contention.share(before, contention.snapshot()))
+                    logger.info("%s: round %d of %d done", workload.profile, round_no + 1, rounds)
+                for i, (cell, case) in enumerate(cases):
+                    problem = case.verify()
+                    records.append(
+                        {
+                            **cell,
+                            "values": values[i],
+                            "valid": problem is None,
+                            "invalid_reason": problem or "",
+                            "output_bytes": case.output_bytes(),
+                            "round_group": f"{workload.profile}-{workload.scale}-{started}",
+                            "round_contention": busy,
+                            "value_contention": readings[i],
+                        }
+                    )
                     case.reset()
-                    ahead = contention.snapshot()
-                    start = time.perf_counter()
-                    case.run()
-                    values[i].append(time.perf_counter() - start)
-                    readings[i].append(contention.share(ahead, contention.snapshot()))
-                busy.append(contention.share(before, contention.snapshot()))
-                logger.info("%s: round %d of %d done", workload.profile, round_no + 1, rounds)
-            for i, (cell, case) in enumerate(cases):
-                problem = case.verify()
-                records.append(
-                    {
-                        **cell,
-                        "values": values[i],
-                        "valid": problem is None,
-                        "invalid_reason": problem or "",
-                        "output_bytes": case.output_bytes(),
-                        "round_group": f"{workload.profile}-{workload.scale}-{started}",
-                        "round_contention": busy,
-                        "value_contention": readings[i],
-                    }
-                )
-                case.reset()
-        finally:
-            for _, case in cases:
-                case.close()
-            shutil.rmtree(work, ignore_errors=True)
+            finally:
+                for _, case in cases:
+                    case.close()
     return records
 
 

@@ -2,16 +2,21 @@
 ``decode_lane``, ``interleaved`` for ``codec_targets --measure``) write their outputs, and
 saying so: a fresh folder under ``--dir`` when given, else under ``$ARCHIVE_BENCH_SCRATCH``
 (a RAM disk keeps the storage out of the timings), else under the system's temporary folder.
-Each tool removes its folder when it is done, and prints the place and its file system
-(``place_line``), so a RAM disk measured by mistake shows."""
+The folder is removed however the tool's run ends (``fixtures_gen.scratch.private_folder``),
+and each tool prints the place and its file system (``place_line``), so a RAM disk measured
+by mistake shows."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from fixtures_gen.scratch import private_folder
 
 SCRATCH_ENV = "ARCHIVE_BENCH_SCRATCH"
 #: file systems held in memory: what is written there never reaches a storage device
@@ -26,9 +31,12 @@ def scratch_base(chosen: Path | None = None) -> Path:
     return Path(os.environ.get(SCRATCH_ENV) or tempfile.gettempdir())
 
 
-def scratch_folder(tool: str, base: Path | None = None) -> Path:
-    """A new, empty folder ``ap-<tool>-*`` in the scratch place (``scratch_base(base)``)."""
-    return Path(tempfile.mkdtemp(prefix=f"ap-{tool}-", dir=scratch_base(base)))
+@contextlib.contextmanager
+def scratch_folder(tool: str, base: Path | None = None) -> Iterator[Path]:
+    """A new, empty folder ``ap-<tool>-*`` in the scratch place (``scratch_base(base)``) for
+    the block, removed after it on success, error, Ctrl-C and SIGTERM alike."""
+    with private_folder(scratch_base(base), f"ap-{tool}-") as folder:
+        yield folder
 
 
 def add_dir_argument(parser: argparse.ArgumentParser) -> None:
