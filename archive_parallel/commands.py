@@ -24,7 +24,7 @@ from .cli import INTERRUPTED_LINE
 from .cli_create import left_out, refusal_hint, refused_entries
 from .cli_output import CommandOutput
 from .cli_support import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OneLineParser, interrupt_exit_code
-from .config import COMPRESSION_BACKENDS, ArchiveConfig
+from .config import COMPRESSION_BACKENDS, ArchiveConfig, load_tuned_defaults
 from .display import escape, one_line, quoted
 from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
 from .formats import KNOWN_EXTENSIONS, CompressionFormat, format_from_name
@@ -51,15 +51,6 @@ class _Parser(OneLineParser):
 
     def error(self, message: str) -> NoReturn:
         raise _ArgumentsRefused(message)
-
-
-def _tuned_defaults() -> dict[str, Any]:
-    """This machine's tuned defaults (``archive-bench tune --install``), read once per run so
-    that a bad profile is warned about once: an unreadable profile, and each setting of it
-    that no config accepts, is ignored with a warning (``config.load_tuned_defaults``)."""
-    from .config import load_tuned_defaults
-
-    return load_tuned_defaults()
 
 
 def _effective_defaults_help(tuned: dict[str, Any]) -> tuple[str, str]:
@@ -425,7 +416,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default: the command line), run the command, return the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     _setup_logging(_wants_verbose(argv))
-    tuned = _tuned_defaults()
+    # this machine's tuned defaults, read once per run so that a bad profile is warned about
+    # once (each setting no config accepts is ignored with a warning)
+    tuned = load_tuned_defaults()
     parser = _build_parser(tuned)
     try:
         args = parser.parse_args(argv)
