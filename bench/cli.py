@@ -1,12 +1,14 @@
-"""``archive-bench`` (also ``python -m bench``): run, tune, report, compare, info.
+"""``archive-bench`` (also ``python -m bench``): run, confirm, tune, report, compare, info.
 
-``run`` measures a sweep (``--quick`` by default, or ``--full``) into
-``results/<machine key>/<run>/`` and ends with the headline verdict lines and that folder;
-rerunning an interrupted sweep resumes it. Every argument is checked before any work: a bad
-one ends in one line on stderr and exit status 2, with no run folder made. ``tune``,
-``report`` and ``compare`` read what is under ``results/`` unless given paths, so copying a
-Pi's ``results/`` folder next to a Mac's is all a comparison needs (runs join on the machine
-key, never on a folder name). ``report`` is a thin call into ``reports.cli.main``.
+``run`` measures a sweep (``--quick`` by default, or ``--full``) into ``results/<machine
+key>/<run>/``, times again side by side with the old way each cell it read slower than the old
+way (``bench.confirm``; ``confirm RUN`` does it for a finished run), and ends with the headline
+verdict lines and the sweep's run folder; rerunning an interrupted sweep resumes it.
+Every argument is checked before any work: a bad one ends in one line on stderr and exit status
+2, with no run folder made. ``tune``, ``report`` and ``compare`` read what is under
+``results/`` unless given paths, so copying a Pi's ``results/`` folder next to a Mac's is all a
+comparison needs (runs join on the machine key, never on a folder name). ``report`` is a thin
+call into ``reports.cli.main``.
 ``run --dry-run`` lists the cells a run would measure and stops.
 
 Exit status: 0 done; 1 failed (an OS error: one line naming the path and the reason; a
@@ -40,7 +42,7 @@ from archive_parallel.cli_support import (
     positive_int,
 )
 from archive_parallel.interrupts import sigterm_as_interrupt
-from bench.schema import RUN_FILE
+from bench.schema import CELLS_FILE, RUN_FILE
 
 if TYPE_CHECKING:
     from bench.grid import GridSpec
@@ -288,12 +290,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed of the cells' random order (a resume keeps its own)",
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_check_arguments(run, "--confirm-", can_skip=True)
     run.add_argument(
         "--dry-run",
         action="store_true",
         help="list the cells the run would measure, one per line, and stop: nothing is "
         "measured or written",
     )
+
+    confirm = sub.add_parser(
+        "confirm",
+        help="time again, side by side with the old way, the cells a run read slower than it",
+    )
+    confirm.add_argument("run_dir", type=Path, metavar="RUN", help="the sweep's run folder")
+    _add_check_arguments(confirm, "--", can_skip=False)
 
     tune = sub.add_parser("tune", help="pick tuned defaults per machine")
     tune.add_argument("results", nargs="*", type=Path, help="results folders (default results/)")
@@ -364,6 +374,57 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("info", help="print this machine's fingerprint")
     return parser
+
+
+def _add_check_arguments(parser: argparse.ArgumentParser, prefix: str, can_skip: bool) -> None:
+    """``<prefix>rounds`` and ``<prefix>budget-min`` of the side-by-side regression check
+    (``can_skip``: 0 rounds means no check)."""
+    from bench.confirm import DEFAULT_BUDGET_MIN, DEFAULT_ROUNDS
+
+    parser.add_argument(
+        f"{prefix}rounds",
+        dest="check_rounds",
+        type=non_negative_int if can_skip else positive_int,
+        default=DEFAULT_ROUNDS,
+        help="alternating rounds of each side-by-side check of a cell the sweep read slower "
+        f"than the old way (default {DEFAULT_ROUNDS}{'; 0: no check' if can_skip else ''})",
+    )
+    parser.add_argument(
+        f"{prefix}budget-min",
+        dest="check_budget_min",
+        type=positive_float,
+        default=DEFAULT_BUDGET_MIN,
+        help="time for those checks, worst cell first (default "
+        f"{DEFAULT_BUDGET_MIN:g} minutes; at least one cell is checked)",
+    )
+
+
+def check_regressions(
+    run_dir: Path, args: argparse.Namespace, prefix: str, argv: list[str]
+) -> list[Path]:
+    """Time side by side the cells of ``run_dir`` that read slower than the old way
+    (``bench.confirm``); the run folders whose headline to print. A machine without numpy
+    judges no regression here, so it checks none."""
+    from bench import confirm
+
+    if args.check_rounds == 0:
+        return [run_dir]
+    try:
+        check = confirm.check_run(
+            run_dir,
+            args.check_rounds,
+            args.check_budget_min,
+            results_root=run_dir.parent.parent,
+            argv=["archive-bench", *argv],
+        )
+    except ImportError as exc:
+        logger.info("no side-by-side check of regressions here (%s)", exc)
+        return [run_dir]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for line in confirm.describe(check, args.check_rounds, f"{prefix}budget-min"):
+        print(line, file=sys.stderr)
+    return [run_dir, check.run_dir] if check.run_dir is not None else [run_dir]
 
 
 def _resumed_grid(args: argparse.Namespace):
@@ -501,8 +562,31 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
             "rerun the same command to resume",
             file=sys.stderr,
         )
-    print_headline(run_dir)
+    shown = [run_dir]
+    if info.get("complete"):
+        try:
+            shown = check_regressions(run_dir, args, "--confirm-", argv)
+        except KeyboardInterrupt:
+            print(
+                f"archive-bench run: the sweep is complete in {run_dir}; its side-by-side "
+                f"check was interrupted (run it with: archive-bench confirm {run_dir})",
+                file=sys.stderr,
+            )
+            raise
+    print_headline(*shown)
     emit(str(run_dir))
+    return 0
+
+
+def cmd_confirm(args: argparse.Namespace, argv: list[str]) -> int:
+    """``confirm RUN``: the side-by-side check of a finished sweep, then its headline."""
+    run_dir = args.run_dir
+    if not (run_dir / RUN_FILE).is_file() or not (run_dir / CELLS_FILE).is_file():
+        raise UsageError(f"{run_dir}: not a run folder (no {RUN_FILE} and {CELLS_FILE})")
+    shown = check_regressions(run_dir, args, "--", argv)
+    if len(shown) == 1:
+        print("nothing to check: no cell read slower than the old way", file=sys.stderr)
+    print_headline(*shown)
     return 0
 
 
@@ -518,14 +602,14 @@ def list_cells(preset: str, grid: GridSpec) -> int:
     return 0
 
 
-def print_headline(run_dir: Path) -> None:
-    """The report's headline lines for one run (when the reports package is installed)."""
+def print_headline(*run_dirs: Path) -> None:
+    """The report's headline lines for these runs (when the reports package is installed)."""
     try:
         from reports.headline import headline_lines
         from reports.loading import load_results as load_report
     except ImportError:
         return
-    for line in headline_lines(load_report([run_dir])):
+    for line in headline_lines(load_report(list(run_dirs))):
         emit(line)
 
 
@@ -686,6 +770,8 @@ def run_command(args: argparse.Namespace, argv: list[str]) -> int:
         return cmd_run(args, argv)
     if args.command == "tune":
         return cmd_tune(args)
+    if args.command == "confirm":
+        return cmd_confirm(args, argv)
     if args.command == "compare":
         return cmd_compare(args)
     if args.command == "info":

@@ -59,23 +59,43 @@ def measure(
 ) -> list[dict[str, Any]]:
     """Time every pick of each workload ``rounds`` times, interleaved; one record per pick.
     Outputs go in a new folder per workload under ``base`` (``bench.scratch.scratch_base``)."""
+    cells = {
+        workload: [_cell(pick, workload) for pick in dict.fromkeys(picks)]
+        for workload, picks in picks_by_workload.items()
+    }
+    return measure_cells(cells, rounds, seed, base)
+
+
+def measure_cells(
+    cells_by_workload: dict[Workload, list[dict[str, Any]]],
+    rounds: int,
+    seed: int = 0,
+    base: Path | None = None,
+    results_root: Path = Path("results"),
+) -> list[dict[str, Any]]:
+    """Time every cell (``Cell.to_dict()``) of each workload ``rounds`` times, interleaved;
+    one record per cell. Trees come from the fixtures of ``results_root``
+    (``bench.workloads.fixtures_root``); outputs go in a new folder per workload under
+    ``base``."""
     records: list[dict[str, Any]] = []
-    root = fixtures_root(Path("results"))
+    root = fixtures_root(results_root)
     rng = random.Random(seed)
     started = time.strftime("%Y%m%dT%H%M%S")
-    for workload, picks in picks_by_workload.items():
+    for workload, cells in cells_by_workload.items():
         prepared = prepare_tree(root, workload)
-        formats = sorted({p.format for p in picks if _reads_archive(p.operation)})
+        formats = sorted({c["format"] for c in cells if _reads_archive(c["operation"])})
         with scratch_folder("interleaved", base) as work:
             build_input_archives(prepared, formats, work / "inputs")
             cases: list[tuple[dict[str, Any], Case]] = []
-            for i, pick in enumerate(dict.fromkeys(picks)):
-                cell = _cell(pick, workload)
+            for i, cell in enumerate(cells):
+                if _reads_archive(cell["operation"]) and cell["format"] not in prepared.archives:
+                    logger.error("%s left out: no input archive to read", cell["cell_id"])
+                    continue
                 spec = {
                     "cell": cell,
                     "tree": str(prepared.tree),
-                    "input_archive": str(prepared.archives[pick.format])
-                    if _reads_archive(pick.operation)
+                    "input_archive": str(prepared.archives[cell["format"]])
+                    if _reads_archive(cell["operation"])
                     else None,
                     "scratch": str(work / f"case{i}"),
                 }
@@ -129,6 +149,8 @@ def save_run(
     probes: dict[str, Any] | None = None,
     library: dict[str, Any] | None = None,
     base: Path | None = None,
+    preset: str = "interleaved",
+    about: dict[str, Any] | None = None,
 ) -> Path:
     """File ``records`` as a run of this machine (named ``machine``, as ``archive-bench run
     --machine`` would) under ``results_root``: cells.jsonl, run.json (with ``probes``, what
@@ -136,7 +158,8 @@ def save_run(
     measured: ``bench.provenance.library_identity`` taken before measuring, or now, and
     ``scratch_place``, where ``measure`` wrote: ``base``, as ``bench.scratch.scratch_base``
     takes it), fingerprint.json, and results.csv where pandas is installed. Returns the run
-    folder."""
+    folder. ``preset`` names the run's kind (its folder ends in it); ``about`` adds fields to
+    run.json."""
     from datetime import UTC, datetime
 
     from bench import fingerprint as fp_mod
@@ -151,7 +174,7 @@ def save_run(
     fingerprint = name_fingerprint(fp_mod.collect_fingerprint(results_root), machine)
     machine_dir = results_root / fingerprint["machine_key"]
     started = datetime.now(UTC)
-    run_dir = new_run_dir(machine_dir, started.strftime("%Y%m%d-%H%M%S") + "-interleaved")
+    run_dir = new_run_dir(machine_dir, started.strftime("%Y%m%d-%H%M%S") + f"-{preset}")
     write_machine_file(machine_dir, fingerprint)
     write_json(run_dir / FINGERPRINT_FILE, fp_mod.finish_fingerprint(fingerprint))
     for record in records:
@@ -164,7 +187,7 @@ def save_run(
             "machine": fingerprint["machine"],
             "machine_key": fingerprint["machine_key"],
             "cores_usable": fingerprint["cores_usable"],
-            "preset": "interleaved",
+            "preset": preset,
             "rounds": rounds,
             "argv": argv,
             "complete": True,
@@ -174,6 +197,7 @@ def save_run(
             "library": library or provenance.library_identity(),
             "scratch_place": provenance.scratch_identity(scratch_base(base)),
             **({"parallel_probe": probes} if probes else {}),
+            **(about or {}),
         },
     )
     try:
@@ -187,4 +211,4 @@ def save_run(
     return run_dir
 
 
-__all__ = ["measure", "save_run"]
+__all__ = ["measure", "measure_cells", "save_run"]

@@ -347,6 +347,9 @@ def build_table(
                 "pyperf_json": r.get("pyperf_json", ""),
                 "flamegraph": r.get("flamegraph", ""),
                 "output_bytes": _num(r.get("output_bytes")),
+                "side_by_side": r["variant"] != "reference"
+                and ref is not None
+                and timed_side_by_side(ref, r),
             }
         )
     table = pd.DataFrame(rows, columns=list(COLUMNS))

@@ -142,11 +142,18 @@ COLUMN_SPECS: tuple[tuple[str, str, str], ...] = (
         NUMBER,
         "size in bytes of the archive a create cell wrote (NaN for other operations)",
     ),
+    (
+        "side_by_side",
+        FLAG,
+        "its ratio to the old way was timed in alternating rounds in one process (regression "
+        "checks, codec targets), rounds paired: such a row decides whether the same cell of a "
+        "sweep of the same code is slower than the old way",
+    ),
 )
 
 COLUMNS: dict[str, str] = {name: meaning for name, _kind, meaning in COLUMN_SPECS}
 #: columns added at the end since version 2 began: a version 2 table may lack them
-ADDED_IN_VERSION_2 = ("output_bytes",)
+ADDED_IN_VERSION_2 = ("output_bytes", "side_by_side")
 TEXT_COLUMNS = tuple(name for name, kind, _ in COLUMN_SPECS if kind == TEXT)
 NUMBER_COLUMNS = tuple(name for name, kind, _ in COLUMN_SPECS if kind == NUMBER)
 FLAG_COLUMNS = tuple(name for name, kind, _ in COLUMN_SPECS if kind == FLAG)

@@ -23,7 +23,7 @@ from reports.headline import machine_headlines
 from reports.loading import ResultSet
 from reports.shaping import latest_valid_parallel
 from reports.ship import ship_sections
-from reports.verdicts import TARGETS, Verdict, best_verdicts, tally
+from reports.verdicts import TARGETS, Verdict, best_verdicts, cleared_regressions, tally
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +147,15 @@ def _valid_cell(valid: bool, reason: str) -> Cell:
     return Cell(f"no: {reason or 'no reason'}", "0", "bad")
 
 
-def _result_row(row: pd.Series, output_dir: Path) -> list[Cell]:
+def _regression_mark(row: pd.Series, cleared: set[str]) -> str:
+    """ "bad" for a row slower than the old way, "warn" where a side-by-side timing of the
+    same configuration did not find it slower (``verdicts.cleared_regressions``)."""
+    if not row["regression"]:
+        return ""
+    return "warn" if str(row["cell_id"]) in cleared and not row["side_by_side"] else "bad"
+
+
+def _result_row(row: pd.Series, output_dir: Path, cleared: set[str]) -> list[Cell]:
     pyperf = _link(row["_run_dir"], row["pyperf_json"], output_dir)
     flame = _link(row["_run_dir"], row["flamegraph"], output_dir)
     valid = bool(row["valid"])
@@ -171,7 +179,7 @@ def _result_row(row: pd.Series, output_dir: Path) -> list[Cell]:
         Cell(
             ratio(row["speedup_vs_reference"]),
             sort_key(row["speedup_vs_reference"]),
-            "bad" if row["regression"] else "",
+            _regression_mark(row, cleared),
         ),
         Cell(
             interval(row["speedup_vs_reference_ci_low"], row["speedup_vs_reference_ci_high"]),
@@ -244,7 +252,10 @@ def _platform_section(
     platform_table = platform_table.sort_values(
         ["operation", "format", "workload", "variant", "threads", "batch_size"], kind="stable"
     )
-    section.results_rows = [_result_row(r, output_dir) for _, r in platform_table.iterrows()]
+    cleared = {str(c.sweep["cell_id"]) for c in cleared_regressions(platform_table)}
+    section.results_rows = [
+        _result_row(r, output_dir, cleared) for _, r in platform_table.iterrows()
+    ]
     return section
 
 

@@ -25,7 +25,7 @@ from bench.schema import (
     NOISY_INTERVAL_SHARE,
 )
 from reports.loading import ResultSet
-from reports.verdicts import TARGETS, Verdict, best_verdicts, regressions
+from reports.verdicts import TARGETS, Verdict, best_verdicts, cleared_regressions, regressions
 
 MIB = 2**20
 
@@ -44,6 +44,7 @@ class MachineHeadline:
     sentence: str
     operations: list[str] = field(default_factory=list)
     regressions: list[Regression] = field(default_factory=list)
+    cleared: list[Regression] = field(default_factory=list)
     beyond: list[str] = field(default_factory=list)
     memory: list[str] = field(default_factory=list)
     trust: list[str] = field(default_factory=list)
@@ -121,27 +122,54 @@ def _operations(mine: list[Verdict]) -> list[str]:
     return lines
 
 
+def _configuration(r: pd.Series) -> str:
+    """What was measured, in words: "extract zip many-tiny x0.02 (2 threads)"."""
+    what = " ".join(x for x in (r["operation"], r["format"], r["workload"]) if x)
+    threads = int(r["threads"])
+    plural = "s" if threads != 1 else ""
+    config = r["variant"] if r["variant"] != "parallel" else f"{threads} thread{plural}"
+    if r.get("oversubscribed"):
+        config += ", oversubscribed"
+    return f"{what} ({config})"
+
+
+def _vs_old_way(r: pd.Series, words: str) -> str:
+    """ "0.84x <words> [0.64-0.88]": the row's ratio to the old way and its interval."""
+    return (
+        f"{r['speedup_vs_reference']:.2f}x {words} "
+        f"[{r['speedup_vs_reference_ci_low']:.2f}-{r['speedup_vs_reference_ci_high']:.2f}]"
+    )
+
+
+def _side_by_side(r: pd.Series) -> bool:
+    return bool(r.get("side_by_side", False))
+
+
 def _regressions(rows: pd.DataFrame) -> list[Regression]:
     out = []
     for _, r in regressions(rows).iterrows():
-        what = " ".join(x for x in (r["operation"], r["format"], r["workload"]) if x)
-        threads = int(r["threads"])
-        config = (
-            r["variant"]
-            if r["variant"] != "parallel"
-            else f"{threads} thread{'s' if threads != 1 else ''}"
-        )
-        if r.get("oversubscribed"):
-            config += ", oversubscribed"
+        how = f", side by side over {int(r['samples'])} rounds" if _side_by_side(r) else ""
         out.append(
             Regression(
-                f"{what} ({config}): {r['speedup_vs_reference']:.2f}x of the old way "
-                f"[{r['speedup_vs_reference_ci_low']:.2f}-{r['speedup_vs_reference_ci_high']:.2f}]"
-                f" in cell {r['cell_id']}",
+                f"{_configuration(r)}: {_vs_old_way(r, 'of the old way')} in cell "
+                f"{r['cell_id']}{how}",
                 str(r["cell_id"]),
             )
         )
     return out
+
+
+def _cleared(rows: pd.DataFrame) -> list[Regression]:
+    """The sweep's readings of "slower" that a side-by-side timing did not confirm."""
+    return [
+        Regression(
+            f"{_configuration(c.sweep)}: {_vs_old_way(c.sweep, 'of the old way')} in the "
+            f"sweep, {_vs_old_way(c.check, 'side by side')} over {int(c.check['samples'])} "
+            "rounds",
+            str(c.sweep["cell_id"]),
+        )
+        for c in cleared_regressions(rows)
+    ]
 
 
 def _beyond(mine: list[Verdict], cores: int | None) -> list[str]:
@@ -248,6 +276,7 @@ def machine_headlines(result_set: ResultSet) -> list[MachineHeadline]:
                 _sentence(label, cores, mine),
                 _operations(mine),
                 _regressions(rows),
+                _cleared(rows),
                 _beyond(mine, cores),
                 memory_lines(rows),
                 _trust(rows, cores),
@@ -273,5 +302,14 @@ def headline_lines(result_set: ResultSet, max_regressions: int = 10) -> list[str
                 )
         else:
             lines.append("  no regression: no configuration is slower than the old way")
+        if h.cleared:
+            lines.append(
+                f"  not slower when checked side by side: {len(h.cleared)} configuration(s) "
+                "the sweep read slower than the old way"
+            )
+            lines += [f"    {r.text}" for r in h.cleared[:max_regressions]]
+            if len(h.cleared) > max_regressions:
+                more = len(h.cleared) - max_regressions
+                lines.append(f"    ... and {more} more (see the report)")
         lines += [f"  {line}" for line in (*h.beyond, *h.memory, *h.trust)]
     return lines

@@ -142,7 +142,14 @@ def normalize(raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
         table["valid"] = True
     if (table["machine_key"] == "").all():
         table["machine_key"] = table["platform_key"]
-    for column in ("noisy", "throttled", "regression", "oversubscribed", "emulated"):
+    for column in (
+        "noisy",
+        "throttled",
+        "regression",
+        "oversubscribed",
+        "emulated",
+        "side_by_side",
+    ):
         if column in table.columns:
             table[column], _ = _to_flags(table[column])
         else:

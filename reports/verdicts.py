@@ -295,17 +295,90 @@ def best_verdicts(table: pd.DataFrame) -> list[Verdict]:
     return verdicts
 
 
-def regressions(table: pd.DataFrame) -> pd.DataFrame:
-    """Valid configurations slower than the old way (interval high end below 1), worst first."""
-    if table.empty:
-        return table
-    rows = current_rows(table)
-    rows = rows[
+def _slower_than_the_old_way(rows: pd.DataFrame) -> pd.Series:
+    return (
         rows["valid"].astype(bool)
         & (rows["variant"] != "reference")
         & (rows["speedup_vs_reference_ci_high"] < 1.0)
+    )
+
+
+def _configuration_keys(rows: pd.DataFrame) -> list[str]:
+    """What makes two rows the same configuration of the same code on the same machine."""
+    return ["machine_key", "cell_id", *(["_code"] if "_code" in rows else [])]
+
+
+def _side_by_side_checks(rows: pd.DataFrame) -> pd.DataFrame:
+    """The newest valid side-by-side row with an interval of each configuration (its ratio
+    to the old way timed in paired rounds: ``side_by_side``)."""
+    if "side_by_side" not in rows:
+        return rows.iloc[0:0]
+    checks = rows[
+        rows["side_by_side"].astype(bool)
+        & rows["valid"].astype(bool)
+        & rows["speedup_vs_reference_ci_high"].notna()
     ]
-    return rows.sort_values("speedup_vs_reference")
+    if "_run_order" in checks:
+        checks = checks.sort_values("_run_order", kind="stable")
+    return checks.drop_duplicates(_configuration_keys(checks), keep="last")
+
+
+def _checked(rows: pd.DataFrame, checks: pd.DataFrame) -> pd.Series:
+    """Which of ``rows`` are of a configuration ``checks`` holds a row of."""
+    keys = _configuration_keys(rows)
+    checked = set(checks[keys].astype(str).itertuples(index=False, name=None))
+    return pd.Series(
+        [tuple(row) in checked for row in rows[keys].astype(str).itertuples(index=False)],
+        index=rows.index,
+        dtype=bool,
+    )
+
+
+def regressions(table: pd.DataFrame) -> pd.DataFrame:
+    """Valid configurations slower than the old way (interval high end below 1), worst first.
+
+    Where the same configuration of the same code was also timed side by side with the old way
+    (``side_by_side``: paired rounds in one process, as ``archive-bench run`` checks what its
+    sweep read slower), the newest such row decides for it, alone: a sweep times each cell in
+    its own minutes, and a load or a disk's writeback that struck only the old way's cell
+    reads as a regression there, where paired rounds share it."""
+    if table.empty:
+        return table
+    rows = current_rows(table)
+    checks = _side_by_side_checks(rows)
+    sweep = rows[~_checked(rows, checks)]
+    judged = pd.concat([sweep, checks]) if not checks.empty else sweep
+    return judged[_slower_than_the_old_way(judged)].sort_values("speedup_vs_reference")
+
+
+@dataclass(frozen=True)
+class ClearedRegression:
+    """A configuration a sweep read slower than the old way (``sweep``) that its side-by-side
+    check (``check``) did not find slower."""
+
+    sweep: pd.Series
+    check: pd.Series
+
+
+def cleared_regressions(table: pd.DataFrame) -> list[ClearedRegression]:
+    """The rows a sweep read slower than the old way that the newest side-by-side timing of
+    the same configuration and code did not (``regressions`` leaves them out), worst first."""
+    if table.empty:
+        return []
+    rows = current_rows(table)
+    checks = _side_by_side_checks(rows)
+    if checks.empty:
+        return []
+    keys = _configuration_keys(rows)
+    cleared = checks[~_slower_than_the_old_way(checks)]
+    by_key = {tuple(map(str, r[keys])): r for _, r in cleared.iterrows()}
+    sweep = rows[~rows["side_by_side"].astype(bool) & _slower_than_the_old_way(rows)]
+    out: dict[tuple[str, ...], ClearedRegression] = {}
+    for _, r in sweep.sort_values("speedup_vs_reference").iterrows():
+        key = tuple(map(str, r[keys]))
+        if key in by_key and key not in out:  # the worst sweep reading of it
+            out[key] = ClearedRegression(r, by_key[key])
+    return list(out.values())
 
 
 def tally(verdicts: list[Verdict], target: str) -> dict[str, int]:

@@ -456,6 +456,7 @@ class Synthetic:
     codec_record = staticmethod(codec_record)
     write_targets_run = staticmethod(write_targets_run)
     write_machine = staticmethod(write_machine)
+    machine_fingerprint = staticmethod(machine_fingerprint)
     columns = COLUMNS
 
 
