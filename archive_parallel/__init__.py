@@ -31,6 +31,7 @@ _EXPORTS = {
     "CorruptArchiveError": "errors",
     "SourceChangedError": "errors",
     "UnarchivableNameError": "errors",
+    "UnreadableAndUnarchivableError": "errors",
     "UnreadableSourceError": "errors",
     "UnsafeArchiveError": "errors",
 }
@@ -47,6 +48,7 @@ __all__ = [
     "CorruptArchiveError",
     "SourceChangedError",
     "UnarchivableNameError",
+    "UnreadableAndUnarchivableError",
     "UnreadableSourceError",
     "UnsafeArchiveError",
     "__version__",
@@ -64,6 +66,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         CorruptArchiveError,
         SourceChangedError,
         UnarchivableNameError,
+        UnreadableAndUnarchivableError,
         UnreadableSourceError,
         UnsafeArchiveError,
     )

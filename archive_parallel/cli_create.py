@@ -1,10 +1,10 @@
 """What ``archive-parallel create`` says about source entries it left out or refused.
 
 The summary line ends with a count of what was left out, by kind (``left_out``). A creation
-refused for unreadable entries or for names that would not read back the same names every
-one at once: the one-line message gives their count and the first few, with the option that
-gets past them (``refusal_hint``), and ``--json`` lists them all in the error object
-(``refused_entries``).
+refused for unreadable entries or for names that would not read back the same (or for both,
+in one error) names every one at once: the one-line message gives each kind's count and its
+first few, with the options that get past them (``refusal_hint``), and ``--json`` lists them
+all, with their kind, in the error object (``refused_entries``).
 """
 
 from __future__ import annotations
@@ -37,21 +37,38 @@ def left_out(skipped: list[tuple[str, str]]) -> str:
 
 def refusal_hint(error: BaseException) -> str:
     """The options that would let a refused creation through, to end its error line."""
-    if isinstance(error, UnreadableSourceError):
-        return "; --skip-unreadable leaves them out"
-    if isinstance(error, UnarchivableNameError):
-        links = any(is_link_problem(reason) for _, reason in error.entries)
-        follow = "; --follow-symlinks archives what the links point at" if links else ""
-        return f"{follow}; --skip-unarchivable leaves them out"
-    return ""
+    if not isinstance(error, (UnreadableSourceError, UnarchivableNameError)):
+        return ""
+    links = any(is_link_problem(reason) for _, reason in error.unarchivable)
+    follow = "; --follow-symlinks archives what the links point at" if links else ""
+    skips = [
+        option
+        for option, refused in (
+            ("--skip-unreadable", error.unreadable),
+            ("--skip-unarchivable", error.unarchivable),
+        )
+        if refused
+    ]
+    verb = "leave" if len(skips) > 1 else "leaves"
+    return f"{follow}; {' and '.join(skips)} {verb} them out"
 
 
 def refused_entries(error: BaseException) -> dict[str, Any] | None:
-    """``{"entries": [{name, reason}...]}``: every source entry a refused creation named,
-    for the JSON error object; None for any other error."""
-    if isinstance(error, (UnreadableSourceError, UnarchivableNameError)):
-        return {"entries": [{"name": name, "reason": why} for name, why in error.entries]}
-    return None
+    """``{"entries": [{name, reason, kind}...]}``: every source entry a refused creation
+    named, ``kind`` ``"unreadable"`` or ``"unarchivable"`` (the unreadable first), for the
+    JSON error object; None for any other error."""
+    if not isinstance(error, (UnreadableSourceError, UnarchivableNameError)):
+        return None
+    return {
+        "entries": [
+            {"name": name, "reason": why, "kind": kind}
+            for kind, refused in (
+                ("unreadable", error.unreadable),
+                ("unarchivable", error.unarchivable),
+            )
+            for name, why in refused
+        ]
+    }
 
 
 __all__ = ["left_out", "refusal_hint", "refused_entries"]

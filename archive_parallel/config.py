@@ -169,7 +169,8 @@ class ArchiveConfig:
     #: folder that cannot be listed): "skip" leaves it out with a warning, as the old class
     #: did (an unreadable folder is archived empty); "error" refuses the creation with
     #: ``UnreadableSourceError`` naming them, before anything is written (the command line's
-    #: default)
+    #: default; ``UnreadableAndUnarchivableError`` when ``unarchivable_names`` refuses names
+    #: too, naming both kinds at once)
     unreadable_entries: str = "skip"
 
     def __post_init__(self) -> None:

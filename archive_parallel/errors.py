@@ -62,6 +62,8 @@ class UnarchivableNameError(ArchiveError):
     ``entries`` holds every one as ``(member name, reason)``, in walk order, member names
     relative to ``source``; ``path`` (the file's path) and ``reason`` are the first one's.
     The message names the one, or gives their count and the first few paths.
+    ``unarchivable`` is ``entries`` and ``unreadable`` is empty, as in every refusal of
+    source entries (``UnreadableAndUnarchivableError`` has both).
     """
 
     #: paths the message names at most
@@ -79,18 +81,27 @@ class UnarchivableNameError(ArchiveError):
         self.reason = reason
         self.source = os.fspath(source) if source is not None else None
         self.entries = list(entries) if entries else [(path, reason)]
+        self.unarchivable = list(self.entries)
+        self.unreadable: list[tuple[str, str]] = []
         if len(self.entries) == 1:
             super().__init__(f"cannot archive {quoted(path)}: {reason}")
         else:
-            named = [(_source_path(self.source, n), why) for n, why in self.entries]
-            super().__init__(_count_and_first("cannot archive", named, self.SHOWN))
+            super().__init__(self._cannot_archive(self.source, self.entries))
+
+    @classmethod
+    def _cannot_archive(cls, source: str | None, entries: list[tuple[str, str]]) -> str:
+        """``"cannot archive 5 source entries: ..."``: their count and the first few."""
+        named = [(_source_path(source, n), why) for n, why in entries]
+        return _count_and_first("cannot archive", named, cls.SHOWN)
 
 
 class UnreadableSourceError(ArchiveError):
     """Source entries the system would not let the walk read (no read permission, a folder
     that cannot be listed), with ``ArchiveConfig.unreadable_entries="error"``: raised before
     anything is written. ``entries`` holds each one's ``(member name, reason)``; the message
-    gives their count and the first few paths."""
+    gives their count and the first few paths. ``unreadable`` is ``entries`` and
+    ``unarchivable`` is empty, as in every refusal of source entries
+    (``UnreadableAndUnarchivableError`` has both)."""
 
     #: paths the message names at most
     SHOWN = 3
@@ -98,14 +109,56 @@ class UnreadableSourceError(ArchiveError):
     def __init__(self, source: str | os.PathLike[str], entries: list[tuple[str, str]]) -> None:
         self.source = os.fspath(source)
         self.entries = list(entries)
-        named = [(_source_path(self.source, n), self._why(why)) for n, why in self.entries]
-        super().__init__(_count_and_first("cannot read", named, self.SHOWN))
+        self.unreadable = list(self.entries)
+        self.unarchivable: list[tuple[str, str]] = []
+        super().__init__(self._cannot_read(self.source, self.entries))
+
+    @classmethod
+    def _cannot_read(cls, source: str, entries: list[tuple[str, str]]) -> str:
+        """``"cannot read 5 source entries: ..."``: their count and the first few."""
+        named = [(_source_path(source, n), cls._why(why)) for n, why in entries]
+        return _count_and_first("cannot read", named, cls.SHOWN)
 
     @staticmethod
     def _why(reason: str) -> str:
         """``"unreadable folder: Permission denied"`` -> ``"folder: Permission denied"``."""
         text = reason.removeprefix("unreadable").lstrip(" :")
         return text or "unreadable"
+
+
+class UnreadableAndUnarchivableError(UnarchivableNameError, UnreadableSourceError):
+    """A creation that met both: entries it cannot read (``unreadable_entries="error"``) and
+    names it cannot archive (``unarchivable_names="error"``), all refused in one error before
+    anything is written. Being both, it is caught by ``except UnreadableSourceError`` and by
+    ``except UnarchivableNameError``.
+
+    ``unreadable`` and ``unarchivable`` hold each kind's ``(member name, reason)``;
+    ``entries`` holds all of them, the unreadable first (their reasons start with
+    ``"unreadable"``). ``path`` and ``reason`` are the first unarchivable entry's, as
+    ``UnarchivableNameError`` gives them. The message names both kinds, each with its count
+    and first few paths: ``"cannot read 1 source entry: ...; cannot archive 2 source
+    entries: ..."``.
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str],
+        unreadable: list[tuple[str, str]],
+        unarchivable: list[tuple[str, str]],
+        *,
+        path: str | None = None,
+    ) -> None:
+        if not unreadable or not unarchivable:
+            raise ValueError("UnreadableAndUnarchivableError needs entries of both kinds")
+        self.source = os.fspath(source)
+        self.unreadable = list(unreadable)
+        self.unarchivable = list(unarchivable)
+        self.entries = self.unreadable + self.unarchivable
+        first, self.reason = self.unarchivable[0]
+        self.path = path if path is not None else _source_path(self.source, first)
+        read = UnreadableSourceError._cannot_read(self.source, self.unreadable)
+        archive = UnarchivableNameError._cannot_archive(self.source, self.unarchivable)
+        ArchiveError.__init__(self, f"{read}; {archive}")
 
 
 def _source_path(source: str | None, name: str) -> str:

@@ -29,7 +29,12 @@ from .atomic import TEMP_MARKER, atomic_outputs
 from .checksums import checksum_files
 from .config import ArchiveConfig
 from .entries import EntryKind, FileEntry
-from .errors import ArchiveError, UnreadableSourceError
+from .errors import (
+    ArchiveError,
+    UnarchivableNameError,
+    UnreadableAndUnarchivableError,
+    UnreadableSourceError,
+)
 from .exclusion_helper import WalkedSources, member_name_under, should_exclude
 from .formats import CompressionFormat, resolve_format
 from .hashing_writer import HashingWriter
@@ -61,6 +66,36 @@ def _temporary_prefix(member: str) -> str:
     """How the member names of ``member``'s temporary files begin (``atomic``)."""
     folder, slash, name = member.rpartition("/")
     return f"{folder}{slash}.{name}{TEMP_MARKER}"
+
+
+def _refused_unreadable(walk: WalkResult, config: ArchiveConfig) -> list[tuple[str, str]]:
+    """The entries of ``walk`` that ``unreadable_entries="error"`` refuses (none with
+    ``"skip"``), as ``(member name, reason)``."""
+    if config.unreadable_entries != "error":
+        return []
+    return [(name, why) for name, why in walk.skipped if is_unreadable(why)]
+
+
+def _screen_sources(source: Path, walk: WalkResult, config: ArchiveConfig) -> list[FileEntry]:
+    """The entries of ``walk`` to archive: those whose names read back (``screen_names``).
+    Both checks run before either refuses, so that one error names everything refused of
+    either kind: ``UnreadableSourceError``, ``UnarchivableNameError``, or, when there are
+    both, ``UnreadableAndUnarchivableError`` (which is both)."""
+    unreadable = _refused_unreadable(walk, config)
+    if unreadable and config.unarchivable_names != "error":
+        # no names to add, and no warnings about names skipped from a creation refused
+        raise UnreadableSourceError(source, unreadable)
+    try:
+        entries = screen_names(walk.entries, config.unarchivable_names, walk.skipped, source)
+    except UnarchivableNameError as exc:
+        if not unreadable:
+            raise
+        raise UnreadableAndUnarchivableError(
+            source, unreadable, exc.entries, path=exc.path
+        ) from None
+    if unreadable:
+        raise UnreadableSourceError(source, unreadable)
+    return entries
 
 
 @dataclass
@@ -130,10 +165,17 @@ class ArchiveManager:
 
     # ------------------------------------------------------------------ collection
     def _walk(
-        self, source: Path, config: ArchiveConfig, exclude: Sequence[Path] = ()
+        self,
+        source: Path,
+        config: ArchiveConfig,
+        exclude: Sequence[Path] = (),
+        *,
+        raise_unreadable: bool = True,
     ) -> WalkResult:
         """The walk of ``source``; with ``unreadable_entries="error"``, entries it could not
-        read raise ``UnreadableSourceError`` (one error for all, instead of their warnings)."""
+        read raise ``UnreadableSourceError`` (one error for all, instead of their warnings),
+        unless ``raise_unreadable`` is False: the caller then refuses them itself
+        (``_screen_sources``), together with the names it refuses."""
         refuse_unreadable = config.unreadable_entries == "error"
         options = WalkOptions(
             exclude_patterns=tuple(config.exclude_patterns or ()),
@@ -148,8 +190,8 @@ class ArchiveManager:
         )
         with self._stats.timed("file_collection"):
             result = walk_tree(source, options, executor)
-        if refuse_unreadable:
-            unreadable = [(name, why) for name, why in result.skipped if is_unreadable(why)]
+        if raise_unreadable:
+            unreadable = _refused_unreadable(result, config)
             if unreadable:
                 raise UnreadableSourceError(source, unreadable)
         self._walked_sources.add(source)
@@ -222,8 +264,10 @@ class ArchiveManager:
         fmt = CompressionFormat.from_extension(archive)
         start = time.perf_counter()
         try:
-            walk = self._walk(source, config, exclude=(archive, meta_path_for(archive)))
-            entries = screen_names(walk.entries, config.unarchivable_names, walk.skipped, source)
+            walk = self._walk(
+                source, config, exclude=(archive, meta_path_for(archive)), raise_unreadable=False
+            )
+            entries = _screen_sources(source, walk, config)
             file_count = sum(1 for e in entries if e.kind is not EntryKind.DIR)
             parallel = config.uses_parallel(file_count)
             executor = self._executor(config, parallel)

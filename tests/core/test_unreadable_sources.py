@@ -2,7 +2,8 @@
 class's behaviour, ``unreadable_entries="skip"``), refused before anything is written with
 ``unreadable_entries="error"``, which is what the command line does unless
 ``--skip-unreadable``. Files over ``max_file_size`` are skipped with a warning either way, and
-the command line's summary says how many of each were left out.
+the command line's summary says how many of each were left out. A tree that also holds names
+that cannot be archived (an absolute symlink) is refused in one run naming both kinds.
 
 Unreadable means it for real: mode 000 on a file and on a folder. Root reads them anyway, so
 as root the library and the CLI run in a child process without the capabilities that let
@@ -163,6 +164,7 @@ def test_cli_json_lists_every_unreadable_entry(source, tmp_path):
     error = json.loads(r.stdout)["error"]
     assert sorted(e["name"] for e in error["entries"]) == ["b.txt", "sub"]
     assert all(e["reason"].startswith("unreadable") for e in error["entries"])
+    assert all(e["kind"] == "unreadable" for e in error["entries"])
 
 
 def test_cli_skip_unreadable_warns_and_counts_them(source, tmp_path):
@@ -216,3 +218,174 @@ def test_the_result_lists_everything_left_out(tmp_path):
     assert set(reasons) == {"bad\nname.txt", "pipe"}
     assert reasons["pipe"] == "special file"
     assert "skipped" not in json.loads(archive.with_name("a.tar.gz.meta").read_text())
+
+
+# --------------------------------------------------------------- unreadable and unarchivable
+
+
+@pytest.fixture
+def mixed(source, tmp_path):
+    """``source`` plus ``bin/python``, a symlink to a file outside the tree by its absolute
+    path: a name extraction would refuse, next to two entries that cannot be read."""
+    outside = tmp_path / "outside" / "python3"
+    outside.parent.mkdir()
+    outside.write_text("#!interpreter\n")
+    (source / "bin").mkdir()
+    (source / "bin" / "python").symlink_to(outside)
+    return source
+
+
+@pytest.mark.parametrize("suffix", ["tar.gz", "zip"])
+def test_both_kinds_are_refused_in_one_error(mixed, tmp_path, suffix):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    archive = out_dir / f"a.{suffix}"
+    (out_dir / "other").write_text("there before")
+    r = library(
+        """
+        import json, sys
+        from archive_parallel import (
+            ArchiveConfig, ArchiveManager, UnarchivableNameError,
+            UnreadableAndUnarchivableError, UnreadableSourceError,
+        )
+        config = ArchiveConfig(unreadable_entries="error")
+        caught = []
+        with ArchiveManager() as manager:
+            for kind in (UnreadableSourceError, UnarchivableNameError):
+                try:
+                    manager.create_archive(sys.argv[1], sys.argv[2], config)
+                except kind as exc:
+                    caught.append(exc)
+        exc = caught[0]
+        assert type(exc) is UnreadableAndUnarchivableError and len(caught) == 2
+        assert isinstance(exc, RuntimeError)
+        print(json.dumps({"unreadable": exc.unreadable, "unarchivable": exc.unarchivable,
+                          "entries": exc.entries, "path": exc.path, "reason": exc.reason,
+                          "source": exc.source}))
+        print(exc)
+        """,
+        mixed,
+        archive,
+    )
+    assert r.returncode == 0, r.stderr + r.stdout
+    data, message = r.stdout.splitlines()
+    data = json.loads(data)
+    assert sorted(name for name, _ in data["unreadable"]) == ["b.txt", "sub"]
+    assert [name for name, _ in data["unarchivable"]] == ["bin/python"]
+    assert data["entries"] == data["unreadable"] + data["unarchivable"]
+    assert data["path"] == str(mixed / "bin" / "python")
+    assert "absolute path" in data["reason"] and data["source"] == str(mixed)
+    assert message.startswith("cannot read 2 source entries: ")
+    assert "; cannot archive 1 source entry: " in message
+    for path in (mixed / "b.txt", mixed / "sub", mixed / "bin" / "python"):
+        assert str(path) in message
+    assert r.stderr == ""  # one error instead of a warning per entry
+    assert _listing(out_dir) == ["other"]
+
+
+@pytest.mark.parametrize(
+    "settings,raised",
+    [
+        ({"unreadable_entries": "error", "unarchivable_names": "skip"}, "UnreadableSourceError"),
+        ({"unreadable_entries": "skip"}, "UnarchivableNameError"),
+    ],
+)
+def test_a_kind_left_out_by_its_setting_is_not_refused(mixed, tmp_path, settings, raised):
+    """Only the kinds set to "error" are refused, each in its own class as before; a creation
+    refused for unreadable entries says nothing of the names it would have left out."""
+    archive = tmp_path / "out" / "a.tar.gz"
+    r = library(
+        """
+        import json, sys
+        from archive_parallel import ArchiveConfig, ArchiveManager, ArchiveError
+        config = ArchiveConfig(**json.loads(sys.argv[3]))
+        with ArchiveManager() as manager:
+            try:
+                manager.create_archive(sys.argv[1], sys.argv[2], config)
+            except ArchiveError as exc:
+                print(type(exc).__name__)
+                print(json.dumps([exc.unreadable, exc.unarchivable]))
+        """,
+        mixed,
+        archive,
+        json.dumps(settings),
+    )
+    assert r.returncode == 0, r.stderr + r.stdout
+    name, lists = r.stdout.splitlines()
+    unreadable, unarchivable = json.loads(lists)
+    assert name == raised
+    if raised == "UnreadableSourceError":
+        assert (len(unreadable), unarchivable) == (2, [])
+        assert r.stderr == ""
+    else:
+        assert (unreadable, [n for n, _ in unarchivable]) == ([], ["bin/python"])
+    assert not archive.parent.exists()
+
+
+def test_the_combined_error_names_the_first_few_of_each_kind(tmp_path):
+    from archive_parallel import UnreadableAndUnarchivableError
+
+    unreadable = [(f"r{i}", "unreadable file: no read permission") for i in range(4)]
+    unarchivable = [(f"n{i}", "its name is not valid UTF-8") for i in range(5)]
+    exc = UnreadableAndUnarchivableError(tmp_path, unreadable, unarchivable)
+    read, archive = str(exc).split("; ")
+    assert read.startswith("cannot read 4 source entries: ") and read.endswith(" and 1 more")
+    assert archive.startswith("cannot archive 5 source entries: ")
+    assert archive.endswith(" and 2 more") and str(tmp_path / "n2") in archive
+    assert exc.path == str(tmp_path / "n0") and exc.reason == "its name is not valid UTF-8"
+    with pytest.raises(ValueError):
+        UnreadableAndUnarchivableError(tmp_path, unreadable, [])
+
+
+def test_cli_names_both_kinds_in_one_line_and_writes_nothing(mixed, tmp_path):
+    out_dir = tmp_path / "out"
+    r = cli("create", mixed, out_dir / "a.tar.gz")
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    line = lines[0]
+    assert line.startswith("archive-parallel: error: cannot read 2 source entries: ")
+    assert "; cannot archive 1 source entry: " in line
+    assert str(mixed / "b.txt") in line and str(mixed / "bin" / "python") in line
+    assert "--follow-symlinks" in line
+    assert line.endswith("; --skip-unreadable and --skip-unarchivable leave them out")
+    assert r.stdout == ""
+    assert _listing(out_dir) == []
+
+
+def test_cli_json_lists_both_kinds(mixed, tmp_path):
+    r = cli("create", mixed, tmp_path / "out" / "a.zip", "--json")
+    assert r.returncode == 1, r.stderr
+    error = json.loads(r.stdout)["error"]
+    kinds = {e["name"]: e["kind"] for e in error["entries"]}
+    assert kinds == {"b.txt": "unreadable", "sub": "unreadable", "bin/python": "unarchivable"}
+    reasons = {e["name"]: e["reason"] for e in error["entries"]}
+    assert reasons["b.txt"].startswith("unreadable") and "absolute" in reasons["bin/python"]
+    assert "cannot read 2" in error["message"] and "cannot archive 1" in error["message"]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "option,left",
+    [
+        ("--skip-unarchivable", "cannot read 2 source entries"),
+        ("--follow-symlinks", "cannot read 2 source entries"),
+        ("--skip-unreadable", "cannot archive"),
+    ],
+)
+def test_cli_an_option_for_one_kind_leaves_the_other_refused(mixed, tmp_path, option, left):
+    r = cli("create", mixed, tmp_path / "out" / "a.tar.gz", option)
+    assert r.returncode == 1, r.stderr
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"archive-parallel: error: {left}")
+    assert ("cannot read" in line) != ("cannot archive" in line), line
+    assert " and --skip" not in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_both_options_archive_the_rest(mixed, tmp_path):
+    archive = tmp_path / "out" / "a.tar.gz"
+    r = cli("create", mixed, archive, "--skip-unreadable", "--skip-unarchivable")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.rstrip().endswith("; left out 2 unreadable, 1 unarchivable")
+    assert archive.exists()
