@@ -566,13 +566,13 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     if info.get("complete"):
         try:
             shown = check_regressions(run_dir, args, "--confirm-", argv)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             print(
-                f"archive-bench run: the sweep is complete in {run_dir}; its side-by-side "
-                f"check was interrupted (run it with: archive-bench confirm {run_dir})",
+                f"archive-bench run: interrupted; the sweep is complete in {run_dir}, its "
+                f"side-by-side check is not (run it with: archive-bench confirm {run_dir})",
                 file=sys.stderr,
             )
-            raise
+            return interrupt_exit_code(stop)
     print_headline(*shown)
     emit(str(run_dir))
     return 0

@@ -23,7 +23,13 @@ import pandas as pd
 
 from bench import stats
 from bench.results import build_missing_tables, load_results, read_records
-from bench.schema import CELLS_FILE, FINGERPRINT_FILE, RESULTS_FILE
+from bench.schema import (
+    CELLS_FILE,
+    FINGERPRINT_FILE,
+    RESULTS_FILE,
+    RUN_FILE,
+    SIDE_BY_SIDE_PRESETS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -84,11 +90,22 @@ def compare_runs(old: Path, new: Path, min_change: float = DEFAULT_MIN_CHANGE) -
     return pd.DataFrame(rows)
 
 
+def is_sweep(run_dir: Path) -> bool:
+    """Whether ``run_dir`` is a sweep, not a side-by-side check of one (its run.json's preset
+    is none of ``SIDE_BY_SIDE_PRESETS``; a run.json that cannot be read counts as a sweep)."""
+    try:
+        preset = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8")).get("preset")
+    except (OSError, ValueError, AttributeError):
+        return True
+    return preset not in SIDE_BY_SIDE_PRESETS
+
+
 def latest_runs(results_root: Path) -> dict[str, list[Path]]:
-    """machine key (folder) -> its run folders (with results.csv), oldest first."""
+    """machine key (folder) -> its sweeps' run folders (with results.csv), oldest first."""
     runs: dict[str, list[Path]] = {}
     for csv in sorted(results_root.glob(f"*/*/{RESULTS_FILE}")):
-        runs.setdefault(csv.parent.parent.name, []).append(csv.parent)
+        if is_sweep(csv.parent):
+            runs.setdefault(csv.parent.parent.name, []).append(csv.parent)
     return {k: sorted(v, key=lambda p: p.name) for k, v in runs.items()}
 
 
@@ -109,7 +126,8 @@ def run_pairs(
     old: Path | None, new: Path | None, results_root: Path
 ) -> tuple[list[tuple[Path, Path]], list[str]]:
     """The (old, new) runs to compare and notes for stderr: ``old`` and ``new`` when given,
-    else each machine's newest two runs under ``results_root`` (tables built where missing).
+    else each machine's newest two sweeps under ``results_root`` (tables built where missing;
+    side-by-side checks, ``is_sweep``, are left out).
     ``ValueError`` in one line when there is nothing to compare: a folder that is not a run
     or does not exist, or no machine with two runs."""
     if old is not None and new is not None:

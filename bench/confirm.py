@@ -24,12 +24,12 @@ from typing import Any
 
 from bench.grid import Workload
 from bench.results import read_records, record_ratio
-from bench.schema import CELLS_FILE, RUN_FILE
+from bench.schema import CELLS_FILE, RUN_FILE, SIDE_BY_SIDE_PRESETS
 from bench.scratch import SCRATCH_ENV
 
 logger = logging.getLogger(__name__)
 
-PRESET = "confirm"
+PRESET = SIDE_BY_SIDE_PRESETS[0]
 DEFAULT_ROUNDS = 15
 DEFAULT_BUDGET_MIN = 5.0
 #: a round takes longer than its two timed runs: each case's output is removed before it

@@ -25,6 +25,10 @@ FINGERPRINT_FILE = "fingerprint.json"
 MACHINE_FILE = "machine.json"
 TUNED_FILE = "tuned.json"
 
+#: presets of runs timed side by side in one process (``bench.confirm``, ``bench.interleaved``):
+#: checks of a sweep's cells, not sweeps of their own
+SIDE_BY_SIDE_PRESETS = ("confirm", "interleaved")
+
 TEXT, NUMBER, FLAG = "text", "number", "flag"
 
 #: (column, kind, meaning), in file order

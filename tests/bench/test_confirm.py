@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 from bench.confirm import Suspect, cells_by_workload, suspects, within_budget
-from bench.results import build_table, write_table
-from tests.cli_runner import run_cli
+from bench.results import build_table, read_records, write_table
+from tests.cli_runner import ROOT, run_cli
 
 pytest.importorskip("fixtures_gen")
 
@@ -188,10 +193,44 @@ def test_a_sweep_checks_what_it_read_slower(tmp_path, env):
     (a tiny archive is often slower than the old way), and the sweep's folder ends stdout."""
     results, run_dir = _sweep(tmp_path, env, "--confirm-rounds", "5")
     checks = [p for p in run_dir.parent.iterdir() if p.name.endswith("-confirm")]
-    from bench.results import read_records
-
     found = suspects(read_records(run_dir / "cells.jsonl"))
     assert len(checks) == (1 if found else 0)
     if found:
         run = json.loads((checks[0] / "run.json").read_text())
         assert run["checks"] == run_dir.name
+
+
+def test_compare_pairs_the_newest_two_sweeps_not_their_checks(tmp_path, env):
+    results, first = _sweep(tmp_path, env, "--confirm-rounds", "0", "--new")
+    _make_the_old_way_fast(first)
+    assert run_cli("confirm", first, "--rounds", "5", module="bench", env=env).returncode == 0
+    results, second = _sweep(tmp_path, env, "--confirm-rounds", "0", "--new")
+    _make_the_old_way_fast(second)
+    assert run_cli("confirm", second, "--rounds", "5", module="bench", env=env).returncode == 0
+    assert len([p for p in second.parent.iterdir() if p.name.endswith("-confirm")]) == 2
+    done = run_cli("compare", "--results", results, "--format", "json", module="bench", env=env)
+    assert done.returncode in (0, 1), done.stderr
+    assert first.name in done.stdout and second.name in done.stdout
+    assert "-confirm" not in done.stdout
+
+
+def test_ctrl_c_during_a_check_files_nothing_and_leaves_nothing(tmp_path, env):
+    results, run_dir = _sweep(tmp_path, env, "--confirm-rounds", "0")
+    _make_the_old_way_fast(run_dir)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench", "confirm", str(run_dir), "--rounds", "100000"],
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(run_dir.parent.glob("ap-interleaved-*")):  # the check has begun
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "archive-bench confirm: interrupted"
+    assert sorted(p.name for p in run_dir.parent.iterdir() if p.is_dir()) == [run_dir.name]
