@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.grid import Workload
 from bench.results import read_records, record_ratio
-from bench.schema import CELLS_FILE, RUN_FILE, SIDE_BY_SIDE_PRESETS
+from bench.schema import CELLS_FILE, FINGERPRINT_FILE, RUN_FILE, SIDE_BY_SIDE_PRESETS
 from bench.scratch import SCRATCH_ENV
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,24 @@ class Check:
     run_dir: Path | None = None
 
 
+def other_machine(run_dir: Path, info: dict[str, Any], here: dict[str, Any]) -> str | None:
+    """Why this machine (``here``, its named fingerprint) is not the one that measured the
+    sweep in ``run_dir`` (``info``, its run.json): another machine key (name and usable
+    cores), platform or CPU model; None when it is the same."""
+    try:
+        then = json.loads((run_dir / FINGERPRINT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        then = {}
+    for field in ("machine_key", "platform_key", "cpu_model"):
+        recorded = info.get(field) or then.get(field)
+        if recorded and here.get(field) and recorded != here[field]:
+            return (
+                f"{run_dir} was measured on {recorded}, this machine is {here[field]}: "
+                "check it where it was measured"
+            )
+    return None
+
+
 def scratch_place(run_dir: Path) -> Path:
     """Where the check writes: where the sweep's cells wrote (``$ARCHIVE_BENCH_SCRATCH``,
     else the sweep's own file system, beside its run folder)."""
@@ -135,7 +153,9 @@ def check_run(
     """Time side by side, ``rounds`` alternating rounds each, the cells of the sweep in
     ``run_dir`` that read slower than the old way, worst first, as many as ``budget_min``
     minutes hold; file them as a run beside it. Raises ValueError when this machine is not
-    the one the sweep measured (its name and usable cores), ImportError without numpy."""
+    the one that measured the sweep (``other_machine``), or the code, the Python or the
+    scratch storage a check would time is not what the sweep timed (the report would judge the
+    two apart); ImportError without numpy."""
     from bench import fingerprint as fp_mod
     from bench import provenance
     from bench.interleaved import measure_cells, save_run
@@ -148,13 +168,17 @@ def check_run(
     if not check.checked:
         return check
     here = name_fingerprint(fp_mod.collect_fingerprint(root), info.get("machine"))
-    if info.get("machine_key") and here["machine_key"] != info["machine_key"]:
-        raise ValueError(
-            f"{run_dir} was measured on {info['machine_key']}, this machine is "
-            f"{here['machine_key']}: check it where it was measured"
-        )
+    problem = other_machine(run_dir, info, here)
     library = provenance.library_identity()
     base = scratch_place(run_dir)
+    now = {"library": library, "scratch_place": provenance.scratch_identity(base)}
+    if problem is None and provenance.pooling_key(now) != provenance.pooling_key(info):
+        problem = (
+            f"{run_dir} measured other code, another Python or other storage than a check "
+            "would time now: measure a new sweep"
+        )
+    if problem is not None:
+        raise ValueError(problem)
     records = measure_cells(cells_by_workload(check.checked), rounds, base=base, results_root=root)
     check.run_dir = save_run(
         records,

@@ -178,14 +178,25 @@ def test_confirm_of_a_folder_that_is_no_run_is_a_usage_error(tmp_path, env):
     assert done.returncode == 2 and "--rounds" in done.stderr
 
 
-def test_confirm_on_another_machine_is_refused(tmp_path, env):
+@pytest.mark.parametrize(
+    ("file", "field", "value", "says"),
+    [
+        ("run.json", "machine_key", "checkbox-64c", "was measured on checkbox-64c, this machine"),
+        ("fingerprint.json", "cpu_model", "Cortex-A72", "was measured on Cortex-A72, this machine"),
+        ("run.json", "library", {"source_digest": "0" * 64}, "measured other code, another"),
+    ],
+)
+def test_confirm_refuses_what_it_cannot_time_again(tmp_path, env, file, field, value, says):
+    """Another machine, or other code than the sweep's: a check would not time what the
+    sweep timed, so the report could not judge them together."""
     results, run_dir = _sweep(tmp_path, env, "--confirm-rounds", "0")
     _make_the_old_way_fast(run_dir)
-    info = json.loads((run_dir / "run.json").read_text())
-    (run_dir / "run.json").write_text(json.dumps({**info, "machine_key": "checkbox-64c"}))
+    info = json.loads((run_dir / file).read_text())
+    (run_dir / file).write_text(json.dumps({**info, field: value}))
     done = run_cli("confirm", run_dir, module="bench", env=env)
     assert done.returncode == 2
-    assert "was measured on checkbox-64c, this machine is checkbox-2c" in done.stderr
+    assert says in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert [p.name for p in run_dir.parent.iterdir() if p.is_dir()] == [run_dir.name]
 
 
 def test_a_sweep_checks_what_it_read_slower(tmp_path, env):
