@@ -233,3 +233,37 @@ def test_pooled_codec_targets_read_in_chromium(browser, tmp_path, synth, width) 
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
     assert errors == []
     page.close()
+
+
+def test_a_regression_cleared_side_by_side_reads_apart(browser, tmp_path, synth) -> None:
+    """A sweep's 0.53x that a side-by-side check read level is no red regression: the card
+    says so, lists it apart with both ratios, and its row of the results table is marked as
+    a warning, not as bad."""
+    from reports import build_report
+    from tests.reports.test_regression_checks import CELL, KEY, _check, _sweep
+
+    root = tmp_path / "results"
+    _sweep(root, synth)
+    _check(root, synth, vs_ref=(0.95, 1.12))
+    report = build_report([root], tmp_path / "report.html")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(report.resolve().as_uri(), wait_until="load")
+    assert errors == []
+    card = page.locator(f'#headline .headline-card[data-machine="{KEY}"]')
+    assert card.locator(".regressions").count() == 0
+    assert card.locator(".no-regressions").is_visible()
+    cleared = card.locator(".cleared-regressions")
+    assert cleared.is_visible()
+    [item] = cleared.locator("li").all()
+    assert item.get_attribute("data-cell") == CELL
+    assert "0.53x of the old way [0.49-0.57] in the sweep" in item.inner_text()
+    assert "side by side [0.95-1.12] over 15 rounds" in item.inner_text()
+    assert cleared.evaluate("e => getComputedStyle(e).color") != "rgb(160, 0, 0)"
+    marks = page.locator("td.bad, td.warn").evaluate_all(
+        "cells => cells.map(c => [c.className, c.textContent.trim()])"
+    )
+    assert ["warn", "0.53"] in [[cls, text[:4]] for cls, text in marks]
+    assert not any(cls == "bad" for cls, _ in marks)
+    page.close()
