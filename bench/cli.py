@@ -42,7 +42,7 @@ from archive_parallel.cli_support import (
     positive_int,
 )
 from archive_parallel.interrupts import sigterm_as_interrupt
-from bench.schema import CELLS_FILE, RUN_FILE
+from bench.schema import RUN_FILE
 
 if TYPE_CHECKING:
     from bench.grid import GridSpec
@@ -376,6 +376,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_rounds(can_skip: bool) -> Callable[[str], int]:
+    """The type of ``--rounds``/``--confirm-rounds``: at least ``MIN_SAMPLES`` (fewer give no
+    interval, so such a check decides nothing), or 0 for no check where ``can_skip``."""
+    from bench.schema import MIN_SAMPLES
+
+    def parse(text: str) -> int:
+        rounds = non_negative_int(text)
+        if rounds < MIN_SAMPLES and not (can_skip and rounds == 0):
+            off = " (or 0: no check)" if can_skip else ""
+            raise argparse.ArgumentTypeError(
+                f"at least {MIN_SAMPLES}{off}: fewer rounds give no interval, and decide nothing"
+            )
+        return rounds
+
+    return parse
+
+
 def _add_check_arguments(parser: argparse.ArgumentParser, prefix: str, can_skip: bool) -> None:
     """``<prefix>rounds`` and ``<prefix>budget-min`` of the side-by-side regression check
     (``can_skip``: 0 rounds means no check)."""
@@ -384,27 +401,32 @@ def _add_check_arguments(parser: argparse.ArgumentParser, prefix: str, can_skip:
     parser.add_argument(
         f"{prefix}rounds",
         dest="check_rounds",
-        type=non_negative_int if can_skip else positive_int,
+        metavar="N",
+        type=_check_rounds(can_skip),
         default=DEFAULT_ROUNDS,
         help="alternating rounds of each side-by-side check of a cell the sweep read slower "
-        f"than the old way (default {DEFAULT_ROUNDS}{'; 0: no check' if can_skip else ''})",
+        f"than the old way (default {DEFAULT_ROUNDS}, at least 5"
+        f"{'; 0: no check' if can_skip else ''})",
     )
     parser.add_argument(
         f"{prefix}budget-min",
         dest="check_budget_min",
+        metavar="M",
         type=positive_float,
         default=DEFAULT_BUDGET_MIN,
-        help="time for those checks, worst cell first (default "
-        f"{DEFAULT_BUDGET_MIN:g} minutes; at least one cell is checked)",
+        help="minutes for those checks, worst cell first (default "
+        f"{DEFAULT_BUDGET_MIN:g}; at least one cell is checked)",
     )
 
 
 def check_regressions(
-    run_dir: Path, args: argparse.Namespace, prefix: str, argv: list[str]
+    run_dir: Path, args: argparse.Namespace, prefix: str, argv: list[str], *, refusal_fails: bool
 ) -> list[Path]:
     """Time side by side the cells of ``run_dir`` that read slower than the old way
-    (``bench.confirm``); the run folders whose headline to print. A machine without numpy
-    judges no regression here, so it checks none."""
+    (``bench.confirm``); the run folders whose headline to print. A run the check refuses is
+    a usage error where ``refusal_fails`` (``confirm``), else a line on stderr (``run``: its
+    sweep is done all the same). A machine without numpy judges no regression here, so it
+    checks none."""
     from bench import confirm
 
     if args.check_rounds == 0:
@@ -420,8 +442,11 @@ def check_regressions(
     except ImportError as exc:
         logger.info("no side-by-side check of regressions here (%s)", exc)
         return [run_dir]
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    except confirm.CheckRefused as exc:
+        if refusal_fails:
+            raise UsageError(str(exc)) from None
+        print(f"not checked side by side: {exc}", file=sys.stderr)
+        return [run_dir]
     for line in confirm.describe(check, args.check_rounds, f"{prefix}budget-min"):
         print(line, file=sys.stderr)
     return [run_dir, check.run_dir] if check.run_dir is not None else [run_dir]
@@ -565,7 +590,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
     shown = [run_dir]
     if info.get("complete"):
         try:
-            shown = check_regressions(run_dir, args, "--confirm-", argv)
+            shown = check_regressions(run_dir, args, "--confirm-", argv, refusal_fails=False)
         except KeyboardInterrupt as stop:
             print(
                 f"archive-bench run: interrupted; the sweep is complete in {run_dir}, its "
@@ -581,9 +606,9 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
 def cmd_confirm(args: argparse.Namespace, argv: list[str]) -> int:
     """``confirm RUN``: the side-by-side check of a finished sweep, then its headline."""
     run_dir = args.run_dir
-    if not (run_dir / RUN_FILE).is_file() or not (run_dir / CELLS_FILE).is_file():
-        raise UsageError(f"{run_dir}: not a run folder (no {RUN_FILE} and {CELLS_FILE})")
-    shown = check_regressions(run_dir, args, "--", argv)
+    if not run_dir.is_dir():
+        raise UsageError(f"{run_dir}: no such folder")
+    shown = check_regressions(run_dir, args, "--", argv, refusal_fails=True)
     if len(shown) == 1:
         print("nothing to check: no cell read slower than the old way", file=sys.stderr)
     print_headline(*shown)

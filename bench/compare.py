@@ -142,10 +142,10 @@ def run_pairs(
         raise ValueError(f"{results_root}: no runs in it, nothing to compare")
     if not pairs:
         raise ValueError(
-            f"{results_root}: nothing to compare, every machine has one run only "
+            f"{results_root}: nothing to compare, every machine has one sweep only "
             f"({', '.join(lonely)}); give OLD and NEW, or measure again"
         )
-    return pairs, [f"{key}: only one run, nothing to compare" for key in lonely]
+    return pairs, [f"{key}: only one sweep, nothing to compare" for key in lonely]
 
 
 def _fingerprint(run_dir: Path) -> dict:
@@ -158,7 +158,12 @@ def _fingerprint(run_dir: Path) -> dict:
 def mismatch_warnings(old: Path, new: Path) -> list[str]:
     """Why the two runs may not be comparable: other machine, other usable cores, scales."""
     a, b = _fingerprint(old), _fingerprint(new)
-    notes = []
+    notes = [
+        f"{side} {path} is a side-by-side check of a sweep, not a sweep: it holds only the "
+        "cells it checked, timed another way"
+        for side, path in (("OLD", old), ("NEW", new))
+        if not is_sweep(path)
+    ]
     name_a, name_b = (
         a.get("machine") or a.get("platform_key"),
         b.get("machine") or b.get("platform_key"),

@@ -109,30 +109,75 @@ def cells_by_workload(chosen: list[Suspect]) -> dict[Workload, list[dict[str, An
     return {workload: list(cells.values()) for workload, cells in grouped.items()}
 
 
-@dataclass
-class Check:
-    """What ``check_run`` did: the suspects, the ones it timed, and the run it filed."""
-
-    found: list[Suspect]
-    checked: list[Suspect]
-    run_dir: Path | None = None
+class CheckRefused(ValueError):
+    """A run a side-by-side check cannot time again (the one-line reason is the message)."""
 
 
-def other_machine(run_dir: Path, info: dict[str, Any], here: dict[str, Any]) -> str | None:
-    """Why this machine (``here``, its named fingerprint) is not the one that measured the
-    sweep in ``run_dir`` (``info``, its run.json): another machine key (name and usable
-    cores), platform or CPU model; None when it is the same."""
+def read_run_info(run_dir: Path) -> dict[str, Any]:
+    """``run_dir``'s run.json, refused in one line naming it when it is missing, unreadable or
+    not a JSON object, or when the folder is a check itself or has no cell measured."""
+    path = run_dir / RUN_FILE
+    if not path.is_file():
+        raise CheckRefused(f"{run_dir}: not a run folder (no {RUN_FILE})")
     try:
-        then = json.loads((run_dir / FINGERPRINT_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        then = {}
-    for field in ("machine_key", "platform_key", "cpu_model"):
-        recorded = info.get(field) or then.get(field)
-        if recorded and here.get(field) and recorded != here[field]:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckRefused(f"{path}: unreadable {RUN_FILE} ({exc})") from None
+    if not isinstance(info, dict):
+        raise CheckRefused(f"{path}: unreadable {RUN_FILE} (not a JSON object)")
+    if info.get("preset") in SIDE_BY_SIDE_PRESETS:
+        checked = f" (it checks {info['checks']})" if info.get("checks") else ""
+        raise CheckRefused(
+            f"{run_dir} is a side-by-side run, not a sweep{checked}: confirm the sweep"
+        )
+    if not (run_dir / CELLS_FILE).is_file():
+        raise CheckRefused(f"{run_dir}: no cell measured in it yet, nothing to check")
+    return info
+
+
+#: what must match between the machine that measured a sweep and this one
+MACHINE_FIELDS = ("hostname", "platform_key", "cpu_model", "cores_usable")
+
+
+def other_machine(run_dir: Path, then: dict[str, Any], here: dict[str, Any]) -> str | None:
+    """Why this machine (``here``, its fingerprint) is not the one that measured the sweep in
+    ``run_dir`` (``then``, the sweep's fingerprint.json): its host name, platform, CPU model
+    or usable cores differ; None when none does (or the sweep recorded none of them)."""
+    for field in MACHINE_FIELDS:
+        recorded, current = then.get(field), here.get(field)
+        if recorded not in (None, "") and current not in (None, "") and recorded != current:
             return (
-                f"{run_dir} was measured on {recorded}, this machine is {here[field]}: "
-                "check it where it was measured"
+                f"{run_dir} was measured on another machine ({field} {recorded} there, "
+                f"{current} here): check it where it was measured"
             )
+    return None
+
+
+def other_code_or_storage(
+    run_dir: Path, info: dict[str, Any], library: dict[str, Any], place: dict[str, Any]
+) -> str | None:
+    """Why a check would time other code or other storage than the sweep in ``run_dir``
+    (``info``, its run.json) did: what the report would judge apart from the sweep, so the
+    check could decide nothing for it. ``library`` and ``place`` are this process's
+    (``provenance.library_identity``, ``provenance.scratch_identity``)."""
+    from bench import provenance
+
+    if info.get("library_changed"):
+        return f"{run_dir} was resumed under other code than it began with: measure a new sweep"
+    if provenance.pooling_key({"library": library}) != provenance.pooling_key(
+        {"library": info.get("library")}
+    ):
+        return f"{run_dir} measured other code or another Python than this one: measure a new sweep"
+    then = (info.get("scratch_place") or {}).get("filesystem")
+    if info.get("scratch_changed"):
+        return f"{run_dir} wrote to two storage places (resumed elsewhere): measure a new sweep"
+    if then and place.get("filesystem") and then != place["filesystem"]:
+        chosen = os.environ.get(SCRATCH_ENV)
+        now = f"{SCRATCH_ENV}={chosen}" if chosen else f"{SCRATCH_ENV} not set"
+        return (
+            f"{run_dir} wrote its cells to {then} storage, a check would write to "
+            f"{place['filesystem']} ({now}): set {SCRATCH_ENV} as the sweep had it"
+        )
     return None
 
 
@@ -141,6 +186,15 @@ def scratch_place(run_dir: Path) -> Path:
     else the sweep's own file system, beside its run folder)."""
     chosen = os.environ.get(SCRATCH_ENV)
     return Path(chosen) if chosen else run_dir.parent
+
+
+@dataclass
+class Check:
+    """What ``check_run`` did: the suspects, the ones it timed, and the run it filed."""
+
+    found: list[Suspect]
+    checked: list[Suspect]
+    run_dir: Path | None = None
 
 
 def check_run(
@@ -152,33 +206,32 @@ def check_run(
 ) -> Check:
     """Time side by side, ``rounds`` alternating rounds each, the cells of the sweep in
     ``run_dir`` that read slower than the old way, worst first, as many as ``budget_min``
-    minutes hold; file them as a run beside it. Raises ValueError when this machine is not
-    the one that measured the sweep (``other_machine``), or the code, the Python or the
-    scratch storage a check would time is not what the sweep timed (the report would judge the
-    two apart); ImportError without numpy."""
+    minutes hold; file them as a run beside it, under the sweep's machine. Raises
+    ``CheckRefused`` for a folder that is no sweep with cells (``read_run_info``), another
+    machine (``other_machine``), or other code, Python or storage than the sweep timed
+    (``other_code_or_storage``); ImportError without numpy."""
     from bench import fingerprint as fp_mod
     from bench import provenance
     from bench.interleaved import measure_cells, save_run
-    from bench.machine import name_fingerprint
 
-    info = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
+    info = read_run_info(run_dir)
     root = results_root if results_root is not None else run_dir.parent.parent
     found = suspects(read_records(run_dir / CELLS_FILE))
     check = Check(found, within_budget(found, rounds, budget_min * 60.0))
     if not check.checked:
         return check
-    here = name_fingerprint(fp_mod.collect_fingerprint(root), info.get("machine"))
-    problem = other_machine(run_dir, info, here)
+    try:
+        then = json.loads((run_dir / FINGERPRINT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        then = {}
+    here = fp_mod.collect_fingerprint(root)
     library = provenance.library_identity()
     base = scratch_place(run_dir)
-    now = {"library": library, "scratch_place": provenance.scratch_identity(base)}
-    if problem is None and provenance.pooling_key(now) != provenance.pooling_key(info):
-        problem = (
-            f"{run_dir} measured other code, another Python or other storage than a check "
-            "would time now: measure a new sweep"
-        )
+    problem = other_machine(
+        run_dir, then if isinstance(then, dict) else {}, here
+    ) or other_code_or_storage(run_dir, info, library, provenance.scratch_identity(base))
     if problem is not None:
-        raise ValueError(problem)
+        raise CheckRefused(problem)
     records = measure_cells(cells_by_workload(check.checked), rounds, base=base, results_root=root)
     check.run_dir = save_run(
         records,
@@ -210,4 +263,12 @@ def describe(check: Check, rounds: int, budget_option: str) -> list[str]:
     return lines
 
 
-__all__ = ["Check", "Suspect", "check_run", "describe", "suspects", "within_budget"]
+__all__ = [
+    "Check",
+    "CheckRefused",
+    "Suspect",
+    "check_run",
+    "describe",
+    "suspects",
+    "within_budget",
+]

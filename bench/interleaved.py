@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import logging
 import random
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from archive_parallel.interrupts import held_interrupts
 from bench import contention
 from bench.cases import Case
 from bench.grid import TREE_OPERATIONS, Cell, Workload
@@ -128,6 +130,8 @@ def measure_cells(
                             "valid": problem is None,
                             "invalid_reason": problem or "",
                             "output_bytes": case.output_bytes(),
+                            "bytes_processed": prepared.total_bytes,
+                            "files_processed": prepared.file_count,
                             "round_group": f"{workload.profile}-{workload.scale}-{started}",
                             "round_contention": busy,
                             "value_contention": readings[i],
@@ -159,7 +163,8 @@ def save_run(
     ``scratch_place``, where ``measure`` wrote: ``base``, as ``bench.scratch.scratch_base``
     takes it), fingerprint.json, and results.csv where pandas is installed. Returns the run
     folder. ``preset`` names the run's kind (its folder ends in it); ``about`` adds fields to
-    run.json."""
+    run.json. The folder is filed whole or not at all: an interrupt waits until it is written
+    and then removes it, as any failure does."""
     from datetime import UTC, datetime
 
     from bench import fingerprint as fp_mod
@@ -176,38 +181,44 @@ def save_run(
     started = datetime.now(UTC)
     run_dir = new_run_dir(machine_dir, started.strftime("%Y%m%d-%H%M%S") + f"-{preset}")
     write_machine_file(machine_dir, fingerprint)
-    write_json(run_dir / FINGERPRINT_FILE, fp_mod.finish_fingerprint(fingerprint))
-    for record in records:
-        append_record(run_dir, {"bytes_processed": 0, "memory_source": "", **record})
-    write_json(
-        run_dir / RUN_FILE,
-        {
-            "schema_version": SCHEMA_VERSION,
-            "run_id": run_dir.name,
-            "machine": fingerprint["machine"],
-            "machine_key": fingerprint["machine_key"],
-            "cores_usable": fingerprint["cores_usable"],
-            "preset": preset,
-            "rounds": rounds,
-            "argv": argv,
-            "complete": True,
-            "cell_count": len(records),
-            "cells_done": len(records),
-            "finished_at": started.isoformat(timespec="seconds"),
-            "library": library or provenance.library_identity(),
-            "scratch_place": provenance.scratch_identity(scratch_base(base)),
-            **({"parallel_probe": probes} if probes else {}),
-            **(about or {}),
-        },
-    )
     try:
-        table = results_mod.build_table(
-            results_mod.read_records(run_dir / CELLS_FILE), run_dir.name, fingerprint
-        )
-    except ImportError as exc:  # no pandas here: the report builds the table where it runs
-        logger.info("results.csv is built where the results are read (%s)", exc)
-    else:
-        results_mod.write_table(table, run_dir)
+        # all or nothing: an interrupt waits for the folder to be whole, then removes it
+        with held_interrupts():
+            write_json(run_dir / FINGERPRINT_FILE, fp_mod.finish_fingerprint(fingerprint))
+            for record in records:
+                append_record(run_dir, {"bytes_processed": 0, "memory_source": "", **record})
+            write_json(
+                run_dir / RUN_FILE,
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "run_id": run_dir.name,
+                    "machine": fingerprint["machine"],
+                    "machine_key": fingerprint["machine_key"],
+                    "cores_usable": fingerprint["cores_usable"],
+                    "preset": preset,
+                    "rounds": rounds,
+                    "argv": argv,
+                    "complete": True,
+                    "cell_count": len(records),
+                    "cells_done": len(records),
+                    "finished_at": started.isoformat(timespec="seconds"),
+                    "library": library or provenance.library_identity(),
+                    "scratch_place": provenance.scratch_identity(scratch_base(base)),
+                    **({"parallel_probe": probes} if probes else {}),
+                    **(about or {}),
+                },
+            )
+            try:
+                table = results_mod.build_table(
+                    results_mod.read_records(run_dir / CELLS_FILE), run_dir.name, fingerprint
+                )
+            except ImportError as exc:  # no pandas here: the report builds the table where it runs
+                logger.info("results.csv is built where the results are read (%s)", exc)
+            else:
+                results_mod.write_table(table, run_dir)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     return run_dir
 
 

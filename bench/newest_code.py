@@ -8,7 +8,8 @@ run's place among its machine's runs (run ids begin with the time they started).
 of the report (machine, operation, format, workload: ``ROW_KEYS``), the rows that count are
 those of the code its newest run measured (``current_rows``); a run none of whose rows count
 is superseded (``superseded_run_dirs``). The report's verdicts, headline and regressions and
-``archive-bench tune`` all follow this one rule.
+``archive-bench tune`` all follow this one rule. Rows of side-by-side checks (``_check``)
+decide regressions only: verdicts and tuning read ``sweep_rows``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from bench.provenance import pooling_key
 #: what one row of the report is: a table's rows are judged per value of these columns
 ROW_KEYS = ("machine_key", "operation", "format", "workload")
 CODE_COLUMNS = ("_code", "_run_order")
+#: rows of a side-by-side check of a sweep (a ``confirm`` run): they decide whether the
+#: sweep's cells are slower than the old way, and nothing else (``sweep_rows``)
+CHECK_COLUMN = "_check"
 
 
 def add_code_columns(table: pd.DataFrame, runs: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
@@ -45,7 +49,27 @@ def add_code_columns(table: pd.DataFrame, runs: Mapping[str, Mapping[str, Any]])
     for _machine, mine in filed.drop_duplicates().groupby("machine", sort=False):
         ranked = mine.sort_values("run", kind="stable")["folder"]
         order.update((folder, index) for index, folder in enumerate(dict.fromkeys(ranked)))
-    return table.assign(_code=folders.map(code), _run_order=folders.map(order))
+    from bench.schema import SIDE_BY_SIDE_PRESETS
+
+    checks = {
+        folder
+        for folder in folders.unique()
+        if (runs.get(folder) or {}).get("preset") == SIDE_BY_SIDE_PRESETS[0]
+    }
+    return table.assign(
+        _code=folders.map(code),
+        _run_order=folders.map(order),
+        **{CHECK_COLUMN: folders.isin(checks)},
+    )
+
+
+def sweep_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` without those of side-by-side checks (``CHECK_COLUMN``): a check times again
+    only the cells a sweep read slower than the old way, so its rows would count a
+    configuration twice in the verdicts and favour the cells that read slow once."""
+    if CHECK_COLUMN not in rows:
+        return rows
+    return rows[~rows[CHECK_COLUMN].astype(bool)]
 
 
 def current_rows(rows: pd.DataFrame) -> pd.DataFrame:

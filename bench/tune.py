@@ -32,7 +32,7 @@ import pandas as pd
 from archive_parallel.atomic import atomic_write_bytes, atomic_write_text
 from bench import provenance, stats
 from bench.grid import DEFAULT_BATCH_SIZE
-from bench.newest_code import current_rows, superseded_run_dirs
+from bench.newest_code import current_rows, superseded_run_dirs, sweep_rows
 from bench.schema import FINGERPRINT_FILE, RUN_FILE, TUNED_FILE
 
 logger = logging.getLogger(__name__)
@@ -222,7 +222,8 @@ def tune_platform(
     key = str(table["platform_key"].dropna().iloc[0]) if "platform_key" in table else machine
     label = str(table["platform_label"].dropna().iloc[0]) if "platform_label" in table else key
     left_out = superseded_run_dirs(table)
-    table = current_rows(table)  # the newest code's cells only, as the report judges
+    # the newest code's sweeps only, as the report judges (a check's rows decide no setting)
+    table = sweep_rows(current_rows(table))
     cores = _cores(table)
     runs = sorted(table["run_id"].dropna().astype(str).unique())
     if "emulated" in table and table["emulated"].astype(bool).all():

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bench.newest_code import sweep_rows
 from bench.schema import (
     BEYOND,
     MEETS,
@@ -234,6 +235,7 @@ def _never_resident_note(over: pd.DataFrame, source: str) -> str:
 
 
 def _trust(rows: pd.DataFrame, cores: int | None) -> list[str]:
+    rows = sweep_rows(rows)
     measured = rows[rows["valid"].astype(bool) & (rows["variant"] != "reference")]
     lines = []
     noisy = int(measured["noisy"].astype(bool).sum())

@@ -31,7 +31,7 @@ from statistics import NormalDist
 import pandas as pd
 
 from bench.codec_axes import NOT_MEASURED
-from bench.newest_code import ROW_KEYS, current_rows
+from bench.newest_code import ROW_KEYS, current_rows, sweep_rows
 from bench.schema import BEYOND, INCONCLUSIVE, MEETS, MISSES
 
 logger = logging.getLogger(__name__)
@@ -132,20 +132,23 @@ def not_measured(table: pd.DataFrame) -> pd.Series:
 
 def parallel_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Rows that can take part in a verdict: parallel variant, usable columns, real hardware
-    (an emulated run's timings say nothing about the CPU it pretends to be), measured, and not
-    slowed by a throttled CPU (tables written before bench marked such cells noisy)."""
+    (an emulated run's timings say nothing about the CPU it pretends to be), measured, not
+    slowed by a throttled CPU (tables written before bench marked such cells noisy), and of a
+    sweep, not of a side-by-side check of one (``sweep_rows``)."""
     if table.empty:
         return table
     real = ~table["emulated"].astype(bool) if "emulated" in table else True
     steady_clock = ~table["throttled"].astype(bool) if "throttled" in table else True
-    return current_rows(
-        table[
-            (table["variant"] == "parallel")
-            & table["_usable"].astype(bool)
-            & real
-            & steady_clock
-            & ~not_measured(table)
-        ]
+    return sweep_rows(
+        current_rows(
+            table[
+                (table["variant"] == "parallel")
+                & table["_usable"].astype(bool)
+                & real
+                & steady_clock
+                & ~not_measured(table)
+            ]
+        )
     )
 
 

@@ -152,7 +152,7 @@ def test_nothing_to_compare_is_a_usage_error_not_a_regression(record, fingerprin
     root = tmp_path / "results"
     write_run(root / "testbox-4c" / "20260101-000000-quick", [record()], fingerprint)
     line = _usage_line(run_cli("compare", "--results", root, *gate, module="bench"))
-    assert "every machine has one run only (testbox-4c)" in line
+    assert "every machine has one sweep only (testbox-4c)" in line
 
 
 def test_a_folder_that_is_no_run_is_a_usage_error(record, fingerprint, tmp_path):

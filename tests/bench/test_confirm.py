@@ -172,18 +172,44 @@ def test_confirm_of_a_folder_that_is_no_run_is_a_usage_error(tmp_path, env):
     done = run_cli("confirm", tmp_path, module="bench", env=env)
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        f"archive-bench confirm: {tmp_path}: not a run folder (no run.json and cells.jsonl)"
+        f"archive-bench confirm: {tmp_path}: not a run folder (no run.json)"
     )
-    done = run_cli("confirm", tmp_path, "--rounds", "0", module="bench", env=env)
-    assert done.returncode == 2 and "--rounds" in done.stderr
+    done = run_cli("confirm", tmp_path / "nowhere", module="bench", env=env)
+    assert done.stderr.strip() == f"archive-bench confirm: {tmp_path / 'nowhere'}: no such folder"
+    for rounds in ("0", "3"):
+        done = run_cli("confirm", tmp_path, "--rounds", rounds, module="bench", env=env)
+        assert done.returncode == 2 and "--rounds" in done.stderr
+        assert "at least 5: fewer rounds give no interval" in done.stderr
+    done = run_cli("run", "--confirm-rounds", "4", "--dry-run", module="bench", env=env)
+    assert done.returncode == 2 and "at least 5 (or 0: no check)" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("[1, 2]", "unreadable run.json (not a JSON object)"),
+        ('{"preset": "qu', "unreadable run.json (Unterminated string"),
+        ('{"preset": "confirm", "checks": "20261203-quick"}', "is a side-by-side run, not a"),
+        ('{"preset": "quick"}', "no cell measured in it yet, nothing to check"),
+    ],
+)
+def test_confirm_says_what_is_wrong_with_the_folder(tmp_path, env, content, says):
+    (tmp_path / "run.json").write_text(content)
+    done = run_cli("confirm", tmp_path, module="bench", env=env)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("archive-bench confirm: ") and says in line
 
 
 @pytest.mark.parametrize(
     ("file", "field", "value", "says"),
     [
-        ("run.json", "machine_key", "checkbox-64c", "was measured on checkbox-64c, this machine"),
-        ("fingerprint.json", "cpu_model", "Cortex-A72", "was measured on Cortex-A72, this machine"),
-        ("run.json", "library", {"source_digest": "0" * 64}, "measured other code, another"),
+        ("fingerprint.json", "hostname", "ci-runner-7", "(hostname ci-runner-7 there, "),
+        ("fingerprint.json", "cores_usable", 64, "(cores_usable 64 there, 2 here)"),
+        ("fingerprint.json", "cpu_model", "Cortex-A72", "(cpu_model Cortex-A72 there, "),
+        ("run.json", "library", {"source_digest": "0" * 64}, "other code or another Python"),
+        ("run.json", "library_changed", True, "resumed under other code than it began with"),
+        ("run.json", "scratch_place", {"filesystem": "zfs"}, "wrote its cells to zfs storage"),
     ],
 )
 def test_confirm_refuses_what_it_cannot_time_again(tmp_path, env, file, field, value, says):
@@ -245,3 +271,81 @@ def test_ctrl_c_during_a_check_files_nothing_and_leaves_nothing(tmp_path, env):
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "archive-bench confirm: interrupted"
     assert sorted(p.name for p in run_dir.parent.iterdir() if p.is_dir()) == [run_dir.name]
+
+
+def test_a_sweep_whose_check_is_refused_still_ends_as_a_sweep(tmp_path, env, capsys):
+    """``run``'s sweep is done: a check it cannot make is a line on stderr, not a failure."""
+    import argparse
+
+    from bench.cli import check_regressions
+
+    results, run_dir = _sweep(tmp_path, env, "--confirm-rounds", "0")
+    _make_the_old_way_fast(run_dir)
+    info = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**info, "library_changed": True}))
+    args = argparse.Namespace(check_rounds=5, check_budget_min=5.0)
+    shown = check_regressions(run_dir, args, "--confirm-", [], refusal_fails=False)
+    assert shown == [run_dir]
+    err = capsys.readouterr().err
+    assert err.startswith("not checked side by side: ") and "resumed under other code" in err
+    assert [p.name for p in run_dir.parent.iterdir() if p.is_dir()] == [run_dir.name]
+
+
+def _tuned_settings(results, env) -> dict:
+    done = run_cli("tune", results, module="bench", env=env)
+    assert done.returncode == 0, done.stderr
+    [tuned] = results.glob("*/tuned.json")
+    return json.loads(tuned.read_text())["settings"]
+
+
+def test_a_check_changes_no_verdict_and_no_tuned_setting(tmp_path, env):
+    """The check's rows decide regressions only: the sweep with and without its check reads
+    the same verdicts and tunes the same settings."""
+    import shutil
+
+    from reports import load_results
+    from reports.verdicts import best_verdicts
+
+    results, run_dir = _sweep(tmp_path, env, "--confirm-rounds", "0")
+    _make_the_old_way_fast(run_dir)
+    alone = tmp_path / "alone"
+    shutil.copytree(results, alone, ignore=shutil.ignore_patterns(".fixtures"))
+    assert run_cli("confirm", run_dir, "--rounds", "5", module="bench", env=env).returncode == 0
+    [check] = run_dir.parent.glob("*-confirm")
+    records = [json.loads(line) for line in (check / "cells.jsonl").read_text().splitlines()]
+    assert {r["files_processed"] for r in records} == {
+        json.loads((run_dir / "cells.jsonl").read_text().splitlines()[0])["files_processed"]
+    }
+
+    def verdicts(root):
+        return [(v.operation, v.format, v.workload, v.gain) for v in best_verdicts(
+            load_results([root]).table)]  # fmt: skip
+
+    assert verdicts(results) == verdicts(alone)
+    assert _tuned_settings(results, env) == _tuned_settings(alone, env)
+
+
+def test_a_check_is_filed_whole_or_not_at_all(tmp_path, monkeypatch, record):
+    """An interrupt (or any failure) while the check's run is written removes the folder."""
+    from bench import interleaved
+    from bench import results as results_mod
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(results_mod, "write_table", interrupted)
+    records = [record("extract", "zip", variant="reference", threads=1)]
+    with pytest.raises(KeyboardInterrupt):
+        interleaved.save_run(records, tmp_path, ["t"], 5, "box", preset="confirm")
+    [machine] = tmp_path.iterdir()
+    assert [p.name for p in machine.iterdir()] == ["machine.json"]
+
+
+def test_compare_warns_when_a_side_is_a_check(tmp_path, env):
+    results, run_dir = _sweep(tmp_path, env, "--confirm-rounds", "0")
+    _make_the_old_way_fast(run_dir)
+    assert run_cli("confirm", run_dir, "--rounds", "5", module="bench", env=env).returncode == 0
+    [check] = run_dir.parent.glob("*-confirm")
+    done = run_cli("compare", run_dir, check, module="bench", env=env)
+    assert done.returncode in (0, 1), done.stderr
+    assert f"warning: NEW {check} is a side-by-side check of a sweep, not a sweep" in done.stderr
