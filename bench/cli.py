@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--results",
         type=Path,
         default=DEFAULT_RESULTS,
-        help="without OLD and NEW: compare the newest two runs of each machine here "
+        help="without OLD and NEW: compare the newest two sweeps of each machine here "
         "(default results/)",
     )
     compare.add_argument(
@@ -702,7 +702,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
 
     if bool(args.old) != bool(args.new):
-        raise UsageError("compare needs OLD and NEW (or neither, for the newest two runs)")
+        raise UsageError("compare needs OLD and NEW (or neither, for the newest two sweeps)")
     try:
         pairs, notes = run_pairs(args.old, args.new, args.results)
     except ValueError as exc:  # nothing to compare: a usage problem, never a regression
