@@ -273,8 +273,20 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
             manager.default_config = _config(args, tuned)
             # what extract would refuse fails too: "verify OK" means "extract accepts it"
             report = manager.verify_archive_details(args.archive, check_safety=True)
-            data = {"archive": str(args.archive), "ok": report.ok, "reason": report.reason}
+            data = {
+                "archive": str(args.archive),
+                "ok": report.ok,
+                "reason": report.reason,
+                "folding_conflict": report.folding_conflict,
+            }
             if report.ok:
+                if report.folding_conflict:  # sound here; a Mac's extraction refuses it
+                    logger.warning(
+                        "%s: on a file system that ignores case or Unicode normalisation "
+                        "(macOS's and Windows' usual ones) extract refuses it: %s",
+                        args.archive,
+                        report.folding_conflict,
+                    )
                 out.result(data, f"{escape(str(args.archive))}: OK")
                 return EXIT_OK
             return out.failure(

@@ -61,6 +61,8 @@ class NameSemantics:
 
 
 CASE_SENSITIVE = NameSemantics()
+#: macOS's APFS and HFS+ and Windows' NTFS as they come: case and normalisation ignored
+FOLDING = NameSemantics(case_insensitive=True, normalisation_insensitive=True)
 
 
 def _exists(path: str) -> bool:

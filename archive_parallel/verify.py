@@ -10,7 +10,8 @@ whose format needs a package that is not installed (``CodecUnavailableError``: n
 With ``check_safety`` the members are also judged as extraction judges them, from the archive
 alone: kinds (``read.tar_kind``, ``read.zip_layout.zip_kind``) and the tree their names and
 links make (``member_tree``), so what passes is what extraction accepts (but for what the
-destination holds, and how its file system compares names).
+destination holds, and how its file system compares names: ``JudgedTree`` also notes why a
+file system that folds case and Unicode normalisation, a Mac's, would refuse it).
 ``list_members`` describes members from their headers and raises ``CorruptArchiveError`` on
 damage. Every tar header is parsed within ``read.tar_headers``' bounds. A listing reads the
 same whatever the format, in tar's form: a folder's name has no trailing ``/``, and a
@@ -25,6 +26,7 @@ import logging
 import os
 import tarfile
 import zipfile
+from collections.abc import Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,7 @@ from .config import ArchiveConfig
 from .entries import EntryKind
 from .errors import ArchiveError, CodecUnavailableError, CorruptArchiveError, UnsafeArchiveError
 from .formats import CompressionFormat
+from .fs_semantics import FOLDING
 from .integrity import IntegrityPlan
 from .interrupts import checkpoint
 from .member_tree import MemberTree
@@ -95,6 +98,10 @@ class IntegrityReport:
     #: link target (judged with ``check_safety``), an extraction limit (``ArchiveLimitError``),
     #: a sparse tar member or overlapping zip entries; ``reason`` names the member and why
     unsafe: bool = False
+    #: with ``check_safety``, for an archive that passes: why extraction would refuse it on a
+    #: file system that ignores case and Unicode normalisation (macOS's and Windows' usual
+    #: ones: two members that are one path there, ``README`` and ``readme``); None when none
+    folding_conflict: str | None = None
 
     def __bool__(self) -> bool:
         return self.ok
@@ -143,7 +150,7 @@ def verify_archive_report(
         logger.info("verify %s: %s", archive, exc)
         return IntegrityReport(False, str(exc), unreadable=True)
     budget = ExtractionBudget(config, size) if config is not None else None
-    tree = MemberTree() if check_safety else None
+    tree = JudgedTree() if check_safety else None
     try:
         backend = config.decompression_backend if config is not None else "auto"
         with damage_guard(archive):
@@ -169,7 +176,47 @@ def verify_archive_report(
         return IntegrityReport(False, str(exc) or type(exc).__name__, unsafe=unsafe)
     finally:
         archive_check.abandon()  # after a failure: no worker left hashing
-    return IntegrityReport(True)
+    return IntegrityReport(True, folding_conflict=tree.folding_conflict if tree else None)
+
+
+class JudgedTree:
+    """The members judged as extraction judges them (``MemberTree``: a refusal raises), and,
+    once all are in (``check_symlinks``), as it would judge them on a file system that folds
+    names (``fs_semantics.FOLDING``), where a refusal is only noted (``folding_conflict``):
+    an archive made on Linux may hold ``README`` and ``readme``, and a Mac will not take it.
+    Only an archive two of whose paths (members or their folders) fold to one key is judged
+    again, member by member: for the others nothing can differ."""
+
+    def __init__(self) -> None:
+        self.tree = MemberTree()
+        self._members: list[tuple[str, EntryKind, str]] = []
+        self.folding_conflict: str | None = None
+
+    def add(self, name: str, kind: EntryKind, target: str = "") -> None:
+        self.tree.add(name, kind, target)
+        self._members.append((name, kind, target))
+
+    def check_symlinks(self) -> None:
+        self.tree.check_symlinks()
+        if _folded_keys_collide(self.tree.kinds):
+            folding = MemberTree(FOLDING)
+            try:
+                for name, kind, target in self._members:
+                    folding.add(name, kind, target)
+                folding.check_symlinks()
+            except UnsafeArchiveError as exc:
+                self.folding_conflict = str(exc)
+
+
+def _folded_keys_collide(paths: Iterable[str]) -> bool:
+    """Whether two of ``paths`` (every member and folder, as ``MemberTree`` registered them)
+    are one path where case and Unicode normalisation are ignored."""
+    seen: set[str] = set()
+    count = 0
+    for path in paths:
+        seen.add(path.lower() if path.isascii() else FOLDING.key(path))
+        count += 1
+    return len(seen) != count
 
 
 def _verify_tar(
@@ -180,7 +227,7 @@ def _verify_tar(
     index: GzipIndex | None,
     limits: HeaderLimits,
     inflate_backend: str = "auto",
-    tree: MemberTree | None = None,
+    tree: JudgedTree | None = None,
 ) -> None:
     with TarStream(archive, fmt, executor, index, limits, inflate_backend) as stream:
         for member in stream.members():
@@ -236,7 +283,7 @@ def _verify_zip(
     budget: Budget,
     inflate_backend: str,
     plan: IntegrityPlan,
-    tree: MemberTree | None = None,
+    tree: JudgedTree | None = None,
 ) -> None:
     with open_zip(archive) as handle:
         infos = handle.infolist()
@@ -264,7 +311,7 @@ def _verify_zip(
 
 
 def _check_zip_tree(
-    tree: MemberTree, fd: int, infos: list[zipfile.ZipInfo], offsets: list[int]
+    tree: JudgedTree, fd: int, infos: list[zipfile.ZipInfo], offsets: list[int]
 ) -> None:
     """Each entry's kind, name and link target, as extraction judges them."""
     for info, offset in zip(infos, offsets):

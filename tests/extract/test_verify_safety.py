@@ -213,5 +213,10 @@ def test_cli_verify_passes_what_extract_accepts(workspace):
     archive = _archive(workspace, CompressionFormat.ZIP, BENIGN["links-inside"])
     verified = run_cli("verify", archive, "--json")
     assert verified.returncode == 0, verified.stderr
-    assert json.loads(verified.stdout) == {"archive": str(archive), "ok": True, "reason": None}
+    assert json.loads(verified.stdout) == {
+        "archive": str(archive),
+        "ok": True,
+        "reason": None,
+        "folding_conflict": None,
+    }
     assert run_cli("extract", archive, workspace.dest).returncode == 0

@@ -210,3 +210,62 @@ def test_a_refused_archive_leaves_the_destination_spelled_as_it_was(
     assert os.listdir(dest / "Docs") == ["Guide.txt"]
     assert (dest / "README").read_text() == "the user's own"
     assert (dest / "Docs" / "Guide.txt").read_text() == "the user's guide"
+
+
+# --- verify, on this machine, says what a folding file system would refuse ---
+
+
+@pytest.mark.parametrize("suffix", ["tar", "zip"])
+@pytest.mark.parametrize("case", sorted(COLLISIONS))
+def test_verify_names_what_a_folding_destination_refuses(
+    folding_mount: Path, tmp_path: Path, case: str, suffix: str
+) -> None:
+    """The archive is sound and safe here (verify passes), and verify notes the very refusal
+    that extraction onto the real folding mount raises."""
+    if probe_name_semantics(tmp_path).folds:
+        pytest.skip("this machine's temporary folder ignores case (macOS): verify refuses it")
+    members, (first, second) = COLLISIONS[case]
+    archive = make_archive(tmp_path / f"{case}.{suffix}", members)
+    report = ArchiveManager().verify_archive_details(archive, check_safety=True)
+    assert report.ok and not report.unsafe, report.reason
+    assert report.folding_conflict is not None
+    with pytest.raises(UnsafeArchiveError) as caught:
+        ArchiveManager().extract_archive(archive, folding_mount / f"v-{case}-{suffix}")
+    assert report.folding_conflict == str(caught.value)
+    assert first in report.folding_conflict and second in report.folding_conflict
+    plain = ArchiveManager().verify_archive_details(archive)
+    assert plain.ok and plain.folding_conflict is None  # without check_safety: not judged
+
+
+@pytest.mark.parametrize("suffix", ["tar", "zip"])
+def test_verify_notes_nothing_a_folding_destination_takes(
+    folding_mount: Path, tmp_path: Path, suffix: str
+) -> None:
+    members = [("Dir/a.txt", "file", "a"), ("dir/b.txt", "file", "b"), (f"caf{NFD}/c", "file", "c")]
+    members += [(f"caf{NFC}/d", "file", "d"), ("Plain.txt", "file", "p")]
+    archive = make_archive(tmp_path / f"fine.{suffix}", members)
+    report = ArchiveManager().verify_archive_details(archive, check_safety=True)
+    assert report.ok and report.folding_conflict is None
+    ArchiveManager().extract_archive(archive, folding_mount / f"v-fine-{suffix}")  # takes it
+
+
+def test_the_cli_verify_warns_and_passes(tmp_path: Path) -> None:
+    import json
+
+    from tests.cli_runner import run_cli
+
+    if probe_name_semantics(tmp_path).folds:
+        pytest.skip("this machine's temporary folder ignores case (macOS): verify refuses it")
+    members, _ = COLLISIONS["case-files"]
+    archive = make_archive(tmp_path / "case.tar", members)
+    done = run_cli("verify", archive)
+    assert done.returncode == 0 and done.stdout.strip() == f"{archive}: OK"
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"archive-parallel: WARNING: {archive}: on a file system that ignores")
+    assert "'readme.txt'" in line and "'README.txt'" in line
+    done = run_cli("verify", archive, "--json")
+    data = json.loads(done.stdout)
+    assert data["ok"] is True and "same path as member 'README.txt'" in data["folding_conflict"]
+    fine = make_archive(tmp_path / "fine.tar", [("a.txt", "file", "a")])
+    done = run_cli("verify", fine, "--json")
+    assert done.stderr == "" and json.loads(done.stdout)["folding_conflict"] is None
