@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.grid import Workload
-from bench.results import read_records, record_ratio
+from bench.results import (
+    OLD_WAY_SEED_OFFSET,
+    baselines_by_key,
+    in_table_order,
+    old_way_of,
+    read_records,
+    record_ratio,
+)
 from bench.schema import CELLS_FILE, FINGERPRINT_FILE, RUN_FILE, SIDE_BY_SIDE_PRESETS
 from bench.scratch import SCRATCH_ENV
 
@@ -61,26 +68,16 @@ def _cell_fields(record: dict[str, Any]) -> dict[str, Any]:
 
 def suspects(records: list[dict[str, Any]]) -> list[Suspect]:
     """The valid cells of a sweep's ``records`` whose ratio to the old way has an interval
-    wholly below 1 (``regression`` of the results table), worst first."""
-    from bench import stats
-
-    references = {
-        (r["operation"], r["format"], r["workload"], r["scale"]): r
-        for r in records
-        if r["variant"] == "reference" and r.get("valid")
-    }
+    wholly below 1 (``regression`` of the results table, read with the table's own seeds),
+    worst first."""
+    baselines = baselines_by_key(records)
     found = []
-    for i, record in enumerate(sorted(records, key=lambda r: r["cell_id"])):
-        if record["variant"] == "reference" or not record.get("valid"):
+    for seed, record in in_table_order(records):
+        reference = old_way_of(baselines, record)
+        if record["variant"] == "reference" or reference is None:
             continue
-        reference = references.get(
-            (record["operation"], record["format"], record["workload"], record["scale"])
-        )
-        if reference is None:
-            continue
-        # the seed build_table gives this record's ratio, so both read the same interval
-        ratio, low, high = record_ratio(reference, record, stats.DEFAULT_SEED + i + 7919)
-        if math.isfinite(high) and high < 1.0:
+        ratio, low, high = record_ratio(reference, record, seed + OLD_WAY_SEED_OFFSET)
+        if record.get("valid") and math.isfinite(high) and high < 1.0:
             found.append(Suspect(record, reference, ratio, low, high))
     return sorted(found, key=lambda s: s.ratio)
 

@@ -240,7 +240,31 @@ def _num(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def _baselines(records: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+#: what a seed of a record's ratio to the old way adds to its table seed (``in_table_order``)
+OLD_WAY_SEED_OFFSET = 7919
+
+
+def in_table_order(records: Iterable[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """The records in the table's order (by cell id), each with the seed its intervals are
+    drawn with (``stats.DEFAULT_SEED`` plus its place), so a table rebuilt from the same
+    records, or a reader judging them without one (``bench.confirm``), reads the same
+    intervals."""
+    from bench import stats
+
+    ordered = sorted(records, key=lambda rec: rec["cell_id"])
+    return [(stats.DEFAULT_SEED + i, record) for i, record in enumerate(ordered)]
+
+
+def old_way_of(
+    baselines: dict[tuple, dict[str, Any]], record: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The reference (old way) record of ``record``'s operation, format and workload, from
+    ``baselines`` (``baselines_by_key``)."""
+    group = (record["operation"], record["format"], record["workload"], record["scale"])
+    return baselines.get(("reference", *group, ""))
+
+
+def baselines_by_key(records: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
     by_key: dict[tuple, dict[str, Any]] = {}
     for r in records:
         if r["variant"] in BASELINE_VARIANTS:
@@ -259,18 +283,17 @@ def build_table(
     from bench import stats
 
     records = list(records)
-    by_key = _baselines(records)
+    by_key = baselines_by_key(records)
     cores = int(fingerprint.get("cores_usable") or 1)
     rows = []
-    for i, r in enumerate(sorted(records, key=lambda rec: rec["cell_id"])):
+    for seed, r in in_table_order(records):
         group = (r["operation"], r["format"], r["workload"], r["scale"])
         seq = by_key.get(("sequential", *group, r["backend"])) or by_key.get(
             ("sequential", *group, "zlib")
         )
-        ref = by_key.get(("reference", *group, ""))
-        seed = stats.DEFAULT_SEED + i
+        ref = old_way_of(by_key, r)
         speedup, lo, hi = record_ratio(seq, r, seed)
-        vs_ref, rlo, rhi = record_ratio(ref, r, seed + 7919)
+        vs_ref, rlo, rhi = record_ratio(ref, r, seed + OLD_WAY_SEED_OFFSET)
         seq_vs_ref = record_ratio(ref, seq, seed + 104729)[0] if seq is not None else math.nan
         summary = stats.summarize(r["values"])
         share = stats.median_interval_share(r["values"], groups=value_processes(r), seed=seed)
