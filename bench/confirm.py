@@ -31,12 +31,17 @@ from bench.results import (
     read_records,
     record_ratio,
 )
-from bench.schema import CELLS_FILE, FINGERPRINT_FILE, RUN_FILE, SIDE_BY_SIDE_PRESETS
+from bench.schema import (
+    CELLS_FILE,
+    CHECK_PRESET,
+    FINGERPRINT_FILE,
+    RUN_FILE,
+    SIDE_BY_SIDE_PRESETS,
+)
 from bench.scratch import SCRATCH_ENV
 
 logger = logging.getLogger(__name__)
 
-PRESET = SIDE_BY_SIDE_PRESETS[0]
 DEFAULT_ROUNDS = 15
 DEFAULT_BUDGET_MIN = 5.0
 #: a round takes longer than its two timed runs: each case's output is removed before it
@@ -238,7 +243,7 @@ def check_run(
         info.get("machine"),
         library=library,
         base=base,
-        preset=PRESET,
+        preset=CHECK_PRESET,
         about={"checks": run_dir.name},
     )
     return check

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from bench.provenance import pooling_key
+from bench.schema import CHECK_PRESET
 
 #: what one row of the report is: a table's rows are judged per value of these columns
 ROW_KEYS = ("machine_key", "operation", "format", "workload")
@@ -49,12 +50,10 @@ def add_code_columns(table: pd.DataFrame, runs: Mapping[str, Mapping[str, Any]])
     for _machine, mine in filed.drop_duplicates().groupby("machine", sort=False):
         ranked = mine.sort_values("run", kind="stable")["folder"]
         order.update((folder, index) for index, folder in enumerate(dict.fromkeys(ranked)))
-    from bench.schema import SIDE_BY_SIDE_PRESETS
-
     checks = {
         folder
         for folder in folders.unique()
-        if (runs.get(folder) or {}).get("preset") == SIDE_BY_SIDE_PRESETS[0]
+        if (runs.get(folder) or {}).get("preset") == CHECK_PRESET
     }
     return table.assign(
         _code=folders.map(code),

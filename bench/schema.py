@@ -25,9 +25,11 @@ FINGERPRINT_FILE = "fingerprint.json"
 MACHINE_FILE = "machine.json"
 TUNED_FILE = "tuned.json"
 
-#: presets of runs timed side by side in one process (``bench.confirm``, ``bench.interleaved``):
-#: checks of a sweep's cells, not sweeps of their own
-SIDE_BY_SIDE_PRESETS = ("confirm", "interleaved")
+#: the preset of a side-by-side check of a sweep's regressions (``bench.confirm``)
+CHECK_PRESET = "confirm"
+#: presets of runs timed side by side in one process (``bench.confirm``, ``bench.interleaved``
+#: for the codec targets): not sweeps of their own
+SIDE_BY_SIDE_PRESETS = (CHECK_PRESET, "interleaved")
 
 TEXT, NUMBER, FLAG = "text", "number", "flag"
 

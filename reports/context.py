@@ -148,8 +148,9 @@ def _valid_cell(valid: bool, reason: str) -> Cell:
 
 
 def _regression_mark(row: pd.Series, cleared: set[str]) -> str:
-    """ "bad" for a row slower than the old way, "warn" where a side-by-side timing of the
-    same configuration did not find it slower (``verdicts.cleared_regressions``)."""
+    """The mark of a row's ratio to the old way: bad when slower, a warning where a
+    side-by-side timing of the same configuration did not find it slower
+    (``verdicts.cleared_regressions``), none otherwise."""
     if not row["regression"]:
         return ""
     return "warn" if str(row["cell_id"]) in cleared and not row["side_by_side"] else "bad"
