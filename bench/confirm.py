@@ -141,11 +141,25 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
 MACHINE_FIELDS = ("hostname", "platform_key", "cpu_model", "cores_usable")
 
 
+def _named_by_its_user(fingerprint: dict[str, Any]) -> bool:
+    """Whether the sweep's machine name was chosen (``--machine``) rather than made from its
+    host name: a chosen name is the machine's identity, whatever a container calls its host."""
+    from bench.machine import default_name
+
+    name = fingerprint.get("machine")
+    return bool(name) and name != default_name(fingerprint)
+
+
 def other_machine(run_dir: Path, then: dict[str, Any], here: dict[str, Any]) -> str | None:
     """Why this machine (``here``, its fingerprint) is not the one that measured the sweep in
-    ``run_dir`` (``then``, the sweep's fingerprint.json): its host name, platform, CPU model
-    or usable cores differ; None when none does (or the sweep recorded none of them)."""
+    ``run_dir`` (``then``, the sweep's fingerprint.json): its platform, CPU model or usable
+    cores differ, or its host name does where the sweep's machine name was made from it (a
+    container started again gets a new host name; a machine named with ``--machine`` keeps
+    its name); None when none does (or the sweep recorded none of them)."""
+    named = _named_by_its_user(then)
     for field in MACHINE_FIELDS:
+        if field == "hostname" and named:
+            continue
         recorded, current = then.get(field), here.get(field)
         if recorded not in (None, "") and current not in (None, "") and recorded != current:
             return (

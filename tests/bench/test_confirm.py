@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from bench.confirm import Suspect, cells_by_workload, suspects, within_budget
+from bench.confirm import Suspect, cells_by_workload, other_machine, suspects, within_budget
+from bench.machine import default_name
 from bench.results import build_table, read_records, write_table
 from tests.cli_runner import ROOT, run_cli
 
@@ -204,7 +205,6 @@ def test_confirm_says_what_is_wrong_with_the_folder(tmp_path, env, content, says
 @pytest.mark.parametrize(
     ("file", "field", "value", "says"),
     [
-        ("fingerprint.json", "hostname", "ci-runner-7", "(hostname ci-runner-7 there, "),
         ("fingerprint.json", "cores_usable", 64, "(cores_usable 64 there, 2 here)"),
         ("fingerprint.json", "cpu_model", "Cortex-A72", "(cpu_model Cortex-A72 there, "),
         ("run.json", "library", {"source_digest": "0" * 64}, "other code or another Python"),
@@ -223,6 +223,19 @@ def test_confirm_refuses_what_it_cannot_time_again(tmp_path, env, file, field, v
     assert done.returncode == 2
     assert says in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert [p.name for p in run_dir.parent.iterdir() if p.is_dir()] == [run_dir.name]
+
+
+def test_the_host_name_counts_only_where_the_machine_is_named_after_it(tmp_path):
+    """A container started again gets a new host name: a machine named with ``--machine``
+    is still itself there, one named after its host is not."""
+    here = {"hostname": "c0ffee12", "platform_key": "linux-x86_64", "cpu_model": "EPYC",
+            "cores_usable": 2}  # fmt: skip
+    then = {**here, "hostname": "ci-runner-7"}
+    named = {**then, "machine": "lab-vm"}
+    assert other_machine(tmp_path, named, here) is None
+    by_host = {**then, "machine": default_name(then)}
+    assert "(hostname ci-runner-7 there, c0ffee12 here)" in other_machine(tmp_path, by_host, here)
+    assert "(cpu_model Xeon there" in other_machine(tmp_path, {**named, "cpu_model": "Xeon"}, here)
 
 
 def test_a_sweep_checks_what_it_read_slower(tmp_path, env):
