@@ -13,9 +13,11 @@ and what the caller asked; the engines below read the plan and decide nothing th
   damaged byte is found anyway before anything is committed (lengths, sizes and stream ends
   are still checked, so damage cannot make a reader run past a bound).
 * ``file_sha256`` (member name -> SHA-256, the side file's ``file_checksums``): each extracted
-  file's hash must match before the commit (``check_files``). Only wanted without an archive
-  hash, or with ``recheck_extracted_files``. ``hash_files``: hash each file as it is written
-  (what ``file_sha256`` needs; the digests also land in the extraction's result).
+  file's hash must match before the commit (``check_files``); a verification hashes each
+  listed member's data as it reads it, so it fails what extraction would. Only wanted without
+  an archive hash, or, extracting, with ``recheck_extracted_files``. ``hash_files``: hash each
+  file as it is written (what ``file_sha256`` needs; the digests also land in the
+  extraction's result).
 * ``gzip_index``: the side file's restart index of a tar.gz, when a pool will read it and it
   fits the file (``codecs.gzip_index.usable_index``), with ``check_crc`` applied; else None.
 """
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
     from .config import ArchiveConfig
     from .metadata import ArchiveMetadata
 
-__all__ = ["ArchiveCheck", "IntegrityPlan"]
+__all__ = ["ArchiveCheck", "IntegrityPlan", "member_key"]
 
 #: archives smaller than this are hashed in the caller (under a millisecond), not handed to
 #: a worker that a busy machine may take longer to schedule
@@ -92,9 +94,8 @@ class IntegrityPlan:
         file_sha256 = None
         if (
             recorded is not None
-            and extracting
             and config.per_file_checksums
-            and (archive_sha256 is None or config.recheck_extracted_files)
+            and (archive_sha256 is None or (extracting and config.recheck_extracted_files))
         ):
             file_sha256 = recorded.file_checksums or None
         check_crc = archive_sha256 is None
@@ -144,14 +145,17 @@ class IntegrityPlan:
             return ArchiveCheck(None)
         return ArchiveCheck(executor.submit(self.check_archive, archive))
 
+    def hashed_names(self) -> frozenset[str]:
+        """The members whose SHA-256 ``check_files`` checks, by normalised name (what
+        ``digests`` is keyed by)."""
+        return frozenset(member_key(name) for name in self.file_sha256 or ())
+
     def check_files(self, digests: Mapping[str, str]) -> None:
-        """Every file of ``file_sha256`` must have been extracted with that SHA-256
-        (``digests``: normalised member name -> SHA-256); else ``ChecksumMismatchError``."""
+        """Every file of ``file_sha256`` must have been extracted (or, verifying, read) with
+        that SHA-256 (``digests``: normalised member name -> SHA-256); else
+        ``ChecksumMismatchError``."""
         for raw_name, digest in (self.file_sha256 or {}).items():
-            try:
-                name = normalise_member_name(raw_name)
-            except ArchiveError:
-                name = raw_name
+            name = member_key(raw_name)
             actual = digests.get(name)
             if actual is None:
                 raise ChecksumMismatchError(
@@ -161,6 +165,15 @@ class IntegrityPlan:
                 raise ChecksumMismatchError(
                     f"SHA-256 mismatch: expected {digest}, extracted {actual}", raw_name
                 )
+
+
+def member_key(name: str) -> str:
+    """A member's name as ``digests`` are keyed: normalised (``./a//b`` is ``a/b``), or as it
+    is where it cannot be (extraction refuses such a name before any check)."""
+    try:
+        return normalise_member_name(name)
+    except ArchiveError:
+        return name
 
 
 class ArchiveCheck:

@@ -22,6 +22,7 @@ as extraction reads it, ``read.zip_inflate.link_target``).
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import tarfile
@@ -31,7 +32,6 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from .codecs.gzip_index import GzipIndex
 from .codecs.inflate import inflate_module
 from .codecs.zip_extra import member_name
 from .config import ArchiveConfig
@@ -39,7 +39,7 @@ from .entries import EntryKind
 from .errors import ArchiveError, CodecUnavailableError, CorruptArchiveError, UnsafeArchiveError
 from .formats import CompressionFormat
 from .fs_semantics import FOLDING
-from .integrity import IntegrityPlan
+from .integrity import IntegrityPlan, member_key
 from .interrupts import checkpoint
 from .member_tree import MemberTree
 from .pool import batched, shared_map
@@ -162,7 +162,7 @@ def verify_archive_report(
                     fmt,
                     executor,
                     budget,
-                    plan.gzip_index,
+                    plan,
                     HeaderLimits.from_config(config),
                     backend,
                     tree,
@@ -224,33 +224,50 @@ def _verify_tar(
     fmt: CompressionFormat,
     executor: Executor | None,
     budget: Budget,
-    index: GzipIndex | None,
+    plan: IntegrityPlan,
     limits: HeaderLimits,
     inflate_backend: str = "auto",
     tree: JudgedTree | None = None,
 ) -> None:
-    with TarStream(archive, fmt, executor, index, limits, inflate_backend) as stream:
+    """Read every member of a tar to its end; the members ``plan`` lists in its
+    ``file_sha256`` are hashed as they are read and checked at the end, as extraction checks
+    the files it writes (a hard link has its target's digest)."""
+    wanted = plan.hashed_names()
+    digests: dict[str, str] = {}
+    stream = TarStream(archive, fmt, executor, plan.gzip_index, limits, inflate_backend)
+    with stream:
         for member in stream.members():
             if budget is not None:
                 budget.add_member(member.name)
                 budget.declare(member.name, member.size if member.isreg() else 0)
             if tree is not None:
                 tree.add(member.name, tar_kind(member), member.linkname)
+            key = member_key(member.name) if wanted else ""
             if member.isreg():
+                hasher = hashlib.sha256() if key in wanted else None
                 source = stream.extractfile(member)
                 remaining = member.size
                 while remaining:
                     data = source.read(min(_READ_CHUNK, remaining))
                     if not data:
                         raise CorruptArchiveError("member data is truncated", member.name)
+                    if hasher is not None:
+                        hasher.update(data)
                     remaining -= len(data)
+                if hasher is not None:
+                    digests[key] = hasher.hexdigest()
                 if budget is not None:  # as extraction counts what it writes
                     budget.wrote(member.name, member.size)
+            elif member.islnk() and key in wanted:
+                target = digests.get(member_key(member.linkname))
+                if target is not None:
+                    digests[key] = target
         trailing = stream.finish()
         if budget is not None:
             budget.wrote("(end of archive)", trailing)
     if tree is not None:
         tree.check_symlinks()
+    plan.check_files(digests)
 
 
 def _read_zip_members(
@@ -259,21 +276,31 @@ def _read_zip_members(
     jobs: list[tuple[zipfile.ZipInfo, int]],
     plan: IntegrityPlan,
     module: Any,
-) -> int:
+    wanted: frozenset[str] = frozenset(),
+) -> dict[str, str]:
     """Read and check a batch of members (in a worker, or the caller) with the bounded
     readers of ``read.zip_inflate`` (a small member in one piece), CRCs as ``plan`` says,
-    inflating through ``module`` (``codecs.inflate``)."""
+    inflating through ``module`` (``codecs.inflate``); the SHA-256 of each member whose
+    normalised name is ``wanted``, by that name."""
     cursor = MemberCursor()
+    digests: dict[str, str] = {}
     with damage_guard(archive, cursor):
         for info, offset in jobs:
             checkpoint()
             cursor.member = info.filename
+            key = member_key(member_name(info)) if wanted else ""
+            hasher = hashlib.sha256() if key in wanted else None
             if is_whole(info):
-                whole_member(fd, info, offset, plan.check_crc, module)
+                data = whole_member(fd, info, offset, plan.check_crc, module)
+                if hasher is not None:
+                    hasher.update(data)
             else:
-                for _ in member_pieces(fd, info, offset, plan.check_crc, module=module):
-                    pass
-    return len(jobs)
+                for piece in member_pieces(fd, info, offset, plan.check_crc, module=module):
+                    if hasher is not None:
+                        hasher.update(piece)
+            if hasher is not None:
+                digests[key] = hasher.hexdigest()
+    return digests
 
 
 def _verify_zip(
@@ -305,9 +332,12 @@ def _verify_zip(
             fd,
             plan=plan,
             module=inflate_module(inflate_backend),
+            wanted=plan.hashed_names(),
         )
-        for _ in shared_map(executor, read, work):
-            pass
+        digests: dict[str, str] = {}
+        for done in shared_map(executor, read, work):
+            digests.update(done)
+    plan.check_files(digests)
 
 
 def _check_zip_tree(
