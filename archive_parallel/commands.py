@@ -11,9 +11,11 @@ one exception is ``checksum`` writing to a file or a pipe: its lines are then ex
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -352,16 +354,30 @@ def _cannot_checksum(paths: list[Path]) -> str:
 
 
 def _unreadable_reason(path: Path) -> str:
-    """Why ``path`` cannot be read as a file (``Is a directory``, ``Permission denied``...)."""
+    """Why ``path`` cannot be read as a file (``Is a directory``, ``Permission denied``,
+    ``not a regular file (a FIFO)``...)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                return os.strerror(errno.EISDIR)
+            if not stat.S_ISREG(mode):
+                return f"not a regular file ({_special_kind(mode)})"
             os.read(fd, 1)
         finally:
             os.close(fd)
     except OSError as exc:
         return exc.strerror or str(exc)
     return "it could not be read"
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "of an unknown kind"
 
 
 def _member_dict(member: Any) -> dict[str, Any]:

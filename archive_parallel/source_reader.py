@@ -20,6 +20,7 @@ a mix of old and new blocks. Reading changes only the atime, which leaves the ct
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -250,22 +251,33 @@ def with_progress(
                 add(entry.size)
 
 
-def read_chunks(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """A file's bytes in chunks of up to ``chunk_size``, read with ``os.read``.
+class NotRegularFileError(OSError):
+    """A path to be read as a file is a folder, a FIFO, a device or a socket."""
 
-    No buffered file object is built, and a regular file's short read is taken as its end,
-    so a file smaller than a chunk costs open, fstat, one read and close: for many tiny
-    files that is most of the cost of hashing them."""
-    fd = os.open(path, _READ_FLAGS)
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(errno.EINVAL, "not a regular file", os.fspath(path))
+
+
+def read_chunks(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """A regular file's bytes in chunks of up to ``chunk_size``, read with ``os.read``.
+
+    Anything else is ``NotRegularFileError`` without a byte read: opened without blocking, a
+    FIFO cannot make the call wait for a writer, and a device such as ``/dev/zero``, which
+    never ends, is not read (a worker thread stuck in either would outlive Ctrl-C). No
+    buffered file object is built, and a short read is taken as the file's end, so a file
+    smaller than a chunk costs open, fstat, one read and close: for many tiny files that is
+    most of the cost of hashing them."""
+    fd = os.open(path, _SOURCE_FLAGS)
     try:
-        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFileError(path)
         while True:
             checkpoint()
             chunk = os.read(fd, chunk_size)
             if not chunk:
                 return
             yield chunk
-            if regular and len(chunk) < chunk_size:
+            if len(chunk) < chunk_size:
                 return
     finally:
         os.close(fd)
@@ -304,6 +316,7 @@ __all__ = [
     "CHUNK_SIZE",
     "Content",
     "LoadedFile",
+    "NotRegularFileError",
     "PendingFile",
     "SMALL_FILE_LIMIT",
     "StreamedFile",

@@ -6,12 +6,13 @@ import hashlib
 import os
 import random
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from archive_parallel.checksums import MIN_SHARED_BYTES, checksum_files
 from archive_parallel.pool import INLINE_MEAN_FILE_SIZE
-from archive_parallel.source_reader import read_chunks
+from archive_parallel.source_reader import NotRegularFileError, read_chunks
 
 
 def expected(path):
@@ -123,19 +124,18 @@ def test_read_chunks_gives_the_whole_file(tmp_path, size):
     assert all(len(c) <= 4096 for c in chunks)
 
 
-def test_read_chunks_reads_a_pipe_to_its_end(tmp_path):
-    """A short read is a regular file's end only: a FIFO is read until it closes."""
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
-    pieces = [b"a" * 100, b"b" * 5000, b"c" * 10]
-
-    def feed():
-        with open(fifo, "wb", buffering=0) as writer:
-            for piece in pieces:
-                writer.write(piece)
-
-    with ThreadPoolExecutor(max_workers=1) as feeder:
-        done = feeder.submit(feed)
-        data = b"".join(read_chunks(fifo, 4096))
-        done.result()
-    assert data == b"".join(pieces)
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_what_is_not_a_regular_file_is_refused_without_waiting(tmp_path, pool, special):
+    """A FIFO with no writer would make the call wait for ever, and ``/dev/zero`` never ends:
+    a worker stuck in either would outlive Ctrl-C. Neither is opened for reading."""
+    path = Path(special)
+    if special == "fifo":
+        path = tmp_path / "fifo"
+        os.mkfifo(path)
+    with pytest.raises(NotRegularFileError, match="not a regular file"):
+        list(read_chunks(path))
+    good = tmp_path / "good.txt"
+    good.write_bytes(b"g" * 5000)
+    for executor in (pool, None):
+        result, _ = checksum_files([good, path] * 6, executor, 2, 4)
+        assert result == {good: expected(good)}

@@ -88,6 +88,18 @@ def test_a_path_that_cannot_be_read_fails_after_the_others_sums(tmp_path, files)
     assert r.stdout == _run("sha256sum", [files[0], files[1]], tmp_path).stdout
 
 
+def test_a_fifo_or_a_device_fails_at_once_naming_what_it_is(tmp_path, files):
+    """A FIFO with no writer would wait for ever and ``/dev/zero`` never ends: neither is read."""
+    os.mkfifo(tmp_path / "pipe")
+    r = run_cli("checksum", files[0], "pipe", "/dev/zero", cwd=tmp_path, text=False, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr == (
+        b"archive-parallel: error: cannot checksum 2 paths: pipe: not a regular file (a FIFO); "
+        b"/dev/zero: not a regular file (a device)\n"
+    )
+    assert r.stdout == _run("sha256sum", [files[0]], tmp_path).stdout
+
+
 def test_on_a_terminal_control_characters_are_shown_escaped(tmp_path, files):
     master, slave = os.openpty()
     try:
