@@ -39,12 +39,19 @@ def _require_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
 
 
 def _whole(name: str, value: object) -> int:
-    """``int(value)``, for a check; ``ValueError`` naming the setting when that fails (a
-    ``TypeError`` for ``None`` and an ``OverflowError`` for infinity included)."""
+    """``int(value)``, for a check, of a whole number (an int, numpy's, or a float such as
+    ``4.0``); ``ValueError`` naming the setting for anything else: a string (``"5"`` passes
+    ``int()`` but fails a comparison later), a fraction (``6.7`` would be cut to 6 without a
+    word), None or infinity."""
+    if isinstance(value, (str, bytes, bytearray)):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
     try:
-        return int(value)  # type: ignore[call-overload]
+        whole = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+    if whole != value:
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    return whole
 
 
 def _float(name: str, value: object) -> float:

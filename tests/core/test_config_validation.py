@@ -98,6 +98,15 @@ def _archived(tmp_path: Path, config: ArchiveConfig) -> list[str]:
         (dict(max_side_file_size=-1), "max_side_file_size"),
         (dict(parallel_min_archive_bytes=-1), "parallel_min_archive_bytes"),
         (dict(reproducible_mtime=float("inf")), "reproducible_mtime"),
+        # a string passes int() but fails a comparison deep in an operation (a TypeError, no
+        # RuntimeError); a fraction would be cut without a word
+        (dict(parallel_batch_size="5"), "parallel_batch_size"),
+        (dict(thread_pool_size="2"), "thread_pool_size"),
+        (dict(compression_level="6"), "compression_level"),
+        (dict(max_member_count="1000"), "max_member_count"),
+        (dict(zstd_level=b"3"), "zstd_level"),
+        (dict(compression_level=6.7), "compression_level"),
+        (dict(thread_pool_size=2.5), "thread_pool_size"),
     ],
 )
 def test_a_bad_value_is_refused_when_the_config_is_built(settings, named):
