@@ -59,7 +59,10 @@ from .walker import WalkOptions, WalkResult, is_unreadable, walk_tree
 if TYPE_CHECKING:
     from .verify import IntegrityReport, MemberInfo
 
-MODULE_LOGGER = logging.getLogger(__name__)
+#: ``ArchiveManager.logger``: the package's logger, parent of every module's, so each warning
+#: the library gives (a file skipped over the size limit, an unreadable entry...) reaches the
+#: handlers and levels set on it
+PACKAGE_LOGGER = logging.getLogger("archive_parallel")
 
 
 def _temporary_prefix(member: str) -> str:
@@ -134,7 +137,7 @@ class ArchiveManager:
         # no config: this machine's tuned profile (archive-bench tune --install), if any;
         # an explicit ArchiveConfig() keeps the documented defaults
         self.default_config = config if config is not None else ArchiveConfig.tuned()
-        self.logger = MODULE_LOGGER
+        self.logger = PACKAGE_LOGGER
         self.platform: PlatformInfo = detect_platform()
         self._stats = Stats()
         self._pool = WorkerPool()
@@ -159,6 +162,11 @@ class ArchiveManager:
     @property
     def _operation_count(self) -> int:
         return self._stats.operation_count
+
+    @_operation_count.setter
+    def _operation_count(self, count: int) -> None:
+        # the old class kept a plain attribute that its users' code reset and bumped
+        self._stats.set_operation_count(count)
 
     def _executor(self, config: ArchiveConfig, parallel: bool) -> Executor | None:
         return self._pool.get(config.thread_pool_size) if parallel else None

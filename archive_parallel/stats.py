@@ -84,6 +84,11 @@ class Stats:
             totals[0] += nbytes
             totals[1] += seconds
 
+    def set_operation_count(self, count: int) -> None:
+        """Set the count outright (old code resets ``_operation_count`` by assignment)."""
+        with self._lock:
+            self.operation_count = int(count)
+
     def record_failure(self) -> None:
         with self._lock:
             self.failed_operations += 1

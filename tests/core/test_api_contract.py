@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import threading
+import unittest
 from pathlib import Path
 
 import pytest
@@ -309,6 +310,25 @@ def test_max_file_size_skips_with_warning(manager, tmp_path, caplog):
         meta = manager.create_archive(src, tmp_path / "a.tar.gz", ArchiveConfig(max_file_size=100))
     assert meta.files == ["small"]
     assert any("large" in r.getMessage() for r in caplog.records)
+
+
+def test_the_warnings_reach_the_managers_logger(manager, tmp_path):
+    """Old code watches ``manager.logger`` (``assertLogs``, handlers, levels): every warning
+    of the library is given on it or on a logger below it."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "large").write_bytes(b"x" * 5000)
+    with unittest.TestCase().assertLogs(manager.logger, "WARNING") as seen:
+        manager.create_archive(src, tmp_path / "a.tar.gz", ArchiveConfig(max_file_size=100))
+    assert any("large" in line for line in seen.output)
+
+
+def test_operation_count_can_be_reset_and_bumped_as_the_old_attribute(manager, sample_tree):
+    manager._collect_files(sample_tree, ArchiveConfig())
+    assert manager._operation_count == 1
+    manager._operation_count = 0
+    manager._operation_count += 5
+    assert manager._operation_count == 5 == manager.get_stats()["operation_count"]
 
 
 @pytest.mark.parametrize(
