@@ -4,8 +4,9 @@ A thin layer over the Python API: argument parsing, printing and exit codes live
 else. ``make`` accepts a built-in profile name or the path of a custom ``.toml``/``.json``
 profile. Exit codes: 0 success; 1 verification found problems, or an OS error (a folder that
 cannot be written, a full disk: one line naming the path and the reason); 2 usage or
-generation error (a bad option, an unknown profile, not enough room, a tree or manifest that
-is not there, an output folder that fixtures-gen did not make); 130 Ctrl-C, 143 SIGTERM (one
+generation error (a bad option, an unknown or invalid profile, not enough room, a tree or
+manifest that is not there, an output folder or manifest that fixtures-gen did not make, a
+tree of ours holding files its manifest does not list); 130 Ctrl-C, 143 SIGTERM (one
 line; ``make`` leaves no partial tree, ``bench-disk`` none of its scratch data). Output into
 a closed pipe (``fixtures-gen list | head -1``) ends quietly.
 """
@@ -33,7 +34,7 @@ from archive_parallel.interrupts import sigterm_as_interrupt
 from .builtin import PROFILES
 from .describe import describe_tree, format_description
 from .diskbench import measure_against_dd
-from .errors import FixturesError
+from .errors import FixturesError, UnlistedEntriesError
 from .generate import make_tree
 from .manifest import read_manifest_file
 from .profiles import (
@@ -88,6 +89,12 @@ def _build_parser() -> argparse.ArgumentParser:
     make.add_argument("--scale", type=positive_float, default=1.0)
     make.add_argument("--seed", type=int, default=0)
     make.add_argument("--no-reuse", action="store_true", help="regenerate even if it matches")
+    make.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a tree fixtures-gen made even when files were added to it (they are "
+        "deleted); a folder or manifest it did not make is still refused",
+    )
     make.add_argument("--no-progress", action="store_true", help="no progress bar")
     make.set_defaults(handler=_cmd_make)
 
@@ -158,14 +165,20 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_make(args: argparse.Namespace) -> int:
     profile = _profile_argument(args.profile)
-    manifest = make_tree(
-        profile,
-        args.out,
-        scale=args.scale,
-        seed=args.seed,
-        progress=not args.no_progress and sys.stderr.isatty(),
-        reuse=not args.no_reuse,
-    )
+    try:
+        manifest = make_tree(
+            profile,
+            args.out,
+            scale=args.scale,
+            seed=args.seed,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            reuse=not args.no_reuse,
+            force=args.force,
+        )
+    except UnlistedEntriesError as error:
+        raise FixturesError(
+            f"{error}, or pass --force to delete the tree with all it holds"
+        ) from None
     emit(
         f"{args.out}: {manifest.file_count:,} files, {manifest.total_bytes:,} bytes, "
         f"digest {manifest.digest}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class FixturesError(RuntimeError):
     """A profile, tree or manifest problem reported to the user."""
@@ -18,3 +20,20 @@ class InsufficientSpaceError(FixturesError):
         self.path = path
         self.needed = needed
         self.free = free
+
+
+class UnlistedEntriesError(FixturesError):
+    """A tree fixtures-gen made holds entries its manifest does not list (someone else's): it
+    is not replaced, so they are not deleted with it."""
+
+    def __init__(self, tree: Path, paths: list[str], shown: int = 3) -> None:
+        listed = ", ".join(paths[:shown]) + (
+            f" and {len(paths) - shown} more" if len(paths) > shown else ""
+        )
+        super().__init__(
+            f"{tree} holds {len(paths)} entr{'y' if len(paths) == 1 else 'ies'} its manifest "
+            f"does not list ({listed}); move {'it' if len(paths) == 1 else 'them'} out of "
+            "the tree first"
+        )
+        self.tree = tree
+        self.paths = paths

@@ -7,8 +7,10 @@ Order of work, chosen so no interrupted run ever looks complete:
 2. Refuse early when the file system lacks room (``InsufficientSpaceError``).
 3. Remove a previous run's leftovers: a tree whose manifest we wrote, and an unfinished build
    (``<out>.partial``, with ``<manifest>.pending`` beside it). Only what such a file marks as
-   ours is removed: a non-empty ``out_dir`` without our manifest, or a non-empty
-   ``<out>.partial`` without a ``.pending``, is an error, raised before anything is removed.
+   ours is removed: a non-empty ``out_dir`` without our manifest, a non-empty
+   ``<out>.partial`` without a ``.pending``, a manifest or ``.pending`` we did not write, and
+   entries in our tree its manifest does not list (unless ``force``) are errors, raised
+   before anything is removed.
 4. Claim the build: create an empty ``<manifest>.pending``, then ``<out>.partial``. Write
    everything into ``<out>.partial``: folders, then files (a thread pool; each file streamed in
    segments and hashed on the way), then links, then fixed mtimes.
@@ -28,6 +30,7 @@ import json
 import logging
 import math
 import os
+import posixpath
 import shutil
 import threading
 from collections.abc import Callable
@@ -40,18 +43,20 @@ from archive_parallel.progress import ProgressReporter
 from archive_parallel.terminal_progress import progress_for
 
 from .content import iter_content, parse_content
-from .errors import FixturesError, InsufficientSpaceError
+from .errors import FixturesError, InsufficientSpaceError, UnlistedEntriesError
 from .manifest import (
     GENERATOR_VERSION,
     Manifest,
     ManifestEntry,
     load_manifest,
     manifest_path_for,
+    read_manifest_file,
     save_manifest,
 )
 from .plan import PlannedFile, TreePlan, plan_tree
 from .profiles import Profile, estimate_bytes, estimate_file_count, resolve_profile
 from .verify import quick_check
+from .walk import walk_tree
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +75,7 @@ def make_tree(
     progress: bool = False,
     reuse: bool = True,
     *,
+    force: bool = False,
     free_space: FreeSpaceProbe | None = None,
     max_workers: int | None = None,
 ) -> Manifest:
@@ -77,8 +83,10 @@ def make_tree(
 
     The manifest is written beside the tree at ``manifest_path_for(out_dir)``. ``progress``
     shows a byte-counting bar on stderr when it is a terminal and tqdm is installed (the
-    archiver's own bar). ``free_space`` replaces the free-space probe (``shutil.disk_usage``),
-    for tests.
+    archiver's own bar). A tree made earlier at ``out_dir`` is replaced only when it holds
+    nothing its manifest does not list (``UnlistedEntriesError`` otherwise, before anything is
+    removed); ``force`` deletes such entries with it. ``free_space`` replaces the free-space
+    probe (``shutil.disk_usage``), for tests.
     """
     profile = resolve_profile(profile)
     check_scale(scale)
@@ -117,7 +125,7 @@ def make_tree(
             profile=profile.name, scale=float(scale), seed=seed, recipe=recipe, files=entries
         )
 
-    return publish_tree(out_dir, build)
+    return publish_tree(out_dir, build, force=force)
 
 
 def check_scale(scale: float) -> None:
@@ -126,16 +134,19 @@ def check_scale(scale: float) -> None:
         raise FixturesError(f"scale must be a finite number above 0, not {scale}")
 
 
-def publish_tree(out_dir: Path, build: Callable[[Path], Manifest]) -> Manifest:
+def publish_tree(
+    out_dir: Path, build: Callable[[Path], Manifest], *, force: bool = False
+) -> Manifest:
     """Make a tree at ``out_dir``: what was there before is removed (``clear_previous``),
     ``build`` fills ``<out_dir>.partial`` and returns its manifest, and the tree is put in
     place with its manifest written last, so an interrupted build never looks complete and a
     failed one leaves nothing behind. ``<manifest>.pending`` is made before ``.partial`` and
-    outlives it: whatever stops the run, what it made stays marked as its own."""
+    outlives it: whatever stops the run, what it made stays marked as its own. ``force``
+    also removes entries the old tree's manifest does not list."""
     manifest_path = manifest_path_for(out_dir)
     pending_path = manifest_path.with_name(manifest_path.name + ".pending")
     partial_dir = out_dir.with_name(out_dir.name + ".partial")
-    clear_previous(out_dir, manifest_path, pending_path, partial_dir)
+    clear_previous(out_dir, manifest_path, pending_path, partial_dir, force)
     claimed = made = False
     try:
         with held_interrupts():  # the claim and the folder are known to the clean-up below
@@ -172,7 +183,7 @@ def reusable_manifest(out_dir: Path, matches: Callable[[Manifest], bool]) -> Man
     try:
         manifest = load_manifest(out_dir)
     except FixturesError as error:
-        logger.warning("ignoring unreadable manifest: %s", error)
+        logger.info("not reusing %s: %s", out_dir, error)
         return None
     if not matches(manifest):
         return None
@@ -228,30 +239,84 @@ def nearest_existing(path: Path) -> Path:
 
 
 def clear_previous(
-    out_dir: Path, manifest_path: Path, pending_path: Path, partial_dir: Path
+    out_dir: Path, manifest_path: Path, pending_path: Path, partial_dir: Path, force: bool = False
 ) -> None:
-    """Remove what an earlier run left at ``out_dir``: the tree our manifest describes, and
-    ``partial_dir`` and the tree when ``pending_path`` marks a build of ours as unfinished.
-    Empty folders go too. Anything else there is refused (``FixturesError``) before anything
-    is removed, and the folder that will hold the tree is made."""
-    claimed = pending_path.exists()
-    ours = claimed or manifest_path.exists()
-    if not ours:
+    """Remove what an earlier run left at ``out_dir``: the tree our manifest (or a
+    ``pending_path`` holding one: a run killed while publishing) describes, and
+    ``partial_dir`` when ``pending_path`` marks a build of ours as unfinished. Empty folders go
+    too. Anything else is refused (``FixturesError``) before anything is removed: a manifest
+    or ``.pending`` file fixtures-gen did not write, a non-empty ``out_dir`` no manifest of
+    ours describes, and entries inside our tree that its manifest does not list
+    (``UnlistedEntriesError``; ``force`` removes them with the tree). Then the folder that
+    will hold the tree is made."""
+    claimed, described_by = _read_pending(pending_path)
+    if manifest_path.exists() or manifest_path.is_symlink():
+        described_by = _own_manifest(manifest_path)
+    if described_by is None:
         _refuse_foreign(out_dir, "was not made by fixtures-gen (no manifest beside it)")
+    else:
+        _refuse_unlisted(out_dir, described_by, force)
     if not claimed:
         _refuse_foreign(partial_dir, "was not left by an interrupted fixtures-gen run")
     if partial_dir.exists():
         logger.info("removing interrupted generation %s", partial_dir)
         _remove_any(partial_dir)
-    if ours:
-        manifest_path.unlink(missing_ok=True)  # first: a half-removed tree must not look valid
-        if out_dir.exists():
-            logger.info("removing previous tree %s", out_dir)
-            _remove_any(out_dir)
-        pending_path.unlink(missing_ok=True)
+    if manifest_path.exists():  # first: a half-removed tree must not look valid, yet stays ours
+        os.replace(manifest_path, pending_path)
+    if described_by is not None and out_dir.exists():
+        logger.info("removing previous tree %s", out_dir)
+        _remove_any(out_dir)
     elif out_dir.exists():
         out_dir.rmdir()
+    pending_path.unlink(missing_ok=True)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _own_manifest(path: Path) -> Manifest:
+    """The fixtures-gen manifest at ``path``; ``FixturesError`` when the file there is not one
+    (it is the user's, or damaged: either way it and its tree are left alone)."""
+    try:
+        return read_manifest_file(path)
+    except FixturesError:
+        raise FixturesError(
+            f"{path} exists and is not a readable fixtures-gen manifest; it is left as it is: "
+            "move it away or choose another output folder"
+        ) from None
+
+
+def _read_pending(path: Path) -> tuple[bool, Manifest | None]:
+    """Whether ``path`` (``<manifest>.pending``) claims a build as ours, and the manifest it
+    holds when that build got as far as publishing its tree. Anything but an empty file or a
+    manifest of ours there is refused."""
+    if not (path.exists() or path.is_symlink()):
+        return False, None
+    if path.is_file() and not path.is_symlink() and path.stat().st_size == 0:
+        return True, None
+    return True, _own_manifest(path)
+
+
+def _refuse_unlisted(out_dir: Path, manifest: Manifest, force: bool) -> None:
+    """``FixturesError`` when ``out_dir`` is not a plain folder; unless ``force``,
+    ``UnlistedEntriesError`` when it holds entries ``manifest`` does not list: someone else's
+    files, kept out of harm."""
+    if not (out_dir.exists() or out_dir.is_symlink()):
+        return
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        raise FixturesError(
+            f"{out_dir} exists and is not a folder fixtures-gen made; remove it or choose "
+            "another output folder"
+        )
+    if force:
+        return
+    listed = {entry.path for entry in manifest.files}
+    unlisted = {e.path: e.kind for e in walk_tree(out_dir) if e.path not in listed}
+    shown = [
+        path + ("/" if kind == "dir" else "")
+        for path, kind in sorted(unlisted.items())
+        if posixpath.dirname(path) not in unlisted
+    ]
+    if shown:
+        raise UnlistedEntriesError(out_dir, shown)
 
 
 def _refuse_foreign(path: Path, why: str) -> None:

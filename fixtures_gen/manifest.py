@@ -110,8 +110,8 @@ class Manifest:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        if data.get("format") != MANIFEST_FORMAT:
+    def from_dict(cls, data: Any) -> Manifest:
+        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
             raise FixturesError("not a fixtures-gen manifest")
         known = {
             "format",

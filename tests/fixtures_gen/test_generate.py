@@ -97,7 +97,8 @@ def test_leftovers_of_a_killed_run_are_removed_on_rerun(tmp_path: Path) -> None:
 
     # killed between publishing the tree and its manifest: .pending marks the tree as ours
     fg.manifest_path_for(out).rename(tmp_path / "t.manifest.json.pending")
-    (out / "stale.txt").write_text("stale")
+    victim = next(e for e in manifest.files if e.kind == "file")
+    (out / victim.path).write_text("half written")
     again = fg.make_tree("small", out, scale=0.1)
     assert again.digest == manifest.digest and fg.verify_tree(out).ok
     assert not (tmp_path / "t.manifest.json.pending").exists()
