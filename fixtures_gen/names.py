@@ -91,11 +91,10 @@ class NameRegistry:
 
     def can_be_dir(self, path: str) -> bool:
         """True when ``path`` and its parents clash with no file."""
-        while path:
-            if self._key(path) in self._files:
-                return False
-            path = posixpath.dirname(path)
-        return True
+        parts = path.split("/") if path else []
+        return all(
+            self._key("/".join(parts[:end])) not in self._files for end in range(1, len(parts) + 1)
+        )
 
     def add_dir(self, path: str) -> None:
         path = nfc(path)

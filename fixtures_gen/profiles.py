@@ -24,6 +24,30 @@ from .sizes import SizeSpec, planned_total
 
 NAME_STYLES = ("words", "unicode", "long")
 SCALE_MODES = ("count", "size")
+_UNSAFE_CHARACTERS = frozenset('\\:*?"<>|')  # separators or illegal on Windows
+
+
+def _unportable(text: str) -> bool:
+    return any(char in _UNSAFE_CHARACTERS or ord(char) < 32 for char in text)
+
+
+def _path_problem(value: str, single_name: bool = False) -> str | None:
+    """Why ``value`` is not a relative path that stays inside the tree (``single_name``: not
+    one name, without ``/``); None when it is one."""
+    if not value:
+        return "is empty"
+    if value.startswith("/"):
+        return "is an absolute path; it must be relative to the tree"
+    parts = value.split("/")
+    if single_name and len(parts) > 1:
+        return "must be a single name, without '/'"
+    if "" in parts:
+        return "has an empty part (a doubled or trailing '/')"
+    if "." in parts or ".." in parts:
+        return "has a '.' or '..' part; it must stay inside the tree"
+    if _unportable(value):
+        return 'has a character that is not portable in a name (\\ : * ? " < > | or a control)'
+    return None
 
 
 @dataclass(frozen=True)
@@ -47,6 +71,22 @@ class Group:
 
     def __post_init__(self) -> None:
         parse_content(self.content)
+        for key, value, single_name in (
+            ("root", self.root or None, False),  # "" (the default): the top of the tree
+            ("fixed_name", self.fixed_name, True),
+            ("leaf_dir", self.leaf_dir, True),
+        ):
+            problem = None if value is None else _path_problem(value, single_name)
+            if problem:
+                raise FixturesError(f"group {self.name}: {key} {value!r} {problem}")
+        if not self.extensions:
+            raise FixturesError(f"group {self.name}: extensions must list at least one")
+        for extension in self.extensions:
+            if "/" in extension or _unportable(extension):
+                raise FixturesError(
+                    f"group {self.name}: extension {extension!r} must be the end of a name, "
+                    'without / \\ : * ? " < > | or control characters'
+                )
         if self.names not in NAME_STYLES:
             raise FixturesError(f"group {self.name}: names must be one of {NAME_STYLES}")
         if self.scale_by not in SCALE_MODES:
@@ -209,4 +249,8 @@ def load_profile_file(path: str | Path) -> Profile:
             data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise FixturesError(f"cannot read profile file {path}: {error}") from error
-    return Profile.from_dict(data)
+    try:
+        return Profile.from_dict(data)
+    except FixturesError as error:
+        detail = str(error).removeprefix("invalid profile: ")
+        raise FixturesError(f"invalid profile {path}: {detail}") from None
