@@ -135,7 +135,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _profile_argument(value: str) -> Profile:
     path = Path(value)
-    if path.suffix.lower() in (".toml", ".json") and path.is_file():
+    if path.suffix.lower() in (".toml", ".json"):  # no built-in profile is named so
         return load_profile_file(path)
     return get_profile(value)
 

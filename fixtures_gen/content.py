@@ -13,6 +13,7 @@ binary models permute the bytes 1-255 and keep zero runs zero.
 from __future__ import annotations
 
 import functools
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,7 +62,10 @@ def parse_content(text: str) -> ContentSpec:
         weights: list[tuple[str, float]] = []
         for item in text[4:].split(","):
             model, _, weight = item.partition("=")
-            weights.append((_check_model(model.strip()), float(weight or 1)))
+            share = float(weight or 1)
+            if not 0 <= share < math.inf:
+                raise ValueError(f"content mix {text!r}: a weight must be a finite number >= 0")
+            weights.append((_check_model(model.strip()), share))
         total = sum(weight for _, weight in weights)
         if total <= 0:
             raise ValueError(f"content mix {text!r} has no positive weight")
@@ -80,7 +84,7 @@ def _check_model(model: str) -> str:
 
 def _mix_for_ratio(target: float) -> tuple[tuple[str, float], ...]:
     """Shares of the two ladder models whose nominal ratios bracket ``target``."""
-    if target < 1.0:
+    if not target >= 1.0:  # nan too
         raise ValueError("a target compression ratio is at least 1.0")
     for low, high in zip(_RATIO_LADDER, _RATIO_LADDER[1:]):
         low_ratio, high_ratio = NOMINAL_GZIP_RATIO[low], NOMINAL_GZIP_RATIO[high]

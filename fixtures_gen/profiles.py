@@ -50,6 +50,78 @@ def _path_problem(value: str, single_name: bool = False) -> str | None:
     return None
 
 
+# The keys a profile file may hold, and the type of each (float: any number; None is also
+# accepted for the optional keys whose default is None).
+_PROFILE_KEYS: dict[str, type] = {
+    "name": str,
+    "description": str,
+    "groups": object,  # a list of tables of _GROUP_KEYS: checked apart
+    "symlinks": int,
+    "empty_dirs": int,
+    "documented_files": int,
+    "documented_bytes": int,
+    "notes": list,
+}
+_GROUP_KEYS: dict[str, type] = {
+    "name": str,
+    "count": int,
+    "size": object,  # a whole number of bytes or a table of _SIZE_KEYS: checked apart
+    "content": str,
+    "root": str,
+    "depth": int,
+    "fanout": int,
+    "extensions": list,
+    "names": str,
+    "fixed_name": str,
+    "mirror": str,
+    "leaf_dir": str,
+    "scale_by": str,
+    "min_count": int,
+}
+_SIZE_KEYS: dict[str, type] = {
+    "dist": str,
+    "value": int,
+    "min": int,
+    "max": int,
+    "mean": int,
+    "sigma": float,
+}
+_MAY_BE_NONE = frozenset(
+    {"fixed_name", "mirror", "leaf_dir", "documented_files", "documented_bytes"}
+)
+_TYPE_WORDS = {int: "a whole number", float: "a number", str: "a string", list: "a list"}
+
+
+def _shown(value: Any) -> str:
+    return f"a {type(value).__name__}" if isinstance(value, (list, dict)) else repr(value)
+
+
+def _checked(
+    data: Any, keys: dict[str, type], where: str, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """``data`` when it is a table of ``keys`` of their types, holding ``required``;
+    ``FixturesError`` naming ``where`` and the key otherwise."""
+    if not isinstance(data, dict):
+        raise FixturesError(f"{where or 'a profile'} must be a table of keys, not {_shown(data)}")
+    where = f"{where}: " if where else ""
+    unknown = sorted(set(data) - set(keys))
+    if unknown:
+        raise FixturesError(f"{where}unknown keys {unknown}; known: {', '.join(keys)}")
+    for key in required:
+        if key not in data:
+            raise FixturesError(f"{where}{key} is missing")
+    for key, value in data.items():
+        kind = keys[key]
+        if kind is object or (value is None and key in _MAY_BE_NONE):
+            continue
+        ok = isinstance(value, (int, float) if kind is float else kind)
+        if isinstance(value, bool) or not ok:
+            raise FixturesError(f"{where}{key} must be {_TYPE_WORDS[kind]}, not {_shown(value)}")
+        if kind is list and not all(isinstance(item, str) for item in value):
+            raise FixturesError(f"{where}{key} must be a list of strings, not {value!r}")
+    return data
+
+
 @dataclass(frozen=True)
 class Group:
     """One kind of file in a profile (see ``docs/fixtures.md`` for every field)."""
@@ -70,7 +142,10 @@ class Group:
     min_count: int = 1
 
     def __post_init__(self) -> None:
-        parse_content(self.content)
+        try:
+            parse_content(self.content)
+        except ValueError as error:
+            raise FixturesError(f"group {self.name}: content: {error}") from None
         for key, value, single_name in (
             ("root", self.root or None, False),  # "" (the default): the top of the tree
             ("fixed_name", self.fixed_name, True),
@@ -91,8 +166,9 @@ class Group:
             raise FixturesError(f"group {self.name}: names must be one of {NAME_STYLES}")
         if self.scale_by not in SCALE_MODES:
             raise FixturesError(f"group {self.name}: scale_by must be one of {SCALE_MODES}")
-        if self.count < 0 or self.depth < 0 or self.fanout < 1:
-            raise FixturesError(f"group {self.name}: count/depth must be >= 0, fanout >= 1")
+        for key, lowest in (("count", 0), ("depth", 0), ("fanout", 1), ("min_count", 0)):
+            if getattr(self, key) < lowest:
+                raise FixturesError(f"group {self.name}: {key} must be >= {lowest}")
 
     def scaled_count(self, scale: float) -> int:
         if self.count == 0:
@@ -117,18 +193,27 @@ class Group:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Group:
-        data = dict(data)
-        size = data.pop("size", {"dist": "fixed", "value": 0})
-        if isinstance(size, int):
+    def from_dict(cls, data: Any, where: str = "group") -> Group:
+        """A group from a profile file's table; ``FixturesError`` naming ``where`` (or the
+        group's name) and the key that is wrong."""
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            where = f"group {data['name']}"
+        data = dict(_checked(data, _GROUP_KEYS, where, required=("name", "count")))
+        size = data.pop("size", 0)
+        if isinstance(size, int) and not isinstance(size, bool):
             size = {"dist": "fixed", "value": size}
+        elif not isinstance(size, dict):
+            raise FixturesError(
+                f"{where}: size must be a whole number of bytes or a table "
+                f"(dist, value, min, max, mean, sigma), not {_shown(size)}"
+            )
+        try:
+            spec = SizeSpec(**_checked(size, _SIZE_KEYS, f"{where}: size"))
+        except ValueError as error:
+            raise FixturesError(f"{where}: size: {error}") from None
         if "extensions" in data:
             data["extensions"] = tuple(data["extensions"])
-        known = {item.name for item in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise FixturesError(f"group {data.get('name')!r}: unknown keys {unknown}")
-        return cls(size=SizeSpec.from_dict(size), **data)
+        return cls(size=spec, **data)
 
 
 @dataclass(frozen=True)
@@ -145,6 +230,9 @@ class Profile:
     notes: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        for key in ("symlinks", "empty_dirs"):
+            if getattr(self, key) < 0:
+                raise FixturesError(f"profile {self.name}: {key} must be >= 0")
         names = [group.name for group in self.groups]
         if len(set(names)) != len(names):
             raise FixturesError(f"profile {self.name}: group names must be unique")
@@ -177,22 +265,24 @@ class Profile:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Profile:
-        data = dict(data)
-        try:
-            groups = tuple(Group.from_dict(group) for group in data.pop("groups"))
-            return cls(
-                name=str(data.pop("name")),
-                description=str(data.pop("description", "")),
-                groups=groups,
-                symlinks=int(data.pop("symlinks", 0)),
-                empty_dirs=int(data.pop("empty_dirs", 0)),
-                documented_files=data.pop("documented_files", None),
-                documented_bytes=data.pop("documented_bytes", None),
-                notes=tuple(data.pop("notes", ())),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise FixturesError(f"invalid profile: {error}") from error
+    def from_dict(cls, data: Any) -> Profile:
+        """A profile from plain values (a profile file's contents); ``FixturesError`` naming
+        the key that is wrong."""
+        data = dict(_checked(data, _PROFILE_KEYS, "", required=("name", "groups")))
+        if not isinstance(data["groups"], list):
+            raise FixturesError(f"groups must be a list of tables, not {_shown(data['groups'])}")
+        if not data["groups"]:
+            raise FixturesError("groups must list at least one group")
+        groups = tuple(
+            Group.from_dict(group, f"group {number}")
+            for number, group in enumerate(data.pop("groups"), start=1)
+        )
+        return cls(
+            groups=groups,
+            description=data.pop("description", ""),
+            notes=tuple(data.pop("notes", ())),
+            **data,
+        )
 
 
 def estimate_file_count(profile: str | Profile, scale: float = 1.0) -> int:
@@ -252,5 +342,4 @@ def load_profile_file(path: str | Path) -> Profile:
     try:
         return Profile.from_dict(data)
     except FixturesError as error:
-        detail = str(error).removeprefix("invalid profile: ")
-        raise FixturesError(f"invalid profile {path}: {detail}") from None
+        raise FixturesError(f"invalid profile {path}: {error}") from None

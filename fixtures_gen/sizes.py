@@ -34,6 +34,14 @@ class SizeSpec:
     def __post_init__(self) -> None:
         if self.dist not in DISTRIBUTIONS:
             raise ValueError(f"unknown size distribution {self.dist!r}; known: {DISTRIBUTIONS}")
+        for key in ("value", "min", "max", "mean"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{key} must be >= 0, not {getattr(self, key)}")
+        if not (math.isfinite(self.sigma) and self.sigma >= 0):
+            raise ValueError(f"sigma must be a finite number >= 0, not {self.sigma}")
+        low, high = self.bounds
+        if high < low:
+            raise ValueError(f"min ({low}) is above max ({high})")
 
     @property
     def mean_size(self) -> float:

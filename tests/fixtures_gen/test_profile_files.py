@@ -76,3 +76,73 @@ def test_a_folder_check_on_an_absolute_path_ends() -> None:
     registry.add_file("", "a")
     assert registry.can_be_dir("/somewhere/deep")
     assert not registry.can_be_dir("a/b") and registry.can_be_dir("b/a")
+
+
+BAD_FILES = [
+    (".json", "[1, 2]", "a profile must be a table of keys, not a list"),
+    (".json", '"small"', "a profile must be a table of keys, not 'small'"),
+    (".toml", 'name = "x"\n', "groups is missing"),
+    (".toml", f"[[groups]]\n{GROUP}", "name is missing"),
+    (".toml", f'name = "x"\nsymlink = 2\n[[groups]]\n{GROUP}', "unknown keys ['symlink']"),
+    (".toml", f'name = "x"\ndescription = 5\n[[groups]]\n{GROUP}', "description must be a"),
+    (".toml", f'name = "x"\nsymlinks = -1\n[[groups]]\n{GROUP}', "symlinks must be >= 0"),
+    (".json", '{"name": "x", "groups": []}', "groups must list at least one group"),
+    (".json", '{"name": "x", "groups": 3}', "groups must be a list of tables, not 3"),
+    (".json", '{"name": "x", "groups": [1]}', "group 1 must be a table of keys, not 1"),
+    (".json", '{"name": "x", "groups": [{"name": 5, "count": 1}]}', "group 1: name must be a"),
+]
+GROUP_LINES = [
+    ('count = "three"', "group a: count must be a whole number, not 'three'"),
+    ("count = 2.0", "group a: count must be a whole number, not 2.0"),
+    ("count = true", "group a: count must be a whole number, not True"),
+    ("min_count = -1", "group a: min_count must be >= 0"),
+    ("size = 2.5e3", "group a: size must be a whole number of bytes or a table"),
+    ("size = -5", "group a: size: value must be >= 0, not -5"),
+    ('size = { dist = "fixed", value = "10" }', "group a: size: value must be a whole number"),
+    ('size = { dist = "gamma" }', "group a: size: unknown size distribution 'gamma'"),
+    ("size = { colour = 1 }", "group a: size: unknown keys ['colour']"),
+    ('size = { dist = "uniform", min = 10, max = 5 }', "group a: size: min (10) is above max"),
+    ('size = { dist = "lognormal", mean = 9, sigma = nan }', "group a: size: sigma must be a"),
+    ('extensions = ".txt"', "group a: extensions must be a list, not '.txt'"),
+    ("extensions = [1]", "group a: extensions must be a list of strings"),
+    ('content = "plasma"', "group a: content: unknown content model 'plasma'"),
+    ('content = "mix:text=nan"', "group a: content: content mix 'mix:text=nan': a weight must be"),
+    ('content = "ratio:nan"', "group a: content: a target compression ratio is at least"),
+    ("colour = 2", "group a: unknown keys ['colour']"),
+]
+
+
+def _group_with(line: str) -> str:
+    """A profile whose one group ``a`` has ``line`` in place of the default line for its key."""
+    key = line.split("=", 1)[0].strip()
+    kept = [kept for kept in GROUP.splitlines() if kept.split("=", 1)[0].strip() != key]
+    return 'name = "x"\n[[groups]]\n' + "\n".join([*kept, line]) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text", "expected"),
+    [
+        *BAD_FILES,
+        *((".toml", _group_with(line), expected) for line, expected in GROUP_LINES),
+    ],
+)
+def test_a_bad_profile_file_is_one_line_naming_the_file_and_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str, text: str, expected: str
+) -> None:
+    status, message = _make_with(tmp_path, capsys, text, suffix)
+    assert status == 2
+    assert message.startswith(f"fixtures-gen: invalid profile {tmp_path / f'mine{suffix}'}: ")
+    assert expected in message
+    assert [p.name for p in tmp_path.iterdir()] == [f"mine{suffix}"]
+
+
+def test_a_missing_profile_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "mine.toml"
+    assert main(["make", str(missing), "--out", str(tmp_path / "t"), "--no-progress"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"fixtures-gen: cannot read profile file {missing}"
+    )
+    assert list(tmp_path.iterdir()) == []
