@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .builtin import PROFILES
 from .content import NOMINAL_GZIP_RATIO, ContentSpec, parse_content
-from .errors import FixturesError, InsufficientSpaceError
+from .errors import FixturesError, InsufficientSpaceError, UnlistedEntriesError
 from .generate import make_tree, required_bytes
 from .manifest import Manifest, ManifestEntry, load_manifest, manifest_path_for
 from .plan import TreePlan, plan_tree
@@ -39,6 +39,7 @@ __all__ = [
     "Profile",
     "SizeSpec",
     "TreePlan",
+    "UnlistedEntriesError",
     "VerifyReport",
     "snapshot_tree",
     "estimate_bytes",

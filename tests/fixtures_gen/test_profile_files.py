@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import fixtures_gen as fg
 from fixtures_gen.cli import main
 from fixtures_gen.names import NameRegistry
 
@@ -146,3 +147,10 @@ def test_a_missing_profile_file_is_one_line(
         f"fixtures-gen: cannot read profile file {missing}"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_groups_made_in_python_are_checked_the_same_way() -> None:
+    with pytest.raises(fg.FixturesError, match=r"group a: root '\.\./x' has a '\.' or '\.\.'"):
+        fg.Group("a", 1, fg.SizeSpec(), root="../x")
+    with pytest.raises(fg.FixturesError, match="not a list"):
+        fg.Profile.from_dict([1, 2])
