@@ -315,9 +315,10 @@ def _verify_zip(
     with open_zip(archive) as handle:
         infos = handle.infolist()
         for info in infos:
-            if budget is not None:
+            if budget is not None:  # as extraction counts: only a file's size is written
                 budget.add_member(info.filename)
-                budget.declare(info.filename, info.file_size)
+                if entry_kind(info) is EntryKind.FILE:
+                    budget.declare(info.filename, info.file_size)
             check_supported(info)
         fd = archive_fd(handle)
         offsets = check_data_ranges(fd, infos, central_directory_offset(handle, size))

@@ -220,3 +220,36 @@ def test_cli_verify_passes_what_extract_accepts(workspace):
         "folding_conflict": None,
     }
     assert run_cli("extract", archive, workspace.dest).returncode == 0
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_a_folder_entry_declaring_a_huge_size_is_judged_as_extraction_judges_it(tmp_path, path):
+    """Extraction writes nothing of a folder entry, so the size a zip declares for one counts
+    toward no limit there; verification counts it the same way (a file entry declaring as much
+    is refused by both)."""
+    import struct
+    import zipfile
+
+    def zip_with(entry: str, declared: int) -> Path:
+        archive = tmp_path / f"{entry.strip('/').replace('/', '-')}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("a/", b"")
+            z.writestr("a/f.txt", b"hello\n" * 100)
+        data = bytearray(archive.read_bytes())
+        directory = data.index(b"PK\x01\x02")
+        for record in (directory, data.index(b"PK\x01\x02", directory + 4)):
+            name_length = struct.unpack_from("<H", data, record + 28)[0]
+            if data[record + 46 : record + 46 + name_length].decode() == entry:
+                struct.pack_into("<I", data, record + 24, declared)
+        archive.write_bytes(bytes(data))
+        return archive
+
+    folder, file = zip_with("a/", 0xFFFFFFF0), zip_with("a/f.txt", 0xFFFFFFF0)
+    with ArchiveManager(PATHS[path]) as manager:
+        assert manager.verify_archive_details(folder, check_safety=True).ok
+        manager.extract_archive(folder, tmp_path / "out", PATHS[path])
+        assert (tmp_path / "out" / "a" / "f.txt").read_bytes() == b"hello\n" * 100
+        report = manager.verify_archive_details(file, check_safety=True)
+        assert not report.ok and report.unsafe
+        with pytest.raises(UnsafeArchiveError):
+            manager.extract_archive(file, tmp_path / "out2", PATHS[path])
