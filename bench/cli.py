@@ -642,13 +642,20 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from archive_parallel.config import tuned_profile_path
     from bench import fingerprint as fp_mod
     from bench.machine import name_fingerprint
-    from bench.results import load_results
+    from bench.results import find_result_files, load_results
     from bench.tune import install_profile, profile_diff, tune_all, write_profile
 
     roots = args.results or [DEFAULT_RESULTS]
     table = load_results(roots)
     if table.empty:
-        print(f"no results.csv under {', '.join(map(str, roots))}", file=sys.stderr)
+        found = len(find_result_files(roots))
+        where = ", ".join(map(str, roots))
+        print(
+            f"no measured rows in the {found} results.csv under {where} (see the warnings)"
+            if found
+            else f"no results.csv under {where}",
+            file=sys.stderr,
+        )
         return 1
     out_root = args.out_root or (roots[0] if roots[0].is_dir() else DEFAULT_RESULTS)
     budget = int(args.memory_budget_mb * 2**20) if args.memory_budget_mb else None

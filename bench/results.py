@@ -11,6 +11,7 @@ the cores cannot reach is "beyond this machine", not a miss. ``load_results`` fi
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import math
@@ -419,13 +420,101 @@ def build_missing_tables(paths: Iterable[Path]) -> list[Path]:
             run_dir = cells.parent
             if (run_dir / RESULTS_FILE).exists() or ".fixtures" in run_dir.parts:
                 continue
-            try:
-                fingerprint = json.loads((run_dir / FINGERPRINT_FILE).read_text("utf-8"))
-            except (OSError, ValueError):
-                fingerprint = {}
-            write_table(build_table(read_records(cells), run_dir.name, fingerprint), run_dir)
+            write_table(table_from_records(run_dir, read_records(cells)), run_dir)
             built.append(run_dir)
     return built
+
+
+def table_from_records(run_dir: Path, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The table of ``run_dir`` built from its ``records`` (its cells.jsonl) as the run
+    builds it, with the machine its fingerprint.json describes."""
+    try:
+        fingerprint = json.loads((run_dir / FINGERPRINT_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        fingerprint = {}
+    return build_table(records, run_dir.name, fingerprint)
+
+
+def short_rows(csv_path: Path) -> list[int]:
+    """The places (0 = first row under the header) of the rows with fewer fields than the
+    header: a file cut mid-row, as a copy or a full disk leaves it."""
+    try:
+        with open(csv_path, newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.reader(handle)
+            width = len(next(reader, []))
+            rows = [row for row in reader if row]  # pandas skips blank lines too
+    except (OSError, csv.Error):
+        return []
+    return [i for i, row in enumerate(rows) if len(row) < width]
+
+
+def read_run_table(csv_path: Path, **options: Any) -> tuple[pd.DataFrame | None, list[str]]:
+    """A run's ``results.csv`` as ``pandas.read_csv(csv_path, **options)`` reads it, and a
+    note for each thing it lacked; None when no row is left. Nothing raises: an empty,
+    header-only or unreadable file reads as no rows, a row cut short (fewer fields than the
+    header) is left out, and cells recorded in the ``cells.jsonl`` beside it that have no row
+    get theirs rebuilt from their records, as the run builds its table."""
+    import pandas as pd
+
+    notes: list[str] = []
+    frame: pd.DataFrame | None = None
+    try:
+        frame = pd.read_csv(csv_path, **options)
+    except pd.errors.EmptyDataError:
+        notes.append(f"{csv_path}: empty file, no rows")
+    except (OSError, ValueError) as exc:  # pandas' ParserError is a ValueError
+        notes.append(f"{csv_path}: unreadable CSV ({exc.__class__.__name__}: {exc})")
+    if frame is not None:
+        cut = [i for i in short_rows(csv_path) if i < len(frame)]
+        if cut:
+            frame = frame.drop(index=frame.index[cut])
+            notes.append(f"{csv_path}: {len(cut)} row(s) cut short (file truncated?), left out")
+        elif frame.empty:
+            notes.append(f"{csv_path}: header only, no rows")
+    frame = _with_recorded_rows(frame, csv_path.parent, options, notes)
+    return (frame if frame is not None and not frame.empty else None), notes
+
+
+def _with_recorded_rows(
+    frame: pd.DataFrame | None, run_dir: Path, options: dict[str, Any], notes: list[str]
+) -> pd.DataFrame | None:
+    """``frame`` with a row rebuilt (``table_from_records``) for every cell of the run's
+    cells.jsonl that has none in it, and a note saying so."""
+    import io
+
+    import pandas as pd
+
+    try:
+        records = read_records(run_dir / CELLS_FILE)
+    except OSError:  # the report names a cells.jsonl it cannot read (reports.integrity)
+        return frame
+    if frame is not None and "cell_id" not in frame:
+        return frame  # rows that cannot be told apart: nothing to match the records with
+    have = set() if frame is None else set(frame["cell_id"].astype(str))
+    lost = {str(r.get("cell_id")) for r in records} - have
+    if not lost:
+        return frame
+    lacking = (
+        f"{run_dir}: {len(lost)} of {len(records)} measured cell(s) have no row in "
+        f"{RESULTS_FILE} (truncated or stale table)"
+    )
+    try:
+        rebuilt = table_from_records(run_dir, records)
+    except (KeyError, TypeError, ValueError) as exc:
+        notes.append(
+            f"{lacking}; their records could not rebuild them ({exc.__class__.__name__}: "
+            f"{exc}), left out"
+        )
+        return frame
+    rebuilt = pd.read_csv(io.StringIO(rebuilt.to_csv(index=False)), **options)
+    rebuilt = rebuilt[rebuilt["cell_id"].astype(str).isin(lost)]
+    notes.append(
+        f"{lacking}; their rows are rebuilt from {CELLS_FILE} "
+        f"('archive-bench run --resume {run_dir}' rewrites the file)"
+    )
+    if frame is None or frame.empty:
+        return rebuilt.reset_index(drop=True)
+    return pd.concat([frame, rebuilt], ignore_index=True)
 
 
 def find_result_files(paths: Iterable[Path]) -> list[Path]:
@@ -440,9 +529,11 @@ def find_result_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def load_results(paths: Iterable[Path]) -> pd.DataFrame:
+def load_results(paths: Iterable[Path], notes: list[str] | None = None) -> pd.DataFrame:
     """All tables found under ``paths``, concatenated (empty frame when none), each row with
-    the code its run measured (``bench.newest_code.add_code_columns``)."""
+    the code its run measured (``bench.newest_code.add_code_columns``). Each is read by
+    ``read_run_table``; what it notes (a table with no rows, left out; rows cut short or
+    lost) goes to ``notes``, or is logged as a warning without it."""
     import pandas as pd
 
     from bench.newest_code import CODE_COLUMNS, add_code_columns
@@ -450,18 +541,23 @@ def load_results(paths: Iterable[Path]) -> pd.DataFrame:
 
     build_missing_tables(paths)
     frames = []
-    for csv in find_result_files(paths):
-        text_columns = (*TEXT_COLUMNS,)
-        frame = pd.read_csv(
-            csv,
+    for csv_path in find_result_files(paths):
+        frame, found = read_run_table(
+            csv_path,
             keep_default_na=False,
-            na_values={c: [""] for c in COLUMNS if c not in text_columns},
-            dtype={c: str for c in text_columns},
+            na_values={c: [""] for c in COLUMNS if c not in TEXT_COLUMNS},
+            dtype={c: str for c in TEXT_COLUMNS},
         )
+        if notes is not None:
+            notes.extend(found)
+        for note in found if notes is None else []:
+            logger.warning("%s", note)
+        if frame is None:
+            continue
         if "machine_key" not in frame or (frame["machine_key"] == "").all():
             # a table written before machine keys: its platform is the best name it has
             frame["machine_key"] = frame["platform_key"]
-        frame["_run_dir"] = str(csv.parent)
+        frame["_run_dir"] = str(csv_path.parent)
         frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=[*COLUMNS, "_run_dir", *CODE_COLUMNS])

@@ -4,10 +4,11 @@ A results root holds ``<machine key>/<run_id>/results.csv`` with ``fingerprint.j
 ``run.json`` and ``cells.jsonl`` beside it, and ``machine.json`` and ``tuned.json`` one level
 up. The reader searches recursively, so a root, a machine folder or a single run folder all
 work. A run belongs to the machine its own fingerprint names (a folder can be renamed or
-copied anywhere). Nothing here raises on bad data: unreadable files, odd values, tables that
-disagree with their raw records (``reports.integrity``) become notes in
-``ResultSet.problems``, which the report shows as warnings. Invalid rows are kept (flagged by
-``valid``) so the report can list them; the verdicts skip them.
+copied anywhere). Nothing here raises on bad data: unreadable files, odd values, rows cut
+short or missing from a table (``bench.results.read_run_table``, which leaves the cut rows out
+and rebuilds the missing ones from ``cells.jsonl``), torn records (``reports.integrity``) become
+notes in ``ResultSet.problems``, which the report shows as warnings. Invalid rows are kept
+(flagged by ``valid``) so the report can list them; the verdicts skip them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from bench.newest_code import add_code_columns
+from bench.results import read_run_table
 from bench.schema import FINGERPRINT_FILE, KNOWN_VERSIONS, RESULTS_FILE, RUN_FILE, TUNED_FILE
 from reports.integrity import check_run_folder
 from reports.schema import ALL_COLUMNS, normalize
@@ -119,16 +121,11 @@ def _read_json(path: Path, problems: list[str]) -> dict[str, Any]:
 
 
 def _read_table(path: Path, problems: list[str]) -> pd.DataFrame | None:
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        problems.append(f"{path}: empty file, no rows")
-        return None
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        problems.append(f"{path}: unreadable CSV ({exc.__class__.__name__}: {exc})")
-        return None
-    if raw.empty:
-        problems.append(f"{path}: header only, no rows")
+    """The tidy table of one results.csv (``bench.results.read_run_table``, all text first);
+    None when it has no row."""
+    raw, notes = read_run_table(path, dtype=str, keep_default_na=False)
+    problems.extend(notes)
+    if raw is None:
         return None
     table, notes = normalize(raw, str(path))
     problems.extend(notes)
@@ -224,7 +221,7 @@ def load_results(paths: Sequence[Path | str]) -> ResultSet:
             problems.append(f"{folder}: no {FINGERPRINT_FILE}; the machine is not described")
         run_path = folder / RUN_FILE
         run = _read_json(run_path, problems) if run_path.is_file() else {}
-        problems.extend(check_run_folder(folder, table))
+        problems.extend(check_run_folder(folder))
         if table is None:
             continue
         key = _machine_key_for(table, fingerprint, folder, problems)

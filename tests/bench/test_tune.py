@@ -265,3 +265,25 @@ def test_runs_of_the_newest_code_are_tuned_together(record, fingerprint, tmp_pat
     assert result.settings["thread_pool_size"] == 4  # 3.5x at 4 threads, today's code too
     assert result.source_runs == ["20261201-090000-quick", "20261203-090000-quick"]
     assert "20261202-090000-quick" in result.left_out and "1 older run" in result.left_out
+
+
+def test_a_table_without_rows_is_skipped_with_a_warning(
+    record, fingerprint, tmp_path, capsys, caplog
+):
+    from bench.cli import main
+
+    root = tmp_path / "results"
+    run = root / "testbox-4c" / "run-1"
+    run.mkdir(parents=True)
+    write_table(build_table(scaling_records(record), "run-1", fingerprint), run)
+    empty = root / "testbox-4c" / "run-2" / "results.csv"
+    empty.parent.mkdir()
+    empty.write_text("")  # a copy cut short, no records beside it
+    assert main(["tune", str(root)]) == 0
+    assert f"{empty}: empty file, no rows" in caplog.text
+    assert "testbox-4c: thread_pool_size=2" in capsys.readouterr().out
+
+    (run / "results.csv").write_text(run.joinpath("results.csv").read_text().splitlines()[0])
+    assert main(["tune", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"no measured rows in the 2 results.csv under {root} (see the warnings)\n"

@@ -199,3 +199,46 @@ def test_a_run_with_cells_but_no_table_is_built_and_shown(tmp_path: Path) -> Non
     assert (run_dir / "results.csv").is_file()
     assert sorted(result_set.table["cell_id"]) == sorted(c["cell_id"] for c in cells)
     assert result_set.platforms == ["box-2c"]
+
+
+def test_a_row_cut_short_is_left_out_and_rebuilt_from_its_record(tmp_path: Path, synth) -> None:
+    """A copy of results.csv cut inside a row's platform_label: the clipped label names
+    nothing, and the rows lost are read from cells.jsonl, as the run built them."""
+    from bench.results import build_table, write_table
+    from reports.ship import ship_sections
+
+    records = [
+        synth.codec_record(operation, "tar.gz", variant, "zlib", median)
+        for operation in ("create", "extract")
+        for variant, median in (("parallel", 0.3), ("reference", 1.0))
+    ]
+    fingerprint = {**synth.fingerprint_for("raspberry-pi-4"), "machine_key": "pi4-4c"}
+    run = tmp_path / "pi4-4c" / "20261130-100000-quick"
+    run.mkdir(parents=True)
+    (run / "cells.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (run / "fingerprint.json").write_text(json.dumps(fingerprint))
+    (run / "run.json").write_text(json.dumps({"run_id": run.name, "complete": True}))
+    write_table(build_table(records, run.name, fingerprint), run)
+    whole = load_results([tmp_path])
+
+    lines = (run / "results.csv").read_text().splitlines(keepends=True)
+    label = fingerprint["platform_label"]
+    assert "extract-targz-medium-s1-parallel" in lines[3]  # rows go by cell id
+    cut = "".join(lines[:3]) + lines[3][: lines[3].index(label) + len(label) - 4]
+    (run / "results.csv").write_text(cut)
+    result = load_results([tmp_path])
+
+    assert result.label("pi4-4c") == whole.label("pi4-4c") == label
+    problems = " | ".join(result.problems)
+    assert "1 row(s) cut short (file truncated?), left out" in problems
+    assert "2 of 4 measured cell(s) have no row in results.csv" in problems
+    assert "their rows are rebuilt from cells.jsonl" in problems
+    columns = ["cell_id", "median_s", "valid", "platform_label", "speedup_vs_reference"]
+    pd.testing.assert_frame_equal(
+        result.table[columns].sort_values("cell_id").reset_index(drop=True),
+        whole.table[columns].sort_values("cell_id").reset_index(drop=True),
+    )
+    (section,) = ship_sections(result)
+    (table,) = section.tables
+    (gz,) = [r for r in table.rows if r.format == "tar.gz"]
+    assert gz.extract.measured and gz.create.measured
