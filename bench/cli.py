@@ -12,9 +12,10 @@ call into ``reports.cli.main``.
 ``run --dry-run`` lists the cells a run would measure and stops.
 
 Exit status: 0 done; 1 failed (an OS error: one line naming the path and the reason; a
-``compare --fail-above`` regression); 2 usage (``compare`` with nothing to compare too: a
-folder that is no run or does not exist, no machine with two runs); 130 Ctrl-C and 143
-SIGTERM, one line each (``run`` names the run folder to resume).
+``compare --fail-above`` regression: a cell slower, or one whose output check failed in NEW
+only); 2 usage (``compare`` with nothing to compare too: a folder that is no run or does not
+exist, no machine with two runs, a run without measured cells, no cell valid in both); 130
+Ctrl-C and 143 SIGTERM, one line each (``run`` names the run folder to resume).
 """
 
 from __future__ import annotations
@@ -699,14 +700,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    """``compare``: 0 no regression, 1 the gate failed (a cell slower than ``--fail-above``,
+    or one whose output check failed in NEW only), 2 nothing to compare (one line each)."""
     from archive_parallel.atomic import atomic_write_text
-    from bench.compare import (
-        compare_runs,
-        format_comparison,
-        mismatch_warnings,
-        regressions,
-        run_pairs,
-    )
+    from bench.compare import compare_pair, format_comparison, gate_failures, run_pairs
 
     if bool(args.old) != bool(args.new):
         raise UsageError("compare needs OLD and NEW (or neither, for the newest two sweeps)")
@@ -716,23 +713,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     for note in notes:
         print(note, file=sys.stderr)
-    failed = False
+    gate = args.fail_above is not None
+    failed = uncompared = False
     for old, new in pairs:
-        for warning in mismatch_warnings(old, new):
+        try:
+            comparison = compare_pair(old, new, args.min_change, gate=gate)
+        except ValueError as exc:  # this pair compares nothing: never read as "no regression"
+            print(f"archive-bench compare: {exc}", file=sys.stderr)
+            uncompared = True
+            continue
+        for warning in comparison.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        table = compare_runs(old, new, args.min_change)
-        slower = regressions(table, args.fail_above) if args.fail_above is not None else []
-        emit(format_comparison(table, old, new, args.output_format, args.fail_above))
+        emit(format_comparison(comparison, args.output_format, args.fail_above))
         if args.output:
-            atomic_write_text(args.output, table.to_csv(index=False))
-        if slower:
+            atomic_write_text(args.output, comparison.table.to_csv(index=False))
+        for line in gate_failures(comparison, args.fail_above) if gate else []:
             failed = True
-            print(
-                f"{len(slower)} cell(s) slower by more than {args.fail_above:g}% with 95% "
-                f"confidence ({old} -> {new})",
-                file=sys.stderr,
-            )
-    return 1 if failed else 0
+            print(line, file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_USAGE if uncompared else 0
 
 
 def cmd_info() -> int:

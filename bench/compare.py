@@ -8,8 +8,10 @@ fails when even the interval's low end is more than PCT% slower. Two runs from d
 machines or core counts are compared all the same, with a warning. Raw values come from each
 run's cells.jsonl (or its pyperf JSON files). A run made without pandas has no
 ``results.csv`` yet: its table is built first (``bench.results.build_missing_tables``, as
-``report`` and ``tune`` build it). Nothing to compare (a folder that is no run or does not
-exist, no machine with two runs) is a ``ValueError`` of one line, never an empty comparison.
+``report`` and ``tune`` build it). A cell valid in OLD whose output check failed in NEW is
+not compared but listed apart, and fails the gate. Nothing to compare (a folder that is no
+run or does not exist, no machine with two runs, a run without measured cells, no cell valid
+in both) is a ``ValueError`` of one line, never an empty comparison.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -61,15 +64,68 @@ def classify(low: float, high: float, ratio: float, min_change: float) -> str:
     return "same"
 
 
+#: what names a cell in a comparison
+CELL_KEYS = ["cell_id", "operation", "format", "workload", "scale", "variant", "threads"]
+
+
+@dataclass
+class Comparison:
+    """Two runs cell by cell: ``table`` compares the cells valid in both (``compare_runs``),
+    ``turned_invalid`` lists the cells valid in OLD whose output check failed in NEW
+    (``cell_id``, ``invalid_reason``), and ``warnings`` says why the runs may not compare."""
+
+    old: Path
+    new: Path
+    table: pd.DataFrame
+    turned_invalid: pd.DataFrame
+    warnings: list[str]
+
+
+def compare_pair(
+    old: Path, new: Path, min_change: float = DEFAULT_MIN_CHANGE, gate: bool = False
+) -> Comparison:
+    """``old`` and ``new`` compared. ``ValueError`` in one line when there is nothing to
+    compare: either run holds no measured cell (an empty table, a run stopped before its first
+    cell), or no cell is valid in both, unless ``gate`` is set and cells turned invalid (then
+    they are what the gate reports)."""
+    read: dict[str, list[str]] = {"OLD": [], "NEW": []}
+    old_t, new_t = load_results([old], read["OLD"]), load_results([new], read["NEW"])
+    for side, path, found in (("OLD", old, old_t), ("NEW", new, new_t)):
+        if found.empty:
+            why = "; ".join(read[side]) or f"its {RESULTS_FILE} has no row"
+            raise ValueError(f"{path}: {side} holds no measured cell ({why}), nothing to compare")
+    merged = old_t[[*CELL_KEYS, "median_s", "valid"]].merge(
+        new_t[["cell_id", "median_s", "valid", "invalid_reason"]],
+        on=["cell_id"],
+        suffixes=("_old", "_new"),
+    )
+    valid_old, valid_new = merged["valid_old"].astype(bool), merged["valid_new"].astype(bool)
+    turned = merged.loc[valid_old & ~valid_new, ["cell_id", "invalid_reason"]]
+    table = _ratios(merged[valid_old & valid_new], old, new, min_change)
+    if table.empty and (turned.empty or not gate):
+        failed = f"; {_turned_text(turned)}" if not turned.empty else ""
+        raise ValueError(
+            f"{old} -> {new}: no cell is valid in both runs (different scales or grids?)"
+            f"{failed}, nothing to compare"
+        )
+    notes = [*read["OLD"], *read["NEW"], *mismatch_warnings(old, new, old_t, new_t)]
+    fixed = int((~valid_old & valid_new).sum())
+    if fixed:
+        notes.append(f"{fixed} cell(s) invalid in OLD are valid in NEW: not compared")
+    only_old = len(set(old_t["cell_id"]) - set(new_t["cell_id"]))
+    if only_old:
+        notes.append(f"{only_old} cell(s) of OLD are not in NEW: not compared")
+    return Comparison(old, new, table, turned.reset_index(drop=True), notes)
+
+
 def compare_runs(old: Path, new: Path, min_change: float = DEFAULT_MIN_CHANGE) -> pd.DataFrame:
     """One row per cell present in both runs, valid in both."""
-    old_t, new_t = load_results([old]), load_results([new])
+    return compare_pair(old, new, min_change).table
+
+
+def _ratios(merged: pd.DataFrame, old: Path, new: Path, min_change: float) -> pd.DataFrame:
+    """One row per cell of ``merged`` (valid in both runs): new/old time, its interval."""
     old_v, new_v = raw_values(Path(old)), raw_values(Path(new))
-    keep = ["cell_id", "operation", "format", "workload", "scale", "variant", "threads"]
-    merged = old_t[[*keep, "median_s", "valid"]].merge(
-        new_t[["cell_id", "median_s", "valid"]], on=["cell_id"], suffixes=("_old", "_new")
-    )
-    merged = merged[merged["valid_old"].astype(bool) & merged["valid_new"].astype(bool)]
     rows = []
     for i, r in enumerate(merged.itertuples(index=False)):
         # time ratio new/old: below 1 is faster
@@ -78,7 +134,7 @@ def compare_runs(old: Path, new: Path, min_change: float = DEFAULT_MIN_CHANGE) -
         )
         rows.append(
             {
-                **{k: getattr(r, k) for k in keep},
+                **{k: getattr(r, k) for k in CELL_KEYS},
                 "old_median_s": r.median_s_old,
                 "new_median_s": r.median_s_new,
                 "time_ratio": inv,
@@ -88,6 +144,13 @@ def compare_runs(old: Path, new: Path, min_change: float = DEFAULT_MIN_CHANGE) -
             }
         )
     return pd.DataFrame(rows)
+
+
+def _turned_text(turned: pd.DataFrame) -> str:
+    """ "2 cell(s) valid in OLD failed their output check in NEW: a, b" """
+    names = ", ".join(turned["cell_id"].astype(str).head(5))
+    more = ", ..." if len(turned) > 5 else ""
+    return f"{len(turned)} cell(s) valid in OLD failed their output check in NEW: {names}{more}"
 
 
 def is_sweep(run_dir: Path) -> bool:
@@ -155,7 +218,9 @@ def _fingerprint(run_dir: Path) -> dict:
         return {}
 
 
-def mismatch_warnings(old: Path, new: Path) -> list[str]:
+def mismatch_warnings(
+    old: Path, new: Path, old_table: pd.DataFrame, new_table: pd.DataFrame
+) -> list[str]:
     """Why the two runs may not be comparable: other machine, other usable cores, scales."""
     a, b = _fingerprint(old), _fingerprint(new)
     notes = [
@@ -172,8 +237,8 @@ def mismatch_warnings(old: Path, new: Path) -> list[str]:
         notes.append(f"different machines: {name_a} -> {name_b}; differences may be the machine")
     if a.get("cores_usable") != b.get("cores_usable"):
         notes.append(f"different usable cores: {a.get('cores_usable')} -> {b.get('cores_usable')}")
-    scales_a = set(load_results([old])["scale"].dropna())
-    scales_b = set(load_results([new])["scale"].dropna())
+    scales_a = set(old_table["scale"].dropna())
+    scales_b = set(new_table["scale"].dropna())
     if scales_a and scales_b and scales_a != scales_b:
         notes.append(
             "different workload scales: "
@@ -191,6 +256,23 @@ def regressions(table: pd.DataFrame, fail_above_pct: float) -> list[str]:
     return table.loc[table["time_ratio_ci_low"] > limit, "cell_id"].tolist()
 
 
+def gate_failures(comparison: Comparison, fail_above_pct: float) -> list[str]:
+    """What fails the gate, one line each: cells slower by more than ``fail_above_pct``
+    percent with 95% confidence, and cells whose output check failed in NEW only."""
+    lines = []
+    slower = regressions(comparison.table, fail_above_pct)
+    if slower:
+        lines.append(
+            f"{len(slower)} cell(s) slower by more than {fail_above_pct:g}% with 95% "
+            f"confidence ({comparison.old} -> {comparison.new})"
+        )
+    if not comparison.turned_invalid.empty:
+        lines.append(
+            f"{_turned_text(comparison.turned_invalid)} ({comparison.old} -> {comparison.new})"
+        )
+    return lines
+
+
 def _row_text(r) -> str:
     return (
         f"{r.cell_id}: {r.old_median_s:.4g}s -> {r.new_median_s:.4g}s "
@@ -199,14 +281,20 @@ def _row_text(r) -> str:
 
 
 def format_comparison(
-    table: pd.DataFrame,
-    old: Path | None = None,
-    new: Path | None = None,
-    fmt: str = "text",
-    fail_above_pct: float | None = None,
+    comparison: Comparison, fmt: str = "text", fail_above_pct: float | None = None
 ) -> str:
-    """The comparison as text (default), Markdown or JSON."""
-    failing = set(regressions(table, fail_above_pct)) if fail_above_pct is not None else set()
+    """The comparison as text (default), Markdown or JSON. Cells valid in OLD whose output
+    check failed in NEW are listed apart, and fail the gate (``fail_above_pct``)."""
+    table, old, new, turned = (
+        comparison.table,
+        comparison.old,
+        comparison.new,
+        comparison.turned_invalid,
+    )
+    gate = fail_above_pct is not None
+    failing = set(regressions(table, fail_above_pct)) if gate else set()
+    if gate:
+        failing |= set(turned["cell_id"])
     if fmt == "json":
         rows = json.loads(table.to_json(orient="records")) if not table.empty else []
         for row in rows:
@@ -216,21 +304,23 @@ def format_comparison(
                 "old": str(old),
                 "new": str(new),
                 "fail_above_pct": fail_above_pct,
-                "warnings": mismatch_warnings(old, new) if old and new else [],
+                "warnings": comparison.warnings,
                 "failing_cells": sorted(failing),
+                "turned_invalid": json.loads(turned.to_json(orient="records")),
                 "cells": rows,
             },
             indent=1,
         )
-    if table.empty:
-        return "no cell is valid in both runs (different scales or grids?)"
+    turned_lines = [
+        f"{r.cell_id}: {r.invalid_reason or 'no reason recorded'}" for r in turned.itertuples()
+    ]
     if fmt == "markdown":
-        lines = [
-            f"## {old} -> {new}",
-            "",
-            "| cell | old | new | new/old | 95% interval | change |",
-            "|---|--:|--:|--:|--:|---|",
-        ]
+        lines = [f"## {old} -> {new}", ""]
+        if not table.empty:
+            lines += [
+                "| cell | old | new | new/old | 95% interval | change |",
+                "|---|--:|--:|--:|--:|---|",
+            ]
         for r in table.sort_values("time_ratio", ascending=False).itertuples(index=False):
             flag = " **fails gate**" if r.cell_id in failing else ""
             lines.append(
@@ -238,11 +328,19 @@ def format_comparison(
                 f"{r.time_ratio:.3f} | {r.time_ratio_ci_low:.3f}-{r.time_ratio_ci_high:.3f} | "
                 f"{r.change}{flag} |"
             )
+        if turned_lines:
+            lines += ["", f"**Output check failed in NEW only** ({len(turned)} cell(s)):", ""]
+            lines += [f"- {line}" for line in turned_lines]
         return "\n".join(lines)
-    lines = [f"{old} -> {new}"] if old and new else []
+    lines = [f"{old} -> {new}"]
     for change in ("faster", "slower", "same", "unknown"):
-        part = table[table["change"] == change].sort_values("time_ratio")
+        part = (
+            table[table["change"] == change].sort_values("time_ratio") if not table.empty else table
+        )
         lines.append(f"{change}: {len(part)} cell(s)")
         if change in ("faster", "slower"):
             lines += [f"  {_row_text(r)}" for r in part.itertuples(index=False)]
+    if turned_lines:
+        lines.append(f"invalid in NEW only (output check failed): {len(turned)} cell(s)")
+        lines += [f"  {line}" for line in turned_lines]
     return "\n".join(lines)

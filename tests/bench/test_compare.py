@@ -164,3 +164,81 @@ def test_a_folder_that_is_no_run_is_a_usage_error(record, fingerprint, tmp_path)
     assert "gone: no such folder" in line
     line = _usage_line(run_cli("compare", run, module="bench"))
     assert "compare needs OLD and NEW" in line
+
+
+def _runs_where_a_cell_turns_invalid(record, fingerprint, root):
+    """OLD and NEW of two cells; the 4-thread cell's output check fails in NEW only."""
+    old = [record(threads=2, median=1.0, seed=1), record(threads=4, median=0.8, seed=2)]
+    new = [record(threads=2, median=1.0, seed=3), record(threads=4, median=0.8, valid=False)]
+    write_run(root / "20260101-000000-quick", old, fingerprint)
+    write_run(root / "20260102-000000-quick", new, fingerprint)
+    broken = new[1]["cell_id"]
+    return root / "20260101-000000-quick", root / "20260102-000000-quick", broken
+
+
+def test_a_cell_that_turned_invalid_is_named_and_fails_the_gate(
+    record, fingerprint, tmp_path, capsys
+):
+    old, new, broken = _runs_where_a_cell_turns_invalid(record, fingerprint, tmp_path)
+    assert main(["compare", str(old), str(new)]) == 0  # no gate: named, nothing fails
+    out = capsys.readouterr().out
+    assert "same: 1 cell(s)" in out
+    assert "invalid in NEW only (output check failed): 1 cell(s)" in out
+    assert f"  {broken}: extraction did not match the manifest" in out
+
+    assert main(["compare", str(old), str(new), "--fail-above", "5"]) == 1
+    err = capsys.readouterr().err
+    assert f"1 cell(s) valid in OLD failed their output check in NEW: {broken}" in err
+
+    assert main(["compare", str(old), str(new), "--fail-above", "5", "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["failing_cells"] == [broken]
+    assert data["turned_invalid"] == [
+        {"cell_id": broken, "invalid_reason": "extraction did not match the manifest"}
+    ]
+    assert main(["compare", str(old), str(new), "--format", "markdown"]) == 0
+    assert f"- {broken}: extraction did not match the manifest" in capsys.readouterr().out
+
+
+def test_a_new_run_whose_every_cell_turned_invalid_never_passes(record, fingerprint, tmp_path):
+    root = tmp_path / "testbox-4c"
+    write_run(root / "old", [record(threads=2, seed=1)], fingerprint)
+    write_run(root / "new", [record(threads=2, seed=2, valid=False)], fingerprint)
+    gate = ("--fail-above", "5")
+    done = run_cli("compare", root / "old", root / "new", *gate, module="bench")
+    assert done.returncode == 1  # the gate: a regression of the output, not a usage problem
+    assert "1 cell(s) valid in OLD failed their output check in NEW" in done.stderr
+    line = _usage_line(run_cli("compare", root / "old", root / "new", module="bench"))
+    assert "no cell is valid in both runs" in line
+    assert "1 cell(s) valid in OLD failed their output check in NEW" in line
+    # invalid in OLD: nothing compared and nothing turned invalid
+    line = _usage_line(run_cli("compare", root / "new", root / "old", *gate, module="bench"))
+    assert line.endswith(
+        "no cell is valid in both runs (different scales or grids?), nothing to compare"
+    )
+
+
+def test_a_run_without_measured_cells_is_nothing_to_compare(record, fingerprint, tmp_path):
+    from bench.schema import COLUMNS
+
+    root = tmp_path / "testbox-4c"
+    write_run(root / "old", [record(threads=2, seed=1)], fingerprint)
+    empty = root / "empty"
+    empty.mkdir()
+    gate = ("--fail-above", "5")
+    for text, why in ((",".join(COLUMNS) + "\n", "header only"), ("", "empty file")):
+        (empty / "results.csv").write_text(text)  # stopped before its first cell; a cut copy
+        line = _usage_line(run_cli("compare", root / "old", empty, *gate, module="bench"))
+        assert line == (
+            f"archive-bench compare: {empty}: NEW holds no measured cell "
+            f"({empty / 'results.csv'}: {why}, no rows), nothing to compare"
+        )
+
+
+def test_an_empty_table_beside_its_records_is_read_from_them(record, fingerprint, tmp_path):
+    old, new = _gate_runs(record, fingerprint, tmp_path, slower_median=1.2)
+    (new / "results.csv").write_text("")  # a copy cut short; cells.jsonl holds every cell
+    done = run_cli("compare", old, new, "--fail-above", "10", module="bench")
+    assert done.returncode == 1, done.stderr  # the 50% slower cell is still found
+    assert "2 of 2 measured cell(s) have no row in results.csv" in done.stderr
+    assert "1 cell(s) slower by more than 10%" in done.stderr
