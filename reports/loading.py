@@ -6,9 +6,10 @@ up. The reader searches recursively, so a root, a machine folder or a single run
 work. A run belongs to the machine its own fingerprint names (a folder can be renamed or
 copied anywhere). Nothing here raises on bad data: unreadable files, odd values, rows cut
 short or missing from a table (``bench.results.read_run_table``, which leaves the cut rows out
-and rebuilds the missing ones from ``cells.jsonl``), torn records (``reports.integrity``) become
-notes in ``ResultSet.problems``, which the report shows as warnings. Invalid rows are kept
-(flagged by ``valid``) so the report can list them; the verdicts skip them.
+and rebuilds the missing ones from ``cells.jsonl``), torn records (``reports.integrity``) and
+a run folder without ``run.json`` become notes in ``ResultSet.problems``, which the report
+shows as warnings. Invalid rows are kept (flagged by ``valid``) so the report can list them;
+the verdicts skip them.
 """
 
 from __future__ import annotations
@@ -220,7 +221,14 @@ def load_results(paths: Sequence[Path | str]) -> ResultSet:
             fingerprint = {}
             problems.append(f"{folder}: no {FINGERPRINT_FILE}; the machine is not described")
         run_path = folder / RUN_FILE
-        run = _read_json(run_path, problems) if run_path.is_file() else {}
+        if run_path.is_file():
+            run = _read_json(run_path, problems)
+        else:
+            run = {}
+            problems.append(
+                f"{folder}: no {RUN_FILE}; whether the run finished and the code it measured "
+                "are unknown"
+            )
         problems.extend(check_run_folder(folder))
         if table is None:
             continue

@@ -201,6 +201,19 @@ def test_a_run_with_cells_but_no_table_is_built_and_shown(tmp_path: Path) -> Non
     assert result_set.platforms == ["box-2c"]
 
 
+def test_a_run_without_run_json_is_never_shown_clean(tmp_path: Path, synth) -> None:
+    folder = synth.write_machine(tmp_path, "ci-box-2c", 2, "20261130-100000-quick")
+    html = build_report(load_results([tmp_path]), tmp_path / "before.html").read_text()
+    assert "No invalid, throttled or unreadable data" in html
+    (folder / "run.json").unlink()
+    result = load_results([tmp_path])
+    assert result.problems == [
+        f"{folder}: no run.json; whether the run finished and the code it measured are unknown"
+    ]
+    html = build_report(result, tmp_path / "after.html").read_text()
+    assert "No invalid, throttled or unreadable data" not in html
+
+
 def test_a_row_cut_short_is_left_out_and_rebuilt_from_its_record(tmp_path: Path, synth) -> None:
     """A copy of results.csv cut inside a row's platform_label: the clipped label names
     nothing, and the rows lost are read from cells.jsonl, as the run built them."""
