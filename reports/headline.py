@@ -26,7 +26,14 @@ from bench.schema import (
     NOISY_INTERVAL_SHARE,
 )
 from reports.loading import ResultSet
-from reports.verdicts import TARGETS, Verdict, best_verdicts, cleared_regressions, regressions
+from reports.verdicts import (
+    TARGETS,
+    ClearedRegression,
+    Verdict,
+    best_verdicts,
+    cleared_regressions,
+    regressions,
+)
 
 MIB = 2**20
 
@@ -60,14 +67,31 @@ def _group_name(v: Verdict) -> str:
     return " ".join(x for x in (v.operation, v.format, v.workload) if x)
 
 
-def _sentence(label: str, cores: int | None, mine: list[Verdict]) -> str:
+def _sentence(
+    label: str,
+    cores: int | None,
+    mine: list[Verdict],
+    cleared: list[ClearedRegression],
+) -> str:
+    """The headline sentence. A group counts as "slower even at best" only when a steady
+    cell decided it and no parallel configuration of it was cleared by a side-by-side check
+    (``cleared``): the lists below the sentence say the same."""
     core_text = f"{cores} usable core{'s' if cores != 1 else ''}" if cores else "cores unknown"
     measured = [v for v in mine if math.isfinite(v.gain)]
     if not measured:
         return f"On {label} ({core_text}): no valid measurement to judge."
     # a gain without an interval (too few values, as in a smoke run) judges nothing
-    gains = [v for v in measured if math.isfinite(v.gain_low) and math.isfinite(v.gain_high)]
-    unjudged = len(measured) - len(gains)
+    with_interval = [
+        v for v in measured if math.isfinite(v.gain_low) and math.isfinite(v.gain_high)
+    ]
+    unjudged = len(measured) - len(with_interval)
+    gains = [v for v in with_interval if v.judged]
+    noisy = len(with_interval) - len(gains)
+    skipped = [f"{noisy} group(s) with only noisy cells"] if noisy else []
+    if unjudged:
+        skipped.append(f"{unjudged} group(s) without an interval (too few values)")
+    if not gains and noisy:
+        return f"On {label} ({core_text}): nothing judged: {' and '.join(skipped)}."
     if not gains:
         return (
             f"On {label} ({core_text}): too few values for an interval in all "
@@ -82,7 +106,16 @@ def _sentence(label: str, cores: int | None, mine: list[Verdict]) -> str:
         else ""
     )
     values = [v.gain for v in gains]
-    slower = [v for v in gains if v.gain_high < 1.0]
+    not_slower = {
+        (c.sweep["operation"], c.sweep["format"], c.sweep["workload"])
+        for c in cleared
+        if c.sweep["variant"] == "parallel"
+    }
+    slower = [
+        v
+        for v in gains
+        if v.gain_high < 1.0 and (v.operation, v.format, v.workload) not in not_slower
+    ]
     if not slower and all(v.gain >= 1.0 for v in gains):
         parts = [f"every operation is {_range(values)} faster than {baseline}"]
     else:
@@ -104,8 +137,8 @@ def _sentence(label: str, cores: int | None, mine: list[Verdict]) -> str:
             if beyond:
                 text += f" ({len(beyond)} beyond this machine)"
             parts.append(text)
-    if unjudged:
-        parts.append(f"{unjudged} group(s) without an interval (too few values) not judged")
+    if skipped:
+        parts.append(f"{' and '.join(skipped)} not judged")
     return f"On {label} ({core_text}): " + "; ".join(parts)
 
 
@@ -160,7 +193,7 @@ def _regressions(rows: pd.DataFrame) -> list[Regression]:
     return out
 
 
-def _cleared(rows: pd.DataFrame) -> list[Regression]:
+def _cleared(cleared: list[ClearedRegression]) -> list[Regression]:
     """The sweep's readings of "slower" that a side-by-side timing did not confirm."""
     return [
         Regression(
@@ -169,7 +202,7 @@ def _cleared(rows: pd.DataFrame) -> list[Regression]:
             "rounds",
             str(c.sweep["cell_id"]),
         )
-        for c in cleared_regressions(rows)
+        for c in cleared
     ]
 
 
@@ -270,15 +303,16 @@ def machine_headlines(result_set: ResultSet) -> list[MachineHeadline]:
         rows = table[table["machine_key"] == key]
         cores = result_set.cores(key)
         label = result_set.headline_label(key)
+        cleared = cleared_regressions(rows)
         out.append(
             MachineHeadline(
                 key,
                 label,
                 cores,
-                _sentence(label, cores, mine),
+                _sentence(label, cores, mine, cleared),
                 _operations(mine),
                 _regressions(rows),
-                _cleared(rows),
+                _cleared(cleared),
                 _beyond(mine, cores),
                 memory_lines(rows),
                 _trust(rows, cores),

@@ -109,6 +109,8 @@ class Verdict:
     #: the configurations the best was picked from; above 1 the intervals shown are widened
     #: to ``family_confidence(family)`` (module docstring)
     family: int = 1
+    #: whether a steady cell decided (not so for a group of noisy cells only: no verdict)
+    judged: bool = True
 
     @property
     def confidence(self) -> float:
@@ -281,6 +283,7 @@ def _verdict_for_group(key: tuple, group: pd.DataFrame) -> Verdict:
         noisy_count,
         float(best["median_s"]),
         family,
+        judged=not steady.empty,
     )
 
 

@@ -25,8 +25,17 @@ def _sweep(root: Path, synth) -> Path:
     return folder
 
 
-def _check(root: Path, synth, vs_ref, run_id="20261130-101000-confirm", library=LIBRARY, **extra):
-    """A side-by-side run of the sweep's slow cell and its old-way cell."""
+def _check(
+    root: Path,
+    synth,
+    vs_ref,
+    run_id="20261130-101000-confirm",
+    library=LIBRARY,
+    cell_id=CELL,
+    variant="sequential",
+    **extra,
+):
+    """A side-by-side run of the sweep's slow cell (``cell_id``) and its old-way cell."""
     common = {"machine_key": KEY, "machine": "ci-box", "cores_usable": 2, "run_id": run_id}
     rows = [
         synth.make_row("macos-arm64", "extract", "zip", variant="reference", **common),
@@ -34,9 +43,9 @@ def _check(root: Path, synth, vs_ref, run_id="20261130-101000-confirm", library=
             "macos-arm64",
             "extract",
             "zip",
-            variant="sequential",
+            variant=variant,
             vs_ref=vs_ref,
-            cell_id=CELL,
+            cell_id=cell_id,
             side_by_side=True,
             samples=15,
             **common,
@@ -132,3 +141,50 @@ def test_the_report_shows_the_cleared_regression_apart(tmp_path, synth):
     assert 'class="no-regressions"' in html
     assert 'class="cleared-list"><li data-cell="extract-zip-medium-sequential">' in html
     assert "Not slower when checked side by side: 1 configuration(s)" in html
+
+
+SLOW = "extract-zip-small-parallel-t2-b32"
+
+
+def _slow_parallel_sweep(root: Path, synth, **extra) -> Path:
+    """The sweep, its extract zip group's one parallel configuration read slower than the old
+    way (0.70x [0.60-0.80]); ``extra`` overrides fields of that row."""
+    common = {"machine_key": KEY, "machine": "ci-box", "cores_usable": 2}
+    rows = [
+        r
+        for r in synth.machine_rows(KEY, 2)
+        if (r["operation"], r["variant"]) != ("extract", "parallel")
+    ]
+    rows.append(
+        synth.make_row(
+            "macos-arm64", "extract", "zip", threads=2, vs_ref=(0.6, 0.8), cell_id=SLOW,
+            **common, **extra,
+        )
+    )  # fmt: skip
+    folder = synth.write_run(root, rows, KEY, "20261130-100000-quick")
+    (folder / "fingerprint.json").write_text(json.dumps(synth.machine_fingerprint(KEY, 2, "ci")))
+    _same_code(folder)
+    return folder
+
+
+def test_a_group_cleared_side_by_side_is_not_slower_even_at_best(tmp_path, synth):
+    _slow_parallel_sweep(tmp_path, synth)
+    [before] = machine_headlines(load_results([tmp_path]))
+    assert "1 of 2 operation groups are faster than the old way" in before.sentence
+    assert "; 1 slower even at best;" in before.sentence
+    assert SLOW in [r.cell_id for r in before.regressions]
+
+    _check(tmp_path, synth, vs_ref=(0.95, 1.12), cell_id=SLOW, variant="parallel", threads=2)
+    [after] = machine_headlines(load_results([tmp_path]))
+    assert [c.cell_id for c in after.cleared] == [SLOW]
+    assert SLOW not in [r.cell_id for r in after.regressions]
+    assert "slower even at best" not in after.sentence
+    assert "1 of 2 operation groups are faster than the old way" in after.sentence
+
+
+def test_a_group_of_noisy_cells_only_is_not_judged_in_the_sentence(tmp_path, synth):
+    _slow_parallel_sweep(tmp_path, synth, noisy=True, noise_note="relative stdev 14%")
+    [headline] = machine_headlines(load_results([tmp_path]))
+    assert "slower even at best" not in headline.sentence
+    assert "2x met by 0 of 1;" in headline.sentence  # the create group alone is judged
+    assert headline.sentence.endswith("; 1 group(s) with only noisy cells not judged")
