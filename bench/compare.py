@@ -66,6 +66,16 @@ def classify(low: float, high: float, ratio: float, min_change: float) -> str:
 
 #: what names a cell in a comparison
 CELL_KEYS = ["cell_id", "operation", "format", "workload", "scale", "variant", "threads"]
+#: the columns of a comparison's table, one row per cell valid in both runs
+RATIO_COLUMNS = [
+    *CELL_KEYS,
+    "old_median_s",
+    "new_median_s",
+    "time_ratio",
+    "time_ratio_ci_low",
+    "time_ratio_ci_high",
+    "change",
+]
 
 
 @dataclass
@@ -143,7 +153,7 @@ def _ratios(merged: pd.DataFrame, old: Path, new: Path, min_change: float) -> pd
                 "change": classify(inv_lo, inv_hi, inv, min_change),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=RATIO_COLUMNS)
 
 
 def _turned_text(turned: pd.DataFrame) -> str:
@@ -250,8 +260,6 @@ def mismatch_warnings(
 
 def regressions(table: pd.DataFrame, fail_above_pct: float) -> list[str]:
     """Cells slower by more than ``fail_above_pct`` percent with 95% confidence."""
-    if table.empty:
-        return []
     limit = 1.0 + fail_above_pct / 100.0
     return table.loc[table["time_ratio_ci_low"] > limit, "cell_id"].tolist()
 
@@ -285,12 +293,8 @@ def format_comparison(
 ) -> str:
     """The comparison as text (default), Markdown or JSON. Cells valid in OLD whose output
     check failed in NEW are listed apart, and fail the gate (``fail_above_pct``)."""
-    table, old, new, turned = (
-        comparison.table,
-        comparison.old,
-        comparison.new,
-        comparison.turned_invalid,
-    )
+    table, turned = comparison.table, comparison.turned_invalid
+    old, new = comparison.old, comparison.new
     gate = fail_above_pct is not None
     failing = set(regressions(table, fail_above_pct)) if gate else set()
     if gate:
@@ -334,9 +338,7 @@ def format_comparison(
         return "\n".join(lines)
     lines = [f"{old} -> {new}"]
     for change in ("faster", "slower", "same", "unknown"):
-        part = (
-            table[table["change"] == change].sort_values("time_ratio") if not table.empty else table
-        )
+        part = table[table["change"] == change].sort_values("time_ratio")
         lines.append(f"{change}: {len(part)} cell(s)")
         if change in ("faster", "slower"):
             lines += [f"  {_row_text(r)}" for r in part.itertuples(index=False)]

@@ -208,6 +208,10 @@ def test_a_new_run_whose_every_cell_turned_invalid_never_passes(record, fingerpr
     done = run_cli("compare", root / "old", root / "new", *gate, module="bench")
     assert done.returncode == 1  # the gate: a regression of the output, not a usage problem
     assert "1 cell(s) valid in OLD failed their output check in NEW" in done.stderr
+    assert "invalid in NEW only (output check failed): 1 cell(s)" in done.stdout
+    markdown = ("--format", "markdown")
+    done = run_cli("compare", root / "old", root / "new", *gate, *markdown, module="bench")
+    assert done.returncode == 1 and "**Output check failed in NEW only** (1 cell(s))" in done.stdout
     line = _usage_line(run_cli("compare", root / "old", root / "new", module="bench"))
     assert "no cell is valid in both runs" in line
     assert "1 cell(s) valid in OLD failed their output check in NEW" in line
