@@ -235,7 +235,7 @@ PRESETS: dict[str, Preset] = {
         name="full",
         grid=GridSpec(
             operations=ALL_OPERATIONS,
-            formats=("tar.gz", "tar.bz2", "tar.xz", "zip"),
+            formats=("tar.gz", "tar.bz2", "tar.xz", "zip", "tar.zst", "tar"),
             workloads=(
                 Workload("small", 1.0),
                 Workload("medium", 1.0),
@@ -247,7 +247,7 @@ PRESETS: dict[str, Preset] = {
         timing=TimingSettings(processes=5, values=3, warmups=1, loops=0, min_time=0.1),
         budget_min=240.0,
         flamegraphs=True,
-        notes="every operation and format, batch sizes swept everywhere",
+        notes="every operation and format the library writes, batch sizes swept everywhere",
     ),
 }
 

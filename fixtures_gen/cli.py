@@ -146,13 +146,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
             "name": profile.name,
             "files": estimate_file_count(profile, args.scale),
             "bytes": estimate_bytes(profile, args.scale),
-            "gzip_ratio": round(nominal_gzip_ratio(profile, args.scale), 2),
+            "gzip_ratio": nominal_gzip_ratio(profile, args.scale),
             "description": profile.description,
         }
         for profile in PROFILES.values()
     ]
-    if args.json:
-        emit(json.dumps(rows, indent=1))
+    if args.json:  # rounded once, for people; the table rounds the exact ratio itself
+        emit(json.dumps([{**r, "gzip_ratio": round(r["gzip_ratio"], 2)} for r in rows], indent=1))
         return 0
     emit(f"{'profile':<10} {'files':>8} {'size':>12} {'gzip':>6}  description (scale {args.scale})")
     for row in rows:
