@@ -25,7 +25,14 @@ from . import __version__
 from .cli import INTERRUPTED_LINE
 from .cli_create import left_out, refusal_hint, refused_entries
 from .cli_output import CommandOutput
-from .cli_support import EXIT_FAILED, EXIT_OK, EXIT_USAGE, OneLineParser, interrupt_exit_code
+from .cli_support import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    OneLineParser,
+    interrupt_exit_code,
+    positive_int,
+)
 from .config import COMPRESSION_BACKENDS, ArchiveConfig, load_tuned_defaults
 from .display import escape, one_line, quoted
 from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
@@ -73,8 +80,9 @@ def _effective_defaults_help(tuned: dict[str, Any]) -> tuple[str, str]:
 def _build_parser(tuned: dict[str, Any]) -> argparse.ArgumentParser:
     threads_help, batch_help = _effective_defaults_help(tuned)
     common = _Parser(add_help=False)
-    common.add_argument("--threads", type=int, metavar="N", help=threads_help)
-    common.add_argument("--batch-size", type=int, metavar="N", help=batch_help)
+    # checked here, by the parser, so that every command refuses a value out of range alike
+    common.add_argument("--threads", type=positive_int, metavar="N", help=threads_help)
+    common.add_argument("--batch-size", type=positive_int, metavar="N", help=batch_help)
     common.add_argument("--sequential", action="store_true", help="no worker threads (same output)")
     common.add_argument(
         "--json",
@@ -169,12 +177,8 @@ def _config(args: argparse.Namespace, tuned: dict[str, Any], progress: Any = Non
     """The command's settings: the tuned defaults, then the options given."""
     values: dict[str, Any] = dict(tuned)
     if args.threads is not None:
-        if args.threads < 1:
-            raise UsageError("--threads must be at least 1")
         values["thread_pool_size"] = args.threads
     if args.batch_size is not None:
-        if args.batch_size < 1:
-            raise UsageError("--batch-size must be at least 1")
         values["parallel_batch_size"] = args.batch_size
     if args.sequential:
         values["enable_parallel_processing"] = False

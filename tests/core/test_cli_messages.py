@@ -105,10 +105,17 @@ USAGE_MISTAKES = {
     "unknown option": (["list", "{src}/a.tar.gz", "--frob"], "unrecognized arguments: --frob"),
     "missing argument": (["create", "{src}"], "the following arguments are required: output"),
     "value refused by argparse": (["create", "{src}", "x.tar.gz", "--level", "25"], "--level"),
-    "not a number": (["create", "{src}", "x.tar.gz", "--threads", "many"], "invalid int value"),
-    "value refused by the command": (
+    "not a number": (
+        ["create", "{src}", "x.tar.gz", "--threads", "many"],
+        "argument --threads: 'many' is not a whole number of at least 1",
+    ),
+    "value out of range": (
         ["create", "{src}", "x.tar.gz", "--threads", "0"],
-        "--threads must be at least 1",
+        "argument --threads: '0' is not a whole number of at least 1",
+    ),
+    "level out of range for the format": (
+        ["create", "{src}", "x.tar.zst", "--level", "0"],
+        "--level for tar.zst must be 1-19",
     ),
 }
 
