@@ -77,6 +77,19 @@ def _effective_defaults_help(tuned: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+def _non_empty(text: str) -> str:
+    """argparse type of a path argument: an empty one (``"$DEST"`` with ``DEST`` unset) is a
+    usage error naming the argument, never the current folder, as ``Path("")`` would take it."""
+    if not text:
+        raise argparse.ArgumentTypeError("the path is empty")
+    return text
+
+
+def _path(text: str) -> Path:
+    """argparse type of a path argument (``_non_empty``) as a ``Path``."""
+    return Path(_non_empty(text))
+
+
 def _build_parser(tuned: dict[str, Any]) -> argparse.ArgumentParser:
     threads_help, batch_help = _effective_defaults_help(tuned)
     common = _Parser(add_help=False)
@@ -101,8 +114,8 @@ def _build_parser(tuned: dict[str, Any]) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     create = sub.add_parser("create", parents=[common], help="archive a folder")
-    create.add_argument("source", type=Path, help="folder to archive")
-    create.add_argument("output", type=Path, help="archive to write; format from its name")
+    create.add_argument("source", type=_path, help="folder to archive")
+    create.add_argument("output", type=_path, help="archive to write; format from its name")
     create.add_argument(
         "--level",
         type=int,
@@ -150,20 +163,20 @@ def _build_parser(tuned: dict[str, Any]) -> argparse.ArgumentParser:
     )
 
     extract = sub.add_parser("extract", parents=[common], help="extract an archive safely")
-    extract.add_argument("archive", type=Path, help="archive to extract (format from its bytes)")
-    extract.add_argument("dest", type=Path, help="destination folder (created when missing)")
+    extract.add_argument("archive", type=_path, help="archive to extract (format from its bytes)")
+    extract.add_argument("dest", type=_path, help="destination folder (created when missing)")
     extract.add_argument(
         "--no-verify", action="store_true", help="skip the archive and per-file checksum checks"
     )
 
     verify = sub.add_parser("verify", parents=[common], help="read every member and check it")
-    verify.add_argument("archive", type=Path, help="archive to check")
+    verify.add_argument("archive", type=_path, help="archive to check")
 
     listing = sub.add_parser("list", parents=[common], help="list members without extracting")
-    listing.add_argument("archive", type=Path, help="archive to list")
+    listing.add_argument("archive", type=_path, help="archive to list")
 
     checksum = sub.add_parser("checksum", parents=[common], help="SHA-256 and MD5 of files")
-    checksum.add_argument("paths", nargs="+", metavar="PATH", help="files to hash")
+    checksum.add_argument("paths", nargs="+", type=_non_empty, metavar="PATH", help="files to hash")
     checksum.add_argument(
         "--md5",
         action="store_true",
@@ -227,7 +240,7 @@ def _require_known_format(output: Path) -> None:
     unknown one, a typo such as ``.tar.bz`` included, as tar.gz, as the old class did)."""
     if format_from_name(output) is None:
         raise UsageError(
-            f"cannot tell the archive format from the name {quoted(output.name)}; "
+            f"cannot tell the archive format from the name {quoted(output.name or str(output))}; "
             f"end it in {', '.join(KNOWN_EXTENSIONS)}"
         )
 

@@ -1,8 +1,10 @@
-"""Arguments every command checks alike, before any work: ``--threads`` and ``--batch-size``
-below 1 are usage errors for ``list`` as for every other command."""
+"""Arguments every command checks alike, before any work: an empty path (``"$DEST"`` with
+``DEST`` unset) is a usage error naming the argument, never the current folder; ``--threads``
+and ``--batch-size`` below 1 are usage errors for ``list`` as for every other command."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,48 @@ def work(tmp_path: Path) -> dict[str, Path]:
     (src / "notes.txt").write_text("from the archive\n")
     archive = tmp_path / "a.tar.gz"
     assert run_cli("create", src, archive).returncode == 0
-    return {"src": src, "archive": archive, "tmp": tmp_path}
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    (cwd / "notes.txt").write_text("mine\n")
+    return {"src": src, "archive": archive, "cwd": cwd, "tmp": tmp_path}
+
+
+EMPTY_PATHS = {
+    "create SRC": (["create", "", "{tmp}/b.tar.gz"], "source"),
+    "create OUT": (["create", "{src}", ""], "output"),
+    "extract ARCHIVE": (["extract", "", "{tmp}/d"], "archive"),
+    "extract DEST": (["extract", "{archive}", ""], "dest"),
+    "verify ARCHIVE": (["verify", ""], "archive"),
+    "list ARCHIVE": (["list", ""], "archive"),
+    "checksum PATH": (["checksum", "{archive}", ""], "PATH"),
+}
+
+
+@pytest.mark.parametrize("case", list(EMPTY_PATHS))
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_an_empty_path_is_refused(work, case, as_json):
+    args, argument = EMPTY_PATHS[case]
+    args = [a.format(**work) for a in args] + (["--json"] if as_json else [])
+    before = sorted(p.name for p in work["tmp"].iterdir())
+    r = run_cli(*args, cwd=work["cwd"])
+    message = f"argument {argument}: the path is empty"
+    assert (r.returncode, r.stderr) == (2, f"archive-parallel: error: {message}\n")
+    if as_json:
+        assert json.loads(r.stdout) == {
+            "error": {"kind": "usage", "message": message},
+            "exit_code": 2,
+        }
+    else:
+        assert r.stdout == ""
+    assert (work["cwd"] / "notes.txt").read_text() == "mine\n"
+    assert sorted(p.name for p in work["cwd"].iterdir()) == ["notes.txt"]
+    assert sorted(p.name for p in work["tmp"].iterdir()) == before
+
+
+def test_the_current_folder_as_output_names_it(work):
+    r = run_cli("create", work["src"], ".", cwd=work["cwd"])
+    assert r.returncode == 2
+    assert "cannot tell the archive format from the name '.'" in r.stderr
 
 
 @pytest.mark.parametrize("command", ["list", "verify", "extract", "create", "checksum"])
