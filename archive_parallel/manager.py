@@ -381,9 +381,11 @@ class ArchiveManager:
                 # leaves the previous archive and side file as they were
                 reporter.finish()
         except OSError as exc:
-            # the archive, unless the failure named its side file
+            # the archive, unless the failure named its side file (a rename into place names
+            # it second: ``OUT.meta`` may be a folder)
             side_file = str(meta_path_for(archive))
-            where = side_file if exc.filename == side_file else archive
+            named = {os.fspath(f) for f in (exc.filename, exc.filename2) if f is not None}
+            where = side_file if side_file in named else archive
             raise ArchiveError(f"cannot write {where}: {exc.strerror or exc}") from exc
         return metadata, written.peak_in_flight
 

@@ -1,6 +1,7 @@
 """Arguments every command checks alike, before any work: an empty path (``"$DEST"`` with
 ``DEST`` unset) is a usage error naming the argument, never the current folder; ``--threads``
-and ``--batch-size`` below 1 are usage errors for ``list`` as for every other command."""
+and ``--batch-size`` below 1 are usage errors for ``list`` as for every other command. And a
+side file path that is a folder is named as such when ``create`` cannot write it."""
 
 from __future__ import annotations
 
@@ -80,3 +81,16 @@ def test_every_command_refuses_a_count_below_one(work, command, option):
     expected = f"archive-parallel: error: argument {option[0]}: {option[1]!r} is not a whole"
     assert r.stderr.startswith(expected) and r.stderr.count("\n") == 1
     assert not (work["tmp"] / "d").exists() and not (work["tmp"] / "b.tar.gz").exists()
+
+
+def test_a_side_file_path_that_is_a_folder_is_named(work):
+    out = work["tmp"] / "out"
+    (out / "a.tar.gz.meta").mkdir(parents=True)
+    (out / "a.tar.gz").write_text("OLD\n")
+    r = run_cli("create", work["src"], out / "a.tar.gz")
+    assert r.returncode == 1
+    side_file = out / "a.tar.gz.meta"
+    assert r.stderr == f"archive-parallel: error: cannot write {side_file}: Is a directory\n"
+    assert (out / "a.tar.gz").read_text() == "OLD\n"
+    assert sorted(p.name for p in out.iterdir()) == ["a.tar.gz", "a.tar.gz.meta"]
+    assert list(side_file.iterdir()) == []
