@@ -10,8 +10,9 @@ start-up ends as one at work does, never in a traceback (nothing has been writte
 So this module imports nothing at its top that Python has not loaded already but
 ``terminated`` (the one exception class, shared with every tool), and ``signal``, whose enums
 take a millisecond or two to build, only inside ``main``.
-Once a command runs, ``interrupts.deferred_interrupts`` takes over: the signal is acted on at
-a safe point, and the operation's clean-up runs first.
+Once ``commands.run`` starts, ``interrupts.deferred_interrupts`` takes over: the signal is
+acted on at a safe point, and the operation's clean-up runs first; one that comes once the
+work is done no longer fails the run (``cli_output.CommandOutput.finished``).
 
 A stdout that the reader closed (``archive-parallel list A | head -1``) is not a failure: the
 rest of the output is dropped (``drop_stdout``) and the exit code is the operation's own, so a
@@ -32,7 +33,14 @@ if TYPE_CHECKING:
 
 EXIT_INTERRUPTED = 130  # the same codes as ``cli_support.EXIT_*``, without loading it
 EXIT_TERMINATED = 143  # 128 + SIGTERM
-INTERRUPTED_LINE = "archive-parallel: interrupted; nothing partial was left behind"
+INTERRUPTED_MESSAGE = "interrupted; nothing partial was left behind"
+INTERRUPTED_LINE = f"archive-parallel: {INTERRUPTED_MESSAGE}"
+
+
+def wants_json(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` asks for ``--json`` (argparse also takes a prefix such as ``--js``),
+    for an error that comes before the arguments are parsed."""
+    return any(len(arg) > 2 and "--json".startswith(arg) for arg in argv)
 
 
 def _terminate(signum: int, frame: object) -> None:

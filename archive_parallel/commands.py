@@ -22,22 +22,15 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from .cli import INTERRUPTED_LINE
+from .cli import wants_json
 from .cli_create import left_out, refusal_hint, refused_entries
 from .cli_output import CommandOutput
-from .cli_support import (
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_USAGE,
-    OneLineParser,
-    interrupt_exit_code,
-    positive_int,
-)
+from .cli_support import EXIT_FAILED, EXIT_USAGE, OneLineParser, positive_int
 from .config import COMPRESSION_BACKENDS, ArchiveConfig, load_tuned_defaults
 from .display import escape, one_line, quoted
 from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
 from .formats import KNOWN_EXTENSIONS, CompressionFormat, format_from_name
-from .interrupts import Terminated, deferred_interrupts
+from .interrupts import Terminated, checkpoint, deferred_interrupts
 from .sum_lines import sum_lines
 from .terminal_progress import progress_for
 
@@ -245,9 +238,14 @@ def _require_known_format(output: Path) -> None:
         )
 
 
+#: what ``verify``, ``list`` and ``checksum`` leave, for an interrupt once they are done
+_NOTHING_WRITTEN = "nothing was written"
+
+
 def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) -> int:
     from .manager import ArchiveManager
 
+    checkpoint()  # an interrupt during start-up stops the run before any work
     show_progress = not args.no_progress and not args.json
     with ArchiveManager(ArchiveConfig(**tuned)) as manager:
         if args.command == "create":
@@ -255,7 +253,7 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
             _require_known_format(args.output)
             with progress_for(show_progress, "create", unit="B") as bar:
                 meta = manager.create_archive(args.source, args.output, _config(args, tuned, bar))
-            out.result(
+            return out.finished(
                 {
                     "archive": str(args.output),
                     **meta.to_dict(),
@@ -266,8 +264,8 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
                 f"{meta.uncompressed_size} -> "
                 f"{meta.compressed_size} bytes, sha256 {meta.checksum_sha256 or '-'}"
                 f"{left_out(meta.skipped)}",
+                f"{args.output} was written",
             )
-            return EXIT_OK
         if args.command == "extract":
             _require(args.archive, "archive")
             with progress_for(show_progress, "extract") as bar:
@@ -277,7 +275,7 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
                     _config(args, tuned, bar),
                     verify_integrity=not args.no_verify,
                 )
-            out.result(
+            return out.finished(
                 {
                     "archive": str(args.archive),
                     "dest": str(args.dest),
@@ -285,8 +283,8 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
                     "stats": manager.get_stats(),
                 },
                 f"{escape(str(args.archive))} -> {escape(str(args.dest))}: {meta.file_count} files",
+                f"{args.archive} was extracted into {args.dest}",
             )
-            return EXIT_OK
         if args.command == "verify":
             _require(args.archive, "archive")
             manager.default_config = _config(args, tuned)
@@ -306,8 +304,7 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
                         args.archive,
                         report.folding_conflict,
                     )
-                out.result(data, f"{escape(str(args.archive))}: OK")
-                return EXIT_OK
+                return out.finished(data, f"{escape(str(args.archive))}: OK", _NOTHING_WRITTEN)
             return out.failure(
                 _verify_failure_kind(report),
                 report.reason or "the archive is damaged",
@@ -319,11 +316,11 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
             _require(args.archive, "archive")
             members = manager.list_archive(args.archive)
             rows = [_member_dict(m) for m in members]
-            out.result(
+            return out.finished(
                 {"archive": str(args.archive), "members": rows},
                 "\n".join(_member_line(r) for r in rows),
+                _NOTHING_WRITTEN,
             )
-            return EXIT_OK
         if args.command == "checksum":
             paths = [Path(p) for p in args.paths]
             for path in paths:
@@ -342,8 +339,7 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
             if missing:
                 message = _cannot_checksum(missing)
                 return out.failure("error", message, EXIT_FAILED, data=data, text=text)
-            out.result(data, text)
-            return EXIT_OK
+            return out.finished(data, text, _NOTHING_WRITTEN)
     raise UsageError(f"unknown command {args.command}")  # pragma: no cover
 
 
@@ -445,12 +441,6 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
-def _wants_json(argv: Sequence[str]) -> bool:
-    """Whether ``argv`` asks for ``--json`` (argparse also takes a prefix such as ``--js``),
-    for a usage error found before the arguments are parsed."""
-    return any(len(arg) > 2 and "--json".startswith(arg) for arg in argv)
-
-
 def _wants_verbose(argv: Sequence[str]) -> bool:
     """Whether ``argv`` asks for ``-v``/``--verbose``: logging is set up before the arguments
     are parsed (the parser's help reads the tuned profile, which may warn)."""
@@ -458,8 +448,24 @@ def _wants_verbose(argv: Sequence[str]) -> bool:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` (default: the command line), run the command, return the exit code."""
+    """Parse ``argv`` (default: the command line), run the command, return the exit code.
+
+    From the start, Ctrl-C, and SIGTERM by the same path, is raised only at a checkpoint,
+    where no lock is held (see ``interrupts``), and never while the answer is printed:
+    ``CommandOutput.interrupted`` and ``finished`` say what it means at that point."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    out = CommandOutput(wants_json(argv))
+    try:
+        with deferred_interrupts({signal.SIGTERM: Terminated}):
+            try:
+                return _parse_and_run(argv, out)
+            except KeyboardInterrupt as exc:
+                return out.interrupted(exc)
+    except KeyboardInterrupt as exc:  # recorded while the answer was printed
+        return out.interrupted(exc)
+
+
+def _parse_and_run(argv: list[str], out: CommandOutput) -> int:
     _setup_logging(_wants_verbose(argv))
     # this machine's tuned defaults, read once per run so that a bad profile is warned about
     # once (each setting no config accepts is ignored with a warning)
@@ -468,21 +474,15 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except _ArgumentsRefused as exc:
-        return CommandOutput(_wants_json(argv)).failure("usage", str(exc), EXIT_USAGE)
+        return out.failure("usage", str(exc), EXIT_USAGE)
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
     _setup_logging(args.verbose)
-    out = CommandOutput(args.json)
+    out.as_json = args.json
     try:
-        # SIGTERM takes Ctrl-C's path, raised only where no lock is held (see interrupts)
-        with deferred_interrupts({signal.SIGTERM: Terminated}):
-            return _run(args, out, tuned)
+        return _run(args, out, tuned)
     except UsageError as exc:
         return out.failure("usage", str(exc), EXIT_USAGE)
-    except KeyboardInterrupt as exc:
-        code = interrupt_exit_code(exc)
-        message = INTERRUPTED_LINE.removeprefix("archive-parallel: ")
-        return out.failure("interrupted", message, code, line=INTERRUPTED_LINE)
     except (UnsafeArchiveError, CorruptArchiveError, ArchiveError, ValueError, OSError) as exc:
         if args.verbose:
             logger.exception("failed")

@@ -18,6 +18,10 @@ Nothing changes in a thread other than the main one, or when the program has ins
 own SIGINT handler: that handler keeps running as before. A program that routes SIGTERM to
 Ctrl-C's path with ``sigterm_as_interrupt`` has it deferred the same way.
 
+``take_interrupt`` hands the recorded interrupt to a caller that handles it itself, once
+there is nothing left to stop: the command line then prints the result of work already
+committed in full, and says it was interrupted after it.
+
 ``held_interrupts`` is for a short step that must finish once begun (publishing a result
 with two renames, writing a run's closing table): an interrupt is only recorded there, even
 at a checkpoint, and raised when the step is over.
@@ -85,6 +89,17 @@ def checkpoint() -> None:
     if _state.pending is not None and not _state.holding and threading.get_ident() == _state.owner:
         interrupt, _state.pending = _state.pending, None
         raise interrupt
+
+
+def take_interrupt() -> BaseException | None:
+    """The interrupt recorded and not yet raised, which the caller now handles itself (a
+    checkpoint or the end of the deferral then raises nothing for it); None when there is
+    none, or in a thread other than the one that deferred it. For a step whose outcome no
+    longer changes, such as printing the result of work already committed."""
+    if threading.get_ident() != _state.owner:
+        return None
+    interrupt, _state.pending = _state.pending, None
+    return interrupt
 
 
 def _handlers_to_install(extra: Mapping[int, InterruptFactory]) -> dict[int, InterruptFactory]:
