@@ -6,7 +6,8 @@ failed; 2 usage error (bad arguments, a path that does not exist); 130 interrupt
 
 This module is only the entry point: ``main`` handles SIGTERM and catches Ctrl-C before the
 rest of the program (``commands``) and the library are imported, so an interrupt during
-start-up ends as one at work does, never in a traceback (nothing has been written yet then).
+start-up ends as one at work does, never in a traceback (nothing has been written yet then),
+with the same JSON object on stdout under ``--json``.
 So this module imports nothing at its top that Python has not loaded already but
 ``terminated`` (the one exception class, shared with every tool), and ``signal``, whose enums
 take a millisecond or two to build, only inside ``main``.
@@ -43,6 +44,17 @@ def wants_json(argv: Sequence[str]) -> bool:
     return any(len(arg) > 2 and "--json".startswith(arg) for arg in argv)
 
 
+def interrupted_json(code: int) -> str:
+    """The ``--json`` object of a run interrupted before it finished (exit ``code``), as
+    ``cli_output`` prints it with ``json.dumps(..., indent=2)``; spelled out here, since
+    start-up cannot wait for ``json`` to load."""
+    return (
+        '{\n  "error": {\n    "kind": "interrupted",\n'
+        f'    "message": "{INTERRUPTED_MESSAGE}",\n    "finished": false\n  }},\n'
+        f'  "exit_code": {code}\n}}'
+    )
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
@@ -73,6 +85,16 @@ def drop_stdout() -> None:
         os.close(devnull)
 
 
+def _print_stdout(text: str) -> None:
+    """``text`` and a newline on stdout, into a reader that may have gone away."""
+    try:
+        print(text)
+    except BrokenPipeError:
+        drop_stdout()
+    except (OSError, ValueError, AttributeError):  # closed, or replaced by the caller
+        pass
+
+
 def _flush_stdout() -> None:
     """Flush stdout (``--help`` and ``--version`` print without flushing) into a reader that
     may have gone away."""
@@ -93,8 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run(argv)
     except KeyboardInterrupt as exc:  # during start-up, before ``run`` handles it itself
+        code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
         print(INTERRUPTED_LINE, file=sys.stderr)
-        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        if wants_json(sys.argv[1:] if argv is None else argv):
+            _print_stdout(interrupted_json(code))
+        return code
     finally:
         _flush_stdout()
         if previous is not None:

@@ -1,5 +1,5 @@
 """Ctrl-C (SIGINT) or SIGTERM at any moment of ``archive-parallel``, start-up included: one
-line on stderr and exit 130 or 143, never a traceback.
+line on stderr and exit 130 or 143, never a traceback; with ``--json``, one JSON object.
 
 The signal is real, sent by the process to itself, at a chosen moment: when a given module is
 about to be imported (an import hook on ``sys.meta_path``), so no test depends on timing.
@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LINE = "archive-parallel: interrupted; nothing partial was left behind"
+MESSAGE = "interrupted; nothing partial was left behind"
+LINE = f"archive-parallel: {MESSAGE}"
 
 CHILD = textwrap.dedent(
     """
@@ -45,12 +46,13 @@ CHILD = textwrap.dedent(
     "module", ["archive_parallel.commands", "archive_parallel.config", "archive_parallel.manager"]
 )
 @pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
-def test_an_interrupt_while_importing_is_one_line(tmp_path, module, name, code):
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_an_interrupt_while_importing_is_one_line(tmp_path, module, name, code, as_json):
     source = tmp_path / "src"
     source.mkdir()
     (source / "a.txt").write_text("a\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    args = ["create", str(source), str(tmp_path / "a.tar.gz")]
+    args = ["create", str(source), str(tmp_path / "a.tar.gz"), *(["--json"] if as_json else [])]
     r = subprocess.run(
         [sys.executable, "-c", CHILD, module, name, *args],
         capture_output=True,
@@ -60,6 +62,22 @@ def test_an_interrupt_while_importing_is_one_line(tmp_path, module, name, code):
     )
     assert (r.returncode, r.stderr) == (code, LINE + "\n")
     assert sorted(os.listdir(tmp_path)) == ["src"]
+    if as_json:  # the same object whichever part of the program was loading
+        assert json.loads(r.stdout) == {
+            "error": {"kind": "interrupted", "message": MESSAGE, "finished": False},
+            "exit_code": code,
+        }
+    else:
+        assert r.stdout == ""
+
+
+@pytest.mark.parametrize("code", [130, 143])
+def test_the_start_up_json_is_the_one_the_commands_print(code):
+    """``cli`` spells out the object ``cli_output`` prints with ``json.dumps``."""
+    from archive_parallel.cli import interrupted_json
+
+    error = {"kind": "interrupted", "message": MESSAGE, "finished": False}
+    assert interrupted_json(code) == json.dumps({"error": error, "exit_code": code}, indent=2)
 
 
 def test_main_leaves_the_callers_sigterm_handler_in_place():
