@@ -58,7 +58,7 @@ class CommandOutput:
         ``exit_code``: its last keys are written after the rest, so they can still say so."""
         self.done = done
         if self.as_json:  # all but the closing "\n}": what ends the object is decided below
-            self._print(json.dumps(data, indent=2, default=str)[:-2], end="")
+            self._print(json.dumps(data, indent=2, default=str)[:-2] if data else "{", end="")
         elif text:
             self._print(text)
         interrupt = take_interrupt()
@@ -71,7 +71,8 @@ class CommandOutput:
         message = _after(done)
         if self.as_json:
             error = _error("interrupted", message, code, {"finished": True})
-            self._print("," + json.dumps(error, indent=2)[1:])  # the object's last keys
+            more = "," if data else ""  # the object's last keys
+            self._print(more + json.dumps(error, indent=2)[1:])
         print(f"archive-parallel: {one_line(message)}", file=sys.stderr)
         self.exit_code = code
         return code
