@@ -229,9 +229,10 @@ def _verify_tar(
     inflate_backend: str = "auto",
     tree: JudgedTree | None = None,
 ) -> None:
-    """Read every member of a tar to its end; the members ``plan`` lists in its
-    ``file_sha256`` are hashed as they are read and checked at the end, as extraction checks
-    the files it writes (a hard link has its target's digest)."""
+    """Read every member of a tar to its end; when ``plan`` lists digests (``file_sha256``),
+    every file is hashed as it is read, as extraction hashes what it writes, and the listed
+    ones are checked at the end (a hard link has its target's digest, whether the target is
+    listed or not)."""
     wanted = plan.hashed_names()
     digests: dict[str, str] = {}
     stream = TarStream(archive, fmt, executor, plan.gzip_index, limits, inflate_backend)
@@ -244,7 +245,7 @@ def _verify_tar(
                 tree.add(member.name, tar_kind(member), member.linkname)
             key = member_key(member.name) if wanted else ""
             if member.isreg():
-                hasher = hashlib.sha256() if key in wanted else None
+                hasher = hashlib.sha256() if wanted else None
                 source = stream.extractfile(member)
                 remaining = member.size
                 while remaining:
@@ -315,9 +316,9 @@ def _verify_zip(
     with open_zip(archive) as handle:
         infos = handle.infolist()
         for info in infos:
-            if budget is not None:  # as extraction counts: only a file's size is written
+            if budget is not None:  # a folder's declared size is nothing written, or read
                 budget.add_member(info.filename)
-                if entry_kind(info) is EntryKind.FILE:
+                if entry_kind(info) is not EntryKind.DIR:
                     budget.declare(info.filename, info.file_size)
             check_supported(info)
         fd = archive_fd(handle)

@@ -84,3 +84,37 @@ def test_verify_checks_no_member_digest_when_the_archive_hash_covers_every_byte(
         shutil.copyfile(_archive(tmp_path / "other", ".tar.gz", b"v2", meta=False), archive)
         report = manager.verify_archive_details(archive)
     assert not report.ok and "SHA-256" in report.reason and "side file's" in report.reason
+
+
+def test_a_hard_link_listed_without_its_target_is_judged_as_extraction_judges_it(tmp_path):
+    """Extraction hashes every file it writes, so a listed hard link has its target's digest
+    even where the side file does not list the target; verification hashes every file too."""
+    import hashlib
+    import io
+    import json
+    import tarfile
+
+    archive = tmp_path / "hard.tar"
+    with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
+        target = tarfile.TarInfo("a")
+        target.size = 1
+        tar.addfile(target, io.BytesIO(b"A"))
+        link = tarfile.TarInfo("h")
+        link.type, link.linkname = tarfile.LNKTYPE, "a"
+        tar.addfile(link)
+    for digest, sound in ((hashlib.sha256(b"A").hexdigest(), True), ("0" * 64, False)):
+        side = {
+            "filename": archive.name, "format": "TAR", "created_at": "2026-01-01T00:00:00",
+            "file_count": 1, "uncompressed_size": 1, "compressed_size": archive.stat().st_size,
+            "files": ["h"], "file_checksums": {"h": digest},
+        }  # fmt: skip
+        meta_path_for(archive).write_text(json.dumps(side))
+        with ArchiveManager() as manager:
+            assert manager.verify_archive_integrity(archive) is sound
+            out = tmp_path / f"out-{sound}"
+            if sound:
+                manager.extract_archive(archive, out)
+                assert (out / "h").read_bytes() == b"A"
+            else:
+                with pytest.raises(ChecksumMismatchError):
+                    manager.extract_archive(archive, out)

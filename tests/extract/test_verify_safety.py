@@ -253,3 +253,24 @@ def test_a_folder_entry_declaring_a_huge_size_is_judged_as_extraction_judges_it(
         assert not report.ok and report.unsafe
         with pytest.raises(UnsafeArchiveError):
             manager.extract_archive(file, tmp_path / "out2", PATHS[path])
+
+
+def test_a_zip_symlink_declaring_more_than_the_limits_is_refused_from_its_header(tmp_path):
+    """A symlink's data is read as its target, so what it declares counts toward the limits:
+    32 MiB of "target" past a 1 MiB limit is refused before it is inflated, as extraction
+    refuses it."""
+    import zipfile
+
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("ok.txt", b"hello\n")
+        link = zipfile.ZipInfo("link")
+        link.create_system, link.external_attr = 3, 0o120777 << 16
+        link.compress_type = zipfile.ZIP_DEFLATED
+        z.writestr(link, b"\0" * (32 * 1024 * 1024))
+    config = ArchiveConfig(max_extract_size=1024 * 1024)
+    with ArchiveManager(config) as manager:
+        report = manager.verify_archive_details(archive)
+        assert not report.ok and report.unsafe and "link" in report.reason
+        with pytest.raises(UnsafeArchiveError):
+            manager.extract_archive(archive, tmp_path / "out", config)
