@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import numbers
 import os
 from collections.abc import Callable
@@ -219,7 +220,11 @@ class ArchiveConfig:
         ):
             if _whole(name, getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
-        _whole("reproducible_mtime", self.reproducible_mtime)
+        # a time stamp: time.time() and getmtime() give fractions (whole seconds are written)
+        if not math.isfinite(_real("reproducible_mtime", self.reproducible_mtime)):
+            raise ValueError(
+                f"reproducible_mtime must be a finite number, got {self.reproducible_mtime}"
+            )
         _require_choice("unarchivable_names", self.unarchivable_names, UNARCHIVABLE_NAME_POLICIES)
         _require_choice("unreadable_entries", self.unreadable_entries, UNREADABLE_ENTRY_POLICIES)
 

@@ -198,5 +198,6 @@ def test_zero_and_negative_values_that_mean_something_still_build():
         max_header_record_size=1,
     )
     ArchiveConfig(parallel_threshold=-1, reproducible_mtime=-86400)  # always parallel; 1969
+    ArchiveConfig(reproducible_mtime=1700000000.5)  # a time stamp as time.time() gives it
     # infinite limits that are compared, never counted to, stay "no limit"
     ArchiveConfig(max_side_file_size=float("inf"), max_header_ratio=float("inf"))
