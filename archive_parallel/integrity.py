@@ -13,8 +13,8 @@ and what the caller asked; the engines below read the plan and decide nothing th
   damaged byte is found anyway before anything is committed (lengths, sizes and stream ends
   are still checked, so damage cannot make a reader run past a bound).
 * ``file_sha256`` (member name -> SHA-256, the side file's ``file_checksums``): each extracted
-  file's hash must match before the commit (``check_files``); a verification hashes each
-  listed member's data as it reads it, so it fails what extraction would. Only wanted without
+  file's hash must match before the commit (``check_files``); a verification hashes the
+  members' data as it reads it, so it fails what extraction would. Only wanted without
   an archive hash, or, extracting, with ``recheck_extracted_files``. ``hash_files``: hash each
   file as it is written (what ``file_sha256`` needs; the digests also land in the
   extraction's result).
