@@ -90,7 +90,10 @@ def test_signal_right_after_a_lock_is_taken(workdir, operation):
     sent = [p for p in points if p["outcome"] != "missed"]
     assert len(sent) >= 4, points  # lock counts vary a little from run to run
     for point in sent:
-        assert point["outcome"] == expected, point
+        # the CLI's last locks come after its answer is out (closing the pool): a signal there
+        # finds the run over, whose complete output and exit code stand (docs/cli.md)
+        answered = operation.startswith("cli-") and point["out"] == ["pkg.zip", "pkg.zip.meta"]
+        assert point["outcome"] == expected or (answered and point["outcome"] == "finished"), point
         assert point["left"] == [], point
         # an archive is there only complete, with its .meta; a destination only whole
         assert point["out"] in ([], ["dest"], ["pkg.zip", "pkg.zip.meta"]), point
