@@ -116,7 +116,7 @@ def _sentence(
         for v in gains
         if v.gain_high < 1.0 and (v.operation, v.format, v.workload) not in not_slower
     ]
-    if not slower and all(v.gain >= 1.0 for v in gains):
+    if not slower and all(v.gain_low > 1.0 for v in gains):  # each faster, beyond its noise
         parts = [f"every operation is {_range(values)} faster than {baseline}"]
     else:
         faster = [v for v in gains if v.gain_low > 1.0]

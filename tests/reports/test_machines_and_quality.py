@@ -217,3 +217,23 @@ def test_throttle_values_are_read_from_ints_and_text():
     assert throttle_value(None) is None and throttle_value("") is None
     assert throttle_value("None") is None and throttle_value("0x0") == 0
     assert throttle_value("garbage") == "garbage"
+
+
+def test_every_operation_is_faster_only_where_each_is_beyond_its_interval(tmp_path, synth):
+    """A group whose best reads 1.0x with an interval across 1 is not "faster": the sentence
+    then counts the groups that are."""
+    rows = [r for r in synth.machine_rows("ci-box-2c", 2) if r["operation"] == "create"]
+    level = [
+        synth.make_row("macos-arm64", "extract", "zip", variant=variant, **common)
+        for variant, common in (("sequential", {}), ("reference", {}))
+    ]
+    level.append(synth.make_row("macos-arm64", "extract", "zip", threads=2, speedup=1.02,
+                                ci=(0.95, 1.09), verdict_4x="beyond this machine"))  # fmt: skip
+    for row in level:
+        row.update(machine_key="ci-box-2c", machine="ci-box", cores_usable=2)
+    synth.write_run(tmp_path, rows + level, "ci-box-2c", "20261130-100000-quick")
+    [headline] = machine_headlines(load_results([tmp_path]))
+    assert "every operation is" not in headline.sentence
+    assert "1 of 2 operation groups are faster than the old way (1.0-1.9x at best)" in (
+        headline.sentence
+    )
