@@ -71,6 +71,13 @@ class _Retry(Exception):
     """The destination vanished between its creation and the staging folder's."""
 
 
+def _retry_if_gone(folder: str) -> None:
+    """``_Retry`` when ``folder`` is not there at all: another caller made it, failed and
+    removed it again between our look and our use, so the destination is made afresh."""
+    if not os.path.lexists(folder):
+        raise _Retry
+
+
 @dataclass
 class _Move:
     source: str
@@ -177,6 +184,7 @@ class Staging:
             except FileExistsError:
                 self._made.remove(folder)  # another caller's
                 if not os.path.isdir(folder):
+                    _retry_if_gone(folder)
                     raise ArchiveError(f"{folder} exists and is not a folder") from None
             except FileNotFoundError:
                 # a failed extraction that made a parent removed it again: start over
@@ -188,6 +196,7 @@ class Staging:
                     f"cannot create destination {self.dest}: {exc.strerror or exc}"
                 ) from exc
         if not os.path.isdir(self.dest):
+            _retry_if_gone(self.dest)
             raise ArchiveError(f"destination {self.dest} exists and is not a folder")
 
     def _remove_work(self) -> None:

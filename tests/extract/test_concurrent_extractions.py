@@ -225,3 +225,25 @@ def test_the_lock_leaves_no_file_behind(tmp_path):
         manager.extract_archive(archive, dest)
     assert sorted(os.listdir(dest)) == ["x.txt"]
     assert sorted(os.listdir(tmp_path)) == ["a.zip", "dest"]
+
+
+def test_a_destination_made_and_removed_again_by_another_call_is_made_afresh(tmp_path, monkeypatch):
+    """Between our ``mkdir`` finding the folder there (another extraction made it) and our
+    look at it, that extraction may fail and remove it: the folder is then made again, not
+    reported as "exists and is not a folder"."""
+    good, _bad = _failing_and_good(tmp_path, CompressionFormat.ZIP)
+    dest = tmp_path / "deep" / "dest"
+    real_mkdir, raced = os.mkdir, []
+
+    def mkdir_after_another_call(path, *args, **kwargs):
+        if os.fspath(path) == os.fspath(dest) and not raced:
+            raced.append(path)  # another call made it ... and removed it again
+            raise FileExistsError(17, "File exists", os.fspath(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr("archive_parallel.extract.staging.os.mkdir", mkdir_after_another_call)
+    with ArchiveManager() as manager:
+        manager.extract_archive(good, dest)
+    assert raced and sorted(p.name for p in (dest / "good").iterdir()) == sorted(
+        f"f{n}.txt" for n in range(60)
+    )
