@@ -31,6 +31,7 @@ from .display import escape, one_line, quoted
 from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
 from .formats import KNOWN_EXTENSIONS, CompressionFormat, format_from_name
 from .interrupts import Terminated, checkpoint, deferred_interrupts
+from .read.archive_file import not_a_file
 from .sum_lines import sum_lines
 from .terminal_progress import progress_for
 
@@ -368,29 +369,21 @@ def _cannot_checksum(paths: list[Path]) -> str:
 
 def _unreadable_reason(path: Path) -> str:
     """Why ``path`` cannot be read as a file (``Is a directory``, ``Permission denied``,
-    ``not a regular file (a FIFO)``...)."""
+    ``a FIFO (named pipe), not a regular file``...)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         try:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISDIR(mode):
+            info = os.fstat(fd)
+            if stat.S_ISDIR(info.st_mode):
                 return os.strerror(errno.EISDIR)
-            if not stat.S_ISREG(mode):
-                return f"not a regular file ({_special_kind(mode)})"
+            if kind := not_a_file(info):
+                return f"{kind}, not a regular file"
             os.read(fd, 1)
         finally:
             os.close(fd)
     except OSError as exc:
         return exc.strerror or str(exc)
     return "it could not be read"
-
-
-def _special_kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "of an unknown kind"
 
 
 def _member_dict(member: Any) -> dict[str, Any]:

@@ -94,8 +94,9 @@ def test_a_fifo_or_a_device_fails_at_once_naming_what_it_is(tmp_path, files):
     r = run_cli("checksum", files[0], "pipe", "/dev/zero", cwd=tmp_path, text=False, timeout=60)
     assert r.returncode == 1
     assert r.stderr == (
-        b"archive-parallel: error: cannot checksum 2 paths: pipe: not a regular file (a FIFO); "
-        b"/dev/zero: not a regular file (a device)\n"
+        b"archive-parallel: error: cannot checksum 2 paths: "
+        b"pipe: a FIFO (named pipe), not a regular file; "
+        b"/dev/zero: a character device, not a regular file\n"
     )
     assert r.stdout == _run("sha256sum", [files[0]], tmp_path).stdout
 
