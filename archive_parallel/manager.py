@@ -267,11 +267,11 @@ class ArchiveManager:
     ) -> ArchiveMetadata:
         """Archive every file under ``source_dir`` into ``archive_path`` (format from its name)."""
         config = config or self.default_config
-        source = self._require_dir(source_dir)
         archive = Path(archive_path)
         fmt = CompressionFormat.from_extension(archive)
         start = time.perf_counter()
         try:
+            source = self._require_dir(source_dir)
             walk = self._walk(
                 source, config, exclude=(archive, meta_path_for(archive)), raise_unreadable=False
             )
@@ -446,11 +446,11 @@ class ArchiveManager:
         from .extract import extract
 
         config = config or self.default_config
-        archive = self._require_archive(archive_path)
-        fmt = resolve_format(archive)
-        metadata = load_metadata(archive, config.max_side_file_size)
         start = time.perf_counter()
         try:
+            archive = self._require_archive(archive_path)
+            fmt = resolve_format(archive)
+            metadata = load_metadata(archive, config.max_side_file_size)
             parallel = config.uses_parallel(
                 self._member_estimate(metadata, config), archive.stat().st_size
             )

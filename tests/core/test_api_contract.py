@@ -384,6 +384,22 @@ def test_missing_archive_raises(manager, tmp_path):
         manager.extract_archive(tmp_path / "nope.tar.gz", tmp_path / "d")
 
 
+def test_every_failed_call_counts_as_a_failed_operation(manager, sample_tree, tmp_path):
+    """A wrong path is the commonest failure; it counts like a damaged archive does."""
+    (tmp_path / "a_file").write_text("x")
+    calls = [
+        lambda: manager.create_archive(tmp_path / "missing", tmp_path / "o.tar.gz"),
+        lambda: manager.create_archive(tmp_path / "a_file", tmp_path / "o.tar.gz"),
+        lambda: manager.create_archive(sample_tree, tmp_path / "a_file" / "o.tar.gz"),
+        lambda: manager.extract_archive(tmp_path / "nope.tar.gz", tmp_path / "d"),
+        lambda: manager.extract_archive(tmp_path / "a_file", tmp_path / "d"),
+    ]
+    for number, call in enumerate(calls, start=1):
+        with pytest.raises(RuntimeError):
+            call()
+        assert manager.get_stats()["failed_operations"] == number
+
+
 def test_one_instance_many_threads(manager, sample_tree, tmp_path):
     errors = []
 
