@@ -281,9 +281,12 @@ def _run(args: argparse.Namespace, out: CommandOutput, tuned: dict[str, Any]) ->
                     "archive": str(args.archive),
                     "dest": str(args.dest),
                     **meta.to_dict(),
+                    "extracted_files": meta.extracted_files,
+                    "extracted_bytes": meta.extracted_bytes,
                     "stats": manager.get_stats(),
                 },
-                f"{escape(str(args.archive))} -> {escape(str(args.dest))}: {meta.file_count} files",
+                f"{escape(str(args.archive))} -> {escape(str(args.dest))}: "
+                f"{meta.extracted_files} files",
                 f"{args.archive} was extracted into {args.dest}",
             )
         if args.command == "verify":

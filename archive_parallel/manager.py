@@ -477,18 +477,20 @@ class ArchiveManager:
             result.total_bytes,
             time.perf_counter() - start,
         )
-        if metadata is not None:
-            return metadata
-        return ArchiveMetadata(
-            filename=archive.name,
-            format=fmt,
-            created_at=now_iso(),
-            file_count=result.file_count,
-            uncompressed_size=result.total_bytes,
-            compressed_size=archive.stat().st_size,
-            files=list(result.files),
-            file_checksums=dict(result.file_sha256) or None,
-        )
+        if metadata is None:
+            metadata = ArchiveMetadata(
+                filename=archive.name,
+                format=fmt,
+                created_at=now_iso(),
+                file_count=result.file_count,
+                uncompressed_size=result.total_bytes,
+                compressed_size=archive.stat().st_size,
+                files=list(result.files),
+                file_checksums=dict(result.file_sha256) or None,
+            )
+        metadata.extracted_files = result.file_count
+        metadata.extracted_bytes = result.total_bytes
+        return metadata
 
     @staticmethod
     def _require_archive(archive_path: str | os.PathLike[str]) -> Path:

@@ -50,6 +50,11 @@ class ArchiveMetadata:
     #: ``(member name, reason)`` (over ``max_file_size``, unreadable with
     #: ``unreadable_entries="skip"``, special files...); empty for a loaded side file
     skipped: list[tuple[str, str]] = field(default_factory=list, compare=False, repr=False)
+    #: new, never saved: what ``extract_archive`` wrote (files and links, and their bytes
+    #: with a hard link counted once), whatever the side file it returns says; ``None``
+    #: for metadata no extraction returned
+    extracted_files: int | None = field(default=None, compare=False, repr=False)
+    extracted_bytes: int | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

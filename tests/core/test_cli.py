@@ -107,3 +107,31 @@ def test_version_and_help():
     assert run_cli("--version").returncode == 0
     r = run_cli("--help")
     assert r.returncode == 0 and "create" in r.stdout
+
+
+def test_extract_counts_what_it_wrote_not_what_the_side_file_says(sample_tree, tmp_path):
+    """A side file another tool wrote, with the right SHA-256 but its own idea of the count:
+    the line and the JSON say how many files the extraction wrote."""
+    import tarfile
+
+    out = tmp_path / "a.tar.gz"
+    with tarfile.open(out, "w:gz") as tar:
+        tar.add(sample_tree, arcname=".")
+    assert run_cli("create", sample_tree, tmp_path / "own.tar.gz").returncode == 0
+    side = json.loads((tmp_path / "own.tar.gz.meta").read_text())
+    side.update(filename=out.name, file_count=3, files=[], file_checksums=None, gzip_index=None)
+    side["checksum_sha256"] = __import__("hashlib").sha256(out.read_bytes()).hexdigest()
+    side["checksum_md5"] = None
+    (tmp_path / "a.tar.gz.meta").write_text(json.dumps(side))
+
+    r = run_cli("extract", out, tmp_path / "d")
+    assert r.returncode == 0, r.stderr
+    written = sum(1 for p in (tmp_path / "d").rglob("*") if p.is_symlink() or not p.is_dir())
+    assert written > 3
+    assert r.stdout == f"{out} -> {tmp_path / 'd'}: {written} files\n"
+    r = run_cli("extract", out, tmp_path / "e", "--json")
+    data = json.loads(r.stdout)
+    assert (data["file_count"], data["extracted_files"]) == (3, written)
+    assert data["extracted_bytes"] == sum(
+        p.stat().st_size for p in (tmp_path / "e").rglob("*") if p.is_file() and not p.is_symlink()
+    )
