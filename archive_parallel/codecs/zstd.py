@@ -37,6 +37,9 @@ INPUT_STEP = 256 * 1024
 BUFFER_SIZE = 1024 * 1024
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+#: the largest window a frame may ask of the decoder: zstd's own default (window log 27),
+#: what ``zstd --long`` writes without a number
+WINDOW_LIMIT_MIB = 128
 
 
 def zstd_module() -> ModuleType:
@@ -148,6 +151,12 @@ class ZstdReader:
         try:
             return self._step()
         except self._errors as exc:
+            if "too much memory" in str(exc):  # zstd's ZSTD_error_frameParameter_windowTooLarge
+                raise CorruptArchiveError(
+                    f"{self._description} needs a zstd window over {WINDOW_LIMIT_MIB} MiB to "
+                    "decompress (written with zstd --long above 27?); such frames are refused "
+                    "so that memory stays bounded"
+                ) from exc
             raise CorruptArchiveError(
                 f"{self._description} is damaged or truncated zstd data: {exc}"
             ) from exc

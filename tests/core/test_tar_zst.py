@@ -22,7 +22,7 @@ from archive_parallel import (
 )
 from archive_parallel import pool as pool_module
 from archive_parallel.codecs.zstd import LEVEL_FROM_0_9, effective_level, zstd_available
-from archive_parallel.errors import ArchiveLimitError, CodecUnavailableError
+from archive_parallel.errors import ArchiveLimitError, CodecUnavailableError, CorruptArchiveError
 from archive_parallel.formats import detect_format
 from tests.cli_runner import run_cli
 
@@ -153,6 +153,31 @@ def test_damage_is_corrupt_archive_error(manager, sample_tree, tmp_path, paralle
     manager.create_archive(sample_tree, archive, _config(include_metadata=False))
     config = _config(enable_parallel_processing=parallel)
     assert_refused(manager, _damaged_copies(archive, tmp_path), config, tmp_path)
+
+
+@needs_zstd_tool
+def test_a_frame_needing_a_huge_window_is_refused_saying_so(manager, tmp_path, parallel):
+    """``zstd --long=31`` from a pipe asks for a 2 GiB window: refused for memory's sake, with
+    a message that says it is the window, not damage; ``--long`` (128 MiB) is read."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.bin").write_bytes(os.urandom(300_000))
+    tar = subprocess.run(["tar", "cf", "-", "-C", str(src), "."], check=True, capture_output=True)
+    config = _config(enable_parallel_processing=parallel)
+    for window, readable in (("--long=31", False), ("--long", True)):
+        archive = tmp_path / f"w{window[-2:]}.tar.zst"
+        packed = subprocess.run(
+            ["zstd", "-q", window, "-c"], input=tar.stdout, check=True, capture_output=True
+        )
+        archive.write_bytes(packed.stdout)
+        if readable:
+            manager.extract_archive(archive, tmp_path / "ok", config)
+            assert (tmp_path / "ok" / "a.bin").read_bytes() == (src / "a.bin").read_bytes()
+            continue
+        with pytest.raises(CorruptArchiveError, match="needs a zstd window over 128 MiB"):
+            manager.extract_archive(archive, tmp_path / "refused", config)
+        assert not (tmp_path / "refused").exists()
+        assert not verified(config, archive)
 
 
 def test_bomb_stops_at_the_extraction_limit(manager, tmp_path):
