@@ -9,6 +9,7 @@ and re-raises it as one clear ``CorruptArchiveError``; errors this package raise
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import lzma
 import struct
@@ -57,5 +58,13 @@ def damage_guard(what: str, cursor: MemberCursor | None = None) -> Iterator[None
         member = cursor.member if cursor is not None else None
         logger.debug("damage in %s at member %r: %r", what, member, exc)
         raise CorruptArchiveError(
-            f"{what} is damaged or not a valid archive: {type(exc).__name__}: {exc}", member
+            f"{what} is damaged or not a valid archive: {_detail(exc)}", member
         ) from exc
+
+
+def _detail(exc: BaseException) -> str:
+    """What went wrong, in words: a seek to a negative offset (``EINVAL``) means a record of
+    the archive points before the start of the file (a zip's end records, for one)."""
+    if isinstance(exc, OSError) and exc.errno == errno.EINVAL:
+        return "a record points outside the file"
+    return f"{type(exc).__name__}: {exc}"

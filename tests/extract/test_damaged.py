@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import struct
+import subprocess
 import tarfile
 import zipfile
 from pathlib import Path
@@ -239,3 +241,22 @@ def test_fuzz_mutated_archives(good, tmp_path_factory, fmt):
         outcome(path, fmt, root / f"out{index}")
 
     check()
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="Info-ZIP's zip not installed")
+def test_a_zip_record_pointing_outside_the_file_is_named_in_words(tmp_path):
+    """Info-ZIP's ``zip -fz -`` to a pipe writes end records that point before the start of
+    the file (unzip and 7z refuse it too): refused as damage, said in words, not as a bare
+    ``OSError: [Errno 22] Invalid argument``."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("some text\n" * 100)
+    piped = subprocess.run(
+        "zip -q -fz - a.txt | cat", shell=True, cwd=src, check=True, capture_output=True
+    )
+    archive = tmp_path / "piped.zip"
+    archive.write_bytes(piped.stdout)
+    with pytest.raises(CorruptArchiveError, match="a record points outside the file"):
+        run_extract(archive, tmp_path / "d", CompressionFormat.ZIP)
+    assert not (tmp_path / "d").exists()
+    assert not verify_archive(archive, CompressionFormat.ZIP)
