@@ -2,13 +2,14 @@
 
 A name that extraction would refuse or change must not be archived silently: a zip reader
 cannot decode a name that is not UTF-8, the side file cannot hold it, and extraction refuses
-control characters, a drive prefix (``C:x``) and over-long names, and reads a backslash as a
-folder separator. So before anything is written every entry is checked with the very rules
-extraction applies (``safety``), plus strict UTF-8, and so is every symlink's target (it
-must be relative and stay inside the archive, as extraction demands). ``"error"`` refuses the
-creation with one ``UnarchivableNameError`` naming every such file; ``"skip"`` leaves each
-out with a warning (a folder with everything below it), its reason in the walk's ``skipped``
-starting with ``"unarchivable"`` (``is_unarchivable``).
+control characters, a drive prefix (``C:x``), over-long names, names nested too deep and
+top-level names spelled like its own work folders (``.ap-staging-...``), and reads a
+backslash as a folder separator. So before anything is written every entry is checked with
+the very rules extraction applies (``safety``), plus strict UTF-8, and so is every symlink's
+target (it must be relative and stay inside the archive, as extraction demands). ``"error"``
+refuses the creation with one ``UnarchivableNameError`` naming every such file; ``"skip"``
+leaves each out with a warning (a folder with everything below it), its reason in the
+walk's ``skipped`` starting with ``"unarchivable"`` (``is_unarchivable``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ import os
 from .display import quoted
 from .entries import EntryKind, FileEntry
 from .errors import UnarchivableNameError, UnsafeArchiveError
-from .safety import check_link_target, is_plain_name, normalise_member_name
+from .leftovers import STAGING_PREFIX
+from .safety import (
+    check_extracted_name,
+    check_link_target,
+    is_plain_name,
+    normalise_member_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +55,25 @@ def _utf8_problem(text: str, what: str) -> str | None:
     return None
 
 
+def _refused_by_extraction(name: str) -> str | None:
+    """Why extraction, and only extraction, would refuse ``name`` (already in normal form):
+    the rules of ``safety.check_extracted_name``, a name nested too deep or spelled like
+    extraction's own work folders, which an archive's own name rules let through."""
+    try:
+        check_extracted_name(name, name, STAGING_PREFIX)
+    except UnsafeArchiveError as exc:
+        return f"extraction would refuse its name ({exc.reason})"
+    return None
+
+
 def unarchivable_reason(entry: FileEntry) -> str | None:
     """Why ``entry`` would not read back as it is, or None when it would."""
     name = entry.name
-    if entry.kind is not EntryKind.SYMLINK and is_plain_name(name):
+    if (
+        entry.kind is not EntryKind.SYMLINK
+        and is_plain_name(name)  # too short to nest too deep
+        and not name.startswith(STAGING_PREFIX)
+    ):
         return None  # extraction reads it back unchanged for certain
     problem = _utf8_problem(name, "its name")
     if problem:
@@ -65,6 +87,9 @@ def unarchivable_reason(entry: FileEntry) -> str | None:
             f"extraction would read its name as {quoted(normalised)} "
             "(a backslash separates folders in archives)"
         )
+    problem = _refused_by_extraction(name)
+    if problem:
+        return problem
     if entry.kind is EntryKind.SYMLINK:
         problem = _utf8_problem(entry.linkname, "its link target")
         if problem:

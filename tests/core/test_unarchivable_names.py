@@ -2,7 +2,8 @@
 creation refuses it up front, naming the file.
 
 Refused (extraction would refuse or change it): names that are not UTF-8, hold control
-characters, hold a backslash or start with a drive (``C:x``), and symlinks whose target is
+characters, hold a backslash, start with a drive (``C:x``), are nested more than 256 folders
+deep or start with extraction's ``.ap-staging-`` at the top, and symlinks whose target is
 absolute, leads outside, or is not UTF-8. ``unarchivable_names="skip"`` leaves them out with
 a warning; the rest of the tree is archived and reads back. Names that are unusual but fine
 (accents, other scripts, emoji, spaces, quotes, a leading dash) round-trip through
@@ -265,3 +266,45 @@ def test_skipped_names_say_they_were_unarchivable(tmp_path):
     assert meta.files == ["main.py"]
     assert len(meta.skipped) == 4
     assert all(reason.startswith("unarchivable: ") for _, reason in meta.skipped)
+
+
+#: names that every archive's rules let through but extraction refuses of its own: a
+#: top-level name spelled like its work folders, and a file nested more than 256 folders deep
+EXTRACTION_ONLY = {
+    "reserved top-level name": (".ap-staging-notes/readme.txt", ".ap-staging-notes"),
+    "257 folders deep": ("/".join(["a"] * 257) + "/f", "/".join(["a"] * 257)),
+}
+
+
+def _tree_holding(root: Path, name: str) -> Path:
+    _good_tree(root)
+    (root / name).parent.mkdir(parents=True, exist_ok=True)
+    (root / name).write_text("x")
+    return root
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+@pytest.mark.parametrize("what", list(EXTRACTION_ONLY))
+def test_a_name_only_extraction_refuses_is_refused_up_front(tmp_path, suffix, what):
+    name, refused = EXTRACTION_ONLY[what]
+    root = _tree_holding(tmp_path / "src", name)
+    archive = tmp_path / f"pkg.{suffix}"
+    with ArchiveManager() as manager, pytest.raises(UnarchivableNameError) as excinfo:
+        manager.create_archive(root, archive)
+    assert [n for n, _ in excinfo.value.entries] == [refused]
+    assert "extraction would refuse its name" in excinfo.value.reason
+    assert not archive.exists()
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+@pytest.mark.parametrize("what", list(EXTRACTION_ONLY))
+def test_skip_leaves_out_a_name_only_extraction_refuses(tmp_path, suffix, what):
+    name, refused = EXTRACTION_ONLY[what]
+    root = _tree_holding(tmp_path / "src", name)
+    archive = tmp_path / f"pkg.{suffix}"
+    with ArchiveManager() as manager:
+        meta = manager.create_archive(root, archive, ArchiveConfig(unarchivable_names="skip"))
+        manager.extract_archive(archive, tmp_path / "dest")
+    assert [n for n, why in meta.skipped if why.startswith("unarchivable")] == [refused]
+    assert not (tmp_path / "dest" / name).exists()
+    assert (tmp_path / "dest" / "café.txt").exists()
