@@ -43,6 +43,12 @@ _PLAIN_PART = r"(?!\.\.?(?:/|$))[\x20-\x2e\x30-\x39\x3b-\x5b\x5d-\x7e]+"
 _PLAIN = re.compile(f"{_PLAIN_PART}(?:/{_PLAIN_PART})*")
 
 
+class _ClimbsOut(ValueError):
+    """``_normalise``'s refusal of a name whose ``..`` parts lead above the destination: told
+    apart from its other refusals so that a link target is said to point outside only when it
+    does."""
+
+
 def _encoded_len(text: str) -> int:
     return len(text.encode("utf-8", "surrogateescape"))
 
@@ -81,7 +87,7 @@ def _normalise_any(name: str) -> str:
             continue
         if part == "..":
             if not parts:
-                raise ValueError("path climbs out of the destination with '..'")
+                raise _ClimbsOut("path climbs out of the destination with '..'")
             parts.pop()
             continue
         if long_parts and _encoded_len(part) > MAX_COMPONENT_BYTES:
@@ -164,9 +170,13 @@ def check_link_target(
         joined = f"{folder}/{target}" if folder else target
         try:
             resolved = _normalise(joined)
-        except ValueError:
+        except _ClimbsOut:
             raise UnsafeArchiveError(
                 member_name, f"symlink target {quoted(target)} points outside the destination"
+            ) from None
+        except ValueError as exc:  # too long: say so, not "outside"
+            raise UnsafeArchiveError(
+                member_name, f"symlink target {quoted(target)}: {exc}"
             ) from None
         return resolved
     if kind == EntryKind.HARDLINK:

@@ -308,3 +308,14 @@ def test_skip_leaves_out_a_name_only_extraction_refuses(tmp_path, suffix, what):
     assert [n for n, why in meta.skipped if why.startswith("unarchivable")] == [refused]
     assert not (tmp_path / "dest" / name).exists()
     assert (tmp_path / "dest" / "café.txt").exists()
+
+
+def test_a_link_with_a_too_long_target_part_is_refused_for_its_length(tmp_path):
+    root = _good_tree(tmp_path / "src")
+    (root / "sub").mkdir()
+    (root / "sub" / "lnk").symlink_to("x" * 256)
+    with ArchiveManager() as manager, pytest.raises(UnarchivableNameError) as excinfo:
+        manager.create_archive(root, tmp_path / "p.tar.gz")
+    assert excinfo.value.entries[0][0] == "sub/lnk"
+    reason = excinfo.value.reason
+    assert reason.endswith("path component longer than 255 bytes)") and "outside" not in reason

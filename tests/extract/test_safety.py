@@ -82,6 +82,25 @@ def test_symlink_targets():
         check_link_target("d/link", "../../x", "symlink")
 
 
+@pytest.mark.parametrize(
+    "target,reason",
+    [
+        ("x" * 256, "path component longer than 255 bytes"),
+        ("d/" + "y" * 300, "path component longer than 255 bytes"),
+        ("/".join(["p" * 200] * 21), "name longer than 4096 bytes"),
+    ],
+)
+def test_a_too_long_symlink_target_is_refused_for_its_length_not_as_outside(target, reason):
+    with pytest.raises(UnsafeArchiveError) as info:
+        check_link_target("sub/lnk", target, "symlink")
+    assert info.value.reason.endswith(reason) and "outside" not in info.value.reason
+
+
+def test_a_symlink_target_that_climbs_out_is_said_to_point_outside():
+    with pytest.raises(UnsafeArchiveError, match="points outside the destination"):
+        check_link_target("sub/lnk", "../../x", "symlink")
+
+
 def test_hardlink_targets():
     assert check_link_target("h", "./a", "hardlink", {"a"}) == "a"
     with pytest.raises(UnsafeArchiveError):
