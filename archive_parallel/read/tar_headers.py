@@ -9,9 +9,10 @@ that produce no data can cost unbounded time. ``BoundedTarInfo`` (the ``tarinfo`
 
 * a pax, global or GNU long name/link record larger than ``max_header_record_size`` is refused
   from its header's declared size, before a byte of it is read;
-* a record that is read is peeked at first (``_ForwardReader.unread`` gives it back): sparse
-  maps (``GNU.sparse.*``, and the old GNU sparse type) are refused before ``tarfile`` parses
-  them, and global records are capped (``MAX_GLOBAL_RECORDS`` in all);
+* a record that is read is peeked at first (``_ForwardReader.unread`` gives it back), and
+  global records are capped (``MAX_GLOBAL_RECORDS`` in all); a sparse member (the old GNU
+  sparse type, or pax records keyed ``GNU.sparse.*``) is refused at the next header, before
+  ``tarfile`` reads its sparse map, named as the records name it or else as that header does;
 * more than ``MAX_HEADER_CHAIN`` extension headers in a row are refused (honest archives have
   two or three before a member);
 * every header block, record byte and pax record (weighted ``PAX_RECORD_COST`` bytes, its
@@ -24,6 +25,7 @@ Refusals are ``ArchiveLimitError`` (a limit that a setting raises) or ``UnsafeAr
 
 from __future__ import annotations
 
+import re
 import tarfile
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +50,12 @@ _RECORD_TYPES = (
 )
 _PAX_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
 _WHERE = "(tar headers)"
+#: the start of a pax record as ``tarfile`` matches it (its most lenient releases, which step
+#: on past a record they cannot frame): its length and its keyword
+_PAX_RECORD = re.compile(rb"(\d+) ([^=]+)=")
+_SPARSE_KEY = b"GNU.sparse."
+#: the records that name a sparse member, the better first: its real name, its path
+_SPARSE_NAMES = (b"GNU.sparse.name", b"path")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,9 @@ class HeaderGuard:
         self.headers = 0
         self.chain = 0
         self.global_records = 0
+        #: the member that pax records made sparse ("" when they do not name it), refused at
+        #: the next header, which tarfile reads before it acts on the records' sparse map
+        self.sparse_member: str | None = None
 
     def charge(self, nbytes: int) -> None:
         self.header_bytes += nbytes
@@ -94,8 +105,10 @@ class HeaderGuard:
     def header(self, info: tarfile.TarInfo) -> None:
         self.headers += 1
         self.charge(tarfile.BLOCKSIZE)
-        if info.type == tarfile.GNUTYPE_SPARSE:
-            raise UnsafeArchiveError(_member(info), "sparse files are not supported")
+        if info.type == tarfile.GNUTYPE_SPARSE or self.sparse_member is not None:
+            raise UnsafeArchiveError(
+                self.sparse_member or _member(info), "sparse files are not supported"
+            )
         if info.type not in _RECORD_TYPES:
             return
         if info.size > self.limits.max_record_size:
@@ -116,10 +129,8 @@ class HeaderGuard:
         if info.type in _PAX_TYPES:
             records = data.count(b"\n")
             cost += PAX_RECORD_COST * records
-            if b"GNU.sparse." in data:
-                raise UnsafeArchiveError(
-                    _member(info, info.offset), "sparse files are not supported"
-                )
+            if _SPARSE_KEY in data:  # the common case, pax records with no such text, at once
+                self.sparse_member = _sparse_member(data)
             if info.type == tarfile.XGLTYPE:
                 self.global_records += records
                 if self.global_records > MAX_GLOBAL_RECORDS:
@@ -127,6 +138,26 @@ class HeaderGuard:
                         _WHERE, f"more than {MAX_GLOBAL_RECORDS} global pax records"
                     )
         self.charge(cost)
+
+
+def _sparse_member(data: bytes) -> str | None:
+    """The member that pax records ``data`` make sparse, known by the records' keywords as
+    ``tarfile`` knows it (text that merely holds "GNU.sparse.", in a name, a link target or an
+    extended attribute, is no keyword): the name the records give, "" when they give none;
+    None when no keyword is ``GNU.sparse.*``. The records are walked by their lengths as
+    ``tarfile`` walks them, so no keyword it would act on is missed."""
+    records: dict[bytes, bytes] = {}
+    pos = 0
+    while (match := _PAX_RECORD.match(data, pos)) is not None:
+        length = int(match.group(1))
+        if length == 0:
+            break  # tarfile refuses the header here
+        records[match.group(2)] = data[match.end(2) + 1 : match.start(1) + length - 1]
+        pos += length
+    if not any(key.startswith(_SPARSE_KEY) for key in records):
+        return None
+    name = next((records[key] for key in _SPARSE_NAMES if key in records), b"")
+    return name.decode("utf-8", "surrogateescape")[:256]
 
 
 def _member(info: tarfile.TarInfo, offset: int | None = None) -> str:

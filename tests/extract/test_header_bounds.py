@@ -9,6 +9,8 @@ parsed against the bound the settings give, never a duration.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import subprocess
 import tarfile
 
@@ -165,15 +167,21 @@ def test_old_gnu_sparse_headers_are_refused_before_their_map_is_read(tmp_path, f
 
 
 @pytest.mark.parametrize(
-    "records",
+    "records,named",
     [
-        {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "s"},
-        {"GNU.sparse.map": ",".join(["0"] * 20000), "GNU.sparse.size": "9"},
-        {"GNU.sparse.size": "10", "GNU.sparse.numblocks": "1"},
+        (
+            {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "real.img"},
+            "real.img",
+        ),
+        ({"GNU.sparse.map": ",".join(["0"] * 20000), "GNU.sparse.size": "9"}, "s"),
+        (
+            {"GNU.sparse.size": "10", "GNU.sparse.numblocks": "1", "path": "long/p.img"},
+            "long/p.img",
+        ),
     ],
     ids=["1.0", "0.1", "0.0"],
 )
-def test_pax_sparse_maps_are_refused_before_tarfile_parses_them(tmp_path, records):
+def test_pax_sparse_maps_are_refused_before_tarfile_parses_them(tmp_path, records, named):
     record = pax_records(records)
     map_bomb = b"999999999999\n" + b"0\n" * 1000  # 1.0 map: a number of entries, then entries
     parts = [
@@ -185,7 +193,65 @@ def test_pax_sparse_maps_are_refused_before_tarfile_parses_them(tmp_path, record
     archive = write(tmp_path / "s.tar.gz", Fmt.TAR_GZ, parts)
     outcome = run_capped("extract", archive, tmp_path / "out", {}, HEADROOM)
     assert outcome["outcome"] == "UnsafeArchiveError", outcome
-    assert "sparse" in outcome["message"]
+    assert outcome["message"] == f"unsafe archive member '{named}': sparse files are not supported"
+
+
+def _gnu_tar_sparse_versions() -> list[str]:
+    try:
+        help_text = subprocess.run(["tar", "--help"], capture_output=True, text=True).stdout
+    except OSError:
+        return []
+    return ["0.0", "0.1", "1.0"] if "--sparse-version" in help_text else []
+
+
+@pytest.mark.parametrize("version", _gnu_tar_sparse_versions() or ["none"])
+def test_a_sparse_member_from_gnu_tar_is_refused_by_its_name(tmp_path, version):
+    """GNU tar ``--format=posix --sparse`` (and bsdtar, unasked, for any file with holes) write
+    pax ``GNU.sparse.*`` records; the refusal names the file, not the extended header."""
+    if version == "none":
+        pytest.skip("needs GNU tar")
+    (tmp_path / "src").mkdir()
+    with open(tmp_path / "src" / "disk.img", "wb") as handle:
+        handle.truncate(1 << 20)
+    archive = tmp_path / "s.tar"
+    command = ["tar", "--format=posix", "--sparse", f"--sparse-version={version}", "-cf"]
+    subprocess.run([*command, str(archive), "-C", str(tmp_path / "src"), "./disk.img"], check=True)
+    manager = ArchiveManager()
+    with pytest.raises(UnsafeArchiveError) as caught:
+        manager.extract_archive(archive, tmp_path / "out")
+    assert (caught.value.member, caught.value.reason) == (
+        "./disk.img",
+        "sparse files are not supported",
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "pax,name,link",
+    [
+        ({}, "docs/GNU.sparse.notes-é.txt", None),
+        ({"SCHILY.xattr.user.note": "see GNU.sparse.map"}, "f", None),
+        ({"SCHILY.xattr.user.note": "x\n22 GNU.sparse.major=1\n"}, "f", None),
+        ({}, "GNU.sparse." + "y" * 100, "GNU.sparse." + "y" * 100),
+    ],
+    ids=["name", "xattr", "xattr-like-a-record", "link-target"],
+)
+def test_pax_text_holding_gnu_sparse_is_no_sparse_member(tmp_path, pax, name, link):
+    """Only a record's keyword makes a member sparse, as for ``tarfile`` and GNU tar: the text
+    in a name, an extended attribute (even one spelled like a record) or a link target does
+    not."""
+    archive = tmp_path / "a.tar"
+    with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo(name)
+        info.size, info.pax_headers = 1, pax
+        tar.addfile(info, io.BytesIO(b"x"))
+        if link:
+            symlink = tarfile.TarInfo("link")
+            symlink.type, symlink.linkname = tarfile.SYMTYPE, link
+            tar.addfile(symlink)
+    ArchiveManager().extract_archive(archive, tmp_path / "out")
+    assert (tmp_path / "out" / name).read_bytes() == b"x"
+    assert link is None or os.readlink(tmp_path / "out" / "link") == link
 
 
 @pytest.mark.parametrize("per_header,headers", [(2000, 1), (200, 6), (20, 60)])
