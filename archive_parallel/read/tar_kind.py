@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tarfile
 
+from ..display import quoted
 from ..entries import EntryKind
 from ..errors import UnsafeArchiveError
 
@@ -21,6 +22,12 @@ _KINDS = {
     tarfile.LNKTYPE: EntryKind.HARDLINK,
 }
 _OTHER = EntryKind.OTHER
+#: what GNU tar's other member types hold, for the refusal: a type alone is one letter
+_TYPE_WORDS = {
+    b"V": "a volume label",
+    b"D": "a folder listing of an incremental dump",
+    b"M": "the continuation of a file from another volume",
+}
 
 
 def tar_entry_kind(member: tarfile.TarInfo) -> EntryKind:
@@ -40,4 +47,12 @@ def tar_kind(member: tarfile.TarInfo) -> EntryKind:
         raise UnsafeArchiveError(member.name, "device files are not allowed")
     if member.isfifo():
         raise UnsafeArchiveError(member.name, "FIFOs are not allowed")
-    raise UnsafeArchiveError(member.name, f"member type {member.type!r} is not allowed")
+    raise UnsafeArchiveError(member.name, f"{_type_in_words(member.type)} is not allowed")
+
+
+def _type_in_words(member_type: bytes) -> str:
+    """``member type 'V' (a volume label)``: the type as its character (escaped when it is
+    not printable), never as a bytes repr, with what it holds when that is known."""
+    shown = f"member type {quoted(member_type.decode('latin-1'))}"
+    words = _TYPE_WORDS.get(member_type)
+    return f"{shown} ({words})" if words else shown

@@ -18,7 +18,7 @@ import struct
 import time
 import zipfile
 
-from ..codecs.zip_extra import read_unix_mtime
+from ..codecs.zip_extra import member_name, read_unix_mtime
 from ..entries import EntryKind
 from ..errors import CorruptArchiveError, UnsafeArchiveError
 
@@ -57,10 +57,10 @@ def zip_kind(info: zipfile.ZipInfo) -> EntryKind:
         return kind
     file_type = stat.S_IFMT(unix_mode(info) or 0)
     if file_type in (stat.S_IFCHR, stat.S_IFBLK):
-        raise UnsafeArchiveError(info.filename, "device files are not allowed")
+        raise UnsafeArchiveError(member_name(info), "device files are not allowed")
     if file_type == stat.S_IFIFO:
-        raise UnsafeArchiveError(info.filename, "FIFOs are not allowed")
-    raise UnsafeArchiveError(info.filename, f"file type {oct(file_type)} is not allowed")
+        raise UnsafeArchiveError(member_name(info), "FIFOs are not allowed")
+    raise UnsafeArchiveError(member_name(info), f"file type {oct(file_type)} is not allowed")
 
 
 def open_zip(path: str | os.PathLike[str]) -> zipfile.ZipFile:
@@ -95,11 +95,13 @@ def check_entry_count(handle: zipfile.ZipFile) -> None:
 
 
 def check_supported(info: zipfile.ZipInfo) -> None:
+    """Refuse a member no reader here can read, named as extraction and listings name it
+    (``member_name``: ``zipfile``'s cp437 reading of an Info-ZIP UTF-8 name is not it)."""
     if info.flag_bits & 0x1:
-        raise CorruptArchiveError("encrypted members are not supported", info.filename)
+        raise CorruptArchiveError("encrypted members are not supported", member_name(info))
     if info.flag_bits & (0x20 | 0x40):
         raise CorruptArchiveError(
-            "patched-data and strongly encrypted members are not supported", info.filename
+            "patched-data and strongly encrypted members are not supported", member_name(info)
         )
     if info.compress_type not in zipfile.compressor_names or info.compress_type not in (
         zipfile.ZIP_STORED,
@@ -108,7 +110,7 @@ def check_supported(info: zipfile.ZipInfo) -> None:
         zipfile.ZIP_LZMA,
     ):
         raise CorruptArchiveError(
-            f"unsupported compression method {info.compress_type}", info.filename
+            f"unsupported compression method {info.compress_type}", member_name(info)
         )
 
 

@@ -8,7 +8,10 @@ folder is left behind.
 from __future__ import annotations
 
 import os
+import shutil
 import struct
+import subprocess
+import tarfile
 import warnings
 import zipfile
 import zlib
@@ -28,7 +31,8 @@ from extract_helpers import (
 )
 from hostile_corpus import CASE_NAMES, TAR_ONLY_CASES, hostile_cases
 
-from archive_parallel.errors import UnsafeArchiveError
+from archive_parallel import ArchiveManager
+from archive_parallel.errors import CorruptArchiveError, UnsafeArchiveError
 from archive_parallel.formats import CompressionFormat
 from archive_parallel.verify import verify_archive
 
@@ -167,3 +171,42 @@ def test_missing_destination_removed_on_refusal(workspace):
     with pytest.raises(UnsafeArchiveError):
         run_extract(archive, dest, CompressionFormat.TAR_GZ)
     assert not (workspace.root / "new").exists()
+
+
+@pytest.mark.parametrize(
+    "member_type,shown",
+    [
+        (b"V", "member type 'V' (a volume label)"),
+        (b"D", "member type 'D' (a folder listing of an incremental dump)"),
+        (b"Q", "member type 'Q'"),
+        (b"\x01", "member type '\\x01'"),
+    ],
+)
+def test_another_tar_member_type_is_refused_in_plain_characters(tmp_path, member_type, shown):
+    """A GNU volume label (``tar -V``) or any other type is named by its character and, when
+    known, what it holds; never as a bytes repr (``b'V'``)."""
+    archive = tmp_path / "label.tar"
+    with tarfile.open(archive, "w", format=tarfile.GNU_FORMAT) as tar:
+        label = tarfile.TarInfo("LABEL")
+        label.type = member_type
+        tar.addfile(label)
+    with pytest.raises(UnsafeArchiveError) as caught:
+        ArchiveManager().extract_archive(archive, tmp_path / "out")
+    assert (caught.value.member, caught.value.reason) == ("LABEL", f"{shown} is not allowed")
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="Info-ZIP zip is not installed")
+def test_an_encrypted_info_zip_member_is_named_as_extraction_names_it(tmp_path):
+    """Info-ZIP writes a UTF-8 name without the UTF-8 flag (with a Unicode Path field), which
+    ``zipfile`` reads as cp437 (``caf├⌐.txt``); the refusal names ``café.txt``."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "café.txt").write_text("secret")
+    archive = tmp_path / "e.zip"
+    command = ["zip", "-q", "-e", "-P", "pw", str(archive), "café.txt"]
+    subprocess.run(
+        command, cwd=tmp_path / "src", check=True, env=dict(os.environ, LC_ALL="C.UTF-8")
+    )
+    with pytest.raises(CorruptArchiveError) as caught:
+        ArchiveManager().extract_archive(archive, tmp_path / "out")
+    assert caught.value.member == "café.txt"
+    assert "encrypted members are not supported" in str(caught.value)
