@@ -21,6 +21,7 @@ with no disk behind it, and so refuses what extraction would refuse of the archi
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 from .display import quoted
 from .entries import EntryKind
@@ -210,9 +211,23 @@ class MemberTree:
         """Every symlink, resolved by ``resolver`` from ``self.path(name)``, must lie inside
         ``root`` (already resolved); a path through more links than the system follows is
         refused too."""
+        for refusal in self._symlinks_refused(resolver, root):
+            raise refusal
+
+    def symlinks_leading_out(self) -> list[UnsafeArchiveError]:
+        """What ``check_symlinks`` refuses, every symlink of it rather than the first: what
+        creation must not archive, since extraction would refuse the archive for it."""
+        links = {self.path(name): target for name, target, _ in self.symlinks}
+        return list(self._symlinks_refused(LinkResolver(links.get), _DETACHED_ROOT))
+
+    def _symlinks_refused(self, resolver: LinkResolver, root: str) -> Iterator[UnsafeArchiveError]:
         for name, target, _ in self.symlinks:
-            resolved = resolve_link(resolver, self.path(name), name)
+            try:
+                resolved = resolve_link(resolver, self.path(name), name)
+            except UnsafeArchiveError as exc:
+                yield exc
+                continue
             if not is_within(resolved, root):
-                raise UnsafeArchiveError(
+                yield UnsafeArchiveError(
                     name, f"symlink target {quoted(target)} resolves outside the destination"
                 )

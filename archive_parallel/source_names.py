@@ -21,6 +21,7 @@ from .display import quoted
 from .entries import EntryKind, FileEntry
 from .errors import UnarchivableNameError, UnsafeArchiveError
 from .leftovers import STAGING_PREFIX
+from .member_tree import MemberTree
 from .safety import (
     check_extracted_name,
     check_link_target,
@@ -101,6 +102,22 @@ def unarchivable_reason(entry: FileEntry) -> str | None:
     return None
 
 
+def _links_leading_out(entries: list[FileEntry]) -> list[tuple[FileEntry, str]]:
+    """The symlinks of ``entries`` that each stay inside the tree but lead out of it through
+    the others (``sub/up -> ..`` then ``out -> sub/up/..``), as extraction resolves them
+    (``MemberTree.symlinks_leading_out``), with why. Only a ``..`` in some target can climb,
+    so a tree whose links have none is not resolved at all."""
+    links = [e for e in entries if e.kind is EntryKind.SYMLINK]
+    if not any(".." in link.linkname.replace("\\", "/").split("/") for link in links):
+        return []
+    tree = MemberTree()
+    by_name = {tree.add_symlink(link.name, link.linkname): link for link in links}
+    return [
+        (by_name[refusal.member], f"extraction would refuse this symlink ({refusal.reason})")
+        for refusal in tree.symlinks_leading_out()
+    ]
+
+
 def screen_names(
     entries: list[FileEntry],
     policy: str,
@@ -126,6 +143,14 @@ def screen_names(
         reasons.append(reason)
         if entry.kind is EntryKind.DIR:
             refused_dirs.append(entry.name)
+        if policy == "skip":
+            logger.warning("skipping %s: %s", quoted(entry.path), reason)
+            if skipped is not None:
+                skipped.append((entry.name, f"{UNARCHIVABLE}: {reason}"))
+    for entry, reason in _links_leading_out(kept):
+        kept.remove(entry)
+        refused.append(entry)
+        reasons.append(reason)
         if policy == "skip":
             logger.warning("skipping %s: %s", quoted(entry.path), reason)
             if skipped is not None:

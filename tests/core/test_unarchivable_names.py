@@ -4,10 +4,10 @@ creation refuses it up front, naming the file.
 Refused (extraction would refuse or change it): names that are not UTF-8, hold control
 characters, hold a backslash, start with a drive (``C:x``), are nested more than 256 folders
 deep or start with extraction's ``.ap-staging-`` at the top, and symlinks whose target is
-absolute, leads outside, or is not UTF-8. ``unarchivable_names="skip"`` leaves them out with
-a warning; the rest of the tree is archived and reads back. Names that are unusual but fine
-(accents, other scripts, emoji, spaces, quotes, a leading dash) round-trip through
-``extract_archive``, ``tar`` and ``unzip``.
+absolute, leads outside (alone or through other links), or is not UTF-8.
+``unarchivable_names="skip"`` leaves them out with a warning; the rest of the tree is archived
+and reads back. Names that are unusual but fine (accents, other scripts, emoji, spaces,
+quotes, a leading dash) round-trip through ``extract_archive``, ``tar`` and ``unzip``.
 """
 
 from __future__ import annotations
@@ -319,3 +319,33 @@ def test_a_link_with_a_too_long_target_part_is_refused_for_its_length(tmp_path):
     assert excinfo.value.entries[0][0] == "sub/lnk"
     reason = excinfo.value.reason
     assert reason.endswith("path component longer than 255 bytes)") and "outside" not in reason
+
+
+def _chain_leading_out(root: Path) -> Path:
+    """``sub/up -> ..`` stays inside, and so does ``out -> sub/up/..`` read alone; through
+    ``sub/up`` it climbs out, and ``via -> out`` with it. ``in -> sub/up/café.txt`` stays."""
+    _good_tree(root)
+    (root / "sub").mkdir()
+    (root / "sub" / "up").symlink_to("..")
+    (root / "out").symlink_to("sub/up/..")
+    (root / "via").symlink_to("out")
+    (root / "in").symlink_to("sub/up/café.txt")
+    return root
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_links_that_lead_out_through_other_links_are_refused_up_front(tmp_path, suffix):
+    root = _chain_leading_out(tmp_path / "src")
+    archive = tmp_path / f"pkg.{suffix}"
+    with ArchiveManager() as manager, pytest.raises(UnarchivableNameError) as excinfo:
+        manager.create_archive(root, archive)
+    assert [n for n, _ in excinfo.value.entries] == ["out", "via"]
+    assert "resolves outside the destination" in excinfo.value.reason
+    assert not archive.exists()
+
+    with ArchiveManager() as manager:
+        meta = manager.create_archive(root, archive, ArchiveConfig(unarchivable_names="skip"))
+        manager.extract_archive(archive, tmp_path / "dest")
+    assert [n for n, why in meta.skipped if why.startswith("unarchivable")] == ["out", "via"]
+    assert os.readlink(tmp_path / "dest" / "in") == "sub/up/café.txt"
+    assert not (tmp_path / "dest" / "out").is_symlink()
