@@ -168,10 +168,10 @@ class ArchiveConfig:
     #: outside): "error" refuses the creation before anything is written, naming the file;
     #: "skip" leaves such entries out with a warning
     unarchivable_names: str = "error"
-    #: an archive smaller than this (bytes on disk) is extracted by the calling thread alone,
-    #: whatever its member count: its whole extraction takes a few milliseconds, less than
-    #: waking the pool's threads costs (0 extracts every archive of ``parallel_threshold``
-    #: members or more in parallel)
+    #: an archive smaller than this (bytes on disk) is extracted, and verified, by the calling
+    #: thread alone, whatever its member count: its whole extraction takes a few milliseconds,
+    #: less than waking the pool's threads costs (0 reads every archive of
+    #: ``parallel_threshold`` members or more in parallel)
     parallel_min_archive_bytes: int = 1 * MiB
     #: a source file or folder the system will not let creation read (no read permission, a
     #: folder that cannot be listed): "skip" leaves it out with a warning, as the old class
@@ -269,8 +269,8 @@ class ArchiveConfig:
 
     def uses_parallel(self, item_count: int, archive_bytes: int | None = None) -> bool:
         """True when an operation over ``item_count`` items should take the parallel path;
-        an extraction also gives ``archive_bytes``, its archive's size on disk, which must
-        reach ``parallel_min_archive_bytes``."""
+        reading an archive (extraction, verification) also gives ``archive_bytes``, its size
+        on disk, which must reach ``parallel_min_archive_bytes``."""
         if archive_bytes is not None and archive_bytes < int(self.parallel_min_archive_bytes):
             return False
         return bool(self.enable_parallel_processing) and item_count >= self.parallel_threshold

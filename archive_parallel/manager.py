@@ -451,9 +451,7 @@ class ArchiveManager:
             archive = self._require_archive(archive_path)
             fmt = resolve_format(archive)
             metadata = load_metadata(archive, config.max_side_file_size)
-            parallel = config.uses_parallel(
-                self._member_estimate(metadata, config), archive.stat().st_size
-            )
+            parallel = self._reads_in_parallel(metadata, config, archive.stat().st_size)
             plan = self._integrity_plan(
                 archive, fmt, metadata, config, parallel, verify=verify_integrity
             )
@@ -514,6 +512,15 @@ class ArchiveManager:
             archive, fmt, metadata, config, parallel=parallel, on_archive_hashed=hashed, **wish
         )
 
+    @classmethod
+    def _reads_in_parallel(
+        cls, metadata: ArchiveMetadata | None, config: ArchiveConfig, archive_bytes: int
+    ) -> bool:
+        """Whether reading an archive of ``archive_bytes`` on disk takes the parallel path:
+        one rule for extraction and verification, so that both read it through the same
+        decoders (a small archive is read by the calling thread in both)."""
+        return config.uses_parallel(cls._member_estimate(metadata, config), archive_bytes)
+
     @staticmethod
     def _member_estimate(metadata: ArchiveMetadata | None, config: ArchiveConfig) -> int:
         """Members of an archive, from its side file when there is one."""
@@ -559,7 +566,7 @@ class ArchiveManager:
             size = info.st_size
             metadata = load_metadata(archive, config.max_side_file_size)
             fmt = resolve_format(archive)
-            parallel = config.uses_parallel(self._member_estimate(metadata, config))
+            parallel = self._reads_in_parallel(metadata, config, size)
             plan = self._integrity_plan(archive, fmt, metadata, config, parallel, extracting=False)
             try:
                 with self._stats.timed("archive_verification"):

@@ -7,22 +7,28 @@ CRC-32 and size. ``rapidgzip_chunks`` reads it in bounded pieces (``READ_SIZE``)
 read-ahead holds a few chunks per thread (measured in docs/codecs.md).
 
 It only ever accelerates: any error rapidgzip raises (damage, trailing zeros or garbage it
-does not accept, a format it does not detect) hands over to ``serial()``, the ordinary
-in-order inflate, which skips what was already delivered and then either finishes the file
-or reports the damage exactly as it would have without rapidgzip. Small files
-(``MIN_COMPRESSED_SIZE``) are not worth starting its threads for.
+does not accept) hands over to ``serial()``, the ordinary in-order inflate, which skips what
+was already delivered and then either finishes the file or reports the damage exactly as it
+would have without rapidgzip. What rapidgzip accepts and the serial reader would not is
+checked for, at the file's two ends: a file that does not start with the gzip magic (a zlib or
+raw deflate stream) goes to ``serial()`` alone, and when rapidgzip ends quietly, the serial
+reader itself reads what follows the last member (``_rest_is_sound``), since rapidgzip passes
+over a few stray bytes there. Finding where that member ends inflates at most one of
+rapidgzip's chunks (a few MiB), never the whole file. Small files (``MIN_COMPRESSED_SIZE``)
+are not worth starting its threads for.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, BinaryIO
 
-from ..errors import CodecUnavailableError
-from .gzip_index import skip_delivered
+from ..errors import CodecUnavailableError, CorruptArchiveError
+from .gzip_index import GZIP_TRAILER_SIZE, skip_delivered
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +41,14 @@ MIN_COMPRESSED_SIZE = 4 * 1024 * 1024
 #: cores, rapidgzip with 2 threads (79 ms) lost to isal alone (52 ms) but beat zlib alone
 #: (111 ms) on a 22 MB tar.gz, and it peaked at about 230 MiB RSS where isal took 34 MiB
 MIN_THREADS_WITH_FAST_SERIAL = 8
+GZIP_MAGIC = b"\x1f\x8b"
+#: rapidgzip's last chunk starts tried for the end of its last member (each costs one chunk's
+#: inflate at most) before the whole file is inflated serially instead
+TAIL_CANDIDATES = 2
+#: deflate's window: the most a block may copy from before its start
+WINDOW_SIZE = 32 * 1024
+#: output bytes per step of that walk (it keeps none of them)
+DEFLATE_END_STEP = 4 * 1024 * 1024
 
 
 def import_rapidgzip() -> ModuleType | None:
@@ -76,13 +90,27 @@ def rapidgzip_chunks(
     threads: int,
     on_position: Callable[[int], None],
     serial: Callable[[], Iterator[bytes]],
+    resume_after_member: Callable[[int], Iterator[bytes]],
 ) -> Iterator[bytes]:
     """The file's uncompressed bytes, inflated by rapidgzip with ``threads`` threads;
-    on any rapidgzip error, ``serial()`` takes over after the bytes already delivered."""
+    on any rapidgzip error, ``serial()`` takes over after the bytes already delivered.
+
+    rapidgzip reads more than the serial reader accepts: a zlib or raw deflate stream, and a
+    few stray bytes after the last member. A file that does not start with the gzip magic is
+    therefore left to ``serial()`` from the start, and when rapidgzip ends quietly,
+    ``resume_after_member(offset)`` (the serial reader continuing where a member ends) must
+    reach the end of the file after exactly the bytes delivered (``_rest_is_sound``)."""
     module = require_rapidgzip()
+    name = os.path.basename(path)
+    with open(path, "rb") as handle:
+        starts_as_gzip = handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+    if not starts_as_gzip:
+        yield from serial()  # refuses it, in its own words
+        return
     delivered = 0
     size = os.path.getsize(path)
     reader: Any = None
+    chunk_starts: dict[int, int] | None = None
     try:
         reader = module.open(path, parallelization=max(1, int(threads)))
         while True:
@@ -92,19 +120,144 @@ def rapidgzip_chunks(
             delivered += len(piece)
             on_position(min(size, int(reader.tell_compressed())))
             yield piece
-        return
+        chunk_starts = _chunk_starts(reader)
     except (ValueError, RuntimeError, OSError) as exc:
-        logger.info(
-            "%s: rapidgzip stopped (%s); inflating the rest serially",
-            os.path.basename(path),
-            exc,
-        )
+        logger.info("%s: rapidgzip stopped (%s); inflating the rest serially", name, exc)
     finally:
         if reader is not None:
             reader.close()  # joins its threads; it must never be left to the finaliser
+    if chunk_starts is not None:
+        if _rest_is_sound(path, size, chunk_starts, delivered, resume_after_member):
+            return
+        logger.info("%s: where rapidgzip's last member ends is unclear; inflating serially", name)
     # rapidgzip inflated those bytes from the archive itself (no hint involved): the serial
     # inflate is only checked to reach at least as far
-    yield from skip_delivered(serial(), delivered, None, os.path.basename(path))
+    yield from skip_delivered(serial(), delivered, None, name)
+
+
+def _chunk_starts(reader: Any) -> dict[int, int] | None:
+    """rapidgzip's chunk starts, ``{compressed bit offset: uncompressed offset}``: each is
+    where a deflate block starts (or a member, at a byte boundary) and the bytes before it
+    inflate to that many bytes. None when this rapidgzip does not say."""
+    try:
+        starts = reader.block_offsets()
+        return {int(bit): int(out) for bit, out in dict(starts).items()}
+    except Exception as exc:  # noqa: BLE001 - an optional package's optional answer
+        logger.debug("rapidgzip gave no chunk offsets: %s", exc)
+        return None
+
+
+def _rest_is_sound(
+    path: str,
+    size: int,
+    chunk_starts: dict[int, int],
+    delivered: int,
+    resume_after_member: Callable[[int], Iterator[bytes]],
+) -> bool:
+    """Whether the serial reader, had it read the file, would have ended with the same
+    ``delivered`` bytes that rapidgzip gave; it raises the serial reader's own error for what
+    it refuses after them (garbage after the data, a damaged extra member), and False when it
+    cannot tell (the caller then inflates the whole file serially).
+
+    rapidgzip reports the end of the file as where it stopped, even with stray bytes after the
+    last member, so the end of a member is found from its last chunk start: the deflate stream
+    is walked from there to its end (``_deflate_end``), then the serial reader continues after
+    that member's trailer (``resume_after_member``). It must give exactly the bytes rapidgzip
+    delivered after that point and end there; otherwise (a chunk start that is not a block
+    start, say) the next chunk start back is tried."""
+    candidates = sorted(
+        (bit, out) for bit, out in chunk_starts.items() if out < delivered and bit < 8 * size
+    )
+    for bit, out in reversed(candidates[-TAIL_CANDIDATES:]):
+        found = _member_end(path, size, bit)
+        if found is None:
+            continue
+        offset, produced = found
+        expected = delivered - out - produced
+        if expected < 0:
+            continue
+        rest = resume_after_member(offset)
+        seen = 0
+        try:
+            for piece in rest:
+                seen += len(piece)
+                if seen > expected:
+                    break
+            else:
+                if seen == expected:
+                    return True
+        except CorruptArchiveError:
+            if seen == expected:
+                raise  # after every byte delivered: the serial reader's verdict on the rest
+        finally:
+            rest.close()  # type: ignore[attr-defined]
+    return False
+
+
+def _member_end(path: str, size: int, bit: int) -> tuple[int, int] | None:
+    """From a deflate block start at ``bit`` (or a member start): where the serial reader
+    resumes after that member, and the bytes the member gives from ``bit`` to its end; None
+    when the stream does not end in the file."""
+    with open(path, "rb") as handle:
+        handle.seek(bit // 8)
+        if bit % 8 == 0 and handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC:
+            return bit // 8, 0  # a member starts here (no deflate block starts with 1f 8b)
+        handle.seek(bit // 8)
+        end = _deflate_end(handle, bit % 8)
+    if end is None or end[0] + GZIP_TRAILER_SIZE > size:
+        return None
+    return end[0] + GZIP_TRAILER_SIZE, end[1]
+
+
+def _deflate_end(handle: BinaryIO, skip_bits: int) -> tuple[int, int] | None:
+    """The file offset where the raw deflate stream that starts ``skip_bits`` into
+    ``handle``'s current byte ends (the next byte boundary), and its output size from there;
+    None on a decode error or no end before the end of the file.
+
+    Nothing before that block is at hand, so the inflater is given a window of zeros: the
+    blocks decode to the wrong bytes wherever they copy from before the start, but to exactly
+    the right lengths and bit positions, which is all that is asked. A block may start
+    anywhere in a byte while Python's zlib starts at a byte boundary, so the stream is
+    preceded by an empty-but-for-a-few-literals fixed-Huffman block whose length in bits is
+    ``skip_bits`` modulo 8 and which is put in place of those bits: the rest keeps its byte
+    alignment, and the stream's end and what follows it stay where they are in the file."""
+    prefix, prefix_bits, prefix_output = _alignment_block(skip_bits)
+    whole_bytes = (prefix_bits - skip_bits) // 8
+    first = handle.read(1)
+    if not first:
+        return None
+    low_bits = (1 << skip_bits) - 1
+    joined = (first[0] & ~low_bits & 0xFF) | (prefix >> (8 * whole_bytes))
+    data = (prefix & ((1 << 8 * whole_bytes) - 1)).to_bytes(whole_bytes, "little")
+    data += bytes([joined])
+    read_end = handle.tell()  # the file offset just past what ``data`` holds
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS, zdict=bytes(WINDOW_SIZE))
+    produced = 0
+    try:
+        while True:
+            while data and not inflater.eof:
+                produced += len(inflater.decompress(data, DEFLATE_END_STEP))
+                data = inflater.unconsumed_tail
+            if inflater.eof:
+                return read_end - len(inflater.unused_data), produced - prefix_output
+            data = handle.read(READ_SIZE)
+            if not data:
+                return None
+            read_end += len(data)
+    except zlib.error as exc:
+        logger.debug("no deflate stream decodes from that chunk start: %s", exc)
+        return None
+
+
+def _alignment_block(bits: int) -> tuple[int, int, int]:
+    """A non-final fixed-Huffman block of ``n`` literals (144, 9 bits each) whose length,
+    ``10 + 9n`` bits, is ``bits`` modulo 8 (``n`` is 0 to 7): (its bits as an integer, least
+    significant first as deflate packs them, their count, ``n``)."""
+    literals = (bits + 6) % 8  # 10 + 9n = bits (mod 8)
+    code_144 = [1, 1, 0, 0, 1, 0, 0, 0, 0]  # Huffman codes go most significant bit first
+    sequence = [0, 1, 0] + code_144 * literals + [0] * 7  # BFINAL 0, BTYPE 01, ..., end
+    value = sum(bit << i for i, bit in enumerate(sequence))
+    return value, len(sequence), literals
 
 
 __all__ = [

@@ -18,7 +18,9 @@ generator of decompressed chunks:
   bz2 boundaries are the byte-aligned ``BZh[1-9]`` + block magic, confirmed by each piece
   decompressing cleanly to its end with nothing left over. Anything unexpected (one stream,
   a false boundary, a piece larger than ``SEGMENT_OUTPUT_LIMIT`` once decompressed) switches
-  to sequential decompression from that piece on, so foreign files work too.
+  to sequential decompression from that piece on, so foreign files work too. xz stream
+  padding (``XZ_PADDING_UNIT``) is accepted after and between streams on both paths, as
+  ``xz -t`` accepts it.
 
 Every decompression failure (truncation, flipped bytes, bad CRC, wrong format) reaches the
 caller from ``read()`` as ``CorruptArchiveError``; ``close()`` cancels queued work, waits for
@@ -229,6 +231,7 @@ class _GzipInflater:
         description: str,
         position: CompressedPosition | None = None,
         inflater: Any = zlib,
+        members: int = 0,
     ) -> None:
         self._handle = handle
         self._module = inflater
@@ -237,7 +240,9 @@ class _GzipInflater:
         self._position = position or CompressedPosition()
         self._input = b""
         self._decompressor: Any = None
-        self._members = 0
+        #: members inflated before ``handle``'s position: 1 or more resumes right after one
+        #: (``resume_after_member``), where zero padding, another member or the end may follow
+        self._members = members
         self._done = False
 
     def _read(self) -> bytes:
@@ -299,13 +304,16 @@ def _decoded_chunks(
     executor: Executor | None,
     position: CompressedPosition,
     decoder: Callable[[BinaryIO, CompressedPosition], Callable[[], bytes | None]],
+    offset: int = 0,
 ) -> Iterator[bytes]:
     """The pieces of a stream that decodes in order only: ``decoder(handle, reading)`` makes
-    the step function over the opened file (``_GzipInflater``, ``ZstdReader``), which
-    ``_chunks_ahead`` runs ahead of the caller."""
+    the step function over the file opened at ``offset`` (``_GzipInflater``, ``ZstdReader``),
+    which ``_chunks_ahead`` runs ahead of the caller."""
     handle = open(path, "rb")  # noqa: SIM115 - closed by _chunks_ahead, after workers stop
     reading = CompressedPosition()
     try:
+        handle.seek(offset)
+        reading.value = offset
         step = decoder(handle, reading)
     except BaseException:
         handle.close()
@@ -412,6 +420,10 @@ def find_bz2_segments(handle: BinaryIO, size: int) -> list[Segment] | None:
 _XZ_HEADER_MAGIC = b"\xfd7zXZ\x00"
 _XZ_FOOTER_MAGIC = b"YZ"
 _XZ_MAX_INDEX = 64 * 1024 * 1024
+#: xz stream padding (null bytes after a stream, before the next one or the end) comes in
+#: whole units of this many bytes (every stream's own length is one too); xz -t refuses any
+#: other length as corrupt data
+XZ_PADDING_UNIT = 4
 
 
 def _read_at(handle: BinaryIO, offset: int, length: int) -> bytes:
@@ -458,8 +470,9 @@ def find_xz_segments(handle: BinaryIO, size: int) -> list[Segment] | None:
     end = size
     try:
         while end > 0:
-            while end >= 4 and _read_at(handle, end - 4, 4) == b"\x00\x00\x00\x00":
-                end -= 4  # stream padding
+            unit = XZ_PADDING_UNIT
+            while end >= unit and _read_at(handle, end - unit, unit) == bytes(unit):
+                end -= unit  # stream padding; before the first stream it leaves end < 24
             if end < 24:
                 return None
             footer = _read_at(handle, end - 12, 12)
@@ -515,8 +528,9 @@ def decompress_segment(path: str, fmt: CompressionFormat, segment: Segment) -> b
 def _sequential_chunks(
     path: str, fmt: CompressionFormat, offset: int = 0, position: CompressedPosition | None = None
 ) -> Iterator[bytes]:
-    """Decompress from ``offset`` to the end with the standard library's multi-stream reader
-    (the one ``BZ2File`` and ``LZMAFile`` use; xz with a memory limit), ``max_length`` bounded.
+    """Decompress from ``offset`` (where a stream starts) to the end, ``max_length`` bounded:
+    bz2 with the standard library's multi-stream reader (the one ``BZ2File`` uses), xz with
+    ``_xz_stream_chunks`` (xz's own rules for what may follow a stream).
 
     Unlike ``BZ2File`` and ``LZMAFile``, bytes after the last stream that do not decode as
     another stream are an error, not ignored: appended junk is damage, as a gzip reader says
@@ -524,20 +538,57 @@ def _sequential_chunks(
     position = position or CompressedPosition()
     with open(path, "rb") as raw:
         raw.seek(offset)
-        if fmt is CompressionFormat.TAR_BZ2:
-            reader = _compression.DecompressReader(raw, bz2.BZ2Decompressor, trailing_error=())
-        else:
-            reader = _compression.DecompressReader(
-                raw,
-                lzma.LZMADecompressor,
-                trailing_error=(),
-                format=lzma.FORMAT_XZ,
-                memlimit=XZ_MEMORY_LIMIT,
-            )
+        if fmt is CompressionFormat.TAR_XZ:
+            yield from _xz_stream_chunks(raw, position)
+            return
+        reader = _compression.DecompressReader(raw, bz2.BZ2Decompressor, trailing_error=())
         with reader:
             while chunk := reader.read(SEQUENTIAL_READ_SIZE):
                 position.value = raw.tell()
                 yield chunk
+
+
+def _xz_stream_chunks(raw: BinaryIO, position: CompressedPosition) -> Iterator[bytes]:
+    """The xz streams that start at ``raw``'s position, one after another, as ``xz -d``
+    reads a file: after each stream, stream padding (``XZ_PADDING_UNIT``), then another
+    stream or the end of the file. The first stream starts right away (no padding before it);
+    anything else after a stream is an error, as is padding of another length."""
+    decompressor = _new_decompressor(CompressionFormat.TAR_XZ)
+    pending = b""
+    while True:
+        if decompressor.eof:
+            pending, padding = decompressor.unused_data, 0
+            while not pending.strip(b"\x00"):
+                padding += len(pending)
+                pending = raw.read(SEQUENTIAL_READ_SIZE)
+                position.value = raw.tell()
+                if not pending:
+                    break
+            stripped = pending.lstrip(b"\x00")
+            padding += len(pending) - len(stripped)
+            if padding % XZ_PADDING_UNIT:
+                raise lzma.LZMAError(
+                    f"Corrupt input data: {padding} null bytes of stream padding after an xz "
+                    f"stream (a multiple of {XZ_PADDING_UNIT} is allowed)"
+                )
+            if not stripped:
+                return
+            pending = stripped
+            decompressor = _new_decompressor(CompressionFormat.TAR_XZ)
+        if decompressor.needs_input:
+            if not pending:
+                pending = raw.read(SEQUENTIAL_READ_SIZE)
+                position.value = raw.tell()
+                if not pending:
+                    raise EOFError(
+                        "Compressed file ended before the end-of-stream marker was reached"
+                    )
+            chunk = decompressor.decompress(pending, SEQUENTIAL_READ_SIZE)
+            pending = b""
+        else:
+            chunk = decompressor.decompress(b"", SEQUENTIAL_READ_SIZE)
+        if chunk:
+            yield chunk
 
 
 def _segmented_chunks(
@@ -648,6 +699,21 @@ def open_decompressed(
                 lambda handle, reading: _GzipInflater(handle, description, reading, module).step,
             )
 
+        def resume_after_member(offset: int) -> Iterator[bytes]:
+            """The same serial inflate, from ``offset``, where a member ends (after its
+            trailer): what may follow a member there, and the same errors for the rest. Only
+            checked by the caller, never delivered, so it neither runs ahead nor reports
+            progress."""
+            return _decoded_chunks(
+                path,
+                None,
+                CompressedPosition(),
+                lambda handle, reading: (
+                    _GzipInflater(handle, description, reading, module, members=1).step
+                ),
+                offset,
+            )
+
         def on_position(end: int) -> None:
             position.value = end
 
@@ -657,7 +723,9 @@ def open_decompressed(
         elif executor is not None and wants_rapidgzip(
             inflate_backend, size, _workers(executor), module is not zlib
         ):
-            chunks = rapidgzip_chunks(path, _workers(executor), on_position, serial)
+            chunks = rapidgzip_chunks(
+                path, _workers(executor), on_position, serial, resume_after_member
+            )
         else:
             chunks = serial()
     elif fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
