@@ -557,25 +557,27 @@ class ArchiveManager:
         start = time.perf_counter()
         parallel = False
         size = 0
-        # a missing archive raises (``read_problem``); one that cannot be read is not damage
-        if problem := read_problem(archive):
-            report = IntegrityReport(False, problem, unreadable=True)
-        elif kind := not_a_file(info := archive_stat(archive)):
-            report = IntegrityReport(False, f"{archive} is {kind}, not an archive")
-        else:
-            size = info.st_size
-            metadata = load_metadata(archive, config.max_side_file_size)
-            fmt = resolve_format(archive)
-            parallel = self._reads_in_parallel(metadata, config, size)
-            plan = self._integrity_plan(archive, fmt, metadata, config, parallel, extracting=False)
-            try:
+        try:
+            # a missing archive raises (``read_problem``); one that cannot be read is not damage
+            if problem := read_problem(archive):
+                report = IntegrityReport(False, problem, unreadable=True)
+            elif kind := not_a_file(info := archive_stat(archive)):
+                report = IntegrityReport(False, f"{archive} is {kind}, not an archive")
+            else:
+                size = info.st_size
+                metadata = load_metadata(archive, config.max_side_file_size)
+                fmt = resolve_format(archive)
+                parallel = self._reads_in_parallel(metadata, config, size)
+                plan = self._integrity_plan(
+                    archive, fmt, metadata, config, parallel, extracting=False
+                )
                 with self._stats.timed("archive_verification"):
                     report = verify_archive_report(
                         archive, fmt, self._executor(config, parallel), config, plan, check_safety
                     )
-            except BaseException:  # a codec to install, an interrupt
-                self._stats.record_failure()
-                raise
+        except BaseException:  # a missing archive, a codec to install, an interrupt
+            self._stats.record_failure()
+            raise
         self._stats.record_operation(
             "verify",
             parallel,

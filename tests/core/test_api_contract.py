@@ -393,6 +393,7 @@ def test_every_failed_call_counts_as_a_failed_operation(manager, sample_tree, tm
         lambda: manager.create_archive(sample_tree, tmp_path / "a_file" / "o.tar.gz"),
         lambda: manager.extract_archive(tmp_path / "nope.tar.gz", tmp_path / "d"),
         lambda: manager.extract_archive(tmp_path / "a_file", tmp_path / "d"),
+        lambda: manager.verify_archive_integrity(tmp_path / "nope.tar.gz"),
     ]
     for number, call in enumerate(calls, start=1):
         with pytest.raises(RuntimeError):
