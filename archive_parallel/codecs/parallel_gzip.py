@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import logging
 import os
-import zlib
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any, BinaryIO
+from typing import Any
 
 from ..errors import CodecUnavailableError, CorruptArchiveError
+from .deflate_end import deflate_end
 from .gzip_index import GZIP_TRAILER_SIZE, skip_delivered
 
 logger = logging.getLogger(__name__)
@@ -45,10 +45,6 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: rapidgzip's last chunk starts tried for the end of its last member (each costs one chunk's
 #: inflate at most) before the whole file is inflated serially instead
 TAIL_CANDIDATES = 2
-#: deflate's window: the most a block may copy from before its start
-WINDOW_SIZE = 32 * 1024
-#: output bytes per step of that walk (it keeps none of them)
-DEFLATE_END_STEP = 4 * 1024 * 1024
 
 
 def import_rapidgzip() -> ModuleType | None:
@@ -161,7 +157,7 @@ def _rest_is_sound(
 
     rapidgzip reports the end of the file as where it stopped, even with stray bytes after the
     last member, so the end of a member is found from its last chunk start: the deflate stream
-    is walked from there to its end (``_deflate_end``), then the serial reader continues after
+    is walked from there to its end (``deflate_end``), then the serial reader continues after
     that member's trailer (``resume_after_member``). It must give exactly the bytes rapidgzip
     delivered after that point and end there; otherwise (a chunk start that is not a block
     start, say) the next chunk start back is tried."""
@@ -203,61 +199,10 @@ def _member_end(path: str, size: int, bit: int) -> tuple[int, int] | None:
         if bit % 8 == 0 and handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC:
             return bit // 8, 0  # a member starts here (no deflate block starts with 1f 8b)
         handle.seek(bit // 8)
-        end = _deflate_end(handle, bit % 8)
+        end = deflate_end(handle, bit % 8)
     if end is None or end[0] + GZIP_TRAILER_SIZE > size:
         return None
     return end[0] + GZIP_TRAILER_SIZE, end[1]
-
-
-def _deflate_end(handle: BinaryIO, skip_bits: int) -> tuple[int, int] | None:
-    """The file offset where the raw deflate stream that starts ``skip_bits`` into
-    ``handle``'s current byte ends (the next byte boundary), and its output size from there;
-    None on a decode error or no end before the end of the file.
-
-    Nothing before that block is at hand, so the inflater is given a window of zeros: the
-    blocks decode to the wrong bytes wherever they copy from before the start, but to exactly
-    the right lengths and bit positions, which is all that is asked. A block may start
-    anywhere in a byte while Python's zlib starts at a byte boundary, so the stream is
-    preceded by an empty-but-for-a-few-literals fixed-Huffman block whose length in bits is
-    ``skip_bits`` modulo 8 and which is put in place of those bits: the rest keeps its byte
-    alignment, and the stream's end and what follows it stay where they are in the file."""
-    prefix, prefix_bits, prefix_output = _alignment_block(skip_bits)
-    whole_bytes = (prefix_bits - skip_bits) // 8
-    first = handle.read(1)
-    if not first:
-        return None
-    low_bits = (1 << skip_bits) - 1
-    joined = (first[0] & ~low_bits & 0xFF) | (prefix >> (8 * whole_bytes))
-    data = (prefix & ((1 << 8 * whole_bytes) - 1)).to_bytes(whole_bytes, "little")
-    data += bytes([joined])
-    read_end = handle.tell()  # the file offset just past what ``data`` holds
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS, zdict=bytes(WINDOW_SIZE))
-    produced = 0
-    try:
-        while True:
-            while data and not inflater.eof:
-                produced += len(inflater.decompress(data, DEFLATE_END_STEP))
-                data = inflater.unconsumed_tail
-            if inflater.eof:
-                return read_end - len(inflater.unused_data), produced - prefix_output
-            data = handle.read(READ_SIZE)
-            if not data:
-                return None
-            read_end += len(data)
-    except zlib.error as exc:
-        logger.debug("no deflate stream decodes from that chunk start: %s", exc)
-        return None
-
-
-def _alignment_block(bits: int) -> tuple[int, int, int]:
-    """A non-final fixed-Huffman block of ``n`` literals (144, 9 bits each) whose length,
-    ``10 + 9n`` bits, is ``bits`` modulo 8 (``n`` is 0 to 7): (its bits as an integer, least
-    significant first as deflate packs them, their count, ``n``)."""
-    literals = (bits + 6) % 8  # 10 + 9n = bits (mod 8)
-    code_144 = [1, 1, 0, 0, 1, 0, 0, 0, 0]  # Huffman codes go most significant bit first
-    sequence = [0, 1, 0] + code_144 * literals + [0] * 7  # BFINAL 0, BTYPE 01, ..., end
-    value = sum(bit << i for i, bit in enumerate(sequence))
-    return value, len(sequence), literals
 
 
 __all__ = [

@@ -24,6 +24,7 @@ import pytest
 from codecs_testdata import mixed_bytes, require_tool, text_bytes
 
 from archive_parallel.codecs import parallel_gzip, readers
+from archive_parallel.codecs.deflate_end import deflate_end
 from archive_parallel.errors import CorruptArchiveError
 from archive_parallel.formats import CompressionFormat
 
@@ -236,10 +237,10 @@ def test_the_end_of_a_deflate_stream_is_found_from_a_block_start_at_any_bit(tmp_
     path = tmp_path / "stream"
     path.write_bytes(stream + b"TRAILER!" + b"and more")
     with open(path, "rb") as handle:
-        assert parallel_gzip._deflate_end(handle, skip_bits) == (end, 8)
+        assert deflate_end(handle, skip_bits) == (end, 8)
     with open(path, "rb") as handle:
         handle.seek(end - 1)  # no stream ends after this
-        assert parallel_gzip._deflate_end(handle, 0) is None
+        assert deflate_end(handle, 0) is None
 
 
 def test_a_member_start_is_taken_as_it_is(gzip_files):
