@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import secrets
 from collections.abc import Iterator
@@ -32,7 +33,8 @@ from .interrupts import checkpoint
 from .leftovers import owner_tag, remove_stale
 
 TEMP_MARKER = ".ap-tmp-"
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+#: opens with ``open``'s flags (``xb``: create, exclusive, close-on-exec), mode 0o600
+_OPEN_PRIVATE = functools.partial(os.open, mode=0o600)
 
 
 def _temp_name(target: Path) -> Path:
@@ -71,12 +73,11 @@ class _Pending:
         self.renamed = False
 
     def open(self) -> BinaryIO:
-        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)
-        try:
-            self.handle = os.fdopen(fd, "wb")
-        except BaseException:
-            os.close(fd)
-            raise
+        # ``open`` makes the file object in C, the descriptor from ``_OPEN_PRIVATE`` (C too)
+        # held by it from the start: a signal handler's exception raised as soon as ``open``
+        # returns drops the object, which closes it (``os.open`` then ``os.fdopen`` left a
+        # bare descriptor in between, kept open for good by such an exception)
+        self.handle = open(self.temp, "xb", opener=_OPEN_PRIVATE)  # noqa: SIM115 (finish closes)
         return self.handle
 
     def finish(self, durable: bool) -> None:

@@ -27,6 +27,7 @@ from .cli_create import left_out, refusal_hint, refused_entries
 from .cli_output import CommandOutput
 from .cli_support import EXIT_FAILED, EXIT_USAGE, OneLineParser, positive_int
 from .config import COMPRESSION_BACKENDS, ArchiveConfig, load_tuned_defaults
+from .descriptors import open_fd
 from .display import escape, one_line, quoted
 from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
 from .formats import KNOWN_EXTENSIONS, CompressionFormat, format_from_name
@@ -374,7 +375,7 @@ def _unreadable_reason(path: Path) -> str:
     """Why ``path`` cannot be read as a file (``Is a directory``, ``Permission denied``,
     ``a FIFO (named pipe), not a regular file``...)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = open_fd(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         try:
             info = os.fstat(fd)
             if stat.S_ISDIR(info.st_mode):

@@ -8,6 +8,8 @@ whose cache may still lose it; ``F_FULLFSYNC`` asks the drive to write it throug
 there (falling back to ``fsync`` on file systems that refuse it). On Linux ``fdatasync`` is
 enough for the data (and the size needed to read it back). Folders that cannot be opened or
 flushed (some network and Windows file systems) are skipped quietly: the rename stays atomic.
+Descriptors are opened with ``descriptors.open_fd``, so a program's signal handler that
+raises cannot leak one (of a staged file, say, which the failed extraction then deletes).
 
 A whole extracted tree (``sync_tree``) is flushed in one go where the system allows it, since
 one ``fsync`` per small file costs a journal commit each: on Linux one ``syncfs`` of its file
@@ -23,6 +25,8 @@ import ctypes.util
 import os
 import sys
 from collections.abc import Callable
+
+from .descriptors import open_fd
 
 _FULLFSYNC = getattr(__import__("fcntl"), "F_FULLFSYNC", None) if os.name == "posix" else None
 _DATASYNC = getattr(os, "fdatasync", None) if sys.platform.startswith("linux") else None
@@ -51,7 +55,7 @@ def sync_folder(path: str | os.PathLike[str]) -> None:
     if os.name != "posix":
         return
     try:
-        fd = os.open(path, _DIR_FLAGS)
+        fd = open_fd(path, _DIR_FLAGS)
     except OSError:
         return
     try:
@@ -71,7 +75,7 @@ def sync_folder(path: str | os.PathLike[str]) -> None:
 
 def sync_path(path: str | os.PathLike[str]) -> None:
     """Flush a regular file by name (opened read-only, which is enough for fsync)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+    fd = open_fd(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
     try:
         sync_file(fd)
     finally:
@@ -95,7 +99,7 @@ _SYNCFS = _load_syncfs()
 
 
 def _plain_fsync(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+    fd = open_fd(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
     try:
         os.fsync(fd)
     finally:
@@ -111,7 +115,7 @@ def sync_tree(
     medium; ``run_all(fn, paths)`` calls ``fn`` on each path (on a pool, when the caller has
     one). The folders are listed only where they are flushed one by one."""
     if _SYNCFS is not None:
-        fd = os.open(root, _DIR_FLAGS)
+        fd = open_fd(root, _DIR_FLAGS)
         try:
             if _SYNCFS(fd) == 0:
                 return

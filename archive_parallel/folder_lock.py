@@ -20,6 +20,7 @@ import logging
 import os
 from collections.abc import Iterator
 
+from .descriptors import open_fd
 from .errors import ArchiveError
 
 try:
@@ -40,7 +41,7 @@ def folder_lock(folder: str | os.PathLike[str], role: str = "destination") -> It
         yield
         return
     try:
-        fd = os.open(folder, _DIR_FLAGS)
+        fd = open_fd(folder, _DIR_FLAGS)  # held before any call (a handler cannot leak it)
     except OSError as exc:
         raise ArchiveError(
             f"cannot open {role} {os.fspath(folder)}: {exc.strerror or exc}"

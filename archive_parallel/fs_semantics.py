@@ -20,6 +20,8 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
+from .descriptors import open_fd
+
 PROBE_PREFIX = ".ap-fsprobe-"
 _NFC_E = "\u00e9"  # é, one code point
 _NFD_E = "e\u0301"  # é, e + combining acute accent
@@ -82,10 +84,11 @@ def probe_name_semantics(folder: str | os.PathLike[str]) -> NameSemantics:
     name = f"{PROBE_PREFIX}{token}-a{_NFC_E}"
     path = os.path.join(os.fspath(folder), name)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # closed as soon as opened, no call in between (``open_fd``: a signal handler's
+        # exception cannot leak it)
+        os.close(open_fd(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except (OSError, UnicodeError):
         return CASE_SENSITIVE
-    os.close(fd)
     try:
         upper = os.path.join(os.fspath(folder), f"{PROBE_PREFIX}{token}-A{_NFC_E}")
         nfd = os.path.join(os.fspath(folder), f"{PROBE_PREFIX}{token}-a{_NFD_E}")

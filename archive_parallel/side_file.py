@@ -27,6 +27,7 @@ import re
 import stat
 from typing import Any
 
+from .descriptors import open_fd
 from .formats import CompressionFormat
 
 MiB = 1024 * 1024
@@ -57,7 +58,7 @@ def read_side_file(path: str | os.PathLike[str], max_size: int) -> bytes | None:
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(path, flags)
+        fd = open_fd(path, flags)
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -30,6 +30,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from .descriptors import open_fd
 from .entries import EntryKind, FileEntry
 from .errors import ArchiveError, SourceChangedError
 from .interrupts import checkpoint
@@ -57,7 +58,7 @@ def open_source(entry: FileEntry) -> int:
     still a regular file, with the same device and inode (when the walk recorded them).
     Otherwise ``SourceChangedError``; a file gone is ``SourceChangedError`` too."""
     try:
-        fd = os.open(entry.path, _SOURCE_FLAGS)
+        fd = open_fd(entry.path, _SOURCE_FLAGS)
     except FileNotFoundError as exc:
         raise SourceChangedError(f"{entry.name}: file vanished while being archived") from exc
     except OSError as exc:
@@ -267,7 +268,7 @@ def read_chunks(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> I
     buffered file object is built, and a short read is taken as the file's end, so a file
     smaller than a chunk costs open, fstat, one read and close: for many tiny files that is
     most of the cost of hashing them."""
-    fd = os.open(path, _SOURCE_FLAGS)
+    fd = open_fd(path, _SOURCE_FLAGS)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise NotRegularFileError(path)

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
+from .descriptors import open_fd
 from .entries import EntryKind, FileEntry
 from .exclusion import Excluder, excluder_for
 from .pool import ordered_map, worker_count
@@ -100,7 +101,7 @@ class _Scan:
 
 def _scan_dir(path: str, prefix: str, options: WalkOptions, excluder) -> _Scan:
     try:
-        dir_fd = os.open(path, _DIR_FLAGS) if SCAN_BY_DESCRIPTOR else None
+        dir_fd = open_fd(path, _DIR_FLAGS) if SCAN_BY_DESCRIPTOR else None
     except OSError as exc:
         return _unreadable_folder(path, prefix, exc, options)
     try:

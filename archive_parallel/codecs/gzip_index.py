@@ -37,6 +37,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from ..descriptors import open_fd
 from ..errors import CorruptArchiveError
 from ..pool import ordered_map
 from .crc32 import crc32_combine
@@ -279,7 +280,6 @@ def indexed_chunks(
     first segment that fails its check, ``serial()`` (a plain inflate from the start of the
     file) takes over, skipping the bytes already delivered."""
     module = copyable(module)  # the block-boundary probe copies inflaters
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     delivered = 0
     delivered_crc: int | None = 0 if index.check_crc else None
     logger.debug(
@@ -287,6 +287,7 @@ def indexed_chunks(
         os.path.basename(path),
         len(index.segments),
     )
+    fd = open_fd(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # held before any call
     try:
         last = len(index.segments) - 1
         tasks = ordered_map(

@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ..descriptors import open_fd
 from ..display import quoted
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..fs_semantics import NameSemantics, probe_name_semantics
@@ -84,8 +85,11 @@ def write_failure(name: str, exc: OSError) -> ArchiveError:
 
 
 def open_new_file(name: str, path: str, mode: int | None) -> int:
+    """A new file's descriptor (``descriptors.open_fd``: the caller stores it and enters
+    the ``try`` that closes it with no call in between, so a signal handler that raises
+    cannot leak it)."""
     try:
-        return os.open(path, _OPEN_FLAGS, 0o600 if mode is not None else 0o666)
+        return open_fd(path, _OPEN_FLAGS, 0o600 if mode is not None else 0o666)
     except FileExistsError:
         raise UnsafeArchiveError(name, "file already exists in the staging tree") from None
     except OSError as exc:

@@ -52,10 +52,9 @@ def _read_exact(source: object, size: int, name: str) -> bytes:
 
 
 class _LargeFile:
-    def __init__(
-        self, name: str, fd: int, mode: int | None, mtime: float | None, hashing: bool
-    ) -> None:
-        self.name, self.fd, self.mode, self.mtime = name, fd, mode, mtime
+    def __init__(self, name: str, mode: int | None, mtime: float | None, hashing: bool) -> None:
+        self.name, self.mode, self.mtime = name, mode, mtime
+        self.fd = -1  # set as the file is opened
         self.hasher = new_hasher(hashing)
         self.size = 0
 
@@ -168,9 +167,9 @@ class TarExtraction:
         mtime: float | None,
     ) -> None:
         self._flush_batch()
-        fd = open_new_file(name, self.tree.path(name), mode)
-        large = _LargeFile(name, fd, mode, mtime, self.tree.hash_files)
-        self._open[large.fd] = large
+        large = _LargeFile(name, mode, mtime, self.tree.hash_files)
+        large.fd = open_new_file(name, self.tree.path(name), mode)
+        self._open[large.fd] = large  # no call in between: a signal handler cannot leak it
         remaining = member.size
         while remaining:
             data = _read_exact(source, min(CHUNK_SIZE, remaining), member.name)
@@ -186,12 +185,13 @@ class TarExtraction:
             self._collect(results)
 
     def _close_large(self, large: _LargeFile) -> None:
-        """Apply attributes and close; the descriptor leaves ``_open`` only as it is closed, so
-        an interrupt at any point leaves it for ``run``'s clean-up or closes it here."""
+        """Apply attributes and close; the descriptor leaves ``_open`` only as it is closed
+        (``del``, then the close, with no call in between), so an interrupt at any point
+        leaves it for ``run``'s clean-up or closes it here."""
         try:
             apply_attributes(large.fd, large.name, large.mode, large.mtime)
         finally:
-            self._open.pop(large.fd, None)
+            del self._open[large.fd]
             os.close(large.fd)
 
     def _collect(self, results: list[list[Written] | _LargeFile]) -> None:

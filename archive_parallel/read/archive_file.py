@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 
+from ..descriptors import open_fd
 from ..errors import ArchiveError, CorruptArchiveError
 
 #: what a path that is not a regular file is, for a message (anything else: "special file")
@@ -52,7 +53,7 @@ def read_problem(archive_path: str | os.PathLike[str]) -> str:
     name = os.fspath(archive_path)
     try:
         if not not_a_file(os.stat(name)):
-            os.close(os.open(name, _OPEN_FLAGS))
+            os.close(open_fd(name, _OPEN_FLAGS))
     except FileNotFoundError:
         raise ArchiveError(f"archive not found: {name}") from None
     except OSError as exc:
