@@ -16,19 +16,42 @@ cost is a list and a ``map`` per call, no system call.
 
 The library's own Ctrl-C handling defers the interrupt to checkpoints (``interrupts``); this
 is for the handlers a program installs itself.
+
+``OpenFolder`` holds a folder open for calls relative to it (``dir_fd=``): extraction creates
+everything in its staging folder that way, so only a member's own name counts against the
+system's path limit, not the staging folder's path before it. Where the system lacks those
+calls (``RELATIVE_CALLS`` is False: Windows), callers use full paths as before.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 
+#: every call that extraction makes relative to its staging folder takes ``dir_fd`` here
+#: (``os.replace`` takes the ``*_dir_fd`` arguments of ``os.rename``, which the set lists),
+#: and folders can be listed and walked from a descriptor
+RELATIVE_CALLS = (
+    {os.open, os.mkdir, os.link, os.symlink, os.utime, os.rename, os.stat, os.readlink}
+    <= os.supports_dir_fd
+    and os.scandir in os.supports_fd
+    and hasattr(os, "fwalk")
+)
 
-def open_fd(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
-    """``os.open(path, flags, mode)``, safe from a signal handler's exception (see the
-    module docstring): the caller must hold the result before its next call."""
+#: a folder opened as itself, never through a symlink put in its place
+FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+FOLDER_FLAGS |= getattr(os, "O_NOFOLLOW", 0)
+
+
+def open_fd(
+    path: str | os.PathLike[str], flags: int, mode: int = 0o777, dir_fd: int | None = None
+) -> int:
+    """``os.open(path, flags, mode, dir_fd=dir_fd)``, safe from a signal handler's exception
+    (see the module docstring): the caller must hold the result before its next call."""
+    opener = os.open if dir_fd is None else functools.partial(os.open, dir_fd=dir_fd)
     opened: list[int] = []
     try:
-        opened.extend(map(os.open, (path,), (flags,), (mode,)))
+        opened.extend(map(opener, (path,), (flags,), (mode,)))
     except BaseException:
         for fd in opened:  # opened, then a signal handler raised: close it here
             os.close(fd)
@@ -36,4 +59,22 @@ def open_fd(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
     return opened[0]
 
 
-__all__ = ["open_fd"]
+class OpenFolder:
+    """A folder's descriptor (``fd``), opened by ``open_fd``, for calls relative to it.
+
+    It is closed when the last reference goes, not by an explicit close: a pool task that
+    still runs after its operation failed (a second interrupt cut short the wait for it)
+    holds the folder, so the number cannot name another file while the task may still
+    create files from it."""
+
+    fd = -1
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.fd = open_fd(path, FOLDER_FLAGS)  # held at once: ``__del__`` closes it
+
+    def __del__(self, _close=os.close) -> None:
+        if self.fd >= 0:
+            _close(self.fd)
+
+
+__all__ = ["FOLDER_FLAGS", "RELATIVE_CALLS", "OpenFolder", "open_fd"]

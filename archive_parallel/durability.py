@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from .descriptors import open_fd
 _FULLFSYNC = getattr(__import__("fcntl"), "F_FULLFSYNC", None) if os.name == "posix" else None
 _DATASYNC = getattr(os, "fdatasync", None) if sys.platform.startswith("linux") else None
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_FILE_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
 def sync_file(fd: int) -> None:
@@ -49,13 +51,13 @@ def sync_file(fd: int) -> None:
         os.fsync(fd)
 
 
-def sync_folder(path: str | os.PathLike[str]) -> None:
+def sync_folder(path: str | os.PathLike[str], dir_fd: int | None = None) -> None:
     """Flush a folder's entries (names created, renamed or removed in it); quiet where a
-    folder cannot be opened or flushed."""
+    folder cannot be opened or flushed. ``path`` is relative to ``dir_fd`` when given."""
     if os.name != "posix":
         return
     try:
-        fd = open_fd(path, _DIR_FLAGS)
+        fd = open_fd(path, _DIR_FLAGS, dir_fd=dir_fd)
     except OSError:
         return
     try:
@@ -73,9 +75,10 @@ def sync_folder(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def sync_path(path: str | os.PathLike[str]) -> None:
-    """Flush a regular file by name (opened read-only, which is enough for fsync)."""
-    fd = open_fd(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+def sync_path(path: str | os.PathLike[str], dir_fd: int | None = None) -> None:
+    """Flush a regular file by name (opened read-only, which is enough for fsync), relative
+    to ``dir_fd`` when given."""
+    fd = open_fd(path, _FILE_FLAGS, dir_fd=dir_fd)
     try:
         sync_file(fd)
     finally:
@@ -98,8 +101,8 @@ def _load_syncfs() -> Callable[[int], int] | None:
 _SYNCFS = _load_syncfs()
 
 
-def _plain_fsync(path: str) -> None:
-    fd = open_fd(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+def _plain_fsync(path: str, dir_fd: int | None = None) -> None:
+    fd = open_fd(path, _FILE_FLAGS, dir_fd=dir_fd)
     try:
         os.fsync(fd)
     finally:
@@ -110,27 +113,35 @@ def sync_tree(
     root: str,
     files: list[str],
     run_all: Callable[[Callable[[str], None], list[str]], None],
+    root_fd: int | None = None,
 ) -> None:
     """Flush the regular ``files`` of the tree under ``root``, and its folders, to the
     medium; ``run_all(fn, paths)`` calls ``fn`` on each path (on a pool, when the caller has
-    one). The folders are listed only where they are flushed one by one."""
+    one). The folders are listed only where they are flushed one by one. With ``root_fd``
+    (``root``, open), ``files`` are relative to it and the tree is walked from it, so no
+    path inside the tree needs to fit the system's limit once prefixed with ``root``."""
     if _SYNCFS is not None:
-        fd = open_fd(root, _DIR_FLAGS)
+        fd = open_fd(root, _DIR_FLAGS) if root_fd is None else root_fd
         try:
             if _SYNCFS(fd) == 0:
                 return
         finally:
-            os.close(fd)
-    folders = [folder for folder, _dirs, _files in os.walk(root)]
+            if fd != root_fd:
+                os.close(fd)
+    if root_fd is None:
+        folders = [folder for folder, _dirs, _files in os.walk(root)]
+    else:  # ".", then the folders below it, relative to ``root_fd``
+        folders = [folder for folder, _dirs, _files, _fd in os.fwalk(dir_fd=root_fd)]
     if _FULLFSYNC is None:  # no drive-cache flush to share: each one for itself
-        run_all(sync_path, files)
+        run_all(functools.partial(sync_path, dir_fd=root_fd), files)
         for folder in folders:
-            sync_folder(folder)
+            sync_folder(folder, root_fd)
         return
-    run_all(_plain_fsync, files)  # to the drive, then one flush of its whole cache
+    # to the drive, then one flush of its whole cache
+    run_all(functools.partial(_plain_fsync, dir_fd=root_fd), files)
     for folder in folders:
         with contextlib.suppress(OSError):
-            _plain_fsync(folder)
+            _plain_fsync(folder, root_fd)
     sync_folder(root)
 
 

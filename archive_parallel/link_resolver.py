@@ -28,12 +28,12 @@ class TooManyLinks(Exception):
     """Resolving a path went through more than ``MAX_HOPS`` symlinks."""
 
 
-def read_disk_link(path: str) -> str | None:
-    """Where the symlink ``path`` leads; None when it is not a symlink, is missing or cannot
-    be read (taken as it is, as ``realpath`` does)."""
+def read_disk_link(path: str, dir_fd: int | None = None) -> str | None:
+    """Where the symlink ``path`` (relative to ``dir_fd`` when given) leads; None when it is
+    not a symlink, is missing or cannot be read (taken as it is, as ``realpath`` does)."""
     try:
-        if stat.S_ISLNK(os.lstat(path).st_mode):
-            return os.readlink(path)
+        if stat.S_ISLNK(os.lstat(path, dir_fd=dir_fd).st_mode):
+            return os.readlink(path, dir_fd=dir_fd)
     except OSError:
         pass
     return None

@@ -108,6 +108,7 @@ def extract(
                 config.preserve_permissions,
                 config.preserve_timestamps,
                 plan,
+                folder=staging.folder,
             )
             zip_archive = fmt is CompressionFormat.ZIP
             # zip: members extracted, of the count its reader finds; tar: compressed bytes read

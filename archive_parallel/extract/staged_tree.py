@@ -13,6 +13,11 @@ mode and mtime through the open descriptor. No link exists in the staging folder
 are written: hardlinks and symlinks are created last (``create_links``), and every symlink is
 then resolved on disk to prove it stays inside. Folder modes and mtimes are applied by the
 merge, after the files have moved in.
+
+Everything is created relative to the staging folder's descriptor (``folder``, an
+``OpenFolder``; ``at(name)`` is then the member's name itself), so a name whose path in the
+destination fits the system's limit fits in the staging folder too, whose own path is longer.
+Where the system lacks the ``*at`` calls, ``at(name)`` is the full path and ``folder`` None.
 """
 
 from __future__ import annotations
@@ -20,16 +25,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ..descriptors import open_fd
+from ..descriptors import OpenFolder, open_fd
 from ..display import quoted
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..fs_semantics import NameSemantics, probe_name_semantics
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
-from ..link_resolver import LinkResolver
+from ..link_resolver import LinkResolver, read_disk_link
 from ..member_tree import MemberTree
 from ..safety import ExtractionBudget
 
@@ -46,6 +52,7 @@ _OPEN_FLAGS |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 @dataclass(frozen=True, slots=True)
 class SmallFile:
     name: str
+    #: ``StagedTree.at(name)``: relative to the open staging folder, or the full path
     path: str
     data: bytes
     mode: int | None
@@ -84,12 +91,12 @@ def write_failure(name: str, exc: OSError) -> ArchiveError:
     return ArchiveError(f"cannot write member {quoted(name)} into the destination: {reason}")
 
 
-def open_new_file(name: str, path: str, mode: int | None) -> int:
-    """A new file's descriptor (``descriptors.open_fd``: the caller stores it and enters
-    the ``try`` that closes it with no call in between, so a signal handler that raises
-    cannot leak it)."""
+def open_new_file(name: str, path: str, mode: int | None, dir_fd: int | None = None) -> int:
+    """A new file's descriptor, ``path`` relative to ``dir_fd`` when given
+    (``descriptors.open_fd``: the caller stores it and enters the ``try`` that closes it with
+    no call in between, so a signal handler that raises cannot leak it)."""
     try:
-        return open_fd(path, _OPEN_FLAGS, 0o600 if mode is not None else 0o666)
+        return open_fd(path, _OPEN_FLAGS, 0o600 if mode is not None else 0o666, dir_fd)
     except FileExistsError:
         raise UnsafeArchiveError(name, "file already exists in the staging tree") from None
     except OSError as exc:
@@ -124,12 +131,16 @@ def write_data(name: str, fd: int, data: bytes | memoryview, offset: int | None 
         raise write_failure(name, exc) from exc
 
 
-def write_batch(files: list[SmallFile], hashing: bool) -> list[Written]:
-    """Pool task: write, hash (when ``hashing``) and close a batch of small files."""
+def write_batch(
+    files: list[SmallFile], hashing: bool, folder: OpenFolder | None = None
+) -> list[Written]:
+    """Pool task: write, hash (when ``hashing``) and close a batch of small files, their
+    paths relative to ``folder`` when given (the task holds it open while it runs)."""
     done: list[Written] = []
+    dir_fd = folder.fd if folder is not None else None
     for item in files:
         checkpoint()
-        fd = open_new_file(item.name, item.path, item.mode)
+        fd = open_new_file(item.name, item.path, item.mode, dir_fd)
         try:
             write_data(item.name, fd, item.data)
             apply_attributes(fd, item.name, item.mode, item.mtime)
@@ -159,11 +170,15 @@ class StagedTree(MemberTree):
         preserve_timestamps: bool,
         plan: IntegrityPlan | None = None,
         names: NameSemantics | None = None,
+        folder: OpenFolder | None = None,
     ) -> None:
         # names compared as the destination's file system does (the staging folder is in it)
         super().__init__(names if names is not None else probe_name_semantics(root))
         self.root = root
         self._prefix = root.rstrip("/") + "/"
+        #: the staging folder, open: members are made relative to it (None: by full path)
+        self.folder = folder
+        self.dir_fd = folder.fd if folder is not None else None
         #: hash each file as it is written (the plan's choice: something compares the hashes)
         self.hash_files = (plan or IntegrityPlan()).hash_files
         self.budget = budget
@@ -185,10 +200,15 @@ class StagedTree(MemberTree):
             return self._prefix + name
         return os.path.join(self.root, *name.split("/"))
 
+    def at(self, name: str) -> str:
+        """What the calls made with ``dir_fd=self.dir_fd`` take for member ``name``: the name
+        itself (below the open staging folder), or its full path where there is none."""
+        return name if self.folder is not None else self.path(name)
+
     # --- registration ---
     def folder_added(self, raw_name: str, name: str) -> None:
         try:
-            os.mkdir(self.path(name), 0o777)  # umask applies, as for mkdir
+            os.mkdir(self.at(name), 0o777, dir_fd=self.dir_fd)  # umask applies, as for mkdir
         except OSError as exc:
             raise write_failure(raw_name, exc) from exc
 
@@ -207,25 +227,48 @@ class StagedTree(MemberTree):
 
     # --- links, last ---
     def create_links(self) -> None:
+        at, dir_fd = self.at, self.dir_fd
         for name, target in self.hardlinks:
             try:
-                os.link(self.path(target), self.path(name), follow_symlinks=False)
+                os.link(
+                    at(target),
+                    at(name),
+                    src_dir_fd=dir_fd,
+                    dst_dir_fd=dir_fd,
+                    follow_symlinks=False,
+                )
             except OSError as exc:
                 raise write_failure(name, exc) from exc
             if target in self.sha256:
                 self.sha256[name] = self.sha256[target]
         for name, target, _ in self.symlinks:
             try:
-                os.symlink(target, self.path(name))
+                os.symlink(target, at(name), dir_fd=dir_fd)
             except OSError as exc:
                 raise write_failure(name, exc) from exc
         if not self.symlinks:
             return
         # each link resolved once, however many lead through it
-        self.check_symlinks_resolve(LinkResolver(), os.path.realpath(self.root))
+        real_root = os.path.realpath(self.root)
+        self.check_symlinks_resolve(LinkResolver(self._link_reader(real_root)), real_root)
         for name, _, mtime in self.symlinks:
             if mtime is not None:
                 try:
-                    os.utime(self.path(name), (mtime, mtime), follow_symlinks=False)
+                    os.utime(at(name), (mtime, mtime), dir_fd=dir_fd, follow_symlinks=False)
                 except (OverflowError, ValueError, OSError, NotImplementedError):
                     logger.debug("cannot set the mtime of symlink %r", name)
+
+    def _link_reader(self, real_root: str) -> Callable[[str], str | None]:
+        """Reads the links met while resolving: those below the staging folder (whose real
+        path is ``real_root``) relative to its descriptor, so a long name reads as it was
+        made; every other one (the way to the destination) by its path."""
+        if self.folder is None:
+            return read_disk_link
+        prefix, dir_fd = real_root.rstrip(os.sep) + os.sep, self.dir_fd
+
+        def read(path: str) -> str | None:
+            if path.startswith(prefix):
+                return read_disk_link(path[len(prefix) :], dir_fd)
+            return read_disk_link(path)
+
+        return read

@@ -37,6 +37,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from types import TracebackType
 
+from ..descriptors import FOLDER_FLAGS, RELATIVE_CALLS, OpenFolder, open_fd
 from ..display import quoted
 from ..durability import sync_folder, sync_tree
 from ..errors import ArchiveError, UnsafeArchiveError
@@ -80,6 +81,7 @@ def _retry_if_gone(folder: str) -> None:
 
 @dataclass
 class _Move:
+    #: the staged entry: relative to ``Staging.folder``, or its full path where there is none
     source: str
     target: str
     backup: str | None = None
@@ -94,6 +96,10 @@ class Staging:
         self.dest = os.path.abspath(os.fspath(dest_dir))
         self.durable = durable
         self.path = ""
+        #: the staging folder, open (``descriptors.OpenFolder``): what is staged is made and
+        #: moved relative to it, so only the members' own names count against the system's
+        #: path limit; None where the system lacks the calls (full paths then)
+        self.folder: OpenFolder | None = None
         self._dest_times: tuple[int, int] | None = None
         self._work: list[str] = []  # staging and backup folders, registered before creation
         self._made: list[str] = []  # destination folders this call created, outermost first
@@ -122,6 +128,8 @@ class Staging:
                     continue
             else:
                 raise ArchiveError(f"destination {self.dest} keeps disappearing")
+            if RELATIVE_CALLS:
+                self.folder = OpenFolder(self.path)
         except OSError as exc:
             self._finalizer()
             raise ArchiveError(
@@ -236,7 +244,8 @@ class Staging:
         moves: list[_Move] = []
         replaces_link = [False]
         try:
-            self._plan(self.path, self.dest, "", moves, replaces_link, tree.names)
+            staged_root = "" if self.folder is not None else self.path
+            self._plan(staged_root, self.dest, "", moves, replaces_link, tree.names)
         except OSError as exc:
             raise ArchiveError(
                 f"cannot compare the extracted tree with {self.dest}: {exc.strerror or exc}"
@@ -272,7 +281,7 @@ class Staging:
                     os.link(move.target, move.backup, follow_symlinks=False)
                 except OSError:  # no hard links here: set it aside instead
                     os.rename(move.target, move.backup)
-            os.replace(move.source, move.target)
+            os.replace(move.source, move.target, src_dir_fd=self._dir_fd())
             move.moved = True
         except OSError as exc:
             if move.backup is not None and not os.path.lexists(move.target):
@@ -291,13 +300,30 @@ class Staging:
         for move in reversed(moves):
             try:
                 if move.moved:
-                    os.replace(move.target, move.source)
+                    os.replace(move.target, move.source, dst_dir_fd=self._dir_fd())
                 if move.backup is not None:
                     os.replace(move.backup, move.restore_as or move.target)
             except OSError as exc:
                 logger.error(
                     "could not put %s back as it was: %s", move.target, exc.strerror or exc
                 )
+
+    def _dir_fd(self) -> int | None:
+        return self.folder.fd if self.folder is not None else None
+
+    def _staged_entries(self, staged: str) -> list[tuple[str, bool]]:
+        """``(name, is a folder)`` of each entry of the staged folder ``staged`` (relative to
+        ``folder``, ``""`` for its top, or a full path where there is no ``folder``), listed
+        before the caller goes deeper, so no listing stays open meanwhile."""
+        if self.folder is None:
+            with os.scandir(staged) as entries:
+                return [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+        fd = open_fd(staged or ".", FOLDER_FLAGS, dir_fd=self.folder.fd)
+        try:
+            with os.scandir(fd) as entries:
+                return [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+        finally:
+            os.close(fd)
 
     def _plan(
         self,
@@ -308,44 +334,43 @@ class Staging:
         replaces_link: list[bool],
         names: NameSemantics,
     ) -> None:
+        """Plan the moves of the staged folder ``staged`` (as ``_staged_entries`` takes it)
+        into the destination folder ``dest``; each move's source is named the same way."""
         spellings: dict[str, str] | None = None  # key -> name in ``dest``, listed when needed
-        with os.scandir(staged) as entries:
-            for entry in entries:
-                name = f"{prefix}{entry.name}"
-                target = os.path.join(dest, entry.name)
-                staged_is_dir = entry.is_dir(follow_symlinks=False)
-                try:
-                    existing = os.lstat(target).st_mode
-                except FileNotFoundError:
-                    moves.append(_Move(entry.path, target))
-                    continue
-                restore_as = None
-                if names.folds:  # the entry found may be spelled otherwise on disk
-                    if spellings is None:
-                        spellings = {names.key(n): n for n in os.listdir(dest)}
-                    on_disk = spellings.get(names.key(entry.name), entry.name)
-                    if on_disk != entry.name:
-                        restore_as = os.path.join(dest, on_disk)
-                if stat.S_ISLNK(existing):
-                    if staged_is_dir:
-                        raise UnsafeArchiveError(
-                            name, "the destination holds a symlink where this folder goes"
-                        )
-                    replaces_link[0] = True
-                    # replaces the link itself
-                    moves.append(_Move(entry.path, target, restore_as=restore_as))
-                elif stat.S_ISDIR(existing):
-                    if not staged_is_dir:
-                        raise UnsafeArchiveError(
-                            name, "a file or link would replace a folder in the destination"
-                        )
-                    self._plan(entry.path, target, f"{name}/", moves, replaces_link, names)
-                elif staged_is_dir:
+        for entry_name, staged_is_dir in self._staged_entries(staged):
+            name = f"{prefix}{entry_name}"
+            source = os.path.join(staged, entry_name)  # just the name at the top (``""``)
+            target = os.path.join(dest, entry_name)
+            try:
+                existing = os.lstat(target).st_mode
+            except FileNotFoundError:
+                moves.append(_Move(source, target))
+                continue
+            restore_as = None
+            if names.folds:  # the entry found may be spelled otherwise on disk
+                if spellings is None:
+                    spellings = {names.key(n): n for n in os.listdir(dest)}
+                on_disk = spellings.get(names.key(entry_name), entry_name)
+                if on_disk != entry_name:
+                    restore_as = os.path.join(dest, on_disk)
+            if stat.S_ISLNK(existing):
+                if staged_is_dir:
                     raise UnsafeArchiveError(
-                        name, "a folder would replace a file in the destination"
+                        name, "the destination holds a symlink where this folder goes"
                     )
-                else:
-                    moves.append(_Move(entry.path, target, restore_as=restore_as))
+                replaces_link[0] = True
+                # replaces the link itself
+                moves.append(_Move(source, target, restore_as=restore_as))
+            elif stat.S_ISDIR(existing):
+                if not staged_is_dir:
+                    raise UnsafeArchiveError(
+                        name, "a file or link would replace a folder in the destination"
+                    )
+                self._plan(source, target, f"{name}/", moves, replaces_link, names)
+            elif staged_is_dir:
+                raise UnsafeArchiveError(name, "a folder would replace a file in the destination")
+            else:
+                moves.append(_Move(source, target, restore_as=restore_as))
 
     # --- links in the destination as it will be ---
     def _destination_links(self) -> Iterable[str]:
@@ -427,9 +452,9 @@ class Staging:
             for _ in ordered_map(executor, task, batched(paths, _SYNC_BATCH), limit):
                 pass
 
-        files = [tree.path(name) for name in tree.regular_files]
+        files = [tree.at(name) for name in tree.regular_files]
         try:
-            sync_tree(self.path, files, run_all)
+            sync_tree(self.path, files, run_all, self._dir_fd())
         except OSError as exc:
             raise ArchiveError(
                 f"cannot flush the extracted files to disk: {exc.strerror or exc}"

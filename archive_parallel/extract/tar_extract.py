@@ -132,7 +132,7 @@ class TarExtraction:
                 self._small(
                     SmallFile(
                         name,
-                        tree.path(name),
+                        tree.at(name),
                         _read_exact(source, member.size, member.name),
                         mode,
                         mtime,
@@ -155,8 +155,10 @@ class TarExtraction:
     def _flush_batch(self) -> None:
         if self._batch:
             batch, nbytes, self._batch, self._batch_bytes = self._batch, self._batch_bytes, [], 0
-            hashing = self.tree.hash_files
-            self._collect(self.window.submit_batch(nbytes, len(batch), write_batch, batch, hashing))
+            hashing, folder = self.tree.hash_files, self.tree.folder
+            self._collect(
+                self.window.submit_batch(nbytes, len(batch), write_batch, batch, hashing, folder)
+            )
 
     def _large(
         self,
@@ -168,7 +170,7 @@ class TarExtraction:
     ) -> None:
         self._flush_batch()
         large = _LargeFile(name, mode, mtime, self.tree.hash_files)
-        large.fd = open_new_file(name, self.tree.path(name), mode)
+        large.fd = open_new_file(name, self.tree.at(name), mode, self.tree.dir_fd)
         self._open[large.fd] = large  # no call in between: a signal handler cannot leak it
         remaining = member.size
         while remaining:

@@ -41,6 +41,7 @@ from typing import Any, NamedTuple
 from ..codecs.inflate import inflate_module
 from ..codecs.zip_extra import member_name
 from ..config import ArchiveConfig
+from ..descriptors import OpenFolder
 from ..entries import EntryKind
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
@@ -77,6 +78,7 @@ class ZipFileJob(NamedTuple):
 
     info: zipfile.ZipInfo
     name: str
+    #: ``StagedTree.at(name)``: relative to the open staging folder, or the full path
     path: str
     mode: int | None
     mtime: float | None
@@ -126,13 +128,16 @@ def write_zip_batch(
     jobs: list[ZipFileJob],
     plan: IntegrityPlan,
     module: Any = zlib,
+    folder: OpenFolder | None = None,
 ) -> list[Written]:
     """Pool task: decompress, write, hash and close a batch of zip members (hashing and
     CRC checks as ``plan`` says).
 
-    ``source`` is the descriptor of the parsed archive, read with ``os.pread``.
+    ``source`` is the descriptor of the parsed archive, read with ``os.pread``; the jobs'
+    paths are relative to ``folder`` when given (the task holds it open while it runs).
     """
     done: list[Written] = []
+    dir_fd = folder.fd if folder is not None else None
     cursor = MemberCursor()
     hashing, check_crc = plan.hash_files, plan.check_crc
     charged = 0  # bytes of whole members, within their declared sizes: charged per batch
@@ -148,7 +153,7 @@ def write_zip_batch(
                 data = whole_member(source, info, job.offset, check_crc, module)
                 charged += len(data)
                 hasher.update(data)
-            fd = open_new_file(job.name, job.path, job.mode)
+            fd = open_new_file(job.name, job.path, job.mode, dir_fd)
             try:
                 if job.whole:
                     write_data(job.name, fd, data)
@@ -260,7 +265,7 @@ class ZipExtraction:
             else:
                 name = tree.register(member, EntryKind.FILE)
                 self.cursor.member = None
-                yield ZipFileJob(info, name, tree.path(name), mode, mtime, offset, is_whole(info))
+                yield ZipFileJob(info, name, tree.at(name), mode, mtime, offset, is_whole(info))
         self.cursor.member = None
 
     def _write(
@@ -279,6 +284,7 @@ class ZipExtraction:
             self.archive_path,
             plan=self.plan,
             module=self.inflater,
+            folder=self.tree.folder,
         )
 
         def record(result: list[Written]) -> None:

@@ -98,7 +98,18 @@ def test_creation_flushes_both_files_before_renaming_either_then_the_folder(trac
 @pytest.mark.parametrize("suffix", ["tar.gz", "zip"])
 def test_extraction_flushes_the_staged_tree_before_moving_it_then_the_destination(tmp_path, suffix):
     calls = _trace(tmp_path, True, suffix)
-    first_move = _index(calls, lambda c: c[0].startswith("rename") and ".ap-staging-" in c[1])
+    # entries move out of the staging folder by path, or relative to its descriptor
+    staging_fds = {
+        str(fd) for call, args, fd in calls if call == "openat" and ".ap-staging-" in args
+    }
+
+    def moves_out_of_staging(call: tuple[str, str, int]) -> bool:
+        name, args, _ = call
+        return name.startswith("rename") and (
+            ".ap-staging-" in args or args.split(",")[0] in staging_fds
+        )
+
+    first_move = _index(calls, moves_out_of_staging)
     flushes = [c for c in calls[:first_move] if c[0] == "syncfs"]
     per_file = [c for c in calls[:first_move] if c[0] in ("fsync", "fdatasync")]
     assert flushes or len(per_file) >= 25, "the staged files were not flushed before the move"
@@ -162,3 +173,44 @@ def test_macos_asks_the_drive_to_write_through(tmp_path, monkeypatch, refuse):
     durability.sync_tree(str(tmp_path), files, lambda fn, ps: [fn(p) for p in ps])
     assert len(fake.calls) == 1
     assert len(fsyncs) == 6 + (1 if refuse else 0)
+
+
+@pytest.mark.parametrize("macos", [False, True], ids=["fsync-each", "full-fsync"])
+def test_a_tree_flushed_from_its_open_folder_needs_no_path_that_long(tmp_path, monkeypatch, macos):
+    """Where there is no ``syncfs`` (macOS, BSDs), a tree flushed from its open root folder
+    (extraction's staging folder) reaches every file and folder by names relative to it: a
+    file whose full path would pass the system's limit is flushed, not refused, and no deep
+    folder is skipped."""
+    fake = _FakeFcntl(refuse=False)
+    if macos:
+        monkeypatch.setitem(sys.modules, "fcntl", fake)
+        monkeypatch.setattr(durability, "_FULLFSYNC", fake.F_FULLFSYNC)
+    else:
+        monkeypatch.setattr(durability, "_FULLFSYNC", None)
+    monkeypatch.setattr(durability, "_SYNCFS", None)
+    flushed: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(fd), real_fsync(fd))[1])
+    monkeypatch.setattr(durability, "_DATASYNC", lambda fd: flushed.append(fd))
+    root = tmp_path / "root"
+    root.mkdir()
+    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        limit = os.pathconf(root, "PC_PATH_MAX")
+        folders = ["d" * 200]
+        while len(folders[-1]) + 201 + 2 < limit - 10:
+            folders.append(f"{folders[-1]}/{'d' * 200}")
+        for folder in folders:
+            os.mkdir(folder, dir_fd=root_fd)
+        # a file name 10 bytes short of the limit, relative to the root
+        leaf = "f" * (limit - 11 - len(folders[-1]))
+        files = [f"{folders[-1]}/{leaf}", f"{folders[0]}/near"]
+        for name in files:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT, dir_fd=root_fd))
+        assert len(os.fsencode(f"{root}/{files[0]}")) >= limit
+        durability.sync_tree(str(root), files, lambda fn, ps: [fn(p) for p in ps], root_fd)
+    finally:
+        os.close(root_fd)
+    # every file, every folder and the root (on macOS, then one drive-cache flush for all)
+    assert len(flushed) == len(files) + len(folders) + 1
+    assert len(fake.calls) == (1 if macos else 0)
