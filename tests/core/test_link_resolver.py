@@ -93,7 +93,9 @@ def test_each_link_and_each_plain_path_is_looked_up_once(tmp_path, monkeypatch):
     expected = str(tmp_path.resolve() / "f")
     looked_up: list[str] = []
     real_lstat = os.lstat
-    monkeypatch.setattr(os, "lstat", lambda path: looked_up.append(path) or real_lstat(path))
+    monkeypatch.setattr(
+        os, "lstat", lambda path, **kw: looked_up.append(path) or real_lstat(path, **kw)
+    )
     resolver = LinkResolver()
     for j in range(400):
         assert resolver.resolve(str(tmp_path / f"p{j}")) == expected
