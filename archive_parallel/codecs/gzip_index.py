@@ -48,6 +48,18 @@ logger = logging.getLogger(__name__)
 INDEX_VERSION = 1
 GZIP_HEADER_SIZE = 10
 GZIP_TRAILER_SIZE = 8
+GZIP_MAGIC = b"\x1f\x8b"
+#: the header flag bits RFC 1952 reserves: zlib and gzip refuse a member with one set, isal
+#: passes over it, so the library refuses it whatever inflates
+GZIP_RESERVED_FLAGS = 0xE0
+
+
+def reserved_gzip_flags(head: bytes) -> bool:
+    """Whether a gzip member's first bytes ``head`` (four or more to tell) set a reserved
+    header flag: damage that every inflater must call damage."""
+    return len(head) >= 4 and bool(head[3] & GZIP_RESERVED_FLAGS)
+
+
 #: a segment longer than this once inflated is not read whole (bounds memory per task)
 MAX_SEGMENT_OUTPUT = 64 * 1024 * 1024
 #: compressed bytes inflated per call: each call's output is one piece of the segment
@@ -354,11 +366,13 @@ def skip_delivered(
 
 
 __all__ = [
+    "GZIP_MAGIC",
     "GzipIndex",
     "IndexSegment",
     "ends_between_blocks",
     "indexed_chunks",
     "inflate_segment",
+    "reserved_gzip_flags",
     "skip_delivered",
     "usable_index",
 ]

@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import CodecUnavailableError, CorruptArchiveError
 from .deflate_end import deflate_end
-from .gzip_index import GZIP_TRAILER_SIZE, skip_delivered
+from .gzip_index import GZIP_MAGIC, GZIP_TRAILER_SIZE, reserved_gzip_flags, skip_delivered
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,6 @@ MIN_COMPRESSED_SIZE = 4 * 1024 * 1024
 #: cores, rapidgzip with 2 threads (79 ms) lost to isal alone (52 ms) but beat zlib alone
 #: (111 ms) on a 22 MB tar.gz, and it peaked at about 230 MiB RSS where isal took 34 MiB
 MIN_THREADS_WITH_FAST_SERIAL = 8
-GZIP_MAGIC = b"\x1f\x8b"
 #: rapidgzip's last chunk starts tried for the end of its last member (each costs one chunk's
 #: inflate at most) before the whole file is inflated serially instead
 TAIL_CANDIDATES = 2
@@ -92,15 +91,16 @@ def rapidgzip_chunks(
     on any rapidgzip error, ``serial()`` takes over after the bytes already delivered.
 
     rapidgzip reads more than the serial reader accepts: a zlib or raw deflate stream, and a
-    few stray bytes after the last member. A file that does not start with the gzip magic is
+    few stray bytes after the last member. A file that does not start with the gzip magic (or
+    sets a reserved header flag, which isal passes over) is
     therefore left to ``serial()`` from the start, and when rapidgzip ends quietly,
     ``resume_after_member(offset)`` (the serial reader continuing where a member ends) must
     reach the end of the file after exactly the bytes delivered (``_rest_is_sound``)."""
     module = require_rapidgzip()
     name = os.path.basename(path)
     with open(path, "rb") as handle:
-        starts_as_gzip = handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC
-    if not starts_as_gzip:
+        head = handle.read(4)
+    if not head.startswith(GZIP_MAGIC) or reserved_gzip_flags(head):
         yield from serial()  # refuses it, in its own words
         return
     delivered = 0

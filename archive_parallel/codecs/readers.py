@@ -48,7 +48,7 @@ from ..errors import ArchiveError, CorruptArchiveError
 from ..formats import CompressionFormat
 from ..interrupts import checkpoint
 from ..pool import OrderedWindow, serial_lane, worker_count
-from .gzip_index import GzipIndex, indexed_chunks
+from .gzip_index import GzipIndex, indexed_chunks, reserved_gzip_flags
 from .inflate import inflate_errors, inflate_module
 from .parallel_gzip import rapidgzip_chunks, wants_rapidgzip
 from .zstd import ZstdReader
@@ -255,7 +255,7 @@ class _GzipInflater:
         while True:
             if self._members:
                 self._input = self._input.lstrip(b"\x00")  # padding between/after members
-            if len(self._input) >= 2:
+            if len(self._input) >= 4:  # the magic and the flags
                 break
             more = self._read()
             if not more:
@@ -268,6 +268,10 @@ class _GzipInflater:
         if not self._input.startswith(b"\x1f\x8b"):
             where = "is not gzip data" if self._members == 0 else "has garbage after its data"
             raise CorruptArchiveError(f"{self._description} {where} (bad gzip magic)")
+        if reserved_gzip_flags(self._input):
+            raise CorruptArchiveError(
+                f"{self._description} is damaged (reserved gzip header flags set)"
+            )
         self._decompressor = self._module.decompressobj(16 + zlib.MAX_WBITS)
         return True
 

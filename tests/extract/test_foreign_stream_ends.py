@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from archive_parallel import ArchiveConfig, ArchiveManager, CorruptArchiveError
+from archive_parallel import ArchiveConfig, ArchiveError, ArchiveManager, CorruptArchiveError
 from archive_parallel.codecs import parallel_gzip
+from archive_parallel.codecs.inflate import inflate_module
 
 HAVE_RAPIDGZIP = parallel_gzip.import_rapidgzip() is not None
 PARALLEL = dict(parallel_threshold=1, parallel_min_archive_bytes=0, thread_pool_size=2)
@@ -192,3 +193,24 @@ def test_verify_reads_a_small_archive_on_the_same_path_as_extraction(xz_parts, t
         assert after_verify["sequential_operations"] == int(not parallel)
         assert after_extract["parallel_operations"] == 2 * int(parallel)
         assert after_extract["sequential_operations"] == 2 * int(not parallel)
+
+
+def test_a_reserved_gzip_header_flag_is_damage_whatever_inflates(targz, tree, tmp_path):
+    """zlib and ``gzip -t`` refuse a member whose header sets a reserved flag; isal passes
+    over it. The verdict must not depend on the backend installed."""
+    archive = tmp_path / "flags.tar.gz"
+    data = bytearray(targz)
+    data[3] |= 0x20
+    archive.write_bytes(bytes(data))
+    assert subprocess.run([_tool("gzip"), "-t", str(archive)], capture_output=True).returncode
+    for backend in ("zlib", "zlib-ng", "isal"):
+        try:
+            inflate_module(backend)
+        except ArchiveError:
+            continue  # not installed here
+        config = ArchiveConfig(durable_writes=False, decompression_backend=backend)
+        with ArchiveManager(config) as manager:
+            report = manager.verify_archive_details(archive)
+        assert not report.ok and "reserved gzip header flags" in report.reason, backend
+    message = assert_one_verdict(archive, tmp_path, False, tree)
+    assert message.endswith("flags.tar.gz (tar.gz) is damaged (reserved gzip header flags set)")
