@@ -21,6 +21,7 @@ from .display import quoted
 from .entries import EntryKind, FileEntry
 from .errors import UnarchivableNameError, UnsafeArchiveError
 from .leftovers import STAGING_PREFIX
+from .link_resolver import MAX_HOPS
 from .member_tree import MemberTree
 from .safety import (
     check_extracted_name,
@@ -105,10 +106,13 @@ def unarchivable_reason(entry: FileEntry) -> str | None:
 def _links_leading_out(entries: list[FileEntry]) -> list[tuple[FileEntry, str]]:
     """The symlinks of ``entries`` that each stay inside the tree but lead out of it through
     the others (``sub/up -> ..`` then ``out -> sub/up/..``), as extraction resolves them
-    (``MemberTree.symlinks_leading_out``), with why. Only a ``..`` in some target can climb,
-    so a tree whose links have none is not resolved at all."""
+    (``MemberTree.symlinks_leading_out``), or through more links than the system follows,
+    with why. Only a ``..`` in some target can climb, and only more than ``MAX_HOPS`` links
+    can make too long a chain, so a tree with neither is not resolved at all."""
     links = [e for e in entries if e.kind is EntryKind.SYMLINK]
-    if not any(".." in link.linkname.replace("\\", "/").split("/") for link in links):
+    if len(links) <= MAX_HOPS and not any(
+        ".." in link.linkname.replace("\\", "/").split("/") for link in links
+    ):
         return []
     tree = MemberTree()
     by_name = {tree.add_symlink(link.name, link.linkname): link for link in links}

@@ -349,3 +349,15 @@ def test_links_that_lead_out_through_other_links_are_refused_up_front(tmp_path, 
     assert [n for n, why in meta.skipped if why.startswith("unarchivable")] == ["out", "via"]
     assert os.readlink(tmp_path / "dest" / "in") == "sub/up/café.txt"
     assert not (tmp_path / "dest" / "out").is_symlink()
+
+
+def test_a_chain_of_more_links_than_the_system_follows_is_refused_up_front(tmp_path):
+    """45 links, each to the next, none with ``..``: extraction refuses the ones that go
+    through more than 40, so creation does."""
+    root = _good_tree(tmp_path / "src")
+    for i in range(45):
+        (root / f"l{i}").symlink_to(f"l{i + 1}" if i < 44 else "café.txt")
+    with ArchiveManager() as manager, pytest.raises(UnarchivableNameError) as excinfo:
+        manager.create_archive(root, tmp_path / "p.tar.gz")
+    assert [n for n, _ in excinfo.value.entries] == [f"l{i}" for i in range(5)]  # 41 or more
+    assert "more than 40 symlinks" in excinfo.value.reason
