@@ -69,14 +69,16 @@ def _normalise(name: str) -> str:
     return _normalise_any(name)
 
 
-def _normalise_any(name: str) -> str:
-    """``_normalise`` for any name, part by part."""
+def _normalise_any(name: str, whole_limit: bool = True) -> str:
+    """``_normalise`` for any name, part by part; ``whole_limit=False`` leaves out the limit
+    on the whole name's length (a link target joined to its link's folder: the system
+    resolves it a part at a time, so only the parts and the target itself are limited)."""
     if not isinstance(name, str) or name == "":
         raise ValueError("empty name")
     if _CONTROL.search(name):
         raise ValueError("name contains NUL or control characters")
     size = _encoded_len(name)
-    if size > MAX_NAME_BYTES:
+    if whole_limit and size > MAX_NAME_BYTES:
         raise ValueError(f"name longer than {MAX_NAME_BYTES} bytes")
     long_parts = size > MAX_COMPONENT_BYTES  # else no part can be too long
     if name.startswith(("/", "\\")) or _DRIVE.match(name):
@@ -166,10 +168,14 @@ def check_link_target(
             raise UnsafeArchiveError(member_name, "symlink target contains control characters")
         if target.startswith(("/", "\\")) or _DRIVE.match(target):
             raise UnsafeArchiveError(member_name, f"symlink to an absolute path {quoted(target)}")
+        if _encoded_len(target) > MAX_NAME_BYTES:
+            raise UnsafeArchiveError(
+                member_name, f"symlink target longer than {MAX_NAME_BYTES} bytes"
+            )
         folder = posix_dirname(check_member_name(member_name))
         joined = f"{folder}/{target}" if folder else target
         try:
-            resolved = _normalise(joined)
+            resolved = joined if is_plain_name(joined) else _normalise_any(joined, False)
         except _ClimbsOut:
             raise UnsafeArchiveError(
                 member_name, f"symlink target {quoted(target)} points outside the destination"

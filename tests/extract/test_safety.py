@@ -87,13 +87,22 @@ def test_symlink_targets():
     [
         ("x" * 256, "path component longer than 255 bytes"),
         ("d/" + "y" * 300, "path component longer than 255 bytes"),
-        ("/".join(["p" * 200] * 21), "name longer than 4096 bytes"),
+        ("/".join(["p" * 200] * 21), "symlink target longer than 4096 bytes"),
     ],
 )
 def test_a_too_long_symlink_target_is_refused_for_its_length_not_as_outside(target, reason):
     with pytest.raises(UnsafeArchiveError) as info:
         check_link_target("sub/lnk", target, "symlink")
     assert info.value.reason.endswith(reason) and "outside" not in info.value.reason
+
+
+def test_a_short_target_of_a_deep_link_is_measured_alone():
+    """The system resolves a link's target a part at a time from the link's folder: a
+    13-byte target of a link 4,085 bytes deep is no name longer than 4096 bytes."""
+    folder = "/".join(["d" * 200] * 20) + "/" + "e" * 64
+    assert check_link_target(f"{folder}/lnk", "../../../../f", "symlink") == (
+        "/".join(["d" * 200] * 17) + "/f"
+    )
 
 
 def test_a_symlink_target_that_climbs_out_is_said_to_point_outside():
