@@ -375,13 +375,13 @@ def _unreadable_reason(path: Path) -> str:
     """Why ``path`` cannot be read as a file (``Is a directory``, ``Permission denied``,
     ``a FIFO (named pipe), not a regular file``...)."""
     try:
+        info = os.stat(path)  # a socket cannot be opened at all: tell its kind first
+        if stat.S_ISDIR(info.st_mode):
+            return os.strerror(errno.EISDIR)
+        if kind := not_a_file(info):
+            return f"{kind}, not a regular file"
         fd = open_fd(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         try:
-            info = os.fstat(fd)
-            if stat.S_ISDIR(info.st_mode):
-                return os.strerror(errno.EISDIR)
-            if kind := not_a_file(info):
-                return f"{kind}, not a regular file"
             os.read(fd, 1)
         finally:
             os.close(fd)

@@ -88,6 +88,19 @@ def test_a_path_that_cannot_be_read_fails_after_the_others_sums(tmp_path, files)
     assert r.stdout == _run("sha256sum", [files[0], files[1]], tmp_path).stdout
 
 
+def test_a_socket_is_named_as_one(tmp_path, files):
+    """A socket cannot even be opened ("No such device or address"): its kind is told."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(tmp_path / "sock"))
+        r = run_cli("checksum", "sock", cwd=tmp_path, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr == (
+        "archive-parallel: error: cannot checksum sock: a socket, not a regular file\n"
+    )
+
+
 def test_a_fifo_or_a_device_fails_at_once_naming_what_it_is(tmp_path, files):
     """A FIFO with no writer would wait for ever and ``/dev/zero`` never ends: neither is read."""
     os.mkfifo(tmp_path / "pipe")
