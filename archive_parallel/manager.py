@@ -448,10 +448,11 @@ class ArchiveManager:
         config = config or self.default_config
         start = time.perf_counter()
         try:
-            archive = self._require_archive(archive_path)
+            archive = Path(archive_path)
+            archive_bytes = require_archive_file(archive).st_size
             fmt = resolve_format(archive)
             metadata = load_metadata(archive, config.max_side_file_size)
-            parallel = self._reads_in_parallel(metadata, config, archive.stat().st_size)
+            parallel = self._reads_in_parallel(metadata, config, archive_bytes)
             plan = self._integrity_plan(
                 archive, fmt, metadata, config, parallel, verify=verify_integrity
             )
@@ -482,7 +483,7 @@ class ArchiveManager:
                 created_at=now_iso(),
                 file_count=result.file_count,
                 uncompressed_size=result.total_bytes,
-                compressed_size=archive.stat().st_size,
+                compressed_size=archive_bytes,
                 files=list(result.files),
                 file_checksums=dict(result.file_sha256) or None,
             )
