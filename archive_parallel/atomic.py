@@ -23,6 +23,7 @@ import errno
 import functools
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -33,8 +34,9 @@ from .interrupts import checkpoint
 from .leftovers import owner_tag, remove_stale
 
 TEMP_MARKER = ".ap-tmp-"
-#: opens with ``open``'s flags (``xb``: create, exclusive, close-on-exec), mode 0o600
-_OPEN_PRIVATE = functools.partial(os.open, mode=0o600)
+#: opens with ``open``'s flags (``xb``: create, exclusive, close-on-exec) and its mode, 0o666
+#: less the umask in force, as ``tarfile.open`` and ``ZipFile`` create a new file
+_OPEN_NEW = functools.partial(os.open, mode=0o666)
 
 
 def _temp_name(target: Path) -> Path:
@@ -73,15 +75,17 @@ class _Pending:
         self.renamed = False
 
     def open(self) -> BinaryIO:
-        # ``open`` makes the file object in C, the descriptor from ``_OPEN_PRIVATE`` (C too)
+        # ``open`` makes the file object in C, the descriptor from ``_OPEN_NEW`` (C too)
         # held by it from the start: a signal handler's exception raised as soon as ``open``
         # returns drops the object, which closes it (``os.open`` then ``os.fdopen`` left a
         # bare descriptor in between, kept open for good by such an exception)
-        self.handle = open(self.temp, "xb", opener=_OPEN_PRIVATE)  # noqa: SIM115 (finish closes)
+        self.handle = open(self.temp, "xb", opener=_OPEN_NEW)  # noqa: SIM115 (finish closes)
         return self.handle
 
     def finish(self, durable: bool) -> None:
-        """Flush (to the medium when ``durable``), close and give the file its final mode."""
+        """Flush (to the medium when ``durable``), close and give the file its final mode:
+        the one it was created with (0o666 less the umask of that moment), or the permission
+        bits of the file it replaces, as writing over that file in place would have kept."""
         if self.handle is None:
             return
         handle = self.handle
@@ -96,7 +100,12 @@ class _Pending:
             raise
         finally:
             handle.close()
-        os.chmod(self.temp, 0o644 & ~_umask())
+        try:
+            replaced = os.stat(self.target)
+        except OSError:  # nothing there yet (or nothing we may look at): the new file's mode
+            return
+        if stat.S_ISREG(replaced.st_mode):
+            os.chmod(self.temp, stat.S_IMODE(replaced.st_mode) & 0o777)
 
     def back_up(self) -> None:
         """Hard-link the file about to be replaced (so a failed group commit can restore
@@ -254,15 +263,3 @@ def atomic_write_text(
 def remove_quietly(path: str | os.PathLike[str]) -> None:
     with contextlib.suppress(FileNotFoundError, IsADirectoryError):
         os.unlink(path)
-
-
-_UMASK: int | None = None
-
-
-def _umask() -> int:
-    global _UMASK
-    if _UMASK is None:
-        current = os.umask(0)
-        os.umask(current)
-        _UMASK = current
-    return _UMASK
