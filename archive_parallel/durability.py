@@ -24,6 +24,7 @@ import ctypes
 import ctypes.util
 import functools
 import os
+import stat
 import sys
 from collections.abc import Callable
 
@@ -75,10 +76,30 @@ def sync_folder(path: str | os.PathLike[str], dir_fd: int | None = None) -> None
         os.close(fd)
 
 
+def _open_to_flush(path: str | os.PathLike[str], dir_fd: int | None) -> int:
+    """Open a regular file read-only (enough for fsync), relative to ``dir_fd`` when given.
+
+    A file whose mode lets its owner neither read it (0o000, a write-only 0o200 log: modes
+    an extraction gives the files it wrote, before flushing them) is made readable for the
+    moment of the open, then given its mode back: the owner may always change it."""
+    try:
+        return open_fd(path, _FILE_FLAGS, dir_fd=dir_fd)
+    except PermissionError:
+        info = os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
+        if not stat.S_ISREG(info.st_mode) or info.st_mode & stat.S_IRUSR:
+            raise
+    mode = stat.S_IMODE(info.st_mode)
+    os.chmod(path, mode | stat.S_IRUSR, dir_fd=dir_fd)
+    try:
+        return open_fd(path, _FILE_FLAGS, dir_fd=dir_fd)
+    finally:
+        os.chmod(path, mode, dir_fd=dir_fd)
+
+
 def sync_path(path: str | os.PathLike[str], dir_fd: int | None = None) -> None:
     """Flush a regular file by name (opened read-only, which is enough for fsync), relative
     to ``dir_fd`` when given."""
-    fd = open_fd(path, _FILE_FLAGS, dir_fd=dir_fd)
+    fd = _open_to_flush(path, dir_fd)
     try:
         sync_file(fd)
     finally:
@@ -102,7 +123,7 @@ _SYNCFS = _load_syncfs()
 
 
 def _plain_fsync(path: str, dir_fd: int | None = None) -> None:
-    fd = open_fd(path, _FILE_FLAGS, dir_fd=dir_fd)
+    fd = _open_to_flush(path, dir_fd)
     try:
         os.fsync(fd)
     finally:
