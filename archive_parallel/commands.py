@@ -198,6 +198,9 @@ def _config(args: argparse.Namespace, tuned: dict[str, Any], progress: Any = Non
         values["compression_backend"] = args.backend
     if getattr(args, "reproducible", False):
         values["reproducible"] = True
+        # the block size shapes a tar.gz's (and a large zip member's) deflate stream: a tuned
+        # profile's would make the same tree give other bytes on another machine
+        values.pop("block_size", None)
     if getattr(args, "no_meta", False):
         values["include_metadata"] = False
     if args.command == "create":  # unlike the library, fail on what cannot be read

@@ -4,6 +4,7 @@ works; an invalid value the caller passes still raises."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from archive_parallel import ArchiveConfig, ArchiveManager
 from archive_parallel.config import TUNED_PROFILE_ENV
+from tests.cli_runner import run_cli
 
 BUILT_IN = ArchiveConfig()
 
@@ -121,3 +123,21 @@ def test_a_good_profile_is_used_without_a_word(profile, caplog):
         assert manager.default_config.thread_pool_size == 3
         assert manager.default_config.block_size == 128 * 1024
     assert warnings_of(caplog) == []
+
+
+def test_reproducible_cli_output_does_not_depend_on_a_profile_block_size(profile, tmp_path):
+    """``--reproducible`` means the same bytes on every machine: a tuned profile's block size
+    (which shapes the deflate stream) is left out, its other settings kept."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(20):  # several 64 KiB blocks of compressible text
+        (src / f"f{i}.txt").write_text(f"line {i} of the package\n" * 2000)
+    digests = {}
+    for name, content in [("none", None), ("tuned", {"settings": {"block_size": 65536}})]:
+        if content is not None:
+            profile(content)
+        out = tmp_path / f"{name}.tar.gz"
+        result = run_cli("create", src, out, "--reproducible", "--no-progress")
+        assert result.returncode == 0, result.stderr
+        digests[name] = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert digests["none"] == digests["tuned"]
