@@ -273,7 +273,9 @@ class _Visits:
     """Which folders a walk enters: not a folder that is one of its own ancestors (a loop),
     and one folder under at most ``MAX_FOLDER_NAMES`` names (in the walk's order). A folder
     not entered is still listed, so it is archived empty; the walk warns and says why in
-    ``skipped``."""
+    ``skipped``. A folder whose inode reads 0 (some FUSE, network and union file systems give
+    none) has no identity to compare: it is entered (a loop of followed links then ends at
+    the system's own limit on links in one path, a folder it cannot read)."""
 
     def __init__(self, root_id: tuple[int, int], skipped: list[tuple[str, str]] | None) -> None:
         self._names = {root_id: 1}
@@ -282,6 +284,8 @@ class _Visits:
     def enter(self, subdir: _Subdir, ancestors: set[tuple[int, int]] | frozenset) -> bool:
         """True when ``subdir``, reached below the folders ``ancestors``, is to be scanned."""
         path, rel, folder_id = subdir
+        if not folder_id[1]:  # inode 0: a file system that gives none, so no identity to compare
+            return True
         if folder_id in ancestors:
             logger.warning("not following %s: folder loop (it is one of its own parents)", path)
             return self._refuse(rel, "folder loop")
