@@ -13,8 +13,9 @@ raises cannot leak one (of a staged file, say, which the failed extraction then 
 
 A whole extracted tree (``sync_tree``) is flushed in one go where the system allows it, since
 one ``fsync`` per small file costs a journal commit each: on Linux one ``syncfs`` of its file
-system; on macOS a cheap ``fsync`` per file and folder, then a single ``F_FULLFSYNC``, which
-empties the drive's whole cache; elsewhere a flush per file and folder.
+system (but a FUSE file system, which ``syncfs`` never reaches: ntfs-3g, exfat-fuse, sshfs);
+on macOS a cheap ``fsync`` per file and folder, then a single ``F_FULLFSYNC``, which empties
+the drive's whole cache; elsewhere a flush per file and folder.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import functools
 import os
 import stat
@@ -33,11 +35,19 @@ from .descriptors import open_fd
 _FULLFSYNC = getattr(__import__("fcntl"), "F_FULLFSYNC", None) if os.name == "posix" else None
 _DATASYNC = getattr(os, "fdatasync", None) if sys.platform.startswith("linux") else None
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+#: what a file system without a flush for a file answers ``fsync``
+_NO_FLUSH_HERE = frozenset(
+    getattr(errno, name)
+    for name in ("EINVAL", "ENOTSUP", "EOPNOTSUPP", "ENOSYS")
+    if hasattr(errno, name)
+)
 _FILE_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
 def sync_file(fd: int) -> None:
-    """Flush one open file's data to the medium (``F_FULLFSYNC`` where it exists)."""
+    """Flush one open file's data to the medium (``F_FULLFSYNC`` where it exists). A file
+    system that has no flush to give (it answers ``EINVAL``, ``ENOTSUP`` or ``ENOSYS``) is
+    left as it is, as a folder that cannot be flushed is; a failed flush (``EIO``) raises."""
     if _FULLFSYNC is not None:
         import fcntl
 
@@ -46,10 +56,14 @@ def sync_file(fd: int) -> None:
             return
         except OSError:
             pass  # not supported by this file system: plain fsync below
-    if _DATASYNC is not None:
-        _DATASYNC(fd)
-    else:
-        os.fsync(fd)
+    try:
+        if _DATASYNC is not None:
+            _DATASYNC(fd)
+        else:
+            os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in _NO_FLUSH_HERE:
+            raise
 
 
 def sync_folder(path: str | os.PathLike[str], dir_fd: int | None = None) -> None:
@@ -106,20 +120,37 @@ def sync_path(path: str | os.PathLike[str], dir_fd: int | None = None) -> None:
         os.close(fd)
 
 
-def _load_syncfs() -> Callable[[int], int] | None:
+def _libc_function(name: str, restype: type, *argtypes: type) -> Callable[..., int] | None:
+    """A function of Linux's C library, or None where there is none."""
     if not sys.platform.startswith("linux"):
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        function = libc.syncfs
+        function = getattr(libc, name)
     except (OSError, AttributeError):
         return None
-    function.argtypes = [ctypes.c_int]
-    function.restype = ctypes.c_int
+    function.argtypes = list(argtypes)
+    function.restype = restype
     return function
 
 
-_SYNCFS = _load_syncfs()
+_SYNCFS = _libc_function("syncfs", ctypes.c_int, ctypes.c_int)
+_FSTATFS = _libc_function("fstatfs", ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
+#: ``f_type`` of every FUSE mount (fuse, fuseblk: ntfs-3g, exfat-fuse, sshfs...)
+FUSE_SUPER_MAGIC = 0x65735546
+
+
+def _syncfs_flushes(fd: int) -> bool:
+    """Whether ``syncfs`` on this folder's file system reaches the medium. Not on a FUSE
+    mount: the kernel answers it without telling the file system (which alone knows its
+    device), so a FUSE tree is flushed file by file, each ``fsync`` passed to it."""
+    if _FSTATFS is None:
+        return True
+    buffer = ctypes.create_string_buffer(512)  # struct statfs is 120 bytes on 64-bit Linux
+    if _FSTATFS(fd, buffer) != 0:
+        return True
+    f_type = ctypes.c_long.from_buffer(buffer).value  # the first field, a C long
+    return f_type & 0xFFFFFFFF != FUSE_SUPER_MAGIC
 
 
 def _plain_fsync(path: str, dir_fd: int | None = None) -> None:
@@ -144,7 +175,7 @@ def sync_tree(
     if _SYNCFS is not None:
         fd = open_fd(root, _DIR_FLAGS) if root_fd is None else root_fd
         try:
-            if _SYNCFS(fd) == 0:
+            if _syncfs_flushes(fd) and _SYNCFS(fd) == 0:
                 return
         finally:
             if fd != root_fd:
