@@ -105,7 +105,8 @@ class _Pending:
         except OSError:  # nothing there yet (or nothing we may look at): the new file's mode
             return
         if stat.S_ISREG(replaced.st_mode):
-            os.chmod(self.temp, stat.S_IMODE(replaced.st_mode) & 0o777)
+            with contextlib.suppress(OSError):  # a file system that keeps no modes (FAT)
+                os.chmod(self.temp, stat.S_IMODE(replaced.st_mode) & 0o777)
 
     def back_up(self) -> None:
         """Hard-link the file about to be replaced (so a failed group commit can restore

@@ -22,6 +22,7 @@ Where the system lacks the ``*at`` calls, ``at(name)`` is the full path and ``fo
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -103,11 +104,26 @@ def open_new_file(name: str, path: str, mode: int | None, dir_fd: int | None = N
         raise write_failure(name, exc) from exc
 
 
+#: what a file system that keeps no modes (FAT and exFAT through FUSE) answers ``fchmod``
+_NO_MODES_HERE = frozenset(
+    getattr(errno, name)
+    for name in ("EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS")
+    if hasattr(errno, name)
+)
+
+
 def apply_attributes(fd: int, name: str, mode: int | None, mtime: float | None) -> None:
-    """Apply mode and mtime through the descriptor (the caller closes it, in a ``finally``)."""
+    """Apply mode and mtime through the descriptor (the caller closes it, in a ``finally``).
+    A file system that keeps no modes or times leaves the file without them, as the folders'
+    are left (the file is ours, so a refused ``fchmod`` can only be the file system's)."""
     try:
         if mode is not None:
-            os.fchmod(fd, mode)
+            try:
+                os.fchmod(fd, mode)
+            except OSError as exc:
+                if exc.errno not in _NO_MODES_HERE:
+                    raise
+                logger.debug("cannot set mode %o of %r: %s", mode, name, exc)
         if mtime is not None:
             try:
                 os.utime(fd, (mtime, mtime))
