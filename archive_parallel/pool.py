@@ -212,6 +212,27 @@ class WorkerPool:
             logger.debug("worker pools shut down")
 
 
+def _run_now(fn: Callable[..., R], args: tuple[Any, ...]) -> Future[R]:
+    """``fn(*args)`` in this thread, as a done future (its exception re-raised by ``result``,
+    in order). No frame of the exception's traceback, nor any caller of them (a frame keeps
+    its caller), holds the future in a local name: that would make a cycle (exception,
+    traceback, frame, future, exception) keeping the task's arguments, such as an
+    extraction's open staging folder, until the garbage collector happens to run."""
+    try:
+        return _finished(fn(*args))
+    except Exception as exc:
+        return _finished(error=exc)
+
+
+def _finished(result: Any = None, error: BaseException | None = None) -> Future[Any]:
+    future: Future[Any] = Future()
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)
+    return future
+
+
 class OrderedWindow(Generic[R]):
     """At most ``limit`` tasks queued or running; results come back in submission order. A
     finished result waits until those before it are done: with ``spare``, up to that many
@@ -255,16 +276,11 @@ class OrderedWindow(Generic[R]):
     def _add(self, fn: Callable[..., R], args: tuple[Any, ...], inline: bool) -> list[R]:
         checkpoint()
         ready = self._make_room()
-        if inline:
-            future: Future[R] = Future()
-            try:
-                future.set_result(fn(*args))
-            except Exception as exc:  # re-raised by result(), in order
-                future.set_exception(exc)
+        if inline:  # no local name for the future: see ``_run_now``
+            self._pending.append(_run_now(fn, args))
         else:
             assert self._executor is not None
-            future = self._executor.submit(fn, *args)
-        self._pending.append(future)
+            self._pending.append(self._executor.submit(fn, *args))
         self.peak_in_flight = max(self.peak_in_flight, len(self._pending))
         return ready
 
