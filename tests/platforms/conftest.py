@@ -1,20 +1,24 @@
-"""A case- and normalisation-insensitive file system for the tests: ``foldfs.py`` mounted
-through FUSE for the session (skipped, with the reason, where FUSE cannot be used)."""
+"""File systems for the tests, through FUSE (skipped, with the reason, where FUSE cannot be
+used): a case- and normalisation-insensitive one (``foldfs.py``) mounted for the session, and
+ones lacking a feature (``limitedfs.py``) mounted for a test."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 FOLDFS = Path(__file__).with_name("foldfs.py")
+LIMITEDFS = Path(__file__).with_name("limitedfs.py")
 
 
 def _why_no_fuse() -> str | None:
@@ -37,19 +41,20 @@ def _mounted(path: Path) -> bool:
     return any(line.split()[1] == str(path) for line in mounts.splitlines() if line.strip())
 
 
-@pytest.fixture(scope="session")
-def folding_mount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A folder on a file system that ignores case and Unicode normalisation, like APFS."""
+@contextlib.contextmanager
+def _served(base: Path, script: Path, *extra: str) -> Iterator[Path]:
+    """``script BACKING MOUNTPOINT EXTRA...`` serving ``base/backing`` at ``base/mnt``, from its
+    mount until unmounted at the end (skipped, with its log, when it cannot mount)."""
     reason = _why_no_fuse()
     if reason:
         pytest.skip(reason)
-    base = tmp_path_factory.mktemp("foldfs")
     backing, mountpoint = base / "backing", base / "mnt"
     backing.mkdir()
     mountpoint.mkdir()
-    log = open(base / "foldfs.log", "wb")  # noqa: SIM115 - closed below, after the server
+    log_path = base / f"{script.stem}.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed below, after the server
     server = subprocess.Popen(
-        [sys.executable, str(FOLDFS), str(backing), str(mountpoint)],
+        [sys.executable, str(script), str(backing), str(mountpoint), *extra],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -59,11 +64,12 @@ def folding_mount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             server.kill()
             server.wait()
             log.close()
-            pytest.skip(f"FUSE mount failed: {(base / 'foldfs.log').read_text()[-300:]}")
+            pytest.skip(f"FUSE mount failed: {log_path.read_text()[-300:]}")
         time.sleep(0.05)  # waiting for another program to mount, outside the library
     try:
         yield mountpoint
     finally:
+        gc.collect()  # a descriptor a failed test left to the collector keeps the mount busy
         fusermount = shutil.which("fusermount3") or shutil.which("fusermount")
         subprocess.run([fusermount, "-u", str(mountpoint)], check=False, capture_output=True)
         try:
@@ -72,3 +78,25 @@ def folding_mount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             server.kill()
             server.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def folding_mount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder on a file system that ignores case and Unicode normalisation, like APFS."""
+    with _served(tmp_path_factory.mktemp("foldfs"), FOLDFS) as mountpoint:
+        yield mountpoint
+
+
+@pytest.fixture
+def limited_mount(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """``limited_mount("ino,chmod")``: a folder on a file system lacking those features
+    (``limitedfs.py``), unmounted after the test; ``fsync.log`` beside its backing folder
+    (``mountpoint.parent / "fsync.log"``) lists the files it was asked to flush."""
+    with contextlib.ExitStack() as stack:
+
+        def mount(lacks: str) -> Path:
+            base = tmp_path / f"limitedfs-{lacks.replace(',', '-')}"
+            base.mkdir()
+            return stack.enter_context(_served(base, LIMITEDFS, lacks))
+
+        yield mount
