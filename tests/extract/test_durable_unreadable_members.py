@@ -30,7 +30,8 @@ if sys.argv[3] == "full-fsync":
     durability._FULLFSYNC = 51
 ArchiveManager().extract_archive(sys.argv[1], sys.argv[2], ArchiveConfig(durable_writes=True))
 app = os.path.join(sys.argv[2], "app")
-print(json.dumps({n: stat.S_IMODE(os.lstat(os.path.join(app, n)).st_mode) for n in os.listdir(app)}))
+modes = {n: stat.S_IMODE(os.lstat(os.path.join(app, n)).st_mode) for n in os.listdir(app)}
+print(json.dumps(modes))
 """
 
 
