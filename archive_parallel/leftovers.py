@@ -11,6 +11,12 @@ and kind the library makes (a staging folder at the top of a destination, a temp
 beside its target), such as a file an archive extracted whose name holds the marker. On
 systems without POSIX signals nothing is removed, since ``os.kill(pid, 0)`` cannot probe a
 process there.
+
+A backup (``.<name>.ap-bak-<owner>-<random>``) is a previous file that a commit renamed aside
+on a file system without hard links, just before renaming its replacement in. A kill between
+those two renames leaves the backup as the only copy, its target missing: ``settle_backups``
+then puts it back under its name. A backup whose target exists is no longer needed (the
+replacement is in place) and is removed.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ import os
 import re
 import shutil
 import socket
+
+from .errors import ArchiveError
+from .folder_lock import folder_lock
 
 logger = logging.getLogger(__name__)
 
@@ -107,4 +116,60 @@ def _of_kind(entry: os.DirEntry[str], folders: bool) -> bool:
         return False
 
 
-__all__ = ["STAGING_PREFIX", "is_stale", "owner_tag", "remove_stale"]
+def settle_backups(folder: str | os.PathLike[str], marker: str) -> list[str]:
+    """Put back or remove the stale backups named with ``marker`` directly in ``folder``;
+    their names.
+
+    A backup whose target is missing is the only copy of that file (its run was killed
+    between setting it aside and renaming the new file in): it goes back under its name. One
+    whose target exists is removed. Only regular files and symlinks named
+    ``.<name><marker><tag>-<random>`` are taken. The folder's commit lock is held meanwhile,
+    so a group committing into the folder never sees a backup come back under its feet. Never
+    raises: what cannot be listed, locked, renamed or removed is left as it is."""
+    try:
+        with os.scandir(folder) as entries:
+            names = [e.name for e in entries if _is_backup(e, marker)]
+    except OSError:
+        return []
+    if not names:
+        return []
+    settled: list[str] = []
+    try:
+        with folder_lock(folder, "folder"):
+            settled = [name for name in names if _settle(os.fspath(folder), name, marker)]
+    except ArchiveError as exc:  # the folder cannot be opened to lock it
+        logger.debug("cannot settle the backups in %s: %s", os.fspath(folder), exc)
+    return settled
+
+
+def _is_backup(entry: os.DirEntry[str], marker: str) -> bool:
+    if not _named_like_ours(entry.name, marker, folders=False):
+        return False
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            return False
+    except OSError:
+        return False
+    return is_stale(entry.name, marker)
+
+
+def _settle(folder: str, name: str, marker: str) -> bool:
+    """Put the backup ``name`` back under its target's name when that is free, else remove it."""
+    target_name = name[1 : name.find(marker)]
+    if target_name in ("", ".", ".."):
+        return False
+    backup, target = os.path.join(folder, name), os.path.join(folder, target_name)
+    try:
+        if os.path.lexists(target):
+            os.unlink(backup)
+            logger.info("removed %s, left by a run that was killed", backup)
+        else:
+            os.rename(backup, target)
+            logger.warning("put back %s, set aside by a run that was killed", target)
+    except OSError as exc:
+        logger.debug("cannot settle the backup %s: %r", backup, exc)
+        return False
+    return True
+
+
+__all__ = ["STAGING_PREFIX", "is_stale", "owner_tag", "remove_stale", "settle_backups"]
