@@ -6,14 +6,20 @@ old file or the whole new one, never a part, even after a power cut. ``OutputGro
 several files together (an archive and its ``.meta`` side file): every temporary file is
 complete and flushed before the first rename, so a failure while writing any of them (full
 disk, Ctrl-C, an encoding error) leaves every previous file untouched and no temporary file;
-a failure of a later rename puts back the files already renamed (from hard-linked backups).
+a failure of a later rename puts back the files already renamed (from their backups).
+Each file a group replaces is backed up just before its rename: hard-linked where the file
+system has links, so its name never goes missing; else (FAT, exFAT, many FUSE file systems)
+renamed aside to a backup name, so that for a moment there is no file under that name. A
+backup is removed once every rename of the group succeeded.
 A group's renames run under its folder's lock (``folder_lock``), so two groups writing the
 same targets at once leave one group's files, never a mix. Folders a group created for its
 files are removed again when it is discarded (those still empty). ``durable=False`` skips
 the flushes (benchmarks, scratch output); atomicity stays.
 
 The temporary names carry an owner tag (``leftovers``): a temporary file that a killed run
-left in the target's folder is removed by the next atomic write there.
+left in the target's folder is removed by the next atomic write there. A file set aside
+(``.<name>.ap-bak-<owner>-<random>``) that a killed run left behind goes back under its name
+when that name is free, as the kill came between the two renames; else it is removed.
 """
 
 from __future__ import annotations
@@ -31,16 +37,20 @@ from typing import BinaryIO
 from .durability import sync_file, sync_folder
 from .folder_lock import folder_lock
 from .interrupts import checkpoint
-from .leftovers import owner_tag, remove_stale
+from .leftovers import owner_tag, remove_stale, settle_backups
 
 TEMP_MARKER = ".ap-tmp-"
+#: in the name of a previous file set aside (renamed) during a commit, where no hard link
+#: could be made to back it up: a kill may leave it as the only copy, so the clean-up of
+#: leftovers puts it back rather than removing it
+BACKUP_MARKER = ".ap-bak-"
 #: opens with ``open``'s flags (``xb``: create, exclusive, close-on-exec) and its mode, 0o666
 #: less the umask in force, as ``tarfile.open`` and ``ZipFile`` create a new file
 _OPEN_NEW = functools.partial(os.open, mode=0o666)
 
 
-def _temp_name(target: Path) -> Path:
-    return target.parent / f".{target.name}{TEMP_MARKER}{owner_tag()}-{secrets.token_hex(6)}"
+def _temp_name(target: Path, marker: str = TEMP_MARKER) -> Path:
+    return target.parent / f".{target.name}{marker}{owner_tag()}-{secrets.token_hex(6)}"
 
 
 def _make_parents(folder: Path, created: list[Path]) -> None:
@@ -72,6 +82,8 @@ class _Pending:
         self.temp = _temp_name(target)
         self.handle: BinaryIO | None = None
         self.backup: Path | None = None
+        #: the backup is the previous file itself, renamed aside (no hard link could be made)
+        self.set_aside = False
         self.renamed = False
 
     def open(self) -> BinaryIO:
@@ -109,16 +121,30 @@ class _Pending:
                 os.chmod(self.temp, stat.S_IMODE(replaced.st_mode) & 0o777)
 
     def back_up(self) -> None:
-        """Hard-link the file about to be replaced (so a failed group commit can restore
-        it); where links are unsupported there is no backup."""
-        if not os.path.lexists(self.target):
+        """Keep the file about to be replaced until the group's commit succeeds, so a failed
+        commit can put it back: hard-linked where links can be made (its name never goes
+        missing), else renamed aside, to be followed at once by the new file's rename. A
+        folder is not backed up: no file can be renamed onto it anyway."""
+        try:
+            if stat.S_ISDIR(os.lstat(self.target).st_mode):
+                return
+        except OSError:  # nothing there to keep
             return
         backup = _temp_name(self.target)
         try:
             os.link(self.target, backup, follow_symlinks=False)
-        except OSError:
+        except OSError:  # no hard links here (FAT, exFAT, many FUSE file systems)
+            self._set_aside()
             return
         self.backup = backup
+
+    def _set_aside(self) -> None:
+        """Rename the target to a backup name the clean-up of leftovers recognises, so a kill
+        before the new file's rename leaves it to be put back, not removed. The backup is
+        recorded first: an exception right after the rename still finds it in ``restore``."""
+        self.backup = _temp_name(self.target, BACKUP_MARKER)
+        self.set_aside = True
+        os.rename(self.target, self.backup)
 
     def discard(self) -> None:
         if self.handle is not None:
@@ -126,19 +152,30 @@ class _Pending:
                 self.handle.close()
             self.handle = None
         remove_quietly(self.temp)
-        if self.backup is not None:
+        # a backup set aside that could not be put back is the only copy: the clean-up of
+        # leftovers puts it back once this process is gone
+        if self.backup is not None and not self.set_aside:
             remove_quietly(self.backup)
 
     def restore(self) -> None:
-        """Undo this file's rename: the backup goes back, or the new file goes away."""
-        if not self.renamed:
-            return
-        with contextlib.suppress(OSError):
-            if self.backup is not None:
-                os.replace(self.backup, self.target)
-                self.backup = None
-            else:
+        """Undo this file's rename: the backup goes back, or the new file goes away. A file
+        set aside goes back even when the new one never came: its name is empty."""
+        if self.backup is not None and (self.renamed or self.set_aside):
+            self._put_back(self.backup)
+        elif self.renamed:
+            with contextlib.suppress(OSError):
                 os.unlink(self.target)
+
+    def _put_back(self, backup: Path) -> None:
+        """Rename ``backup`` onto the target; on failure it stays recorded (``discard``
+        keeps one set aside: it may be the only copy)."""
+        try:
+            os.replace(backup, self.target)
+        except FileNotFoundError:  # set aside never happened: the target is untouched
+            pass
+        except OSError:
+            return
+        self.backup = None
 
 
 class OutputGroup:
@@ -156,6 +193,7 @@ class OutputGroup:
         target = Path(target)
         _make_parents(target.parent, self._created_folders)
         remove_stale(target.parent, TEMP_MARKER, folders=False)
+        settle_backups(target.parent, BACKUP_MARKER)
         # registered before it exists, so an interrupt at any later point finds it in discard()
         pending = _Pending(target)
         self._files.append(pending)
