@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .atomic import TEMP_MARKER, atomic_outputs
+from .atomic import BACKUP_MARKER, TEMP_MARKER, atomic_outputs
 from .checksums import checksum_files
 from .config import ArchiveConfig
 from .entries import EntryKind, FileEntry
@@ -65,10 +65,10 @@ if TYPE_CHECKING:
 PACKAGE_LOGGER = logging.getLogger("archive_parallel")
 
 
-def _temporary_prefix(member: str) -> str:
-    """How the member names of ``member``'s temporary files begin (``atomic``)."""
+def _temporary_prefixes(member: str) -> tuple[str, str]:
+    """How the member names of ``member``'s temporary files and backups begin (``atomic``)."""
     folder, slash, name = member.rpartition("/")
-    return f"{folder}{slash}.{name}{TEMP_MARKER}"
+    return f"{folder}{slash}.{name}{TEMP_MARKER}", f"{folder}{slash}.{name}{BACKUP_MARKER}"
 
 
 def _refused_unreadable(walk: WalkResult, config: ArchiveConfig) -> list[tuple[str, str]]:
@@ -205,8 +205,8 @@ class ArchiveManager:
         self._walked_sources.add(source)
         if exclude:
             skip = {member_name_under(p, source) for p in exclude} - {None}
-            # and their temporary files (a stale one left by another writer)
-            temporary = tuple(_temporary_prefix(name) for name in skip)
+            # and their temporary files and backups (a stale one left by another writer)
+            temporary = tuple(prefix for name in skip for prefix in _temporary_prefixes(name))
             result.entries = [
                 e for e in result.entries if e.name not in skip and not e.name.startswith(temporary)
             ]

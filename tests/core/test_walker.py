@@ -233,10 +233,11 @@ def test_an_archive_written_into_a_folder_of_its_source_leaves_temporary_files_o
     tmp_path, suffix
 ):
     """Neither the archive being written nor its side file is archived, nor a temporary file
-    another writer left beside them."""
+    or backup another writer left beside them."""
     root = _many_folders(tmp_path / "src")
     (root / "dist").mkdir()
     (root / "dist" / f".app.{suffix}.ap-tmp-other-0123456789ab").write_bytes(b"stale")
+    (root / "dist" / f".app.{suffix}.meta.ap-bak-other-0123456789ab").write_bytes(b"stale")
     (root / "dist" / "notes.txt").write_bytes(b"kept")
     archive = root / "dist" / f"app.{suffix}"
     config = ArchiveConfig(thread_pool_size=2, block_size=64 * 1024)
