@@ -87,6 +87,13 @@ def folding_mount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield mountpoint
 
 
+@pytest.fixture(scope="session")
+def linkless_mount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder on a file system without hard links, like FAT or exFAT."""
+    with _served(tmp_path_factory.mktemp("linkless"), LIMITEDFS, "link") as mountpoint:
+        yield mountpoint
+
+
 @pytest.fixture
 def limited_mount(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
     """``limited_mount("ino,chmod")``: a folder on a file system lacking those features
