@@ -39,6 +39,7 @@ from ..interrupts import checkpoint
 from ..link_resolver import LinkResolver, read_disk_link
 from ..member_tree import MemberTree
 from ..safety import ExtractionBudget
+from .mtimes import set_mtime
 
 logger = logging.getLogger(__name__)
 
@@ -125,10 +126,7 @@ def apply_attributes(fd: int, name: str, mode: int | None, mtime: float | None) 
                     raise
                 logger.debug("cannot set mode %o of %r: %s", mode, name, exc)
         if mtime is not None:
-            try:
-                os.utime(fd, (mtime, mtime))
-            except (OverflowError, ValueError, OSError) as exc:
-                logger.debug("cannot set mtime %r of %r: %s", mtime, name, exc)
+            set_mtime(fd, mtime, name)
     except OSError as exc:
         raise write_failure(name, exc) from exc
 
@@ -269,10 +267,7 @@ class StagedTree(MemberTree):
         self.check_symlinks_resolve(LinkResolver(self._link_reader(real_root)), real_root)
         for name, _, mtime in self.symlinks:
             if mtime is not None:
-                try:
-                    os.utime(at(name), (mtime, mtime), dir_fd=dir_fd, follow_symlinks=False)
-                except (OverflowError, ValueError, OSError, NotImplementedError):
-                    logger.debug("cannot set the mtime of symlink %r", name)
+                set_mtime(at(name), mtime, name, dir_fd=dir_fd, follow_symlinks=False)
 
     def _link_reader(self, real_root: str) -> Callable[[str], str | None]:
         """Reads the links met while resolving: those below the staging folder (whose real

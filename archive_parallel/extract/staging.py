@@ -48,6 +48,7 @@ from ..leftovers import STAGING_PREFIX, owner_tag, remove_stale
 from ..link_resolver import LinkResolver, TooManyLinks
 from ..pool import batched, ordered_map, worker_count
 from ..safety import is_within, resolve_link
+from .mtimes import set_mtime
 from .staged_tree import StagedTree
 
 logger = logging.getLogger(__name__)
@@ -429,13 +430,11 @@ class Staging:
         dest = self.dest if os.sep == "/" else ""
         for name, mode, mtime in ordered:
             path = f"{dest}/{name}" if dest else os.path.join(self.dest, *name.split("/"))
-            try:
-                if mode is not None:
+            if mode is not None:
+                with contextlib.suppress(OSError):  # a file system that keeps no modes
                     os.chmod(path, mode)
-                if mtime is not None:
-                    os.utime(path, (mtime, mtime))
-            except (OSError, OverflowError, ValueError):
-                pass
+            if mtime is not None:
+                set_mtime(path, mtime, name)
 
     def _flush_staged(self, tree: StagedTree, executor: Executor | None) -> None:
         """Every staged file's data and folder's entries to the medium (``sync_tree``: in
