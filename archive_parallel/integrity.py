@@ -8,6 +8,8 @@ and what the caller asked; the engines below read the plan and decide nothing th
   committed. Extraction hashes the archive in a worker while it extracts and waits for the
   answer just before the commit (``start_archive_check``; on the sequential path the hash is
   checked before extraction starts); verification does the same while it reads the members.
+  Both hash the archive through the one descriptor its members are read from
+  (``read.open_archive.OpenArchive``), so the hash covers the bytes actually read.
 * ``check_crc``: whether zip member CRC-32s and the CRC-32s of a tar.gz's index segments are
   checked. False only when ``archive_sha256`` is checked: that hash covers every byte, so a
   damaged byte is found anyway before anything is committed (lengths, sizes and stream ends
@@ -37,6 +39,7 @@ from .codecs.gzip_index import GzipIndex, usable_index
 from .errors import ArchiveError, ChecksumMismatchError, CorruptArchiveError
 from .formats import CompressionFormat
 from .read.archive_file import read_failure
+from .read.open_archive import OpenArchive
 from .safety import normalise_member_name
 from .source_reader import file_sha256 as sha256_of_file
 
@@ -112,34 +115,39 @@ class IntegrityPlan:
         )
 
     # --- the checks ---
-    def check_archive(self, archive: str | os.PathLike[str]) -> None:
+    def check_archive(self, archive: OpenArchive | str | os.PathLike[str]) -> None:
         """Hash the whole archive; ``CorruptArchiveError`` unless it is ``archive_sha256``
-        (nothing to do without one), ``ArchiveError`` when it cannot be read."""
+        (nothing to do without one), ``ArchiveError`` when it cannot be read. An
+        ``OpenArchive`` is hashed through its descriptor, the one its members are read
+        from, so the hash covers the very bytes extracted or verified, whatever happens to
+        the path meanwhile; a path is opened for the hash alone."""
         if self.archive_sha256 is None:
             return
+        path = archive.path if isinstance(archive, OpenArchive) else archive
         start = time.perf_counter()
         try:
-            sha = sha256_of_file(archive)
+            sha = archive.sha256() if isinstance(archive, OpenArchive) else sha256_of_file(path)
         except OSError as exc:  # the caller's problem (permissions, I/O), not damage
-            raise read_failure(archive, exc) from exc
+            raise read_failure(path, exc) from exc
         finally:
             if self.on_archive_hashed is not None:
                 self.on_archive_hashed(time.perf_counter() - start)
         if sha != self.archive_sha256:
             raise CorruptArchiveError(
-                f"{os.path.basename(archive)}: SHA-256 {sha} does not match the side file's "
+                f"{os.path.basename(path)}: SHA-256 {sha} does not match the side file's "
                 f"{self.archive_sha256}; the archive is damaged or was replaced"
             )
 
     def start_archive_check(
-        self, archive: str | os.PathLike[str], executor: Executor | None, size: int
+        self, archive: OpenArchive | str | os.PathLike[str], executor: Executor | None, size: int
     ) -> ArchiveCheck:
         """Begin ``check_archive`` (``size``: the archive's, already taken by the caller): in
         a worker of ``executor`` while the extraction or verification reads the archive or,
         without one, now (a mismatch raises before anything is read or staged). An archive
         under ``INLINE_ARCHIVE_HASH`` is hashed now too: waking a worker costs more than
         hashing it. ``ArchiveCheck.wait`` gives the answer, before the commit or the
-        verdict; ``ArchiveCheck.abandon`` waits it out on a failure path."""
+        verdict; ``ArchiveCheck.abandon`` waits it out on a failure path (and must return
+        before an ``OpenArchive`` it hashes is closed)."""
         if self.archive_sha256 is None or executor is None or size < INLINE_ARCHIVE_HASH:
             self.check_archive(archive)
             return ArchiveCheck(None)

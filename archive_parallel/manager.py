@@ -483,7 +483,7 @@ class ArchiveManager:
                 created_at=now_iso(),
                 file_count=result.file_count,
                 uncompressed_size=result.total_bytes,
-                compressed_size=archive_bytes,
+                compressed_size=result.archive_size,
                 files=list(result.files),
                 file_checksums=dict(result.file_sha256) or None,
             )

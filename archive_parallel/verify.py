@@ -46,6 +46,7 @@ from .pool import batched, shared_map
 from .read import ZIP_TASK_BYTES
 from .read.archive_file import archive_size_of, read_problem
 from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
+from .read.open_archive import OpenArchive, open_archive
 from .read.tar_headers import HeaderLimits
 from .read.tar_kind import tar_entry_kind, tar_kind
 from .read.tar_stream import TarStream
@@ -140,13 +141,36 @@ def verify_archive_report(
         logger.info("verify %s: %s", archive, problem)
         return IntegrityReport(False, problem, unreadable=True)
     try:
-        size = archive_size_of(archive)
-        # hashed in a worker while the members are read (or now, without one)
-        archive_check = plan.start_archive_check(archive, executor, size)
+        source = open_archive(archive)
     except CorruptArchiveError as exc:
         logger.info("verify %s: %s", archive, exc)
         return IntegrityReport(False, str(exc))
     except ArchiveError as exc:  # it became unreadable (or vanished) since
+        logger.info("verify %s: %s", archive, exc)
+        return IntegrityReport(False, str(exc), unreadable=True)
+    with source:
+        return _verify_open(source, fmt, executor, config, plan, check_safety)
+
+
+def _verify_open(
+    source: OpenArchive,
+    fmt: CompressionFormat,
+    executor: Executor | None,
+    config: ArchiveConfig | None,
+    plan: IntegrityPlan,
+    check_safety: bool,
+) -> IntegrityReport:
+    """``verify_archive_report`` of the archive opened once: the hash and every reader
+    read ``source``, and the archive must not have changed since it was opened when the
+    last byte is read."""
+    archive, size = source.path, source.size
+    try:
+        # hashed in a worker while the members are read (or now, without one)
+        archive_check = plan.start_archive_check(source, executor, size)
+    except CorruptArchiveError as exc:
+        logger.info("verify %s: %s", archive, exc)
+        return IntegrityReport(False, str(exc))
+    except ArchiveError as exc:  # it became unreadable since
         logger.info("verify %s: %s", archive, exc)
         return IntegrityReport(False, str(exc), unreadable=True)
     budget = ExtractionBudget(config, size) if config is not None else None
@@ -155,10 +179,10 @@ def verify_archive_report(
         backend = config.decompression_backend if config is not None else "auto"
         with damage_guard(archive):
             if fmt is CompressionFormat.ZIP:
-                _verify_zip(archive, size, executor, budget, backend, plan, tree)
+                _verify_zip(source, executor, budget, backend, plan, tree)
             else:
                 _verify_tar(
-                    archive,
+                    source,
                     fmt,
                     executor,
                     budget,
@@ -168,6 +192,7 @@ def verify_archive_report(
                     tree,
                 )
         archive_check.wait()
+        source.check_unchanged("verified")  # every byte was read: hashed and checked
     except CodecUnavailableError:  # a package to install, not a fault of the archive
         raise
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
@@ -220,7 +245,7 @@ def _folded_keys_collide(paths: Iterable[str]) -> bool:
 
 
 def _verify_tar(
-    archive: str,
+    archive: OpenArchive,
     fmt: CompressionFormat,
     executor: Executor | None,
     budget: Budget,
@@ -305,15 +330,15 @@ def _read_zip_members(
 
 
 def _verify_zip(
-    archive: str,
-    size: int,
+    source: OpenArchive,
     executor: Executor | None,
     budget: Budget,
     inflate_backend: str,
     plan: IntegrityPlan,
     tree: JudgedTree | None = None,
 ) -> None:
-    with open_zip(archive) as handle:
+    archive = source.path
+    with open_zip(source) as handle:
         infos = handle.infolist()
         for info in infos:
             if budget is not None:  # a folder's declared size is nothing written, or read
@@ -322,7 +347,7 @@ def _verify_zip(
                     budget.declare(info.filename, info.file_size)
             check_supported(info)
         fd = archive_fd(handle)
-        offsets = check_data_ranges(fd, infos, central_directory_offset(handle, size))
+        offsets = check_data_ranges(fd, infos, central_directory_offset(handle, source.size))
         if tree is not None:  # names and links first, as extraction judges them
             _check_zip_tree(tree, fd, infos, offsets)
         members = ((info, offset) for info, offset in zip(infos, offsets) if not info.is_dir())

@@ -37,9 +37,9 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from ..descriptors import open_fd
 from ..errors import CorruptArchiveError
 from ..pool import ordered_map
+from ..read.open_archive import OpenArchive
 from .crc32 import crc32_combine
 from .inflate import copyable, inflate_errors
 
@@ -278,7 +278,7 @@ def ends_between_blocks(
 
 
 def indexed_chunks(
-    path: str,
+    source: OpenArchive,
     index: GzipIndex,
     executor: Executor,
     max_in_flight: int,
@@ -290,48 +290,42 @@ def indexed_chunks(
 
     ``on_segment(end)`` reports the compressed offset each delivered segment ends at. On the
     first segment that fails its check, ``serial()`` (a plain inflate from the start of the
-    file) takes over, skipping the bytes already delivered."""
+    file) takes over, skipping the bytes already delivered. Every segment is read from
+    ``source``'s descriptor, which stays open."""
     module = copyable(module)  # the block-boundary probe copies inflaters
     delivered = 0
     delivered_crc: int | None = 0 if index.check_crc else None
-    logger.debug(
-        "%s: inflating %d indexed segments in parallel",
-        os.path.basename(path),
-        len(index.segments),
+    name = os.path.basename(source.path)
+    logger.debug("%s: inflating %d indexed segments in parallel", name, len(index.segments))
+    fd = source.fd
+    last = len(index.segments) - 1
+    tasks = ordered_map(
+        executor,
+        lambda i: inflate_segment(fd, index.segments[i], i == last, index.check_crc, module),
+        range(len(index.segments)),
+        max_in_flight,
     )
-    fd = open_fd(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # held before any call
     try:
-        last = len(index.segments) - 1
-        tasks = ordered_map(
-            executor,
-            lambda i: inflate_segment(fd, index.segments[i], i == last, index.check_crc, module),
-            range(len(index.segments)),
-            max_in_flight,
-        )
-        try:
-            for i, pieces in enumerate(tasks):
-                if pieces is None:
-                    logger.warning(
-                        "%s: segment %d does not match the side file's gzip index; "
-                        "inflating serially",
-                        os.path.basename(path),
-                        i,
-                    )
-                    break
-                segment = index.segments[i]
-                on_segment(segment.end)
-                if delivered_crc is not None:  # checked equal to the segment's output
-                    delivered_crc = crc32_combine(delivered_crc, segment.crc32, segment.length)
-                for piece in pieces:
-                    delivered += len(piece)
-                    yield piece
-            else:
-                return
-        finally:
-            tasks.close()  # cancels queued segments, waits for running ones
+        for i, pieces in enumerate(tasks):
+            if pieces is None:
+                logger.warning(
+                    "%s: segment %d does not match the side file's gzip index; inflating serially",
+                    name,
+                    i,
+                )
+                break
+            segment = index.segments[i]
+            on_segment(segment.end)
+            if delivered_crc is not None:  # checked equal to the segment's output
+                delivered_crc = crc32_combine(delivered_crc, segment.crc32, segment.length)
+            for piece in pieces:
+                delivered += len(piece)
+                yield piece
+        else:
+            return
     finally:
-        os.close(fd)
-    yield from skip_delivered(serial(), delivered, delivered_crc, os.path.basename(path))
+        tasks.close()  # cancels queued segments, waits for running ones
+    yield from skip_delivered(serial(), delivered, delivered_crc, name)
 
 
 def skip_delivered(

@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import CodecUnavailableError, CorruptArchiveError
+from ..read.open_archive import OpenArchive
 from .deflate_end import deflate_end
 from .gzip_index import GZIP_MAGIC, GZIP_TRAILER_SIZE, reserved_gzip_flags, skip_delivered
 
@@ -81,7 +82,7 @@ def wants_rapidgzip(backend: str, compressed_size: int, threads: int, fast_seria
 
 
 def rapidgzip_chunks(
-    path: str,
+    source: OpenArchive,
     threads: int,
     on_position: Callable[[int], None],
     serial: Callable[[], Iterator[bytes]],
@@ -95,20 +96,21 @@ def rapidgzip_chunks(
     sets a reserved header flag, which isal passes over) is
     therefore left to ``serial()`` from the start, and when rapidgzip ends quietly,
     ``resume_after_member(offset)`` (the serial reader continuing where a member ends) must
-    reach the end of the file after exactly the bytes delivered (``_rest_is_sound``)."""
+    reach the end of the file after exactly the bytes delivered (``_rest_is_sound``).
+    rapidgzip reads ``source``'s descriptor (a duplicate of it, with ``pread``), as every
+    other reader of the archive does."""
     module = require_rapidgzip()
-    name = os.path.basename(path)
-    with open(path, "rb") as handle:
-        head = handle.read(4)
+    name = os.path.basename(source.path)
+    head = source.read_at(4, 0)
     if not head.startswith(GZIP_MAGIC) or reserved_gzip_flags(head):
         yield from serial()  # refuses it, in its own words
         return
     delivered = 0
-    size = os.path.getsize(path)
+    size = source.size
     reader: Any = None
     chunk_starts: dict[int, int] | None = None
     try:
-        reader = module.open(path, parallelization=max(1, int(threads)))
+        reader = module.open(source.fd, parallelization=max(1, int(threads)))
         while True:
             piece = reader.read(READ_SIZE)
             if not piece:
@@ -123,7 +125,7 @@ def rapidgzip_chunks(
         if reader is not None:
             reader.close()  # joins its threads; it must never be left to the finaliser
     if chunk_starts is not None:
-        if _rest_is_sound(path, size, chunk_starts, delivered, resume_after_member):
+        if _rest_is_sound(source, size, chunk_starts, delivered, resume_after_member):
             return
         logger.info("%s: where rapidgzip's last member ends is unclear; inflating serially", name)
     # rapidgzip inflated those bytes from the archive itself (no hint involved): the serial
@@ -144,7 +146,7 @@ def _chunk_starts(reader: Any) -> dict[int, int] | None:
 
 
 def _rest_is_sound(
-    path: str,
+    source: OpenArchive,
     size: int,
     chunk_starts: dict[int, int],
     delivered: int,
@@ -165,7 +167,7 @@ def _rest_is_sound(
         (bit, out) for bit, out in chunk_starts.items() if out < delivered and bit < 8 * size
     )
     for bit, out in reversed(candidates[-TAIL_CANDIDATES:]):
-        found = _member_end(path, size, bit)
+        found = _member_end(source, size, bit)
         if found is None:
             continue
         offset, produced = found
@@ -190,11 +192,11 @@ def _rest_is_sound(
     return False
 
 
-def _member_end(path: str, size: int, bit: int) -> tuple[int, int] | None:
+def _member_end(source: OpenArchive, size: int, bit: int) -> tuple[int, int] | None:
     """From a deflate block start at ``bit`` (or a member start): where the serial reader
     resumes after that member, and the bytes the member gives from ``bit`` to its end; None
     when the stream does not end in the file."""
-    with open(path, "rb") as handle:
+    with source.reader() as handle:
         handle.seek(bit // 8)
         if bit % 8 == 0 and handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC:
             return bit // 8, 0  # a member starts here (no deflate block starts with 1f 8b)

@@ -44,10 +44,11 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
 
-from ..errors import ArchiveError, CorruptArchiveError
+from ..errors import CorruptArchiveError
 from ..formats import CompressionFormat
 from ..interrupts import checkpoint
 from ..pool import OrderedWindow, serial_lane, worker_count
+from ..read.open_archive import OpenArchive, borrow_or_open
 from .gzip_index import GzipIndex, indexed_chunks, reserved_gzip_flags
 from .inflate import inflate_errors, inflate_module
 from .parallel_gzip import rapidgzip_chunks, wants_rapidgzip
@@ -99,9 +100,14 @@ class DecompressedStream(io.BufferedIOBase):
     """A read-only, non-seekable stream over a generator of decompressed chunks."""
 
     def __init__(
-        self, chunks: Iterator[bytes], description: str, position: CompressedPosition | None = None
+        self,
+        chunks: Iterator[bytes],
+        description: str,
+        position: CompressedPosition | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
+        self._on_close = on_close
         self._compressed = position
         self._chunks = chunks
         self._description = description
@@ -215,6 +221,8 @@ class DecompressedStream(io.BufferedIOBase):
             finally:
                 self._current = b""
                 super().close()
+                if self._on_close is not None:  # after the chunks: no reader is left
+                    self._on_close()
 
 
 # --------------------------------------------------------------------------------------
@@ -304,7 +312,7 @@ class _GzipInflater:
 
 
 def _decoded_chunks(
-    path: str,
+    source: OpenArchive,
     executor: Executor | None,
     position: CompressedPosition,
     decoder: Callable[[BinaryIO, CompressedPosition], Callable[[], bytes | None]],
@@ -313,7 +321,7 @@ def _decoded_chunks(
     """The pieces of a stream that decodes in order only: ``decoder(handle, reading)`` makes
     the step function over the file opened at ``offset`` (``_GzipInflater``, ``ZstdReader``),
     which ``_chunks_ahead`` runs ahead of the caller."""
-    handle = open(path, "rb")  # noqa: SIM115 - closed by _chunks_ahead, after workers stop
+    handle = source.reader()  # closed by _chunks_ahead, after workers stop
     reading = CompressedPosition()
     try:
         handle.seek(offset)
@@ -510,14 +518,15 @@ def _new_decompressor(fmt: CompressionFormat) -> Any:
     return lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=XZ_MEMORY_LIMIT)
 
 
-def decompress_segment(path: str, fmt: CompressionFormat, segment: Segment) -> bytes | None:
+def decompress_segment(
+    source: OpenArchive, fmt: CompressionFormat, segment: Segment
+) -> bytes | None:
     """Decompress one whole stream (in a worker); None when it is not exactly one clean
     stream, decompresses to more than ``SEGMENT_OUTPUT_LIMIT`` bytes or has more than
     ``SEGMENT_INPUT_LIMIT`` compressed bytes."""
     if segment.length > SEGMENT_INPUT_LIMIT:
         return None
-    with open(path, "rb") as handle:
-        data = _read_at(handle, segment.offset, segment.length)
+    data = source.read_at(segment.length, segment.offset)
     decompressor = _new_decompressor(fmt)
     try:
         out = decompressor.decompress(data, SEGMENT_OUTPUT_LIMIT + 1)
@@ -530,7 +539,10 @@ def decompress_segment(path: str, fmt: CompressionFormat, segment: Segment) -> b
 
 
 def _sequential_chunks(
-    path: str, fmt: CompressionFormat, offset: int = 0, position: CompressedPosition | None = None
+    source: OpenArchive,
+    fmt: CompressionFormat,
+    offset: int = 0,
+    position: CompressedPosition | None = None,
 ) -> Iterator[bytes]:
     """Decompress from ``offset`` (where a stream starts) to the end, ``max_length`` bounded:
     bz2 with the standard library's multi-stream reader (the one ``BZ2File`` uses), xz with
@@ -540,7 +552,7 @@ def _sequential_chunks(
     another stream are an error, not ignored: appended junk is damage, as a gzip reader says
     of a tar.gz (``trailing_error`` catches nothing)."""
     position = position or CompressedPosition()
-    with open(path, "rb") as raw:
+    with source.reader() as raw:
         raw.seek(offset)
         if fmt is CompressionFormat.TAR_XZ:
             yield from _xz_stream_chunks(raw, position)
@@ -596,7 +608,7 @@ def _xz_stream_chunks(raw: BinaryIO, position: CompressedPosition) -> Iterator[b
 
 
 def _segmented_chunks(
-    path: str,
+    source: OpenArchive,
     fmt: CompressionFormat,
     executor: Executor,
     segments: list[Segment],
@@ -610,7 +622,7 @@ def _segmented_chunks(
     def results() -> Iterator[tuple[Segment, bytes | None]]:
         queued: collections.deque[Segment] = collections.deque()
         for segment in segments:
-            finished = window.submit(decompress_segment, path, fmt, segment)
+            finished = window.submit(decompress_segment, source, fmt, segment)
             queued.append(segment)
             for out in finished + window.ready():
                 yield queued.popleft(), out
@@ -621,7 +633,7 @@ def _segmented_chunks(
         for done, out in results():
             if out is None:
                 window.cancel()
-                yield from _sequential_chunks(path, fmt, done.offset, position)
+                yield from _sequential_chunks(source, fmt, done.offset, position)
                 return
             position.value = done.offset + done.length
             yield out
@@ -638,33 +650,32 @@ def _default_in_flight(executor: Executor) -> int:
 
 
 def _stream_chunks(
-    path: str,
+    source: OpenArchive,
     fmt: CompressionFormat,
     executor: Executor | None,
     max_in_flight: int | None,
     position: CompressedPosition,
 ) -> Iterator[bytes]:
     if executor is not None:
-        size = os.path.getsize(path)
-        with open(path, "rb") as handle:
+        with source.reader() as handle:
             if fmt is CompressionFormat.TAR_BZ2:
-                segments = find_bz2_segments(handle, size)
+                segments = find_bz2_segments(handle, source.size)
             else:
-                segments = find_xz_segments(handle, size)
+                segments = find_xz_segments(handle, source.size)
         if segments is not None and len(segments) > 1:
-            logger.debug("%s: %d streams, decompressing in parallel", path, len(segments))
+            logger.debug("%s: %d streams, decompressing in parallel", source.path, len(segments))
             if max_in_flight is None:
                 max_in_flight = _default_in_flight(executor)
-            yield from _segmented_chunks(path, fmt, executor, segments, max_in_flight, position)
+            yield from _segmented_chunks(source, fmt, executor, segments, max_in_flight, position)
             return
-    yield from _sequential_chunks(path, fmt, 0, position)
+    yield from _sequential_chunks(source, fmt, 0, position)
 
 
 # --------------------------------------------------------------------------------------
 
 
 def open_decompressed(
-    path: str | os.PathLike[str],
+    path: OpenArchive | str | os.PathLike[str],
     fmt: CompressionFormat,
     executor: Executor | None = None,
     *,
@@ -674,6 +685,9 @@ def open_decompressed(
 ) -> BinaryIO:
     """A readable stream over the uncompressed bytes of a tar archive in format ``fmt``.
 
+    ``path`` is the archive, open (``read.open_archive.OpenArchive``: every byte is read
+    through its descriptor, which the stream leaves open) or a path (opened here, closed
+    with the stream); ``ArchiveError`` when it is missing or cannot be read.
     ``max_in_flight`` bounds the bz2/xz pieces queued or running (default: two per worker of
     ``executor``); each holds one decompressed stream piece (about 1-8 MiB for our files).
     ``gzip_index`` (from ``codecs.gzip_index.usable_index``) lets a gzip file's restart
@@ -683,69 +697,86 @@ def open_decompressed(
     Do not read from the stream inside a worker of a one-thread ``executor``: the reader
     waits for tasks it queued on that same executor.
     """
-    path = os.fspath(path)
-    try:
-        size = os.path.getsize(path)
-        if fmt is CompressionFormat.TAR:
-            return open(path, "rb")
-    except OSError as exc:
-        raise ArchiveError(f"cannot open archive {path}: {exc.strerror or exc}") from exc
-    description = f"{os.path.basename(path)} ({fmt.value})"
+    source, owned = borrow_or_open(path)
+    if fmt is CompressionFormat.TAR:
+        return source.reader(owning=owned)
+    description = f"{os.path.basename(source.path)} ({fmt.value})"
     position = CompressedPosition()
-    if fmt is CompressionFormat.TAR_GZ:
-        module = inflate_module(inflate_backend)
-
-        def serial() -> Iterator[bytes]:
-            return _decoded_chunks(
-                path,
+    try:
+        if fmt is CompressionFormat.TAR_GZ:
+            chunks = _gzip_chunks(
+                source, executor, description, position, max_in_flight, gzip_index, inflate_backend
+            )
+        elif fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
+            if source.size == 0:
+                raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
+            chunks = _stream_chunks(source, fmt, executor, max_in_flight, position)
+        elif fmt is CompressionFormat.TAR_ZST:
+            chunks = _decoded_chunks(
+                source,
                 executor,
                 position,
-                lambda handle, reading: _GzipInflater(handle, description, reading, module).step,
-            )
-
-        def resume_after_member(offset: int) -> Iterator[bytes]:
-            """The same serial inflate, from ``offset``, where a member ends (after its
-            trailer): what may follow a member there, and the same errors for the rest. Only
-            checked by the caller, never delivered, so it neither runs ahead nor reports
-            progress."""
-            return _decoded_chunks(
-                path,
-                None,
-                CompressedPosition(),
-                lambda handle, reading: (
-                    _GzipInflater(handle, description, reading, module, members=1).step
-                ),
-                offset,
-            )
-
-        def on_position(end: int) -> None:
-            position.value = end
-
-        if gzip_index is not None and executor is not None:
-            window = max_in_flight or _workers(executor) + 1
-            chunks = indexed_chunks(path, gzip_index, executor, window, on_position, serial, module)
-        elif executor is not None and wants_rapidgzip(
-            inflate_backend, size, _workers(executor), module is not zlib
-        ):
-            chunks = rapidgzip_chunks(
-                path, _workers(executor), on_position, serial, resume_after_member
+                lambda handle, reading: ZstdReader(handle, description, reading).step,
             )
         else:
-            chunks = serial()
-    elif fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
-        if size == 0:
-            raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
-        chunks = _stream_chunks(path, fmt, executor, max_in_flight, position)
-    elif fmt is CompressionFormat.TAR_ZST:
-        chunks = _decoded_chunks(
-            path,
+            raise ValueError(f"{fmt} is not a tar format")
+    except BaseException:
+        if owned:
+            source.close()
+        raise
+    on_close = source.close if owned else None
+    return DecompressedStream(chunks, description, position, on_close)  # type: ignore[return-value]
+
+
+def _gzip_chunks(
+    source: OpenArchive,
+    executor: Executor | None,
+    description: str,
+    position: CompressedPosition,
+    max_in_flight: int | None,
+    gzip_index: GzipIndex | None,
+    inflate_backend: str,
+) -> Iterator[bytes]:
+    """A gzip file's chunks (``open_decompressed``): segments inflated in parallel from the
+    side file's index, or through rapidgzip, or in order (``serial``)."""
+    module = inflate_module(inflate_backend)
+
+    def serial() -> Iterator[bytes]:
+        return _decoded_chunks(
+            source,
             executor,
             position,
-            lambda handle, reading: ZstdReader(handle, description, reading).step,
+            lambda handle, reading: _GzipInflater(handle, description, reading, module).step,
         )
-    else:
-        raise ValueError(f"{fmt} is not a tar format")
-    return DecompressedStream(chunks, description, position)  # type: ignore[return-value]
+
+    def resume_after_member(offset: int) -> Iterator[bytes]:
+        """The same serial inflate, from ``offset``, where a member ends (after its
+        trailer): what may follow a member there, and the same errors for the rest. Only
+        checked by the caller, never delivered, so it neither runs ahead nor reports
+        progress."""
+        return _decoded_chunks(
+            source,
+            None,
+            CompressedPosition(),
+            lambda handle, reading: (
+                _GzipInflater(handle, description, reading, module, members=1).step
+            ),
+            offset,
+        )
+
+    def on_position(end: int) -> None:
+        position.value = end
+
+    if gzip_index is not None and executor is not None:
+        window = max_in_flight or _workers(executor) + 1
+        return indexed_chunks(source, gzip_index, executor, window, on_position, serial, module)
+    if executor is not None and wants_rapidgzip(
+        inflate_backend, source.size, _workers(executor), module is not zlib
+    ):
+        return rapidgzip_chunks(
+            source, _workers(executor), on_position, serial, resume_after_member
+        )
+    return serial()
 
 
 __all__ = [

@@ -43,6 +43,10 @@ Design:
   zip reports members; the last call always has ``current == total`` and comes before the
   commit, so an exception from the callback leaves the destination as it was.
 * ``executor=None`` runs the very same code with every task inline (the sequential path).
+* The archive is opened once (``read.open_archive``): its hash and every reader of its
+  members read that one descriptor, so a new archive renamed over the path meanwhile
+  changes nothing, and one written to in place since it was opened (its size, mtime or
+  ctime moved) fails with ``CorruptArchiveError`` before the commit.
 """
 
 from __future__ import annotations
@@ -56,8 +60,8 @@ from ..config import ArchiveConfig, ProgressCallback
 from ..formats import CompressionFormat
 from ..integrity import IntegrityPlan
 from ..progress import ProgressReporter
-from ..read.archive_file import archive_size_of
 from ..read.damage import MemberCursor, damage_guard
+from ..read.open_archive import OpenArchive, open_archive
 from ..safety import ExtractionBudget
 from .staged_tree import StagedTree
 from .staging import STAGING_PREFIX, Staging
@@ -78,6 +82,8 @@ class ExtractResult:
     total_bytes: int = 0
     file_sha256: dict[str, str] = field(default_factory=dict)
     members: int = 0
+    #: the size of the archive extracted, as it was opened
+    archive_size: int = 0
 
 
 def extract(
@@ -96,8 +102,23 @@ def extract(
     moves into ``dest_dir``; a failed check discards the staged tree like any other failure."""
     plan = plan if plan is not None else IntegrityPlan()
     archive = os.fspath(archive_path)
-    size = archive_size_of(archive)
-    archive_check = plan.start_archive_check(archive, executor, size)
+    with open_archive(archive) as source:
+        return _extract(source, dest_dir, fmt, config, executor, plan, progress)
+
+
+def _extract(
+    source: OpenArchive,
+    dest_dir: str | os.PathLike[str],
+    fmt: CompressionFormat,
+    config: ArchiveConfig,
+    executor: Executor | None,
+    plan: IntegrityPlan,
+    progress: ProgressCallback | None,
+) -> ExtractResult:
+    """``extract`` from the archive opened once: the hash and every reader read ``source``,
+    and the archive must not have changed since it was opened when the last byte is read."""
+    archive, size = source.path, source.size
+    archive_check = plan.start_archive_check(source, executor, size)
     try:
         budget = ExtractionBudget(config, size)
         cursor = MemberCursor()
@@ -116,15 +137,16 @@ def extract(
             with damage_guard(archive, cursor):
                 if zip_archive:
                     ZipExtraction(
-                        archive, size, tree, config, executor, cursor, reporter.update, plan
+                        source, tree, config, executor, cursor, reporter.update, plan
                     ).run()
                 else:
                     TarExtraction(
-                        archive, fmt, tree, config, executor, cursor, reporter.update, plan
+                        source, fmt, tree, config, executor, cursor, reporter.update, plan
                     ).run()
             tree.create_links()
             plan.check_files(tree.sha256)
             archive_check.wait()
+            source.check_unchanged("extracted")  # every byte was read: hashed and extracted
             # the last report comes before the commit: a callback that raises there (or a
             # Ctrl-C taken in it) still leaves the destination as it was
             reporter.finish()
@@ -140,4 +162,5 @@ def extract(
         total_bytes=tree.total_bytes,
         file_sha256=dict(tree.sha256),
         members=budget.members,
+        archive_size=size,
     )

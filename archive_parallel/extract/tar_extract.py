@@ -25,6 +25,7 @@ from ..integrity import IntegrityPlan
 from ..pool import OrderedWindow
 from ..read import CHUNK_SIZE
 from ..read.damage import MemberCursor
+from ..read.open_archive import OpenArchive
 from ..read.tar_headers import HeaderLimits
 from ..read.tar_kind import tar_kind
 from ..read.tar_stream import TarStream
@@ -62,7 +63,7 @@ class _LargeFile:
 class TarExtraction:
     def __init__(
         self,
-        archive_path: str,
+        source: OpenArchive,
         fmt: CompressionFormat,
         tree: StagedTree,
         config: ArchiveConfig,
@@ -71,7 +72,7 @@ class TarExtraction:
         report: Callable[[int], None],
         plan: IntegrityPlan,
     ) -> None:
-        self.archive_path = archive_path
+        self.source = source
         self.gzip_index = plan.gzip_index
         self.fmt = fmt
         self.tree = tree
@@ -90,7 +91,7 @@ class TarExtraction:
     def run(self) -> None:
         try:
             with TarStream(
-                self.archive_path,
+                self.source,
                 self.fmt,
                 self.executor,
                 self.gzip_index,

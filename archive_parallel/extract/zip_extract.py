@@ -48,6 +48,7 @@ from ..interrupts import checkpoint
 from ..pool import batched, is_tiny_batch, shared_map, worker_count
 from ..read import ZIP_TASK_BYTES
 from ..read.damage import MemberCursor, damage_guard
+from ..read.open_archive import OpenArchive
 from ..read.zip_inflate import is_whole, link_target, member_pieces, whole_member
 from ..read.zip_layout import (
     archive_fd,
@@ -177,8 +178,7 @@ def write_zip_batch(
 class ZipExtraction:
     def __init__(
         self,
-        archive_path: str,
-        archive_size: int,
+        source: OpenArchive,
         tree: StagedTree,
         config: ArchiveConfig,
         executor: Executor | None,
@@ -186,8 +186,9 @@ class ZipExtraction:
         report: Callable[[int, int], None],
         plan: IntegrityPlan,
     ) -> None:
-        self.archive_path = archive_path
-        self.archive_size = archive_size
+        self.source = source
+        self.archive_path = source.path
+        self.archive_size = source.size
         self.plan = plan
         self.inflater = inflate_module(config.decompression_backend)
         self.tree = tree
@@ -198,7 +199,7 @@ class ZipExtraction:
         self.report = report
 
     def run(self) -> None:
-        with open_zip(self.archive_path) as archive:
+        with open_zip(self.source) as archive:
             infos = archive.infolist()
             source = archive_fd(archive)
             kinds, offsets = self._check(archive, source, infos)

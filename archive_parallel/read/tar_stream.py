@@ -28,6 +28,7 @@ from ..codecs.gzip_index import GzipIndex
 from ..codecs.readers import open_decompressed
 from ..errors import CorruptArchiveError
 from ..formats import CompressionFormat
+from .open_archive import OpenArchive, borrow_or_open
 from .tar_headers import BoundedTarInfo, HeaderGuard, HeaderLimits
 
 logger = logging.getLogger(__name__)
@@ -145,22 +146,32 @@ def compressed_position(raw: Any) -> int | None:
 
 
 class TarStream:
+    """The members of the tar archive ``path`` in order: an ``OpenArchive`` (read through
+    its descriptor, left open) or a path (opened here, closed with the stream)."""
+
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: OpenArchive | str | os.PathLike[str],
         fmt: CompressionFormat,
         executor: Executor | None,
         gzip_index: GzipIndex | None = None,
         limits: HeaderLimits | None = None,
         inflate_backend: str = "auto",
     ) -> None:
-        self._raw = open_decompressed(
-            path, fmt, executor, gzip_index=gzip_index, inflate_backend=inflate_backend
-        )
-        guard = HeaderGuard(limits or HeaderLimits.from_config(None), os.path.getsize(path))
+        source, owned = borrow_or_open(path)
+        self.tar: tarfile.TarFile | None = None
+        try:
+            self._raw = open_decompressed(
+                source, fmt, executor, gzip_index=gzip_index, inflate_backend=inflate_backend
+            )
+        except BaseException:
+            if owned:
+                source.close()
+            raise
+        self._owned = source if owned else None
+        guard = HeaderGuard(limits or HeaderLimits.from_config(None), source.size)
         self.header_guard = guard
         self._reader = _ForwardReader(self._raw, guard)
-        self.tar: tarfile.TarFile | None = None
         try:
             self.tar = tarfile.TarFile(
                 fileobj=self._reader,  # type: ignore[arg-type]
@@ -225,4 +236,8 @@ class TarStream:
             if self.tar is not None:
                 self.tar.close()
         finally:
-            self._raw.close()
+            try:
+                self._raw.close()
+            finally:
+                if self._owned is not None:
+                    self._owned.close()

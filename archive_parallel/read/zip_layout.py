@@ -21,6 +21,7 @@ import zipfile
 from ..codecs.zip_extra import member_name, read_unix_mtime
 from ..entries import EntryKind
 from ..errors import CorruptArchiveError, UnsafeArchiveError
+from .open_archive import OpenArchive
 
 UNIX_SYSTEM = 3
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
@@ -63,10 +64,11 @@ def zip_kind(info: zipfile.ZipInfo) -> EntryKind:
     raise UnsafeArchiveError(member_name(info), f"file type {oct(file_type)} is not allowed")
 
 
-def open_zip(path: str | os.PathLike[str]) -> zipfile.ZipFile:
+def open_zip(path: OpenArchive | str | os.PathLike[str]) -> zipfile.ZipFile:
     """The archive, its central directory read and its entry count checked
-    (``check_entry_count``)."""
-    handle = zipfile.ZipFile(path)
+    (``check_entry_count``). An ``OpenArchive`` is read through its descriptor (and stays
+    open when the ``ZipFile`` closes): ``archive_fd`` is that descriptor."""
+    handle = zipfile.ZipFile(path.reader() if isinstance(path, OpenArchive) else path)
     try:
         check_entry_count(handle)
     except BaseException:

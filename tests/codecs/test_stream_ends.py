@@ -27,6 +27,7 @@ from archive_parallel.codecs import parallel_gzip, readers
 from archive_parallel.codecs.deflate_end import deflate_end
 from archive_parallel.errors import CorruptArchiveError
 from archive_parallel.formats import CompressionFormat
+from archive_parallel.read.open_archive import OpenArchive
 
 HAVE_RAPIDGZIP = parallel_gzip.import_rapidgzip() is not None
 needs_rapidgzip = pytest.mark.skipif(not HAVE_RAPIDGZIP, reason="rapidgzip not installed")
@@ -245,7 +246,8 @@ def test_the_end_of_a_deflate_stream_is_found_from_a_block_start_at_any_bit(tmp_
 
 def test_a_member_start_is_taken_as_it_is(gzip_files):
     path, data = gzip_files["small"]
-    assert parallel_gzip._member_end(str(path), len(data), 0) == (0, 0)
+    with OpenArchive(path) as source:
+        assert parallel_gzip._member_end(source, len(data), 0) == (0, 0)
 
 
 # --------------------------------------------------------------------------------------
