@@ -11,8 +11,9 @@ file objects ``reader`` makes for the stream decoders (each with its own positio
 
 A rename over the path no longer matters once the file is open, but a write into the open
 file still would: ``check_unchanged``, called once the last byte was read, compares the
-file's ``fstat`` with the one taken as it was opened (size, mtime, ctime: any write moves
-its ctime), as archiving does for its source files (``source_reader.check_unchanged``).
+file's ``fstat`` with the one taken as it was opened (size, mtime, ctime: a write moves
+its mtime and ctime), as archiving does for its source files
+(``source_reader.check_unchanged``).
 """
 
 from __future__ import annotations
@@ -106,13 +107,18 @@ class OpenArchive:
 
     def check_unchanged(self, doing: str) -> None:
         """``CorruptArchiveError`` naming the archive unless its ``fstat`` still has the
-        size, mtime and ctime it had when opened (``doing``: "extracted", "verified")."""
+        size, mtime and ctime it had when opened (``doing``: "extracted", "verified").
+
+        The ctime is not compared when the file's link count changed: renaming another file
+        over the path (or deleting it) moves the ctime of the file it replaces, whose bytes,
+        the ones read through the descriptor, stay as they were; a write moves the mtime."""
         now = os.fstat(self.fd)
         before = self.opened
-        if (now.st_size, now.st_mtime_ns, now.st_ctime_ns) != (
-            before.st_size,
-            before.st_mtime_ns,
-            before.st_ctime_ns,
+        relinked = now.st_nlink != before.st_nlink
+        if (
+            now.st_size != before.st_size
+            or now.st_mtime_ns != before.st_mtime_ns
+            or (now.st_ctime_ns != before.st_ctime_ns and not relinked)
         ):
             raise CorruptArchiveError(
                 f"{self.path}: archive changed while it was being {doing} "
