@@ -4,7 +4,9 @@ A tar.gz made by another tool has no restart index, so its one deflate stream wo
 in one thread. ``rapidgzip`` finds deflate block boundaries by speculative decoding and
 inflates chunks of the file in its own threads (``parallelization``), checking each member's
 CRC-32 and size. ``rapidgzip_chunks`` reads it in bounded pieces (``READ_SIZE``); its own
-read-ahead holds a few chunks per thread (measured in docs/codecs.md).
+read-ahead holds a few chunks per thread (measured in docs/codecs.md), each chunk's output
+whole, so the chunk is sized from the data's estimated compression ratio and data that
+expands too much is left to the serial reader (``rapidgzip_chunk_size``).
 
 It only ever accelerates: any error rapidgzip raises (damage, trailing zeros or garbage it
 does not accept) hands over to ``serial()``, the ordinary in-order inflate, which skips what
@@ -22,10 +24,13 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
+import zlib
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
+from ..cores import usable_cpu_count
 from ..errors import CodecUnavailableError, CorruptArchiveError
 from ..read.open_archive import OpenArchive
 from .deflate_end import deflate_end
@@ -42,6 +47,14 @@ MIN_COMPRESSED_SIZE = 4 * 1024 * 1024
 #: cores, rapidgzip with 2 threads (79 ms) lost to isal alone (52 ms) but beat zlib alone
 #: (111 ms) on a 22 MB tar.gz, and it peaked at about 230 MiB RSS where isal took 34 MiB
 MIN_THREADS_WITH_FAST_SERIAL = 8
+#: rapidgzip's default chunk of compressed input, and the smallest it is given
+DEFAULT_CHUNK = 4 * 1024 * 1024
+MIN_CHUNK = 512 * 1024
+#: uncompressed bytes a chunk is sized for (rapidgzip holds a chunk's whole output)
+CHUNK_OUTPUT = 24 * 1024 * 1024
+#: compressed bytes inflated to estimate the ratio, in pieces of ``SAMPLE_PIECE``
+RATIO_SAMPLE = 1024 * 1024
+SAMPLE_PIECE = 64 * 1024
 #: rapidgzip's last chunk starts tried for the end of its last member (each costs one chunk's
 #: inflate at most) before the whole file is inflated serially instead
 TAIL_CANDIDATES = 2
@@ -75,7 +88,7 @@ def wants_rapidgzip(backend: str, compressed_size: int, threads: int, fast_seria
     if backend != "auto" or compressed_size < MIN_COMPRESSED_SIZE or threads < 2:
         return False
     if fast_serial:
-        cores = min(threads, os.cpu_count() or 1)
+        cores = min(threads, usable_cpu_count())
         if cores < MIN_THREADS_WITH_FAST_SERIAL:
             return False
     return import_rapidgzip() is not None
@@ -105,12 +118,21 @@ def rapidgzip_chunks(
     if not head.startswith(GZIP_MAGIC) or reserved_gzip_flags(head):
         yield from serial()  # refuses it, in its own words
         return
-    delivered = 0
     size = source.size
+    chunk_size = rapidgzip_chunk_size(source)
+    if chunk_size is None:
+        logger.info(
+            "%s: its data expands too much for rapidgzip's memory; inflating serially", name
+        )
+        yield from serial()
+        return
+    delivered = 0
     reader: Any = None
     chunk_starts: dict[int, int] | None = None
     try:
-        reader = module.open(source.fd, parallelization=max(1, int(threads)))
+        reader = module.RapidgzipFile(
+            source.fd, parallelization=max(1, int(threads)), chunk_size=chunk_size
+        )
         while True:
             piece = reader.read(READ_SIZE)
             if not piece:
@@ -131,6 +153,54 @@ def rapidgzip_chunks(
     # rapidgzip inflated those bytes from the archive itself (no hint involved): the serial
     # inflate is only checked to reach at least as far
     yield from skip_delivered(serial(), delivered, None, name)
+
+
+def rapidgzip_chunk_size(source: OpenArchive) -> int | None:
+    """rapidgzip's chunk of compressed input for this file, or None to inflate serially.
+
+    rapidgzip holds each chunk's whole output in memory, so its memory is the chunk size
+    times the data's compression ratio (up to about 1,000 for zeros) per chunk in flight. The
+    ratio is estimated from the file itself, the larger of its last member's declared size
+    (the trailer's ISIZE) and an inflate of its first ``RATIO_SAMPLE`` bytes; the chunk is
+    made small enough that its output stays near ``CHUNK_OUTPUT``, and a file that would need
+    a chunk under ``MIN_CHUNK`` goes to the serial reader (highly compressed data inflates
+    fast in one thread anyway). An estimate, not a bound: a hostile file can still make
+    rapidgzip hold a few GiB (docs/safety-limits.md)."""
+    ratio = max(_declared_ratio(source), _sampled_ratio(source), 1.0)
+    chunk = int(CHUNK_OUTPUT / ratio)
+    if chunk < MIN_CHUNK:
+        return None
+    return min(chunk, DEFAULT_CHUNK)
+
+
+def _declared_ratio(source: OpenArchive) -> float:
+    """The last member's uncompressed size (ISIZE, modulo 4 GiB) over the file's size."""
+    if source.size < GZIP_TRAILER_SIZE:
+        return 0.0
+    (isize,) = struct.unpack("<I", source.read_at(4, source.size - 4))
+    return isize / source.size
+
+
+def _sampled_ratio(source: OpenArchive) -> float:
+    """Uncompressed over compressed bytes of the file's first ``RATIO_SAMPLE`` bytes; it
+    stops as soon as the ratio passes what the serial reader would be chosen for."""
+    inflater = zlib.decompressobj(31)
+    read = produced = 0
+    limit = CHUNK_OUTPUT / MIN_CHUNK
+    try:
+        while read < min(source.size, RATIO_SAMPLE) and not inflater.eof:
+            data = source.read_at(SAMPLE_PIECE, read)
+            if not data:
+                break
+            read += len(data)
+            while data and not inflater.eof:
+                produced += len(inflater.decompress(data, SAMPLE_PIECE * 64))
+                data = inflater.unconsumed_tail
+                if produced > limit * read:
+                    return produced / read
+    except zlib.error:
+        return 0.0  # damaged: the readers say so, in their words
+    return produced / read if read else 0.0
 
 
 def _chunk_starts(reader: Any) -> dict[int, int] | None:
@@ -210,6 +280,7 @@ def _member_end(source: OpenArchive, size: int, bit: int) -> tuple[int, int] | N
 __all__ = [
     "MIN_COMPRESSED_SIZE",
     "import_rapidgzip",
+    "rapidgzip_chunk_size",
     "rapidgzip_chunks",
     "require_rapidgzip",
     "wants_rapidgzip",

@@ -13,6 +13,7 @@ import pytest
 
 from archive_parallel import ArchiveConfig, ArchiveError, ArchiveManager, CodecUnavailableError
 from archive_parallel.codecs import parallel_gzip, readers
+from archive_parallel.read.open_archive import OpenArchive
 
 sys.path.insert(0, os.path.dirname(__file__))
 from codec_support import assert_refused, block, verified, write_variants  # noqa: E402
@@ -122,11 +123,11 @@ def test_when_auto_takes_rapidgzip(monkeypatch):
     assert not parallel_gzip.wants_rapidgzip("zlib", big, 8, False)
     assert not parallel_gzip.wants_rapidgzip("auto", big - 1, 8, False)
     assert not parallel_gzip.wants_rapidgzip("auto", big, 1, False)
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(parallel_gzip, "usable_cpu_count", lambda: 4)
     # a fast serial inflater is kept on a 4-core Pi (rapidgzip's memory, no measured gain)
     assert not parallel_gzip.wants_rapidgzip("auto", big, 4, True)
     assert parallel_gzip.wants_rapidgzip("auto", big, 2, False) is HAVE_RAPIDGZIP
-    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(parallel_gzip, "usable_cpu_count", lambda: 16)
     assert parallel_gzip.wants_rapidgzip("auto", big, 16, True) is HAVE_RAPIDGZIP
     block(monkeypatch, "rapidgzip")
     assert not parallel_gzip.wants_rapidgzip("auto", big, 16, False)
@@ -139,3 +140,46 @@ def test_gzip_t_reads_what_we_write(manager, sample_tree, tmp_path):
     )
     subprocess.run(["gzip", "-t", str(archive)], check=True)
     assert gzip.decompress(archive.read_bytes())[257:262] == b"ustar"
+
+
+@needs_rapidgzip
+def test_data_that_expands_too_much_for_rapidgzip_is_inflated_serially(
+    monkeypatch, manager, tmp_path
+):
+    """rapidgzip holds each chunk's whole output: a foreign tar.gz of zeros (a disk image)
+    would make it hold the image in memory, so its chunk is sized from the data's ratio and
+    such data goes to the serial reader, with the same result."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "disk.img").write_bytes(bytes(64 * 1024 * 1024))
+    (src / "firmware.bin").write_bytes(os.urandom(1024 * 1024))  # under the bomb ratio
+    archive = tmp_path / "image.tar.gz"
+    subprocess.run(["tar", "-czf", str(archive), "-C", str(src), "."], check=True)
+    opened: list[int] = []
+    real = parallel_gzip.import_rapidgzip().RapidgzipFile
+    monkeypatch.setattr(
+        parallel_gzip.import_rapidgzip(),
+        "RapidgzipFile",
+        lambda *a, **kw: (opened.append(kw["chunk_size"]), real(*a, **kw))[1],
+    )
+    config = _config("rapidgzip")
+    with ArchiveManager(config) as checking:
+        assert checking.verify_archive_integrity(archive)
+    manager.extract_archive(archive, tmp_path / "out", config)
+    assert (tmp_path / "out" / "disk.img").read_bytes() == bytes(64 * 1024 * 1024)
+    assert opened == []
+
+
+def test_rapidgzip_chunks_shrink_as_the_data_compresses_better(tmp_path):
+    rng = __import__("random").Random(7)
+    words = [f"w{i}" for i in range(3000)]
+    plain = " ".join(rng.choice(words) for _ in range(400_000)).encode()
+    repetitive = b"the same log line, again and again\n" * 200_000
+    sizes = {}
+    for name, data in [("plain", plain), ("repetitive", repetitive), ("zeros", bytes(1 << 24))]:
+        path = tmp_path / f"{name}.gz"
+        path.write_bytes(gzip.compress(data, 6))
+        with OpenArchive(path) as source:
+            sizes[name] = parallel_gzip.rapidgzip_chunk_size(source)
+    assert sizes["plain"] == parallel_gzip.DEFAULT_CHUNK
+    assert sizes["zeros"] is None and sizes["repetitive"] is None
