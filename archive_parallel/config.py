@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .small_file import read_small_file
+
 logger = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
@@ -30,6 +32,8 @@ DECOMPRESSION_BACKENDS = ("auto", "zlib", "isal", "zlib-ng", "rapidgzip")
 UNARCHIVABLE_NAME_POLICIES = ("error", "skip")
 UNREADABLE_ENTRY_POLICIES = ("skip", "error")
 TUNED_PROFILE_ENV = "ARCHIVE_PARALLEL_TUNED_PROFILE"
+#: a tuned profile larger than this is not read (one is a few hundred bytes)
+MAX_TUNED_PROFILE_SIZE = 1024 * 1024
 TUNABLE_FIELDS = ("thread_pool_size", "parallel_batch_size", "parallel_threshold", "block_size")
 
 
@@ -305,7 +309,10 @@ class ArchiveConfig:
         return own
 
 
-def tuned_profile_path(profile: str | os.PathLike[str] | None = None) -> Path:
+def tuned_profile_path(profile: str | os.PathLike[str] | None = None) -> Path | None:
+    """Where the tuned profile is: ``profile``, else ``$ARCHIVE_PARALLEL_TUNED_PROFILE``, else
+    under the home folder; None when there is no home folder to look in (``HOME`` unset and
+    no entry for this user in the password database, as in a container run as a bare uid)."""
     if profile is not None:
         return Path(profile)
     env = os.environ.get(TUNED_PROFILE_ENV)
@@ -314,7 +321,11 @@ def tuned_profile_path(profile: str | os.PathLike[str] | None = None) -> Path:
     from .platform_info import detect_platform
 
     key = detect_platform().key
-    return Path.home() / ".config" / "archive-parallel" / "tuned" / f"{key}.json"
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):
+        return None
+    return home / ".config" / "archive-parallel" / "tuned" / f"{key}.json"
 
 
 def tuned_value_problem(name: str, value: object) -> str | None:
@@ -341,13 +352,18 @@ def load_tuned_defaults(profile: str | os.PathLike[str] | None = None) -> dict[s
     when the settings kept do not make a valid config together.
     """
     path = tuned_profile_path(profile)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        logger.debug("no tuned profile at %s; using built-in defaults", path)
+    if path is None:
+        logger.debug("no home folder to find a tuned profile in; using built-in defaults")
         return {}
-    except (OSError, ValueError) as exc:
-        logger.warning("ignoring unreadable tuned profile %s: %s", path, exc)
+    try:  # without blocking (a FIFO), a regular file only, bounded (``/dev/zero``)
+        raw = read_small_file(path, MAX_TUNED_PROFILE_SIZE)
+        if raw is None:
+            logger.debug("no tuned profile at %s; using built-in defaults", path)
+            return {}
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # SmallFileError, JSON, UTF-8, nesting
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        logger.warning("ignoring unreadable tuned profile %s: %s", path, reason)
         return {}
     settings = data.get("settings", data) if isinstance(data, dict) else data
     if not isinstance(settings, dict):

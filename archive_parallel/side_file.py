@@ -3,11 +3,10 @@
 Whoever can write next to an archive can write its side file, so it is read like hostile input
 before a single number in it is used:
 
-* ``read_side_file`` opens it without blocking (``O_NONBLOCK``: opening a FIFO cannot hang),
-  accepts only a regular file (``fstat``; a FIFO, socket, device or folder is refused, also
-  through a symlink) and reads at most ``max_size`` bytes (a file that grows past that while
-  it is read, or a ``/proc`` file that reports size 0, is refused too).
-* ``parse_side_file`` first counts JSON containers, strings and separators with ``bytes.count``
+* ``read_side_file`` reads it as ``small_file.read_small_file`` reads any file put in the way:
+  without blocking (opening a FIFO cannot hang), a regular file only, at most ``max_size``
+  bytes.
+* ``parse_side_file`` first counts JSON containers, strings and separators (outside strings)
   (each bounded per byte of input, so the parsed objects take a bounded multiple of the
   file's size), refuses ``NaN``, ``Infinity``, non-finite or overlong numbers and nesting the
   JSON parser cannot follow, then ``validate_side_file`` checks every known field's type and
@@ -24,11 +23,10 @@ import json
 import math
 import os
 import re
-import stat
 from typing import Any
 
-from .descriptors import open_fd
 from .formats import CompressionFormat
+from .small_file import SmallFileError, read_small_file
 
 MiB = 1024 * 1024
 #: side files larger than this are not read (``ArchiveConfig.max_side_file_size``)
@@ -36,13 +34,14 @@ DEFAULT_MAX_SIDE_FILE_SIZE = 32 * MiB
 #: no number in a side file is larger than this (a file of 4 EiB)
 MAX_NUMBER = 1 << 62
 _MAX_DIGITS = 19
-_READ_STEP = 1 * MiB
 #: allowances per byte of input, with a fixed floor for small files
 _FLOOR = 1024
 _BYTES_PER_CONTAINER = 16
 _BYTES_PER_STRING = 8
 _BYTES_PER_SEPARATOR = 4
 
+#: a JSON string, escapes included (the unrolled form: linear time, no backtracking)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 _FORMAT_NAMES = frozenset(fmt.name for fmt in CompressionFormat)
@@ -54,40 +53,11 @@ class SideFileError(ValueError):
 
 def read_side_file(path: str | os.PathLike[str], max_size: int) -> bytes | None:
     """The side file's bytes, or None when there is none; ``SideFileError`` when it is not a
-    regular file or holds more than ``max_size`` bytes."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    regular file or holds more than ``max_size`` bytes (``small_file.read_small_file``)."""
     try:
-        fd = open_fd(path, flags)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise SideFileError(f"cannot open it: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise SideFileError("not a regular file")
-        if info.st_size > max_size:
-            raise SideFileError(
-                f"{info.st_size} bytes, more than max_side_file_size ({max_size} bytes)"
-            )
-        # one read of the size fstat reported (one allocation), then small reads to find
-        # out whether there is more (a file that grew, or one that reports size 0)
-        data = os.read(fd, info.st_size + 1) if info.st_size else b""
-        parts, total = [data], len(data)
-        while total <= max_size:
-            part = os.read(fd, min(_READ_STEP, max_size + 1 - total))
-            if not part:
-                break
-            parts.append(part)
-            total += len(part)
-        if total > max_size:
-            raise SideFileError(f"more than max_side_file_size ({max_size} bytes)")
-        return data if len(parts) == 1 else b"".join(parts)
-    except OSError as exc:
-        raise SideFileError(f"cannot read it: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
+        return read_small_file(path, max_size, "max_side_file_size")
+    except SmallFileError as exc:
+        raise SideFileError(str(exc)) from None
 
 
 def _bounded_int(text: str) -> int:
@@ -111,16 +81,34 @@ def _no_constant(name: str) -> Any:
 
 def _check_shape(raw: bytes) -> None:
     """Refuse input whose JSON would take far more memory than its size (``[[],[],...]``,
-    ``["","",...]``, ``[0,0,...]``): counted with ``bytes.count``, before parsing."""
+    ``["","",...]``, ``[0,0,...]``): counted with ``bytes.count``, before parsing. Only when
+    a count passes its bound are the strings' own characters taken out of it (a member named
+    ``{{a}}/[b]/c,d`` is text, not structure), one string at a time."""
     size = len(raw)
-    limits = (
-        (raw.count(b"[") + raw.count(b"{"), _BYTES_PER_CONTAINER, "arrays and objects"),
-        (raw.count(b'"') // 2, _BYTES_PER_STRING, "strings"),
-        (raw.count(b","), _BYTES_PER_SEPARATOR, "values"),
-    )
-    for count, per, what in limits:
+    counts = (raw.count(b"[") + raw.count(b"{"), raw.count(b'"') // 2, raw.count(b","))
+    if _over_bounds(counts, size) is None:
+        return
+    containers, separators, strings = counts[0], counts[2], 0
+    for match in _STRING.finditer(raw):
+        text = match.group()
+        strings += 1
+        containers -= text.count(b"[") + text.count(b"{")
+        separators -= text.count(b",")
+    problem = _over_bounds((containers, strings, separators), size)
+    if problem is not None:
+        raise SideFileError(problem)
+
+
+def _over_bounds(counts: tuple[int, int, int], size: int) -> str | None:
+    """Which count of (containers, strings, separators) passes its bound for ``size``."""
+    for count, per, what in zip(
+        counts,
+        (_BYTES_PER_CONTAINER, _BYTES_PER_STRING, _BYTES_PER_SEPARATOR),
+        ("arrays and objects", "strings", "values"),
+    ):
         if count > _FLOOR + size // per:
-            raise SideFileError(f"too many {what} for its size ({count} in {size} bytes)")
+            return f"too many {what} for its size ({count} in {size} bytes)"
+    return None
 
 
 def parse_side_file(raw: bytes) -> dict[str, Any]:

@@ -30,6 +30,8 @@ from typing import Any
 import pandas as pd
 
 from archive_parallel.atomic import atomic_write_bytes, atomic_write_text
+from archive_parallel.config import MAX_TUNED_PROFILE_SIZE
+from archive_parallel.small_file import read_small_file
 from bench import provenance, stats
 from bench.grid import DEFAULT_BATCH_SIZE
 from bench.newest_code import current_rows, superseded_run_dirs, sweep_rows
@@ -410,11 +412,15 @@ def install_profile(profile: Path, destination: Path) -> Path:
 def profile_diff(installed: Path, result: TuneResult) -> list[str]:
     """What installing ``result`` over the profile at ``installed`` changes, in words."""
     try:
-        old = json.loads(installed.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return [f"no profile installed yet at {installed}"]
-    except (OSError, ValueError) as exc:
-        return [f"replacing an unreadable profile at {installed} ({exc})"]
+        raw = read_small_file(installed, MAX_TUNED_PROFILE_SIZE)
+        if raw is None:
+            return [f"no profile installed yet at {installed}"]
+        old = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        return [f"replacing an unreadable profile at {installed} ({reason})"]
+    if not isinstance(old, dict) or not isinstance(old.get("settings", {}), dict):
+        return [f"replacing a profile at {installed} that holds no object of settings"]
     old_settings = old.get("settings") or {}
     library = _library_defaults()
     lines = [

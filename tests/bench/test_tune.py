@@ -198,6 +198,16 @@ def test_profile_diff_before_replacing(record, fingerprint, tmp_path):
     assert any("thread_pool_size: 8 -> 2 (changes)" in line for line in lines)
 
 
+@pytest.mark.parametrize("content", ["[1]", "null", '{"settings": [1]}', "[" * 100_000])
+def test_profile_diff_over_an_odd_profile_says_so(record, fingerprint, tmp_path, content):
+    from bench.tune import profile_diff
+
+    result = tune_platform(build_table(scaling_records(record), "run-1", fingerprint))
+    installed = tmp_path / "tuned.json"
+    installed.write_text(content)
+    assert profile_diff(installed, result)[0].startswith("replacing ")
+
+
 def test_manager_without_config_uses_the_installed_profile(tmp_path, monkeypatch):
     from archive_parallel import ArchiveConfig, ArchiveManager
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,44 @@ def test_reproducible_cli_output_does_not_depend_on_a_profile_block_size(profile
         assert result.returncode == 0, result.stderr
         digests[name] = hashlib.sha256(out.read_bytes()).hexdigest()
     assert digests["none"] == digests["tuned"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "endless", "nested", "not-utf-8"])
+def test_a_profile_that_is_no_small_json_file_is_ignored_with_a_warning(
+    profile, tmp_path, caplog, kind
+):
+    """A FIFO (opening it must not wait for a writer), ``/dev/zero`` (reading it must not
+    take all memory), JSON nested past the parser's depth: each is one warning and the
+    built-in defaults, never a hang or a traceback."""
+    path = profile({"settings": {"thread_pool_size": 3}})
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "endless":
+        path.symlink_to("/dev/zero")
+    elif kind == "nested":
+        path.write_text("[" * 200_000 + "]" * 200_000)
+    else:
+        path.write_bytes(b'{"settings": {"\xff": 1}}')
+    with caplog.at_level(logging.WARNING, logger="archive_parallel"):
+        assert ArchiveConfig.tuned() == BUILT_IN
+        with ArchiveManager() as manager:
+            assert manager.default_config == BUILT_IN
+    assert warnings_of(caplog) and all("ignoring unreadable" in w for w in warnings_of(caplog))
+
+
+def test_no_home_folder_means_no_profile(monkeypatch):
+    """``HOME`` unset and no password entry for the user (a container run as a bare uid):
+    the built-in defaults, as with no profile."""
+    import pwd
+
+    monkeypatch.delenv(TUNED_PROFILE_ENV, raising=False)
+    monkeypatch.delenv("HOME", raising=False)
+
+    def no_entry(uid):
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    assert ArchiveConfig.tuned() == BUILT_IN
+    with ArchiveManager() as manager:
+        assert manager.default_config == BUILT_IN
