@@ -341,3 +341,21 @@ def test_a_wrong_digest_in_upper_case_is_still_wrong(sound, tmp_path):
     with pytest.raises(CorruptArchiveError, match="SHA-256"):
         ArchiveManager().extract_archive(archive, tmp_path / "dest", ArchiveConfig(**SMALL))
     assert not (tmp_path / "dest").exists()
+
+
+def test_names_full_of_brackets_and_commas_are_text_not_structure(tmp_path):
+    """Template folders (``{{a}}/[b]/c,d``) put many brackets in a side file's strings: the
+    shape check counts only those outside strings, so the library reads back the side file
+    it wrote, with its checksums."""
+    folder = tmp_path / "src" / "{{a}}" / "{{b}}" / "[c],[d]" / "{{e}}"
+    folder.mkdir(parents=True)
+    for i in range(400):
+        (folder / f"m{i},{{x}}.py").write_text(str(i))
+    archive = tmp_path / "a.tar.gz"
+    with ArchiveManager() as manager:
+        written = manager.create_archive(
+            tmp_path / "src", archive, ArchiveConfig(durable_writes=False)
+        )
+    raw = meta_path_for(archive).read_bytes()
+    assert raw.count(b"{") + raw.count(b"[") > 1024 + len(raw) // 16  # past the plain count
+    assert parse_side_file(raw)["checksum_sha256"] == written.checksum_sha256
