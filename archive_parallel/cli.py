@@ -106,9 +106,31 @@ def _flush_stdout() -> None:
         pass
 
 
+def fill_standard_streams() -> None:
+    """A standard stream the caller closed (``>&-``, ``2>&-``) becomes the null device for
+    this run: what was meant for it is dropped, as for a reader that went away, and no file
+    the command opens takes its number (an archive opened as descriptor 2 would receive every
+    message written to stderr)."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                opened = os.open(os.devnull, os.O_RDWR)
+            except OSError:  # pragma: no cover - no null device
+                continue
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+        if getattr(sys, name) is None:
+            mode = "r" if fd == 0 else "w"
+            setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False))  # noqa: SIM115
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``archive-parallel`` with ``argv`` (default: the command line); the exit code."""
     previous = None
+    fill_standard_streams()
     try:
         previous = _set_sigterm(_terminate)
         from .commands import run

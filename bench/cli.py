@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from archive_parallel.cli import fill_standard_streams
 from archive_parallel.cli_support import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -640,7 +641,7 @@ def print_headline(*run_dirs: Path) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from archive_parallel.config import tuned_profile_path
+    from archive_parallel.config import TUNED_PROFILE_ENV, tuned_profile_path
     from bench import fingerprint as fp_mod
     from bench.machine import name_fingerprint
     from bench.results import find_result_files, load_results
@@ -683,6 +684,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
         emit(f"  {result.explanation}")
         if args.install and result.machine_key == wanted:
             dest = tuned_profile_path()
+            if dest is None:
+                print(
+                    "no home folder to install the profile in: set "
+                    f"{TUNED_PROFILE_ENV} to the file ArchiveManager() should read",
+                    file=sys.stderr,
+                )
+                return 1
             for line in profile_diff(dest, result):
                 emit(f"  {line}")
             install_profile(path, dest)
@@ -743,6 +751,7 @@ def cmd_info() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """The ``archive-bench`` command: its exit status (0 done, 1 failed, 2 usage)."""
+    fill_standard_streams()  # a closed stdout or stderr is the null device
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["report"]:  # everything after "report" belongs to reports.cli
         return guarded("report", lambda: cmd_report(argparse.Namespace(args=argv[1:])))

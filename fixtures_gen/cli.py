@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from archive_parallel.cli import fill_standard_streams
 from archive_parallel.cli_support import (
     EXIT_FAILED,
     OneLineParser,
@@ -51,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    fill_standard_streams()  # a closed stdout or stderr is the null device
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from archive_parallel.atomic import atomic_write_text
+from archive_parallel.cli import fill_standard_streams
 from archive_parallel.cli_support import (
     EXIT_FAILED,
     EXIT_OK,
@@ -73,6 +74,7 @@ def parser(prog: str = "python -m reports") -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m reports") -> int:
     """The report command: its exit status (0 written, 1 failed, 2 usage, 130/143 stopped)."""
+    fill_standard_streams()  # a closed stdout or stderr is the null device
     args = parser(prog).parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

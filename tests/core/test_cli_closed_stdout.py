@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from archive_parallel import ArchiveManager
 from tests.cli_runner import run_cli
 
 
@@ -53,3 +55,29 @@ def test_a_failure_keeps_its_code_and_its_line(tmp_path):
     r = into_closed_pipe("create", tmp_path / "missing", tmp_path / "a.tar.gz", "--json")
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "does not exist" in r.stderr
+
+
+CLOSED = {"stdout": ">&-", "stderr": "2>&-", "both": ">&- 2>&-"}
+
+
+@pytest.mark.parametrize("closed", list(CLOSED))
+def test_a_closed_standard_stream_is_the_null_device(source, tmp_path, closed):
+    """Run with stdout or stderr closed (``>&-``, as a service manager or cron may start a
+    program), create and extract do their work, exit 0 and write nothing into a file that
+    took the closed stream's number."""
+    archive, out = tmp_path / "a.tar.gz", tmp_path / "out"
+    script = (
+        f'"$1" -m archive_parallel create "$2" "$3" {CLOSED[closed]} && '
+        f'"$1" -m archive_parallel extract "$3" "$4" {CLOSED[closed]}'
+    )
+    result = subprocess.run(
+        ["bash", "-c", script, "bash", sys.executable, source, archive, out],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in source.iterdir())
+    with ArchiveManager() as manager:
+        assert manager.verify_archive_integrity(archive)
