@@ -74,6 +74,16 @@ def _make_parents(folder: Path, created: list[Path]) -> None:
         created.append(path)
 
 
+def _permission_bits(target: Path) -> int | None:
+    """The permission bits of the regular file at ``target``; None when there is none (or
+    nothing this process may look at)."""
+    try:
+        info = os.stat(target)
+    except OSError:
+        return None
+    return stat.S_IMODE(info.st_mode) & 0o777 if stat.S_ISREG(info.st_mode) else None
+
+
 class _Pending:
     """One temporary file of a group, from creation to rename."""
 
@@ -91,13 +101,18 @@ class _Pending:
         # held by it from the start: a signal handler's exception raised as soon as ``open``
         # returns drops the object, which closes it (``os.open`` then ``os.fdopen`` left a
         # bare descriptor in between, kept open for good by such an exception)
-        self.handle = open(self.temp, "xb", opener=_OPEN_NEW)  # noqa: SIM115 (finish closes)
+        # never more open than the file it replaces, even while written (a private archive
+        # stays private: a reader who opened the temporary file could read on after a chmod)
+        replaced = _permission_bits(self.target)
+        opener = _OPEN_NEW if replaced is None else functools.partial(os.open, mode=replaced)
+        self.handle = open(self.temp, "xb", opener=opener)  # noqa: SIM115 (finish closes)
         return self.handle
 
     def finish(self, durable: bool) -> None:
         """Flush (to the medium when ``durable``), close and give the file its final mode:
         the one it was created with (0o666 less the umask of that moment), or the permission
-        bits of the file it replaces, as writing over that file in place would have kept."""
+        bits of the file it replaces, as writing over that file in place would have kept (it
+        was created with those bits, less the umask, so it was never more open than them)."""
         if self.handle is None:
             return
         handle = self.handle
@@ -112,13 +127,10 @@ class _Pending:
             raise
         finally:
             handle.close()
-        try:
-            replaced = os.stat(self.target)
-        except OSError:  # nothing there yet (or nothing we may look at): the new file's mode
-            return
-        if stat.S_ISREG(replaced.st_mode):
+        replaced = _permission_bits(self.target)
+        if replaced is not None:  # exactly its bits, whatever the umask took from them
             with contextlib.suppress(OSError):  # a file system that keeps no modes (FAT)
-                os.chmod(self.temp, stat.S_IMODE(replaced.st_mode) & 0o777)
+                os.chmod(self.temp, replaced)
 
     def back_up(self) -> None:
         """Keep the file about to be replaced until the group's commit succeeds, so a failed

@@ -51,3 +51,24 @@ def test_an_archive_written_over_keeps_the_permissions_it_had(sample_tree, tmp_p
         manager.create_archive(sample_tree, out, CONFIG)
     assert mode_of(out) == 0o640
     assert mode_of(Path(f"{out}.meta")) == 0o600
+
+
+def test_a_private_archive_stays_private_while_it_is_replaced(sample_tree, tmp_path):
+    """The temporary files are never more open than the files they replace: one opened by
+    another user while it is written would stay readable through that descriptor."""
+    out = tmp_path / "pkg.tar.gz"
+    seen: dict[str, int] = {}
+
+    def look(done: int, total: int) -> None:
+        for path in tmp_path.iterdir():
+            if ".ap-tmp-" in path.name:
+                seen[path.name] = mode_of(path)
+
+    with ArchiveManager() as manager, umask(0o022):
+        manager.create_archive(sample_tree, out, CONFIG)
+        out.chmod(0o600)
+        Path(f"{out}.meta").chmod(0o600)
+        config = ArchiveConfig(durable_writes=False, progress_callback=look)
+        manager.create_archive(sample_tree, out, config)
+    assert seen and set(seen.values()) == {0o600}
+    assert mode_of(out) == 0o600
