@@ -86,10 +86,12 @@ class WalkResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative name, reason)
 
 
-#: a folder still to scan: its path, its member name and its (device, inode)
-_Subdir = tuple[str, str, tuple[int, int]]
-#: a folder of the level walk: the folder, and the (device, inode) of it and its ancestors
-_LevelDir = tuple[_Subdir, frozenset[tuple[int, int]]]
+#: a folder's identity (``folder_identity``): its device and inode (or real path)
+_FolderId = tuple[int, int | str]
+#: a folder still to scan: its path, its member name and its identity
+_Subdir = tuple[str, str, _FolderId]
+#: a folder of the level walk: the folder, and the identities of it and its ancestors
+_LevelDir = tuple[_Subdir, frozenset[_FolderId]]
 
 
 @dataclass
@@ -205,7 +207,7 @@ def _scan_children(
             entries.append(from_stat(full, rel, st, EntryKind.SYMLINK, target))
         elif statmod.S_ISDIR(mode):
             entries.append(from_stat(full, rel, st, EntryKind.DIR))
-            out.subdirs.append((full, rel, (st.st_dev, st.st_ino)))
+            out.subdirs.append((full, rel, folder_identity(full, st)))
         else:
             logger.warning("skipping %s: not a regular file, folder or link", full)
             skipped.append((rel, "special file"))
@@ -245,7 +247,7 @@ def iter_tree(
         scan.entries.sort(key=_by_name)
         return iter([(entry, subdirs.get(entry.name)) for entry in scan.entries])
 
-    # the folders being walked, each with its (device, inode); ``on_path`` holds those ids
+    # the folders being walked, each with its identity; ``on_path`` holds those ids
     stack = [(children(root, ""), root_id)]
     on_path = {root_id}
     while stack:
@@ -262,30 +264,32 @@ def iter_tree(
 
 def _start(
     source_dir: str | os.PathLike[str], options: WalkOptions
-) -> tuple[str, tuple[int, int], Excluder]:
+) -> tuple[str, _FolderId, Excluder]:
     """The root's path, its (device, inode) and the compiled exclusions."""
     root = os.fspath(source_dir)
-    root_st = os.stat(root)
-    return root, (root_st.st_dev, root_st.st_ino), excluder_for(tuple(options.exclude_patterns))
+    return root, folder_identity(root, os.stat(root)), excluder_for(tuple(options.exclude_patterns))
+
+
+def folder_identity(path: str, st: os.stat_result) -> _FolderId:
+    """What tells a folder from every other: its device and inode, or, where the file system
+    gives inode 0 (some FUSE, network and union file systems), its device and real path
+    (links resolved), so loops and much-aliased folders are still found there."""
+    return (st.st_dev, st.st_ino or os.path.realpath(path))
 
 
 class _Visits:
     """Which folders a walk enters: not a folder that is one of its own ancestors (a loop),
     and one folder under at most ``MAX_FOLDER_NAMES`` names (in the walk's order). A folder
     not entered is still listed, so it is archived empty; the walk warns and says why in
-    ``skipped``. A folder whose inode reads 0 (some FUSE, network and union file systems give
-    none) has no identity to compare: it is entered (a loop of followed links then ends at
-    the system's own limit on links in one path, a folder it cannot read)."""
+    ``skipped``. Folders are told apart by ``folder_identity``."""
 
-    def __init__(self, root_id: tuple[int, int], skipped: list[tuple[str, str]] | None) -> None:
+    def __init__(self, root_id: _FolderId, skipped: list[tuple[str, str]] | None) -> None:
         self._names = {root_id: 1}
         self._skipped = skipped
 
-    def enter(self, subdir: _Subdir, ancestors: set[tuple[int, int]] | frozenset) -> bool:
+    def enter(self, subdir: _Subdir, ancestors: set[_FolderId] | frozenset) -> bool:
         """True when ``subdir``, reached below the folders ``ancestors``, is to be scanned."""
         path, rel, folder_id = subdir
-        if not folder_id[1]:  # inode 0: a file system that gives none, so no identity to compare
-            return True
         if folder_id in ancestors:
             logger.warning("not following %s: folder loop (it is one of its own parents)", path)
             return self._refuse(rel, "folder loop")
@@ -330,7 +334,7 @@ def walk_tree(
 
 def _level_walk(
     root: str,
-    root_id: tuple[int, int],
+    root_id: _FolderId,
     excluder: Excluder,
     options: WalkOptions,
     executor: Executor | None,

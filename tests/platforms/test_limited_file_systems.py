@@ -55,6 +55,19 @@ def test_a_source_without_inode_numbers_is_archived_whole(limited_mount, tmp_pat
     assert read_tree(tmp_path / "out") == FILES
 
 
+def test_links_that_loop_are_found_without_inode_numbers(limited_mount, tmp_path):
+    """Two links to their own folder, followed, multiply names without end unless folders are
+    told apart by something other than inode numbers (their real paths)."""
+    src = write_tree(limited_mount("ino") / "src")
+    (src / "lib" / "again").symlink_to(".")
+    (src / "lib" / "more").symlink_to(".")
+    config = ArchiveConfig(durable_writes=False, follow_symlinks=True)
+    with ArchiveManager() as manager:
+        meta = manager.create_archive(src, tmp_path / "app.tar.gz", config)
+    assert sorted(meta.files) == sorted(FILES)
+    assert {reason for _, reason in meta.skipped} == {"folder loop"}
+
+
 def test_a_durable_extraction_flushes_every_file_on_a_fuse_mount(limited_mount, tmp_path):
     """``syncfs`` on a FUSE mount returns without reaching the file system: each extracted
     file must be flushed by itself there, before the commit."""
