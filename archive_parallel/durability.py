@@ -56,11 +56,16 @@ def sync_file(fd: int) -> None:
             return
         except OSError:
             pass  # not supported by this file system: plain fsync below
+    if _DATASYNC is not None:
+        _flush(_DATASYNC, fd)
+    else:
+        _flush(os.fsync, fd)
+
+
+def _flush(flush: Callable[[int], object], fd: int) -> None:
+    """``flush(fd)``, quiet where the file system has no flush to give (``_NO_FLUSH_HERE``)."""
     try:
-        if _DATASYNC is not None:
-            _DATASYNC(fd)
-        else:
-            os.fsync(fd)
+        flush(fd)
     except OSError as exc:
         if exc.errno not in _NO_FLUSH_HERE:
             raise
@@ -156,7 +161,7 @@ def _syncfs_flushes(fd: int) -> bool:
 def _plain_fsync(path: str, dir_fd: int | None = None) -> None:
     fd = _open_to_flush(path, dir_fd)
     try:
-        os.fsync(fd)
+        _flush(os.fsync, fd)
     finally:
         os.close(fd)
 

@@ -8,6 +8,7 @@ it) cannot run here, so it is driven through a stand-in ``fcntl``.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -214,3 +215,34 @@ def test_a_tree_flushed_from_its_open_folder_needs_no_path_that_long(tmp_path, m
     # every file, every folder and the root (on macOS, then one drive-cache flush for all)
     assert len(flushed) == len(files) + len(folders) + 1
     assert len(fake.calls) == (1 if macos else 0)
+
+
+@pytest.mark.parametrize("macos", [False, True], ids=["fsync-each", "full-fsync"])
+@pytest.mark.parametrize(("error", "fails"), [(errno.ENOTSUP, False), (errno.EIO, True)])
+def test_a_file_system_without_fsync_is_left_as_it_is_a_failed_flush_fails(
+    tmp_path, monkeypatch, macos, error, fails
+):
+    """``fsync`` answered "not supported" means there is no flush to give: the tree is left
+    as it is on either branch; an I/O error is a flush that failed, and raises."""
+    if macos:
+        monkeypatch.setitem(sys.modules, "fcntl", _FakeFcntl(refuse=False))
+        monkeypatch.setattr(durability, "_FULLFSYNC", _FakeFcntl.F_FULLFSYNC)
+    else:
+        monkeypatch.setattr(durability, "_FULLFSYNC", None)
+    monkeypatch.setattr(durability, "_SYNCFS", None)
+
+    def refuse(fd: int) -> None:
+        raise OSError(error, os.strerror(error))
+
+    monkeypatch.setattr(os, "fsync", refuse)
+    monkeypatch.setattr(durability, "_DATASYNC", refuse)
+    files = []
+    for i in range(3):
+        files.append(str(tmp_path / f"f{i}"))
+        Path(files[-1]).write_bytes(b"x")
+    flush = lambda: durability.sync_tree(str(tmp_path), files, lambda fn, ps: [fn(p) for p in ps])  # noqa: E731
+    if fails:
+        with pytest.raises(OSError):
+            flush()
+    else:
+        flush()
