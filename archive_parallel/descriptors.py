@@ -25,8 +25,12 @@ calls (``RELATIVE_CALLS`` is False: Windows), callers use full paths as before.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
+import threading
+from collections.abc import Iterator
 
 #: every call that extraction makes relative to its staging folder takes ``dir_fd`` here
 #: (``os.replace`` takes the ``*_dir_fd`` arguments of ``os.rename``, which the set lists),
@@ -62,19 +66,64 @@ def open_fd(
 class OpenFolder:
     """A folder's descriptor (``fd``), opened by ``open_fd``, for calls relative to it.
 
-    It is closed when the last reference goes, not by an explicit close: a pool task that
-    still runs after its operation failed (a second interrupt cut short the wait for it)
-    holds the folder, so the number cannot name another file while the task may still
-    create files from it."""
+    ``close`` closes it once no pool task holds it (``held``): a task that still runs after
+    its operation failed (a second interrupt cut short the wait for it) keeps the number from
+    naming another file while it may still create files from it; the last such task closes
+    it as it lets go. Dropping the object without ``close`` closes it too (``__del__``), so
+    an interrupt that strikes on the way to ``close`` leaks nothing either."""
 
     fd = -1
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.fd = open_fd(path, FOLDER_FLAGS)  # held at once: ``__del__`` closes it
+        self._lock = threading.Lock()
+        self._users = 0
+        self._closing = False
+        self.fd = open_fd(path, FOLDER_FLAGS)  # held at once: ``close`` or ``__del__`` closes it
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[int]:
+        """The descriptor, kept open while the ``with`` block runs (``OSError`` EBADF when
+        the folder was closed already: its operation is over)."""
+        with self._lock:
+            if self._closing or self.fd < 0:
+                raise OSError(errno.EBADF, "the folder is closed: its operation ended")
+            self._users += 1
+        try:
+            yield self.fd
+        finally:
+            with self._lock:
+                self._users -= 1
+                last = self._closing and not self._users
+            if last:
+                self._close_now()
+
+    def close(self) -> None:
+        """Close the descriptor now, or as the last task holding it lets go."""
+        with self._lock:
+            self._closing = True
+            if self._users:
+                return
+        self._close_now()
+
+    def _close_now(self) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            os.close(fd)
 
     def __del__(self, _close=os.close) -> None:
-        if self.fd >= 0:
-            _close(self.fd)
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            _close(fd)
 
 
-__all__ = ["FOLDER_FLAGS", "RELATIVE_CALLS", "OpenFolder", "open_fd"]
+@contextlib.contextmanager
+def held_folder(folder: OpenFolder | None) -> Iterator[int | None]:
+    """``folder.held()``, or None where there is no folder (full paths are used)."""
+    if folder is None:
+        yield None
+        return
+    with folder.held() as fd:
+        yield fd
+
+
+__all__ = ["FOLDER_FLAGS", "RELATIVE_CALLS", "OpenFolder", "held_folder", "open_fd"]

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ..descriptors import OpenFolder, open_fd
+from ..descriptors import OpenFolder, held_folder, open_fd
 from ..display import quoted
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..fs_semantics import NameSemantics, probe_name_semantics
@@ -151,18 +151,18 @@ def write_batch(
     """Pool task: write, hash (when ``hashing``) and close a batch of small files, their
     paths relative to ``folder`` when given (the task holds it open while it runs)."""
     done: list[Written] = []
-    dir_fd = folder.fd if folder is not None else None
-    for item in files:
-        checkpoint()
-        fd = open_new_file(item.name, item.path, item.mode, dir_fd)
-        try:
-            write_data(item.name, fd, item.data)
-            apply_attributes(fd, item.name, item.mode, item.mtime)
-        finally:
-            os.close(fd)
-        hasher = new_hasher(hashing)
-        hasher.update(item.data)
-        done.append(Written(item.name, hasher.hexdigest(), len(item.data)))
+    with held_folder(folder) as dir_fd:
+        for item in files:
+            checkpoint()
+            fd = open_new_file(item.name, item.path, item.mode, dir_fd)
+            try:
+                write_data(item.name, fd, item.data)
+                apply_attributes(fd, item.name, item.mode, item.mtime)
+            finally:
+                os.close(fd)
+            hasher = new_hasher(hashing)
+            hasher.update(item.data)
+            done.append(Written(item.name, hasher.hexdigest(), len(item.data)))
     return done
 
 

@@ -147,13 +147,17 @@ class Staging:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._remove_work()
-        if exc_type is not None:
-            self._remove_made_if_empty()
-            if self._dest_times is not None:  # the staging folder's coming and going
-                with contextlib.suppress(OSError):
-                    os.utime(self.dest, ns=self._dest_times)
-        self._finalizer.detach()
+        try:
+            self._remove_work()
+            if exc_type is not None:
+                self._remove_made_if_empty()
+                if self._dest_times is not None:  # the staging folder's coming and going
+                    with contextlib.suppress(OSError):
+                        os.utime(self.dest, ns=self._dest_times)
+            self._finalizer.detach()
+        finally:
+            if self.folder is not None:  # now, or as the last task still holding it ends
+                self.folder.close()
 
     def _make_work_folder(self) -> str:
         """A fresh ``.ap-staging-<owner>-<random>`` folder; its name is handed to the

@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 from ..codecs.inflate import inflate_module
 from ..codecs.zip_extra import member_name
 from ..config import ArchiveConfig
-from ..descriptors import OpenFolder
+from ..descriptors import OpenFolder, held_folder
 from ..entries import EntryKind
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
@@ -137,8 +137,20 @@ def write_zip_batch(
     ``source`` is the descriptor of the parsed archive, read with ``os.pread``; the jobs'
     paths are relative to ``folder`` when given (the task holds it open while it runs).
     """
+    with held_folder(folder) as dir_fd:
+        return _write_zip_batch(source, budget, archive, jobs, plan, module, dir_fd)
+
+
+def _write_zip_batch(
+    source: int,
+    budget: ExtractionBudget,
+    archive: str,
+    jobs: list[ZipFileJob],
+    plan: IntegrityPlan,
+    module: Any,
+    dir_fd: int | None,
+) -> list[Written]:
     done: list[Written] = []
-    dir_fd = folder.fd if folder is not None else None
     cursor = MemberCursor()
     hashing, check_crc = plan.hash_files, plan.check_crc
     charged = 0  # bytes of whole members, within their declared sizes: charged per batch

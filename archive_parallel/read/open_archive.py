@@ -73,6 +73,13 @@ class OpenArchive:
         if fd >= 0:
             os.close(fd)
 
+    def __del__(self, _close=os.close) -> None:
+        # an interrupt between ``open_archive``'s return and the caller's ``with`` (Ctrl-C
+        # as ``__enter__`` is called) drops the object unclosed: its descriptor goes with it
+        fd, self.fd = getattr(self, "fd", -1), -1
+        if fd >= 0:
+            _close(fd)
+
     def read_at(self, length: int, offset: int) -> bytes:
         """Up to ``length`` bytes at ``offset`` (fewer only at the end of the file)."""
         data = os.pread(self.fd, length, offset)
