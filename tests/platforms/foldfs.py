@@ -134,18 +134,25 @@ class FoldingPassthrough(Operations):
         return self._call(os.close, fh)
 
 
-def main(argv: list[str]) -> int:
-    backing, mountpoint = argv
+def serve(operations: Operations, mountpoint: str, **options: object) -> int:
+    """Serve ``operations`` at ``mountpoint`` in the foreground until unmounted, one request
+    at a time and nothing cached by the kernel (every lookup reaches the passthrough)."""
     FUSE(
-        FoldingPassthrough(backing),
+        operations,
         mountpoint,
         foreground=True,
         nothreads=True,
         entry_timeout=0,
         attr_timeout=0,
         negative_timeout=0,
+        **options,
     )
     return 0
+
+
+def main(argv: list[str]) -> int:
+    backing, mountpoint = argv
+    return serve(FoldingPassthrough(backing), mountpoint)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ import os
 import sys
 
 # run as a script, its own folder is on the path: foldfs.py beside it
-from foldfs import FoldingPassthrough
-from mfusepy import FUSE, FuseOSError
+from foldfs import FoldingPassthrough, serve
+from mfusepy import FuseOSError
 
 
 class LimitedPassthrough(FoldingPassthrough):
@@ -78,17 +78,8 @@ class LimitedPassthrough(FoldingPassthrough):
 def main(argv: list[str]) -> int:
     backing, mountpoint, lacks = argv
     features = frozenset(filter(None, lacks.split(",")))
-    FUSE(
-        LimitedPassthrough(backing, features),
-        mountpoint,
-        foreground=True,
-        nothreads=True,
-        entry_timeout=0,
-        attr_timeout=0,
-        negative_timeout=0,
-        **({"use_ino": True} if "ino" in features else {}),
-    )
-    return 0
+    options = {"use_ino": True} if "ino" in features else {}
+    return serve(LimitedPassthrough(backing, features), mountpoint, **options)
 
 
 if __name__ == "__main__":
