@@ -37,7 +37,7 @@ from typing import BinaryIO
 from .durability import sync_file, sync_folder
 from .folder_lock import folder_lock
 from .interrupts import checkpoint
-from .leftovers import owner_tag, remove_stale, settle_backups
+from .leftovers import owner_tag, tidy_output_folder
 
 TEMP_MARKER = ".ap-tmp-"
 #: in the name of a previous file set aside (renamed) during a commit, where no hard link
@@ -199,13 +199,16 @@ class OutputGroup:
         #: folders this group created for its files, outermost first
         self._created_folders: list[Path] = []
         self._obsolete: list[Path] = []
+        #: folders whose leftovers this group has cleared already
+        self._tidied: set[Path] = set()
 
     def open(self, target: str | os.PathLike[str]) -> tuple[BinaryIO, Path]:
         """``(handle, temp_path)`` of a new temporary file that will become ``target``."""
         target = Path(target)
         _make_parents(target.parent, self._created_folders)
-        remove_stale(target.parent, TEMP_MARKER, folders=False)
-        settle_backups(target.parent, BACKUP_MARKER)
+        if target.parent not in self._tidied:  # once per folder (an archive and its side file)
+            tidy_output_folder(target.parent, TEMP_MARKER, BACKUP_MARKER)
+            self._tidied.add(target.parent)
         # registered before it exists, so an interrupt at any later point finds it in discard()
         pending = _Pending(target)
         self._files.append(pending)

@@ -80,13 +80,24 @@ def remove_stale(folder: str | os.PathLike[str], marker: str, *, folders: bool) 
     holds the marker somewhere in its name, or is of the other kind, is never touched: an
     archive could have put it there, or a user. Never raises: a folder that cannot be
     listed, or an entry that cannot be removed, is left as it is."""
-    removed: list[str] = []
+    entries = _listing(folder)
+    return [] if entries is None else _remove_stale_of(entries, marker, folders)
+
+
+def _listing(folder: str | os.PathLike[str]) -> list[os.DirEntry[str]] | None:
+    """The entries directly in ``folder``; None when it cannot be listed."""
     try:
         with os.scandir(folder) as entries:
-            stale = [e for e in entries if _named_like_ours(e.name, marker, folders)]
-            stale = [e for e in stale if _of_kind(e, folders) and is_stale(e.name, marker)]
+            return list(entries)
     except OSError:
-        return removed
+        return None
+
+
+def _remove_stale_of(entries: list[os.DirEntry[str]], marker: str, folders: bool) -> list[str]:
+    """``remove_stale`` over a folder's listing."""
+    removed: list[str] = []
+    stale = [e for e in entries if _named_like_ours(e.name, marker, folders)]
+    stale = [e for e in stale if _of_kind(e, folders) and is_stale(e.name, marker)]
     for entry in stale:
         try:
             if folders:
@@ -126,11 +137,15 @@ def settle_backups(folder: str | os.PathLike[str], marker: str) -> list[str]:
     ``.<name><marker><tag>-<random>`` are taken. The folder's commit lock is held meanwhile,
     so a group committing into the folder never sees a backup come back under its feet. Never
     raises: what cannot be listed, locked, renamed or removed is left as it is."""
-    try:
-        with os.scandir(folder) as entries:
-            names = [e.name for e in entries if _is_backup(e, marker)]
-    except OSError:
-        return []
+    entries = _listing(folder)
+    return [] if entries is None else _settle_backups_of(folder, entries, marker)
+
+
+def _settle_backups_of(
+    folder: str | os.PathLike[str], entries: list[os.DirEntry[str]], marker: str
+) -> list[str]:
+    """``settle_backups`` over the folder's listing ``entries``."""
+    names = [e.name for e in entries if _is_backup(e, marker)]
     if not names:
         return []
     settled: list[str] = []
@@ -172,4 +187,23 @@ def _settle(folder: str, name: str, marker: str) -> bool:
     return True
 
 
-__all__ = ["STAGING_PREFIX", "is_stale", "owner_tag", "remove_stale", "settle_backups"]
+def tidy_output_folder(
+    folder: str | os.PathLike[str], temp_marker: str, backup_marker: str
+) -> None:
+    """What killed atomic writes left directly in ``folder``, from one listing of it: stale
+    temporary files removed (``remove_stale``), stale backups put back or removed
+    (``settle_backups``). Never raises."""
+    entries = _listing(folder)
+    if entries is not None:
+        _remove_stale_of(entries, temp_marker, folders=False)
+        _settle_backups_of(folder, entries, backup_marker)
+
+
+__all__ = [
+    "STAGING_PREFIX",
+    "is_stale",
+    "owner_tag",
+    "remove_stale",
+    "settle_backups",
+    "tidy_output_folder",
+]
