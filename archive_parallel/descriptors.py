@@ -63,7 +63,24 @@ def open_fd(
     return opened[0]
 
 
-class OpenFolder:
+class OwnedDescriptor:
+    """A descriptor (``fd``) an object owns: closed once, by ``_close_now``, or when the object
+    is dropped unclosed (``__del__``: an interrupt on the way to the explicit close)."""
+
+    fd = -1
+
+    def _close_now(self) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self, _close=os.close) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            _close(fd)
+
+
+class OpenFolder(OwnedDescriptor):
     """A folder's descriptor (``fd``), opened by ``open_fd``, for calls relative to it.
 
     ``close`` closes it once no pool task holds it (``held``): a task that still runs after
@@ -71,8 +88,6 @@ class OpenFolder:
     naming another file while it may still create files from it; the last such task closes
     it as it lets go. Dropping the object without ``close`` closes it too (``__del__``), so
     an interrupt that strikes on the way to ``close`` leaks nothing either."""
-
-    fd = -1
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._lock = threading.Lock()
@@ -105,16 +120,6 @@ class OpenFolder:
                 return
         self._close_now()
 
-    def _close_now(self) -> None:
-        fd, self.fd = self.fd, -1
-        if fd >= 0:
-            os.close(fd)
-
-    def __del__(self, _close=os.close) -> None:
-        fd, self.fd = self.fd, -1
-        if fd >= 0:
-            _close(fd)
-
 
 @contextlib.contextmanager
 def held_folder(folder: OpenFolder | None) -> Iterator[int | None]:
@@ -126,4 +131,11 @@ def held_folder(folder: OpenFolder | None) -> Iterator[int | None]:
         yield fd
 
 
-__all__ = ["FOLDER_FLAGS", "RELATIVE_CALLS", "OpenFolder", "held_folder", "open_fd"]
+__all__ = [
+    "FOLDER_FLAGS",
+    "RELATIVE_CALLS",
+    "OpenFolder",
+    "OwnedDescriptor",
+    "held_folder",
+    "open_fd",
+]

@@ -24,7 +24,7 @@ import io
 import os
 from typing import Any, BinaryIO
 
-from ..descriptors import open_fd
+from ..descriptors import OwnedDescriptor, open_fd
 from ..errors import ArchiveError, CorruptArchiveError
 from ..interrupts import checkpoint
 from . import CHUNK_SIZE
@@ -36,14 +36,13 @@ _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 _FLAGS |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
-class OpenArchive:
+class OpenArchive(OwnedDescriptor):
     """The archive at ``path``, open for reading (``fd``) until ``close``; ``opened`` is its
     ``fstat`` as it was opened and ``size`` its size then. ``ArchiveError`` when it is
     missing or cannot be opened (naming it, as ``archive_file.read_failure`` does)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
-        self.fd = -1
         try:
             self.fd = open_fd(self.path, _FLAGS)  # held at once: ``close`` closes it
             self.opened = os.fstat(self.fd)
@@ -68,17 +67,10 @@ class OpenArchive:
         self.close()
 
     def close(self) -> None:
-        """Close the descriptor (once). Call it only when no reader is left running."""
-        fd, self.fd = self.fd, -1
-        if fd >= 0:
-            os.close(fd)
-
-    def __del__(self, _close=os.close) -> None:
-        # an interrupt between ``open_archive``'s return and the caller's ``with`` (Ctrl-C
-        # as ``__enter__`` is called) drops the object unclosed: its descriptor goes with it
-        fd, self.fd = getattr(self, "fd", -1), -1
-        if fd >= 0:
-            _close(fd)
+        """Close the descriptor (once). Call it only when no reader is left running. (An
+        interrupt between ``open_archive``'s return and the caller's ``with`` drops the
+        object unclosed: ``OwnedDescriptor.__del__`` closes it then.)"""
+        self._close_now()
 
     def read_at(self, length: int, offset: int) -> bytes:
         """Up to ``length`` bytes at ``offset`` (fewer only at the end of the file)."""
