@@ -79,8 +79,8 @@ def drop_stdout() -> None:
         return
     try:
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # not a real file (an embedding program's)
-        pass
+    except (OSError, ValueError, AttributeError):  # stdout is no file (replaced, closed)
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - kept open
     finally:
         os.close(devnull)
 

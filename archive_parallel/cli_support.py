@@ -17,9 +17,9 @@ import argparse
 import math
 import os
 import signal
-import sys
 from typing import NoReturn
 
+from .cli import drop_stdout
 from .display import one_line, shown
 from .interrupts import Terminated
 
@@ -106,16 +106,6 @@ def emit(text: str = "") -> None:
     try:
         print(text, flush=True)
     except BrokenPipeError:
-        silence_stdout()
+        drop_stdout()
 
 
-def silence_stdout() -> None:
-    """Send what is still written to stdout (the interpreter's last flush included) to the
-    null device, so a closed pipe raises no second error on the way out."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, sys.stdout.fileno())
-    except (AttributeError, OSError, ValueError):  # stdout is no file (replaced, closed)
-        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - kept open
-    finally:
-        os.close(devnull)
