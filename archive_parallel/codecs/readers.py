@@ -19,8 +19,9 @@ generator of decompressed chunks:
   decompressing cleanly to its end with nothing left over. Anything unexpected (one stream,
   a false boundary, a piece larger than ``SEGMENT_OUTPUT_LIMIT`` once decompressed) switches
   to sequential decompression from that piece on, so foreign files work too. xz stream
-  padding (``XZ_PADDING_UNIT``) is accepted after and between streams on both paths, as
-  ``xz -t`` accepts it.
+  padding (``XZ_PADDING_UNIT``) is accepted after and between streams, as ``xz -t`` accepts
+  it, and null bytes that end a bz2 file (padding to a block size), as bzip2 and GNU tar
+  pass over them.
 
 Every decompression failure (truncation, flipped bytes, bad CRC, wrong format) reaches the
 caller from ``read()`` as ``CorruptArchiveError``; ``close()`` cancels queued work, waits for
@@ -29,7 +30,6 @@ running work and closes the file.
 
 from __future__ import annotations
 
-import _compression
 import bz2
 import collections
 import io
@@ -544,32 +544,29 @@ def _sequential_chunks(
     offset: int = 0,
     position: CompressedPosition | None = None,
 ) -> Iterator[bytes]:
-    """Decompress from ``offset`` (where a stream starts) to the end, ``max_length`` bounded:
-    bz2 with the standard library's multi-stream reader (the one ``BZ2File`` uses), xz with
-    ``_xz_stream_chunks`` (xz's own rules for what may follow a stream).
+    """Decompress from ``offset`` (where a stream starts) to the end, one stream after
+    another (``_streams_in_sequence``).
 
-    Unlike ``BZ2File`` and ``LZMAFile``, bytes after the last stream that do not decode as
-    another stream are an error, not ignored: appended junk is damage, as a gzip reader says
-    of a tar.gz (``trailing_error`` catches nothing)."""
+    Unlike ``BZ2File`` and ``LZMAFile``, bytes after the last stream that are neither another
+    stream nor the padding the format's own tools accept are an error, not ignored: appended
+    junk is damage, as a gzip reader says of a tar.gz."""
     position = position or CompressedPosition()
     with source.reader() as raw:
         raw.seek(offset)
-        if fmt is CompressionFormat.TAR_XZ:
-            yield from _xz_stream_chunks(raw, position)
-            return
-        reader = _compression.DecompressReader(raw, bz2.BZ2Decompressor, trailing_error=())
-        with reader:
-            while chunk := reader.read(SEQUENTIAL_READ_SIZE):
-                position.value = raw.tell()
-                yield chunk
+        yield from _streams_in_sequence(raw, fmt, position)
 
 
-def _xz_stream_chunks(raw: BinaryIO, position: CompressedPosition) -> Iterator[bytes]:
-    """The xz streams that start at ``raw``'s position, one after another, as ``xz -d``
-    reads a file: after each stream, stream padding (``XZ_PADDING_UNIT``), then another
-    stream or the end of the file. The first stream starts right away (no padding before it);
-    anything else after a stream is an error, as is padding of another length."""
-    decompressor = _new_decompressor(CompressionFormat.TAR_XZ)
+def _streams_in_sequence(
+    raw: BinaryIO, fmt: CompressionFormat, position: CompressedPosition
+) -> Iterator[bytes]:
+    """The bz2 or xz streams that start at ``raw``'s position, one after another, as
+    ``bzip2 -d`` and ``xz -d`` read a file. The first stream starts right away; after each
+    stream comes another one or the end of the file, with null bytes allowed between them as
+    each format's tools allow: xz stream padding (``XZ_PADDING_UNIT``) after or between
+    streams, and for bz2 a run of null bytes after the last stream only (padding to a block
+    size, which bzip2 and GNU tar pass over). Anything else after a stream is an error, as
+    is xz padding of another length."""
+    decompressor = _new_decompressor(fmt)
     pending = b""
     while True:
         if decompressor.eof:
@@ -582,15 +579,20 @@ def _xz_stream_chunks(raw: BinaryIO, position: CompressedPosition) -> Iterator[b
                     break
             stripped = pending.lstrip(b"\x00")
             padding += len(pending) - len(stripped)
-            if padding % XZ_PADDING_UNIT:
+            if fmt is CompressionFormat.TAR_XZ and padding % XZ_PADDING_UNIT:
                 raise lzma.LZMAError(
                     f"Corrupt input data: {padding} null bytes of stream padding after an xz "
                     f"stream (a multiple of {XZ_PADDING_UNIT} is allowed)"
                 )
             if not stripped:
                 return
+            if fmt is CompressionFormat.TAR_BZ2 and padding:
+                raise OSError(
+                    f"Invalid data stream: data after {padding} null bytes that follow a bzip2 "
+                    "stream (null bytes may only end the file)"
+                )
             pending = stripped
-            decompressor = _new_decompressor(CompressionFormat.TAR_XZ)
+            decompressor = _new_decompressor(fmt)
         if decompressor.needs_input:
             if not pending:
                 pending = raw.read(SEQUENTIAL_READ_SIZE)

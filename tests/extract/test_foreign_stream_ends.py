@@ -5,7 +5,9 @@ defaults) gives one verdict, verify agrees with extract, and a refusal reads the
 After a tar.gz's last member, zero padding and more members are accepted and anything else
 ("\\n", a few letters) is damage; a zlib stream named .tar.gz is not gzip. After a tar.xz's
 streams, xz stream padding (null bytes, a multiple of four) is accepted, as by ``xz -t`` and
-GNU tar, between streams too; other padding and garbage are damage. Verify reads an archive
+GNU tar, between streams too; other padding and garbage are damage. After a tar.bz2's
+streams, null bytes that end the file (padding to a block size) are accepted, as by bzip2 and
+GNU tar; null bytes with a stream after them, and garbage, are damage. Verify reads an archive
 on the same path as extraction (``parallel_min_archive_bytes`` included), so with the default
 settings a small foreign archive is read by the same decoders in both.
 """
@@ -76,6 +78,18 @@ def xz_parts(tar_bytes) -> tuple[bytes, bytes, bytes]:
 
     def packed(data: bytes) -> bytes:
         return subprocess.run([xz, "-c"], input=data, capture_output=True, check=True).stdout
+
+    half = len(tar_bytes) // 2
+    return packed(tar_bytes), packed(tar_bytes[:half]), packed(tar_bytes[half:])
+
+
+@pytest.fixture(scope="module")
+def bz2_parts(tar_bytes) -> tuple[bytes, bytes, bytes]:
+    """The tar as one bzip2 stream, and as two (its halves, as ``cat a.bz2 b.bz2`` joins them)."""
+    bzip2 = _tool("bzip2")
+
+    def packed(data: bytes) -> bytes:
+        return subprocess.run([bzip2, "-c"], input=data, capture_output=True, check=True).stdout
 
     half = len(tar_bytes) // 2
     return packed(tar_bytes), packed(tar_bytes[:half]), packed(tar_bytes[half:])
@@ -175,6 +189,36 @@ def test_tar_xz_with_stream_padding(xz_parts, tree, tmp_path, variant):
     if accepted:
         assert tar_ok.returncode == 0
     assert_one_verdict(archive, tmp_path, accepted, tree)
+
+
+def _bz2_variants(one: bytes, a: bytes, b: bytes) -> dict[str, tuple[bytes, bool]]:
+    zeros = bytes
+    return {
+        "one-stream-padded": (one + zeros(512), True),
+        "one-stream-padded-10240": (one + zeros(10_240), True),
+        "two-streams": (a + b, True),
+        "two-streams-padded": (a + b + zeros(3), True),
+        "padding-between": (a + zeros(8) + b, False),  # bzip2 would drop the second stream
+        "garbage-after": (a + b + b"junk", False),
+        "garbage-after-padding": (one + zeros(512) + b"\n", False),
+    }
+
+
+@pytest.mark.parametrize("variant", list(_bz2_variants(b"", b"", b"")), ids=lambda name: name)
+def test_tar_bz2_with_bytes_after_it(bz2_parts, tree, tmp_path, variant):
+    content, accepted = _bz2_variants(*bz2_parts)[variant]
+    archive = tmp_path / f"{variant}.tar.bz2"
+    archive.write_bytes(content)
+    tar_out = tmp_path / f"gnu-{variant}"
+    tar_out.mkdir()
+    tar_run = subprocess.run(
+        [_tool("tar"), "-xjf", str(archive), "-C", str(tar_out)], capture_output=True
+    )
+    if accepted:
+        assert tar_run.returncode == 0, tar_run.stderr  # GNU tar reads it too
+    message = assert_one_verdict(archive, tmp_path, accepted, tree)
+    if variant == "padding-between":
+        assert "null bytes may only end the file" in message
 
 
 def test_verify_reads_a_small_archive_on_the_same_path_as_extraction(xz_parts, tmp_path):
