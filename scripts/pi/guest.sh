@@ -27,6 +27,7 @@ SMOKE_TESTS=(
   tests/core/test_cli.py
   tests/fixtures_gen/test_determinism.py::test_pinned_digests
   tests/pi/test_wide_offsets.py
+  tests/pi/test_time_t.py
 )
 FULL_TESTS=(
   "${SMOKE_TESTS[@]}"
