@@ -107,5 +107,3 @@ def emit(text: str = "") -> None:
         print(text, flush=True)
     except BrokenPipeError:
         drop_stdout()
-
-

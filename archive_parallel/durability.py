@@ -95,8 +95,9 @@ def sync_folder(path: str | os.PathLike[str], dir_fd: int | None = None) -> None
         os.close(fd)
 
 
-def _open_to_flush(path: str | os.PathLike[str], dir_fd: int | None) -> int:
-    """Open a regular file read-only (enough for fsync), relative to ``dir_fd`` when given.
+def open_to_read(path: str | os.PathLike[str], dir_fd: int | None = None) -> int:
+    """Open a regular file read-only (enough for fsync, or to copy it), relative to
+    ``dir_fd`` when given.
 
     A file whose mode lets its owner neither read it (0o000, a write-only 0o200 log: modes
     an extraction gives the files it wrote, before flushing them) is made readable for the
@@ -118,7 +119,7 @@ def _open_to_flush(path: str | os.PathLike[str], dir_fd: int | None) -> int:
 def sync_path(path: str | os.PathLike[str], dir_fd: int | None = None) -> None:
     """Flush a regular file by name (opened read-only, which is enough for fsync), relative
     to ``dir_fd`` when given."""
-    fd = _open_to_flush(path, dir_fd)
+    fd = open_to_read(path, dir_fd)
     try:
         sync_file(fd)
     finally:
@@ -159,7 +160,7 @@ def _syncfs_flushes(fd: int) -> bool:
 
 
 def _plain_fsync(path: str, dir_fd: int | None = None) -> None:
-    fd = _open_to_flush(path, dir_fd)
+    fd = open_to_read(path, dir_fd)
     try:
         _flush(os.fsync, fd)
     finally:

@@ -7,10 +7,10 @@ leaves one behind. Their names carry an owner tag, a hash of the host name and t
 id, so a later run working in the same folder removes those whose process is gone from this
 host. Anything else is left alone: another host's (a shared network folder), a live
 process's, a name without a tag (an older version's), and anything not exactly of the form
-and kind the library makes (a staging folder at the top of a destination, a temporary file
-beside its target), such as a file an archive extracted whose name holds the marker. On
-systems without POSIX signals nothing is removed, since ``os.kill(pid, 0)`` cannot probe a
-process there.
+and kind the library makes (a staging folder at the top of a destination or below a mount
+point inside it, a temporary file beside its target), such as a file an archive extracted
+whose name holds the marker. On systems without POSIX signals nothing is removed, since
+``os.kill(pid, 0)`` cannot probe a process there.
 
 A backup (``.<name>.ap-bak-<owner>-<random>``) is a previous file that a commit renamed aside
 on a file system without hard links, just before renaming its replacement in. A kill between

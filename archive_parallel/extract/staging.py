@@ -14,7 +14,10 @@ folders to the medium (``durable``), then checks the whole staged tree against t
 destination and refuses, before anything moves, a staged folder whose counterpart is a
 symlink (that would write through the link) and a file replacing a folder or the reverse.
 Then it renames entries into place with ``os.replace`` (a new folder moves whole, an existing
-one is merged into), each entry it replaces first hard-linked into a backup folder. Once
+one is merged into), each entry it replaces first hard-linked into a backup folder. An entry
+whose place is below a mount point inside the destination, which no rename from the staging
+folder reaches (``EXDEV``), is copied into a work folder beside its place first
+(``across_mounts``), and that copy renamed in, its backup kept in the same work folder. Once
 everything is in, every symlink is resolved in the destination as it now is: the ones this
 merge brought and, when it brought or replaced a link, every link already there that used
 to resolve inside. One that now leads outside (a chain through a link from an earlier
@@ -26,6 +29,7 @@ are applied, deepest first, and the destination folders that changed are flushed
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import secrets
@@ -48,6 +52,7 @@ from ..leftovers import STAGING_PREFIX, owner_tag, remove_stale
 from ..link_resolver import LinkResolver, TooManyLinks
 from ..pool import batched, ordered_map, worker_count
 from ..safety import is_within, resolve_link
+from .across_mounts import copy_entry
 from .mtimes import set_mtime
 from .staged_tree import StagedTree
 
@@ -90,6 +95,9 @@ class _Move:
     #: where the replaced entry goes back on a rollback, when the file system found it under
     #: another spelling of ``target`` (``README`` for the archive's ``readme``)
     restore_as: str | None = None
+    #: ``source`` is a full path: a copy made beside ``target``, on the file system mounted
+    #: there (``_place_across``)
+    copied: bool = False
 
 
 class Staging:
@@ -103,6 +111,8 @@ class Staging:
         self.folder: OpenFolder | None = None
         self._dest_times: tuple[int, int] | None = None
         self._work: list[str] = []  # staging and backup folders, registered before creation
+        #: work folders made below mount points inside the destination, by the folder holding them
+        self._across: dict[str, str] = {}
         self._made: list[str] = []  # destination folders this call created, outermost first
 
     def __enter__(self) -> Staging:
@@ -159,13 +169,14 @@ class Staging:
             if self.folder is not None:  # now, or as the last task still holding it ends
                 self.folder.close()
 
-    def _make_work_folder(self) -> str:
-        """A fresh ``.ap-staging-<owner>-<random>`` folder; its name is handed to the
-        finalizer before it is created, so no interruption can leave it unknown (and a kill
-        that skips every clean-up leaves a name ``leftovers.remove_stale`` recognises)."""
+    def _make_work_folder(self, folder: str | None = None) -> str:
+        """A fresh ``.ap-staging-<owner>-<random>`` folder in ``folder`` (by default the
+        destination); its name is handed to the finalizer before it is created, so no
+        interruption can leave it unknown (and a kill that skips every clean-up leaves a name
+        ``leftovers.remove_stale`` recognises)."""
         while True:
             name = f"{STAGING_PREFIX}{owner_tag()}-{secrets.token_hex(6)}"
-            path = os.path.join(self.dest, name)
+            path = os.path.join(folder or self.dest, name)
             self._work.append(path)
             try:
                 os.mkdir(path, 0o700)
@@ -175,6 +186,9 @@ class Staging:
             except FileNotFoundError:
                 self._work.remove(path)
                 raise _Retry from None
+            except BaseException:
+                self._work.remove(path)
+                raise
             return path
 
     def _make_destination(self) -> None:
@@ -278,16 +292,13 @@ class Staging:
 
     def _move(self, move: _Move, backups: list[str], number: int) -> None:
         try:
-            if os.path.lexists(move.target):
-                if not backups:
-                    backups.append(self._make_work_folder())
-                move.backup = os.path.join(backups[0], str(number))
-                try:
-                    os.link(move.target, move.backup, follow_symlinks=False)
-                except OSError:  # no hard links here: set it aside instead
-                    os.rename(move.target, move.backup)
-            os.replace(move.source, move.target, src_dir_fd=self._dir_fd())
-            move.moved = True
+            try:
+                self._place(move, backups, number)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                self._undo_backup(move)
+                self._place_across(move, number)
         except OSError as exc:
             if move.backup is not None and not os.path.lexists(move.target):
                 with contextlib.suppress(OSError):
@@ -299,13 +310,76 @@ class Staging:
                 "the destination was left as it was"
             ) from exc
 
+    def _place(self, move: _Move, backups: list[str], number: int) -> None:
+        """Rename the staged entry into place, the entry it replaces backed up first."""
+        if os.path.lexists(move.target):
+            if not backups:
+                backups.append(self._make_work_folder())
+            self._back_up(move, os.path.join(backups[0], str(number)))
+        os.replace(move.source, move.target, src_dir_fd=self._dir_fd())
+        move.moved = True
+
+    def _place_across(self, move: _Move, number: int) -> None:
+        """``_place`` for a target on another mount than the staging folder: the staged
+        entry is copied into a work folder beside the target (``across_mounts``), and that
+        copy renamed into place, the entry it replaces backed up in the same folder."""
+        folder = os.path.dirname(move.target)
+        work = self._work_folder_in(folder)
+        copy = os.path.join(work, str(number))
+        copy_entry(move.source, copy, self.durable, self._dir_fd())
+        if self.durable:
+            sync_folder(work)
+        if os.path.lexists(move.target):
+            self._back_up(move, os.path.join(work, f"{number}.old"))
+        move.source, move.copied = copy, True
+        os.replace(copy, move.target)
+        move.moved = True
+
+    def _work_folder_in(self, folder: str) -> str:
+        """This commit's work folder in ``folder`` (below a mount point inside the
+        destination), made when first needed; one a killed run left there goes first."""
+        work = self._across.get(folder)
+        if work is None:
+            remove_stale(folder, STAGING_PREFIX, folders=True)
+            try:
+                work = self._make_work_folder(folder)
+            except _Retry:
+                raise FileNotFoundError(errno.ENOENT, "the folder vanished", folder) from None
+            self._across[folder] = work
+        return work
+
+    @staticmethod
+    def _back_up(move: _Move, backup: str) -> None:
+        """Keep the entry ``move`` replaces at ``backup``: a hard link (the entry stays in
+        place until the rename replaces it), or where there are none, the entry renamed
+        aside. ``EXDEV`` (``backup`` on another mount) is raised with nothing done."""
+        try:
+            os.link(move.target, backup, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno == errno.EXDEV:
+                raise
+            os.rename(move.target, backup)  # no hard links here: set it aside instead
+        move.backup = backup
+
+    @staticmethod
+    def _undo_backup(move: _Move) -> None:
+        """Drop a backup ``_place`` made before its rename failed (the target back in place)."""
+        if move.backup is None:
+            return
+        if os.path.lexists(move.target):
+            os.unlink(move.backup)
+        else:
+            os.rename(move.backup, move.target)
+        move.backup = None
+
     def _roll_back(self, moves: list[_Move]) -> None:
         """Undo the moves done so far, newest first: each new entry goes back into the
         staging folder and the entry it replaced (from its backup) back into place."""
         for move in reversed(moves):
             try:
                 if move.moved:
-                    os.replace(move.target, move.source, dst_dir_fd=self._dir_fd())
+                    into = None if move.copied else self._dir_fd()
+                    os.replace(move.target, move.source, dst_dir_fd=into)
                 if move.backup is not None:
                     os.replace(move.backup, move.restore_as or move.target)
             except OSError as exc:
