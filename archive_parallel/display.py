@@ -9,6 +9,8 @@ as ``\\xNN``) and cuts the result to ``limit`` characters, keeping both ends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 #: longest name, once escaped, that a message shows whole
 NAME_LIMIT = 200
 
@@ -38,20 +40,33 @@ def escape(text: str) -> str:
     return "".join(_escape_char(char) for char in text)
 
 
-def shown(name: object, limit: int = NAME_LIMIT) -> str:
-    """``name`` escaped and, when longer than ``limit`` characters, cut in the middle with a
-    note of how much was left out."""
+def escape_to_ascii(text: str) -> str:
+    """``escape(text)`` with every non-ASCII character escaped too, as ``\\uXXXX``."""
+    return "".join(
+        _escape_char(char) if char.isascii() or 0xDC80 <= ord(char) <= 0xDCFF else _code(char)
+        for char in text
+    )
+
+
+def _code(char: str) -> str:
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def shown(name: object, limit: int = NAME_LIMIT, escaping: Callable[[str], str] = escape) -> str:
+    """``name`` escaped (by ``escaping``) and, when longer than ``limit`` characters, cut in
+    the middle with a note of how much was left out."""
     text = name if isinstance(name, str) else str(name)
     if len(text) > 4 * limit:  # never escape a 200 MB name whole
         head, tail = text[: 2 * limit], text[-2 * limit :]
         left_out = len(text) - 4 * limit
     else:
         head, tail, left_out = text, "", 0
-    escaped = escape(head) + escape(tail)
+    escaped = escaping(head) + escaping(tail)
     if left_out == 0 and len(escaped) <= limit:
         return escaped
     keep = max(8, limit // 2 - 10)
-    front, back = escape(head)[:keep], escape(tail or head)[-keep:]
+    front, back = escaping(head)[:keep], escaping(tail or head)[-keep:]
     total = len(text)
     return f"{front}...[{total} characters]...{back}"
 
@@ -59,6 +74,12 @@ def shown(name: object, limit: int = NAME_LIMIT) -> str:
 def quoted(name: object, limit: int = NAME_LIMIT) -> str:
     """``shown(name)`` in single quotes, for messages."""
     return f"'{shown(name, limit)}'"
+
+
+def spelled_out(name: str, limit: int = NAME_LIMIT) -> str:
+    """``quoted(name)`` with every non-ASCII character escaped too (``'cafe\\u0301'``),
+    to tell apart names that look the same once shown: ``café`` composed and decomposed."""
+    return f"'{shown(name, limit, escape_to_ascii)}'"
 
 
 #: longest line of human output a message may make (names inside are cut already)
@@ -77,4 +98,13 @@ def one_line(text: str, limit: int = LINE_LIMIT) -> str:
     return text
 
 
-__all__ = ["LINE_LIMIT", "NAME_LIMIT", "escape", "one_line", "quoted", "shown"]
+__all__ = [
+    "LINE_LIMIT",
+    "NAME_LIMIT",
+    "escape",
+    "escape_to_ascii",
+    "one_line",
+    "quoted",
+    "shown",
+    "spelled_out",
+]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from .display import quoted
+from .display import quoted, spelled_out
 from .entries import EntryKind
 from .errors import UnsafeArchiveError
 from .fs_semantics import CASE_SENSITIVE, NameSemantics
@@ -123,11 +123,13 @@ class MemberTree:
         try:
             return self._register(raw_name, name, kind)
         except UnsafeArchiveError as exc:
-            raise UnsafeArchiveError(
-                raw_name,
-                f"{exc.reason}: it is the same path as member {other!r} on the destination's "
-                f"file system, which {self.names.describe()}",
-            ) from None
+            reason = (
+                f"{exc.reason}: it is the same path as member {quoted(other)} on the "
+                f"destination's file system, which {self.names.describe()}"
+            )
+            if not (raw_name.isascii() and other.isascii()):  # NFC and NFD look the same
+                reason += f" (written {spelled_out(raw_name)} and {spelled_out(other)})"
+            raise UnsafeArchiveError(raw_name, reason) from None
 
     def folder_added(self, raw_name: str, name: str) -> None:
         """Called for each folder as it is registered (member ``raw_name`` named it, or a
