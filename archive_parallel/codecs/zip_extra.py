@@ -1,4 +1,5 @@
-"""Zip extra fields: the Info-ZIP extended timestamp (0x5455) and the zip64 sizes (0x0001).
+"""Zip extra fields: the Info-ZIP extended timestamp (0x5455), the zip64 sizes (0x0001) and
+the Info-ZIP Unicode Path (0x7075, read by ``member_name``).
 
 The writer puts a 1-second Unix mtime in every local and central header (the DOS time has
 2-second steps and no time zone); ``read_unix_mtime`` reads it back from a
@@ -77,6 +78,8 @@ def read_unix_mtime(zipinfo: Any) -> float | None:
 
 UNICODE_PATH_ID = 0x7075
 UTF8_FLAG = 0x800
+#: the Unicode Path field's header id as it appears in an extra block (little-endian)
+_UNICODE_PATH_TAG = struct.pack("<H", UNICODE_PATH_ID)
 
 
 def _unicode_path(zipinfo: Any, raw_name: bytes) -> str | None:
@@ -97,16 +100,23 @@ def member_name(zipinfo: Any) -> str:
     """A member's name as its writer meant it.
 
     ``zipfile`` decodes names without the UTF-8 flag as cp437, but Info-ZIP's ``zip`` writes
-    UTF-8 names without that flag (adding a Unicode Path field). So: the Unicode Path field's
-    name when present and current, else the raw bytes as UTF-8 when valid, else cp437.
+    UTF-8 names without that flag (adding a Unicode Path field), and Info-ZIP's ``zip`` on
+    Windows and WinZip write a code-page name with ``?`` or ``_`` for each character it lacks
+    (``??.txt``, plain ASCII) and the real name in that field. So, without the flag: the
+    Unicode Path field's name when present and current (its CRC-32 is the stored name's),
+    whatever the stored name, else the raw bytes as UTF-8 when valid, else cp437. The field's
+    name is judged by the same name checks as any other (``../x`` is refused).
     ``zipfile`` also cuts a name at its first NUL byte; such a name is returned whole, NUL
     included, for the name checks to refuse (a tar name with a NUL is refused the same way).
     """
     if "\x00" in getattr(zipinfo, "orig_filename", ""):
         return zipinfo.orig_filename
     name = zipinfo.filename
-    if zipinfo.flag_bits & UTF8_FLAG or name.isascii():
+    if zipinfo.flag_bits & UTF8_FLAG:
         return name
+    plain = name.isascii()
+    if plain and _UNICODE_PATH_TAG not in (getattr(zipinfo, "extra", b"") or b""):
+        return name  # most names: no field can be there
     try:
         raw = zipinfo.orig_filename.encode("cp437")
     except UnicodeEncodeError:
@@ -114,6 +124,8 @@ def member_name(zipinfo: Any) -> str:
     from_field = _unicode_path(zipinfo, raw)
     if from_field is not None:
         return from_field
+    if plain:
+        return name
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
