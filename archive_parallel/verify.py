@@ -313,8 +313,8 @@ def _read_zip_members(
     with damage_guard(archive, cursor):
         for info, offset in jobs:
             checkpoint()
-            cursor.member = info.filename
-            key = member_key(member_name(info)) if wanted else ""
+            cursor.member = name = member_name(info)
+            key = member_key(name) if wanted else ""
             hasher = hashlib.sha256() if key in wanted else None
             if is_whole(info):
                 data = whole_member(fd, info, offset, plan.check_crc, module)
@@ -342,9 +342,10 @@ def _verify_zip(
         infos = handle.infolist()
         for info in infos:
             if budget is not None:  # a folder's declared size is nothing written, or read
-                budget.add_member(info.filename)
+                name = member_name(info)
+                budget.add_member(name)
                 if entry_kind(info) is not EntryKind.DIR:
-                    budget.declare(info.filename, info.file_size)
+                    budget.declare(name, info.file_size)
             check_supported(info)
         fd = archive_fd(handle)
         offsets = check_data_ranges(fd, infos, central_directory_offset(handle, source.size))
@@ -399,9 +400,9 @@ def list_members(
         if fmt is CompressionFormat.ZIP:
             with open_zip(archive) as handle:
                 infos = handle.infolist()
-                for info in infos:
-                    budget.add_member(info.filename)
-                return _zip_members(handle, infos, size, cursor)
+                names = [member_name(info) for info in infos]
+                budget.add_members(names)
+                return _zip_members(handle, infos, names, size, cursor)
         members = []
         with TarStream(archive, fmt, None, limits=HeaderLimits.from_config(config)) as stream:
             for member in stream.members():
@@ -422,26 +423,38 @@ def _tar_member(member: tarfile.TarInfo) -> MemberInfo:
 
 
 def _zip_members(
-    handle: zipfile.ZipFile, infos: list[zipfile.ZipInfo], archive_size: int, cursor: MemberCursor
+    handle: zipfile.ZipFile,
+    infos: list[zipfile.ZipInfo],
+    names: list[str],
+    archive_size: int,
+    cursor: MemberCursor,
 ) -> list[MemberInfo]:
-    """The members of an open zip; only symlinks' data is read (their targets)."""
+    """The members of an open zip (``names``: each one's ``member_name``); only symlinks'
+    data is read (their targets)."""
     kinds = [entry_kind(info) for info in infos]
-    links = [info for info, kind in zip(infos, kinds) if kind is EntryKind.SYMLINK]
+    links = [
+        (info, name) for info, name, kind in zip(infos, names, kinds) if kind is EntryKind.SYMLINK
+    ]
     targets: dict[int, str] = {}
     if links:
         fd = archive_fd(handle)
-        offsets = check_data_ranges(fd, links, central_directory_offset(handle, archive_size))
-        for info, offset in zip(links, offsets):
-            cursor.member = info.filename
+        link_infos = [info for info, _ in links]
+        offsets = check_data_ranges(fd, link_infos, central_directory_offset(handle, archive_size))
+        for (info, name), offset in zip(links, offsets):
+            cursor.member = name
             check_supported(info)
-            targets[id(info)] = link_target(fd, info, offset, member_name(info))
-    return [_zip_member(info, kind, targets.get(id(info))) for info, kind in zip(infos, kinds)]
+            targets[id(info)] = link_target(fd, info, offset, name)
+    return [
+        _zip_member(info, name, kind, targets.get(id(info)))
+        for info, name, kind in zip(infos, names, kinds)
+    ]
 
 
-def _zip_member(info: zipfile.ZipInfo, kind: EntryKind, target: str | None) -> MemberInfo:
+def _zip_member(
+    info: zipfile.ZipInfo, name: str, kind: EntryKind, target: str | None
+) -> MemberInfo:
     """One member as a tar listing shows it: no trailing ``/``; a symlink sized 0, its
     target as ``linkname``."""
-    name = member_name(info)
     if kind is EntryKind.DIR:
         name = name.rstrip("/")
     size = 0 if kind is EntryKind.SYMLINK else info.file_size

@@ -78,6 +78,8 @@ class ZipFileJob(NamedTuple):
     """One regular file to write (a tuple: made thousands of times in the planning loop)."""
 
     info: zipfile.ZipInfo
+    #: the member's name (``member_name``), for messages
+    member: str
     name: str
     #: ``StagedTree.at(name)``: relative to the open staging folder, or the full path
     path: str
@@ -112,9 +114,8 @@ def _copy_member(
     method by the member's declared size); returns the number of bytes written. ``module``
     inflates deflated members and takes CRCs (``zlib`` or a faster drop-in, see
     ``codecs.inflate``)."""
-    member = job.info.filename
     size = 0
-    charge = functools.partial(budget.wrote, member)
+    charge = functools.partial(budget.wrote, job.member)
     for out in member_pieces(source, job.info, job.offset, check_crc, charge, module):
         hasher.update(out)
         write_data(job.name, fd, out)
@@ -160,7 +161,7 @@ def _write_zip_batch(
         for job in jobs:
             checkpoint()
             info = job.info
-            cursor.member = info.filename
+            cursor.member = job.member
             hasher = new_hasher(hashing)
             if job.whole:  # read and checked before its file exists
                 data = whole_member(source, info, job.offset, check_crc, module)
@@ -213,12 +214,13 @@ class ZipExtraction:
     def run(self) -> None:
         with open_zip(self.source) as archive:
             infos = archive.infolist()
+            names = [member_name(info) for info in infos]  # as listings and messages name them
             source = archive_fd(archive)
-            kinds, offsets = self._check(archive, source, infos)
+            kinds, offsets = self._check(archive, source, infos, names)
             total = len(infos)
             done = total - kinds.count(EntryKind.FILE)  # folders and links: nothing to write
             self.report(done, total)
-            jobs = list(self._jobs(source, infos, kinds, offsets))
+            jobs = list(self._jobs(source, infos, names, kinds, offsets))
             task_bytes = self._task_bytes(jobs)
             self._write(source, jobs, task_bytes, lambda count: self.report(done + count, total))
 
@@ -230,21 +232,25 @@ class ZipExtraction:
         return max(MIN_TASK_BYTES, min(ZIP_TASK_BYTES, share))
 
     def _check(
-        self, archive: zipfile.ZipFile, source: int, infos: list[zipfile.ZipInfo]
+        self,
+        archive: zipfile.ZipFile,
+        source: int,
+        infos: list[zipfile.ZipInfo],
+        names: list[str],
     ) -> tuple[list[EntryKind], list[int]]:
         """What is checked before a byte is written: the member count, each entry's method,
         kind and declared size, and the data ranges; returns the kinds and data offsets."""
         budget = self.budget
-        budget.add_members([info.filename for info in infos])
+        budget.add_members(names)
         kinds: list[EntryKind] = []
-        for info in infos:
-            self.cursor.member = info.filename
+        for info, name in zip(infos, names):
+            self.cursor.member = name
             check_supported(info)
             kinds.append(zip_kind(info))
         self.cursor.member = None
         budget.declare_all(
-            (info.filename, info.file_size)
-            for info, kind in zip(infos, kinds)
+            (name, info.file_size)
+            for info, name, kind in zip(infos, names, kinds)
             if kind is EntryKind.FILE
         )
         offsets = check_data_ranges(
@@ -256,15 +262,15 @@ class ZipExtraction:
         self,
         source: int,
         infos: list[zipfile.ZipInfo],
+        names: list[str],
         kinds: list[EntryKind],
         offsets: list[int],
     ) -> Iterator[ZipFileJob]:
-        """Registers every entry in archive order (creating folders, reading symlink targets)
-        and yields the regular files to write."""
+        """Registers every entry (``names``: each one's ``member_name``) in archive order
+        (creating folders, reading symlink targets) and yields the regular files to write."""
         tree = self.tree
-        for info, kind, offset in zip(infos, kinds, offsets):
+        for info, member, kind, offset in zip(infos, names, kinds, offsets):
             checkpoint()  # Ctrl-C stops a long registration, before any file is written
-            member = member_name(info)
             self.cursor.member = member
             raw_mode, raw_mtime = unix_mode(info), zip_mtime(info)
             if kind is EntryKind.DIR:
@@ -278,7 +284,8 @@ class ZipExtraction:
             else:
                 name = tree.register(member, EntryKind.FILE)
                 self.cursor.member = None
-                yield ZipFileJob(info, name, tree.at(name), mode, mtime, offset, is_whole(info))
+                whole = is_whole(info)
+                yield ZipFileJob(info, member, name, tree.at(name), mode, mtime, offset, whole)
         self.cursor.member = None
 
     def _write(

@@ -16,7 +16,9 @@ committed; see ``archive_parallel.integrity``). ``whole_member`` does the same f
 stored or deflated member (``is_whole``) in one ``pread`` and one inflate call, bounded by its
 declared size plus one byte, so most members of a package cost one read, one decompress and
 one CRC. ``link_target`` reads a symlink member's target, for extraction and listing alike,
-refusing one longer than ``MAX_SYMLINK_TARGET`` before reading it.
+refusing one longer than ``MAX_SYMLINK_TARGET`` before reading it. Every message names the
+member as listings and extraction do (``codecs.zip_extra.member_name``, not ``zipfile``'s
+cp437 reading of an Info-ZIP UTF-8 name), worked out only when it is raised.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..codecs.inflate import inflate_errors
+from ..codecs.zip_extra import member_name
 from ..errors import UnsafeArchiveError
 from ..interrupts import checkpoint
 from . import CHUNK_SIZE
@@ -46,8 +49,13 @@ MAX_SYMLINK_TARGET = 4096
 class _Input:
     """The member's compressed bytes, read with ``os.pread`` a chunk at a time."""
 
-    def __init__(self, fd: int, offset: int, size: int, member: str) -> None:
-        self.fd, self.offset, self.left, self.member = fd, offset, size, member
+    def __init__(self, fd: int, offset: int, size: int, info: zipfile.ZipInfo) -> None:
+        self.fd, self.offset, self.left, self.info = fd, offset, size, info
+
+    @property
+    def member(self) -> str:
+        """The member's name for a message, as listings and extraction name it."""
+        return member_name(self.info)
 
     def read(self, size: int = CHUNK_SIZE) -> bytes:
         if not self.left:
@@ -147,7 +155,7 @@ def _decoded(source: _Input, info: zipfile.ZipInfo, module: Any) -> Iterator[byt
     if method == zipfile.ZIP_LZMA:
         # bit 1: the stream ends with an end marker; without it, it ends with its data
         return _decode(source, _lzma_decoder(source, info.file_size), bool(info.flag_bits & 2))
-    raise zipfile.BadZipFile(f"{info.filename!r} uses unsupported method {method}")
+    raise zipfile.BadZipFile(f"{member_name(info)!r} uses unsupported method {method}")
 
 
 def member_pieces(
@@ -163,23 +171,27 @@ def member_pieces(
     (the extraction budget). ``module`` inflates deflated members and takes the CRC-32s:
     ``zlib`` or a faster drop-in (``codecs.inflate``), same bytes. See the module docstring
     for what is refused."""
-    member, expected = info.filename, info.file_size
-    source = _Input(fd, offset, info.compress_size, member)
+    expected = info.file_size
+    source = _Input(fd, offset, info.compress_size, info)
     crc = size = 0
     for out in _decoded(source, info, module):
         checkpoint()
         size += len(out)
         if size > expected:
-            raise zipfile.BadZipFile(f"{member!r} holds more than its declared {expected} bytes")
+            raise zipfile.BadZipFile(
+                f"{source.member!r} holds more than its declared {expected} bytes"
+            )
         if charge is not None:
             charge(len(out))
         if check_crc:
             crc = module.crc32(out, crc)
         yield out
     if size != expected:
-        raise zipfile.BadZipFile(f"{member!r} holds {size} bytes, not the declared {expected}")
+        raise zipfile.BadZipFile(
+            f"{source.member!r} holds {size} bytes, not the declared {expected}"
+        )
     if check_crc and crc != info.CRC:
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {source.member!r}")
 
 
 def is_whole(info: zipfile.ZipInfo) -> bool:
@@ -199,33 +211,39 @@ def whole_member(
     refusals as ``member_pieces``: inflating is bounded by the declared size (one byte more
     proves a member holds too much), and a truncated stream, bytes after its end, another
     size than declared or a bad CRC make it damaged (``zipfile.BadZipFile``)."""
-    member, expected = info.filename, info.file_size
+    expected = info.file_size
     data = os.pread(fd, info.compress_size, offset)
     if len(data) < info.compress_size:
-        raise zipfile.BadZipFile(f"the data of {member!r} is truncated")
+        raise zipfile.BadZipFile(f"the data of {member_name(info)!r} is truncated")
     if info.compress_type == zipfile.ZIP_DEFLATED and data:
         inflater = module.decompressobj(-15)
         try:
             data = inflater.decompress(data, expected + 1)
         except inflate_errors(module) as exc:
-            raise zipfile.BadZipFile(f"the data of {member!r} is damaged: {exc}") from exc
+            raise zipfile.BadZipFile(
+                f"the data of {member_name(info)!r} is damaged: {exc}"
+            ) from exc
         if len(data) <= expected and not inflater.eof:
-            raise zipfile.BadZipFile(f"the deflate stream of {member!r} is truncated")
+            raise zipfile.BadZipFile(f"the deflate stream of {member_name(info)!r} is truncated")
         if inflater.unused_data:
-            raise zipfile.BadZipFile(f"{member!r} has data after the end of its stream")
+            raise zipfile.BadZipFile(f"{member_name(info)!r} has data after the end of its stream")
     if len(data) > expected:
-        raise zipfile.BadZipFile(f"{member!r} holds more than its declared {expected} bytes")
+        raise zipfile.BadZipFile(
+            f"{member_name(info)!r} holds more than its declared {expected} bytes"
+        )
     if len(data) != expected:
-        raise zipfile.BadZipFile(f"{member!r} holds {len(data)} bytes, not the declared {expected}")
+        raise zipfile.BadZipFile(
+            f"{member_name(info)!r} holds {len(data)} bytes, not the declared {expected}"
+        )
     if check_crc and module.crc32(data) != info.CRC:
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {member!r}")
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {member_name(info)!r}")
     return data
 
 
 def read_member(fd: int, info: zipfile.ZipInfo, offset: int, limit: int) -> bytes:
     """A small member whole (a symlink's target); ``zipfile.BadZipFile`` past ``limit``."""
     if info.file_size > limit:
-        raise zipfile.BadZipFile(f"{info.filename!r} is larger than {limit} bytes")
+        raise zipfile.BadZipFile(f"{member_name(info)!r} is larger than {limit} bytes")
     return b"".join(member_pieces(fd, info, offset))
 
 

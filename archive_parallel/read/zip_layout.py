@@ -136,38 +136,43 @@ def check_data_ranges(
     so its file position is left alone) and returns each entry's data offset, in ``infos``
     order: where a worker reads the compressed bytes without parsing the header again.
     """
-    ranges: list[tuple[int, int, str]] = []
+    ranges: list[tuple[int, int, int]] = []  # (start, end, index in infos)
     offsets: list[int] = []
-    misnamed: str | None = None  # reported after the overlaps, the more telling refusal
-    for info in infos:
+    misnamed: zipfile.ZipInfo | None = None  # reported after the overlaps, more telling
+    for index, info in enumerate(infos):
         header = os.pread(source, _LOCAL_HEADER.size + _NAME_GUESS, info.header_offset)
         if len(header) < _LOCAL_HEADER.size:
-            raise CorruptArchiveError("local header is truncated", info.filename)
+            raise CorruptArchiveError("local header is truncated", member_name(info))
         fields = _LOCAL_HEADER.unpack_from(header)
         if fields[0] != _LOCAL_SIGNATURE:
-            raise CorruptArchiveError("bad local header signature", info.filename)
+            raise CorruptArchiveError("bad local header signature", member_name(info))
         flags, name_length, extra_length = fields[2], fields[9], fields[10]
         name_start = info.header_offset + _LOCAL_HEADER.size
         raw_name = header[_LOCAL_HEADER.size : _LOCAL_HEADER.size + name_length]
         if len(raw_name) < name_length:
             raw_name = os.pread(source, name_length, name_start)
         if misnamed is None and not _local_name_matches(info, flags, raw_name):
-            misnamed = info.filename
+            misnamed = info
         data_start = name_start + name_length + extra_length
         data_end = data_start + info.compress_size
         if data_end > central_dir_offset:
-            raise CorruptArchiveError("member data runs past the central directory", info.filename)
-        ranges.append((info.header_offset, data_end, info.filename))
+            raise CorruptArchiveError(
+                "member data runs past the central directory", member_name(info)
+            )
+        ranges.append((info.header_offset, data_end, index))
         offsets.append(data_start)
     ranges.sort()
     for (_, end, first), (start, _, second) in zip(ranges, ranges[1:]):
         if start < end:
             raise UnsafeArchiveError(
-                second, f"overlaps the data of entry {first!r} (overlapping zip entries)"
+                member_name(infos[second]),
+                f"overlaps the data of entry {member_name(infos[first])!r} "
+                "(overlapping zip entries)",
             )
     if misnamed is not None:
         raise CorruptArchiveError(
-            "the local header names another file than the central directory", misnamed
+            "the local header names another file than the central directory",
+            member_name(misnamed),
         )
     return offsets
 

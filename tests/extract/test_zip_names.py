@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_parallel import ArchiveManager, UnsafeArchiveError
+from archive_parallel import ArchiveManager, CorruptArchiveError, UnsafeArchiveError
 
 WINDOWS = 0  # ZipInfo.create_system of a zip made on Windows (FAT): no unix mode
 
@@ -111,3 +111,48 @@ def test_a_hostile_unicode_path_is_refused_like_any_name(tmp_path, hostile):
     assert not (tmp_path / "evil.txt").exists()
     assert not manager.verify_archive_integrity(archive, check_safety=True)
     assert [m.name for m in manager.list_archive(archive)][1] == hostile
+
+
+def info_zip_utf8_zip(path: Path, name: str, data: bytes) -> Path:
+    """A one-member stored zip as Info-ZIP's ``zip`` on Linux writes it: the name's UTF-8
+    bytes without the UTF-8 flag, which ``zipfile`` reads as cp437 (``caf├⌐.txt``)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(name, data)
+    raw = bytearray(path.read_bytes())
+    central = raw.index(b"PK\x01\x02")
+    for flags_at in (6, central + 8):  # the local header's flags, the central entry's
+        raw[flags_at] &= ~0x08  # bit 11 (0x800) is bit 3 of the high byte
+        raw[flags_at + 1] &= ~0x08
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def damaged(path: Path, how: str) -> Path:
+    """``path`` with its one member's data changed (a CRC error) or its size in the central
+    directory one byte more (a size error)."""
+    raw = bytearray(path.read_bytes())
+    central = raw.index(b"PK\x01\x02")
+    if how == "crc":
+        raw[central - 1] ^= 0xFF  # the data's last byte, just before the central directory
+    else:
+        size = struct.unpack_from("<I", raw, central + 24)[0]
+        struct.pack_into("<I", raw, central + 24, size + 1)
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("how", ["crc", "size"])
+@pytest.mark.parametrize("size", [100, 3 * 1024 * 1024], ids=["whole", "in-pieces"])
+def test_damage_names_the_member_as_listings_do(tmp_path, how, size):
+    archive = info_zip_utf8_zip(tmp_path / "u.zip", "dir/café.txt", b"x" * size)
+    manager = ArchiveManager()
+    assert [m.name for m in manager.list_archive(archive)] == ["dir/café.txt"]
+    damaged(archive, how)
+    with pytest.raises(CorruptArchiveError) as caught:
+        manager.extract_archive(archive, tmp_path / "out")
+    assert caught.value.member == "dir/café.txt"
+    assert "'dir/café.txt'" in str(caught.value)
+    assert "├" not in str(caught.value)
+    report = manager.verify_archive_details(archive)
+    assert not report.ok
+    assert "dir/café.txt" in report.reason and "├" not in report.reason
