@@ -1,5 +1,5 @@
-"""Zip extra fields: the Info-ZIP extended timestamp (0x5455), the zip64 sizes (0x0001) and
-the Info-ZIP Unicode Path (0x7075, read by ``member_name``).
+"""Zip extra fields: the Info-ZIP extended timestamp (0x5455), the NTFS times (0x000a), the
+zip64 sizes (0x0001) and the Info-ZIP Unicode Path (0x7075, read by ``member_name``).
 
 The writer puts a 1-second Unix mtime in every local and central header (the DOS time has
 2-second steps and no time zone); ``read_unix_mtime`` reads it back from a
@@ -11,6 +11,11 @@ as negative, and Info-ZIP's ``unzip`` tells the two apart by the member's DOS da
 later: unsigned). The writer and ``read_unix_mtime`` do the same. A time the field cannot hold
 (after 2106-02-07, before 1901-12-13) is left out, so readers use the DOS date, which runs to
 2107 (2-second steps, local time).
+
+7-Zip and Windows tools write the NTFS field instead (or as well): times in 100 ns steps,
+UTC. ``read_exact_mtime`` prefers it to the extended timestamp; both are UTC, so either
+beats the DOS date, which is the writer's local time (a zip made in Tokyo would extract nine
+hours off where clocks show UTC).
 """
 
 from __future__ import annotations
@@ -76,6 +81,45 @@ def read_unix_mtime(zipinfo: Any) -> float | None:
     return float(raw)
 
 
+NTFS_EXTRA_ID = 0x000A
+#: the NTFS field's header id as it appears in an extra block (little-endian)
+_NTFS_TAG = struct.pack("<H", NTFS_EXTRA_ID)
+#: the NTFS field's attribute holding mtime, atime and ctime (three 64-bit counts)
+_NTFS_TIMES_TAG = 1
+#: a Windows FILETIME counts 100 ns since 1601-01-01 UTC: these are 1970-01-01's
+_FILETIME_1970 = 116_444_736_000_000_000
+_FILETIME_PER_SECOND = 10_000_000
+#: 10000-01-01 UTC: an NTFS time from then on is read as absent (no date can show it)
+_YEAR_10000 = 253_402_300_800
+
+
+def read_ntfs_mtime(zipinfo: Any) -> float | None:
+    """The mtime from a ``ZipInfo``'s NTFS field (0x000a, written by 7-Zip and Windows
+    tools: 4 reserved bytes, then attributes; attribute 1 holds mtime, atime and ctime as
+    counts of 100 ns since 1601-01-01 UTC), or None: no field, or a time of 0 (unset) or
+    from the year 10000 on."""
+    extra = bytes(getattr(zipinfo, "extra", b"") or b"")
+    if _NTFS_TAG not in extra:  # most zips: no field can be there
+        return None
+    for field_id, data in iter_extra_fields(extra):
+        if field_id != NTFS_EXTRA_ID:
+            continue
+        for tag, value in iter_extra_fields(data[4:]):  # attributes are laid out as fields
+            if tag == _NTFS_TIMES_TAG and len(value) >= 24:
+                ticks = struct.unpack_from("<Q", value)[0]
+                seconds = (ticks - _FILETIME_1970) / _FILETIME_PER_SECOND
+                return seconds if ticks and seconds < _YEAR_10000 else None
+    return None
+
+
+def read_exact_mtime(zipinfo: Any) -> float | None:
+    """A member's UTC mtime from its extra fields, or None (only its DOS date, local time,
+    is left): the NTFS field's (100 ns, any year) before the extended timestamp's (1 s,
+    1901 to 2106)."""
+    exact = read_ntfs_mtime(zipinfo)
+    return exact if exact is not None else read_unix_mtime(zipinfo)
+
+
 UNICODE_PATH_ID = 0x7075
 UTF8_FLAG = 0x800
 #: the Unicode Path field's header id as it appears in an extra block (little-endian)
@@ -136,8 +180,11 @@ __all__ = [
     "member_name",
     "EXTENDED_TIMESTAMP_ID",
     "ZIP64_EXTRA_ID",
+    "NTFS_EXTRA_ID",
     "extended_timestamp",
     "iter_extra_fields",
+    "read_exact_mtime",
+    "read_ntfs_mtime",
     "read_unix_mtime",
     "zip64_extra",
 ]

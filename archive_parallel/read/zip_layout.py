@@ -18,7 +18,7 @@ import struct
 import time
 import zipfile
 
-from ..codecs.zip_extra import member_name, read_unix_mtime
+from ..codecs.zip_extra import member_name, read_exact_mtime
 from ..entries import EntryKind
 from ..errors import CorruptArchiveError, UnsafeArchiveError
 from .open_archive import OpenArchive
@@ -190,8 +190,9 @@ def central_directory_offset(handle: zipfile.ZipFile, archive_size: int) -> int:
 
 
 def zip_mtime(info: zipfile.ZipInfo) -> float | None:
-    """The member's mtime: the exact unix one from its extra field, else its DOS date."""
-    exact = read_unix_mtime(info)
+    """The member's mtime: the exact UTC one from its extra fields (``read_exact_mtime``),
+    else its DOS date (the writer's local time, read as this machine's)."""
+    exact = read_exact_mtime(info)
     if exact is not None:
         return exact
     try:

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from archive_parallel import ArchiveConfig, ArchiveManager
-from archive_parallel.codecs.zip_extra import extended_timestamp, read_unix_mtime
+from archive_parallel.codecs.zip_extra import (
+    extended_timestamp,
+    read_exact_mtime,
+    read_unix_mtime,
+)
+from archive_parallel.read.zip_layout import zip_mtime
 
 #: name -> mtime; odd seconds where the 0x5455 field must carry them (the DOS time cannot)
 IN_FIELD = {
@@ -113,3 +120,68 @@ def test_a_time_the_field_cannot_hold_is_left_to_the_dos_date():
     assert extended_timestamp(2**32) == b""
     assert extended_timestamp(-(2**31) - 1) == b""
     assert read_unix_mtime(zipfile.ZipInfo("x", date_time=(2107, 1, 1, 0, 0, 0))) is None
+
+
+#: 2024-05-06 07:08:09.1234567 UTC, as a Windows FILETIME (100 ns since 1601-01-01 UTC)
+NTFS_MTIME = 1_714_979_289.1234567
+NTFS_TICKS = 17_149_792_891_234_567 + 116_444_736_000_000_000
+#: the same moment's DOS date as a writer in Tokyo (UTC+9) stores it: its local time
+TOKYO_DOS_DATE = (2024, 5, 6, 16, 8, 8)
+
+
+def ntfs_field(mtime_ticks: int) -> bytes:
+    """The NTFS extra field as 7-Zip writes it: 4 reserved bytes, attribute 1 of 24 bytes
+    (mtime, then atime and ctime left 0)."""
+    data = bytes(4) + struct.pack("<HHQQQ", 1, 24, mtime_ticks, 0, 0)
+    return struct.pack("<HH", 0x000A, len(data)) + data
+
+
+def _windows_zip(path: Path, extra: bytes, date_time=TOKYO_DOS_DATE) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        info = zipfile.ZipInfo("a.txt", date_time=date_time)
+        info.create_system = 0  # Windows: no unix mode
+        info.extra = extra
+        archive.writestr(info, b"made in Tokyo\n")
+    return path
+
+
+def test_the_ntfs_mtime_wins_over_the_writers_local_dos_date(tmp_path):
+    """7-Zip's NTFS field holds the mtime in UTC; the DOS date is Tokyo's local time, nine
+    hours off wherever the zip is extracted but Tokyo."""
+    archive = _windows_zip(tmp_path / "tokyo.zip", ntfs_field(NTFS_TICKS))
+    manager = ArchiveManager()
+    manager.extract_archive(archive, tmp_path / "out")
+    mtime_ns = (tmp_path / "out" / "a.txt").stat().st_mtime_ns
+    assert abs(mtime_ns - 1_714_979_289_123_456_700) < 1_000  # to the microsecond
+    assert manager.list_archive(archive)[0].mtime == pytest.approx(NTFS_MTIME, abs=1e-6)
+
+
+def test_the_ntfs_mtime_goes_before_the_extended_timestamp():
+    """Both are UTC; the NTFS field holds 100 ns steps, the extended timestamp seconds."""
+    info = zipfile.ZipInfo("a.txt", date_time=TOKYO_DOS_DATE)
+    info.extra = extended_timestamp(1_714_979_289) + ntfs_field(NTFS_TICKS)
+    assert read_exact_mtime(info) == pytest.approx(NTFS_MTIME, abs=1e-6)
+    assert zip_mtime(info) == pytest.approx(NTFS_MTIME, abs=1e-6)
+
+
+@pytest.mark.parametrize("ticks", [0, 2**64 - 1], ids=["unset", "after-year-9999"])
+def test_an_ntfs_time_out_of_range_falls_back(ticks):
+    with_timestamp = zipfile.ZipInfo("a.txt", date_time=TOKYO_DOS_DATE)
+    with_timestamp.extra = ntfs_field(ticks) + extended_timestamp(1_714_979_289)
+    assert zip_mtime(with_timestamp) == 1_714_979_289
+    dos_only = zipfile.ZipInfo("a.txt", date_time=TOKYO_DOS_DATE)
+    dos_only.extra = ntfs_field(ticks)
+    assert zip_mtime(dos_only) == time.mktime((*TOKYO_DOS_DATE, 0, 0, -1))
+
+
+@pytest.mark.skipif(
+    shutil.which("7zz") is None and shutil.which("7z") is None, reason="7-Zip is not installed"
+)
+def test_a_7zip_zip_made_in_tokyo_extracts_with_its_utc_mtime(tmp_path):
+    src = _source(tmp_path / "src", {"a.txt": 1_714_979_289})
+    seven = shutil.which("7zz") or shutil.which("7z")
+    made_in_tokyo = dict(os.environ, TZ="Asia/Tokyo")
+    command = [seven, "a", "-tzip", str(tmp_path / "t.zip"), "a.txt"]
+    subprocess.run(command, cwd=src, env=made_in_tokyo, check=True, capture_output=True)
+    ArchiveManager().extract_archive(tmp_path / "t.zip", tmp_path / "out")
+    assert _mtimes(tmp_path / "out", ["a.txt"]) == {"a.txt": 1_714_979_289}
