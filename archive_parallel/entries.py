@@ -27,6 +27,34 @@ class EntryKind(StrEnum):
 #: the kinds a walk of a source tree gives, that is, what ``create_archive`` writes
 WALKED_KINDS = (EntryKind.FILE, EntryKind.DIR, EntryKind.SYMLINK)
 
+#: the modes extraction creates a file and a folder with where the archive gives none (a zip
+#: made on Windows), or where modes are not kept: the umask in force applies, as for ``open``
+#: and ``mkdir``
+NEW_FILE_MODE = 0o666
+NEW_FOLDER_MODE = 0o777
+#: the umask assumed where the system cannot tell it without changing it
+_USUAL_UMASK = 0o022
+
+
+def process_umask() -> int:
+    """The umask in force, read without changing it where the system tells it (Linux's
+    ``/proc/self/status``; ``os.umask`` would change it for every thread meanwhile), else
+    the usual ``0o022``."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _USUAL_UMASK
+
+
+def unstated_mode(kind: EntryKind, umask: int) -> int:
+    """The mode extraction gives a member of ``kind`` whose archive states none:
+    ``NEW_FOLDER_MODE`` for a folder, else ``NEW_FILE_MODE``, less ``umask``."""
+    return (NEW_FOLDER_MODE if kind is EntryKind.DIR else NEW_FILE_MODE) & ~umask
+
 
 class FileEntry(NamedTuple):
     """``path`` is where it lives on disk; ``name`` its member name (relative, ``/``-separated,

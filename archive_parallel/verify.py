@@ -16,7 +16,10 @@ file system that folds case and Unicode normalisation, a Mac's, would refuse it)
 damage. Every tar header is parsed within ``read.tar_headers``' bounds. A listing reads the
 same whatever the format, in tar's form: a folder's name has no trailing ``/``, and a
 symlink's size is 0 and its ``linkname`` its target (for a zip, read from the member's data
-as extraction reads it, ``read.zip_inflate.link_target``).
+as extraction reads it, ``read.zip_inflate.link_target``). A zip member is listed with the
+name and mode extraction gives it: a ``\\`` in its name is a folder separator, and a member
+without a unix mode (a zip made on Windows) shows the mode extraction creates it with
+(``entries.unstated_mode``: a file 0o666, a folder 0o777, less the umask).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import Any
 from .codecs.inflate import inflate_module
 from .codecs.zip_extra import member_name
 from .config import ArchiveConfig
-from .entries import EntryKind
+from .entries import EntryKind, process_umask, unstated_mode
 from .errors import ArchiveError, CodecUnavailableError, CorruptArchiveError, UnsafeArchiveError
 from .formats import CompressionFormat
 from .fs_semantics import FOLDING
@@ -444,19 +447,24 @@ def _zip_members(
             cursor.member = name
             check_supported(info)
             targets[id(info)] = link_target(fd, info, offset, name)
+    umask = process_umask()
     return [
-        _zip_member(info, name, kind, targets.get(id(info)))
+        _zip_member(info, name, kind, targets.get(id(info)), umask)
         for info, name, kind in zip(infos, names, kinds)
     ]
 
 
 def _zip_member(
-    info: zipfile.ZipInfo, name: str, kind: EntryKind, target: str | None
+    info: zipfile.ZipInfo, name: str, kind: EntryKind, target: str | None, umask: int
 ) -> MemberInfo:
-    """One member as a tar listing shows it: no trailing ``/``; a symlink sized 0, its
-    target as ``linkname``."""
+    """One member as a tar listing shows it, with the name and mode extraction gives it: a
+    ``\\`` is a folder separator, a folder's name has no trailing ``/``, a member without a
+    unix mode (made on Windows) gets what extraction creates it with (``unstated_mode``,
+    less ``umask``); a symlink is sized 0, its target its ``linkname``."""
+    name = name.replace("\\", "/")
     if kind is EntryKind.DIR:
         name = name.rstrip("/")
     size = 0 if kind is EntryKind.SYMLINK else info.file_size
-    mode = (unix_mode(info) or 0) & 0o7777
+    mode = unix_mode(info)
+    mode = unstated_mode(kind, umask) if mode is None else mode & 0o7777
     return MemberInfo(name, kind, size, mode, zip_mtime(info) or 0.0, target or "")

@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 from ..descriptors import OpenFolder, held_folder, open_fd
 from ..display import quoted
+from ..entries import NEW_FILE_MODE, NEW_FOLDER_MODE
 from ..errors import ArchiveError, UnsafeArchiveError
 from ..fs_semantics import NameSemantics, probe_name_semantics
 from ..integrity import IntegrityPlan
@@ -98,7 +99,7 @@ def open_new_file(name: str, path: str, mode: int | None, dir_fd: int | None = N
     (``descriptors.open_fd``: the caller stores it and enters the ``try`` that closes it with
     no call in between, so a signal handler that raises cannot leak it)."""
     try:
-        return open_fd(path, _OPEN_FLAGS, 0o600 if mode is not None else 0o666, dir_fd)
+        return open_fd(path, _OPEN_FLAGS, 0o600 if mode is not None else NEW_FILE_MODE, dir_fd)
     except FileExistsError:
         raise UnsafeArchiveError(name, "file already exists in the staging tree") from None
     except OSError as exc:
@@ -222,7 +223,7 @@ class StagedTree(MemberTree):
     # --- registration ---
     def folder_added(self, raw_name: str, name: str) -> None:
         try:
-            os.mkdir(self.at(name), 0o777, dir_fd=self.dir_fd)  # umask applies, as for mkdir
+            os.mkdir(self.at(name), NEW_FOLDER_MODE, dir_fd=self.dir_fd)  # less the umask
         except OSError as exc:
             raise write_failure(raw_name, exc) from exc
 

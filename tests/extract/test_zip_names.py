@@ -1,23 +1,31 @@
-"""Zips made on Windows: Info-ZIP's ``zip`` there and WinZip store a code-page name with ``?``
+"""Zips made on Windows, and zip names as extraction, verification, listings and messages
+give them. Info-ZIP's ``zip`` there and WinZip store a code-page name with ``?``
 or ``_`` for each character the code page lacks (plain ASCII: ``app/??.txt``) and the real
 name in an Info-ZIP Unicode Path field (0x7075: version 1, the CRC-32 of the stored name, the
 UTF-8 name). Extraction, verification and listing all use that name, as ``unzip`` and ``7z``
-do, and judge it by the same name checks as any other. Real archives crafted with
-``zipfile``, real files on disk."""
+do, and judge it by the same name checks as any other; damage is reported under that name
+too. A listing shows a Windows zip (``\\`` between folders, no unix modes) with the names and
+modes extraction gives. Real archives crafted with ``zipfile``, real files on disk."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shutil
+import stat
 import struct
 import subprocess
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from archive_parallel import ArchiveManager, CorruptArchiveError, UnsafeArchiveError
+from tests.cli_runner import run_cli
 
 WINDOWS = 0  # ZipInfo.create_system of a zip made on Windows (FAT): no unix mode
 
@@ -156,3 +164,59 @@ def test_damage_names_the_member_as_listings_do(tmp_path, how, size):
     report = manager.verify_archive_details(archive)
     assert not report.ok
     assert "dir/café.txt" in report.reason and "├" not in report.reason
+
+
+@pytest.fixture
+def powershell_zip(tmp_path: Path) -> Path:
+    """As PowerShell 5.1's ``Compress-Archive`` writes one: ``\\`` between folders, host
+    system FAT, no unix mode."""
+    return windows_zip(
+        tmp_path / "ps.zip",
+        [
+            ("app\\readme.txt", b"", b"read me\n"),
+            ("app\\empty\\", b"", b""),
+            ("app\\bin\\tool.exe", b"", b"MZ"),
+        ],
+    )
+
+
+@contextlib.contextmanager
+def umask(value: int) -> Iterator[None]:
+    previous = os.umask(value)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _extracted(root: Path) -> dict[str, tuple[str, int]]:
+    """``{name: (kind, mode)}`` of everything below ``root``, as a listing names it."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        kind = "dir" if path.is_dir() else "file"
+        found[path.relative_to(root).as_posix()] = (kind, stat.S_IMODE(path.stat().st_mode))
+    return found
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077])
+def test_a_windows_zip_lists_the_names_and_modes_extraction_gives(powershell_zip, tmp_path, mask):
+    manager = ArchiveManager()
+    with umask(mask):
+        listed = {m.name: (m.kind, m.mode) for m in manager.list_archive(powershell_zip)}
+        manager.extract_archive(powershell_zip, tmp_path / "out")
+    extracted = _extracted(tmp_path / "out")
+    # "app" and "app/bin" are made for the members below them: no member names them
+    assert listed == {name: extracted[name] for name in listed}
+    assert listed == {
+        "app/readme.txt": ("file", 0o666 & ~mask),
+        "app/empty": ("dir", 0o777 & ~mask),
+        "app/bin/tool.exe": ("file", 0o666 & ~mask),
+    }
+
+
+def test_the_cli_lists_a_windows_zip_as_extraction_makes_it(powershell_zip):
+    result = run_cli("list", powershell_zip, "--json")
+    assert result.returncode == 0, result.stderr
+    members = json.loads(result.stdout)["members"]
+    assert [m["name"] for m in members] == ["app/readme.txt", "app/empty", "app/bin/tool.exe"]
+    assert all(m["mode"] != 0 for m in members)
