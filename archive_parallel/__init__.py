@@ -34,6 +34,7 @@ _EXPORTS = {
     "UnreadableAndUnarchivableError": "errors",
     "UnreadableSourceError": "errors",
     "UnsafeArchiveError": "errors",
+    "UnsupportedArchiveError": "errors",
 }
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "UnreadableAndUnarchivableError",
     "UnreadableSourceError",
     "UnsafeArchiveError",
+    "UnsupportedArchiveError",
     "__version__",
 ]
 
@@ -69,6 +71,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         UnreadableAndUnarchivableError,
         UnreadableSourceError,
         UnsafeArchiveError,
+        UnsupportedArchiveError,
     )
     from .formats import CompressionFormat
     from .manager import ArchiveManager

@@ -1,8 +1,9 @@
 """The ``archive-parallel`` command: create, extract, verify, list and checksum.
 
-Exit codes: 0 success; 1 verification failed, unsafe or damaged archive, or the operation
-failed; 2 usage error (bad arguments, a path that does not exist); 130 interrupted by Ctrl-C
-(SIGINT); 143 stopped by SIGTERM. Either interruption is one line on stderr, at any moment.
+Exit codes: 0 success; 1 verification failed, unsafe, damaged or unsupported archive, or the
+operation failed; 2 usage error (bad arguments, a path that does not exist); 130 interrupted
+by Ctrl-C (SIGINT); 143 stopped by SIGTERM. Either interruption is one line on stderr, at any
+moment.
 
 This module is only the entry point: ``main`` handles SIGTERM and catches Ctrl-C before the
 rest of the program (``commands``) and the library are imported, so an interrupt during

@@ -4,10 +4,10 @@
 With ``--json`` a failure prints a JSON object on stdout too, so a script can always parse
 what it reads: the command's own keys when it got that far (``verify``'s ``ok`` and
 ``reason``, ``checksum``'s ``files`` and ``unreadable``), plus ``error`` (``kind``:
-``"usage"``, ``"error"``, ``"damaged archive"``, ``"unsafe archive"`` or ``"interrupted"``;
-``message``; for ``"interrupted"``, ``finished``) and ``exit_code``. A reader that closed
-stdout early (``| head``) is no failure: the rest is dropped and the command keeps its own
-exit code.
+``"usage"``, ``"error"``, ``"damaged archive"``, ``"unsafe archive"``, ``"unsupported
+archive"`` or ``"interrupted"``; ``message``; for ``"interrupted"``, ``finished``) and
+``exit_code``. A reader that closed stdout early (``| head``) is no failure: the rest is
+dropped and the command keeps its own exit code.
 
 A command answers once. An interrupt (Ctrl-C, SIGTERM) before its work is done makes it fail
 (``interrupted``); one that comes once the work is done, while the result is printed, undoes

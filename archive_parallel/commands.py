@@ -29,7 +29,12 @@ from .cli_support import EXIT_FAILED, EXIT_USAGE, OneLineParser, positive_int
 from .config import COMPRESSION_BACKENDS, ArchiveConfig, load_tuned_defaults
 from .descriptors import open_fd
 from .display import escape, one_line, quoted
-from .errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
+from .errors import (
+    ArchiveError,
+    CorruptArchiveError,
+    UnsafeArchiveError,
+    UnsupportedArchiveError,
+)
 from .formats import KNOWN_EXTENSIONS, CompressionFormat, format_from_name
 from .interrupts import Terminated, checkpoint, deferred_interrupts
 from .read.archive_file import not_a_file
@@ -362,6 +367,8 @@ def _verify_failure_kind(report: Any) -> str:
     """The kind of a failed ``verify``, as ``extract`` names the same failure."""
     if report.unreadable:
         return "error"
+    if report.unsupported:
+        return "unsupported archive"
     return "unsafe archive" if report.unsafe else "damaged archive"
 
 
@@ -486,7 +493,11 @@ def _parse_and_run(argv: list[str], out: CommandOutput) -> int:
     except (UnsafeArchiveError, CorruptArchiveError, ArchiveError, ValueError, OSError) as exc:
         if args.verbose:
             logger.exception("failed")
-        kind = {UnsafeArchiveError: "unsafe archive", CorruptArchiveError: "damaged archive"}
+        kind = {
+            UnsafeArchiveError: "unsafe archive",
+            UnsupportedArchiveError: "unsupported archive",
+            CorruptArchiveError: "damaged archive",
+        }
         label = next((v for k, v in kind.items() if isinstance(exc, k)), "error")
         message = f"{exc}{refusal_hint(exc)}"
         return out.failure(label, message, EXIT_FAILED, details=refused_entries(exc))

@@ -46,6 +46,19 @@ class CorruptArchiveError(ArchiveError):
         super().__init__(message if member is None else f"{message} (member {quoted(member)})")
 
 
+class UnsupportedArchiveError(CorruptArchiveError):
+    """An archive in a format this library does not read (lz4, lzip, lzma, 7z, RAR...), or a
+    zip member compressed with a method it does not read (Deflate64, PPMd, XZ...) or
+    encrypted. Not damage: the message says what it is and what to do instead. A
+    ``CorruptArchiveError`` all the same, as these were refused before, so every handler of
+    that still catches it (and verification still returns False). ``member`` names the zip
+    member to blame, None for a whole archive; the message already names it."""
+
+    def __init__(self, message: str, member: str | None = None) -> None:
+        self.member = member
+        ArchiveError.__init__(self, message)
+
+
 class ChecksumMismatchError(CorruptArchiveError):
     """An extracted file does not match the SHA-256 recorded in the side file."""
 

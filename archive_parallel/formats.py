@@ -1,10 +1,19 @@
-"""Archive formats: the CompressionFormat enum, name-based and magic-byte detection."""
+"""Archive formats: the CompressionFormat enum, name-based and magic-byte detection.
+
+``resolve_format`` tells what to read a file as: its magic bytes decide, else its name. A
+file that either says is in a format no reader here reads (lz4, lzip, lzma, Unix compress,
+lzop, 7z, RAR) is refused as such (``UnsupportedArchiveError``), not read as a tar.gz, the
+default for an unknown name, and reported as damaged gzip data.
+"""
 
 from __future__ import annotations
 
 import os
 from enum import Enum
 from pathlib import Path
+
+from .display import shown
+from .errors import UnsupportedArchiveError
 
 
 class CompressionFormat(Enum):
@@ -65,15 +74,35 @@ _TAR_COMPRESSION = {
 }
 
 
+#: every format read here, for messages: ``"tar, tar.bz2, tar.gz, tar.xz, tar.zst, zip"``
+READ_FORMATS = ", ".join(sorted(fmt.value for fmt in CompressionFormat))
+
+#: formats no reader here reads: what a file in one is (for messages), the magic bytes it
+#: starts with, and the extensions its name ends with (lowercase)
+_UNSUPPORTED: tuple[tuple[str, tuple[bytes, ...], tuple[str, ...]], ...] = (
+    ("lz4-compressed", (b"\x04\x22\x4d\x18", b"\x02\x21\x4c\x18"), (".lz4", ".tlz4")),
+    ("lzip-compressed", (b"LZIP",), (".lz", ".tlz")),
+    ("lzma-compressed", (b"\x5d\x00\x00",), (".lzma", ".tlzma")),
+    ("compressed with Unix compress", (b"\x1f\x9d",), (".z", ".taz")),
+    ("lzop-compressed", (b"\x89LZO\x00\r\n\x1a\n",), (".lzo", ".tzo")),
+    ("a 7z archive", (b"7z\xbc\xaf\x27\x1c",), (".7z",)),
+    ("a RAR archive", (b"Rar!\x1a\x07",), (".rar",)),
+)
+
+
 def detect_format(path: str | os.PathLike[str]) -> CompressionFormat | None:
     """Format from the file's first bytes, or None when they match no known format.
 
     Used when a file's name lies about its content. A plain tar is recognised by the
     ``ustar`` magic at offset 257.
     """
+    return detect_format_from_bytes(_head(path))
+
+
+def _head(path: str | os.PathLike[str]) -> bytes:
+    """The first bytes of the file, as many as detection looks at."""
     with open(path, "rb") as handle:
-        head = handle.read(512)
-    return detect_format_from_bytes(head)
+        return handle.read(512)
 
 
 def detect_format_from_bytes(head: bytes) -> CompressionFormat | None:
@@ -93,9 +122,35 @@ def detect_format_from_bytes(head: bytes) -> CompressionFormat | None:
 
 
 def resolve_format(path: str | os.PathLike[str]) -> CompressionFormat:
-    """The format to read ``path`` as: its magic bytes when recognised, else its name."""
+    """The format to read ``path`` as: its magic bytes when recognised, else its name.
+
+    ``UnsupportedArchiveError`` when its magic bytes, or else its name, say it is in a
+    format no reader here reads: the message names that format and the ones that are read."""
     try:
-        detected = detect_format(path)
+        head = _head(path)
     except OSError:
-        detected = None
-    return detected if detected is not None else CompressionFormat.from_extension(path)
+        head = b""
+    detected = detect_format_from_bytes(head)
+    if detected is not None:
+        return detected
+    what = _unsupported_format(head, path)
+    if what is not None:
+        raise UnsupportedArchiveError(
+            f"{shown(os.path.basename(path))} is {what}: "
+            f"not a format this library reads ({READ_FORMATS})"
+        )
+    return CompressionFormat.from_extension(path)
+
+
+def _unsupported_format(head: bytes, filename: str | os.PathLike[str]) -> str | None:
+    """What a file whose first bytes ``head`` match no format read here is, when its magic
+    bytes or else its name say a format no reader here reads (``"lz4-compressed"``, ``"a 7z
+    archive"``); None when neither says so."""
+    for what, magics, _ in _UNSUPPORTED:
+        if head.startswith(magics):
+            return what
+    name = Path(filename).name.lower()
+    for what, _, suffixes in _UNSUPPORTED:
+        if name.endswith(suffixes):
+            return what
+    return None

@@ -34,6 +34,7 @@ from .errors import (
     UnarchivableNameError,
     UnreadableAndUnarchivableError,
     UnreadableSourceError,
+    UnsupportedArchiveError,
 )
 from .exclusion_helper import WalkedSources, member_name_under, should_exclude
 from .formats import CompressionFormat, resolve_format
@@ -550,8 +551,9 @@ class ArchiveManager:
         """``verify_archive_integrity`` with the reason: an ``IntegrityReport`` whose ``ok``
         is that bool and whose ``reason`` says, in one line, why a damaged archive failed
         (``unreadable``: it was not damage, the archive could not be read; ``unsafe``:
-        extraction would refuse it)."""
-        from .verify import IntegrityReport, verify_archive_report
+        extraction would refuse it; ``unsupported``: its format, or a zip member's method or
+        encryption, is not one this library reads)."""
+        from .verify import IntegrityReport
 
         archive = Path(archive_path)
         config = self.default_config
@@ -566,16 +568,7 @@ class ArchiveManager:
                 report = IntegrityReport(False, f"{archive} is {kind}, not an archive")
             else:
                 size = info.st_size
-                metadata = load_metadata(archive, config.max_side_file_size)
-                fmt = resolve_format(archive)
-                parallel = self._reads_in_parallel(metadata, config, size)
-                plan = self._integrity_plan(
-                    archive, fmt, metadata, config, parallel, extracting=False
-                )
-                with self._stats.timed("archive_verification"):
-                    report = verify_archive_report(
-                        archive, fmt, self._executor(config, parallel), config, plan, check_safety
-                    )
+                report, parallel = self._verify_file(archive, size, check_safety)
         except BaseException:  # a missing archive, a codec to install, an interrupt
             self._stats.record_failure()
             raise
@@ -587,6 +580,27 @@ class ArchiveManager:
             time.perf_counter() - start,
         )
         return report
+
+    def _verify_file(
+        self, archive: Path, size: int, check_safety: bool
+    ) -> tuple[IntegrityReport, bool]:
+        """``verify_archive_details`` of a regular file of ``size`` bytes: its report, and
+        whether it was read in parallel. A format no reader here reads fails unread."""
+        from .verify import failed_report, verify_archive_report
+
+        config = self.default_config
+        metadata = load_metadata(archive, config.max_side_file_size)
+        try:
+            fmt = resolve_format(archive)
+        except UnsupportedArchiveError as exc:
+            return failed_report(exc), False
+        parallel = self._reads_in_parallel(metadata, config, size)
+        plan = self._integrity_plan(archive, fmt, metadata, config, parallel, extracting=False)
+        with self._stats.timed("archive_verification"):
+            report = verify_archive_report(
+                archive, fmt, self._executor(config, parallel), config, plan, check_safety
+            )
+        return report, parallel
 
     @_operation
     def list_archive(self, archive_path: str | os.PathLike[str]) -> list[MemberInfo]:

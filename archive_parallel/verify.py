@@ -39,7 +39,13 @@ from .codecs.inflate import inflate_module
 from .codecs.zip_extra import member_name
 from .config import ArchiveConfig
 from .entries import EntryKind, process_umask, unstated_mode
-from .errors import ArchiveError, CodecUnavailableError, CorruptArchiveError, UnsafeArchiveError
+from .errors import (
+    ArchiveError,
+    CodecUnavailableError,
+    CorruptArchiveError,
+    UnsafeArchiveError,
+    UnsupportedArchiveError,
+)
 from .formats import CompressionFormat
 from .fs_semantics import FOLDING
 from .integrity import IntegrityPlan, member_key
@@ -102,6 +108,9 @@ class IntegrityReport:
     #: link target (judged with ``check_safety``), an extraction limit (``ArchiveLimitError``),
     #: a sparse tar member or overlapping zip entries; ``reason`` names the member and why
     unsafe: bool = False
+    #: the archive, or a member of it, is in a format or zip method this library does not
+    #: read, or is encrypted (``UnsupportedArchiveError``): not damage; ``reason`` says which
+    unsupported: bool = False
     #: with ``check_safety``, for an archive that passes: why extraction would refuse it on a
     #: file system that ignores case and Unicode normalisation (macOS's and Windows' usual
     #: ones: two members that are one path there, ``README`` and ``readme``); None when none
@@ -200,11 +209,22 @@ def _verify_open(
         raise
     except (ArchiveError, *LOW_LEVEL_ERRORS) as exc:
         logger.info("verify %s failed: %s", archive, exc)
-        unsafe = isinstance(exc, UnsafeArchiveError)
-        return IntegrityReport(False, str(exc) or type(exc).__name__, unsafe=unsafe)
+        return failed_report(exc)
     finally:
         archive_check.abandon()  # after a failure: no worker left hashing
     return IntegrityReport(True, folding_conflict=tree.folding_conflict if tree else None)
+
+
+def failed_report(exc: BaseException) -> IntegrityReport:
+    """The report of a verification that ``exc`` ended: its message is the reason, and an
+    ``UnsafeArchiveError`` or ``UnsupportedArchiveError`` says so (``unsafe``,
+    ``unsupported``)."""
+    return IntegrityReport(
+        False,
+        str(exc) or type(exc).__name__,
+        unsafe=isinstance(exc, UnsafeArchiveError),
+        unsupported=isinstance(exc, UnsupportedArchiveError),
+    )
 
 
 class JudgedTree:

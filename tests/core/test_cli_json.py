@@ -28,7 +28,15 @@ def files(tmp_path: Path) -> dict[str, Path]:
         info = tarfile.TarInfo("../escape.txt")
         info.size = 3
         tar.addfile(info, io.BytesIO(b"bad"))
-    return {"src": src, "damaged": damaged, "hostile": hostile, "tmp": tmp_path}
+    unsupported = tmp_path / "unsupported.tar.lz4"
+    unsupported.write_bytes(b"\x04\x22\x4d\x18" + bytes(100))  # lz4's magic
+    return {
+        "src": src,
+        "damaged": damaged,
+        "hostile": hostile,
+        "unsupported": unsupported,
+        "tmp": tmp_path,
+    }
 
 
 CASES = {
@@ -37,6 +45,8 @@ CASES = {
     "extract hostile": (["extract", "{hostile}", "{tmp}/d"], 1, "unsafe archive"),
     "verify damaged": (["verify", "{damaged}"], 1, "damaged archive"),
     "verify hostile": (["verify", "{hostile}"], 1, "unsafe archive"),
+    "extract unsupported": (["extract", "{unsupported}", "{tmp}/d"], 1, "unsupported archive"),
+    "verify unsupported": (["verify", "{unsupported}"], 1, "unsupported archive"),
     "create from nowhere": (["create", "{tmp}/missing", "{tmp}/b.tar.gz"], 2, "usage"),
     "create a file": (["create", "{damaged}", "{tmp}/b.tar.gz"], 1, "error"),
     "checksum a folder": (["checksum", "{src}"], 1, "error"),
