@@ -1,4 +1,7 @@
-"""A zip archive's layout, checked before a byte is written: kinds, modes, data ranges.
+"""A zip archive's layout, checked before a byte is written: methods, kinds, modes, data ranges.
+
+``check_supported`` refuses a member that is encrypted or compressed with a method no
+reader here reads (``UnsupportedArchiveError``, naming the method and what to do instead).
 
 ``zip_kind`` classifies an entry (folder, regular file, symlink, or something refused) from
 its name and its unix mode (``external_attr >> 16`` when ``create_system == 3``).
@@ -17,10 +20,12 @@ import stat
 import struct
 import time
 import zipfile
+from typing import NoReturn
 
 from ..codecs.zip_extra import member_name, read_exact_mtime
+from ..display import quoted
 from ..entries import EntryKind
-from ..errors import CorruptArchiveError, UnsafeArchiveError
+from ..errors import CorruptArchiveError, UnsafeArchiveError, UnsupportedArchiveError
 from .open_archive import OpenArchive
 
 UNIX_SYSTEM = 3
@@ -29,6 +34,38 @@ _LOCAL_SIGNATURE = b"PK\x03\x04"
 _UTF8_FLAG = 0x800
 #: bytes read past a local header in the same ``pread``, enough for most names
 _NAME_GUESS = 226
+
+#: the compression methods read here (``zipfile`` decodes bzip2 and LZMA, 7-Zip's among them)
+READ_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+#: the names of the other methods (APPNOTE 4.4.5), for messages
+_METHOD_NAMES = {
+    1: "Shrink",
+    2: "Reduce",
+    3: "Reduce",
+    4: "Reduce",
+    5: "Reduce",
+    6: "Implode",
+    7: "Tokenize",
+    9: "Deflate64",
+    10: "PKWARE DCL Implode",
+    16: "IBM CMPSC",
+    18: "IBM TERSE",
+    19: "IBM LZ77",
+    20: "Zstandard",
+    93: "Zstandard",
+    94: "MP3",
+    95: "XZ",
+    96: "JPEG",
+    97: "WavPack",
+    98: "PPMd",
+}
+#: the method of a WinZip AES-encrypted member (its real method is in its extra field)
+_AES_METHOD = 99
+_ENCRYPTED_FLAG = 0x1
+_PATCHED_DATA_FLAG = 0x20
+_STRONG_ENCRYPTION_FLAG = 0x40
+_DECRYPT = "decrypt it first (extract it with its password, then re-create the zip without one)"
+_RECOMPRESS = "re-create the zip with Deflate, e.g. 7-Zip -mm=Deflate"
 
 
 def unix_mode(info: zipfile.ZipInfo) -> int | None:
@@ -97,23 +134,29 @@ def check_entry_count(handle: zipfile.ZipFile) -> None:
 
 
 def check_supported(info: zipfile.ZipInfo) -> None:
-    """Refuse a member no reader here can read, named as extraction and listings name it
-    (``member_name``: ``zipfile``'s cp437 reading of an Info-ZIP UTF-8 name is not it)."""
-    if info.flag_bits & 0x1:
-        raise CorruptArchiveError("encrypted members are not supported", member_name(info))
-    if info.flag_bits & (0x20 | 0x40):
-        raise CorruptArchiveError(
-            "patched-data and strongly encrypted members are not supported", member_name(info)
-        )
-    if info.compress_type not in zipfile.compressor_names or info.compress_type not in (
-        zipfile.ZIP_STORED,
-        zipfile.ZIP_DEFLATED,
-        zipfile.ZIP_BZIP2,
-        zipfile.ZIP_LZMA,
-    ):
-        raise CorruptArchiveError(
-            f"unsupported compression method {info.compress_type}", member_name(info)
-        )
+    """Refuse a member no reader here can read, encrypted or compressed with a method other
+    than ``READ_METHODS``, with ``UnsupportedArchiveError`` naming the member as extraction
+    and listings name it (``member_name``: ``zipfile``'s cp437 reading of an Info-ZIP UTF-8
+    name is not it), what it uses, by name, and what to do instead."""
+    method = info.compress_type
+    if method == _AES_METHOD:
+        _refuse(info, "AES encryption", _DECRYPT)
+    if info.flag_bits & _STRONG_ENCRYPTION_FLAG:
+        _refuse(info, "PKWARE strong encryption", _DECRYPT)
+    if info.flag_bits & _ENCRYPTED_FLAG:
+        _refuse(info, "ZipCrypto encryption", _DECRYPT)
+    if info.flag_bits & _PATCHED_DATA_FLAG:
+        _refuse(info, "PKWARE patched data", _RECOMPRESS)
+    if method not in READ_METHODS or method not in zipfile.compressor_names:
+        name = _METHOD_NAMES.get(method, "an unknown")
+        _refuse(info, f"{name} compression (zip method {method})", _RECOMPRESS)
+
+
+def _refuse(info: zipfile.ZipInfo, what: str, hint: str) -> NoReturn:
+    name = member_name(info)
+    raise UnsupportedArchiveError(
+        f"member {quoted(name)} uses {what}, which this library does not read: {hint}", name
+    )
 
 
 def _local_name_matches(info: zipfile.ZipInfo, flags: int, raw_name: bytes) -> bool:

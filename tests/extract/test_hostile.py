@@ -209,4 +209,4 @@ def test_an_encrypted_info_zip_member_is_named_as_extraction_names_it(tmp_path):
     with pytest.raises(CorruptArchiveError) as caught:
         ArchiveManager().extract_archive(archive, tmp_path / "out")
     assert caught.value.member == "café.txt"
-    assert "encrypted members are not supported" in str(caught.value)
+    assert "member 'café.txt' uses ZipCrypto encryption" in str(caught.value)
