@@ -2,9 +2,10 @@
 
 Names are judged lexically, before anything touches the disk: a name is normalised to a
 relative posix path (``\\`` counts as a separator, ``.`` parts vanish, ``..`` pops a part)
-and refused when it is empty, absolute (``/x``, ``\\x``, ``C:\\x``, ``C:x``), climbs above the
-destination, holds NUL or control characters, or is too long (over 4096 bytes, or a part
-over 255 bytes); extraction also refuses a name nested more than 256 folders deep and a name
+and refused when it is empty, absolute (``/x``, ``\\x``), starts with a drive letter
+(``C:\\x``, ``C:x``, ``A:B.txt``: a drive on Windows), climbs above the destination, holds
+NUL or control characters, or is too long (over 4096 bytes, or a part over 255 bytes);
+extraction also refuses a name nested more than 256 folders deep and a name
 taken by its own work folders. Link targets get the same treatment relative to the link's
 folder (symlinks) or the archive root (hardlinks). ``ExtractionBudget`` counts members and
 bytes, declared by headers and actually written, and raises ``ArchiveLimitError`` past the
@@ -60,6 +61,11 @@ def is_plain_name(name: str) -> bool:
     return len(name) <= MAX_COMPONENT_BYTES and _PLAIN.fullmatch(name) is not None
 
 
+def _drive_prefix(name: str) -> str:
+    """Why a name or target that starts with a drive letter (``_DRIVE``) is refused."""
+    return f"starts with a drive-letter prefix {name[:2]!r}, which Windows takes as a drive"
+
+
 def _normalise(name: str) -> str:
     """The normalised relative posix form of ``name``; raises ValueError with the reason."""
     if isinstance(name, str) and name:  # the common case first: already normal
@@ -81,8 +87,10 @@ def _normalise_any(name: str, whole_limit: bool = True) -> str:
     if whole_limit and size > MAX_NAME_BYTES:
         raise ValueError(f"name longer than {MAX_NAME_BYTES} bytes")
     long_parts = size > MAX_COMPONENT_BYTES  # else no part can be too long
-    if name.startswith(("/", "\\")) or _DRIVE.match(name):
+    if name.startswith(("/", "\\")):
         raise ValueError("absolute path")
+    if _DRIVE.match(name):
+        raise ValueError(f"name {_drive_prefix(name)}")
     parts: list[str] = []
     for part in name.replace("\\", "/").split("/"):
         if part in ("", "."):
@@ -166,8 +174,12 @@ def check_link_target(
             raise UnsafeArchiveError(member_name, "symlink with an empty target")
         if _CONTROL.search(target):
             raise UnsafeArchiveError(member_name, "symlink target contains control characters")
-        if target.startswith(("/", "\\")) or _DRIVE.match(target):
+        if target.startswith(("/", "\\")):
             raise UnsafeArchiveError(member_name, f"symlink to an absolute path {quoted(target)}")
+        if _DRIVE.match(target):
+            raise UnsafeArchiveError(
+                member_name, f"symlink target {quoted(target)} {_drive_prefix(target)}"
+            )
         if _encoded_len(target) > MAX_NAME_BYTES:
             raise UnsafeArchiveError(
                 member_name, f"symlink target longer than {MAX_NAME_BYTES} bytes"

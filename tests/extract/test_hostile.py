@@ -210,3 +210,27 @@ def test_an_encrypted_info_zip_member_is_named_as_extraction_names_it(tmp_path):
         ArchiveManager().extract_archive(archive, tmp_path / "out")
     assert caught.value.member == "café.txt"
     assert "member 'café.txt' uses ZipCrypto encryption" in str(caught.value)
+
+
+@pytest.mark.parametrize("fmt", ["tar", "zip"])
+def test_a_top_level_drive_letter_name_is_refused_as_a_drive_not_an_absolute_path(tmp_path, fmt):
+    """``A:B.txt``, a plain file name on Linux (Python's ``tarfile`` and ``zipfile`` archive
+    it as it is; bsdtar strips the ``A:``), is a file on drive A: on Windows: refused, and
+    said so."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "A:B.txt").write_text("on drive A: on Windows")
+    archive = tmp_path / f"drive.{fmt}"
+    if fmt == "zip":
+        with zipfile.ZipFile(archive, "w") as out:
+            out.write(src / "A:B.txt", "A:B.txt")
+    else:
+        with tarfile.open(archive, "w") as tar:
+            tar.add(src / "A:B.txt", "A:B.txt")
+    with pytest.raises(UnsafeArchiveError) as caught:
+        ArchiveManager().extract_archive(archive, tmp_path / "out")
+    assert (caught.value.member, caught.value.reason) == (
+        "A:B.txt",
+        "name starts with a drive-letter prefix 'A:', which Windows takes as a drive",
+    )
+    assert not (tmp_path / "out").exists()

@@ -82,6 +82,17 @@ def test_symlink_targets():
         check_link_target("d/link", "../../x", "symlink")
 
 
+@pytest.mark.parametrize("name", ["A:B.txt", "c:\\evil.txt", "Z:sub/x"])
+def test_a_drive_letter_prefix_is_named_as_such_not_as_an_absolute_path(name):
+    drive = f"starts with a drive-letter prefix '{name[:2]}', which Windows takes as a drive"
+    with pytest.raises(UnsafeArchiveError) as caught:
+        check_member_name(name)
+    assert caught.value.reason == f"name {drive}"
+    with pytest.raises(UnsafeArchiveError) as caught:
+        check_link_target("link", name, "symlink")
+    assert caught.value.reason == f"symlink target {name!r} {drive}"
+
+
 @pytest.mark.parametrize(
     "target,reason",
     [
