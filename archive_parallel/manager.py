@@ -50,7 +50,7 @@ from .metadata import (
 )
 from .platform_info import PlatformInfo, detect_platform
 from .pool import WorkerPool
-from .progress import ProgressReporter, reraise_callback_errors
+from .progress import ProgressReporter, ReraiseCallbackErrors
 from .read.archive_file import archive_stat, not_a_file, read_problem, require_archive_file
 from .source_names import screen_names
 from .source_reader import iter_contents, unread_contents, with_progress
@@ -121,11 +121,11 @@ def _operation(method: F) -> F:
     (``interrupts.deferred_interrupts``), the worker pools are marked in use, so that
     ``cleanup_thread_pool()`` from another thread waits for this operation to end before
     stopping the threads it runs on (``WorkerPool.in_use``), and an exception raised by the
-    caller's progress callback comes out as it was raised (``reraise_callback_errors``)."""
+    caller's progress callback comes out as it was raised (``ReraiseCallbackErrors``)."""
 
     @functools.wraps(method)
     def wrapper(self: ArchiveManager, *args: Any, **kwargs: Any) -> Any:
-        with deferred_interrupts(), self._pool.in_use(), reraise_callback_errors():
+        with deferred_interrupts(), self._pool.in_use(), ReraiseCallbackErrors():
             return method(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -236,7 +236,7 @@ class ArchiveManager:
         config = config or self.default_config
         source = self._require_dir(source_dir)
         start = time.perf_counter()
-        with self._pool.in_use(), reraise_callback_errors():
+        with self._pool.in_use(), ReraiseCallbackErrors():
             result = self._walk(source, config)
             files = [Path(e.path) for e in result.entries if e.kind is not EntryKind.DIR]
             parallel = config.uses_parallel(len(files))

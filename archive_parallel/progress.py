@@ -9,14 +9,13 @@ zip's member count). Whichever way, the callback sees ints with ``0 <= current <
 An exception the callback raises is the caller's, not a sign of damage: it travels inside a
 ``CallbackFailed`` (an ``ArchiveError``, which the guards that turn decoder errors into
 ``CorruptArchiveError`` let through, and every clean-up runs for) and the operation re-raises
-it as it was (``reraise_callback_errors``).
+it as it was (``ReraiseCallbackErrors``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
+from types import TracebackType
 
 from .config import ProgressCallback
 from .errors import ArchiveError
@@ -30,14 +29,24 @@ class CallbackFailed(ArchiveError):
         super().__init__(f"the progress callback raised {type(original).__name__}: {original}")
 
 
-@contextlib.contextmanager
-def reraise_callback_errors() -> Iterator[None]:
-    """Re-raise the exception a progress callback raised inside the body, as it was raised."""
-    try:
-        yield
-    except CallbackFailed as failed:
-        original = failed.original
-        raise original from original.__cause__
+class ReraiseCallbackErrors:
+    """Re-raise the exception a progress callback raised inside the body, as it was raised.
+
+    A class, not a ``contextlib.contextmanager`` generator: a ``StopIteration`` raised in a
+    generator comes out as ``RuntimeError`` (PEP 479), and the callback's may be one."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, CallbackFailed):
+            original = exc.original
+            raise original from original.__cause__
 
 
 class ProgressReporter:

@@ -293,6 +293,37 @@ def test_a_callback_exception_comes_out_as_raised_not_as_damage(tmp_path, suffix
     assert not (tmp_path / f"again.{suffix}").exists()
 
 
+@pytest.mark.parametrize("suffix", SWAP_FORMATS)
+@pytest.mark.parametrize("parallel", PATHS.values(), ids=PATHS.keys())
+def test_a_callback_raising_stop_iteration_gets_it_back_as_raised(tmp_path, suffix, parallel):
+    """Not as ``RuntimeError: generator raised StopIteration``: no generator stands between
+    the callback and the caller."""
+    source = _tree(tmp_path / "src")
+    archive = tmp_path / f"pkg.{suffix}"
+    stop = StopIteration("no more progress wanted")
+
+    def progress(current: int, total: int) -> None:
+        if current > 0:
+            raise stop
+
+    with ArchiveManager() as manager:
+        manager.create_archive(source, archive, config_for(parallel))
+        with pytest.raises(StopIteration) as caught:
+            manager.extract_archive(
+                archive, tmp_path / "dest", config_for(parallel, progress_callback=progress)
+            )
+        assert caught.value is stop
+        with pytest.raises(StopIteration) as caught:
+            manager.create_archive(
+                source,
+                tmp_path / f"again.{suffix}",
+                config_for(parallel, progress_callback=progress),
+            )
+        assert caught.value is stop
+    assert listing(tmp_path) == sorted([f"pkg.{suffix}", f"pkg.{suffix}.meta", "src"])
+    assert leftovers(tmp_path) == []
+
+
 @pytest.mark.parametrize("suffix", ROUND_TRIP_FORMATS)
 def test_a_callback_failing_on_its_last_call_changes_nothing(tmp_path, suffix):
     """The last report (``current == total``) comes before the commit, for every format."""
