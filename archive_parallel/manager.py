@@ -617,22 +617,27 @@ class ArchiveManager:
     ) -> dict[Path, tuple[str, str]]:
         """``{path: (sha256_hex, md5_hex)}`` for each readable file, in parallel when enabled."""
         config = config or self.default_config
-        files = list(paths)
-        parallel = config.uses_parallel(len(files))
         start = time.perf_counter()
-        with self._stats.timed("checksum_calculation"):
-            result, nbytes = checksum_files(
-                files,
-                self._executor(config, parallel),
-                config.parallel_batch_size,
-                config.blocks_in_flight,
-            )
+        try:
+            files = list(paths)
+            parallel = config.uses_parallel(len(files))
+            with self._stats.timed("checksum_calculation"):
+                result, nbytes = checksum_files(
+                    files,
+                    self._executor(config, parallel),
+                    config.parallel_batch_size,
+                    config.blocks_in_flight,
+                )
+            # the last report comes before the call is counted: a callback that raises
+            # makes it a failed operation, as in create and extract
+            ProgressReporter(config.progress_callback, len(files)).finish()
+        except BaseException:
+            self._stats.record_failure()
+            raise
         self._stats.add_files_checksummed(len(result))
         self._stats.record_operation(
             "checksum", parallel, config.thread_pool_size, nbytes, time.perf_counter() - start
         )
-        reporter = ProgressReporter(config.progress_callback, len(files))
-        reporter.finish()
         return result
 
     @_operation

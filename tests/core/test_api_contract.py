@@ -401,6 +401,33 @@ def test_every_failed_call_counts_as_a_failed_operation(manager, sample_tree, tm
         assert manager.get_stats()["failed_operations"] == number
 
 
+@pytest.mark.parametrize("parallel", [True, False], ids=["parallel", "sequential"])
+def test_checksums_whose_callback_raises_count_as_a_failed_operation(
+    manager, sample_tree, parallel
+):
+    """As create and extract count it: no success, no files checksummed."""
+    files = sorted(p for p in sample_tree.rglob("*") if p.is_file() and not p.is_symlink())
+    closed = ValueError("the progress window was closed")
+
+    def progress(current: int, total: int) -> None:
+        raise closed
+
+    config = ArchiveConfig(
+        enable_parallel_processing=parallel,
+        parallel_threshold=2,
+        parallel_min_archive_bytes=0,
+        progress_callback=progress,
+    )
+    before = manager.get_stats()
+    with pytest.raises(ValueError) as caught:
+        manager.calculate_checksums(files, config)
+    assert caught.value is closed
+    after = manager.get_stats()
+    assert after["failed_operations"] == before["failed_operations"] + 1
+    assert after["operation_count"] == before["operation_count"]
+    assert after["files_checksummed"] == before["files_checksummed"]
+
+
 def test_one_instance_many_threads(manager, sample_tree, tmp_path):
     errors = []
 
