@@ -39,11 +39,34 @@ class CodecUnavailableError(ArchiveError):
 
 
 class CorruptArchiveError(ArchiveError):
-    """An archive is damaged, truncated or not an archive at all."""
+    """An archive is damaged, truncated or not an archive at all.
 
-    def __init__(self, message: str, member: str | None = None) -> None:
+    ``member`` names the member to blame, when there is one; ``archive_path`` is the damaged
+    archive's path once known (extraction, verification and listing name it: ``name_archive``),
+    and the message then starts with the archive's name."""
+
+    def __init__(
+        self,
+        message: str,
+        member: str | None = None,
+        *,
+        archive_path: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.member = member
+        self.archive_path = os.fspath(archive_path) if archive_path is not None else None
         super().__init__(message if member is None else f"{message} (member {quoted(member)})")
+
+    def name_archive(self, archive_path: str | os.PathLike[str], label: str) -> None:
+        """Record which archive is damaged and start the message with ``label``
+        (``formats.archive_label``), unless it already starts with the archive's path or
+        file name."""
+        path = os.fspath(archive_path)
+        if self.archive_path is None:
+            self.archive_path = path
+        message = str(self)
+        names = (path, os.path.basename(path))
+        if not message.startswith(tuple(f"{name}{end}" for name in names for end in " :")):
+            self.args = (f"{label}: {message}",)
 
 
 class UnsupportedArchiveError(CorruptArchiveError):

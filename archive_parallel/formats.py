@@ -54,6 +54,12 @@ _SUFFIXES: tuple[tuple[tuple[str, ...], CompressionFormat], ...] = (
 KNOWN_EXTENSIONS = tuple(suffix for suffixes, _ in _SUFFIXES for suffix in suffixes)
 
 
+def archive_label(path: str | os.PathLike[str], fmt: CompressionFormat) -> str:
+    """How a damage message names the archive: ``"bad.tar.gz (tar.gz)"``, its file name and
+    the format it is read as."""
+    return f"{os.path.basename(path)} ({fmt.value})"
+
+
 def format_from_name(filename: str | os.PathLike[str]) -> CompressionFormat | None:
     """The format a file's name gives (case-insensitive), or None for a name that ends in
     no known extension (``from_extension`` takes those as TAR_GZ; the CLI refuses them)."""

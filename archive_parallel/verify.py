@@ -54,7 +54,7 @@ from .member_tree import MemberTree
 from .pool import batched, shared_map
 from .read import ZIP_TASK_BYTES
 from .read.archive_file import archive_size_of, read_problem
-from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, damage_guard
+from .read.damage import LOW_LEVEL_ERRORS, MemberCursor, archive_named, damage_guard
 from .read.open_archive import OpenArchive, open_archive
 from .read.tar_headers import HeaderLimits
 from .read.tar_kind import tar_entry_kind, tar_kind
@@ -189,7 +189,7 @@ def _verify_open(
     tree = JudgedTree() if check_safety else None
     try:
         backend = config.decompression_backend if config is not None else "auto"
-        with damage_guard(archive):
+        with damage_guard(archive, fmt):
             if fmt is CompressionFormat.ZIP:
                 _verify_zip(source, executor, budget, backend, plan, tree)
             else:
@@ -333,7 +333,7 @@ def _read_zip_members(
     normalised name is ``wanted``, by that name."""
     cursor = MemberCursor()
     digests: dict[str, str] = {}
-    with damage_guard(archive, cursor):
+    with damage_guard(archive, CompressionFormat.ZIP, cursor):
         for info, offset in jobs:
             checkpoint()
             cursor.member = name = member_name(info)
@@ -415,11 +415,12 @@ def list_members(
 
     ``config``'s ``max_member_count`` and tar header bounds apply (its defaults without)."""
     archive = os.fspath(path)
-    size = archive_size_of(archive)
+    with archive_named(archive, fmt):  # a folder, not an archive
+        size = archive_size_of(archive)
     config = config or ArchiveConfig()
     budget = ExtractionBudget(config, size)
     cursor = MemberCursor()  # names a zip symlink whose target is damaged
-    with damage_guard(archive, cursor):
+    with damage_guard(archive, fmt, cursor):
         if fmt is CompressionFormat.ZIP:
             with open_zip(archive) as handle:
                 infos = handle.infolist()

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
 
 from ..errors import CorruptArchiveError
-from ..formats import CompressionFormat
+from ..formats import CompressionFormat, archive_label
 from ..interrupts import checkpoint
 from ..pool import OrderedWindow, serial_lane, worker_count
 from ..read.open_archive import OpenArchive, borrow_or_open
@@ -702,7 +702,7 @@ def open_decompressed(
     source, owned = borrow_or_open(path)
     if fmt is CompressionFormat.TAR:
         return source.reader(owning=owned)
-    description = f"{os.path.basename(source.path)} ({fmt.value})"
+    description = archive_label(source.path, fmt)
     position = CompressedPosition()
     try:
         if fmt is CompressionFormat.TAR_GZ:

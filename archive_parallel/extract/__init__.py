@@ -60,7 +60,7 @@ from ..config import ArchiveConfig, ProgressCallback
 from ..formats import CompressionFormat
 from ..integrity import IntegrityPlan
 from ..progress import ProgressReporter
-from ..read.damage import MemberCursor, damage_guard
+from ..read.damage import MemberCursor, archive_named, damage_guard
 from ..read.open_archive import OpenArchive, open_archive
 from ..safety import ExtractionBudget
 from .staged_tree import StagedTree
@@ -102,7 +102,8 @@ def extract(
     moves into ``dest_dir``; a failed check discards the staged tree like any other failure."""
     plan = plan if plan is not None else IntegrityPlan()
     archive = os.fspath(archive_path)
-    with open_archive(archive) as source:
+    # damage found after the members are read (a file's checksum) names the archive too
+    with archive_named(archive, fmt), open_archive(archive) as source:
         return _extract(source, dest_dir, fmt, config, executor, plan, progress)
 
 
@@ -134,7 +135,7 @@ def _extract(
             zip_archive = fmt is CompressionFormat.ZIP
             # zip: members extracted, of the count its reader finds; tar: compressed bytes read
             reporter = ProgressReporter(progress, 0 if zip_archive else size)
-            with damage_guard(archive, cursor):
+            with damage_guard(archive, fmt, cursor):
                 if zip_archive:
                     ZipExtraction(
                         source, tree, config, executor, cursor, reporter.update, plan

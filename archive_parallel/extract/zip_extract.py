@@ -43,6 +43,7 @@ from ..codecs.zip_extra import member_name
 from ..config import ArchiveConfig
 from ..descriptors import OpenFolder, held_folder
 from ..entries import EntryKind
+from ..formats import CompressionFormat
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
 from ..pool import batched, is_tiny_batch, shared_map, worker_count
@@ -157,7 +158,7 @@ def _write_zip_batch(
     charged = 0  # bytes of whole members, within their declared sizes: charged per batch
     # decoder errors become CorruptArchiveError naming the member; writing raises ArchiveError
     # (``write_failure``), which the guard lets through
-    with damage_guard(archive, cursor):
+    with damage_guard(archive, CompressionFormat.ZIP, cursor):
         for job in jobs:
             checkpoint()
             info = job.info

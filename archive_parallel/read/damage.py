@@ -1,9 +1,12 @@
-"""Turning low-level decoder errors into ``CorruptArchiveError`` naming the member.
+"""Turning low-level decoder errors into ``CorruptArchiveError`` naming the archive and member.
 
 zlib, bz2, lzma, tarfile, zipfile and struct each report damage their own way (and zipfile
 reports an encrypted member with a bare ``RuntimeError``). ``damage_guard`` catches that family
 and re-raises it as one clear ``CorruptArchiveError``; errors this package raises on purpose
-(``ArchiveError`` and subclasses) pass through untouched.
+(``ArchiveError`` and subclasses) pass through, and a ``CorruptArchiveError`` among them is
+made to name the archive (``archive_named``): every damage message of an extraction, a
+verification or a listing starts with the archive's name (``formats.archive_label``), so a
+program reading several archives can tell which one is damaged.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import zlib
 from collections.abc import Iterator
 
 from ..errors import ArchiveError, CorruptArchiveError
+from ..formats import CompressionFormat, archive_label
 
 logger = logging.getLogger(__name__)
 
@@ -48,18 +52,36 @@ class MemberCursor:
 
 
 @contextlib.contextmanager
-def damage_guard(what: str, cursor: MemberCursor | None = None) -> Iterator[None]:
-    """Re-raise decoder errors met inside the block as ``CorruptArchiveError``."""
+def archive_named(archive: str, fmt: CompressionFormat) -> Iterator[None]:
+    """Make a ``CorruptArchiveError`` raised inside the block name ``archive`` (read as
+    ``fmt``): its ``archive_path``, and its message starting with the archive's name
+    (``CorruptArchiveError.name_archive``)."""
     try:
         yield
-    except ArchiveError:
+    except CorruptArchiveError as exc:
+        exc.name_archive(archive, archive_label(archive, fmt))
         raise
-    except LOW_LEVEL_ERRORS as exc:
-        member = cursor.member if cursor is not None else None
-        logger.debug("damage in %s at member %r: %r", what, member, exc)
-        raise CorruptArchiveError(
-            f"{what} is damaged or not a valid archive: {_detail(exc)}", member
-        ) from exc
+
+
+@contextlib.contextmanager
+def damage_guard(
+    archive: str, fmt: CompressionFormat, cursor: MemberCursor | None = None
+) -> Iterator[None]:
+    """Re-raise decoder errors met inside the block as ``CorruptArchiveError`` naming
+    ``archive`` (read as ``fmt``), and the member ``cursor`` is at."""
+    with archive_named(archive, fmt):
+        try:
+            yield
+        except ArchiveError:
+            raise
+        except LOW_LEVEL_ERRORS as exc:
+            member = cursor.member if cursor is not None else None
+            logger.debug("damage in %s at member %r: %r", archive, member, exc)
+            raise CorruptArchiveError(
+                f"{archive_label(archive, fmt)} is damaged or not a valid archive: {_detail(exc)}",
+                member,
+                archive_path=archive,
+            ) from exc
 
 
 def _detail(exc: BaseException) -> str:

@@ -217,9 +217,7 @@ class TarStream:
         # stopped at the zero block that ends an archive.
         block = self._reader.recent_block(self.tar.offset, tarfile.BLOCKSIZE)
         if block is None or block.count(0) != tarfile.BLOCKSIZE:
-            raise CorruptArchiveError(
-                f"invalid tar header at offset {self.tar.offset} (damaged archive)"
-            )
+            raise CorruptArchiveError(f"invalid tar header at offset {self.tar.offset}")
         trailing = 0
         while True:
             data = self._raw.read(_DRAIN_CHUNK)

@@ -140,3 +140,21 @@ def test_every_usage_error_is_one_line_that_json_repeats(source, tmp_path, case)
 def test_help_still_shows_the_usage(source):
     r = run_cli("create", "--help")
     assert r.returncode == 0 and r.stdout.startswith("usage: archive-parallel create")
+
+
+def test_a_damaged_archive_is_named_once_and_called_damaged_once(source, tmp_path):
+    """``damaged archive: junk.tar (tar): invalid tar header at offset N``: the archive's
+    name first, and no "(damaged archive)" repeating the kind."""
+    whole = tmp_path / "whole.tar"
+    assert run_cli("create", source, whole).returncode == 0
+    data = whole.read_bytes()
+    end = 1024  # one member: its header and one block of data; then the end blocks
+    assert data[end:] == bytes(len(data) - end)
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(data[:end] + b"x" * 512)
+    r = run_cli("extract", junk, tmp_path / "out")
+    assert r.returncode == 1
+    assert r.stderr == (
+        f"archive-parallel: damaged archive: junk.tar (tar): invalid tar header at offset {end}\n"
+    )
+    assert not (tmp_path / "out").exists()

@@ -5,7 +5,6 @@ mutates valid archives of every format and asserts only those outcomes."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import shutil
@@ -30,7 +29,7 @@ from hypothesis import strategies as st
 
 from archive_parallel.errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
 from archive_parallel.formats import CompressionFormat
-from archive_parallel.verify import list_members, verify_archive
+from archive_parallel.verify import list_members, verify_archive, verify_archive_report
 
 ENTRIES = [
     Entry("d", "dir", mode=0o755),
@@ -51,20 +50,41 @@ def good(tmp_path_factory) -> dict[CompressionFormat, bytes]:
     }
 
 
+def assert_names_the_archive(message: str, path: Path) -> None:
+    """A damage message starts with the archive's name (its path, or its file name and
+    format: ``bad.tar.gz (tar.gz) is truncated ...``), so that damage in one of several
+    archives can be told from damage in another."""
+    names = (str(path), path.name)
+    assert message.startswith(tuple(f"{name}{end}" for name in names for end in " :")), message
+
+
+def assert_damage_named(error: CorruptArchiveError, path: Path) -> None:
+    assert error.archive_path == str(path)
+    assert_names_the_archive(str(error), path)
+
+
 def outcome(path: Path, fmt: CompressionFormat, dest: Path, executor=None) -> tuple[bool, bool]:
-    """(verify result, whether extract succeeded); asserts only the allowed outcomes."""
-    verified = verify_archive(path, fmt, executor)
+    """(verify result, whether extract succeeded); asserts only the allowed outcomes, and
+    that each damage message names the archive."""
+    report = verify_archive_report(path, fmt, executor)
+    verified = report.ok
     assert isinstance(verified, bool)
+    if not verified and not report.unsafe:
+        assert_names_the_archive(report.reason, path)
     try:
         run_extract(path, dest, fmt, executor)
-    except (CorruptArchiveError, UnsafeArchiveError):
+    except (CorruptArchiveError, UnsafeArchiveError) as exc:
         assert not dest.exists(), "a failed extraction left the destination behind"
+        if isinstance(exc, CorruptArchiveError):
+            assert_damage_named(exc, path)
         extracted = False
     else:
         assert staging_leftovers(dest) == []
         extracted = True
-    with contextlib.suppress(CorruptArchiveError):
+    try:
         list_members(path, fmt)
+    except CorruptArchiveError as exc:
+        assert_damage_named(exc, path)
     return verified, extracted
 
 
@@ -260,3 +280,63 @@ def test_a_zip_record_pointing_outside_the_file_is_named_in_words(tmp_path):
         run_extract(archive, tmp_path / "d", CompressionFormat.ZIP)
     assert not (tmp_path / "d").exists()
     assert not verify_archive(archive, CompressionFormat.ZIP)
+
+
+def _tar_whose_end_block_is(tmp_path: Path, name: str, end_block: bytes) -> tuple[Path, int]:
+    """A plain tar of ``ENTRIES`` whose end-of-archive block is replaced by ``end_block``;
+    with where that block starts."""
+    data = write_archive(tmp_path / "whole.tar", CompressionFormat.TAR, ENTRIES).read_bytes()
+    end = _tar_data_end(data)
+    path = tmp_path / name
+    path.write_bytes(data[:end] + end_block)
+    return path, end
+
+
+def _zip_with_a_bad_local_header(tmp_path: Path, member: str) -> Path:
+    path = write_archive(tmp_path / "sig.zip", CompressionFormat.ZIP, ENTRIES)
+    with zipfile.ZipFile(path) as archive:
+        offset = archive.getinfo(member).header_offset
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 4] = b"PK\x00\x00"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _damage_cases(tmp_path: Path) -> list[tuple[Path, CompressionFormat, str]]:
+    truncated, _ = _tar_whose_end_block_is(tmp_path, "cut.tar", b"")
+    garbage, offset = _tar_whose_end_block_is(tmp_path, "junk.tar", b"x" * 512)
+    bad_zip = _zip_with_a_bad_local_header(tmp_path, "tail.txt")
+    return [
+        (
+            truncated,
+            CompressionFormat.TAR,
+            "cut.tar (tar): tar archive is truncated (no end-of-archive block)",
+        ),
+        (garbage, CompressionFormat.TAR, f"junk.tar (tar): invalid tar header at offset {offset}"),
+        (
+            bad_zip,
+            CompressionFormat.ZIP,
+            "sig.zip (zip): bad local header signature (member 'tail.txt')",
+        ),
+    ]
+
+
+def test_damage_messages_start_with_the_archive_name(tmp_path, executor):
+    """Messages that named no archive now start with its name and format, once; the
+    archive's path is on the error too."""
+    for path, fmt, message in _damage_cases(tmp_path):
+        report = verify_archive_report(path, fmt, executor)
+        assert (report.ok, report.reason) == (False, message)
+        with pytest.raises(CorruptArchiveError) as caught:
+            run_extract(path, tmp_path / "out", fmt, executor)
+        assert str(caught.value) == message
+        assert caught.value.archive_path == str(path)
+
+
+def test_a_file_checksum_mismatch_names_the_archive(tmp_path, executor):
+    path = write_archive(tmp_path / "sums.tar.gz", CompressionFormat.TAR_GZ, ENTRIES)
+    wrong = {"tail.txt": "0" * 64}
+    with pytest.raises(CorruptArchiveError) as caught:
+        run_extract(path, tmp_path / "out", CompressionFormat.TAR_GZ, executor, wrong)
+    assert str(caught.value).startswith("sums.tar.gz (tar.gz): SHA-256 mismatch: expected 000")
+    assert caught.value.archive_path == str(path) and caught.value.member == "tail.txt"
