@@ -51,6 +51,9 @@ def _digest_batch(batch: list[tuple[Path, int]]) -> list[Digested]:
         except OSError as exc:
             logger.warning("cannot checksum %s: %s", path, exc.strerror or exc)
             out.append((path, None))
+    if logger.isEnabledFor(logging.DEBUG):
+        hashed = sum(digests[2] for _, digests in out if digests is not None)
+        logger.debug("hashed a batch of %d files (%d bytes)", len(out), hashed)
     return out
 
 

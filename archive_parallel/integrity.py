@@ -26,6 +26,7 @@ and what the caller asked; the engines below read the plan and decide nothing th
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from .metadata import ArchiveMetadata
 
 __all__ = ["ArchiveCheck", "IntegrityPlan", "member_key"]
+
+logger = logging.getLogger(__name__)
 
 #: archives smaller than this are hashed in the caller (under a millisecond), not handed to
 #: a worker that a busy machine may take longer to schedule
@@ -130,8 +133,10 @@ class IntegrityPlan:
         except OSError as exc:  # the caller's problem (permissions, I/O), not damage
             raise read_failure(path, exc) from exc
         finally:
+            elapsed = time.perf_counter() - start
             if self.on_archive_hashed is not None:
-                self.on_archive_hashed(time.perf_counter() - start)
+                self.on_archive_hashed(elapsed)
+        logger.debug("hashed archive %s (SHA-256) in %.2f s", os.path.basename(path), elapsed)
         if sha != self.archive_sha256:
             raise CorruptArchiveError(
                 f"{os.path.basename(path)}: SHA-256 {sha} does not match the side file's "

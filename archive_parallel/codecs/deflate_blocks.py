@@ -51,9 +51,15 @@ class RestartSegment:
 
 
 def compress_block(
-    module: object, level: int, block: Buffer, dictionary: Buffer | None, final: bool
+    module: object,
+    level: int,
+    block: Buffer,
+    dictionary: Buffer | None,
+    final: bool,
+    number: int = 0,
 ) -> BlockResult:
-    """Compress one block as raw deflate; runs in a worker (zlib and crc32 release the GIL)."""
+    """Compress one block as raw deflate; runs in a worker (zlib and crc32 release the GIL).
+    ``number``: the block's place in the stream, from 1, for the debug log."""
     if dictionary is not None and len(dictionary):
         compressor = module.compressobj(  # type: ignore[attr-defined]
             level, zlib.DEFLATED, -15, zdict=dictionary
@@ -62,6 +68,7 @@ def compress_block(
         compressor = module.compressobj(level, zlib.DEFLATED, -15)  # type: ignore[attr-defined]
     flush_mode = zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH
     compressed = compressor.compress(block) + compressor.flush(flush_mode)
+    logger.debug("deflated block %d (%d -> %d bytes)", number, len(block), len(compressed))
     return compressed, zlib.crc32(block), len(block)
 
 
@@ -195,7 +202,13 @@ class ParallelDeflater:
         self._restarts.append(restart)
         try:
             ready = self._window.submit(
-                compress_block, self._module, self._level, block, dictionary, final
+                compress_block,
+                self._module,
+                self._level,
+                block,
+                dictionary,
+                final,
+                self._blocks_submitted,
             )
         except BaseException:
             self.abort()

@@ -299,12 +299,23 @@ def indexed_chunks(
     logger.debug("%s: inflating %d indexed segments in parallel", name, len(index.segments))
     fd = source.fd
     last = len(index.segments) - 1
-    tasks = ordered_map(
-        executor,
-        lambda i: inflate_segment(fd, index.segments[i], i == last, index.check_crc, module),
-        range(len(index.segments)),
-        max_in_flight,
-    )
+
+    def inflate(i: int) -> list[bytes] | None:
+        """Segment ``i``, inflated in a worker."""
+        segment = index.segments[i]
+        pieces = inflate_segment(fd, segment, i == last, index.check_crc, module)
+        if pieces is not None:
+            logger.debug(
+                "%s: inflated gzip segment %d of %d (%d -> %d bytes)",
+                name,
+                i + 1,
+                last + 1,
+                segment.end - segment.offset,
+                segment.length,
+            )
+        return pieces
+
+    tasks = ordered_map(executor, inflate, range(len(index.segments)), max_in_flight)
     try:
         for i, pieces in enumerate(tasks):
             if pieces is None:

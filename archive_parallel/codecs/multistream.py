@@ -71,11 +71,15 @@ def stream_piece_size(codec: str, level: int, block_size: int) -> int:
 
 
 def _compress_bz2(level: int, piece: bytearray) -> bytes:
-    return bz2.compress(piece, level)
+    stream = bz2.compress(piece, level)
+    logger.debug("compressed a bz2 stream (%d -> %d bytes)", len(piece), len(stream))
+    return stream
 
 
 def _compress_xz(preset: int, piece: bytearray) -> bytes:
-    return lzma.compress(piece, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=preset)
+    stream = lzma.compress(piece, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=preset)
+    logger.debug("compressed an xz stream (%d -> %d bytes)", len(piece), len(stream))
+    return stream
 
 
 class ParallelStreamWriter(CompressedStreamWriter):

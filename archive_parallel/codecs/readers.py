@@ -535,6 +535,14 @@ def decompress_segment(
         return None
     if len(out) > SEGMENT_OUTPUT_LIMIT or not decompressor.eof or decompressor.unused_data:
         return None
+    logger.debug(
+        "%s: decompressed the %s stream at offset %d (%d -> %d bytes)",
+        os.path.basename(source.path),
+        fmt.tar_compression,
+        segment.offset,
+        segment.length,
+        len(out),
+    )
     return out
 
 

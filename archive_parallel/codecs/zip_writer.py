@@ -320,8 +320,12 @@ def _prepare_batch(
                 shas.append((entry.name, sha256))
     headers = [_central_header(record) for record in records]
     starts = list(itertools.accumulate((len(h) for h in headers[:-1]), initial=0))
+    blob = b"".join(parts)
+    logger.debug(
+        "prepared a batch of %d zip members (%d -> %d bytes)", len(records), file_bytes, len(blob)
+    )
     return _Batch(
-        b"".join(parts),
+        blob,
         records,
         bytearray(b"".join(headers)),
         starts,

@@ -164,6 +164,8 @@ def write_batch(
             hasher = new_hasher(hashing)
             hasher.update(item.data)
             done.append(Written(item.name, hasher.hexdigest(), len(item.data)))
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("wrote a batch of %d files (%d bytes)", len(done), sum(w.size for w in done))
     return done
 
 

@@ -186,6 +186,8 @@ def _write_zip_batch(
             done.append(Written(job.name, hasher.hexdigest(), size))
     if charged:  # never past the budget: declared sizes were charged, each checked equal
         budget.wrote(archive, charged)
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("wrote a batch of %d files (%d bytes)", len(done), sum(w.size for w in done))
     return done
 
 
