@@ -77,8 +77,15 @@ class UnsupportedArchiveError(CorruptArchiveError):
     that still catches it (and verification still returns False). ``member`` names the zip
     member to blame, None for a whole archive; the message already names it."""
 
-    def __init__(self, message: str, member: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        member: str | None = None,
+        *,
+        archive_path: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.member = member
+        self.archive_path = os.fspath(archive_path) if archive_path is not None else None
         ArchiveError.__init__(self, message)
 
 

@@ -47,7 +47,10 @@ def _set_flags(path: Path, name: bytes, flags: int) -> Path:
 
 
 def _assert_refused(archive: Path, tmp_path: Path, what: str, hint: str) -> None:
-    expected = f"member 'bad.bin' uses {what}, which this library does not read: {hint}"
+    expected = (
+        f"{archive.name} (zip): member 'bad.bin' uses {what}, which this library does not read: "
+        f"{hint}"
+    )
     manager = ArchiveManager()
     dest = tmp_path / "out"
     with pytest.raises(UnsupportedArchiveError) as caught:
