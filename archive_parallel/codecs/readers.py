@@ -23,6 +23,10 @@ generator of decompressed chunks:
   it, and null bytes that end a bz2 file (padding to a block size), as bzip2 and GNU tar
   pass over them.
 
+Each chunk comes with the compressed offset where its input ends, at most, and the stream
+reports progress (``DecompressedStream.compressed_position``) within the chunk the caller is
+reading (``_following``), never as far as a decoder has read or run ahead.
+
 Every decompression failure (truncation, flipped bytes, bad CRC, wrong format) reaches the
 caller from ``read()`` as ``CorruptArchiveError``; ``close()`` cancels queued work, waits for
 running work and closes the file.
@@ -39,7 +43,7 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
@@ -57,6 +61,8 @@ from .zstd import ZstdReader
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+#: a decompressed chunk and the compressed offset where the input it came from ends (at most)
+Piece = tuple[bytes, int]
 
 #: compressed bytes read per inflate step
 GZIP_READ_SIZE = 1024 * 1024
@@ -72,7 +78,11 @@ SEGMENT_INPUT_LIMIT = 64 * 1024 * 1024
 XZ_MEMORY_LIMIT = 256 * 1024 * 1024
 #: bz2/xz pieces decompressing at once (queued or running) when the executor's size is unknown
 SEGMENTS_IN_FLIGHT = 4
-SEQUENTIAL_READ_SIZE = 1024 * 1024
+#: compressed bytes read per step of sequential bz2/xz decompression: small, as progress
+#: (``_input_end``) moves by whole steps of input (reading in larger steps is no faster)
+SEQUENTIAL_READ_SIZE = 64 * 1024
+#: decompressed bytes produced per step of sequential bz2/xz decompression at most
+SEQUENTIAL_OUTPUT_STEP = 1024 * 1024
 _SCAN_CHUNK = 4 * 1024 * 1024
 
 _DECOMPRESSION_ERRORS = (zlib.error, lzma.LZMAError, EOFError, OSError, ValueError)
@@ -83,11 +93,12 @@ _DECOMPRESSION_ERRORS = (zlib.error, lzma.LZMAError, EOFError, OSError, ValueErr
 
 
 class CompressedPosition:
-    """How far into the compressed file the producer of a stream has read (for progress).
+    """How far into the compressed file the caller of a stream has read (for progress).
 
-    A producer that runs ahead of the caller (``_chunks_ahead``) sets ``span`` instead: the
-    compressed bytes behind the chunk the caller is reading, so the stream reports progress
-    within that chunk as it is consumed, not where the producer already is."""
+    ``_following`` sets ``span`` as it hands the caller each chunk: the compressed bytes
+    behind that chunk, so the stream reports progress within it as it is consumed, never
+    where a decoder that reads or runs ahead of the caller already is (``value`` is the
+    span's end)."""
 
     __slots__ = ("value", "span")
 
@@ -357,18 +368,34 @@ def _chunks_ahead(
         return chunk, reading.value  # steps run one at a time: this is where it ended
 
     steps = _steps_in_order(stamped_step, executor)
-    start = 0
-    try:
+
+    def until_the_end() -> Generator[Piece, None, None]:
         for chunk, end in steps:
             if chunk is None:
-                position.span, position.value = None, end
                 return
+            yield chunk, end
+
+    try:
+        yield from _following(until_the_end(), position)
+    finally:
+        steps.close()  # cancels queued steps and waits for a running one
+        handle.close()
+
+
+def _following(
+    pieces: Generator[Piece, None, None], position: CompressedPosition
+) -> Iterator[bytes]:
+    """The chunks of ``pieces``, each given with the compressed offset where its input ended,
+    setting ``position`` to the compressed span of the chunk the caller takes as it takes it:
+    progress follows what the caller has consumed, not how far the decoder has read."""
+    start = position.value
+    try:
+        for chunk, end in pieces:
             position.span, position.value = (start, end), end
             start = end
             yield chunk
     finally:
-        steps.close()  # cancels queued steps and waits for a running one
-        handle.close()
+        pieces.close()
 
 
 def _steps_in_order(step: Callable[[], T], executor: Executor | None) -> Iterator[T]:
@@ -550,39 +577,42 @@ def _sequential_chunks(
     source: OpenArchive,
     fmt: CompressionFormat,
     offset: int = 0,
-    position: CompressedPosition | None = None,
-) -> Iterator[bytes]:
+) -> Generator[Piece, None, None]:
     """Decompress from ``offset`` (where a stream starts) to the end, one stream after
     another (``_streams_in_sequence``).
 
     Unlike ``BZ2File`` and ``LZMAFile``, bytes after the last stream that are neither another
     stream nor the padding the format's own tools accept are an error, not ignored: appended
     junk is damage, as a gzip reader says of a tar.gz."""
-    position = position or CompressedPosition()
     with source.reader() as raw:
         raw.seek(offset)
-        yield from _streams_in_sequence(raw, fmt, position)
+        yield from _streams_in_sequence(raw, fmt, offset)
 
 
 def _streams_in_sequence(
-    raw: BinaryIO, fmt: CompressionFormat, position: CompressedPosition
-) -> Iterator[bytes]:
+    raw: BinaryIO, fmt: CompressionFormat, offset: int
+) -> Generator[Piece, None, None]:
     """The bz2 or xz streams that start at ``raw``'s position, one after another, as
     ``bzip2 -d`` and ``xz -d`` read a file. The first stream starts right away; after each
     stream comes another one or the end of the file, with null bytes allowed between them as
     each format's tools allow: xz stream padding (``XZ_PADDING_UNIT``) after or between
     streams, and for bz2 a run of null bytes after the last stream only (padding to a block
     size, which bzip2 and GNU tar pass over). Anything else after a stream is an error, as
-    is xz padding of another length."""
+    is xz padding of another length.
+
+    Each chunk comes with the compressed offset its input ends at, at most
+    (``_input_end``): ``raw`` is read a step ahead of the output, which the decoder keeps
+    until it is asked for it."""
     decompressor = _new_decompressor(fmt)
     pending = b""
+    read_end = fed_from = offset  # where reading has got to; where the input being fed starts
     while True:
         if decompressor.eof:
             pending, padding = decompressor.unused_data, 0
             while not pending.strip(b"\x00"):
                 padding += len(pending)
                 pending = raw.read(SEQUENTIAL_READ_SIZE)
-                position.value = raw.tell()
+                read_end += len(pending)
                 if not pending:
                     break
             stripped = pending.lstrip(b"\x00")
@@ -604,17 +634,28 @@ def _streams_in_sequence(
         if decompressor.needs_input:
             if not pending:
                 pending = raw.read(SEQUENTIAL_READ_SIZE)
-                position.value = raw.tell()
+                read_end += len(pending)
                 if not pending:
                     raise EOFError(
                         "Compressed file ended before the end-of-stream marker was reached"
                     )
-            chunk = decompressor.decompress(pending, SEQUENTIAL_READ_SIZE)
+            fed_from = read_end - len(pending)
+            chunk = decompressor.decompress(pending, SEQUENTIAL_OUTPUT_STEP)
             pending = b""
         else:
-            chunk = decompressor.decompress(b"", SEQUENTIAL_READ_SIZE)
+            chunk = decompressor.decompress(b"", SEQUENTIAL_OUTPUT_STEP)
         if chunk:
-            yield chunk
+            yield chunk, _input_end(decompressor, fed_from, read_end)
+
+
+def _input_end(decompressor: Any, fed_from: int, read_end: int) -> int:
+    """The compressed offset where the input of the chunk ``decompressor`` has just made
+    ends, at most: the end of its stream; the end of what was read when it has used all of
+    it; else where the input it still holds starts (it has stopped at its output limit
+    somewhere in there)."""
+    if decompressor.eof:
+        return read_end - len(decompressor.unused_data)
+    return read_end if decompressor.needs_input else fed_from
 
 
 def _segmented_chunks(
@@ -623,10 +664,10 @@ def _segmented_chunks(
     executor: Executor,
     segments: list[Segment],
     max_in_flight: int,
-    position: CompressedPosition,
-) -> Iterator[bytes]:
-    """Pieces decompressed in parallel, yielded in order; the first piece that does not
-    decompress cleanly on its own switches to sequential reading from its offset."""
+) -> Generator[Piece, None, None]:
+    """Pieces decompressed in parallel, yielded in order, each with the offset where its
+    stream ends; the first piece that does not decompress cleanly on its own switches to
+    sequential reading from its offset."""
     window: OrderedWindow[bytes | None] = OrderedWindow(executor, max_in_flight)
 
     def results() -> Iterator[tuple[Segment, bytes | None]]:
@@ -643,10 +684,9 @@ def _segmented_chunks(
         for done, out in results():
             if out is None:
                 window.cancel()
-                yield from _sequential_chunks(source, fmt, done.offset, position)
+                yield from _sequential_chunks(source, fmt, done.offset)
                 return
-            position.value = done.offset + done.length
-            yield out
+            yield out, done.offset + done.length
     finally:
         window.cancel()
 
@@ -664,8 +704,7 @@ def _stream_chunks(
     fmt: CompressionFormat,
     executor: Executor | None,
     max_in_flight: int | None,
-    position: CompressedPosition,
-) -> Iterator[bytes]:
+) -> Generator[Piece, None, None]:
     if executor is not None:
         with source.reader() as handle:
             if fmt is CompressionFormat.TAR_BZ2:
@@ -676,9 +715,9 @@ def _stream_chunks(
             logger.debug("%s: %d streams, decompressing in parallel", source.path, len(segments))
             if max_in_flight is None:
                 max_in_flight = _default_in_flight(executor)
-            yield from _segmented_chunks(source, fmt, executor, segments, max_in_flight, position)
+            yield from _segmented_chunks(source, fmt, executor, segments, max_in_flight)
             return
-    yield from _sequential_chunks(source, fmt, 0, position)
+    yield from _sequential_chunks(source, fmt, 0)
 
 
 # --------------------------------------------------------------------------------------
@@ -720,7 +759,7 @@ def open_decompressed(
         elif fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
             if source.size == 0:
                 raise CorruptArchiveError(f"{description} is empty, not {fmt.tar_compression} data")
-            chunks = _stream_chunks(source, fmt, executor, max_in_flight, position)
+            chunks = _following(_stream_chunks(source, fmt, executor, max_in_flight), position)
         elif fmt is CompressionFormat.TAR_ZST:
             chunks = _decoded_chunks(
                 source,

@@ -1,7 +1,15 @@
-"""ProgressReporter: the one progress helper of creation, extraction and fixtures."""
+"""ProgressReporter, the one progress helper of creation, extraction and fixtures, and what
+the operations report through it."""
 
+import random
+import subprocess
 import threading
+from pathlib import Path
 
+import pytest
+
+from archive_parallel import ArchiveConfig, ArchiveManager, CompressionFormat, CorruptArchiveError
+from archive_parallel.codecs.readers import find_bz2_segments, find_xz_segments
 from archive_parallel.progress import ProgressReporter
 
 
@@ -43,3 +51,87 @@ def test_no_callback_is_fine():
     reporter.add(3)
     reporter.finish()
     assert reporter.current == reporter.total == 10
+
+
+# --- extraction of tar.xz and tar.bz2: progress follows what has been extracted ----------
+
+
+def _text_tree(root: Path, files: int = 120) -> Path:
+    """About 2.5 MB of compressible text in many files: several streams at level 1."""
+    rng = random.Random(5)
+    words = [bytes(rng.choice(b"abcdefghij") for _ in range(6)) for _ in range(400)]
+    root.mkdir()
+    for i in range(files):
+        text = b" ".join(rng.choice(words) for _ in range(rng.randint(1_000, 6_000)))
+        (root / f"f{i:03}.txt").write_bytes(text)
+    return root
+
+
+@pytest.fixture(scope="module")
+def stream_archives(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """tar.xz and tar.bz2 of one tree: GNU tar's (one stream) and ours (several streams)."""
+    folder = tmp_path_factory.mktemp("streams")
+    tree = _text_tree(folder / "src")
+    archives = {}
+    for suffix, flag in (("tar.xz", "J"), ("tar.bz2", "j")):
+        gnu = folder / f"gnu.{suffix}"
+        subprocess.run(["tar", f"c{flag}f", str(gnu), "-C", str(tree), "."], check=True)
+        ours = folder / f"ours.{suffix}"
+        with ArchiveManager() as manager:
+            manager.create_archive(tree, ours, ArchiveConfig(compression_level=1))
+        archives[suffix, "gnu"], archives[suffix, "ours"] = gnu, ours
+    return archives
+
+
+def _stream_count(archive: Path) -> int:
+    fmt = CompressionFormat.from_extension(archive.name)
+    find = find_xz_segments if fmt is CompressionFormat.TAR_XZ else find_bz2_segments
+    with open(archive, "rb") as handle:
+        return len(find(handle, archive.stat().st_size) or [None])
+
+
+def _extract(archive: Path, dest: Path, parallel: bool, calls: list[tuple[int, int]]) -> None:
+    """Extract ``archive``, recording the progress calls in ``calls``."""
+    config = ArchiveConfig(
+        thread_pool_size=2,
+        enable_parallel_processing=parallel,
+        parallel_threshold=1,
+        parallel_min_archive_bytes=0,
+        progress_callback=lambda current, total: calls.append((current, total)),
+    )
+    with ArchiveManager() as manager:
+        manager.extract_archive(archive, dest, config, verify_integrity=False)
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["sequential", "parallel"])
+@pytest.mark.parametrize("maker", ["gnu", "ours"])
+@pytest.mark.parametrize("suffix", ["tar.xz", "tar.bz2"])
+def test_stream_extraction_reports_what_is_extracted_not_what_is_read(
+    stream_archives, tmp_path, suffix, maker, parallel
+):
+    """The decoder reads ahead of the tar reader (and decodes whole streams ahead of it in
+    parallel); progress still starts below the total, moves with every member and reaches
+    the total once, at the end."""
+    archive = stream_archives[suffix, maker]
+    assert (_stream_count(archive) > 1) == (maker == "ours")
+    size = archive.stat().st_size
+    calls: list[tuple[int, int]] = []
+    _extract(archive, tmp_path / "out", parallel, calls)
+    currents = [current for current, _ in calls]
+    assert {total for _, total in calls} == {size}
+    assert currents == sorted(currents)
+    assert currents[0] < size
+    assert currents.count(size) == 1 and calls[-1] == (size, size)
+    assert len(set(currents)) > len(currents) // 2  # it moves as members are extracted
+
+
+@pytest.mark.parametrize("suffix", ["tar.xz", "tar.bz2"])
+def test_a_truncated_stream_archive_never_reports_the_total(stream_archives, tmp_path, suffix):
+    whole = stream_archives[suffix, "gnu"].read_bytes()
+    archive = tmp_path / f"cut.{suffix}"
+    archive.write_bytes(whole[: len(whole) * 2 // 3])
+    for parallel in (False, True):
+        calls: list[tuple[int, int]] = []
+        with pytest.raises(CorruptArchiveError):
+            _extract(archive, tmp_path / "out", parallel, calls)
+        assert calls and all(current < total for current, total in calls)
