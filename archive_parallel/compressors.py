@@ -5,7 +5,10 @@ and tar.xz through ``ParallelStreamWriter`` (concatenated streams), tar.zst thro
 ``ZstdWriter`` (zstd's own worker threads, as many as the pool has), plain tar straight to the
 file. With ``executor=None`` the same writers run inline, so the sequential path produces the
 same bytes. Every sink has ``write``, ``finish`` (ends the stream, leaves the file open),
-``abort``, ``peak_in_flight`` and ``index`` (tar.gz restart segments, else None).
+``abort``, ``peak_in_flight`` and ``index`` (tar.gz restart segments, else None). The
+tar.gz, tar.bz2 and tar.xz sinks report progress as their blocks reach the file
+(``progress.OutputProgress``); plain tar writes what it is given at once, and zstd's own
+threads never say which input their output holds, so those two report bytes as they are fed.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from .codecs.multistream import ParallelStreamWriter
 from .codecs.zstd import ZstdWriter, effective_level
 from .config import ArchiveConfig
 from .formats import CompressionFormat
+from .progress import OutputProgress
 
 
 class CompressedSink(Protocol):
@@ -79,11 +83,15 @@ def open_sink(
     config: ArchiveConfig,
     executor: Executor | None,
     input_bytes: int | None = None,
+    progress: OutputProgress | None = None,
 ) -> CompressedSink:
     """The sink for ``fmt``; ``input_bytes`` (the files' total size, when known) lets a small
-    tar.gz use smaller blocks (``gzip_block_size``)."""
+    tar.gz use smaller blocks (``gzip_block_size``); ``progress`` hears of the blocks written,
+    or is told to report bytes as they are fed (plain tar, tar.zst)."""
     level = config.compression_level
     in_flight = config.blocks_in_flight
+    if progress is not None and fmt in (CompressionFormat.TAR, CompressionFormat.TAR_ZST):
+        progress.immediate = True
     if fmt is CompressionFormat.TAR:
         return _PassThrough(out)
     if fmt is CompressionFormat.TAR_GZ:
@@ -98,6 +106,7 @@ def open_sink(
             backend=config.compression_backend,
             mtime=0,
             restart_every=-(-interval // block) if interval else 0,
+            progress=progress,
         )
     if fmt is CompressionFormat.TAR_ZST:
         workers = config.thread_pool_size if executor is not None else 1
@@ -105,5 +114,7 @@ def open_sink(
         return ZstdWriter(out, level, workers, config.block_size)
     if fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
         codec = "bz2" if fmt is CompressionFormat.TAR_BZ2 else "xz"
-        return ParallelStreamWriter(out, codec, level, config.block_size, executor, in_flight)
+        return ParallelStreamWriter(
+            out, codec, level, config.block_size, executor, in_flight, progress
+        )
     raise ValueError(f"{fmt} has no tar sink")

@@ -50,7 +50,7 @@ from .metadata import (
 )
 from .platform_info import PlatformInfo, detect_platform
 from .pool import WorkerPool
-from .progress import ProgressReporter, ReraiseCallbackErrors
+from .progress import OutputProgress, ProgressReporter, ReraiseCallbackErrors
 from .read.archive_file import archive_stat, not_a_file, read_problem, require_archive_file
 from .source_names import screen_names
 from .source_reader import iter_contents, unread_contents, with_progress
@@ -338,15 +338,17 @@ class ArchiveManager:
                     if fmt.is_tar
                     else unread_contents(entries)
                 )
-                items = with_progress(contents, reporter.add)
+                # a file's bytes count once the archive holds them, not once they are read
+                progress = OutputProgress(reporter)
+                items = with_progress(contents, progress.feed)
                 with contextlib.closing(contents):
                     if fmt.is_tar:
                         written = self._write_tar(
-                            handle, fmt, items, config, executor, fixed_mtime, total_bytes
+                            handle, fmt, items, config, executor, fixed_mtime, total_bytes, progress
                         )
                     else:
                         written = self._write_zip(
-                            handle, temp_path, items, config, executor, fixed_mtime
+                            handle, temp_path, items, config, executor, fixed_mtime, progress
                         )
                 handle.flush()
                 compressed_size = handle.tell()
@@ -391,12 +393,21 @@ class ArchiveManager:
         return metadata, written.peak_in_flight
 
     @staticmethod
-    def _write_tar(handle, fmt, items, config, executor, fixed_mtime, total_bytes) -> _Written:
+    def _write_tar(
+        handle, fmt, items, config, executor, fixed_mtime, total_bytes, progress
+    ) -> _Written:
         from .compressors import open_sink
         from .tar_writer import write_tar
 
         hashing = HashingWriter(handle)
-        sink = open_sink(hashing, fmt, config, executor, total_bytes)  # type: ignore[arg-type]
+        sink = open_sink(
+            hashing,  # type: ignore[arg-type]
+            fmt,
+            config,
+            executor,
+            total_bytes,
+            progress,
+        )
         try:
             result = write_tar(sink, items, config.reproducible, fixed_mtime)
             sink.finish()
@@ -413,7 +424,7 @@ class ArchiveManager:
         )
 
     @staticmethod
-    def _write_zip(handle, temp_path, items, config, executor, fixed_mtime) -> _Written:
+    def _write_zip(handle, temp_path, items, config, executor, fixed_mtime, progress) -> _Written:
         from .codecs.zip_writer import write_zip
 
         hashing = HashingWriter(handle, reread=temp_path)
@@ -426,6 +437,7 @@ class ArchiveManager:
             config.block_size,
             config.compression_backend,
             fixed_mtime=fixed_mtime if config.reproducible else None,
+            progress=progress,
         )
         return _Written(
             result.uncompressed_size,

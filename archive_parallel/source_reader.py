@@ -103,7 +103,7 @@ class StreamedFile:
         self.entry = entry
         self.chunk_size = chunk_size
         self.sha256: str | None = None
-        #: called with each chunk's length as it is read (progress reporting)
+        #: called with each chunk's length once the consumer asks for the next one (progress)
         self.on_chunk: Callable[[int], None] | None = None
 
     def chunks(self) -> Iterator[bytes]:
@@ -122,9 +122,9 @@ class StreamedFile:
                         )
                     remaining -= len(chunk)
                     digest.update(chunk)
+                    yield chunk
                     if self.on_chunk is not None:
                         self.on_chunk(len(chunk))
-                    yield chunk
                 if handle.read(1):
                     raise SourceChangedError(
                         f"{entry.name}: file grew while being archived (beyond {entry.size} bytes)"
@@ -240,8 +240,9 @@ def unread_contents(
 def with_progress(
     items: Iterable[tuple[FileEntry, C]], add: Callable[[int], None]
 ) -> Iterator[tuple[FileEntry, C]]:
-    """Pass items through, reporting content bytes to ``add``: a streamed file chunk by chunk
-    as it is read, a loaded or pending file once its consumer asks for the next item."""
+    """Pass items through, reporting content bytes to ``add`` once their consumer has taken
+    them: a streamed file chunk by chunk as it asks for the next chunk, a loaded or pending
+    file as it asks for the next item."""
     for entry, content in items:
         if isinstance(content, StreamedFile):
             content.on_chunk = add

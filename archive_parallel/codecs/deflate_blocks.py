@@ -11,8 +11,9 @@ segments of one ordinary deflate stream in parallel. The cost is 32 KiB of lost 
 segment, about 0.1% of size at 4 MiB segments. The worker also takes the piece's
 CRC-32, and the writer joins those in order with ``crc32_combine``. Pieces travel through an
 ``OrderedWindow``: at most ``max_in_flight`` are queued or running, and finished ones are
-written to ``out`` in input order as soon as they are ready. The output bytes therefore
-depend on the data, level, block size and backend only, never on threads or window size.
+written to ``out`` in input order as soon as they are ready, each reported to ``progress``
+as it is (``progress.OutputProgress``). The output bytes therefore depend on the data,
+level, block size and backend only, never on threads or window size.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import BinaryIO
 
 from ..errors import ArchiveError
 from ..pool import OrderedWindow
+from ..progress import OutputProgress
 from .backend import deflate_module
 from .crc32 import crc32_combine
 
@@ -84,6 +86,7 @@ class ParallelDeflater:
         max_in_flight: int,
         backend: str = "zlib",
         restart_every: int = 0,
+        progress: OutputProgress | None = None,
     ) -> None:
         """``restart_every``: blocks per restart segment (0: one primed stream, as pigz)."""
         if not 0 <= int(level) <= 9:
@@ -105,6 +108,7 @@ class ParallelDeflater:
         self._restarts: collections.deque[bool] = collections.deque()  # per pending block
         self._segments: list[RestartSegment] = []
         self._written_input = 0
+        self._progress = progress or OutputProgress.unreported()
 
     # -- results -----------------------------------------------------------------------
     @property
@@ -200,6 +204,7 @@ class ParallelDeflater:
         dictionary = None if restart else self._dictionary
         self._blocks_submitted += 1
         self._restarts.append(restart)
+        self._progress.cut()
         try:
             ready = self._window.submit(
                 compress_block,
@@ -237,6 +242,7 @@ class ParallelDeflater:
         self._out.write(compressed)
         self._output_size += len(compressed)
         self._crc = crc32_combine(self._crc, crc, length)
+        self._progress.written()
 
 
 __all__ = ["DICTIONARY_SIZE", "ParallelDeflater", "RestartSegment", "compress_block"]

@@ -15,6 +15,7 @@ import struct
 from concurrent.futures import Executor
 from typing import Any, BinaryIO
 
+from ..progress import OutputProgress
 from .deflate_blocks import ParallelDeflater
 from .gzip_index import GZIP_HEADER_SIZE, GzipIndex
 from .stream_base import CompressedStreamWriter
@@ -47,6 +48,7 @@ class ParallelGzipWriter(CompressedStreamWriter):
         backend: str = "zlib",
         mtime: int = 0,
         restart_every: int = 0,
+        progress: OutputProgress | None = None,
     ) -> None:
         super().__init__()
         self._out = out
@@ -58,6 +60,7 @@ class ParallelGzipWriter(CompressedStreamWriter):
             max_in_flight,
             backend=backend,
             restart_every=restart_every,
+            progress=progress,
         )
         out.write(gzip_header(level, mtime))
         self._header_size = GZIP_HEADER_SIZE

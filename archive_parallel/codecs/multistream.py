@@ -3,8 +3,9 @@
 Input is cut by position into stream-sized pieces; a worker compresses each piece into one
 complete stream (``bz2.compress`` / ``lzma.compress``, both release the GIL) and the streams
 are written in order through an ``OrderedWindow`` (at most ``max_in_flight`` pieces queued or
-running). ``bzip2``, ``xz``, ``tar`` and ``tarfile``'s ``r:bz2``/``r:xz`` modes read
-concatenated streams as one. The piece size is chosen per codec so that splitting costs
+running), each reported to ``progress`` as it is written (``progress.OutputProgress``).
+``bzip2``, ``xz``, ``tar`` and ``tarfile``'s ``r:bz2``/``r:xz`` modes read concatenated
+streams as one. The piece size is chosen per codec so that splitting costs
 almost nothing in ratio:
 
 * bz2 works internally in blocks of ``level * 100 kB``; a piece is the multiple of that
@@ -26,6 +27,7 @@ from concurrent.futures import Executor
 from typing import Any, BinaryIO
 
 from ..pool import OrderedWindow
+from ..progress import OutputProgress
 from .stream_base import CompressedStreamWriter
 
 logger = logging.getLogger(__name__)
@@ -93,9 +95,11 @@ class ParallelStreamWriter(CompressedStreamWriter):
         block_size: int,
         executor: Executor | None,
         max_in_flight: int,
+        progress: OutputProgress | None = None,
     ) -> None:
         super().__init__()
         self._out = out
+        self._progress = progress or OutputProgress.unreported()
         self.codec = codec
         self._native_level = codec_level(codec, level)
         self.piece_size = stream_piece_size(codec, level, block_size)
@@ -139,6 +143,7 @@ class ParallelStreamWriter(CompressedStreamWriter):
 
     def _submit(self) -> None:
         piece, self._buffer = self._buffer, bytearray()  # handed over, never mutated again
+        self._progress.cut()
         for stream in self._window.submit(self._compress, self._native_level, piece):
             self._write_stream(stream)
 
@@ -146,6 +151,7 @@ class ParallelStreamWriter(CompressedStreamWriter):
         self._out.write(stream)
         self._output_size += len(stream)
         self._streams += 1
+        self._progress.written()
 
     def _finish(self) -> None:
         if self._buffer or self._position == 0:

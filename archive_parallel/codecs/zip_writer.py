@@ -8,7 +8,8 @@ or ``PendingFile`` still to be read) are made ready by workers in batches of up 
 into one blob, so the writing thread only appends blobs in order and packs their central
 directory headers (tiny files cost no handoff each, a small archive is still shared by
 several workers, a large one needs few handoffs). Batches go through an ``OrderedWindow``
-of at most ``max_in_flight``; a member is STORED when deflate would not shrink it. A large
+of at most ``max_in_flight``; a member is STORED when deflate would not shrink it. Progress
+(``progress.OutputProgress``) hears of each batch and deflate block as it is written. A large
 file (``StreamedFile``) is streamed by the calling thread after the window has been drained:
 its local header is written with blank CRC and sizes, its chunks go through a
 ``ParallelDeflater`` (the zip member is the same sync-flushed raw deflate block stream as our
@@ -39,6 +40,7 @@ from ..display import quoted
 from ..entries import EntryKind, FileEntry
 from ..errors import ArchiveError, SourceChangedError
 from ..pool import OrderedWindow
+from ..progress import OutputProgress
 from ..source_reader import Content, LoadedFile, PendingFile, StreamedFile
 from .backend import deflate_module
 from .deflate_blocks import ParallelDeflater
@@ -346,6 +348,7 @@ class _ZipWriter:
         block_size: int,
         backend: str,
         fixed_mtime: float | None,
+        progress: OutputProgress | None = None,
     ) -> None:
         if not 0 <= int(level) <= 9:
             raise ValueError(f"zip compression level must be 0-9, got {level}")
@@ -357,6 +360,7 @@ class _ZipWriter:
         self.backend = backend
         self.module = deflate_module(backend)
         self.fixed_mtime = fixed_mtime
+        self.progress = progress or OutputProgress.unreported()
         self.position = out.tell()
         #: central directory headers, packed as their members are written, and their number
         self.directory: list[bytes | bytearray] = []
@@ -400,6 +404,7 @@ class _ZipWriter:
         batch, nbytes, self.batch, self.batch_bytes = self.batch, self.batch_bytes, [], 0
         self.batch_byte_limit = min(2 * self.batch_byte_limit, self.block_size)
         args = (batch, self.level, self.module, self.fixed_mtime)
+        self.progress.cut()
         if self.level > 0:  # deflate pays for a worker whatever the members' sizes
             done = self.window.submit(_prepare_batch, *args)
         else:  # reading only: tiny files stay in this thread (OrderedWindow.submit_batch)
@@ -415,6 +420,7 @@ class _ZipWriter:
     def _write_batch(self, batch: _Batch) -> None:
         base = self.position
         self._emit(batch.blob)
+        self.progress.written()
         records = batch.records
         if self.position < ZIP64_LIMIT:  # every offset still fits its 4-byte field
             directory = batch.directory
@@ -463,6 +469,8 @@ class _ZipWriter:
                 crc = zlib.crc32(chunk, crc)
                 size += len(chunk)
                 self._emit(chunk)
+                self.progress.caught_up()  # the chunks before this one
+            self.progress.caught_up()
         else:
             self.deflater = ParallelDeflater(
                 self.out,
@@ -471,6 +479,7 @@ class _ZipWriter:
                 self.executor,
                 self.max_in_flight,
                 backend=self.backend,
+                progress=self.progress,
             )
             for chunk in _chain(first, chunks):
                 self.deflater.write(chunk)
@@ -583,10 +592,13 @@ def write_zip(
     block_size: int,
     backend: str = "zlib",
     fixed_mtime: float | None = None,
+    progress: OutputProgress | None = None,
 ) -> ZipResult:
     """Write a whole zip archive of ``items`` (as ``source_reader.unread_contents`` or
     ``iter_contents`` yield them) to the seekable ``out``; see the module docstring."""
-    writer = _ZipWriter(out, level, executor, max_in_flight, block_size, backend, fixed_mtime)
+    writer = _ZipWriter(
+        out, level, executor, max_in_flight, block_size, backend, fixed_mtime, progress
+    )
     try:
         for entry, content in items:
             if isinstance(content, StreamedFile):

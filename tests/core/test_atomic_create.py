@@ -61,7 +61,11 @@ def test_file_growing_while_read_is_reported(sample_tree, tmp_path, suffix):
         m.create_archive(
             sample_tree,
             out_dir / f"a.{suffix}",
-            ArchiveConfig(progress_callback=grow, enable_parallel_processing=False),
+            # blocks small enough (level 1) that one reaches the archive, and so the
+            # callback, while big.bin is still being read
+            ArchiveConfig(
+                progress_callback=grow, enable_parallel_processing=False, compression_level=1
+            ),
         )
     assert not out_dir.exists()  # the folder the failed call made is gone too
 

@@ -1,14 +1,18 @@
 """ProgressReporter, the one progress helper of creation, extraction and fixtures, and what
 the operations report through it."""
 
+import io
+import os
 import random
 import subprocess
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from archive_parallel import ArchiveConfig, ArchiveManager, CompressionFormat, CorruptArchiveError
+from archive_parallel.atomic import TEMP_MARKER
 from archive_parallel.codecs.readers import find_bz2_segments, find_xz_segments
 from archive_parallel.progress import ProgressReporter
 
@@ -135,3 +139,61 @@ def test_a_truncated_stream_archive_never_reports_the_total(stream_archives, tmp
         with pytest.raises(CorruptArchiveError):
             _extract(archive, tmp_path / "out", parallel, calls)
         assert calls and all(current < total for current, total in calls)
+
+
+# --- creation: a file's bytes count once the archive holds them -----------------------------
+
+
+@pytest.fixture(scope="module")
+def tree_ending_in_a_large_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small files, then one large file (read in chunks) that ends in half a chunk: about
+    half compressible, so every block of it still takes room in the archive."""
+    root = tmp_path_factory.mktemp("create") / "src"
+    root.mkdir()
+    rng = random.Random(9)
+    letters = b"abcdefghijklmnop"
+    for i in range(60):
+        (root / f"f{i:02}.txt").write_bytes(
+            bytes(rng.choices(letters, k=rng.randint(5_000, 40_000)))
+        )
+    (root / "z-large.bin").write_bytes(bytes(rng.choices(letters, k=3 * 1024 * 1024 + 512 * 1024)))
+    return root
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["sequential", "parallel"])
+@pytest.mark.parametrize("suffix", ["tar.xz", "tar.bz2", "zip", "tar.gz"])
+def test_creation_reports_total_once_every_block_is_in_the_archive(
+    tree_ending_in_a_large_file, tmp_path, suffix, parallel
+):
+    """Blocks are compressed by workers, several in flight, after the files are read: the
+    callback sees the total only once the archive file holds every compressed block (all
+    but what its write buffer may still hold), and sees the bytes move before that."""
+    archive = tmp_path / f"a.{suffix}"
+    seen: list[tuple[int, int, int]] = []
+
+    def on_progress(current: int, total: int) -> None:
+        temporary = list(tmp_path.glob(f".{archive.name}{TEMP_MARKER}*"))  # none yet at 0
+        seen.append((current, total, sum(path.stat().st_size for path in temporary)))
+
+    config = ArchiveConfig(
+        compression_level=1,
+        block_size=64 * 1024,
+        thread_pool_size=2,
+        enable_parallel_processing=parallel,
+        parallel_threshold=1,
+        progress_callback=on_progress,
+    )
+    with ArchiveManager() as manager:
+        manager.create_archive(tree_ending_in_a_large_file, archive, config)
+    if suffix == "zip":
+        with zipfile.ZipFile(archive) as written:
+            data_end = written.start_dir  # then the central directory, written last
+    else:
+        data_end = archive.stat().st_size
+    buffered = max(io.DEFAULT_BUFFER_SIZE, os.stat(tmp_path).st_blksize)
+    total = sum(f.stat().st_size for f in tree_ending_in_a_large_file.iterdir())
+    currents = [current for current, _, _ in seen]
+    assert {t for _, t, _ in seen} == {total} and currents == sorted(currents)
+    on_disk_at_total = next(size for current, _, size in seen if current == total)
+    assert on_disk_at_total >= data_end - buffered
+    assert len({c for c in currents if 0 < c < total}) >= 3, seen

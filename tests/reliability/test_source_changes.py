@@ -12,8 +12,10 @@ The change is made from the ``progress_callback``, which runs in the creating th
 call (``current == 0``) comes after the walk and before any file is read, so "after the walk"
 is deterministic for small files (read whole by workers in batches) and large ones (streamed
 in 1 MiB chunks by the caller). For a change in the middle of a large file, tar formats report
-progress per chunk, so the callback fires after the first chunk; zip reports per member, so a
-watcher thread changes the file once ``/proc/self/fdinfo`` shows the reader past 1 MiB.
+a chunk's bytes once the block holding them is in the archive: with small blocks, one in
+flight, the callback hears of the first chunk while the second is written, before the third
+is read; zip batches a large file's neighbours, so a watcher thread changes the file once
+``/proc/self/fdinfo`` shows the reader past 1 MiB.
 """
 
 from __future__ import annotations
@@ -202,8 +204,13 @@ def test_large_file_changing_mid_read_fails_cleanly(tmp_path, fmt, change, paral
             changed.append(current)
 
     watcher = _FdWatcher(victim, change, CHUNK_SIZE, keep) if is_zip else None
-    level = 9 if is_zip else 1
-    config = config_for(parallel, progress_callback=on_progress, compression_level=level)
+    # tar: blocks (xz streams at level 0) of at most 256 KiB, each written before the next
+    # is compressed, so the first chunk is reported within the second
+    small_blocks = {} if is_zip else {"max_blocks_in_flight": 1, "block_size": 64 * 1024}
+    level = 9 if is_zip else 0
+    config = config_for(
+        parallel, progress_callback=on_progress, compression_level=level, **small_blocks
+    )
     fds_before = open_fd_count()
     manager = ArchiveManager()
     if watcher is not None:
