@@ -197,3 +197,24 @@ def test_creation_reports_total_once_every_block_is_in_the_archive(
     on_disk_at_total = next(size for current, _, size in seen if current == total)
     assert on_disk_at_total >= data_end - buffered
     assert len({c for c in currents if 0 < c < total}) >= 3, seen
+
+
+@pytest.mark.parametrize("suffix", ["tar.xz", "zip"])
+def test_the_callback_runs_in_the_calling_thread(tree_ending_in_a_large_file, tmp_path, suffix):
+    """Blocks and members are compressed and written by workers; the callback still only
+    ever runs in the thread that called the operation (api.md, Progress)."""
+    threads: set[int] = set()
+    config = ArchiveConfig(
+        compression_level=1,
+        block_size=64 * 1024,
+        thread_pool_size=4,
+        parallel_threshold=1,
+        parallel_min_archive_bytes=0,
+        progress_callback=lambda current, total: threads.add(threading.get_ident()),
+    )
+    archive = tmp_path / f"a.{suffix}"
+    with ArchiveManager() as manager:
+        manager.create_archive(tree_ending_in_a_large_file, archive, config)
+        manager.extract_archive(archive, tmp_path / "out", config)
+        manager.calculate_checksums(list(tree_ending_in_a_large_file.iterdir()), config)
+    assert threads == {threading.get_ident()}
