@@ -84,9 +84,8 @@ class UnsupportedArchiveError(CorruptArchiveError):
         *,
         archive_path: str | os.PathLike[str] | None = None,
     ) -> None:
+        super().__init__(message, archive_path=archive_path)  # the message names the member
         self.member = member
-        self.archive_path = os.fspath(archive_path) if archive_path is not None else None
-        ArchiveError.__init__(self, message)
 
 
 class ChecksumMismatchError(CorruptArchiveError):

@@ -71,28 +71,26 @@ def targz(tree, tmp_path_factory) -> bytes:
     return out.read_bytes()
 
 
-@pytest.fixture(scope="module")
-def xz_parts(tar_bytes) -> tuple[bytes, bytes, bytes]:
-    """The tar as one xz stream, and as two (its halves, as ``cat a.xz b.xz`` joins them)."""
-    xz = _tool("xz")
+def _packed_parts(tool: str, tar_bytes: bytes) -> tuple[bytes, bytes, bytes]:
+    """The tar compressed by ``tool -c`` as one stream, and as two (its halves, as
+    ``cat a b`` joins them)."""
+    path = _tool(tool)
 
     def packed(data: bytes) -> bytes:
-        return subprocess.run([xz, "-c"], input=data, capture_output=True, check=True).stdout
+        return subprocess.run([path, "-c"], input=data, capture_output=True, check=True).stdout
 
     half = len(tar_bytes) // 2
     return packed(tar_bytes), packed(tar_bytes[:half]), packed(tar_bytes[half:])
+
+
+@pytest.fixture(scope="module")
+def xz_parts(tar_bytes) -> tuple[bytes, bytes, bytes]:
+    return _packed_parts("xz", tar_bytes)
 
 
 @pytest.fixture(scope="module")
 def bz2_parts(tar_bytes) -> tuple[bytes, bytes, bytes]:
-    """The tar as one bzip2 stream, and as two (its halves, as ``cat a.bz2 b.bz2`` joins them)."""
-    bzip2 = _tool("bzip2")
-
-    def packed(data: bytes) -> bytes:
-        return subprocess.run([bzip2, "-c"], input=data, capture_output=True, check=True).stdout
-
-    half = len(tar_bytes) // 2
-    return packed(tar_bytes), packed(tar_bytes[:half]), packed(tar_bytes[half:])
+    return _packed_parts("bzip2", tar_bytes)
 
 
 def verdicts(path: Path, tmp_path: Path) -> dict[str, tuple[bool, str | None]]:
