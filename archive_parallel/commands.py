@@ -11,13 +11,14 @@ one exception is ``checksum`` writing to a file or a pipe: its lines are then ex
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import logging
 import os
 import signal
 import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -448,6 +449,27 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
+#: the loggers ``_setup_logging`` configures, and ``_logging_restored`` puts back
+_CLI_LOGGERS = ("archive_parallel", "archive_parallel.checksums")
+
+
+@contextlib.contextmanager
+def _logging_restored() -> Iterator[None]:
+    """Put the package's loggers back as they were (handlers, level, propagation) once a
+    command has run, so that ``run()`` called inside a program leaves its logging alone."""
+    saved = []
+    for name in _CLI_LOGGERS:
+        log = logging.getLogger(name)
+        saved.append((log, log.handlers[:], log.level, log.propagate))
+    try:
+        yield
+    finally:
+        for log, handlers, level, propagate in saved:
+            log.handlers[:] = handlers
+            log.setLevel(level)
+            log.propagate = propagate
+
+
 def _wants_verbose(argv: Sequence[str]) -> bool:
     """Whether ``argv`` asks for ``-v``/``--verbose``: logging is set up before the arguments
     are parsed (the parser's help reads the tuned profile, which may warn)."""
@@ -463,7 +485,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     out = CommandOutput(wants_json(argv))
     try:
-        with deferred_interrupts({signal.SIGTERM: Terminated}):
+        with _logging_restored(), deferred_interrupts({signal.SIGTERM: Terminated}):
             try:
                 return _parse_and_run(argv, out)
             except KeyboardInterrupt as exc:
