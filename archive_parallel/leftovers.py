@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 #: the name of an extraction's staging folder in its destination starts with this
 STAGING_PREFIX = ".ap-staging-"
+#: in a staging folder: the entries a commit renamed aside into it (on a file system without
+#: hard links), each ``<name in the folder>\0<the path it came from>\0``, written before the
+#: rename, so that a run killed before the new entry took that path can have it put back
+SET_ASIDE_LIST = "set-aside"
 
 _HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
 #: ``<host hash>-<pid>-<random>``; a pid has at most 8 hex digits (32 bits)
@@ -101,6 +105,7 @@ def _remove_stale_of(entries: list[os.DirEntry[str]], marker: str, folders: bool
     for entry in stale:
         try:
             if folders:
+                put_back_set_aside(entry.path)
                 shutil.rmtree(entry.path)
             else:
                 os.unlink(entry.path)
@@ -110,6 +115,47 @@ def _remove_stale_of(entries: list[os.DirEntry[str]], marker: str, folders: bool
         logger.info("removed %s, left by a run that was killed", entry.path)
         removed.append(entry.name)
     return removed
+
+
+def note_set_aside(folder: str, name: str, original: str) -> None:
+    """Record in the staging folder ``folder`` that ``original`` is about to be renamed aside
+    into it as ``name`` (``SET_ASIDE_LIST``), before the rename."""
+    record = os.fsencode(name) + b"\0" + os.fsencode(original) + b"\0"
+    fd = os.open(
+        os.path.join(folder, SET_ASIDE_LIST),
+        os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
+        0o600,
+    )
+    try:
+        os.write(fd, record)
+    finally:
+        os.close(fd)
+
+
+def put_back_set_aside(folder: str) -> list[str]:
+    """Before a stale staging folder is removed: each entry it holds that its run renamed
+    aside (``SET_ASIDE_LIST``) goes back to the path it came from when nothing has taken that
+    path (the run was killed between the two renames), so the only copy of a user's file is
+    never removed with the folder. The paths put back. Never raises."""
+    try:
+        with open(os.path.join(folder, SET_ASIDE_LIST), "rb") as listing:
+            fields = listing.read().split(b"\0")
+    except OSError:
+        return []
+    restored = []
+    for raw_name, raw_original in zip(fields[0:-1:2], fields[1::2]):
+        name, original = os.fsdecode(raw_name), os.fsdecode(raw_original)
+        aside = os.path.join(folder, name)
+        if os.sep in name or not os.path.lexists(aside) or os.path.lexists(original):
+            continue
+        try:
+            os.rename(aside, original)
+        except OSError as exc:
+            logger.warning("cannot put %s back from %s: %s", original, aside, exc)
+            continue
+        logger.warning("put back %s, set aside by a run that was killed", original)
+        restored.append(original)
+    return restored
 
 
 def _named_like_ours(name: str, marker: str, folders: bool) -> bool:
@@ -200,9 +246,12 @@ def tidy_output_folder(
 
 
 __all__ = [
+    "SET_ASIDE_LIST",
     "STAGING_PREFIX",
     "is_stale",
+    "note_set_aside",
     "owner_tag",
+    "put_back_set_aside",
     "remove_stale",
     "settle_backups",
     "tidy_output_folder",

@@ -7,8 +7,9 @@ between two bind mounts of one file system), so the commit (``staging``) copies 
 place lies below such a mount next to that place first, into a work folder it makes in the
 folder that will hold the entry, and then renames the copy in like any other entry.
 
-``copy_entry`` makes that copy: a regular file with its bytes, mode and times, a symlink with
-its target and times, a folder whole, each file and folder flushed to the medium when asked
+``copy_entry`` makes that copy: a regular file with its bytes, mode and times (or, for a
+file of several names already copied there, a hard link to that copy), a symlink with its
+target and times, a folder whole, each file and folder flushed to the medium when asked
 (before the rename that publishes it, as the staged tree itself was). A staged file whose mode
 lets nobody read it is made readable for the moment of the open (``durability.open_to_read``).
 A file system that keeps no modes or times (FAT through FUSE) leaves the copy without them,
@@ -22,6 +23,7 @@ import contextlib
 import logging
 import os
 import stat
+from collections.abc import Mapping
 
 from ..descriptors import FOLDER_FLAGS, open_fd
 from ..durability import open_to_read, sync_file, sync_folder
@@ -39,9 +41,23 @@ _NEW_FILE_FLAGS = (
 )
 
 
-def copy_entry(source: str, target: str, durable: bool, source_dir_fd: int | None = None) -> None:
+def copy_entry(
+    source: str,
+    target: str,
+    durable: bool,
+    source_dir_fd: int | None = None,
+    placed: Mapping[tuple[int, int], str] | None = None,
+    copied: dict[tuple[int, int], str] | None = None,
+) -> None:
     """Copy the staged entry ``source`` (relative to ``source_dir_fd`` when given) to the new
-    path ``target``: a regular file, a symlink or a folder with everything in it."""
+    path ``target``: a regular file, a symlink or a folder with everything in it.
+
+    Hard links stay links: a staged file of several names whose (device, inode) is in
+    ``placed`` (where an earlier copy of it is now) or ``copied`` (one made by this call)
+    becomes a hard link to that copy where the file system allows it, else a copy; each file
+    of several names this call copies is recorded in ``copied``."""
+    placed = placed if placed is not None else {}
+    copied = copied if copied is not None else {}
     info = os.stat(source, dir_fd=source_dir_fd, follow_symlinks=False)
     if stat.S_ISLNK(info.st_mode):
         os.symlink(os.readlink(source, dir_fd=source_dir_fd), target)
@@ -51,16 +67,38 @@ def copy_entry(source: str, target: str, durable: bool, source_dir_fd: int | Non
         os.mkdir(target, 0o700)
         for name in _names(source, source_dir_fd):
             copy_entry(
-                os.path.join(source, name), os.path.join(target, name), durable, source_dir_fd
+                os.path.join(source, name),
+                os.path.join(target, name),
+                durable,
+                source_dir_fd,
+                placed,
+                copied,
             )
         _keep_mode(target, info)
         _keep_times(target, info)
         if durable:
             sync_folder(target)
     elif stat.S_ISREG(info.st_mode):
+        key = (info.st_dev, info.st_ino)
+        if info.st_nlink > 1 and _linked(copied.get(key) or placed.get(key), target):
+            return
         _copy_file(source, target, info, durable, source_dir_fd)
+        if info.st_nlink > 1:
+            copied[key] = target
     else:  # the staged tree holds nothing else
         raise OSError(f"not a file, folder or symlink: {source}")
+
+
+def _linked(first: str | None, target: str) -> bool:
+    """Whether ``target`` was made a hard link to ``first``, the copy of the same staged file
+    made earlier (False without one, or where the link cannot be made: another mount)."""
+    if first is None:
+        return False
+    try:
+        os.link(first, target, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
 
 
 def _names(folder: str, dir_fd: int | None) -> list[str]:

@@ -48,7 +48,7 @@ from ..errors import ArchiveError, UnsafeArchiveError
 from ..folder_lock import folder_lock
 from ..fs_semantics import NameSemantics
 from ..interrupts import checkpoint
-from ..leftovers import STAGING_PREFIX, owner_tag, remove_stale
+from ..leftovers import STAGING_PREFIX, note_set_aside, owner_tag, remove_stale
 from ..link_resolver import LinkResolver, TooManyLinks
 from ..pool import batched, ordered_map, worker_count
 from ..safety import is_within, resolve_link
@@ -113,6 +113,9 @@ class Staging:
         self._work: list[str] = []  # staging and backup folders, registered before creation
         #: work folders made below mount points inside the destination, by the folder holding them
         self._across: dict[str, str] = {}
+        #: staged files (device, inode) of several names, to the path their first copy below a
+        #: mount point took: the other names become hard links to it there (``copy_entry``)
+        self._copied: dict[tuple[int, int], str] = {}
         self._made: list[str] = []  # destination folders this call created, outermost first
 
     def __enter__(self) -> Staging:
@@ -281,7 +284,8 @@ class Staging:
             if recheck:
                 self._check_links(tree, real_dest, inside_before)
         except BaseException:
-            self._roll_back(moves)
+            if self._roll_back(moves):  # nothing left in a work folder but copies
+                self._remove_across()  # before the times: their coming and going is undone
             for folder, times in folder_times.items():  # entries came and went
                 with contextlib.suppress(OSError):
                     os.utime(folder, ns=times)
@@ -326,7 +330,8 @@ class Staging:
         folder = os.path.dirname(move.target)
         work = self._work_folder_in(folder)
         copy = os.path.join(work, str(number))
-        copy_entry(move.source, copy, self.durable, self._dir_fd())
+        copied: dict[tuple[int, int], str] = {}
+        copy_entry(move.source, copy, self.durable, self._dir_fd(), self._copied, copied)
         if self.durable:
             sync_folder(work)
         if os.path.lexists(move.target):
@@ -334,6 +339,8 @@ class Staging:
         move.source, move.copied = copy, True
         os.replace(copy, move.target)
         move.moved = True
+        for key, path in copied.items():  # where those copies are now
+            self._copied[key] = move.target + path[len(copy) :]
 
     def _work_folder_in(self, folder: str) -> str:
         """This commit's work folder in ``folder`` (below a mount point inside the
@@ -348,6 +355,14 @@ class Staging:
             self._across[folder] = work
         return work
 
+    def _remove_across(self) -> None:
+        """Remove the work folders made below mount points (after a rollback)."""
+        for work in self._across.values():
+            shutil.rmtree(work, ignore_errors=True)
+            if not os.path.lexists(work):
+                self._work.remove(work)
+        self._across.clear()
+
     @staticmethod
     def _back_up(move: _Move, backup: str) -> None:
         """Keep the entry ``move`` replaces at ``backup``: a hard link (the entry stays in
@@ -358,7 +373,10 @@ class Staging:
         except OSError as exc:
             if exc.errno == errno.EXDEV:
                 raise
-            os.rename(move.target, backup)  # no hard links here: set it aside instead
+            # no hard links here: set it aside instead, noted first, so that a run killed
+            # before its replacement is in has it put back (``leftovers.put_back_set_aside``)
+            note_set_aside(os.path.dirname(backup), os.path.basename(backup), move.target)
+            os.rename(move.target, backup)
         move.backup = backup
 
     @staticmethod
@@ -372,9 +390,11 @@ class Staging:
             os.rename(move.backup, move.target)
         move.backup = None
 
-    def _roll_back(self, moves: list[_Move]) -> None:
+    def _roll_back(self, moves: list[_Move]) -> bool:
         """Undo the moves done so far, newest first: each new entry goes back into the
-        staging folder and the entry it replaced (from its backup) back into place."""
+        staging folder and the entry it replaced (from its backup) back into place. False
+        when an entry could not be put back (it is logged, and stays in its work folder)."""
+        complete = True
         for move in reversed(moves):
             try:
                 if move.moved:
@@ -383,9 +403,11 @@ class Staging:
                 if move.backup is not None:
                     os.replace(move.backup, move.restore_as or move.target)
             except OSError as exc:
+                complete = False
                 logger.error(
                     "could not put %s back as it was: %s", move.target, exc.strerror or exc
                 )
+        return complete
 
     def _dir_fd(self) -> int | None:
         return self.folder.fd if self.folder is not None else None

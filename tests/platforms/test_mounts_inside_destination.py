@@ -138,11 +138,13 @@ def test_a_refusal_after_the_copies_moves_them_back(limited_mount, tmp_path):
         link.type, link.linkname = tarfile.SYMTYPE, f"{MOUNTED}/escape"
         tar.addfile(link)
     before = _snapshot(dest)
+    mount_times = os.stat(mountpoint).st_mtime_ns
     with ArchiveManager() as manager, pytest.raises(UnsafeArchiveError):
         manager.extract_archive(archive, dest, ArchiveConfig(durable_writes=False))
     assert _snapshot(dest) == before
     assert (mountpoint / "settings.ini").read_bytes() == b"old settings\n"
     assert _work_folders(dest) == []
+    assert os.stat(mountpoint).st_mtime_ns == mount_times  # its work folder came and went
 
 
 @pytest.fixture
@@ -171,4 +173,30 @@ def test_members_below_a_bind_mount_are_extracted(bind_mounted, archives, packag
     with ArchiveManager() as manager:
         manager.extract_archive(archives[fmt], dest, ArchiveConfig(thread_pool_size=2))
     assert _snapshot(dest) == _snapshot(package)
+    assert _work_folders(dest) == []
+
+
+def test_hard_links_below_a_mount_point_stay_links(limited_mount, tmp_path):
+    """Three names of one file in a tar, below the mount point and in two folders, are one
+    file on the mounted file system too, as they are elsewhere."""
+    mountpoint = limited_mount("")
+    dest = mountpoint.parent
+    archive = tmp_path / "links.tar"
+    with tarfile.open(archive, "w") as tar:
+        first = tarfile.TarInfo(f"{MOUNTED}/data/first.bin")
+        data = os.urandom(50_000)
+        first.size = len(data)
+        tar.addfile(first, io.BytesIO(data))
+        for name in (f"{MOUNTED}/data/second.bin", f"{MOUNTED}/other/third.bin"):
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname = tarfile.LNKTYPE, f"{MOUNTED}/data/first.bin"
+            tar.addfile(link)
+    with ArchiveManager() as manager:
+        manager.extract_archive(archive, dest, ArchiveConfig(durable_writes=False))
+    backing = dest / "backing"  # what the mounted file system holds, inode numbers included
+    names = [backing / "data" / "first.bin", backing / "data" / "second.bin"]
+    names.append(backing / "other" / "third.bin")
+    assert {os.stat(path).st_ino for path in names} == {os.stat(names[0]).st_ino}
+    assert os.stat(names[0]).st_nlink == 3
+    assert all(path.read_bytes() == data for path in names)
     assert _work_folders(dest) == []

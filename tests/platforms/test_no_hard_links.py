@@ -180,3 +180,21 @@ def test_a_run_killed_between_the_two_renames_loses_no_archive(linkless):
     assert archive.read_bytes() == old_archive
     assert meta.read_bytes() == old_meta
     assert sorted(os.listdir(archive.parent)) == [archive.name, meta.name, "notes.txt"]
+
+
+def test_an_extraction_notes_what_it_sets_aside_before_the_rename(linkless_mount):
+    """Without hard links, the entry an extraction's commit replaces is renamed into a work
+    folder, and noted there first (``leftovers.SET_ASIDE_LIST``), so that a run killed before
+    the replacement is in can have it put back."""
+    from archive_parallel.extract.staging import Staging, _Move
+    from archive_parallel.leftovers import SET_ASIDE_LIST
+
+    folder = linkless_mount / "set-aside"
+    (folder / "work").mkdir(parents=True)
+    target = folder / "settings.ini"
+    target.write_bytes(b"the user's\n")
+    move = _Move("staged", str(target))
+    Staging._back_up(move, str(folder / "work" / "0"))
+    assert (folder / "work" / "0").read_bytes() == b"the user's\n" and not target.exists()
+    listed = (folder / "work" / SET_ASIDE_LIST).read_bytes()
+    assert listed == b"0\0" + os.fsencode(target) + b"\0"

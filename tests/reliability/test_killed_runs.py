@@ -21,7 +21,7 @@ from reliability_support import cli_env, leftovers, text_bytes, tree_snapshot, w
 
 from archive_parallel import ArchiveConfig, ArchiveManager
 from archive_parallel.extract import STAGING_PREFIX
-from archive_parallel.leftovers import is_stale, owner_tag, remove_stale
+from archive_parallel.leftovers import is_stale, note_set_aside, owner_tag, remove_stale
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
 
@@ -138,3 +138,29 @@ def test_only_work_files_of_the_librarys_own_form_and_kind_are_removed(tmp_path)
         manager.extract_archive(out / "pkg.tar.gz", dest)
     assert sorted(os.listdir(dest)) == sorted([*kept_files, *kept_folders, "a.txt"])
     assert temp_folder.is_dir()
+
+
+def test_a_file_set_aside_by_a_killed_commit_is_put_back_by_the_next_extraction(tmp_path):
+    """On a file system without hard links a commit renames the file it replaces aside into
+    its staging folder, noting it first (``leftovers.note_set_aside``). Killed before the new
+    file took the name, the staging folder holds the only copy: the next extraction into the
+    destination puts it back before it removes the folder, and leaves a file whose name was
+    taken (the new one is in) to go with the folder."""
+    dest = tmp_path / "dest"
+    (dest / "app").mkdir(parents=True)
+    (dest / "app" / "kept.txt").write_bytes(b"the new one\n")
+    stale = dest / f"{STAGING_PREFIX}{owner_tag().split('-')[0]}-{_dead_pid():x}-0a1b"
+    stale.mkdir()
+    (stale / "3").write_bytes(b"the user's settings\n")
+    (stale / "4").write_bytes(b"the old one\n")
+    note_set_aside(str(stale), "3", str(dest / "app" / "settings.ini"))
+    note_set_aside(str(stale), "4", str(dest / "app" / "kept.txt"))
+    archive = tmp_path / "other.tar.gz"
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "readme.txt").write_bytes(b"r\n")
+    ArchiveManager().create_archive(tmp_path / "src", archive, ArchiveConfig(durable_writes=False))
+    ArchiveManager().extract_archive(archive, dest, ArchiveConfig(durable_writes=False))
+    assert (dest / "app" / "settings.ini").read_bytes() == b"the user's settings\n"
+    assert (dest / "app" / "kept.txt").read_bytes() == b"the new one\n"
+    assert (dest / "readme.txt").read_bytes() == b"r\n"
+    assert leftovers(dest) == []
