@@ -87,6 +87,21 @@ def interrupt_exit_code(interrupt: BaseException) -> int:
     return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_INTERRUPTED
 
 
+def interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM (``Terminated``) that ``error`` was raised while handling, if
+    any: an interrupt can strike inside a clean-up (closing a child's pipes, say) that then
+    fails on its way out (``Bad file descriptor``); the command was interrupted all the same,
+    and says so."""
+    seen: set[int] = set()
+    cause = error.__context__ or error.__cause__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__context__ or cause.__cause__
+    return None
+
+
 def os_error_text(error: OSError) -> str:
     """One terminal-safe line for an ``OSError``: ``<path>: <reason>`` (both paths of a
     rename), or the error's own text when it names no path."""

@@ -36,6 +36,7 @@ from archive_parallel.cli_support import (
     EXIT_USAGE,
     OneLineParser,
     emit,
+    interrupt_behind,
     interrupt_exit_code,
     non_negative_float,
     non_negative_int,
@@ -797,6 +798,9 @@ def guarded(command: str, work: Callable[[], int], verbose: bool = False) -> int
         print(f"archive-bench {command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
+        if (interrupt := interrupt_behind(exc)) is not None:  # a clean-up failed after it
+            print(f"archive-bench {command}: interrupted", file=sys.stderr)
+            return interrupt_exit_code(interrupt)
         if verbose:
             logger.exception("failed")
         print(f"archive-bench {command}: {os_error_text(exc)}", file=sys.stderr)

@@ -25,6 +25,7 @@ from archive_parallel.cli_support import (
     EXIT_FAILED,
     OneLineParser,
     emit,
+    interrupt_behind,
     interrupt_exit_code,
     os_error_text,
     positive_float,
@@ -65,12 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FixturesError as error:
         print(f"fixtures-gen: {error}", file=sys.stderr)
         return 2
-    except OSError as error:  # a folder that cannot be written, a full disk, ...
+    except (OSError, KeyboardInterrupt) as error:  # an unwritable folder, a full disk, ...
+        interrupt = error if isinstance(error, KeyboardInterrupt) else interrupt_behind(error)
+        if interrupt is not None:
+            print("fixtures-gen: interrupted", file=sys.stderr)
+            return interrupt_exit_code(interrupt)
         print(f"fixtures-gen: {os_error_text(error)}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt as interrupt:
-        print("fixtures-gen: interrupted", file=sys.stderr)
-        return interrupt_exit_code(interrupt)
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,7 @@ from archive_parallel.cli_support import (
     EXIT_OK,
     OneLineParser,
     emit,
+    interrupt_behind,
     interrupt_exit_code,
     os_error_text,
 )
@@ -83,12 +84,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m reports") -> 
     except ReportError as exc:
         print(f"reports: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except OSError as exc:
+    except (OSError, KeyboardInterrupt) as exc:
+        interrupt = exc if isinstance(exc, KeyboardInterrupt) else interrupt_behind(exc)
+        if interrupt is not None:
+            print("reports: interrupted", file=sys.stderr)
+            return interrupt_exit_code(interrupt)
         print(f"reports: {os_error_text(exc)}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt as exc:
-        print("reports: interrupted", file=sys.stderr)
-        return interrupt_exit_code(exc)
 
 
 def write_report(args: argparse.Namespace) -> int:

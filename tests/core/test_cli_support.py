@@ -13,6 +13,7 @@ import pytest
 from archive_parallel.cli_support import (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
+    interrupt_behind,
     interrupt_exit_code,
     non_negative_int,
     os_error_text,
@@ -75,3 +76,34 @@ def test_emit_into_a_closed_pipe_ends_quietly_with_the_commands_own_status():
     _, err = writer.communicate(timeout=120)
     assert writer.returncode == 0
     assert err == b""
+
+
+def _failing_clean_up(interrupt: BaseException) -> OSError:
+    """An OSError raised while ``interrupt`` was being handled, as a clean-up that fails on
+    its way out (closing a pipe twice) raises it."""
+    try:
+        try:
+            raise interrupt
+        except KeyboardInterrupt:
+            raise OSError(errno.EBADF, "Bad file descriptor") from None
+    except OSError as error:
+        return error
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt(), Terminated()])
+def test_the_interrupt_behind_a_failed_clean_up_is_found(interrupt):
+    assert interrupt_behind(_failing_clean_up(interrupt)) is interrupt
+    assert interrupt_behind(OSError(errno.ENOSPC, "No space left on device")) is None
+
+
+def test_fixtures_gen_reports_an_interrupt_whose_clean_up_failed(monkeypatch, capsys, tmp_path):
+    """SIGTERM while the disk check runs ``dd``: a failed clean-up is still an interruption
+    (exit 143, "interrupted"), not "Bad file descriptor" and exit 1."""
+    from fixtures_gen import cli as fixtures_cli
+
+    def interrupted(*args, **kwargs):
+        raise _failing_clean_up(Terminated())
+
+    monkeypatch.setattr(fixtures_cli, "measure_against_dd", interrupted)
+    code = fixtures_cli.main(["bench-disk", "--profile", "small", "--dir", str(tmp_path)])
+    assert (code, capsys.readouterr().err) == (EXIT_TERMINATED, "fixtures-gen: interrupted\n")
