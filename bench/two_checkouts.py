@@ -1,14 +1,15 @@
 """Two versions of the library side by side: did a change make it faster, or slower?
 
 ``python -m bench.two_checkouts OLD [NEW] [--cases OP:FORMAT:PROFILE,...] [--rounds 11]
-[--calls 3] [--threads 2] [--max-contention SHARE] [--dir FOLDER]`` checks out the git
-revisions OLD and NEW (by default NEW is this working tree, uncommitted changes included) side
-by side, each as a detached worktree in a scratch folder, and makes each case's tree once with
-``fixtures_gen`` (the named profile, seed 1). Then, round after round, for every case it runs
-each side in a fresh Python process with that side's checkout first on the path (so nothing
-one side imported or warmed serves the other); the process times ``--calls`` calls of the
-operation and prints their median. The two sides alternate which runs first. Extraction and
-verification read the archive each side created of that tree itself, with its own side file.
+[--calls 3] [--threads 2] [--scale 1] [--max-contention SHARE] [--dir FOLDER]`` checks out the
+git revisions OLD and NEW (by default NEW is this working tree, uncommitted changes included)
+side by side, each as a detached worktree in a scratch folder, and makes each case's tree once
+with ``fixtures_gen`` (the named profile at ``--scale``, seed 1). Then, round after round, for
+every case it runs each side in a fresh Python process with that side's checkout alone on the
+path (``bench/two_checkouts_side.py``: nothing one side imported or warmed serves the other);
+the process times ``--calls`` calls of the operation and prints their median. The two sides
+alternate which runs first. Extraction and verification read the archive each side created of
+that tree itself, with its own side file.
 
 Each line gives the two medians and NEW's speed relative to OLD (OLD's median over NEW's:
 above 1 when NEW is faster) with a 95% bootstrap interval that resamples whole rounds, and the
@@ -32,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from archive_parallel.cli_support import positive_float
 from bench import contention
 from bench.scratch import add_dir_argument, measuring_place, scratch_folder
 from bench.side_by_side import (
@@ -124,20 +126,20 @@ def _run_side(
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def _trees(cases: list[tuple[str, str, str]], base: Path) -> dict[str, Path]:
+def _trees(cases: list[tuple[str, str, str]], base: Path, scale: float) -> dict[str, Path]:
     from fixtures_gen.generate import make_tree
 
     trees = {}
     for profile in dict.fromkeys(case[2] for case in cases):
         trees[profile] = base / "trees" / profile
-        make_tree(profile, trees[profile], seed=1)
+        make_tree(profile, trees[profile], scale=scale, seed=1)
     return trees
 
 
 def compare(args: argparse.Namespace, place: Path) -> list[dict[str, Any]]:
     """Every case's row: both medians, NEW's speed with its interval, the rounds judged."""
     with scratch_folder("two-checkouts", place) as base:
-        trees = _trees(args.cases, base)
+        trees = _trees(args.cases, base, args.scale)
         with checkouts(args.old, args.new, base) as sides:
             times: dict[tuple[str, str], list[float]] = {
                 (":".join(case), side): [] for case in args.cases for side in SIDES
@@ -177,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("old", help="the revision to compare against (a commit, tag or branch)")
     parser.add_argument("new", nargs="?", help="the revision to measure (default: this tree)")
     parser.add_argument("--cases", type=_cases, default=_cases(DEFAULT_CASES))
+    parser.add_argument("--scale", type=positive_float, default=1.0, help="trees' scale (1)")
     parser.add_argument("--rounds", type=positive_int, default=11, help="rounds (11)")
     parser.add_argument("--calls", type=positive_int, default=3, help="calls a process times (3)")
     parser.add_argument("--threads", type=positive_int, default=2, help="thread_pool_size (2)")

@@ -29,7 +29,9 @@ def in_a_git_checkout():
 def test_a_tiny_run_times_both_sides_and_removes_its_checkouts(in_a_git_checkout, capsys, tmp_path):
     before = _worktrees()
     argv = ["HEAD", "--cases", "create:zip:small,verify:tar.gz:small", "--rounds", "2"]
-    assert two_checkouts.main([*argv, "--calls", "1", "--dir", str(tmp_path)]) == 0
+    assert (
+        two_checkouts.main([*argv, "--calls", "1", "--scale", "0.5", "--dir", str(tmp_path)]) == 0
+    )
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"measured in {tmp_path} (")
     assert lines[1].startswith("create:zip:small: old ") and "new speed " in lines[1]
