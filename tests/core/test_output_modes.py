@@ -4,26 +4,15 @@ one written over an earlier archive that archive's permission bits."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from archive_parallel import ArchiveConfig, ArchiveManager
+from tests.umask import umask
 
 CONFIG = ArchiveConfig(durable_writes=False)
-
-
-@contextlib.contextmanager
-def umask(value: int) -> Iterator[None]:
-    previous = os.umask(value)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def mode_of(path: Path) -> int:

@@ -9,9 +9,7 @@ modes extraction gives. Real archives crafted with ``zipfile``, real files on di
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
 import stat
 import struct
@@ -19,13 +17,13 @@ import subprocess
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from archive_parallel import ArchiveManager, CorruptArchiveError, UnsafeArchiveError
 from tests.cli_runner import run_cli
+from tests.umask import umask
 
 WINDOWS = 0  # ZipInfo.create_system of a zip made on Windows (FAT): no unix mode
 
@@ -178,15 +176,6 @@ def powershell_zip(tmp_path: Path) -> Path:
             ("app\\bin\\tool.exe", b"", b"MZ"),
         ],
     )
-
-
-@contextlib.contextmanager
-def umask(value: int) -> Iterator[None]:
-    previous = os.umask(value)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def _extracted(root: Path) -> dict[str, tuple[str, int]]:
