@@ -37,7 +37,7 @@ from bench import contention, side_by_side
 from bench.cases import verify_tree_against_manifest
 from bench.grid import Workload
 from bench.provenance import scratch_identity
-from bench.scratch import add_dir_argument, measuring_place, scratch_base, scratch_folder
+from bench.scratch import measuring_place, scratch_base, scratch_folder
 from bench.workloads import build_input_archives, fixtures_root, prepare_tree
 
 ARCHIVES = ("tar.zst", "tar.gz+tarfile")
@@ -150,28 +150,9 @@ def measure(
     return rows
 
 
-def _one_workload(text: str) -> Workload:
-    """``profile[:scale]``, as ``archive-bench run --workloads`` takes it, one of them."""
-    from bench.cli import _workloads
-
-    workloads = _workloads(text)
-    if len(workloads) != 1:
-        raise argparse.ArgumentTypeError("give one workload, e.g. medium or package:0.5")
-    return workloads[0]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.decode_lane", description=__doc__)
-    parser.add_argument(
-        "--workload", type=_one_workload, default=Workload("medium", 1.0), help="profile[:scale]"
-    )
-    parser.add_argument(
-        "--threads", type=side_by_side.positive_int, default=2, help="pool size (2)"
-    )
-    parser.add_argument("--rounds", type=side_by_side.positive_int, default=15, help="rounds (15)")
-    side_by_side.add_contention_argument(parser)
-    add_dir_argument(parser)
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    side_by_side.add_one_workload_arguments(parser, Workload("medium", 1.0), threads=2)
     args = parser.parse_args(argv)
     workload = args.workload
     base = measuring_place(parser, args.dir, announce=not args.json)

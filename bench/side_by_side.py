@@ -52,6 +52,41 @@ def ratio_text(cell: dict[str, float]) -> str:
     return f"{cell['ratio']:.2f}x ({cell['low']:.2f}-{cell['high']:.2f})"
 
 
+def one_workload(text: str) -> Any:
+    """``profile[:scale]``, as ``archive-bench run --workloads`` takes it, one of them (a
+    ``bench.grid.Workload``)."""
+    from bench.cli import _workloads
+
+    workloads = _workloads(text)
+    if len(workloads) != 1:
+        raise argparse.ArgumentTypeError("give one workload, e.g. medium or package:0.5")
+    return workloads[0]
+
+
+def add_one_workload_arguments(
+    parser: argparse.ArgumentParser, workload: Any, threads: int, rounds: int = 15
+) -> None:
+    """What a side-by-side tool of one workload and one pool size takes: ``--workload``,
+    ``--threads``, ``--rounds``, ``--max-contention``, ``--dir`` and ``--json``, with these
+    defaults."""
+    from bench.scratch import add_dir_argument
+
+    scale = f":{workload.scale:g}" if workload.scale != 1 else ""
+    parser.add_argument(
+        "--workload",
+        type=one_workload,
+        default=workload,
+        help=f"profile[:scale] ({workload.profile}{scale})",
+    )
+    parser.add_argument(
+        "--threads", type=positive_int, default=threads, help=f"pool size ({threads})"
+    )
+    parser.add_argument("--rounds", type=positive_int, default=rounds, help=f"rounds ({rounds})")
+    add_contention_argument(parser)
+    add_dir_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+
+
 def share_argument(text: str) -> float:
     """``--max-contention``'s type: a share of the CPUs, 0 to 1."""
     try:

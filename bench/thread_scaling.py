@@ -202,13 +202,13 @@ def print_rows(rows: list[dict[str, Any]], max_contention: float | None) -> None
 
 def main(argv: list[str] | None = None) -> int:
     from archive_parallel.cores import usable_cpu_count
-    from bench.decode_lane import _one_workload
+    from bench.cli import _workloads
     from bench.interleaved import measure_cells, save_run
 
     parser = argparse.ArgumentParser(prog="python -m bench.thread_scaling", description=__doc__)
     parser.add_argument(
         "--workloads",
-        type=lambda text: tuple(_one_workload(item) for item in text.split(",") if item),
+        type=_workloads,
         default=(Workload("medium", 0.25),),
         help="profile[:scale],... (medium:0.25)",
     )

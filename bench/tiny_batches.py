@@ -36,7 +36,7 @@ from bench import contention, side_by_side
 from bench.cases import Case
 from bench.grid import Cell, Workload
 from bench.provenance import scratch_identity
-from bench.scratch import add_dir_argument, measuring_place, scratch_base, scratch_folder
+from bench.scratch import measuring_place, scratch_base, scratch_folder
 from bench.thread_scaling import BATCH_SIZE, case_list
 from bench.workloads import build_input_archives, fixtures_root, prepare_tree
 
@@ -155,25 +155,15 @@ def measure(
 
 def main(argv: list[str] | None = None) -> int:
     from archive_parallel import pool
-    from bench.decode_lane import _one_workload
 
     parser = argparse.ArgumentParser(prog="python -m bench.tiny_batches", description=__doc__)
-    parser.add_argument(
-        "--workload", type=_one_workload, default=Workload("package", 1.0), help="profile[:scale]"
-    )
-    parser.add_argument(
-        "--threads", type=side_by_side.positive_int, default=4, help="pool size (4)"
-    )
+    side_by_side.add_one_workload_arguments(parser, Workload("package", 1.0), threads=4)
     parser.add_argument(
         "--cases",
         type=case_list,
         default=case_list(DEFAULT_CASES),
         help=f"operation:format,... ({DEFAULT_CASES})",
     )
-    parser.add_argument("--rounds", type=side_by_side.positive_int, default=15, help="rounds (15)")
-    side_by_side.add_contention_argument(parser)
-    add_dir_argument(parser)
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     if args.threads < 2:
         parser.error("--threads: the parallel path needs 2 or more")
