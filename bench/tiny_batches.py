@@ -5,8 +5,10 @@
 [--dir FOLDER] [--json]`` runs each case (``operation:format``, the harness's own cells and
 output checks) two ways in one process, with the library's parallel path at ``--threads``:
 
-* ``caller``: a batch of files averaging under ``pool.INLINE_MEAN_FILE_SIZE`` is handled by the
-  calling thread as it comes, while the workers take the larger ones (what the library does);
+* ``caller``: a batch of files averaging under ``pool.INLINE_MEAN_FILE_SIZE`` (under
+  ``pool.INLINE_MEAN_DEFLATED_SIZE`` when the task also deflates them, as the zip writer's do)
+  is handled by the calling thread as it comes, while the workers take the larger ones (what
+  the library does);
 * ``workers``: every batch goes to the workers, whatever its files weigh.
 
 Each file of a tiny batch costs a few system calls and a little interpreter work; every system
@@ -50,12 +52,13 @@ def tiny_batches_to(way: str) -> Iterator[None]:
     the workers (no batch counts as tiny)."""
     from archive_parallel import pool
 
-    real = pool.INLINE_MEAN_FILE_SIZE
-    pool.INLINE_MEAN_FILE_SIZE = real if way == "caller" else 0
+    real = pool.INLINE_MEAN_FILE_SIZE, pool.INLINE_MEAN_DEFLATED_SIZE
+    if way == "workers":
+        pool.INLINE_MEAN_FILE_SIZE = pool.INLINE_MEAN_DEFLATED_SIZE = 0
     try:
         yield
     finally:
-        pool.INLINE_MEAN_FILE_SIZE = real
+        pool.INLINE_MEAN_FILE_SIZE, pool.INLINE_MEAN_DEFLATED_SIZE = real
 
 
 def _case(workload: Workload, operation: str, fmt: str, threads: int, prepared, work: Path):
@@ -199,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     print(side_by_side.contention_line(rows, args.max_contention))
     print(
         f"this machine: {pool.usable_cpu_count()} usable cores; the library hands batches "
-        f"averaging under {pool.INLINE_MEAN_FILE_SIZE // 1024} KiB a file to the calling thread"
+        f"averaging under {pool.INLINE_MEAN_FILE_SIZE // 1024} KiB a file (to deflate, "
+        f"{pool.INLINE_MEAN_DEFLATED_SIZE // 1024} KiB) to the calling thread"
     )
     return 0
 

@@ -7,7 +7,10 @@ or ``PendingFile`` still to be read) are made ready by workers in batches of up 
 ``block_size``): read, hashed, CRC'd, compressed whole and framed with their local headers
 into one blob, so the writing thread only appends blobs in order and packs their central
 directory headers (tiny files cost no handoff each, a small archive is still shared by
-several workers, a large one needs few handoffs). Batches go through an ``OrderedWindow``
+several workers, a large one needs few handoffs). A batch of files averaging under 4 KiB
+(``pool.INLINE_MEAN_DEFLATED_SIZE``) is made ready by the writing thread itself: for such
+files the per-file interpreter work outweighs what deflate in a worker saves, and more
+threads only contend for the lock. Batches go through an ``OrderedWindow``
 of at most ``max_in_flight``; a member is STORED when deflate would not shrink it. Progress
 (``progress.OutputProgress``) hears of each batch and deflate block as it is written. A large
 file (``StreamedFile``) is streamed by the calling thread after the window has been drained:
@@ -405,10 +408,11 @@ class _ZipWriter:
         self.batch_byte_limit = min(2 * self.batch_byte_limit, self.block_size)
         args = (batch, self.level, self.module, self.fixed_mtime)
         self.progress.cut()
-        if self.level > 0:  # deflate pays for a worker whatever the members' sizes
-            done = self.window.submit(_prepare_batch, *args)
-        else:  # reading only: tiny files stay in this thread (OrderedWindow.submit_batch)
-            done = self.window.submit_batch(nbytes, len(batch), _prepare_batch, *args)
+        # tiny files stay in this thread (OrderedWindow.submit_batch); deflating them makes
+        # a worker pay from smaller files on
+        done = self.window.submit_batch(
+            nbytes, len(batch), _prepare_batch, *args, deflated=self.level > 0
+        )
         for ready in done:
             self._write_batch(ready)
 

@@ -13,14 +13,16 @@ from bench import tiny_batches
 
 
 def test_each_way_is_forced_and_the_rule_put_back():
-    real = pool.INLINE_MEAN_FILE_SIZE
+    real = pool.INLINE_MEAN_FILE_SIZE, pool.INLINE_MEAN_DEFLATED_SIZE
     with tiny_batches.tiny_batches_to("workers"):
         assert not pool.is_tiny_batch(1, 100)
+        assert not pool.is_tiny_batch(1, 100, deflated=True)
     with tiny_batches.tiny_batches_to("caller"):
         assert pool.is_tiny_batch(1, 100)
+        assert pool.is_tiny_batch(1, 100, deflated=True)
     with pytest.raises(KeyError), tiny_batches.tiny_batches_to("workers"):
         raise KeyError("a failing case")
-    assert real == pool.INLINE_MEAN_FILE_SIZE
+    assert real == (pool.INLINE_MEAN_FILE_SIZE, pool.INLINE_MEAN_DEFLATED_SIZE)
 
 
 def test_a_small_run_reports_every_case_and_cleans_up(tmp_path, monkeypatch, capsys):

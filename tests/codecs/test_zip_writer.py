@@ -4,6 +4,7 @@ import os
 import stat
 import subprocess
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from codecs_testdata import mixed_bytes, random_bytes, require_tool, text_bytes
@@ -200,3 +201,35 @@ def test_batching_of_small_members_does_not_change_bytes(tree, pools, monkeypatc
     reference, _ = build(entries, pools[2])
     monkeypatch.setattr(zip_writer, "BATCH_MEMBERS", 1)
     assert build(entries, pools[2])[0] == reference
+
+
+class _CountingPool(ThreadPoolExecutor):
+    """A pool that counts the batches handed to it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=2)
+        self.batches = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.batches += fn is zip_writer._prepare_batch
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("file_size", "shared"),
+    [(1024, False), (8192, True)],
+)
+def test_deflated_batches_go_to_workers_from_a_few_kib_a_file(tmp_path, file_size, shared):
+    """Files averaging under ``pool.INLINE_MEAN_DEFLATED_SIZE`` cost more interpreter work
+    than deflate in a worker saves: the writing thread makes their batches ready itself;
+    larger ones are shared. The bytes are the same either way."""
+    entries = []
+    for i in range(40):
+        path = tmp_path / f"f{i}.txt"
+        path.write_bytes(text_bytes(file_size, seed=i))
+        entries.append(FileEntry(str(path), path.name, EntryKind.FILE, file_size, 0o644, MTIME))
+    reference, _ = build(entries)
+    with _CountingPool() as counting:
+        got, _ = build(entries, counting)
+    assert got == reference
+    assert (counting.batches > 0) is shared
