@@ -37,10 +37,12 @@ THREAD_NAME_PREFIX = "archive-parallel"
 #: Python work under the GIL, so handing it to a worker only slows the caller down
 INLINE_MEAN_FILE_SIZE = 16 * 1024
 #: the same for batches whose files a task also deflates: compressing them is work a worker
-#: does without the GIL, which pays for the hand-off from about 4 KiB a file (2 cores, 1,500
+#: does without the GIL, which pays for the hand-off from a few KiB a file (2 cores, 1,500
 #: text files a size, against one thread: 1 KiB 0.91x with 2 threads and 0.71x with 4; 2 KiB
-#: 1.07x and 0.91x; 4 KiB 1.33x and 1.39x; 8 KiB 1.44x and 1.44x)
-INLINE_MEAN_DEFLATED_SIZE = 4 * 1024
+#: 1.07x and 0.91x; 4 KiB 1.33x and 1.39x; 8 KiB 1.44x and 1.44x). A mixed tree's batches
+#: straddle it: at 4 KiB the package tree's zip read 0.93x (0.86-1.05) of handing every
+#: batch over, at 2 KiB 1.01x (0.92-1.08), and 20,000 files under 2 KiB 1.6x either way.
+INLINE_MEAN_DEFLATED_SIZE = 2 * 1024
 
 
 def is_tiny_batch(total_bytes: int, count: int, deflated: bool = False) -> bool:

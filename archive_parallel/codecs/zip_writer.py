@@ -7,7 +7,7 @@ or ``PendingFile`` still to be read) are made ready by workers in batches of up 
 ``block_size``): read, hashed, CRC'd, compressed whole and framed with their local headers
 into one blob, so the writing thread only appends blobs in order and packs their central
 directory headers (tiny files cost no handoff each, a small archive is still shared by
-several workers, a large one needs few handoffs). A batch of files averaging under 4 KiB
+several workers, a large one needs few handoffs). A batch of files averaging under 2 KiB
 (``pool.INLINE_MEAN_DEFLATED_SIZE``) is made ready by the writing thread itself: for such
 files the per-file interpreter work outweighs what deflate in a worker saves, and more
 threads only contend for the lock. Batches go through an ``OrderedWindow``
