@@ -148,6 +148,12 @@ def resolve_format(path: str | os.PathLike[str]) -> CompressionFormat:
     return CompressionFormat.from_extension(path)
 
 
+def unsupported_by_name(filename: str | os.PathLike[str]) -> str | None:
+    """What format ``filename``'s extension names when it is one no writer or reader here
+    handles (``"lz4-compressed"``, ``"a 7z archive"``), else None."""
+    return _unsupported_format(b"", filename)
+
+
 def _unsupported_format(head: bytes, filename: str | os.PathLike[str]) -> str | None:
     """What a file whose first bytes ``head`` match no format read here is, when its magic
     bytes or else its name say a format no reader here reads (``"lz4-compressed"``, ``"a 7z

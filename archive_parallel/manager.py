@@ -37,7 +37,7 @@ from .errors import (
     UnsupportedArchiveError,
 )
 from .exclusion_helper import WalkedSources, member_name_under, should_exclude
-from .formats import CompressionFormat, resolve_format
+from .formats import CompressionFormat, resolve_format, unsupported_by_name
 from .hashing_writer import HashingWriter
 from .integrity import IntegrityPlan
 from .interrupts import deferred_interrupts, defers_interrupts
@@ -280,6 +280,14 @@ class ArchiveManager:
             file_count = sum(1 for e in entries if e.kind is not EntryKind.DIR)
             parallel = config.uses_parallel(file_count)
             executor = self._executor(config, parallel)
+            named = unsupported_by_name(archive)
+            if named is not None:  # an unknown name keeps the old default, but say so
+                self.logger.warning(
+                    "%s: the name says %s, which this library does not write; writing a "
+                    "gzip-compressed tar under that name (end it in .tar.gz for that)",
+                    archive,
+                    named,
+                )
             self.logger.debug(
                 "creating %s (%s) from %d entries, %s",
                 archive,

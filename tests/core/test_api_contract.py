@@ -323,6 +323,29 @@ def test_the_warnings_reach_the_managers_logger(manager, tmp_path):
     assert any("large" in line for line in seen.output)
 
 
+@pytest.mark.parametrize(
+    ("name", "named"), [("x.tar.lz4", "lz4"), ("x.7z", "7z"), ("x.rar", "RAR")]
+)
+def test_a_name_of_another_format_gets_the_old_default_with_a_warning(
+    manager, tmp_path, caplog, name, named
+):
+    """Any other name gives a tar.gz, as the old class wrote (the contract keeps it); a name
+    that says lz4, 7z or RAR then says, on the manager's logger, what was written instead."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("a\n")
+    with caplog.at_level("WARNING"):
+        meta = manager.create_archive(src, tmp_path / name)
+    assert meta.format is CompressionFormat.TAR_GZ
+    assert (tmp_path / name).read_bytes()[:2] == b"\x1f\x8b"
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and named in warned[0] and "gzip-compressed tar" in warned[0]
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        manager.create_archive(src, tmp_path / "backup")  # no extension: the old default
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
 def test_operation_count_can_be_reset_and_bumped_as_the_old_attribute(manager, sample_tree):
     manager._collect_files(sample_tree, ArchiveConfig())
     assert manager._operation_count == 1
