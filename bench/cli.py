@@ -776,10 +776,14 @@ def missing_report_module(exc: ImportError) -> str | None:
     return None
 
 
-def guarded(command: str, work: Callable[[], int], verbose: bool = False) -> int:
+def guarded(
+    command: str, work: Callable[[], int], verbose: bool = False, *, program: str = ""
+) -> int:
     """Run ``work``; a usage error, an OS error (a folder that cannot be written, a full
     disk), a missing package of the report extra, Ctrl-C or SIGTERM becomes one line on
-    stderr and its exit status (``-v`` logs an OS error's traceback too)."""
+    stderr and its exit status (``-v`` logs an OS error's traceback too). The line starts
+    with ``archive-bench COMMAND``, or with ``program`` (a side tool's own name)."""
+    name = program or f"archive-bench {command}"
     try:
         with sigterm_as_interrupt():
             return work()
@@ -787,24 +791,31 @@ def guarded(command: str, work: Callable[[], int], verbose: bool = False) -> int
         if missing_report_module(exc) is None:
             raise
         print(
-            f"archive-bench {command} needs the report extra (pip install '.[report]'): {exc}",
+            f"{name} needs the report extra (pip install '.[report]'): {exc}",
             file=sys.stderr,
         )
         return EXIT_FAILED
     except KeyboardInterrupt as exc:
-        print(f"archive-bench {command}: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         return interrupt_exit_code(exc)
     except UsageError as exc:
-        print(f"archive-bench {command}: {exc}", file=sys.stderr)
+        print(f"{name}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
         if (interrupt := interrupt_behind(exc)) is not None:  # a clean-up failed after it
-            print(f"archive-bench {command}: interrupted", file=sys.stderr)
+            print(f"{name}: interrupted", file=sys.stderr)
             return interrupt_exit_code(interrupt)
         if verbose:
             logger.exception("failed")
-        print(f"archive-bench {command}: {os_error_text(exc)}", file=sys.stderr)
+        print(f"{name}: {os_error_text(exc)}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def run_tool(module: str, main: Callable[[], int]) -> None:
+    """Run a side tool's ``main`` (``python -m bench.<module>``) as ``archive-bench`` runs its
+    commands (``guarded``): Ctrl-C, SIGTERM or an OS error is one line on stderr and its exit
+    status, never a traceback; exits with ``main``'s status otherwise."""
+    raise SystemExit(guarded(module, main, program=f"python -m {module}"))
 
 
 def run_command(args: argparse.Namespace, argv: list[str]) -> int:

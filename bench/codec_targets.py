@@ -755,4 +755,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from bench.cli import run_tool
+
+    run_tool("bench.codec_targets", main)

@@ -1,0 +1,67 @@
+"""The side tools (``python -m bench.<tool>``) stopped by Ctrl-C or SIGTERM mid-measurement:
+one line naming the tool, the interrupt's exit status, no traceback, and their scratch
+folder gone; an OS error is one line too."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TOOLS = {
+    "bench.thread_scaling": ["--workloads", "small", "--rounds", "100000"],
+    "bench.tiny_batches": ["--workload", "small", "--rounds", "100000", "--threads", "2"],
+    "bench.decode_lane": ["--workload", "small", "--rounds", "100000"],
+    "bench.fixed_cost": ["--rounds", "100000"],
+    "bench.file_scaling": ["--files", "200", "--rounds", "100000"],
+}
+
+
+def _start(tool: str, args: list[str], cwd: Path, scratch: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ARCHIVE_BENCH_SCRATCH": str(scratch)}
+    return subprocess.Popen(
+        [sys.executable, "-m", tool, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("tool", sorted(TOOLS))
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_tool_says_so_in_one_line_and_leaves_nothing(tmp_path, tool, signum, status):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    proc = _start(tool, TOOLS[tool], tmp_path, scratch)
+    deadline = time.monotonic() + 120
+    while not any(scratch.iterdir()):  # its measuring folder exists: rounds are under way
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == status, err
+    assert err.strip().splitlines() == [f"python -m {tool}: interrupted"]
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc to fail in")
+def test_an_os_error_is_one_line(tmp_path):
+    """A place where no folder can be made, for root too: one line naming it, status 1."""
+    proc = _start(
+        "bench.thread_scaling", ["--workloads", "small", "--dir", "/proc/self"], tmp_path, tmp_path
+    )
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m bench.thread_scaling: /proc/self")
