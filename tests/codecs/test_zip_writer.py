@@ -3,6 +3,8 @@ import io
 import os
 import stat
 import subprocess
+import threading
+import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -233,3 +235,45 @@ def test_deflated_batches_go_to_workers_from_a_few_kib_a_file(tmp_path, file_siz
         got, _ = build(entries, counting)
     assert got == reference
     assert (counting.batches > 0) is shared
+
+
+@pytest.mark.parametrize(("file_size", "gated"), [(8192, True), (65536, False)])
+def test_batches_of_small_files_run_a_few_at_a_time(tmp_path, monkeypatch, file_size, gated):
+    """Deflated batches of small files (under ``pool.INLINE_MEAN_FILE_SIZE`` a file) run at
+    most ``SMALL_BATCHES_AT_ONCE`` at once, however many threads the pool has: each of their
+    files takes the interpreter lock, so more of them only wait for it. Batches of larger
+    files are never held back. The bytes are the same either way."""
+    monkeypatch.setattr(zip_writer, "usable_cpu_count", lambda: 16)
+    monkeypatch.setattr(zip_writer, "BATCH_MEMBERS", 2)
+    running = peak = 0
+    lock = threading.Lock()
+    prepared = zip_writer._prepared
+
+    def watched(*args):
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        try:
+            time.sleep(0.02)  # long enough for every free worker to start one
+            return prepared(*args)
+        finally:
+            with lock:
+                running -= 1
+
+    entries = []
+    for i in range(64):
+        path = tmp_path / f"f{i}.txt"
+        path.write_bytes(text_bytes(file_size, seed=i))
+        entries.append(FileEntry(str(path), path.name, EntryKind.FILE, file_size, 0o644, MTIME))
+    reference, _ = build(entries)
+    monkeypatch.setattr(zip_writer, "_prepared", watched)
+    with ThreadPoolExecutor(max_workers=12) as wide:
+        out = io.BytesIO()
+        items = iter_contents(entries, wide, batch_size=2, batches_in_flight=2)
+        write_zip(out, items, 6, wide, 16, 1 << 20)
+    assert out.getvalue() == reference
+    if gated:
+        assert peak == zip_writer.SMALL_BATCHES_AT_ONCE
+    else:
+        assert peak > zip_writer.SMALL_BATCHES_AT_ONCE
