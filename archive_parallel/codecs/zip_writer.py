@@ -10,7 +10,8 @@ directory headers (tiny files cost no handoff each, a small archive is still sha
 several workers, a large one needs few handoffs). A batch of files averaging under 2 KiB
 (``pool.INLINE_MEAN_DEFLATED_SIZE``) is made ready by the writing thread itself: for such
 files the per-file interpreter work outweighs what deflate in a worker saves, and more
-threads only contend for the lock. Batches go through an ``OrderedWindow``
+threads only contend for the lock; batches of files under 16 KiB run at most
+``SMALL_BATCHES_AT_ONCE`` at a time, for the same reason. Batches go through an ``OrderedWindow``
 of at most ``max_in_flight``; a member is STORED when deflate would not shrink it. Progress
 (``progress.OutputProgress``) hears of each batch and deflate block as it is written. A large
 file (``StreamedFile``) is streamed by the calling thread after the window has been drained:
