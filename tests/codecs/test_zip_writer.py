@@ -205,6 +205,16 @@ def test_batching_of_small_members_does_not_change_bytes(tree, pools, monkeypatc
     assert build(entries, pools[2])[0] == reference
 
 
+def _text_files(folder, count: int, size: int) -> list[FileEntry]:
+    """``count`` text files of ``size`` bytes each in ``folder``, as entries."""
+    entries = []
+    for i in range(count):
+        path = folder / f"f{i}.txt"
+        path.write_bytes(text_bytes(size, seed=i))
+        entries.append(FileEntry(str(path), path.name, EntryKind.FILE, size, 0o644, MTIME))
+    return entries
+
+
 class _CountingPool(ThreadPoolExecutor):
     """A pool that counts the batches handed to it."""
 
@@ -225,11 +235,7 @@ def test_deflated_batches_go_to_workers_from_a_few_kib_a_file(tmp_path, file_siz
     """Files averaging under ``pool.INLINE_MEAN_DEFLATED_SIZE`` cost more interpreter work
     than deflate in a worker saves: the writing thread makes their batches ready itself;
     larger ones are shared. The bytes are the same either way."""
-    entries = []
-    for i in range(40):
-        path = tmp_path / f"f{i}.txt"
-        path.write_bytes(text_bytes(file_size, seed=i))
-        entries.append(FileEntry(str(path), path.name, EntryKind.FILE, file_size, 0o644, MTIME))
+    entries = _text_files(tmp_path, 40, file_size)
     reference, _ = build(entries)
     with _CountingPool() as counting:
         got, _ = build(entries, counting)
@@ -261,11 +267,7 @@ def test_batches_of_small_files_run_a_few_at_a_time(tmp_path, monkeypatch, file_
             with lock:
                 running -= 1
 
-    entries = []
-    for i in range(64):
-        path = tmp_path / f"f{i}.txt"
-        path.write_bytes(text_bytes(file_size, seed=i))
-        entries.append(FileEntry(str(path), path.name, EntryKind.FILE, file_size, 0o644, MTIME))
+    entries = _text_files(tmp_path, 64, file_size)
     reference, _ = build(entries)
     monkeypatch.setattr(zip_writer, "_prepared", watched)
     with ThreadPoolExecutor(max_workers=12) as wide:
