@@ -30,7 +30,12 @@ from bench import contention
 from bench.cases import Case
 from bench.grid import TREE_OPERATIONS, Cell, Workload
 from bench.scratch import scratch_folder
-from bench.workloads import build_input_archives, fixtures_root, prepare_tree
+from bench.workloads import (
+    PreparedWorkload,
+    build_input_archives,
+    fixtures_root,
+    prepare_tree,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +54,23 @@ def _cell(pick: Any, workload: Workload) -> dict[str, Any]:
     ).to_dict()
 
 
-def _reads_archive(operation: str) -> bool:
+def reads_archive(operation: str) -> bool:
+    """Whether ``operation`` reads an archive (extract, verify), not a tree."""
     return operation != "create" and operation not in TREE_OPERATIONS
+
+
+def case_for(cell: dict[str, Any], prepared: PreparedWorkload, scratch: Path) -> Case:
+    """The ``Case`` of ``cell`` on ``prepared``'s tree (and its input archive, for an
+    operation that reads one), writing under ``scratch``."""
+    reads = reads_archive(cell["operation"])
+    return Case(
+        {
+            "cell": cell,
+            "tree": str(prepared.tree),
+            "input_archive": str(prepared.archives[cell["format"]]) if reads else None,
+            "scratch": str(scratch),
+        }
+    )
 
 
 def measure(
@@ -85,23 +105,15 @@ def measure_cells(
     started = time.strftime("%Y%m%dT%H%M%S")
     for workload, cells in cells_by_workload.items():
         prepared = prepare_tree(root, workload)
-        formats = sorted({c["format"] for c in cells if _reads_archive(c["operation"])})
+        formats = sorted({c["format"] for c in cells if reads_archive(c["operation"])})
         with scratch_folder("interleaved", base) as work:
             build_input_archives(prepared, formats, work / "inputs")
             cases: list[tuple[dict[str, Any], Case]] = []
             for i, cell in enumerate(cells):
-                if _reads_archive(cell["operation"]) and cell["format"] not in prepared.archives:
+                if reads_archive(cell["operation"]) and cell["format"] not in prepared.archives:
                     logger.error("%s left out: no input archive to read", cell["cell_id"])
                     continue
-                spec = {
-                    "cell": cell,
-                    "tree": str(prepared.tree),
-                    "input_archive": str(prepared.archives[cell["format"]])
-                    if _reads_archive(cell["operation"])
-                    else None,
-                    "scratch": str(work / f"case{i}"),
-                }
-                cases.append((cell, Case(spec)))
+                cases.append((cell, case_for(cell, prepared, work / f"case{i}")))
             values: dict[int, list[float]] = {i: [] for i in range(len(cases))}
             # the share of the CPUs other work took: per timing, and per round
             readings: dict[int, list[float]] = {i: [] for i in range(len(cases))}

@@ -82,6 +82,24 @@ def case_list(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(dict.fromkeys(cases))
 
 
+def library_cell(
+    workload: Workload, operation: str, fmt: str, threads: int, backend: str
+) -> dict[str, Any]:
+    """The cell of the library at ``threads``: its sequential path for 1, else its parallel
+    path in batches of ``BATCH_SIZE``."""
+    parallel = threads > 1
+    return Cell(
+        operation=operation,
+        format=fmt,
+        workload=workload.profile,
+        scale=float(workload.scale),
+        variant="parallel" if parallel else "sequential",
+        threads=threads,
+        batch_size=BATCH_SIZE if parallel else 0,
+        backend=backend,
+    ).to_dict()
+
+
 def scaling_cells(
     workload: Workload, cases: tuple[tuple[str, str], ...], threads: tuple[int, ...], backend: str
 ) -> list[dict[str, Any]]:
@@ -89,27 +107,19 @@ def scaling_cells(
     thread count of 1) and the parallel path at every other count."""
     cells = []
     for operation, fmt in cases:
-        kinds = [("reference", 1)] + [
-            ("sequential" if count == 1 else "parallel", count) for count in threads
-        ]
-        for variant, count in kinds:
-            cells.append(
-                Cell(
-                    operation=operation,
-                    format=fmt,
-                    workload=workload.profile,
-                    scale=float(workload.scale),
-                    variant=variant,
-                    threads=count,
-                    batch_size=BATCH_SIZE if variant == "parallel" else 0,
-                    backend="zlib" if variant == "reference" else backend,
-                ).to_dict()
-            )
+        reference = Cell(
+            operation=operation,
+            format=fmt,
+            workload=workload.profile,
+            scale=float(workload.scale),
+            variant="reference",
+            threads=1,
+            batch_size=0,
+            backend="zlib",
+        ).to_dict()
+        cells.append(reference)
+        cells.extend(library_cell(workload, operation, fmt, n, backend) for n in threads)
     return cells
-
-
-def _efficiency(speedup: dict[str, float], threads: int) -> float:
-    return speedup["ratio"] / threads
 
 
 def scaling_rows(records: list[dict[str, Any]], max_contention: float | None) -> list[dict]:
@@ -154,7 +164,7 @@ def scaling_rows(records: list[dict[str, Any]], max_contention: float | None) ->
             if sequential is not None:
                 over_one = side_by_side.paired_cell(sequential["values"], record["values"], kept)
                 row["over_one_thread"] = over_one
-                row["efficiency"] = _efficiency(over_one, record["threads"])
+                row["efficiency"] = over_one["ratio"] / record["threads"]
             rows.append(row)
     return rows
 

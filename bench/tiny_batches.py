@@ -36,10 +36,11 @@ from typing import Any
 
 from bench import contention, side_by_side
 from bench.cases import Case
-from bench.grid import Cell, Workload
+from bench.grid import Workload
+from bench.interleaved import case_for, reads_archive
 from bench.provenance import scratch_identity
 from bench.scratch import measuring_place, scratch_base, scratch_folder
-from bench.thread_scaling import BATCH_SIZE, case_list
+from bench.thread_scaling import case_list, library_cell
 from bench.workloads import build_input_archives, fixtures_root, prepare_tree
 
 DEFAULT_CASES = "extract:zip,extract:tar.gz,create:zip"
@@ -62,26 +63,8 @@ def tiny_batches_to(way: str) -> Iterator[None]:
 
 
 def _case(workload: Workload, operation: str, fmt: str, threads: int, prepared, work: Path):
-    parallel = threads > 1
-    cell = Cell(
-        operation=operation,
-        format=fmt,
-        workload=workload.profile,
-        scale=float(workload.scale),
-        variant="parallel" if parallel else "sequential",
-        threads=threads,
-        batch_size=BATCH_SIZE if parallel else 0,
-        backend="zlib",
-    ).to_dict()
-    reads = operation != "create" and operation != "checksum"
-    return Case(
-        {
-            "cell": cell,
-            "tree": str(prepared.tree),
-            "input_archive": str(prepared.archives[fmt]) if reads else None,
-            "scratch": str(work / cell["cell_id"]),
-        }
-    )
+    cell = library_cell(workload, operation, fmt, threads, "zlib")
+    return case_for(cell, prepared, work / cell["cell_id"])
 
 
 def _timed(case: Case) -> float:
@@ -108,7 +91,8 @@ def measure(
     rng = random.Random(seed)
     rows = []
     with scratch_folder("tiny-batches", base) as work:
-        build_input_archives(prepared, sorted({fmt for op, fmt in cases if op != "create"}), work)
+        read = sorted({fmt for op, fmt in cases if reads_archive(op)})
+        build_input_archives(prepared, read, work)
         for operation, fmt in cases:
             sequential = _case(workload, operation, fmt, 1, prepared, work)
             parallel = _case(workload, operation, fmt, threads, prepared, work)
