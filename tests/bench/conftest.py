@@ -110,3 +110,15 @@ def no_system_temp(tmp_path, monkeypatch):
     a side tool that writes anywhere but where it was pointed fails."""
     monkeypatch.delenv("ARCHIVE_BENCH_SCRATCH", raising=False)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-system-temp"))
+
+
+@pytest.fixture
+def tool_scratch(tmp_path, monkeypatch):
+    """A side tool's measuring place: ``ARCHIVE_BENCH_SCRATCH`` set to a new folder (returned),
+    and the working folder moved to ``tmp_path`` so the fixture cache goes under its
+    ``./results``."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("ARCHIVE_BENCH_SCRATCH", str(scratch))
+    monkeypatch.chdir(tmp_path)
+    return scratch

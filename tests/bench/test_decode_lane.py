@@ -23,11 +23,8 @@ def test_each_way_is_forced_whatever_the_machine():
     assert pool.usable_cpu_count is real
 
 
-def test_a_small_run_reports_every_case_and_cleans_up(tmp_path, monkeypatch, capsys):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setenv("ARCHIVE_BENCH_SCRATCH", str(scratch))
-    monkeypatch.chdir(tmp_path)  # the fixture cache goes under ./results
+def test_a_small_run_reports_every_case_and_cleans_up(tmp_path, tool_scratch, capsys):
+    scratch = tool_scratch
     argv = ["--workload", "small:4", "--rounds", "2"]
     assert decode_lane.main([*argv, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

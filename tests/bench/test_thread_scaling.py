@@ -73,11 +73,8 @@ def test_cases_keep_their_order_and_drop_repeats():
     )
 
 
-def test_a_small_run_reports_every_cell_files_a_run_and_cleans_up(tmp_path, monkeypatch, capsys):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setenv("ARCHIVE_BENCH_SCRATCH", str(scratch))
-    monkeypatch.chdir(tmp_path)  # the fixture cache goes under ./results
+def test_a_small_run_reports_every_cell_files_a_run_and_cleans_up(tmp_path, tool_scratch, capsys):
+    scratch = tool_scratch
     argv = ["--workloads", "small:0.5", "--threads", "1,2", "--rounds", "2"]
     cases = ["--cases", "create:zip,extract:tar.gz"]
     assert thread_scaling.main([*argv, *cases, "--json"]) == 0

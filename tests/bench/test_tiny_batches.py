@@ -25,11 +25,8 @@ def test_each_way_is_forced_and_the_rule_put_back():
     assert real == (pool.INLINE_MEAN_FILE_SIZE, pool.INLINE_MEAN_DEFLATED_SIZE)
 
 
-def test_a_small_run_reports_every_case_and_cleans_up(tmp_path, monkeypatch, capsys):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setenv("ARCHIVE_BENCH_SCRATCH", str(scratch))
-    monkeypatch.chdir(tmp_path)  # the fixture cache goes under ./results
+def test_a_small_run_reports_every_case_and_cleans_up(tool_scratch, capsys):
+    scratch = tool_scratch
     argv = ["--workload", "package:0.02", "--rounds", "2", "--threads", "2"]
     assert tiny_batches.main([*argv, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
