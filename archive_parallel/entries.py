@@ -36,10 +36,10 @@ NEW_FOLDER_MODE = 0o777
 _USUAL_UMASK = 0o022
 
 
-def process_umask() -> int:
-    """The umask in force, read without changing it where the system tells it (Linux's
+def known_umask() -> int | None:
+    """The umask in force where the system tells it without changing it (Linux's
     ``/proc/self/status``; ``os.umask`` would change it for every thread meanwhile), else
-    the usual ``0o022``."""
+    None."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
@@ -47,7 +47,13 @@ def process_umask() -> int:
                     return int(line.split()[1], 8)
     except (OSError, ValueError, IndexError):
         pass
-    return _USUAL_UMASK
+    return None
+
+
+def process_umask() -> int:
+    """The umask in force (``known_umask``), else the usual ``0o022``."""
+    umask = known_umask()
+    return _USUAL_UMASK if umask is None else umask
 
 
 def unstated_mode(kind: EntryKind, umask: int) -> int:

@@ -128,19 +128,21 @@ class TarExtraction:
             self.budget.declare(member.name, member.size)
             name = tree.register(member.name, EntryKind.FILE)
             source = stream.extractfile(member)
-            mode, mtime = tree.mode_of(member.mode), tree.mtime_of(member.mtime)
+            create_mode, mode = tree.file_modes(member.mode)
+            mtime = tree.mtime_of(member.mtime)
             if member.size <= LARGE_MEMBER:
                 self._small(
                     SmallFile(
                         name,
                         tree.at(name),
                         _read_exact(source, member.size, member.name),
+                        create_mode,
                         mode,
                         mtime,
                     )
                 )
             else:
-                self._large(source, member, name, mode, mtime)
+                self._large(source, member, name, create_mode, mode, mtime)
         elif kind is EntryKind.SYMLINK:
             tree.add_symlink(member.name, member.linkname, tree.mtime_of(member.mtime))
         else:
@@ -166,12 +168,13 @@ class TarExtraction:
         source: object,
         member: tarfile.TarInfo,
         name: str,
+        create_mode: int,
         mode: int | None,
         mtime: float | None,
     ) -> None:
         self._flush_batch()
         large = _LargeFile(name, mode, mtime, self.tree.hash_files)
-        large.fd = open_new_file(name, self.tree.at(name), mode, self.tree.dir_fd)
+        large.fd = open_new_file(name, self.tree.at(name), create_mode, self.tree.dir_fd)
         self._open[large.fd] = large  # no call in between: a signal handler cannot leak it
         remaining = member.size
         while remaining:

@@ -84,6 +84,9 @@ class ZipFileJob(NamedTuple):
     name: str
     #: ``StagedTree.at(name)``: relative to the open staging folder, or the full path
     path: str
+    #: the mode the file is created with, and the one set once it is written (None: none);
+    #: see ``StagedTree.file_modes``
+    create_mode: int
     mode: int | None
     mtime: float | None
     #: where the member's compressed bytes start (after its local header), from the layout check
@@ -168,7 +171,7 @@ def _write_zip_batch(
                 data = whole_member(source, info, job.offset, check_crc, module)
                 charged += len(data)
                 hasher.update(data)
-            fd = open_new_file(job.name, job.path, job.mode, dir_fd)
+            fd = open_new_file(job.name, job.path, job.create_mode, dir_fd)
             try:
                 if job.whole:
                     write_data(job.name, fd, data)
@@ -279,7 +282,7 @@ class ZipExtraction:
             if kind is EntryKind.DIR:
                 tree.add_dir(member, raw_mode, raw_mtime)
                 continue
-            mode, mtime = tree.mode_of(raw_mode), tree.mtime_of(raw_mtime)
+            mtime = tree.mtime_of(raw_mtime)
             if kind is EntryKind.SYMLINK:
                 target = link_target(source, info, offset, member)  # bounded, read first
                 self.budget.wrote(member, info.file_size)  # what it held (its size is checked)
@@ -288,7 +291,10 @@ class ZipExtraction:
                 name = tree.register(member, EntryKind.FILE)
                 self.cursor.member = None
                 whole = is_whole(info)
-                yield ZipFileJob(info, member, name, tree.at(name), mode, mtime, offset, whole)
+                create_mode, mode = tree.file_modes(raw_mode)
+                yield ZipFileJob(
+                    info, member, name, tree.at(name), create_mode, mode, mtime, offset, whole
+                )
         self.cursor.member = None
 
     def _write(

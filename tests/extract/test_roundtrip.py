@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import tarfile
 import time
@@ -28,6 +29,7 @@ from extract_helpers import (
 from archive_parallel.errors import ChecksumMismatchError
 from archive_parallel.formats import CompressionFormat
 from archive_parallel.verify import list_members, verify_archive
+from tests.umask import umask
 
 LONG_NAME = "long-" + "n" * 140 + ".txt"
 
@@ -188,6 +190,46 @@ def test_setuid_bits_dropped_and_preserve_flags(tmp_path, fmt):
     info = (tmp_path / "plain" / "plain").stat()
     assert info.st_mtime >= before
     assert info.st_mode & 0o777 == 0o666 & ~_umask()
+
+
+_MODES = (0o644, 0o600, 0o755, 0o664, 0o666, 0o444, 0o700, 0o640, 0o777, 0o750)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002, 0o000], ids=lambda m: f"umask{m:03o}")
+@pytest.mark.parametrize("fmt", [CompressionFormat.TAR_GZ, CompressionFormat.ZIP], ids=fmt_id)
+@pytest.mark.parametrize("parallel", [False, True], ids=["sequential", "parallel"])
+def test_kept_modes_are_exact_whatever_the_umask(tmp_path, fmt, mask, parallel, executor):
+    """A mode the umask leaves whole is given as the file is created, any other is set once
+    the file is written: either way every file has exactly the archive's mode, small members
+    and a large one written in chunks alike."""
+    entries = [Entry(f"f{mode:o}", data=b"x" * 10, mode=mode) for mode in _MODES]
+    entries.append(Entry("large", data=os.urandom(1_200_000), mode=0o664))
+    archive = write_archive(tmp_path / f"a{SUFFIX[fmt]}", fmt, entries)
+    with umask(mask):
+        run_extract(archive, tmp_path / "out", fmt, executor if parallel else None)
+    found = {e.name: stat.S_IMODE((tmp_path / "out" / e.name).stat().st_mode) for e in entries}
+    assert found == {e.name: e.mode for e in entries}
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="umask not readable here")
+@pytest.mark.parametrize("fmt", [CompressionFormat.TAR_GZ, CompressionFormat.ZIP], ids=fmt_id)
+def test_modes_the_umask_leaves_whole_need_no_chmod(tmp_path, fmt, monkeypatch):
+    """Where the umask can be read, a file whose mode it leaves whole is not chmod-ed after
+    writing (one system call less per file); a mode it would cut still is."""
+    entries = [Entry("a", data=b"a", mode=0o644), Entry("b", data=b"b", mode=0o755)]
+    entries.append(Entry("group-writable", data=b"c", mode=0o664))
+    archive = write_archive(tmp_path / f"a{SUFFIX[fmt]}", fmt, entries)
+    real_fchmod, calls = os.fchmod, []
+
+    def counting_fchmod(fd: int, mode: int) -> None:
+        calls.append(mode)
+        real_fchmod(fd, mode)
+
+    monkeypatch.setattr(os, "fchmod", counting_fchmod)
+    with umask(0o022):
+        run_extract(archive, tmp_path / "out", fmt)
+    assert calls == [0o664]
+    assert stat.S_IMODE((tmp_path / "out" / "group-writable").stat().st_mode) == 0o664
 
 
 def _umask() -> int:
