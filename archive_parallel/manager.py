@@ -299,7 +299,7 @@ class ArchiveManager:
                 metadata, peak = self._write_archive(archive, fmt, entries, config, executor)
             metadata.skipped = list(walk.skipped)
         except BaseException:
-            self._stats.record_failure()
+            self._stats.record_failure("create")
             raise
         self._stats.record_operation(
             "create",
@@ -488,7 +488,7 @@ class ArchiveManager:
                     config.progress_callback,
                 )
         except BaseException:
-            self._stats.record_failure()
+            self._stats.record_failure("extract")
             raise
         self._stats.record_operation(
             "extract",
@@ -579,7 +579,6 @@ class ArchiveManager:
         config = self.default_config
         start = time.perf_counter()
         parallel = False
-        size = 0
         try:
             # a missing archive raises (``read_problem``); one that cannot be read is not damage
             if problem := read_problem(archive):
@@ -590,13 +589,13 @@ class ArchiveManager:
                 size = info.st_size
                 report, parallel = self._verify_file(archive, size, check_safety)
         except BaseException:  # a missing archive, a codec to install, an interrupt
-            self._stats.record_failure()
+            self._stats.record_failure("verify")
             raise
         self._stats.record_operation(
             "verify",
             parallel,
             config.thread_pool_size,
-            size,
+            report.content_bytes,
             time.perf_counter() - start,
         )
         return report
@@ -652,7 +651,7 @@ class ArchiveManager:
             # makes it a failed operation, as in create and extract
             ProgressReporter(config.progress_callback, len(files)).finish()
         except BaseException:
-            self._stats.record_failure()
+            self._stats.record_failure("checksum")
             raise
         self._stats.add_files_checksummed(len(result))
         self._stats.record_operation(
@@ -688,6 +687,12 @@ class ArchiveManager:
         return load_metadata(archive_path, self.default_config.max_side_file_size)
 
     # ------------------------------------------------------------------ stats
+    def reset_stats(self) -> None:
+        """Set every counter and timing of ``get_stats`` back to zero (``_operation_count``
+        too), as for a new manager; the pool is left as it is. An operation running meanwhile
+        is counted after the reset, when it ends."""
+        self._stats.reset()
+
     def get_stats(self) -> dict[str, Any]:
         stats = self._stats.snapshot()
         stats["platform"] = self.platform.name

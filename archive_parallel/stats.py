@@ -1,4 +1,11 @@
-"""Operation statistics of one ArchiveManager, updated under one lock from any thread."""
+"""Operation statistics of one ArchiveManager, updated under one lock from any thread.
+
+Every figure follows one rule each: an operation (create, extract, verify, checksum, and a
+file collection) is counted once, by the path it took, when it succeeds; a call that raises
+counts in ``failed_operations`` (and ``failures_by_operation``) only, so no stage timing,
+byte count or thread figure includes it. Bytes are always content bytes, uncompressed: the
+files archived, the files written, the members' data verified, the files hashed.
+"""
 
 from __future__ import annotations
 
@@ -52,9 +59,19 @@ class Stats:
         self.failed_operations = 0
         self.peak_blocks_in_flight = 0
         self.last_threads_used = 0
+        self.max_threads_used = 0
         self._timings = {stage: _Timing() for stage in TIMED_STAGES}
         self._extra_timings: dict[str, _Timing] = {}
         self._bytes_by_operation: dict[str, list[float]] = {}
+        self._failures_by_operation: dict[str, int] = {}
+
+    def reset(self) -> None:
+        """Every counter and timing back to zero, as for a new manager."""
+        fresh = Stats()
+        with self._lock:
+            for name, value in vars(fresh).items():
+                if name != "_lock":
+                    setattr(self, name, value)
 
     def record_operation(
         self,
@@ -73,6 +90,7 @@ class Stats:
                 self.sequential_operations += 1
             self.bytes_processed += nbytes
             self.last_threads_used = threads if parallel else 1
+            self.max_threads_used = max(self.max_threads_used, self.last_threads_used)
             self.peak_blocks_in_flight = max(self.peak_blocks_in_flight, peak_in_flight)
             if kind == "create":
                 self.archives_created += 1
@@ -89,9 +107,10 @@ class Stats:
         with self._lock:
             self.operation_count = int(count)
 
-    def record_failure(self) -> None:
+    def record_failure(self, kind: str) -> None:
         with self._lock:
             self.failed_operations += 1
+            self._failures_by_operation[kind] = self._failures_by_operation.get(kind, 0) + 1
 
     def add_files_checksummed(self, count: int) -> None:
         with self._lock:
@@ -104,11 +123,11 @@ class Stats:
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
+        """Time the block as ``stage`` when it ends normally; one that raises is not timed
+        (its call is a failed operation)."""
         start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.record_time(stage, time.perf_counter() - start)
+        yield
+        self.record_time(stage, time.perf_counter() - start)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -123,13 +142,18 @@ class Stats:
                 "parallel_operations": self.parallel_operations,
                 "sequential_operations": self.sequential_operations,
                 "failed_operations": self.failed_operations,
+                "failures_by_operation": dict(self._failures_by_operation),
                 # share of operations that took the parallel path, in percent
                 "parallel_efficiency": 100.0 * self.parallel_operations / total if total else 0.0,
                 "peak_blocks_in_flight": self.peak_blocks_in_flight,
                 "threads_used": self.last_threads_used,
+                "max_threads_used": self.max_threads_used,
                 "timing_stats": {k: v.as_dict() for k, v in self._timings.items()},
                 # stages beyond the four above (archive_verification, ...), same shape
                 "stage_timings": {k: v.as_dict() for k, v in self._extra_timings.items()},
+                "bytes_by_operation": {
+                    kind: int(b) for kind, (b, _) in self._bytes_by_operation.items()
+                },
                 "bytes_per_second": {
                     kind: (b / s if s > 0 else 0.0)
                     for kind, (b, s) in self._bytes_by_operation.items()

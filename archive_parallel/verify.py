@@ -115,6 +115,8 @@ class IntegrityReport:
     #: file system that ignores case and Unicode normalisation (macOS's and Windows' usual
     #: ones: two members that are one path there, ``README`` and ``readme``); None when none
     folding_conflict: str | None = None
+    #: the bytes of the members' data read and checked (uncompressed); 0 when not ``ok``
+    content_bytes: int = 0
 
     def __bool__(self) -> bool:
         return self.ok
@@ -191,9 +193,9 @@ def _verify_open(
         backend = config.decompression_backend if config is not None else "auto"
         with damage_guard(archive, fmt):
             if fmt is CompressionFormat.ZIP:
-                _verify_zip(source, executor, budget, backend, plan, tree)
+                content = _verify_zip(source, executor, budget, backend, plan, tree)
             else:
-                _verify_tar(
+                content = _verify_tar(
                     source,
                     fmt,
                     executor,
@@ -212,7 +214,11 @@ def _verify_open(
         return failed_report(exc)
     finally:
         archive_check.abandon()  # after a failure: no worker left hashing
-    return IntegrityReport(True, folding_conflict=tree.folding_conflict if tree else None)
+    return IntegrityReport(
+        True,
+        folding_conflict=tree.folding_conflict if tree else None,
+        content_bytes=content,
+    )
 
 
 def failed_report(exc: BaseException) -> IntegrityReport:
@@ -276,13 +282,14 @@ def _verify_tar(
     limits: HeaderLimits,
     inflate_backend: str = "auto",
     tree: JudgedTree | None = None,
-) -> None:
+) -> int:
     """Read every member of a tar to its end; when ``plan`` lists digests (``file_sha256``),
     every file is hashed as it is read, as extraction hashes what it writes, and the listed
     ones are checked at the end (a hard link has its target's digest, whether the target is
-    listed or not)."""
+    listed or not). Returns the bytes of the regular files' data."""
     wanted = plan.hashed_names()
     digests: dict[str, str] = {}
+    content = 0
     stream = TarStream(archive, fmt, executor, plan.gzip_index, limits, inflate_backend)
     with stream:
         for member in stream.members():
@@ -305,6 +312,7 @@ def _verify_tar(
                     remaining -= len(data)
                 if hasher is not None:
                     digests[key] = hasher.hexdigest()
+                content += member.size
                 if budget is not None:  # as extraction counts what it writes
                     budget.wrote(member.name, member.size)
             elif member.islnk() and key in wanted:
@@ -317,6 +325,7 @@ def _verify_tar(
     if tree is not None:
         tree.check_symlinks()
     plan.check_files(digests)
+    return content
 
 
 def _read_zip_members(
@@ -359,7 +368,9 @@ def _verify_zip(
     inflate_backend: str,
     plan: IntegrityPlan,
     tree: JudgedTree | None = None,
-) -> None:
+) -> int:
+    """Read and check every zip member's data (as ``_verify_tar``); returns the bytes of the
+    regular files' data."""
     archive = source.path
     with open_zip(source) as handle:
         infos = handle.infolist()
@@ -389,6 +400,7 @@ def _verify_zip(
         for done in shared_map(executor, read, work):
             digests.update(done)
     plan.check_files(digests)
+    return sum(info.file_size for info in infos if entry_kind(info) is EntryKind.FILE)
 
 
 def _check_zip_tree(
