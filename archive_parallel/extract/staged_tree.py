@@ -25,9 +25,11 @@ Where the system lacks the ``*at`` calls, ``at(name)`` is the full path and ``fo
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -152,6 +154,72 @@ def write_data(name: str, fd: int, data: bytes | memoryview, offset: int | None 
         raise write_failure(name, exc) from exc
 
 
+#: ``opener(name, path, create_mode)``: a new file's descriptor (see ``new_file_opener``)
+Opener = Callable[[str, str, int], int]
+
+
+def new_file_opener(dir_fd: int | None) -> Opener:
+    """``open_new_file`` bound to ``dir_fd``, for one batch of files. In the main thread it
+    is ``open_new_file`` itself, whose ``open_fd`` no signal handler's exception can leak a
+    descriptor through; in any other thread, where no signal handler runs, a plain
+    ``os.open``. The guard costs a thread a microsecond a file, and in a pool of threads
+    writing small files that held the interpreter lock long enough to make two threads no
+    faster than one (while a thread holds the lock, the others' system calls wait to
+    return)."""
+    if threading.current_thread() is threading.main_thread():
+        return functools.partial(open_new_file, dir_fd=dir_fd)
+    raw_open = os.open if dir_fd is None else functools.partial(os.open, dir_fd=dir_fd)
+
+    def opener(name: str, path: str, create_mode: int) -> int:
+        try:
+            return raw_open(path, _OPEN_FLAGS, create_mode)
+        except FileExistsError:
+            raise UnsafeArchiveError(name, "file already exists in the staging tree") from None
+        except OSError as exc:
+            raise write_failure(name, exc) from exc
+
+    return opener
+
+
+def write_small_file(
+    opener: Opener,
+    name: str,
+    path: str,
+    data: bytes,
+    create_mode: int,
+    mode: int | None,
+    mtime: float | None,
+) -> None:
+    """Create, write and close one small file whose bytes are all in memory (``opener``
+    from ``new_file_opener``): its system calls and little else, as batches of thousands
+    of them run in threads that share the interpreter lock. A short write, a mode to set
+    or a time this system cannot hold takes the careful way (``write_data``,
+    ``apply_attributes``)."""
+    fd = opener(name, path, create_mode)
+    try:
+        if data:
+            try:
+                written = os.write(fd, data)
+            except OSError as exc:
+                raise write_failure(name, exc) from exc
+            if written < len(data):
+                write_data(name, fd, memoryview(data)[written:])
+        if mode is None and mtime is not None:
+            try:
+                os.utime(fd, (mtime, mtime))
+            except (OverflowError, ValueError, OSError, NotImplementedError):
+                apply_attributes(fd, name, None, mtime)
+        elif mode is not None:
+            apply_attributes(fd, name, mode, mtime)
+    except BaseException:
+        os.close(fd)  # no call in between: an interrupt cannot leak the descriptor
+        raise
+    try:
+        os.close(fd)
+    except OSError as exc:  # a late write error (a network file system's)
+        raise write_failure(name, exc) from exc
+
+
 def write_batch(
     files: list[SmallFile], hashing: bool, folder: OpenFolder | None = None
 ) -> list[Written]:
@@ -159,17 +227,15 @@ def write_batch(
     paths relative to ``folder`` when given (the task holds it open while it runs)."""
     done: list[Written] = []
     with held_folder(folder) as dir_fd:
+        opener = new_file_opener(dir_fd)
         for item in files:
             checkpoint()
-            fd = open_new_file(item.name, item.path, item.create_mode, dir_fd)
-            try:
-                write_data(item.name, fd, item.data)
-                apply_attributes(fd, item.name, item.mode, item.mtime)
-            finally:
-                os.close(fd)
-            hasher = new_hasher(hashing)
-            hasher.update(item.data)
-            done.append(Written(item.name, hasher.hexdigest(), len(item.data)))
+            data = item.data
+            write_small_file(
+                opener, item.name, item.path, data, item.create_mode, item.mode, item.mtime
+            )
+            digest = hashlib.sha256(data).hexdigest() if hashing else ""
+            done.append(Written(item.name, digest, len(data)))
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug("wrote a batch of %d files (%d bytes)", len(done), sum(w.size for w in done))
     return done

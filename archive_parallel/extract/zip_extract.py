@@ -30,6 +30,7 @@ alone, in one pass.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import zipfile
@@ -63,13 +64,15 @@ from ..read.zip_layout import (
 )
 from ..safety import ExtractionBudget
 from .staged_tree import (
+    Opener,
     StagedTree,
     Written,
     apply_attributes,
+    new_file_opener,
     new_hasher,
-    open_new_file,
     write_data,
     write_failure,
+    write_small_file,
 )
 
 logger = logging.getLogger(__name__)
@@ -127,6 +130,31 @@ def _copy_member(
     return size
 
 
+def _write_large(
+    source: int,
+    job: ZipFileJob,
+    opener: Opener,
+    hashing: bool,
+    budget: ExtractionBudget,
+    check_crc: bool,
+    module: Any,
+) -> Written:
+    """Write a member that is not read whole (``zip_inflate.is_whole``) piece by piece."""
+    hasher = new_hasher(hashing)
+    fd = opener(job.name, job.path, job.create_mode)
+    try:
+        size = _copy_member(source, job, fd, hasher, budget, check_crc, module)
+        apply_attributes(fd, job.name, job.mode, job.mtime)
+    except BaseException:
+        os.close(fd)  # no call in between: an interrupt cannot leak the descriptor
+        raise
+    try:
+        os.close(fd)
+    except OSError as exc:  # a late write error: not damage of the archive
+        raise write_failure(job.name, exc) from exc
+    return Written(job.name, hasher.hexdigest(), size)
+
+
 def write_zip_batch(
     source: int,
     budget: ExtractionBudget,
@@ -161,32 +189,21 @@ def _write_zip_batch(
     charged = 0  # bytes of whole members, within their declared sizes: charged per batch
     # decoder errors become CorruptArchiveError naming the member; writing raises ArchiveError
     # (``write_failure``), which the guard lets through
+    opener = new_file_opener(dir_fd)
     with damage_guard(archive, CompressionFormat.ZIP, cursor):
         for job in jobs:
             checkpoint()
-            info = job.info
             cursor.member = job.member
-            hasher = new_hasher(hashing)
             if job.whole:  # read and checked before its file exists
-                data = whole_member(source, info, job.offset, check_crc, module)
+                data = whole_member(source, job.info, job.offset, check_crc, module)
                 charged += len(data)
-                hasher.update(data)
-            fd = open_new_file(job.name, job.path, job.create_mode, dir_fd)
-            try:
-                if job.whole:
-                    write_data(job.name, fd, data)
-                    size = len(data)
-                else:
-                    size = _copy_member(source, job, fd, hasher, budget, check_crc, module)
-                apply_attributes(fd, job.name, job.mode, job.mtime)
-            except BaseException:
-                os.close(fd)  # no call in between: an interrupt cannot leak the descriptor
-                raise
-            try:
-                os.close(fd)
-            except OSError as exc:  # a late write error: not damage of the archive
-                raise write_failure(job.name, exc) from exc
-            done.append(Written(job.name, hasher.hexdigest(), size))
+                write_small_file(
+                    opener, job.name, job.path, data, job.create_mode, job.mode, job.mtime
+                )
+                digest = hashlib.sha256(data).hexdigest() if hashing else ""
+                done.append(Written(job.name, digest, len(data)))
+            else:
+                done.append(_write_large(source, job, opener, hashing, budget, check_crc, module))
     if charged:  # never past the budget: declared sizes were charged, each checked equal
         budget.wrote(archive, charged)
     if logger.isEnabledFor(logging.DEBUG):
