@@ -15,7 +15,10 @@ before ``try:``, or ``os.close(open_fd(...))``) holds the descriptor from the st
 cost is a list and a ``map`` per call, no system call.
 
 The library's own Ctrl-C handling defers the interrupt to checkpoints (``interrupts``); this
-is for the handlers a program installs itself.
+is for the handlers a program installs itself. Signal handlers run in the main thread only,
+so in any other thread (the pool's workers) ``open_fd`` is a plain ``os.open``: there the
+guard would protect nothing, and its microsecond a call, held under the interpreter lock,
+slows every thread of a pool opening thousands of small files.
 
 ``OpenFolder`` holds a folder open for calls relative to it (``dir_fd=``): extraction creates
 everything in its staging folder that way, so only a member's own name counts against the
@@ -52,6 +55,8 @@ def open_fd(
 ) -> int:
     """``os.open(path, flags, mode, dir_fd=dir_fd)``, safe from a signal handler's exception
     (see the module docstring): the caller must hold the result before its next call."""
+    if threading.get_ident() != threading.main_thread().ident:
+        return os.open(path, flags, mode, dir_fd=dir_fd)  # no signal handler runs here
     opener = os.open if dir_fd is None else functools.partial(os.open, dir_fd=dir_fd)
     opened: list[int] = []
     try:

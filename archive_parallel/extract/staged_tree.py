@@ -29,7 +29,6 @@ import functools
 import hashlib
 import logging
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -159,26 +158,9 @@ Opener = Callable[[str, str, int], int]
 
 
 def new_file_opener(dir_fd: int | None) -> Opener:
-    """``open_new_file`` bound to ``dir_fd``, for one batch of files. In the main thread it
-    is ``open_new_file`` itself, whose ``open_fd`` no signal handler's exception can leak a
-    descriptor through; in any other thread, where no signal handler runs, a plain
-    ``os.open``. The guard costs a thread a microsecond a file, and in a pool of threads
-    writing small files that held the interpreter lock long enough to make two threads no
-    faster than one (while a thread holds the lock, the others' system calls wait to
-    return)."""
-    if threading.current_thread() is threading.main_thread():
-        return functools.partial(open_new_file, dir_fd=dir_fd)
-    raw_open = os.open if dir_fd is None else functools.partial(os.open, dir_fd=dir_fd)
-
-    def opener(name: str, path: str, create_mode: int) -> int:
-        try:
-            return raw_open(path, _OPEN_FLAGS, create_mode)
-        except FileExistsError:
-            raise UnsafeArchiveError(name, "file already exists in the staging tree") from None
-        except OSError as exc:
-            raise write_failure(name, exc) from exc
-
-    return opener
+    """``open_new_file`` bound to ``dir_fd``, once for a batch of files (in a pool thread its
+    ``open_fd`` is a plain ``os.open``: see ``descriptors``)."""
+    return functools.partial(open_new_file, dir_fd=dir_fd)
 
 
 def write_small_file(
