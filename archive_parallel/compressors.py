@@ -1,14 +1,13 @@
 """Choosing the compressed sink a tar stream is written into, per format.
 
-tar.gz goes through the pigz-style ``ParallelGzipWriter`` (one standard gzip member), tar.bz2
-and tar.xz through ``ParallelStreamWriter`` (concatenated streams), tar.zst through
-``ZstdWriter`` (zstd's own worker threads, as many as the pool has), plain tar straight to the
-file. With ``executor=None`` the same writers run inline, so the sequential path produces the
-same bytes. Every sink has ``write``, ``finish`` (ends the stream, leaves the file open),
-``abort``, ``peak_in_flight`` and ``index`` (tar.gz restart segments, else None). The
-tar.gz, tar.bz2 and tar.xz sinks report progress as their blocks reach the file
-(``progress.OutputProgress``); plain tar writes what it is given at once, and zstd's own
-threads never say which input their output holds, so those two report bytes as they are fed.
+tar.gz goes through the pigz-style ``ParallelGzipWriter`` (one standard gzip member), tar.bz2,
+tar.xz and tar.zst through ``ParallelStreamWriter`` (concatenated streams, or zstd frames),
+plain tar straight to the file. With ``executor=None`` the same writers run inline, so the
+sequential path produces the same bytes. Every sink has ``write``, ``finish`` (ends the
+stream, leaves the file open), ``abort``, ``peak_in_flight`` and ``index`` (tar.gz restart
+segments, else None). The compressed sinks report progress as their blocks reach the file
+(``progress.OutputProgress``); plain tar writes what it is given at once, so it reports
+bytes as they are fed.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from typing import BinaryIO, Protocol
 from .codecs.gzip_index import GzipIndex
 from .codecs.gzip_writer import ParallelGzipWriter
 from .codecs.multistream import ParallelStreamWriter
-from .codecs.zstd import ZstdWriter, effective_level
+from .codecs.zstd import effective_level, zstd_module
 from .config import ArchiveConfig
 from .formats import CompressionFormat
 from .progress import OutputProgress
@@ -90,7 +89,7 @@ def open_sink(
     or is told to report bytes as they are fed (plain tar, tar.zst)."""
     level = config.compression_level
     in_flight = config.blocks_in_flight
-    if progress is not None and fmt in (CompressionFormat.TAR, CompressionFormat.TAR_ZST):
+    if progress is not None and fmt is CompressionFormat.TAR:
         progress.immediate = True
     if fmt is CompressionFormat.TAR:
         return _PassThrough(out)
@@ -109,9 +108,11 @@ def open_sink(
             progress=progress,
         )
     if fmt is CompressionFormat.TAR_ZST:
-        workers = config.thread_pool_size if executor is not None else 1
-        level = effective_level(config.compression_level, config.zstd_level)
-        return ZstdWriter(out, level, workers, config.block_size)
+        zstd_module()  # CodecUnavailableError now, before a byte is written, not in a worker
+        zstd_level = effective_level(config.compression_level, config.zstd_level)
+        return ParallelStreamWriter(
+            out, "zst", zstd_level, config.block_size, executor, in_flight, progress
+        )
     if fmt in (CompressionFormat.TAR_BZ2, CompressionFormat.TAR_XZ):
         codec = "bz2" if fmt is CompressionFormat.TAR_BZ2 else "xz"
         return ParallelStreamWriter(

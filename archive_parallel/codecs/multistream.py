@@ -1,20 +1,24 @@
-"""bzip2 and xz written as independent concatenated streams compressed in parallel.
+"""bzip2, xz and zstd written as independent concatenated streams compressed in parallel.
 
 Input is cut by position into stream-sized pieces; a worker compresses each piece into one
-complete stream (``bz2.compress`` / ``lzma.compress``, both release the GIL) and the streams
-are written in order through an ``OrderedWindow`` (at most ``max_in_flight`` pieces queued or
-running), each reported to ``progress`` as it is written (``progress.OutputProgress``).
-``bzip2``, ``xz``, ``tar`` and ``tarfile``'s ``r:bz2``/``r:xz`` modes read concatenated
-streams as one. The piece size is chosen per codec so that splitting costs
+complete stream (``bz2.compress`` / ``lzma.compress`` / a zstd frame, all release the GIL)
+and the streams are written in order through an ``OrderedWindow`` (at most ``max_in_flight``
+pieces queued or running), each reported to ``progress`` as it is written
+(``progress.OutputProgress``).
+``bzip2``, ``xz``, ``zstd``, ``tar`` and ``tarfile``'s ``r:bz2``/``r:xz``/``r:zst`` modes read
+concatenated streams as one. The piece size is chosen per codec so that splitting costs
 almost nothing in ratio:
 
 * bz2 works internally in blocks of ``level * 100 kB``; a piece is the multiple of that
   nearest to ``block_size`` (at least one): 900,000 bytes at level 9 with 1 MiB blocks.
 * xz compresses better with more history; a piece is at least the preset's dictionary size
   (8 MiB at presets 5-6), rounded up to a multiple of ``block_size``.
+* zstd: a piece is at least twice the level's window (``codecs.zstd.frame_input_size``:
+  4 MiB at the default level 3), rounded up to a multiple of ``block_size``; each frame
+  records its content size and checksum.
 
-Level 0 means bz2 level 1 and xz preset 0. The bytes depend on data, codec, level and
-``block_size`` only, never on threads or window size.
+Level 0 means bz2 level 1 and xz preset 0; zstd takes its own levels, 1-19. The bytes depend
+on data, codec, level and ``block_size`` only, never on threads or window size.
 """
 
 from __future__ import annotations
@@ -29,10 +33,13 @@ from typing import Any, BinaryIO
 from ..pool import OrderedWindow
 from ..progress import OutputProgress
 from .stream_base import CompressedStreamWriter
+from .zstd import MAX_LEVEL as ZSTD_MAX_LEVEL
+from .zstd import MIN_LEVEL as ZSTD_MIN_LEVEL
+from .zstd import compress_frame, frame_input_size
 
 logger = logging.getLogger(__name__)
 
-CODECS = ("bz2", "xz")
+CODECS = ("bz2", "xz", "zst")
 BZ2_BLOCK_UNIT = 100_000
 #: LZMA dictionary size of each xz preset 0-9 (from xz's documentation)
 XZ_DICTIONARY_SIZES = (
@@ -50,8 +57,13 @@ XZ_DICTIONARY_SIZES = (
 
 
 def codec_level(codec: str, level: int) -> int:
-    """The bz2 compresslevel (1-9) or xz preset (0-9) for an archive level 0-9."""
+    """The bz2 compresslevel (1-9) or xz preset (0-9) for an archive level 0-9; for zst,
+    zstd's own level (1-19), as given."""
     level = int(level)
+    if codec == "zst":
+        if not ZSTD_MIN_LEVEL <= level <= ZSTD_MAX_LEVEL:
+            raise ValueError(f"zstd level must be {ZSTD_MIN_LEVEL}-{ZSTD_MAX_LEVEL}, got {level}")
+        return level
     if not 0 <= level <= 9:
         raise ValueError(f"compression level must be 0-9, got {level}")
     if codec == "bz2":
@@ -68,8 +80,8 @@ def stream_piece_size(codec: str, level: int, block_size: int) -> int:
     if codec == "bz2":
         unit = native * BZ2_BLOCK_UNIT
         return unit * max(1, round(block_size / unit))
-    dictionary = XZ_DICTIONARY_SIZES[native]
-    return block_size * max(1, -(-dictionary // block_size))
+    history = frame_input_size(native) if codec == "zst" else XZ_DICTIONARY_SIZES[native]
+    return block_size * max(1, -(-history // block_size))
 
 
 def _compress_bz2(level: int, piece: bytearray) -> bytes:
@@ -84,8 +96,15 @@ def _compress_xz(preset: int, piece: bytearray) -> bytes:
     return stream
 
 
+_COMPRESSORS: dict[str, Callable[[int, bytearray], bytes]] = {
+    "bz2": _compress_bz2,
+    "xz": _compress_xz,
+    "zst": compress_frame,
+}
+
+
 class ParallelStreamWriter(CompressedStreamWriter):
-    """Write-only binary file-like producing concatenated bz2 or xz streams on ``out``."""
+    """Write-only binary file-like producing concatenated bz2, xz or zstd streams on ``out``."""
 
     def __init__(
         self,
@@ -103,9 +122,7 @@ class ParallelStreamWriter(CompressedStreamWriter):
         self.codec = codec
         self._native_level = codec_level(codec, level)
         self.piece_size = stream_piece_size(codec, level, block_size)
-        self._compress: Callable[[int, bytearray], bytes] = (
-            _compress_bz2 if codec == "bz2" else _compress_xz
-        )
+        self._compress: Callable[[int, bytearray], bytes] = _COMPRESSORS[codec]
         self._window: OrderedWindow[bytes] = OrderedWindow(executor, max_in_flight)
         self._buffer = bytearray()
         self._streams = 0

@@ -86,6 +86,39 @@ def test_bytes_do_not_depend_on_threads(manager, sample_tree, tmp_path):
     assert len(digests) == 1
 
 
+def _frames(data: bytes) -> list[tuple[int | None, int]]:
+    """Each zstd frame of ``data``: the content size its header records, and its real one."""
+    from archive_parallel.codecs.zstd import zstd_module
+
+    zstd = zstd_module()
+    frames = []
+    while data:
+        decompressor = zstd.ZstdDecompressor()
+        content = decompressor.decompress(data)
+        assert decompressor.eof
+        frames.append((zstd.get_frame_info(data).decompressed_size, len(content)))
+        data = decompressor.unused_data
+    return frames
+
+
+def test_written_as_independent_frames_that_record_their_size(manager, tmp_path, snapshot):
+    """The tar stream is cut into 4 MiB pieces (level 3), each an independent frame
+    compressed by a worker, whose header records its content size."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for index in range(3):
+        (tree / f"part{index}.bin").write_bytes(os.urandom(1_500_000) + b"text " * 300_000)
+    archive = tmp_path / "pkg.tar.zst"
+    config = ArchiveConfig(thread_pool_size=2, parallel_min_archive_bytes=0)
+    manager.create_archive(tree, archive, config)
+    frames = _frames(archive.read_bytes())
+    assert len(frames) == 3  # about 9 MiB of tar: two whole 4 MiB pieces and the rest
+    assert all(recorded == real for recorded, real in frames)
+    assert [real for _, real in frames[:-1]] == [4 * 1024 * 1024] * 2
+    manager.extract_archive(archive, tmp_path / "out", config)
+    assert snapshot(tmp_path / "out") == snapshot(tree)
+
+
 @needs_zstd_tool
 def test_system_tools_read_ours(manager, sample_tree, tmp_path, snapshot):
     archive = tmp_path / "a.tar.zst"
