@@ -86,7 +86,7 @@ def open_sink(
 ) -> CompressedSink:
     """The sink for ``fmt``; ``input_bytes`` (the files' total size, when known) lets a small
     tar.gz use smaller blocks (``gzip_block_size``); ``progress`` hears of the blocks written,
-    or is told to report bytes as they are fed (plain tar, tar.zst)."""
+    or is told to report bytes as they are fed (plain tar)."""
     level = config.compression_level
     in_flight = config.blocks_in_flight
     if progress is not None and fmt is CompressionFormat.TAR:
