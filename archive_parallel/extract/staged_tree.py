@@ -9,12 +9,13 @@ Folders are created at once; regular files are written by small task functions t
 pool workers (``write_batch`` for small files, ``pwrite_chunk`` for the chunks of a large one),
 each opening its file with ``O_EXCL | O_NOFOLLOW``, hashing the bytes it writes (only when
 the integrity plan says so: something will compare the digests) and applying
-mode and mtime through the open descriptor. A kept mode that the umask leaves whole is given
-as the file is created instead, one system call less per file (``StagedTree.file_modes``): the
-staging folder is private (0o700), so no one else sees a file before it is complete. No link
-exists in the staging folder while files are written: hardlinks and symlinks are created last
-(``create_links``), and every symlink is then resolved on disk to prove it stays inside.
-Folder modes and mtimes are applied by the merge, after the files have moved in.
+mode and mtime through the open descriptor. A kept mode that the umask leaves whole (and that
+lets the owner read and write) is given as the file is created instead, one system call less
+per file (``StagedTree.file_modes``): the staging folder is private (0o700), so no one else
+sees a file before it is complete. No link exists in the staging folder while files are
+written: hardlinks and symlinks are created last (``create_links``), and every symlink is
+then resolved on disk to prove it stays inside. Folder modes and mtimes are applied by the
+merge, after the files have moved in.
 
 Everything is created relative to the staging folder's descriptor (``folder``, an
 ``OpenFolder``; ``at(name)`` is then the member's name itself), so a name whose path in the
@@ -268,13 +269,15 @@ class StagedTree(MemberTree):
     def file_modes(self, mode: int | None) -> tuple[int, int | None]:
         """The mode a regular file member is created with, and the one ``fchmod`` sets once
         it is written (None: nothing to set), for the archive's ``mode``. A kept mode that the
-        umask leaves whole is given at creation; any other is set afterwards, as ``tarfile``
-        does, so the umask cannot take bits the archive gives (the file is 0o600 meanwhile).
-        Modes not kept: ``NEW_FILE_MODE`` less the umask, as ``open`` makes a file."""
+        umask leaves whole and that lets the owner read and write is given at creation; any
+        other is set afterwards, as ``tarfile`` does, so the umask cannot take bits the
+        archive gives and no file system is asked to write into a file created read-only
+        (the file is 0o600 meanwhile). Modes not kept: ``NEW_FILE_MODE`` less the umask, as
+        ``open`` makes a file."""
         wanted = self.mode_of(mode)
         if wanted is None:
             return NEW_FILE_MODE, None
-        if self._umask is not None and not wanted & self._umask:
+        if self._umask is not None and not wanted & self._umask and wanted & 0o600 == 0o600:
             return wanted, None
         return 0o600, wanted
 

@@ -215,9 +215,11 @@ def test_kept_modes_are_exact_whatever_the_umask(tmp_path, fmt, mask, parallel, 
 @pytest.mark.parametrize("fmt", [CompressionFormat.TAR_GZ, CompressionFormat.ZIP], ids=fmt_id)
 def test_modes_the_umask_leaves_whole_need_no_chmod(tmp_path, fmt, monkeypatch):
     """Where the umask can be read, a file whose mode it leaves whole is not chmod-ed after
-    writing (one system call less per file); a mode it would cut still is."""
+    writing (one system call less per file); a mode it would cut still is, and so is a
+    read-only one (created 0o600, so no file system is asked to write into a read-only file)."""
     entries = [Entry("a", data=b"a", mode=0o644), Entry("b", data=b"b", mode=0o755)]
     entries.append(Entry("group-writable", data=b"c", mode=0o664))
+    entries.append(Entry("read-only", data=b"d", mode=0o444))
     archive = write_archive(tmp_path / f"a{SUFFIX[fmt]}", fmt, entries)
     real_fchmod, calls = os.fchmod, []
 
@@ -228,8 +230,9 @@ def test_modes_the_umask_leaves_whole_need_no_chmod(tmp_path, fmt, monkeypatch):
     monkeypatch.setattr(os, "fchmod", counting_fchmod)
     with umask(0o022):
         run_extract(archive, tmp_path / "out", fmt)
-    assert calls == [0o664]
+    assert calls == [0o664, 0o444]
     assert stat.S_IMODE((tmp_path / "out" / "group-writable").stat().st_mode) == 0o664
+    assert stat.S_IMODE((tmp_path / "out" / "read-only").stat().st_mode) == 0o444
 
 
 def _umask() -> int:
