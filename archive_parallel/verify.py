@@ -372,13 +372,17 @@ def _verify_zip(
     """Read and check every zip member's data (as ``_verify_tar``); returns the bytes of the
     regular files' data."""
     archive = source.path
+    content = 0
     with open_zip(source) as handle:
         infos = handle.infolist()
         for info in infos:
+            kind = entry_kind(info)
+            if kind is EntryKind.FILE:
+                content += info.file_size
             if budget is not None:  # a folder's declared size is nothing written, or read
                 name = member_name(info)
                 budget.add_member(name)
-                if entry_kind(info) is not EntryKind.DIR:
+                if kind is not EntryKind.DIR:
                     budget.declare(name, info.file_size)
             check_supported(info)
         fd = archive_fd(handle)
@@ -400,7 +404,7 @@ def _verify_zip(
         for done in shared_map(executor, read, work):
             digests.update(done)
     plan.check_files(digests)
-    return sum(info.file_size for info in infos if entry_kind(info) is EntryKind.FILE)
+    return content
 
 
 def _check_zip_tree(
