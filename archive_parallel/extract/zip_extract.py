@@ -29,6 +29,7 @@ alone, in one pass.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -42,9 +43,11 @@ from typing import Any, NamedTuple
 from ..codecs.inflate import inflate_module
 from ..codecs.zip_extra import member_name
 from ..config import ArchiveConfig
+from ..cores import usable_cpu_count
 from ..descriptors import OpenFolder, held_folder
 from ..entries import EntryKind
 from ..formats import CompressionFormat
+from ..helper_processes import SharedBatches, can_fork, shared_batches
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
 from ..pool import batched, is_tiny_batch, shared_map, worker_count
@@ -76,6 +79,21 @@ from .staged_tree import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+class _NotCharged:
+    """The budget of a helper process's batches: the caller charges what they held as each
+    batch is reported done (a helper's charges would stay in its own memory)."""
+
+    def wrote(self, name: str, count: int) -> None:
+        pass
+
+
+_NOT_CHARGED: Any = _NotCharged()
+
+#: tiny files below which no helper process is forked: a fork and its first page faults
+#: cost about what writing a few hundred tiny files does
+HELPER_MIN_FILES = 1000
 
 
 class ZipFileJob(NamedTuple):
@@ -339,15 +357,68 @@ class ZipExtraction:
             written += len(result)
             report(written)
 
-        def batches_for_the_pool() -> Iterator[list[ZipFileJob]]:
-            """The batches worth sharing; a batch of tiny members (``pool.is_tiny_batch``)
-            is written by the caller as it comes, while the workers take the others."""
-            for batch in batched(jobs, size, _job_bytes, task_bytes):
-                if is_tiny_batch(sum(map(_job_bytes, batch)), len(batch)):
-                    record(write(batch))
-                else:
-                    yield batch
+        batches = list(batched(jobs, size, _job_bytes, task_bytes))
+        tiny = [b for b in batches if is_tiny_batch(sum(map(_job_bytes, b)), len(b))]
+        shared = [b for b in batches if not is_tiny_batch(sum(map(_job_bytes, b)), len(b))]
+        helpers = self._helper_processes(tiny)
+        forked = [b for b in tiny if all(job.whole for job in b)] if helpers else []
+        inline = [b for b in tiny if not all(job.whole for job in b)] if helpers else tiny
 
-        # the caller writes shared batches too (an archive of one batch stays in it)
-        for result in shared_map(self.executor, write, batches_for_the_pool()):
-            record(result)
+        def written_by_a_helper(batch: list[ZipFileJob]) -> list[Written]:
+            # a whole member is checked to hold its declared size before it is written
+            self.budget.wrote(self.archive_path, sum(map(_job_bytes, batch)))
+            return [Written(job.name, "", job.info.file_size) for job in batch]
+
+        def batches_for_the_pool(share: SharedBatches | None) -> Iterator[list[ZipFileJob]]:
+            """The batches worth a thread; then the tiny ones (``pool.is_tiny_batch``),
+            which the caller writes, sharing them with helper processes where there are."""
+            yield from shared
+            for batch in inline:
+                record(write(batch))
+            if share is None:
+                return
+            while (number := share.take()) is not None:
+                record(write(forked[number]))
+                for done in share.done():
+                    record(written_by_a_helper(forked[done]))
+            for done in share.rest():
+                record(written_by_a_helper(forked[done]))
+
+        with contextlib.ExitStack() as stack:
+            share = None
+            if forked:
+                dir_fd = stack.enter_context(held_folder(self.tree.folder))
+                work = functools.partial(
+                    _write_zip_batch,
+                    source,
+                    _NOT_CHARGED,
+                    self.archive_path,
+                    plan=self.plan,
+                    module=self.inflater,
+                    dir_fd=dir_fd,
+                )
+                share = stack.enter_context(shared_batches(forked, work, helpers))
+                logger.debug(
+                    "%d of %d batches shared with %d helper processes",
+                    len(forked),
+                    len(batches),
+                    share.forked,
+                )
+            # the caller writes shared batches too (an archive of one batch stays in it)
+            for result in shared_map(self.executor, write, batches_for_the_pool(share)):
+                record(result)
+
+    def _helper_processes(self, tiny: list[list[ZipFileJob]]) -> int:
+        """How many helper processes write tiny batches beside the caller: one per core
+        beside it, up to the pool's size, where the config allows them, the system can fork,
+        nothing is hashed (OpenSSL's locks are not safe across a fork) and the tiny files
+        are enough to pay for a fork (``HELPER_MIN_FILES``); else 0."""
+        if (
+            self.executor is None
+            or not self.config.helper_processes
+            or self.plan.hash_files
+            or sum(map(len, tiny)) < HELPER_MIN_FILES
+            or not can_fork()
+        ):
+            return 0
+        return max(0, min(worker_count(self.executor), usable_cpu_count()) - 1)

@@ -40,6 +40,8 @@ from reliability_support import (
 
 import archive_parallel
 from archive_parallel import ArchiveManager
+from archive_parallel.extract import zip_extract
+from archive_parallel.helper_processes import can_fork
 from archive_parallel.metadata import load_metadata
 from archive_parallel.source_reader import file_digests
 
@@ -137,6 +139,21 @@ def test_interrupt_anywhere_while_creating(tmp_path, fmt, parallel):
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("dest_exists", [True, False], ids=["into-existing", "new-dest"])
 def test_interrupt_anywhere_while_extracting(tmp_path, fmt, parallel, dest_exists):
+    _interrupt_extraction_anywhere(tmp_path, fmt, parallel, dest_exists)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+@pytest.mark.skipif(not can_fork(), reason="helper processes are forked on Linux")
+@pytest.mark.parametrize("dest_exists", [True, False], ids=["into-existing", "new-dest"])
+def test_interrupt_anywhere_while_helper_processes_extract(tmp_path, monkeypatch, dest_exists):
+    """The zip's tiny files shared with a forked helper (its threshold lowered to one file):
+    the helper inherits the injector, so an interrupt lands in it as often as in the caller."""
+    monkeypatch.setattr(zip_extract, "HELPER_MIN_FILES", 1)
+    _interrupt_extraction_anywhere(tmp_path, "zip", True, dest_exists)
+
+
+def _interrupt_extraction_anywhere(tmp_path: Path, fmt: str, parallel: bool, dest_exists: bool):
     source = _source(tmp_path / "src")
     expected = tree_snapshot(source)
     config = config_for(parallel, **SMALL_BLOCKS)

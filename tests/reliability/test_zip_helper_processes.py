@@ -1,0 +1,225 @@
+"""Zip extraction with helper processes (``helper_processes``, Linux): a zip of many tiny files
+is written by the caller and forked helpers together. The trees must be exactly what threads
+alone write (names, bytes, modes, mtimes); damage found by a helper, a full disk under a
+helper and Ctrl-C while helpers write end as they do without them: a clear error, the
+destination as it was, no staging folder, no process left behind, no descriptor leaked."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import stat
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from reliability_support import leftovers, open_fd_count, text_bytes
+
+from archive_parallel import ArchiveConfig, ArchiveManager
+from archive_parallel.errors import ArchiveError, CorruptArchiveError
+from archive_parallel.extract import zip_extract
+from archive_parallel.helper_processes import can_fork
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="helper processes are forked on Linux")
+
+FILES = 1_200  # above zip_extract.HELPER_MIN_FILES
+
+
+def _tiny_zip(path: Path, files: int = FILES, seed: int = 3, size: int = 3_000) -> dict:
+    """A zip (made by ``zipfile``: no side file, so CRCs are checked) of ``files`` tiny text
+    files over 30 folders, with modes and mtimes of their own; returns name -> bytes."""
+    rng = random.Random(seed)
+    contents = {}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(files):
+            name = f"pkg/d{i % 30}/m{i:05d}.py"
+            data = text_bytes(rng, rng.randrange(10, size))
+            info = zipfile.ZipInfo(name, date_time=(2020, 1 + i % 12, 1 + i % 28, 10, i % 60, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = ((0o100644 if i % 3 else 0o100755) & 0xFFFF) << 16
+            archive.writestr(info, data)
+            contents[name] = data
+    return contents
+
+
+def _tree(root: Path) -> dict[str, tuple]:
+    out = {}
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            path = Path(dirpath) / name
+            st = path.lstat()
+            out[path.relative_to(root).as_posix()] = (
+                stat.S_IMODE(st.st_mode),
+                st.st_mtime_ns,
+                path.read_bytes(),
+            )
+    return out
+
+
+def _config(helpers: bool = True, **overrides) -> ArchiveConfig:
+    return ArchiveConfig(
+        thread_pool_size=4, helper_processes=helpers, durable_writes=False, **overrides
+    )
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@pytest.fixture
+def shared_with_helpers(caplog):
+    """Asserts, after the test's extraction, that helpers did take a share."""
+    caplog.set_level(logging.DEBUG, logger="archive_parallel.extract.zip_extract")
+    yield
+    shared = [r.getMessage() for r in caplog.get_records("call") if "helper proc" in r.getMessage()]
+    assert shared and not shared[0].endswith(" 0 helper processes"), shared
+
+
+def test_helpers_write_the_same_tree_as_threads(tmp_path, shared_with_helpers):
+    archive = tmp_path / "pkg.zip"
+    contents = _tiny_zip(archive)
+    manager = ArchiveManager()
+    manager.extract_archive(archive, tmp_path / "helpers", _config(helpers=True))
+    manager.extract_archive(archive, tmp_path / "threads", _config(helpers=False))
+    with_helpers = _tree(tmp_path / "helpers")
+    assert with_helpers == _tree(tmp_path / "threads")
+    assert {name: data for name, (_, _, data) in with_helpers.items()} == contents
+    assert {mode for mode, _, _ in with_helpers.values()} == {0o644, 0o755}
+    assert _no_children_left()
+    manager.close()
+
+
+def test_every_file_is_counted_once_in_progress_and_statistics(tmp_path, shared_with_helpers):
+    archive = tmp_path / "pkg.zip"
+    contents = _tiny_zip(archive)
+    seen = []
+    config = _config(progress_callback=lambda done, total: seen.append((done, total)))
+    manager = ArchiveManager()
+    manager.extract_archive(archive, tmp_path / "out", config)
+    assert seen[-1][0] == seen[-1][1] == len(contents)  # zipfile writes no folder entries
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    stats = manager.get_stats()
+    assert stats["bytes_processed"] == sum(map(len, contents.values()))
+    manager.close()
+
+
+def _damage_members_after(archive: Path, first: int) -> list[str]:
+    """Flip a byte inside the deflate data of every member from the ``first``-th on."""
+    with zipfile.ZipFile(archive) as reader:
+        infos = reader.infolist()[first:]
+    with open(archive, "r+b") as handle:
+        for info in infos:
+            handle.seek(info.header_offset + 26)
+            name_len, extra_len = (int.from_bytes(handle.read(2), "little") for _ in range(2))
+            handle.seek(info.header_offset + 30 + name_len + extra_len + info.compress_size // 2)
+            byte = handle.read(1)
+            handle.seek(-1, os.SEEK_CUR)
+            handle.write(bytes([byte[0] ^ 0x55]))
+    return [info.filename for info in infos]
+
+
+def test_damage_met_by_a_helper_names_the_member_and_leaves_nothing(tmp_path):
+    archive = tmp_path / "pkg.zip"
+    _tiny_zip(archive)
+    damaged = set(_damage_members_after(archive, 100))  # the caller's first batch is intact
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "keep.txt").write_text("keep\n")
+    fds = open_fd_count()
+    manager = ArchiveManager()
+    with pytest.raises(CorruptArchiveError) as raised:
+        manager.extract_archive(archive, dest, _config())
+    assert raised.value.member in damaged
+    assert str(archive.name) in str(raised.value)
+    assert sorted(os.listdir(dest)) == ["keep.txt"]
+    assert leftovers(tmp_path) == []
+    assert _no_children_left()
+    manager.close()
+    assert open_fd_count() == fds
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 1 MiB tmpfs under ``tmp_path`` (root only; skipped otherwise)."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip() or result.returncode}")
+    try:
+        yield mount_point
+    finally:
+        if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def test_a_full_disk_under_the_helpers_is_a_clear_error(tmp_path, small_fs):
+    archive = tmp_path / "pkg.zip"
+    _tiny_zip(archive, files=2_000, size=6_000)  # about 6 MiB once written
+    free_before = os.statvfs(small_fs).f_bfree
+    manager = ArchiveManager()
+    with pytest.raises(ArchiveError, match="No space left on device") as raised:
+        manager.extract_archive(archive, small_fs / "dest", _config())
+    assert not isinstance(raised.value, CorruptArchiveError)  # the disk, not the archive
+    assert "\n" not in str(raised.value)
+    assert os.listdir(small_fs) == []
+    assert os.statvfs(small_fs).f_bfree == free_before
+    assert _no_children_left()
+    manager.close()
+
+
+def test_ctrl_c_while_helpers_write_leaves_the_destination_as_it_was(tmp_path):
+    archive = tmp_path / "pkg.zip"
+    _tiny_zip(archive)
+    dest = tmp_path / "dest"
+
+    def interrupt(done, total):
+        if done > 400:
+            raise KeyboardInterrupt
+
+    fds = open_fd_count()
+    manager = ArchiveManager()
+    with pytest.raises(KeyboardInterrupt):
+        manager.extract_archive(archive, dest, _config(progress_callback=interrupt))
+    assert not dest.exists()
+    assert leftovers(tmp_path) == []
+    assert _no_children_left()
+    manager.close()
+    assert open_fd_count() == fds
+
+
+def _helper_messages(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "helper processes" in r.getMessage()]
+
+
+def test_no_helpers_when_files_are_hashed_or_few(tmp_path, caplog, monkeypatch):
+    """Hashing files (OpenSSL's locks are not safe across a fork) or fewer tiny files than
+    ``HELPER_MIN_FILES`` keeps every write in threads; the trees are the same."""
+    caplog.set_level(logging.DEBUG, logger="archive_parallel.extract.zip_extract")
+    source = tmp_path / "src"
+    for name, data in _tiny_zip(tmp_path / "made-by-zipfile.zip").items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(data)
+    archive = tmp_path / "own.zip"
+    manager = ArchiveManager()
+    manager.create_archive(source, archive, _config())
+    manager.extract_archive(archive, tmp_path / "hashed", _config(recheck_extracted_files=True))
+    assert _helper_messages(caplog) == []
+    monkeypatch.setattr(zip_extract, "HELPER_MIN_FILES", FILES + 1)
+    manager.extract_archive(archive, tmp_path / "few", _config())
+    assert _helper_messages(caplog) == []
+    monkeypatch.setattr(zip_extract, "HELPER_MIN_FILES", FILES)
+    manager.extract_archive(archive, tmp_path / "shared", _config())
+    assert len(_helper_messages(caplog)) == 1
+    assert _tree(tmp_path / "hashed") == _tree(tmp_path / "few") == _tree(tmp_path / "shared")
+    manager.close()
