@@ -9,15 +9,19 @@ output checks) two ways in one process, with the library's parallel path at ``--
   ``pool.INLINE_MEAN_DEFLATED_SIZE`` when the task also deflates them, as the zip writer's do)
   is handled by the calling thread as it comes, while the workers take the larger ones (what
   the library does);
-* ``workers``: every batch goes to the workers, whatever its files weigh.
+* ``workers``: every batch goes to the workers, whatever its files weigh;
+* ``helpers``: as ``caller``, with the caller sharing its tiny batches with forked helper
+  processes where the library forks them (``ArchiveConfig.helper_processes``: zip extraction
+  on Linux); ``caller`` and ``workers`` run with none.
 
 Each file of a tiny batch costs a few system calls and a little interpreter work; every system
 call hands Python's interpreter lock over, so more threads doing them mostly wait for the lock
 and for each other (``python -m bench.file_scaling`` shows it without the library). The tool
 forces each way by setting the threshold, so both run on any machine. Each round runs the ways
 in a shuffled order, after a timing of the sequential path; a line gives the three medians, the
-speedup of each way over the sequential path and the ratio workers time / caller time with a 95%
-bootstrap interval: above 1, handing tiny batches to workers costs more than it gains here.
+speedup of each way over the sequential path, the ratio workers time / caller time with a 95%
+bootstrap interval (above 1, handing tiny batches to workers costs more than it gains here) and
+the ratio caller time / helpers time (above 1, the helper processes pay).
 Each round is read for other work (``bench.contention``); ``--max-contention`` judges from the
 rounds it left free. Outputs go in a new folder under ``--dir``, ``ARCHIVE_BENCH_SCRATCH`` or the
 temporary folder (``bench.scratch``), named with its file system before the first round.
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,22 +49,28 @@ from bench.thread_scaling import case_list, library_cell
 from bench.workloads import build_input_archives, fixtures_root, prepare_tree
 
 DEFAULT_CASES = "extract:zip,extract:tar.gz,create:zip"
-WAYS = ("caller", "workers")
+WAYS = ("caller", "workers", "helpers")
 
 
 @contextmanager
 def tiny_batches_to(way: str) -> Iterator[None]:
-    """Make the library hand batches of tiny files to ``way``: the caller (its own rule) or
-    the workers (no batch counts as tiny)."""
+    """Make the library hand batches of tiny files to ``way``: the caller (its own rule), the
+    workers (no batch counts as tiny), or the caller and helper processes (its own rules:
+    ``caller`` and ``workers`` fork none)."""
     from archive_parallel import pool
+    from archive_parallel.extract import zip_extract
 
     real = pool.INLINE_MEAN_FILE_SIZE, pool.INLINE_MEAN_DEFLATED_SIZE
+    real_helper_min = zip_extract.HELPER_MIN_FILES
     if way == "workers":
         pool.INLINE_MEAN_FILE_SIZE = pool.INLINE_MEAN_DEFLATED_SIZE = 0
+    if way != "helpers":
+        zip_extract.HELPER_MIN_FILES = sys.maxsize
     try:
         yield
     finally:
         pool.INLINE_MEAN_FILE_SIZE, pool.INLINE_MEAN_DEFLATED_SIZE = real
+        zip_extract.HELPER_MIN_FILES = real_helper_min
 
 
 def _case(workload: Workload, operation: str, fmt: str, threads: int, prepared, work: Path):
@@ -132,6 +143,10 @@ def measure(
                     "workers_over_caller": side_by_side.paired_cell(
                         values["workers"], values["caller"], kept
                     ),
+                    # caller time / helpers time: above 1, the helper processes pay
+                    "caller_over_helpers": side_by_side.paired_cell(
+                        values["caller"], values["helpers"], kept
+                    ),
                     "round_contention": readings.shares,
                     "rounds_kept": len(kept),
                     "scratch_place": place,
@@ -170,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{workload.profile} (scale {workload.scale:g}), {args.threads} threads, "
         f"{args.rounds} rounds; workers time / caller time (95% interval): above 1, handing "
-        "tiny batches to workers costs more than it gains"
+        "tiny batches to workers costs more than it gains; caller time / helpers time: above "
+        "1, helper processes pay"
     )
     for row in rows:
         print(
@@ -180,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
             f"({side_by_side.ratio_text(row['caller_over_sequential'])})   "
             f"workers {row['workers_s'] * 1e3:7.1f} ms "
             f"({side_by_side.ratio_text(row['workers_over_sequential'])})   "
-            f"{side_by_side.ratio_text(row['workers_over_caller'])}"
+            f"{side_by_side.ratio_text(row['workers_over_caller'])}   "
+            f"helpers {row['helpers_s'] * 1e3:7.1f} ms "
+            f"{side_by_side.ratio_text(row['caller_over_helpers'])}"
             f"{side_by_side.rounds_note(row['rounds_kept'], args.max_contention)}"
         )
     print(side_by_side.contention_line(rows, args.max_contention))
