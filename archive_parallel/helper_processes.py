@@ -4,21 +4,23 @@ Writing a tiny file is a few system calls and a few microseconds of interpreter 
 them, so a second thread mostly waits for the interpreter lock, and slows the first one down
 (two threads write a tree of 8 KiB files slower than one). A process has a lock of its own.
 
-``SharedBatches`` forks ``helpers`` processes that share a list of batches with the calling
-thread. The batches' numbers wait in a pipe, written in full before the fork: the caller and
-every helper take the next one with a 4-byte ``read`` (the kernel hands each number to exactly
-one reader, as a token) until the pipe is empty, so a busy core does less and nobody idles
-while work is left. A helper reports each batch it finished, then its end, or its error, on a
-second pipe; the caller records them between its own batches and waits for the last ones.
-Results cross no pipe: a helper's work must leave its result on disk, where the caller
-knows it to be (files of the staged tree), and only say that it is done.
+``fed_helpers`` forks ``helpers`` processes that the calling thread feeds with batches as it
+plans them: each helper reads its batches from a pipe of its own (a number, a length, the
+batch as bytes the caller's ``work`` function understands), does them in order and reports
+each one done, then its end or its error, on one shared report pipe. The caller offers a
+batch (``offer``) to a helper with fewer than ``backlog`` batches waiting and keeps it for
+itself otherwise, so helpers start while the caller still plans, and a busy core does less.
+It records what helpers report between its own batches (``done``), and ``rest`` ends the
+feeds and waits for the last reports. Results cross no pipe: a helper's work leaves them on
+disk, where the caller knows them to be (files of the staged tree), and says it is done.
 
-Forking a process that runs threads is safe here because the helper runs nothing but the
-``work`` function given, which must use system calls and C code only (``os`` calls, an
-inflater), no lock another thread could hold, no pool, no import; then ``os._exit``. It never
-returns into the caller's code, whatever it meets (an exception, an interrupt): the code
-after the fork is wrapped so. Linux only: macOS does not support a fork in a threaded
-process, and Windows has none.
+Forking a process that runs threads is safe here because the helper runs nothing but its
+read loop and the ``work`` function given, which must use system calls and C code only
+(``os`` calls, an inflater), no lock another thread could hold, no pool, no import; then
+``os._exit``. It never returns into the caller's code, whatever it meets (an exception, an
+interrupt): the code after the fork is wrapped so. A helper closes every feed pipe's writing
+end it inherited, so when the caller dies its helpers read the end of their feeds and exit.
+Linux only: macOS does not support a fork in a threaded process, and Windows has none.
 
 A failure in a helper (a damaged member, a full disk) reaches the caller as the same
 exception, rebuilt from its class, arguments and attributes; a helper killed or ended
@@ -38,28 +40,27 @@ import struct
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterator
 
 from .errors import ArchiveError
 from .pool import THREAD_NAME_PREFIX
 
 logger = logging.getLogger(__name__)
 
-B = TypeVar("B")
-
-#: a batch number in the token pipe
-_TOKEN = struct.Struct("<I")
+#: a batch on a feed pipe: its number and the length of its bytes, which follow
+_BATCH = struct.Struct("<II")
+#: the number that ends a feed (no bytes follow)
+_END_OF_FEED = 0xFFFFFFFF
 #: a helper's report: what (``_DONE``, ``_END``, ``_FAILED``) and a number (the batch; the
-#: length of the error that follows)
+#: helper's pid; the length of the error that follows)
 _REPORT = struct.Struct("<BI")
 _DONE, _END, _FAILED = 0, 1, 2
 #: a report is written whole by one ``write`` (atomic in a pipe up to ``PIPE_BUF``, 512 at
 #: least), so reports of several helpers never interleave
 _MAX_REPORT = 512
-#: tokens written before the fork: one page's worth, which any pipe holds (Linux gives a
-#: user over its pipe quota one-page pipes); more batches share a token, a run of them
-MAX_TOKENS = 4096 // _TOKEN.size
+#: bytes of batches waiting in a feed pipe at most (a pipe holds 64 KiB), so that offering
+#: a batch never waits for a busy helper; an idle helper takes a larger one
+_FEED_ROOM = 48 * 1024
 #: how a helper ends: ``_EXIT_OK`` after its end report; anything else means it broke off
 _EXIT_OK, _EXIT_BROKE_OFF = 0, 70
 
@@ -69,43 +70,45 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
-class SharedBatches(Generic[B]):
-    """``batches`` shared by the caller and ``helpers`` forked processes, each running
-    ``work(batch)``; use as a context manager, see the module's docstring.
+class _Helper:
+    """The caller's view of one helper: its pid, its feed's writing end, what waits there."""
 
-    ``take()`` gives the caller the next batch number (None once all are taken), ``done()``
-    the numbers helpers finished since the last call, ``rest()`` waits for every helper and
-    gives the numbers they finished meanwhile. ``forked`` is how many helpers started (a
-    failed fork leaves fewer, perhaps none: the caller then takes every batch)."""
+    def __init__(self, pid: int, feed: int) -> None:
+        self.pid = pid
+        self.feed = feed
+        self.waiting: dict[int, int] = {}  # batch number -> its length, offered not done
 
-    def __init__(self, batches: Sequence[B], work: Callable[[B], object], helpers: int) -> None:
-        self._batches = batches
+
+class FedHelpers:
+    """Helper processes fed batches by the caller; made by ``fed_helpers`` (see the module's
+    docstring). ``forked`` is how many started (a failed fork leaves fewer, perhaps none:
+    the caller then keeps every batch)."""
+
+    def __init__(self, work: Callable[[bytes], object], helpers: int, backlog: int) -> None:
         self._work = work
-        #: batches per token: consecutive runs when there are more than ``MAX_TOKENS``
-        self._run = -(-len(batches) // MAX_TOKENS) or 1
-        self._mine: list[int] = []  # the caller's current run, next batch last
-        self._helpers = helpers
-        #: the token pipe's and the report pipe's read ends, -1 once closed
-        self.tokens = -1
+        self._wanted = helpers
+        self._backlog = backlog
+        self.helpers: list[_Helper] = []
+        #: every feed pipe's writing end, recorded as it is made: ``fed_helpers`` closes them
+        self.feeds: list[int] = []
+        #: the report pipe's reading end, -1 once closed
         self.reports = -1
-        #: the helpers forked and not yet waited for
+        #: helpers forked and not yet waited for
         self.pids: list[int] = []
-        self._ended: set[int] = set()  # helpers that sent their end report
+        self._by_batch: dict[int, _Helper] = {}
+        self._ended: set[int] = set()  # pids of helpers that sent their end report
         self._buffer = b""
-        self.forked = 0
+        self._feeding = True
 
-    # --- the caller's side ---
+    @property
+    def forked(self) -> int:
+        return len(self.helpers)
+
     def start(self) -> None:
-        """Write the tokens and fork the helpers (``shared_batches`` cleans up after it)."""
-        self.tokens, tokens_out = os.pipe()
-        try:
-            count = -(-len(self._batches) // self._run)
-            os.write(tokens_out, b"".join(map(_TOKEN.pack, range(count))))
-        finally:
-            os.close(tokens_out)  # the pipe ends once the last token is read
+        """Fork the helpers (``fed_helpers`` cleans up after it)."""
         self.reports, reports_out = os.pipe()
         try:
-            for _ in range(self._helpers):
+            for _ in range(self._wanted):
                 if not self._fork(reports_out):
                     break
         finally:
@@ -113,16 +116,20 @@ class SharedBatches(Generic[B]):
         os.set_blocking(self.reports, False)
 
     def _fork(self, reports_out: int) -> bool:
+        feed_in, feed_out = os.pipe()
+        self.feeds.append(feed_out)
         try:
             with warnings.catch_warnings():
                 # Python 3.12+ warns of a fork in a threaded process: the helper runs
-                # only ``work`` and exits (see the module's docstring)
+                # only its loop and ``work``, and exits (see the module's docstring)
                 warnings.simplefilter("ignore", DeprecationWarning)
                 pid = os.fork()
                 if pid == 0:  # the helper: never returns into the caller's code
                     try:
                         try:
-                            _serve(self.tokens, reports_out, self.reports, self._runs, self._work)
+                            for fd in [self.reports, *self.feeds]:
+                                os.close(fd)
+                            _serve(feed_in, reports_out, self._work)
                         except BaseException as exc:  # the caller raises it (Ctrl-C too)
                             os.write(reports_out, _error_report(exc))
                     finally:
@@ -130,25 +137,28 @@ class SharedBatches(Generic[B]):
         except OSError as exc:  # out of processes or memory: fewer helpers
             logger.debug("could not fork a helper process: %s", exc)
             return False
+        finally:
+            os.close(feed_in)
         self.pids.append(pid)
-        self.forked += 1
+        self.helpers.append(_Helper(pid, feed_out))
         return True
 
-    def _runs(self, token: int) -> list[B]:
-        """The batches of one token."""
-        return list(self._batches[token * self._run : (token + 1) * self._run])
-
-    def _numbers(self, token: int) -> range:
-        return range(token * self._run, min(len(self._batches), (token + 1) * self._run))
-
-    def take(self) -> int | None:
-        """The next batch for the caller, None when every batch has been taken."""
-        if not self._mine:
-            token = _take(self.tokens)
-            if token is None:
-                return None
-            self._mine = list(reversed(self._numbers(token)))
-        return self._mine.pop()
+    def offer(self, number: int, batch: bytes) -> bool:
+        """Hand batch ``number`` to the least busy helper with room for it (fewer than
+        ``backlog`` batches waiting, and their bytes within ``_FEED_ROOM``, or none);
+        False when every helper is busy (the caller keeps it)."""
+        if not self._feeding:
+            return False
+        for helper in sorted(self.helpers, key=lambda h: len(h.waiting)):
+            waiting = helper.waiting
+            if not waiting or (
+                len(waiting) < self._backlog and sum(waiting.values()) + len(batch) <= _FEED_ROOM
+            ):
+                self._send(helper, _BATCH.pack(number, len(batch)) + batch)
+                waiting[number] = len(batch)
+                self._by_batch[number] = helper
+                return True
+        return False
 
     def done(self) -> list[int]:
         """The batches helpers finished since the last call (never waits); a helper's error
@@ -164,10 +174,14 @@ class SharedBatches(Generic[B]):
         return self._parse()
 
     def rest(self) -> list[int]:
-        """Wait for every helper to end; the batches they finished since the last call."""
+        """End every feed and wait for every helper to end; the batches they finished since
+        the last call."""
+        self._feeding = False
+        for helper in self.helpers:
+            self._send(helper, _BATCH.pack(_END_OF_FEED, 0))
         finished = self.done()
         os.set_blocking(self.reports, True)
-        while len(self._ended) < len(self.pids):
+        while len(self._ended) < len(self.helpers):
             data = os.read(self.reports, 64 * 1024)
             if not data:  # every helper closed its end: one broke off without a word
                 self._raise_for_silent_helper()
@@ -181,7 +195,8 @@ class SharedBatches(Generic[B]):
         while len(buffer) - at >= _REPORT.size:
             kind, number = _REPORT.unpack_from(buffer, at)
             if kind == _DONE:
-                finished.extend(self._numbers(number))
+                finished.append(number)
+                del self._by_batch.pop(number).waiting[number]
             elif kind == _END:
                 self._ended.add(number)
             else:
@@ -194,45 +209,58 @@ class SharedBatches(Generic[B]):
         self._buffer = buffer[at:]
         return finished
 
-    def _raise_for_silent_helper(self) -> None:
-        for pid in self.pids:
-            if pid not in self._ended:
-                _, status = os.waitpid(pid, 0)
-                self.pids.remove(pid)
+    def _send(self, helper: _Helper, data: bytes) -> None:
+        """All of ``data`` down ``helper``'s feed. A helper that is gone raises the error it
+        reported, else an ``ArchiveError`` saying how it ended."""
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(helper.feed, view) :]
+        except BrokenPipeError:
+            self.done()  # raises what it reported, if it did
+            self._raise_for_silent_helper(helper.pid)
+
+    def _raise_for_silent_helper(self, pid: int | None = None) -> None:
+        """Wait for the helper ``pid`` (else the first one that sent no end report: call
+        only once every helper has closed the report pipe) and say how it ended."""
+        for candidate in self.pids if pid is None else [pid]:
+            if candidate not in self._ended:
+                _, status = os.waitpid(candidate, 0)
+                self.pids.remove(candidate)
                 raise ArchiveError(
-                    f"a helper process ({pid}) {_how_it_ended(status)} before finishing its "
-                    "share of the files"
+                    f"a helper process ({candidate}) {_how_it_ended(status)} before finishing "
+                    "its share of the files"
                 )
         raise ArchiveError("the helper processes' reports ended early")
 
 
-def _take(tokens: int) -> int | None:
-    data = os.read(tokens, _TOKEN.size)
-    if not data:
-        return None
-    if len(data) != _TOKEN.size:  # the kernel hands out whole tokens: never happens
-        raise ArchiveError("a helper's batch number arrived cut")
-    return int(_TOKEN.unpack(data)[0])
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    """``size`` bytes from the pipe ``fd``; None at its end."""
+    data = b""
+    while len(data) < size:
+        more = os.read(fd, size - len(data))
+        if not more:
+            return None
+        data += more
+    return data
 
 
 # --- the helper's side ---
-def _serve(
-    tokens: int,
-    reports: int,
-    callers_end: int,
-    runs: Callable[[int], list[Any]],
-    work: Callable[[Any], object],
-) -> None:
-    """A helper's whole life: take tokens until none is left, do their batches (``runs``)
-    and report each token, then the end, and exit. An exception leaves it for the fork site
-    to report."""
-    os.close(callers_end)
+def _serve(feed: int, reports: int, work: Callable[[bytes], object]) -> None:
+    """A helper's whole life: do the batches of its feed in order and report each, until the
+    feed's end (or the caller's death), then report its own end and exit. An exception
+    leaves it for the fork site to report."""
     # its log lines name it (its one thread is a copy of the caller's)
     threading.current_thread().name = f"{THREAD_NAME_PREFIX}-helper-{os.getpid()}"
-    while (token := _take(tokens)) is not None:
-        for batch in runs(token):
-            work(batch)
-        os.write(reports, _REPORT.pack(_DONE, token))
+    while (header := _read_exactly(feed, _BATCH.size)) is not None:
+        number, length = _BATCH.unpack(header)
+        if number == _END_OF_FEED:
+            break
+        batch = _read_exactly(feed, length)
+        if batch is None:
+            break
+        work(batch)
+        os.write(reports, _REPORT.pack(_DONE, number))
     os.write(reports, _REPORT.pack(_END, os.getpid()))
     os._exit(_EXIT_OK)
 
@@ -278,35 +306,37 @@ def _how_it_ended(status: int) -> str:
 
 
 @contextlib.contextmanager
-def shared_batches(
-    batches: Sequence[B], work: Callable[[B], object], helpers: int
-) -> Iterator[SharedBatches[B]]:
-    """``batches`` shared by the caller and ``helpers`` forked processes running
-    ``work(batch)`` (``SharedBatches``). Leaving the block with an exception kills the
-    helpers still running; either way every helper is waited for and the pipes are closed
-    before the block ends.
+def fed_helpers(
+    work: Callable[[bytes], object], helpers: int, backlog: int = 2
+) -> Iterator[FedHelpers]:
+    """``helpers`` forked processes running ``work(batch)`` for the batches the caller offers
+    them (``FedHelpers``), each holding up to ``backlog`` of them. Leaving the block with an
+    exception kills the helpers still running; either way every helper is waited for and the
+    pipes are closed before the block ends.
 
     The way out calls nothing of this package, only the system, so an interrupt cannot
     strike between the block's end and the helpers' end (a function call is where Python
     raises one)."""
-    shared = SharedBatches(batches, work, helpers)
+    fed = FedHelpers(work, helpers, backlog)
     try:
-        shared.start()
-        yield shared
+        fed.start()
+        yield fed
     except BaseException:
-        for pid in shared.pids:
+        for pid in fed.pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         raise
     finally:
-        for pid in shared.pids:
+        for fd in fed.feeds:
+            os.close(fd)
+        fed.feeds.clear()
+        for pid in fed.pids:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-        shared.pids.clear()
-        for fd in (shared.tokens, shared.reports):
-            if fd >= 0:
-                os.close(fd)
-        shared.tokens = shared.reports = -1
+        fed.pids.clear()
+        if fed.reports >= 0:
+            os.close(fed.reports)
+            fed.reports = -1
 
 
-__all__ = ["MAX_TOKENS", "SharedBatches", "can_fork", "shared_batches"]
+__all__ = ["FedHelpers", "can_fork", "fed_helpers"]

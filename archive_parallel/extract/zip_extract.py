@@ -29,10 +29,12 @@ alone, in one pass.
 
 from __future__ import annotations
 
-import contextlib
+import collections
 import functools
 import hashlib
+import itertools
 import logging
+import marshal
 import os
 import zipfile
 import zlib
@@ -41,13 +43,13 @@ from concurrent.futures import Executor
 from typing import Any, NamedTuple
 
 from ..codecs.inflate import inflate_module
-from ..codecs.zip_extra import member_name
+from ..codecs.zip_extra import UTF8_FLAG, member_name
 from ..config import ArchiveConfig
 from ..cores import usable_cpu_count
 from ..descriptors import OpenFolder, held_folder
 from ..entries import EntryKind
 from ..formats import CompressionFormat
-from ..helper_processes import SharedBatches, can_fork, shared_batches
+from ..helper_processes import can_fork, fed_helpers
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
 from ..pool import batched, is_tiny_batch, shared_map, worker_count
@@ -229,6 +231,62 @@ def _write_zip_batch(
     return done
 
 
+class _Recorder:
+    """Records written files in the tree and reports progress, counting them."""
+
+    def __init__(self, tree: StagedTree, report: Callable[[int], None]) -> None:
+        self.tree = tree
+        self.report = report
+        self.written = 0
+        self.from_helpers = 0
+
+    def record(self, result: list[Written], from_a_helper: bool = False) -> None:
+        self.tree.record(result)
+        self.written += len(result)
+        if from_a_helper:
+            self.from_helpers += len(result)
+        self.report(self.written)
+
+
+class _HelperInfo(NamedTuple):
+    """What a helper process needs of a member's ``ZipInfo`` (``zip_inflate.whole_member``);
+    its name is the member's as the caller names it (``member_name`` returns it as is)."""
+
+    filename: str
+    orig_filename: str
+    file_size: int
+    compress_size: int
+    compress_type: int
+    CRC: int
+    flag_bits: int = UTF8_FLAG
+    extra: bytes = b""
+
+
+def _encoded(batch: list[ZipFileJob]) -> bytes:
+    """A batch of whole members as a helper process reads it (``_write_helper_batch``)."""
+    return marshal.dumps(
+        [
+            (j.member, j.name, j.path, j.create_mode, j.mode, j.mtime, j.offset)
+            + (j.info.file_size, j.info.compress_size, j.info.compress_type, j.info.CRC)
+            for j in batch
+        ]
+    )
+
+
+def _write_helper_batch(
+    source: int, archive: str, plan: IntegrityPlan, module: Any, dir_fd: int | None, data: bytes
+) -> None:
+    """A helper process's work: the batch ``_encoded`` made, written as the caller would
+    (the caller charges the budget as the batch is reported done)."""
+    jobs = [
+        ZipFileJob(
+            _HelperInfo(member, member, *sizes), member, name, path, create, mode, mtime, at, True
+        )
+        for member, name, path, create, mode, mtime, at, *sizes in marshal.loads(data)
+    ]
+    _write_zip_batch(source, _NOT_CHARGED, archive, jobs, plan, module, dir_fd)
+
+
 class ZipExtraction:
     def __init__(
         self,
@@ -261,15 +319,21 @@ class ZipExtraction:
             total = len(infos)
             done = total - kinds.count(EntryKind.FILE)  # folders and links: nothing to write
             self.report(done, total)
-            jobs = list(self._jobs(source, infos, names, kinds, offsets))
-            task_bytes = self._task_bytes(jobs)
-            self._write(source, jobs, task_bytes, lambda count: self.report(done + count, total))
+            sizes = [info.file_size for info, kind in zip(infos, kinds) if kind is EntryKind.FILE]
+            task_bytes = self._task_bytes(sum(sizes))
+            jobs = self._jobs(source, infos, names, kinds, offsets)
+            writer = _Recorder(self.tree, lambda count: self.report(done + count, total))
+            helpers = self._helper_processes(sizes)
+            if helpers:
+                self._write_with_helpers(source, jobs, task_bytes, writer, helpers)
+            else:
+                self._write(source, list(jobs), task_bytes, writer)
 
-    def _task_bytes(self, jobs: list[ZipFileJob]) -> int:
+    def _task_bytes(self, file_bytes: int) -> int:
         """Bytes per task: a few tasks per thread, so an archive of a megabyte spreads over
         the pool too, but none under ``MIN_TASK_BYTES`` (not worth waking a worker)."""
         threads = worker_count(self.executor)  # 1 on the sequential path
-        share = sum(job.info.file_size for job in jobs) // (2 * threads)
+        share = file_bytes // (2 * threads)
         return max(MIN_TASK_BYTES, min(ZIP_TASK_BYTES, share))
 
     def _check(
@@ -332,16 +396,8 @@ class ZipExtraction:
                 )
         self.cursor.member = None
 
-    def _write(
-        self,
-        source: int,
-        jobs: list[ZipFileJob],
-        task_bytes: int,
-        report: Callable[[int], None],
-    ) -> None:
-        written = 0
-        size = max(1, int(self.config.parallel_batch_size))
-        write = functools.partial(
+    def _batch_writer(self, source: int) -> Callable[[list[ZipFileJob]], list[Written]]:
+        return functools.partial(
             write_zip_batch,
             source,
             self.budget,
@@ -351,73 +407,99 @@ class ZipExtraction:
             folder=self.tree.folder,
         )
 
-        def record(result: list[Written]) -> None:
-            nonlocal written
-            self.tree.record(result)
-            written += len(result)
-            report(written)
+    def _write(
+        self, source: int, jobs: list[ZipFileJob], task_bytes: int, recorder: _Recorder
+    ) -> None:
+        """Write every file: the caller and the pool's workers, tiny batches in the caller."""
+        size = max(1, int(self.config.parallel_batch_size))
+        write = self._batch_writer(source)
 
-        batches = list(batched(jobs, size, _job_bytes, task_bytes))
-        tiny = [b for b in batches if is_tiny_batch(sum(map(_job_bytes, b)), len(b))]
-        shared = [b for b in batches if not is_tiny_batch(sum(map(_job_bytes, b)), len(b))]
-        helpers = self._helper_processes(tiny)
-        forked = [b for b in tiny if all(job.whole for job in b)] if helpers else []
-        inline = [b for b in tiny if not all(job.whole for job in b)] if helpers else tiny
+        def batches_for_the_pool() -> Iterator[list[ZipFileJob]]:
+            """The batches worth sharing; a batch of tiny members (``pool.is_tiny_batch``)
+            is written by the caller as it comes, while the workers take the others."""
+            for batch in batched(jobs, size, _job_bytes, task_bytes):
+                if is_tiny_batch(sum(map(_job_bytes, batch)), len(batch)):
+                    recorder.record(write(batch))
+                else:
+                    yield batch
 
-        def written_by_a_helper(batch: list[ZipFileJob]) -> list[Written]:
-            # a whole member is checked to hold its declared size before it is written
-            self.budget.wrote(self.archive_path, sum(map(_job_bytes, batch)))
-            return [Written(job.name, "", job.info.file_size) for job in batch]
+        # the caller writes shared batches too (an archive of one batch stays in it)
+        for result in shared_map(self.executor, write, batches_for_the_pool()):
+            recorder.record(result)
 
-        def batches_for_the_pool(share: SharedBatches | None) -> Iterator[list[ZipFileJob]]:
-            """The batches worth a thread; then the tiny ones (``pool.is_tiny_batch``),
-            which the caller writes, sharing them with helper processes where there are."""
-            yield from shared
-            for batch in inline:
-                record(write(batch))
-            if share is None:
-                return
-            while (number := share.take()) is not None:
-                record(write(forked[number]))
-                for done in share.done():
-                    record(written_by_a_helper(forked[done]))
-            for done in share.rest():
-                record(written_by_a_helper(forked[done]))
+    def _write_with_helpers(
+        self,
+        source: int,
+        jobs: Iterator[ZipFileJob],
+        task_bytes: int,
+        recorder: _Recorder,
+        helpers: int,
+    ) -> None:
+        """Write every file, the caller and ``helpers`` forked processes together
+        (``helper_processes``): each batch is offered to a helper as registration makes it,
+        so helpers write while the caller still registers names, and kept by the caller
+        when they are all busy; then the caller writes what it kept, still offering batches
+        (from the far end) to any helper that runs dry. Batches with a member that is not
+        read whole (``zip_inflate.is_whole``) stay with the caller."""
+        size = max(1, int(self.config.parallel_batch_size))
+        write = self._batch_writer(source)
+        handed: dict[int, list[ZipFileJob]] = {}
+        kept: collections.deque[list[ZipFileJob]] = collections.deque()
+        numbers = itertools.count()
+        with held_folder(self.tree.folder) as dir_fd:
+            work = functools.partial(
+                _write_helper_batch, source, self.archive_path, self.plan, self.inflater, dir_fd
+            )
+            with fed_helpers(work, helpers) as fed:
 
-        with contextlib.ExitStack() as stack:
-            share = None
-            if forked:
-                dir_fd = stack.enter_context(held_folder(self.tree.folder))
-                work = functools.partial(
-                    _write_zip_batch,
-                    source,
-                    _NOT_CHARGED,
-                    self.archive_path,
-                    plan=self.plan,
-                    module=self.inflater,
-                    dir_fd=dir_fd,
-                )
-                share = stack.enter_context(shared_batches(forked, work, helpers))
+                def offer(batch: list[ZipFileJob]) -> bool:
+                    if not all(job.whole for job in batch):
+                        return False
+                    number = next(numbers)
+                    if not fed.offer(number, _encoded(batch)):
+                        return False
+                    handed[number] = batch
+                    return True
+
+                def collect(finished: list[int]) -> None:
+                    for number in finished:
+                        batch = handed.pop(number)
+                        recorder.record(self._written_by_a_helper(batch), from_a_helper=True)
+
+                for batch in batched(jobs, size, _job_bytes, task_bytes):
+                    if not offer(batch):
+                        kept.append(batch)
+                    collect(fed.done())
+                while kept:
+                    while len(kept) > 1 and offer(kept[-1]):
+                        kept.pop()
+                    recorder.record(write(kept.popleft()))
+                    collect(fed.done())
+                collect(fed.rest())
                 logger.debug(
-                    "%d of %d batches shared with %d helper processes",
-                    len(forked),
-                    len(batches),
-                    share.forked,
+                    "%d files written by %d helper processes beside the caller",
+                    recorder.from_helpers,
+                    fed.forked,
                 )
-            # the caller writes shared batches too (an archive of one batch stays in it)
-            for result in shared_map(self.executor, write, batches_for_the_pool(share)):
-                record(result)
 
-    def _helper_processes(self, tiny: list[list[ZipFileJob]]) -> int:
-        """How many helper processes write tiny batches beside the caller: one per core
-        beside it, up to the pool's size, where the config allows them, the system can fork,
-        nothing is hashed (OpenSSL's locks are not safe across a fork) and the tiny files
-        are enough to pay for a fork (``HELPER_MIN_FILES``); else 0."""
+    def _written_by_a_helper(self, batch: list[ZipFileJob]) -> list[Written]:
+        """What a helper wrote, charged to the budget (a whole member is checked to hold its
+        declared size before it is written)."""
+        self.budget.wrote(self.archive_path, sum(map(_job_bytes, batch)))
+        return [Written(job.name, "", job.info.file_size) for job in batch]
+
+    def _helper_processes(self, sizes: list[int]) -> int:
+        """How many helper processes write files beside the caller: one per core beside it,
+        up to the pool's size, where the config allows them, the system can fork, nothing
+        is hashed (OpenSSL's locks are not safe across a fork) and the files are tiny on
+        average (``pool.is_tiny_batch``: threads do not pay there) and enough to pay for a
+        fork (``HELPER_MIN_FILES``); else 0."""
         if (
             self.executor is None
             or not self.config.helper_processes
             or self.plan.hash_files
-            or sum(map(len, tiny)) < HELPER_MIN_FILES
+            or len(sizes) < HELPER_MIN_FILES
+            or not is_tiny_batch(sum(sizes), len(sizes))
             or not can_fork()
         ):
             return 0

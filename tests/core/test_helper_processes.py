@@ -1,21 +1,25 @@
-"""``helper_processes.SharedBatches``: batches shared by the caller and forked helpers through
-a pipe of tokens. Real processes: each batch's work leaves a file naming the process that did
-it, so the tests see that every batch was done exactly once, by whom, and that the caller was
-told of every batch a helper finished."""
+"""``helper_processes.fed_helpers``: forked helpers fed batches by the caller. Real processes:
+each batch's work leaves a file naming the process that did it, so the tests see that every
+batch offered was done exactly once, by a helper, and reported; and how errors, deaths and
+early exits end."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from archive_parallel import helper_processes
 from archive_parallel.errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
-from archive_parallel.helper_processes import MAX_TOKENS, can_fork, shared_batches
+from archive_parallel.helper_processes import can_fork, fed_helpers
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="helper processes are forked on Linux")
 
@@ -23,8 +27,8 @@ pytestmark = pytest.mark.skipif(not can_fork(), reason="helper processes are for
 def _marking(folder: Path):
     """Work that creates ``folder/<batch>`` holding the pid that did it (O_EXCL: twice fails)."""
 
-    def work(batch: int) -> None:
-        fd = os.open(folder / str(batch), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    def work(batch: bytes) -> None:
+        fd = os.open(folder / batch.decode(), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             os.write(fd, str(os.getpid()).encode())
         finally:
@@ -33,18 +37,21 @@ def _marking(folder: Path):
     return work
 
 
-def _run(batches: list[int], work, helpers: int) -> tuple[list[int], list[int], int]:
-    """The caller's loop, as an engine writes it: (batches the caller did, batches helpers
-    reported, helpers forked)."""
-    mine, theirs = [], []
-    with shared_batches(batches, work, helpers) as shared:
-        while (number := shared.take()) is not None:
-            work(batches[number])
-            mine.append(number)
-            theirs += shared.done()
-        theirs += shared.rest()
-        forked = shared.forked
-    return mine, theirs, forked
+def _run(count: int, work, helpers: int, size: int = 1) -> tuple[list[int], list[int], int]:
+    """The caller's loop, as the zip engine writes it: (batches the caller kept and did,
+    batches helpers reported, helpers forked). Batch n's bytes are ``str(n)``, padded to
+    ``size`` with spaces-free zeros when asked."""
+    kept, theirs = [], []
+    with fed_helpers(work, helpers) as fed:
+        for number in range(count):
+            batch = str(number).encode().rjust(size, b"0")
+            if not fed.offer(number, batch):
+                work(batch)
+                kept.append(number)
+            theirs += fed.done()
+        theirs += fed.rest()
+        forked = fed.forked
+    return kept, theirs, forked
 
 
 def _no_children_left() -> bool:
@@ -57,27 +64,75 @@ def _no_children_left() -> bool:
 
 @pytest.mark.parametrize("helpers", [1, 3])
 def test_every_batch_is_done_once_and_reported(tmp_path, helpers):
-    batches = list(range(200))
-    mine, theirs, forked = _run(batches, _marking(tmp_path), helpers)
+    kept, theirs, forked = _run(300, _marking(tmp_path), helpers)
     assert forked == helpers
-    assert sorted(mine + theirs) == batches  # each once: done by one side, reported once
+    assert sorted(kept + theirs) == list(range(300))  # each once: kept or reported once
     done_by = {int(p.name): int(p.read_text()) for p in tmp_path.iterdir()}
-    assert sorted(done_by) == batches
-    assert {done_by[n] for n in mine} <= {os.getpid()}
+    assert sorted(done_by) == list(range(300))
+    assert {done_by[n] for n in kept} <= {os.getpid()}
+    assert len({done_by[n] for n in theirs}) <= helpers
     assert os.getpid() not in {done_by[n] for n in theirs}
+    assert theirs  # helpers did take a share
     assert _no_children_left()
 
 
-def test_more_batches_than_tokens_share_tokens_in_runs(tmp_path):
-    batches = list(range(3 * MAX_TOKENS + 7))
-    mine, theirs, _ = _run(batches, _marking(tmp_path), 2)
-    assert sorted(mine + theirs) == batches
-    assert len(list(tmp_path.iterdir())) == len(batches)
+def test_a_busy_helper_is_offered_no_more_than_its_backlog(tmp_path):
+    release_in, release_out = os.pipe()
+    parent = os.getpid()
+
+    def work(batch: bytes) -> None:
+        if os.getpid() != parent:
+            os.read(release_in, 1)  # each batch waits for a byte from the caller
+
+    try:
+        with fed_helpers(work, 1, backlog=2) as fed:
+            assert fed.offer(0, b"a") and fed.offer(1, b"b")
+            assert not fed.offer(2, b"c")  # two wait: the caller keeps the third
+            os.write(release_out, b"xx")
+            assert sorted(fed.rest()) == [0, 1]
+    finally:
+        os.close(release_in)
+        os.close(release_out)
 
 
-def test_no_batches_and_no_helper_work(tmp_path):
-    assert _run([], _marking(tmp_path), 2)[:2] == ([], [])
-    assert _no_children_left()
+def test_an_idle_helper_takes_a_batch_larger_than_a_pipe(tmp_path):
+    """A batch larger than the feed's room goes to an idle helper (written while it reads)."""
+    got = tmp_path / "got"
+
+    def work(batch: bytes) -> None:
+        got.write_bytes(batch)
+
+    big = os.urandom(300_000)
+    with fed_helpers(work, 1) as fed:
+        assert fed.offer(7, big)
+        assert not fed.offer(8, b"small")  # the big one fills the room
+        assert fed.rest() == [7]
+    assert got.read_bytes() == big
+
+
+@pytest.fixture
+def handshake():
+    """A pipe: a helper writes a byte as it starts a batch, and the caller waits for it
+    before its first own batch, so the helper surely gets one."""
+    read_end, write_end = os.pipe()
+    yield read_end, write_end
+    os.close(read_end)
+    os.close(write_end)
+
+
+def _failing_in_helpers(error: BaseException, handshake):
+    parent = os.getpid()
+    read_end, write_end = handshake
+    waited = []
+
+    def work(batch: bytes) -> None:
+        if os.getpid() != parent:
+            os.write(write_end, b"x")
+            raise error
+        if not waited:
+            waited.append(os.read(read_end, 1))
+
+    return work
 
 
 @pytest.mark.parametrize(
@@ -89,100 +144,75 @@ def test_no_batches_and_no_helper_work(tmp_path):
     ],
     ids=["corrupt", "unsafe", "write"],
 )
-def test_a_helpers_error_reaches_the_caller_as_it_was(tmp_path, error, handshake):
-    work = _failing_at_every_helper_batch(error, tmp_path, handshake)
+def test_a_helpers_error_reaches_the_caller_as_it_was(error, handshake):
     with pytest.raises(type(error)) as raised:
-        _run(list(range(50)), work, 1)
+        _run(20, _failing_in_helpers(error, handshake), 1)
     assert str(raised.value) == str(error)
     assert vars(raised.value) == vars(error)  # member, archive_path, reason...
     assert _no_children_left()
 
 
-@pytest.fixture
-def handshake():
-    """A pipe: a helper writes a byte as it starts its first batch, and the caller's first
-    batch waits for it, so the helper surely gets a batch (the caller is quick otherwise)."""
-    read_end, write_end = os.pipe()
-    yield read_end, write_end
-    os.close(read_end)
-    os.close(write_end)
-
-
-def _failing_at_every_helper_batch(error: BaseException, folder: Path, handshake):
-    mark = _marking(folder)
-    parent = os.getpid()
-    read_end, write_end = handshake
-
-    def work(batch: int) -> None:
-        if os.getpid() != parent:
-            os.write(write_end, b"x")
-            raise error
-        if batch == 0:
-            os.read(read_end, 1)
-        mark(batch)
-
-    return work
-
-
-def test_an_error_that_cannot_travel_becomes_an_archive_error(tmp_path, handshake):
-    class Local(Exception):  # a class the caller could not unpickle: local to the test
+def test_an_error_that_cannot_travel_becomes_an_archive_error(handshake):
+    class Local(Exception):
         pass
 
     error = Local("odd", threading.Lock())  # a lock cannot be pickled at all
     with pytest.raises(ArchiveError, match="a helper process failed: Local"):
-        _run(list(range(20)), _failing_at_every_helper_batch(error, tmp_path, handshake), 1)
+        _run(20, _failing_in_helpers(error, handshake), 1)
 
 
-def test_a_helper_killed_mid_batch_is_an_error_naming_the_signal(tmp_path):
-    started_in, started_out = os.pipe()
-    parent = os.getpid()
-
-    def work(batch: int) -> None:
-        if os.getpid() != parent:
-            os.write(started_out, b"x")
-            os.kill(os.getpid(), signal.SIGKILL)
-        elif batch == 0:
-            os.read(started_in, 1)  # the caller's first batch ends once the helper holds one
-
-    try:
-        with pytest.raises(ArchiveError, match=r"helper process \(\d+\) was killed by SIGKILL"):
-            _run(list(range(20)), work, 1)
-    finally:
-        os.close(started_in)
-        os.close(started_out)
-    assert _no_children_left()
-
-
-def test_an_interrupt_in_a_helper_is_an_interrupt_in_the_caller(tmp_path, handshake):
+def test_an_interrupt_in_a_helper_is_an_interrupt_in_the_caller(handshake):
     with pytest.raises(KeyboardInterrupt):
-        _run(
-            list(range(20)),
-            _failing_at_every_helper_batch(KeyboardInterrupt(), tmp_path, handshake),
-            1,
-        )
+        _run(20, _failing_in_helpers(KeyboardInterrupt(), handshake), 1)
     assert _no_children_left()
 
 
-def test_leaving_early_kills_and_waits_for_the_helpers(tmp_path):
+def test_the_helper_never_returns_into_the_callers_code(tmp_path, handshake):
+    """Whatever a helper meets, it exits: code after the block runs once, in the caller."""
+    after = tmp_path / "after"
+    with contextlib.suppress(SystemExit):
+        _run(20, _failing_in_helpers(SystemExit(3), handshake), 1)
+    with open(after, "a") as handle:
+        handle.write(f"{os.getpid()}\n")
+    assert after.read_text() == f"{os.getpid()}\n"
+
+
+def test_a_helper_killed_mid_batch_is_an_error_naming_the_signal(handshake):
+    parent = os.getpid()
+    read_end, write_end = handshake
+
+    waited = []
+
+    def work(batch: bytes) -> None:
+        if os.getpid() != parent:
+            os.write(write_end, b"x")
+            os.kill(os.getpid(), signal.SIGKILL)
+        if not waited:
+            waited.append(os.read(read_end, 1))
+
+    with pytest.raises(ArchiveError, match=r"helper process \(\d+\) was killed by SIGKILL"):
+        _run(20, work, 1)
+    assert _no_children_left()
+
+
+def test_leaving_early_kills_and_waits_for_the_helpers():
     started_in, started_out = os.pipe()
     parent = os.getpid()
 
-    def work(batch: int) -> None:
+    def work(batch: bytes) -> None:
         if os.getpid() != parent:
             os.write(started_out, b"x")
             signal.pause()  # only a signal ends it: the caller's SIGKILL
 
     try:
-        with (
-            pytest.raises(RuntimeError, match="the caller failed"),
-            shared_batches(list(range(10)), work, 2) as shared,
-        ):
+        with pytest.raises(RuntimeError, match="the caller failed"), fed_helpers(work, 2) as fed:
+            assert fed.offer(0, b"a") and fed.offer(1, b"b")
             assert os.read(started_in, 1) + os.read(started_in, 1) == b"xx"  # both busy
             raise RuntimeError("the caller failed")
     finally:
         os.close(started_in)
         os.close(started_out)
-    assert shared.forked == 2
+    assert fed.forked == 2 and fed.pids == [] and fed.feeds == [] and fed.reports == -1
     assert _no_children_left()
 
 
@@ -191,16 +221,36 @@ def test_a_failed_fork_leaves_the_caller_every_batch(tmp_path, monkeypatch):
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(helper_processes.os, "fork", no_fork)
-    mine, theirs, forked = _run(list(range(30)), _marking(tmp_path), 2)
+    kept, theirs, forked = _run(30, _marking(tmp_path), 2)
     assert forked == 0
-    assert (sorted(mine), theirs) == (list(range(30)), [])
+    assert (kept, theirs) == (list(range(30)), [])
 
 
-def test_the_helper_never_returns_into_the_callers_code(tmp_path, handshake):
-    """Whatever a helper meets, it exits: code after the ``with`` runs once, in the caller."""
-    after = tmp_path / "after"
-    with contextlib.suppress(SystemExit):
-        _run(list(range(20)), _failing_at_every_helper_batch(SystemExit(3), tmp_path, handshake), 1)
-    with open(after, "a") as handle:
-        handle.write(f"{os.getpid()}\n")
-    assert after.read_text() == f"{os.getpid()}\n"
+_ORPHANING_CALLER = """
+import os, signal, sys
+from archive_parallel.helper_processes import fed_helpers
+with fed_helpers(lambda batch: None, 2) as fed:
+    print(*fed.pids, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # dies holding its helpers' feeds
+"""
+
+
+def test_helpers_exit_when_their_caller_dies():
+    """A caller killed outright leaves no helper behind: each reads the end of its feed."""
+    result = subprocess.run(
+        [sys.executable, "-c", _ORPHANING_CALLER], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == -signal.SIGKILL
+    pids = [int(pid) for pid in result.stdout.split()]
+    assert len(pids) == 2
+    for pid in pids:
+        try:
+            handle = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue  # gone already
+        try:
+            deadline = time.monotonic() + 30
+            ready, _, _ = select.select([handle], [], [], deadline - time.monotonic())
+            assert ready, f"helper {pid} outlived its caller"
+        finally:
+            os.close(handle)

@@ -39,7 +39,7 @@ from reliability_support import (
 )
 
 import archive_parallel
-from archive_parallel import ArchiveManager
+from archive_parallel import ArchiveManager, pool
 from archive_parallel.extract import zip_extract
 from archive_parallel.helper_processes import can_fork
 from archive_parallel.metadata import load_metadata
@@ -147,9 +147,11 @@ def test_interrupt_anywhere_while_extracting(tmp_path, fmt, parallel, dest_exist
 @pytest.mark.skipif(not can_fork(), reason="helper processes are forked on Linux")
 @pytest.mark.parametrize("dest_exists", [True, False], ids=["into-existing", "new-dest"])
 def test_interrupt_anywhere_while_helper_processes_extract(tmp_path, monkeypatch, dest_exists):
-    """The zip's tiny files shared with a forked helper (its threshold lowered to one file):
-    the helper inherits the injector, so an interrupt lands in it as often as in the caller."""
+    """The zip's files shared with a forked helper (its thresholds lowered: any file count,
+    any mean size): the helper inherits the injector, so an interrupt lands in it as often
+    as in the caller."""
     monkeypatch.setattr(zip_extract, "HELPER_MIN_FILES", 1)
+    monkeypatch.setattr(pool, "INLINE_MEAN_FILE_SIZE", 1 << 30)
     _interrupt_extraction_anywhere(tmp_path, "zip", True, dest_exists)
 
 

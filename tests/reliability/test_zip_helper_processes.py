@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import stat
 import subprocess
 import zipfile
@@ -72,13 +73,22 @@ def _no_children_left() -> bool:
     return False
 
 
+def _helper_lines(records) -> list[tuple[int, int]]:
+    """(files, helpers) of each extraction's "N files written by M helper processes" line."""
+    found = [HELPER_LINE.search(record.getMessage()) for record in records]
+    return [(int(match[1]), int(match[2])) for match in found if match]
+
+
+HELPER_LINE = re.compile(r"(\d+) files written by (\d+) helper processes")
+
+
 @pytest.fixture
 def shared_with_helpers(caplog):
-    """Asserts, after the test's extraction, that helpers did take a share."""
+    """Asserts, after the test's extractions, that helpers did write a share each time."""
     caplog.set_level(logging.DEBUG, logger="archive_parallel.extract.zip_extract")
     yield
-    shared = [r.getMessage() for r in caplog.get_records("call") if "helper proc" in r.getMessage()]
-    assert shared and not shared[0].endswith(" 0 helper processes"), shared
+    lines = _helper_lines(caplog.get_records("call"))
+    assert lines and all(files > 0 and helpers > 0 for files, helpers in lines), lines
 
 
 def test_helpers_write_the_same_tree_as_threads(tmp_path, shared_with_helpers):
@@ -127,7 +137,7 @@ def _damage_members_after(archive: Path, first: int) -> list[str]:
 def test_damage_met_by_a_helper_names_the_member_and_leaves_nothing(tmp_path):
     archive = tmp_path / "pkg.zip"
     _tiny_zip(archive)
-    damaged = set(_damage_members_after(archive, 100))  # the caller's first batch is intact
+    damaged = set(_damage_members_after(archive, 100))  # whoever meets them first
     dest = tmp_path / "dest"
     dest.mkdir()
     (dest / "keep.txt").write_text("keep\n")
@@ -198,10 +208,6 @@ def test_ctrl_c_while_helpers_write_leaves_the_destination_as_it_was(tmp_path):
     assert open_fd_count() == fds
 
 
-def _helper_messages(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if "helper processes" in r.getMessage()]
-
-
 def test_no_helpers_when_files_are_hashed_or_few(tmp_path, caplog, monkeypatch):
     """Hashing files (OpenSSL's locks are not safe across a fork) or fewer tiny files than
     ``HELPER_MIN_FILES`` keeps every write in threads; the trees are the same."""
@@ -214,12 +220,12 @@ def test_no_helpers_when_files_are_hashed_or_few(tmp_path, caplog, monkeypatch):
     manager = ArchiveManager()
     manager.create_archive(source, archive, _config())
     manager.extract_archive(archive, tmp_path / "hashed", _config(recheck_extracted_files=True))
-    assert _helper_messages(caplog) == []
+    assert _helper_lines(caplog.records) == []
     monkeypatch.setattr(zip_extract, "HELPER_MIN_FILES", FILES + 1)
     manager.extract_archive(archive, tmp_path / "few", _config())
-    assert _helper_messages(caplog) == []
+    assert _helper_lines(caplog.records) == []
     monkeypatch.setattr(zip_extract, "HELPER_MIN_FILES", FILES)
     manager.extract_archive(archive, tmp_path / "shared", _config())
-    assert len(_helper_messages(caplog)) == 1
+    assert len(_helper_lines(caplog.records)) == 1
     assert _tree(tmp_path / "hashed") == _tree(tmp_path / "few") == _tree(tmp_path / "shared")
     manager.close()
