@@ -25,6 +25,12 @@ averaging 8.6 KiB took as long or longer with a worker, and a quarter more CPU).
 never waits for a worker to be scheduled, so on a busy machine the call costs what the
 sequential path does, and an archive whose files make one batch is written by the caller
 alone, in one pass.
+
+Processes where threads do not pay: on Linux, a zip of ``HELPER_MIN_FILES`` files or more,
+tiny on average, is written by the caller and forked helper processes
+(``helper_processes.fed_helpers``), each with an interpreter lock of its own. Each batch is
+offered to a helper as registration makes it (so helpers write while the caller still
+registers), and kept by the caller when every helper is busy.
 """
 
 from __future__ import annotations
