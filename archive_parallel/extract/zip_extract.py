@@ -450,7 +450,8 @@ class ZipExtraction:
         size = max(1, int(self.config.parallel_batch_size))
         write = self._batch_writer(source)
         handed: dict[int, list[ZipFileJob]] = {}
-        kept: collections.deque[list[ZipFileJob]] = collections.deque()
+        kept: collections.deque[list[ZipFileJob]] = collections.deque()  # a helper may take
+        mine: list[list[ZipFileJob]] = []  # members not read whole: the caller's alone
         numbers = itertools.count()
         with held_folder(self.tree.folder) as dir_fd:
             work = functools.partial(
@@ -459,8 +460,6 @@ class ZipExtraction:
             with fed_helpers(work, helpers) as fed:
 
                 def offer(batch: list[ZipFileJob]) -> bool:
-                    if not all(job.whole for job in batch):
-                        return False
                     number = next(numbers)
                     if not fed.offer(number, _encoded(batch)):
                         return False
@@ -473,13 +472,15 @@ class ZipExtraction:
                         recorder.record(self._written_by_a_helper(batch), from_a_helper=True)
 
                 for batch in batched(jobs, size, _job_bytes, task_bytes):
-                    if not offer(batch):
+                    if not all(job.whole for job in batch):
+                        mine.append(batch)
+                    elif not offer(batch):
                         kept.append(batch)
                     collect(fed.done())
-                while kept:
-                    while len(kept) > 1 and offer(kept[-1]):
+                while kept or mine:
+                    while len(kept) > (0 if mine else 1) and offer(kept[-1]):
                         kept.pop()
-                    recorder.record(write(kept.popleft()))
+                    recorder.record(write(mine.pop() if mine else kept.popleft()))
                     collect(fed.done())
                 collect(fed.rest())
                 logger.debug(
