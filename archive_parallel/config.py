@@ -184,10 +184,11 @@ class ArchiveConfig:
     #: default; ``UnreadableAndUnarchivableError`` when ``unarchivable_names`` refuses names
     #: too, naming both kinds at once)
     unreadable_entries: str = "skip"
-    #: on Linux, extracting a zip of many tiny files (about a thousand or more, under 16 KiB
-    #: on average) forks helper processes to write a share of them, one per core beside the
-    #: caller up to ``thread_pool_size``: threads only take turns at the interpreter lock
-    #: on such files. False keeps every write in this process's threads
+    #: on Linux, extracting a zip of many tiny files (a thousand or more, under 16 KiB on
+    #: average) forks helper processes to write a share of them, one per core beside the
+    #: caller up to ``thread_pool_size`` and one per thousand files: threads only take turns
+    #: at the interpreter lock on such files. False keeps every write in this process's
+    #: threads
     helper_processes: bool = True
 
     def __post_init__(self) -> None:

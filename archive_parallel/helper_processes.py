@@ -66,8 +66,14 @@ _EXIT_OK, _EXIT_BROKE_OFF = 0, 70
 
 
 def can_fork() -> bool:
-    """Whether helper processes may be forked here: Linux with ``os.fork``."""
-    return sys.platform.startswith("linux") and hasattr(os, "fork")
+    """Whether helper processes may be forked here: Linux with ``os.fork``, and SIGCHLD not
+    ignored (the system then reaps children itself, and waiting for one helper would wait
+    for every child of the program)."""
+    return (
+        sys.platform.startswith("linux")
+        and hasattr(os, "fork")
+        and signal.getsignal(signal.SIGCHLD) is not signal.SIG_IGN
+    )
 
 
 class _Helper:
@@ -225,11 +231,14 @@ class FedHelpers:
         only once every helper has closed the report pipe) and say how it ended."""
         for candidate in self.pids if pid is None else [pid]:
             if candidate not in self._ended:
-                _, status = os.waitpid(candidate, 0)
+                try:
+                    _, status = os.waitpid(candidate, 0)
+                    how = _how_it_ended(status)
+                except ChildProcessError:  # a handler of the program's reaped it first
+                    how = "ended"
                 self.pids.remove(candidate)
                 raise ArchiveError(
-                    f"a helper process ({candidate}) {_how_it_ended(status)} before finishing "
-                    "its share of the files"
+                    f"a helper process ({candidate}) {how} before finishing its share of the files"
                 )
         raise ArchiveError("the helper processes' reports ended early")
 

@@ -497,10 +497,11 @@ class ZipExtraction:
 
     def _helper_processes(self, sizes: list[int]) -> int:
         """How many helper processes write files beside the caller: one per core beside it,
-        up to the pool's size, where the config allows them, the system can fork, nothing
-        is hashed (OpenSSL's locks are not safe across a fork) and the files are tiny on
-        average (``pool.is_tiny_batch``: threads do not pay there) and enough to pay for a
-        fork (``HELPER_MIN_FILES``); else 0."""
+        up to the pool's size, and one per ``HELPER_MIN_FILES`` files at most (a fork and
+        the pages a helper copies cost about what a few hundred tiny files do), where the
+        config allows them, the system can fork, nothing is hashed (OpenSSL's locks are not
+        safe across a fork) and the files are tiny on average (``pool.is_tiny_batch``:
+        threads do not pay there); else 0."""
         if (
             self.executor is None
             or not self.config.helper_processes
@@ -510,4 +511,5 @@ class ZipExtraction:
             or not can_fork()
         ):
             return 0
-        return max(0, min(worker_count(self.executor), usable_cpu_count()) - 1)
+        beside_the_caller = min(worker_count(self.executor), usable_cpu_count()) - 1
+        return max(0, min(beside_the_caller, len(sizes) // HELPER_MIN_FILES))
