@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reliability_support import assert_no_workers_after_close  # noqa: E402
+from reliability_support import assert_no_workers_after_close, child_pids  # noqa: E402
 
 from archive_parallel import ArchiveManager  # noqa: E402
 
@@ -23,3 +23,12 @@ def manager():
         yield m
     finally:
         assert_no_workers_after_close(m)
+
+
+@pytest.fixture
+def children_checked():
+    """Fails the test when it leaves a child process behind, running or not yet reaped."""
+    before = child_pids()
+    yield
+    left = child_pids() - before
+    assert not left, f"child processes left behind: {sorted(left)}"

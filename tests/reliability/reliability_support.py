@@ -9,13 +9,16 @@ library code.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib.util
 import os
 import random
 import stat
+import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -140,6 +143,34 @@ def worker_threads() -> list[threading.Thread]:
 def open_fd_count() -> int:
     gc.collect()
     return len(os.listdir("/proc/self/fd"))
+
+
+def child_pids() -> set[int]:
+    """This process's children, running or not yet reaped (``/proc/self/task/*/children``)."""
+    pids: set[int] = set()
+    for task in os.listdir("/proc/self/task"):
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended meanwhile
+            pids.update(map(int, Path(f"/proc/self/task/{task}/children").read_text().split()))
+    return pids
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(mount_point: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (``"2m"``) mounted at ``mount_point`` (created), unmounted on the
+    way out; the test is skipped, with the reason, where mounting is not allowed."""
+    mount_point.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip() or result.returncode}")
+    try:
+        yield mount_point
+    finally:
+        if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
 
 
 def assert_no_workers_after_close(manager: ArchiveManager) -> None:

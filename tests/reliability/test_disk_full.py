@@ -25,6 +25,7 @@ from reliability_support import (
     cli_env,
     config_for,
     listing,
+    mounted_tmpfs,
     open_fd_count,
     small_files,
     write_tree,
@@ -39,20 +40,8 @@ FS_SIZE = 2 * 1024 * 1024
 @pytest.fixture
 def tiny_fs(tmp_path):
     """A 2 MiB tmpfs mounted under ``tmp_path``; unmounted on teardown."""
-    mount_point = tmp_path / "tiny"
-    mount_point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={FS_SIZE}", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip() or result.returncode}")
-    try:
+    with mounted_tmpfs(tmp_path / "tiny", f"{FS_SIZE}") as mount_point:
         yield mount_point
-    finally:
-        if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
 
 
 def _free_blocks(path: Path) -> tuple[int, int]:

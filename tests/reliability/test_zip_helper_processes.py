@@ -11,19 +11,26 @@ import os
 import random
 import re
 import stat
-import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
-from reliability_support import leftovers, open_fd_count, text_bytes
+from reliability_support import (
+    leftovers,
+    mounted_tmpfs,
+    open_fd_count,
+    text_bytes,
+)
 
 from archive_parallel import ArchiveConfig, ArchiveManager
 from archive_parallel.errors import ArchiveError, CorruptArchiveError
 from archive_parallel.extract import zip_extract
 from archive_parallel.helper_processes import can_fork
 
-pytestmark = pytest.mark.skipif(not can_fork(), reason="helper processes are forked on Linux")
+pytestmark = [
+    pytest.mark.skipif(not can_fork(), reason="helper processes are forked on Linux"),
+    pytest.mark.usefixtures("children_checked"),
+]
 
 FILES = 1_200  # above zip_extract.HELPER_MIN_FILES
 
@@ -60,17 +67,8 @@ def _tree(root: Path) -> dict[str, tuple]:
 
 
 def _config(helpers: bool = True, **overrides) -> ArchiveConfig:
-    return ArchiveConfig(
-        thread_pool_size=4, helper_processes=helpers, durable_writes=False, **overrides
-    )
-
-
-def _no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
+    values = dict(thread_pool_size=4, helper_processes=helpers, durable_writes=False)
+    return ArchiveConfig(**{**values, **overrides})
 
 
 def _helper_lines(records) -> list[tuple[int, int]]:
@@ -101,7 +99,6 @@ def test_helpers_write_the_same_tree_as_threads(tmp_path, shared_with_helpers):
     assert with_helpers == _tree(tmp_path / "threads")
     assert {name: data for name, (_, _, data) in with_helpers.items()} == contents
     assert {mode for mode, _, _ in with_helpers.values()} == {0o644, 0o755}
-    assert _no_children_left()
     manager.close()
 
 
@@ -149,7 +146,6 @@ def test_damage_met_by_a_helper_names_the_member_and_leaves_nothing(tmp_path):
     assert str(archive.name) in str(raised.value)
     assert sorted(os.listdir(dest)) == ["keep.txt"]
     assert leftovers(tmp_path) == []
-    assert _no_children_left()
     manager.close()
     assert open_fd_count() == fds
 
@@ -157,20 +153,8 @@ def test_damage_met_by_a_helper_names_the_member_and_leaves_nothing(tmp_path):
 @pytest.fixture
 def small_fs(tmp_path):
     """A 1 MiB tmpfs under ``tmp_path`` (root only; skipped otherwise)."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip() or result.returncode}")
-    try:
+    with mounted_tmpfs(tmp_path / "small", "1m") as mount_point:
         yield mount_point
-    finally:
-        if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
 
 
 def test_a_full_disk_under_the_helpers_is_a_clear_error(tmp_path, small_fs):
@@ -184,7 +168,6 @@ def test_a_full_disk_under_the_helpers_is_a_clear_error(tmp_path, small_fs):
     assert "\n" not in str(raised.value)
     assert os.listdir(small_fs) == []
     assert os.statvfs(small_fs).f_bfree == free_before
-    assert _no_children_left()
     manager.close()
 
 
@@ -203,7 +186,6 @@ def test_ctrl_c_while_helpers_write_leaves_the_destination_as_it_was(tmp_path):
         manager.extract_archive(archive, dest, _config(progress_callback=interrupt))
     assert not dest.exists()
     assert leftovers(tmp_path) == []
-    assert _no_children_left()
     manager.close()
     assert open_fd_count() == fds
 
@@ -228,4 +210,22 @@ def test_no_helpers_when_files_are_hashed_or_few(tmp_path, caplog, monkeypatch):
     manager.extract_archive(archive, tmp_path / "shared", _config())
     assert len(_helper_lines(caplog.records)) == 1
     assert _tree(tmp_path / "hashed") == _tree(tmp_path / "few") == _tree(tmp_path / "shared")
+    manager.close()
+
+
+@pytest.mark.parametrize(("files", "helpers"), [(1_200, 1), (2_500, 2), (6_000, 5)])
+def test_one_helper_per_thousand_files_up_to_the_cores_beside_the_caller(
+    tmp_path, caplog, monkeypatch, files, helpers
+):
+    """On a machine of 6 usable cores (this one's count replaced) with 8 threads: one helper
+    per 1,000 files, and no more than the 5 cores beside the caller."""
+    caplog.set_level(logging.DEBUG, logger="archive_parallel.extract.zip_extract")
+    monkeypatch.setattr(zip_extract, "usable_cpu_count", lambda: 6)
+    archive = tmp_path / "pkg.zip"
+    contents = _tiny_zip(archive, files=files, size=200)
+    manager = ArchiveManager()
+    config = _config(thread_pool_size=8, parallel_min_archive_bytes=0)  # a small zip too
+    manager.extract_archive(archive, tmp_path / "out", config)
+    assert [forked for _, forked in _helper_lines(caplog.records)] == [helpers]
+    assert len(_tree(tmp_path / "out")) == len(contents)
     manager.close()
