@@ -18,7 +18,8 @@ say() { echo "test-pi $arch: [$SECONDS s] $*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
 
 # Lean on purpose: emulation runs Python several times slower, so these are the round trip,
-# the CLI, the pinned fixture digests and the 32-bit specifics (smoke, also run by CI), then the
+# the CLI, the pinned fixture digests, the 32-bit specifics and the helper processes that
+# extract a zip's tiny files (forked on the Pi's own Python; smoke, also run by CI), then the
 # API contract, extraction safety and the codecs' gzip index and zip writer. xz and bzip2
 # variants are left out: those codecs are C libraries of the distribution, the same on every
 # platform, and the slowest thing to emulate.
@@ -28,6 +29,8 @@ SMOKE_TESTS=(
   tests/fixtures_gen/test_determinism.py::test_pinned_digests
   tests/pi/test_wide_offsets.py
   tests/pi/test_time_t.py
+  tests/reliability/test_helper_processes.py
+  tests/reliability/test_zip_helper_processes.py
 )
 FULL_TESTS=(
   "${SMOKE_TESTS[@]}"
