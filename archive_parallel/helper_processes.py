@@ -284,8 +284,11 @@ def _error_report(exc: BaseException) -> bytes:
 
 
 def _described(exc: BaseException) -> bytes | None:
+    args = exc.args
+    if isinstance(exc, OSError) and exc.errno is not None:  # its file names are not in args
+        args = (exc.errno, exc.strerror, exc.filename, None, exc.filename2)
     try:
-        return pickle.dumps((type(exc), exc.args, dict(vars(exc))))
+        return pickle.dumps((type(exc), args, dict(vars(exc))))
     except Exception:  # an argument or attribute that cannot travel
         return None
 
@@ -299,8 +302,11 @@ def _rebuilt(described: bytes) -> BaseException:
     """The helper's exception, as it was raised there: same class, arguments (so the same
     message) and attributes (``member``, ``archive_path``...)."""
     cls, args, attributes = pickle.loads(described)
-    exc = cls.__new__(cls)
-    exc.args = args
+    if issubclass(cls, OSError):  # its errno, strerror and filename come from its arguments
+        exc = cls(*args)
+    else:  # this package's errors format their message from other arguments than they keep
+        exc = cls.__new__(cls)
+        exc.args = args
     vars(exc).update(attributes)
     return exc
 

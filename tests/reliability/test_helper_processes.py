@@ -144,14 +144,17 @@ def _failing_in_helpers(error: BaseException, handshake):
         CorruptArchiveError("the deflate stream is truncated", "lib/a.py", archive_path="/x.zip"),
         UnsafeArchiveError("../evil", "leads outside the destination"),
         ArchiveError("cannot write lib/b.py: No space left on device"),
+        FileNotFoundError(2, "No such file or directory", "lib/c.py"),
     ],
-    ids=["corrupt", "unsafe", "write"],
+    ids=["corrupt", "unsafe", "write", "os-error"],
 )
 def test_a_helpers_error_reaches_the_caller_as_it_was(error, handshake):
     with pytest.raises(type(error)) as raised:
         _run(20, _failing_in_helpers(error, handshake), 1)
     assert str(raised.value) == str(error)
     assert vars(raised.value) == vars(error)  # member, archive_path, reason...
+    if isinstance(error, OSError):
+        assert (raised.value.errno, raised.value.filename) == (error.errno, error.filename)
 
 
 def test_an_error_that_cannot_travel_becomes_an_archive_error(handshake):
