@@ -328,12 +328,12 @@ class ZipExtraction:
             sizes = [info.file_size for info, kind in zip(infos, kinds) if kind is EntryKind.FILE]
             task_bytes = self._task_bytes(sum(sizes))
             jobs = self._jobs(source, infos, names, kinds, offsets)
-            writer = _Recorder(self.tree, lambda count: self.report(done + count, total))
+            recorder = _Recorder(self.tree, lambda count: self.report(done + count, total))
             helpers = self._helper_processes(sizes)
             if helpers:
-                self._write_with_helpers(source, jobs, task_bytes, writer, helpers)
+                self._write_with_helpers(source, jobs, task_bytes, recorder, helpers)
             else:
-                self._write(source, list(jobs), task_bytes, writer)
+                self._write(source, list(jobs), task_bytes, recorder)
 
     def _task_bytes(self, file_bytes: int) -> int:
         """Bytes per task: a few tasks per thread, so an archive of a megabyte spreads over
