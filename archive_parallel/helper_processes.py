@@ -131,6 +131,8 @@ class FedHelpers:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 pid = os.fork()
                 if pid == 0:  # the helper: never returns into the caller's code
+                    # written out here, not in a function: an interrupt raised as such a
+                    # function is called would land before its own ``try``
                     try:
                         try:
                             for fd in [self.reports, *self.feeds]:
