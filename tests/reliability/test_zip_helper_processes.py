@@ -11,11 +11,14 @@ import os
 import random
 import re
 import stat
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from reliability_support import (
+    cli_env,
     leftovers,
     mounted_tmpfs,
     open_fd_count,
@@ -229,3 +232,46 @@ def test_one_helper_per_thousand_files_up_to_the_cores_beside_the_caller(
     assert [forked for _, forked in _helper_lines(caplog.records)] == [helpers]
     assert len(_tree(tmp_path / "out")) == len(contents)
     manager.close()
+
+
+_CTRL_C_AMID_HELPERS = """
+import os, signal, sys
+from archive_parallel import helper_processes
+from archive_parallel.cli import main
+
+offer, offered = helper_processes.FedHelpers.offer, []
+
+def offer_then_ctrl_c(self, number, batch):
+    taken = offer(self, number, batch)
+    offered.append(taken)
+    if offered.count(True) == 4:  # helpers are writing: Ctrl-C reaches the whole group
+        os.killpg(0, signal.SIGINT)
+    return taken
+
+helper_processes.FedHelpers.offer = offer_then_ctrl_c
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_real_ctrl_c_to_the_group_while_helpers_write(tmp_path):
+    """SIGINT to the whole process group, as a terminal sends it, while helpers write: the
+    command line says so in one line and exits 130, the destination was never made, and no
+    process of the group is left."""
+    archive = tmp_path / "pkg.zip"
+    _tiny_zip(archive, files=3_000)
+    dest = tmp_path / "dest"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CTRL_C_AMID_HELPERS, "extract", str(archive), str(dest)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        start_new_session=True,  # its own group: the signal reaches it and its helpers only
+    )
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert err.strip().splitlines()[-1].endswith("interrupted; nothing partial was left behind")
+    assert "Traceback" not in err
+    assert not dest.exists() and leftovers(tmp_path) == []
+    with pytest.raises(ProcessLookupError):  # nobody of the group is left
+        os.killpg(child.pid, 0)
