@@ -151,6 +151,12 @@ class FedHelpers:
         self.helpers.append(_Helper(pid, feed_out))
         return True
 
+    @property
+    def busy(self) -> bool:
+        """True when no helper would take a batch now (each has ``backlog`` waiting, or
+        the feeds have ended): the caller need not prepare one to offer."""
+        return not self._feeding or all(len(h.waiting) >= self._backlog for h in self.helpers)
+
     def offer(self, number: int, batch: bytes) -> bool:
         """Hand batch ``number`` to the least busy helper with room for it (fewer than
         ``backlog`` batches waiting, and their bytes within ``_FEED_ROOM``, or none);

@@ -460,6 +460,8 @@ class ZipExtraction:
             with fed_helpers(work, helpers) as fed:
 
                 def offer(batch: list[ZipFileJob]) -> bool:
+                    if fed.busy:  # most offers while helpers write: encode nothing for them
+                        return False
                     number = next(numbers)
                     if not fed.offer(number, _encoded(batch)):
                         return False

@@ -256,3 +256,24 @@ def test_no_helpers_where_the_program_ignores_sigchld(monkeypatch):
     finally:
         signal.signal(signal.SIGCHLD, previous)
     assert can_fork()
+
+
+def test_busy_says_when_no_helper_would_take_a_batch():
+    release_in, release_out = os.pipe()
+    parent = os.getpid()
+
+    def work(batch: bytes) -> None:
+        if os.getpid() != parent:
+            os.read(release_in, 1)
+
+    try:
+        with fed_helpers(work, 1, backlog=2) as fed:
+            assert not fed.busy
+            assert fed.offer(0, b"a") and not fed.busy
+            assert fed.offer(1, b"b") and fed.busy and not fed.offer(2, b"c")
+            os.write(release_out, b"xx")
+            assert sorted(fed.rest()) == [0, 1]
+            assert fed.busy  # the feeds have ended
+    finally:
+        os.close(release_in)
+        os.close(release_out)
