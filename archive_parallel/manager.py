@@ -58,6 +58,7 @@ from .stats import Stats
 from .walker import WalkOptions, WalkResult, is_unreadable, walk_tree
 
 if TYPE_CHECKING:
+    from .codecs.early_deflate import EarlyDeflate
     from .verify import IntegrityReport, MemberInfo
 
 #: ``ArchiveManager.logger``: the package's logger, parent of every module's, so each warning
@@ -172,6 +173,30 @@ class ArchiveManager:
     def _executor(self, config: ArchiveConfig, parallel: bool) -> Executor | None:
         return self._pool.get(config.thread_pool_size) if parallel else None
 
+    def _early_deflate(
+        self, fmt: CompressionFormat, config: ArchiveConfig
+    ) -> contextlib.AbstractContextManager[EarlyDeflate | None]:
+        """What deflates a zip's larger files while its tree is walked (``early_deflate``),
+        where workers will deflate them: parallel processing on, a level above 0, a walk
+        not fanned out over the pool."""
+        if (
+            fmt is not CompressionFormat.ZIP
+            or not config.enable_parallel_processing
+            or int(config.compression_level) <= 0
+            or config.parallel_walk
+            or config.follow_symlinks
+        ):
+            return contextlib.nullcontext()
+        from .codecs.backend import deflate_module
+        from .codecs.early_deflate import EarlyDeflate
+
+        return EarlyDeflate(
+            lambda: self._pool.get(config.thread_pool_size),
+            int(config.compression_level),
+            deflate_module(config.compression_backend),
+            config.parallel_threshold,
+        )
+
     # ------------------------------------------------------------------ collection
     def _walk(
         self,
@@ -180,11 +205,13 @@ class ArchiveManager:
         exclude: Sequence[Path] = (),
         *,
         raise_unreadable: bool = True,
+        on_entry: Callable[[FileEntry], None] | None = None,
     ) -> WalkResult:
         """The walk of ``source``; with ``unreadable_entries="error"``, entries it could not
         read raise ``UnreadableSourceError`` (one error for all, instead of their warnings),
         unless ``raise_unreadable`` is False: the caller then refuses them itself
-        (``_screen_sources``), together with the names it refuses."""
+        (``_screen_sources``), together with the names it refuses. ``on_entry`` hears of
+        each entry found that ``exclude`` does not leave out (``walker.walk_tree``)."""
         refuse_unreadable = config.unreadable_entries == "error"
         options = WalkOptions(
             exclude_patterns=tuple(config.exclude_patterns or ()),
@@ -197,20 +224,28 @@ class ArchiveManager:
             if self._wants_parallel_walk(source, config)
             else None
         )
+        skip = {member_name_under(p, source) for p in exclude} - {None}
+        # and their temporary files and backups (a stale one left by another writer)
+        temporary = tuple(prefix for name in skip for prefix in _temporary_prefixes(name))
+
+        def kept(entry: FileEntry) -> bool:
+            return entry.name not in skip and not entry.name.startswith(temporary)
+
+        def heard(entry: FileEntry) -> None:
+            if on_entry is not None and kept(entry):
+                on_entry(entry)
+
         with self._stats.timed("file_collection"):
-            result = walk_tree(source, options, executor)
+            result = walk_tree(
+                source, options, executor, on_entry=heard if on_entry is not None else None
+            )
         if raise_unreadable:
             unreadable = _refused_unreadable(result, config)
             if unreadable:
                 raise UnreadableSourceError(source, unreadable)
         self._walked_sources.add(source)
-        if exclude:
-            skip = {member_name_under(p, source) for p in exclude} - {None}
-            # and their temporary files and backups (a stale one left by another writer)
-            temporary = tuple(prefix for name in skip for prefix in _temporary_prefixes(name))
-            result.entries = [
-                e for e in result.entries if e.name not in skip and not e.name.startswith(temporary)
-            ]
+        if skip:
+            result.entries = [e for e in result.entries if kept(e)]
         return result
 
     @staticmethod
@@ -273,30 +308,37 @@ class ArchiveManager:
         start = time.perf_counter()
         try:
             source = self._require_dir(source_dir)
-            walk = self._walk(
-                source, config, exclude=(archive, meta_path_for(archive)), raise_unreadable=False
-            )
-            entries = _screen_sources(source, walk, config)
-            file_count = sum(1 for e in entries if e.kind is not EntryKind.DIR)
-            parallel = config.uses_parallel(file_count)
-            executor = self._executor(config, parallel)
-            named = unsupported_by_name(archive)
-            if named is not None:  # an unknown name keeps the old default, but say so
-                self.logger.warning(
-                    "%s: the name says %s, which this library does not write; writing a "
-                    "gzip-compressed tar under that name (end it in .tar.gz for that)",
-                    archive,
-                    named,
+            with self._early_deflate(fmt, config) as early:
+                walk = self._walk(
+                    source,
+                    config,
+                    exclude=(archive, meta_path_for(archive)),
+                    raise_unreadable=False,
+                    on_entry=early.offer if early is not None else None,
                 )
-            self.logger.debug(
-                "creating %s (%s) from %d entries, %s",
-                archive,
-                fmt.value,
-                len(entries),
-                f"parallel x{config.thread_pool_size}" if parallel else "sequential",
-            )
-            with self._stats.timed("archive_creation"):
-                metadata, peak = self._write_archive(archive, fmt, entries, config, executor)
+                entries = _screen_sources(source, walk, config)
+                file_count = sum(1 for e in entries if e.kind is not EntryKind.DIR)
+                parallel = config.uses_parallel(file_count)
+                executor = self._executor(config, parallel)
+                named = unsupported_by_name(archive)
+                if named is not None:  # an unknown name keeps the old default, but say so
+                    self.logger.warning(
+                        "%s: the name says %s, which this library does not write; writing a "
+                        "gzip-compressed tar under that name (end it in .tar.gz for that)",
+                        archive,
+                        named,
+                    )
+                self.logger.debug(
+                    "creating %s (%s) from %d entries, %s",
+                    archive,
+                    fmt.value,
+                    len(entries),
+                    f"parallel x{config.thread_pool_size}" if parallel else "sequential",
+                )
+                with self._stats.timed("archive_creation"):
+                    metadata, peak = self._write_archive(
+                        archive, fmt, entries, config, executor, early
+                    )
             metadata.skipped = list(walk.skipped)
         except BaseException:
             self._stats.record_failure("create")
@@ -325,6 +367,7 @@ class ArchiveManager:
         entries: list[FileEntry],
         config: ArchiveConfig,
         executor: Executor | None,
+        early: EarlyDeflate | None = None,
     ) -> tuple[ArchiveMetadata, int]:
         total_bytes = sum(e.size for e in entries)
         # every format lists the same thing: files and links, not folders (as the old class)
@@ -356,7 +399,7 @@ class ArchiveManager:
                         )
                     else:
                         written = self._write_zip(
-                            handle, temp_path, items, config, executor, fixed_mtime, progress
+                            handle, temp_path, items, config, executor, fixed_mtime, progress, early
                         )
                 handle.flush()
                 compressed_size = handle.tell()
@@ -432,7 +475,9 @@ class ArchiveManager:
         )
 
     @staticmethod
-    def _write_zip(handle, temp_path, items, config, executor, fixed_mtime, progress) -> _Written:
+    def _write_zip(
+        handle, temp_path, items, config, executor, fixed_mtime, progress, early
+    ) -> _Written:
         from .codecs.zip_writer import write_zip
 
         hashing = HashingWriter(handle, reread=temp_path)
@@ -446,6 +491,7 @@ class ArchiveManager:
             config.compression_backend,
             fixed_mtime=fixed_mtime if config.reproducible else None,
             progress=progress,
+            early=early,
         )
         return _Written(
             result.uncompressed_size,

@@ -288,6 +288,15 @@ class OrderedWindow(Generic[R]):
         inline = self._executor is None or is_tiny_batch(total_bytes, count, deflated)
         return self._add(fn, args, inline)
 
+    def adopt(self, future: Future[R]) -> list[R]:
+        """Queue a task submitted elsewhere (its result comes back in its place in the
+        order); return the results that had to be collected to make room."""
+        checkpoint()
+        ready = self._make_room()
+        self._pending.append(future)
+        self.peak_in_flight = max(self.peak_in_flight, len(self._pending))
+        return ready
+
     def _add(self, fn: Callable[..., R], args: tuple[Any, ...], inline: bool) -> list[R]:
         checkpoint()
         ready = self._make_room()

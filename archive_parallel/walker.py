@@ -320,11 +320,20 @@ def walk_tree(
     options: WalkOptions,
     executor: Executor | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_entry: Callable[[FileEntry], None] | None = None,
 ) -> WalkResult:
-    """Every entry under ``source_dir`` (folders included), sorted by member name."""
+    """Every entry under ``source_dir`` (folders included), sorted by member name.
+    ``on_entry`` hears of each entry as the walk finds it (in its thread), when the walk is
+    not fanned out over ``executor``."""
     if executor is None:
         result = WalkResult()
-        result.entries = list(iter_tree(source_dir, options, result.skipped))
+        found = iter_tree(source_dir, options, result.skipped)
+        if on_entry is None:
+            result.entries = list(found)
+        else:
+            for entry in found:
+                result.entries.append(entry)
+                on_entry(entry)
         if on_progress is not None:
             on_progress(len(result.entries))
         return result

@@ -29,6 +29,7 @@ on threads, batches or window size.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import logging
@@ -40,7 +41,7 @@ import zlib
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..cores import usable_cpu_count
 from ..display import quoted
@@ -52,6 +53,9 @@ from ..source_reader import Content, LoadedFile, PendingFile, StreamedFile
 from .backend import deflate_module
 from .deflate_blocks import ParallelDeflater
 from .zip_extra import extended_timestamp, zip64_extra
+
+if TYPE_CHECKING:
+    from .early_deflate import EarlyDeflate
 
 logger = logging.getLogger(__name__)
 
@@ -220,9 +224,13 @@ def _local_header(record: _CentralRecord, crc: int, compressed_size: int, size: 
     )
 
 
-def _member_data(
+#: ``(method, crc, data, size, sha256)`` of one member made ready (``member_data``)
+MemberData = tuple[int, int, bytes, int, str | None]
+
+
+def member_data(
     entry: FileEntry, content: Content | PendingFile, level: int, module: object
-) -> tuple[int, int, bytes, int, str | None]:
+) -> MemberData:
     """``(method, crc, data, size, sha256)`` of one small member, its file read here when it
     is still pending; runs in a worker (read, zlib and crc32 release the GIL)."""
     if entry.kind is EntryKind.SYMLINK:
@@ -317,13 +325,18 @@ def _prepared(
     module: object,
     fixed_mtime: float | None,
 ) -> _Batch:
+    ready = [(entry, member_data(entry, content, level, module)) for entry, content in batch]
+    return _framed(ready, fixed_mtime)
+
+
+def _framed(members: list[tuple[FileEntry, MemberData]], fixed_mtime: float | None) -> _Batch:
+    """The batch of ``members`` made ready: local headers and data, central headers."""
     parts: list[bytes] = []
     records: list[_CentralRecord] = []
-    members: list[str] = []
+    names: list[str] = []
     shas: list[tuple[str, str]] = []
     file_count = file_bytes = offset = 0
-    for entry, content in batch:
-        method, crc, data, size, sha256 = _member_data(entry, content, level, module)
+    for entry, (method, crc, data, size, sha256) in members:
         name = encoded_name(entry)
         compressed_size = len(data)
         record = _central_record(
@@ -341,7 +354,7 @@ def _prepared(
         parts += (header, data)
         offset += len(header) + compressed_size
         records.append(record)
-        members.append(member_name(entry))
+        names.append(member_name(entry))
         if entry.kind is EntryKind.FILE:
             file_count += 1
             file_bytes += entry.size
@@ -358,7 +371,7 @@ def _prepared(
         records,
         bytearray(b"".join(headers)),
         starts,
-        members,
+        names,
         shas,
         file_count,
         file_bytes,
@@ -376,6 +389,7 @@ class _ZipWriter:
         backend: str,
         fixed_mtime: float | None,
         progress: OutputProgress | None = None,
+        early: EarlyDeflate | None = None,
     ) -> None:
         if not 0 <= int(level) <= 9:
             raise ValueError(f"zip compression level must be 0-9, got {level}")
@@ -388,12 +402,16 @@ class _ZipWriter:
         self.module = deflate_module(backend)
         self.fixed_mtime = fixed_mtime
         self.progress = progress or OutputProgress.unreported()
+        #: files deflated while the tree was walked (``early_deflate``), and those of them
+        #: whose member data is in the window, oldest first
+        self.early = early
+        self.early_members: collections.deque[FileEntry] = collections.deque()
         self.position = out.tell()
         #: central directory headers, packed as their members are written, and their number
         self.directory: list[bytes | bytearray] = []
         self.entry_count = 0
         self.result = ZipResult()
-        self.window: OrderedWindow[_Batch] = OrderedWindow(
+        self.window: OrderedWindow[_Batch | MemberData] = OrderedWindow(
             executor, self.max_in_flight, spare=self.max_in_flight
         )
         self.batch: list[tuple[FileEntry, Content | PendingFile]] = []
@@ -423,12 +441,26 @@ class _ZipWriter:
     def submit(self, entry: FileEntry, content: Content | PendingFile) -> None:
         if entry.kind is EntryKind.FILE and not isinstance(content, (LoadedFile, PendingFile)):
             raise ValueError(f"{entry.name}: a regular file needs its content, got {content!r}")
+        early = self.early.claim(entry) if self.early is not None else None
+        if early is not None:  # deflated while the tree was walked: its own window slot
+            self._submit_batch()
+            self.early_members.append(entry)
+            self.progress.cut()
+            self._take_all(self.window.adopt(early))
+            return
         self.batch.append((entry, content))
         self.batch_bytes += entry.size
         if self.batch_bytes >= self.batch_byte_limit or len(self.batch) >= BATCH_MEMBERS:
             self._submit_batch()
-            for batch in self.window.ready():
-                self._write_batch(batch)
+            self._take_all(self.window.ready())
+
+    def _take_all(self, results: Iterable[_Batch | MemberData]) -> None:
+        """Write what came back from the window, in order: a batch, or the member data of a
+        file deflated while the tree was walked (framed here, a batch of one)."""
+        for result in results:
+            if not isinstance(result, _Batch):
+                result = _framed([(self.early_members.popleft(), result)], self.fixed_mtime)
+            self._write_batch(result)
 
     def _submit_batch(self) -> None:
         if not self.batch:
@@ -445,13 +477,11 @@ class _ZipWriter:
         done = self.window.submit_batch(
             nbytes, len(batch), _prepare_batch, *args, deflated=self.level > 0
         )
-        for ready in done:
-            self._write_batch(ready)
+        self._take_all(done)
 
     def drain(self) -> None:
         self._submit_batch()
-        for batch in self.window.drain():
-            self._write_batch(batch)
+        self._take_all(self.window.drain())
 
     def _write_batch(self, batch: _Batch) -> None:
         base = self.position
@@ -629,11 +659,14 @@ def write_zip(
     backend: str = "zlib",
     fixed_mtime: float | None = None,
     progress: OutputProgress | None = None,
+    early: EarlyDeflate | None = None,
 ) -> ZipResult:
     """Write a whole zip archive of ``items`` (as ``source_reader.unread_contents`` or
-    ``iter_contents`` yield them) to the seekable ``out``; see the module docstring."""
+    ``iter_contents`` yield them) to the seekable ``out``; see the module docstring.
+    ``early`` holds members already deflated while the tree was walked (``early_deflate``):
+    it must have been made with the same level and backend."""
     writer = _ZipWriter(
-        out, level, executor, max_in_flight, block_size, backend, fixed_mtime, progress
+        out, level, executor, max_in_flight, block_size, backend, fixed_mtime, progress, early
     )
     try:
         for entry, content in items:
@@ -652,9 +685,11 @@ __all__ = [
     "STORED",
     "ZIP64_ENTRY_LIMIT",
     "ZIP64_LIMIT",
+    "MemberData",
     "ZipResult",
     "dos_date_time",
     "external_attributes",
+    "member_data",
     "member_name",
     "write_zip",
 ]

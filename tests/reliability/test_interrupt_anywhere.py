@@ -40,6 +40,7 @@ from reliability_support import (
 
 import archive_parallel
 from archive_parallel import ArchiveManager, pool
+from archive_parallel.codecs import early_deflate
 from archive_parallel.extract import zip_extract
 from archive_parallel.helper_processes import can_fork
 from archive_parallel.metadata import load_metadata
@@ -98,6 +99,19 @@ MODES = [pytest.param(True, id="parallel"), pytest.param(False, id="sequential")
 @pytest.mark.parametrize("parallel", MODES)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_interrupt_anywhere_while_creating(tmp_path, fmt, parallel):
+    _interrupt_anywhere_while_creating(tmp_path, fmt, parallel)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_interrupt_anywhere_while_files_are_deflated_during_the_walk(tmp_path, monkeypatch):
+    """Every file deflated while the tree is walked (``codecs.early_deflate``)."""
+    monkeypatch.setattr(early_deflate, "EARLY_AFTER_FILES", 1)
+    monkeypatch.setattr(early_deflate, "EARLY_MIN_BYTES", 1)
+    _interrupt_anywhere_while_creating(tmp_path, "zip", True)
+
+
+def _interrupt_anywhere_while_creating(tmp_path: Path, fmt: str, parallel: bool) -> None:
     source = _source(tmp_path / "src")
     config = config_for(parallel, **SMALL_BLOCKS)
     out = tmp_path / "out"
