@@ -16,7 +16,7 @@ import pytest
 from archive_parallel import ArchiveConfig, ArchiveManager, SourceChangedError
 from archive_parallel.codecs import early_deflate
 
-BIG_FILES = {f"big/b{i}.txt": 70_000 + 30_000 * i for i in range(5)}
+BIG_FILES = {f"big/b{i}.txt": 550_000 + 150_000 * i for i in range(5)}
 
 
 def _text(rng: random.Random, size: int) -> bytes:
@@ -75,15 +75,15 @@ def test_larger_files_are_deflated_during_the_walk_and_the_bytes_do_not_change(
 
 def test_only_what_the_budget_allows_is_deflated_early(tmp_path, monkeypatch, deflated_early):
     _tree(tmp_path / "src")
-    monkeypatch.setattr(early_deflate, "EARLY_BUDGET_BYTES", 200_000)
+    monkeypatch.setattr(early_deflate, "EARLY_BUDGET_BYTES", 1_300_000)
     ArchiveManager().create_archive(tmp_path / "src", tmp_path / "a.zip", _config())
-    assert deflated_early == ["big/b0.txt", "big/b1.txt"]  # 70,000 + 100,000 bytes
+    assert deflated_early == ["big/b0.txt", "big/b1.txt"]  # 550,000 + 700,000 bytes
 
 
 @pytest.mark.parametrize(
     ("small", "config"),
     [
-        pytest.param(100, _config(), id="too-few-files"),
+        pytest.param(10, _config(), id="too-few-files"),
         pytest.param(300, _config(enable_parallel_processing=False), id="sequential"),
         pytest.param(300, _config(compression_level=0), id="stored"),
         pytest.param(300, _config(parallel_walk=True), id="parallel-walk"),
@@ -104,7 +104,7 @@ def test_a_tar_is_never_deflated_early(tmp_path, deflated_early):
 def test_a_file_screened_out_after_being_deflated_early_is_left_out(
     tmp_path, deflated_early, caplog
 ):
-    files = _tree(tmp_path / "src", big={"big/ok.txt": 80_000, "big/bell\x07.txt": 90_000})
+    files = _tree(tmp_path / "src", big={"big/ok.txt": 600_000, "big/bell\x07.txt": 700_000})
     archive = tmp_path / "a.zip"
     ArchiveManager().create_archive(tmp_path / "src", archive, _config(unarchivable_names="skip"))
     assert sorted(deflated_early) == ["big/bell\x07.txt", "big/ok.txt"]
@@ -134,7 +134,7 @@ def test_an_error_met_early_is_raised_in_the_files_place_and_nothing_is_left(tmp
 def test_an_interrupted_walk_waits_for_the_early_tasks_it_started(tmp_path, monkeypatch):
     """Ctrl-C while early tasks run: the call ends only once they have (no worker reads a
     source file after it), and what had not started never does."""
-    _tree(tmp_path / "src", big={f"z/b{i}.txt": 80_000 for i in range(6)})
+    _tree(tmp_path / "src", big={f"z/b{i}.txt": 600_000 for i in range(6)})
     release = threading.Event()
     started: list[str] = []
     finished: list[str] = []

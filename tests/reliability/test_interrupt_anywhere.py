@@ -106,7 +106,6 @@ def test_interrupt_anywhere_while_creating(tmp_path, fmt, parallel):
 @pytest.mark.timeout(240)
 def test_interrupt_anywhere_while_files_are_deflated_during_the_walk(tmp_path, monkeypatch):
     """Every file deflated while the tree is walked (``codecs.early_deflate``)."""
-    monkeypatch.setattr(early_deflate, "EARLY_AFTER_FILES", 1)
     monkeypatch.setattr(early_deflate, "EARLY_MIN_BYTES", 1)
     _interrupt_anywhere_while_creating(tmp_path, "zip", True)
 
