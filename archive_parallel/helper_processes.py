@@ -4,7 +4,7 @@ Writing a tiny file is a few system calls and a few microseconds of interpreter 
 them, so a second thread mostly waits for the interpreter lock, and slows the first one down
 (two threads write a tree of 8 KiB files slower than one). A process has a lock of its own.
 
-``fed_helpers`` forks ``helpers`` processes that the calling thread feeds with batches as it
+``HelperScope.start`` forks ``helpers`` processes that the calling thread feeds with batches as it
 plans them: each helper reads its batches from a pipe of its own (a number, a length, the
 batch as bytes the caller's ``work`` function understands), does them in order and reports
 each one done, then its end or its error, on one shared report pipe. The caller offers a
@@ -24,9 +24,12 @@ Linux only: macOS does not support a fork in a threaded process, and Windows has
 
 A failure in a helper (a damaged member, a full disk) reaches the caller as the same
 exception, rebuilt from its class, arguments and attributes; a helper killed or ended
-without a word is an ``ArchiveError``. Leaving the ``with`` block early (an error, Ctrl-C)
-kills the helpers that still run, and every helper is waited for before the block ends, so
-nothing writes into the tree after the caller cleans it up.
+without a word is an ``ArchiveError``. Helpers live in a ``helper_scope`` block: leaving it
+early (an error, Ctrl-C) kills the helpers that still run, and every helper is waited for
+before the block ends, so nothing writes into the tree after the caller cleans it up. A
+caller that has more to do once the helpers' last reports are in (moving the tree into
+place) does it inside the block, while they exit: a helper's exit tears down its copy of the
+caller's address space, 2 ms for a 45 MiB caller and 5 ms for a 150 MiB one.
 """
 
 from __future__ import annotations
@@ -86,8 +89,8 @@ class _Helper:
 
 
 class FedHelpers:
-    """Helper processes fed batches by the caller; made by ``fed_helpers`` (see the module's
-    docstring). ``forked`` is how many started (a failed fork leaves fewer, perhaps none:
+    """Helper processes fed batches by the caller; made by ``HelperScope.start`` (see the
+    module's docstring). ``forked`` is how many started (a failed fork leaves fewer, perhaps none:
     the caller then keeps every batch)."""
 
     def __init__(self, work: Callable[[bytes], object], helpers: int, backlog: int) -> None:
@@ -95,7 +98,7 @@ class FedHelpers:
         self._wanted = helpers
         self._backlog = backlog
         self.helpers: list[_Helper] = []
-        #: every feed pipe's writing end, recorded as it is made: ``fed_helpers`` closes them
+        #: every feed pipe's writing end, recorded as it is made: ``helper_scope`` closes them
         self.feeds: list[int] = []
         #: the report pipe's reading end, -1 once closed
         self.reports = -1
@@ -111,7 +114,7 @@ class FedHelpers:
         return len(self.helpers)
 
     def start(self) -> None:
-        """Fork the helpers (``fed_helpers`` cleans up after it)."""
+        """Fork the helpers (``helper_scope`` cleans up after it)."""
         self.reports, reports_out = os.pipe()
         try:
             for _ in range(self._wanted):
@@ -328,38 +331,67 @@ def _how_it_ended(status: int) -> str:
     return f"ended with exit code {os.waitstatus_to_exitcode(status)}"
 
 
+class HelperScope:
+    """Where helper processes live: ``start`` forks them, and the ``helper_scope`` block
+    that made it ends them. A caller with work to do after the helpers' last report lets
+    them exit meanwhile: the scope's end waits for each (its address space is torn down
+    then, which takes longer the more memory the caller has), not the end of the batches."""
+
+    def __init__(self) -> None:
+        self.fed: FedHelpers | None = None
+
+    def start(self, work: Callable[[bytes], object], helpers: int, backlog: int = 2) -> FedHelpers:
+        """Fork ``helpers`` processes running ``work(batch)`` for the batches the caller
+        offers them (``FedHelpers``), each holding up to ``backlog`` of them; once."""
+        if self.fed is not None:
+            raise RuntimeError("this scope's helpers have been started already")
+        self.fed = FedHelpers(work, helpers, backlog)  # recorded first: the scope ends them
+        self.fed.start()
+        return self.fed
+
+
+@contextlib.contextmanager
+def helper_scope() -> Iterator[HelperScope]:
+    """A block that helper processes started in it (``HelperScope.start``) do not outlive.
+    Leaving it with an exception kills the helpers still running; either way every helper
+    is waited for and the pipes are closed before the block ends.
+
+    The way out calls nothing of this package, only the system, so an interrupt cannot
+    strike between the block's end and the helpers' end (a function call is where Python
+    raises one)."""
+    scope = HelperScope()
+    try:
+        yield scope
+    except BaseException:
+        if scope.fed is not None:
+            for pid in scope.fed.pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
+        fed = scope.fed
+        if fed is not None:
+            for fd in fed.feeds:
+                os.close(fd)
+            fed.feeds.clear()
+            for pid in fed.pids:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+            fed.pids.clear()
+            if fed.reports >= 0:
+                os.close(fed.reports)
+                fed.reports = -1
+
+
 @contextlib.contextmanager
 def fed_helpers(
     work: Callable[[bytes], object], helpers: int, backlog: int = 2
 ) -> Iterator[FedHelpers]:
     """``helpers`` forked processes running ``work(batch)`` for the batches the caller offers
-    them (``FedHelpers``), each holding up to ``backlog`` of them. Leaving the block with an
-    exception kills the helpers still running; either way every helper is waited for and the
-    pipes are closed before the block ends.
-
-    The way out calls nothing of this package, only the system, so an interrupt cannot
-    strike between the block's end and the helpers' end (a function call is where Python
-    raises one)."""
-    fed = FedHelpers(work, helpers, backlog)
-    try:
-        fed.start()
-        yield fed
-    except BaseException:
-        for pid in fed.pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        raise
-    finally:
-        for fd in fed.feeds:
-            os.close(fd)
-        fed.feeds.clear()
-        for pid in fed.pids:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-        fed.pids.clear()
-        if fed.reports >= 0:
-            os.close(fed.reports)
-            fed.reports = -1
+    them (``FedHelpers``), each holding up to ``backlog`` of them, which the block does not
+    outlive (``helper_scope``)."""
+    with helper_scope() as scope:
+        yield scope.start(work, helpers, backlog)
 
 
-__all__ = ["FedHelpers", "can_fork", "fed_helpers"]
+__all__ = ["FedHelpers", "HelperScope", "can_fork", "fed_helpers", "helper_scope"]

@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 
 from ..config import ArchiveConfig, ProgressCallback
 from ..formats import CompressionFormat
+from ..helper_processes import helper_scope
 from ..integrity import IntegrityPlan
 from ..progress import ProgressReporter
 from ..read.damage import MemberCursor, archive_named, damage_guard
@@ -123,7 +124,8 @@ def _extract(
     try:
         budget = ExtractionBudget(config, size)
         cursor = MemberCursor()
-        with Staging(dest_dir, config.durable_writes) as staging:
+        # helpers end before the staging folder is cleaned up, and exit while it is moved
+        with Staging(dest_dir, config.durable_writes) as staging, helper_scope() as helpers:
             tree = StagedTree(
                 staging.path,
                 budget,
@@ -138,7 +140,7 @@ def _extract(
             with damage_guard(archive, fmt, cursor):
                 if zip_archive:
                     ZipExtraction(
-                        source, tree, config, executor, cursor, reporter.update, plan
+                        source, tree, config, executor, cursor, reporter.update, plan, helpers
                     ).run()
                 else:
                     TarExtraction(

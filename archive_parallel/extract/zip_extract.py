@@ -28,9 +28,10 @@ alone, in one pass.
 
 Processes where threads do not pay: on Linux, a zip of ``HELPER_MIN_FILES`` files or more,
 tiny on average, is written by the caller and forked helper processes
-(``helper_processes.fed_helpers``), each with an interpreter lock of its own. Each batch is
-offered to a helper as registration makes it (so helpers write while the caller still
-registers), and kept by the caller when every helper is busy.
+(``helper_processes``), each with an interpreter lock of its own. Each batch is offered to
+a helper as registration makes it (so helpers write while the caller still registers), and
+kept by the caller when every helper is busy. The helpers live in the caller's
+``helper_scope``, so they exit while the caller moves the tree into place.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from ..cores import usable_cpu_count
 from ..descriptors import OpenFolder, held_folder
 from ..entries import EntryKind
 from ..formats import CompressionFormat
-from ..helper_processes import can_fork, fed_helpers
+from ..helper_processes import HelperScope, can_fork
 from ..integrity import IntegrityPlan
 from ..interrupts import checkpoint
 from ..pool import batched, is_tiny_batch, shared_map, worker_count
@@ -303,7 +304,9 @@ class ZipExtraction:
         cursor: MemberCursor,
         report: Callable[[int, int], None],
         plan: IntegrityPlan,
+        helpers: HelperScope | None = None,
     ) -> None:
+        """``helpers``: where helper processes are started, if any (none without)."""
         self.source = source
         self.archive_path = source.path
         self.archive_size = source.size
@@ -315,6 +318,7 @@ class ZipExtraction:
         self.executor = executor
         self.cursor = cursor
         self.report = report
+        self.helpers = helpers
 
     def run(self) -> None:
         with open_zip(self.source) as archive:
@@ -457,39 +461,42 @@ class ZipExtraction:
             work = functools.partial(
                 _write_helper_batch, source, self.archive_path, self.plan, self.inflater, dir_fd
             )
-            with fed_helpers(work, helpers) as fed:
+            # the helpers outlive this block: they exit while the caller moves the tree
+            # into place, and the scope waits for them
+            assert self.helpers is not None
+            fed = self.helpers.start(work, helpers)
 
-                def offer(batch: list[ZipFileJob]) -> bool:
-                    if fed.busy:  # most offers while helpers write: encode nothing for them
-                        return False
-                    number = next(numbers)
-                    if not fed.offer(number, _encoded(batch)):
-                        return False
-                    handed[number] = batch
-                    return True
+            def offer(batch: list[ZipFileJob]) -> bool:
+                if fed.busy:  # most offers while helpers write: encode nothing for them
+                    return False
+                number = next(numbers)
+                if not fed.offer(number, _encoded(batch)):
+                    return False
+                handed[number] = batch
+                return True
 
-                def collect(finished: list[int]) -> None:
-                    for number in finished:
-                        batch = handed.pop(number)
-                        recorder.record(self._written_by_a_helper(batch), from_a_helper=True)
+            def collect(finished: list[int]) -> None:
+                for number in finished:
+                    batch = handed.pop(number)
+                    recorder.record(self._written_by_a_helper(batch), from_a_helper=True)
 
-                for batch in batched(jobs, size, _job_bytes, task_bytes):
-                    if not all(job.whole for job in batch):
-                        mine.append(batch)
-                    elif not offer(batch):
-                        kept.append(batch)
-                    collect(fed.done())
-                while kept or mine:
-                    while len(kept) > (0 if mine else 1) and offer(kept[-1]):
-                        kept.pop()
-                    recorder.record(write(mine.pop() if mine else kept.popleft()))
-                    collect(fed.done())
-                collect(fed.rest())
-                logger.debug(
-                    "%d files written by %d helper processes beside the caller",
-                    recorder.from_helpers,
-                    fed.forked,
-                )
+            for batch in batched(jobs, size, _job_bytes, task_bytes):
+                if not all(job.whole for job in batch):
+                    mine.append(batch)
+                elif not offer(batch):
+                    kept.append(batch)
+                collect(fed.done())
+            while kept or mine:
+                while len(kept) > (0 if mine else 1) and offer(kept[-1]):
+                    kept.pop()
+                recorder.record(write(mine.pop() if mine else kept.popleft()))
+                collect(fed.done())
+            collect(fed.rest())
+            logger.debug(
+                "%d files written by %d helper processes beside the caller",
+                recorder.from_helpers,
+                fed.forked,
+            )
 
     def _written_by_a_helper(self, batch: list[ZipFileJob]) -> list[Written]:
         """What a helper wrote, charged to the budget (a whole member is checked to hold its
@@ -506,6 +513,7 @@ class ZipExtraction:
         threads do not pay there); else 0."""
         if (
             self.executor is None
+            or self.helpers is None
             or not self.config.helper_processes
             or self.plan.hash_files
             or len(sizes) < HELPER_MIN_FILES

@@ -1,7 +1,7 @@
-"""``helper_processes.fed_helpers``: forked helpers fed batches by the caller. Real processes:
-each batch's work leaves a file naming the process that did it, so the tests see that every
-batch offered was done exactly once, by a helper, and reported; and how errors, deaths and
-early exits end."""
+"""``helper_processes``: forked helpers fed batches by the caller (``fed_helpers``, and
+``helper_scope`` that they do not outlive). Real processes: each batch's work leaves a file
+naming the process that did it, so the tests see that every batch offered was done exactly
+once, by a helper, and reported; and how errors, deaths and early exits end."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
+from reliability_support import child_pids
 
 from archive_parallel import helper_processes
 from archive_parallel.errors import ArchiveError, CorruptArchiveError, UnsafeArchiveError
-from archive_parallel.helper_processes import can_fork, fed_helpers
+from archive_parallel.helper_processes import can_fork, fed_helpers, helper_scope
 
 pytestmark = [
     pytest.mark.skipif(not can_fork(), reason="helper processes are forked on Linux"),
@@ -277,3 +278,37 @@ def test_busy_says_when_no_helper_would_take_a_batch():
     finally:
         os.close(release_in)
         os.close(release_out)
+
+
+def test_helpers_of_a_scope_exit_after_their_last_report_and_the_scope_waits(tmp_path):
+    """Started in a ``helper_scope``, the helpers end their feeds at ``rest`` and exit while
+    the caller does what comes next; the block's end waits for each."""
+    work = _marking(tmp_path)
+    with helper_scope() as scope:
+        fed = scope.start(work, 2)
+        for number in range(40):
+            if not fed.offer(number, str(number).encode()):
+                work(str(number).encode())
+        fed.rest()
+        pids = set(fed.pids)
+        assert len(pids) == 2 and pids <= child_pids()  # not waited for yet
+        for pid in pids:  # each exits on its own, without a signal
+            assert os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT).si_code == os.CLD_EXITED
+    assert not pids & child_pids() and fed.pids == [] and fed.reports == -1
+    assert len(list(tmp_path.iterdir())) == 40
+
+
+def test_a_failure_after_the_last_report_still_ends_the_scopes_helpers(tmp_path):
+    with pytest.raises(RuntimeError, match="moving the tree failed"), helper_scope() as scope:
+        fed = scope.start(_marking(tmp_path), 1)
+        assert fed.offer(0, b"0")
+        fed.rest()
+        raise RuntimeError("moving the tree failed")
+    assert fed.pids == [] and fed.feeds == [] and fed.reports == -1
+
+
+def test_a_scope_starts_its_helpers_once(tmp_path):
+    with helper_scope() as scope:
+        scope.start(_marking(tmp_path), 1).rest()
+        with pytest.raises(RuntimeError, match="started already"):
+            scope.start(_marking(tmp_path), 1)
