@@ -12,7 +12,9 @@ several workers, a large one needs few handoffs). A batch of files averaging und
 files the per-file interpreter work outweighs what deflate in a worker saves, and more
 threads only contend for the lock; batches of files under 16 KiB run at most
 ``SMALL_BATCHES_AT_ONCE`` at a time, for the same reason. Batches go through an ``OrderedWindow``
-of at most ``max_in_flight``; a member is STORED when deflate would not shrink it. Progress
+of at most ``max_in_flight``; a member is STORED when deflate would not shrink it. A large
+file already deflated while the tree was walked (``early_deflate``) is not batched: its task
+joins the window in its place, and the writing thread frames it as a batch of one. Progress
 (``progress.OutputProgress``) hears of each batch and deflate block as it is written. A large
 file (``StreamedFile``) is streamed by the calling thread after the window has been drained:
 its local header is written with blank CRC and sizes, its chunks go through a
