@@ -176,15 +176,14 @@ class ArchiveManager:
     def _early_deflate(
         self, fmt: CompressionFormat, config: ArchiveConfig
     ) -> contextlib.AbstractContextManager[EarlyDeflate | None]:
-        """What deflates a zip's larger files while its tree is walked (``early_deflate``),
+        """What deflates a zip's large files while its tree is walked (``early_deflate``),
         where workers will deflate them: parallel processing on, a level above 0, a walk
-        not fanned out over the pool."""
+        not fanned out over the pool (which finds them all at once, at its end)."""
         if (
             fmt is not CompressionFormat.ZIP
             or not config.enable_parallel_processing
             or int(config.compression_level) <= 0
             or config.parallel_walk
-            or config.follow_symlinks
         ):
             return contextlib.nullcontext()
         from .codecs.backend import deflate_module

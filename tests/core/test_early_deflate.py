@@ -165,3 +165,22 @@ def test_an_interrupted_walk_waits_for_the_early_tasks_it_started(tmp_path, monk
     assert started and sorted(finished) == sorted(started)
     assert len(started) < 6  # three workers: the rest were cancelled
     assert list(out.iterdir()) == []
+
+
+def test_links_followed_keep_the_bytes(tmp_path, monkeypatch, deflated_early):
+    """With ``follow_symlinks`` the walk lists everything at its end: the large files are
+    still deflated ahead of the batches, and the bytes are those made without it."""
+    files = _tree(tmp_path / "src")
+    (tmp_path / "src" / "linked").symlink_to("big")
+    config = _config(follow_symlinks=True)
+    monkeypatch.setattr(early_deflate, "EARLY_BUDGET_BYTES", 1 << 30)  # both copies of each
+    early = tmp_path / "early.zip"
+    ArchiveManager().create_archive(tmp_path / "src", early, config)
+    assert sorted(deflated_early) == sorted([*BIG_FILES, *(f"linked/{n[4:]}" for n in BIG_FILES)])
+    monkeypatch.setattr(early_deflate, "EARLY_MIN_BYTES", 1 << 40)
+    plain = tmp_path / "plain.zip"
+    ArchiveManager().create_archive(tmp_path / "src", plain, config)
+    assert early.read_bytes() == plain.read_bytes()
+    out = tmp_path / "out"
+    subprocess.run(["unzip", "-q", str(early), "-d", str(out)], check=True)
+    assert (out / "linked" / "b4.txt").read_bytes() == files["big/b4.txt"]
