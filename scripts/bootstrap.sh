@@ -2,7 +2,8 @@
 # Idempotent set-up on a fresh machine: system tools, a virtual environment in .venv with the
 # project and its extras. Used by scripts/main.sh and scripts/test.sh; safe to run again.
 #   WITH_BROWSER=1  also install what the tests need: a headless Chromium (the report test opens
-#                   the report in it) and fuse3 (a case-insensitive test file system)
+#                   the report in it), fuse3 (a case-insensitive test file system), bsdtar
+#                   and 7-Zip (archives made by other tools)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,13 @@ if [ "${WITH_BROWSER:-0}" = 1 ] && [ "$(uname)" = Linux ] &&
    ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
   need+=(chromium)
 fi
+# the tests read archives made by libarchive's bsdtar and by 7-Zip (each skipped, saying why,
+# without it)
+if [ "${WITH_BROWSER:-0}" = 1 ]; then
+  for tool in bsdtar 7z; do
+    command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
+  done
+fi
 # the tests mount a case- and normalisation-folding FUSE file system (skipped, saying why,
 # without fusermount3)
 if [ "${WITH_BROWSER:-0}" = 1 ] && [ "$(uname)" = Linux ] && ! command -v fusermount3 >/dev/null 2>&1; then
@@ -35,7 +43,12 @@ if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     pkgs=()
     for tool in "${need[@]}"; do
-      case $tool in xz) pkgs+=(xz-utils) ;; *) pkgs+=("$tool") ;; esac
+      case $tool in
+        xz) pkgs+=(xz-utils) ;;
+        bsdtar) pkgs+=(libarchive-tools) ;;
+        7z) pkgs+=(p7zip-full) ;;
+        *) pkgs+=("$tool") ;;
+      esac
     done
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
@@ -43,7 +56,11 @@ if [ ${#need[@]} -gt 0 ]; then
   elif command -v brew >/dev/null 2>&1; then
     brew_pkgs=()
     for tool in "${need[@]}"; do
-      case $tool in chromium|fuse3) ;; *) brew_pkgs+=("$tool") ;; esac
+      case $tool in
+        chromium|fuse3|bsdtar) ;;  # macOS has bsdtar as its tar
+        7z) brew_pkgs+=(p7zip) ;;
+        *) brew_pkgs+=("$tool") ;;
+      esac
     done
     [ ${#brew_pkgs[@]} -eq 0 ] || brew install "${brew_pkgs[@]}"
   else
