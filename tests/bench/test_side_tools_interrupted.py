@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from archive_parallel.codecs import parallel_gzip
+
 ROOT = Path(__file__).resolve().parents[2]
 
 TOOLS = {
@@ -22,6 +24,8 @@ TOOLS = {
     "bench.fixed_cost": ["--rounds", "100000"],
     "bench.file_scaling": ["--files", "200", "--rounds", "100000"],
 }
+if parallel_gzip.import_rapidgzip() is not None:
+    TOOLS["bench.gil_turns"] = ["--workload", "small", "--rounds", "100000"]
 
 
 def _start(tool: str, args: list[str], cwd: Path, scratch: Path) -> subprocess.Popen:
