@@ -38,6 +38,7 @@ from .errors import (
 )
 from .exclusion_helper import WalkedSources, member_name_under, should_exclude
 from .formats import CompressionFormat, resolve_format, unsupported_by_name
+from .gil_turns import short_switch_interval
 from .hashing_writer import HashingWriter
 from .integrity import IntegrityPlan
 from .interrupts import deferred_interrupts, defers_interrupts
@@ -122,11 +123,19 @@ def _operation(method: F) -> F:
     (``interrupts.deferred_interrupts``), the worker pools are marked in use, so that
     ``cleanup_thread_pool()`` from another thread waits for this operation to end before
     stopping the threads it runs on (``WorkerPool.in_use``), and an exception raised by the
-    caller's progress callback comes out as it was raised (``ReraiseCallbackErrors``)."""
+    caller's progress callback comes out as it was raised (``ReraiseCallbackErrors``), and
+    the interpreter hands the GIL over in short turns while it runs (``gil_turns``): beside
+    a busy Python thread of the program, each hand-off between the caller, the pool and the
+    codecs would otherwise wait up to 5 ms."""
 
     @functools.wraps(method)
     def wrapper(self: ArchiveManager, *args: Any, **kwargs: Any) -> Any:
-        with deferred_interrupts(), self._pool.in_use(), ReraiseCallbackErrors():
+        with (
+            deferred_interrupts(),
+            short_switch_interval(),
+            self._pool.in_use(),
+            ReraiseCallbackErrors(),
+        ):
             return method(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

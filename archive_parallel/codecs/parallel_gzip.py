@@ -17,9 +17,8 @@ raw deflate stream) goes to ``serial()`` alone, and when rapidgzip ends quietly,
 reader itself reads what follows the last member (``_rest_is_sound``), since rapidgzip passes
 over a few stray bytes there. Finding where that member ends inflates at most one of
 rapidgzip's chunks (a few MiB), never the whole file. Small files (``MIN_COMPRESSED_SIZE``)
-are not worth starting its threads for. Its threads take the GIL to check for signals, so
-while it reads the interpreter hands the GIL over sooner (``gil_turns``): at Python's default
-5 ms they waited behind the pool's writers and the extraction ran up to 1.6x slower.
+are not worth starting its threads for. Its threads take the GIL to check for signals, one
+more reason for the short turns at the GIL that every operation runs with (``gil_turns``).
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from typing import Any
 
 from ..cores import usable_cpu_count
 from ..errors import CodecUnavailableError, CorruptArchiveError
-from ..gil_turns import short_switch_interval
 from ..read.open_archive import OpenArchive
 from .deflate_end import deflate_end
 from .gzip_index import GZIP_MAGIC, GZIP_TRAILER_SIZE, reserved_gzip_flags, skip_delivered
@@ -133,18 +131,17 @@ def rapidgzip_chunks(
     reader: Any = None
     chunk_starts: dict[int, int] | None = None
     try:
-        with short_switch_interval():  # its threads take the GIL (gil_turns)
-            reader = module.RapidgzipFile(
-                source.fd, parallelization=max(1, int(threads)), chunk_size=chunk_size
-            )
-            while True:
-                piece = reader.read(READ_SIZE)
-                if not piece:
-                    break
-                delivered += len(piece)
-                on_position(min(size, int(reader.tell_compressed())))
-                yield piece
-            chunk_starts = _chunk_starts(reader)
+        reader = module.RapidgzipFile(
+            source.fd, parallelization=max(1, int(threads)), chunk_size=chunk_size
+        )
+        while True:
+            piece = reader.read(READ_SIZE)
+            if not piece:
+                break
+            delivered += len(piece)
+            on_position(min(size, int(reader.tell_compressed())))
+            yield piece
+        chunk_starts = _chunk_starts(reader)
     except (ValueError, RuntimeError, OSError) as exc:
         logger.info("%s: rapidgzip stopped (%s); inflating the rest serially", name, exc)
     finally:

@@ -1,4 +1,4 @@
-"""The switch interval is lowered while rapidgzip reads, then put back as it was found."""
+"""The switch interval is lowered while an operation runs, then put back as it was found."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+import archive_parallel.manager as manager_module
 from archive_parallel import ArchiveConfig
 from archive_parallel.codecs import parallel_gzip, readers
 from archive_parallel.gil_turns import SHORT_INTERVAL, short_switch_interval
@@ -102,3 +103,33 @@ def test_short_while_rapidgzip_reads_a_foreign_tar_gz(manager, tmp_path, monkeyp
     assert intervals and all(intervals)
     assert sys.getswitchinterval() == pytest.approx(0.005)
     assert (tmp_path / "out" / "src" / "f3.bin").read_bytes()[-1] == 3
+
+
+def test_every_operation_runs_with_short_turns(manager, tmp_path, monkeypatch):
+    source = tmp_path / "tree"
+    source.mkdir()
+    for i in range(30):
+        (source / f"f{i}.txt").write_text(f"file {i}\n" * 100)
+    seen: list[bool] = []
+    config = ArchiveConfig(progress_callback=lambda *args: seen.append(_short()))
+    archive = tmp_path / "out.tar.gz"
+    manager.create_archive(source, archive, config)
+    manager.extract_archive(archive, tmp_path / "out", config)
+    assert seen and all(seen)
+    assert sys.getswitchinterval() == pytest.approx(0.005)
+    scopes: list[str] = []
+
+    def counted():
+        scopes.append("opened")
+        return short_switch_interval()
+
+    monkeypatch.setattr(manager_module, "short_switch_interval", counted)
+    for call in (
+        lambda: manager.verify_archive_integrity(archive),
+        lambda: manager.list_archive(archive),
+        lambda: manager.calculate_checksums([archive]),
+    ):
+        before = len(scopes)
+        call()
+        assert len(scopes) > before
+    assert sys.getswitchinterval() == pytest.approx(0.005)
