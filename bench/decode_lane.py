@@ -142,8 +142,7 @@ def measure(
                             "lane_over_caller": side_by_side.paired_cell(
                                 values["lane"], values["caller"], kept
                             ),
-                            "round_contention": readings.shares,
-                            "rounds_kept": len(kept),
+                            **side_by_side.round_fields(readings, kept),
                             "scratch_place": place,
                         }
                     )

@@ -230,8 +230,7 @@ def measure(
                     "files": files,
                     "size": size,
                     "workers": workers,
-                    "round_contention": readings.shares,
-                    "rounds_kept": len(kept),
+                    **side_by_side.round_fields(readings, kept),
                     "scratch_place": place,
                 }
                 for way in WAYS:

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import contention
+from bench import contention, side_by_side
 from bench.cases import Case
 from bench.provenance import scratch_identity
 from bench.scratch import add_dir_argument, measuring_place, scratch_base, scratch_folder
@@ -160,8 +160,7 @@ def measure(
                             "operation": operation,
                             "format": fmt,
                             "files": count,
-                            "round_contention": readings.shares,
-                            "rounds_kept": len(kept),
+                            **side_by_side.round_fields(readings, kept),
                             "scratch_place": place,
                         }
                         reference = values[(operation, fmt, count, "reference")]

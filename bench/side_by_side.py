@@ -34,6 +34,12 @@ def paired_cell(
     return {"ratio": ratio, "low": low, "high": high}
 
 
+def round_fields(readings: Any, kept: Sequence[int]) -> dict[str, Any]:
+    """A row's account of its rounds: the share of the CPUs other work took in each
+    (``contention.RoundReadings.shares``) and how many the row's figures rest on."""
+    return {"round_contention": readings.shares, "rounds_kept": len(kept)}
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)

@@ -147,8 +147,7 @@ def measure(
                     "caller_over_helpers": side_by_side.paired_cell(
                         values["caller"], values["helpers"], kept
                     ),
-                    "round_contention": readings.shares,
-                    "rounds_kept": len(kept),
+                    **side_by_side.round_fields(readings, kept),
                     "scratch_place": place,
                 }
             )
