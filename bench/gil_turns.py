@@ -82,13 +82,16 @@ def neighbour(kind: str) -> Iterator[None]:
         while not stop.is_set():
             n += 1
 
-    thread = threading.Thread(target=count, name="busy-neighbour")
-    thread.start()
+    # a daemon, started inside the try: an interrupt that lands in start() (it waits for the
+    # thread to run) still stops it, and nothing can keep the interpreter from exiting
+    thread = threading.Thread(target=count, name="busy-neighbour", daemon=True)
     try:
+        thread.start()
         yield
     finally:
         stop.set()
-        thread.join()
+        if thread.ident is not None:
+            thread.join()
 
 
 def available_cases() -> list[tuple[str, str, str]]:
@@ -175,8 +178,7 @@ def measure(
                     "default_s": side_by_side.kept_median(default, kept),
                     # default time / short time: above 1, the shorter interval pays
                     "default_over_short": side_by_side.paired_cell(default, short, kept),
-                    "round_contention": readings.shares,
-                    "rounds_kept": len(kept),
+                    **side_by_side.round_fields(readings, kept),
                     "scratch_place": place,
                 }
             )
