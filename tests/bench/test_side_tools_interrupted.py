@@ -46,14 +46,19 @@ def test_an_interrupted_tool_says_so_in_one_line_and_leaves_nothing(tmp_path, to
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     proc = _start(tool, TOOLS[tool], tmp_path, scratch)
-    deadline = time.monotonic() + 120
-    while not any(scratch.iterdir()):  # its measuring folder exists: rounds are under way
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signum)
-    _, err = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(scratch.iterdir()):  # its measuring folder exists: rounds are under way
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # a tool that did not stop must not outlive the test
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == status, err
     assert err.strip().splitlines() == [f"python -m {tool}: interrupted"]
     assert list(scratch.iterdir()) == []
