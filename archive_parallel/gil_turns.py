@@ -6,9 +6,9 @@ zstd), and some native libraries take it from threads of their own (rapidgzip, t
 signals). Python gives the GIL to a waiting thread only when the holder blocks or after the
 switch interval, 5 ms by default. Alone, the library's threads block often enough; beside a
 Python thread of the program that computes without pause, every hand-off waits the full
-interval: on two cores, extracting the ``medium`` tree's tar.gz took 11.3 s instead of 0.16 s,
-its zip 16.7 s instead of 0.12 s, and creating the tar.gz 10.1 s instead of 1.8 s; with a
-0.2 ms interval, 0.77 s, 0.57 s and 3.2 s (``python -m bench.gil_turns`` measures it).
+interval: on two cores (``python -m bench.gil_turns``, ``medium`` at scale 0.2), extracting
+its tar.gz took 2.54 s at 5 ms against 0.16 s at 0.2 ms, its zip 3.63 s against 0.18 s, and
+creating the tar.gz 2.62 s against 0.73 s; alone, the same either way.
 
 ``short_switch_interval()`` lowers the interpreter's switch interval (``sys.setswitchinterval``,
 a setting of the whole process) to ``SHORT_INTERVAL`` for as long as at least one of its
