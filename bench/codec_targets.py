@@ -5,7 +5,10 @@ archive sizes); ``python -m bench.codec_targets --measure medium,package,small``
 cells the targets need now, side by side in alternating rounds (``bench.interleaved``), which
 is what a busy machine needs. Either way it prints one line per target: the ratio of the
 baseline's median time to the measured cell's, its 95% bootstrap interval, and met / missed /
-inconclusive (the interval decides, as everywhere in bench). Targets compare any two cells,
+inconclusive (the interval decides, as everywhere in bench), and under it, where the cells
+carry CPU readings, where the ratio comes from (``bench.work_split``): the cores each side kept
+busy and the measured cell's CPU time against the baseline's, which tells a target bounded by
+the machine's cores from one bounded by serial work. Targets compare any two cells,
 so a tar.zst creation can be set against the tar.gz reference loop, which the per-group
 speedup columns of ``results.csv`` cannot do. Cells a run did not measure are listed as absent
 (so are cells skipped because the machine lacks an optional package). A target whose cell
@@ -43,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import contention, parallel_probe, provenance, side_by_side, stats
+from bench import contention, parallel_probe, provenance, side_by_side, stats, work_split
 from bench.codec_axes import FOREIGN_FORMATS, NOT_MEASURED
 from bench.results import free_round_indices, pooled_record_ratio, read_records
 from bench.schema import INCONCLUSIVE
@@ -388,6 +391,7 @@ def evaluate_runs(
             "runs_disagree": False,
             "failures": failures,
             "invalid": invalid_text(failures, len(runs), names),
+            "work": None,
         }
         nothing = {"ratio": math.nan, "low": math.nan, "high": math.nan, "rounds": 0}
         if failures:
@@ -415,6 +419,7 @@ def _judged(
         if row["runs_disagree"] and any(v != verdict for v in row["run_verdicts"]):
             verdict = INCONCLUSIVE
     row.update(ratio=ratio, low=low, high=high, verdict=verdict, rounds=rounds)
+    row["work"] = work_split.split([b for b, _ in pairs], [m for _, m in pairs])
     return row
 
 
@@ -670,6 +675,8 @@ def print_verdicts(
             f"{row['verdict']:>12}  >= {row['at_least']:<4g} {interval:<22} "
             f"[{row['workload']}] {row['target']}{_row_note(row, max_contention)}"
         )
+        if work := work_split.describe(row["work"]):
+            print(f"{'':>12}  {'':<7} {'':<22} {work}")
     judged = sum(row["verdict"] in ("meets", "misses", "inconclusive") for row in rows)
     note = side_by_side.chance_note(judged)
     if note:

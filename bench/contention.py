@@ -2,8 +2,8 @@
 
 A thread-bound ratio is only as good as the cores the run was given. ``snapshot()`` reads the
 machine's CPU times (psutil: user, system, interrupts, and on a virtual machine the time its
-hypervisor ran other guests instead, *steal*) and this process's own (``os.times``: every
-thread, and children once waited for); ``share(before, after)`` is what the machine's logical
+hypervisor ran other guests instead, *steal*) and this process's own (``getrusage``: every
+thread, and its children); ``share(before, after)`` is what the machine's logical
 CPUs spent on anything but this process between the two readings, plus what was stolen, over
 the CPUs' wall-clock time: 0 on a free machine, about 0.5 with one core of two busy elsewhere,
 up to 1. ``bench.interleaved`` reads it around every round and every timing, so
@@ -16,7 +16,11 @@ tools (``bench.fixed_cost``, ``bench.decode_lane``, ``bench.file_scaling``) read
 through ``RoundReadings`` and take ``--max-contention`` the same way
 (``bench.side_by_side.add_contention_argument``).
 A process pool's children are this process's own work: their CPU time is counted while they
-live (``os.times`` counts a child only once it has been waited for).
+live (the process's own counters count a child only once it has been waited for).
+``cpu_spent(before, after)`` is that own CPU time between two readings (to the microsecond)
+and the part of it in the kernel (sampled at the clock's ticks): ``bench.interleaved`` files it
+per timing, and
+``bench.work_split`` tells from it where a ratio comes from (cores kept busy, CPU time spent).
 """
 
 from __future__ import annotations
@@ -47,36 +51,59 @@ class Snapshot:
     machine_busy: float
     stolen: float
     own: float
+    #: the part of ``own`` spent in the kernel (system time)
+    own_kernel: float = 0.0
 
 
 def snapshot() -> Snapshot:
     import psutil  # here: reading records back (the report) needs no psutil
 
     machine = psutil.cpu_times()
-    own = os.times()
+    user, kernel = _own_seconds(psutil)
     return Snapshot(
         wall=time.perf_counter(),
         machine_busy=sum(getattr(machine, name, 0.0) for name in _BUSY_FIELDS),
         stolen=getattr(machine, "steal", 0.0),
-        own=own.user
-        + own.system
-        + own.children_user
-        + own.children_system
-        + _live_children_seconds(psutil),
+        own=user + kernel,
+        own_kernel=kernel,
     )
 
 
-def _live_children_seconds(psutil: Any) -> float:
-    """CPU seconds of this process's children still running (a process pool's workers):
-    ``os.times`` counts a child only once it has been waited for."""
-    total = 0.0
+def _own_seconds(psutil: Any) -> tuple[float, float]:
+    """(user, kernel) CPU seconds of this process's threads and of its children, waited for
+    or still running. ``getrusage`` counts to the microsecond where it exists (``os.times``
+    counts in ticks of a hundredth of a second, too coarse for one timing's CPU time)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        times = os.times()
+        user, kernel = times.user + times.children_user, times.system + times.children_system
+    else:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        waited = resource.getrusage(resource.RUSAGE_CHILDREN)
+        user, kernel = own.ru_utime + waited.ru_utime, own.ru_stime + waited.ru_stime
+    live_user, live_kernel = _live_children_seconds(psutil)
+    return user + live_user, kernel + live_kernel
+
+
+def _live_children_seconds(psutil: Any) -> tuple[float, float]:
+    """(user, kernel) CPU seconds of this process's children still running (a process pool's
+    workers): the process's own counters count a child only once it has been waited for."""
+    user = kernel = 0.0
     for child in psutil.Process().children(recursive=True):
         try:
             times = child.cpu_times()
         except psutil.Error:  # it ended meanwhile
             continue
-        total += times.user + times.system
-    return total
+        user += times.user
+        kernel += times.system
+    return user, kernel
+
+
+def cpu_spent(before: Snapshot, after: Snapshot) -> tuple[float, float]:
+    """This process's CPU seconds between two snapshots, its children's included, and the
+    part of them spent in the kernel."""
+    return max(0.0, after.own - before.own), max(0.0, after.own_kernel - before.own_kernel)
 
 
 @functools.cache
@@ -172,6 +199,7 @@ __all__ = [
     "RoundReadings",
     "Snapshot",
     "busy_timing",
+    "cpu_spent",
     "free_rounds",
     "share",
     "snapshot",

@@ -8,9 +8,11 @@ taken in the same minutes; the records of a workload share a ``round_group``, so
 intervals resample whole rounds (``bench.results.record_ratio``), and they carry the share of
 the CPUs other work took in each round and during each timing (``round_contention``,
 ``value_contention``, ``bench.contention``), so a ratio can be judged from the rounds the
-machine was free for. Cases are
-``bench.cases.Case`` (the harness's own: same configurations, same reset, same output checks);
-outputs are checked once, after the last round. The records have the fields
+machine was free for, and this process's CPU seconds in each timing and the kernel's part of
+them (``value_cpu``, ``value_kernel``: threads and helper processes alike), which tell where a
+ratio comes from (``bench.work_split``). Cases are ``bench.cases.Case`` (the harness's own:
+same configurations, same reset, same output checks); outputs are checked once, after the last
+round. The records have the fields
 ``bench.codec_targets`` reads from a harness run, and ``save_run`` files them as a run folder
 of their own (preset ``interleaved``: times and archive sizes, no memory run), so
 ``archive-bench report`` shows them beside the sweeps.
@@ -117,6 +119,8 @@ def measure_cells(
             values: dict[int, list[float]] = {i: [] for i in range(len(cases))}
             # the share of the CPUs other work took: per timing, and per round
             readings: dict[int, list[float]] = {i: [] for i in range(len(cases))}
+            # this process's CPU seconds per timing, and the part of them in the kernel
+            cpu: dict[int, list[tuple[float, float]]] = {i: [] for i in range(len(cases))}
             busy: list[float] = []
             try:
                 for round_no in range(rounds):
@@ -130,7 +134,9 @@ def measure_cells(
                         start = time.perf_counter()
                         case.run()
                         values[i].append(time.perf_counter() - start)
-                        readings[i].append(contention.share(ahead, contention.snapshot()))
+                        behind = contention.snapshot()
+                        readings[i].append(contention.share(ahead, behind))
+                        cpu[i].append(contention.cpu_spent(ahead, behind))
                     busy.append(contention.share(before, contention.snapshot()))
                     logger.info("%s: round %d of %d done", workload.profile, round_no + 1, rounds)
                 for i, (cell, case) in enumerate(cases):
@@ -147,6 +153,8 @@ def measure_cells(
                             "round_group": f"{workload.profile}-{workload.scale}-{started}",
                             "round_contention": busy,
                             "value_contention": readings[i],
+                            "value_cpu": [round(spent, 6) for spent, _ in cpu[i]],
+                            "value_kernel": [round(kernel, 6) for _, kernel in cpu[i]],
                         }
                     )
                     case.reset()

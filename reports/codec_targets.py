@@ -13,7 +13,9 @@ Targets whose cells were not measured are counted, not listed. A target whose ce
 output verification in any of those runs is listed as invalid, with the reason and the runs
 (a valid record of another run never stands in for it), and never counts as met. The size
 targets (a tar.zst no larger than the tar.gz of the same tree) follow, with the two
-archives' bytes.
+archives' bytes. Where the runs filed CPU readings, each row also says where its ratio comes
+from: the cores each side kept busy and the measured cell's CPU time against the baseline's
+(``bench.work_split``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class TargetRow:
     exact: bool = False
     #: why the verdict is invalid: which cell failed output verification, in which runs
     invalid: str = ""
+    #: where the ratio comes from: cores busy on each side, CPU time (``bench.work_split``)
+    work: str = ""
 
 
 @dataclass
@@ -92,6 +96,7 @@ def target_rows(found: MachineRuns) -> tuple[list[TargetRow], int]:
     """The codec targets a machine's runs measured (decided, or invalid for a cell that failed
     verification), and how many they did not measure (absent)."""
     from bench.codec_targets import default_targets, disagreement, evaluate_runs, size_rows
+    from bench.work_split import describe
 
     if not found.latest:
         return [], 0
@@ -114,6 +119,7 @@ def target_rows(found: MachineRuns) -> tuple[list[TargetRow], int]:
             ", ".join(r["run_verdicts"]),
             disagreement(r["run_ratios"]) if r["runs_disagree"] else "",
             invalid=r["invalid"],
+            work=describe(r.get("work")),
         )
         for r in evaluated
         if r["verdict"] != "absent"

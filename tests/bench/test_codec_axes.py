@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import tarfile
 import zipfile
@@ -215,12 +216,22 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(
     # and how busy the machine was in its one round, judged from when asked
     (busy,) = {tuple(cell["round_contention"]) for cell in cells}
     assert len(busy) == 1 and 0 <= busy[0] <= 1
-    for cell in cells:  # and during each timing
+    for cell in cells:  # and during each timing, with the CPU time the timing took
         assert len(cell["value_contention"]) == 1 and 0 <= cell["value_contention"][0] <= 1
+        (cpu,), (kernel,) = cell["value_cpu"], cell["value_kernel"]
+        assert cpu > 0 and 0 <= kernel <= cpu
     assert "[small] other work took " in printed
     assert codec_targets.main([str(run_dir), "--max-contention", "1"]) == 0
     judged = capsys.readouterr().out
     assert "[small] small: create tar.gz vs the reference loop (1 round)" in judged
+    # under each target: the cores each side kept busy and the CPU time, from those readings
+    lines = judged.splitlines()
+    at = next(i for i, x in enumerate(lines) if "small: create tar.gz vs the reference" in x)
+    assert re.fullmatch(
+        r" {45}\d+\.\d\d cores busy against \d+\.\d\d, \d+\.\d\dx its CPU time "
+        r"\(\d+% in the kernel\)",
+        lines[at + 1],
+    )
     assert "[small] small: create tar.gz vs the reference loop" in printed
     for label in ("verify zip", "checksums"):  # every operation a small package goes through
         line = next(x for x in printed.splitlines() if f"[small] small: {label} vs" in x)
@@ -237,6 +248,7 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(
     labels = {t.target for t in section.targets}
     assert "small: extract zip vs the reference loop" in labels
     assert all(t.verdict == codec_targets.TOO_FEW for t in section.targets)  # one round
+    assert all("cores busy against" in t.work for t in section.targets if not t.exact)
     (table,) = section.tables
     created = {r.name for r in table.rows if r.create.measured}
     assert created == {"tar.gz with zlib", "zip with zlib"}

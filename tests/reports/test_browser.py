@@ -230,6 +230,9 @@ def test_pooled_codec_targets_read_in_chromium(browser, tmp_path, synth, width) 
     text = row.inner_text()
     assert "each alone: meets, misses" in text and "inconclusive" in text.split("\t")[5]
     assert "The runs disagree: 6.50x (6.50-6.50), 5.50x (5.50-5.50)." in text
+    # where the ratio comes from: both runs' timings, their CPU time over their wall time
+    work = text.split("\t")[7]
+    assert work.startswith("2.00 cores busy against 1.00, 0.3") and "(10% in the kernel)" in work
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
     assert errors == []
     page.close()

@@ -1,0 +1,88 @@
+"""Where a ratio of times comes from: cores kept busy, and CPU time spent.
+
+A cell's time is its CPU seconds spread over the cores it kept busy, so the ratio of two
+cells' times is the ratio of their busy cores divided by the ratio of their CPU times: a
+parallel path that keeps 1.96 cores busy and spends 1.01x the reference's CPU time is 1.94x
+faster, and is bounded by the cores, where one that spends 0.53x the CPU time on 1.6 cores is
+bounded by its own serial part. ``bench.interleaved`` files the measuring process's CPU
+seconds per timing (``value_cpu``, threads and helper processes alike, and ``value_kernel``,
+the part of them spent in the kernel); ``split(baseline, measured)`` takes the medians over
+the rounds of one or more runs (every round: it explains a ratio, it does not judge one).
+The CPU time is counted to the microsecond; its split between the program and the kernel is
+sampled by the system at its clock's ticks, so one short timing's kernel share is coarse and
+only the median over rounds is shown. Records without those fields (pyperf runs, older runs)
+give no split.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WorkSplit:
+    """The medians behind a ratio: each side's busy cores (CPU seconds over wall seconds per
+    timing), the measured side's CPU time over the baseline's, and the share of the measured
+    side's CPU time spent in the kernel."""
+
+    cores: float
+    baseline_cores: float
+    cpu_ratio: float
+    kernel_share: float
+
+
+def _timings(record: dict[str, Any]) -> list[tuple[float, float, float]] | None:
+    """(wall, cpu, kernel) seconds per timing of ``record``, None without CPU readings."""
+    values = record.get("values") or []
+    cpu, kernel = record.get("value_cpu"), record.get("value_kernel")
+    if not values or not cpu or len(cpu) != len(values):
+        return None
+    if not kernel or len(kernel) != len(values):
+        kernel = [math.nan] * len(values)
+    return list(zip(values, cpu, kernel))
+
+
+def split(
+    baseline: Sequence[dict[str, Any]], measured: Sequence[dict[str, Any]]
+) -> WorkSplit | None:
+    """The split of a ratio over the records of one or more runs (``baseline[k]`` and
+    ``measured[k]`` from run ``k``), None unless every record has CPU readings."""
+    sides = []
+    for records in (baseline, measured):
+        timings = [_timings(record) for record in records]
+        if not timings or any(t is None for t in timings):
+            return None
+        sides.append([timing for t in timings for timing in t or ()])
+    (base, mine) = sides
+    base_cpu = statistics.median(cpu for _, cpu, _ in base)
+    my_cpu = statistics.median(cpu for _, cpu, _ in mine)
+    if base_cpu <= 0 or my_cpu <= 0:
+        return None
+    kernel = [k / cpu for _, cpu, k in mine if cpu > 0 and not math.isnan(k)]
+    return WorkSplit(
+        cores=statistics.median(cpu / wall for wall, cpu, _ in mine if wall > 0),
+        baseline_cores=statistics.median(cpu / wall for wall, cpu, _ in base if wall > 0),
+        cpu_ratio=my_cpu / base_cpu,
+        kernel_share=statistics.median(kernel) if kernel else math.nan,
+    )
+
+
+def describe(work: WorkSplit | None) -> str:
+    """``1.96 cores busy against 1.00, 1.01x its CPU time (31% in the kernel)``; empty
+    without a split."""
+    if work is None:
+        return ""
+    text = (
+        f"{work.cores:.2f} cores busy against {work.baseline_cores:.2f}, "
+        f"{work.cpu_ratio:.2f}x its CPU time"
+    )
+    if not math.isnan(work.kernel_share):
+        text += f" ({work.kernel_share:.0%} in the kernel)"
+    return text
+
+
+__all__ = ["WorkSplit", "describe", "split"]

@@ -1,0 +1,93 @@
+"""bench.work_split and the CPU readings behind it: where a ratio of times comes from."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from bench import contention, work_split
+
+
+def _spin(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_the_cpu_spent_counts_threads_children_and_the_kernel(tmp_path):
+    before = contention.snapshot()
+    thread = threading.Thread(target=_spin, args=(0.3,))
+    thread.start()
+    thread.join()
+    cpu, kernel = contention.cpu_spent(before, contention.snapshot())
+    assert 0.25 <= cpu <= 0.6 and 0 <= kernel < cpu  # a thread's work, to the microsecond
+
+    child = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: pass"])
+    try:
+        time.sleep(0.4)  # started and spinning: counted while it lives
+        before = contention.snapshot()
+        time.sleep(0.4)
+        spent, _ = contention.cpu_spent(before, contention.snapshot())
+    finally:
+        child.kill()
+        child.wait()
+    assert spent >= 0.2
+
+    # writing and removing files is the kernel's work; its share of the CPU time is sampled
+    # at the clock's ticks, so write until one has fallen in it (at most a few seconds)
+    block = os.urandom(1 << 20)
+    before = contention.snapshot()
+    kernel, end = 0.0, time.perf_counter() + 5
+    while kernel == 0 and time.perf_counter() < end:
+        for _ in range(20):
+            path = tmp_path / "written"
+            path.write_bytes(block)
+            path.unlink()
+        cpu, kernel = contention.cpu_spent(before, contention.snapshot())
+    assert 0 < kernel <= cpu
+
+
+def _record(values: list[float], cpu: list[float] | None, kernel: list[float] | None = None):
+    record: dict = {"values": values}
+    if cpu is not None:
+        record["value_cpu"] = cpu
+    if kernel is not None:
+        record["value_kernel"] = kernel
+    return record
+
+
+def test_a_split_takes_each_sides_medians_over_every_run():
+    # the reference: one core, 2 s; the parallel path: 2 cores busy, 1.05x the CPU time
+    base = [_record([2.0, 2.1, 2.0], [2.0, 2.1, 2.0])]
+    par = [_record([1.05, 1.1, 1.0], [2.1, 2.2, 2.0], [0.21, 0.44, 0.2])]
+    found = work_split.split(base, par)
+    assert found is not None
+    assert found.cores == pytest.approx(2.0)
+    assert found.baseline_cores == pytest.approx(1.0)
+    assert found.cpu_ratio == pytest.approx(2.1 / 2.0)
+    assert found.kernel_share == pytest.approx(0.1)
+    assert work_split.describe(found) == (
+        "2.00 cores busy against 1.00, 1.05x its CPU time (10% in the kernel)"
+    )
+    # two runs: their timings pooled
+    pooled = work_split.split(base * 2, [par[0], _record([1.0], [1.0], [0.0])])
+    assert pooled is not None and pooled.cpu_ratio == pytest.approx(2.05 / 2.0)
+
+
+def test_records_without_cpu_readings_give_no_split():
+    base = [_record([2.0, 2.0], [2.0, 2.0])]
+    assert work_split.split(base, [_record([1.0, 1.0], None)]) is None  # a pyperf run
+    assert work_split.split(base, [_record([1.0, 1.0], [2.0])]) is None  # one reading short
+    assert work_split.split([], base) is None
+    assert work_split.split(base, [_record([1.0], [0.0])]) is None  # no CPU time read
+    assert work_split.describe(None) == ""
+    # CPU readings without the kernel's part: the split, without the kernel's share
+    found = work_split.split(base, [_record([1.0, 1.0], [2.0, 2.0])])
+    assert found is not None and math.isnan(found.kernel_share)
+    assert work_split.describe(found) == "2.00 cores busy against 1.00, 1.00x its CPU time"
