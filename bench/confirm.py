@@ -88,11 +88,14 @@ def suspects(records: list[dict[str, Any]]) -> list[Suspect]:
 
 
 def within_budget(found: list[Suspect], rounds: int, budget_s: float) -> list[Suspect]:
-    """The first of ``found`` whose rounds fit in ``budget_s`` together (at least one)."""
+    """The first of ``found`` whose rounds, the untimed warm-up included, fit in
+    ``budget_s`` together (at least one)."""
+    from bench.interleaved import WARMUP_ROUNDS
+
     chosen: list[Suspect] = []
     spent = 0.0
     for suspect in found:
-        cost = rounds * suspect.round_s
+        cost = (rounds + WARMUP_ROUNDS) * suspect.round_s
         if chosen and spent + cost > budget_s:
             break
         chosen.append(suspect)

@@ -10,9 +10,9 @@ the CPUs other work took in each round and during each timing (``round_contentio
 ``value_contention``, ``bench.contention``), so a ratio can be judged from the rounds the
 machine was free for, and this process's CPU seconds in each timing and the kernel's part of
 them (``value_cpu``, ``value_kernel``: threads and helper processes alike), which tell where a
-ratio comes from (``bench.work_split``). Cases are ``bench.cases.Case`` (the harness's own:
-same configurations, same reset, same output checks); outputs are checked once, after the last
-round. The records have the fields
+ratio comes from (``bench.work_split``). One untimed round comes first (``WARMUP_ROUNDS``).
+Cases are ``bench.cases.Case`` (the harness's own: same configurations, same reset, same
+output checks); outputs are checked once, after the last round. The records have the fields
 ``bench.codec_targets`` reads from a harness run, and ``save_run`` files them as a run folder
 of their own (preset ``interleaved``: times and archive sizes, no memory run), so
 ``archive-bench report`` shows them beside the sweeps.
@@ -40,6 +40,12 @@ from bench.workloads import (
 )
 
 logger = logging.getLogger(__name__)
+
+#: untimed rounds before the first timed one. A first round reads several times slower: each
+#: output's first writes land on memory the system has not used yet (on a virtual machine,
+#: memory its host hands back only when touched), and the first calls import and start what
+#: later ones reuse
+WARMUP_ROUNDS = 1
 
 
 def _cell(pick: Any, workload: Workload) -> dict[str, Any]:
@@ -96,11 +102,12 @@ def measure_cells(
     seed: int = 0,
     base: Path | None = None,
     results_root: Path = Path("results"),
+    warmup_rounds: int = WARMUP_ROUNDS,
 ) -> list[dict[str, Any]]:
-    """Time every cell (``Cell.to_dict()``) of each workload ``rounds`` times, interleaved;
-    one record per cell. Trees come from the fixtures of ``results_root``
-    (``bench.workloads.fixtures_root``); outputs go in a new folder per workload under
-    ``base``."""
+    """Time every cell (``Cell.to_dict()``) of each workload ``rounds`` times, interleaved,
+    after ``warmup_rounds`` untimed rounds; one record per cell. Trees come from the fixtures
+    of ``results_root`` (``bench.workloads.fixtures_root``); outputs go in a new folder per
+    workload under ``base``."""
     records: list[dict[str, Any]] = []
     root = fixtures_root(results_root)
     rng = random.Random(seed)
@@ -123,6 +130,13 @@ def measure_cells(
             cpu: dict[int, list[tuple[float, float]]] = {i: [] for i in range(len(cases))}
             busy: list[float] = []
             try:
+                for _ in range(warmup_rounds):
+                    order = list(range(len(cases)))
+                    rng.shuffle(order)
+                    for i in order:  # untimed: each output's first writes, the imports
+                        cases[i][1].reset()
+                        cases[i][1].run()
+                    logger.info("%s: warm-up round done", workload.profile)
                 for round_no in range(rounds):
                     order = list(range(len(cases)))
                     rng.shuffle(order)
@@ -155,6 +169,7 @@ def measure_cells(
                             "value_contention": readings[i],
                             "value_cpu": [round(spent, 6) for spent, _ in cpu[i]],
                             "value_kernel": [round(kernel, 6) for _, kernel in cpu[i]],
+                            "warmup_rounds": warmup_rounds,
                         }
                     )
                     case.reset()

@@ -195,6 +195,11 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(
     results, card = tmp_path / "results", tmp_path / "card"
     card.mkdir()
     argv = ["--measure", "small", "--rounds", "1", "--results", str(results), "--machine", "box"]
+    from bench.cases import Case
+
+    runs: list[str] = []
+    timed = Case.run
+    monkeypatch.setattr(Case, "run", lambda case: (runs.append(case.cell["cell_id"]), timed(case)))
     assert codec_targets.main([*argv, "--dir", str(card)]) == 0
     printed = capsys.readouterr().out
     (run_dir,) = results.glob("box-*/*-interleaved")
@@ -216,6 +221,9 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(
     # and how busy the machine was in its one round, judged from when asked
     (busy,) = {tuple(cell["round_contention"]) for cell in cells}
     assert len(busy) == 1 and 0 <= busy[0] <= 1
+    # an untimed warm-up round first: every case ran twice for its one timed round
+    assert {runs.count(cell["cell_id"]) for cell in cells} == {2}
+    assert {cell["warmup_rounds"] for cell in cells} == {1}
     for cell in cells:  # and during each timing, with the CPU time the timing took
         assert len(cell["value_contention"]) == 1 and 0 <= cell["value_contention"][0] <= 1
         (cpu,), (kernel,) = cell["value_cpu"], cell["value_kernel"]

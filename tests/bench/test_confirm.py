@@ -69,8 +69,9 @@ def _suspect(record, median: float, ratio: float) -> Suspect:
 
 def test_the_budget_takes_the_worst_first_and_always_one(record):
     found = [_suspect(record, 1.0, 0.5), _suspect(record, 1.0, 0.8), _suspect(record, 1.0, 0.9)]
-    # a round of each: 1.5 x (1 + 1) = 3 s; 10 rounds: 30 s each
-    assert within_budget(found, 10, 65.0) == found[:2]
+    # a round of each: 1.5 x (1 + 1) = 3 s; 10 rounds and the untimed warm-up: 33 s each
+    assert within_budget(found, 10, 70.0) == found[:2]
+    assert within_budget(found, 10, 65.0) == found[:1]
     assert within_budget(found, 10, 1.0) == found[:1]
     assert within_budget([], 10, 60.0) == []
 
