@@ -103,7 +103,9 @@ def _live_children_seconds(psutil: Any) -> tuple[float, float]:
 def cpu_spent(before: Snapshot, after: Snapshot) -> tuple[float, float]:
     """This process's CPU seconds between two snapshots, its children's included, and the
     part of them spent in the kernel."""
-    return max(0.0, after.own - before.own), max(0.0, after.own_kernel - before.own_kernel)
+    spent = max(0.0, after.own - before.own)
+    # the kernel's part of it, never above it (the two are sums rounded apart)
+    return spent, min(spent, max(0.0, after.own_kernel - before.own_kernel))
 
 
 @functools.cache

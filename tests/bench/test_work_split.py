@@ -53,6 +53,22 @@ def test_the_cpu_spent_counts_threads_children_and_the_kernel(tmp_path):
     assert 0 < kernel <= cpu
 
 
+def test_the_kernels_part_is_never_more_than_the_cpu_time():
+    """Both are differences of sums taken apart: rounding must not put the part above the
+    whole (a timing spent all in the kernel)."""
+    before = contention.Snapshot(wall=0.0, machine_busy=0.0, stolen=0.0, own=0.3, own_kernel=0.1)
+    after = contention.Snapshot(
+        wall=1.0,
+        machine_busy=1.0,
+        stolen=0.0,
+        own=0.3 + 0.0054419999999879565,
+        own_kernel=0.1054419999999986,
+    )
+    spent, kernel = contention.cpu_spent(before, after)
+    assert kernel == spent == pytest.approx(0.005442)
+    assert contention.cpu_spent(after, before) == (0.0, 0.0)  # never below 0 either
+
+
 def _record(values: list[float], cpu: list[float] | None, kernel: list[float] | None = None):
     record: dict = {"values": values}
     if cpu is not None:
