@@ -14,9 +14,10 @@ import pytest
 from bench import contention, work_split
 
 
-def _spin(seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
+def _spin(cpu_seconds: float) -> None:
+    """Compute until this thread has had ``cpu_seconds`` of CPU, however busy the machine."""
+    end = time.thread_time() + cpu_seconds
+    while time.thread_time() < end:
         pass
 
 
@@ -26,7 +27,7 @@ def test_the_cpu_spent_counts_threads_children_and_the_kernel(tmp_path):
     thread.start()
     thread.join()
     cpu, kernel = contention.cpu_spent(before, contention.snapshot())
-    assert 0.25 <= cpu <= 0.6 and 0 <= kernel < cpu  # a thread's work, to the microsecond
+    assert 0.3 <= cpu < 1.0 and 0 <= kernel < cpu  # a thread's work, to the microsecond
 
     child = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: pass"])
     try:
@@ -37,7 +38,7 @@ def test_the_cpu_spent_counts_threads_children_and_the_kernel(tmp_path):
     finally:
         child.kill()
         child.wait()
-    assert spent >= 0.2
+    assert spent >= 0.1  # at least a share of a core, on a busy machine too
 
     # writing and removing files is the kernel's work; its share of the CPU time is sampled
     # at the clock's ticks, so write until one has fallen in it (at most a few seconds)
