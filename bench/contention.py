@@ -19,8 +19,8 @@ A process pool's children are this process's own work: their CPU time is counted
 live (the process's own counters count a child only once it has been waited for).
 ``cpu_spent(before, after)`` is that own CPU time between two readings (to the microsecond)
 and the part of it in the kernel (sampled at the clock's ticks): ``bench.interleaved`` files it
-per timing, and
-``bench.work_split`` tells from it where a ratio comes from (cores kept busy, CPU time spent).
+per timing, and ``bench.work_split`` tells from it where a ratio comes from (cores kept busy,
+CPU time spent).
 """
 
 from __future__ import annotations
