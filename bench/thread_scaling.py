@@ -10,7 +10,10 @@ harness's own cases and output checks), so each ratio is of medians taken in the
 
 A line per case and thread count gives the median time, the speedup over the old way and over
 the library's own sequential path, each with its 95% bootstrap interval (rounds resampled
-whole), and the parallel efficiency (the speedup over one thread divided by the threads). The
+whole), the parallel efficiency (the speedup over one thread divided by the threads), and where
+the speedup comes from (``bench.work_split``): the cores the cell kept busy and its CPU time
+against one thread's, so a count that adds threads but no busy cores (a serial part) reads
+apart from one that adds CPU time (overhead). The
 default thread counts are 1, 2, 4 and every doubling up to the cores this process may use, so
 the same command answers on a 2-core VM, a 4-core Raspberry Pi and a 16-core workstation. With
 ``--results`` the cells are filed as a run (preset ``thread-scaling``), which ``archive-bench
@@ -26,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import contention, side_by_side
+from bench import contention, side_by_side, work_split
 from bench.codec_axes import CREATE_BACKENDS, READ_BACKENDS, is_foreign
 from bench.grid import ALL_FORMATS, Cell, Workload
 from bench.scratch import add_dir_argument, measuring_place
@@ -156,6 +159,8 @@ def scaling_rows(records: list[dict[str, Any]], max_contention: float | None) ->
                 "rounds_kept": len(kept),
                 "round_contention": shares,
             }
+            if (busy := work_split.cores_busy(record, kept)) is not None:
+                row["cores_busy"] = busy
             if reference is not None:
                 row["reference_s"] = side_by_side.kept_median(reference["values"], kept)
                 row["over_reference"] = side_by_side.paired_cell(
@@ -165,6 +170,8 @@ def scaling_rows(records: list[dict[str, Any]], max_contention: float | None) ->
                 over_one = side_by_side.paired_cell(sequential["values"], record["values"], kept)
                 row["over_one_thread"] = over_one
                 row["efficiency"] = over_one["ratio"] / record["threads"]
+                if (cpu := work_split.cpu_ratio(sequential, record, kept)) is not None:
+                    row["cpu_vs_one_thread"] = cpu
             rows.append(row)
     return rows
 
@@ -183,6 +190,10 @@ def _row_text(row: dict[str, Any]) -> str:
             f"   one thread {side_by_side.ratio_text(row['over_one_thread'])}"
             f"   efficiency {row['efficiency']:.0%}"
         )
+    if "cores_busy" in row:
+        text += f"   {row['cores_busy']:.2f} cores busy"
+        if "cpu_vs_one_thread" in row and threads > 1:
+            text += f" at {row['cpu_vs_one_thread']:.2f}x one thread's CPU time"
     if not row["valid"]:
         text += f"   INVALID: {row['invalid_reason']}"
     return text

@@ -11,7 +11,8 @@ the rounds of one or more runs (every round: it explains a ratio, it does not ju
 The CPU time is counted to the microsecond; its split between the program and the kernel is
 sampled by the system at its clock's ticks, so one short timing's kernel share is coarse and
 only the median over rounds is shown. Records without those fields (pyperf runs, older runs)
-give no split.
+give no split. ``cores_busy`` and ``cpu_ratio`` answer the same for one record, or a pair, over
+chosen rounds (``bench.thread_scaling``, per thread count).
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ class WorkSplit:
     kernel_share: float
 
 
-def _timings(record: dict[str, Any]) -> list[tuple[float, float, float]] | None:
+Timing = tuple[float, float, float]  # (wall, cpu, kernel) seconds
+
+
+def _timings(record: dict[str, Any]) -> list[Timing] | None:
     """(wall, cpu, kernel) seconds per timing of ``record``, None without CPU readings."""
     values = record.get("values") or []
     cpu, kernel = record.get("value_cpu"), record.get("value_kernel")
@@ -44,6 +48,42 @@ def _timings(record: dict[str, Any]) -> list[tuple[float, float, float]] | None:
     if not kernel or len(kernel) != len(values):
         kernel = [math.nan] * len(values)
     return list(zip(values, cpu, kernel))
+
+
+def _kept(record: dict[str, Any], kept: Sequence[int] | None) -> list[Timing] | None:
+    """``record``'s timings of the rounds ``kept`` (all of them when None), None without CPU
+    readings or with none kept."""
+    timings = _timings(record)
+    if timings is None:
+        return None
+    chosen = timings if kept is None else [timings[i] for i in kept if i < len(timings)]
+    return chosen or None
+
+
+def _cores(timings: list[Timing]) -> float:
+    return statistics.median(cpu / wall for wall, cpu, _ in timings if wall > 0)
+
+
+def _cpu(timings: list[Timing]) -> float:
+    return statistics.median(cpu for _, cpu, _ in timings)
+
+
+def cores_busy(record: dict[str, Any], kept: Sequence[int] | None = None) -> float | None:
+    """The median over ``record``'s timings (of the rounds ``kept``) of CPU seconds over wall
+    seconds; None without CPU readings."""
+    timings = _kept(record, kept)
+    return None if timings is None else _cores(timings)
+
+
+def cpu_ratio(
+    baseline: dict[str, Any], measured: dict[str, Any], kept: Sequence[int] | None = None
+) -> float | None:
+    """``measured``'s median CPU seconds over ``baseline``'s (same rounds ``kept``); None
+    without CPU readings on either side."""
+    base, mine = _kept(baseline, kept), _kept(measured, kept)
+    if base is None or mine is None or _cpu(base) <= 0:
+        return None
+    return _cpu(mine) / _cpu(base)
 
 
 def split(
@@ -58,15 +98,13 @@ def split(
             return None
         sides.append([timing for t in timings for timing in t or ()])
     (base, mine) = sides
-    base_cpu = statistics.median(cpu for _, cpu, _ in base)
-    my_cpu = statistics.median(cpu for _, cpu, _ in mine)
-    if base_cpu <= 0 or my_cpu <= 0:
+    if _cpu(base) <= 0 or _cpu(mine) <= 0:
         return None
     kernel = [k / cpu for _, cpu, k in mine if cpu > 0 and not math.isnan(k)]
     return WorkSplit(
-        cores=statistics.median(cpu / wall for wall, cpu, _ in mine if wall > 0),
-        baseline_cores=statistics.median(cpu / wall for wall, cpu, _ in base if wall > 0),
-        cpu_ratio=my_cpu / base_cpu,
+        cores=_cores(mine),
+        baseline_cores=_cores(base),
+        cpu_ratio=_cpu(mine) / _cpu(base),
         kernel_share=statistics.median(kernel) if kernel else math.nan,
     )
 
@@ -85,4 +123,4 @@ def describe(work: WorkSplit | None) -> str:
     return text
 
 
-__all__ = ["WorkSplit", "describe", "split"]
+__all__ = ["WorkSplit", "cores_busy", "cpu_ratio", "describe", "split"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 
 import pytest
 
@@ -91,6 +92,8 @@ def test_a_small_run_reports_every_cell_files_a_run_and_cleans_up(tmp_path, tool
         assert row["over_reference"]["ratio"] > 0
         assert math.isnan(row["over_reference"]["low"])  # 2 rounds: no interval
         assert row["efficiency"] == pytest.approx(row["over_one_thread"]["ratio"] / row["threads"])
+        # where the speedup comes from: the cores busy, and CPU time against one thread's
+        assert row["cores_busy"] > 0 and row["cpu_vs_one_thread"] > 0
     assert list(scratch.iterdir()) == []
 
     results = tmp_path / "results"
@@ -102,4 +105,8 @@ def test_a_small_run_reports_every_cell_files_a_run_and_cleans_up(tmp_path, tool
     run = json.loads((tmp_path / filed[0].removeprefix("filed as ") / "run.json").read_text())
     assert run["preset"] == "thread-scaling" and run["cell_count"] == 6
     assert any(" 2 threads " in line and "one thread" in line for line in lines)
+    assert any(
+        re.search(r" 2 threads .* \d\.\d\d cores busy at \d+\.\d\dx one thread's CPU time$", x)
+        for x in lines
+    )
     assert lines[-1].startswith("other work took ")

@@ -108,3 +108,16 @@ def test_records_without_cpu_readings_give_no_split():
     found = work_split.split(base, [_record([1.0, 1.0], [2.0, 2.0])])
     assert found is not None and math.isnan(found.kernel_share)
     assert work_split.describe(found) == "2.00 cores busy against 1.00, 1.00x its CPU time"
+
+
+def test_one_records_cores_and_a_pairs_cpu_ratio_over_chosen_rounds():
+    one = _record([2.0, 2.0, 2.0], [2.0, 2.0, 2.0])
+    # round 1 was busy elsewhere: only 1.2 cores and more CPU time there
+    four = _record([0.6, 1.5, 0.6], [2.4, 1.8, 2.4])
+    assert work_split.cores_busy(four) == pytest.approx(4.0)  # the median round
+    assert work_split.cores_busy(four, kept=[1]) == pytest.approx(1.2)
+    assert work_split.cpu_ratio(one, four, kept=[0, 2]) == pytest.approx(1.2)
+    assert work_split.cpu_ratio(one, four, kept=[1]) == pytest.approx(0.9)
+    assert work_split.cores_busy(_record([1.0], None)) is None
+    assert work_split.cores_busy(four, kept=[]) is None  # no round left to read
+    assert work_split.cpu_ratio(_record([1.0], None), four) is None
