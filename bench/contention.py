@@ -2,8 +2,8 @@
 
 A thread-bound ratio is only as good as the cores the run was given. ``snapshot()`` reads the
 machine's CPU times (psutil: user, system, interrupts, and on a virtual machine the time its
-hypervisor ran other guests instead, *steal*) and this process's own (``getrusage``: every
-thread, and its children); ``share(before, after)`` is what the machine's logical
+hypervisor ran other guests instead, *steal*) and this process's own (every thread, and its
+children); ``share(before, after)`` is what the machine's logical
 CPUs spent on anything but this process between the two readings, plus what was stolen, over
 the CPUs' wall-clock time: 0 on a free machine, about 0.5 with one core of two busy elsewhere,
 up to 1. ``bench.interleaved`` reads it around every round and every timing, so
@@ -17,10 +17,12 @@ through ``RoundReadings`` and take ``--max-contention`` the same way
 (``bench.side_by_side.add_contention_argument``).
 A process pool's children are this process's own work: their CPU time is counted while they
 live (the process's own counters count a child only once it has been waited for).
-``cpu_spent(before, after)`` is that own CPU time between two readings (to the microsecond)
-and the part of it in the kernel (sampled at the clock's ticks): ``bench.interleaved`` files it
-per timing, and ``bench.work_split`` tells from it where a ratio comes from (cores kept busy,
-CPU time spent).
+``cpu_time()`` reads the process's own CPU time alone, cheaply, to the microsecond (children
+once waited for, as the library waits for its helper processes before it returns), and
+``cpu_spent(before, after)`` gives the seconds between two such readings and the kernel's part
+of them (sampled at the clock's ticks): ``bench.interleaved`` reads it right around every
+timing, and ``bench.work_split`` tells from it where a ratio comes from (cores kept busy, CPU
+time spent).
 """
 
 from __future__ import annotations
@@ -51,28 +53,21 @@ class Snapshot:
     machine_busy: float
     stolen: float
     own: float
-    #: the part of ``own`` spent in the kernel (system time)
-    own_kernel: float = 0.0
 
 
-def snapshot() -> Snapshot:
-    import psutil  # here: reading records back (the report) needs no psutil
+@dataclass(frozen=True)
+class CpuTime:
+    """CPU seconds this process has used (its threads, and its children once waited for), and
+    the kernel's part of them."""
 
-    machine = psutil.cpu_times()
-    user, kernel = _own_seconds(psutil)
-    return Snapshot(
-        wall=time.perf_counter(),
-        machine_busy=sum(getattr(machine, name, 0.0) for name in _BUSY_FIELDS),
-        stolen=getattr(machine, "steal", 0.0),
-        own=user + kernel,
-        own_kernel=kernel,
-    )
+    total: float
+    kernel: float
 
 
-def _own_seconds(psutil: Any) -> tuple[float, float]:
-    """(user, kernel) CPU seconds of this process's threads and of its children, waited for
-    or still running. ``getrusage`` counts to the microsecond where it exists (``os.times``
-    counts in ticks of a hundredth of a second, too coarse for one timing's CPU time)."""
+def cpu_time() -> CpuTime:
+    """This process's ``CpuTime``, read with two ``getrusage`` calls: to the microsecond and
+    cheap enough to take right around one timing (``os.times``, where ``getrusage`` is
+    missing, counts in ticks of a hundredth of a second)."""
     try:
         import resource
     except ImportError:  # pragma: no cover - Windows
@@ -82,30 +77,39 @@ def _own_seconds(psutil: Any) -> tuple[float, float]:
         own = resource.getrusage(resource.RUSAGE_SELF)
         waited = resource.getrusage(resource.RUSAGE_CHILDREN)
         user, kernel = own.ru_utime + waited.ru_utime, own.ru_stime + waited.ru_stime
-    live_user, live_kernel = _live_children_seconds(psutil)
-    return user + live_user, kernel + live_kernel
+    return CpuTime(user + kernel, kernel)
 
 
-def _live_children_seconds(psutil: Any) -> tuple[float, float]:
-    """(user, kernel) CPU seconds of this process's children still running (a process pool's
-    workers): the process's own counters count a child only once it has been waited for."""
-    user = kernel = 0.0
+def cpu_spent(before: CpuTime, after: CpuTime) -> tuple[float, float]:
+    """The CPU seconds between two readings and the kernel's part of them (never above the
+    whole: the two are sums rounded apart)."""
+    spent = max(0.0, after.total - before.total)
+    return spent, min(spent, max(0.0, after.kernel - before.kernel))
+
+
+def snapshot() -> Snapshot:
+    import psutil  # here: reading records back (the report) needs no psutil
+
+    machine = psutil.cpu_times()
+    return Snapshot(
+        wall=time.perf_counter(),
+        machine_busy=sum(getattr(machine, name, 0.0) for name in _BUSY_FIELDS),
+        stolen=getattr(machine, "steal", 0.0),
+        own=cpu_time().total + _live_children_seconds(psutil),
+    )
+
+
+def _live_children_seconds(psutil: Any) -> float:
+    """CPU seconds of this process's children still running (a process pool's workers):
+    the process's own counters count a child only once it has been waited for."""
+    total = 0.0
     for child in psutil.Process().children(recursive=True):
         try:
             times = child.cpu_times()
         except psutil.Error:  # it ended meanwhile
             continue
-        user += times.user
-        kernel += times.system
-    return user, kernel
-
-
-def cpu_spent(before: Snapshot, after: Snapshot) -> tuple[float, float]:
-    """This process's CPU seconds between two snapshots, its children's included, and the
-    part of them spent in the kernel."""
-    spent = max(0.0, after.own - before.own)
-    # the kernel's part of it, never above it (the two are sums rounded apart)
-    return spent, min(spent, max(0.0, after.own_kernel - before.own_kernel))
+        total += times.user + times.system
+    return total
 
 
 @functools.cache
@@ -199,9 +203,11 @@ def summary(shares: list[float], at_most: float | None = None) -> str:
 __all__ = [
     "MIN_READ_SECONDS",
     "RoundReadings",
+    "CpuTime",
     "Snapshot",
     "busy_timing",
     "cpu_spent",
+    "cpu_time",
     "free_rounds",
     "share",
     "snapshot",

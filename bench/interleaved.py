@@ -145,12 +145,12 @@ def measure_cells(
                         case = cases[i][1]
                         case.reset()
                         ahead = contention.snapshot()
+                        cpu_ahead = contention.cpu_time()
                         start = time.perf_counter()
                         case.run()
                         values[i].append(time.perf_counter() - start)
-                        behind = contention.snapshot()
-                        readings[i].append(contention.share(ahead, behind))
-                        cpu[i].append(contention.cpu_spent(ahead, behind))
+                        cpu[i].append(contention.cpu_spent(cpu_ahead, contention.cpu_time()))
+                        readings[i].append(contention.share(ahead, contention.snapshot()))
                     busy.append(contention.share(before, contention.snapshot()))
                     logger.info("%s: round %d of %d done", workload.profile, round_no + 1, rounds)
                 for i, (cell, case) in enumerate(cases):
