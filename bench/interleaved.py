@@ -48,6 +48,13 @@ logger = logging.getLogger(__name__)
 WARMUP_ROUNDS = 1
 
 
+def _shuffled(count: int, rng: random.Random) -> list[int]:
+    """The indices of ``count`` cases in a fresh random order (one round's order)."""
+    order = list(range(count))
+    rng.shuffle(order)
+    return order
+
+
 def _cell(pick: Any, workload: Workload) -> dict[str, Any]:
     parallel = pick.variant == "parallel"
     return Cell(
@@ -131,17 +138,13 @@ def measure_cells(
             busy: list[float] = []
             try:
                 for _ in range(warmup_rounds):
-                    order = list(range(len(cases)))
-                    rng.shuffle(order)
-                    for i in order:  # untimed: each output's first writes, the imports
+                    for i in _shuffled(len(cases), rng):  # untimed: first writes, imports
                         cases[i][1].reset()
                         cases[i][1].run()
                     logger.info("%s: warm-up round done", workload.profile)
                 for round_no in range(rounds):
-                    order = list(range(len(cases)))
-                    rng.shuffle(order)
                     before = contention.snapshot()
-                    for i in order:
+                    for i in _shuffled(len(cases), rng):
                         case = cases[i][1]
                         case.reset()
                         ahead = contention.snapshot()
