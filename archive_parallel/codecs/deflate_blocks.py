@@ -9,7 +9,9 @@ an empty window. The writer records, per restart segment, its compressed and unc
 offsets and CRC-32 (``segments``), which is what ``codecs.gzip_index`` needs to inflate the
 segments of one ordinary deflate stream in parallel. The cost is 32 KiB of lost history per
 segment, about 0.1% of size at 4 MiB segments. The worker also takes the piece's
-CRC-32, and the writer joins those in order with ``crc32_combine``. Pieces travel through an
+CRC-32, and the writer joins those in order with ``crc32_combine``. Where a piece of a block
+does not compress, the worker stores it rather than search it for matches
+(``incompressible``). Pieces travel through an
 ``OrderedWindow``: at most ``max_in_flight`` are queued or running, and finished ones are
 written to ``out`` in input order as soon as they are ready, each reported to ``progress``
 as it is (``progress.OutputProgress``). The output bytes therefore depend on the data,
@@ -30,6 +32,7 @@ from ..pool import OrderedWindow
 from ..progress import OutputProgress
 from .backend import deflate_module
 from .crc32 import crc32_combine
+from .incompressible import deflate_runs
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +64,10 @@ def compress_block(
     number: int = 0,
 ) -> BlockResult:
     """Compress one block as raw deflate; runs in a worker (zlib and crc32 release the GIL).
-    ``number``: the block's place in the stream, from 1, for the debug log."""
-    if dictionary is not None and len(dictionary):
-        compressor = module.compressobj(  # type: ignore[attr-defined]
-            level, zlib.DEFLATED, -15, zdict=dictionary
-        )
-    else:
-        compressor = module.compressobj(level, zlib.DEFLATED, -15)  # type: ignore[attr-defined]
-    flush_mode = zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH
-    compressed = compressor.compress(block) + compressor.flush(flush_mode)
+    Pieces that do not compress are stored instead where the backend gains by it
+    (``incompressible``). ``number``: the block's place in the stream, from 1, for the debug
+    log."""
+    compressed = deflate_runs(module, level, block, dictionary, final)
     logger.debug("deflated block %d (%d -> %d bytes)", number, len(block), len(compressed))
     return compressed, zlib.crc32(block), len(block)
 

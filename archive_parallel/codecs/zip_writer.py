@@ -12,14 +12,16 @@ several workers, a large one needs few handoffs). A batch of files averaging und
 files the per-file interpreter work outweighs what deflate in a worker saves, and more
 threads only contend for the lock; batches of files under 16 KiB run at most
 ``SMALL_BATCHES_AT_ONCE`` at a time, for the same reason. Batches go through an ``OrderedWindow``
-of at most ``max_in_flight``; a member is STORED when deflate would not shrink it. A large
+of at most ``max_in_flight``; a member is STORED when deflate would not shrink it, or when
+samples show none of it compresses (then it is not deflated at all: ``incompressible``). A large
 file already deflated while the tree was walked (``early_deflate``) is not batched: its task
 joins the window in its place, and the writing thread frames it as a batch of one. Progress
 (``progress.OutputProgress``) hears of each batch and deflate block as it is written. A large
 file (``StreamedFile``) is streamed by the calling thread after the window has been drained:
 its local header is written with blank CRC and sizes, its chunks go through a
 ``ParallelDeflater`` (the zip member is the same sync-flushed raw deflate block stream as our
-gzip body) or straight through when a 64 KiB sample shows it does not compress, and the
+gzip body, storing the pieces that do not compress) or straight through when samples of its
+first 64 KiB show it does not compress, and the
 header is patched afterwards (``out`` must be seekable). zip64 fields are used for a member
 whose size could reach 4 GiB (decided from the entry size up front), for offsets past 4 GiB
 and for more than 65,534 entries. Members carry Unix modes (``create_system`` 3), the
@@ -54,6 +56,13 @@ from ..progress import OutputProgress
 from ..source_reader import Content, LoadedFile, PendingFile, StreamedFile
 from .backend import deflate_module
 from .deflate_blocks import ParallelDeflater
+from .incompressible import (
+    PieceKind,
+    deflate_runs,
+    looks_incompressible,
+    piece_runs,
+    sorts_pieces,
+)
 from .zip_extra import extended_timestamp, zip64_extra
 
 if TYPE_CHECKING:
@@ -79,10 +88,8 @@ SMALL_BATCHES_AT_ONCE = 4
 #: ``block_size``: a 1 MB archive is still shared by several workers, while a large one
 #: needs few handoffs (each costs a thread wake-up, dear on a busy machine)
 BATCH_BYTES = 64 * 1024
-#: bytes of a streamed member compressed to decide between DEFLATED and STORED
+#: bytes at the start of a streamed member that decide between DEFLATED and STORED
 STORE_SAMPLE_SIZE = 64 * 1024
-#: a sample that compresses to more than this fraction of itself is stored
-STORE_RATIO = 0.97
 
 STORED, DEFLATED = 0, 8
 _UTF8_FLAG = 0x800
@@ -175,9 +182,17 @@ def _needs_zip64_sizes(size: int) -> bool:
     return size + size // 16 + 1024 >= ZIP64_LIMIT
 
 
-def _deflate_whole(module: object, level: int, data: bytes) -> bytes:
-    """Raw deflate of a whole member in one call (no compressor object per member)."""
-    return module.compress(data, level, -15)  # type: ignore[attr-defined]
+def _deflate_member(module: object, level: int, data: bytes) -> bytes | None:
+    """Raw deflate of a whole member, or None when none of it compresses (``incompressible``).
+    A member that is all one compressible run is deflated in one call (no compressor object)."""
+    if not sorts_pieces(module, level):
+        return module.compress(data, level, -15)  # type: ignore[attr-defined]
+    runs = piece_runs(data)
+    if {run.kind for run in runs} == {PieceKind.STORE}:
+        return None
+    if len(runs) == 1:
+        return module.compress(data, level, -15)  # type: ignore[attr-defined]
+    return deflate_runs(module, level, data, None, True, runs)
 
 
 def _central_record(
@@ -246,8 +261,8 @@ def member_data(
     data = content.data
     crc = zlib.crc32(data)
     if level > 0 and data:
-        compressed = _deflate_whole(module, level, data)
-        if len(compressed) < len(data):
+        compressed = _deflate_member(module, level, data)
+        if compressed is not None and len(compressed) < len(data):
             return DEFLATED, crc, compressed, len(data), content.sha256
     return STORED, crc, data, len(data), content.sha256
 
@@ -573,13 +588,12 @@ class _ZipWriter:
         self._account(entry, content.sha256)
 
     def _streamed_method(self, first: bytes) -> int:
-        if self.level == 0:
+        """STORED when samples of the first ``STORE_SAMPLE_SIZE`` bytes do not compress (a
+        media file), else DEFLATED (where the block deflater still stores the pieces further
+        on that do not compress)."""
+        if self.level == 0 or not first or looks_incompressible(first[:STORE_SAMPLE_SIZE]):
             return STORED
-        sample = first[:STORE_SAMPLE_SIZE]
-        if not sample:
-            return STORED
-        compressed = _deflate_whole(self.module, self.level, sample)
-        return STORED if len(compressed) > STORE_RATIO * len(sample) else DEFLATED
+        return DEFLATED
 
     def _patch_local_header(
         self, offset: int, name: bytes, crc: int, compressed_size: int, size: int, zip64: bool
