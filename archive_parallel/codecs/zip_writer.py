@@ -12,8 +12,9 @@ several workers, a large one needs few handoffs). A batch of files averaging und
 files the per-file interpreter work outweighs what deflate in a worker saves, and more
 threads only contend for the lock; batches of files under 16 KiB run at most
 ``SMALL_BATCHES_AT_ONCE`` at a time, for the same reason. Batches go through an ``OrderedWindow``
-of at most ``max_in_flight``; a member is STORED when deflate would not shrink it, or when
-samples show none of it compresses (then it is not deflated at all: ``incompressible``). A large
+of at most ``max_in_flight``; a member is STORED when deflate would not shrink it, or, from
+64 KiB, when samples show none of it compresses (then it is not deflated at all:
+``incompressible``). A large
 file already deflated while the tree was walked (``early_deflate``) is not batched: its task
 joins the window in its place, and the writing thread frames it as a batch of one. Progress
 (``progress.OutputProgress``) hears of each batch and deflate block as it is written. A large
@@ -56,13 +57,7 @@ from ..progress import OutputProgress
 from ..source_reader import Content, LoadedFile, PendingFile, StreamedFile
 from .backend import deflate_module
 from .deflate_blocks import ParallelDeflater
-from .incompressible import (
-    PieceKind,
-    deflate_runs,
-    looks_incompressible,
-    piece_runs,
-    sorts_pieces,
-)
+from .incompressible import PIECE_SIZE, looks_incompressible, sorts_pieces
 from .zip_extra import extended_timestamp, zip64_extra
 
 if TYPE_CHECKING:
@@ -183,16 +178,13 @@ def _needs_zip64_sizes(size: int) -> bool:
 
 
 def _deflate_member(module: object, level: int, data: bytes) -> bytes | None:
-    """Raw deflate of a whole member, or None when none of it compresses (``incompressible``).
-    A member that is all one compressible run is deflated in one call (no compressor object)."""
-    if not sorts_pieces(module, level):
-        return module.compress(data, level, -15)  # type: ignore[attr-defined]
-    runs = piece_runs(data)
-    if {run.kind for run in runs} == {PieceKind.STORE}:
+    """Raw deflate of a whole member in one call (no compressor object per member), or None
+    for a member of at least ``PIECE_SIZE`` whose samples show nothing to compress
+    (``incompressible``). Smaller members are not sampled: there the samples' own calls
+    cost about what deflating them does, and each hands the interpreter lock over."""
+    if len(data) >= PIECE_SIZE and sorts_pieces(module, level) and looks_incompressible(data):
         return None
-    if len(runs) == 1:
-        return module.compress(data, level, -15)  # type: ignore[attr-defined]
-    return deflate_runs(module, level, data, None, True, runs)
+    return module.compress(data, level, -15)  # type: ignore[attr-defined]
 
 
 def _central_record(
