@@ -168,15 +168,13 @@ def deflate_runs(
     data: Buffer,
     dictionary: Buffer | None,
     final: bool,
-    runs: list[Run] | None = None,
 ) -> bytes:
     """Raw deflate of ``data`` primed with ``dictionary``, ending with ``Z_FINISH`` when
-    ``final``, else ``Z_SYNC_FLUSH``: run by run as ``runs`` says, by default as
-    ``piece_runs`` sorts it where ``sorts_pieces``, else in one run."""
+    ``final``, else ``Z_SYNC_FLUSH``: run by run as ``piece_runs`` sorts it where
+    ``sorts_pieces``, else in one run."""
     view = memoryview(data).cast("B")
-    if runs is None:
-        whole = [Run(0, len(view), PieceKind.DEFLATE)]
-        runs = piece_runs(view) if sorts_pieces(module, level) else whole
+    whole = [Run(0, len(view), PieceKind.DEFLATE)]
+    runs = piece_runs(view) if sorts_pieces(module, level) else whole
     parts = []
     for number, run in enumerate(runs, 1):
         last = number == len(runs)
