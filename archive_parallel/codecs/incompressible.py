@@ -21,7 +21,7 @@ than a sample step inside random ones, and random bytes repeating bytes less tha
 before them (the same photo twice in a row), which plain deflate would have copied. Only
 ``zlib`` and ``zlib-ng`` take the run-length strategy and pay for the search; isal deflates
 random bytes fast enough that sampling would cost more than it saves (``sorts_pieces``). On
-the ``medium`` tree's tar stream (a third random) level 6 took 18-23% less CPU time at the
+the ``medium`` tree's tar stream (a third random) level 6 took 16-19% less CPU time at the
 same size; on text the samples cost 0.6-2% of level 6's time.
 """
 
