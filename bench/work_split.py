@@ -98,13 +98,14 @@ def split(
             return None
         sides.append([timing for t in timings for timing in t or ()])
     (base, mine) = sides
-    if _cpu(base) <= 0 or _cpu(mine) <= 0:
+    base_cpu, my_cpu = _cpu(base), _cpu(mine)
+    if base_cpu <= 0 or my_cpu <= 0:
         return None
     kernel = [k / cpu for _, cpu, k in mine if cpu > 0 and not math.isnan(k)]
     return WorkSplit(
         cores=_cores(mine),
         baseline_cores=_cores(base),
-        cpu_ratio=_cpu(mine) / _cpu(base),
+        cpu_ratio=my_cpu / base_cpu,
         kernel_share=statistics.median(kernel) if kernel else math.nan,
     )
 

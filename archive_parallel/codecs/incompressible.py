@@ -173,8 +173,10 @@ def deflate_runs(
     ``final``, else ``Z_SYNC_FLUSH``: run by run as ``piece_runs`` sorts it where
     ``sorts_pieces``, else in one run."""
     view = memoryview(data).cast("B")
-    whole = [Run(0, len(view), PieceKind.DEFLATE)]
-    runs = piece_runs(view) if sorts_pieces(module, level) else whole
+    if sorts_pieces(module, level):
+        runs = piece_runs(view)
+    else:
+        runs = [Run(0, len(view), PieceKind.DEFLATE)]
     parts = []
     for number, run in enumerate(runs, 1):
         last = number == len(runs)
