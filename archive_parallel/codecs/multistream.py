@@ -35,7 +35,7 @@ from ..progress import OutputProgress
 from .stream_base import CompressedStreamWriter
 from .zstd import MAX_LEVEL as ZSTD_MAX_LEVEL
 from .zstd import MIN_LEVEL as ZSTD_MIN_LEVEL
-from .zstd import compress_frame, frame_input_size
+from .zstd import FrameCompressors, frame_input_size
 
 logger = logging.getLogger(__name__)
 
@@ -84,22 +84,33 @@ def stream_piece_size(codec: str, level: int, block_size: int) -> int:
     return block_size * max(1, -(-history // block_size))
 
 
-def _compress_bz2(level: int, piece: bytearray) -> bytes:
-    stream = bz2.compress(piece, level)
-    logger.debug("compressed a bz2 stream (%d -> %d bytes)", len(piece), len(stream))
-    return stream
+def _bz2_compressor(level: int) -> Callable[[bytearray], bytes]:
+    def compress(piece: bytearray) -> bytes:
+        stream = bz2.compress(piece, level)
+        logger.debug("compressed a bz2 stream (%d -> %d bytes)", len(piece), len(stream))
+        return stream
+
+    return compress
 
 
-def _compress_xz(preset: int, piece: bytearray) -> bytes:
-    stream = lzma.compress(piece, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=preset)
-    logger.debug("compressed an xz stream (%d -> %d bytes)", len(piece), len(stream))
-    return stream
+def _xz_compressor(preset: int) -> Callable[[bytearray], bytes]:
+    def compress(piece: bytearray) -> bytes:
+        stream = lzma.compress(piece, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=preset)
+        logger.debug("compressed an xz stream (%d -> %d bytes)", len(piece), len(stream))
+        return stream
+
+    return compress
 
 
-_COMPRESSORS: dict[str, Callable[[int, bytearray], bytes]] = {
-    "bz2": _compress_bz2,
-    "xz": _compress_xz,
-    "zst": compress_frame,
+def _zstd_compressor(level: int) -> Callable[[bytearray], bytes]:
+    return FrameCompressors(level).compress
+
+
+#: for each codec, the compressor of one complete stream (called in workers) at a native level
+_COMPRESSORS: dict[str, Callable[[int], Callable[[bytearray], bytes]]] = {
+    "bz2": _bz2_compressor,
+    "xz": _xz_compressor,
+    "zst": _zstd_compressor,
 }
 
 
@@ -122,7 +133,7 @@ class ParallelStreamWriter(CompressedStreamWriter):
         self.codec = codec
         self._native_level = codec_level(codec, level)
         self.piece_size = stream_piece_size(codec, level, block_size)
-        self._compress: Callable[[int, bytearray], bytes] = _COMPRESSORS[codec]
+        self._compress = _COMPRESSORS[codec](self._native_level)
         self._window: OrderedWindow[bytes] = OrderedWindow(executor, max_in_flight)
         self._buffer = bytearray()
         self._streams = 0
@@ -161,7 +172,7 @@ class ParallelStreamWriter(CompressedStreamWriter):
     def _submit(self) -> None:
         piece, self._buffer = self._buffer, bytearray()  # handed over, never mutated again
         self._progress.cut()
-        for stream in self._window.submit(self._compress, self._native_level, piece):
+        for stream in self._window.submit(self._compress, piece):
             self._write_stream(stream)
 
     def _write_stream(self, stream: bytes) -> None:

@@ -2,7 +2,7 @@
 
 Writing: the tar stream is cut into pieces of ``frame_input_size(level)`` bytes (twice the
 level's window: 4 MiB at the default level 3) and the pool's workers compress each into one
-independent frame (``compress_frame``; ``codecs.multistream.ParallelStreamWriter`` cuts,
+independent frame (``FrameCompressors``; ``codecs.multistream.ParallelStreamWriter`` cuts,
 hands over and writes them in order). Each frame records its content size and carries its
 checksum; the bytes depend on the data, the level and ``block_size`` only, never on threads,
 and ``zstd -d``, ``tar --zstd`` and Python 3.14's ``tarfile`` read the frames as one stream.
@@ -22,6 +22,7 @@ the 0-9 ``compression_level`` (``LEVEL_FROM_0_9``: 6, the default, gives zstd's 
 from __future__ import annotations
 
 import logging
+import queue
 from types import ModuleType
 from typing import Any, BinaryIO
 
@@ -87,16 +88,32 @@ def frame_input_size(level: int) -> int:
     return max(MIN_FRAME_INPUT, 2 << WINDOW_LOG[int(level) - 1])
 
 
-def compress_frame(level: int, piece: bytes | bytearray) -> bytes:
-    """One complete zstd frame of ``piece`` (in a worker: zstd releases the GIL), its content
-    size in the header and its checksum at the end."""
-    zstd = zstd_module()
-    option = zstd.CompressionParameter
-    frame: bytes = zstd.compress(
-        piece, options={option.compression_level: level, option.checksum_flag: 1}
-    )
-    logger.debug("compressed a zstd frame (%d -> %d bytes)", len(piece), len(frame))
-    return frame
+class FrameCompressors:
+    """Compresses pieces into complete zstd frames at one ``level``, each with its content size
+    in the header and its checksum at the end, from any number of threads (zstd releases the
+    GIL). A compressor whose frame is finished starts the next one from a clean state, so the
+    idle ones are kept (a ``SimpleQueue``: no lock) and reused rather than a fresh context
+    allocated and faulted in for every frame (its tables are a few MiB at level 3); the bytes are
+    the same either way. They go with this object, at most one per thread that used it."""
+
+    def __init__(self, level: int) -> None:
+        zstd = zstd_module()
+        option = zstd.CompressionParameter
+        self._options = {option.compression_level: int(level), option.checksum_flag: 1}
+        self._new = zstd.ZstdCompressor
+        self._flush_frame = zstd.ZstdCompressor.FLUSH_FRAME
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def compress(self, piece: bytes | bytearray) -> bytes:
+        """One complete frame of ``piece``."""
+        try:
+            compressor = self._idle.get_nowait()
+        except queue.Empty:
+            compressor = self._new(options=self._options)
+        frame: bytes = compressor.compress(piece, mode=self._flush_frame)
+        self._idle.put(compressor)  # not after an error: its state would be unknown
+        logger.debug("compressed a zstd frame (%d -> %d bytes)", len(piece), len(frame))
+        return frame
 
 
 class ZstdReader:
@@ -173,12 +190,12 @@ def _is_skippable(head: bytes) -> bool:
 
 __all__ = [
     "DEFAULT_LEVEL",
+    "FrameCompressors",
     "LEVEL_FROM_0_9",
     "MAX_LEVEL",
     "MIN_LEVEL",
     "ZSTD_MAGIC",
     "ZstdReader",
-    "compress_frame",
     "effective_level",
     "frame_input_size",
     "zstd_available",
