@@ -109,3 +109,35 @@ def test_empty_input_is_one_valid_stream(codec):
     got, writer = compress(codec, b"")
     assert decompress(codec, got) == b""
     assert writer.stream_count == 1
+
+
+@pytest.mark.skipif(not zstd_available(), reason="no Zstandard support")
+def test_reused_zstd_compressors_write_the_frames_of_fresh_ones(pools):
+    """A compressor whose frame ended starts the next from a clean state: frames from
+    reused compressors, in any thread, equal ``zstd.compress`` of each piece alone."""
+    from archive_parallel.codecs.zstd import FrameCompressors
+
+    zstd = zstd_module()
+    option = zstd.CompressionParameter
+    pieces = [ZST_DATA[i : i + 1_500_000] for i in range(0, len(ZST_DATA), 1_500_000)]
+    compressors = FrameCompressors(3)
+    executor = pools[4]
+    frames = list(executor.map(compressors.compress, pieces * 3))
+    for piece, frame in zip(pieces * 3, frames, strict=True):
+        assert frame == zstd.compress(
+            piece, options={option.compression_level: 3, option.checksum_flag: 1}
+        )
+        assert zstd.get_frame_info(frame).decompressed_size == len(piece)
+    # at most one compressor per thread that ever waited for one
+    assert 1 <= compressors._idle.qsize() <= 4
+
+
+@pytest.mark.skipif(not zstd_available(), reason="no Zstandard support")
+def test_a_failed_frame_does_not_return_its_compressor():
+    from archive_parallel.codecs.zstd import FrameCompressors
+
+    compressors = FrameCompressors(3)
+    with pytest.raises(TypeError):
+        compressors.compress("not bytes")
+    assert compressors._idle.qsize() == 0
+    assert zstd_module().decompress(compressors.compress(b"after")) == b"after"
