@@ -12,16 +12,17 @@ and the next one was mapped and zeroed again: about 60,000 page faults per creat
 ``medium`` tree's tar.bz2.
 
 ``reuse_freed_memory()`` frees one mapped block of ``TEACHING_BLOCK`` bytes, once per process,
-when the first worker pool starts: glibc then serves blocks of up to 4 MiB from its arenas,
-keeps what is freed there and trims only past 8 MiB, the adjustment any program makes by
-freeing such a buffer. The block is allocated zeroed by ``calloc``, which takes fresh zero
-pages from the kernel, and is never touched, so it costs microseconds. What it costs in memory:
-up to 8 MiB freed per arena (one per thread that allocates) stays with the process until
-reused: 2-6 MiB more peak resident size at 2 threads, 5-17 MiB at 4, for 1-2% less time
-creating and extracting and 7% verifying a tar.zst, on two cores (docs/performance.md). A
-program that fixes its own thresholds (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``
-or ``mallopt``) has turned glibc's rule off, and this changes nothing; nor does it anywhere
-but glibc.
+as the first operation starts (the sequential path cuts its streams the same way): glibc then
+serves blocks of up to 4 MiB from its arenas, keeps what is freed there and trims only past
+8 MiB, the adjustment any program makes by freeing such a buffer. The block is allocated
+zeroed by ``calloc``, which takes fresh zero pages from the kernel, and is never touched, so it
+costs microseconds. What it costs in memory: up to 8 MiB freed per arena (one per thread that
+allocates) stays with the process until reused: 2-6 MiB more peak resident size at 2 threads,
+5-17 MiB at 4. What it saves, on two cores: 1-2% of the time of most parallel creations and
+extractions, 7% of verifying a tar.zst, 2.5% of the sequential path's tar.bz2
+(docs/performance.md). A program that fixes its own thresholds (``MALLOC_MMAP_THRESHOLD_``,
+``MALLOC_TRIM_THRESHOLD_`` or ``mallopt``) has turned glibc's rule off, and this changes
+nothing; nor does it anywhere but glibc.
 """
 
 from __future__ import annotations

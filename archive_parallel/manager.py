@@ -40,6 +40,7 @@ from .exclusion_helper import WalkedSources, member_name_under, should_exclude
 from .formats import CompressionFormat, resolve_format, unsupported_by_name
 from .gil_turns import short_switch_interval
 from .hashing_writer import HashingWriter
+from .heap_reuse import reuse_freed_memory
 from .integrity import IntegrityPlan
 from .interrupts import deferred_interrupts, defers_interrupts
 from .metadata import (
@@ -126,10 +127,12 @@ def _operation(method: F) -> F:
     caller's progress callback comes out as it was raised (``ReraiseCallbackErrors``), and
     the interpreter hands the GIL over in short turns while it runs (``gil_turns``): beside
     a busy Python thread of the program, each hand-off between the caller, the pool and the
-    codecs would otherwise wait up to 5 ms."""
+    codecs would otherwise wait up to 5 ms. The first operation of a process also lets glibc
+    keep freed codec memory for reuse (``heap_reuse``)."""
 
     @functools.wraps(method)
     def wrapper(self: ArchiveManager, *args: Any, **kwargs: Any) -> Any:
+        reuse_freed_memory()
         with (
             deferred_interrupts(),
             short_switch_interval(),

@@ -25,7 +25,6 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExec
 from typing import Any, Generic, TypeVar
 
 from .cores import usable_cpu_count
-from .heap_reuse import reuse_freed_memory
 from .interrupts import checkpoint
 
 logger = logging.getLogger(__name__)
@@ -185,7 +184,6 @@ class WorkerPool:
             executor = self._executors.get(size)
             if executor is None:
                 logger.debug("starting a pool of %d worker threads", size)
-                reuse_freed_memory()  # once per process: see heap_reuse
                 executor = SizedExecutor(size, thread_name_prefix=f"{THREAD_NAME_PREFIX}-{size}")
                 self._executors[size] = executor
             if lease is not None:

@@ -58,16 +58,22 @@ def test_once_per_process():
     assert out == "True False"
 
 
-def test_the_first_pool_frees_the_block():
+def test_the_first_operation_frees_the_block(tmp_path):
+    """The sequential path too: it cuts a tar.bz2 into streams just as the pool does."""
+    (tmp_path / "a.txt").write_text("a")
     out = _run(
         """
+        import sys
+        from pathlib import Path
+        from archive_parallel import ArchiveConfig, ArchiveManager
         from archive_parallel.heap_reuse import reuse_freed_memory
-        from archive_parallel.pool import WorkerPool
-        pool = WorkerPool()
-        pool.get(2)
-        pool.shutdown()
+        folder = Path(sys.argv[1])
+        config = ArchiveConfig(enable_parallel_processing=False, durable_writes=False)
+        with ArchiveManager(config) as manager:
+            assert manager.calculate_checksums([folder / "a.txt"])
         print(reuse_freed_memory())
-        """
+        """,
+        str(tmp_path),
     )
     assert out == "False"
 
