@@ -4,11 +4,11 @@ A parallel operation allocates a codec's working memory over and over: a bz2 str
 arrays (about 5 MiB at level 6, 7.5 MiB at 9) for every 1.2 MB of tar, a deflate state for every
 1 MiB block, a zstd decoder for every frame. glibc serves a block over its mmap threshold with
 a mapping of its own, and gives freed memory at the top of an arena back to the kernel once it
-passes the trim threshold; both start at 128 KiB and 256 KiB, and by glibc's own rule
+passes the trim threshold; both start at 128 KiB, and by glibc's own rule
 (mallopt(3), "dynamic mmap threshold") rise to the size, and twice the size, of the largest
 mapped block freed so far, up to 32 MiB (16 MiB on 32-bit systems). A bz2 stream's arrays
 alone pass the trim threshold they teach it, so each stream's memory went back to the kernel
-and the next one was mapped and zeroed again: about 60,000 page faults per creation of the
+and the next one was mapped and zeroed again: 60,000-130,000 page faults per creation of the
 ``medium`` tree's tar.bz2.
 
 ``reuse_freed_memory()`` frees one mapped block of ``TEACHING_BLOCK`` bytes, once per process,
