@@ -1,4 +1,4 @@
-"""glibc is taught once per process to keep freed codec memory: fewer page faults, same bytes."""
+"""glibc is taught once per process to keep freed codec memory: fewer page faults."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_once_per_process():
 
 
 def test_the_first_operation_frees_the_block(tmp_path):
-    """The sequential path too: it cuts a tar.bz2 into streams just as the pool does."""
+    """Any operation, on the sequential path too (it cuts a tar.bz2 into streams as well)."""
     (tmp_path / "a.txt").write_text("a")
     out = _run(
         """
