@@ -8,14 +8,13 @@ first) is compressed without priming instead: a restart point where inflating ca
 an empty window. The writer records, per restart segment, its compressed and uncompressed
 offsets and CRC-32 (``segments``), which is what ``codecs.gzip_index`` needs to inflate the
 segments of one ordinary deflate stream in parallel. The cost is 32 KiB of lost history per
-segment, about 0.1% of size at 4 MiB segments. The worker also takes the piece's
-CRC-32, and the writer joins those in order with ``crc32_combine``. Where a piece of a block
-does not compress, the worker stores it rather than search it for matches
-(``incompressible``). Pieces travel through an
-``OrderedWindow``: at most ``max_in_flight`` are queued or running, and finished ones are
-written to ``out`` in input order as soon as they are ready, each reported to ``progress``
-as it is (``progress.OutputProgress``). The output bytes therefore depend on the data,
-level, block size and backend only, never on threads or window size.
+segment, about 0.1% of size at 4 MiB segments. The worker also takes the piece's CRC-32, and
+the writer joins those in order with ``crc32_combine``. Where a piece of a block does not
+compress, the worker stores it rather than search it for matches (``incompressible``). Pieces
+travel through an ``OrderedWindow``: at most ``max_in_flight`` are queued or running, and
+finished ones are written to ``out`` in input order as soon as they are ready, each reported to
+``progress`` as it is (``progress.OutputProgress``). The output bytes therefore depend on the
+data, level, block size and backend only, never on threads or window size.
 """
 
 from __future__ import annotations

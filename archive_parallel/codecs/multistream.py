@@ -24,6 +24,7 @@ on data, codec, level and ``block_size`` only, never on threads or window size.
 from __future__ import annotations
 
 import bz2
+import functools
 import logging
 import lzma
 from collections.abc import Callable
@@ -84,34 +85,25 @@ def stream_piece_size(codec: str, level: int, block_size: int) -> int:
     return block_size * max(1, -(-history // block_size))
 
 
-def _bz2_compressor(level: int) -> Callable[[bytearray], bytes]:
-    def compress(piece: bytearray) -> bytes:
-        stream = bz2.compress(piece, level)
-        logger.debug("compressed a bz2 stream (%d -> %d bytes)", len(piece), len(stream))
-        return stream
-
-    return compress
+def _compress_bz2(level: int, piece: bytearray) -> bytes:
+    stream = bz2.compress(piece, level)
+    logger.debug("compressed a bz2 stream (%d -> %d bytes)", len(piece), len(stream))
+    return stream
 
 
-def _xz_compressor(preset: int) -> Callable[[bytearray], bytes]:
-    def compress(piece: bytearray) -> bytes:
-        stream = lzma.compress(piece, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=preset)
-        logger.debug("compressed an xz stream (%d -> %d bytes)", len(piece), len(stream))
-        return stream
-
-    return compress
+def _compress_xz(preset: int, piece: bytearray) -> bytes:
+    stream = lzma.compress(piece, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=preset)
+    logger.debug("compressed an xz stream (%d -> %d bytes)", len(piece), len(stream))
+    return stream
 
 
-def _zstd_compressor(level: int) -> Callable[[bytearray], bytes]:
-    return FrameCompressors(level).compress
-
-
-#: for each codec, the compressor of one complete stream (called in workers) at a native level
-_COMPRESSORS: dict[str, Callable[[int], Callable[[bytearray], bytes]]] = {
-    "bz2": _bz2_compressor,
-    "xz": _xz_compressor,
-    "zst": _zstd_compressor,
-}
+def _stream_compressor(codec: str, native_level: int) -> Callable[[bytearray], bytes]:
+    """What compresses one piece into one complete stream (in a worker) for ``codec`` at its
+    own level; zstd's reuses finished compressors (``FrameCompressors``)."""
+    if codec == "zst":
+        return FrameCompressors(native_level).compress
+    compress = _compress_bz2 if codec == "bz2" else _compress_xz
+    return functools.partial(compress, native_level)
 
 
 class ParallelStreamWriter(CompressedStreamWriter):
@@ -133,7 +125,7 @@ class ParallelStreamWriter(CompressedStreamWriter):
         self.codec = codec
         self._native_level = codec_level(codec, level)
         self.piece_size = stream_piece_size(codec, level, block_size)
-        self._compress = _COMPRESSORS[codec](self._native_level)
+        self._compress = _stream_compressor(codec, self._native_level)
         self._window: OrderedWindow[bytes] = OrderedWindow(executor, max_in_flight)
         self._buffer = bytearray()
         self._streams = 0

@@ -11,25 +11,23 @@ several workers, a large one needs few handoffs). A batch of files averaging und
 (``pool.INLINE_MEAN_DEFLATED_SIZE``) is made ready by the writing thread itself: for such
 files the per-file interpreter work outweighs what deflate in a worker saves, and more
 threads only contend for the lock; batches of files under 16 KiB run at most
-``SMALL_BATCHES_AT_ONCE`` at a time, for the same reason. Batches go through an ``OrderedWindow``
-of at most ``max_in_flight``; a member is STORED when deflate would not shrink it, or, from
-64 KiB, when samples show none of it compresses (then it is not deflated at all:
-``incompressible``). A large
-file already deflated while the tree was walked (``early_deflate``) is not batched: its task
-joins the window in its place, and the writing thread frames it as a batch of one. Progress
-(``progress.OutputProgress``) hears of each batch and deflate block as it is written. A large
-file (``StreamedFile``) is streamed by the calling thread after the window has been drained:
-its local header is written with blank CRC and sizes, its chunks go through a
-``ParallelDeflater`` (the zip member is the same sync-flushed raw deflate block stream as our
-gzip body, storing the pieces that do not compress) or straight through when samples of its
-first 64 KiB show it does not compress, and the
-header is patched afterwards (``out`` must be seekable). zip64 fields are used for a member
-whose size could reach 4 GiB (decided from the entry size up front), for offsets past 4 GiB
-and for more than 65,534 entries. Members carry Unix modes (``create_system`` 3), the
-Info-ZIP 1-second timestamp (1901 to 2106, see ``zip_extra``) and a local DOS time clamped to
-1980-2107; ``fixed_mtime`` makes
-the output reproducible. The bytes depend on the items, level, block size and backend, never
-on threads, batches or window size.
+``SMALL_BATCHES_AT_ONCE`` at a time, for the same reason. Batches go through an
+``OrderedWindow`` of at most ``max_in_flight``; a member is STORED when deflate would not
+shrink it, or, from 64 KiB, when samples show none of it compresses (then it is not deflated at
+all: ``incompressible``). A large file already deflated while the tree was walked
+(``early_deflate``) is not batched: its task joins the window in its place, and the writing
+thread frames it as a batch of one. Progress (``progress.OutputProgress``) hears of each batch
+and deflate block as it is written. A large file (``StreamedFile``) is streamed by the calling
+thread after the window has been drained: its local header is written with blank CRC and sizes,
+its chunks go through a ``ParallelDeflater`` (the zip member is the same sync-flushed raw
+deflate block stream as our gzip body, storing the pieces that do not compress) or straight
+through when samples of its first 64 KiB show it does not compress, and the header is patched
+afterwards (``out`` must be seekable). zip64 fields are used for a member whose size could
+reach 4 GiB (decided from the entry size up front), for offsets past 4 GiB and for more than
+65,534 entries. Members carry Unix modes (``create_system`` 3), the Info-ZIP 1-second timestamp
+(1901 to 2106, see ``zip_extra``) and a local DOS time clamped to 1980-2107; ``fixed_mtime``
+makes the output reproducible. The bytes depend on the items, level, block size and backend,
+never on threads, batches or window size.
 """
 
 from __future__ import annotations
