@@ -20,9 +20,11 @@ live (the process's own counters count a child only once it has been waited for)
 ``cpu_time()`` reads the process's own CPU time alone, cheaply, to the microsecond (children
 once waited for, as the library waits for its helper processes before it returns), and
 ``cpu_spent(before, after)`` gives the seconds between two such readings and the kernel's part
-of them (sampled at the clock's ticks): ``bench.interleaved`` reads it right around every
-timing, and ``bench.work_split`` tells from it where a ratio comes from (cores kept busy, CPU
-time spent).
+of them (sampled at the clock's ticks), and ``faults_between`` the minor page faults: memory
+touched for the first time, which the kernel must zero or map, and which on some virtual
+machines costs many times more at some moments than at others (docs/benchmarking.md).
+``bench.interleaved`` reads them right around every timing, and ``bench.work_split`` tells
+from them where a ratio comes from (cores kept busy, CPU time spent, faults taken).
 """
 
 from __future__ import annotations
@@ -57,11 +59,13 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class CpuTime:
-    """CPU seconds this process has used (its threads, and its children once waited for), and
-    the kernel's part of them."""
+    """CPU seconds this process has used (its threads, and its children once waited for), the
+    kernel's part of them, and the page faults it took that read no disk (*minor* faults:
+    memory touched for the first time, each one zeroed or mapped by the kernel)."""
 
     total: float
     kernel: float
+    faults: int = 0
 
 
 def cpu_time() -> CpuTime:
@@ -73,11 +77,11 @@ def cpu_time() -> CpuTime:
     except ImportError:  # pragma: no cover - Windows
         times = os.times()
         user, kernel = times.user + times.children_user, times.system + times.children_system
-    else:
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        waited = resource.getrusage(resource.RUSAGE_CHILDREN)
-        user, kernel = own.ru_utime + waited.ru_utime, own.ru_stime + waited.ru_stime
-    return CpuTime(user + kernel, kernel)
+        return CpuTime(user + kernel, kernel)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    waited = resource.getrusage(resource.RUSAGE_CHILDREN)
+    user, kernel = own.ru_utime + waited.ru_utime, own.ru_stime + waited.ru_stime
+    return CpuTime(user + kernel, kernel, own.ru_minflt + waited.ru_minflt)
 
 
 def cpu_spent(before: CpuTime, after: CpuTime) -> tuple[float, float]:
@@ -85,6 +89,11 @@ def cpu_spent(before: CpuTime, after: CpuTime) -> tuple[float, float]:
     whole: the two are sums rounded apart)."""
     spent = max(0.0, after.total - before.total)
     return spent, min(spent, max(0.0, after.kernel - before.kernel))
+
+
+def faults_between(before: CpuTime, after: CpuTime) -> int:
+    """The minor page faults taken between two readings."""
+    return max(0, after.faults - before.faults)
 
 
 def snapshot() -> Snapshot:
@@ -208,6 +217,7 @@ __all__ = [
     "busy_timing",
     "cpu_spent",
     "cpu_time",
+    "faults_between",
     "free_rounds",
     "share",
     "snapshot",

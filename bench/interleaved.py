@@ -9,13 +9,13 @@ intervals resample whole rounds (``bench.results.record_ratio``), and they carry
 the CPUs other work took in each round and during each timing (``round_contention``,
 ``value_contention``, ``bench.contention``), so a ratio can be judged from the rounds the
 machine was free for, and this process's CPU seconds in each timing and the kernel's part of
-them (``value_cpu``, ``value_kernel``: threads and helper processes alike), which tell where a
-ratio comes from (``bench.work_split``). One untimed round comes first (``WARMUP_ROUNDS``).
-Cases are ``bench.cases.Case`` (the harness's own: same configurations, same reset, same
-output checks); outputs are checked once, after the last round. The records have the fields
-``bench.codec_targets`` reads from a harness run, and ``save_run`` files them as a run folder
-of their own (preset ``interleaved``: times and archive sizes, no memory run), so
-``archive-bench report`` shows them beside the sweeps.
+them (``value_cpu``, ``value_kernel``: threads and helper processes alike) and the minor page
+faults taken (``value_faults``), which tell where a ratio comes from (``bench.work_split``).
+One untimed round comes first (``WARMUP_ROUNDS``). Cases are ``bench.cases.Case`` (the
+harness's own: same configurations, same reset, same output checks); outputs are checked once,
+after the last round. The records have the fields ``bench.codec_targets`` reads from a harness
+run, and ``save_run`` files them as a run folder of their own (preset ``interleaved``: times
+and archive sizes, no memory run), so ``archive-bench report`` shows them beside the sweeps.
 """
 
 from __future__ import annotations
@@ -133,8 +133,9 @@ def measure_cells(
             values: dict[int, list[float]] = {i: [] for i in range(len(cases))}
             # the share of the CPUs other work took: per timing, and per round
             readings: dict[int, list[float]] = {i: [] for i in range(len(cases))}
-            # this process's CPU seconds per timing, and the part of them in the kernel
+            # this process's CPU seconds per timing, the part of them in the kernel, its faults
             cpu: dict[int, list[tuple[float, float]]] = {i: [] for i in range(len(cases))}
+            faults: dict[int, list[int]] = {i: [] for i in range(len(cases))}
             busy: list[float] = []
             try:
                 for _ in range(warmup_rounds):
@@ -152,7 +153,9 @@ def measure_cells(
                         start = time.perf_counter()
                         case.run()
                         values[i].append(time.perf_counter() - start)
-                        cpu[i].append(contention.cpu_spent(cpu_ahead, contention.cpu_time()))
+                        cpu_after = contention.cpu_time()
+                        cpu[i].append(contention.cpu_spent(cpu_ahead, cpu_after))
+                        faults[i].append(contention.faults_between(cpu_ahead, cpu_after))
                         readings[i].append(contention.share(ahead, contention.snapshot()))
                     busy.append(contention.share(before, contention.snapshot()))
                     logger.info("%s: round %d of %d done", workload.profile, round_no + 1, rounds)
@@ -172,6 +175,7 @@ def measure_cells(
                             "value_contention": readings[i],
                             "value_cpu": [round(spent, 6) for spent, _ in cpu[i]],
                             "value_kernel": [round(kernel, 6) for _, kernel in cpu[i]],
+                            "value_faults": faults[i],
                             "warmup_rounds": warmup_rounds,
                         }
                     )

@@ -6,8 +6,13 @@ parallel path that keeps 1.96 cores busy and spends 1.01x the reference's CPU ti
 faster, and is bounded by the cores, where one that spends 0.53x the CPU time on 1.6 cores is
 bounded by its own serial part. ``bench.interleaved`` files the measuring process's CPU
 seconds per timing (``value_cpu``, threads and helper processes alike, and ``value_kernel``,
-the part of them spent in the kernel); ``split(baseline, measured)`` takes the medians over
-the rounds of one or more runs (every round: it explains a ratio, it does not judge one).
+the part of them spent in the kernel) and the minor page faults it took (``value_faults``);
+``split(baseline, measured)`` takes the medians over the rounds of one or more runs (every
+round: it explains a ratio, it does not judge one). Faults tell a ratio paid for memory
+touched for the first time (a codec's buffers, an allocator handing memory back and taking it
+again) from one paid for computing; on some virtual machines each fault costs many times more
+at some moments than at others, so a cell that takes tens of thousands varies from round to
+round there (docs/benchmarking.md).
 The CPU time is counted to the microsecond; its split between the program and the kernel is
 sampled by the system at its clock's ticks, so one short timing's kernel share is coarse and
 only the median over rounds is shown. Records without those fields (pyperf runs, older runs)
@@ -28,12 +33,15 @@ from typing import Any
 class WorkSplit:
     """The medians behind a ratio: each side's busy cores (CPU seconds over wall seconds per
     timing), the measured side's CPU time over the baseline's, and the share of the measured
-    side's CPU time spent in the kernel."""
+    side's CPU time spent in the kernel; and each side's median minor page faults per timing
+    (NaN where the records did not count them)."""
 
     cores: float
     baseline_cores: float
     cpu_ratio: float
     kernel_share: float
+    faults: float = math.nan
+    baseline_faults: float = math.nan
 
 
 Timing = tuple[float, float, float]  # (wall, cpu, kernel) seconds
@@ -107,12 +115,26 @@ def split(
         baseline_cores=_cores(base),
         cpu_ratio=my_cpu / base_cpu,
         kernel_share=statistics.median(kernel) if kernel else math.nan,
+        faults=_median_faults(measured),
+        baseline_faults=_median_faults(baseline),
     )
 
 
+def _median_faults(records: Sequence[dict[str, Any]]) -> float:
+    """The median of the records' minor page faults per timing (``value_faults``), NaN unless
+    every record counted them for every timing."""
+    counts = []
+    for record in records:
+        faults = record.get("value_faults")
+        if not faults or len(faults) != len(record.get("values") or []):
+            return math.nan
+        counts += faults
+    return float(statistics.median(counts))
+
+
 def describe(work: WorkSplit | None) -> str:
-    """``1.96 cores busy against 1.00, 1.01x its CPU time (31% in the kernel)``; empty
-    without a split."""
+    """``1.96 cores busy against 1.00, 1.01x its CPU time (31% in the kernel), 9,100 page
+    faults a timing against 90``; empty without a split."""
     if work is None:
         return ""
     text = (
@@ -121,6 +143,8 @@ def describe(work: WorkSplit | None) -> str:
     )
     if not math.isnan(work.kernel_share):
         text += f" ({work.kernel_share:.0%} in the kernel)"
+    if not (math.isnan(work.faults) or math.isnan(work.baseline_faults)):
+        text += f", {work.faults:,.0f} page faults a timing against {work.baseline_faults:,.0f}"
     return text
 
 

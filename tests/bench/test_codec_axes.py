@@ -228,6 +228,8 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(
         assert len(cell["value_contention"]) == 1 and 0 <= cell["value_contention"][0] <= 1
         (cpu,), (kernel,) = cell["value_cpu"], cell["value_kernel"]
         assert cpu > 0 and 0 <= kernel <= cpu
+        (faults,) = cell["value_faults"]  # and the memory it touched for the first time
+        assert isinstance(faults, int) and faults >= 0
     assert "[small] other work took " in printed
     assert codec_targets.main([str(run_dir), "--max-contention", "1"]) == 0
     judged = capsys.readouterr().out
@@ -237,7 +239,7 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(
     at = next(i for i, x in enumerate(lines) if "small: create tar.gz vs the reference" in x)
     assert re.fullmatch(
         r" {45}\d+\.\d\d cores busy against \d+\.\d\d, \d+\.\d\dx its CPU time "
-        r"\(\d+% in the kernel\)",
+        r"\(\d+% in the kernel\), [\d,]+ page faults a timing against [\d,]+",
         lines[at + 1],
     )
     assert "[small] small: create tar.gz vs the reference loop" in printed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import mmap
 import os
 import subprocess
 import sys
@@ -60,12 +61,19 @@ def test_the_kernels_part_is_never_more_than_the_cpu_time():
     assert contention.cpu_spent(after, before) == (0.0, 0.0)  # never below 0 either
 
 
-def _record(values: list[float], cpu: list[float] | None, kernel: list[float] | None = None):
+def _record(
+    values: list[float],
+    cpu: list[float] | None,
+    kernel: list[float] | None = None,
+    faults: list[int] | None = None,
+):
     record: dict = {"values": values}
     if cpu is not None:
         record["value_cpu"] = cpu
     if kernel is not None:
         record["value_kernel"] = kernel
+    if faults is not None:
+        record["value_faults"] = faults
     return record
 
 
@@ -85,6 +93,36 @@ def test_a_split_takes_each_sides_medians_over_every_run():
     # two runs: their timings pooled
     pooled = work_split.split(base * 2, [par[0], _record([1.0], [1.0], [0.0])])
     assert pooled is not None and pooled.cpu_ratio == pytest.approx(2.05 / 2.0)
+
+
+def test_a_split_names_each_sides_median_page_faults_where_both_counted_them():
+    base = [_record([2.0, 2.0, 2.0], [2.0, 2.0, 2.0], [0.2, 0.2, 0.2], [90, 12, 40])]
+    par = [_record([1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [0.4, 0.4, 0.4], [51_000, 48_000, 9_100])]
+    found = work_split.split(base, par)
+    assert found is not None
+    assert (found.faults, found.baseline_faults) == (48_000, 40)
+    assert work_split.describe(found) == (
+        "2.00 cores busy against 1.00, 1.00x its CPU time (20% in the kernel), "
+        "48,000 page faults a timing against 40"
+    )
+    # runs filed before faults were counted: the split without them, on either side
+    older = [_record([2.0, 2.0, 2.0], [2.0, 2.0, 2.0], [0.2, 0.2, 0.2])]
+    for sides in ((older, par), (base, older), (base, [*par, *older])):
+        found = work_split.split(*sides)
+        assert found is not None and "page faults" not in work_split.describe(found)
+
+
+def test_the_faults_counted_are_memory_touched_for_the_first_time():
+    fresh = mmap.mmap(-1, 8 << 20)  # 8 MiB the process has never touched
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):  # one fault per 4 KiB page, not per 2 MiB
+        fresh.madvise(mmap.MADV_NOHUGEPAGE)
+    before = contention.cpu_time()
+    for offset in range(0, len(fresh), 4096):
+        fresh[offset] = 1
+    after = contention.cpu_time()
+    fresh.close()
+    assert contention.faults_between(before, after) >= len(range(0, 8 << 20, 16384))
+    assert contention.faults_between(after, before) == 0
 
 
 def test_records_without_cpu_readings_give_no_split():
