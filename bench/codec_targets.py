@@ -46,7 +46,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import contention, parallel_probe, provenance, side_by_side, stats, work_split
+from bench import (
+    contention,
+    memory_reporting,
+    parallel_probe,
+    provenance,
+    side_by_side,
+    stats,
+    work_split,
+)
 from bench.codec_axes import FOREIGN_FORMATS, NOT_MEASURED
 from bench.results import free_round_indices, pooled_record_ratio, read_records
 from bench.schema import INCONCLUSIVE
@@ -701,6 +709,8 @@ def main(argv: list[str] | None = None) -> int:
         library = provenance.library_identity()
         probes = {"before": parallel_probe.probe()}
         print(parallel_probe.describe(probes["before"], "before"), flush=True)
+        if reporting := memory_reporting.probe():
+            print(f"memory handed back to a hypervisor: {memory_reporting.describe(reporting)}")
         records = measure(picks_by_workload(default_targets(), wanted), args.rounds, base=base)
         probes["after"] = parallel_probe.probe()
         print(parallel_probe.describe(probes["after"], "after"))

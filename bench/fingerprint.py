@@ -27,6 +27,7 @@ from archive_parallel.platform_info import (
     parse_cpuinfo_model,
     parse_device_tree_model,
 )
+from bench import memory_reporting
 from bench.cores import cores_info
 from bench.emulation import probe_emulation
 
@@ -264,6 +265,7 @@ def collect_fingerprint(
         "cores_performance": cores_perf,
         "cores_efficiency": cores_eff,
         "memory_bytes": memory,
+        "free_page_reporting": memory_reporting.probe() if is_linux else None,
         "python_version": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "python_build": " ".join(platform.python_build()) + f" [{platform.python_compiler()}]",

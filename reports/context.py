@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from bench import memory_reporting
 from bench.codec_axes import NOT_MEASURED
 from bench.schema import MEMORY_SOURCE_LABELS
 from reports import charts, defaults, quality
@@ -41,6 +42,7 @@ FINGERPRINT_FIELDS = (
     ("cores_performance", "Performance cores"),
     ("cores_efficiency", "Efficiency cores"),
     ("memory_bytes", "Memory"),
+    ("free_page_reporting", "Memory handed back to a hypervisor"),
     ("python_version", "Python"),
     ("python_implementation", "Implementation"),
     ("python_build", "Build"),
@@ -79,6 +81,8 @@ class PlatformSection:
 
 
 def _fingerprint_value(key: str, value: Any) -> str:
+    if key == "free_page_reporting":
+        return memory_reporting.describe(value)
     if value is None or value == "":
         return "n/a"
     if key == "memory_bytes":

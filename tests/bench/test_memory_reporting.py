@@ -1,0 +1,45 @@
+"""bench.memory_reporting: whether a virtual machine hands freed memory back to its host."""
+
+from __future__ import annotations
+
+from bench import fingerprint, memory_reporting
+from reports.context import _fingerprint_value
+
+#: a Firecracker-style guest's balloon features as sysfs prints them (bit 5: reporting)
+REPORTING = "0110010100000000000000000000000010000000" + "0" * 88
+#: a balloon that only inflates and deflates (bits 1 and 2)
+NO_REPORTING = "0110000000000000000000000000000010000000" + "0" * 88
+
+
+def test_a_balloon_that_reports_free_pages_is_found_with_its_block_size():
+    found = memory_reporting.parse([REPORTING + "\n"], "5\n", "324693528\n", 4096)
+    assert found == {"block_kib": 128, "reported_kib": 324693528}
+    assert memory_reporting.describe(found) == (
+        "yes, in blocks of 128 KiB and up (309.7 GiB since boot); a first touch of memory "
+        "costs more in some rounds than in others"
+    )
+    # mainline kernels count nothing, and may not say the order: what is known is said
+    bare = memory_reporting.parse([NO_REPORTING, REPORTING], None, None, 16384)
+    assert bare == {"block_kib": None, "reported_kib": None}
+    assert memory_reporting.describe(bare) == (
+        "yes; a first touch of memory costs more in some rounds than in others"
+    )
+    assert memory_reporting.parse([REPORTING], "9", "garbage", 16384) == {
+        "block_kib": 16384 << 9 >> 10,
+        "reported_kib": None,
+    }
+
+
+def test_no_reporting_balloon_means_no_and_an_unprobed_machine_not_applicable():
+    assert memory_reporting.parse([NO_REPORTING], "5", "0", 4096) is False
+    assert memory_reporting.parse([], "5", "0", 4096) is False
+    assert memory_reporting.parse(["01"], None, None, 4096) is False  # too short to say
+    assert memory_reporting.describe(False) == "no"
+    assert memory_reporting.describe(None) == "n/a"  # a Mac, or a run older than the field
+
+
+def test_this_machines_fingerprint_says_it_and_the_report_words_it():
+    state = fingerprint.collect_fingerprint(".")["free_page_reporting"]
+    assert state is False or set(state) == {"block_kib", "reported_kib"}
+    words = _fingerprint_value("free_page_reporting", state)
+    assert words == memory_reporting.describe(state) and words != "n/a"
