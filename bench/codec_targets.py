@@ -555,6 +555,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rounds", type=int, default=5, help="rounds of --measure")
     parser.add_argument(
+        "--warm-memory",
+        type=int,
+        metavar="MIB",
+        help="with --measure: MiB of memory touched and handed back before every timing "
+        "(0: none); by default some, only on a machine that hands freed memory back to its "
+        "hypervisor (bench.memory_reporting)",
+    )
+    parser.add_argument(
         "--results",
         type=Path,
         metavar="ROOT",
@@ -698,6 +706,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--results goes with --measure (a run folder already is one)")
     if args.measure and args.run:
         parser.error("give run folders or --measure, not both")
+    if args.warm_memory is not None and not args.measure:
+        parser.error("--warm-memory goes with --measure")
     if args.dir is not None and not args.measure:
         parser.error("--dir goes with --measure (a run folder was measured already)")
     if args.measure:
@@ -711,7 +721,12 @@ def main(argv: list[str] | None = None) -> int:
         print(parallel_probe.describe(probes["before"], "before"), flush=True)
         if reporting := memory_reporting.probe():
             print(f"memory handed back to a hypervisor: {memory_reporting.describe(reporting)}")
-        records = measure(picks_by_workload(default_targets(), wanted), args.rounds, base=base)
+        records = measure(
+            picks_by_workload(default_targets(), wanted),
+            args.rounds,
+            base=base,
+            warm_memory_mib=args.warm_memory,
+        )
         probes["after"] = parallel_probe.probe()
         print(parallel_probe.describe(probes["after"], "after"))
         if args.results is not None and records:

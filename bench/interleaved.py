@@ -11,7 +11,10 @@ the CPUs other work took in each round and during each timing (``round_contentio
 machine was free for, and this process's CPU seconds in each timing and the kernel's part of
 them (``value_cpu``, ``value_kernel``: threads and helper processes alike) and the minor page
 faults taken (``value_faults``), which tell where a ratio comes from (``bench.work_split``).
-One untimed round comes first (``WARMUP_ROUNDS``). Cases are ``bench.cases.Case`` (the
+One untimed round comes first (``WARMUP_ROUNDS``). On a machine that hands freed memory back to
+its hypervisor, every timing starts after some memory is touched and handed back, untimed, so
+it draws on memory the host has just supplied (``warm_amount``, ``warmed_memory_mib``;
+``bench.memory_reporting`` says why and what it changed). Cases are ``bench.cases.Case`` (the
 harness's own: same configurations, same reset, same output checks); outputs are checked once,
 after the last round. The records have the fields ``bench.codec_targets`` reads from a harness
 run, and ``save_run`` files them as a run folder of their own (preset ``interleaved``: times
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from archive_parallel.interrupts import held_interrupts
-from bench import contention
+from bench import contention, memory_reporting
 from bench.cases import Case
 from bench.grid import TREE_OPERATIONS, Cell, Workload
 from bench.scratch import scratch_folder
@@ -88,11 +91,25 @@ def case_for(cell: dict[str, Any], prepared: PreparedWorkload, scratch: Path) ->
     )
 
 
+def warm_amount(asked: int | None, workload_bytes: int) -> int:
+    """MiB of memory touched before each timing: ``asked`` when given (0: none); else, on a
+    machine that hands freed memory back to its hypervisor (``memory_reporting.probe``),
+    ``memory_reporting.warm_amount_mib`` for the workload; none elsewhere."""
+    if asked is not None:
+        return max(0, int(asked))
+    if not memory_reporting.probe():
+        return 0
+    import psutil
+
+    return memory_reporting.warm_amount_mib(workload_bytes, psutil.virtual_memory().available)
+
+
 def measure(
     picks_by_workload: dict[Workload, list[Any]],
     rounds: int,
     seed: int = 0,
     base: Path | None = None,
+    warm_memory_mib: int | None = None,
 ) -> list[dict[str, Any]]:
     """Time every pick of each workload ``rounds`` times, interleaved; one record per pick.
     Outputs go in a new folder per workload under ``base`` (``bench.scratch.scratch_base``)."""
@@ -100,7 +117,7 @@ def measure(
         workload: [_cell(pick, workload) for pick in dict.fromkeys(picks)]
         for workload, picks in picks_by_workload.items()
     }
-    return measure_cells(cells, rounds, seed, base)
+    return measure_cells(cells, rounds, seed, base, warm_memory_mib=warm_memory_mib)
 
 
 def measure_cells(
@@ -110,17 +127,27 @@ def measure_cells(
     base: Path | None = None,
     results_root: Path = Path("results"),
     warmup_rounds: int = WARMUP_ROUNDS,
+    warm_memory_mib: int | None = None,
 ) -> list[dict[str, Any]]:
     """Time every cell (``Cell.to_dict()``) of each workload ``rounds`` times, interleaved,
     after ``warmup_rounds`` untimed rounds; one record per cell. Trees come from the fixtures
     of ``results_root`` (``bench.workloads.fixtures_root``); outputs go in a new folder per
-    workload under ``base``."""
+    workload under ``base``. Before every timing, ``warm_amount(warm_memory_mib, ...)`` MiB
+    of memory are touched and handed back, untimed (``bench.memory_reporting``)."""
     records: list[dict[str, Any]] = []
     root = fixtures_root(results_root)
     rng = random.Random(seed)
     started = time.strftime("%Y%m%dT%H%M%S")
     for workload, cells in cells_by_workload.items():
         prepared = prepare_tree(root, workload)
+        warmed = warm_amount(warm_memory_mib, prepared.total_bytes)
+        if warmed:
+            logger.info(
+                "%s: every timing starts after %d MiB of memory are touched and handed back "
+                "(this machine hands freed memory back to its hypervisor)",
+                workload.profile,
+                warmed,
+            )
         formats = sorted({c["format"] for c in cells if reads_archive(c["operation"])})
         with scratch_folder("interleaved", base) as work:
             build_input_archives(prepared, formats, work / "inputs")
@@ -148,6 +175,7 @@ def measure_cells(
                     for i in _shuffled(len(cases), rng):
                         case = cases[i][1]
                         case.reset()
+                        memory_reporting.warm(warmed)
                         ahead = contention.snapshot()
                         cpu_ahead = contention.cpu_time()
                         start = time.perf_counter()
@@ -176,6 +204,7 @@ def measure_cells(
                             "value_cpu": [round(spent, 6) for spent, _ in cpu[i]],
                             "value_kernel": [round(kernel, 6) for _, kernel in cpu[i]],
                             "value_faults": faults[i],
+                            "warmed_memory_mib": warmed,
                             "warmup_rounds": warmup_rounds,
                         }
                     )

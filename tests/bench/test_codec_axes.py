@@ -224,6 +224,8 @@ def test_a_side_by_side_measurement_is_filed_for_the_report(
     # an untimed warm-up round first: every case ran twice for its one timed round
     assert {runs.count(cell["cell_id"]) for cell in cells} == {2}
     assert {cell["warmup_rounds"] for cell in cells} == {1}
+    # none warmed before each: the small tree needs too little fresh memory for it to matter
+    assert {cell["warmed_memory_mib"] for cell in cells} == {0}
     for cell in cells:  # and during each timing, with the CPU time the timing took
         assert len(cell["value_contention"]) == 1 and 0 <= cell["value_contention"][0] <= 1
         (cpu,), (kernel,) = cell["value_cpu"], cell["value_kernel"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import fingerprint, memory_reporting
+from bench import contention, fingerprint, interleaved, memory_reporting
 from reports.context import _fingerprint_value
 
 #: a Firecracker-style guest's balloon features as sysfs prints them (bit 5: reporting)
@@ -43,3 +43,38 @@ def test_this_machines_fingerprint_says_it_and_the_report_words_it():
     assert state is False or set(state) == {"block_kib", "reported_kib"}
     words = _fingerprint_value("free_page_reporting", state)
     assert words == memory_reporting.describe(state) and words != "n/a"
+
+
+def test_the_memory_warmed_before_a_timing_follows_the_workload_within_bounds():
+    gib = 1 << 30
+    assert memory_reporting.warm_amount_mib(150_000_150, 20 * gib) == 512  # medium: capped
+    assert memory_reporting.warm_amount_mib(30 << 20, 20 * gib) == 120  # four times it
+    assert memory_reporting.warm_amount_mib(1 << 20, 20 * gib) == 0  # small: needs little
+    assert memory_reporting.warm_amount_mib(4 << 20, 20 * gib) == 16  # the least warmed
+    # never more than an eighth of what is available, nor a token amount
+    assert memory_reporting.warm_amount_mib(150_000_150, gib) == 128
+    assert memory_reporting.warm_amount_mib(150_000_150, 100 << 20) == 0
+
+
+def test_warming_touches_every_page_and_keeps_none():
+    import psutil
+
+    process = psutil.Process()
+    rss = process.memory_info().rss
+    before = contention.cpu_time()
+    memory_reporting.warm(64)
+    faults = contention.faults_between(before, contention.cpu_time())
+    assert faults >= (64 << 20) // (2 << 20)  # every page, huge pages counted once
+    assert process.memory_info().rss - rss < 16 << 20  # and none of the 64 MiB is kept
+    after = contention.cpu_time()
+    memory_reporting.warm(0)  # nothing is asked of 0
+    assert contention.faults_between(after, contention.cpu_time()) < 64
+
+
+def test_a_side_by_side_run_warms_memory_only_where_the_machine_hands_it_back(monkeypatch):
+    assert interleaved.warm_amount(0, 150_000_150) == 0  # asked for none
+    assert interleaved.warm_amount(32, 150_000_150) == 32  # asked for some
+    monkeypatch.setattr(memory_reporting, "probe", lambda: False)
+    assert interleaved.warm_amount(None, 150_000_150) == 0  # a Pi, a Mac, bare Linux
+    monkeypatch.setattr(memory_reporting, "probe", lambda: {"block_kib": 128})
+    assert interleaved.warm_amount(None, 150_000_150) in range(1, 513)
