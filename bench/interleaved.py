@@ -143,8 +143,8 @@ def measure_cells(
         warmed = warm_amount(warm_memory_mib, prepared.total_bytes)
         if warmed:
             logger.info(
-                "%s: every timing starts after %d MiB of memory are touched and handed back "
-                "(this machine hands freed memory back to its hypervisor)",
+                "%s: every timing starts after %d MiB of memory are touched and handed back, "
+                "untimed (bench.memory_reporting)",
                 workload.profile,
                 warmed,
             )

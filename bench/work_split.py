@@ -50,12 +50,17 @@ Timing = tuple[float, float, float]  # (wall, cpu, kernel) seconds
 def _timings(record: dict[str, Any]) -> list[Timing] | None:
     """(wall, cpu, kernel) seconds per timing of ``record``, None without CPU readings."""
     values = record.get("values") or []
-    cpu, kernel = record.get("value_cpu"), record.get("value_kernel")
-    if not values or not cpu or len(cpu) != len(values):
+    cpu = _per_timing(record, "value_cpu")
+    if cpu is None:
         return None
-    if not kernel or len(kernel) != len(values):
-        kernel = [math.nan] * len(values)
+    kernel = _per_timing(record, "value_kernel") or [math.nan] * len(values)
     return list(zip(values, cpu, kernel))
+
+
+def _per_timing(record: dict[str, Any], field: str) -> list[Any] | None:
+    """``record[field]`` when it holds one reading per timing (per value), else None."""
+    values, readings = record.get("values") or [], record.get(field)
+    return readings if values and readings and len(readings) == len(values) else None
 
 
 def _kept(record: dict[str, Any], kept: Sequence[int] | None) -> list[Timing] | None:
@@ -125,8 +130,8 @@ def _median_faults(records: Sequence[dict[str, Any]]) -> float:
     every record counted them for every timing."""
     counts = []
     for record in records:
-        faults = record.get("value_faults")
-        if not faults or len(faults) != len(record.get("values") or []):
+        faults = _per_timing(record, "value_faults")
+        if faults is None:
             return math.nan
         counts += faults
     return float(statistics.median(counts))
