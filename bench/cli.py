@@ -275,6 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warmups", type=non_negative_int, help="pyperf warmups per process")
     run.add_argument("--loops", type=non_negative_int, help="pyperf loops per value (0: calibrate)")
     run.add_argument(
+        "--warm-memory",
+        type=non_negative_int,
+        metavar="MIB",
+        help="MiB of memory touched and handed back before every timing, untimed (0: none); "
+        "by default some, only on a machine that hands freed memory back to its hypervisor "
+        "(bench.memory_reporting)",
+    )
+    run.add_argument(
         "--memory",
         choices=("memray", "rusage"),
         default="memray",
@@ -570,6 +578,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         progress=not args.no_progress,
         argv=["archive-bench", *argv],
         machine=args.machine,
+        warm_memory_mib=args.warm_memory,
     )
     try:
         run_dir = run_sweep(opts)

@@ -13,8 +13,8 @@ them (``value_cpu``, ``value_kernel``: threads and helper processes alike) and t
 faults taken (``value_faults``), which tell where a ratio comes from (``bench.work_split``).
 One untimed round comes first (``WARMUP_ROUNDS``). On a machine that hands freed memory back to
 its hypervisor, every timing starts after some memory is touched and handed back, untimed, so
-it draws on memory the host has just supplied (``warm_amount``, ``warmed_memory_mib``;
-``bench.memory_reporting`` says why and what it changed). Cases are ``bench.cases.Case`` (the
+it draws on memory the host has just supplied (``warmed_memory_mib``; ``bench.memory_reporting``
+says why, how much and what it changed). Cases are ``bench.cases.Case`` (the
 harness's own: same configurations, same reset, same output checks); outputs are checked once,
 after the last round. The records have the fields ``bench.codec_targets`` reads from a harness
 run, and ``save_run`` files them as a run folder of their own (preset ``interleaved``: times
@@ -91,19 +91,6 @@ def case_for(cell: dict[str, Any], prepared: PreparedWorkload, scratch: Path) ->
     )
 
 
-def warm_amount(asked: int | None, workload_bytes: int) -> int:
-    """MiB of memory touched before each timing: ``asked`` when given (0: none); else, on a
-    machine that hands freed memory back to its hypervisor (``memory_reporting.probe``),
-    ``memory_reporting.warm_amount_mib`` for the workload; none elsewhere."""
-    if asked is not None:
-        return max(0, int(asked))
-    if not memory_reporting.probe():
-        return 0
-    import psutil
-
-    return memory_reporting.warm_amount_mib(workload_bytes, psutil.virtual_memory().available)
-
-
 def measure(
     picks_by_workload: dict[Workload, list[Any]],
     rounds: int,
@@ -132,7 +119,8 @@ def measure_cells(
     """Time every cell (``Cell.to_dict()``) of each workload ``rounds`` times, interleaved,
     after ``warmup_rounds`` untimed rounds; one record per cell. Trees come from the fixtures
     of ``results_root`` (``bench.workloads.fixtures_root``); outputs go in a new folder per
-    workload under ``base``. Before every timing, ``warm_amount(warm_memory_mib, ...)`` MiB
+    workload under ``base``. Before every timing, ``memory_reporting.warm_amount(warm_memory_mib,
+    ...)`` MiB
     of memory are touched and handed back, untimed (``bench.memory_reporting``)."""
     records: list[dict[str, Any]] = []
     root = fixtures_root(results_root)
@@ -140,7 +128,7 @@ def measure_cells(
     started = time.strftime("%Y%m%dT%H%M%S")
     for workload, cells in cells_by_workload.items():
         prepared = prepare_tree(root, workload)
-        warmed = warm_amount(warm_memory_mib, prepared.total_bytes)
+        warmed = memory_reporting.warm_amount(warm_memory_mib, prepared.total_bytes)
         if warmed:
             logger.info(
                 "%s: every timing starts after %d MiB of memory are touched and handed back, "

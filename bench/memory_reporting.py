@@ -12,8 +12,9 @@ extraction of ``medium``) vary most from round to round. A Raspberry Pi or a Mac
 own memory and never has this. ``probe()`` reads the sysfs files that tell; ``parse`` is a
 pure function over their text, ``describe`` the fingerprint's words for it.
 
-On such a machine the side-by-side runs (``bench.interleaved``) start every timing on memory
-the host has just supplied: right before it, untimed, ``warm`` touches ``warm_amount_mib``
+On such a machine every timing starts on memory the host has just supplied, in the
+side-by-side runs (``bench.interleaved``), the sweeps' timing workers (``bench.timing_worker``)
+and ``bench.two_checkouts``: right before it, untimed, ``warm`` touches ``warm_amount`` MiB
 of fresh memory and hands it back to the system, which gives those pages out next. Every cell
 gets the same, so a ratio compares the cells' own work again: on that machine, the codec
 targets of ``medium`` read rapidgzip's extraction at 0.99x ``extractall`` (0.90-1.27) in a run
@@ -94,6 +95,19 @@ def warm_amount_mib(workload_bytes: int, available_bytes: int) -> int:
     return wanted if wanted >= WARM_MIN_MIB else 0
 
 
+def warm_amount(asked: int | None, workload_bytes: int) -> int:
+    """MiB for ``warm`` before each timing of a workload of ``workload_bytes``: ``asked`` when
+    given (0: none); else, on a machine that hands freed memory back to its hypervisor
+    (``probe``), ``warm_amount_mib`` of the memory available now; none elsewhere."""
+    if asked is not None:
+        return max(0, int(asked))
+    if not probe():
+        return 0
+    import psutil
+
+    return warm_amount_mib(workload_bytes, psutil.virtual_memory().available)
+
+
 def warm(mib: int) -> None:
     """Touch ``mib`` MiB of fresh memory and hand it back at once: the system gives out the
     pages it got back last first, now backed by the host again. ``MAP_POPULATE`` has the kernel
@@ -124,4 +138,4 @@ def _read(path: str | os.PathLike[str]) -> str | None:
         return None
 
 
-__all__ = ["describe", "parse", "probe", "warm", "warm_amount_mib"]
+__all__ = ["describe", "parse", "probe", "warm", "warm_amount", "warm_amount_mib"]

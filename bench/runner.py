@@ -32,7 +32,7 @@ from typing import Any
 from archive_parallel.atomic import atomic_write_text
 from archive_parallel.interrupts import held_interrupts, sigterm_as_interrupt
 from bench import fingerprint as fp_mod
-from bench import provenance
+from bench import memory_reporting, provenance
 from bench import results as results_mod
 from bench.codec_axes import missing_package
 from bench.grid import Cell, GridSpec, Preset, TimingSettings, expand_grid, shuffled
@@ -67,6 +67,9 @@ class RunOptions:
     machine: str | None = None  # --machine NAME (default: host name + model)
     progress: bool = True
     argv: list[str] = field(default_factory=list)
+    #: MiB touched and handed back before every timing (``bench.memory_reporting``); None:
+    #: some, only on a machine that hands freed memory back to its hypervisor
+    warm_memory_mib: int | None = None
 
 
 # ------------------------------------------------------------------------ run folders
@@ -276,7 +279,8 @@ def measure_cell(
     scratch = scratch_root(run_dir) / cid
     _rmtree(scratch)
     scratch.mkdir(parents=True)
-    spec_json = json.dumps(cell_spec(cell, prepared, scratch))
+    warmed = memory_reporting.warm_amount(opts.warm_memory_mib, prepared.total_bytes)
+    spec_json = json.dumps({**cell_spec(cell, prepared, scratch), "warm_memory_mib": warmed})
     started = time.perf_counter()
     before = fp_mod.pi_thermal_state() if is_pi else {}
     problems: list[str] = []
@@ -325,6 +329,7 @@ def measure_cell(
         "flamegraph": memory.get("flamegraph", ""),
         "output_bytes": memory.get("output_bytes"),
         "loops": timing.loops,
+        "warmed_memory_mib": warmed,
         "temperature_c_before": before.get("temperature_c"),
         "temperature_c_after": after.get("temperature_c"),
         "throttled_before": before.get("throttled"),
@@ -480,6 +485,14 @@ def run_sweep(opts: RunOptions) -> Path:
         f"{fingerprint.get('cores_logical')} logical cores); {memory_line}",
         file=sys.stderr,
     )
+    if opts.warm_memory_mib or (
+        opts.warm_memory_mib is None and fingerprint.get("free_page_reporting")
+    ):
+        print(
+            "every timing starts after some memory is touched and handed back, untimed "
+            "(warmed_memory_mib in the results; --warm-memory 0 turns it off)",
+            file=sys.stderr,
+        )
     seed = int(info.get("seed", opts.seed))
     if resumed and info.get("timing"):
         saved_timing = TimingSettings(**info["timing"])

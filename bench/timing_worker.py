@@ -4,9 +4,10 @@ SPEC is the cell spec as one JSON argument. Everything after it goes to ``pyperf
 (``-o``, ``--processes``, ``--values``, ``--warmups``, ``--loops``...), never the harness's own
 command line. pyperf re-runs this module with ``--worker`` for each worker process; each
 worker builds the case once, times ``loops`` runs per value with ``bench_time_func`` (the
-reset between runs is not timed); the first worker of a cell verifies its first output (a
-marker file in the scratch folder says it was done), and a wrong output is written to
-``<scratch>/invalid-<pid>.txt`` for the sweep runner to read.
+reset between runs is not timed, nor is touching the spec's ``warm_memory_mib`` MiB of memory
+before each run: ``bench.memory_reporting``); the first worker of a cell verifies its first
+output (a marker file in the scratch folder says it was done), and a wrong output is written
+to ``<scratch>/invalid-<pid>.txt`` for the sweep runner to read.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def time_func(loops: int) -> float:
         from bench.cases import Case
+        from bench.memory_reporting import warm
 
         if state["case"] is None:
             state["case"] = Case(spec)
@@ -53,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         total = 0.0
         for _ in range(loops):
             case.reset()
+            warm(spec.get("warm_memory_mib", 0))
             start = time.perf_counter()
             case.run()
             total += time.perf_counter() - start

@@ -1,15 +1,18 @@
 """Two versions of the library side by side: did a change make it faster, or slower?
 
 ``python -m bench.two_checkouts OLD [NEW] [--cases OP:FORMAT:PROFILE,...] [--rounds 11]
-[--calls 3] [--threads 2] [--scale 1] [--max-contention SHARE] [--dir FOLDER]`` checks out the
-git revisions OLD and NEW (by default NEW is this working tree, uncommitted changes included)
-side by side, each as a detached worktree in a scratch folder, and makes each case's tree once
-with ``fixtures_gen`` (the named profile at ``--scale``, seed 1). Then, round after round, for
+[--calls 3] [--threads 2] [--scale 1] [--max-contention SHARE] [--warm-memory MIB]
+[--dir FOLDER]`` checks out the git revisions OLD and NEW (by default NEW is this working
+tree, uncommitted changes included) side by side, each as a detached worktree in a scratch
+folder, and makes each case's tree once with ``fixtures_gen`` (the named profile at
+``--scale``, seed 1). Then, round after round, for
 every case it runs each side in a fresh Python process with that side's checkout alone on the
 path (``bench/two_checkouts_side.py``: nothing one side imported or warmed serves the other);
 the process times ``--calls`` calls of the operation and prints their median. The two sides
-alternate which runs first. Extraction and verification read the archive each side created of
-that tree itself, with its own side file.
+alternate which runs first. On a machine that hands freed memory back to its hypervisor, each
+call starts after some memory is touched and handed back, untimed (``bench.memory_reporting``;
+``--warm-memory`` sets the MiB, 0 turns it off). Extraction and verification read the archive
+each side created of that tree itself, with its own side file.
 
 Each line gives the two medians and NEW's speed relative to OLD (OLD's median over NEW's:
 above 1 when NEW is faster) with a 95% bootstrap interval that resamples whole rounds, and the
@@ -33,8 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from archive_parallel.cli_support import positive_float
-from bench import contention
+from archive_parallel.cli_support import non_negative_int, positive_float
+from bench import contention, memory_reporting
 from bench.scratch import add_dir_argument, measuring_place, scratch_folder
 from bench.side_by_side import (
     add_contention_argument,
@@ -106,7 +109,12 @@ def checkouts(old: str, new: str | None, base: Path) -> Iterator[dict[str, Path]
 
 
 def _run_side(
-    checkout: Path, case: tuple[str, str, str], tree: Path, work: Path, args: argparse.Namespace
+    checkout: Path,
+    case: tuple[str, str, str],
+    tree: Path,
+    work: Path,
+    args: argparse.Namespace,
+    warm_mib: int,
 ) -> float:
     operation, fmt, _ = case
     env = dict(os.environ, PYTHONPATH=str(checkout))  # that side's library, nothing else
@@ -119,6 +127,7 @@ def _run_side(
         str(work),
         str(args.threads),
         str(args.calls),
+        str(warm_mib),
     ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=work)
     if done.returncode != 0:
@@ -126,13 +135,16 @@ def _run_side(
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def _trees(cases: list[tuple[str, str, str]], base: Path, scale: float) -> dict[str, Path]:
+def _trees(
+    cases: list[tuple[str, str, str]], base: Path, scale: float
+) -> dict[str, tuple[Path, int]]:
+    """Each profile's tree and its bytes."""
     from fixtures_gen.generate import make_tree
 
     trees = {}
     for profile in dict.fromkeys(case[2] for case in cases):
-        trees[profile] = base / "trees" / profile
-        make_tree(profile, trees[profile], scale=scale, seed=1)
+        tree = base / "trees" / profile
+        trees[profile] = (tree, make_tree(profile, tree, scale=scale, seed=1).total_bytes)
     return trees
 
 
@@ -140,6 +152,16 @@ def compare(args: argparse.Namespace, place: Path) -> list[dict[str, Any]]:
     """Every case's row: both medians, NEW's speed with its interval, the rounds judged."""
     with scratch_folder("two-checkouts", place) as base:
         trees = _trees(args.cases, base, args.scale)
+        warm_mib = {
+            profile: memory_reporting.warm_amount(args.warm_memory, size)
+            for profile, (_, size) in trees.items()
+        }
+        if any(warm_mib.values()):
+            logger.info(
+                "every call starts after %s MiB of memory are touched and handed back, untimed "
+                "(bench.memory_reporting)",
+                ", ".join(f"{mib} ({profile})" for profile, mib in warm_mib.items()),
+            )
         with checkouts(args.old, args.new, base) as sides:
             times: dict[tuple[str, str], list[float]] = {
                 (":".join(case), side): [] for case in args.cases for side in SIDES
@@ -153,7 +175,10 @@ def compare(args: argparse.Namespace, place: Path) -> list[dict[str, Any]]:
                         for side in order:
                             work = base / side / name.replace(":", "-")
                             work.mkdir(parents=True, exist_ok=True)
-                            seconds = _run_side(sides[side], case, trees[case[2]], work, args)
+                            tree = trees[case[2]][0]
+                            seconds = _run_side(
+                                sides[side], case, tree, work, args, warm_mib[case[2]]
+                            )
                             times[(name, side)].append(seconds)
                 logger.info("round %d of %d done", number + 1, args.rounds)
             kept = readings.kept(args.max_contention)
@@ -183,6 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=positive_int, default=11, help="rounds (11)")
     parser.add_argument("--calls", type=positive_int, default=3, help="calls a process times (3)")
     parser.add_argument("--threads", type=positive_int, default=2, help="thread_pool_size (2)")
+    parser.add_argument(
+        "--warm-memory",
+        type=non_negative_int,
+        metavar="MIB",
+        help="MiB of memory touched and handed back before every call, untimed (0: none); by "
+        "default some, only on a machine that hands freed memory back to its hypervisor",
+    )
     add_contention_argument(parser)
     add_dir_argument(parser)
     args = parser.parse_args(argv)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bench import contention, fingerprint, interleaved, memory_reporting
+import pytest
+
+from bench import contention, fingerprint, memory_reporting
 from reports.context import _fingerprint_value
 
 #: a Firecracker-style guest's balloon features as sysfs prints them (bit 5: reporting)
@@ -71,10 +73,47 @@ def test_warming_touches_every_page_and_keeps_none():
     assert contention.faults_between(after, contention.cpu_time()) < 64
 
 
-def test_a_side_by_side_run_warms_memory_only_where_the_machine_hands_it_back(monkeypatch):
-    assert interleaved.warm_amount(0, 150_000_150) == 0  # asked for none
-    assert interleaved.warm_amount(32, 150_000_150) == 32  # asked for some
+def test_timings_are_warmed_only_where_the_machine_hands_memory_back(monkeypatch):
+    assert memory_reporting.warm_amount(0, 150_000_150) == 0  # asked for none
+    assert memory_reporting.warm_amount(32, 150_000_150) == 32  # asked for some
     monkeypatch.setattr(memory_reporting, "probe", lambda: False)
-    assert interleaved.warm_amount(None, 150_000_150) == 0  # a Pi, a Mac, bare Linux
+    assert memory_reporting.warm_amount(None, 150_000_150) == 0  # a Pi, a Mac, bare Linux
     monkeypatch.setattr(memory_reporting, "probe", lambda: {"block_kib": 128})
-    assert interleaved.warm_amount(None, 150_000_150) in range(1, 513)
+    assert memory_reporting.warm_amount(None, 150_000_150) in range(1, 513)
+
+
+def test_a_sweep_warms_before_each_timing_and_says_how_much(tmp_path, monkeypatch):
+    """A tiny real sweep asked to warm 16 MiB: its timing workers run with it, and every
+    record says how much was warmed."""
+    pytest.importorskip("fixtures_gen")
+    from bench.grid import PRESETS, GridSpec, TimingSettings, Workload
+    from bench.results import read_records
+    from bench.runner import RunOptions, run_sweep
+
+    monkeypatch.setenv("ARCHIVE_BENCH_FIXTURES", str(tmp_path / "fixtures"))
+    grid = GridSpec(
+        operations=("create", "extract"),
+        formats=("tar.gz",),
+        workloads=(Workload("small", 0.05),),
+        threads=(2,),
+        batch_sizes=(50,),
+        batch_operations=(),
+        include_sequential=False,
+        include_reference=False,
+        include_pigz=False,
+    )
+    opts = RunOptions(
+        preset=PRESETS["codecs"],
+        grid=grid,
+        timing=TimingSettings(processes=1, values=2, warmups=0, loops=2),
+        results_root=tmp_path / "results",
+        memory="rusage",
+        machine="warmbox",
+        progress=False,
+        warm_memory_mib=16,
+    )
+    records = read_records(run_sweep(opts) / "cells.jsonl")
+    assert {r["operation"] for r in records} == {"create", "extract"}
+    for record in records:
+        assert record["valid"], record["invalid_reason"]
+        assert len(record["values"]) == 2 and record["warmed_memory_mib"] == 16

@@ -29,6 +29,7 @@ def in_a_git_checkout():
 def test_a_tiny_run_times_both_sides_and_removes_its_checkouts(in_a_git_checkout, capsys, tmp_path):
     before = _worktrees()
     argv = ["HEAD", "--cases", "create:zip:small,verify:tar.gz:small", "--rounds", "2"]
+    argv += ["--warm-memory", "16"]  # each call warmed first, in the side's process
     assert (
         two_checkouts.main([*argv, "--calls", "1", "--scale", "0.5", "--dir", str(tmp_path)]) == 0
     )
