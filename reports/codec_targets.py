@@ -50,6 +50,8 @@ class TargetRow:
     invalid: str = ""
     #: where the ratio comes from: cores busy on each side, CPU time (``bench.work_split``)
     work: str = ""
+    #: how a level target whose interval straddles its line was met (``Target.level_within``)
+    level: str = ""
 
 
 @dataclass
@@ -95,7 +97,13 @@ def machine_runs(result_set: ResultSet, machine_key: str) -> MachineRuns:
 def target_rows(found: MachineRuns) -> tuple[list[TargetRow], int]:
     """The codec targets a machine's runs measured (decided, or invalid for a cell that failed
     verification), and how many they did not measure (absent)."""
-    from bench.codec_targets import default_targets, disagreement, evaluate_runs, size_rows
+    from bench.codec_targets import (
+        default_targets,
+        disagreement,
+        evaluate_runs,
+        level_note,
+        size_rows,
+    )
     from bench.work_split import describe
 
     if not found.latest:
@@ -120,6 +128,7 @@ def target_rows(found: MachineRuns) -> tuple[list[TargetRow], int]:
             disagreement(r["run_ratios"]) if r["runs_disagree"] else "",
             invalid=r["invalid"],
             work=describe(r.get("work")),
+            level=level_note(r),
         )
         for r in evaluated
         if r["verdict"] != "absent"

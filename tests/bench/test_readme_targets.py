@@ -1,7 +1,7 @@
 """The README's codec targets table says what ``python -m bench.codec_targets`` prints: its
 commands parse, and each row is one of the tool's targets with the tool's minimum, the runs
 judged together (a ratio column and a verdict column) in the tool's number format with the
-verdict of that interval, and each run's verdict alone as the tool lists them."""
+verdict of that ratio and interval, and each run's verdict alone as the tool lists them."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import re
 import shlex
 from pathlib import Path
 
-from bench import stats
-from bench.codec_targets import build_parser, default_targets
+from bench.codec_targets import Target, build_parser, default_targets, target_verdict
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 COMMAND = "python -m bench.codec_targets"
@@ -61,18 +60,19 @@ def test_every_readme_row_is_a_target_as_the_tool_prints_it():
         assert target.workload[0] == "medium" or label.startswith(f"{target.workload[0]}:")
         ratio, low, high = map(float, RATIO.match(measured).groups())
         assert low <= ratio <= high, label
-        assert verdict in _verdicts_of_printed(low, high, target.at_least), label
+        assert verdict in _verdicts_of_printed(ratio, low, high, target), label
         each = alone.split(", ")
         assert len(each) >= 2 and set(each) <= verdicts, label
 
 
-def _verdicts_of_printed(low: float, high: float, at_least: float) -> set[str]:
-    """The verdicts an interval printed as ``low-high`` (two decimals) can have had: the tool
-    decides on the unrounded bounds, so a bound printed equal to the target may be either
-    side of it."""
-    half = 0.005
+def _verdicts_of_printed(ratio: float, low: float, high: float, target: Target) -> set[str]:
+    """The verdicts a ratio and interval printed with two decimals can have had: the tool
+    decides on the unrounded numbers, so one printed equal to a line may be either side of
+    it."""
+    half = (-0.005, 0.0, 0.005)
     return {
-        stats.verdict(low + dl, high + dh, at_least)
-        for dl in (-half, 0.0, half)
-        for dh in (-half, 0.0, half)
+        target_verdict(ratio + dr, low + dl, high + dh, target)
+        for dr in half
+        for dl in half
+        for dh in half
     }
