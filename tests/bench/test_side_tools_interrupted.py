@@ -29,7 +29,12 @@ if parallel_gzip.import_rapidgzip() is not None:
 
 
 def _start(tool: str, args: list[str], cwd: Path, scratch: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ARCHIVE_BENCH_SCRATCH": str(scratch)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "ARCHIVE_BENCH_SCRATCH": str(scratch),
+        "PYTHONFAULTHANDLER": "1",  # SIGABRT prints every thread's stack (_stacks_of_a_hang)
+    }
     return subprocess.Popen(
         [sys.executable, "-m", tool, *args],
         cwd=cwd,
@@ -38,6 +43,17 @@ def _start(tool: str, args: list[str], cwd: Path, scratch: Path) -> subprocess.P
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _stacks_of_a_hang(proc: subprocess.Popen) -> str:
+    """Where a tool that does not stop is stuck: SIGABRT has Python's fault handler print
+    every thread's stack before the process ends."""
+    proc.send_signal(signal.SIGABRT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        return "(no stacks: it did not end on SIGABRT either)"
+    return err[-20000:]
 
 
 @pytest.mark.parametrize("tool", sorted(TOOLS))
@@ -54,7 +70,10 @@ def test_an_interrupted_tool_says_so_in_one_line_and_leaves_nothing(tmp_path, to
             time.sleep(0.05)
         time.sleep(0.3)
         proc.send_signal(signum)
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{tool} did not stop in 60 s:\n{_stacks_of_a_hang(proc)}")
     finally:
         if proc.poll() is None:  # a tool that did not stop must not outlive the test
             proc.kill()
