@@ -86,32 +86,13 @@ def test_a_sweep_warms_before_each_timing_and_says_how_much(tmp_path, monkeypatc
     """A tiny real sweep asked to warm 16 MiB: its timing workers run with it, and every
     record says how much was warmed."""
     pytest.importorskip("fixtures_gen")
-    from bench.grid import PRESETS, GridSpec, TimingSettings, Workload
     from bench.results import read_records
-    from bench.runner import RunOptions, run_sweep
+    from bench.runner import run_sweep
+    from tests.bench.sweep_support import tiny_sweep_options
 
     monkeypatch.setenv("ARCHIVE_BENCH_FIXTURES", str(tmp_path / "fixtures"))
-    grid = GridSpec(
-        operations=("create", "extract"),
-        formats=("tar.gz",),
-        workloads=(Workload("small", 0.05),),
-        threads=(2,),
-        batch_sizes=(50,),
-        batch_operations=(),
-        include_sequential=False,
-        include_reference=False,
-        include_pigz=False,
-    )
-    opts = RunOptions(
-        preset=PRESETS["codecs"],
-        grid=grid,
-        timing=TimingSettings(processes=1, values=2, warmups=0, loops=2),
-        results_root=tmp_path / "results",
-        memory="rusage",
-        machine="warmbox",
-        progress=False,
-        warm_memory_mib=16,
-    )
+    opts = tiny_sweep_options(tmp_path / "results", "warmbox", {"values": 2, "loops": 2})
+    opts.warm_memory_mib = 16
     records = read_records(run_sweep(opts) / "cells.jsonl")
     assert {r["operation"] for r in records} == {"create", "extract"}
     for record in records:

@@ -13,33 +13,13 @@ pd = pytest.importorskip("pandas")
 
 
 def test_a_cell_whose_package_is_missing_is_recorded_as_not_measured(tmp_path, monkeypatch):
-    from bench.grid import PRESETS, GridSpec, TimingSettings, Workload
     from bench.results import read_records
-    from bench.runner import RunOptions, run_sweep
+    from bench.runner import run_sweep
+    from tests.bench.sweep_support import tiny_sweep_options
 
     monkeypatch.setenv("ARCHIVE_BENCH_FIXTURES", str(tmp_path / "fixtures"))
     monkeypatch.setitem(sys.modules, "zlib_ng", None)  # as if zlib-ng were not installed
-    grid = GridSpec(
-        operations=("create", "extract"),
-        formats=("tar.gz",),
-        workloads=(Workload("small", 0.05),),
-        threads=(2,),
-        batch_sizes=(50,),
-        batch_operations=(),
-        backends=("zlib-ng",),
-        include_sequential=False,
-        include_reference=False,
-        include_pigz=False,
-    )
-    opts = RunOptions(
-        preset=PRESETS["codecs"],
-        grid=grid,
-        timing=TimingSettings(processes=1, values=1, warmups=0),
-        results_root=tmp_path / "results",
-        memory="rusage",
-        machine="no-zlib-ng",
-        progress=False,
-    )
+    opts = tiny_sweep_options(tmp_path / "results", "no-zlib-ng", backends=("zlib-ng",))
     run_dir = run_sweep(opts)
 
     records = read_records(run_dir / "cells.jsonl")

@@ -366,29 +366,16 @@ def ship_sweep_root(tmp_path_factory) -> Path:
     import sys
 
     pytest.importorskip("fixtures_gen")
-    from bench.grid import PRESETS, GridSpec, TimingSettings, Workload
-    from bench.runner import RunOptions, run_sweep
+    from bench.runner import run_sweep
+    from tests.bench.sweep_support import tiny_sweep_options
 
     base = tmp_path_factory.mktemp("ship-sweep")
-    grid = GridSpec(
-        operations=("create", "extract"),
+    opts = tiny_sweep_options(
+        base / "results",
+        "shipbox",
         formats=("tar.gz", "tar.zst", "tar.gz+tar"),
-        workloads=(Workload("small", 0.05),),
-        threads=(2,),
-        batch_sizes=(50,),
-        batch_operations=(),
         backends=("zlib", "zlib-ng"),
-        include_sequential=False,
-        include_pigz=False,
-    )
-    opts = RunOptions(
-        preset=PRESETS["codecs"],
-        grid=grid,
-        timing=TimingSettings(processes=1, values=1, warmups=0, loops=1),
-        results_root=base / "results",
-        memory="rusage",
-        machine="shipbox",
-        progress=False,
+        include_reference=True,
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ARCHIVE_BENCH_FIXTURES", str(base / "fixtures"))
