@@ -119,9 +119,8 @@ def measure_cells(
     """Time every cell (``Cell.to_dict()``) of each workload ``rounds`` times, interleaved,
     after ``warmup_rounds`` untimed rounds; one record per cell. Trees come from the fixtures
     of ``results_root`` (``bench.workloads.fixtures_root``); outputs go in a new folder per
-    workload under ``base``. Before every timing, ``memory_reporting.warm_amount(warm_memory_mib,
-    ...)`` MiB
-    of memory are touched and handed back, untimed (``bench.memory_reporting``)."""
+    workload under ``base``. Before every timing, ``memory_reporting.warm_amount`` MiB of
+    memory (``warm_memory_mib`` when given) are touched and handed back, untimed."""
     records: list[dict[str, Any]] = []
     root = fixtures_root(results_root)
     rng = random.Random(seed)

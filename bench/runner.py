@@ -266,6 +266,22 @@ def basic_stability_warnings(values: list[float]) -> list[str]:
 # ----------------------------------------------------------------------------- cells
 
 
+def warming_line(asked: int | None, reporting: Any) -> str:
+    """What the sweep says of the memory warmed before its timings (``RunOptions``'
+    ``warm_memory_mib`` as ``asked``; the fingerprint's ``free_page_reporting``), or ""."""
+    if asked:
+        return (
+            f"every timing starts after {asked} MiB of memory are touched and handed back, untimed"
+        )
+    if asked is None and reporting:
+        return (
+            "this machine hands freed memory back to its hypervisor: timings start after some "
+            "memory is touched and handed back, untimed (warmed_memory_mib in the results, 0 "
+            "for workloads under 4 MiB; --warm-memory 0 turns it off)"
+        )
+    return ""
+
+
 def measure_cell(
     cell: Cell,
     prepared: PreparedWorkload,
@@ -485,14 +501,8 @@ def run_sweep(opts: RunOptions) -> Path:
         f"{fingerprint.get('cores_logical')} logical cores); {memory_line}",
         file=sys.stderr,
     )
-    if opts.warm_memory_mib or (
-        opts.warm_memory_mib is None and fingerprint.get("free_page_reporting")
-    ):
-        print(
-            "every timing starts after some memory is touched and handed back, untimed "
-            "(warmed_memory_mib in the results; --warm-memory 0 turns it off)",
-            file=sys.stderr,
-        )
+    if line := warming_line(opts.warm_memory_mib, fingerprint.get("free_page_reporting")):
+        print(line, file=sys.stderr)
     seed = int(info.get("seed", opts.seed))
     if resumed and info.get("timing"):
         saved_timing = TimingSettings(**info["timing"])

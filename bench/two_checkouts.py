@@ -5,10 +5,10 @@
 [--dir FOLDER]`` checks out the git revisions OLD and NEW (by default NEW is this working
 tree, uncommitted changes included) side by side, each as a detached worktree in a scratch
 folder, and makes each case's tree once with ``fixtures_gen`` (the named profile at
-``--scale``, seed 1). Then, round after round, for
-every case it runs each side in a fresh Python process with that side's checkout alone on the
-path (``bench/two_checkouts_side.py``: nothing one side imported or warmed serves the other);
-the process times ``--calls`` calls of the operation and prints their median. The two sides
+``--scale``, seed 1). Then, round after round, for every case it runs each side in a fresh
+Python process with that side's checkout alone on the path (``bench/two_checkouts_side.py``:
+nothing one side imported or warmed serves the other); the process times ``--calls`` calls of
+the operation and prints their median. The two sides
 alternate which runs first. On a machine that hands freed memory back to its hypervisor, each
 call starts after some memory is touched and handed back, untimed (``bench.memory_reporting``;
 ``--warm-memory`` sets the MiB, 0 turns it off). Extraction and verification read the archive

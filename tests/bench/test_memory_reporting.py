@@ -98,3 +98,13 @@ def test_a_sweep_warms_before_each_timing_and_says_how_much(tmp_path, monkeypatc
     for record in records:
         assert record["valid"], record["invalid_reason"]
         assert len(record["values"]) == 2 and record["warmed_memory_mib"] == 16
+
+
+def test_a_sweep_says_whether_it_warms():
+    from bench.runner import warming_line
+
+    reporting = {"block_kib": 128, "reported_kib": None}
+    assert "hands freed memory back" in warming_line(None, reporting)  # the default, on a VM
+    assert warming_line(None, False) == ""  # a Pi, a Mac, a machine on its own memory
+    assert warming_line(0, reporting) == ""  # turned off
+    assert warming_line(64, False).startswith("every timing starts after 64 MiB")  # asked for
