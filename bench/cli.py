@@ -45,6 +45,7 @@ from archive_parallel.cli_support import (
     positive_int,
 )
 from archive_parallel.interrupts import sigterm_as_interrupt
+from bench import memory_reporting
 from bench.schema import RUN_FILE
 
 if TYPE_CHECKING:
@@ -274,14 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--values", type=positive_int, help="pyperf values per process")
     run.add_argument("--warmups", type=non_negative_int, help="pyperf warmups per process")
     run.add_argument("--loops", type=non_negative_int, help="pyperf loops per value (0: calibrate)")
-    run.add_argument(
-        "--warm-memory",
-        type=non_negative_int,
-        metavar="MIB",
-        help="MiB of memory touched and handed back before every timing, untimed (0: none); "
-        "by default some, only on a machine that hands freed memory back to its hypervisor "
-        "(bench.memory_reporting)",
-    )
+    memory_reporting.add_warm_memory_argument(run)
     run.add_argument(
         "--memory",
         choices=("memray", "rusage"),

@@ -587,14 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(comma-separated: medium,package,small) instead of reading a run",
     )
     parser.add_argument("--rounds", type=int, default=5, help="rounds of --measure")
-    parser.add_argument(
-        "--warm-memory",
-        type=int,
-        metavar="MIB",
-        help="with --measure: MiB of memory touched and handed back before every timing "
-        "(0: none); by default some, only on a machine that hands freed memory back to its "
-        "hypervisor (bench.memory_reporting)",
-    )
+    memory_reporting.add_warm_memory_argument(parser, "timing of --measure")
     parser.add_argument(
         "--results",
         type=Path,

@@ -24,6 +24,7 @@ without it and 1.76x (1.72-1.81) in two runs with it, extract tar.zst at 3.28x (
 
 from __future__ import annotations
 
+import argparse
 import glob
 import mmap
 import os
@@ -122,6 +123,21 @@ def warm(mib: int) -> None:
                 memory[offset] = 1
 
 
+def add_warm_memory_argument(parser: argparse.ArgumentParser, before: str = "timing") -> None:
+    """``--warm-memory MIB``, as every tool that warms memory before its timings takes it
+    (``warm_amount``); ``before`` names what is warmed for."""
+    from archive_parallel.cli_support import non_negative_int
+
+    parser.add_argument(
+        "--warm-memory",
+        type=non_negative_int,
+        metavar="MIB",
+        help=f"MiB of memory touched and handed back before every {before}, untimed (0: none); "
+        "by default some, only on a machine that hands freed memory back to its hypervisor "
+        "(bench.memory_reporting)",
+    )
+
+
 def _bit(features: str, bit: int) -> bool:
     features = features.strip()
     return len(features) > bit and features[bit] == "1"
@@ -138,4 +154,12 @@ def _read(path: str | os.PathLike[str]) -> str | None:
         return None
 
 
-__all__ = ["describe", "parse", "probe", "warm", "warm_amount", "warm_amount_mib"]
+__all__ = [
+    "add_warm_memory_argument",
+    "describe",
+    "parse",
+    "probe",
+    "warm",
+    "warm_amount",
+    "warm_amount_mib",
+]

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from archive_parallel.cli_support import non_negative_int, positive_float
+from archive_parallel.cli_support import positive_float
 from bench import contention, memory_reporting
 from bench.scratch import add_dir_argument, measuring_place, scratch_folder
 from bench.side_by_side import (
@@ -208,13 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=positive_int, default=11, help="rounds (11)")
     parser.add_argument("--calls", type=positive_int, default=3, help="calls a process times (3)")
     parser.add_argument("--threads", type=positive_int, default=2, help="thread_pool_size (2)")
-    parser.add_argument(
-        "--warm-memory",
-        type=non_negative_int,
-        metavar="MIB",
-        help="MiB of memory touched and handed back before every call, untimed (0: none); by "
-        "default some, only on a machine that hands freed memory back to its hypervisor",
-    )
+    memory_reporting.add_warm_memory_argument(parser, "call")
     add_contention_argument(parser)
     add_dir_argument(parser)
     args = parser.parse_args(argv)
